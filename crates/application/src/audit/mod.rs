@@ -1,0 +1,7 @@
+//! Reading and writing the audit trail.
+
+mod list_audit_events;
+mod record_audit;
+
+pub use list_audit_events::{ListAuditEvents, ListAuditEventsError, ListAuditEventsInput};
+pub use record_audit::RecordAudit;

@@ -1,0 +1,30 @@
+//! Write an audit event that no use case wrote itself (e.g. an admin request that failed after
+//! authentication). Best effort: a failure is logged, never surfaced to the caller.
+
+use serde_json::Value;
+
+use crate::context::RequestCtx;
+use crate::ports::Ports;
+
+pub struct RecordAudit {
+    ports: Ports,
+}
+
+impl RecordAudit {
+    #[must_use]
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            ports: ports.clone(),
+        }
+    }
+
+    pub async fn execute(&self, ctx: &RequestCtx, event_type: &str, metadata: Value) {
+        let event = ctx
+            .audit(event_type)
+            .metadata(metadata)
+            .at(self.ports.clock.now());
+        if let Err(err) = self.ports.audit.record(&event).await {
+            tracing::error!(error = %err, event_type, "could not write audit event");
+        }
+    }
+}

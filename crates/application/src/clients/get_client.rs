@@ -1,0 +1,55 @@
+//! Read one client.
+
+use authservice_domain::{Client, ClientId, Permission, ValidationError};
+
+use crate::context::{Forbidden, RequestCtx};
+use crate::error::{ErrorKind, UseCaseError};
+use crate::ports::Ports;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GetClientError {
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("client not found")]
+    NotFound,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for GetClientError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Forbidden(_) => ErrorKind::Forbidden,
+            Self::Invalid(_) => ErrorKind::InvalidRequest,
+            Self::NotFound => ErrorKind::ClientNotFound,
+            Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+pub struct GetClient {
+    ports: Ports,
+}
+
+impl GetClient {
+    #[must_use]
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            ports: ports.clone(),
+        }
+    }
+
+    /// `id` is the raw path or gRPC value.
+    pub async fn execute(&self, ctx: &RequestCtx, id: &str) -> Result<Client, GetClientError> {
+        ctx.require(Permission::ClientsRead)?;
+        let id = ClientId::parse(id)?;
+        ctx.require_for_client(Permission::ClientsRead, id)?;
+        self.ports
+            .clients
+            .get(id)
+            .await?
+            .ok_or(GetClientError::NotFound)
+    }
+}

@@ -1,0 +1,66 @@
+//! List clients, oldest first, with keyset pagination.
+
+use authservice_domain::{AdminScope, Client, Permission};
+
+use crate::context::{Forbidden, RequestCtx};
+use crate::error::{ErrorKind, UseCaseError};
+use crate::pagination::{Page, PageError, PageRequest};
+use crate::ports::Ports;
+
+#[derive(Debug, Clone, Default)]
+pub struct ListClientsInput {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListClientsError {
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    #[error(transparent)]
+    Page(#[from] PageError),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for ListClientsError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Forbidden(_) => ErrorKind::Forbidden,
+            Self::Page(PageError::BadCursor) => ErrorKind::InvalidCursor,
+            Self::Page(PageError::BadLimit) => ErrorKind::InvalidRequest,
+            Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+pub struct ListClients {
+    ports: Ports,
+}
+
+impl ListClients {
+    #[must_use]
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            ports: ports.clone(),
+        }
+    }
+
+    pub async fn execute(
+        &self,
+        ctx: &RequestCtx,
+        input: ListClientsInput,
+    ) -> Result<Page<Client>, ListClientsError> {
+        let admin = ctx.require(Permission::ClientsRead)?;
+        let page = PageRequest::parse(input.limit, input.cursor.as_deref())?;
+        let rows = self.ports.clients.list(page.after, page.limit + 1).await?;
+        let rows = match &admin.scope {
+            AdminScope::All => rows,
+            AdminScope::Clients(_) => rows
+                .into_iter()
+                .filter(|c| admin.can_access_client(c.id))
+                .collect(),
+        };
+        Ok(Page::from_overfetch(rows, page.limit, |c| c.id.as_uuid()))
+    }
+}

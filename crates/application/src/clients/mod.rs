@@ -1,0 +1,56 @@
+//! Managing clients (tenants) and resolving them from API keys.
+
+mod authenticate_client;
+mod create_client;
+mod get_client;
+mod list_clients;
+mod rotate_api_key;
+mod rotate_jwt_secret;
+mod update_client;
+
+pub use authenticate_client::{
+    AuthenticateClient, AuthenticateClientError, AuthenticateClientInput,
+};
+pub use create_client::{CreateClient, CreateClientError, CreateClientInput, CreatedClient};
+pub use get_client::{GetClient, GetClientError};
+pub use list_clients::{ListClients, ListClientsError, ListClientsInput};
+pub use rotate_api_key::{RotateApiKey, RotateApiKeyError, RotatedApiKey};
+pub use rotate_jwt_secret::{RotateJwtSecret, RotateJwtSecretError, RotatedJwtSecret};
+pub use update_client::{UpdateClient, UpdateClientError, UpdateClientInput};
+
+use authservice_domain::{ApiKey, Client};
+use serde_json::{Value, json};
+
+use crate::ports::Random;
+
+/// The audit snapshot of a client: every public field, never a secret or key hash.
+#[must_use]
+pub fn snapshot(client: &Client) -> Value {
+    json!({
+        "id": client.id.to_string(),
+        "name": client.name.as_str(),
+        "slug": client.slug.as_str(),
+        "allowed_origins": client.allowed_origins.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
+        "webhook_url": client.webhook_url.as_ref().map(|w| w.as_str()),
+        "settings": client.settings.to_value(),
+        "status": client.status.as_str(),
+        "token_mode": client.token_mode.as_str(),
+        "api_key_prefix": client.api_key_prefix,
+    })
+}
+
+fn new_api_key(random: &dyn Random) -> ApiKey {
+    ApiKey::from_random(random.bytes32())
+}
+
+/// A new HS256 secret: 256 random bits as 64 lowercase hex characters.
+fn new_jwt_secret(random: &dyn Random) -> String {
+    use std::fmt::Write;
+    random
+        .bytes32()
+        .iter()
+        .fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}

@@ -1,0 +1,39 @@
+//! Stable error kinds. Every use-case error maps each of its variants to exactly one kind; the
+//! interfaces crate maps each kind, once, to an HTTP status, a gRPC code and the envelope fields.
+
+use std::time::Duration;
+
+/// Every failure a caller can observe. The snake_case `code` of each is part of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    InvalidRequest,
+    InvalidJson,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    RouteNotFound,
+    MethodNotAllowed,
+    ClientNotFound,
+    SlugTaken,
+    Conflict,
+    InvalidCursor,
+    MissingApiKey,
+    InvalidApiKey,
+    ClientSuspended,
+    OriginNotAllowed,
+    AdminUnauthorized,
+    Unauthorized,
+    Forbidden,
+    RateLimited,
+    ServiceUnavailable,
+    Internal,
+}
+
+/// Implemented by every use-case error.
+pub trait UseCaseError: std::error::Error + Send + Sync + 'static {
+    fn kind(&self) -> ErrorKind;
+
+    /// For `RateLimited` and `ServiceUnavailable`: when to try again.
+    fn retry_after(&self) -> Option<Duration> {
+        None
+    }
+}

@@ -1,0 +1,5 @@
+//! Readiness of the dependencies.
+
+mod check_readiness;
+
+pub use check_readiness::{CheckReadiness, DependencyStatus, Readiness};

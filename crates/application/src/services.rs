@@ -1,0 +1,55 @@
+//! Wiring: the ports the use cases share, and the bundle of use cases the interfaces call.
+
+use authservice_domain::AllowedOrigin;
+use secrecy::SecretString;
+
+use crate::admin::AuthenticateAdmin;
+use crate::audit::{ListAuditEvents, RecordAudit};
+use crate::clients::{
+    AuthenticateClient, CreateClient, GetClient, ListClients, RotateApiKey, RotateJwtSecret,
+    UpdateClient,
+};
+use crate::health::CheckReadiness;
+use crate::ports::Ports;
+
+/// Static configuration some use cases need.
+#[derive(Clone)]
+pub struct UseCaseConfig {
+    pub admin_api_key: SecretString,
+    /// `ALLOW_ORIGIN`: origins allowed for every client and for the admin API.
+    pub global_origins: Vec<AllowedOrigin>,
+}
+
+/// All use cases, built once at startup and shared by REST and gRPC.
+pub struct Services {
+    pub authenticate_admin: AuthenticateAdmin,
+    pub authenticate_client: AuthenticateClient,
+    pub create_client: CreateClient,
+    pub get_client: GetClient,
+    pub list_clients: ListClients,
+    pub update_client: UpdateClient,
+    pub rotate_api_key: RotateApiKey,
+    pub rotate_jwt_secret: RotateJwtSecret,
+    pub list_audit_events: ListAuditEvents,
+    pub record_audit: RecordAudit,
+    pub check_readiness: CheckReadiness,
+}
+
+impl Services {
+    #[must_use]
+    pub fn new(ports: &Ports, config: &UseCaseConfig) -> Self {
+        Self {
+            authenticate_admin: AuthenticateAdmin::new(ports, config.admin_api_key.clone()),
+            authenticate_client: AuthenticateClient::new(ports, config.global_origins.clone()),
+            create_client: CreateClient::new(ports),
+            get_client: GetClient::new(ports),
+            list_clients: ListClients::new(ports),
+            update_client: UpdateClient::new(ports),
+            rotate_api_key: RotateApiKey::new(ports),
+            rotate_jwt_secret: RotateJwtSecret::new(ports),
+            list_audit_events: ListAuditEvents::new(ports),
+            record_audit: RecordAudit::new(ports),
+            check_readiness: CheckReadiness::new(ports),
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The business vocabulary of AuthService: entities, value objects and pure rules.
+//!
+//! Nothing here performs I/O, awaits, or knows about HTTP, SQL or Redis. Value objects parse
+//! their raw input once (`Slug::parse`, `AllowedOrigin::parse`, ...); holding one is proof that
+//! it is valid.
+
+pub mod api_key;
+pub mod audit;
+pub mod client;
+pub mod principal;
+pub mod secret;
+
+pub use api_key::{ApiKey, ApiKeyHash};
+pub use audit::{ActorType, AuditEvent};
+pub use client::{
+    AllowedOrigin, Client, ClientId, ClientName, ClientPatch, ClientSettings, ClientStatus, Slug,
+    TokenMode, ValidationError, WebhookUrl,
+};
+pub use principal::{AdminKind, AdminPrincipal, AdminScope, Permission, Principal};

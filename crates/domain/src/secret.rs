@@ -1,0 +1,32 @@
+//! Comparing and fingerprinting secrets.
+//!
+//! Secrets are compared through their SHA-256 digests in constant time, so neither the content
+//! nor the length of the expected value leaks through timing.
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// SHA-256 of `data`.
+#[must_use]
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+/// Constant-time equality of two secrets of any length.
+#[must_use]
+pub fn secrets_equal(presented: &[u8], expected: &[u8]) -> bool {
+    sha256(presented).ct_eq(&sha256(expected)).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_secrets_match_and_others_do_not() {
+        assert!(secrets_equal(b"abc", b"abc"));
+        assert!(!secrets_equal(b"abc", b"abd"));
+        assert!(!secrets_equal(b"abc", b"abcd"));
+        assert!(!secrets_equal(b"", b"a"));
+    }
+}

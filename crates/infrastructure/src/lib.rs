@@ -1,0 +1,7 @@
+//! Adapters: one module per technology. Driver errors are translated here; nothing above this
+//! crate sees a diesel or redis error type.
+
+pub mod crypto;
+pub mod memory;
+pub mod postgres;
+pub mod redis;

@@ -1,0 +1,106 @@
+//! PostgreSQL through diesel-async and a deadpool pool; migrations embedded in the binary.
+
+mod audit;
+mod clients;
+pub mod schema;
+
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use async_trait::async_trait;
+use authservice_application::ports::{PoolStats, Probe};
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::{AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use audit::PgAuditLog;
+pub use clients::PgClientRepository;
+
+pub type PgPool = Pool<AsyncPgConnection>;
+
+/// Every migration under `migrations/`, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+
+/// Key of the advisory lock that serialises migrations across replicas.
+const MIGRATION_LOCK: i64 = 0x6175_7468_7376_6331; // "authsvc1"
+
+/// Builds the pool. Connections are made lazily; use [`PgProbe`] to check reachability.
+pub fn connect(url: &str, max_size: usize) -> anyhow::Result<PgPool> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(Duration::from_secs(5)))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .recycle_timeout(Some(Duration::from_secs(2)))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .context("building the PostgreSQL pool")
+}
+
+/// Applies pending migrations under an advisory lock; returns the versions applied.
+/// Must run on a multi-thread tokio runtime (the harness uses `block_in_place`).
+pub async fn run_migrations(pool: &PgPool) -> anyhow::Result<Vec<String>> {
+    let mut conn = pool.get().await.context("connecting to PostgreSQL")?;
+    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .execute(&mut conn)
+        .await
+        .context("taking the migration lock")?;
+    let mut harness = AsyncMigrationHarness::new(conn);
+    let applied = harness
+        .run_pending_migrations(MIGRATIONS)
+        .map(|versions| versions.iter().map(ToString::to_string).collect::<Vec<_>>())
+        .map_err(|e| anyhow!("running migrations: {e}"));
+    let mut conn = harness.into_inner();
+    diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+        .execute(&mut conn)
+        .await
+        .context("releasing the migration lock")?;
+    applied
+}
+
+/// Readiness of PostgreSQL: a `SELECT 1` within two seconds.
+pub struct PgProbe {
+    pool: PgPool,
+}
+
+impl PgProbe {
+    #[must_use]
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait]
+impl Probe for PgProbe {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> anyhow::Result<()> {
+        let check = async {
+            let mut conn = self
+                .pool
+                .get()
+                .await
+                .map_err(|e| anyhow!("unreachable: {e}"))?;
+            diesel::sql_query("SELECT 1")
+                .execute(&mut conn)
+                .await
+                .map_err(|e| anyhow!("query failed: {e}"))?;
+            Ok(())
+        };
+        tokio::time::timeout(Duration::from_secs(2), check)
+            .await
+            .map_err(|_| anyhow!("timed out"))?
+    }
+
+    fn pool_stats(&self) -> Option<PoolStats> {
+        let status = self.pool.status();
+        Some(PoolStats {
+            max_size: status.max_size,
+            size: status.size,
+            available: status.available,
+        })
+    }
+}

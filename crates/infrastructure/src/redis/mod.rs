@@ -1,0 +1,157 @@
+//! Redis through deadpool-redis: sliding-window rate limits shared by all replicas.
+//!
+//! Every key starts with `REDIS_KEY_PREFIX`, so several deployments (or test runs) can share
+//! one Redis.
+
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use async_trait::async_trait;
+use authservice_application::ports::{PoolStats, Probe, RateDecision, RateLimiter, RateRule};
+use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
+
+pub type RedisPool = Pool;
+
+/// Builds the pool. Connections are made lazily and replaced when broken, so Redis coming
+/// back after an outage needs no restart.
+pub fn connect(url: &str, max_size: usize) -> anyhow::Result<RedisPool> {
+    let mut config = Config::from_url(url);
+    config.pool = Some(PoolConfig {
+        max_size,
+        timeouts: Timeouts {
+            wait: Some(Duration::from_secs(2)),
+            create: Some(Duration::from_secs(2)),
+            recycle: Some(Duration::from_secs(1)),
+        },
+        queue_mode: Default::default(),
+    });
+    config
+        .create_pool(Some(Runtime::Tokio1))
+        .context("building the Redis pool")
+}
+
+/// Readiness of Redis: a `PING` within two seconds.
+pub struct RedisProbe {
+    pool: RedisPool,
+}
+
+impl RedisProbe {
+    #[must_use]
+    pub fn new(pool: RedisPool) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait]
+impl Probe for RedisProbe {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn ping(&self) -> anyhow::Result<()> {
+        let check = async {
+            let mut conn = self
+                .pool
+                .get()
+                .await
+                .map_err(|e| anyhow!("unreachable: {e}"))?;
+            let pong: String = redis::cmd("PING")
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| anyhow!("ping failed: {e}"))?;
+            if pong == "PONG" {
+                Ok(())
+            } else {
+                Err(anyhow!("unexpected ping answer"))
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(2), check)
+            .await
+            .map_err(|_| anyhow!("timed out"))?
+    }
+
+    fn pool_stats(&self) -> Option<PoolStats> {
+        let status = self.pool.status();
+        Some(PoolStats {
+            max_size: status.max_size,
+            size: status.size,
+            available: status.available,
+        })
+    }
+}
+
+/// Sliding-window log in a sorted set per key, evaluated atomically in a Lua script with the
+/// Redis server's clock (so replicas with skewed clocks agree).
+///
+/// Returns `{1, remaining}` when allowed, `{0, retry_after_ms}` when limited.
+const SLIDING_WINDOW: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count < limit then
+  if ARGV[3] == '1' then
+    redis.call('ZADD', KEYS[1], now, t[1] .. t[2] .. ':' .. ARGV[4])
+    redis.call('PEXPIRE', KEYS[1], window)
+    count = count + 1
+  end
+  return {1, limit - count}
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {0, tonumber(oldest[2]) + window - now}
+";
+
+pub struct RedisRateLimiter {
+    pool: RedisPool,
+    prefix: String,
+    script: redis::Script,
+}
+
+impl RedisRateLimiter {
+    #[must_use]
+    pub fn new(pool: RedisPool, prefix: &str) -> Self {
+        Self {
+            pool,
+            prefix: format!("{prefix}rl:"),
+            script: redis::Script::new(SLIDING_WINDOW),
+        }
+    }
+
+    async fn run(&self, key: &str, rule: RateRule, record: bool) -> anyhow::Result<RateDecision> {
+        let mut conn = self.pool.get().await.context("connecting to Redis")?;
+        let window_ms = u64::try_from(rule.window.as_millis()).unwrap_or(u64::MAX);
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let (allowed, value): (i64, i64) = self
+            .script
+            .key(format!("{}{key}", self.prefix))
+            .arg(window_ms)
+            .arg(rule.limit)
+            .arg(if record { "1" } else { "0" })
+            .arg(nonce)
+            .invoke_async(&mut conn)
+            .await
+            .context("running the rate-limit script")?;
+        Ok(if allowed == 1 {
+            RateDecision::Allowed {
+                remaining: u32::try_from(value).unwrap_or(0),
+            }
+        } else {
+            RateDecision::Limited {
+                retry_after: Duration::from_millis(u64::try_from(value.max(1)).unwrap_or(1)),
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl RateLimiter for RedisRateLimiter {
+    async fn hit(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision> {
+        self.run(key, rule, true).await
+    }
+
+    async fn peek(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision> {
+        self.run(key, rule, false).await
+    }
+}

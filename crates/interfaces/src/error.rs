@@ -1,0 +1,411 @@
+//! The error envelope and the one table mapping every [`ErrorKind`] to its HTTP status, gRPC
+//! code, stable `code`, `auth_code`, user-facing message and `retryable` flag.
+//!
+//! 5xx bodies never carry internal text; the full error chain is logged once, with the
+//! request id.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use authservice_application::{ErrorKind, UseCaseError};
+use serde::Serialize;
+
+tokio::task_local! {
+    /// The id of the request being served (set by the request-context middleware).
+    pub static REQUEST_ID: String;
+}
+
+/// The request id of the current task, if any.
+#[must_use]
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorSpec {
+    pub status: StatusCode,
+    pub grpc: tonic::Code,
+    pub code: &'static str,
+    pub auth_code: &'static str,
+    pub title: &'static str,
+    pub user_message: &'static str,
+    pub retryable: bool,
+}
+
+/// The table.
+#[must_use]
+pub fn spec(kind: ErrorKind) -> ErrorSpec {
+    use ErrorKind as K;
+    use tonic::Code as G;
+    let row = |status: u16, grpc, code, auth_code, title, user_message, retryable| ErrorSpec {
+        status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        grpc,
+        code,
+        auth_code,
+        title,
+        user_message,
+        retryable,
+    };
+    match kind {
+        K::InvalidRequest => row(
+            400,
+            G::InvalidArgument,
+            "invalid_request",
+            "AUTH_INVALID_REQUEST",
+            "Invalid request",
+            "Some of the information provided is not valid.",
+            false,
+        ),
+        K::InvalidJson => row(
+            400,
+            G::InvalidArgument,
+            "invalid_json",
+            "AUTH_INVALID_REQUEST",
+            "Malformed JSON body",
+            "The request could not be read.",
+            false,
+        ),
+        K::UnsupportedMediaType => row(
+            415,
+            G::InvalidArgument,
+            "unsupported_media_type",
+            "AUTH_INVALID_REQUEST",
+            "Unsupported media type",
+            "The request could not be read.",
+            false,
+        ),
+        K::PayloadTooLarge => row(
+            413,
+            G::ResourceExhausted,
+            "payload_too_large",
+            "AUTH_INVALID_REQUEST",
+            "Payload too large",
+            "The request is too large.",
+            false,
+        ),
+        K::RouteNotFound => row(
+            404,
+            G::Unimplemented,
+            "not_found",
+            "AUTH_NOT_FOUND",
+            "Not found",
+            "The requested resource does not exist.",
+            false,
+        ),
+        K::MethodNotAllowed => row(
+            405,
+            G::Unimplemented,
+            "method_not_allowed",
+            "AUTH_METHOD_NOT_ALLOWED",
+            "Method not allowed",
+            "This action is not supported here.",
+            false,
+        ),
+        K::ClientNotFound => row(
+            404,
+            G::NotFound,
+            "client_not_found",
+            "AUTH_CLIENT_NOT_FOUND",
+            "Client not found",
+            "The application could not be found.",
+            false,
+        ),
+        K::SlugTaken => row(
+            409,
+            G::AlreadyExists,
+            "slug_taken",
+            "AUTH_SLUG_TAKEN",
+            "Slug already taken",
+            "That identifier is already in use.",
+            false,
+        ),
+        K::Conflict => row(
+            409,
+            G::Aborted,
+            "conflict",
+            "AUTH_CONFLICT",
+            "Concurrent modification",
+            "Something changed at the same time; please try again.",
+            true,
+        ),
+        K::InvalidCursor => row(
+            400,
+            G::InvalidArgument,
+            "invalid_cursor",
+            "AUTH_INVALID_REQUEST",
+            "Invalid cursor",
+            "The page could not be loaded.",
+            false,
+        ),
+        K::MissingApiKey => row(
+            401,
+            G::Unauthenticated,
+            "missing_api_key",
+            "AUTH_MISSING_API_KEY",
+            "Missing API key",
+            "This application is not configured correctly.",
+            false,
+        ),
+        K::InvalidApiKey => row(
+            401,
+            G::Unauthenticated,
+            "invalid_api_key",
+            "AUTH_INVALID_API_KEY",
+            "Invalid API key",
+            "This application is not configured correctly.",
+            false,
+        ),
+        K::ClientSuspended => row(
+            403,
+            G::PermissionDenied,
+            "client_suspended",
+            "AUTH_CLIENT_SUSPENDED",
+            "Client suspended",
+            "This application is currently unavailable.",
+            false,
+        ),
+        K::OriginNotAllowed => row(
+            403,
+            G::PermissionDenied,
+            "origin_not_allowed",
+            "AUTH_ORIGIN_NOT_ALLOWED",
+            "Origin not allowed",
+            "This site is not allowed to sign in here.",
+            false,
+        ),
+        K::AdminUnauthorized => row(
+            401,
+            G::Unauthenticated,
+            "admin_unauthorized",
+            "AUTH_ADMIN_UNAUTHORIZED",
+            "Admin credentials required",
+            "You are not signed in as an administrator.",
+            false,
+        ),
+        K::Unauthorized => row(
+            401,
+            G::Unauthenticated,
+            "unauthorized",
+            "AUTH_UNAUTHORIZED",
+            "Unauthorized",
+            "You are not signed in.",
+            false,
+        ),
+        K::Forbidden => row(
+            403,
+            G::PermissionDenied,
+            "forbidden",
+            "AUTH_FORBIDDEN",
+            "Forbidden",
+            "You do not have permission to do this.",
+            false,
+        ),
+        K::RateLimited => row(
+            429,
+            G::ResourceExhausted,
+            "rate_limited",
+            "AUTH_RATE_LIMITED",
+            "Too many requests",
+            "Too many attempts. Please wait and try again.",
+            true,
+        ),
+        K::ServiceUnavailable => row(
+            503,
+            G::Unavailable,
+            "service_unavailable",
+            "AUTH_SERVICE_UNAVAILABLE",
+            "Service unavailable",
+            "The service is temporarily unavailable. Please try again.",
+            true,
+        ),
+        K::Internal => row(
+            500,
+            G::Internal,
+            "internal_error",
+            "AUTH_INTERNAL_ERROR",
+            "Internal error",
+            "Something went wrong. Please try again.",
+            true,
+        ),
+    }
+}
+
+/// The JSON body of every failure.
+#[derive(Debug, Serialize)]
+pub struct Envelope<'a> {
+    pub error: &'a str,
+    pub code: &'a str,
+    pub message: &'a str,
+    pub auth_code: &'a str,
+    pub user_message: &'a str,
+    pub retryable: bool,
+    pub request_id: Option<&'a str>,
+}
+
+/// An error on its way to the caller.
+#[derive(Debug)]
+pub struct ApiError {
+    pub kind: ErrorKind,
+    /// Developer-facing detail (never internal text for 5xx).
+    pub message: String,
+    pub retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    #[must_use]
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// The envelope JSON for this error.
+    #[must_use]
+    pub fn body(&self, request_id: Option<&str>) -> String {
+        let s = spec(self.kind);
+        serde_json::to_string(&Envelope {
+            error: s.title,
+            code: s.code,
+            message: &self.message,
+            auth_code: s.auth_code,
+            user_message: s.user_message,
+            retryable: s.retryable,
+            request_id,
+        })
+        .unwrap_or_default()
+    }
+
+    /// As a gRPC status: the message, with `x-error-code` and `x-request-id` metadata.
+    #[must_use]
+    pub fn to_status(&self, request_id: &str) -> tonic::Status {
+        let s = spec(self.kind);
+        let mut status = tonic::Status::new(s.grpc, self.message.clone());
+        let meta = status.metadata_mut();
+        if let Ok(v) = s.code.parse() {
+            meta.insert("x-error-code", v);
+        }
+        if let Ok(v) = request_id.parse() {
+            meta.insert("x-request-id", v);
+        }
+        if let Some(after) = self.retry_after
+            && let Ok(v) = retry_after_secs(after).to_string().parse()
+        {
+            meta.insert("retry-after", v);
+        }
+        status
+    }
+}
+
+fn retry_after_secs(after: Duration) -> u64 {
+    after.as_secs() + u64::from(after.subsec_nanos() > 0)
+}
+
+impl<E: UseCaseError> From<E> for ApiError {
+    fn from(err: E) -> Self {
+        let kind = err.kind();
+        let s = spec(kind);
+        let message = if s.status.is_server_error() {
+            tracing::error!(
+                request_id = current_request_id().as_deref().unwrap_or("-"),
+                error = %error_chain(&err),
+                "request failed"
+            );
+            s.user_message.to_owned()
+        } else {
+            err.to_string()
+        };
+        Self {
+            kind,
+            message,
+            retry_after: err.retry_after(),
+        }
+    }
+}
+
+/// `outer: inner: innermost` for logs.
+#[must_use]
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        out.push_str(": ");
+        out.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    out
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", spec(self.kind).code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        spec(self.kind).status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let request_id = current_request_id();
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ));
+        if let Some(after) = self.retry_after {
+            res.insert_header((header::RETRY_AFTER, retry_after_secs(after).to_string()));
+        }
+        res.body(self.body(request_id.as_deref()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_a_distinct_code_and_sane_status() {
+        use ErrorKind as K;
+        let kinds = [
+            K::InvalidRequest,
+            K::InvalidJson,
+            K::UnsupportedMediaType,
+            K::PayloadTooLarge,
+            K::RouteNotFound,
+            K::MethodNotAllowed,
+            K::ClientNotFound,
+            K::SlugTaken,
+            K::Conflict,
+            K::InvalidCursor,
+            K::MissingApiKey,
+            K::InvalidApiKey,
+            K::ClientSuspended,
+            K::OriginNotAllowed,
+            K::AdminUnauthorized,
+            K::Unauthorized,
+            K::Forbidden,
+            K::RateLimited,
+            K::ServiceUnavailable,
+            K::Internal,
+        ];
+        let mut codes = std::collections::HashSet::new();
+        for kind in kinds {
+            let s = spec(kind);
+            assert!(codes.insert(s.code), "duplicate code {}", s.code);
+            assert!(s.status.is_client_error() || s.status.is_server_error());
+            assert!(s.auth_code.starts_with("AUTH_"));
+        }
+    }
+
+    #[test]
+    fn retry_after_rounds_up() {
+        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_secs(Duration::from_secs(60)), 60);
+    }
+}

@@ -1,0 +1,190 @@
+//! `auth.v1.AdminService`: metadata `x-admin-api-key` authenticates every call, through the
+//! same use case (constant-time compare, per-IP failure limit, audit) as REST.
+
+use std::sync::Arc;
+
+use authservice_application::clients::{CreateClientInput, ListClientsInput};
+use authservice_application::{RequestCtx, Services};
+use authservice_domain::{Client, Principal};
+use chrono::SecondsFormat;
+use tonic::{Request, Response, Status};
+
+use super::proto::admin_service_server::AdminService;
+use super::proto::{
+    ClientResponse, CreateClientRequest, CreateClientResponse, GetClientRequest,
+    ListClientsRequest, ListClientsResponse, RotateApiKeyRequest, RotateApiKeyResponse,
+    RotateJwtSecretRequest, RotateJwtSecretResponse,
+};
+use crate::error::ApiError;
+
+pub struct AdminGrpc {
+    services: Arc<Services>,
+}
+
+impl AdminGrpc {
+    #[must_use]
+    pub fn new(services: Arc<Services>) -> Self {
+        Self { services }
+    }
+
+    /// Authenticates the call and returns its context.
+    async fn authenticate<T>(&self, request: &Request<T>) -> Result<RequestCtx, Status> {
+        let meta = request.metadata();
+        let request_id = meta
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|id| {
+                (1..=128).contains(&id.len())
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+            })
+            .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned);
+        let mut ctx = RequestCtx::anonymous(request_id);
+        ctx.ip = request.remote_addr().map(|a| a.ip().to_canonical());
+        ctx.user_agent = meta
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(512).collect());
+        let key = meta.get("x-admin-api-key").and_then(|v| v.to_str().ok());
+        match self.services.authenticate_admin.execute(&ctx, key).await {
+            Ok(principal) => Ok(ctx.with_principal(Principal::Admin(principal))),
+            Err(err) => Err(status(&ctx, err)),
+        }
+    }
+}
+
+fn status(ctx: &RequestCtx, err: impl Into<ApiError>) -> Status {
+    err.into().to_status(&ctx.request_id)
+}
+
+fn to_proto(c: &Client) -> ClientResponse {
+    ClientResponse {
+        id: c.id.to_string(),
+        name: c.name.as_str().to_owned(),
+        slug: c.slug.as_str().to_owned(),
+        allowed_origins: c
+            .allowed_origins
+            .iter()
+            .map(|o| o.as_str().to_owned())
+            .collect(),
+        webhook_url: c
+            .webhook_url
+            .as_ref()
+            .map(|w| w.as_str().to_owned())
+            .unwrap_or_default(),
+        status: c.status.as_str().to_owned(),
+        created_at: c.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        updated_at: c.updated_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        token_mode: c.token_mode.as_str().to_owned(),
+        api_key_prefix: c.api_key_prefix.clone(),
+    }
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.trim().is_empty()).then_some(s)
+}
+
+#[tonic::async_trait]
+impl AdminService for AdminGrpc {
+    async fn create_client(
+        &self,
+        request: Request<CreateClientRequest>,
+    ) -> Result<Response<CreateClientResponse>, Status> {
+        let ctx = self.authenticate(&request).await?;
+        let req = request.into_inner();
+        let created = self
+            .services
+            .create_client
+            .execute(
+                &ctx,
+                CreateClientInput {
+                    name: req.name,
+                    slug: non_empty(req.slug),
+                    allowed_origins: req.allowed_origins,
+                    webhook_url: non_empty(req.webhook_url),
+                    settings: None,
+                    token_mode: non_empty(req.token_mode),
+                },
+            )
+            .await
+            .map_err(|e| status(&ctx, e))?;
+        Ok(Response::new(CreateClientResponse {
+            client: Some(to_proto(&created.client)),
+            api_key: created.api_key.expose().to_owned(),
+            jwt_secret: created.jwt_secret,
+        }))
+    }
+
+    async fn get_client(
+        &self,
+        request: Request<GetClientRequest>,
+    ) -> Result<Response<ClientResponse>, Status> {
+        let ctx = self.authenticate(&request).await?;
+        let client = self
+            .services
+            .get_client
+            .execute(&ctx, &request.get_ref().client_id)
+            .await
+            .map_err(|e| status(&ctx, e))?;
+        Ok(Response::new(to_proto(&client)))
+    }
+
+    async fn list_clients(
+        &self,
+        request: Request<ListClientsRequest>,
+    ) -> Result<Response<ListClientsResponse>, Status> {
+        let ctx = self.authenticate(&request).await?;
+        let req = request.into_inner();
+        let page = self
+            .services
+            .list_clients
+            .execute(
+                &ctx,
+                ListClientsInput {
+                    limit: (req.limit != 0).then_some(i64::from(req.limit)),
+                    cursor: non_empty(req.cursor),
+                },
+            )
+            .await
+            .map_err(|e| status(&ctx, e))?;
+        Ok(Response::new(ListClientsResponse {
+            clients: page.items.iter().map(to_proto).collect(),
+            next_cursor: page.next_cursor.unwrap_or_default(),
+        }))
+    }
+
+    async fn rotate_jwt_secret(
+        &self,
+        request: Request<RotateJwtSecretRequest>,
+    ) -> Result<Response<RotateJwtSecretResponse>, Status> {
+        let ctx = self.authenticate(&request).await?;
+        let rotated = self
+            .services
+            .rotate_jwt_secret
+            .execute(&ctx, &request.get_ref().client_id)
+            .await
+            .map_err(|e| status(&ctx, e))?;
+        Ok(Response::new(RotateJwtSecretResponse {
+            client: Some(to_proto(&rotated.client)),
+            jwt_secret: rotated.jwt_secret,
+        }))
+    }
+
+    async fn rotate_api_key(
+        &self,
+        request: Request<RotateApiKeyRequest>,
+    ) -> Result<Response<RotateApiKeyResponse>, Status> {
+        let ctx = self.authenticate(&request).await?;
+        let rotated = self
+            .services
+            .rotate_api_key
+            .execute(&ctx, &request.get_ref().client_id)
+            .await
+            .map_err(|e| status(&ctx, e))?;
+        Ok(Response::new(RotateApiKeyResponse {
+            client: Some(to_proto(&rotated.client)),
+            api_key: rotated.api_key.expose().to_owned(),
+        }))
+    }
+}

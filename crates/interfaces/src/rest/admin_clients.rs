@@ -1,0 +1,176 @@
+//! `/api/admin/clients`: create, list, get, patch, rotate keys.
+
+use actix_web::{HttpResponse, web};
+use authservice_application::clients::{CreateClientInput, ListClientsInput, UpdateClientInput};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::HttpState;
+use super::dto::{ClientDto, ClientList, double_option};
+use super::extractors::AdminCtx;
+use crate::error::ApiError;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/clients")
+            .route(web::post().to(create_client))
+            .route(web::get().to(list_clients)),
+    )
+    .service(
+        web::resource("/clients/{id}")
+            .route(web::get().to(get_client))
+            .route(web::patch().to(update_client)),
+    )
+    .route(
+        "/clients/{id}/rotate-api-key",
+        web::post().to(rotate_api_key),
+    )
+    .route("/clients/{id}/rotate-key", web::post().to(rotate_api_key))
+    .route(
+        "/clients/{id}/rotate-secret",
+        web::post().to(rotate_jwt_secret),
+    )
+    .route(
+        "/clients/{id}/rotate-jwt",
+        web::post().to(rotate_jwt_secret),
+    );
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateClientBody {
+    name: String,
+    slug: Option<String>,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
+    webhook_url: Option<String>,
+    settings: Option<Value>,
+    token_mode: Option<String>,
+}
+
+async fn create_client(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    body: web::Json<CreateClientBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let created = state
+        .services
+        .create_client
+        .execute(
+            &ctx,
+            CreateClientInput {
+                name: body.name,
+                slug: body.slug,
+                allowed_origins: body.allowed_origins,
+                webhook_url: body.webhook_url,
+                settings: body.settings,
+                token_mode: body.token_mode,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(json!({
+        "client": ClientDto::from(&created.client),
+        "api_key": created.api_key.expose(),
+        "jwt_secret": created.jwt_secret,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+async fn list_clients(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let page = state
+        .services
+        .list_clients
+        .execute(
+            &ctx,
+            ListClientsInput {
+                limit: query.limit,
+                cursor: query.cursor,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(ClientList::from(page)))
+}
+
+async fn get_client(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let client = state.services.get_client.execute(&ctx, &id).await?;
+    Ok(HttpResponse::Ok().json(ClientDto::from(&client)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchClientBody {
+    name: Option<String>,
+    slug: Option<String>,
+    allowed_origins: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    webhook_url: Option<Option<String>>,
+    settings: Option<Value>,
+    status: Option<String>,
+    token_mode: Option<String>,
+}
+
+async fn update_client(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+    body: web::Json<PatchClientBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let client = state
+        .services
+        .update_client
+        .execute(
+            &ctx,
+            &id,
+            UpdateClientInput {
+                name: body.name,
+                slug: body.slug,
+                allowed_origins: body.allowed_origins,
+                webhook_url: body.webhook_url,
+                settings: body.settings,
+                status: body.status,
+                token_mode: body.token_mode,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(ClientDto::from(&client)))
+}
+
+async fn rotate_api_key(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let rotated = state.services.rotate_api_key.execute(&ctx, &id).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "client": ClientDto::from(&rotated.client),
+        "api_key": rotated.api_key.expose(),
+    })))
+}
+
+async fn rotate_jwt_secret(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let rotated = state.services.rotate_jwt_secret.execute(&ctx, &id).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "client": ClientDto::from(&rotated.client),
+        "jwt_secret": rotated.jwt_secret,
+    })))
+}

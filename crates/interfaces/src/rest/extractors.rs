@@ -1,0 +1,115 @@
+//! Extractors that authenticate the caller and build the `RequestCtx`.
+//!
+//! `AdminCtx`: `X-Admin-Key` (break-glass). `ClientCtx`: `X-API-Key`, plus the `Origin` check.
+//! Put them first in a handler's arguments so authentication runs before the body is read.
+
+use std::net::IpAddr;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use authservice_application::ErrorKind;
+use authservice_application::RequestCtx;
+use authservice_application::clients::AuthenticateClientInput;
+use authservice_domain::Principal;
+use futures_util::future::LocalBoxFuture;
+
+use super::HttpState;
+use crate::error::ApiError;
+
+/// Facts about the request, set by the request-context middleware.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    pub request_id: String,
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+/// Marker: the request's `Origin` was checked against its client and allowed.
+#[derive(Debug, Clone, Copy)]
+pub struct CorsApproved;
+
+/// An anonymous context carrying the request's id, IP and user agent.
+#[must_use]
+pub fn ctx_from_meta(meta: &RequestMeta) -> RequestCtx {
+    let mut ctx = RequestCtx::anonymous(meta.request_id.clone());
+    ctx.ip = meta.ip;
+    ctx.user_agent.clone_from(&meta.user_agent);
+    ctx
+}
+
+fn base_ctx(req: &HttpRequest) -> RequestCtx {
+    let meta = req.extensions().get::<RequestMeta>().cloned();
+    match meta {
+        Some(meta) => ctx_from_meta(&meta),
+        None => RequestCtx::anonymous(uuid::Uuid::new_v4().simple().to_string()),
+    }
+}
+
+fn header(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn state(req: &HttpRequest) -> Result<web::Data<HttpState>, ApiError> {
+    req.app_data::<web::Data<HttpState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::new(ErrorKind::Internal, "state missing"))
+}
+
+/// An authenticated operator.
+pub struct AdminCtx(pub RequestCtx);
+
+impl FromRequest for AdminCtx {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state(&req)?;
+            let ctx = base_ctx(&req);
+            let key = header(&req, "x-admin-key");
+            let principal = state
+                .services
+                .authenticate_admin
+                .execute(&ctx, key.as_deref())
+                .await?;
+            req.extensions_mut().insert(principal.clone());
+            Ok(Self(ctx.with_principal(Principal::Admin(principal))))
+        })
+    }
+}
+
+/// A request from an application backend (or its browser front end) with a valid API key.
+pub struct ClientCtx(pub RequestCtx);
+
+impl FromRequest for ClientCtx {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state(&req)?;
+            let mut ctx = base_ctx(&req);
+            let api_key = header(&req, "x-api-key");
+            let origin = header(&req, "origin");
+            let client = state
+                .services
+                .authenticate_client
+                .execute(AuthenticateClientInput {
+                    api_key: api_key.as_deref(),
+                    origin: origin.as_deref(),
+                })
+                .await?;
+            if origin.is_some() {
+                req.extensions_mut().insert(CorsApproved);
+            }
+            ctx.principal = Principal::Client(client.id);
+            ctx.client = Some(client);
+            Ok(Self(ctx))
+        })
+    }
+}

@@ -1,0 +1,289 @@
+//! Request pipeline: request id, client IP, security headers, metrics, the error envelope for
+//! responses produced outside our handlers (404/405/413 from the router or extractors), CORS,
+//! and auditing of admin requests that fail after authentication.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, HttpResponse, ResponseError, web};
+use authservice_application::ErrorKind;
+use authservice_domain::{AdminPrincipal, AllowedOrigin, Principal};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::HttpState;
+use super::client_ip::resolve_client_ip;
+use super::extractors::{CorsApproved, RequestMeta, ctx_from_meta};
+use crate::error::{ApiError, REQUEST_ID, spec};
+
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Accepts a caller's request id when it is 1–128 of `[A-Za-z0-9._:-]`.
+fn sane_request_id(raw: &str) -> bool {
+    (1..=128).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+fn header_str<'a>(req: &'a ServiceRequest, name: &HeaderName) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn kind_for_status(status: StatusCode) -> ErrorKind {
+    match status.as_u16() {
+        400 => ErrorKind::InvalidRequest,
+        401 => ErrorKind::Unauthorized,
+        403 => ErrorKind::Forbidden,
+        404 => ErrorKind::RouteNotFound,
+        405 => ErrorKind::MethodNotAllowed,
+        413 => ErrorKind::PayloadTooLarge,
+        415 => ErrorKind::UnsupportedMediaType,
+        429 => ErrorKind::RateLimited,
+        503 => ErrorKind::ServiceUnavailable,
+        _ => ErrorKind::Internal,
+    }
+}
+
+/// Outermost middleware.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let started = Instant::now();
+    let state = req.app_data::<web::Data<HttpState>>().cloned();
+    let request_id = header_str(&req, &X_REQUEST_ID)
+        .filter(|id| sane_request_id(id))
+        .map_or_else(|| Uuid::new_v4().simple().to_string(), str::to_owned);
+    let forwarded_for = req
+        .headers()
+        .get_all(HeaderName::from_static("x-forwarded-for"))
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    let trusted = state
+        .as_ref()
+        .map(|s| s.config.trusted_proxies.as_slice())
+        .unwrap_or(&[]);
+    let ip = resolve_client_ip(
+        req.peer_addr().map(|a| a.ip()),
+        (!forwarded_for.is_empty()).then_some(forwarded_for.as_str()),
+        trusted,
+    );
+    let user_agent = header_str(&req, &header::USER_AGENT).map(|ua| ua.chars().take(512).collect());
+    req.extensions_mut().insert(RequestMeta {
+        request_id: request_id.clone(),
+        ip,
+        user_agent,
+    });
+    let method = req.method().clone();
+    let is_api = req.path().starts_with("/api/");
+
+    let mut res = REQUEST_ID
+        .scope(request_id.clone(), next.call(req))
+        .await?
+        .map_into_boxed_body();
+
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if status.as_u16() >= 400 && !is_json {
+        // A response built outside our handlers: give it the envelope.
+        let mut api = ApiError::new(kind_for_status(status), spec(kind_for_status(status)).title);
+        if api.kind == ErrorKind::Internal {
+            api.message = spec(ErrorKind::Internal).user_message.to_owned();
+        }
+        let body = api.body(Some(&request_id));
+        res = res.map_body(|_, _| BoxBody::new(body));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        res.headers_mut().remove(header::CONTENT_LENGTH);
+    }
+
+    let hsts = state.as_ref().is_some_and(|s| s.config.hsts);
+    let headers = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert(X_REQUEST_ID, v);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if hsts {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+    if is_api && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+
+    if let Some(state) = state {
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        state.metrics.observe_http(
+            method.as_str(),
+            &route,
+            res.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    Ok(res)
+}
+
+const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
+const ALLOW_HEADERS: &str = "Authorization, Content-Type, X-API-Key, X-Request-Id";
+const ALLOW_HEADERS_ADMIN: &str = "Authorization, Content-Type, X-Admin-Key, X-Request-Id";
+const EXPOSE_HEADERS: &str = "X-Request-Id, Retry-After";
+
+fn normalised_origin(raw: &str) -> Option<AllowedOrigin> {
+    AllowedOrigin::parse(raw).ok()
+}
+
+/// CORS. Preflights carry no API key, so they are allowed for an origin listed by any active
+/// client (or `ALLOW_ORIGIN`); the real request is then checked against the one client its
+/// API key resolves to. The admin API allows only `ALLOW_ORIGIN`. `*` is never combined with
+/// credentials.
+pub async fn cors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let Some(origin) = header_str(&req, &header::ORIGIN).map(str::to_owned) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let Some(state) = req.app_data::<web::Data<HttpState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let is_admin = req.path().starts_with("/api/admin");
+    let globally_allowed = state
+        .config
+        .global_origins
+        .iter()
+        .any(|o| o.matches(&origin));
+
+    if req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    {
+        let allowed = globally_allowed
+            || (!is_admin
+                && match normalised_origin(&origin) {
+                    Some(o) => state
+                        .services
+                        .authenticate_client
+                        .origin_allowed_anywhere(&o)
+                        .await
+                        .unwrap_or(false),
+                    None => false,
+                });
+        let response = if allowed {
+            HttpResponse::NoContent()
+                .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.as_str()))
+                .insert_header((header::ACCESS_CONTROL_ALLOW_CREDENTIALS, "true"))
+                .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, ALLOW_METHODS))
+                .insert_header((
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    if is_admin {
+                        ALLOW_HEADERS_ADMIN
+                    } else {
+                        ALLOW_HEADERS
+                    },
+                ))
+                .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
+                .insert_header((header::VARY, "Origin"))
+                .finish()
+        } else {
+            ApiError::new(
+                ErrorKind::OriginNotAllowed,
+                format!("origin {origin} is not allowed"),
+            )
+            .error_response()
+        };
+        return Ok(req.into_response(response));
+    }
+
+    let mut res = next.call(req).await?.map_into_boxed_body();
+    let approved = globally_allowed || res.request().extensions().get::<CorsApproved>().is_some();
+    let headers = res.headers_mut();
+    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    if approved && let Ok(value) = HeaderValue::from_str(&origin) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(EXPOSE_HEADERS),
+        );
+    }
+    Ok(res)
+}
+
+/// Audits admin requests that failed after the caller authenticated (authentication failures
+/// are audited by the authenticator itself; successes by the use cases).
+pub async fn audit_admin_failures(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let res = next.call(req).await?.map_into_boxed_body();
+    if res.status().as_u16() < 400 {
+        return Ok(res);
+    }
+    let request = res.request();
+    let principal = request.extensions().get::<AdminPrincipal>().cloned();
+    let meta = request.extensions().get::<RequestMeta>().cloned();
+    let state = request.app_data::<web::Data<HttpState>>().cloned();
+    if let (Some(principal), Some(meta), Some(state)) = (principal, meta, state) {
+        let code = res
+            .response()
+            .error()
+            .and_then(|e| e.as_error::<ApiError>())
+            .map_or("unknown", |e| spec(e.kind).code);
+        let ctx = ctx_from_meta(&meta).with_principal(Principal::Admin(principal));
+        let metadata = json!({
+            "method": request.method().as_str(),
+            "path": request.path(),
+            "status": res.status().as_u16(),
+            "code": code,
+        });
+        state
+            .services
+            .record_audit
+            .execute(&ctx, "admin.request_failed", metadata)
+            .await;
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids() {
+        assert!(sane_request_id("abc-123_x.y:z"));
+        assert!(!sane_request_id(""));
+        assert!(!sane_request_id("a b"));
+        assert!(!sane_request_id(&"a".repeat(129)));
+        assert!(!sane_request_id("<script>"));
+    }
+}

@@ -1,0 +1,160 @@
+//! REST over actix-web.
+
+mod admin_clients;
+mod audit;
+pub mod client_ip;
+mod dto;
+mod extractors;
+mod health;
+mod middleware;
+mod ui_config;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use authservice_application::{ErrorKind, Services};
+use authservice_domain::AllowedOrigin;
+use ipnet::IpNet;
+use secrecy::SecretString;
+
+pub use extractors::{AdminCtx, ClientCtx, RequestMeta};
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+
+/// Largest accepted request body.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Settings the HTTP layer needs.
+#[derive(Clone)]
+pub struct HttpConfig {
+    pub trusted_proxies: Vec<IpNet>,
+    /// `ALLOW_ORIGIN`: allowed for every client and for the admin API.
+    pub global_origins: Vec<AllowedOrigin>,
+    pub metrics_token: Option<SecretString>,
+    /// Send HSTS (BASE_URL is https).
+    pub hsts: bool,
+    /// Serve `public/` at `/` when set.
+    pub public_dir: Option<PathBuf>,
+}
+
+/// Shared by every worker.
+pub struct HttpState {
+    pub services: Arc<Services>,
+    pub config: HttpConfig,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Builds and binds the HTTP server (not yet running).
+pub fn build_server(
+    state: web::Data<HttpState>,
+    listener: TcpListener,
+    workers: usize,
+    shutdown_timeout_secs: u64,
+) -> std::io::Result<Server> {
+    let server = HttpServer::new(move || {
+        let public_dir = state.config.public_dir.clone();
+        let mut app = App::new()
+            .app_data(state.clone())
+            .app_data(json_config())
+            .app_data(web::PayloadConfig::new(BODY_LIMIT))
+            .app_data(query_config())
+            .app_data(path_config())
+            .wrap(from_fn(middleware::cors))
+            .wrap(from_fn(middleware::request_context))
+            .configure(routes);
+        if let Some(dir) = public_dir {
+            app = app.service(actix_files::Files::new("/", dir).index_file("index.html"));
+        }
+        app.default_service(web::to(route_not_found))
+    })
+    .disable_signals()
+    .shutdown_timeout(shutdown_timeout_secs)
+    .listen(listener)?;
+    let server = if workers > 0 {
+        server.workers(workers)
+    } else {
+        server
+    };
+    Ok(server.run())
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(health::metrics))
+        .service(
+            web::scope("/api/admin")
+                .wrap(from_fn(middleware::audit_admin_failures))
+                .configure(admin_clients::routes)
+                .configure(audit::routes)
+                .default_service(web::to(admin_route_not_found)),
+        )
+        .service(
+            web::scope("/api")
+                .configure(ui_config::routes)
+                .default_service(web::to(route_not_found)),
+        );
+}
+
+async fn route_not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        ErrorKind::RouteNotFound,
+        format!("no route for {} {}", req.method(), req.path()),
+    ))
+}
+
+/// Unknown admin paths still require admin credentials, so probing them is audited and
+/// rate limited like any other admin attempt.
+async fn admin_route_not_found(
+    _admin: AdminCtx,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    route_not_found(req).await
+}
+
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(BODY_LIMIT)
+        .error_handler(|err, _req| {
+            let api = match &err {
+                JsonPayloadError::OverflowKnownLength { .. }
+                | JsonPayloadError::Overflow { .. } => {
+                    ApiError::new(ErrorKind::PayloadTooLarge, "request body exceeds 1 MiB")
+                }
+                JsonPayloadError::ContentType => ApiError::new(
+                    ErrorKind::UnsupportedMediaType,
+                    "Content-Type must be application/json",
+                ),
+                JsonPayloadError::Deserialize(e) if e.is_data() => {
+                    ApiError::new(ErrorKind::InvalidRequest, e.to_string())
+                }
+                JsonPayloadError::Deserialize(e) => {
+                    ApiError::new(ErrorKind::InvalidJson, format!("malformed JSON: {e}"))
+                }
+                other => ApiError::new(ErrorKind::InvalidJson, other.to_string()),
+            };
+            api.into()
+        })
+}
+
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req| {
+        ApiError::new(
+            ErrorKind::InvalidRequest,
+            format!("invalid query string: {err}"),
+        )
+        .into()
+    })
+}
+
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err: PathError, _req| {
+        ApiError::new(ErrorKind::InvalidRequest, format!("invalid path: {err}")).into()
+    })
+}

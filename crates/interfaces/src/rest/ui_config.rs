@@ -1,0 +1,45 @@
+//! `GET /api/auth/ui/config` (API key): what the hosted pages need to render for a client.
+
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::extractors::ClientCtx;
+use crate::error::ApiError;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/auth/ui/config", web::get().to(ui_config));
+}
+
+async fn ui_config(ClientCtx(ctx): ClientCtx) -> Result<HttpResponse, ApiError> {
+    let Some(client) = ctx.client else {
+        return Err(ApiError::new(
+            authservice_application::ErrorKind::Internal,
+            "client missing from context",
+        ));
+    };
+    let auth_ui = client
+        .settings
+        .as_map()
+        .get("auth_ui")
+        .cloned()
+        .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+    let field = |name: &str| auth_ui.get(name).cloned().unwrap_or(Value::Null);
+    Ok(HttpResponse::Ok().json(json!({
+        "client_id": client.id.to_string(),
+        "name": client.name.as_str(),
+        "slug": client.slug.as_str(),
+        "brand_name": auth_ui.get("brand_name").cloned().unwrap_or_else(|| json!(client.name.as_str())),
+        "logo_url": field("logo_url"),
+        "primary_color": field("primary_color"),
+        "locale": auth_ui.get("locale").cloned().unwrap_or_else(|| json!("en")),
+        "allowed_redirect_origins": client.allowed_origins.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
+        "pages": {
+            "login": "/login.html",
+            "signup": "/signup.html",
+            "account": "/account.html",
+            "forgot_password": "/forgot-password.html",
+            "reset_password": "/reset-password.html",
+            "verify_email": "/verify-email.html",
+        },
+    })))
+}

@@ -1,0 +1,61 @@
+//! `authservice [serve|migrate]`.
+
+use std::process::ExitCode;
+
+use authservice_server::settings::Settings;
+use authservice_server::startup::{Application, migrate, shutdown_signal};
+use authservice_server::telemetry;
+
+const USAGE: &str = "usage: authservice [serve|migrate|help]\n  serve    run the REST and gRPC servers (default)\n  migrate  apply pending database migrations and exit\nSettings come from the environment and .env; see .env.example.";
+
+fn main() -> ExitCode {
+    let command = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "serve".to_owned());
+    if matches!(command.as_str(), "help" | "--help" | "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    if !matches!(command.as_str(), "serve" | "migrate") {
+        eprintln!("unknown command '{command}'\n{USAGE}");
+        return ExitCode::from(2);
+    }
+    let _ = dotenvy::dotenv();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(settings.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        if command == "migrate" {
+            let applied = migrate(&settings).await?;
+            tracing::info!(count = applied.len(), migrations = ?applied, "migrations applied");
+            return Ok(());
+        }
+        Application::build(settings)
+            .await?
+            .run_until_stopped(shutdown_signal())
+            .await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "authservice failed");
+            eprintln!("authservice failed: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

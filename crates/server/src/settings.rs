@@ -1,0 +1,403 @@
+//! Every setting, read once at startup from the environment (a `.env` file is loaded first when
+//! present). Secrets may come from `<NAME>_FILE`. Every bad value is reported, each naming its
+//! variable, and the server refuses to start.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use authservice_domain::AllowedOrigin;
+use base64::Engine;
+use ipnet::IpNet;
+use secrecy::SecretString;
+use url::Url;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// The typed configuration.
+#[derive(Clone)]
+pub struct Settings {
+    pub host: IpAddr,
+    pub port: u16,
+    pub grpc_port: u16,
+    pub base_url: Url,
+    pub database_url: SecretString,
+    pub database_max_connections: usize,
+    /// `None`: in-process stores (single instance only).
+    pub redis_url: Option<SecretString>,
+    pub redis_key_prefix: String,
+    pub admin_api_key: SecretString,
+    pub encryption_key: EncryptionKey,
+    pub metrics_token: Option<SecretString>,
+    pub public_dir: PathBuf,
+    pub serve_frontend: bool,
+    pub allow_origin: Vec<AllowedOrigin>,
+    pub trusted_proxy_cidrs: Vec<IpNet>,
+    pub grpc_reflection: bool,
+    /// 0 = one per core.
+    pub http_workers: usize,
+    pub shutdown_timeout_secs: u64,
+    pub run_migrations: bool,
+    pub log_format: LogFormat,
+}
+
+/// The 32-byte AES-256-GCM key (never printed).
+#[derive(Clone)]
+pub struct EncryptionKey(pub [u8; 32]);
+
+impl std::fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EncryptionKey([redacted])")
+    }
+}
+
+/// All problems found, one line each.
+#[derive(Debug)]
+pub struct SettingsError(pub Vec<String>);
+
+impl std::fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "invalid configuration:")?;
+        for line in &self.0 {
+            writeln!(f, "  - {line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    errors: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn raw(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// A plain value with a default.
+    fn parse<T>(&mut self, name: &str, default: T, parse: impl Fn(&str) -> Result<T, String>) -> T {
+        match self.raw(name) {
+            None => default,
+            Some(v) => parse(v.trim()).unwrap_or_else(|e| {
+                self.errors.push(format!("{name}: {e}"));
+                default
+            }),
+        }
+    }
+
+    /// A secret from `NAME` or the file named by `NAME_FILE` (not both).
+    fn secret(&mut self, name: &str) -> Option<String> {
+        let file_var = format!("{name}_FILE");
+        match (self.raw(name), self.raw(&file_var)) {
+            (Some(_), Some(_)) => {
+                self.errors
+                    .push(format!("{name}: set either {name} or {file_var}, not both"));
+                None
+            }
+            (Some(v), None) => Some(v.trim().to_owned()),
+            (None, Some(path)) => match std::fs::read_to_string(path.trim()) {
+                Ok(content) if !content.trim().is_empty() => Some(content.trim().to_owned()),
+                Ok(_) => {
+                    self.errors
+                        .push(format!("{file_var}: file {path} is empty"));
+                    None
+                }
+                Err(e) => {
+                    self.errors
+                        .push(format!("{file_var}: cannot read {path}: {e}"));
+                    None
+                }
+            },
+            (None, None) => None,
+        }
+    }
+
+    fn required_secret(&mut self, name: &str) -> Option<String> {
+        let value = self.secret(name);
+        if value.is_none() && !self.errors.iter().any(|e| e.starts_with(name)) {
+            self.errors
+                .push(format!("{name}: required (or {name}_FILE)"));
+        }
+        value
+    }
+}
+
+fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(format!("'{v}' is not a boolean (true/false)")),
+    }
+}
+
+fn parse_port(v: &str) -> Result<u16, String> {
+    v.parse::<u16>()
+        .map_err(|_| format!("'{v}' is not a port number (0-65535)"))
+}
+
+fn parse_list<T>(v: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(parse)
+        .collect()
+}
+
+fn parse_encryption_key(v: &str) -> Result<[u8; 32], String> {
+    let bytes = if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+        hex::decode(v).map_err(|e| e.to_string())?
+    } else {
+        base64::engine::general_purpose::STANDARD
+            .decode(v)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(v))
+            .map_err(|_| "must be 32 bytes as 64 hex characters or base64".to_owned())?
+    };
+    bytes
+        .try_into()
+        .map_err(|_| "must decode to exactly 32 bytes".to_owned())
+}
+
+fn parse_url(v: &str, schemes: &[&str]) -> Result<(), String> {
+    let url = Url::parse(v).map_err(|_| "is not a valid URL".to_owned())?;
+    if schemes.contains(&url.scheme()) {
+        Ok(())
+    } else {
+        Err(format!("scheme must be one of {}", schemes.join(", ")))
+    }
+}
+
+impl Settings {
+    /// Reads the process environment (call `dotenvy::dotenv()` first to honour `.env`).
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (tests pass a map).
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let mut r = Reader {
+            lookup,
+            errors: Vec::new(),
+        };
+        let host = r.parse("HOST", IpAddr::from([0, 0, 0, 0]), |v| {
+            v.parse().map_err(|_| format!("'{v}' is not an IP address"))
+        });
+        let port = r.parse("PORT", 8080, parse_port);
+        let grpc_port = r.parse("GRPC_PORT", 9090, parse_port);
+        let default_base = Url::parse("http://localhost:8080").expect("static URL");
+        let base_url = r.parse("BASE_URL", default_base, |v| {
+            parse_url(v, &["http", "https"])?;
+            Url::parse(v).map_err(|e| e.to_string())
+        });
+        let database_url = r.required_secret("DATABASE_URL");
+        if let Some(url) = &database_url
+            && let Err(e) = parse_url(url, &["postgres", "postgresql"])
+        {
+            r.errors.push(format!("DATABASE_URL: {e}"));
+        }
+        let database_max_connections = r.parse("DATABASE_MAX_CONNECTIONS", 16, |v| {
+            v.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| format!("'{v}' must be a number from 1 to 1000"))
+        });
+        let redis_url = r.secret("REDIS_URL");
+        if let Some(url) = &redis_url
+            && let Err(e) = parse_url(url, &["redis", "rediss"])
+        {
+            r.errors.push(format!("REDIS_URL: {e}"));
+        }
+        let redis_key_prefix = r.parse("REDIS_KEY_PREFIX", "authservice:".to_owned(), |v| {
+            if v.len() <= 64 && !v.contains(char::is_whitespace) {
+                Ok(v.to_owned())
+            } else {
+                Err("must be at most 64 characters without whitespace".to_owned())
+            }
+        });
+        let admin_api_key = r.required_secret("ADMIN_API_KEY");
+        if let Some(key) = &admin_api_key
+            && key.len() < 32
+        {
+            r.errors
+                .push("ADMIN_API_KEY: must be at least 32 characters".to_owned());
+        }
+        let encryption_key = r.required_secret("ENCRYPTION_KEY").and_then(|v| {
+            parse_encryption_key(&v)
+                .map_err(|e| r.errors.push(format!("ENCRYPTION_KEY: {e}")))
+                .ok()
+        });
+        let metrics_token = r.secret("METRICS_TOKEN");
+        let public_dir = r.parse("PUBLIC_DIR", PathBuf::from("./public"), |v| {
+            Ok(PathBuf::from(v))
+        });
+        let serve_frontend = r.parse("SERVE_FRONTEND", true, parse_bool);
+        let allow_origin = r.parse("ALLOW_ORIGIN", Vec::new(), |v| {
+            parse_list(v, |o| AllowedOrigin::parse(o).map_err(|e| e.message))
+        });
+        let trusted_proxy_cidrs = r.parse("TRUSTED_PROXY_CIDRS", Vec::new(), |v| {
+            parse_list(v, |c| {
+                c.parse::<IpNet>()
+                    .or_else(|_| c.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| format!("'{c}' is not a CIDR"))
+            })
+        });
+        let grpc_reflection = r.parse("GRPC_REFLECTION", false, parse_bool);
+        let http_workers = r.parse("HTTP_WORKERS", 0, |v| {
+            v.parse::<usize>()
+                .ok()
+                .filter(|n| *n <= 256)
+                .ok_or_else(|| format!("'{v}' must be a number from 0 to 256"))
+        });
+        let shutdown_timeout_secs = r.parse("SHUTDOWN_TIMEOUT_SECS", 10, |v| {
+            v.parse::<u64>()
+                .ok()
+                .filter(|n| *n <= 300)
+                .ok_or_else(|| format!("'{v}' must be seconds from 0 to 300"))
+        });
+        let run_migrations = r.parse("RUN_MIGRATIONS", true, parse_bool);
+        let log_format = r.parse("LOG_FORMAT", LogFormat::Json, |v| match v {
+            "json" => Ok(LogFormat::Json),
+            "pretty" => Ok(LogFormat::Pretty),
+            _ => Err(format!("'{v}' must be json or pretty")),
+        });
+
+        match (database_url, admin_api_key, encryption_key) {
+            (Some(database_url), Some(admin_api_key), Some(encryption_key))
+                if r.errors.is_empty() =>
+            {
+                Ok(Self {
+                    host,
+                    port,
+                    grpc_port,
+                    base_url,
+                    database_url: database_url.into(),
+                    database_max_connections,
+                    redis_url: redis_url.map(Into::into),
+                    redis_key_prefix,
+                    admin_api_key: admin_api_key.into(),
+                    encryption_key: EncryptionKey(encryption_key),
+                    metrics_token: metrics_token.map(Into::into),
+                    public_dir,
+                    serve_frontend,
+                    allow_origin,
+                    trusted_proxy_cidrs,
+                    grpc_reflection,
+                    http_workers,
+                    shutdown_timeout_secs,
+                    run_migrations,
+                    log_format,
+                })
+            }
+            _ => Err(SettingsError(r.errors)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(&move |k| map.get(k).cloned())
+    }
+
+    const BASE: [(&str, &str); 3] = [
+        ("DATABASE_URL", "postgres://u:p@localhost/db"),
+        ("ADMIN_API_KEY", "0123456789abcdef0123456789abcdef"),
+        (
+            "ENCRYPTION_KEY",
+            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+        ),
+    ];
+
+    #[test]
+    fn defaults_apply() {
+        let s = load(&BASE).unwrap();
+        assert_eq!(s.port, 8080);
+        assert_eq!(s.grpc_port, 9090);
+        assert!(s.redis_url.is_none());
+        assert_eq!(s.redis_key_prefix, "authservice:");
+        assert!(s.serve_frontend);
+        assert!(!s.grpc_reflection);
+        assert_eq!(s.encryption_key.0[31], 0x1f);
+    }
+
+    #[test]
+    fn every_bad_value_is_named() {
+        let mut pairs = vec![
+            ("PORT", "eighty"),
+            ("GRPC_REFLECTION", "maybe"),
+            ("TRUSTED_PROXY_CIDRS", "10.0.0.0/8, nope"),
+            ("ALLOW_ORIGIN", "*"),
+            ("ENCRYPTION_KEY", "short"),
+            ("DATABASE_URL", "mysql://x"),
+            ("ADMIN_API_KEY", "tiny"),
+        ];
+        pairs.push(("REDIS_URL", "http://x"));
+        let err = load(&pairs).err().unwrap().to_string();
+        for var in [
+            "PORT:",
+            "GRPC_REFLECTION:",
+            "TRUSTED_PROXY_CIDRS:",
+            "ALLOW_ORIGIN:",
+            "ENCRYPTION_KEY:",
+            "DATABASE_URL:",
+            "ADMIN_API_KEY:",
+            "REDIS_URL:",
+        ] {
+            assert!(err.contains(var), "{var} missing from {err}");
+        }
+    }
+
+    #[test]
+    fn missing_required_values_are_named() {
+        let err = load(&[]).err().unwrap().to_string();
+        assert!(err.contains("DATABASE_URL: required"));
+        assert!(err.contains("ADMIN_API_KEY: required"));
+        assert!(err.contains("ENCRYPTION_KEY: required"));
+    }
+
+    #[test]
+    fn secrets_can_come_from_files() {
+        let dir = std::env::temp_dir().join(format!("as-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("admin_key");
+        std::fs::write(&path, "file-admin-key-0123456789abcdef0123\n").unwrap();
+        let path_str = path.to_string_lossy().to_string();
+        let s = load(&[BASE[0], BASE[2], ("ADMIN_API_KEY_FILE", path_str.as_str())]).unwrap();
+        use secrecy::ExposeSecret;
+        assert_eq!(
+            s.admin_api_key.expose_secret(),
+            "file-admin-key-0123456789abcdef0123"
+        );
+        let both = load(&[
+            BASE[0],
+            BASE[1],
+            BASE[2],
+            ("ADMIN_API_KEY_FILE", path_str.as_str()),
+        ]);
+        assert!(both.err().unwrap().to_string().contains("not both"));
+        let base64_key = load(&[
+            BASE[0],
+            BASE[1],
+            (
+                "ENCRYPTION_KEY",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(base64_key.encryption_key.0[1], 1);
+    }
+}

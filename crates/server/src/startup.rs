@@ -1,0 +1,221 @@
+//! Builds the adapters, runs migrations, binds REST and gRPC (port 0 allowed) and runs both
+//! until a shutdown signal, then drains in-flight requests within SHUTDOWN_TIMEOUT_SECS.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use anyhow::Context;
+use authservice_application::Services;
+use authservice_application::ports::{Ports, Probe, RateLimiter, SystemClock};
+use authservice_application::services::UseCaseConfig;
+use authservice_infrastructure::crypto::{AesGcmSecretBox, OsRandom};
+use authservice_infrastructure::memory::MemoryRateLimiter;
+use authservice_infrastructure::postgres::{self, PgAuditLog, PgClientRepository, PgPool, PgProbe};
+use authservice_infrastructure::redis::{
+    self as redis_adapter, RedisPool, RedisProbe, RedisRateLimiter,
+};
+use authservice_interfaces::metrics::Metrics;
+use authservice_interfaces::rest::{self, HttpConfig, HttpState};
+use secrecy::ExposeSecret;
+use tokio::sync::watch;
+
+use crate::settings::Settings;
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    http: actix_web::dev::Server,
+    http_addr: SocketAddr,
+    grpc_listener: tokio::net::TcpListener,
+    grpc_addr: SocketAddr,
+    services: Arc<Services>,
+    grpc_reflection: bool,
+    shutdown_timeout: Duration,
+    pg_pool: PgPool,
+    redis_pool: Option<RedisPool>,
+}
+
+/// Opens the PostgreSQL pool and applies migrations (the `migrate` subcommand).
+pub async fn migrate(settings: &Settings) -> anyhow::Result<Vec<String>> {
+    let pool = postgres::connect(settings.database_url.expose_secret(), 2)?;
+    let applied = postgres::run_migrations(&pool).await?;
+    pool.close();
+    Ok(applied)
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let pg_pool = postgres::connect(
+            settings.database_url.expose_secret(),
+            settings.database_max_connections,
+        )?;
+        if settings.run_migrations {
+            let applied = postgres::run_migrations(&pg_pool)
+                .await
+                .context("PostgreSQL is required: applying migrations at startup failed")?;
+            if !applied.is_empty() {
+                tracing::info!(migrations = ?applied, "applied migrations");
+            }
+        }
+
+        let mut probes: Vec<Arc<dyn Probe>> = vec![Arc::new(PgProbe::new(pg_pool.clone()))];
+        let (rate_limiter, redis_pool): (Arc<dyn RateLimiter>, Option<RedisPool>) =
+            match &settings.redis_url {
+                Some(url) => {
+                    let pool = redis_adapter::connect(url.expose_secret(), 16)?;
+                    probes.push(Arc::new(RedisProbe::new(pool.clone())));
+                    let limiter = RedisRateLimiter::new(pool.clone(), &settings.redis_key_prefix);
+                    (Arc::new(limiter), Some(pool))
+                }
+                None => {
+                    tracing::warn!(
+                        "REDIS_URL is not set: rate limits and short-lived state use an in-process \
+                         store; run ONE instance only"
+                    );
+                    (Arc::new(MemoryRateLimiter::new()), None)
+                }
+            };
+
+        let ports = Ports {
+            clients: Arc::new(PgClientRepository::new(pg_pool.clone())),
+            audit: Arc::new(PgAuditLog::new(pg_pool.clone())),
+            rate_limiter,
+            secret_box: Arc::new(AesGcmSecretBox::new(&settings.encryption_key.0)),
+            random: Arc::new(OsRandom),
+            clock: Arc::new(SystemClock),
+            probes,
+        };
+        let services = Arc::new(Services::new(
+            &ports,
+            &UseCaseConfig {
+                admin_api_key: settings.admin_api_key.clone(),
+                global_origins: settings.allow_origin.clone(),
+            },
+        ));
+
+        let state = web::Data::new(HttpState {
+            services: services.clone(),
+            config: HttpConfig {
+                trusted_proxies: settings.trusted_proxy_cidrs.clone(),
+                global_origins: settings.allow_origin.clone(),
+                metrics_token: settings.metrics_token.clone(),
+                hsts: settings.base_url.scheme() == "https",
+                public_dir: (settings.serve_frontend && settings.public_dir.is_dir())
+                    .then(|| settings.public_dir.clone()),
+            },
+            metrics: Arc::new(Metrics::new()),
+        });
+
+        let http_listener = std::net::TcpListener::bind((settings.host, settings.port))
+            .with_context(|| format!("binding HTTP on {}:{}", settings.host, settings.port))?;
+        let http_addr = http_listener.local_addr()?;
+        let http = rest::build_server(
+            state,
+            http_listener,
+            settings.http_workers,
+            settings.shutdown_timeout_secs,
+        )?;
+        let grpc_listener = tokio::net::TcpListener::bind((settings.host, settings.grpc_port))
+            .await
+            .with_context(|| format!("binding gRPC on {}:{}", settings.host, settings.grpc_port))?;
+        let grpc_addr = grpc_listener.local_addr()?;
+
+        Ok(Self {
+            http,
+            http_addr,
+            grpc_listener,
+            grpc_addr,
+            services,
+            grpc_reflection: settings.grpc_reflection,
+            shutdown_timeout: Duration::from_secs(settings.shutdown_timeout_secs),
+            pg_pool,
+            redis_pool,
+        })
+    }
+
+    #[must_use]
+    pub fn http_port(&self) -> u16 {
+        self.http_addr.port()
+    }
+
+    #[must_use]
+    pub fn grpc_port(&self) -> u16 {
+        self.grpc_addr.port()
+    }
+
+    /// Serves until `shutdown` resolves (or a server fails), then stops accepting, lets
+    /// in-flight requests finish within the shutdown timeout, and closes the pools.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        tracing::info!(http = %self.http_addr, grpc = %self.grpc_addr, "serving");
+        let http_handle = self.http.handle();
+        let (stop_tx, mut stop_rx) = watch::channel(false);
+        let grpc = tokio::spawn(authservice_interfaces::grpc::serve(
+            self.grpc_listener,
+            self.services,
+            self.grpc_reflection,
+            async move {
+                let _ = stop_rx.wait_for(|stop| *stop).await;
+            },
+        ));
+        let mut http = tokio::spawn(self.http);
+
+        let http_early = tokio::select! {
+            () = shutdown => None,
+            res = &mut http => Some(res),
+        };
+        tracing::info!("shutting down: draining in-flight requests");
+        let _ = stop_tx.send(true);
+        let result = match http_early {
+            Some(res) => res
+                .context("HTTP server task")
+                .and_then(|r| r.context("HTTP server")),
+            None => {
+                http_handle.stop(true).await;
+                match tokio::time::timeout(self.shutdown_timeout + Duration::from_secs(1), http)
+                    .await
+                {
+                    Ok(res) => res
+                        .context("HTTP server task")
+                        .and_then(|r| r.context("HTTP server")),
+                    Err(_) => Ok(()),
+                }
+            }
+        };
+        match tokio::time::timeout(self.shutdown_timeout, grpc).await {
+            Ok(Ok(Err(err))) => tracing::error!(error = %err, "gRPC server failed"),
+            Ok(Err(err)) => tracing::error!(error = %err, "gRPC server task failed"),
+            Err(_) => tracing::warn!("gRPC calls still running after the shutdown timeout"),
+            Ok(Ok(Ok(()))) => {}
+        }
+        self.pg_pool.close();
+        if let Some(pool) = self.redis_pool {
+            pool.close();
+        }
+        tracing::info!("stopped");
+        result
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

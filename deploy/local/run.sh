@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Run AuthService locally: start PostgreSQL + Redis (services.sh), build, then serve.
+# Usage: ./deploy/local/run.sh [--debug]   (--debug: debug build instead of release)
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+cd "$here/../.."
+
+profile=release
+for arg in "$@"; do
+  case $arg in
+    --debug) profile=debug ;;
+    -h | --help) sed -n '2,3s/^# //p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+# shellcheck source=deploy/local/services.sh
+. "$here/services.sh" # starts the services and exports .env
+
+# rustup's cargo is not on PATH in a shell that has not sourced ~/.cargo/env
+[[ -n $(command -v cargo) || ! -x $HOME/.cargo/bin/cargo ]] || PATH="$HOME/.cargo/bin:$PATH"
+command -v cargo >/dev/null || svc_die "cargo not found: install Rust with rustup (https://rustup.rs)"
+
+if [[ $profile == release ]]; then
+  cargo build --release --bin authservice
+else
+  cargo build --bin authservice
+fi
+bin="${CARGO_TARGET_DIR:-target}/$profile/authservice"
+
+admin_key=$(svc_env_value ADMIN_API_KEY)
+cat <<MSG
+
+Admin key: variable ADMIN_API_KEY in $SVC_ENV
+Create a first client (from another terminal once the server is up):
+
+  curl -sS -X POST http://localhost:${PORT:-8080}/api/admin/clients -H "X-Admin-Key: $admin_key" -H 'Content-Type: application/json' -d '{"name":"My App","slug":"my-app","allowed_origins":["http://localhost:3000"]}'
+
+MSG
+[[ $bin == */* ]] || bin="./$bin"
+exec "$bin" serve

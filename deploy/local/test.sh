@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Full local check: start PostgreSQL + Redis (services.sh), then fmt, clippy and the tests.
+# Usage: ./deploy/local/test.sh [-- <extra cargo test args>]
+#   e.g. ./deploy/local/test.sh -- -p authservice-tests some_test -- --nocapture
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+cd "$here/../.."
+[[ ${1:-} != -- ]] || shift # everything left goes to cargo test
+
+start=$SECONDS
+finish() {
+  local rc=$? t=$((SECONDS - start)) verdict=OK
+  ((rc == 0)) || verdict="FAILED (exit $rc)"
+  printf '\n==> %s in %dm%02ds\n' "$verdict" $((t / 60)) $((t % 60)) >&2
+}
+trap finish EXIT
+step() {
+  printf '\n==> %s\n' "$*" >&2
+  "$@"
+}
+
+# shellcheck source=deploy/local/services.sh
+. "$here/services.sh" # starts the services and exports .env
+
+[[ -n $(command -v cargo) || ! -x $HOME/.cargo/bin/cargo ]] || PATH="$HOME/.cargo/bin:$PATH"
+command -v cargo >/dev/null || svc_die "cargo not found: install Rust with rustup (https://rustup.rs)"
+
+step cargo fmt --all -- --check
+step cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Per-test databases (t_*) and their templates (tmpl_*) left by killed or failed runs.
+if [[ -n ${SVC_PG_BIN:-} ]]; then
+  filter="starts_with(datname, 't_') OR starts_with(datname, 'tmpl_')"
+  n=$(svc_psql_admin -At -c "SELECT count(*) FROM pg_database WHERE $filter")
+  if ((n > 0)); then
+    printf '\n==> dropping %s leftover test database(s)\n' "$n" >&2
+    svc_psql_admin <<SQL
+SELECT format('ALTER DATABASE %I IS_TEMPLATE false', datname) FROM pg_database WHERE datistemplate AND ($filter)
+\gexec
+SELECT format('DROP DATABASE %I WITH (FORCE)', datname) FROM pg_database WHERE $filter
+\gexec
+SQL
+  fi
+fi
+
+step cargo test --workspace --locked "$@"
