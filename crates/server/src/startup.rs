@@ -39,7 +39,12 @@ pub struct Application {
 
 /// Opens the PostgreSQL pool and applies migrations (the `migrate` subcommand).
 pub async fn migrate(settings: &Settings) -> anyhow::Result<Vec<String>> {
-    let pool = postgres::connect(settings.database_url.expose_secret(), 2)?;
+    migrate_url(settings.database_url.expose_secret()).await
+}
+
+/// Applies migrations to the database at `url`.
+pub async fn migrate_url(url: &str) -> anyhow::Result<Vec<String>> {
+    let pool = postgres::connect(url, 2)?;
     let applied = postgres::run_migrations(&pool).await?;
     pool.close();
     Ok(applied)

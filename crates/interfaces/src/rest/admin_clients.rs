@@ -25,7 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/clients/{id}/rotate-api-key",
         web::post().to(rotate_api_key),
     )
-    .route("/clients/{id}/rotate-key", web::post().to(rotate_api_key))
+    .service(web::resource("/clients/{id}/rotate-key").post(rotate_api_key))
     .route(
         "/clients/{id}/rotate-secret",
         web::post().to(rotate_jwt_secret),

@@ -11,7 +11,7 @@ use super::extractors::AdminCtx;
 use crate::error::ApiError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/audit-events", web::get().to(list_audit_events));
+    cfg.service(web::resource("/audit-events").get(list_audit_events));
 }
 
 #[derive(Debug, Deserialize)]

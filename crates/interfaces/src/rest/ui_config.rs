@@ -7,7 +7,7 @@ use super::extractors::ClientCtx;
 use crate::error::ApiError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/auth/ui/config", web::get().to(ui_config));
+    cfg.service(web::resource("/auth/ui/config").get(ui_config));
 }
 
 async fn ui_config(ClientCtx(ctx): ClientCtx) -> Result<HttpResponse, ApiError> {

@@ -1,0 +1,448 @@
+use authservice_tests::spawn_app;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_get_list_with_pagination_and_patch() {
+    let app = spawn_app().await;
+    let created = app
+        .create_client(json!({
+            "name": "Shop",
+            "slug": "shop",
+            "allowed_origins": ["https://Shop.example.com/", "http://localhost:3000"],
+            "webhook_url": "https://hooks.example.com/auth",
+            "settings": {"auth_ui": {"brand_name": "Shop"}},
+            "token_mode": "v1_hs256"
+        }))
+        .await;
+    let client = &created["client"];
+    let id = client["id"].as_str().unwrap();
+    assert_eq!(client["slug"], "shop");
+    assert_eq!(client["status"], "active");
+    assert_eq!(client["token_mode"], "v1_hs256");
+    assert_eq!(
+        client["allowed_origins"],
+        json!(["https://shop.example.com", "http://localhost:3000"])
+    );
+    assert!(created["api_key"].as_str().unwrap().starts_with("ask_"));
+    assert!(created["api_key"].as_str().unwrap().len() >= 4 + 43);
+    assert_eq!(created["jwt_secret"].as_str().unwrap().len(), 64);
+
+    // Default slug from name; default token mode.
+    let second = app.create_client(json!({"name": "Second App!"})).await;
+    assert_eq!(second["client"]["slug"], "second-app");
+    assert_eq!(second["client"]["token_mode"], "v2_jwks");
+    let third = app
+        .create_client(json!({"name": "Third", "slug": "third"}))
+        .await;
+
+    // Get.
+    let res = app
+        .admin(Method::GET, &format!("/api/admin/clients/{id}"), None)
+        .await;
+    assert_eq!(res.status(), 200);
+    let got: Value = res.json().await.unwrap();
+    assert_eq!(got["name"], "Shop");
+    assert_eq!(got["webhook_url"], "https://hooks.example.com/auth");
+    assert_eq!(got["settings"]["auth_ui"]["brand_name"], "Shop");
+
+    // Pagination: 3 clients, pages of 2.
+    let res = app
+        .admin(Method::GET, "/api/admin/clients?limit=2", None)
+        .await;
+    assert_eq!(res.status(), 200);
+    let page1: Value = res.json().await.unwrap();
+    assert_eq!(page1["clients"].as_array().unwrap().len(), 2);
+    assert_eq!(page1["clients"][0]["id"], client["id"]);
+    let cursor = page1["next_cursor"]
+        .as_str()
+        .expect("next cursor")
+        .to_owned();
+    let page2: Value = app
+        .admin(
+            Method::GET,
+            &format!("/api/admin/clients?limit=2&cursor={cursor}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page2["clients"].as_array().unwrap().len(), 1);
+    assert_eq!(page2["clients"][0]["id"], third["client"]["id"]);
+    assert!(page2["next_cursor"].is_null());
+
+    // Bad pagination input.
+    let res = app
+        .admin(Method::GET, "/api/admin/clients?limit=0", None)
+        .await;
+    assert_eq!(res.status(), 400);
+    let res = app
+        .admin(Method::GET, "/api/admin/clients?cursor=garbage", None)
+        .await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "invalid_cursor");
+
+    // Patch: settings merge, webhook cleared, name and origins replaced.
+    let res = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/admin/clients/{id}"),
+            Some(json!({
+                "name": "Shop 2",
+                "allowed_origins": ["https://new.example.com"],
+                "webhook_url": null,
+                "settings": {"auth_ui": {"primary_color": "#123456"}, "require_verified_email": true}
+            })),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let patched: Value = res.json().await.unwrap();
+    assert_eq!(patched["name"], "Shop 2");
+    assert_eq!(
+        patched["allowed_origins"],
+        json!(["https://new.example.com"])
+    );
+    assert!(patched["webhook_url"].is_null());
+    assert_eq!(
+        patched["settings"],
+        json!({"auth_ui": {"brand_name": "Shop", "primary_color": "#123456"}, "require_verified_email": true})
+    );
+    assert_ne!(patched["updated_at"], client["updated_at"]);
+
+    // The change is audited with before and after.
+    let events = app
+        .audit_events(&format!("event_type=client.updated&target_id={id}"))
+        .await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["before"]["name"], "Shop");
+    assert_eq!(events[0]["after"]["name"], "Shop 2");
+    assert_eq!(events[0]["actor_type"], "admin");
+    assert!(events[0]["request_id"].as_str().is_some());
+    assert_eq!(events[0]["ip"], "127.0.0.1");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_input_and_duplicate_slug_are_refused() {
+    let app = spawn_app().await;
+    app.create_client(json!({"name": "A", "slug": "taken"}))
+        .await;
+    let res = app
+        .admin(
+            Method::POST,
+            "/api/admin/clients",
+            Some(json!({"name": "B", "slug": "taken"})),
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "slug_taken");
+
+    for (body, field) in [
+        (json!({"name": "X", "slug": "Bad Slug"}), "slug"),
+        (json!({"name": "   "}), "name"),
+        (
+            json!({"name": "X", "slug": "okay", "allowed_origins": ["*"]}),
+            "allowed_origins",
+        ),
+        (
+            json!({"name": "X", "slug": "okay", "webhook_url": "ftp://x"}),
+            "webhook_url",
+        ),
+        (
+            json!({"name": "X", "slug": "okay", "settings": [1]}),
+            "settings",
+        ),
+        (
+            json!({"name": "X", "slug": "okay", "token_mode": "v9"}),
+            "token_mode",
+        ),
+    ] {
+        let res = app
+            .admin(Method::POST, "/api/admin/clients", Some(body))
+            .await;
+        assert_eq!(res.status(), 400);
+        let err: Value = res.json().await.unwrap();
+        assert_eq!(err["code"], "invalid_request");
+        assert!(err["message"].as_str().unwrap().contains(field), "{err}");
+    }
+
+    // Unknown field is named.
+    let res = app
+        .admin(
+            Method::POST,
+            "/api/admin/clients",
+            Some(json!({"name": "X", "colour": "red"})),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(
+        res.json::<Value>().await.unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("colour")
+    );
+
+    // Slug clash on patch, and unknown / malformed ids.
+    let other = app
+        .create_client(json!({"name": "Other", "slug": "other"}))
+        .await;
+    let other_id = other["client"]["id"].as_str().unwrap();
+    let res = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/admin/clients/{other_id}"),
+            Some(json!({"slug": "taken"})),
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    let res = app
+        .admin(
+            Method::GET,
+            "/api/admin/clients/0190a7c4-0000-7000-8000-000000000000",
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "client_not_found"
+    );
+    let res = app
+        .admin(Method::GET, "/api/admin/clients/not-a-uuid", None)
+        .await;
+    assert_eq!(res.status(), 400);
+    let res = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/admin/clients/{other_id}"),
+            Some(json!({"status": "deleted"})),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_key_appears_only_in_create_and_rotate_responses() {
+    let app = spawn_app().await;
+    let created = app.new_client().await;
+    let id = created["client"]["id"].as_str().unwrap().to_owned();
+    let key = created["api_key"].as_str().unwrap().to_owned();
+    let secret = created["jwt_secret"].as_str().unwrap().to_owned();
+
+    let get = app
+        .admin(Method::GET, &format!("/api/admin/clients/{id}"), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let list = app
+        .admin(Method::GET, "/api/admin/clients", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let patch = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/admin/clients/{id}"),
+            Some(json!({"name": "Renamed"})),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let audit = app
+        .admin(Method::GET, "/api/admin/audit-events", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    for body in [&get, &list, &patch, &audit] {
+        assert!(!body.contains(&key), "API key leaked: {body}");
+        assert!(!body.contains(&secret), "JWT secret leaked: {body}");
+        assert!(!body.contains("api_key\""), "api_key field present: {body}");
+    }
+
+    let rotated: Value = app
+        .admin(
+            Method::POST,
+            &format!("/api/admin/clients/{id}/rotate-api-key"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let new_key = rotated["api_key"].as_str().unwrap();
+    assert!(new_key.starts_with("ask_"));
+    assert_ne!(new_key, key);
+    let audit = app
+        .admin(Method::GET, "/api/admin/audit-events", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!audit.contains(new_key));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rotating_the_api_key_revokes_the_old_one() {
+    let app = spawn_app().await;
+    let created = app.new_client().await;
+    let id = created["client"]["id"].as_str().unwrap();
+    let old_key = created["api_key"].as_str().unwrap();
+
+    let ok = app
+        .http
+        .get(app.url("/api/auth/ui/config"))
+        .header("X-API-Key", old_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.json::<Value>().await.unwrap()["client_id"], id);
+
+    // Both spellings of the route work.
+    let first: Value = app
+        .admin(
+            Method::POST,
+            &format!("/api/admin/clients/{id}/rotate-api-key"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second: Value = app
+        .admin(
+            Method::POST,
+            &format!("/api/admin/clients/{id}/rotate-key"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let middle_key = first["api_key"].as_str().unwrap();
+    let new_key = second["api_key"].as_str().unwrap();
+
+    for stale in [old_key, middle_key] {
+        let res = app
+            .http
+            .get(app.url("/api/auth/ui/config"))
+            .header("X-API-Key", stale)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["code"],
+            "invalid_api_key"
+        );
+    }
+    let res = app
+        .http
+        .get(app.url("/api/auth/ui/config"))
+        .header("X-API-Key", new_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let res = app
+        .http
+        .get(app.url("/api/auth/ui/config"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "missing_api_key"
+    );
+
+    let events = app
+        .audit_events(&format!("event_type=client.api_key_rotated&target_id={id}"))
+        .await;
+    assert_eq!(events.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rotating_the_jwt_secret_returns_a_new_secret() {
+    let app = spawn_app().await;
+    let created = app.new_client().await;
+    let id = created["client"]["id"].as_str().unwrap();
+    let mut seen = vec![created["jwt_secret"].as_str().unwrap().to_owned()];
+    for path in ["rotate-secret", "rotate-jwt"] {
+        let res = app
+            .admin(
+                Method::POST,
+                &format!("/api/admin/clients/{id}/{path}"),
+                None,
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        let secret = body["jwt_secret"].as_str().unwrap().to_owned();
+        assert_eq!(secret.len(), 64);
+        assert!(!seen.contains(&secret));
+        assert_eq!(body["client"]["id"], id);
+        seen.push(secret);
+    }
+    let events = app
+        .audit_events(&format!(
+            "event_type=client.jwt_secret_rotated&target_id={id}"
+        ))
+        .await;
+    assert_eq!(events.len(), 2);
+    let res = app
+        .admin(
+            Method::POST,
+            "/api/admin/clients/0190a7c4-0000-7000-8000-000000000000/rotate-secret",
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_suspended_client_gets_403_until_reactivated() {
+    let app = spawn_app().await;
+    let created = app.new_client().await;
+    let id = created["client"]["id"].as_str().unwrap();
+    let key = created["api_key"].as_str().unwrap();
+    let call = || {
+        app.http
+            .get(app.url("/api/auth/ui/config"))
+            .header("X-API-Key", key)
+            .send()
+    };
+
+    let res = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/admin/clients/{id}"),
+            Some(json!({"status": "suspended"})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = call().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "client_suspended");
+    assert_eq!(body["auth_code"], "AUTH_CLIENT_SUSPENDED");
+    assert_eq!(
+        app.audit_events(&format!("event_type=client.suspended&target_id={id}"))
+            .await
+            .len(),
+        1
+    );
+
+    app.admin(
+        Method::PATCH,
+        &format!("/api/admin/clients/{id}"),
+        Some(json!({"status": "active"})),
+    )
+    .await;
+    assert_eq!(call().await.unwrap().status(), 200);
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests over real HTTP and gRPC against real PostgreSQL and Redis.
+
+mod admin_auth;
+mod clients;
+mod grpc;
+mod operations;
+mod pipeline;

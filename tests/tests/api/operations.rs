@@ -1,0 +1,116 @@
+use std::time::Duration;
+
+use authservice_tests::{AppOptions, spawn_app, spawn_app_with};
+use serde_json::Value;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthz_answers_ok() {
+    let app = spawn_app().await;
+    let res = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        serde_json::json!({"status": "ok"})
+    );
+}
+
+async fn readyz(app: &authservice_tests::TestApp) -> (u16, Value) {
+    let res = app.http.get(app.url("/readyz")).send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readyz_follows_redis_without_a_restart() {
+    let app = spawn_app_with(AppOptions {
+        redis_proxy: true,
+        ..AppOptions::default()
+    })
+    .await;
+    let (status, body) = readyz(&app).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["checks"]["postgres"]["status"], "ok");
+    assert_eq!(body["checks"]["redis"]["status"], "ok");
+
+    let proxy = app.redis_proxy.as_ref().unwrap();
+    proxy.disable();
+    let (status, body) = readyz(&app).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["unavailable"], serde_json::json!(["redis"]));
+    assert_eq!(body["checks"]["postgres"]["status"], "ok");
+    assert_eq!(body["code"], "not_ready");
+    assert!(body["message"].as_str().unwrap().contains("redis"));
+
+    proxy.enable();
+    let mut last = (0, Value::Null);
+    for _ in 0..50 {
+        last = readyz(&app).await;
+        if last.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(last.0, 200, "ready again after Redis returns: {}", last.1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readyz_names_postgres_when_it_is_gone() {
+    let app = spawn_app().await;
+    app.drop_database().await;
+    let (status, body) = readyz(&app).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["unavailable"], serde_json::json!(["postgres"]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_need_the_token_and_count_requests_by_route_template() {
+    let app = spawn_app_with(AppOptions {
+        env: vec![("METRICS_TOKEN", "metrics-secret".to_owned())],
+        ..AppOptions::default()
+    })
+    .await;
+    app.http.get(app.url("/healthz")).send().await.unwrap();
+    let created = app.new_client().await;
+    let id = created["client"]["id"].as_str().unwrap();
+    app.admin(
+        reqwest::Method::GET,
+        &format!("/api/admin/clients/{id}"),
+        None,
+    )
+    .await;
+
+    let res = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let res = app
+        .http
+        .get(app.url("/metrics"))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = app
+        .http
+        .get(app.url("/metrics"))
+        .bearer_auth("metrics-secret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",route="/healthz",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="/api/admin/clients/{id}""#),
+        "route templates, not raw paths"
+    );
+    assert!(!text.contains(id), "no raw ids in labels");
+    assert!(text.contains("http_request_duration_seconds_bucket"));
+    assert!(
+        text.contains(r#"pool_connections{pool="postgres",state="max"} 4"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"pool_connections{pool="redis""#));
+}
