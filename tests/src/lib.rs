@@ -88,6 +88,8 @@ pub struct AppOptions {
     pub env: Vec<(&'static str, String)>,
     /// Route Redis through a proxy the test can cut (`TestApp::redis_proxy`).
     pub redis_proxy: bool,
+    /// Run without Redis (in-process store).
+    pub no_redis: bool,
 }
 
 /// A running application and helpers to call it.
@@ -151,6 +153,9 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         ("RUN_MIGRATIONS", "false".to_owned()),
         ("SHUTDOWN_TIMEOUT_SECS", "1".to_owned()),
     ]);
+    if options.no_redis {
+        vars.remove("REDIS_URL");
+    }
     for (k, v) in options.env {
         vars.insert(k, v);
     }

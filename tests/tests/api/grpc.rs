@@ -231,3 +231,55 @@ async fn grpc_health_reports_serving() {
         tonic_health::pb::health_check_response::ServingStatus::Serving as i32
     );
 }
+
+async fn list_services_by_reflection(
+    app: &authservice_tests::TestApp,
+) -> Result<Vec<String>, tonic::Status> {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    let channel = tonic::transport::Endpoint::from_shared(app.grpc_address.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = client
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await?
+        .into_inner();
+    let message = stream.message().await?.expect("a reflection answer");
+    match message.message_response {
+        Some(MessageResponse::ListServicesResponse(list)) => {
+            Ok(list.service.into_iter().map(|s| s.name).collect())
+        }
+        other => panic!("unexpected reflection answer {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reflection_only_when_enabled() {
+    let off = spawn_app().await;
+    let err = list_services_by_reflection(&off).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unimplemented);
+
+    let on = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![("GRPC_REFLECTION", "true".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    let services = list_services_by_reflection(&on).await.unwrap();
+    assert!(
+        services.contains(&"auth.v1.AdminService".to_owned()),
+        "{services:?}"
+    );
+    assert!(
+        services.contains(&"grpc.health.v1.Health".to_owned()),
+        "{services:?}"
+    );
+}

@@ -114,3 +114,72 @@ async fn metrics_need_the_token_and_count_requests_by_route_template() {
     );
     assert!(text.contains(r#"pool_connections{pool="redis""#));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_frontend_is_served_from_public_dir_when_enabled() {
+    let public = concat!(env!("CARGO_MANIFEST_DIR"), "/../public").to_owned();
+    let app = spawn_app_with(AppOptions {
+        env: vec![
+            ("SERVE_FRONTEND", "true".to_owned()),
+            ("PUBLIC_DIR", public),
+        ],
+        ..AppOptions::default()
+    })
+    .await;
+    let res = app.http.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(res.text().await.unwrap().contains("AuthService"));
+    // Unknown files and API routes still answer with the envelope.
+    let res = app.http.get(app.url("/missing.html")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "not_found");
+    let res = app.http.get(app.url("/api/unknown")).send().await.unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "not_found");
+    assert_eq!(
+        app.http
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_redis_the_in_process_store_serves_one_instance() {
+    let app = spawn_app_with(AppOptions {
+        no_redis: true,
+        ..AppOptions::default()
+    })
+    .await;
+    let (status, body) = readyz(&app).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["checks"].get("redis").is_none());
+    // The admin failure limit still holds, counted in process.
+    for _ in 0..10 {
+        let res = app
+            .http
+            .get(app.url("/api/admin/clients"))
+            .header("X-Admin-Key", "x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    }
+    let res = app
+        .http
+        .get(app.url("/api/admin/clients"))
+        .header("X-Admin-Key", "x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().get("retry-after").is_some());
+}
