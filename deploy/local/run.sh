@@ -28,13 +28,13 @@ else
 fi
 bin="${CARGO_TARGET_DIR:-target}/$profile/authservice"
 
-admin_key=$(svc_env_value ADMIN_API_KEY)
+# The key itself is not printed (it would end up in scrollback and logs): the curl reads it.
 cat <<MSG
 
 Admin key: variable ADMIN_API_KEY in $SVC_ENV
-Create a first client (from another terminal once the server is up):
+Create a first client (from another terminal in $(pwd), once the server is up):
 
-  curl -sS -X POST http://localhost:${PORT:-8080}/api/admin/clients -H "X-Admin-Key: $admin_key" -H 'Content-Type: application/json' -d '{"name":"My App","slug":"my-app","allowed_origins":["http://localhost:3000"]}'
+  curl -sS -X POST http://localhost:${PORT:-8080}/api/admin/clients -H "X-Admin-Key: \$(sed -n 's/^ADMIN_API_KEY=//p' .env)" -H 'Content-Type: application/json' -d '{"name":"My App","slug":"my-app","allowed_origins":["http://localhost:3000"]}'
 
 MSG
 [[ $bin == */* ]] || bin="./$bin"

@@ -6,8 +6,8 @@ use secrecy::SecretString;
 use crate::admin::AuthenticateAdmin;
 use crate::audit::{ListAuditEvents, RecordAudit};
 use crate::clients::{
-    AuthenticateClient, CreateClient, GetClient, ListClients, RotateApiKey, RotateJwtSecret,
-    UpdateClient,
+    AuthenticateClient, CheckOrigin, CreateClient, GetClient, ListClients, RotateApiKey,
+    RotateJwtSecret, UpdateClient,
 };
 use crate::health::CheckReadiness;
 use crate::ports::Ports;
@@ -24,6 +24,7 @@ pub struct UseCaseConfig {
 pub struct Services {
     pub authenticate_admin: AuthenticateAdmin,
     pub authenticate_client: AuthenticateClient,
+    pub check_origin: CheckOrigin,
     pub create_client: CreateClient,
     pub get_client: GetClient,
     pub list_clients: ListClients,
@@ -41,6 +42,7 @@ impl Services {
         Self {
             authenticate_admin: AuthenticateAdmin::new(ports, config.admin_api_key.clone()),
             authenticate_client: AuthenticateClient::new(ports, config.global_origins.clone()),
+            check_origin: CheckOrigin::new(ports, config.global_origins.clone()),
             create_client: CreateClient::new(ports),
             get_client: GetClient::new(ports),
             list_clients: ListClients::new(ports),

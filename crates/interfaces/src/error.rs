@@ -268,10 +268,16 @@ impl ApiError {
     #[must_use]
     pub fn body(&self, request_id: Option<&str>) -> String {
         let s = spec(self.kind);
+        // A 5xx never carries the detail: it may be internal text.
+        let message = if s.status.is_server_error() {
+            s.user_message
+        } else {
+            &self.message
+        };
         serde_json::to_string(&Envelope {
             error: s.title,
             code: s.code,
-            message: &self.message,
+            message,
             auth_code: s.auth_code,
             user_message: s.user_message,
             retryable: s.retryable,

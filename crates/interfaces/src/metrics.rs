@@ -35,7 +35,7 @@ impl Metrics {
             .buckets(vec![
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
             ]),
-            &["method", "route"],
+            &["method", "route", "status"],
         )
         .expect("valid metric");
         let pools = IntGaugeVec::new(
@@ -61,12 +61,19 @@ impl Metrics {
         }
     }
 
+    /// `method` is folded to the standard set (anything else is `OTHER`) so callers cannot
+    /// create unbounded label values; `route` must be a template or `unmatched`.
     pub fn observe_http(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let method = match method {
+            "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => method,
+            _ => "OTHER",
+        };
+        let status = status.to_string();
         self.requests
-            .with_label_values(&[method, route, &status.to_string()])
+            .with_label_values(&[method, route, &status])
             .inc();
         self.latency
-            .with_label_values(&[method, route])
+            .with_label_values(&[method, route, &status])
             .observe(seconds);
     }
 

@@ -20,7 +20,12 @@ fn main() -> ExitCode {
         eprintln!("unknown command '{command}'\n{USAGE}");
         return ExitCode::from(2);
     }
-    let _ = dotenvy::dotenv();
+    if let Err(err) = dotenvy::dotenv()
+        && !err.not_found()
+    {
+        eprintln!("cannot read .env: {err}");
+        return ExitCode::from(2);
+    }
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(err) => {
@@ -28,7 +33,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(settings.log_format);
+    if let Err(err) = telemetry::init(settings.log_format) {
+        eprintln!("invalid configuration:\n  - {err}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

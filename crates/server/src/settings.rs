@@ -213,7 +213,7 @@ impl Settings {
         {
             r.errors.push(format!("REDIS_URL: {e}"));
         }
-        let redis_key_prefix = r.parse("REDIS_KEY_PREFIX", "authservice:".to_owned(), |v| {
+        let redis_key_prefix = r.parse("REDIS_KEY_PREFIX", "auth:".to_owned(), |v| {
             if v.len() <= 64 && !v.contains(char::is_whitespace) {
                 Ok(v.to_owned())
             } else {
@@ -328,7 +328,7 @@ mod tests {
         assert_eq!(s.port, 8080);
         assert_eq!(s.grpc_port, 9090);
         assert!(s.redis_url.is_none());
-        assert_eq!(s.redis_key_prefix, "authservice:");
+        assert_eq!(s.redis_key_prefix, "auth:");
         assert!(s.serve_frontend);
         assert!(!s.grpc_reflection);
         assert_eq!(s.encryption_key.0[31], 0x1f);

@@ -32,6 +32,7 @@ pub struct Application {
     grpc_addr: SocketAddr,
     services: Arc<Services>,
     grpc_reflection: bool,
+    trusted_proxies: Vec<ipnet::IpNet>,
     shutdown_timeout: Duration,
     pg_pool: PgPool,
     redis_pool: Option<RedisPool>,
@@ -104,7 +105,6 @@ impl Application {
             services: services.clone(),
             config: HttpConfig {
                 trusted_proxies: settings.trusted_proxy_cidrs.clone(),
-                global_origins: settings.allow_origin.clone(),
                 metrics_token: settings.metrics_token.clone(),
                 hsts: settings.base_url.scheme() == "https",
                 public_dir: (settings.serve_frontend && settings.public_dir.is_dir())
@@ -134,6 +134,7 @@ impl Application {
             grpc_addr,
             services,
             grpc_reflection: settings.grpc_reflection,
+            trusted_proxies: settings.trusted_proxy_cidrs.clone(),
             shutdown_timeout: Duration::from_secs(settings.shutdown_timeout_secs),
             pg_pool,
             redis_pool,
@@ -150,15 +151,17 @@ impl Application {
         self.grpc_addr.port()
     }
 
-    /// Serves until `shutdown` resolves (or a server fails), then stops accepting, lets
-    /// in-flight requests finish within the shutdown timeout, and closes the pools.
+    /// Serves until `shutdown` resolves (or either server fails), then stops accepting, lets
+    /// in-flight requests finish until one deadline (`SHUTDOWN_TIMEOUT_SECS`), aborts whatever
+    /// is still running, and closes the pools.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         tracing::info!(http = %self.http_addr, grpc = %self.grpc_addr, "serving");
         let http_handle = self.http.handle();
         let (stop_tx, mut stop_rx) = watch::channel(false);
-        let grpc = tokio::spawn(authservice_interfaces::grpc::serve(
+        let mut grpc = tokio::spawn(authservice_interfaces::grpc::serve(
             self.grpc_listener,
             self.services,
+            self.trusted_proxies,
             self.grpc_reflection,
             async move {
                 let _ = stop_rx.wait_for(|stop| *stop).await;
@@ -166,40 +169,46 @@ impl Application {
         ));
         let mut http = tokio::spawn(self.http);
 
-        let http_early = tokio::select! {
-            () = shutdown => None,
-            res = &mut http => Some(res),
+        let (failure, http_done, grpc_done) = tokio::select! {
+            () = shutdown => (None, false, false),
+            res = &mut http => (Some(stopped_early("HTTP", res.map(|r| r.map_err(anyhow::Error::from)))), true, false),
+            res = &mut grpc => (Some(stopped_early("gRPC", res)), false, true),
         };
         tracing::info!("shutting down: draining in-flight requests");
+        let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
         let _ = stop_tx.send(true);
-        let result = match http_early {
-            Some(res) => res
-                .context("HTTP server task")
-                .and_then(|r| r.context("HTTP server")),
-            None => {
-                http_handle.stop(true).await;
-                match tokio::time::timeout(self.shutdown_timeout + Duration::from_secs(1), http)
-                    .await
-                {
-                    Ok(res) => res
-                        .context("HTTP server task")
-                        .and_then(|r| r.context("HTTP server")),
-                    Err(_) => Ok(()),
-                }
+        let drain = async {
+            http_handle.stop(true).await;
+            if !http_done {
+                let _ = (&mut http).await;
+            }
+            if !grpc_done {
+                let _ = (&mut grpc).await;
             }
         };
-        match tokio::time::timeout(self.shutdown_timeout, grpc).await {
-            Ok(Ok(Err(err))) => tracing::error!(error = %err, "gRPC server failed"),
-            Ok(Err(err)) => tracing::error!(error = %err, "gRPC server task failed"),
-            Err(_) => tracing::warn!("gRPC calls still running after the shutdown timeout"),
-            Ok(Ok(Ok(()))) => {}
+        if tokio::time::timeout_at(deadline, drain).await.is_err() {
+            tracing::warn!("requests still running at the shutdown deadline; aborting them");
+            http.abort();
+            grpc.abort();
         }
         self.pg_pool.close();
         if let Some(pool) = self.redis_pool {
             pool.close();
         }
         tracing::info!("stopped");
-        result
+        failure.map_or(Ok(()), Err)
+    }
+}
+
+/// The error to report when a server stopped before shutdown was asked for.
+fn stopped_early(
+    name: &str,
+    joined: Result<anyhow::Result<()>, tokio::task::JoinError>,
+) -> anyhow::Error {
+    match joined {
+        Ok(Ok(())) => anyhow::anyhow!("{name} server stopped unexpectedly"),
+        Ok(Err(err)) => err.context(format!("{name} server failed")),
+        Err(err) => anyhow::Error::new(err).context(format!("{name} server task failed")),
     }
 }
 

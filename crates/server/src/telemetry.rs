@@ -6,8 +6,16 @@ use tracing_subscriber::EnvFilter;
 use crate::settings::LogFormat;
 
 /// Installs the global subscriber (`RUST_LOG` filters, default `info`). Safe to call twice.
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+///
+/// # Errors
+/// `RUST_LOG` is set but is not a valid filter.
+pub fn init(format: LogFormat) -> Result<(), String> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(raw) if !raw.trim().is_empty() => {
+            EnvFilter::try_new(raw.trim()).map_err(|e| format!("RUST_LOG: {e}"))?
+        }
+        _ => EnvFilter::new("info"),
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
@@ -19,4 +27,5 @@ pub fn init(format: LogFormat) {
             .try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
+    Ok(())
 }

@@ -162,3 +162,66 @@ async fn forwarded_for_from_a_trusted_proxy_names_the_client() {
     assert_eq!(limited.len(), 1);
     assert_eq!(limited[0]["ip"], "203.0.113.5");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parallel_guesses_cannot_overrun_the_failure_window() {
+    let app = spawn_app().await;
+    let attempts = (0..30).map(|_| {
+        app.http
+            .get(app.url("/api/admin/clients"))
+            .header("X-Admin-Key", "guess")
+            .send()
+    });
+    let statuses: Vec<u16> = futures_join_all(attempts).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        20,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn successful_admin_requests_do_not_use_up_the_failure_budget() {
+    let app = spawn_app().await;
+    for _ in 0..25 {
+        assert_eq!(
+            app.admin(Method::GET, "/api/admin/clients", None)
+                .await
+                .status(),
+            200
+        );
+    }
+    for _ in 0..9 {
+        let res = app
+            .http
+            .get(app.url("/api/admin/clients"))
+            .header("X-Admin-Key", "no")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    }
+    assert_eq!(
+        app.admin(Method::GET, "/api/admin/clients", None)
+            .await
+            .status(),
+        200
+    );
+}
+
+async fn futures_join_all<F>(requests: impl Iterator<Item = F>) -> Vec<u16>
+where
+    F: std::future::Future<Output = reqwest::Result<reqwest::Response>> + Send + 'static,
+{
+    let handles: Vec<_> = requests.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.unwrap().unwrap().status().as_u16());
+    }
+    out
+}

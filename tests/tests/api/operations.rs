@@ -38,7 +38,8 @@ async fn readyz_follows_redis_without_a_restart() {
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["unavailable"], serde_json::json!(["redis"]));
     assert_eq!(body["checks"]["postgres"]["status"], "ok");
-    assert_eq!(body["code"], "not_ready");
+    assert_eq!(body["code"], "service_unavailable");
+    assert_eq!(body["retryable"], true);
     assert!(body["message"].as_str().unwrap().contains("redis"));
 
     proxy.enable();

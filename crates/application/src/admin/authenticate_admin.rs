@@ -7,11 +7,12 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use authservice_domain::AdminPrincipal;
 use authservice_domain::secret::secrets_equal;
-use authservice_domain::{AdminPrincipal, AuditEvent};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
+use crate::audit::record_quietly;
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, UseCaseError};
 use crate::ports::{Ports, RateDecision, RateRule};
@@ -67,6 +68,10 @@ impl AuthenticateAdmin {
     }
 
     /// `ctx` carries the request id, IP and user agent (its principal is ignored).
+    ///
+    /// Every attempt first reserves a slot in the IP's failure window (atomically, so parallel
+    /// guesses cannot overrun it); a correct key gives its slot back, so only failures count.
+    /// Fails closed when the limiter is unreachable.
     pub async fn execute(
         &self,
         ctx: &RequestCtx,
@@ -74,15 +79,18 @@ impl AuthenticateAdmin {
     ) -> Result<AdminPrincipal, AuthenticateAdminError> {
         let bucket = failure_bucket(ctx.ip);
         let limiter = &self.ports.rate_limiter;
-        if let RateDecision::Limited { retry_after } = limiter
-            .peek(&bucket, ADMIN_FAILURE_RULE)
-            .await
-            .map_err(AuthenticateAdminError::Unavailable)?
-        {
-            self.audit_failure(ctx, "admin.auth_rate_limited", "rate_limited")
-                .await;
-            return Err(AuthenticateAdminError::RateLimited { retry_after });
-        }
+        let ticket = match limiter.hit(&bucket, ADMIN_FAILURE_RULE).await {
+            Ok(RateDecision::Allowed { ticket, .. }) => ticket,
+            Ok(RateDecision::Limited { retry_after }) => {
+                self.audit_rate_limited_once(ctx, &bucket).await;
+                return Err(AuthenticateAdminError::RateLimited { retry_after });
+            }
+            Err(err) => {
+                self.audit_failure(ctx, "admin.auth_failed", "rate_limiter_unavailable")
+                    .await;
+                return Err(AuthenticateAdminError::Unavailable(err));
+            }
+        };
         let presented = presented.map(str::trim).filter(|k| !k.is_empty());
         if let Some(key) = presented
             && secrets_equal(
@@ -90,12 +98,11 @@ impl AuthenticateAdmin {
                 self.admin_api_key.expose_secret().as_bytes(),
             )
         {
+            if let Err(err) = limiter.release(&bucket, &ticket).await {
+                tracing::warn!(error = %err, "could not release an admin rate-limit slot");
+            }
             return Ok(AdminPrincipal::break_glass());
         }
-        limiter
-            .hit(&bucket, ADMIN_FAILURE_RULE)
-            .await
-            .map_err(AuthenticateAdminError::Unavailable)?;
         let (reason, err) = match presented {
             None => ("missing", AuthenticateAdminError::Missing),
             Some(_) => ("invalid", AuthenticateAdminError::Invalid),
@@ -104,20 +111,62 @@ impl AuthenticateAdmin {
         Err(err)
     }
 
+    /// One `admin.auth_rate_limited` event per IP and window, so a flood of refused attempts
+    /// cannot turn into a flood of audit rows.
+    async fn audit_rate_limited_once(&self, ctx: &RequestCtx, bucket: &str) {
+        let once = RateRule {
+            limit: 1,
+            window: ADMIN_FAILURE_RULE.window,
+        };
+        if let Ok(RateDecision::Allowed { .. }) = self
+            .ports
+            .rate_limiter
+            .hit(&format!("{bucket}:audited"), once)
+            .await
+        {
+            self.audit_failure(ctx, "admin.auth_rate_limited", "rate_limited")
+                .await;
+        }
+    }
+
     async fn audit_failure(&self, ctx: &RequestCtx, event_type: &str, reason: &str) {
-        let event: AuditEvent = ctx
+        let event = ctx
             .audit(event_type)
             .metadata(json!({ "reason": reason }))
             .at(self.ports.clock.now());
-        if let Err(err) = self.ports.audit.record(&event).await {
-            tracing::error!(error = %err, event_type, "could not write audit event");
-        }
+        record_quietly(&self.ports, &event).await;
     }
 }
 
+/// Failures are counted per IPv4 address and per IPv6 /64 (one host usually owns a /64).
 fn failure_bucket(ip: Option<IpAddr>) -> String {
     match ip {
-        Some(ip) => format!("admin_auth_fail:{ip}"),
+        Some(IpAddr::V4(v4)) => format!("admin_auth_fail:{v4}"),
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!(
+                "admin_auth_fail:{:x}:{:x}:{:x}:{:x}::/64",
+                s[0], s[1], s[2], s[3]
+            )
+        }
         None => "admin_auth_fail:unknown".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_is_bucketed_by_64() {
+        let a = failure_bucket(Some("2001:db8:1:2::1".parse().unwrap()));
+        let b = failure_bucket(Some("2001:db8:1:2:ffff::9".parse().unwrap()));
+        let c = failure_bucket(Some("2001:db8:1:3::1".parse().unwrap()));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(
+            failure_bucket(Some("10.0.0.1".parse().unwrap())),
+            "admin_auth_fail:10.0.0.1"
+        );
     }
 }

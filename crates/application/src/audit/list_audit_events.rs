@@ -3,6 +3,7 @@
 use authservice_domain::{ActorType, AuditEvent, ClientId, Permission, ValidationError};
 use chrono::{DateTime, Utc};
 
+use crate::audit::record_quietly;
 use crate::context::{Forbidden, RequestCtx};
 use crate::error::{ErrorKind, UseCaseError};
 use crate::pagination::{Page, PageError, PageRequest};
@@ -115,6 +116,12 @@ impl ListAuditEvents {
             .audit
             .list(&filter, page.after, page.limit + 1)
             .await?;
-        Ok(Page::from_overfetch(rows, page.limit, |e| e.id))
+        let result = Page::from_overfetch(rows, page.limit, |e| e.id);
+        let event = ctx
+            .audit("audit.read")
+            .metadata(serde_json::json!({ "count": result.items.len() }))
+            .at(self.ports.clock.now());
+        record_quietly(&self.ports, &event).await;
+        Ok(result)
     }
 }

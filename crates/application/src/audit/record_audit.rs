@@ -1,10 +1,19 @@
 //! Write an audit event that no use case wrote itself (e.g. an admin request that failed after
 //! authentication). Best effort: a failure is logged, never surfaced to the caller.
 
+use authservice_domain::AuditEvent;
 use serde_json::Value;
 
 use crate::context::RequestCtx;
 use crate::ports::Ports;
+
+/// Appends an event; a failure is logged, never surfaced (for events that must not turn a
+/// successful read or an authentication answer into an error).
+pub(crate) async fn record_quietly(ports: &Ports, event: &AuditEvent) {
+    if let Err(err) = ports.audit.record(event).await {
+        tracing::error!(error = %err, event_type = %event.event_type, "could not write audit event");
+    }
+}
 
 pub struct RecordAudit {
     ports: Ports,
@@ -23,8 +32,6 @@ impl RecordAudit {
             .audit(event_type)
             .metadata(metadata)
             .at(self.ports.clock.now());
-        if let Err(err) = self.ports.audit.record(&event).await {
-            tracing::error!(error = %err, event_type, "could not write audit event");
-        }
+        record_quietly(&self.ports, &event).await;
     }
 }

@@ -84,16 +84,4 @@ impl AuthenticateClient {
         }
         Ok(client)
     }
-
-    /// Whether any active client (or `ALLOW_ORIGIN`) lists `origin`; answers CORS preflights,
-    /// which carry no API key.
-    pub async fn origin_allowed_anywhere(&self, origin: &AllowedOrigin) -> anyhow::Result<bool> {
-        if self.global_origins.contains(origin) {
-            return Ok(true);
-        }
-        self.ports
-            .clients
-            .any_active_allows_origin(origin.as_str())
-            .await
-    }
 }

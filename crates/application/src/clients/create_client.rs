@@ -2,13 +2,15 @@
 //! event in one transaction, and hand the plain key back exactly once.
 
 use authservice_domain::{
-    AllowedOrigin, ApiKey, Client, ClientId, ClientName, ClientSettings, ClientStatus, Permission,
-    Slug, TokenMode, ValidationError, WebhookUrl,
+    AdminScope, AllowedOrigin, ApiKey, Client, ClientId, ClientName, ClientSettings, ClientStatus,
+    Permission, Slug, TokenMode, ValidationError, WebhookUrl,
 };
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::{new_api_key, new_jwt_secret, snapshot};
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::context::{Forbidden, RequestCtx};
 use crate::error::{ErrorKind, UseCaseError};
 use crate::ports::{ClientWriteError, Ports};
@@ -29,7 +31,7 @@ pub struct CreateClientInput {
 pub struct CreatedClient {
     pub client: Client,
     pub api_key: ApiKey,
-    pub jwt_secret: String,
+    pub jwt_secret: SecretString,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +74,10 @@ impl CreateClient {
         ctx: &RequestCtx,
         input: CreateClientInput,
     ) -> Result<CreatedClient, CreateClientError> {
-        ctx.require(Permission::ClientsCreate)?;
+        let admin = ctx.require(Permission::ClientsCreate)?;
+        if admin.scope != AdminScope::All {
+            return Err(Forbidden("clients:create needs access to all clients").into());
+        }
         let name = ClientName::parse(&input.name)?;
         let slug = match input.slug.as_deref() {
             Some(raw) => Slug::parse(raw)?,
@@ -95,7 +100,10 @@ impl CreateClient {
 
         let api_key = new_api_key(self.ports.random.as_ref());
         let jwt_secret = new_jwt_secret(self.ports.random.as_ref());
-        let sealed = self.ports.secret_box.seal(jwt_secret.as_bytes())?;
+        let sealed = self
+            .ports
+            .secret_box
+            .seal(jwt_secret.expose_secret().as_bytes())?;
         let now = self.ports.clock.now();
         let client = Client {
             id: ClientId::from_uuid(Uuid::now_v7()),

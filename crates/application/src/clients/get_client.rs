@@ -2,6 +2,7 @@
 
 use authservice_domain::{Client, ClientId, Permission, ValidationError};
 
+use crate::audit::record_quietly;
 use crate::context::{Forbidden, RequestCtx};
 use crate::error::{ErrorKind, UseCaseError};
 use crate::ports::Ports;
@@ -46,10 +47,18 @@ impl GetClient {
         ctx.require(Permission::ClientsRead)?;
         let id = ClientId::parse(id)?;
         ctx.require_for_client(Permission::ClientsRead, id)?;
-        self.ports
+        let client = self
+            .ports
             .clients
             .get(id)
             .await?
-            .ok_or(GetClientError::NotFound)
+            .ok_or(GetClientError::NotFound)?;
+        let event = ctx
+            .audit("client.read")
+            .client(id)
+            .target("client", id)
+            .at(self.ports.clock.now());
+        record_quietly(&self.ports, &event).await;
+        Ok(client)
     }
 }

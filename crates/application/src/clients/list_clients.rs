@@ -2,6 +2,7 @@
 
 use authservice_domain::{AdminScope, Client, Permission};
 
+use crate::audit::record_quietly;
 use crate::context::{Forbidden, RequestCtx};
 use crate::error::{ErrorKind, UseCaseError};
 use crate::pagination::{Page, PageError, PageRequest};
@@ -52,8 +53,12 @@ impl ListClients {
         input: ListClientsInput,
     ) -> Result<Page<Client>, ListClientsError> {
         let admin = ctx.require(Permission::ClientsRead)?;
-        let page = PageRequest::parse(input.limit, input.cursor.as_deref())?;
-        let rows = self.ports.clients.list(page.after, page.limit + 1).await?;
+        let request = PageRequest::parse(input.limit, input.cursor.as_deref())?;
+        let rows = self
+            .ports
+            .clients
+            .list(request.after, request.limit + 1)
+            .await?;
         let rows = match &admin.scope {
             AdminScope::All => rows,
             AdminScope::Clients(_) => rows
@@ -61,6 +66,12 @@ impl ListClients {
                 .filter(|c| admin.can_access_client(c.id))
                 .collect(),
         };
-        Ok(Page::from_overfetch(rows, page.limit, |c| c.id.as_uuid()))
+        let page = Page::from_overfetch(rows, request.limit, |c| c.id.as_uuid());
+        let event = ctx
+            .audit("clients.listed")
+            .metadata(serde_json::json!({ "count": page.items.len(), "cursor": input.cursor }))
+            .at(self.ports.clock.now());
+        record_quietly(&self.ports, &event).await;
+        Ok(page)
     }
 }

@@ -1,6 +1,7 @@
 //! Managing clients (tenants) and resolving them from API keys.
 
 mod authenticate_client;
+mod check_origin;
 mod create_client;
 mod get_client;
 mod list_clients;
@@ -11,6 +12,7 @@ mod update_client;
 pub use authenticate_client::{
     AuthenticateClient, AuthenticateClientError, AuthenticateClientInput,
 };
+pub use check_origin::{CheckOrigin, OriginScope};
 pub use create_client::{CreateClient, CreateClientError, CreateClientInput, CreatedClient};
 pub use get_client::{GetClient, GetClientError};
 pub use list_clients::{ListClients, ListClientsError, ListClientsInput};
@@ -20,6 +22,8 @@ pub use update_client::{UpdateClient, UpdateClientError, UpdateClientInput};
 
 use authservice_domain::{ApiKey, Client};
 use serde_json::{Value, json};
+
+use secrecy::SecretString;
 
 use crate::ports::Random;
 
@@ -44,13 +48,14 @@ fn new_api_key(random: &dyn Random) -> ApiKey {
 }
 
 /// A new HS256 secret: 256 random bits as 64 lowercase hex characters.
-fn new_jwt_secret(random: &dyn Random) -> String {
+fn new_jwt_secret(random: &dyn Random) -> SecretString {
     use std::fmt::Write;
-    random
+    let hex = random
         .bytes32()
         .iter()
         .fold(String::with_capacity(64), |mut s, b| {
             let _ = write!(s, "{b:02x}");
             s
-        })
+        });
+    SecretString::from(hex)
 }

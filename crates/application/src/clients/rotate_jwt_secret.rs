@@ -4,6 +4,8 @@
 use authservice_domain::{Client, ClientId, Permission, ValidationError};
 
 use super::{new_jwt_secret, snapshot};
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::context::{Forbidden, RequestCtx};
 use crate::error::{ErrorKind, UseCaseError};
 use crate::ports::{ClientWriteError, Ports};
@@ -11,7 +13,7 @@ use crate::ports::{ClientWriteError, Ports};
 #[derive(Debug)]
 pub struct RotatedJwtSecret {
     pub client: Client,
-    pub jwt_secret: String,
+    pub jwt_secret: SecretString,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,8 +81,12 @@ impl RotateJwtSecret {
             .get(id)
             .await?
             .ok_or(RotateJwtSecretError::NotFound)?;
+        let before = snapshot(&client);
         let jwt_secret = new_jwt_secret(self.ports.random.as_ref());
-        let sealed = self.ports.secret_box.seal(jwt_secret.as_bytes())?;
+        let sealed = self
+            .ports
+            .secret_box
+            .seal(jwt_secret.expose_secret().as_bytes())?;
         let now = self.ports.clock.now();
         client.updated_at = now;
         client.version += 1;
@@ -88,6 +94,7 @@ impl RotateJwtSecret {
             .audit("client.jwt_secret_rotated")
             .client(id)
             .target("client", id)
+            .before(before)
             .after(snapshot(&client))
             .at(now);
         self.ports

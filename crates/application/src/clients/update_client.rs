@@ -8,6 +8,7 @@ use authservice_domain::{
 use serde_json::Value;
 
 use super::snapshot;
+use crate::audit::record_quietly;
 use crate::context::{Forbidden, RequestCtx};
 use crate::error::{ErrorKind, UseCaseError};
 use crate::ports::{ClientWriteError, Ports};
@@ -126,13 +127,16 @@ impl UpdateClient {
             .get(id)
             .await?
             .ok_or(UpdateClientError::NotFound)?;
-        if patch.is_empty() {
-            return Ok(client);
-        }
         let before = snapshot(&client);
         let now = self.ports.clock.now();
         let status_before = client.status;
-        if !client.apply(patch, now)? {
+        if patch.is_empty() || !client.apply(patch, now)? {
+            let event = ctx
+                .audit("client.update_unchanged")
+                .client(id)
+                .target("client", id)
+                .at(now);
+            record_quietly(&self.ports, &event).await;
             return Ok(client);
         }
         client.version += 1;

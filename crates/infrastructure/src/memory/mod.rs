@@ -14,8 +14,8 @@ use authservice_application::ports::{RateDecision, RateLimiter, RateRule};
 /// Sliding-window log per key, kept in memory.
 #[derive(Default)]
 pub struct MemoryRateLimiter {
-    windows: Mutex<HashMap<String, VecDeque<Instant>>>,
-    calls: AtomicU64,
+    windows: Mutex<HashMap<String, VecDeque<(Instant, u64)>>>,
+    next_ticket: AtomicU64,
 }
 
 /// Drop idle keys every this many calls, so memory stays bounded by active keys.
@@ -28,50 +28,50 @@ impl MemoryRateLimiter {
     pub fn new() -> Self {
         Self::default()
     }
-
-    fn decide(&self, key: &str, rule: RateRule, record: bool) -> RateDecision {
-        let now = Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if self.calls.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            windows.retain(|_, log| {
-                log.back()
-                    .is_some_and(|t| now.duration_since(*t) < MAX_WINDOW)
-            });
-        }
-        let log = windows.entry(key.to_owned()).or_default();
-        while log
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= rule.window)
-        {
-            log.pop_front();
-        }
-        let count = u32::try_from(log.len()).unwrap_or(u32::MAX);
-        if count < rule.limit {
-            if record {
-                log.push_back(now);
-                return RateDecision::Allowed {
-                    remaining: rule.limit - count - 1,
-                };
-            }
-            return RateDecision::Allowed {
-                remaining: rule.limit - count,
-            };
-        }
-        let oldest = log.front().copied().unwrap_or(now);
-        RateDecision::Limited {
-            retry_after: rule.window.saturating_sub(now.duration_since(oldest)),
-        }
-    }
 }
 
 #[async_trait]
 impl RateLimiter for MemoryRateLimiter {
     async fn hit(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision> {
-        Ok(self.decide(key, rule, true))
+        let now = Instant::now();
+        let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        if ticket % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            windows.retain(|_, log| {
+                log.back()
+                    .is_some_and(|(t, _)| now.duration_since(*t) < MAX_WINDOW)
+            });
+        }
+        let log = windows.entry(key.to_owned()).or_default();
+        while log
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) >= rule.window)
+        {
+            log.pop_front();
+        }
+        let count = u32::try_from(log.len()).unwrap_or(u32::MAX);
+        if count < rule.limit {
+            log.push_back((now, ticket));
+            return Ok(RateDecision::Allowed {
+                remaining: rule.limit - count - 1,
+                ticket: ticket.to_string(),
+            });
+        }
+        let oldest = log.front().map_or(now, |(t, _)| *t);
+        Ok(RateDecision::Limited {
+            retry_after: rule.window.saturating_sub(now.duration_since(oldest)),
+        })
     }
 
-    async fn peek(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision> {
-        Ok(self.decide(key, rule, false))
+    async fn release(&self, key: &str, ticket: &str) -> anyhow::Result<()> {
+        let Ok(ticket) = ticket.parse::<u64>() else {
+            return Ok(());
+        };
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(log) = windows.get_mut(key) {
+            log.retain(|(_, t)| *t != ticket);
+        }
+        Ok(())
     }
 }
 
@@ -79,31 +79,30 @@ impl RateLimiter for MemoryRateLimiter {
 mod tests {
     use super::*;
 
+    fn allowed(decision: &RateDecision) -> bool {
+        matches!(decision, RateDecision::Allowed { .. })
+    }
+
     #[tokio::test]
-    async fn limits_within_window_and_slides() {
+    async fn limits_within_window_releases_and_slides() {
         let limiter = MemoryRateLimiter::new();
         let rule = RateRule {
             limit: 3,
             window: Duration::from_millis(200),
         };
+        let mut tickets = Vec::new();
         for _ in 0..3 {
-            assert!(matches!(
-                limiter.hit("k", rule).await.unwrap(),
-                RateDecision::Allowed { .. }
-            ));
+            match limiter.hit("k", rule).await.unwrap() {
+                RateDecision::Allowed { ticket, .. } => tickets.push(ticket),
+                RateDecision::Limited { .. } => panic!("limited too early"),
+            }
         }
-        assert!(matches!(
-            limiter.peek("k", rule).await.unwrap(),
-            RateDecision::Limited { .. }
-        ));
-        assert!(matches!(
-            limiter.hit("other", rule).await.unwrap(),
-            RateDecision::Allowed { remaining: 2 }
-        ));
+        assert!(!allowed(&limiter.hit("k", rule).await.unwrap()));
+        assert!(allowed(&limiter.hit("other", rule).await.unwrap()));
+        limiter.release("k", &tickets[0]).await.unwrap();
+        assert!(allowed(&limiter.hit("k", rule).await.unwrap()));
+        assert!(!allowed(&limiter.hit("k", rule).await.unwrap()));
         tokio::time::sleep(Duration::from_millis(220)).await;
-        assert!(matches!(
-            limiter.peek("k", rule).await.unwrap(),
-            RateDecision::Allowed { remaining: 3 }
-        ));
+        assert!(allowed(&limiter.hit("k", rule).await.unwrap()));
     }
 }

@@ -68,15 +68,15 @@ impl ClientRow {
     }
 }
 
+/// Every mutable column; `None` writes NULL (so clearing `webhook_url` sticks).
 #[derive(Insertable, AsChangeset)]
 #[diesel(table_name = clients)]
+#[diesel(treat_none_as_null = true)]
 struct ClientWrite<'a> {
     name: &'a str,
     slug: &'a str,
     api_key_hash: &'a [u8],
     api_key_prefix: &'a str,
-    /// `None` keeps the stored secret on update.
-    jwt_secret_sealed: Option<&'a [u8]>,
     token_mode: &'a str,
     allowed_origins: Vec<&'a str>,
     webhook_url: Option<&'a str>,
@@ -87,13 +87,12 @@ struct ClientWrite<'a> {
 }
 
 impl<'a> ClientWrite<'a> {
-    fn of(client: &'a Client, jwt_secret: Option<&'a SealedSecret>) -> Self {
+    fn of(client: &'a Client) -> Self {
         Self {
             name: client.name.as_str(),
             slug: client.slug.as_str(),
             api_key_hash: client.api_key_hash.as_bytes(),
             api_key_prefix: &client.api_key_prefix,
-            jwt_secret_sealed: jwt_secret.map(|s| s.0.as_slice()),
             token_mode: client.token_mode.as_str(),
             allowed_origins: client
                 .allowed_origins
@@ -148,12 +147,18 @@ impl ClientRepository for PgClientRepository {
         audit: &AuditEvent,
     ) -> Result<(), ClientWriteError> {
         let mut conn = self.conn().await?;
-        let row = ClientWrite::of(client, Some(jwt_secret));
+        let row = ClientWrite::of(client);
         let id = client.id.as_uuid();
         let created_at = client.created_at;
+        let sealed = jwt_secret.0.as_slice();
         conn.transaction::<_, DieselError, _>(async |tx| {
             diesel::insert_into(clients::table)
-                .values((&row, clients::id.eq(id), clients::created_at.eq(created_at)))
+                .values((
+                    &row,
+                    clients::id.eq(id),
+                    clients::created_at.eq(created_at),
+                    clients::jwt_secret_sealed.eq(sealed),
+                ))
                 .execute(tx)
                 .await?;
             insert_event(tx, audit).await
@@ -169,7 +174,8 @@ impl ClientRepository for PgClientRepository {
         audit: &AuditEvent,
     ) -> Result<(), ClientWriteError> {
         let mut conn = self.conn().await?;
-        let row = ClientWrite::of(client, jwt_secret);
+        let row = ClientWrite::of(client);
+        let sealed = jwt_secret.map(|s| s.0.as_slice());
         let id = client.id.as_uuid();
         let expected_version = client.version - 1;
         let updated = conn
@@ -183,6 +189,12 @@ impl ClientRepository for PgClientRepository {
                 .execute(tx)
                 .await?;
                 if n == 1 {
+                    if let Some(sealed) = sealed {
+                        diesel::update(clients::table.filter(clients::id.eq(id)))
+                            .set(clients::jwt_secret_sealed.eq(sealed))
+                            .execute(tx)
+                            .await?;
+                    }
                     insert_event(tx, audit).await?;
                 }
                 Ok(n)

@@ -81,9 +81,10 @@ impl Probe for RedisProbe {
 }
 
 /// Sliding-window log in a sorted set per key, evaluated atomically in a Lua script with the
-/// Redis server's clock (so replicas with skewed clocks agree).
+/// Redis server's clock (so replicas with skewed clocks agree). The member is the caller's
+/// ticket, so `release` can remove it again.
 ///
-/// Returns `{1, remaining}` when allowed, `{0, retry_after_ms}` when limited.
+/// Returns `{1, remaining}` when counted, `{0, retry_after_ms}` when limited.
 const SLIDING_WINDOW: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -92,14 +93,14 @@ local limit = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local count = redis.call('ZCARD', KEYS[1])
 if count < limit then
-  if ARGV[3] == '1' then
-    redis.call('ZADD', KEYS[1], now, t[1] .. t[2] .. ':' .. ARGV[4])
-    redis.call('PEXPIRE', KEYS[1], window)
-    count = count + 1
-  end
-  return {1, limit - count}
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return {1, limit - count - 1}
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if oldest[2] == nil then
+  return {0, window}
+end
 return {0, tonumber(oldest[2]) + window - now}
 ";
 
@@ -118,24 +119,27 @@ impl RedisRateLimiter {
             script: redis::Script::new(SLIDING_WINDOW),
         }
     }
+}
 
-    async fn run(&self, key: &str, rule: RateRule, record: bool) -> anyhow::Result<RateDecision> {
+#[async_trait]
+impl RateLimiter for RedisRateLimiter {
+    async fn hit(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision> {
         let mut conn = self.pool.get().await.context("connecting to Redis")?;
         let window_ms = u64::try_from(rule.window.as_millis()).unwrap_or(u64::MAX);
-        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let ticket = uuid::Uuid::new_v4().simple().to_string();
         let (allowed, value): (i64, i64) = self
             .script
             .key(format!("{}{key}", self.prefix))
             .arg(window_ms)
             .arg(rule.limit)
-            .arg(if record { "1" } else { "0" })
-            .arg(nonce)
+            .arg(&ticket)
             .invoke_async(&mut conn)
             .await
             .context("running the rate-limit script")?;
         Ok(if allowed == 1 {
             RateDecision::Allowed {
                 remaining: u32::try_from(value).unwrap_or(0),
+                ticket,
             }
         } else {
             RateDecision::Limited {
@@ -143,15 +147,15 @@ impl RedisRateLimiter {
             }
         })
     }
-}
 
-#[async_trait]
-impl RateLimiter for RedisRateLimiter {
-    async fn hit(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision> {
-        self.run(key, rule, true).await
-    }
-
-    async fn peek(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision> {
-        self.run(key, rule, false).await
+    async fn release(&self, key: &str, ticket: &str) -> anyhow::Result<()> {
+        let mut conn = self.pool.get().await.context("connecting to Redis")?;
+        let _: i64 = redis::cmd("ZREM")
+            .arg(format!("{}{key}", self.prefix))
+            .arg(ticket)
+            .query_async(&mut conn)
+            .await
+            .context("releasing a rate-limit ticket")?;
+        Ok(())
     }
 }

@@ -15,33 +15,38 @@ use super::proto::{
     ListClientsRequest, ListClientsResponse, RotateApiKeyRequest, RotateApiKeyResponse,
     RotateJwtSecretRequest, RotateJwtSecretResponse,
 };
-use crate::error::ApiError;
+use crate::client_ip::resolve_client_ip;
+use crate::error::{ApiError, REQUEST_ID};
+use crate::request_id;
+use ipnet::IpNet;
+use secrecy::ExposeSecret;
+use serde_json::json;
 
 pub struct AdminGrpc {
     services: Arc<Services>,
+    trusted_proxies: Vec<IpNet>,
 }
 
 impl AdminGrpc {
     #[must_use]
-    pub fn new(services: Arc<Services>) -> Self {
-        Self { services }
+    pub fn new(services: Arc<Services>, trusted_proxies: Vec<IpNet>) -> Self {
+        Self {
+            services,
+            trusted_proxies,
+        }
     }
 
     /// Authenticates the call and returns its context.
     async fn authenticate<T>(&self, request: &Request<T>) -> Result<RequestCtx, Status> {
         let meta = request.metadata();
-        let request_id = meta
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .filter(|id| {
-                (1..=128).contains(&id.len())
-                    && id
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
-            })
-            .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned);
+        let request_id =
+            request_id::accept_or_generate(meta.get("x-request-id").and_then(|v| v.to_str().ok()));
         let mut ctx = RequestCtx::anonymous(request_id);
-        ctx.ip = request.remote_addr().map(|a| a.ip().to_canonical());
+        ctx.ip = resolve_client_ip(
+            request.remote_addr().map(|a| a.ip()),
+            meta.get("x-forwarded-for").and_then(|v| v.to_str().ok()),
+            &self.trusted_proxies,
+        );
         ctx.user_agent = meta
             .get("user-agent")
             .and_then(|v| v.to_str().ok())
@@ -49,13 +54,36 @@ impl AdminGrpc {
         let key = meta.get("x-admin-api-key").and_then(|v| v.to_str().ok());
         match self.services.authenticate_admin.execute(&ctx, key).await {
             Ok(principal) => Ok(ctx.with_principal(Principal::Admin(principal))),
-            Err(err) => Err(status(&ctx, err)),
+            Err(err) => Err(to_status(&ctx, err)),
         }
+    }
+
+    /// A failure after authentication: audited like REST's `admin.request_failed`.
+    async fn fail(&self, ctx: &RequestCtx, method: &str, err: impl Into<ApiError>) -> Status {
+        let status = to_status(ctx, err);
+        let code = status
+            .metadata()
+            .get("x-error-code")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("unknown")
+            .to_owned();
+        self.services
+            .record_audit
+            .execute(
+                ctx,
+                "admin.request_failed",
+                json!({ "rpc": method, "grpc_code": format!("{:?}", status.code()), "code": code }),
+            )
+            .await;
+        status
     }
 }
 
-fn status(ctx: &RequestCtx, err: impl Into<ApiError>) -> Status {
-    err.into().to_status(&ctx.request_id)
+/// Converts with the request id in scope, so a logged 5xx names it.
+fn to_status(ctx: &RequestCtx, err: impl Into<ApiError>) -> Status {
+    REQUEST_ID
+        .sync_scope(ctx.request_id.clone(), || err.into())
+        .to_status(&ctx.request_id)
 }
 
 fn to_proto(c: &Client) -> ClientResponse {
@@ -93,7 +121,7 @@ impl AdminService for AdminGrpc {
     ) -> Result<Response<CreateClientResponse>, Status> {
         let ctx = self.authenticate(&request).await?;
         let req = request.into_inner();
-        let created = self
+        let created = match self
             .services
             .create_client
             .execute(
@@ -108,11 +136,14 @@ impl AdminService for AdminGrpc {
                 },
             )
             .await
-            .map_err(|e| status(&ctx, e))?;
+        {
+            Ok(value) => value,
+            Err(err) => return Err(self.fail(&ctx, "CreateClient", err).await),
+        };
         Ok(Response::new(CreateClientResponse {
             client: Some(to_proto(&created.client)),
             api_key: created.api_key.expose().to_owned(),
-            jwt_secret: created.jwt_secret,
+            jwt_secret: created.jwt_secret.expose_secret().to_owned(),
         }))
     }
 
@@ -121,12 +152,15 @@ impl AdminService for AdminGrpc {
         request: Request<GetClientRequest>,
     ) -> Result<Response<ClientResponse>, Status> {
         let ctx = self.authenticate(&request).await?;
-        let client = self
+        let client = match self
             .services
             .get_client
             .execute(&ctx, &request.get_ref().client_id)
             .await
-            .map_err(|e| status(&ctx, e))?;
+        {
+            Ok(value) => value,
+            Err(err) => return Err(self.fail(&ctx, "GetClient", err).await),
+        };
         Ok(Response::new(to_proto(&client)))
     }
 
@@ -136,7 +170,7 @@ impl AdminService for AdminGrpc {
     ) -> Result<Response<ListClientsResponse>, Status> {
         let ctx = self.authenticate(&request).await?;
         let req = request.into_inner();
-        let page = self
+        let page = match self
             .services
             .list_clients
             .execute(
@@ -147,7 +181,10 @@ impl AdminService for AdminGrpc {
                 },
             )
             .await
-            .map_err(|e| status(&ctx, e))?;
+        {
+            Ok(value) => value,
+            Err(err) => return Err(self.fail(&ctx, "ListClients", err).await),
+        };
         Ok(Response::new(ListClientsResponse {
             clients: page.items.iter().map(to_proto).collect(),
             next_cursor: page.next_cursor.unwrap_or_default(),
@@ -159,15 +196,18 @@ impl AdminService for AdminGrpc {
         request: Request<RotateJwtSecretRequest>,
     ) -> Result<Response<RotateJwtSecretResponse>, Status> {
         let ctx = self.authenticate(&request).await?;
-        let rotated = self
+        let rotated = match self
             .services
             .rotate_jwt_secret
             .execute(&ctx, &request.get_ref().client_id)
             .await
-            .map_err(|e| status(&ctx, e))?;
+        {
+            Ok(value) => value,
+            Err(err) => return Err(self.fail(&ctx, "RotateJWTSecret", err).await),
+        };
         Ok(Response::new(RotateJwtSecretResponse {
             client: Some(to_proto(&rotated.client)),
-            jwt_secret: rotated.jwt_secret,
+            jwt_secret: rotated.jwt_secret.expose_secret().to_owned(),
         }))
     }
 
@@ -176,12 +216,15 @@ impl AdminService for AdminGrpc {
         request: Request<RotateApiKeyRequest>,
     ) -> Result<Response<RotateApiKeyResponse>, Status> {
         let ctx = self.authenticate(&request).await?;
-        let rotated = self
+        let rotated = match self
             .services
             .rotate_api_key
             .execute(&ctx, &request.get_ref().client_id)
             .await
-            .map_err(|e| status(&ctx, e))?;
+        {
+            Ok(value) => value,
+            Err(err) => return Err(self.fail(&ctx, "RotateAPIKey", err).await),
+        };
         Ok(Response::new(RotateApiKeyResponse {
             client: Some(to_proto(&rotated.client)),
             api_key: rotated.api_key.expose().to_owned(),

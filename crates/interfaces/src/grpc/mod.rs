@@ -24,6 +24,7 @@ pub mod proto {
 pub async fn serve(
     listener: TcpListener,
     services: Arc<Services>,
+    trusted_proxies: Vec<ipnet::IpNet>,
     reflection: bool,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
@@ -45,7 +46,7 @@ pub async fn serve(
         .add_service(health_service)
         .add_optional_service(reflection_service)
         .add_service(proto::admin_service_server::AdminServiceServer::new(
-            AdminGrpc::new(services),
+            AdminGrpc::new(services, trusted_proxies),
         ))
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener),

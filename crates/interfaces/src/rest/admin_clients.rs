@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use authservice_application::clients::{CreateClientInput, ListClientsInput, UpdateClientInput};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -37,7 +38,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct CreateClientBody {
     name: String,
     slug: Option<String>,
@@ -72,7 +72,7 @@ async fn create_client(
     Ok(HttpResponse::Created().json(json!({
         "client": ClientDto::from(&created.client),
         "api_key": created.api_key.expose(),
-        "jwt_secret": created.jwt_secret,
+        "jwt_secret": created.jwt_secret.expose_secret(),
     })))
 }
 
@@ -112,7 +112,6 @@ async fn get_client(
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct PatchClientBody {
     name: Option<String>,
     slug: Option<String>,
@@ -171,6 +170,6 @@ async fn rotate_jwt_secret(
     let rotated = state.services.rotate_jwt_secret.execute(&ctx, &id).await?;
     Ok(HttpResponse::Ok().json(json!({
         "client": ClientDto::from(&rotated.client),
-        "jwt_secret": rotated.jwt_secret,
+        "jwt_secret": rotated.jwt_secret.expose_secret(),
     })))
 }

@@ -8,7 +8,7 @@ use secrecy::ExposeSecret;
 use serde_json::{Map, json};
 
 use super::HttpState;
-use crate::error::{ApiError, current_request_id};
+use crate::error::{ApiError, current_request_id, spec};
 
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
@@ -31,20 +31,20 @@ pub async fn readyz(state: web::Data<HttpState>) -> HttpResponse {
     if readiness.ready {
         return HttpResponse::Ok().json(json!({ "status": "ready", "checks": checks }));
     }
-    let request_id = current_request_id();
+    let unavailable = spec(ErrorKind::ServiceUnavailable);
     HttpResponse::ServiceUnavailable()
         .insert_header((header::RETRY_AFTER, "5"))
         .json(json!({
             "status": "unavailable",
             "unavailable": down,
             "checks": checks,
-            "error": "Not ready",
-            "code": "not_ready",
-            "message": format!("unavailable: {}", down.join(", ")),
-            "auth_code": "AUTH_SERVICE_UNAVAILABLE",
-            "user_message": "The service is temporarily unavailable. Please try again.",
-            "retryable": true,
-            "request_id": request_id,
+            "error": unavailable.title,
+            "code": unavailable.code,
+            "message": format!("not ready: {} unavailable", down.join(", ")),
+            "auth_code": unavailable.auth_code,
+            "user_message": unavailable.user_message,
+            "retryable": unavailable.retryable,
+            "request_id": current_request_id(),
         }))
 }
 

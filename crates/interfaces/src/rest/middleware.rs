@@ -11,24 +11,17 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse, ResponseError, web};
 use authservice_application::ErrorKind;
-use authservice_domain::{AdminPrincipal, AllowedOrigin, Principal};
+use authservice_application::clients::OriginScope;
+use authservice_domain::{AdminPrincipal, Principal};
 use serde_json::json;
-use uuid::Uuid;
 
 use super::HttpState;
-use super::client_ip::resolve_client_ip;
 use super::extractors::{CorsApproved, RequestMeta, ctx_from_meta};
+use crate::client_ip::resolve_client_ip;
 use crate::error::{ApiError, REQUEST_ID, spec};
+use crate::request_id;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// Accepts a caller's request id when it is 1–128 of `[A-Za-z0-9._:-]`.
-fn sane_request_id(raw: &str) -> bool {
-    (1..=128).contains(&raw.len())
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
-}
 
 fn header_str<'a>(req: &'a ServiceRequest, name: &HeaderName) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
@@ -45,6 +38,7 @@ fn kind_for_status(status: StatusCode) -> ErrorKind {
         415 => ErrorKind::UnsupportedMediaType,
         429 => ErrorKind::RateLimited,
         503 => ErrorKind::ServiceUnavailable,
+        s if s < 500 => ErrorKind::InvalidRequest,
         _ => ErrorKind::Internal,
     }
 }
@@ -56,9 +50,7 @@ pub async fn request_context(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
     let state = req.app_data::<web::Data<HttpState>>().cloned();
-    let request_id = header_str(&req, &X_REQUEST_ID)
-        .filter(|id| sane_request_id(id))
-        .map_or_else(|| Uuid::new_v4().simple().to_string(), str::to_owned);
+    let request_id = request_id::accept_or_generate(header_str(&req, &X_REQUEST_ID));
     let forwarded_for = req
         .headers()
         .get_all(HeaderName::from_static("x-forwarded-for"))
@@ -96,11 +88,8 @@ pub async fn request_context(
         .is_some_and(|ct| ct.starts_with("application/json"));
     if status.as_u16() >= 400 && !is_json {
         // A response built outside our handlers: give it the envelope.
-        let mut api = ApiError::new(kind_for_status(status), spec(kind_for_status(status)).title);
-        if api.kind == ErrorKind::Internal {
-            api.message = spec(ErrorKind::Internal).user_message.to_owned();
-        }
-        let body = api.body(Some(&request_id));
+        let kind = kind_for_status(status);
+        let body = ApiError::new(kind, spec(kind).title).body(Some(&request_id));
         res = res.map_body(|_, _| BoxBody::new(body));
         res.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -153,10 +142,6 @@ const ALLOW_HEADERS: &str = "Authorization, Content-Type, X-API-Key, X-Request-I
 const ALLOW_HEADERS_ADMIN: &str = "Authorization, Content-Type, X-Admin-Key, X-Request-Id";
 const EXPOSE_HEADERS: &str = "X-Request-Id, Retry-After";
 
-fn normalised_origin(raw: &str) -> Option<AllowedOrigin> {
-    AllowedOrigin::parse(raw).ok()
-}
-
 /// CORS. Preflights carry no API key, so they are allowed for an origin listed by any active
 /// client (or `ALLOW_ORIGIN`); the real request is then checked against the one client its
 /// API key resolves to. The admin API allows only `ALLOW_ORIGIN`. `*` is never combined with
@@ -172,28 +157,19 @@ pub async fn cors(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let is_admin = req.path().starts_with("/api/admin");
-    let globally_allowed = state
-        .config
-        .global_origins
-        .iter()
-        .any(|o| o.matches(&origin));
+    let check = &state.services.check_origin;
 
     if req.method() == Method::OPTIONS
         && req
             .headers()
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
     {
-        let allowed = globally_allowed
-            || (!is_admin
-                && match normalised_origin(&origin) {
-                    Some(o) => state
-                        .services
-                        .authenticate_client
-                        .origin_allowed_anywhere(&o)
-                        .await
-                        .unwrap_or(false),
-                    None => false,
-                });
+        let scope = if is_admin {
+            OriginScope::Admin
+        } else {
+            OriginScope::App
+        };
+        let allowed = check.preflight_allowed(&origin, scope).await;
         let response = if allowed {
             HttpResponse::NoContent()
                 .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.as_str()))
@@ -221,7 +197,8 @@ pub async fn cors(
     }
 
     let mut res = next.call(req).await?.map_into_boxed_body();
-    let approved = globally_allowed || res.request().extensions().get::<CorsApproved>().is_some();
+    let approved =
+        check.is_global(&origin) || res.request().extensions().get::<CorsApproved>().is_some();
     let headers = res.headers_mut();
     headers.insert(header::VARY, HeaderValue::from_static("Origin"));
     if approved && let Ok(value) = HeaderValue::from_str(&origin) {
@@ -272,18 +249,4 @@ pub async fn audit_admin_failures(
             .await;
     }
     Ok(res)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_ids() {
-        assert!(sane_request_id("abc-123_x.y:z"));
-        assert!(!sane_request_id(""));
-        assert!(!sane_request_id("a b"));
-        assert!(!sane_request_id(&"a".repeat(129)));
-        assert!(!sane_request_id("<script>"));
-    }
 }

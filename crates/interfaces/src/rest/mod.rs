@@ -2,7 +2,6 @@
 
 mod admin_clients;
 mod audit;
-pub mod client_ip;
 mod dto;
 mod extractors;
 mod health;
@@ -18,7 +17,6 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use authservice_application::{ErrorKind, Services};
-use authservice_domain::AllowedOrigin;
 use ipnet::IpNet;
 use secrecy::SecretString;
 
@@ -34,8 +32,6 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Clone)]
 pub struct HttpConfig {
     pub trusted_proxies: Vec<IpNet>,
-    /// `ALLOW_ORIGIN`: allowed for every client and for the admin API.
-    pub global_origins: Vec<AllowedOrigin>,
     pub metrics_token: Option<SecretString>,
     /// Send HSTS (BASE_URL is https).
     pub hsts: bool,
