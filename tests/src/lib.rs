@@ -100,7 +100,8 @@ pub struct TestApp {
     pub database: String,
     pub http: reqwest::Client,
     pub redis_proxy: Option<RedisProxy>,
-    _stop: watch::Sender<bool>,
+    stop: watch::Sender<bool>,
+    running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -166,7 +167,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.http_port());
     let grpc_address = format!("http://127.0.0.1:{}", app.grpc_port());
     let (stop, mut stopped) = watch::channel(false);
-    tokio::spawn(app.run_until_stopped(async move {
+    let running = tokio::spawn(app.run_until_stopped(async move {
         let _ = stopped.wait_for(|s| *s).await;
     }));
     TestApp {
@@ -179,11 +180,25 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
             .build()
             .expect("http client"),
         redis_proxy,
-        _stop: stop,
+        stop,
+        running: Some(running),
     }
 }
 
 impl TestApp {
+    /// Asks the server to shut down, as SIGTERM does.
+    pub fn begin_shutdown(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// Waits until the server has stopped; returns what `run_until_stopped` returned.
+    pub async fn stopped(&mut self) -> anyhow::Result<()> {
+        match self.running.take() {
+            Some(handle) => handle.await?,
+            None => Ok(()),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

@@ -184,3 +184,33 @@ async fn without_redis_the_in_process_store_serves_one_instance() {
     assert_eq!(res.status(), 429);
     assert!(res.headers().get("retry-after").is_some());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shutdown_finishes_in_flight_requests_and_refuses_new_ones() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut app = spawn_app().await;
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let body = r#"{"name":"Late App","slug":"late-app"}"#;
+    let head = format!(
+        "POST /api/admin/clients HTTP/1.1\r\nHost: {addr}\r\nX-Admin-Key: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        app.admin_key,
+        body.len()
+    );
+    // A request is in flight: headers and half the body sent.
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body.as_bytes()[..10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    app.begin_shutdown();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // New connections are refused once shutdown began.
+    assert!(app.http.get(app.url("/healthz")).send().await.is_err());
+
+    // The in-flight request still completes.
+    stream.write_all(&body.as_bytes()[10..]).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    app.stopped().await.expect("clean shutdown");
+}
