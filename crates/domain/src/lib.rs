@@ -7,8 +7,10 @@
 pub mod api_key;
 pub mod audit;
 pub mod client;
+pub mod password;
 pub mod principal;
 pub mod secret;
+pub mod user;
 
 pub use api_key::{ApiKey, ApiKeyHash};
 pub use audit::{ActorType, AuditEvent};
@@ -16,4 +18,6 @@ pub use client::{
     AllowedOrigin, Client, ClientId, ClientName, ClientPatch, ClientSettings, ClientStatus, Slug,
     TokenMode, ValidationError, WebhookUrl,
 };
+pub use password::{PasswordPolicy, PasswordRule};
 pub use principal::{AdminKind, AdminPrincipal, AdminScope, Permission, Principal};
+pub use user::{Email, User, UserId, UserStatus};

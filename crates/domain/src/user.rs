@@ -1,0 +1,208 @@
+//! End users. A user belongs to exactly one client: the same email in two clients is two users.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::client::{ClientId, ValidationError};
+
+/// Identifier of a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(Uuid);
+
+impl UserId {
+    #[must_use]
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        Uuid::parse_str(raw.trim())
+            .map(Self)
+            .map_err(|_| ValidationError::new("user_id", "must be a UUID"))
+    }
+
+    #[must_use]
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A lowercased email address: at most 254 characters, an ASCII local part of 1–64
+/// characters, a domain with a dot and a top-level label of at least two letters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        const FIELD: &str = "email";
+        let email = raw.trim().to_lowercase();
+        if email.is_empty() {
+            return Err(ValidationError::new(FIELD, "is required"));
+        }
+        if email.len() > 254 {
+            return Err(ValidationError::new(
+                FIELD,
+                "must be at most 254 characters",
+            ));
+        }
+        let Some((local, domain)) = email.rsplit_once('@') else {
+            return Err(ValidationError::new(FIELD, "must contain '@'"));
+        };
+        let local_ok = (1..=64).contains(&local.len())
+            && local
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b))
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..");
+        if !local_ok {
+            return Err(ValidationError::new(FIELD, "has an invalid local part"));
+        }
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|l| {
+                (1..=63).contains(&l.len())
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+            })
+            && labels.last().is_some_and(|tld| {
+                tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic)
+            });
+        if !domain_ok {
+            return Err(ValidationError::new(FIELD, "has an invalid domain"));
+        }
+        Ok(Self(email))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    #[must_use]
+    pub fn local_part(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(l, _)| l)
+    }
+
+    #[must_use]
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, d)| d)
+    }
+}
+
+/// A display name: at most 100 characters after trimming, no control characters. Empty means
+/// none.
+pub fn parse_display_name(raw: &str) -> Result<Option<String>, ValidationError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if name.chars().count() > 100 {
+        return Err(ValidationError::new(
+            "display_name",
+            "must be at most 100 characters",
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ValidationError::new(
+            "display_name",
+            "must not contain control characters",
+        ));
+    }
+    Ok(Some(name.to_owned()))
+}
+
+/// Whether a user may sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserStatus {
+    Active,
+    Disabled,
+}
+
+impl UserStatus {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        match raw {
+            "active" => Ok(Self::Active),
+            "disabled" => Ok(Self::Disabled),
+            _ => Err(ValidationError::new(
+                "status",
+                "must be 'active' or 'disabled'",
+            )),
+        }
+    }
+}
+
+/// An end user of one client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: UserId,
+    pub client_id: ClientId,
+    pub email: Email,
+    pub email_verified: bool,
+    pub display_name: Option<String>,
+    pub timezone: Option<String>,
+    pub locale: Option<String>,
+    pub role: String,
+    pub status: UserStatus,
+    pub totp_enabled: bool,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            Email::parse(" Alice@Example.COM ").unwrap().as_str(),
+            "alice@example.com"
+        );
+        let e = Email::parse("a.b+c@mail.example.org").unwrap();
+        assert_eq!(e.local_part(), "a.b+c");
+        assert_eq!(e.domain(), "mail.example.org");
+        for bad in [
+            "",
+            "plain",
+            "@x.com",
+            "a@",
+            "a@b",
+            "a@b.c",
+            "a@-b.com",
+            "a..b@x.com",
+            ".a@x.com",
+            "a b@x.com",
+            "ü@x.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad} accepted");
+        }
+        assert!(Email::parse(&format!("{}@x.com", "a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn display_names() {
+        assert_eq!(
+            parse_display_name("  Ada ").unwrap().as_deref(),
+            Some("Ada")
+        );
+        assert_eq!(parse_display_name("  ").unwrap(), None);
+        assert!(parse_display_name(&"x".repeat(101)).is_err());
+    }
+}
