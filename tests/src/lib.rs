@@ -153,6 +153,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         ("HTTP_WORKERS", "1".to_owned()),
         ("RUN_MIGRATIONS", "false".to_owned()),
         ("SHUTDOWN_TIMEOUT_SECS", "1".to_owned()),
+        ("BCRYPT_COST", "10".to_owned()),
     ]);
     if options.no_redis {
         vars.remove("REDIS_URL");

@@ -26,6 +26,19 @@ pub enum ErrorKind {
     RateLimited,
     ServiceUnavailable,
     Internal,
+    EmailTaken,
+    InvalidCredentials,
+    PasswordPolicy,
+    EmailDomainBlocked,
+    ServerBusy,
+    MissingToken,
+    InvalidToken,
+    TokenExpired,
+    TokenClientMismatch,
+    RefreshTokenReused,
+    InvalidRefreshToken,
+    AccountDisabled,
+    EmailNotVerified,
 }
 
 /// Implemented by every use-case error.
@@ -34,6 +47,11 @@ pub trait UseCaseError: std::error::Error + Send + Sync + 'static {
 
     /// For `RateLimited` and `ServiceUnavailable`: when to try again.
     fn retry_after(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Structured detail for the envelope's `details` field (e.g. every broken password rule).
+    fn details(&self) -> Option<serde_json::Value> {
         None
     }
 }

@@ -5,6 +5,9 @@ use secrecy::SecretString;
 
 use crate::admin::AuthenticateAdmin;
 use crate::audit::{ListAuditEvents, RecordAudit};
+use crate::auth::{
+    AuthConfig, AuthenticateUser, Login, Logout, PublishJwks, RefreshSession, Signup,
+};
 use crate::clients::{
     AuthenticateClient, CheckOrigin, CreateClient, GetClient, ListClients, RotateApiKey,
     RotateJwtSecret, UpdateClient,
@@ -18,6 +21,7 @@ pub struct UseCaseConfig {
     pub admin_api_key: SecretString,
     /// `ALLOW_ORIGIN`: origins allowed for every client and for the admin API.
     pub global_origins: Vec<AllowedOrigin>,
+    pub auth: AuthConfig,
 }
 
 /// All use cases, built once at startup and shared by REST and gRPC.
@@ -34,6 +38,12 @@ pub struct Services {
     pub list_audit_events: ListAuditEvents,
     pub record_audit: RecordAudit,
     pub check_readiness: CheckReadiness,
+    pub signup: Signup,
+    pub login: Login,
+    pub refresh_session: RefreshSession,
+    pub logout: Logout,
+    pub authenticate_user: AuthenticateUser,
+    pub publish_jwks: PublishJwks,
 }
 
 impl Services {
@@ -52,6 +62,12 @@ impl Services {
             list_audit_events: ListAuditEvents::new(ports),
             record_audit: RecordAudit::new(ports),
             check_readiness: CheckReadiness::new(ports),
+            signup: Signup::new(ports, &config.auth),
+            login: Login::new(ports, &config.auth),
+            refresh_session: RefreshSession::new(ports, &config.auth),
+            logout: Logout::new(ports),
+            authenticate_user: AuthenticateUser::new(ports),
+            publish_jwks: PublishJwks::new(ports),
         }
     }
 }

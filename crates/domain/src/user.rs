@@ -165,6 +165,21 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Whether the email's domain (or a parent domain) is a known disposable-mail provider
+/// (mailchecker's maintained list) or listed in `extra` (`BLOCKED_EMAIL_DOMAINS`).
+#[must_use]
+pub fn is_blocked_domain(email: &Email, extra: &[String]) -> bool {
+    let domain = email.domain();
+    let listed = |d: &str| {
+        extra.iter().any(|b| {
+            let b = b.trim().trim_start_matches('.').to_ascii_lowercase();
+            !b.is_empty() && (d == b || d.ends_with(&format!(".{b}")))
+        })
+    };
+    // A neutral local part, so only the domain decides (mailchecker also checks format).
+    listed(domain) || !mailchecker::is_valid(&format!("x@{domain}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +209,18 @@ mod tests {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
         assert!(Email::parse(&format!("{}@x.com", "a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn disposable_and_configured_domains_are_blocked() {
+        let extra = vec!["corp-blocked.example".to_owned()];
+        let blocked = |e: &str| is_blocked_domain(&Email::parse(e).unwrap(), &extra);
+        assert!(blocked("a@mailinator.com"));
+        assert!(blocked("a@sub.mailinator.com"));
+        assert!(blocked("a@corp-blocked.example"));
+        assert!(blocked("a@x.corp-blocked.example"));
+        assert!(!blocked("a@gmail.com"));
+        assert!(!blocked("a+tag@example.org"));
     }
 
     #[test]

@@ -230,6 +230,123 @@ pub fn spec(kind: ErrorKind) -> ErrorSpec {
             "Something went wrong. Please try again.",
             true,
         ),
+        K::EmailTaken => row(
+            409,
+            G::AlreadyExists,
+            "email_taken",
+            "AUTH_EMAIL_TAKEN",
+            "Email already registered",
+            "An account with this email already exists.",
+            false,
+        ),
+        K::InvalidCredentials => row(
+            401,
+            G::Unauthenticated,
+            "invalid_credentials",
+            "AUTH_INVALID_CREDENTIALS",
+            "Invalid credentials",
+            "The email or password is incorrect.",
+            false,
+        ),
+        K::PasswordPolicy => row(
+            422,
+            G::InvalidArgument,
+            "password_policy",
+            "AUTH_PASSWORD_POLICY",
+            "Password does not meet the policy",
+            "Please choose a stronger password.",
+            false,
+        ),
+        K::EmailDomainBlocked => row(
+            422,
+            G::InvalidArgument,
+            "email_domain_blocked",
+            "AUTH_EMAIL_DOMAIN_BLOCKED",
+            "Email domain not accepted",
+            "Please use a different email address.",
+            false,
+        ),
+        K::ServerBusy => row(
+            503,
+            G::Unavailable,
+            "server_busy",
+            "AUTH_SERVER_BUSY",
+            "Server busy",
+            "The service is busy. Please try again in a moment.",
+            true,
+        ),
+        K::MissingToken => row(
+            401,
+            G::Unauthenticated,
+            "missing_token",
+            "AUTH_MISSING_TOKEN",
+            "Access token required",
+            "Please sign in.",
+            false,
+        ),
+        K::InvalidToken => row(
+            401,
+            G::Unauthenticated,
+            "invalid_token",
+            "AUTH_INVALID_TOKEN",
+            "Invalid access token",
+            "Please sign in again.",
+            false,
+        ),
+        K::TokenExpired => row(
+            401,
+            G::Unauthenticated,
+            "token_expired",
+            "AUTH_TOKEN_EXPIRED",
+            "Access token expired",
+            "Your session has expired. Please sign in again.",
+            true,
+        ),
+        K::TokenClientMismatch => row(
+            401,
+            G::Unauthenticated,
+            "token_client_mismatch",
+            "AUTH_TOKEN_CLIENT_MISMATCH",
+            "Token of another client",
+            "Please sign in again.",
+            false,
+        ),
+        K::RefreshTokenReused => row(
+            401,
+            G::Unauthenticated,
+            "refresh_token_reused",
+            "AUTH_REFRESH_TOKEN_REUSED",
+            "Refresh token reused",
+            "Your session has ended. Please sign in again.",
+            false,
+        ),
+        K::InvalidRefreshToken => row(
+            401,
+            G::Unauthenticated,
+            "invalid_refresh_token",
+            "AUTH_INVALID_REFRESH_TOKEN",
+            "Invalid refresh token",
+            "Your session has ended. Please sign in again.",
+            false,
+        ),
+        K::AccountDisabled => row(
+            403,
+            G::PermissionDenied,
+            "account_disabled",
+            "AUTH_ACCOUNT_DISABLED",
+            "Account disabled",
+            "This account is disabled.",
+            false,
+        ),
+        K::EmailNotVerified => row(
+            403,
+            G::PermissionDenied,
+            "email_not_verified",
+            "AUTH_EMAIL_NOT_VERIFIED",
+            "Email not verified",
+            "Please verify your email address first.",
+            false,
+        ),
     }
 }
 
@@ -243,6 +360,9 @@ pub struct Envelope<'a> {
     pub user_message: &'a str,
     pub retryable: bool,
     pub request_id: Option<&'a str>,
+    /// Structured detail, e.g. every broken password rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<&'a serde_json::Value>,
 }
 
 /// An error on its way to the caller.
@@ -252,6 +372,7 @@ pub struct ApiError {
     /// Developer-facing detail (never internal text for 5xx).
     pub message: String,
     pub retry_after: Option<Duration>,
+    pub details: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -261,6 +382,7 @@ impl ApiError {
             kind,
             message: message.into(),
             retry_after: None,
+            details: None,
         }
     }
 
@@ -282,6 +404,7 @@ impl ApiError {
             user_message: s.user_message,
             retryable: s.retryable,
             request_id,
+            details: self.details.as_ref(),
         })
         .unwrap_or_default()
     }
@@ -329,6 +452,7 @@ impl<E: UseCaseError> From<E> for ApiError {
             kind,
             message,
             retry_after: err.retry_after(),
+            details: err.details(),
         }
     }
 }
@@ -399,6 +523,19 @@ mod tests {
             K::RateLimited,
             K::ServiceUnavailable,
             K::Internal,
+            K::EmailTaken,
+            K::InvalidCredentials,
+            K::PasswordPolicy,
+            K::EmailDomainBlocked,
+            K::ServerBusy,
+            K::MissingToken,
+            K::InvalidToken,
+            K::TokenExpired,
+            K::TokenClientMismatch,
+            K::RefreshTokenReused,
+            K::InvalidRefreshToken,
+            K::AccountDisabled,
+            K::EmailNotVerified,
         ];
         let mut codes = std::collections::HashSet::new();
         for kind in kinds {

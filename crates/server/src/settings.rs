@@ -5,7 +5,9 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use authservice_domain::AllowedOrigin;
+use std::time::Duration;
+
+use authservice_domain::{AllowedOrigin, PasswordPolicy};
 use base64::Engine;
 use ipnet::IpNet;
 use secrecy::SecretString;
@@ -43,6 +45,17 @@ pub struct Settings {
     pub shutdown_timeout_secs: u64,
     pub run_migrations: bool,
     pub log_format: LogFormat,
+    pub jwt_access_ttl: Duration,
+    pub jwt_refresh_ttl: Duration,
+    pub bcrypt_cost: u32,
+    /// Password hashes allowed to wait for a worker before callers get 503 `server_busy`.
+    pub password_hash_queue: usize,
+    pub password_policy: PasswordPolicy,
+    pub blocked_email_domains: Vec<String>,
+    /// Signups per IP per hour.
+    pub signup_rate_limit: u32,
+    /// Logins per IP per 15 minutes.
+    pub login_rate_limit: u32,
 }
 
 /// The 32-byte AES-256-GCM key (never printed).
@@ -135,6 +148,41 @@ fn parse_bool(v: &str) -> Result<bool, String> {
         "false" | "0" | "no" | "off" => Ok(false),
         _ => Err(format!("'{v}' is not a boolean (true/false)")),
     }
+}
+
+/// `900`, `900s`, `15m`, `168h`, `7d`.
+fn parse_duration(v: &str) -> Result<Duration, String> {
+    let (number, unit) = match v.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => v.split_at(i),
+        None => (v, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{v}' is not a duration (e.g. 15m, 168h)"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("'{v}' is not a duration (e.g. 15m, 168h)")),
+    };
+    if secs == 0 {
+        return Err("must be greater than zero".to_owned());
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+fn parse_in_range(v: &str, range: std::ops::RangeInclusive<u64>) -> Result<u64, String> {
+    v.parse::<u64>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            format!(
+                "'{v}' must be a number from {} to {}",
+                range.start(),
+                range.end()
+            )
+        })
 }
 
 fn parse_port(v: &str) -> Result<u16, String> {
@@ -267,6 +315,53 @@ impl Settings {
             _ => Err(format!("'{v}' must be json or pretty")),
         });
 
+        let jwt_access_ttl = r.parse("JWT_ACCESS_TTL", Duration::from_secs(900), parse_duration);
+        let jwt_refresh_ttl = r.parse(
+            "JWT_REFRESH_TTL",
+            Duration::from_secs(168 * 3600),
+            parse_duration,
+        );
+        let bcrypt_cost = r.parse("BCRYPT_COST", 12, |v| {
+            parse_in_range(v, 10..=16).map(|n| n as u32)
+        });
+        let password_hash_queue = r.parse("PASSWORD_HASH_QUEUE", 64, |v| {
+            parse_in_range(v, 0..=10_000).map(|n| n as usize)
+        });
+        let defaults = PasswordPolicy::default();
+        let password_policy = PasswordPolicy {
+            min_length: r.parse("PASSWORD_MIN_LENGTH", defaults.min_length, |v| {
+                parse_in_range(v, 1..=72).map(|n| n as usize)
+            }),
+            max_bytes: r.parse("PASSWORD_MAX_LENGTH", defaults.max_bytes, |v| {
+                parse_in_range(v, 8..=72).map(|n| n as usize)
+            }),
+            min_unique: r.parse("PASSWORD_MIN_UNIQUE", defaults.min_unique, |v| {
+                parse_in_range(v, 0..=72).map(|n| n as usize)
+            }),
+            block_common: r.parse("PASSWORD_BLOCK_COMMON", true, parse_bool),
+            block_user_info: r.parse("PASSWORD_BLOCK_USER_INFO", true, parse_bool),
+        };
+        if password_policy.min_length > password_policy.max_bytes {
+            r.errors
+                .push("PASSWORD_MIN_LENGTH: must not exceed PASSWORD_MAX_LENGTH".to_owned());
+        }
+        let blocked_email_domains = r.parse("BLOCKED_EMAIL_DOMAINS", Vec::new(), |v| {
+            parse_list(v, |d| {
+                let d = d.trim_start_matches('.').to_ascii_lowercase();
+                if d.contains('.') && !d.contains(char::is_whitespace) && !d.contains('@') {
+                    Ok(d)
+                } else {
+                    Err(format!("'{d}' is not a domain"))
+                }
+            })
+        });
+        let signup_rate_limit = r.parse("SIGNUP_RATE_LIMIT", 5, |v| {
+            parse_in_range(v, 1..=1_000_000).map(|n| n as u32)
+        });
+        let login_rate_limit = r.parse("LOGIN_RATE_LIMIT", 10, |v| {
+            parse_in_range(v, 1..=1_000_000).map(|n| n as u32)
+        });
+
         match (database_url, admin_api_key, encryption_key) {
             (Some(database_url), Some(admin_api_key), Some(encryption_key))
                 if r.errors.is_empty() =>
@@ -292,6 +387,14 @@ impl Settings {
                     shutdown_timeout_secs,
                     run_migrations,
                     log_format,
+                    jwt_access_ttl,
+                    jwt_refresh_ttl,
+                    bcrypt_cost,
+                    password_hash_queue,
+                    password_policy,
+                    blocked_email_domains,
+                    signup_rate_limit,
+                    login_rate_limit,
                 })
             }
             _ => Err(SettingsError(r.errors)),
@@ -332,6 +435,10 @@ mod tests {
         assert!(s.serve_frontend);
         assert!(!s.grpc_reflection);
         assert_eq!(s.encryption_key.0[31], 0x1f);
+        assert_eq!(s.jwt_access_ttl, Duration::from_secs(900));
+        assert_eq!(s.jwt_refresh_ttl, Duration::from_secs(168 * 3600));
+        assert_eq!(s.bcrypt_cost, 12);
+        assert_eq!(s.password_policy, PasswordPolicy::default());
     }
 
     #[test]
@@ -357,6 +464,30 @@ mod tests {
             "ADMIN_API_KEY:",
             "REDIS_URL:",
         ] {
+            assert!(err.contains(var), "{var} missing from {err}");
+        }
+    }
+
+    #[test]
+    fn durations_and_auth_limits() {
+        let mut pairs = BASE.to_vec();
+        pairs.extend([
+            ("JWT_ACCESS_TTL", "5m"),
+            ("JWT_REFRESH_TTL", "7d"),
+            ("BCRYPT_COST", "10"),
+        ]);
+        let s = load(&pairs).unwrap();
+        assert_eq!(s.jwt_access_ttl, Duration::from_secs(300));
+        assert_eq!(s.jwt_refresh_ttl, Duration::from_secs(7 * 86_400));
+        assert_eq!(s.bcrypt_cost, 10);
+        let mut bad = BASE.to_vec();
+        bad.extend([
+            ("JWT_ACCESS_TTL", "soon"),
+            ("BCRYPT_COST", "9"),
+            ("BLOCKED_EMAIL_DOMAINS", "a@b"),
+        ]);
+        let err = load(&bad).err().unwrap().to_string();
+        for var in ["JWT_ACCESS_TTL:", "BCRYPT_COST:", "BLOCKED_EMAIL_DOMAINS:"] {
             assert!(err.contains(var), "{var} missing from {err}");
         }
     }

@@ -9,11 +9,17 @@ use std::time::Duration;
 use actix_web::web;
 use anyhow::Context;
 use authservice_application::Services;
-use authservice_application::ports::{Ports, Probe, RateLimiter, SystemClock};
+use authservice_application::auth::AuthConfig;
+use authservice_application::ports::{Ports, Probe, RateLimiter, RateRule, SystemClock};
 use authservice_application::services::UseCaseConfig;
-use authservice_infrastructure::crypto::{AesGcmSecretBox, OsRandom};
+use authservice_infrastructure::crypto::{
+    AesGcmSecretBox, BcryptHasher, JwtAccessTokens, OsRandom,
+};
 use authservice_infrastructure::memory::MemoryRateLimiter;
-use authservice_infrastructure::postgres::{self, PgAuditLog, PgClientRepository, PgPool, PgProbe};
+use authservice_infrastructure::postgres::{
+    self, PgAuditLog, PgClientRepository, PgPool, PgProbe, PgSessionRepository, PgSigningKeys,
+    PgUserRepository,
+};
 use authservice_infrastructure::redis::{
     self as redis_adapter, RedisPool, RedisProbe, RedisRateLimiter,
 };
@@ -84,11 +90,30 @@ impl Application {
                 }
             };
 
+        let clients: Arc<dyn authservice_application::ports::ClientRepository> =
+            Arc::new(PgClientRepository::new(pg_pool.clone()));
+        let secret_box: Arc<dyn authservice_application::ports::SecretBox> =
+            Arc::new(AesGcmSecretBox::new(&settings.encryption_key.0));
+        let issuer = settings.base_url.as_str().trim_end_matches('/').to_owned();
+        let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let ports = Ports {
-            clients: Arc::new(PgClientRepository::new(pg_pool.clone())),
+            clients: clients.clone(),
+            users: Arc::new(PgUserRepository::new(pg_pool.clone())),
+            sessions: Arc::new(PgSessionRepository::new(pg_pool.clone())),
+            tokens: Arc::new(JwtAccessTokens::new(
+                PgSigningKeys::new(pg_pool.clone()),
+                clients,
+                secret_box.clone(),
+                issuer.clone(),
+            )),
+            passwords: Arc::new(BcryptHasher::new(
+                settings.bcrypt_cost,
+                workers,
+                settings.password_hash_queue,
+            )),
             audit: Arc::new(PgAuditLog::new(pg_pool.clone())),
             rate_limiter,
-            secret_box: Arc::new(AesGcmSecretBox::new(&settings.encryption_key.0)),
+            secret_box,
             random: Arc::new(OsRandom),
             clock: Arc::new(SystemClock),
             probes,
@@ -98,6 +123,21 @@ impl Application {
             &UseCaseConfig {
                 admin_api_key: settings.admin_api_key.clone(),
                 global_origins: settings.allow_origin.clone(),
+                auth: AuthConfig {
+                    issuer,
+                    access_ttl: settings.jwt_access_ttl,
+                    refresh_ttl: settings.jwt_refresh_ttl,
+                    password_policy: settings.password_policy.clone(),
+                    blocked_email_domains: settings.blocked_email_domains.clone(),
+                    signup_rule: RateRule {
+                        limit: settings.signup_rate_limit,
+                        window: Duration::from_secs(3600),
+                    },
+                    login_rule: RateRule {
+                        limit: settings.login_rate_limit,
+                        window: Duration::from_secs(15 * 60),
+                    },
+                },
             },
         ));
 

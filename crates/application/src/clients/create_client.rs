@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::context::{Forbidden, RequestCtx};
 use crate::error::{ErrorKind, UseCaseError};
-use crate::ports::{ClientWriteError, Ports};
+use crate::ports::{ClientWriteError, Ports, SealedSigningKey};
 
 #[derive(Debug, Clone, Default)]
 pub struct CreateClientInput {
@@ -104,6 +104,13 @@ impl CreateClient {
             .ports
             .secret_box
             .seal(jwt_secret.expose_secret().as_bytes())?;
+        let key = self.ports.tokens.generate_key()?;
+        let signing_key = SealedSigningKey {
+            private_key: self.ports.secret_box.seal(&key.private_key_der)?,
+            kid: key.kid,
+            alg: key.alg,
+            public_jwk: key.public_jwk,
+        };
         let now = self.ports.clock.now();
         let client = Client {
             id: ClientId::from_uuid(Uuid::now_v7()),
@@ -126,7 +133,12 @@ impl CreateClient {
             .target("client", client.id)
             .after(snapshot(&client))
             .at(now);
-        match self.ports.clients.insert(&client, &sealed, &audit).await {
+        match self
+            .ports
+            .clients
+            .insert(&client, &sealed, &signing_key, &audit)
+            .await
+        {
             Ok(()) => Ok(CreatedClient {
                 client,
                 api_key,

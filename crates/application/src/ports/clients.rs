@@ -4,6 +4,15 @@ use uuid::Uuid;
 
 use super::SealedSecret;
 
+/// A signing key ready to store: the private half sealed.
+#[derive(Debug, Clone)]
+pub struct SealedSigningKey {
+    pub kid: String,
+    pub alg: String,
+    pub private_key: SealedSecret,
+    pub public_jwk: serde_json::Value,
+}
+
 /// Why a client write failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientWriteError {
@@ -21,7 +30,7 @@ pub enum ClientWriteError {
 /// Durable storage of clients. Every write also stores its audit event, in the same transaction.
 #[async_trait]
 pub trait ClientRepository: Send + Sync {
-    /// Inserts a new client with its sealed JWT secret.
+    /// Inserts a new client with its sealed JWT secret and first (active) signing key.
     ///
     /// # Errors
     /// `SlugTaken` when the slug exists; `Unexpected` otherwise.
@@ -29,6 +38,7 @@ pub trait ClientRepository: Send + Sync {
         &self,
         client: &Client,
         jwt_secret: &SealedSecret,
+        signing_key: &SealedSigningKey,
         audit: &AuditEvent,
     ) -> Result<(), ClientWriteError>;
 

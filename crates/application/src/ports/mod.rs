@@ -8,17 +8,29 @@ mod clients;
 mod crypto;
 mod health;
 mod rate_limit;
+mod sessions;
+mod tokens;
+mod users;
 
 pub use audit::{AuditFilter, AuditLog};
-pub use clients::{ClientRepository, ClientWriteError};
+pub use clients::{ClientRepository, ClientWriteError, SealedSigningKey};
 pub use crypto::{Clock, Random, SealedSecret, SecretBox, SystemClock};
 pub use health::{PoolStats, Probe};
 pub use rate_limit::{RateDecision, RateLimiter, RateRule};
+pub use sessions::{NewSession, NextSession, RotateOutcome, SessionRepository};
+pub use tokens::{
+    AccessClaims, AccessTokens, HashError, NewSigningKey, PasswordHasher, TokenError,
+};
+pub use users::{UserRepository, UserWithPassword, UserWriteError};
 
 /// Every adapter the use cases need.
 #[derive(Clone)]
 pub struct Ports {
     pub clients: Arc<dyn ClientRepository>,
+    pub users: Arc<dyn UserRepository>,
+    pub sessions: Arc<dyn SessionRepository>,
+    pub tokens: Arc<dyn AccessTokens>,
+    pub passwords: Arc<dyn PasswordHasher>,
     pub audit: Arc<dyn AuditLog>,
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub secret_box: Arc<dyn SecretBox>,

@@ -1,7 +1,13 @@
-//! AES-256-GCM for secrets at rest, and the OS random source.
+//! AES-256-GCM for secrets at rest, the OS random source, bcrypt and access tokens.
 //!
 //! Sealed format: `0x01 || nonce (12 bytes) || ciphertext || tag (16 bytes)`; a fresh random
 //! nonce per seal.
+
+mod bcrypt_hasher;
+mod jwt;
+
+pub use bcrypt_hasher::BcryptHasher;
+pub use jwt::JwtAccessTokens;
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};

@@ -2,7 +2,9 @@
 
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
-use authservice_application::ports::{ClientRepository, ClientWriteError, SealedSecret};
+use authservice_application::ports::{
+    ClientRepository, ClientWriteError, SealedSecret, SealedSigningKey,
+};
 use authservice_domain::{
     AllowedOrigin, ApiKeyHash, AuditEvent, Client, ClientId, ClientName, ClientSettings,
     ClientStatus, Slug, TokenMode, WebhookUrl,
@@ -16,7 +18,7 @@ use uuid::Uuid;
 
 use super::PgPool;
 use super::audit::insert_event;
-use super::schema::clients;
+use super::schema::{client_signing_keys, clients};
 
 const SLUG_CONSTRAINT: &str = "clients_slug_key";
 
@@ -144,6 +146,7 @@ impl ClientRepository for PgClientRepository {
         &self,
         client: &Client,
         jwt_secret: &SealedSecret,
+        signing_key: &SealedSigningKey,
         audit: &AuditEvent,
     ) -> Result<(), ClientWriteError> {
         let mut conn = self.conn().await?;
@@ -158,6 +161,18 @@ impl ClientRepository for PgClientRepository {
                     clients::id.eq(id),
                     clients::created_at.eq(created_at),
                     clients::jwt_secret_sealed.eq(sealed),
+                ))
+                .execute(tx)
+                .await?;
+            diesel::insert_into(client_signing_keys::table)
+                .values((
+                    client_signing_keys::kid.eq(&signing_key.kid),
+                    client_signing_keys::client_id.eq(id),
+                    client_signing_keys::alg.eq(&signing_key.alg),
+                    client_signing_keys::private_key_sealed.eq(&signing_key.private_key.0),
+                    client_signing_keys::public_jwk.eq(&signing_key.public_jwk),
+                    client_signing_keys::status.eq("active"),
+                    client_signing_keys::created_at.eq(created_at),
                 ))
                 .execute(tx)
                 .await?;

@@ -3,6 +3,9 @@
 mod audit;
 mod clients;
 pub mod schema;
+mod sessions;
+mod signing_keys;
+mod users;
 
 use std::time::Duration;
 
@@ -16,6 +19,9 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use audit::PgAuditLog;
 pub use clients::PgClientRepository;
+pub use sessions::PgSessionRepository;
+pub use signing_keys::{PgSigningKeys, StoredKey};
+pub use users::PgUserRepository;
 
 pub type PgPool = Pool<AsyncPgConnection>;
 

@@ -40,3 +40,56 @@ diesel::table! {
         after -> Nullable<Jsonb>,
     }
 }
+
+diesel::table! {
+    client_signing_keys (kid) {
+        kid -> Text,
+        client_id -> Uuid,
+        alg -> Text,
+        private_key_sealed -> Bytea,
+        public_jwk -> Jsonb,
+        status -> Text,
+        created_at -> Timestamptz,
+        retires_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        email -> Text,
+        email_verified -> Bool,
+        password_hash -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        timezone -> Nullable<Text>,
+        locale -> Nullable<Text>,
+        role -> Text,
+        status -> Text,
+        totp_enabled -> Bool,
+        last_login_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        family_id -> Uuid,
+        client_id -> Uuid,
+        user_id -> Uuid,
+        refresh_token_hash -> Bytea,
+        user_agent -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        started_at -> Timestamptz,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        consumed_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(client_signing_keys -> clients (client_id));
+diesel::allow_tables_to_appear_in_same_query!(clients, client_signing_keys);

@@ -2,6 +2,7 @@
 
 mod admin_clients;
 mod audit;
+mod auth;
 mod dto;
 mod extractors;
 mod health;
@@ -84,6 +85,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").get(health::healthz))
         .service(web::resource("/readyz").get(health::readyz))
         .service(web::resource("/metrics").get(health::metrics))
+        .configure(auth::well_known)
         .service(
             web::scope("/api/admin")
                 .wrap(from_fn(middleware::audit_admin_failures))
@@ -94,6 +96,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api")
                 .configure(ui_config::routes)
+                .configure(auth::routes)
                 .default_service(web::to(route_not_found)),
         );
 }

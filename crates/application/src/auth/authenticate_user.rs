@@ -1,0 +1,89 @@
+//! Resolve the user of a `Authorization: Bearer` access token on an app route. The token must
+//! belong to the client of the request's API key (`token_client_mismatch` otherwise, on every
+//! route), be unexpired and correctly signed, and its user must exist and be active.
+
+use authservice_domain::{User, UserId, UserStatus};
+
+use super::require_client;
+use crate::context::RequestCtx;
+use crate::error::{ErrorKind, UseCaseError};
+use crate::ports::{AccessClaims, Ports, TokenError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthenticateUserError {
+    #[error("Authorization: Bearer <access token> is required")]
+    Missing,
+    #[error("access token is not valid")]
+    Invalid,
+    #[error("access token has expired")]
+    Expired,
+    #[error("access token belongs to another client")]
+    ClientMismatch,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for AuthenticateUserError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Missing => ErrorKind::MissingToken,
+            Self::Invalid => ErrorKind::InvalidToken,
+            Self::Expired => ErrorKind::TokenExpired,
+            Self::ClientMismatch => ErrorKind::TokenClientMismatch,
+            Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+/// The verified caller.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedUser {
+    pub user: User,
+    pub claims: AccessClaims,
+}
+
+pub struct AuthenticateUser {
+    ports: Ports,
+}
+
+impl AuthenticateUser {
+    #[must_use]
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            ports: ports.clone(),
+        }
+    }
+
+    pub async fn execute(
+        &self,
+        ctx: &RequestCtx,
+        bearer: Option<&str>,
+    ) -> Result<AuthenticatedUser, AuthenticateUserError> {
+        let client = require_client(ctx)?;
+        let token = bearer
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(AuthenticateUserError::Missing)?;
+        let claims = self
+            .ports
+            .tokens
+            .verify(client, token)
+            .await
+            .map_err(|e| match e {
+                TokenError::ClientMismatch => AuthenticateUserError::ClientMismatch,
+                TokenError::Expired => AuthenticateUserError::Expired,
+                TokenError::Malformed | TokenError::Invalid => AuthenticateUserError::Invalid,
+                TokenError::Unexpected(e) => AuthenticateUserError::Unexpected(e),
+            })?;
+        let user_id = UserId::parse(&claims.sub).map_err(|_| AuthenticateUserError::Invalid)?;
+        let user = self
+            .ports
+            .users
+            .get(client.id, user_id)
+            .await?
+            .map(|u| u.user)
+            .filter(|u| u.status == UserStatus::Active)
+            .ok_or(AuthenticateUserError::Invalid)?;
+        Ok(AuthenticatedUser { user, claims })
+    }
+}

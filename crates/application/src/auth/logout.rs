@@ -1,0 +1,51 @@
+//! Log out: revoke the session the refresh token belongs to. Idempotent.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::require_client;
+use crate::audit::record_quietly;
+use crate::context::RequestCtx;
+use crate::ports::Ports;
+
+pub struct Logout {
+    ports: Ports,
+}
+
+impl Logout {
+    #[must_use]
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            ports: ports.clone(),
+        }
+    }
+
+    /// Returns whether a live session was revoked.
+    pub async fn execute(
+        &self,
+        ctx: &RequestCtx,
+        refresh_token: Option<SecretString>,
+    ) -> anyhow::Result<bool> {
+        let client = require_client(ctx)?;
+        let Some(token) = refresh_token.filter(|t| !t.expose_secret().trim().is_empty()) else {
+            return Ok(false);
+        };
+        let hash = authservice_domain::secret::sha256(token.expose_secret().trim().as_bytes());
+        let now = self.ports.clock.now();
+        let Some((user_id, family_id)) = self
+            .ports
+            .sessions
+            .revoke_by_token(client.id, &hash, now)
+            .await?
+        else {
+            return Ok(false);
+        };
+        let mut event = ctx
+            .audit("logout")
+            .client(client.id)
+            .target("session", family_id)
+            .at(now);
+        event.user_id = Some(user_id.as_uuid());
+        record_quietly(&self.ports, &event).await;
+        Ok(true)
+    }
+}

@@ -1,0 +1,149 @@
+//! Accounts and sessions: signup, login, refresh rotation, logout, the current user, JWKS.
+
+mod authenticate_user;
+mod login;
+mod logout;
+mod publish_jwks;
+mod refresh_session;
+mod signup;
+
+pub use authenticate_user::{AuthenticateUser, AuthenticateUserError, AuthenticatedUser};
+pub use login::{Login, LoginError, LoginInput};
+pub use logout::Logout;
+pub use publish_jwks::PublishJwks;
+pub use refresh_session::{RefreshSession, RefreshSessionError, RefreshSessionInput};
+pub use signup::{Signup, SignupError, SignupInput};
+
+use std::time::Duration;
+
+use authservice_domain::secret::sha256;
+use authservice_domain::{Client, PasswordPolicy, User};
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use crate::ports::{AccessClaims, Ports, RateRule};
+
+/// Settings of the account flows.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// `iss` of every access token (BASE_URL).
+    pub issuer: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub password_policy: PasswordPolicy,
+    /// `BLOCKED_EMAIL_DOMAINS`, lowercased; added to the maintained disposable-domain list.
+    pub blocked_email_domains: Vec<String>,
+    pub signup_rule: RateRule,
+    pub login_rule: RateRule,
+}
+
+/// What a successful signup, login or refresh hands back.
+#[derive(Debug)]
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub refresh_token: SecretString,
+    pub refresh_expires_in: u64,
+    pub user: User,
+    pub session_id: Uuid,
+}
+
+/// A refresh token: 256 random bits as 64 hex characters, and its SHA-256 (what is stored).
+fn new_refresh_token(ports: &Ports) -> (SecretString, [u8; 32]) {
+    use std::fmt::Write;
+    let token = ports
+        .random
+        .bytes32()
+        .iter()
+        .fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        });
+    let hash = sha256(token.as_bytes());
+    (SecretString::from(token), hash)
+}
+
+/// Signs an access token for `user` in session `family_id`.
+async fn sign_access_token(
+    ports: &Ports,
+    config: &AuthConfig,
+    client: &Client,
+    user: &User,
+    family_id: Uuid,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let claims = AccessClaims {
+        sub: user.id.to_string(),
+        iss: config.issuer.clone(),
+        aud: client.id.to_string(),
+        iat: now.timestamp(),
+        exp: now.timestamp() + i64::try_from(config.access_ttl.as_secs()).unwrap_or(900),
+        jti: Uuid::new_v4().simple().to_string(),
+        client_id: client.id.to_string(),
+        email: user.email.as_str().to_owned(),
+        email_verified: user.email_verified,
+        role: user.role.clone(),
+        sid: family_id.to_string(),
+    };
+    ports.tokens.sign(client, &claims).await
+}
+
+fn ip_key(prefix: &str, ctx: &crate::RequestCtx) -> String {
+    match ctx.ip {
+        Some(ip) => format!("{prefix}:{ip}"),
+        None => format!("{prefix}:unknown"),
+    }
+}
+
+/// Starts a session (a new family) for `user` and issues its tokens; the audit event is stored
+/// with the session.
+async fn start_session(
+    ports: &Ports,
+    config: &AuthConfig,
+    ctx: &crate::RequestCtx,
+    client: &Client,
+    user: User,
+    audit: crate::AuditDraft,
+) -> anyhow::Result<IssuedTokens> {
+    let now = ports.clock.now();
+    let (refresh_token, refresh_hash) = new_refresh_token(ports);
+    let family_id = Uuid::now_v7();
+    let refresh_ttl = chrono::Duration::from_std(config.refresh_ttl)?;
+    let session = crate::ports::NewSession {
+        id: Uuid::now_v7(),
+        family_id,
+        client_id: client.id,
+        user_id: user.id,
+        refresh_token_hash: refresh_hash,
+        user_agent: ctx.user_agent.clone(),
+        ip: ctx.ip.map(|ip| ip.to_string()),
+        started_at: now,
+        created_at: now,
+        expires_at: now + refresh_ttl,
+    };
+    let event = audit
+        .client(client.id)
+        .target("user", user.id)
+        .metadata(serde_json::json!({ "session_id": family_id.to_string() }))
+        .at(now);
+    let mut event = event;
+    event.user_id = Some(user.id.as_uuid());
+    ports.sessions.create(&session, &event).await?;
+    let access_token = sign_access_token(ports, config, client, &user, family_id, now).await?;
+    Ok(IssuedTokens {
+        access_token,
+        expires_in: config.access_ttl.as_secs(),
+        refresh_token,
+        refresh_expires_in: config.refresh_ttl.as_secs(),
+        user,
+        session_id: family_id,
+    })
+}
+
+/// The client an app route was called for (resolved from `X-API-Key`).
+fn require_client(ctx: &crate::RequestCtx) -> anyhow::Result<&Client> {
+    ctx.client
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("app route called without a resolved client"))
+}

@@ -1,0 +1,125 @@
+//! Rotate a refresh token: the presented token is consumed and a new one issued in the same
+//! family, atomically. Presenting an already-consumed token revokes the family.
+
+use authservice_domain::UserStatus;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{AuthConfig, IssuedTokens, new_refresh_token, require_client, sign_access_token};
+use crate::audit::record_quietly;
+use crate::context::RequestCtx;
+use crate::error::{ErrorKind, UseCaseError};
+use crate::ports::{NextSession, Ports, RotateOutcome};
+
+#[derive(Debug)]
+pub struct RefreshSessionInput {
+    pub refresh_token: Option<SecretString>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshSessionError {
+    #[error("refresh token is missing, expired or revoked")]
+    Invalid,
+    #[error("refresh token was already used; the session has been revoked")]
+    Reused,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for RefreshSessionError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Invalid => ErrorKind::InvalidRefreshToken,
+            Self::Reused => ErrorKind::RefreshTokenReused,
+            Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+pub struct RefreshSession {
+    ports: Ports,
+    config: AuthConfig,
+}
+
+impl RefreshSession {
+    #[must_use]
+    pub fn new(ports: &Ports, config: &AuthConfig) -> Self {
+        Self {
+            ports: ports.clone(),
+            config: config.clone(),
+        }
+    }
+
+    pub async fn execute(
+        &self,
+        ctx: &RequestCtx,
+        input: RefreshSessionInput,
+    ) -> Result<IssuedTokens, RefreshSessionError> {
+        let client = require_client(ctx)?;
+        let presented = input
+            .refresh_token
+            .as_ref()
+            .map(|t| t.expose_secret().trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .ok_or(RefreshSessionError::Invalid)?;
+        let presented_hash = authservice_domain::secret::sha256(presented.as_bytes());
+        let now = self.ports.clock.now();
+        let (refresh_token, refresh_hash) = new_refresh_token(&self.ports);
+        let next = NextSession {
+            id: Uuid::now_v7(),
+            refresh_token_hash: refresh_hash,
+            user_agent: ctx.user_agent.clone(),
+            ip: ctx.ip.map(|ip| ip.to_string()),
+            created_at: now,
+            expires_at: now
+                + chrono::Duration::from_std(self.config.refresh_ttl)
+                    .map_err(anyhow::Error::from)?,
+        };
+        let (user_id, family_id) = match self
+            .ports
+            .sessions
+            .rotate(client.id, &presented_hash, &next)
+            .await?
+        {
+            RotateOutcome::Rotated { user_id, family_id } => (user_id, family_id),
+            RotateOutcome::Reused { user_id, family_id } => {
+                let mut event = ctx
+                    .audit("token_refresh_reuse")
+                    .client(client.id)
+                    .target("session", family_id)
+                    .metadata(json!({ "action": "family_revoked" }))
+                    .at(now);
+                event.user_id = Some(user_id.as_uuid());
+                record_quietly(&self.ports, &event).await;
+                return Err(RefreshSessionError::Reused);
+            }
+            RotateOutcome::Invalid => return Err(RefreshSessionError::Invalid),
+        };
+        let user = self
+            .ports
+            .users
+            .get(client.id, user_id)
+            .await?
+            .map(|u| u.user)
+            .filter(|u| u.status == UserStatus::Active)
+            .ok_or(RefreshSessionError::Invalid)?;
+        let access_token =
+            sign_access_token(&self.ports, &self.config, client, &user, family_id, now).await?;
+        let mut event = ctx
+            .audit("token_refreshed")
+            .client(client.id)
+            .target("session", family_id)
+            .at(now);
+        event.user_id = Some(user.id.as_uuid());
+        record_quietly(&self.ports, &event).await;
+        Ok(IssuedTokens {
+            access_token,
+            expires_in: self.config.access_ttl.as_secs(),
+            refresh_token,
+            refresh_expires_in: self.config.refresh_ttl.as_secs(),
+            user,
+            session_id: family_id,
+        })
+    }
+}

@@ -1,0 +1,181 @@
+//! Sign up with email and password: rate limited per IP, disposable domains refused, the
+//! password policy applied (every broken rule reported at once), then a first session.
+
+use std::time::Duration;
+
+use authservice_domain::user::parse_display_name;
+use authservice_domain::{Email, PasswordRule, User, UserId, UserStatus, ValidationError};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{AuthConfig, IssuedTokens, ip_key, require_client, start_session};
+use crate::audit::record_quietly;
+use crate::context::RequestCtx;
+use crate::error::{ErrorKind, UseCaseError};
+use crate::ports::{HashError, Ports, RateDecision, UserWriteError};
+
+#[derive(Debug)]
+pub struct SignupInput {
+    pub email: String,
+    pub password: SecretString,
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignupError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("password does not meet the policy")]
+    PasswordPolicy(Vec<PasswordRule>),
+    #[error("email domain is not accepted")]
+    EmailDomainBlocked,
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error("too many signups from this address")]
+    RateLimited { retry_after: Duration },
+    #[error("server is busy")]
+    Busy,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for SignupError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Invalid(_) => ErrorKind::InvalidRequest,
+            Self::PasswordPolicy(_) => ErrorKind::PasswordPolicy,
+            Self::EmailDomainBlocked => ErrorKind::EmailDomainBlocked,
+            Self::EmailTaken => ErrorKind::EmailTaken,
+            Self::RateLimited { .. } => ErrorKind::RateLimited,
+            Self::Busy => ErrorKind::ServerBusy,
+            Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after } => Some(*retry_after),
+            Self::Busy => Some(Duration::from_secs(1)),
+            _ => None,
+        }
+    }
+
+    fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            Self::PasswordPolicy(rules) => Some(json!(
+                rules
+                    .iter()
+                    .map(|r| json!({ "rule": r.code(), "message": r.message() }))
+                    .collect::<Vec<_>>()
+            )),
+            _ => None,
+        }
+    }
+}
+
+impl From<HashError> for SignupError {
+    fn from(err: HashError) -> Self {
+        match err {
+            HashError::Busy => Self::Busy,
+            HashError::Unexpected(e) => Self::Unexpected(e),
+        }
+    }
+}
+
+pub struct Signup {
+    ports: Ports,
+    config: AuthConfig,
+}
+
+impl Signup {
+    #[must_use]
+    pub fn new(ports: &Ports, config: &AuthConfig) -> Self {
+        Self {
+            ports: ports.clone(),
+            config: config.clone(),
+        }
+    }
+
+    pub async fn execute(
+        &self,
+        ctx: &RequestCtx,
+        input: SignupInput,
+    ) -> Result<IssuedTokens, SignupError> {
+        let client = require_client(ctx)?;
+        if let RateDecision::Limited { retry_after } = self
+            .ports
+            .rate_limiter
+            .hit(&ip_key("signup", ctx), self.config.signup_rule)
+            .await?
+        {
+            return Err(SignupError::RateLimited { retry_after });
+        }
+        let email = Email::parse(&input.email)?;
+        let display_name = input
+            .display_name
+            .as_deref()
+            .map(parse_display_name)
+            .transpose()?
+            .flatten();
+        if authservice_domain::user::is_blocked_domain(&email, &self.config.blocked_email_domains) {
+            let event = ctx
+                .audit("signup_blocked")
+                .client(client.id)
+                .metadata(json!({ "reason": "email_domain_blocked", "domain": email.domain() }))
+                .at(self.ports.clock.now());
+            record_quietly(&self.ports, &event).await;
+            return Err(SignupError::EmailDomainBlocked);
+        }
+        let broken = self.config.password_policy.check(
+            input.password.expose_secret(),
+            Some(&email),
+            display_name.as_deref(),
+        );
+        if !broken.is_empty() {
+            return Err(SignupError::PasswordPolicy(broken));
+        }
+        let hash = self
+            .ports
+            .passwords
+            .hash(input.password.expose_secret())
+            .await?;
+        let now = self.ports.clock.now();
+        let user = User {
+            id: UserId::from_uuid(Uuid::now_v7()),
+            client_id: client.id,
+            email,
+            email_verified: false,
+            display_name,
+            timezone: None,
+            locale: None,
+            role: "user".to_owned(),
+            status: UserStatus::Active,
+            totp_enabled: false,
+            last_login_at: Some(now),
+            created_at: now,
+            updated_at: now,
+        };
+        let mut event = ctx
+            .audit("signup")
+            .client(client.id)
+            .target("user", user.id)
+            .at(now);
+        event.user_id = Some(user.id.as_uuid());
+        match self.ports.users.insert(&user, &hash, &event).await {
+            Ok(()) => {}
+            Err(UserWriteError::EmailTaken) => return Err(SignupError::EmailTaken),
+            Err(UserWriteError::Unexpected(e)) => return Err(SignupError::Unexpected(e)),
+        }
+        let tokens = start_session(
+            &self.ports,
+            &self.config,
+            ctx,
+            client,
+            user,
+            ctx.audit("login_succeeded"),
+        )
+        .await?;
+        Ok(tokens)
+    }
+}

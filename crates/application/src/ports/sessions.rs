@@ -1,0 +1,68 @@
+use async_trait::async_trait;
+use authservice_domain::{AuditEvent, ClientId, UserId};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// A refresh session row to store.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: Uuid,
+    /// The login this session belongs to (`sid` in access tokens).
+    pub family_id: Uuid,
+    pub client_id: ClientId,
+    pub user_id: UserId,
+    pub refresh_token_hash: [u8; 32],
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What presenting a refresh token did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// The token was live; it is consumed and the next one stored in its family.
+    Rotated { user_id: UserId, family_id: Uuid },
+    /// The token had already been used: the whole family is now revoked.
+    Reused { user_id: UserId, family_id: Uuid },
+    /// Unknown, expired, revoked, or of another client.
+    Invalid,
+}
+
+/// The fields of a rotation's replacement row that the caller decides.
+#[derive(Debug, Clone)]
+pub struct NextSession {
+    pub id: Uuid,
+    pub refresh_token_hash: [u8; 32],
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Refresh sessions. Single use is enforced by the store: a token is consumed with one
+/// conditional update, never read-then-write.
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    /// Stores a new session (a login) with its audit event, in one transaction.
+    async fn create(&self, session: &NewSession, audit: &AuditEvent) -> anyhow::Result<()>;
+
+    /// Consumes the live session whose token hashes to `presented` (bound to `client`) and
+    /// stores `next` in the same family — atomically. A token that was already consumed
+    /// revokes its whole family and reports `Reused`.
+    async fn rotate(
+        &self,
+        client: ClientId,
+        presented: &[u8; 32],
+        next: &NextSession,
+    ) -> anyhow::Result<RotateOutcome>;
+
+    /// Revokes the live session with this token (logout). Returns its user and family.
+    async fn revoke_by_token(
+        &self,
+        client: ClientId,
+        presented: &[u8; 32],
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Option<(UserId, Uuid)>>;
+}

@@ -1,0 +1,99 @@
+use async_trait::async_trait;
+use authservice_domain::Client;
+use serde_json::Value;
+
+/// The claims of an access token (see ARCHITECTURE.md, "Tokens").
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessClaims {
+    pub sub: String,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    pub client_id: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub role: String,
+    /// The session family (login) the token belongs to.
+    pub sid: String,
+}
+
+/// Why a presented access token was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("token is malformed")]
+    Malformed,
+    #[error("token was issued for another client")]
+    ClientMismatch,
+    #[error("token has expired")]
+    Expired,
+    #[error("token is not valid")]
+    Invalid,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// A freshly generated signing key, ready to store.
+#[derive(Clone)]
+pub struct NewSigningKey {
+    pub kid: String,
+    pub alg: String,
+    /// PKCS#8 DER of the private key, sealed with `SecretBox` before it is stored.
+    pub private_key_der: Vec<u8>,
+    pub public_jwk: Value,
+}
+
+impl std::fmt::Debug for NewSigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSigningKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Signs and verifies access tokens with each client's keys (cached; parsed once).
+#[async_trait]
+pub trait AccessTokens: Send + Sync {
+    /// Generates a key pair for a new client (ES256).
+    fn generate_key(&self) -> anyhow::Result<NewSigningKey>;
+
+    async fn sign(&self, client: &Client, claims: &AccessClaims) -> anyhow::Result<String>;
+
+    /// Verifies signature, expiry and issuer, and that the token belongs to `client`.
+    ///
+    /// # Errors
+    /// `ClientMismatch` for a token of another client; `Expired`; `Malformed`/`Invalid` otherwise.
+    async fn verify(&self, client: &Client, token: &str) -> Result<AccessClaims, TokenError>;
+
+    /// Public keys (JWKs) of active clients, or of one client.
+    async fn published_keys(
+        &self,
+        client: Option<authservice_domain::ClientId>,
+    ) -> anyhow::Result<Vec<Value>>;
+}
+
+/// Password hashing off the async runtime on a bounded pool.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// The hashing queue is full: answer 503 with Retry-After.
+    #[error("password hashing is saturated")]
+    Busy,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    async fn hash(&self, password: &str) -> Result<String, HashError>;
+
+    /// Constant-effort check; a malformed hash is `Ok(false)`.
+    async fn verify(&self, password: &str, hash: &str) -> Result<bool, HashError>;
+
+    /// Spends the same effort as `verify` against a dummy hash (for unknown emails).
+    async fn verify_dummy(&self, password: &str) -> Result<(), HashError>;
+
+    /// Whether `hash` is weaker than the configured cost.
+    fn needs_rehash(&self, hash: &str) -> bool;
+}

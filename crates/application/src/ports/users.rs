@@ -1,0 +1,49 @@
+use async_trait::async_trait;
+use authservice_domain::{AuditEvent, ClientId, Email, User, UserId};
+use chrono::{DateTime, Utc};
+
+/// Why a user write failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UserWriteError {
+    #[error("email already registered for this client")]
+    EmailTaken,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// A user with the stored password hash (absent for passwordless accounts).
+#[derive(Debug, Clone)]
+pub struct UserWithPassword {
+    pub user: User,
+    pub password_hash: Option<String>,
+}
+
+/// Durable storage of users; every query is scoped by client.
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// # Errors
+    /// `EmailTaken` when the client already has a user with this email.
+    async fn insert(
+        &self,
+        user: &User,
+        password_hash: &str,
+        audit: &AuditEvent,
+    ) -> Result<(), UserWriteError>;
+
+    async fn find_by_email(
+        &self,
+        client: ClientId,
+        email: &Email,
+    ) -> anyhow::Result<Option<UserWithPassword>>;
+
+    async fn get(&self, client: ClientId, id: UserId) -> anyhow::Result<Option<UserWithPassword>>;
+
+    /// Stamps `last_login_at`, and replaces the hash when given (cost upgrade).
+    async fn record_login(
+        &self,
+        client: ClientId,
+        id: UserId,
+        at: DateTime<Utc>,
+        new_password_hash: Option<&str>,
+    ) -> anyhow::Result<()>;
+}

@@ -1,0 +1,310 @@
+//! Access tokens: ES256 (per-client key with `kid`, `v2_jwks`) or HS256 (per-client secret,
+//! `v1_hs256`), signed and verified with jsonwebtoken's aws-lc backend. Keys are parsed once and
+//! cached; an HS256 secret is cached per client version, so rotating it takes effect at once.
+//!
+//! A client's tokens verify only with that client's own algorithm: `none`, HS256 for a
+//! `v2_jwks` client, or ES256 for a `v1_hs256` client are refused.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use anyhow::{Context, anyhow};
+use async_trait::async_trait;
+use authservice_application::ports::{
+    AccessClaims, AccessTokens, ClientRepository, NewSigningKey, SealedSecret, SecretBox,
+    TokenError,
+};
+use authservice_domain::{Client, ClientId, TokenMode};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::postgres::PgSigningKeys;
+
+#[derive(Serialize, Deserialize)]
+struct WireClaims {
+    sub: String,
+    iss: String,
+    aud: String,
+    iat: i64,
+    exp: i64,
+    jti: String,
+    client_id: String,
+    email: String,
+    email_verified: bool,
+    role: String,
+    sid: String,
+}
+
+impl From<&AccessClaims> for WireClaims {
+    fn from(c: &AccessClaims) -> Self {
+        Self {
+            sub: c.sub.clone(),
+            iss: c.iss.clone(),
+            aud: c.aud.clone(),
+            iat: c.iat,
+            exp: c.exp,
+            jti: c.jti.clone(),
+            client_id: c.client_id.clone(),
+            email: c.email.clone(),
+            email_verified: c.email_verified,
+            role: c.role.clone(),
+            sid: c.sid.clone(),
+        }
+    }
+}
+
+impl From<WireClaims> for AccessClaims {
+    fn from(c: WireClaims) -> Self {
+        Self {
+            sub: c.sub,
+            iss: c.iss,
+            aud: c.aud,
+            iat: c.iat,
+            exp: c.exp,
+            jti: c.jti,
+            client_id: c.client_id,
+            email: c.email,
+            email_verified: c.email_verified,
+            role: c.role,
+            sid: c.sid,
+        }
+    }
+}
+
+struct SigningKey {
+    kid: String,
+    encoding: EncodingKey,
+}
+
+struct VerifyingKey {
+    client_id: Uuid,
+    decoding: DecodingKey,
+    usable: bool,
+}
+
+struct HmacKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+pub struct JwtAccessTokens {
+    keys: PgSigningKeys,
+    clients: Arc<dyn ClientRepository>,
+    secret_box: Arc<dyn SecretBox>,
+    issuer: String,
+    signing: RwLock<HashMap<Uuid, Arc<SigningKey>>>,
+    verifying: RwLock<HashMap<String, Arc<VerifyingKey>>>,
+    hmac: RwLock<HashMap<(Uuid, i64), Arc<HmacKeys>>>,
+}
+
+/// The cached value for `key`, or `load()` stored under it.
+fn cached<K: std::hash::Hash + Eq, V>(map: &RwLock<HashMap<K, Arc<V>>>, key: &K) -> Option<Arc<V>> {
+    map.read()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(key)
+        .cloned()
+}
+
+fn remember<K: std::hash::Hash + Eq, V>(map: &RwLock<HashMap<K, Arc<V>>>, key: K, value: Arc<V>) {
+    map.write()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, value);
+}
+
+impl JwtAccessTokens {
+    #[must_use]
+    pub fn new(
+        keys: PgSigningKeys,
+        clients: Arc<dyn ClientRepository>,
+        secret_box: Arc<dyn SecretBox>,
+        issuer: String,
+    ) -> Self {
+        Self {
+            keys,
+            clients,
+            secret_box,
+            issuer,
+            signing: RwLock::default(),
+            verifying: RwLock::default(),
+            hmac: RwLock::default(),
+        }
+    }
+
+    async fn signing_key(&self, client: ClientId) -> anyhow::Result<Arc<SigningKey>> {
+        if let Some(key) = cached(&self.signing, &client.as_uuid()) {
+            return Ok(key);
+        }
+        let stored = self
+            .keys
+            .active_for(client.as_uuid())
+            .await?
+            .ok_or_else(|| anyhow!("client {client} has no active signing key"))?;
+        let der = self
+            .secret_box
+            .open(&SealedSecret(stored.private_key_sealed))?;
+        let key = Arc::new(SigningKey {
+            kid: stored.kid,
+            encoding: EncodingKey::from_ec_der(&der),
+        });
+        remember(&self.signing, client.as_uuid(), key.clone());
+        Ok(key)
+    }
+
+    async fn verifying_key(&self, kid: &str) -> anyhow::Result<Option<Arc<VerifyingKey>>> {
+        if let Some(key) = cached(&self.verifying, &kid.to_owned()) {
+            return Ok(Some(key));
+        }
+        let Some(stored) = self.keys.by_kid(kid).await? else {
+            return Ok(None);
+        };
+        let x = stored.public_jwk["x"].as_str().unwrap_or_default();
+        let y = stored.public_jwk["y"].as_str().unwrap_or_default();
+        let key = Arc::new(VerifyingKey {
+            client_id: stored.client_id,
+            decoding: DecodingKey::from_ec_components(x, y).context("stored public key")?,
+            usable: stored.status != "retired",
+        });
+        remember(&self.verifying, kid.to_owned(), key.clone());
+        Ok(Some(key))
+    }
+
+    async fn hmac_keys(&self, client: &Client) -> anyhow::Result<Arc<HmacKeys>> {
+        let cache_key = (client.id.as_uuid(), client.version);
+        if let Some(keys) = cached(&self.hmac, &cache_key) {
+            return Ok(keys);
+        }
+        let sealed = self
+            .clients
+            .jwt_secret(client.id)
+            .await?
+            .ok_or_else(|| anyhow!("client {} has no JWT secret", client.id))?;
+        let secret = self.secret_box.open(&sealed)?;
+        let keys = Arc::new(HmacKeys {
+            encoding: EncodingKey::from_secret(&secret),
+            decoding: DecodingKey::from_secret(&secret),
+        });
+        remember(&self.hmac, cache_key, keys.clone());
+        Ok(keys)
+    }
+
+    fn validation(&self, alg: Algorithm, client: &Client) -> Validation {
+        let mut validation = Validation::new(alg);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[client.id.to_string()]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 30;
+        validation
+    }
+}
+
+/// The `client_id` claim without verifying anything (only to answer `token_client_mismatch`).
+fn unverified_client_id(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let value: Value = serde_json::from_slice(&bytes).ok()?;
+    value.get("client_id")?.as_str().map(str::to_owned)
+}
+
+fn map_jwt_error(err: &jsonwebtoken::errors::Error) -> TokenError {
+    match err.kind() {
+        JwtErrorKind::ExpiredSignature => TokenError::Expired,
+        _ => TokenError::Invalid,
+    }
+}
+
+#[async_trait]
+impl AccessTokens for JwtAccessTokens {
+    fn generate_key(&self) -> anyhow::Result<NewSigningKey> {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .map_err(|_| anyhow!("generating an ES256 key failed"))?;
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+            .map_err(|_| anyhow!("parsing the generated ES256 key failed"))?;
+        let point = pair.public_key().as_ref();
+        if point.len() != 65 || point[0] != 4 {
+            return Err(anyhow!("unexpected P-256 public key encoding"));
+        }
+        let kid = Uuid::now_v7().simple().to_string();
+        Ok(NewSigningKey {
+            public_jwk: json!({
+                "kty": "EC",
+                "crv": "P-256",
+                "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+                "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+                "kid": kid,
+                "alg": "ES256",
+                "use": "sig",
+            }),
+            kid,
+            alg: "ES256".to_owned(),
+            private_key_der: pkcs8.as_ref().to_vec(),
+        })
+    }
+
+    async fn sign(&self, client: &Client, claims: &AccessClaims) -> anyhow::Result<String> {
+        let wire = WireClaims::from(claims);
+        match client.token_mode {
+            TokenMode::V2Jwks => {
+                let key = self.signing_key(client.id).await?;
+                let mut header = Header::new(Algorithm::ES256);
+                header.kid = Some(key.kid.clone());
+                jsonwebtoken::encode(&header, &wire, &key.encoding).context("signing ES256 token")
+            }
+            TokenMode::V1Hs256 => {
+                let keys = self.hmac_keys(client).await?;
+                jsonwebtoken::encode(&Header::new(Algorithm::HS256), &wire, &keys.encoding)
+                    .context("signing HS256 token")
+            }
+        }
+    }
+
+    async fn verify(&self, client: &Client, token: &str) -> Result<AccessClaims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        let claimed = unverified_client_id(token).ok_or(TokenError::Malformed)?;
+        if claimed != client.id.to_string() {
+            return Err(TokenError::ClientMismatch);
+        }
+        let data = match (client.token_mode, header.alg) {
+            (TokenMode::V2Jwks, Algorithm::ES256) => {
+                let kid = header.kid.ok_or(TokenError::Invalid)?;
+                let key = self.verifying_key(&kid).await?.ok_or(TokenError::Invalid)?;
+                if key.client_id != client.id.as_uuid() {
+                    return Err(TokenError::ClientMismatch);
+                }
+                if !key.usable {
+                    return Err(TokenError::Invalid);
+                }
+                jsonwebtoken::decode::<WireClaims>(
+                    token,
+                    &key.decoding,
+                    &self.validation(Algorithm::ES256, client),
+                )
+            }
+            (TokenMode::V1Hs256, Algorithm::HS256) => {
+                let keys = self.hmac_keys(client).await?;
+                jsonwebtoken::decode::<WireClaims>(
+                    token,
+                    &keys.decoding,
+                    &self.validation(Algorithm::HS256, client),
+                )
+            }
+            _ => return Err(TokenError::Invalid),
+        }
+        .map_err(|e| map_jwt_error(&e))?;
+        if data.claims.client_id != client.id.to_string() {
+            return Err(TokenError::ClientMismatch);
+        }
+        Ok(data.claims.into())
+    }
+
+    async fn published_keys(&self, client: Option<ClientId>) -> anyhow::Result<Vec<Value>> {
+        self.keys.published(client.map(|c| c.as_uuid())).await
+    }
+}

@@ -1,0 +1,181 @@
+//! `sessions`: refresh tokens, consumed with one conditional UPDATE ... RETURNING.
+
+use anyhow::Context;
+use async_trait::async_trait;
+use authservice_application::ports::{NewSession, NextSession, RotateOutcome, SessionRepository};
+use authservice_domain::{AuditEvent, ClientId, UserId};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::PgPool;
+use super::audit::insert_event;
+use super::schema::sessions;
+
+#[derive(Insertable)]
+#[diesel(table_name = sessions)]
+struct SessionRow<'a> {
+    id: Uuid,
+    family_id: Uuid,
+    client_id: Uuid,
+    user_id: Uuid,
+    refresh_token_hash: &'a [u8],
+    user_agent: Option<&'a str>,
+    ip: Option<&'a str>,
+    started_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
+pub struct PgSessionRepository {
+    pool: PgPool,
+}
+
+impl PgSessionRepository {
+    #[must_use]
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+async fn insert_session(conn: &mut AsyncPgConnection, row: &SessionRow<'_>) -> QueryResult<()> {
+    diesel::insert_into(sessions::table)
+        .values(row)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+#[async_trait]
+impl SessionRepository for PgSessionRepository {
+    async fn create(&self, s: &NewSession, audit: &AuditEvent) -> anyhow::Result<()> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let row = SessionRow {
+            id: s.id,
+            family_id: s.family_id,
+            client_id: s.client_id.as_uuid(),
+            user_id: s.user_id.as_uuid(),
+            refresh_token_hash: &s.refresh_token_hash,
+            user_agent: s.user_agent.as_deref(),
+            ip: s.ip.as_deref(),
+            started_at: s.started_at,
+            created_at: s.created_at,
+            expires_at: s.expires_at,
+        };
+        conn.transaction::<_, DieselError, _>(async |tx| {
+            insert_session(tx, &row).await?;
+            insert_event(tx, audit).await
+        })
+        .await
+        .context("storing session")
+    }
+
+    async fn rotate(
+        &self,
+        client: ClientId,
+        presented: &[u8; 32],
+        next: &NextSession,
+    ) -> anyhow::Result<RotateOutcome> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let client_id = client.as_uuid();
+        let now = next.created_at;
+        conn.transaction::<_, DieselError, _>(async |tx| {
+            let consumed: Option<(Uuid, Uuid, DateTime<Utc>)> = diesel::update(
+                sessions::table
+                    .filter(sessions::refresh_token_hash.eq(presented.as_slice()))
+                    .filter(sessions::client_id.eq(client_id))
+                    .filter(sessions::consumed_at.is_null())
+                    .filter(sessions::revoked_at.is_null())
+                    .filter(sessions::expires_at.gt(now)),
+            )
+            .set(sessions::consumed_at.eq(now))
+            .returning((sessions::user_id, sessions::family_id, sessions::started_at))
+            .get_result(tx)
+            .await
+            .optional()?;
+            if let Some((user_id, family_id, started_at)) = consumed {
+                insert_session(
+                    tx,
+                    &SessionRow {
+                        id: next.id,
+                        family_id,
+                        client_id,
+                        user_id,
+                        refresh_token_hash: &next.refresh_token_hash,
+                        user_agent: next.user_agent.as_deref(),
+                        ip: next.ip.as_deref(),
+                        started_at,
+                        created_at: now,
+                        expires_at: next.expires_at,
+                    },
+                )
+                .await?;
+                return Ok(RotateOutcome::Rotated {
+                    user_id: UserId::from_uuid(user_id),
+                    family_id,
+                });
+            }
+            let prior: Option<(Uuid, Uuid, Option<DateTime<Utc>>)> = sessions::table
+                .filter(sessions::refresh_token_hash.eq(presented.as_slice()))
+                .filter(sessions::client_id.eq(client_id))
+                .select((
+                    sessions::user_id,
+                    sessions::family_id,
+                    sessions::consumed_at,
+                ))
+                .first(tx)
+                .await
+                .optional()?;
+            match prior {
+                Some((user_id, family_id, Some(_))) => {
+                    diesel::update(
+                        sessions::table
+                            .filter(sessions::family_id.eq(family_id))
+                            .filter(sessions::revoked_at.is_null()),
+                    )
+                    .set((
+                        sessions::revoked_at.eq(now),
+                        sessions::revoked_reason.eq("refresh_token_reuse"),
+                    ))
+                    .execute(tx)
+                    .await?;
+                    Ok(RotateOutcome::Reused {
+                        user_id: UserId::from_uuid(user_id),
+                        family_id,
+                    })
+                }
+                _ => Ok(RotateOutcome::Invalid),
+            }
+        })
+        .await
+        .context("rotating refresh token")
+    }
+
+    async fn revoke_by_token(
+        &self,
+        client: ClientId,
+        presented: &[u8; 32],
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Option<(UserId, Uuid)>> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let revoked: Option<(Uuid, Uuid)> = diesel::update(
+            sessions::table
+                .filter(sessions::refresh_token_hash.eq(presented.as_slice()))
+                .filter(sessions::client_id.eq(client.as_uuid()))
+                .filter(sessions::consumed_at.is_null())
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set((
+            sessions::revoked_at.eq(at),
+            sessions::revoked_reason.eq("logout"),
+        ))
+        .returning((sessions::user_id, sessions::family_id))
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .context("revoking session")?;
+        Ok(revoked.map(|(u, f)| (UserId::from_uuid(u), f)))
+    }
+}

@@ -1,0 +1,178 @@
+//! `users`: every query is scoped by client.
+
+use anyhow::{Context, anyhow};
+use async_trait::async_trait;
+use authservice_application::ports::{UserRepository, UserWithPassword, UserWriteError};
+use authservice_domain::{AuditEvent, ClientId, Email, User, UserId, UserStatus};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::PgPool;
+use super::audit::insert_event;
+use super::schema::users;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+struct UserRow {
+    id: Uuid,
+    client_id: Uuid,
+    email: String,
+    email_verified: bool,
+    password_hash: Option<String>,
+    display_name: Option<String>,
+    timezone: Option<String>,
+    locale: Option<String>,
+    role: String,
+    status: String,
+    totp_enabled: bool,
+    last_login_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl UserRow {
+    fn into_user(self) -> anyhow::Result<UserWithPassword> {
+        Ok(UserWithPassword {
+            user: User {
+                id: UserId::from_uuid(self.id),
+                client_id: ClientId::from_uuid(self.client_id),
+                email: Email::parse(&self.email).map_err(|e| anyhow!("stored email: {e}"))?,
+                email_verified: self.email_verified,
+                display_name: self.display_name,
+                timezone: self.timezone,
+                locale: self.locale,
+                role: self.role,
+                status: UserStatus::parse(&self.status)?,
+                totp_enabled: self.totp_enabled,
+                last_login_at: self.last_login_at,
+                created_at: self.created_at,
+                updated_at: self.updated_at,
+            },
+            password_hash: self.password_hash,
+        })
+    }
+}
+
+pub struct PgUserRepository {
+    pool: PgPool,
+}
+
+impl PgUserRepository {
+    #[must_use]
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+#[async_trait]
+impl UserRepository for PgUserRepository {
+    async fn insert(
+        &self,
+        user: &User,
+        password_hash: &str,
+        audit: &AuditEvent,
+    ) -> Result<(), UserWriteError> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let row = UserRow {
+            id: user.id.as_uuid(),
+            client_id: user.client_id.as_uuid(),
+            email: user.email.as_str().to_owned(),
+            email_verified: user.email_verified,
+            password_hash: Some(password_hash.to_owned()),
+            display_name: user.display_name.clone(),
+            timezone: user.timezone.clone(),
+            locale: user.locale.clone(),
+            role: user.role.clone(),
+            status: user.status.as_str().to_owned(),
+            totp_enabled: user.totp_enabled,
+            last_login_at: user.last_login_at,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        };
+        conn.transaction::<_, DieselError, _>(async |tx| {
+            diesel::insert_into(users::table)
+                .values(&row)
+                .execute(tx)
+                .await?;
+            insert_event(tx, audit).await
+        })
+        .await
+        .map_err(|err| match &err {
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+                if info.constraint_name() == Some("users_client_email_key") =>
+            {
+                UserWriteError::EmailTaken
+            }
+            _ => UserWriteError::Unexpected(anyhow::Error::new(err).context("inserting user")),
+        })
+    }
+
+    async fn find_by_email(
+        &self,
+        client: ClientId,
+        email: &Email,
+    ) -> anyhow::Result<Option<UserWithPassword>> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        users::table
+            .filter(users::client_id.eq(client.as_uuid()))
+            .filter(users::email.eq(email.as_str()))
+            .select(UserRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .context("loading user by email")?
+            .map(UserRow::into_user)
+            .transpose()
+    }
+
+    async fn get(&self, client: ClientId, id: UserId) -> anyhow::Result<Option<UserWithPassword>> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        users::table
+            .filter(users::client_id.eq(client.as_uuid()))
+            .filter(users::id.eq(id.as_uuid()))
+            .select(UserRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .context("loading user")?
+            .map(UserRow::into_user)
+            .transpose()
+    }
+
+    async fn record_login(
+        &self,
+        client: ClientId,
+        id: UserId,
+        at: DateTime<Utc>,
+        new_password_hash: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let target = users::table
+            .filter(users::client_id.eq(client.as_uuid()))
+            .filter(users::id.eq(id.as_uuid()));
+        match new_password_hash {
+            Some(hash) => {
+                diesel::update(target)
+                    .set((
+                        users::last_login_at.eq(at),
+                        users::password_hash.eq(hash),
+                        users::updated_at.eq(at),
+                    ))
+                    .execute(&mut conn)
+                    .await
+            }
+            None => {
+                diesel::update(target)
+                    .set(users::last_login_at.eq(at))
+                    .execute(&mut conn)
+                    .await
+            }
+        }
+        .context("recording login")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,276 @@
+//! `/api/auth/*` account routes (API key; the current user via `Authorization: Bearer`) and
+//! `/.well-known/jwks.json`.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use authservice_application::auth::{IssuedTokens, LoginInput, RefreshSessionInput, SignupInput};
+use authservice_application::clients::AuthenticateClientInput;
+use authservice_application::{ErrorKind, RequestCtx};
+use authservice_domain::{ClientId, User};
+use chrono::SecondsFormat;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::HttpState;
+use super::extractors::ClientCtx;
+use crate::error::ApiError;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/auth/signup").post(signup))
+        .service(web::resource("/auth/login").post(login))
+        .service(web::resource("/auth/refresh").post(refresh))
+        .service(web::resource("/auth/logout").post(logout))
+        .service(web::resource("/auth/me").get(me));
+}
+
+pub fn well_known(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/.well-known/jwks.json").get(jwks));
+}
+
+/// `token_transport` / `session_mode` of a request. Only JSON delivery exists so far.
+fn check_transport(
+    token_transport: Option<&str>,
+    session_mode: Option<&str>,
+) -> Result<(), ApiError> {
+    match (token_transport, session_mode) {
+        (None | Some("json"), None | Some("token")) => Ok(()),
+        _ => Err(ApiError::new(
+            ErrorKind::InvalidRequest,
+            "token_transport must be 'json' (session_mode 'token')",
+        )),
+    }
+}
+
+#[must_use]
+pub fn user_json(user: &User) -> Value {
+    json!({
+        "id": user.id.to_string(),
+        "client_id": user.client_id.to_string(),
+        "email": user.email.as_str(),
+        "email_verified": user.email_verified,
+        "display_name": user.display_name,
+        "avatar_url": null,
+        "timezone": user.timezone,
+        "locale": user.locale,
+        "role": user.role,
+        "status": user.status.as_str(),
+        "totp_enabled": user.totp_enabled,
+        "last_login_at": user.last_login_at.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+        "created_at": user.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "updated_at": user.updated_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+    })
+}
+
+fn token_response(tokens: &IssuedTokens, status: actix_web::http::StatusCode) -> HttpResponse {
+    HttpResponse::build(status).json(json!({
+        "access_token": tokens.access_token,
+        "token_type": "Bearer",
+        "expires_in": tokens.expires_in,
+        "refresh_token": tokens.refresh_token.expose_secret(),
+        "session_id": tokens.session_id.to_string(),
+        "user": user_json(&tokens.user),
+        "requires_2fa": false,
+        "refresh": { "transport": "json", "expires_in": tokens.refresh_expires_in },
+    }))
+}
+
+#[derive(Deserialize)]
+struct SignupBody {
+    email: String,
+    password: SecretString,
+    display_name: Option<String>,
+    token_transport: Option<String>,
+    session_mode: Option<String>,
+}
+
+async fn signup(
+    ClientCtx(ctx): ClientCtx,
+    state: web::Data<HttpState>,
+    body: web::Json<SignupBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    check_transport(
+        body.token_transport.as_deref(),
+        body.session_mode.as_deref(),
+    )?;
+    let tokens = state
+        .services
+        .signup
+        .execute(
+            &ctx,
+            SignupInput {
+                email: body.email,
+                password: body.password,
+                display_name: body.display_name,
+            },
+        )
+        .await?;
+    Ok(token_response(
+        &tokens,
+        actix_web::http::StatusCode::CREATED,
+    ))
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    email: String,
+    password: SecretString,
+    token_transport: Option<String>,
+    session_mode: Option<String>,
+}
+
+async fn login(
+    ClientCtx(ctx): ClientCtx,
+    state: web::Data<HttpState>,
+    body: web::Json<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    check_transport(
+        body.token_transport.as_deref(),
+        body.session_mode.as_deref(),
+    )?;
+    let tokens = state
+        .services
+        .login
+        .execute(
+            &ctx,
+            LoginInput {
+                email: body.email,
+                password: body.password,
+            },
+        )
+        .await?;
+    Ok(token_response(&tokens, actix_web::http::StatusCode::OK))
+}
+
+#[derive(Deserialize, Default)]
+struct RefreshBody {
+    refresh_token: Option<SecretString>,
+    token_transport: Option<String>,
+    session_mode: Option<String>,
+}
+
+async fn refresh(
+    ClientCtx(ctx): ClientCtx,
+    state: web::Data<HttpState>,
+    body: Option<web::Json<RefreshBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    check_transport(
+        body.token_transport.as_deref(),
+        body.session_mode.as_deref(),
+    )?;
+    let tokens = state
+        .services
+        .refresh_session
+        .execute(
+            &ctx,
+            RefreshSessionInput {
+                refresh_token: body.refresh_token,
+            },
+        )
+        .await?;
+    Ok(token_response(&tokens, actix_web::http::StatusCode::OK))
+}
+
+async fn logout(
+    ClientCtx(ctx): ClientCtx,
+    state: web::Data<HttpState>,
+    body: Option<web::Json<RefreshBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let revoked = state
+        .services
+        .logout
+        .execute(&ctx, body.refresh_token)
+        .await
+        .map_err(unexpected)?;
+    Ok(HttpResponse::Ok().json(json!({ "success": true, "revoked": revoked })))
+}
+
+fn unexpected(err: anyhow::Error) -> ApiError {
+    tracing::error!(
+        request_id = crate::error::current_request_id().as_deref().unwrap_or("-"),
+        error = format!("{err:#}"),
+        "request failed"
+    );
+    ApiError::new(ErrorKind::Internal, "internal error")
+}
+
+/// The bearer token of a request, if any.
+fn bearer(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::to_owned)
+}
+
+async fn me(
+    ClientCtx(ctx): ClientCtx,
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+) -> Result<HttpResponse, ApiError> {
+    let auth = authenticate(&state, &ctx, &req).await?;
+    Ok(HttpResponse::Ok().json(user_json(&auth.user)))
+}
+
+async fn authenticate(
+    state: &HttpState,
+    ctx: &RequestCtx,
+    req: &HttpRequest,
+) -> Result<authservice_application::auth::AuthenticatedUser, ApiError> {
+    Ok(state
+        .services
+        .authenticate_user
+        .execute(ctx, bearer(req).as_deref())
+        .await?)
+}
+
+#[derive(Deserialize)]
+struct JwksQuery {
+    client_id: Option<String>,
+}
+
+/// All active clients' keys, or one client's (by `X-API-Key` or `?client_id=`).
+async fn jwks(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    query: web::Query<JwksQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let api_key = req.headers().get("x-api-key").and_then(|v| v.to_str().ok());
+    let client = match (api_key, query.client_id.as_deref()) {
+        (Some(key), _) => Some(
+            state
+                .services
+                .authenticate_client
+                .execute(AuthenticateClientInput {
+                    api_key: Some(key),
+                    origin: None,
+                })
+                .await?
+                .id,
+        ),
+        (None, Some(id)) => Some(
+            ClientId::parse(id)
+                .map_err(|e| ApiError::new(ErrorKind::InvalidRequest, e.to_string()))?,
+        ),
+        (None, None) => None,
+    };
+    let keys = state
+        .services
+        .publish_jwks
+        .execute(client)
+        .await
+        .map_err(unexpected)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            header::CACHE_CONTROL,
+            "public, max-age=300, stale-while-revalidate=60",
+        ))
+        .json(json!({ "keys": keys })))
+}

@@ -1,0 +1,623 @@
+use std::process::Command;
+
+use authservice_tests::{TestApp, spawn_app};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "violet-Harbor-42-quill";
+
+async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    key: &str,
+    body: Option<Value>,
+    bearer: Option<&str>,
+) -> reqwest::Response {
+    let mut req = app
+        .http
+        .request(method, app.url(path))
+        .header("X-API-Key", key);
+    if let Some(token) = bearer {
+        req = req.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    req.send().await.expect("request")
+}
+
+async fn signup(app: &TestApp, key: &str, email: &str) -> Value {
+    let res = call(
+        app,
+        Method::POST,
+        "/api/auth/signup",
+        key,
+        Some(json!({"email": email, "password": PASSWORD, "display_name": "Ada Lovelace"})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json().await.unwrap()
+}
+
+fn key_of(created: &Value) -> String {
+    created["api_key"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signup_login_me_refresh_logout_lifecycle() {
+    let app = spawn_app().await;
+    let client = app.new_client().await;
+    let key = key_of(&client);
+
+    let signed_up = signup(&app, &key, "Ada@Example.com").await;
+    assert_eq!(signed_up["token_type"], "Bearer");
+    assert_eq!(signed_up["expires_in"], 900);
+    assert_eq!(signed_up["refresh"]["transport"], "json");
+    assert_eq!(signed_up["refresh"]["expires_in"], 168 * 3600);
+    assert_eq!(signed_up["user"]["email"], "ada@example.com");
+    assert_eq!(signed_up["user"]["email_verified"], false);
+    assert_eq!(signed_up["refresh_token"].as_str().unwrap().len(), 64);
+
+    let access = signed_up["access_token"].as_str().unwrap();
+    let res = call(&app, Method::GET, "/api/auth/me", &key, None, Some(access)).await;
+    assert_eq!(res.status(), 200);
+    let me: Value = res.json().await.unwrap();
+    assert_eq!(me["id"], signed_up["user"]["id"]);
+    assert_eq!(me["display_name"], "Ada Lovelace");
+
+    // No token, garbage token.
+    let res = call(&app, Method::GET, "/api/auth/me", &key, None, None).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "missing_token");
+    let res = call(
+        &app,
+        Method::GET,
+        "/api/auth/me",
+        &key,
+        None,
+        Some("not.a.jwt"),
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+
+    // Login, then rotate.
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(json!({"email": "ada@example.com", "password": PASSWORD})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let logged_in: Value = res.json().await.unwrap();
+    let first = logged_in["refresh_token"].as_str().unwrap().to_owned();
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/refresh",
+        &key,
+        Some(json!({"refresh_token": first})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let rotated: Value = res.json().await.unwrap();
+    let second = rotated["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(first, second);
+    assert_eq!(
+        rotated["session_id"], logged_in["session_id"],
+        "same family"
+    );
+    let res = call(
+        &app,
+        Method::GET,
+        "/api/auth/me",
+        &key,
+        None,
+        rotated["access_token"].as_str(),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+
+    // Logout ends the session; its token no longer refreshes.
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/logout",
+        &key,
+        Some(json!({"refresh_token": second})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/refresh",
+        &key,
+        Some(json!({"refresh_token": second})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "invalid_refresh_token"
+    );
+
+    // Audited.
+    let client_id = client["client"]["id"].as_str().unwrap();
+    for event in ["signup", "login_succeeded", "token_refreshed", "logout"] {
+        let events = app
+            .audit_events(&format!("client_id={client_id}&event_type={event}"))
+            .await;
+        assert!(!events.is_empty(), "{event} not audited");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reusing_a_refresh_token_revokes_the_family() {
+    let app = spawn_app().await;
+    let key = key_of(&app.new_client().await);
+    let first = signup(&app, &key, "reuse@example.com").await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/refresh",
+        &key,
+        Some(json!({"refresh_token": first})),
+        None,
+    )
+    .await;
+    let second = res.json::<Value>().await.unwrap()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The consumed token again: reuse.
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/refresh",
+        &key,
+        Some(json!({"refresh_token": first})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "refresh_token_reused"
+    );
+    // The whole family is gone, including the token issued by the honest rotation.
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/refresh",
+        &key,
+        Some(json!({"refresh_token": second})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    let reuse = app.audit_events("event_type=token_refresh_reuse").await;
+    assert_eq!(reuse.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twenty_concurrent_refreshes_of_one_token_exactly_one_succeeds() {
+    let app = spawn_app().await;
+    let key = key_of(&app.new_client().await);
+    let token = signup(&app, &key, "race@example.com").await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let handles: Vec<_> = (0..20)
+        .map(|_| {
+            let req = app
+                .http
+                .post(app.url("/api/auth/refresh"))
+                .header("X-API-Key", &key)
+                .json(&json!({"refresh_token": token}))
+                .send();
+            tokio::spawn(req)
+        })
+        .collect();
+    let mut ok = 0;
+    for handle in handles {
+        let status = handle.await.unwrap().unwrap().status();
+        if status == 200 {
+            ok += 1;
+        } else {
+            assert_eq!(status, 401);
+        }
+    }
+    assert_eq!(ok, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_of_one_client_are_refused_with_another_clients_key() {
+    let app = spawn_app().await;
+    let key_a = key_of(&app.new_client().await);
+    let key_b = key_of(&app.new_client().await);
+    let a = signup(&app, &key_a, "shared@example.com").await;
+    // The same email in client B is another user.
+    let b = signup(&app, &key_b, "shared@example.com").await;
+    assert_ne!(a["user"]["id"], b["user"]["id"]);
+
+    let res = call(
+        &app,
+        Method::GET,
+        "/api/auth/me",
+        &key_b,
+        None,
+        a["access_token"].as_str(),
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "token_client_mismatch"
+    );
+    // A's refresh token does not exist for B.
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/refresh",
+        &key_b,
+        Some(json!({"refresh_token": a["refresh_token"]})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/logout",
+        &key_b,
+        Some(json!({"refresh_token": a["refresh_token"]})),
+        None,
+    )
+    .await;
+    assert_eq!(res.json::<Value>().await.unwrap()["revoked"], false);
+    // ... and still works for A.
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/refresh",
+        &key_a,
+        Some(json!({"refresh_token": a["refresh_token"]})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+
+    // Duplicate email within one client.
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/signup",
+        &key_a,
+        Some(json!({"email": "SHARED@example.com", "password": PASSWORD})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "email_taken");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_email_and_wrong_password_answer_identically() {
+    let app = spawn_app().await;
+    let key = key_of(&app.new_client().await);
+    signup(&app, &key, "known@example.com").await;
+    let mut answers = Vec::new();
+    for email in ["known@example.com", "nobody@example.com"] {
+        let res = call(
+            &app,
+            Method::POST,
+            "/api/auth/login",
+            &key,
+            Some(json!({"email": email, "password": "Wrong-password-123"})),
+            None,
+        )
+        .await;
+        let status = res.status();
+        let mut body: Value = res.json().await.unwrap();
+        body.as_object_mut().unwrap().remove("request_id");
+        answers.push((status, body));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].0, 401);
+    assert_eq!(answers[0].1["auth_code"], "AUTH_INVALID_CREDENTIALS");
+    let failed = app.audit_events("event_type=login_failed").await;
+    let reasons: Vec<&str> = failed
+        .iter()
+        .map(|e| e["metadata"]["reason"].as_str().unwrap())
+        .collect();
+    assert!(reasons.contains(&"unknown_email") && reasons.contains(&"wrong_password"));
+    assert!(
+        !serde_json::to_string(&failed)
+            .unwrap()
+            .contains("Wrong-password-123")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_broken_password_rule_is_listed() {
+    let app = spawn_app().await;
+    let key = key_of(&app.new_client().await);
+    let cases = [
+        ("aA1!", vec!["too_short"]),
+        ("password123", vec!["common_password"]),
+        ("aaaaaaaaaaaa", vec!["too_few_unique_characters"]),
+        ("Jonathan-Harbor-88", vec!["contains_user_info"]),
+    ];
+    for (password, expected) in cases {
+        let res = call(
+            &app,
+            Method::POST,
+            "/api/auth/signup",
+            &key,
+            Some(json!({"email": "jonathan@example.com", "password": password})),
+            None,
+        )
+        .await;
+        assert_eq!(res.status(), 422, "{password}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "password_policy");
+        let rules: Vec<&str> = body["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["rule"].as_str().unwrap())
+            .collect();
+        for rule in expected {
+            assert!(rules.contains(&rule), "{password}: {rules:?}");
+        }
+    }
+    let long = "Zq9!".repeat(19);
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/signup",
+        &key,
+        Some(json!({"email": "long@example.com", "password": long})),
+        None,
+    )
+    .await;
+    let body: Value = res.json().await.unwrap();
+    assert!(body["details"].to_string().contains("too_long"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disposable_email_domains_are_blocked_and_audited() {
+    let app = spawn_app().await;
+    let key = key_of(&app.new_client().await);
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/signup",
+        &key,
+        Some(json!({"email": "temp@mailinator.com", "password": PASSWORD})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "email_domain_blocked"
+    );
+    let blocked = app.audit_events("event_type=signup_blocked").await;
+    assert_eq!(blocked.len(), 1);
+    assert_eq!(blocked[0]["metadata"]["domain"], "mailinator.com");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signup_and_login_are_rate_limited_per_ip() {
+    let app = spawn_app().await;
+    let key = key_of(&app.new_client().await);
+    for i in 0..5 {
+        signup(&app, &key, &format!("user{i}@example.com")).await;
+    }
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/signup",
+        &key,
+        Some(json!({"email": "user5@example.com", "password": PASSWORD})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().get("retry-after").is_some());
+    for _ in 0..10 {
+        let res = call(
+            &app,
+            Method::POST,
+            "/api/auth/login",
+            &key,
+            Some(json!({"email": "user0@example.com", "password": "nope-nope-nope"})),
+            None,
+        )
+        .await;
+        assert_eq!(res.status(), 401);
+    }
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(json!({"email": "user0@example.com", "password": PASSWORD})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 429);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn v1_hs256_clients_sign_with_their_secret_and_rotation_invalidates_tokens() {
+    let app = spawn_app().await;
+    let created = app
+        .create_client(json!({"name": "Legacy", "slug": "legacy", "token_mode": "v1_hs256"}))
+        .await;
+    let key = key_of(&created);
+    let id = created["client"]["id"].as_str().unwrap();
+    let tokens = signup(&app, &key, "legacy@example.com").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let header: Value =
+        serde_json::from_slice(&base64_url(access.split('.').next().unwrap())).unwrap();
+    assert_eq!(header["alg"], "HS256");
+    assert_eq!(
+        call(&app, Method::GET, "/api/auth/me", &key, None, Some(access))
+            .await
+            .status(),
+        200
+    );
+
+    app.admin(
+        Method::POST,
+        &format!("/api/admin/clients/{id}/rotate-secret"),
+        None,
+    )
+    .await;
+    let res = call(&app, Method::GET, "/api/auth/me", &key, None, Some(access)).await;
+    assert_eq!(
+        res.status(),
+        401,
+        "a token signed with the old secret must fail"
+    );
+}
+
+fn base64_url(segment: &str) -> Vec<u8> {
+    // Minimal base64url decoder for the test (no padding).
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for c in segment.bytes() {
+        let v = ALPHABET.iter().position(|a| *a == c).unwrap() as u32;
+        bits = (bits << 6) | v;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn jwks_publishes_active_keys_and_pyjwt_verifies_our_tokens() {
+    let app = spawn_app().await;
+    let a = app.new_client().await;
+    let b = app.new_client().await;
+    let key_a = key_of(&a);
+    let id_a = a["client"]["id"].as_str().unwrap();
+
+    let res = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["cache-control"],
+        "public, max-age=300, stale-while-revalidate=60"
+    );
+    let all: Value = res.json().await.unwrap();
+    assert_eq!(all["keys"].as_array().unwrap().len(), 2);
+    for key in all["keys"].as_array().unwrap() {
+        assert_eq!(key["kty"], "EC");
+        assert_eq!(key["alg"], "ES256");
+        assert!(key.get("d").is_none(), "no private material");
+    }
+    let mine: Value = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .header("X-API-Key", &key_a)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["keys"].as_array().unwrap().len(), 1);
+    let by_id: Value = app
+        .http
+        .get(app.url(&format!("/.well-known/jwks.json?client_id={id_a}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_id, mine);
+
+    // A suspended client's keys are withdrawn.
+    let id_b = b["client"]["id"].as_str().unwrap();
+    app.admin(
+        Method::PATCH,
+        &format!("/api/admin/clients/{id_b}"),
+        Some(json!({"status": "suspended"})),
+    )
+    .await;
+    let all: Value = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["keys"].as_array().unwrap().len(), 1);
+
+    // An independent implementation verifies a token against the live JWKS.
+    let tokens = signup(&app, &key_a, "pyjwt@example.com").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let output = Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/peers/verify_jwt.py"))
+        .arg(app.url("/.well-known/jwks.json"))
+        .arg(access)
+        .arg("http://localhost:8080")
+        .arg(id_a)
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "PyJWT rejected the token: {stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let claims: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(claims["sub"], tokens["user"]["id"]);
+    assert_eq!(claims["client_id"], id_a);
+    assert_eq!(claims["email"], "pyjwt@example.com");
+    for claim in ["iat", "exp", "jti", "email_verified", "role", "iss", "aud"] {
+        assert!(claims.get(claim).is_some(), "{claim} missing");
+    }
+
+    // PyJWT refuses a tampered token.
+    let mut tampered = access.to_owned();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let output = Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/peers/verify_jwt.py"))
+        .arg(app.url("/.well-known/jwks.json"))
+        .arg(&tampered)
+        .arg("http://localhost:8080")
+        .arg(id_a)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+}
