@@ -90,6 +90,8 @@ pub struct AppOptions {
     pub redis_proxy: bool,
     /// Run without Redis (in-process store).
     pub no_redis: bool,
+    /// Serve an existing test database (another app's) instead of a fresh one.
+    pub database: Option<String>,
 }
 
 /// A running application and helpers to call it.
@@ -109,16 +111,21 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
-    let template = template_database();
-    let database = format!("t_{}", Uuid::new_v4().simple());
-    let mut admin = AsyncPgConnection::establish(&env().database_url)
-        .await
-        .expect("connect to PostgreSQL");
-    diesel::sql_query(format!("CREATE DATABASE {database} TEMPLATE {template}"))
-        .execute(&mut admin)
-        .await
-        .expect("create test database");
-    drop(admin);
+    let database = match options.database.clone() {
+        Some(existing) => existing,
+        None => {
+            let template = template_database();
+            let database = format!("t_{}", Uuid::new_v4().simple());
+            let mut admin = AsyncPgConnection::establish(&env().database_url)
+                .await
+                .expect("connect to PostgreSQL");
+            diesel::sql_query(format!("CREATE DATABASE {database} TEMPLATE {template}"))
+                .execute(&mut admin)
+                .await
+                .expect("create test database");
+            database
+        }
+    };
 
     let redis_proxy = if options.redis_proxy {
         Some(RedisProxy::start(&env().redis_url).await)
@@ -250,6 +257,26 @@ impl TestApp {
         AdminServiceClient::connect(self.grpc_address.clone())
             .await
             .expect("gRPC connect")
+    }
+
+    /// Runs a query returning one text column against this app's database.
+    pub async fn query_text(&self, sql: &str) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            value: String,
+        }
+        let mut conn =
+            AsyncPgConnection::establish(&with_database(&env().database_url, &self.database))
+                .await
+                .expect("connect to the test database");
+        diesel::sql_query(sql)
+            .load::<Row>(&mut conn)
+            .await
+            .expect("query")
+            .into_iter()
+            .map(|r| r.value)
+            .collect()
     }
 
     /// Drops this app's database, so PostgreSQL stops answering its queries.

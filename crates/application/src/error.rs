@@ -39,6 +39,7 @@ pub enum ErrorKind {
     InvalidRefreshToken,
     AccountDisabled,
     EmailNotVerified,
+    SessionNotFound,
 }
 
 /// Implemented by every use-case error.

@@ -6,7 +6,8 @@ use secrecy::SecretString;
 use crate::admin::AuthenticateAdmin;
 use crate::audit::{ListAuditEvents, RecordAudit};
 use crate::auth::{
-    AuthConfig, AuthenticateUser, Login, Logout, PublishJwks, RefreshSession, Signup,
+    AuthConfig, AuthenticateUser, ChangePassword, Login, Logout, ManageSessions, PublishJwks,
+    RefreshSession, Signup, UpdateProfile,
 };
 use crate::clients::{
     AuthenticateClient, CheckOrigin, CreateClient, GetClient, ListClients, RotateApiKey,
@@ -44,6 +45,9 @@ pub struct Services {
     pub logout: Logout,
     pub authenticate_user: AuthenticateUser,
     pub publish_jwks: PublishJwks,
+    pub update_profile: UpdateProfile,
+    pub change_password: ChangePassword,
+    pub sessions: ManageSessions,
 }
 
 impl Services {
@@ -68,6 +72,9 @@ impl Services {
             logout: Logout::new(ports),
             authenticate_user: AuthenticateUser::new(ports),
             publish_jwks: PublishJwks::new(ports),
+            update_profile: UpdateProfile::new(ports),
+            change_password: ChangePassword::new(ports, &config.auth),
+            sessions: ManageSessions::new(ports),
         }
     }
 }

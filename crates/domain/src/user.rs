@@ -180,6 +180,51 @@ pub fn is_blocked_domain(email: &Email, extra: &[String]) -> bool {
     listed(domain) || !mailchecker::is_valid(&format!("x@{domain}"))
 }
 
+/// An IANA time zone name (`Europe/Berlin`, `UTC`): up to 64 of `A-Za-z0-9_/+-`. Empty means
+/// none.
+pub fn parse_timezone(raw: &str) -> Result<Option<String>, ValidationError> {
+    let tz = raw.trim();
+    if tz.is_empty() {
+        return Ok(None);
+    }
+    let ok = tz.len() <= 64
+        && tz.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && tz
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'/' | b'+' | b'-'));
+    if ok {
+        Ok(Some(tz.to_owned()))
+    } else {
+        Err(ValidationError::new(
+            "timezone",
+            "must be an IANA time zone such as Europe/Berlin",
+        ))
+    }
+}
+
+/// A BCP 47 language tag (`en`, `de-DE`, `zh-Hant-TW`): letters, digits and hyphens, up to
+/// 35 characters, starting with a 2–3 letter language. Empty means none.
+pub fn parse_locale(raw: &str) -> Result<Option<String>, ValidationError> {
+    let tag = raw.trim().replace('_', "-");
+    if tag.is_empty() {
+        return Ok(None);
+    }
+    let mut parts = tag.split('-');
+    let language_ok = parts
+        .next()
+        .is_some_and(|l| (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_alphabetic()));
+    let rest_ok =
+        parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if tag.len() <= 35 && language_ok && rest_ok {
+        Ok(Some(tag))
+    } else {
+        Err(ValidationError::new(
+            "locale",
+            "must be a language tag such as en or de-DE",
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +266,19 @@ mod tests {
         assert!(blocked("a@x.corp-blocked.example"));
         assert!(!blocked("a@gmail.com"));
         assert!(!blocked("a+tag@example.org"));
+    }
+
+    #[test]
+    fn timezones_and_locales() {
+        assert_eq!(
+            parse_timezone("Europe/Berlin").unwrap().as_deref(),
+            Some("Europe/Berlin")
+        );
+        assert_eq!(parse_timezone("UTC").unwrap().as_deref(), Some("UTC"));
+        assert!(parse_timezone("../etc/passwd").is_err());
+        assert_eq!(parse_locale("de_DE").unwrap().as_deref(), Some("de-DE"));
+        assert!(parse_locale("english please").is_err());
+        assert_eq!(parse_locale("").unwrap(), None);
     }
 
     #[test]

@@ -347,6 +347,15 @@ pub fn spec(kind: ErrorKind) -> ErrorSpec {
             "Please verify your email address first.",
             false,
         ),
+        K::SessionNotFound => row(
+            404,
+            G::NotFound,
+            "session_not_found",
+            "AUTH_SESSION_NOT_FOUND",
+            "Session not found",
+            "That session no longer exists.",
+            false,
+        ),
     }
 }
 
@@ -536,6 +545,7 @@ mod tests {
             K::InvalidRefreshToken,
             K::AccountDisabled,
             K::EmailNotVerified,
+            K::SessionNotFound,
         ];
         let mut codes = std::collections::HashSet::new();
         for kind in kinds {

@@ -1,7 +1,9 @@
 //! End-to-end tests over real HTTP and gRPC against real PostgreSQL and Redis.
 
+mod account_settings;
 mod accounts;
 mod admin_auth;
+mod auth_helpers;
 mod clients;
 mod grpc;
 mod operations;

@@ -1,18 +1,24 @@
 //! Accounts and sessions: signup, login, refresh rotation, logout, the current user, JWKS.
 
 mod authenticate_user;
+mod change_password;
 mod login;
 mod logout;
+mod manage_sessions;
 mod publish_jwks;
 mod refresh_session;
 mod signup;
+mod update_profile;
 
 pub use authenticate_user::{AuthenticateUser, AuthenticateUserError, AuthenticatedUser};
+pub use change_password::{ChangePassword, ChangePasswordError, ChangePasswordInput};
 pub use login::{Login, LoginError, LoginInput};
 pub use logout::Logout;
+pub use manage_sessions::{ListedSession, ManageSessions, SessionsError};
 pub use publish_jwks::PublishJwks;
 pub use refresh_session::{RefreshSession, RefreshSessionError, RefreshSessionInput};
 pub use signup::{Signup, SignupError, SignupInput};
+pub use update_profile::{UpdateProfile, UpdateProfileError, UpdateProfileInput};
 
 use std::time::Duration;
 
@@ -47,6 +53,16 @@ pub struct IssuedTokens {
     pub refresh_expires_in: u64,
     pub user: User,
     pub session_id: Uuid,
+}
+
+/// Every broken password rule, for the error envelope's `details`.
+fn rules_json(rules: &[authservice_domain::PasswordRule]) -> serde_json::Value {
+    serde_json::Value::Array(
+        rules
+            .iter()
+            .map(|r| serde_json::json!({ "rule": r.code(), "message": r.message() }))
+            .collect(),
+    )
 }
 
 /// A refresh token: 256 random bits as 64 hex characters, and its SHA-256 (what is stored).

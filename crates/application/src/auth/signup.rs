@@ -63,12 +63,7 @@ impl UseCaseError for SignupError {
 
     fn details(&self) -> Option<serde_json::Value> {
         match self {
-            Self::PasswordPolicy(rules) => Some(json!(
-                rules
-                    .iter()
-                    .map(|r| json!({ "rule": r.code(), "message": r.message() }))
-                    .collect::<Vec<_>>()
-            )),
+            Self::PasswordPolicy(rules) => Some(super::rules_json(rules)),
             _ => None,
         }
     }

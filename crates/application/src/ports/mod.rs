@@ -17,7 +17,7 @@ pub use clients::{ClientRepository, ClientWriteError, SealedSigningKey};
 pub use crypto::{Clock, Random, SealedSecret, SecretBox, SystemClock};
 pub use health::{PoolStats, Probe};
 pub use rate_limit::{RateDecision, RateLimiter, RateRule};
-pub use sessions::{NewSession, NextSession, RotateOutcome, SessionRepository};
+pub use sessions::{NewSession, NextSession, RotateOutcome, SessionInfo, SessionRepository};
 pub use tokens::{
     AccessClaims, AccessTokens, HashError, NewSigningKey, PasswordHasher, TokenError,
 };

@@ -41,6 +41,19 @@ pub struct NextSession {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A live session (one login) as the user sees it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    /// The session (family) id; `sid` in access tokens.
+    pub id: Uuid,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub started_at: DateTime<Utc>,
+    /// When its current refresh token was issued (the last login or refresh).
+    pub last_used_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Refresh sessions. Single use is enforced by the store: a token is consumed with one
 /// conditional update, never read-then-write.
 #[async_trait]
@@ -65,4 +78,32 @@ pub trait SessionRepository: Send + Sync {
         presented: &[u8; 32],
         at: DateTime<Utc>,
     ) -> anyhow::Result<Option<(UserId, Uuid)>>;
+
+    /// Live sessions of a user, newest first.
+    async fn list_live(
+        &self,
+        client: ClientId,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<SessionInfo>>;
+
+    /// Revokes one session (family) of a user. Returns whether a live one was revoked.
+    async fn revoke_family(
+        &self,
+        client: ClientId,
+        user: UserId,
+        family: Uuid,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<bool>;
+
+    /// Revokes every live session of a user except `keep`. Returns how many.
+    async fn revoke_all(
+        &self,
+        client: ClientId,
+        user: UserId,
+        keep: Option<Uuid>,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<usize>;
 }

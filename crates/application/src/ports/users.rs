@@ -1,6 +1,7 @@
 use async_trait::async_trait;
 use authservice_domain::{AuditEvent, ClientId, Email, User, UserId};
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 /// Why a user write failed.
 #[derive(Debug, thiserror::Error)]
@@ -45,5 +46,20 @@ pub trait UserRepository: Send + Sync {
         id: UserId,
         at: DateTime<Utc>,
         new_password_hash: Option<&str>,
+    ) -> anyhow::Result<()>;
+
+    /// Stores the profile fields of `user` (display name, timezone, locale) with its audit event.
+    async fn update_profile(&self, user: &User, audit: &AuditEvent) -> anyhow::Result<()>;
+
+    /// Replaces the password hash and revokes every other session of the user (all but
+    /// `keep`), with the audit event — in one transaction.
+    async fn change_password(
+        &self,
+        client: ClientId,
+        id: UserId,
+        new_hash: &str,
+        keep_session: Option<Uuid>,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
     ) -> anyhow::Result<()>;
 }

@@ -2,7 +2,9 @@
 
 use anyhow::Context;
 use async_trait::async_trait;
-use authservice_application::ports::{NewSession, NextSession, RotateOutcome, SessionRepository};
+use authservice_application::ports::{
+    NewSession, NextSession, RotateOutcome, SessionInfo, SessionRepository,
+};
 use authservice_domain::{AuditEvent, ClientId, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -178,4 +180,109 @@ impl SessionRepository for PgSessionRepository {
         .context("revoking session")?;
         Ok(revoked.map(|(u, f)| (UserId::from_uuid(u), f)))
     }
+
+    async fn list_live(
+        &self,
+        client: ClientId,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<SessionInfo>> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        type Row = (
+            Uuid,
+            Option<String>,
+            Option<String>,
+            DateTime<Utc>,
+            DateTime<Utc>,
+            DateTime<Utc>,
+        );
+        let rows: Vec<Row> = sessions::table
+            .filter(sessions::client_id.eq(client.as_uuid()))
+            .filter(sessions::user_id.eq(user.as_uuid()))
+            .filter(sessions::consumed_at.is_null())
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(now))
+            .order(sessions::created_at.desc())
+            .select((
+                sessions::family_id,
+                sessions::user_agent,
+                sessions::ip,
+                sessions::started_at,
+                sessions::created_at,
+                sessions::expires_at,
+            ))
+            .load(&mut conn)
+            .await
+            .context("listing sessions")?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, user_agent, ip, started_at, last_used_at, expires_at)| SessionInfo {
+                    id,
+                    user_agent,
+                    ip,
+                    started_at,
+                    last_used_at,
+                    expires_at,
+                },
+            )
+            .collect())
+    }
+
+    async fn revoke_family(
+        &self,
+        client: ClientId,
+        user: UserId,
+        family: Uuid,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let n = revoke_where(&mut conn, client, user, Some(family), None, reason, at).await?;
+        Ok(n > 0)
+    }
+
+    async fn revoke_all(
+        &self,
+        client: ClientId,
+        user: UserId,
+        keep: Option<Uuid>,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<usize> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        Ok(revoke_where(&mut conn, client, user, None, keep, reason, at).await?)
+    }
+}
+
+/// Revokes the live rows of a user's sessions: only `family` when given, all but `keep`
+/// otherwise. Returns how many rows were revoked.
+pub(super) async fn revoke_where(
+    conn: &mut AsyncPgConnection,
+    client: ClientId,
+    user: UserId,
+    family: Option<Uuid>,
+    keep: Option<Uuid>,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> QueryResult<usize> {
+    let mut query = diesel::update(sessions::table)
+        .filter(sessions::client_id.eq(client.as_uuid()))
+        .filter(sessions::user_id.eq(user.as_uuid()))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::consumed_at.is_null())
+        .into_boxed();
+    if let Some(family) = family {
+        query = query.filter(sessions::family_id.eq(family));
+    }
+    if let Some(keep) = keep {
+        query = query.filter(sessions::family_id.ne(keep));
+    }
+    query
+        .set((
+            sessions::revoked_at.eq(at),
+            sessions::revoked_reason.eq(reason),
+        ))
+        .execute(conn)
+        .await
 }

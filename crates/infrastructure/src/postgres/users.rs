@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::PgPool;
 use super::audit::insert_event;
 use super::schema::users;
+use super::sessions::revoke_where;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -174,5 +175,53 @@ impl UserRepository for PgUserRepository {
         }
         .context("recording login")?;
         Ok(())
+    }
+
+    async fn update_profile(&self, user: &User, audit: &AuditEvent) -> anyhow::Result<()> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        conn.transaction::<_, DieselError, _>(async |tx| {
+            diesel::update(
+                users::table
+                    .filter(users::client_id.eq(user.client_id.as_uuid()))
+                    .filter(users::id.eq(user.id.as_uuid())),
+            )
+            .set((
+                users::display_name.eq(&user.display_name),
+                users::timezone.eq(&user.timezone),
+                users::locale.eq(&user.locale),
+                users::updated_at.eq(user.updated_at),
+            ))
+            .execute(tx)
+            .await?;
+            insert_event(tx, audit).await
+        })
+        .await
+        .context("updating profile")
+    }
+
+    async fn change_password(
+        &self,
+        client: ClientId,
+        id: UserId,
+        new_hash: &str,
+        keep_session: Option<Uuid>,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<()> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        conn.transaction::<_, DieselError, _>(async |tx| {
+            diesel::update(
+                users::table
+                    .filter(users::client_id.eq(client.as_uuid()))
+                    .filter(users::id.eq(id.as_uuid())),
+            )
+            .set((users::password_hash.eq(new_hash), users::updated_at.eq(at)))
+            .execute(tx)
+            .await?;
+            revoke_where(tx, client, id, None, keep_session, "password_changed", at).await?;
+            insert_event(tx, audit).await
+        })
+        .await
+        .context("changing password")
     }
 }

@@ -3,7 +3,10 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use authservice_application::auth::{IssuedTokens, LoginInput, RefreshSessionInput, SignupInput};
+use authservice_application::auth::{
+    ChangePasswordInput, IssuedTokens, LoginInput, RefreshSessionInput, SignupInput,
+    UpdateProfileInput,
+};
 use authservice_application::clients::AuthenticateClientInput;
 use authservice_application::{ErrorKind, RequestCtx};
 use authservice_domain::{ClientId, User};
@@ -21,7 +24,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/auth/login").post(login))
         .service(web::resource("/auth/refresh").post(refresh))
         .service(web::resource("/auth/logout").post(logout))
-        .service(web::resource("/auth/me").get(me));
+        .service(web::resource("/auth/me").get(me).patch(update_me))
+        .service(web::resource("/auth/change-password").post(change_password))
+        .service(
+            web::resource("/auth/sessions")
+                .get(list_sessions)
+                .delete(revoke_other_sessions),
+        )
+        .service(web::resource("/auth/sessions/{id}").delete(revoke_session));
 }
 
 pub fn well_known(cfg: &mut web::ServiceConfig) {
@@ -273,4 +283,111 @@ async fn jwks(
             "public, max-age=300, stale-while-revalidate=60",
         ))
         .json(json!({ "keys": keys })))
+}
+
+#[derive(Deserialize)]
+struct ProfileBody {
+    display_name: Option<String>,
+    timezone: Option<String>,
+    locale: Option<String>,
+}
+
+async fn update_me(
+    ClientCtx(ctx): ClientCtx,
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    body: web::Json<ProfileBody>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = authenticate(&state, &ctx, &req).await?;
+    let body = body.into_inner();
+    let user = state
+        .services
+        .update_profile
+        .execute(
+            &ctx,
+            caller,
+            UpdateProfileInput {
+                display_name: body.display_name,
+                timezone: body.timezone,
+                locale: body.locale,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(user_json(&user)))
+}
+
+#[derive(Deserialize)]
+struct ChangePasswordBody {
+    #[serde(alias = "old_password")]
+    current_password: SecretString,
+    new_password: SecretString,
+}
+
+async fn change_password(
+    ClientCtx(ctx): ClientCtx,
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    body: web::Json<ChangePasswordBody>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = authenticate(&state, &ctx, &req).await?;
+    let body = body.into_inner();
+    state
+        .services
+        .change_password
+        .execute(
+            &ctx,
+            caller,
+            ChangePasswordInput {
+                current_password: body.current_password,
+                new_password: body.new_password,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "success": true, "other_sessions_revoked": true })))
+}
+
+async fn list_sessions(
+    ClientCtx(ctx): ClientCtx,
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = authenticate(&state, &ctx, &req).await?;
+    let sessions = state.services.sessions.list(&caller).await?;
+    let rfc = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let sessions: Vec<Value> = sessions
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.info.id.to_string(),
+                "user_agent": s.info.user_agent,
+                "ip": s.info.ip,
+                "created_at": rfc(s.info.started_at),
+                "last_used_at": rfc(s.info.last_used_at),
+                "expires_at": rfc(s.info.expires_at),
+                "current": s.current,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "sessions": sessions })))
+}
+
+async fn revoke_other_sessions(
+    ClientCtx(ctx): ClientCtx,
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = authenticate(&state, &ctx, &req).await?;
+    let revoked = state.services.sessions.revoke_others(&ctx, &caller).await?;
+    Ok(HttpResponse::Ok().json(json!({ "success": true, "revoked": revoked })))
+}
+
+async fn revoke_session(
+    ClientCtx(ctx): ClientCtx,
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = authenticate(&state, &ctx, &req).await?;
+    state.services.sessions.revoke(&ctx, &caller, &id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "success": true })))
 }

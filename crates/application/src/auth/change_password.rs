@@ -1,0 +1,140 @@
+//! Change the current user's password: the current password must match, the new one must meet
+//! the policy; every other session of the user is revoked (the current one stays).
+
+use std::time::Duration;
+
+use authservice_domain::PasswordRule;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{AuthConfig, AuthenticatedUser};
+use crate::context::RequestCtx;
+use crate::error::{ErrorKind, UseCaseError};
+use crate::ports::{HashError, Ports};
+
+#[derive(Debug)]
+pub struct ChangePasswordInput {
+    pub current_password: SecretString,
+    pub new_password: SecretString,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangePasswordError {
+    #[error("current password is incorrect")]
+    WrongPassword,
+    #[error("password does not meet the policy")]
+    PasswordPolicy(Vec<PasswordRule>),
+    #[error("server is busy")]
+    Busy,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for ChangePasswordError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::WrongPassword => ErrorKind::InvalidCredentials,
+            Self::PasswordPolicy(_) => ErrorKind::PasswordPolicy,
+            Self::Busy => ErrorKind::ServerBusy,
+            Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        matches!(self, Self::Busy).then_some(Duration::from_secs(1))
+    }
+
+    fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            Self::PasswordPolicy(rules) => Some(super::rules_json(rules)),
+            _ => None,
+        }
+    }
+}
+
+impl From<HashError> for ChangePasswordError {
+    fn from(err: HashError) -> Self {
+        match err {
+            HashError::Busy => Self::Busy,
+            HashError::Unexpected(e) => Self::Unexpected(e),
+        }
+    }
+}
+
+pub struct ChangePassword {
+    ports: Ports,
+    config: AuthConfig,
+}
+
+impl ChangePassword {
+    #[must_use]
+    pub fn new(ports: &Ports, config: &AuthConfig) -> Self {
+        Self {
+            ports: ports.clone(),
+            config: config.clone(),
+        }
+    }
+
+    pub async fn execute(
+        &self,
+        ctx: &RequestCtx,
+        caller: AuthenticatedUser,
+        input: ChangePasswordInput,
+    ) -> Result<(), ChangePasswordError> {
+        let user = caller.user;
+        let stored = self
+            .ports
+            .users
+            .get(user.client_id, user.id)
+            .await?
+            .and_then(|u| u.password_hash);
+        let matches = match &stored {
+            Some(hash) => {
+                self.ports
+                    .passwords
+                    .verify(input.current_password.expose_secret(), hash)
+                    .await?
+            }
+            None => false,
+        };
+        if !matches {
+            let mut event = ctx
+                .audit("password_change_failed")
+                .client(user.client_id)
+                .target("user", user.id)
+                .metadata(json!({ "reason": "wrong_password" }))
+                .at(self.ports.clock.now());
+            event.user_id = Some(user.id.as_uuid());
+            crate::audit::record_quietly(&self.ports, &event).await;
+            return Err(ChangePasswordError::WrongPassword);
+        }
+        let broken = self.config.password_policy.check(
+            input.new_password.expose_secret(),
+            Some(&user.email),
+            user.display_name.as_deref(),
+        );
+        if !broken.is_empty() {
+            return Err(ChangePasswordError::PasswordPolicy(broken));
+        }
+        let hash = self
+            .ports
+            .passwords
+            .hash(input.new_password.expose_secret())
+            .await?;
+        let now = self.ports.clock.now();
+        let keep = Uuid::parse_str(&caller.claims.sid).ok();
+        let mut event = ctx
+            .audit("password_changed")
+            .client(user.client_id)
+            .target("user", user.id)
+            .metadata(json!({ "other_sessions_revoked": true }))
+            .at(now);
+        event.user_id = Some(user.id.as_uuid());
+        self.ports
+            .users
+            .change_password(user.client_id, user.id, &hash, keep, now, &event)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,367 @@
+use authservice_tests::spawn_app;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::auth_helpers::{PASSWORD, call, key_of, signup};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn profile_password_change_and_session_management() {
+    let app = spawn_app().await;
+    let client = app.new_client().await;
+    let key = key_of(&client);
+    let first = signup(&app, &key, "grace@example.com").await;
+    let access = first["access_token"].as_str().unwrap().to_owned();
+
+    // Profile.
+    let res = call(&app, Method::PATCH, "/api/auth/me", &key, Some(json!({"display_name": "Grace Hopper", "timezone": "America/New_York", "locale": "en_US"})), Some(&access)).await;
+    assert_eq!(res.status(), 200);
+    let me: Value = res.json().await.unwrap();
+    assert_eq!(me["display_name"], "Grace Hopper");
+    assert_eq!(me["timezone"], "America/New_York");
+    assert_eq!(me["locale"], "en-US");
+    let res = call(
+        &app,
+        Method::PATCH,
+        "/api/auth/me",
+        &key,
+        Some(json!({"timezone": "../../etc"})),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        app.audit_events("event_type=profile_updated").await.len(),
+        1
+    );
+
+    // Two more sessions (other devices).
+    let login = |ua: &'static str| {
+        app.http
+            .post(app.url("/api/auth/login"))
+            .header("X-API-Key", &key)
+            .header("User-Agent", ua)
+            .json(&json!({"email": "grace@example.com", "password": PASSWORD}))
+            .send()
+    };
+    let second: Value = login("Phone/1.0").await.unwrap().json().await.unwrap();
+    let third: Value = login("Tablet/2.0").await.unwrap().json().await.unwrap();
+
+    let res = call(
+        &app,
+        Method::GET,
+        "/api/auth/sessions",
+        &key,
+        None,
+        Some(&access),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let listed: Value = res.json().await.unwrap();
+    let sessions = listed["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 3);
+    let current: Vec<&Value> = sessions.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["id"], first["session_id"]);
+    assert!(
+        sessions
+            .iter()
+            .any(|s| s["user_agent"] == "Phone/1.0" && s["ip"] == "127.0.0.1")
+    );
+
+    // Revoke one by id; its refresh token dies.
+    let phone = second["session_id"].as_str().unwrap();
+    let res = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/auth/sessions/{phone}"),
+        &key,
+        None,
+        Some(&access),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/refresh",
+        &key,
+        Some(json!({"refresh_token": second["refresh_token"]})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    let res = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/auth/sessions/{phone}"),
+        &key,
+        None,
+        Some(&access),
+    )
+    .await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "session_not_found"
+    );
+
+    // Another user's session id is not ours to revoke.
+    let other = signup(&app, &key, "intruder@example.com").await;
+    let res = call(
+        &app,
+        Method::DELETE,
+        &format!(
+            "/api/auth/sessions/{}",
+            first["session_id"].as_str().unwrap()
+        ),
+        &key,
+        None,
+        other["access_token"].as_str(),
+    )
+    .await;
+    assert_eq!(res.status(), 404);
+
+    // Change password: wrong current, weak new, then success revoking the other sessions.
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/change-password",
+        &key,
+        Some(json!({"current_password": "not-it-at-all", "new_password": "another-Strong-pass-9"})),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/change-password",
+        &key,
+        Some(json!({"current_password": PASSWORD, "new_password": "password"})),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/change-password",
+        &key,
+        Some(json!({"old_password": PASSWORD, "new_password": "another-Strong-pass-9"})),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/refresh",
+        &key,
+        Some(json!({"refresh_token": third["refresh_token"]})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 401, "other sessions are revoked");
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/refresh",
+        &key,
+        Some(json!({"refresh_token": first["refresh_token"]})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200, "the current session survives");
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(json!({"email": "grace@example.com", "password": PASSWORD})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(json!({"email": "grace@example.com", "password": "another-Strong-pass-9"})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let fresh: Value = res.json().await.unwrap();
+
+    // Revoke all others from the newest session.
+    let res = call(
+        &app,
+        Method::DELETE,
+        "/api/auth/sessions",
+        &key,
+        None,
+        fresh["access_token"].as_str(),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let listed: Value = call(
+        &app,
+        Method::GET,
+        "/api/auth/sessions",
+        &key,
+        None,
+        fresh["access_token"].as_str(),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(listed["sessions"].as_array().unwrap().len(), 1);
+    for event in ["password_changed", "session_revoked"] {
+        assert!(
+            !app.audit_events(&format!("event_type={event}"))
+                .await
+                .is_empty(),
+            "{event}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_user_route_refuses_another_clients_token() {
+    let app = spawn_app().await;
+    let key_a = key_of(&app.new_client().await);
+    let key_b = key_of(&app.new_client().await);
+    let a = signup(&app, &key_a, "matrix@example.com").await;
+    let token = a["access_token"].as_str().unwrap();
+    let sid = a["session_id"].as_str().unwrap();
+    let routes: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, "/api/auth/me".into(), None),
+        (
+            Method::PATCH,
+            "/api/auth/me".into(),
+            Some(json!({"display_name": "X"})),
+        ),
+        (
+            Method::POST,
+            "/api/auth/change-password".into(),
+            Some(json!({"current_password": PASSWORD, "new_password": "whatever-Strong-77"})),
+        ),
+        (Method::GET, "/api/auth/sessions".into(), None),
+        (Method::DELETE, "/api/auth/sessions".into(), None),
+        (Method::DELETE, format!("/api/auth/sessions/{sid}"), None),
+    ];
+    for (method, path, body) in routes {
+        let res = call(&app, method.clone(), &path, &key_b, body, Some(token)).await;
+        assert_eq!(res.status(), 401, "{method} {path}");
+        assert_eq!(
+            res.json::<Value>().await.unwrap()["code"],
+            "token_client_mismatch",
+            "{method} {path}"
+        );
+    }
+    // Nothing changed for A.
+    let res = call(
+        &app,
+        Method::GET,
+        "/api/auth/sessions",
+        &key_a,
+        None,
+        Some(token),
+    )
+    .await;
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["sessions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn require_verified_email_blocks_unverified_logins() {
+    let app = spawn_app().await;
+    let created = app.new_client().await;
+    let key = key_of(&created);
+    let id = created["client"]["id"].as_str().unwrap();
+    signup(&app, &key, "unverified@example.com").await;
+    app.admin(
+        Method::PATCH,
+        &format!("/api/admin/clients/{id}"),
+        Some(json!({"settings": {"require_verified_email": true}})),
+    )
+    .await;
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(json!({"email": "unverified@example.com", "password": PASSWORD})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "email_not_verified"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_weaker_hash_is_upgraded_on_login() {
+    let key_hex = "11".repeat(32);
+    let weak = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![
+            ("ENCRYPTION_KEY", key_hex.clone()),
+            ("BCRYPT_COST", "10".to_owned()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let key = key_of(&weak.new_client().await);
+    signup(&weak, &key, "upgrade@example.com").await;
+    assert!(
+        weak.query_text("SELECT password_hash AS value FROM users")
+            .await[0]
+            .starts_with("$2b$10$")
+    );
+
+    let strong = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![
+            ("ENCRYPTION_KEY", key_hex),
+            ("BCRYPT_COST", "11".to_owned()),
+        ],
+        database: Some(weak.database.clone()),
+        ..Default::default()
+    })
+    .await;
+    let res = call(
+        &strong,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(json!({"email": "upgrade@example.com", "password": PASSWORD})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        strong
+            .query_text("SELECT password_hash AS value FROM users")
+            .await[0]
+            .starts_with("$2b$11$")
+    );
+    // Still the same password.
+    let res = call(
+        &strong,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(json!({"email": "upgrade@example.com", "password": PASSWORD})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+}

@@ -1,0 +1,46 @@
+//! Helpers shared by the account tests.
+
+use authservice_tests::TestApp;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "violet-Harbor-42-quill";
+
+pub async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    key: &str,
+    body: Option<Value>,
+    bearer: Option<&str>,
+) -> reqwest::Response {
+    let mut req = app
+        .http
+        .request(method, app.url(path))
+        .header("X-API-Key", key);
+    if let Some(token) = bearer {
+        req = req.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    req.send().await.expect("request")
+}
+
+pub async fn signup(app: &TestApp, key: &str, email: &str) -> Value {
+    let res = call(
+        app,
+        Method::POST,
+        "/api/auth/signup",
+        key,
+        Some(json!({"email": email, "password": PASSWORD, "display_name": "Ada Lovelace"})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json().await.unwrap()
+}
+
+pub fn key_of(created: &Value) -> String {
+    created["api_key"].as_str().unwrap().to_owned()
+}
