@@ -56,6 +56,18 @@ pub struct Settings {
     pub signup_rate_limit: u32,
     /// Logins per IP per 15 minutes.
     pub login_rate_limit: u32,
+    /// `Secure` on the refresh cookie (auto: BASE_URL is https).
+    pub cookie_secure: bool,
+    pub cookie_same_site: CookieSameSite,
+    pub cookie_domain: Option<String>,
+}
+
+/// `SameSite` of the refresh cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieSameSite {
+    Lax,
+    Strict,
+    None,
 }
 
 /// The 32-byte AES-256-GCM key (never printed).
@@ -362,6 +374,44 @@ impl Settings {
             parse_in_range(v, 1..=1_000_000).map(|n| n as u32)
         });
 
+        let https = base_url.scheme() == "https";
+        let cookie_secure = r.parse("COOKIE_SECURE", https, |v| {
+            if v == "auto" {
+                Ok(https)
+            } else {
+                parse_bool(v)
+            }
+        });
+        let cookie_same_site = r.parse(
+            "COOKIE_SAMESITE",
+            if cookie_secure {
+                CookieSameSite::None
+            } else {
+                CookieSameSite::Lax
+            },
+            |v| match v.to_ascii_lowercase().as_str() {
+                "auto" => Ok(if cookie_secure {
+                    CookieSameSite::None
+                } else {
+                    CookieSameSite::Lax
+                }),
+                "lax" => Ok(CookieSameSite::Lax),
+                "strict" => Ok(CookieSameSite::Strict),
+                "none" => Ok(CookieSameSite::None),
+                _ => Err(format!("'{v}' must be auto, lax, strict or none")),
+            },
+        );
+        if cookie_same_site == CookieSameSite::None && !cookie_secure {
+            r.errors.push("COOKIE_SAMESITE: none requires a Secure cookie (https BASE_URL or COOKIE_SECURE=true)".to_owned());
+        }
+        let cookie_domain = r.parse("COOKIE_DOMAIN", None, |v| {
+            if v.contains(['/', ':', ' ', '@']) {
+                Err(format!("'{v}' is not a cookie domain"))
+            } else {
+                Ok(Some(v.trim_start_matches('.').to_ascii_lowercase()))
+            }
+        });
+
         match (database_url, admin_api_key, encryption_key) {
             (Some(database_url), Some(admin_api_key), Some(encryption_key))
                 if r.errors.is_empty() =>
@@ -395,6 +445,9 @@ impl Settings {
                     blocked_email_domains,
                     signup_rate_limit,
                     login_rate_limit,
+                    cookie_secure,
+                    cookie_same_site,
+                    cookie_domain,
                 })
             }
             _ => Err(SettingsError(r.errors)),
@@ -439,6 +492,22 @@ mod tests {
         assert_eq!(s.jwt_refresh_ttl, Duration::from_secs(168 * 3600));
         assert_eq!(s.bcrypt_cost, 12);
         assert_eq!(s.password_policy, PasswordPolicy::default());
+        assert!(!s.cookie_secure);
+        assert_eq!(s.cookie_same_site, CookieSameSite::Lax);
+        let mut https = BASE.to_vec();
+        https.push(("BASE_URL", "https://auth.example.com"));
+        let s = load(&https).unwrap();
+        assert!(s.cookie_secure);
+        assert_eq!(s.cookie_same_site, CookieSameSite::None);
+        let mut bad = BASE.to_vec();
+        bad.push(("COOKIE_SAMESITE", "none"));
+        assert!(
+            load(&bad)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("COOKIE_SAMESITE")
+        );
     }
 
     #[test]

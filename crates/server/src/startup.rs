@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::cookie::SameSite;
 use actix_web::web;
 use anyhow::Context;
 use authservice_application::Services;
@@ -24,11 +25,12 @@ use authservice_infrastructure::redis::{
     self as redis_adapter, RedisPool, RedisProbe, RedisRateLimiter,
 };
 use authservice_interfaces::metrics::Metrics;
+use authservice_interfaces::rest::transport::CookieConfig;
 use authservice_interfaces::rest::{self, HttpConfig, HttpState};
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
-use crate::settings::Settings;
+use crate::settings::{CookieSameSite, Settings};
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -149,6 +151,15 @@ impl Application {
                 hsts: settings.base_url.scheme() == "https",
                 public_dir: (settings.serve_frontend && settings.public_dir.is_dir())
                     .then(|| settings.public_dir.clone()),
+                cookies: CookieConfig {
+                    secure: settings.cookie_secure,
+                    same_site: match settings.cookie_same_site {
+                        CookieSameSite::Lax => SameSite::Lax,
+                        CookieSameSite::Strict => SameSite::Strict,
+                        CookieSameSite::None => SameSite::None,
+                    },
+                    domain: settings.cookie_domain.clone(),
+                },
             },
             metrics: Arc::new(Metrics::new()),
         });

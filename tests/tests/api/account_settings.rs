@@ -40,7 +40,7 @@ async fn profile_password_change_and_session_management() {
             .post(app.url("/api/auth/login"))
             .header("X-API-Key", &key)
             .header("User-Agent", ua)
-            .json(&json!({"email": "grace@example.com", "password": PASSWORD}))
+            .json(&json!({"email": "grace@example.com", "password": PASSWORD, "session_mode": "token"}))
             .send()
     };
     let second: Value = login("Phone/1.0").await.unwrap().json().await.unwrap();

@@ -49,7 +49,7 @@ async fn signup_login_me_refresh_logout_lifecycle() {
         Method::POST,
         "/api/auth/login",
         &key,
-        Some(json!({"email": "ada@example.com", "password": PASSWORD})),
+        Some(json!({"email": "ada@example.com", "password": PASSWORD, "token_transport": "json"})),
         None,
     )
     .await;

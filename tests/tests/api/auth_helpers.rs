@@ -33,7 +33,7 @@ pub async fn signup(app: &TestApp, key: &str, email: &str) -> Value {
         Method::POST,
         "/api/auth/signup",
         key,
-        Some(json!({"email": email, "password": PASSWORD, "display_name": "Ada Lovelace"})),
+        Some(json!({"email": email, "password": PASSWORD, "display_name": "Ada Lovelace", "token_transport": "json"})),
         None,
     )
     .await;

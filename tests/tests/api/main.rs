@@ -5,6 +5,7 @@ mod accounts;
 mod admin_auth;
 mod auth_helpers;
 mod clients;
+mod cookies;
 mod grpc;
 mod operations;
 mod pipeline;

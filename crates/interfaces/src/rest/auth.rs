@@ -1,22 +1,22 @@
 //! `/api/auth/*` account routes (API key; the current user via `Authorization: Bearer`) and
 //! `/.well-known/jwks.json`.
 
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use authservice_application::auth::{
-    ChangePasswordInput, IssuedTokens, LoginInput, RefreshSessionInput, SignupInput,
-    UpdateProfileInput,
+    ChangePasswordInput, LoginInput, RefreshSessionInput, SignupInput, UpdateProfileInput,
 };
 use authservice_application::clients::AuthenticateClientInput;
 use authservice_application::{ErrorKind, RequestCtx};
 use authservice_domain::{ClientId, User};
 use chrono::SecondsFormat;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::HttpState;
 use super::extractors::ClientCtx;
+use super::transport::{self, Transport};
 use crate::error::ApiError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -36,20 +36,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 pub fn well_known(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/.well-known/jwks.json").get(jwks));
-}
-
-/// `token_transport` / `session_mode` of a request. Only JSON delivery exists so far.
-fn check_transport(
-    token_transport: Option<&str>,
-    session_mode: Option<&str>,
-) -> Result<(), ApiError> {
-    match (token_transport, session_mode) {
-        (None | Some("json"), None | Some("token")) => Ok(()),
-        _ => Err(ApiError::new(
-            ErrorKind::InvalidRequest,
-            "token_transport must be 'json' (session_mode 'token')",
-        )),
-    }
 }
 
 #[must_use]
@@ -72,19 +58,6 @@ pub fn user_json(user: &User) -> Value {
     })
 }
 
-fn token_response(tokens: &IssuedTokens, status: actix_web::http::StatusCode) -> HttpResponse {
-    HttpResponse::build(status).json(json!({
-        "access_token": tokens.access_token,
-        "token_type": "Bearer",
-        "expires_in": tokens.expires_in,
-        "refresh_token": tokens.refresh_token.expose_secret(),
-        "session_id": tokens.session_id.to_string(),
-        "user": user_json(&tokens.user),
-        "requires_2fa": false,
-        "refresh": { "transport": "json", "expires_in": tokens.refresh_expires_in },
-    }))
-}
-
 #[derive(Deserialize)]
 struct SignupBody {
     email: String,
@@ -100,9 +73,10 @@ async fn signup(
     body: web::Json<SignupBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    check_transport(
+    let transport = transport::requested(
         body.token_transport.as_deref(),
         body.session_mode.as_deref(),
+        Transport::Cookie,
     )?;
     let tokens = state
         .services
@@ -116,9 +90,11 @@ async fn signup(
             },
         )
         .await?;
-    Ok(token_response(
+    Ok(transport::token_response(
         &tokens,
-        actix_web::http::StatusCode::CREATED,
+        StatusCode::CREATED,
+        transport,
+        &state.config.cookies,
     ))
 }
 
@@ -136,9 +112,10 @@ async fn login(
     body: web::Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    check_transport(
+    let transport = transport::requested(
         body.token_transport.as_deref(),
         body.session_mode.as_deref(),
+        Transport::Cookie,
     )?;
     let tokens = state
         .services
@@ -151,7 +128,12 @@ async fn login(
             },
         )
         .await?;
-    Ok(token_response(&tokens, actix_web::http::StatusCode::OK))
+    Ok(transport::token_response(
+        &tokens,
+        StatusCode::OK,
+        transport,
+        &state.config.cookies,
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -161,42 +143,52 @@ struct RefreshBody {
     session_mode: Option<String>,
 }
 
+/// The refresh token comes from the body or the `auth_refresh` cookie; the new one goes back
+/// the way the old one came unless the request names a transport.
 async fn refresh(
     ClientCtx(ctx): ClientCtx,
+    req: HttpRequest,
     state: web::Data<HttpState>,
     body: Option<web::Json<RefreshBody>>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.map(web::Json::into_inner).unwrap_or_default();
-    check_transport(
+    let (refresh_token, came_by) = transport::presented_refresh_token(&req, body.refresh_token)?;
+    let transport = transport::requested(
         body.token_transport.as_deref(),
         body.session_mode.as_deref(),
+        came_by,
     )?;
     let tokens = state
         .services
         .refresh_session
-        .execute(
-            &ctx,
-            RefreshSessionInput {
-                refresh_token: body.refresh_token,
-            },
-        )
+        .execute(&ctx, RefreshSessionInput { refresh_token })
         .await?;
-    Ok(token_response(&tokens, actix_web::http::StatusCode::OK))
+    Ok(transport::token_response(
+        &tokens,
+        StatusCode::OK,
+        transport,
+        &state.config.cookies,
+    ))
 }
 
+/// Revokes the session of the body's or cookie's refresh token and clears the cookie.
 async fn logout(
     ClientCtx(ctx): ClientCtx,
+    req: HttpRequest,
     state: web::Data<HttpState>,
     body: Option<web::Json<RefreshBody>>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let (refresh_token, _) = transport::presented_refresh_token(&req, body.refresh_token)?;
     let revoked = state
         .services
         .logout
-        .execute(&ctx, body.refresh_token)
+        .execute(&ctx, refresh_token)
         .await
         .map_err(unexpected)?;
-    Ok(HttpResponse::Ok().json(json!({ "success": true, "revoked": revoked })))
+    Ok(HttpResponse::Ok()
+        .cookie(transport::cleared_cookie(&state.config.cookies))
+        .json(json!({ "success": true, "revoked": revoked })))
 }
 
 fn unexpected(err: anyhow::Error) -> ApiError {

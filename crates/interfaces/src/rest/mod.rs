@@ -7,6 +7,7 @@ mod dto;
 mod extractors;
 mod health;
 mod middleware;
+pub mod transport;
 mod ui_config;
 
 use std::net::TcpListener;
@@ -38,6 +39,7 @@ pub struct HttpConfig {
     pub hsts: bool,
     /// Serve `public/` at `/` when set.
     pub public_dir: Option<PathBuf>,
+    pub cookies: transport::CookieConfig,
 }
 
 /// Shared by every worker.
