@@ -7,6 +7,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         .build_client(true)
         .file_descriptor_set_path(out.join("auth_descriptor.bin"))
-        .compile_protos(&["../../proto/auth/v1/admin.proto"], &["../../proto"])?;
+        .compile_protos(
+            &[
+                "../../proto/auth/v1/admin.proto",
+                "../../proto/auth/v1/auth.proto",
+            ],
+            &["../../proto"],
+        )?;
     Ok(())
 }

@@ -7,5 +7,6 @@ mod auth_helpers;
 mod clients;
 mod cookies;
 mod grpc;
+mod grpc_auth;
 mod operations;
 mod pipeline;

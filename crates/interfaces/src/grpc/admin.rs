@@ -15,9 +15,8 @@ use super::proto::{
     ListClientsRequest, ListClientsResponse, RotateApiKeyRequest, RotateApiKeyResponse,
     RotateJwtSecretRequest, RotateJwtSecretResponse,
 };
-use crate::client_ip::resolve_client_ip;
-use crate::error::{ApiError, REQUEST_ID};
-use crate::request_id;
+use super::to_status;
+use crate::error::ApiError;
 use ipnet::IpNet;
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -38,19 +37,8 @@ impl AdminGrpc {
 
     /// Authenticates the call and returns its context.
     async fn authenticate<T>(&self, request: &Request<T>) -> Result<RequestCtx, Status> {
+        let ctx = super::base_ctx(request, &self.trusted_proxies);
         let meta = request.metadata();
-        let request_id =
-            request_id::accept_or_generate(meta.get("x-request-id").and_then(|v| v.to_str().ok()));
-        let mut ctx = RequestCtx::anonymous(request_id);
-        ctx.ip = resolve_client_ip(
-            request.remote_addr().map(|a| a.ip()),
-            meta.get("x-forwarded-for").and_then(|v| v.to_str().ok()),
-            &self.trusted_proxies,
-        );
-        ctx.user_agent = meta
-            .get("user-agent")
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(512).collect());
         let key = meta.get("x-admin-api-key").and_then(|v| v.to_str().ok());
         match self.services.authenticate_admin.execute(&ctx, key).await {
             Ok(principal) => Ok(ctx.with_principal(Principal::Admin(principal))),
@@ -77,13 +65,6 @@ impl AdminGrpc {
             .await;
         status
     }
-}
-
-/// Converts with the request id in scope, so a logged 5xx names it.
-fn to_status(ctx: &RequestCtx, err: impl Into<ApiError>) -> Status {
-    REQUEST_ID
-        .sync_scope(ctx.request_id.clone(), || err.into())
-        .to_status(&ctx.request_id)
 }
 
 fn to_proto(c: &Client) -> ClientResponse {

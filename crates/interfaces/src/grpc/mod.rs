@@ -2,6 +2,7 @@
 //! enabled.
 
 mod admin;
+mod auth;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use authservice_application::Services;
 use tokio::net::TcpListener;
 
 pub use admin::AdminGrpc;
+pub use auth::AuthGrpc;
 
 /// Generated protobuf types and service stubs of package `auth.v1`.
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
@@ -32,6 +34,9 @@ pub async fn serve(
     health_reporter
         .set_serving::<proto::admin_service_server::AdminServiceServer<AdminGrpc>>()
         .await;
+    health_reporter
+        .set_serving::<proto::auth_service_server::AuthServiceServer<AuthGrpc>>()
+        .await;
     let reflection_service = if reflection {
         Some(
             tonic_reflection::server::Builder::configure()
@@ -46,7 +51,10 @@ pub async fn serve(
         .add_service(health_service)
         .add_optional_service(reflection_service)
         .add_service(proto::admin_service_server::AdminServiceServer::new(
-            AdminGrpc::new(services, trusted_proxies),
+            AdminGrpc::new(services.clone(), trusted_proxies.clone()),
+        ))
+        .add_service(proto::auth_service_server::AuthServiceServer::new(
+            AuthGrpc::new(services, trusted_proxies),
         ))
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener),
@@ -54,4 +62,37 @@ pub async fn serve(
         )
         .await?;
     Ok(())
+}
+
+/// An anonymous context for a gRPC call: request id (`x-request-id` metadata or new), client IP
+/// (peer, or `x-forwarded-for` from a trusted proxy) and user agent.
+pub(crate) fn base_ctx<T>(
+    request: &tonic::Request<T>,
+    trusted_proxies: &[ipnet::IpNet],
+) -> authservice_application::RequestCtx {
+    let meta = request.metadata();
+    let request_id = crate::request_id::accept_or_generate(
+        meta.get("x-request-id").and_then(|v| v.to_str().ok()),
+    );
+    let mut ctx = authservice_application::RequestCtx::anonymous(request_id);
+    ctx.ip = crate::client_ip::resolve_client_ip(
+        request.remote_addr().map(|a| a.ip()),
+        meta.get("x-forwarded-for").and_then(|v| v.to_str().ok()),
+        trusted_proxies,
+    );
+    ctx.user_agent = meta
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(512).collect());
+    ctx
+}
+
+/// Converts with the request id in scope, so a logged 5xx names it.
+pub(crate) fn to_status(
+    ctx: &authservice_application::RequestCtx,
+    err: impl Into<crate::error::ApiError>,
+) -> tonic::Status {
+    crate::error::REQUEST_ID
+        .sync_scope(ctx.request_id.clone(), || err.into())
+        .to_status(&ctx.request_id)
 }

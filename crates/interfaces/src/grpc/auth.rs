@@ -1,0 +1,280 @@
+//! `auth.v1.AuthService`: the account flows for app backends, through the same use cases as
+//! REST. Every call resolves its client from `api_key`; GetUser, UpdateUser and ChangePassword
+//! also verify `access_token` and require it to belong to `user_id` (the Go service checks
+//! neither).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use authservice_application::auth::{
+    AuthenticatedUser, ChangePasswordInput, IssuedTokens, LoginInput, RefreshSessionInput,
+    SignupInput, UpdateProfileInput,
+};
+use authservice_application::clients::AuthenticateClientInput;
+use authservice_application::{ErrorKind, RequestCtx, Services};
+use authservice_domain::{Principal, User};
+use chrono::SecondsFormat;
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
+use tonic::{Request, Response, Status};
+
+use super::proto::auth_service_server::AuthService;
+use super::proto::{
+    AuthResponse, ChangePasswordRequest, Empty, GetUserRequest, LoginRequest, LogoutRequest,
+    RefreshTokenRequest, SignupRequest, UpdateUserRequest, UserResponse,
+};
+use super::{base_ctx, to_status};
+use crate::error::ApiError;
+
+pub struct AuthGrpc {
+    services: Arc<Services>,
+    trusted_proxies: Vec<IpNet>,
+}
+
+fn user_proto(user: &User) -> UserResponse {
+    let rfc = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+    UserResponse {
+        id: user.id.to_string(),
+        client_id: user.client_id.to_string(),
+        email: user.email.as_str().to_owned(),
+        email_verified: user.email_verified,
+        display_name: user.display_name.clone().unwrap_or_default(),
+        avatar_url: String::new(),
+        timezone: user.timezone.clone().unwrap_or_default(),
+        locale: user.locale.clone().unwrap_or_default(),
+        role: user.role.clone(),
+        status: user.status.as_str().to_owned(),
+        totp_enabled: user.totp_enabled,
+        last_login_at: user.last_login_at.map(rfc).unwrap_or_default(),
+        created_at: rfc(user.created_at),
+        updated_at: rfc(user.updated_at),
+    }
+}
+
+fn auth_response(tokens: &IssuedTokens) -> AuthResponse {
+    AuthResponse {
+        access_token: tokens.access_token.clone(),
+        refresh_token: tokens.refresh_token.expose_secret().to_owned(),
+        token_type: "Bearer".to_owned(),
+        expires_in: i64::try_from(tokens.expires_in).unwrap_or(i64::MAX),
+        user: Some(user_proto(&tokens.user)),
+        requires_2fa: false,
+        two_factor_token: String::new(),
+        two_factor_methods: Vec::new(),
+    }
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.trim().is_empty()).then_some(s)
+}
+
+impl AuthGrpc {
+    #[must_use]
+    pub fn new(services: Arc<Services>, trusted_proxies: Vec<IpNet>) -> Self {
+        Self {
+            services,
+            trusted_proxies,
+        }
+    }
+
+    /// The call's context with its client resolved from `api_key`; `ip` and `user_agent`
+    /// forwarded by the backend replace the connection's when present.
+    async fn client_ctx<T>(
+        &self,
+        request: &Request<T>,
+        api_key: &str,
+        ip: &str,
+        user_agent: &str,
+    ) -> Result<RequestCtx, Status> {
+        let mut ctx = base_ctx(request, &self.trusted_proxies);
+        if let Ok(forwarded) = ip.trim().parse::<IpAddr>() {
+            ctx.ip = Some(forwarded.to_canonical());
+        }
+        if !user_agent.trim().is_empty() {
+            ctx.user_agent = Some(user_agent.chars().take(512).collect());
+        }
+        let client = self
+            .services
+            .authenticate_client
+            .execute(AuthenticateClientInput {
+                api_key: Some(api_key),
+                origin: None,
+            })
+            .await
+            .map_err(|e| to_status(&ctx, e))?;
+        ctx.principal = Principal::Client(client.id);
+        ctx.client = Some(client);
+        Ok(ctx)
+    }
+
+    /// Verifies `access_token` and that it is `user_id`'s own.
+    async fn caller(
+        &self,
+        ctx: &RequestCtx,
+        access_token: &str,
+        user_id: &str,
+    ) -> Result<AuthenticatedUser, Status> {
+        let caller = self
+            .services
+            .authenticate_user
+            .execute(ctx, Some(access_token))
+            .await
+            .map_err(|e| to_status(ctx, e))?;
+        if caller.user.id.to_string() != user_id.trim() {
+            return Err(to_status(
+                ctx,
+                ApiError::new(
+                    ErrorKind::Forbidden,
+                    "access_token does not belong to user_id",
+                ),
+            ));
+        }
+        Ok(caller)
+    }
+}
+
+#[tonic::async_trait]
+impl AuthService for AuthGrpc {
+    async fn signup(
+        &self,
+        request: Request<SignupRequest>,
+    ) -> Result<Response<AuthResponse>, Status> {
+        let r = request.get_ref();
+        let ctx = self
+            .client_ctx(&request, &r.api_key, &r.ip, &r.user_agent)
+            .await?;
+        let r = request.into_inner();
+        let tokens = self
+            .services
+            .signup
+            .execute(
+                &ctx,
+                SignupInput {
+                    email: r.email,
+                    password: SecretString::from(r.password),
+                    display_name: non_empty(r.display_name),
+                },
+            )
+            .await
+            .map_err(|e| to_status(&ctx, e))?;
+        Ok(Response::new(auth_response(&tokens)))
+    }
+
+    async fn login(
+        &self,
+        request: Request<LoginRequest>,
+    ) -> Result<Response<AuthResponse>, Status> {
+        let r = request.get_ref();
+        let ctx = self
+            .client_ctx(&request, &r.api_key, &r.ip, &r.user_agent)
+            .await?;
+        let r = request.into_inner();
+        let tokens = self
+            .services
+            .login
+            .execute(
+                &ctx,
+                LoginInput {
+                    email: r.email,
+                    password: SecretString::from(r.password),
+                },
+            )
+            .await
+            .map_err(|e| to_status(&ctx, e))?;
+        Ok(Response::new(auth_response(&tokens)))
+    }
+
+    async fn refresh_token(
+        &self,
+        request: Request<RefreshTokenRequest>,
+    ) -> Result<Response<AuthResponse>, Status> {
+        let r = request.get_ref();
+        let ctx = self
+            .client_ctx(&request, &r.api_key, &r.ip, &r.user_agent)
+            .await?;
+        let r = request.into_inner();
+        let tokens = self
+            .services
+            .refresh_session
+            .execute(
+                &ctx,
+                RefreshSessionInput {
+                    refresh_token: non_empty(r.refresh_token).map(SecretString::from),
+                },
+            )
+            .await
+            .map_err(|e| to_status(&ctx, e))?;
+        Ok(Response::new(auth_response(&tokens)))
+    }
+
+    async fn logout(&self, request: Request<LogoutRequest>) -> Result<Response<Empty>, Status> {
+        let r = request.get_ref();
+        let ctx = self.client_ctx(&request, &r.api_key, "", "").await?;
+        let token = non_empty(request.into_inner().refresh_token).map(SecretString::from);
+        self.services.logout.execute(&ctx, token).await.map_err(|err| {
+            tracing::error!(request_id = %ctx.request_id, error = format!("{err:#}"), "logout failed");
+            to_status(&ctx, ApiError::new(ErrorKind::Internal, "internal error"))
+        })?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn get_user(
+        &self,
+        request: Request<GetUserRequest>,
+    ) -> Result<Response<UserResponse>, Status> {
+        let r = request.get_ref();
+        let ctx = self.client_ctx(&request, &r.api_key, "", "").await?;
+        let caller = self.caller(&ctx, &r.access_token, &r.user_id).await?;
+        Ok(Response::new(user_proto(&caller.user)))
+    }
+
+    async fn update_user(
+        &self,
+        request: Request<UpdateUserRequest>,
+    ) -> Result<Response<UserResponse>, Status> {
+        let r = request.get_ref();
+        let ctx = self.client_ctx(&request, &r.api_key, "", "").await?;
+        let caller = self.caller(&ctx, &r.access_token, &r.user_id).await?;
+        let r = request.into_inner();
+        let user = self
+            .services
+            .update_profile
+            .execute(
+                &ctx,
+                caller,
+                UpdateProfileInput {
+                    display_name: non_empty(r.display_name),
+                    timezone: non_empty(r.timezone),
+                    locale: non_empty(r.locale),
+                },
+            )
+            .await
+            .map_err(|e| to_status(&ctx, e))?;
+        Ok(Response::new(user_proto(&user)))
+    }
+
+    async fn change_password(
+        &self,
+        request: Request<ChangePasswordRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let r = request.get_ref();
+        let ctx = self
+            .client_ctx(&request, &r.api_key, &r.ip, &r.user_agent)
+            .await?;
+        let caller = self.caller(&ctx, &r.access_token, &r.user_id).await?;
+        let r = request.into_inner();
+        self.services
+            .change_password
+            .execute(
+                &ctx,
+                caller,
+                ChangePasswordInput {
+                    current_password: SecretString::from(r.old_password),
+                    new_password: SecretString::from(r.new_password),
+                },
+            )
+            .await
+            .map_err(|e| to_status(&ctx, e))?;
+        Ok(Response::new(Empty {}))
+    }
+}
