@@ -40,6 +40,7 @@ pub enum ErrorKind {
     AccountDisabled,
     EmailNotVerified,
     SessionNotFound,
+    AccountLocked,
 }
 
 /// Implemented by every use-case error.

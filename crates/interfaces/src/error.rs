@@ -347,6 +347,15 @@ pub fn spec(kind: ErrorKind) -> ErrorSpec {
             "Please verify your email address first.",
             false,
         ),
+        K::AccountLocked => row(
+            429,
+            G::ResourceExhausted,
+            "account_locked",
+            "AUTH_ACCOUNT_LOCKED",
+            "Account temporarily locked",
+            "Too many failed sign-in attempts. Please try again later.",
+            true,
+        ),
         K::SessionNotFound => row(
             404,
             G::NotFound,
@@ -546,6 +555,7 @@ mod tests {
             K::AccountDisabled,
             K::EmailNotVerified,
             K::SessionNotFound,
+            K::AccountLocked,
         ];
         let mut codes = std::collections::HashSet::new();
         for kind in kinds {

@@ -56,6 +56,8 @@ pub struct Settings {
     pub signup_rate_limit: u32,
     /// Logins per IP per 15 minutes.
     pub login_rate_limit: u32,
+    /// `ACCOUNT_LOCKOUT_ENABLED`: 5 failed logins in 15 min lock an email (per client) for 30 min.
+    pub account_lockout_enabled: bool,
     /// `Secure` on the refresh cookie (auto: BASE_URL is https).
     pub cookie_secure: bool,
     pub cookie_same_site: CookieSameSite,
@@ -374,6 +376,7 @@ impl Settings {
             parse_in_range(v, 1..=1_000_000).map(|n| n as u32)
         });
 
+        let account_lockout_enabled = r.parse("ACCOUNT_LOCKOUT_ENABLED", false, parse_bool);
         let https = base_url.scheme() == "https";
         let cookie_secure = r.parse("COOKIE_SECURE", https, |v| {
             if v == "auto" {
@@ -445,6 +448,7 @@ impl Settings {
                     blocked_email_domains,
                     signup_rate_limit,
                     login_rate_limit,
+                    account_lockout_enabled,
                     cookie_secure,
                     cookie_same_site,
                     cookie_domain,

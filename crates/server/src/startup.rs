@@ -10,7 +10,7 @@ use actix_web::cookie::SameSite;
 use actix_web::web;
 use anyhow::Context;
 use authservice_application::Services;
-use authservice_application::auth::AuthConfig;
+use authservice_application::auth::{AuthConfig, Lockout};
 use authservice_application::ports::{Ports, Probe, RateLimiter, RateRule, SystemClock};
 use authservice_application::services::UseCaseConfig;
 use authservice_infrastructure::crypto::{
@@ -139,6 +139,7 @@ impl Application {
                         limit: settings.login_rate_limit,
                         window: Duration::from_secs(15 * 60),
                     },
+                    lockout: settings.account_lockout_enabled.then(Lockout::default),
                 },
             },
         ));

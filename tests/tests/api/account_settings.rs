@@ -365,3 +365,103 @@ async fn a_weaker_hash_is_upgraded_on_login() {
     .await;
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lockout_after_five_failures_when_enabled() {
+    let app = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![("ACCOUNT_LOCKOUT_ENABLED", "true".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    let key = key_of(&app.new_client().await);
+    let other_key = key_of(&app.new_client().await);
+    signup(&app, &key, "locked@example.com").await;
+    signup(&app, &other_key, "locked@example.com").await;
+    let login = |key: String, email: &'static str, password: &'static str| {
+        let app = &app;
+        async move {
+            call(
+                app,
+                Method::POST,
+                "/api/auth/login",
+                &key,
+                Some(json!({"email": email, "password": password})),
+                None,
+            )
+            .await
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            login(key.clone(), "locked@example.com", "wrong-password-x1")
+                .await
+                .status(),
+            401
+        );
+    }
+    let res = login(key.clone(), "locked@example.com", PASSWORD).await;
+    assert_eq!(
+        res.status(),
+        429,
+        "even the right password is refused while locked"
+    );
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1700..=1800).contains(&retry), "{retry}");
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "account_locked");
+    // The same email in another client is not locked.
+    assert_eq!(
+        login(other_key.clone(), "locked@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(app.audit_events("event_type=account_locked").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_hashing_queue_answers_503_server_busy() {
+    let app = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![
+            ("BCRYPT_COST", "13".to_owned()),
+            ("PASSWORD_HASH_QUEUE", "0".to_owned()),
+            ("SIGNUP_RATE_LIMIT", "100".to_owned()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let key = key_of(&app.new_client().await);
+    let handles: Vec<_> = (0..12)
+        .map(|i| {
+            let req = app
+                .http
+                .post(app.url("/api/auth/signup"))
+                .header("X-API-Key", &key)
+                .json(&json!({"email": format!("busy{i}@example.com"), "password": PASSWORD, "token_transport": "json"}))
+                .send();
+            tokio::spawn(req)
+        })
+        .collect();
+    let mut created = 0;
+    let mut busy = 0;
+    for handle in handles {
+        let res = handle.await.unwrap().unwrap();
+        match res.status().as_u16() {
+            201 => created += 1,
+            503 => {
+                assert!(res.headers().get("retry-after").is_some());
+                assert_eq!(res.json::<Value>().await.unwrap()["code"], "server_busy");
+                busy += 1;
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert!(created >= 1, "some signups go through");
+    assert!(
+        busy >= 1,
+        "the rest are refused at once, not queued without limit"
+    );
+}

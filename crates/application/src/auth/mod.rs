@@ -42,6 +42,28 @@ pub struct AuthConfig {
     pub blocked_email_domains: Vec<String>,
     pub signup_rule: RateRule,
     pub login_rule: RateRule,
+    /// `ACCOUNT_LOCKOUT_ENABLED`: failed logins per email (and client) before a lock.
+    pub lockout: Option<Lockout>,
+}
+
+/// After `failures.limit` failed logins within `failures.window`, the email is locked for
+/// `lock_for` (in that client only).
+#[derive(Debug, Clone, Copy)]
+pub struct Lockout {
+    pub failures: RateRule,
+    pub lock_for: Duration,
+}
+
+impl Default for Lockout {
+    fn default() -> Self {
+        Self {
+            failures: RateRule {
+                limit: 5,
+                window: Duration::from_secs(15 * 60),
+            },
+            lock_for: Duration::from_secs(30 * 60),
+        }
+    }
 }
 
 /// What a successful signup, login or refresh hands back.

@@ -31,6 +31,9 @@ pub trait RateLimiter: Send + Sync {
     /// The store is unreachable (callers fail closed).
     async fn hit(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision>;
 
+    /// Says whether an event would be counted now, without counting one (`ticket` is empty).
+    async fn peek(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision>;
+
     /// Uncounts an event recorded by `hit` (e.g. an attempt that turned out to be legitimate).
     /// Releasing an unknown or expired ticket does nothing.
     async fn release(&self, key: &str, ticket: &str) -> anyhow::Result<()>;

@@ -28,11 +28,8 @@ impl MemoryRateLimiter {
     pub fn new() -> Self {
         Self::default()
     }
-}
 
-#[async_trait]
-impl RateLimiter for MemoryRateLimiter {
-    async fn hit(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision> {
+    fn decide(&self, key: &str, rule: RateRule, record: bool) -> RateDecision {
         let now = Instant::now();
         let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
@@ -51,16 +48,33 @@ impl RateLimiter for MemoryRateLimiter {
         }
         let count = u32::try_from(log.len()).unwrap_or(u32::MAX);
         if count < rule.limit {
+            if !record {
+                return RateDecision::Allowed {
+                    remaining: rule.limit - count,
+                    ticket: String::new(),
+                };
+            }
             log.push_back((now, ticket));
-            return Ok(RateDecision::Allowed {
+            return RateDecision::Allowed {
                 remaining: rule.limit - count - 1,
                 ticket: ticket.to_string(),
-            });
+            };
         }
         let oldest = log.front().map_or(now, |(t, _)| *t);
-        Ok(RateDecision::Limited {
+        RateDecision::Limited {
             retry_after: rule.window.saturating_sub(now.duration_since(oldest)),
-        })
+        }
+    }
+}
+
+#[async_trait]
+impl RateLimiter for MemoryRateLimiter {
+    async fn hit(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision> {
+        Ok(self.decide(key, rule, true))
+    }
+
+    async fn peek(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision> {
+        Ok(self.decide(key, rule, false))
     }
 
     async fn release(&self, key: &str, ticket: &str) -> anyhow::Result<()> {

@@ -93,6 +93,9 @@ local limit = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local count = redis.call('ZCARD', KEYS[1])
 if count < limit then
+  if ARGV[4] ~= '1' then
+    return {1, limit - count}
+  end
   redis.call('ZADD', KEYS[1], now, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], window)
   return {1, limit - count - 1}
@@ -121,9 +124,8 @@ impl RedisRateLimiter {
     }
 }
 
-#[async_trait]
-impl RateLimiter for RedisRateLimiter {
-    async fn hit(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision> {
+impl RedisRateLimiter {
+    async fn run(&self, key: &str, rule: RateRule, record: bool) -> anyhow::Result<RateDecision> {
         let mut conn = self.pool.get().await.context("connecting to Redis")?;
         let window_ms = u64::try_from(rule.window.as_millis()).unwrap_or(u64::MAX);
         let ticket = uuid::Uuid::new_v4().simple().to_string();
@@ -133,19 +135,31 @@ impl RateLimiter for RedisRateLimiter {
             .arg(window_ms)
             .arg(rule.limit)
             .arg(&ticket)
+            .arg(if record { "1" } else { "0" })
             .invoke_async(&mut conn)
             .await
             .context("running the rate-limit script")?;
         Ok(if allowed == 1 {
             RateDecision::Allowed {
                 remaining: u32::try_from(value).unwrap_or(0),
-                ticket,
+                ticket: if record { ticket } else { String::new() },
             }
         } else {
             RateDecision::Limited {
                 retry_after: Duration::from_millis(u64::try_from(value.max(1)).unwrap_or(1)),
             }
         })
+    }
+}
+
+#[async_trait]
+impl RateLimiter for RedisRateLimiter {
+    async fn hit(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision> {
+        self.run(key, rule, true).await
+    }
+
+    async fn peek(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision> {
+        self.run(key, rule, false).await
     }
 
     async fn release(&self, key: &str, ticket: &str) -> anyhow::Result<()> {
