@@ -364,6 +364,39 @@ impl TokenMode {
     }
 }
 
+/// Algorithm of a client's asymmetric signing keys (`v2_jwks`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SigningAlgorithm {
+    #[default]
+    Es256,
+    Rs256,
+    EdDsa,
+}
+
+impl SigningAlgorithm {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        match raw.trim() {
+            "ES256" => Ok(Self::Es256),
+            "RS256" => Ok(Self::Rs256),
+            "EdDSA" => Ok(Self::EdDsa),
+            _ => Err(ValidationError::new(
+                "signing_algorithm",
+                "must be ES256, RS256 or EdDSA",
+            )),
+        }
+    }
+
+    /// The JOSE `alg` name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
+            Self::EdDsa => "EdDSA",
+        }
+    }
+}
+
 /// A tenant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Client {
@@ -550,5 +583,10 @@ mod tests {
         assert!(ClientStatus::parse("deleted").is_err());
         assert_eq!(TokenMode::default(), TokenMode::V2Jwks);
         assert_eq!(TokenMode::parse("v1_hs256").unwrap().as_str(), "v1_hs256");
+        for alg in ["ES256", "RS256", "EdDSA"] {
+            assert_eq!(SigningAlgorithm::parse(alg).unwrap().as_str(), alg);
+        }
+        assert!(SigningAlgorithm::parse("HS256").is_err());
+        assert!(SigningAlgorithm::parse("none").is_err());
     }
 }

@@ -15,8 +15,8 @@ pub mod user;
 pub use api_key::{ApiKey, ApiKeyHash};
 pub use audit::{ActorType, AuditEvent};
 pub use client::{
-    AllowedOrigin, Client, ClientId, ClientName, ClientPatch, ClientSettings, ClientStatus, Slug,
-    TokenMode, ValidationError, WebhookUrl,
+    AllowedOrigin, Client, ClientId, ClientName, ClientPatch, ClientSettings, ClientStatus,
+    SigningAlgorithm, Slug, TokenMode, ValidationError, WebhookUrl,
 };
 pub use password::{PasswordPolicy, PasswordRule};
 pub use principal::{AdminKind, AdminPrincipal, AdminScope, Permission, Principal};

@@ -582,3 +582,89 @@ async fn jwks_publishes_active_keys_and_pyjwt_verifies_our_tokens() {
         .unwrap();
     assert!(!output.status.success());
 }
+
+fn b64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rs256_and_eddsa_clients_are_verified_by_pyjwt_and_alg_confusion_is_refused() {
+    let app = spawn_app().await;
+    for (alg, kty) in [("RS256", "RSA"), ("EdDSA", "OKP"), ("ES256", "EC")] {
+        let slug = format!("alg-{}", alg.to_lowercase());
+        let created = app
+            .create_client(json!({"name": alg, "slug": slug, "signing_algorithm": alg}))
+            .await;
+        let key = key_of(&created);
+        let id = created["client"]["id"].as_str().unwrap();
+        let jwks: Value = app
+            .http
+            .get(app.url("/.well-known/jwks.json"))
+            .header("X-API-Key", &key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(jwks["keys"][0]["kty"], kty);
+        assert_eq!(jwks["keys"][0]["alg"], alg);
+        let tokens = signup(&app, &key, &format!("{}@example.com", slug)).await;
+        let access = tokens["access_token"].as_str().unwrap();
+        let header: Value =
+            serde_json::from_slice(&base64_url(access.split('.').next().unwrap())).unwrap();
+        assert_eq!(header["alg"], alg);
+        assert_eq!(
+            call(&app, Method::GET, "/api/auth/me", &key, None, Some(access))
+                .await
+                .status(),
+            200
+        );
+        let output = Command::new("python3")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/peers/verify_jwt.py"))
+            .arg(app.url("/.well-known/jwks.json"))
+            .arg(access)
+            .arg("http://localhost:8080")
+            .arg(id)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{alg}: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+
+        // The same claims re-signed with alg "none", or as HS256 with the public key as the
+        // secret (the classic confusion), are refused.
+        let payload = access.split('.').nth(1).unwrap();
+        let none = format!("{}.{payload}.", b64url(br#"{"alg":"none","typ":"JWT"}"#));
+        let res = call(&app, Method::GET, "/api/auth/me", &key, None, Some(&none)).await;
+        assert_eq!(res.status(), 401, "{alg}: alg none accepted");
+        let kid = header["kid"].as_str().unwrap();
+        let hs = format!(
+            "{}.{payload}.{}",
+            b64url(format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#).as_bytes()),
+            b64url(b"forged")
+        );
+        let res = call(&app, Method::GET, "/api/auth/me", &key, None, Some(&hs)).await;
+        assert_eq!(res.status(), 401, "{alg}: HS256 confusion accepted");
+        assert_eq!(res.json::<Value>().await.unwrap()["code"], "invalid_token");
+    }
+    let res = app
+        .admin(
+            Method::POST,
+            "/api/admin/clients",
+            Some(json!({"name": "Bad", "signing_algorithm": "HS512"})),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+}

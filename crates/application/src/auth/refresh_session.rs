@@ -79,7 +79,12 @@ impl RefreshSession {
         let (user_id, family_id) = match self
             .ports
             .sessions
-            .rotate(client.id, &presented_hash, &next)
+            .rotate(
+                client.id,
+                &presented_hash,
+                &next,
+                &ctx.audit("token_refreshed").client(client.id).at(now),
+            )
             .await?
         {
             RotateOutcome::Rotated { user_id, family_id } => (user_id, family_id),
@@ -106,13 +111,6 @@ impl RefreshSession {
             .ok_or(RefreshSessionError::Invalid)?;
         let access_token =
             sign_access_token(&self.ports, &self.config, client, &user, family_id, now).await?;
-        let mut event = ctx
-            .audit("token_refreshed")
-            .client(client.id)
-            .target("session", family_id)
-            .at(now);
-        event.user_id = Some(user.id.as_uuid());
-        record_quietly(&self.ports, &event).await;
         Ok(IssuedTokens {
             access_token,
             expires_in: self.config.access_ttl.as_secs(),

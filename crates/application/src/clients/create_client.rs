@@ -3,7 +3,7 @@
 
 use authservice_domain::{
     AdminScope, AllowedOrigin, ApiKey, Client, ClientId, ClientName, ClientSettings, ClientStatus,
-    Permission, Slug, TokenMode, ValidationError, WebhookUrl,
+    Permission, SigningAlgorithm, Slug, TokenMode, ValidationError, WebhookUrl,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -24,6 +24,8 @@ pub struct CreateClientInput {
     pub webhook_url: Option<String>,
     pub settings: Option<Value>,
     pub token_mode: Option<String>,
+    /// `ES256` (default), `RS256` or `EdDSA`.
+    pub signing_algorithm: Option<String>,
 }
 
 /// The new client and its secrets, shown once.
@@ -104,7 +106,13 @@ impl CreateClient {
             .ports
             .secret_box
             .seal(jwt_secret.expose_secret().as_bytes())?;
-        let key = self.ports.tokens.generate_key()?;
+        let algorithm = input
+            .signing_algorithm
+            .as_deref()
+            .map(SigningAlgorithm::parse)
+            .transpose()?
+            .unwrap_or_default();
+        let key = self.ports.tokens.generate_key(algorithm).await?;
         let signing_key = SealedSigningKey {
             private_key: self.ports.secret_box.seal(&key.private_key_der)?,
             kid: key.kid,

@@ -62,13 +62,15 @@ pub trait SessionRepository: Send + Sync {
     async fn create(&self, session: &NewSession, audit: &AuditEvent) -> anyhow::Result<()>;
 
     /// Consumes the live session whose token hashes to `presented` (bound to `client`) and
-    /// stores `next` in the same family — atomically. A token that was already consumed
-    /// revokes its whole family and reports `Reused`.
+    /// stores `next` in the same family, with `audit` — atomically. The adapter stamps the
+    /// event's user and target (the session) from the consumed row. A token that was already
+    /// consumed revokes its whole family and reports `Reused` (no event is stored then).
     async fn rotate(
         &self,
         client: ClientId,
         presented: &[u8; 32],
         next: &NextSession,
+        audit: &AuditEvent,
     ) -> anyhow::Result<RotateOutcome>;
 
     /// Revokes the live session with this token (logout). Returns its user and family.

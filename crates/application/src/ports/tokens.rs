@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use authservice_domain::Client;
+use authservice_domain::{Client, SigningAlgorithm};
 use serde_json::Value;
 
 /// The claims of an access token (see ARCHITECTURE.md, "Tokens").
@@ -56,8 +56,9 @@ impl std::fmt::Debug for NewSigningKey {
 /// Signs and verifies access tokens with each client's keys (cached; parsed once).
 #[async_trait]
 pub trait AccessTokens: Send + Sync {
-    /// Generates a key pair for a new client (ES256).
-    fn generate_key(&self) -> anyhow::Result<NewSigningKey>;
+    /// Generates a key pair (ES256, RS256 2048-bit, or Ed25519).
+    /// Runs off the async runtime (RSA generation takes a while).
+    async fn generate_key(&self, algorithm: SigningAlgorithm) -> anyhow::Result<NewSigningKey>;
 
     async fn sign(&self, client: &Client, claims: &AccessClaims) -> anyhow::Result<String>;
 

@@ -1,4 +1,4 @@
-//! Access tokens: ES256 (per-client key with `kid`, `v2_jwks`) or HS256 (per-client secret,
+//! Access tokens: ES256, RS256 or EdDSA (per-client key with `kid`, `v2_jwks`) or HS256 (per-client secret,
 //! `v1_hs256`), signed and verified with jsonwebtoken's aws-lc backend. Keys are parsed once and
 //! cached; an HS256 secret is cached per client version, so rotating it takes effect at once.
 //!
@@ -14,9 +14,11 @@ use authservice_application::ports::{
     AccessClaims, AccessTokens, ClientRepository, NewSigningKey, SealedSecret, SecretBox,
     TokenError,
 };
-use authservice_domain::{Client, ClientId, TokenMode};
+use authservice_domain::{Client, ClientId, SigningAlgorithm, TokenMode};
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
@@ -80,13 +82,84 @@ impl From<WireClaims> for AccessClaims {
 
 struct SigningKey {
     kid: String,
+    alg: Algorithm,
     encoding: EncodingKey,
 }
 
 struct VerifyingKey {
     client_id: Uuid,
+    alg: Algorithm,
     decoding: DecodingKey,
     usable: bool,
+}
+
+fn jose_alg(name: &str) -> anyhow::Result<Algorithm> {
+    match name {
+        "ES256" => Ok(Algorithm::ES256),
+        "RS256" => Ok(Algorithm::RS256),
+        "EdDSA" => Ok(Algorithm::EdDSA),
+        other => Err(anyhow!("unsupported signing key algorithm {other}")),
+    }
+}
+
+/// A new key pair: private half as DER (PKCS#8 for ES256/EdDSA, PKCS#1 for RS256), public
+/// half as a JWK.
+fn generate(algorithm: SigningAlgorithm) -> anyhow::Result<NewSigningKey> {
+    let kid = Uuid::now_v7().simple().to_string();
+    let rng = SystemRandom::new();
+    let (der, mut jwk) = match algorithm {
+        SigningAlgorithm::Es256 => {
+            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                .map_err(|_| anyhow!("generating an ES256 key failed"))?;
+            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+                .map_err(|_| anyhow!("parsing the generated ES256 key failed"))?;
+            let point = pair.public_key().as_ref();
+            if point.len() != 65 || point[0] != 4 {
+                return Err(anyhow!("unexpected P-256 public key encoding"));
+            }
+            let jwk = json!({
+                "kty": "EC",
+                "crv": "P-256",
+                "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+                "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+            });
+            (pkcs8.as_ref().to_vec(), jwk)
+        }
+        SigningAlgorithm::EdDsa => {
+            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng)
+                .map_err(|_| anyhow!("generating an Ed25519 key failed"))?;
+            let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
+                .map_err(|_| anyhow!("parsing the generated Ed25519 key failed"))?;
+            let jwk = json!({
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "x": URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
+            });
+            (pkcs8.as_ref().to_vec(), jwk)
+        }
+        SigningAlgorithm::Rs256 => {
+            use rsa::pkcs1::EncodeRsaPrivateKey;
+            use rsa::traits::PublicKeyParts;
+            let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
+                .context("generating an RSA key")?;
+            let der = key.to_pkcs1_der().context("encoding the RSA key")?;
+            let jwk = json!({
+                "kty": "RSA",
+                "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+                "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+            });
+            (der.as_bytes().to_vec(), jwk)
+        }
+    };
+    jwk["kid"] = json!(kid);
+    jwk["alg"] = json!(algorithm.as_str());
+    jwk["use"] = json!("sig");
+    Ok(NewSigningKey {
+        kid,
+        alg: algorithm.as_str().to_owned(),
+        private_key_der: der,
+        public_jwk: jwk,
+    })
 }
 
 struct HmacKeys {
@@ -149,9 +222,16 @@ impl JwtAccessTokens {
         let der = self
             .secret_box
             .open(&SealedSecret(stored.private_key_sealed))?;
+        let alg = jose_alg(&stored.alg)?;
+        let encoding = match alg {
+            Algorithm::RS256 => EncodingKey::from_rsa_der(&der),
+            Algorithm::EdDSA => EncodingKey::from_ed_der(&der),
+            _ => EncodingKey::from_ec_der(&der),
+        };
         let key = Arc::new(SigningKey {
             kid: stored.kid,
-            encoding: EncodingKey::from_ec_der(&der),
+            alg,
+            encoding,
         });
         remember(&self.signing, client.as_uuid(), key.clone());
         Ok(key)
@@ -164,11 +244,19 @@ impl JwtAccessTokens {
         let Some(stored) = self.keys.by_kid(kid).await? else {
             return Ok(None);
         };
-        let x = stored.public_jwk["x"].as_str().unwrap_or_default();
-        let y = stored.public_jwk["y"].as_str().unwrap_or_default();
+        let jwk = &stored.public_jwk;
+        let field = |name: &str| jwk[name].as_str().unwrap_or_default();
+        let alg = jose_alg(&stored.alg)?;
+        let decoding = match alg {
+            Algorithm::RS256 => DecodingKey::from_rsa_components(field("n"), field("e")),
+            Algorithm::EdDSA => DecodingKey::from_ed_components(field("x")),
+            _ => DecodingKey::from_ec_components(field("x"), field("y")),
+        }
+        .context("stored public key")?;
         let key = Arc::new(VerifyingKey {
             client_id: stored.client_id,
-            decoding: DecodingKey::from_ec_components(x, y).context("stored public key")?,
+            alg,
+            decoding,
             usable: stored.status != "retired",
         });
         remember(&self.verifying, kid.to_owned(), key.clone());
@@ -221,31 +309,10 @@ fn map_jwt_error(err: &jsonwebtoken::errors::Error) -> TokenError {
 
 #[async_trait]
 impl AccessTokens for JwtAccessTokens {
-    fn generate_key(&self) -> anyhow::Result<NewSigningKey> {
-        let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-            .map_err(|_| anyhow!("generating an ES256 key failed"))?;
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
-            .map_err(|_| anyhow!("parsing the generated ES256 key failed"))?;
-        let point = pair.public_key().as_ref();
-        if point.len() != 65 || point[0] != 4 {
-            return Err(anyhow!("unexpected P-256 public key encoding"));
-        }
-        let kid = Uuid::now_v7().simple().to_string();
-        Ok(NewSigningKey {
-            public_jwk: json!({
-                "kty": "EC",
-                "crv": "P-256",
-                "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
-                "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
-                "kid": kid,
-                "alg": "ES256",
-                "use": "sig",
-            }),
-            kid,
-            alg: "ES256".to_owned(),
-            private_key_der: pkcs8.as_ref().to_vec(),
-        })
+    async fn generate_key(&self, algorithm: SigningAlgorithm) -> anyhow::Result<NewSigningKey> {
+        tokio::task::spawn_blocking(move || generate(algorithm))
+            .await
+            .context("key generation task")?
     }
 
     async fn sign(&self, client: &Client, claims: &AccessClaims) -> anyhow::Result<String> {
@@ -253,9 +320,9 @@ impl AccessTokens for JwtAccessTokens {
         match client.token_mode {
             TokenMode::V2Jwks => {
                 let key = self.signing_key(client.id).await?;
-                let mut header = Header::new(Algorithm::ES256);
+                let mut header = Header::new(key.alg);
                 header.kid = Some(key.kid.clone());
-                jsonwebtoken::encode(&header, &wire, &key.encoding).context("signing ES256 token")
+                jsonwebtoken::encode(&header, &wire, &key.encoding).context("signing access token")
             }
             TokenMode::V1Hs256 => {
                 let keys = self.hmac_keys(client).await?;
@@ -272,19 +339,19 @@ impl AccessTokens for JwtAccessTokens {
             return Err(TokenError::ClientMismatch);
         }
         let data = match (client.token_mode, header.alg) {
-            (TokenMode::V2Jwks, Algorithm::ES256) => {
+            (TokenMode::V2Jwks, alg @ (Algorithm::ES256 | Algorithm::RS256 | Algorithm::EdDSA)) => {
                 let kid = header.kid.ok_or(TokenError::Invalid)?;
                 let key = self.verifying_key(&kid).await?.ok_or(TokenError::Invalid)?;
                 if key.client_id != client.id.as_uuid() {
                     return Err(TokenError::ClientMismatch);
                 }
-                if !key.usable {
+                if !key.usable || key.alg != alg {
                     return Err(TokenError::Invalid);
                 }
                 jsonwebtoken::decode::<WireClaims>(
                     token,
                     &key.decoding,
-                    &self.validation(Algorithm::ES256, client),
+                    &self.validation(alg, client),
                 )
             }
             (TokenMode::V1Hs256, Algorithm::HS256) => {

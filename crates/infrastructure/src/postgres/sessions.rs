@@ -79,6 +79,7 @@ impl SessionRepository for PgSessionRepository {
         client: ClientId,
         presented: &[u8; 32],
         next: &NextSession,
+        audit: &AuditEvent,
     ) -> anyhow::Result<RotateOutcome> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let client_id = client.as_uuid();
@@ -114,6 +115,11 @@ impl SessionRepository for PgSessionRepository {
                     },
                 )
                 .await?;
+                let mut event = audit.clone();
+                event.user_id = Some(user_id);
+                event.target_type = Some("session".to_owned());
+                event.target_id = Some(family_id.to_string());
+                insert_event(tx, &event).await?;
                 return Ok(RotateOutcome::Rotated {
                     user_id: UserId::from_uuid(user_id),
                     family_id,

@@ -114,6 +114,7 @@ impl AdminService for AdminGrpc {
                     webhook_url: non_empty(req.webhook_url),
                     settings: None,
                     token_mode: non_empty(req.token_mode),
+                    signing_algorithm: None,
                 },
             )
             .await

@@ -46,6 +46,7 @@ struct CreateClientBody {
     webhook_url: Option<String>,
     settings: Option<Value>,
     token_mode: Option<String>,
+    signing_algorithm: Option<String>,
 }
 
 async fn create_client(
@@ -66,6 +67,7 @@ async fn create_client(
                 webhook_url: body.webhook_url,
                 settings: body.settings,
                 token_mode: body.token_mode,
+                signing_algorithm: body.signing_algorithm,
             },
         )
         .await?;

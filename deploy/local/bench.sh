@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Benchmarks on this box: starts the services (services.sh), builds the release server and the
+# load generator, runs the server with bcrypt cost 12 and the per-IP limits lifted, measures
+# its idle RSS, then runs tests/src/bin/bench.rs against it.
+# Usage: ./deploy/local/bench.sh [seconds per phase, default 10]
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+cd "$here/../.."
+secs=${1:-10}
+
+# shellcheck source=deploy/local/services.sh
+. "$here/services.sh"
+
+cargo build --release --locked -p authservice-server --bin authservice -p authservice-tests --bin bench
+port=18080
+grpc_port=19090
+PORT=$port GRPC_PORT=$grpc_port BCRYPT_COST=12 SIGNUP_RATE_LIMIT=1000000 LOGIN_RATE_LIMIT=1000000 \
+  LOG_FORMAT=json RUST_LOG=warn ./target/release/authservice serve >/tmp/authservice-bench.log 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+sleep 2
+echo "server idle RSS: $(awk '/VmRSS/ {print $2, $3}' /proc/$pid/status)"
+./target/release/bench "http://127.0.0.1:$port" "$ADMIN_API_KEY" "$secs" 12
+echo "server RSS after the run: $(awk '/VmRSS/ {print $2, $3}' /proc/$pid/status)"

@@ -1,0 +1,243 @@
+//! Load benchmarks against a running server (see `deploy/local/bench.sh`).
+//!
+//! Measures, in one run on this box: the bcrypt ceiling (two threads hashing flat out at the
+//! server's cost), login throughput while `/healthz` latency is sampled, and refresh-token
+//! rotation throughput. Prints a Markdown table.
+//!
+//! usage: bench <base_url> <admin_key> [seconds] [bcrypt_cost]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "bench-Harbor-42-quill";
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Two threads hashing at `cost` for `secs`: hashes per second.
+fn bcrypt_ceiling(cost: u32, secs: u64) -> f64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let (stop, count) = (stop.clone(), count.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = bcrypt::hash(PASSWORD, cost);
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(secs));
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        let _ = t.join();
+    }
+    count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+}
+
+struct Ctx {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+impl Ctx {
+    async fn post(&self, path: &str, body: Value) -> reqwest::Result<reqwest::Response> {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("X-API-Key", &self.key)
+            .json(&body)
+            .send()
+            .await
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let base = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "http://127.0.0.1:8080".into());
+    let admin_key = args.get(2).cloned().ok_or_else(|| {
+        anyhow::anyhow!("usage: bench <base_url> <admin_key> [seconds] [bcrypt_cost]")
+    })?;
+    let secs: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(10);
+    let cost: u32 = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(12);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+
+    // A client for the run.
+    let slug = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let created: Value = http
+        .post(format!("{base}/api/admin/clients"))
+        .header("X-Admin-Key", &admin_key)
+        .json(&json!({"name": "Bench", "slug": slug}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let key = created["api_key"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("client creation failed: {created}"))?
+        .to_owned();
+    let ctx = Arc::new(Ctx {
+        http,
+        base: base.clone(),
+        key,
+    });
+
+    println!("bcrypt ceiling: 2 threads at cost {cost} for {secs}s ...");
+    let ceiling = tokio::task::spawn_blocking(move || bcrypt_ceiling(cost, secs)).await?;
+
+    // One user to log in as.
+    let res = ctx
+        .post(
+            "/api/auth/signup",
+            json!({"email": "load@example.com", "password": PASSWORD, "token_transport": "json"}),
+        )
+        .await?;
+    anyhow::ensure!(res.status() == 201, "signup failed: {}", res.text().await?);
+
+    println!("login throughput for {secs}s with /healthz sampled ...");
+    let stop = Arc::new(AtomicBool::new(false));
+    let logins = Arc::new(AtomicU64::new(0));
+    let login_errors = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..8 {
+        let (ctx, stop, logins, errors) = (
+            ctx.clone(),
+            stop.clone(),
+            logins.clone(),
+            login_errors.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                match ctx.post("/api/auth/login", json!({"email": "load@example.com", "password": PASSWORD, "token_transport": "json"})).await {
+                    Ok(r) if r.status() == 200 => {
+                        logins.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    let probe = {
+        let (ctx, stop) = (ctx.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            while !stop.load(Ordering::Relaxed) {
+                tick.tick().await;
+                let t = Instant::now();
+                if let Ok(r) = ctx.http.get(format!("{}/healthz", ctx.base)).send().await
+                    && r.status() == 200
+                {
+                    samples.push(t.elapsed());
+                }
+            }
+            samples
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        let _ = w.await;
+    }
+    let login_rate = logins.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    let mut health = probe.await?;
+    health.sort();
+
+    println!("refresh rotation for {secs}s ...");
+    let chains = 32;
+    let mut tokens = Vec::new();
+    for _ in 0..chains {
+        let r: Value = ctx.post("/api/auth/login", json!({"email": "load@example.com", "password": PASSWORD, "token_transport": "json"})).await?.json().await?;
+        tokens.push(r["refresh_token"].as_str().unwrap_or_default().to_owned());
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for token in tokens {
+        let (ctx, stop) = (ctx.clone(), stop.clone());
+        workers.push(tokio::spawn(async move {
+            let mut token = token;
+            let mut latencies = Vec::new();
+            let mut failures = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                match ctx
+                    .post("/api/auth/refresh", json!({"refresh_token": token}))
+                    .await
+                {
+                    Ok(r) if r.status() == 200 => {
+                        let body: Value = r.json().await.unwrap_or_default();
+                        token = body["refresh_token"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned();
+                        latencies.push(t.elapsed());
+                    }
+                    _ => {
+                        failures += 1;
+                        break;
+                    }
+                }
+            }
+            (latencies, failures)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut rotations = Vec::new();
+    let mut refresh_failures = 0;
+    for w in workers {
+        let (lat, failures) = w.await?;
+        rotations.extend(lat);
+        refresh_failures += failures;
+    }
+    let refresh_rate = rotations.len() as f64 / started.elapsed().as_secs_f64();
+    rotations.sort();
+
+    println!();
+    println!("| measure | result |");
+    println!("|---|---|");
+    println!("| bcrypt ceiling (2 threads, cost {cost}) | {ceiling:.1} hashes/s |");
+    println!(
+        "| login throughput (8 concurrent, cost {cost}) | {login_rate:.1} logins/s ({:.0} % of ceiling), {} errors |",
+        100.0 * login_rate / ceiling,
+        login_errors.load(Ordering::Relaxed)
+    );
+    println!(
+        "| /healthz during logins | p50 {}, p99 {}, max {} ({} samples) |",
+        ms(percentile(&health, 0.5)),
+        ms(percentile(&health, 0.99)),
+        ms(health.last().copied().unwrap_or_default()),
+        health.len()
+    );
+    println!(
+        "| refresh rotation (32 chains) | {refresh_rate:.0} rotations/s, p50 {}, p99 {}, {refresh_failures} failures |",
+        ms(percentile(&rotations, 0.5)),
+        ms(percentile(&rotations, 0.99))
+    );
+    Ok(())
+}
