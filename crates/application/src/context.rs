@@ -94,6 +94,23 @@ impl RequestCtx {
     }
 }
 
+/// The rate-limit key part for a client IP: the address for IPv4, the /64 for IPv6 (one host
+/// usually owns a whole /64), `unknown` without one.
+#[must_use]
+pub fn ip_bucket(ip: Option<IpAddr>) -> String {
+    match ip {
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        None => "unknown".to_owned(),
+    }
+}
+
 /// An audit event under construction.
 #[derive(Debug, Clone)]
 pub struct AuditDraft(AuditEvent);

@@ -98,6 +98,19 @@ impl Application {
             Arc::new(AesGcmSecretBox::new(&settings.encryption_key.0));
         let issuer = settings.base_url.as_str().trim_end_matches('/').to_owned();
         let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let hasher = Arc::new(BcryptHasher::new(
+            settings.bcrypt_cost,
+            workers,
+            settings.password_hash_queue,
+        ));
+        // The dummy hash (for unknown emails) is computed in the background, not on the path
+        // to readiness.
+        let warming = hasher.clone();
+        tokio::spawn(async move {
+            if let Err(err) = warming.warm_up().await {
+                tracing::warn!(error = %err, "could not precompute the dummy password hash");
+            }
+        });
         let ports = Ports {
             clients: clients.clone(),
             users: Arc::new(PgUserRepository::new(pg_pool.clone())),
@@ -108,11 +121,7 @@ impl Application {
                 secret_box.clone(),
                 issuer.clone(),
             )),
-            passwords: Arc::new(BcryptHasher::new(
-                settings.bcrypt_cost,
-                workers,
-                settings.password_hash_queue,
-            )),
+            passwords: hasher,
             audit: Arc::new(PgAuditLog::new(pg_pool.clone())),
             rate_limiter,
             secret_box,

@@ -465,3 +465,139 @@ async fn a_full_hashing_queue_answers_503_server_busy() {
         "the rest are refused at once, not queued without limit"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn revoked_sessions_lose_account_access_at_once() {
+    let app = spawn_app().await;
+    let key = key_of(&app.new_client().await);
+    let first = signup(&app, &key, "revoke@example.com").await;
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(
+            json!({"email": "revoke@example.com", "password": PASSWORD, "token_transport": "json"}),
+        ),
+        None,
+    )
+    .await;
+    let second: Value = res.json().await.unwrap();
+    let second_access = second["access_token"].as_str().unwrap();
+    assert_eq!(
+        call(
+            &app,
+            Method::GET,
+            "/api/auth/me",
+            &key,
+            None,
+            Some(second_access)
+        )
+        .await
+        .status(),
+        200
+    );
+    // The first session revokes all others: the second's access token stops working now.
+    call(
+        &app,
+        Method::DELETE,
+        "/api/auth/sessions",
+        &key,
+        None,
+        first["access_token"].as_str(),
+    )
+    .await;
+    let res = call(
+        &app,
+        Method::GET,
+        "/api/auth/me",
+        &key,
+        None,
+        Some(second_access),
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "invalid_token");
+    // Logout does the same for the current session.
+    call(
+        &app,
+        Method::POST,
+        "/api/auth/logout",
+        &key,
+        Some(json!({"refresh_token": first["refresh_token"]})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        call(
+            &app,
+            Method::GET,
+            "/api/auth/me",
+            &key,
+            None,
+            first["access_token"].as_str()
+        )
+        .await
+        .status(),
+        401
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn revocation_wins_against_a_refresh_loop() {
+    // A stolen token refreshed in a tight loop must not survive "revoke all other sessions".
+    let app = spawn_app().await;
+    let key = key_of(&app.new_client().await);
+    let owner = signup(&app, &key, "race-owner@example.com").await;
+    let res = call(&app, Method::POST, "/api/auth/login", &key, Some(json!({"email": "race-owner@example.com", "password": PASSWORD, "token_transport": "json"})), None).await;
+    let stolen: Value = res.json().await.unwrap();
+    let mut token = stolen["refresh_token"].as_str().unwrap().to_owned();
+    let thief = {
+        let (http, url, key) = (app.http.clone(), app.url("/api/auth/refresh"), key.clone());
+        tokio::spawn(async move {
+            for _ in 0..400 {
+                let res = http
+                    .post(&url)
+                    .header("X-API-Key", &key)
+                    .json(&json!({"refresh_token": token}))
+                    .send()
+                    .await
+                    .unwrap();
+                if res.status() != 200 {
+                    return token;
+                }
+                token = res.json::<Value>().await.unwrap()["refresh_token"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+            }
+            token
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let res = call(
+        &app,
+        Method::DELETE,
+        "/api/auth/sessions",
+        &key,
+        None,
+        owner["access_token"].as_str(),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let last = thief.await.unwrap();
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/refresh",
+        &key,
+        Some(json!({"refresh_token": last})),
+        None,
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        401,
+        "the thief's chain must be dead after the revocation"
+    );
+}

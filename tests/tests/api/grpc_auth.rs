@@ -26,7 +26,12 @@ fn error_code(status: &tonic::Status) -> &str {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_account_lifecycle_over_grpc() {
-    let app = spawn_app().await;
+    // The backend's address is a trusted proxy, so the end-user address it forwards counts.
+    let app = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![("TRUSTED_PROXY_CIDRS", "127.0.0.1/32".to_owned())],
+        ..Default::default()
+    })
+    .await;
     let key = key_of(&app.new_client().await);
     let mut grpc = client(&app).await;
 
@@ -201,11 +206,17 @@ async fn grpc_refuses_another_clients_token_and_bad_keys() {
             email: "a@example.com".into(),
             password: PASSWORD.into(),
             api_key: key_a.clone(),
+            ip: "198.51.100.1".into(),
             ..Default::default()
         })
         .await
         .unwrap()
         .into_inner();
+    // An untrusted caller cannot choose the address that limits and audit see.
+    assert_eq!(
+        app.audit_events("event_type=signup").await[0]["ip"],
+        "127.0.0.1"
+    );
     let user_id = a.user.unwrap().id;
     let err = grpc
         .get_user(GetUserRequest {

@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use crate::audit::record_quietly;
-use crate::context::RequestCtx;
+use crate::context::{RequestCtx, ip_bucket};
 use crate::error::{ErrorKind, UseCaseError};
 use crate::ports::{Ports, RateDecision, RateRule};
 
@@ -138,19 +138,8 @@ impl AuthenticateAdmin {
     }
 }
 
-/// Failures are counted per IPv4 address and per IPv6 /64 (one host usually owns a /64).
 fn failure_bucket(ip: Option<IpAddr>) -> String {
-    match ip {
-        Some(IpAddr::V4(v4)) => format!("admin_auth_fail:{v4}"),
-        Some(IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            format!(
-                "admin_auth_fail:{:x}:{:x}:{:x}:{:x}::/64",
-                s[0], s[1], s[2], s[3]
-            )
-        }
-        None => "admin_auth_fail:unknown".to_owned(),
-    }
+    format!("admin_auth_fail:{}", ip_bucket(ip))
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Resolve the user of a `Authorization: Bearer` access token on an app route. The token must
 //! belong to the client of the request's API key (`token_client_mismatch` otherwise, on every
-//! route), be unexpired and correctly signed, and its user must exist and be active.
+//! route), be unexpired and correctly signed, its user must exist and be active, and its
+//! session (`sid`) must still be live — so logout, password change and session revocation end
+//! access to the account routes at once, not when the access token expires.
 
 use authservice_domain::{User, UserId, UserStatus};
 
@@ -19,6 +21,8 @@ pub enum AuthenticateUserError {
     Expired,
     #[error("access token belongs to another client")]
     ClientMismatch,
+    #[error("the session of this access token has ended")]
+    SessionEnded,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -30,6 +34,7 @@ impl UseCaseError for AuthenticateUserError {
             Self::Invalid => ErrorKind::InvalidToken,
             Self::Expired => ErrorKind::TokenExpired,
             Self::ClientMismatch => ErrorKind::TokenClientMismatch,
+            Self::SessionEnded => ErrorKind::InvalidToken,
             Self::Unexpected(_) => ErrorKind::Internal,
         }
     }
@@ -84,6 +89,16 @@ impl AuthenticateUser {
             .map(|u| u.user)
             .filter(|u| u.status == UserStatus::Active)
             .ok_or(AuthenticateUserError::Invalid)?;
+        let session =
+            uuid::Uuid::parse_str(&claims.sid).map_err(|_| AuthenticateUserError::Invalid)?;
+        if !self
+            .ports
+            .sessions
+            .is_live(client.id, user.id, session, self.ports.clock.now())
+            .await?
+        {
+            return Err(AuthenticateUserError::SessionEnded);
+        }
         Ok(AuthenticatedUser { user, claims })
     }
 }

@@ -8,7 +8,9 @@ use authservice_domain::{ClientId, Email, UserStatus};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use super::{AuthConfig, IssuedTokens, Lockout, ip_key, require_client, start_session};
+use super::{
+    AuthConfig, IssuedTokens, Lockout, ip_key, login_event, prepare_session, require_client,
+};
 use crate::audit::record_quietly;
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, UseCaseError};
@@ -82,6 +84,16 @@ pub struct Login {
     config: AuthConfig,
 }
 
+/// A login attempt's slot in the email's failure window (reserved before the password is
+/// checked, so parallel guesses cannot overrun the lockout).
+struct FailureSlot {
+    fail_key: String,
+    lock_key: String,
+    ticket: String,
+    last_before_lock: bool,
+    lockout: Lockout,
+}
+
 impl Login {
     #[must_use]
     pub fn new(ports: &Ports, config: &AuthConfig) -> Self {
@@ -105,18 +117,10 @@ impl Login {
         {
             return Err(LoginError::RateLimited { retry_after });
         }
+        let slot = self
+            .reserve_failure_slot(ctx, client.id, &input.email)
+            .await?;
         let password = input.password.expose_secret();
-        let lock_keys = self.lock_keys(client.id, &input.email);
-        if let (Some(lockout), Some((_, lock_key))) = (self.config.lockout, &lock_keys)
-            && let RateDecision::Limited { retry_after } = self
-                .ports
-                .rate_limiter
-                .peek(lock_key, lock_rule(lockout))
-                .await?
-        {
-            self.fail(ctx, "account_locked", None).await;
-            return Err(LoginError::Locked { retry_after });
-        }
         let found = match Email::parse(&input.email) {
             Ok(email) => self.ports.users.find_by_email(client.id, &email).await?,
             Err(_) => None,
@@ -124,7 +128,7 @@ impl Login {
         let Some(found) = found else {
             self.ports.passwords.verify_dummy(password).await?;
             self.fail(ctx, "unknown_email", None).await;
-            self.count_failure(ctx, lock_keys.as_ref()).await?;
+            self.keep_failure(ctx, slot).await?;
             return Err(LoginError::InvalidCredentials);
         };
         let verified = match &found.password_hash {
@@ -138,8 +142,14 @@ impl Login {
         if !verified {
             self.fail(ctx, "wrong_password", Some(user.id.as_uuid()))
                 .await;
-            self.count_failure(ctx, lock_keys.as_ref()).await?;
+            self.keep_failure(ctx, slot).await?;
             return Err(LoginError::InvalidCredentials);
+        }
+        if let Some(slot) = &slot {
+            self.ports
+                .rate_limiter
+                .release(&slot.fail_key, &slot.ticket)
+                .await?;
         }
         if user.status != UserStatus::Active {
             self.fail(ctx, "account_disabled", Some(user.id.as_uuid()))
@@ -159,55 +169,98 @@ impl Login {
         }
         let upgraded = match &found.password_hash {
             Some(hash) if self.ports.passwords.needs_rehash(hash) => {
-                Some(self.ports.passwords.hash(password).await?)
+                Some((hash.as_str(), self.ports.passwords.hash(password).await?))
             }
             _ => None,
         };
         let now = self.ports.clock.now();
         self.ports
             .users
-            .record_login(client.id, user.id, now, upgraded.as_deref())
+            .record_login(
+                client.id,
+                user.id,
+                now,
+                upgraded.as_ref().map(|(old, new)| (*old, new.as_str())),
+            )
             .await?;
         let mut user = user;
         user.last_login_at = Some(now);
-        Ok(start_session(
-            &self.ports,
-            &self.config,
-            ctx,
-            client,
-            user,
-            ctx.audit("login_succeeded"),
-        )
-        .await?)
+        let prepared = prepare_session(&self.ports, &self.config, ctx, client, user).await?;
+        let event = login_event(&self.ports, ctx, &prepared);
+        self.ports
+            .sessions
+            .create(&prepared.session, &event)
+            .await?;
+        Ok(prepared.tokens)
     }
 
-    /// Rate-limiter keys of the failure count and the lock of one email in one client
-    /// (unknown emails are counted too, so a lock does not reveal whether an account exists).
-    fn lock_keys(&self, client: ClientId, raw_email: &str) -> Option<(String, String)> {
-        self.config.lockout?;
+    /// With lockout on: refuses a locked email, else reserves this attempt's failure slot.
+    /// Unknown emails are counted too, so a lock does not reveal whether an account exists.
+    async fn reserve_failure_slot(
+        &self,
+        ctx: &RequestCtx,
+        client: ClientId,
+        raw_email: &str,
+    ) -> Result<Option<FailureSlot>, LoginError> {
+        let Some(lockout) = self.config.lockout else {
+            return Ok(None);
+        };
         let email = raw_email.trim().to_lowercase();
         let digest = authservice_domain::secret::sha256(email.as_bytes());
         let id: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        Some((
-            format!("login_fail:{client}:{id}"),
-            format!("login_lock:{client}:{id}"),
-        ))
+        let fail_key = format!("login_fail:{client}:{id}");
+        let lock_key = format!("login_lock:{client}:{id}");
+        let limiter = &self.ports.rate_limiter;
+        if let RateDecision::Limited { retry_after } =
+            limiter.peek(&lock_key, lock_rule(lockout)).await?
+        {
+            self.fail(ctx, "account_locked", None).await;
+            return Err(LoginError::Locked { retry_after });
+        }
+        match limiter.hit(&fail_key, lockout.failures).await? {
+            RateDecision::Allowed { remaining, ticket } => Ok(Some(FailureSlot {
+                fail_key,
+                lock_key,
+                ticket,
+                last_before_lock: remaining == 0,
+                lockout,
+            })),
+            RateDecision::Limited { .. } => {
+                // The window is full of failures (or of attempts in flight): lock now.
+                self.lock(ctx, &lock_key, lockout).await?;
+                Err(LoginError::Locked {
+                    retry_after: lockout.lock_for,
+                })
+            }
+        }
     }
 
-    /// Counts a failed login; the one that fills the window locks the email.
-    async fn count_failure(
+    /// The attempt failed: its slot stays counted; the one that fills the window locks.
+    async fn keep_failure(
         &self,
         ctx: &RequestCtx,
-        keys: Option<&(String, String)>,
+        slot: Option<FailureSlot>,
     ) -> Result<(), LoginError> {
-        let (Some(lockout), Some((fail_key, lock_key))) = (self.config.lockout, keys) else {
-            return Ok(());
-        };
-        let limiter = &self.ports.rate_limiter;
-        if let RateDecision::Allowed { remaining: 0, .. } =
-            limiter.hit(fail_key, lockout.failures).await?
+        if let Some(slot) = slot
+            && slot.last_before_lock
         {
-            limiter.hit(lock_key, lock_rule(lockout)).await?;
+            self.lock(ctx, &slot.lock_key, slot.lockout).await?;
+        }
+        Ok(())
+    }
+
+    async fn lock(
+        &self,
+        ctx: &RequestCtx,
+        lock_key: &str,
+        lockout: Lockout,
+    ) -> Result<(), LoginError> {
+        if let RateDecision::Allowed { .. } = self
+            .ports
+            .rate_limiter
+            .hit(lock_key, lock_rule(lockout))
+            .await?
+        {
             let event = ctx
                 .audit("account_locked")
                 .metadata(json!({ "locked_for_seconds": lockout.lock_for.as_secs() }))

@@ -23,7 +23,7 @@ pub use update_profile::{UpdateProfile, UpdateProfileError, UpdateProfileInput};
 use std::time::Duration;
 
 use authservice_domain::secret::sha256;
-use authservice_domain::{Client, PasswordPolicy, User};
+use authservice_domain::{AuditEvent, Client, PasswordPolicy, User};
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use uuid::Uuid;
@@ -67,7 +67,6 @@ impl Default for Lockout {
 }
 
 /// What a successful signup, login or refresh hands back.
-#[derive(Debug)]
 pub struct IssuedTokens {
     pub access_token: String,
     pub expires_in: u64,
@@ -85,6 +84,15 @@ fn rules_json(rules: &[authservice_domain::PasswordRule]) -> serde_json::Value {
             .map(|r| serde_json::json!({ "rule": r.code(), "message": r.message() }))
             .collect(),
     )
+}
+
+impl std::fmt::Debug for IssuedTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedTokens")
+            .field("user", &self.user.id)
+            .field("session_id", &self.session_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A refresh token: 256 random bits as 64 hex characters, and its SHA-256 (what is stored).
@@ -128,26 +136,27 @@ async fn sign_access_token(
 }
 
 fn ip_key(prefix: &str, ctx: &crate::RequestCtx) -> String {
-    match ctx.ip {
-        Some(ip) => format!("{prefix}:{ip}"),
-        None => format!("{prefix}:unknown"),
-    }
+    format!("{prefix}:{}", crate::context::ip_bucket(ctx.ip))
 }
 
-/// Starts a session (a new family) for `user` and issues its tokens; the audit event is stored
-/// with the session.
-async fn start_session(
+/// A login ready to store: the first session row of a new family, and the tokens it hands
+/// out (the access token is already signed, so storing is the last step).
+struct PreparedSession {
+    session: crate::ports::NewSession,
+    tokens: IssuedTokens,
+}
+
+/// Prepares a new session (family) for `user`.
+async fn prepare_session(
     ports: &Ports,
     config: &AuthConfig,
     ctx: &crate::RequestCtx,
     client: &Client,
     user: User,
-    audit: crate::AuditDraft,
-) -> anyhow::Result<IssuedTokens> {
+) -> anyhow::Result<PreparedSession> {
     let now = ports.clock.now();
     let (refresh_token, refresh_hash) = new_refresh_token(ports);
     let family_id = Uuid::now_v7();
-    let refresh_ttl = chrono::Duration::from_std(config.refresh_ttl)?;
     let session = crate::ports::NewSession {
         id: Uuid::now_v7(),
         family_id,
@@ -158,25 +167,33 @@ async fn start_session(
         ip: ctx.ip.map(|ip| ip.to_string()),
         started_at: now,
         created_at: now,
-        expires_at: now + refresh_ttl,
+        expires_at: now + chrono::Duration::from_std(config.refresh_ttl)?,
     };
-    let event = audit
-        .client(client.id)
-        .target("user", user.id)
-        .metadata(serde_json::json!({ "session_id": family_id.to_string() }))
-        .at(now);
-    let mut event = event;
-    event.user_id = Some(user.id.as_uuid());
-    ports.sessions.create(&session, &event).await?;
     let access_token = sign_access_token(ports, config, client, &user, family_id, now).await?;
-    Ok(IssuedTokens {
-        access_token,
-        expires_in: config.access_ttl.as_secs(),
-        refresh_token,
-        refresh_expires_in: config.refresh_ttl.as_secs(),
-        user,
-        session_id: family_id,
+    Ok(PreparedSession {
+        session,
+        tokens: IssuedTokens {
+            access_token,
+            expires_in: config.access_ttl.as_secs(),
+            refresh_token,
+            refresh_expires_in: config.refresh_ttl.as_secs(),
+            user,
+            session_id: family_id,
+        },
     })
+}
+
+/// The `login_succeeded` event of a prepared session.
+fn login_event(ports: &Ports, ctx: &crate::RequestCtx, prepared: &PreparedSession) -> AuditEvent {
+    let user = &prepared.tokens.user;
+    let mut event = ctx
+        .audit("login_succeeded")
+        .client(user.client_id)
+        .target("user", user.id)
+        .metadata(serde_json::json!({ "session_id": prepared.session.family_id.to_string() }))
+        .at(ports.clock.now());
+    event.user_id = Some(user.id.as_uuid());
+    event
 }
 
 /// The client an app route was called for (resolved from `X-API-Key`).

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{AuthConfig, IssuedTokens, ip_key, require_client, start_session};
+use super::{AuthConfig, IssuedTokens, ip_key, login_event, prepare_session, require_client};
 use crate::audit::record_quietly;
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, UseCaseError};
@@ -157,20 +157,23 @@ impl Signup {
             .target("user", user.id)
             .at(now);
         event.user_id = Some(user.id.as_uuid());
-        match self.ports.users.insert(&user, &hash, &event).await {
-            Ok(()) => {}
-            Err(UserWriteError::EmailTaken) => return Err(SignupError::EmailTaken),
-            Err(UserWriteError::Unexpected(e)) => return Err(SignupError::Unexpected(e)),
+        let prepared = prepare_session(&self.ports, &self.config, ctx, client, user).await?;
+        let login = login_event(&self.ports, ctx, &prepared);
+        match self
+            .ports
+            .users
+            .insert(
+                &prepared.tokens.user,
+                &hash,
+                &event,
+                &prepared.session,
+                &login,
+            )
+            .await
+        {
+            Ok(()) => Ok(prepared.tokens),
+            Err(UserWriteError::EmailTaken) => Err(SignupError::EmailTaken),
+            Err(UserWriteError::Unexpected(e)) => Err(SignupError::Unexpected(e)),
         }
-        let tokens = start_session(
-            &self.ports,
-            &self.config,
-            ctx,
-            client,
-            user,
-            ctx.audit("login_succeeded"),
-        )
-        .await?;
-        Ok(tokens)
     }
 }

@@ -81,6 +81,15 @@ pub trait SessionRepository: Send + Sync {
         at: DateTime<Utc>,
     ) -> anyhow::Result<Option<(UserId, Uuid)>>;
 
+    /// Whether the session (family) still has a live token (not revoked, not expired).
+    async fn is_live(
+        &self,
+        client: ClientId,
+        user: UserId,
+        family: Uuid,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool>;
+
     /// Live sessions of a user, newest first.
     async fn list_live(
         &self,

@@ -3,6 +3,8 @@ use authservice_domain::{AuditEvent, ClientId, Email, User, UserId};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::NewSession;
+
 /// Why a user write failed.
 #[derive(Debug, thiserror::Error)]
 pub enum UserWriteError {
@@ -22,6 +24,8 @@ pub struct UserWithPassword {
 /// Durable storage of users; every query is scoped by client.
 #[async_trait]
 pub trait UserRepository: Send + Sync {
+    /// Stores a new user with its first session and both audit events, in one transaction.
+    ///
     /// # Errors
     /// `EmailTaken` when the client already has a user with this email.
     async fn insert(
@@ -29,6 +33,8 @@ pub trait UserRepository: Send + Sync {
         user: &User,
         password_hash: &str,
         audit: &AuditEvent,
+        first_session: &NewSession,
+        session_audit: &AuditEvent,
     ) -> Result<(), UserWriteError>;
 
     async fn find_by_email(
@@ -39,13 +45,14 @@ pub trait UserRepository: Send + Sync {
 
     async fn get(&self, client: ClientId, id: UserId) -> anyhow::Result<Option<UserWithPassword>>;
 
-    /// Stamps `last_login_at`, and replaces the hash when given (cost upgrade).
+    /// Stamps `last_login_at`, and for a cost upgrade `(old, new)` replaces the hash only if it
+    /// is still `old` (a password changed meanwhile is never overwritten).
     async fn record_login(
         &self,
         client: ClientId,
         id: UserId,
         at: DateTime<Utc>,
-        new_password_hash: Option<&str>,
+        upgrade: Option<(&str, &str)>,
     ) -> anyhow::Result<()>;
 
     /// Stores the profile fields of `user` (display name, timezone, locale) with its audit event.

@@ -27,25 +27,37 @@ impl BcryptHasher {
         }
     }
 
+    /// Runs `job` on the blocking pool. The permits travel into the blocking closure, so a
+    /// caller that gives up (a cancelled gRPC call) does not free a slot while its hash still
+    /// runs.
     async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let _admitted = self
+        let admitted = self
             .admitted
             .clone()
             .try_acquire_owned()
             .map_err(|_| HashError::Busy)?;
-        let _running = self
+        let running = self
             .running
             .clone()
             .acquire_owned()
             .await
             .map_err(|e| HashError::Unexpected(e.into()))?;
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(job))
-            .await
-            .map_err(|e| HashError::Unexpected(e.into()))
+        tokio::task::spawn_blocking(move || {
+            let _permits = (admitted, running);
+            span.in_scope(job)
+        })
+        .await
+        .map_err(|e| HashError::Unexpected(e.into()))
+    }
+
+    /// Computes the dummy hash now, so the first unknown-email login costs one bcrypt like
+    /// every other.
+    pub async fn warm_up(&self) -> Result<(), HashError> {
+        self.dummy_hash().await.map(|_| ())
     }
 
     async fn dummy_hash(&self) -> Result<&str, HashError> {

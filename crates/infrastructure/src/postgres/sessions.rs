@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::PgPool;
 use super::audit::insert_event;
-use super::schema::sessions;
+use super::schema::{sessions, users};
 
 #[derive(Insertable)]
 #[diesel(table_name = sessions)]
@@ -50,11 +50,14 @@ async fn insert_session(conn: &mut AsyncPgConnection, row: &SessionRow<'_>) -> Q
         .map(|_| ())
 }
 
-#[async_trait]
-impl SessionRepository for PgSessionRepository {
-    async fn create(&self, s: &NewSession, audit: &AuditEvent) -> anyhow::Result<()> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let row = SessionRow {
+/// Inserts the first row of a new session family.
+pub(super) async fn insert_new_session(
+    conn: &mut AsyncPgConnection,
+    s: &NewSession,
+) -> QueryResult<()> {
+    insert_session(
+        conn,
+        &SessionRow {
             id: s.id,
             family_id: s.family_id,
             client_id: s.client_id.as_uuid(),
@@ -65,9 +68,17 @@ impl SessionRepository for PgSessionRepository {
             started_at: s.started_at,
             created_at: s.created_at,
             expires_at: s.expires_at,
-        };
+        },
+    )
+    .await
+}
+
+#[async_trait]
+impl SessionRepository for PgSessionRepository {
+    async fn create(&self, s: &NewSession, audit: &AuditEvent) -> anyhow::Result<()> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         conn.transaction::<_, DieselError, _>(async |tx| {
-            insert_session(tx, &row).await?;
+            insert_new_session(tx, s).await?;
             insert_event(tx, audit).await
         })
         .await
@@ -84,81 +95,96 @@ impl SessionRepository for PgSessionRepository {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let client_id = client.as_uuid();
         let now = next.created_at;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            let consumed: Option<(Uuid, Uuid, DateTime<Utc>)> = diesel::update(
-                sessions::table
-                    .filter(sessions::refresh_token_hash.eq(presented.as_slice()))
-                    .filter(sessions::client_id.eq(client_id))
-                    .filter(sessions::consumed_at.is_null())
-                    .filter(sessions::revoked_at.is_null())
-                    .filter(sessions::expires_at.gt(now)),
-            )
-            .set(sessions::consumed_at.eq(now))
-            .returning((sessions::user_id, sessions::family_id, sessions::started_at))
-            .get_result(tx)
-            .await
-            .optional()?;
-            if let Some((user_id, family_id, started_at)) = consumed {
-                insert_session(
-                    tx,
-                    &SessionRow {
-                        id: next.id,
-                        family_id,
-                        client_id,
-                        user_id,
-                        refresh_token_hash: &next.refresh_token_hash,
-                        user_agent: next.user_agent.as_deref(),
-                        ip: next.ip.as_deref(),
-                        started_at,
-                        created_at: now,
-                        expires_at: next.expires_at,
-                    },
+        let outcome = conn
+            .transaction::<_, DieselError, _>(async |tx| {
+                let consumed: Option<(Uuid, Uuid, DateTime<Utc>)> = diesel::update(
+                    sessions::table
+                        .filter(sessions::refresh_token_hash.eq(presented.as_slice()))
+                        .filter(sessions::client_id.eq(client_id))
+                        .filter(sessions::consumed_at.is_null())
+                        .filter(sessions::revoked_at.is_null())
+                        .filter(sessions::expires_at.gt(now)),
                 )
-                .await?;
-                let mut event = audit.clone();
-                event.user_id = Some(user_id);
-                event.target_type = Some("session".to_owned());
-                event.target_id = Some(family_id.to_string());
-                insert_event(tx, &event).await?;
-                return Ok(RotateOutcome::Rotated {
-                    user_id: UserId::from_uuid(user_id),
-                    family_id,
-                });
-            }
-            let prior: Option<(Uuid, Uuid, Option<DateTime<Utc>>)> = sessions::table
-                .filter(sessions::refresh_token_hash.eq(presented.as_slice()))
-                .filter(sessions::client_id.eq(client_id))
-                .select((
-                    sessions::user_id,
-                    sessions::family_id,
-                    sessions::consumed_at,
-                ))
-                .first(tx)
+                .set(sessions::consumed_at.eq(now))
+                .returning((sessions::user_id, sessions::family_id, sessions::started_at))
+                .get_result(tx)
                 .await
                 .optional()?;
-            match prior {
-                Some((user_id, family_id, Some(_))) => {
-                    diesel::update(
-                        sessions::table
-                            .filter(sessions::family_id.eq(family_id))
-                            .filter(sessions::revoked_at.is_null()),
-                    )
-                    .set((
-                        sessions::revoked_at.eq(now),
-                        sessions::revoked_reason.eq("refresh_token_reuse"),
+                if let Some((user_id, family_id, started_at)) = consumed {
+                    let active: bool = diesel::select(diesel::dsl::exists(
+                        users::table
+                            .filter(users::id.eq(user_id))
+                            .filter(users::client_id.eq(client_id))
+                            .filter(users::status.eq("active")),
                     ))
-                    .execute(tx)
+                    .get_result(tx)
                     .await?;
-                    Ok(RotateOutcome::Reused {
+                    if !active {
+                        // Leave the token untouched: a disabled account simply cannot refresh.
+                        return Err(DieselError::RollbackTransaction);
+                    }
+                    insert_session(
+                        tx,
+                        &SessionRow {
+                            id: next.id,
+                            family_id,
+                            client_id,
+                            user_id,
+                            refresh_token_hash: &next.refresh_token_hash,
+                            user_agent: next.user_agent.as_deref(),
+                            ip: next.ip.as_deref(),
+                            started_at,
+                            created_at: now,
+                            expires_at: next.expires_at,
+                        },
+                    )
+                    .await?;
+                    let mut event = audit.clone();
+                    event.user_id = Some(user_id);
+                    event.target_type = Some("session".to_owned());
+                    event.target_id = Some(family_id.to_string());
+                    insert_event(tx, &event).await?;
+                    return Ok(RotateOutcome::Rotated {
                         user_id: UserId::from_uuid(user_id),
                         family_id,
-                    })
+                    });
                 }
-                _ => Ok(RotateOutcome::Invalid),
-            }
-        })
-        .await
-        .context("rotating refresh token")
+                let prior: Option<(Uuid, Uuid, Option<DateTime<Utc>>)> = sessions::table
+                    .filter(sessions::refresh_token_hash.eq(presented.as_slice()))
+                    .filter(sessions::client_id.eq(client_id))
+                    .select((
+                        sessions::user_id,
+                        sessions::family_id,
+                        sessions::consumed_at,
+                    ))
+                    .first(tx)
+                    .await
+                    .optional()?;
+                match prior {
+                    Some((user_id, family_id, Some(_))) => {
+                        revoke_where(
+                            tx,
+                            client,
+                            UserId::from_uuid(user_id),
+                            Some(family_id),
+                            None,
+                            "refresh_token_reuse",
+                            now,
+                        )
+                        .await?;
+                        Ok(RotateOutcome::Reused {
+                            user_id: UserId::from_uuid(user_id),
+                            family_id,
+                        })
+                    }
+                    _ => Ok(RotateOutcome::Invalid),
+                }
+            })
+            .await;
+        match outcome {
+            Err(DieselError::RollbackTransaction) => Ok(RotateOutcome::Invalid),
+            other => other.context("rotating refresh token"),
+        }
     }
 
     async fn revoke_by_token(
@@ -168,23 +194,49 @@ impl SessionRepository for PgSessionRepository {
         at: DateTime<Utc>,
     ) -> anyhow::Result<Option<(UserId, Uuid)>> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let revoked: Option<(Uuid, Uuid)> = diesel::update(
-            sessions::table
+        conn.transaction::<_, DieselError, _>(async |tx| {
+            // The token's session, even if a refresh just consumed this token: logging out
+            // ends the session (family), whichever of its tokens is presented.
+            let found: Option<(Uuid, Uuid)> = sessions::table
                 .filter(sessions::refresh_token_hash.eq(presented.as_slice()))
                 .filter(sessions::client_id.eq(client.as_uuid()))
+                .filter(sessions::revoked_at.is_null())
+                .select((sessions::user_id, sessions::family_id))
+                .first(tx)
+                .await
+                .optional()?;
+            let Some((user_id, family_id)) = found else {
+                return Ok(None);
+            };
+            let user = UserId::from_uuid(user_id);
+            let n = revoke_where(tx, client, user, Some(family_id), None, "logout", at).await?;
+            Ok((n > 0).then_some((user, family_id)))
+        })
+        .await
+        .context("revoking session")
+    }
+
+    async fn is_live(
+        &self,
+        client: ClientId,
+        user: UserId,
+        family: Uuid,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        use diesel::dsl::exists;
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        diesel::select(exists(
+            sessions::table
+                .filter(sessions::client_id.eq(client.as_uuid()))
+                .filter(sessions::user_id.eq(user.as_uuid()))
+                .filter(sessions::family_id.eq(family))
                 .filter(sessions::consumed_at.is_null())
-                .filter(sessions::revoked_at.is_null()),
-        )
-        .set((
-            sessions::revoked_at.eq(at),
-            sessions::revoked_reason.eq("logout"),
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::expires_at.gt(now)),
         ))
-        .returning((sessions::user_id, sessions::family_id))
         .get_result(&mut conn)
         .await
-        .optional()
-        .context("revoking session")?;
-        Ok(revoked.map(|(u, f)| (UserId::from_uuid(u), f)))
+        .context("checking session")
     }
 
     async fn list_live(
@@ -244,7 +296,12 @@ impl SessionRepository for PgSessionRepository {
         at: DateTime<Utc>,
     ) -> anyhow::Result<bool> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let n = revoke_where(&mut conn, client, user, Some(family), None, reason, at).await?;
+        let n = conn
+            .transaction::<_, DieselError, _>(async |tx| {
+                revoke_where(tx, client, user, Some(family), None, reason, at).await
+            })
+            .await
+            .context("revoking session")?;
         Ok(n > 0)
     }
 
@@ -257,12 +314,20 @@ impl SessionRepository for PgSessionRepository {
         at: DateTime<Utc>,
     ) -> anyhow::Result<usize> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        Ok(revoke_where(&mut conn, client, user, None, keep, reason, at).await?)
+        conn.transaction::<_, DieselError, _>(async |tx| {
+            revoke_where(tx, client, user, None, keep, reason, at).await
+        })
+        .await
+        .context("revoking sessions")
     }
 }
 
 /// Revokes the live rows of a user's sessions: only `family` when given, all but `keep`
-/// otherwise. Returns how many rows were revoked.
+/// otherwise. Returns how many rows were revoked. Must run inside a transaction.
+///
+/// Every not-yet-revoked row (consumed or not) is locked first: that waits for a refresh in
+/// flight to commit, and holds off refreshes that have not started, so the UPDATE — a new
+/// statement with a fresh snapshot — also revokes the row such a refresh added.
 pub(super) async fn revoke_where(
     conn: &mut AsyncPgConnection,
     client: ClientId,
@@ -272,6 +337,27 @@ pub(super) async fn revoke_where(
     reason: &str,
     at: DateTime<Utc>,
 ) -> QueryResult<usize> {
+    let base = sessions::table
+        .filter(sessions::client_id.eq(client.as_uuid()))
+        .filter(sessions::user_id.eq(user.as_uuid()))
+        .filter(sessions::revoked_at.is_null());
+    let _locked: Vec<Uuid> = match (family, keep) {
+        (Some(family), _) => {
+            base.filter(sessions::family_id.eq(family))
+                .select(sessions::id)
+                .for_update()
+                .load(conn)
+                .await?
+        }
+        (None, Some(keep)) => {
+            base.filter(sessions::family_id.ne(keep))
+                .select(sessions::id)
+                .for_update()
+                .load(conn)
+                .await?
+        }
+        (None, None) => base.select(sessions::id).for_update().load(conn).await?,
+    };
     let mut query = diesel::update(sessions::table)
         .filter(sessions::client_id.eq(client.as_uuid()))
         .filter(sessions::user_id.eq(user.as_uuid()))

@@ -2,7 +2,9 @@
 
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
-use authservice_application::ports::{UserRepository, UserWithPassword, UserWriteError};
+use authservice_application::ports::{
+    NewSession, UserRepository, UserWithPassword, UserWriteError,
+};
 use authservice_domain::{AuditEvent, ClientId, Email, User, UserId, UserStatus};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -13,7 +15,7 @@ use uuid::Uuid;
 use super::PgPool;
 use super::audit::insert_event;
 use super::schema::users;
-use super::sessions::revoke_where;
+use super::sessions::{insert_new_session, revoke_where};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -76,6 +78,8 @@ impl UserRepository for PgUserRepository {
         user: &User,
         password_hash: &str,
         audit: &AuditEvent,
+        first_session: &NewSession,
+        session_audit: &AuditEvent,
     ) -> Result<(), UserWriteError> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let row = UserRow {
@@ -99,7 +103,9 @@ impl UserRepository for PgUserRepository {
                 .values(&row)
                 .execute(tx)
                 .await?;
-            insert_event(tx, audit).await
+            insert_event(tx, audit).await?;
+            insert_new_session(tx, first_session).await?;
+            insert_event(tx, session_audit).await
         })
         .await
         .map_err(|err| match &err {
@@ -149,31 +155,24 @@ impl UserRepository for PgUserRepository {
         client: ClientId,
         id: UserId,
         at: DateTime<Utc>,
-        new_password_hash: Option<&str>,
+        upgrade: Option<(&str, &str)>,
     ) -> anyhow::Result<()> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let target = users::table
             .filter(users::client_id.eq(client.as_uuid()))
             .filter(users::id.eq(id.as_uuid()));
-        match new_password_hash {
-            Some(hash) => {
-                diesel::update(target)
-                    .set((
-                        users::last_login_at.eq(at),
-                        users::password_hash.eq(hash),
-                        users::updated_at.eq(at),
-                    ))
-                    .execute(&mut conn)
-                    .await
-            }
-            None => {
-                diesel::update(target)
-                    .set(users::last_login_at.eq(at))
-                    .execute(&mut conn)
-                    .await
-            }
+        diesel::update(target)
+            .set(users::last_login_at.eq(at))
+            .execute(&mut conn)
+            .await
+            .context("recording login")?;
+        if let Some((old, new)) = upgrade {
+            diesel::update(target.filter(users::password_hash.eq(old)))
+                .set((users::password_hash.eq(new), users::updated_at.eq(at)))
+                .execute(&mut conn)
+                .await
+                .context("upgrading password hash")?;
         }
-        .context("recording login")?;
         Ok(())
     }
 

@@ -77,8 +77,10 @@ impl AuthGrpc {
         }
     }
 
-    /// The call's context with its client resolved from `api_key`; `ip` and `user_agent`
-    /// forwarded by the backend replace the connection's when present.
+    /// The call's context with its client resolved from `api_key`. The end user's `ip`
+    /// forwarded by the backend is believed only from a peer in `TRUSTED_PROXY_CIDRS` (API keys
+    /// are not secret enough to let anyone pick the address that rate limits count); the user
+    /// agent is taken as given.
     async fn client_ctx<T>(
         &self,
         request: &Request<T>,
@@ -87,7 +89,11 @@ impl AuthGrpc {
         user_agent: &str,
     ) -> Result<RequestCtx, Status> {
         let mut ctx = base_ctx(request, &self.trusted_proxies);
-        if let Ok(forwarded) = ip.trim().parse::<IpAddr>() {
+        let peer_trusted = request
+            .remote_addr()
+            .map(|a| a.ip().to_canonical())
+            .is_some_and(|peer| self.trusted_proxies.iter().any(|net| net.contains(&peer)));
+        if peer_trusted && let Ok(forwarded) = ip.trim().parse::<IpAddr>() {
             ctx.ip = Some(forwarded.to_canonical());
         }
         if !user_agent.trim().is_empty() {
