@@ -41,6 +41,7 @@ pub enum ErrorKind {
     EmailNotVerified,
     SessionNotFound,
     AccountLocked,
+    InvalidCurrentPassword,
 }
 
 /// Implemented by every use-case error.

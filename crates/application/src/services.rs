@@ -7,7 +7,7 @@ use crate::admin::AuthenticateAdmin;
 use crate::audit::{ListAuditEvents, RecordAudit};
 use crate::auth::{
     AuthConfig, AuthenticateUser, ChangePassword, Login, Logout, ManageSessions, PublishJwks,
-    RefreshSession, Signup, UpdateProfile,
+    PurgeExpiredSessions, RefreshSession, Signup, UpdateProfile,
 };
 use crate::clients::{
     AuthenticateClient, CheckOrigin, CreateClient, GetClient, ListClients, RotateApiKey,
@@ -48,6 +48,7 @@ pub struct Services {
     pub update_profile: UpdateProfile,
     pub change_password: ChangePassword,
     pub sessions: ManageSessions,
+    pub purge_sessions: PurgeExpiredSessions,
 }
 
 impl Services {
@@ -75,6 +76,7 @@ impl Services {
             update_profile: UpdateProfile::new(ports),
             change_password: ChangePassword::new(ports, &config.auth),
             sessions: ManageSessions::new(ports),
+            purge_sessions: PurgeExpiredSessions::new(ports),
         }
     }
 }

@@ -166,18 +166,28 @@ pub struct User {
 }
 
 /// Whether the email's domain (or a parent domain) is a known disposable-mail provider
-/// (mailchecker's maintained list) or listed in `extra` (`BLOCKED_EMAIL_DOMAINS`).
+/// (mailchecker's maintained list) or listed in `extra` (`BLOCKED_EMAIL_DOMAINS`). An `extra`
+/// entry written `!domain` overrides the list: that domain (and its subdomains) is accepted.
 #[must_use]
 pub fn is_blocked_domain(email: &Email, extra: &[String]) -> bool {
     let domain = email.domain();
-    let listed = |d: &str| {
-        extra.iter().any(|b| {
-            let b = b.trim().trim_start_matches('.').to_ascii_lowercase();
-            !b.is_empty() && (d == b || d.ends_with(&format!(".{b}")))
-        })
+    let covers = |entry: &str| {
+        let entry = entry.trim().trim_start_matches('.').to_ascii_lowercase();
+        !entry.is_empty() && (domain == entry || domain.ends_with(&format!(".{entry}")))
     };
+    if extra
+        .iter()
+        .filter_map(|e| e.trim().strip_prefix('!'))
+        .any(covers)
+    {
+        return false;
+    }
+    let listed = extra
+        .iter()
+        .filter(|e| !e.trim().starts_with('!'))
+        .any(|e| covers(e));
     // A neutral local part, so only the domain decides (mailchecker also checks format).
-    listed(domain) || !mailchecker::is_valid(&format!("x@{domain}"))
+    listed || !mailchecker::is_valid(&format!("x@{domain}"))
 }
 
 /// An IANA time zone name (`Europe/Berlin`, `UTC`): up to 64 of `A-Za-z0-9_/+-`. Empty means
@@ -266,6 +276,11 @@ mod tests {
         assert!(blocked("a@x.corp-blocked.example"));
         assert!(!blocked("a@gmail.com"));
         assert!(!blocked("a+tag@example.org"));
+        let overridden = vec!["!mailinator.com".to_owned()];
+        assert!(!is_blocked_domain(
+            &Email::parse("a@mailinator.com").unwrap(),
+            &overridden
+        ));
     }
 
     #[test]

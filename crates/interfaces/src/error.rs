@@ -356,6 +356,15 @@ pub fn spec(kind: ErrorKind) -> ErrorSpec {
             "Too many failed sign-in attempts. Please try again later.",
             true,
         ),
+        K::InvalidCurrentPassword => row(
+            403,
+            G::PermissionDenied,
+            "invalid_current_password",
+            "AUTH_INVALID_CURRENT_PASSWORD",
+            "Current password is incorrect",
+            "Your current password is incorrect.",
+            false,
+        ),
         K::SessionNotFound => row(
             404,
             G::NotFound,
@@ -556,6 +565,7 @@ mod tests {
             K::EmailNotVerified,
             K::SessionNotFound,
             K::AccountLocked,
+            K::InvalidCurrentPassword,
         ];
         let mut codes = std::collections::HashSet::new();
         for kind in kinds {

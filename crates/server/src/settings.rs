@@ -361,9 +361,10 @@ impl Settings {
         }
         let blocked_email_domains = r.parse("BLOCKED_EMAIL_DOMAINS", Vec::new(), |v| {
             parse_list(v, |d| {
-                let d = d.trim_start_matches('.').to_ascii_lowercase();
+                let (bang, rest) = d.strip_prefix('!').map_or(("", d), |r| ("!", r));
+                let d = rest.trim_start_matches('.').to_ascii_lowercase();
                 if d.contains('.') && !d.contains(char::is_whitespace) && !d.contains('@') {
-                    Ok(d)
+                    Ok(format!("{bang}{d}"))
                 } else {
                     Err(format!("'{d}' is not a domain"))
                 }

@@ -221,7 +221,7 @@ impl Application {
         let (stop_tx, mut stop_rx) = watch::channel(false);
         let mut grpc = tokio::spawn(authservice_interfaces::grpc::serve(
             self.grpc_listener,
-            self.services,
+            self.services.clone(),
             self.trusted_proxies,
             self.grpc_reflection,
             async move {
@@ -229,6 +229,7 @@ impl Application {
             },
         ));
         let mut http = tokio::spawn(self.http);
+        let housekeeping = tokio::spawn(housekeeping(self.services.clone()));
 
         let (failure, http_done, grpc_done) = tokio::select! {
             () = shutdown => (None, false, false),
@@ -252,12 +253,31 @@ impl Application {
             http.abort();
             grpc.abort();
         }
+        housekeeping.abort();
         self.pg_pool.close();
         if let Some(pool) = self.redis_pool {
             pool.close();
         }
         tracing::info!("stopped");
         failure.map_or(Ok(()), Err)
+    }
+}
+
+/// Periodic maintenance while the server runs: every 10 minutes, purge long-expired sessions.
+/// Several replicas doing it at once is harmless (the DELETE is idempotent).
+async fn housekeeping(services: Arc<Services>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match services.purge_sessions.execute().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged expired sessions"),
+            Err(err) => tracing::warn!(
+                error = format!("{err:#}"),
+                "purging expired sessions failed"
+            ),
+        }
     }
 }
 

@@ -131,7 +131,15 @@ async fn profile_password_change_and_session_management() {
         Some(&access),
     )
     .await;
-    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.status(),
+        403,
+        "a wrong current password does not sign the user out"
+    );
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "invalid_current_password"
+    );
     let res = call(
         &app,
         Method::POST,
@@ -600,4 +608,72 @@ async fn revocation_wins_against_a_refresh_loop() {
         401,
         "the thief's chain must be dead after the revocation"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_current_passwords_are_limited_per_user() {
+    let app = spawn_app().await;
+    let key = key_of(&app.new_client().await);
+    let user = signup(&app, &key, "oracle@example.com").await;
+    let access = user["access_token"].as_str().unwrap();
+    for _ in 0..5 {
+        let res = call(
+            &app,
+            Method::POST,
+            "/api/auth/change-password",
+            &key,
+            Some(
+                json!({"current_password": "guess-guess-1", "new_password": "whatever-Strong-77"}),
+            ),
+            Some(access),
+        )
+        .await;
+        assert_eq!(res.status(), 403);
+    }
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/change-password",
+        &key,
+        Some(json!({"current_password": PASSWORD, "new_password": "whatever-Strong-77"})),
+        Some(access),
+    )
+    .await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().get("retry-after").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn long_expired_sessions_are_purged() {
+    let key_hex = "22".repeat(32);
+    let first = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![("ENCRYPTION_KEY", key_hex.clone())],
+        ..Default::default()
+    })
+    .await;
+    let key = key_of(&first.new_client().await);
+    signup(&first, &key, "old@example.com").await;
+    signup(&first, &key, "fresh@example.com").await;
+    let aged = first
+        .query_text("WITH aged AS (UPDATE sessions SET expires_at = now() - interval '2 days' WHERE user_id = (SELECT id FROM users WHERE email = 'old@example.com') RETURNING id) SELECT count(*)::text AS value FROM aged")
+        .await;
+    assert_eq!(aged, vec!["1"]);
+    // Housekeeping runs when a server starts (and every 10 minutes after).
+    let _second = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![("ENCRYPTION_KEY", key_hex)],
+        database: Some(first.database.clone()),
+        ..Default::default()
+    })
+    .await;
+    let mut left = Vec::new();
+    for _ in 0..50 {
+        left = first
+            .query_text("SELECT count(*)::text AS value FROM sessions")
+            .await;
+        if left == vec!["1"] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, vec!["1"], "only the live session remains");
 }

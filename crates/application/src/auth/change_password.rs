@@ -11,7 +11,12 @@ use uuid::Uuid;
 use super::{AuthConfig, AuthenticatedUser};
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, UseCaseError};
-use crate::ports::{HashError, Ports};
+use crate::ports::{HashError, Ports, RateDecision, RateRule};
+
+const CHANGE_PASSWORD_RULE: RateRule = RateRule {
+    limit: 5,
+    window: Duration::from_secs(15 * 60),
+};
 
 #[derive(Debug)]
 pub struct ChangePasswordInput {
@@ -23,6 +28,8 @@ pub struct ChangePasswordInput {
 pub enum ChangePasswordError {
     #[error("current password is incorrect")]
     WrongPassword,
+    #[error("too many wrong current passwords; try again later")]
+    RateLimited { retry_after: Duration },
     #[error("password does not meet the policy")]
     PasswordPolicy(Vec<PasswordRule>),
     #[error("server is busy")]
@@ -34,7 +41,8 @@ pub enum ChangePasswordError {
 impl UseCaseError for ChangePasswordError {
     fn kind(&self) -> ErrorKind {
         match self {
-            Self::WrongPassword => ErrorKind::InvalidCredentials,
+            Self::WrongPassword => ErrorKind::InvalidCurrentPassword,
+            Self::RateLimited { .. } => ErrorKind::RateLimited,
             Self::PasswordPolicy(_) => ErrorKind::PasswordPolicy,
             Self::Busy => ErrorKind::ServerBusy,
             Self::Unexpected(_) => ErrorKind::Internal,
@@ -42,7 +50,11 @@ impl UseCaseError for ChangePasswordError {
     }
 
     fn retry_after(&self) -> Option<Duration> {
-        matches!(self, Self::Busy).then_some(Duration::from_secs(1))
+        match self {
+            Self::Busy => Some(Duration::from_secs(1)),
+            Self::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        }
     }
 
     fn details(&self) -> Option<serde_json::Value> {
@@ -83,6 +95,20 @@ impl ChangePassword {
         input: ChangePasswordInput,
     ) -> Result<(), ChangePasswordError> {
         let user = caller.user;
+        // A stolen access token must not become an unlimited password oracle: 5 wrong current
+        // passwords per user per 15 minutes (the slot is reserved first, released on success).
+        let limit_key = format!("change_password:{}:{}", user.client_id, user.id);
+        let ticket = match self
+            .ports
+            .rate_limiter
+            .hit(&limit_key, CHANGE_PASSWORD_RULE)
+            .await?
+        {
+            RateDecision::Allowed { ticket, .. } => ticket,
+            RateDecision::Limited { retry_after } => {
+                return Err(ChangePasswordError::RateLimited { retry_after });
+            }
+        };
         let stored = self
             .ports
             .users
@@ -109,6 +135,7 @@ impl ChangePassword {
             crate::audit::record_quietly(&self.ports, &event).await;
             return Err(ChangePasswordError::WrongPassword);
         }
+        self.ports.rate_limiter.release(&limit_key, &ticket).await?;
         let broken = self.config.password_policy.check(
             input.new_password.expose_secret(),
             Some(&user.email),

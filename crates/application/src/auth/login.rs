@@ -207,7 +207,7 @@ impl Login {
         };
         let email = raw_email.trim().to_lowercase();
         let digest = authservice_domain::secret::sha256(email.as_bytes());
-        let id: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        let id = authservice_domain::secret::hex(&digest[..16]);
         let fail_key = format!("login_fail:{client}:{id}");
         let lock_key = format!("login_lock:{client}:{id}");
         let limiter = &self.ports.rate_limiter;

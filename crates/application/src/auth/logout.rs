@@ -5,7 +5,25 @@ use secrecy::{ExposeSecret, SecretString};
 use super::require_client;
 use crate::audit::record_quietly;
 use crate::context::RequestCtx;
+use crate::error::{ErrorKind, UseCaseError};
 use crate::ports::Ports;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogoutError {
+    #[error("refresh token belongs to another client")]
+    ClientMismatch,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for LogoutError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::ClientMismatch => ErrorKind::TokenClientMismatch,
+            Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+}
 
 pub struct Logout {
     ports: Ports,
@@ -24,7 +42,7 @@ impl Logout {
         &self,
         ctx: &RequestCtx,
         refresh_token: Option<SecretString>,
-    ) -> anyhow::Result<bool> {
+    ) -> Result<bool, LogoutError> {
         let client = require_client(ctx)?;
         let Some(token) = refresh_token.filter(|t| !t.expose_secret().trim().is_empty()) else {
             return Ok(false);
@@ -37,7 +55,10 @@ impl Logout {
             .revoke_by_token(client.id, &hash, now)
             .await?
         else {
-            return Ok(false);
+            return match self.ports.sessions.client_of_token(&hash).await? {
+                Some(owner) if owner != client.id => Err(LogoutError::ClientMismatch),
+                _ => Ok(false),
+            };
         };
         let mut event = ctx
             .audit("logout")

@@ -6,6 +6,7 @@ mod login;
 mod logout;
 mod manage_sessions;
 mod publish_jwks;
+mod purge_sessions;
 mod refresh_session;
 mod signup;
 mod update_profile;
@@ -13,9 +14,10 @@ mod update_profile;
 pub use authenticate_user::{AuthenticateUser, AuthenticateUserError, AuthenticatedUser};
 pub use change_password::{ChangePassword, ChangePasswordError, ChangePasswordInput};
 pub use login::{Login, LoginError, LoginInput};
-pub use logout::Logout;
+pub use logout::{Logout, LogoutError};
 pub use manage_sessions::{ListedSession, ManageSessions, SessionsError};
-pub use publish_jwks::PublishJwks;
+pub use publish_jwks::{PublishJwks, PublishJwksError};
+pub use purge_sessions::{EXPIRED_SESSION_GRACE, PurgeExpiredSessions};
 pub use refresh_session::{RefreshSession, RefreshSessionError, RefreshSessionInput};
 pub use signup::{Signup, SignupError, SignupInput};
 pub use update_profile::{UpdateProfile, UpdateProfileError, UpdateProfileInput};
@@ -97,15 +99,7 @@ impl std::fmt::Debug for IssuedTokens {
 
 /// A refresh token: 256 random bits as 64 hex characters, and its SHA-256 (what is stored).
 fn new_refresh_token(ports: &Ports) -> (SecretString, [u8; 32]) {
-    use std::fmt::Write;
-    let token = ports
-        .random
-        .bytes32()
-        .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        });
+    let token = authservice_domain::secret::hex(&ports.random.bytes32());
     let hash = sha256(token.as_bytes());
     (SecretString::from(token), hash)
 }

@@ -4,7 +4,20 @@
 use authservice_domain::ClientId;
 use serde_json::Value;
 
+use crate::error::{ErrorKind, UseCaseError};
 use crate::ports::Ports;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishJwksError {
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for PublishJwksError {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Internal
+    }
+}
 
 pub struct PublishJwks {
     ports: Ports,
@@ -18,7 +31,7 @@ impl PublishJwks {
         }
     }
 
-    pub async fn execute(&self, client: Option<ClientId>) -> anyhow::Result<Vec<Value>> {
-        self.ports.tokens.published_keys(client).await
+    pub async fn execute(&self, client: Option<ClientId>) -> Result<Vec<Value>, PublishJwksError> {
+        Ok(self.ports.tokens.published_keys(client).await?)
     }
 }

@@ -23,6 +23,8 @@ pub enum RefreshSessionError {
     Invalid,
     #[error("refresh token was already used; the session has been revoked")]
     Reused,
+    #[error("refresh token belongs to another client")]
+    ClientMismatch,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -32,6 +34,7 @@ impl UseCaseError for RefreshSessionError {
         match self {
             Self::Invalid => ErrorKind::InvalidRefreshToken,
             Self::Reused => ErrorKind::RefreshTokenReused,
+            Self::ClientMismatch => ErrorKind::TokenClientMismatch,
             Self::Unexpected(_) => ErrorKind::Internal,
         }
     }
@@ -99,7 +102,13 @@ impl RefreshSession {
                 record_quietly(&self.ports, &event).await;
                 return Err(RefreshSessionError::Reused);
             }
-            RotateOutcome::Invalid => return Err(RefreshSessionError::Invalid),
+            RotateOutcome::Invalid => {
+                let owner = self.ports.sessions.client_of_token(&presented_hash).await?;
+                return Err(match owner {
+                    Some(owner) if owner != client.id => RefreshSessionError::ClientMismatch,
+                    _ => RefreshSessionError::Invalid,
+                });
+            }
         };
         let user = self
             .ports

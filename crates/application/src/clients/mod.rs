@@ -49,13 +49,5 @@ fn new_api_key(random: &dyn Random) -> ApiKey {
 
 /// A new HS256 secret: 256 random bits as 64 lowercase hex characters.
 fn new_jwt_secret(random: &dyn Random) -> SecretString {
-    use std::fmt::Write;
-    let hex = random
-        .bytes32()
-        .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        });
-    SecretString::from(hex)
+    SecretString::from(authservice_domain::secret::hex(&random.bytes32()))
 }

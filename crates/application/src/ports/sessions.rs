@@ -81,6 +81,13 @@ pub trait SessionRepository: Send + Sync {
         at: DateTime<Utc>,
     ) -> anyhow::Result<Option<(UserId, Uuid)>>;
 
+    /// The client a refresh token (by hash) was issued for, whatever its state — to answer
+    /// `token_client_mismatch` when it is presented with another client's key.
+    async fn client_of_token(&self, presented: &[u8; 32]) -> anyhow::Result<Option<ClientId>>;
+
+    /// Deletes session rows that expired before `before`. Returns how many.
+    async fn purge_expired(&self, before: DateTime<Utc>) -> anyhow::Result<usize>;
+
     /// Whether the session (family) still has a live token (not revoked, not expired).
     async fn is_live(
         &self,

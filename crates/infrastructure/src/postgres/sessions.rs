@@ -216,6 +216,26 @@ impl SessionRepository for PgSessionRepository {
         .context("revoking session")
     }
 
+    async fn client_of_token(&self, presented: &[u8; 32]) -> anyhow::Result<Option<ClientId>> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let client: Option<Uuid> = sessions::table
+            .filter(sessions::refresh_token_hash.eq(presented.as_slice()))
+            .select(sessions::client_id)
+            .first(&mut conn)
+            .await
+            .optional()
+            .context("looking up a refresh token's client")?;
+        Ok(client.map(ClientId::from_uuid))
+    }
+
+    async fn purge_expired(&self, before: DateTime<Utc>) -> anyhow::Result<usize> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        diesel::delete(sessions::table.filter(sessions::expires_at.lt(before)))
+            .execute(&mut conn)
+            .await
+            .context("purging expired sessions")
+    }
+
     async fn is_live(
         &self,
         client: ClientId,

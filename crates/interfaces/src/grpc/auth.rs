@@ -217,10 +217,11 @@ impl AuthService for AuthGrpc {
         let r = request.get_ref();
         let ctx = self.client_ctx(&request, &r.api_key, "", "").await?;
         let token = non_empty(request.into_inner().refresh_token).map(SecretString::from);
-        self.services.logout.execute(&ctx, token).await.map_err(|err| {
-            tracing::error!(request_id = %ctx.request_id, error = format!("{err:#}"), "logout failed");
-            to_status(&ctx, ApiError::new(ErrorKind::Internal, "internal error"))
-        })?;
+        self.services
+            .logout
+            .execute(&ctx, token)
+            .await
+            .map_err(|e| to_status(&ctx, e))?;
         Ok(Response::new(Empty {}))
     }
 

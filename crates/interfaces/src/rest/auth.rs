@@ -180,24 +180,10 @@ async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.map(web::Json::into_inner).unwrap_or_default();
     let (refresh_token, _) = transport::presented_refresh_token(&req, body.refresh_token)?;
-    let revoked = state
-        .services
-        .logout
-        .execute(&ctx, refresh_token)
-        .await
-        .map_err(unexpected)?;
+    let revoked = state.services.logout.execute(&ctx, refresh_token).await?;
     Ok(HttpResponse::Ok()
         .cookie(transport::cleared_cookie(&state.config.cookies))
         .json(json!({ "success": true, "revoked": revoked })))
-}
-
-fn unexpected(err: anyhow::Error) -> ApiError {
-    tracing::error!(
-        request_id = crate::error::current_request_id().as_deref().unwrap_or("-"),
-        error = format!("{err:#}"),
-        "request failed"
-    );
-    ApiError::new(ErrorKind::Internal, "internal error")
 }
 
 /// The bearer token of a request, if any.
@@ -263,12 +249,7 @@ async fn jwks(
         ),
         (None, None) => None,
     };
-    let keys = state
-        .services
-        .publish_jwks
-        .execute(client)
-        .await
-        .map_err(unexpected)?;
+    let keys = state.services.publish_jwks.execute(client).await?;
     Ok(HttpResponse::Ok()
         .insert_header((
             header::CACHE_CONTROL,
