@@ -10,8 +10,8 @@ use crate::auth::{
     PurgeExpiredSessions, RefreshSession, Signup, UpdateProfile,
 };
 use crate::clients::{
-    AuthenticateClient, CheckOrigin, CreateClient, GetClient, ListClients, RotateApiKey,
-    RotateJwtSecret, UpdateClient,
+    AuthenticateClient, CheckOrigin, CreateClient, GetClient, ListClients, ManageSigningKeys,
+    RotateApiKey, RotateJwtSecret, UpdateClient,
 };
 use crate::health::CheckReadiness;
 use crate::ports::Ports;
@@ -49,6 +49,7 @@ pub struct Services {
     pub change_password: ChangePassword,
     pub sessions: ManageSessions,
     pub purge_sessions: PurgeExpiredSessions,
+    pub signing_keys: ManageSigningKeys,
 }
 
 impl Services {
@@ -77,6 +78,7 @@ impl Services {
             change_password: ChangePassword::new(ports, &config.auth),
             sessions: ManageSessions::new(ports),
             purge_sessions: PurgeExpiredSessions::new(ports),
+            signing_keys: ManageSigningKeys::new(ports),
         }
     }
 }

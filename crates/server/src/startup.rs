@@ -115,6 +115,7 @@ impl Application {
             clients: clients.clone(),
             users: Arc::new(PgUserRepository::new(pg_pool.clone())),
             sessions: Arc::new(PgSessionRepository::new(pg_pool.clone())),
+            signing_keys: Arc::new(PgSigningKeys::new(pg_pool.clone())),
             tokens: Arc::new(JwtAccessTokens::new(
                 PgSigningKeys::new(pg_pool.clone()),
                 clients,

@@ -10,3 +10,4 @@ mod grpc;
 mod grpc_auth;
 mod operations;
 mod pipeline;
+mod signing_keys;

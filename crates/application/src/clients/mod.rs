@@ -7,6 +7,7 @@ mod get_client;
 mod list_clients;
 mod rotate_api_key;
 mod rotate_jwt_secret;
+mod signing_keys;
 mod update_client;
 
 pub use authenticate_client::{
@@ -18,6 +19,7 @@ pub use get_client::{GetClient, GetClientError};
 pub use list_clients::{ListClients, ListClientsError, ListClientsInput};
 pub use rotate_api_key::{RotateApiKey, RotateApiKeyError, RotatedApiKey};
 pub use rotate_jwt_secret::{RotateJwtSecret, RotateJwtSecretError, RotatedJwtSecret};
+pub use signing_keys::{ManageSigningKeys, RotateSigningKeyInput, SigningKeysError};
 pub use update_client::{UpdateClient, UpdateClientError, UpdateClientInput};
 
 use authservice_domain::{ApiKey, Client};

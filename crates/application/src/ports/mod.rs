@@ -9,6 +9,7 @@ mod crypto;
 mod health;
 mod rate_limit;
 mod sessions;
+mod signing_keys;
 mod tokens;
 mod users;
 
@@ -18,6 +19,7 @@ pub use crypto::{Clock, Random, SealedSecret, SecretBox, SystemClock};
 pub use health::{PoolStats, Probe};
 pub use rate_limit::{RateDecision, RateLimiter, RateRule};
 pub use sessions::{NewSession, NextSession, RotateOutcome, SessionInfo, SessionRepository};
+pub use signing_keys::{SigningKeyInfo, SigningKeyStore};
 pub use tokens::{
     AccessClaims, AccessTokens, HashError, NewSigningKey, PasswordHasher, TokenError,
 };
@@ -30,6 +32,7 @@ pub struct Ports {
     pub users: Arc<dyn UserRepository>,
     pub sessions: Arc<dyn SessionRepository>,
     pub tokens: Arc<dyn AccessTokens>,
+    pub signing_keys: Arc<dyn SigningKeyStore>,
     pub passwords: Arc<dyn PasswordHasher>,
     pub audit: Arc<dyn AuditLog>,
     pub rate_limiter: Arc<dyn RateLimiter>,

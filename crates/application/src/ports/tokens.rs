@@ -68,6 +68,10 @@ pub trait AccessTokens: Send + Sync {
     /// `ClientMismatch` for a token of another client; `Expired`; `Malformed`/`Invalid` otherwise.
     async fn verify(&self, client: &Client, token: &str) -> Result<AccessClaims, TokenError>;
 
+    /// Forgets what is cached for `client` (after a key rotation), on this replica. Other
+    /// replicas reload within their cache TTL.
+    fn forget_client(&self, client: authservice_domain::ClientId);
+
     /// Public keys (JWKs) of active clients, or of one client.
     async fn published_keys(
         &self,

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::postgres::PgSigningKeys;
+use crate::postgres::{PgSigningKeys, StoredKey};
 
 #[derive(Serialize, Deserialize)]
 struct WireClaims {
@@ -80,17 +80,23 @@ impl From<WireClaims> for AccessClaims {
     }
 }
 
+/// How long a cached key (and its status) is trusted before it is re-read: the worst-case delay
+/// for another replica to see a key rotation or retirement.
+const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
 struct SigningKey {
     kid: String,
     alg: Algorithm,
     encoding: EncodingKey,
+    loaded: std::time::Instant,
 }
 
 struct VerifyingKey {
     client_id: Uuid,
     alg: Algorithm,
     decoding: DecodingKey,
-    usable: bool,
+    stored: StoredKey,
+    loaded: std::time::Instant,
 }
 
 fn jose_alg(name: &str) -> anyhow::Result<Algorithm> {
@@ -211,7 +217,9 @@ impl JwtAccessTokens {
     }
 
     async fn signing_key(&self, client: ClientId) -> anyhow::Result<Arc<SigningKey>> {
-        if let Some(key) = cached(&self.signing, &client.as_uuid()) {
+        if let Some(key) = cached(&self.signing, &client.as_uuid())
+            && key.loaded.elapsed() < KEY_CACHE_TTL
+        {
             return Ok(key);
         }
         let stored = self
@@ -232,19 +240,22 @@ impl JwtAccessTokens {
             kid: stored.kid,
             alg,
             encoding,
+            loaded: std::time::Instant::now(),
         });
         remember(&self.signing, client.as_uuid(), key.clone());
         Ok(key)
     }
 
     async fn verifying_key(&self, kid: &str) -> anyhow::Result<Option<Arc<VerifyingKey>>> {
-        if let Some(key) = cached(&self.verifying, &kid.to_owned()) {
+        if let Some(key) = cached(&self.verifying, &kid.to_owned())
+            && key.loaded.elapsed() < KEY_CACHE_TTL
+        {
             return Ok(Some(key));
         }
         let Some(stored) = self.keys.by_kid(kid).await? else {
             return Ok(None);
         };
-        let jwk = &stored.public_jwk;
+        let jwk = stored.public_jwk.clone();
         let field = |name: &str| jwk[name].as_str().unwrap_or_default();
         let alg = jose_alg(&stored.alg)?;
         let decoding = match alg {
@@ -257,7 +268,8 @@ impl JwtAccessTokens {
             client_id: stored.client_id,
             alg,
             decoding,
-            usable: stored.status != "retired",
+            stored,
+            loaded: std::time::Instant::now(),
         });
         remember(&self.verifying, kid.to_owned(), key.clone());
         Ok(Some(key))
@@ -278,7 +290,11 @@ impl JwtAccessTokens {
             encoding: EncodingKey::from_secret(&secret),
             decoding: DecodingKey::from_secret(&secret),
         });
-        remember(&self.hmac, cache_key, keys.clone());
+        {
+            let mut hmac = self.hmac.write().unwrap_or_else(|p| p.into_inner());
+            hmac.retain(|(id, _), _| *id != client.id.as_uuid());
+            hmac.insert(cache_key, keys.clone());
+        }
         Ok(keys)
     }
 
@@ -345,7 +361,7 @@ impl AccessTokens for JwtAccessTokens {
                 if key.client_id != client.id.as_uuid() {
                     return Err(TokenError::ClientMismatch);
                 }
-                if !key.usable || key.alg != alg {
+                if !key.stored.verifies_at(chrono::Utc::now()) || key.alg != alg {
                     return Err(TokenError::Invalid);
                 }
                 jsonwebtoken::decode::<WireClaims>(
@@ -369,6 +385,17 @@ impl AccessTokens for JwtAccessTokens {
             return Err(TokenError::ClientMismatch);
         }
         Ok(data.claims.into())
+    }
+
+    fn forget_client(&self, client: ClientId) {
+        self.signing
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&client.as_uuid());
+        self.verifying
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, key| key.client_id != client.as_uuid());
     }
 
     async fn published_keys(&self, client: Option<ClientId>) -> anyhow::Result<Vec<Value>> {

@@ -1,12 +1,21 @@
-//! `client_signing_keys`: read side for the token adapter (writes happen with the client).
+//! `client_signing_keys`: the key lifecycle (active → published until `retires_at` → retired)
+//! and the read side of the token adapter. A client's first key is written with the client.
+
+use std::time::Duration;
 
 use anyhow::Context;
+use async_trait::async_trait;
+use authservice_application::ports::{SealedSigningKey, SigningKeyInfo, SigningKeyStore};
+use authservice_domain::{AuditEvent, ClientId};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel::result::Error as DieselError;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::PgPool;
+use super::audit::insert_event;
 use super::schema::{client_signing_keys, clients};
 
 /// A stored key; the private half is still sealed.
@@ -20,6 +29,20 @@ pub struct StoredKey {
     pub private_key_sealed: Vec<u8>,
     pub public_jwk: Value,
     pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub retires_at: Option<DateTime<Utc>>,
+}
+
+impl StoredKey {
+    /// Whether the key verifies tokens at `now`.
+    #[must_use]
+    pub fn verifies_at(&self, now: DateTime<Utc>) -> bool {
+        match self.status.as_str() {
+            "active" => true,
+            "published" => self.retires_at.is_some_and(|t| t > now),
+            _ => false,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -57,13 +80,21 @@ impl PgSigningKeys {
             .context("loading signing key")
     }
 
-    /// Public JWKs of keys that verify tokens (active or published) of active clients.
+    /// Public JWKs of keys that verify tokens now (active, or published and not yet past
+    /// `retires_at`) of active clients.
     pub async fn published(&self, client: Option<Uuid>) -> anyhow::Result<Vec<Value>> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let now = Utc::now();
         let mut query = client_signing_keys::table
             .inner_join(clients::table)
             .filter(clients::status.eq("active"))
-            .filter(client_signing_keys::status.eq_any(["active", "published"]))
+            .filter(
+                client_signing_keys::status
+                    .eq("active")
+                    .or(client_signing_keys::status
+                        .eq("published")
+                        .and(client_signing_keys::retires_at.gt(now))),
+            )
             .select(client_signing_keys::public_jwk)
             .order((
                 client_signing_keys::client_id,
@@ -77,5 +108,82 @@ impl PgSigningKeys {
             .load(&mut conn)
             .await
             .context("listing published keys")
+    }
+}
+
+#[async_trait]
+impl SigningKeyStore for PgSigningKeys {
+    async fn list(
+        &self,
+        client: ClientId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<SigningKeyInfo>> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let keys: Vec<StoredKey> = client_signing_keys::table
+            .filter(client_signing_keys::client_id.eq(client.as_uuid()))
+            .order(client_signing_keys::created_at.desc())
+            .select(StoredKey::as_select())
+            .load(&mut conn)
+            .await
+            .context("listing signing keys")?;
+        Ok(keys
+            .into_iter()
+            .map(|k| SigningKeyInfo {
+                status: if k.status == "active" || k.verifies_at(now) {
+                    k.status.clone()
+                } else {
+                    "retired".to_owned()
+                },
+                kid: k.kid,
+                alg: k.alg,
+                created_at: k.created_at,
+                retires_at: k.retires_at,
+            })
+            .collect())
+    }
+
+    async fn rotate(
+        &self,
+        client: ClientId,
+        new_key: &SealedSigningKey,
+        overlap: Duration,
+        now: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<()> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let retires_at = now + chrono::Duration::from_std(overlap)?;
+        let old_status = if overlap.is_zero() {
+            "retired"
+        } else {
+            "published"
+        };
+        conn.transaction::<_, DieselError, _>(async |tx| {
+            diesel::update(
+                client_signing_keys::table
+                    .filter(client_signing_keys::client_id.eq(client.as_uuid()))
+                    .filter(client_signing_keys::status.eq("active")),
+            )
+            .set((
+                client_signing_keys::status.eq(old_status),
+                client_signing_keys::retires_at.eq(retires_at),
+            ))
+            .execute(tx)
+            .await?;
+            diesel::insert_into(client_signing_keys::table)
+                .values((
+                    client_signing_keys::kid.eq(&new_key.kid),
+                    client_signing_keys::client_id.eq(client.as_uuid()),
+                    client_signing_keys::alg.eq(&new_key.alg),
+                    client_signing_keys::private_key_sealed.eq(&new_key.private_key.0),
+                    client_signing_keys::public_jwk.eq(&new_key.public_jwk),
+                    client_signing_keys::status.eq("active"),
+                    client_signing_keys::created_at.eq(now),
+                ))
+                .execute(tx)
+                .await?;
+            insert_event(tx, audit).await
+        })
+        .await
+        .context("rotating signing key")
     }
 }

@@ -1,7 +1,9 @@
 //! `/api/admin/clients`: create, list, get, patch, rotate keys.
 
 use actix_web::{HttpResponse, web};
-use authservice_application::clients::{CreateClientInput, ListClientsInput, UpdateClientInput};
+use authservice_application::clients::{
+    CreateClientInput, ListClientsInput, RotateSigningKeyInput, UpdateClientInput,
+};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -14,27 +16,20 @@ use crate::error::ApiError;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/clients")
-            .route(web::post().to(create_client))
-            .route(web::get().to(list_clients)),
+            .post(create_client)
+            .get(list_clients),
     )
     .service(
         web::resource("/clients/{id}")
-            .route(web::get().to(get_client))
-            .route(web::patch().to(update_client)),
+            .get(get_client)
+            .patch(update_client),
     )
-    .route(
-        "/clients/{id}/rotate-api-key",
-        web::post().to(rotate_api_key),
-    )
+    .service(web::resource("/clients/{id}/rotate-api-key").post(rotate_api_key))
     .service(web::resource("/clients/{id}/rotate-key").post(rotate_api_key))
-    .route(
-        "/clients/{id}/rotate-secret",
-        web::post().to(rotate_jwt_secret),
-    )
-    .route(
-        "/clients/{id}/rotate-jwt",
-        web::post().to(rotate_jwt_secret),
-    );
+    .service(web::resource("/clients/{id}/rotate-secret").post(rotate_jwt_secret))
+    .service(web::resource("/clients/{id}/rotate-jwt").post(rotate_jwt_secret))
+    .service(web::resource("/clients/{id}/signing-keys").get(list_signing_keys))
+    .service(web::resource("/clients/{id}/signing-keys/rotate").post(rotate_signing_key));
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,4 +169,58 @@ async fn rotate_jwt_secret(
         "client": ClientDto::from(&rotated.client),
         "jwt_secret": rotated.jwt_secret.expose_secret(),
     })))
+}
+
+fn keys_json(keys: &[authservice_application::ports::SigningKeyInfo]) -> Value {
+    let rfc =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    json!({
+        "keys": keys
+            .iter()
+            .map(|k| json!({
+                "kid": k.kid,
+                "alg": k.alg,
+                "status": k.status,
+                "created_at": rfc(k.created_at),
+                "retires_at": k.retires_at.map(rfc),
+            }))
+            .collect::<Vec<_>>(),
+    })
+}
+
+async fn list_signing_keys(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let keys = state.services.signing_keys.list(&ctx, &id).await?;
+    Ok(HttpResponse::Ok().json(keys_json(&keys)))
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct RotateSigningKeyBody {
+    algorithm: Option<String>,
+    overlap_hours: Option<i64>,
+}
+
+async fn rotate_signing_key(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+    body: Option<web::Json<RotateSigningKeyBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    let keys = state
+        .services
+        .signing_keys
+        .rotate(
+            &ctx,
+            &id,
+            RotateSigningKeyInput {
+                algorithm: body.algorithm,
+                overlap_hours: body.overlap_hours,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(keys_json(&keys)))
 }
