@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &[
                 "../../proto/auth/v1/admin.proto",
                 "../../proto/auth/v1/auth.proto",
+                "../../proto/auth/v1/token.proto",
             ],
             &["../../proto"],
         )?;

@@ -42,6 +42,7 @@ pub enum ErrorKind {
     SessionNotFound,
     AccountLocked,
     InvalidCurrentPassword,
+    TokenRevoked,
 }
 
 /// Implemented by every use-case error.

@@ -14,6 +14,7 @@ pub mod health;
 pub mod pagination;
 pub mod ports;
 pub mod services;
+pub mod tokens;
 
 pub use context::{AuditDraft, RequestCtx};
 pub use error::{ErrorKind, UseCaseError};

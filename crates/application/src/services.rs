@@ -15,6 +15,7 @@ use crate::clients::{
 };
 use crate::health::CheckReadiness;
 use crate::ports::Ports;
+use crate::tokens::{RevokeAccessToken, ValidateToken};
 
 /// Static configuration some use cases need.
 #[derive(Clone)]
@@ -50,6 +51,8 @@ pub struct Services {
     pub sessions: ManageSessions,
     pub purge_sessions: PurgeExpiredSessions,
     pub signing_keys: ManageSigningKeys,
+    pub validate_token: ValidateToken,
+    pub revoke_access_token: RevokeAccessToken,
 }
 
 impl Services {
@@ -79,6 +82,11 @@ impl Services {
             sessions: ManageSessions::new(ports),
             purge_sessions: PurgeExpiredSessions::new(ports),
             signing_keys: ManageSigningKeys::new(ports),
+            validate_token: ValidateToken::new(
+                ports,
+                AuthenticateClient::new(ports, config.global_origins.clone()),
+            ),
+            revoke_access_token: RevokeAccessToken::new(ports),
         }
     }
 }

@@ -15,15 +15,17 @@ pub enum Permission {
     ClientsUpdate,
     ClientsRotateKeys,
     AuditRead,
+    TokensRevoke,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 6] = [
         Self::ClientsRead,
         Self::ClientsCreate,
         Self::ClientsUpdate,
         Self::ClientsRotateKeys,
         Self::AuditRead,
+        Self::TokensRevoke,
     ];
 
     #[must_use]
@@ -34,6 +36,7 @@ impl Permission {
             Self::ClientsUpdate => "clients:update",
             Self::ClientsRotateKeys => "clients:rotate_keys",
             Self::AuditRead => "audit:read",
+            Self::TokensRevoke => "tokens:revoke",
         }
     }
 }

@@ -365,6 +365,15 @@ pub fn spec(kind: ErrorKind) -> ErrorSpec {
             "Your current password is incorrect.",
             false,
         ),
+        K::TokenRevoked => row(
+            401,
+            G::Unauthenticated,
+            "token_revoked",
+            "AUTH_TOKEN_REVOKED",
+            "Access token revoked",
+            "Please sign in again.",
+            false,
+        ),
         K::SessionNotFound => row(
             404,
             G::NotFound,
@@ -566,6 +575,7 @@ mod tests {
             K::SessionNotFound,
             K::AccountLocked,
             K::InvalidCurrentPassword,
+            K::TokenRevoked,
         ];
         let mut codes = std::collections::HashSet::new();
         for kind in kinds {

@@ -11,18 +11,20 @@ use actix_web::web;
 use anyhow::Context;
 use authservice_application::Services;
 use authservice_application::auth::{AuthConfig, Lockout};
-use authservice_application::ports::{Ports, Probe, RateLimiter, RateRule, SystemClock};
+use authservice_application::ports::{
+    EphemeralStore, Ports, Probe, RateLimiter, RateRule, SystemClock,
+};
 use authservice_application::services::UseCaseConfig;
 use authservice_infrastructure::crypto::{
     AesGcmSecretBox, BcryptHasher, JwtAccessTokens, OsRandom,
 };
-use authservice_infrastructure::memory::MemoryRateLimiter;
+use authservice_infrastructure::memory::{MemoryEphemeralStore, MemoryRateLimiter};
 use authservice_infrastructure::postgres::{
     self, PgAuditLog, PgClientRepository, PgPool, PgProbe, PgSessionRepository, PgSigningKeys,
     PgUserRepository,
 };
 use authservice_infrastructure::redis::{
-    self as redis_adapter, RedisPool, RedisProbe, RedisRateLimiter,
+    self as redis_adapter, RedisEphemeralStore, RedisPool, RedisProbe, RedisRateLimiter,
 };
 use authservice_interfaces::metrics::Metrics;
 use authservice_interfaces::rest::transport::CookieConfig;
@@ -75,22 +77,34 @@ impl Application {
         }
 
         let mut probes: Vec<Arc<dyn Probe>> = vec![Arc::new(PgProbe::new(pg_pool.clone()))];
-        let (rate_limiter, redis_pool): (Arc<dyn RateLimiter>, Option<RedisPool>) =
-            match &settings.redis_url {
-                Some(url) => {
-                    let pool = redis_adapter::connect(url.expose_secret(), 16)?;
-                    probes.push(Arc::new(RedisProbe::new(pool.clone())));
-                    let limiter = RedisRateLimiter::new(pool.clone(), &settings.redis_key_prefix);
-                    (Arc::new(limiter), Some(pool))
-                }
-                None => {
-                    tracing::warn!(
-                        "REDIS_URL is not set: rate limits and short-lived state use an in-process \
+        type Shortlived = (
+            Arc<dyn RateLimiter>,
+            Arc<dyn EphemeralStore>,
+            Option<RedisPool>,
+        );
+        let (rate_limiter, ephemeral, redis_pool): Shortlived = match &settings.redis_url {
+            Some(url) => {
+                let pool = redis_adapter::connect(url.expose_secret(), 16)?;
+                probes.push(Arc::new(RedisProbe::new(pool.clone())));
+                let prefix = &settings.redis_key_prefix;
+                (
+                    Arc::new(RedisRateLimiter::new(pool.clone(), prefix)),
+                    Arc::new(RedisEphemeralStore::new(pool.clone(), prefix)),
+                    Some(pool),
+                )
+            }
+            None => {
+                tracing::warn!(
+                    "REDIS_URL is not set: rate limits and short-lived state use an in-process \
                          store; run ONE instance only"
-                    );
-                    (Arc::new(MemoryRateLimiter::new()), None)
-                }
-            };
+                );
+                (
+                    Arc::new(MemoryRateLimiter::new()),
+                    Arc::new(MemoryEphemeralStore::new()),
+                    None,
+                )
+            }
+        };
 
         let clients: Arc<dyn authservice_application::ports::ClientRepository> =
             Arc::new(PgClientRepository::new(pg_pool.clone()));
@@ -125,6 +139,7 @@ impl Application {
             passwords: hasher,
             audit: Arc::new(PgAuditLog::new(pg_pool.clone())),
             rate_limiter,
+            ephemeral,
             secret_box,
             random: Arc::new(OsRandom),
             clock: Arc::new(SystemClock),

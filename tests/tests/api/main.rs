@@ -11,3 +11,4 @@ mod grpc_auth;
 mod operations;
 mod pipeline;
 mod signing_keys;
+mod token_validation;

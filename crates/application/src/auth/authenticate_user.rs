@@ -23,6 +23,8 @@ pub enum AuthenticateUserError {
     ClientMismatch,
     #[error("the session of this access token has ended")]
     SessionEnded,
+    #[error("access token has been revoked")]
+    Revoked,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -35,6 +37,7 @@ impl UseCaseError for AuthenticateUserError {
             Self::Expired => ErrorKind::TokenExpired,
             Self::ClientMismatch => ErrorKind::TokenClientMismatch,
             Self::SessionEnded => ErrorKind::InvalidToken,
+            Self::Revoked => ErrorKind::TokenRevoked,
             Self::Unexpected(_) => ErrorKind::Internal,
         }
     }
@@ -77,9 +80,18 @@ impl AuthenticateUser {
             .map_err(|e| match e {
                 TokenError::ClientMismatch => AuthenticateUserError::ClientMismatch,
                 TokenError::Expired => AuthenticateUserError::Expired,
-                TokenError::Malformed | TokenError::Invalid => AuthenticateUserError::Invalid,
+                TokenError::Malformed
+                | TokenError::Invalid
+                | TokenError::NotYetValid
+                | TokenError::BadSignature
+                | TokenError::AlgorithmNotAllowed
+                | TokenError::UnknownKey
+                | TokenError::RetiredKey => AuthenticateUserError::Invalid,
                 TokenError::Unexpected(e) => AuthenticateUserError::Unexpected(e),
             })?;
+        if crate::tokens::is_revoked(&self.ports, &claims.jti).await? {
+            return Err(AuthenticateUserError::Revoked);
+        }
         let user_id = UserId::parse(&claims.sub).map_err(|_| AuthenticateUserError::Invalid)?;
         let user = self
             .ports

@@ -6,6 +6,7 @@ use std::sync::Arc;
 mod audit;
 mod clients;
 mod crypto;
+mod ephemeral;
 mod health;
 mod rate_limit;
 mod sessions;
@@ -16,6 +17,7 @@ mod users;
 pub use audit::{AuditFilter, AuditLog};
 pub use clients::{ClientRepository, ClientWriteError, SealedSigningKey};
 pub use crypto::{Clock, Random, SealedSecret, SecretBox, SystemClock};
+pub use ephemeral::EphemeralStore;
 pub use health::{PoolStats, Probe};
 pub use rate_limit::{RateDecision, RateLimiter, RateRule};
 pub use sessions::{NewSession, NextSession, RotateOutcome, SessionInfo, SessionRepository};
@@ -36,6 +38,7 @@ pub struct Ports {
     pub passwords: Arc<dyn PasswordHasher>,
     pub audit: Arc<dyn AuditLog>,
     pub rate_limiter: Arc<dyn RateLimiter>,
+    pub ephemeral: Arc<dyn EphemeralStore>,
     pub secret_box: Arc<dyn SecretBox>,
     pub random: Arc<dyn Random>,
     pub clock: Arc<dyn Clock>,

@@ -28,6 +28,16 @@ pub enum TokenError {
     ClientMismatch,
     #[error("token has expired")]
     Expired,
+    #[error("token is not valid yet")]
+    NotYetValid,
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("algorithm not allowed for this client")]
+    AlgorithmNotAllowed,
+    #[error("unknown signing key")]
+    UnknownKey,
+    #[error("signing key is retired")]
+    RetiredKey,
     #[error("token is not valid")]
     Invalid,
     #[error(transparent)]

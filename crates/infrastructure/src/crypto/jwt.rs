@@ -319,8 +319,20 @@ fn unverified_client_id(token: &str) -> Option<String> {
 fn map_jwt_error(err: &jsonwebtoken::errors::Error) -> TokenError {
     match err.kind() {
         JwtErrorKind::ExpiredSignature => TokenError::Expired,
+        JwtErrorKind::ImmatureSignature => TokenError::NotYetValid,
+        JwtErrorKind::InvalidSignature => TokenError::BadSignature,
+        JwtErrorKind::InvalidAlgorithm => TokenError::AlgorithmNotAllowed,
         _ => TokenError::Invalid,
     }
+}
+
+/// The raw `alg` of a token header (so `none`, which jsonwebtoken cannot even name, is reported
+/// as an algorithm that is not allowed rather than as garbage).
+fn raw_alg(token: &str) -> Option<String> {
+    let header = token.split('.').next()?;
+    let bytes = URL_SAFE_NO_PAD.decode(header).ok()?;
+    let value: Value = serde_json::from_slice(&bytes).ok()?;
+    value.get("alg")?.as_str().map(str::to_owned)
 }
 
 #[async_trait]
@@ -349,6 +361,9 @@ impl AccessTokens for JwtAccessTokens {
     }
 
     async fn verify(&self, client: &Client, token: &str) -> Result<AccessClaims, TokenError> {
+        if raw_alg(token).is_some_and(|alg| alg.eq_ignore_ascii_case("none")) {
+            return Err(TokenError::AlgorithmNotAllowed);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         let claimed = unverified_client_id(token).ok_or(TokenError::Malformed)?;
         if claimed != client.id.to_string() {
@@ -356,13 +371,19 @@ impl AccessTokens for JwtAccessTokens {
         }
         let data = match (client.token_mode, header.alg) {
             (TokenMode::V2Jwks, alg @ (Algorithm::ES256 | Algorithm::RS256 | Algorithm::EdDSA)) => {
-                let kid = header.kid.ok_or(TokenError::Invalid)?;
-                let key = self.verifying_key(&kid).await?.ok_or(TokenError::Invalid)?;
+                let kid = header.kid.ok_or(TokenError::UnknownKey)?;
+                let key = self
+                    .verifying_key(&kid)
+                    .await?
+                    .ok_or(TokenError::UnknownKey)?;
                 if key.client_id != client.id.as_uuid() {
                     return Err(TokenError::ClientMismatch);
                 }
-                if !key.stored.verifies_at(chrono::Utc::now()) || key.alg != alg {
-                    return Err(TokenError::Invalid);
+                if key.alg != alg {
+                    return Err(TokenError::AlgorithmNotAllowed);
+                }
+                if !key.stored.verifies_at(chrono::Utc::now()) {
+                    return Err(TokenError::RetiredKey);
                 }
                 jsonwebtoken::decode::<WireClaims>(
                     token,
@@ -378,9 +399,12 @@ impl AccessTokens for JwtAccessTokens {
                     &self.validation(Algorithm::HS256, client),
                 )
             }
-            _ => return Err(TokenError::Invalid),
+            _ => return Err(TokenError::AlgorithmNotAllowed),
         }
         .map_err(|e| map_jwt_error(&e))?;
+        if data.claims.iat > chrono::Utc::now().timestamp() + 30 {
+            return Err(TokenError::NotYetValid);
+        }
         if data.claims.client_id != client.id.to_string() {
             return Err(TokenError::ClientMismatch);
         }

@@ -9,7 +9,40 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use authservice_application::ports::{RateDecision, RateLimiter, RateRule};
+use authservice_application::ports::{EphemeralStore, RateDecision, RateLimiter, RateRule};
+
+/// Keys with expiry, kept in memory (swept of expired keys as it grows).
+#[derive(Default)]
+pub struct MemoryEphemeralStore {
+    entries: Mutex<HashMap<String, Instant>>,
+}
+
+impl MemoryEphemeralStore {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl EphemeralStore for MemoryEphemeralStore {
+    async fn put(&self, key: &str, ttl: Duration) -> anyhow::Result<()> {
+        let now = Instant::now();
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= 4096 && entries.len().is_power_of_two() {
+            entries.retain(|_, until| *until > now);
+        }
+        entries.insert(key.to_owned(), now + ttl);
+        Ok(())
+    }
+
+    async fn exists(&self, key: &str) -> anyhow::Result<bool> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(entries
+            .get(key)
+            .is_some_and(|until| *until > Instant::now()))
+    }
+}
 
 /// Sliding-window log per key, kept in memory.
 #[derive(Default)]

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
-use authservice_application::ports::{PoolStats, Probe, RateDecision, RateLimiter, RateRule};
+use authservice_application::ports::{
+    EphemeralStore, PoolStats, Probe, RateDecision, RateLimiter, RateRule,
+};
 use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
 
 pub type RedisPool = Pool;
@@ -171,5 +173,48 @@ impl RateLimiter for RedisRateLimiter {
             .await
             .context("releasing a rate-limit ticket")?;
         Ok(())
+    }
+}
+
+/// Keys with expiry in Redis (`<prefix>eph:<key>`).
+pub struct RedisEphemeralStore {
+    pool: RedisPool,
+    prefix: String,
+}
+
+impl RedisEphemeralStore {
+    #[must_use]
+    pub fn new(pool: RedisPool, prefix: &str) -> Self {
+        Self {
+            pool,
+            prefix: format!("{prefix}eph:"),
+        }
+    }
+}
+
+#[async_trait]
+impl EphemeralStore for RedisEphemeralStore {
+    async fn put(&self, key: &str, ttl: Duration) -> anyhow::Result<()> {
+        let mut conn = self.pool.get().await.context("connecting to Redis")?;
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let _: () = redis::cmd("SET")
+            .arg(format!("{}{key}", self.prefix))
+            .arg("1")
+            .arg("PX")
+            .arg(millis)
+            .query_async(&mut conn)
+            .await
+            .context("setting an ephemeral key")?;
+        Ok(())
+    }
+
+    async fn exists(&self, key: &str) -> anyhow::Result<bool> {
+        let mut conn = self.pool.get().await.context("connecting to Redis")?;
+        let n: i64 = redis::cmd("EXISTS")
+            .arg(format!("{}{key}", self.prefix))
+            .query_async(&mut conn)
+            .await
+            .context("reading an ephemeral key")?;
+        Ok(n > 0)
     }
 }

@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod token;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use tokio::net::TcpListener;
 
 pub use admin::AdminGrpc;
 pub use auth::AuthGrpc;
+pub use token::TokenGrpc;
 
 /// Generated protobuf types and service stubs of package `auth.v1`.
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
@@ -37,6 +39,9 @@ pub async fn serve(
     health_reporter
         .set_serving::<proto::auth_service_server::AuthServiceServer<AuthGrpc>>()
         .await;
+    health_reporter
+        .set_serving::<proto::token_service_server::TokenServiceServer<TokenGrpc>>()
+        .await;
     let reflection_service = if reflection {
         Some(
             tonic_reflection::server::Builder::configure()
@@ -54,7 +59,10 @@ pub async fn serve(
             AdminGrpc::new(services.clone(), trusted_proxies.clone()),
         ))
         .add_service(proto::auth_service_server::AuthServiceServer::new(
-            AuthGrpc::new(services, trusted_proxies),
+            AuthGrpc::new(services.clone(), trusted_proxies),
+        ))
+        .add_service(proto::token_service_server::TokenServiceServer::new(
+            TokenGrpc::new(services),
         ))
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener),

@@ -1,6 +1,7 @@
 //! REST over actix-web.
 
 mod admin_clients;
+mod admin_tokens;
 mod audit;
 mod auth;
 mod dto;
@@ -93,6 +94,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .wrap(from_fn(middleware::audit_admin_failures))
                 .configure(admin_clients::routes)
                 .configure(audit::routes)
+                .configure(admin_tokens::routes)
                 .default_service(web::to(admin_route_not_found)),
         )
         .service(

@@ -1,0 +1,14 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+/// Short-lived markers shared by all replicas (Redis) or local to one (in-process), such as
+/// revoked access-token ids. Keys expire on their own.
+#[async_trait]
+pub trait EphemeralStore: Send + Sync {
+    /// Sets `key` for `ttl` (replacing any earlier value and expiry).
+    async fn put(&self, key: &str, ttl: Duration) -> anyhow::Result<()>;
+
+    /// Whether `key` is set and not expired.
+    async fn exists(&self, key: &str) -> anyhow::Result<bool>;
+}
