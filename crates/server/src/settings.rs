@@ -58,6 +58,9 @@ pub struct Settings {
     pub login_rate_limit: u32,
     /// `ACCOUNT_LOCKOUT_ENABLED`: 5 failed logins in 15 min lock an email (per client) for 30 min.
     pub account_lockout_enabled: bool,
+    /// `CLIENT_CACHE_TTL`: how long a replica serves API-key and client lookups from memory
+    /// (the worst-case delay before another replica sees a suspension or key rotation).
+    pub client_cache_ttl: Duration,
     /// `Secure` on the refresh cookie (auto: BASE_URL is https).
     pub cookie_secure: bool,
     pub cookie_same_site: CookieSameSite,
@@ -378,6 +381,13 @@ impl Settings {
         });
 
         let account_lockout_enabled = r.parse("ACCOUNT_LOCKOUT_ENABLED", false, parse_bool);
+        let client_cache_ttl = r.parse("CLIENT_CACHE_TTL", Duration::from_secs(10), |v| {
+            if v == "0" {
+                Ok(Duration::ZERO)
+            } else {
+                parse_duration(v)
+            }
+        });
         let https = base_url.scheme() == "https";
         let cookie_secure = r.parse("COOKIE_SECURE", https, |v| {
             if v == "auto" {
@@ -450,6 +460,7 @@ impl Settings {
                     signup_rate_limit,
                     login_rate_limit,
                     account_lockout_enabled,
+                    client_cache_ttl,
                     cookie_secure,
                     cookie_same_site,
                     cookie_domain,

@@ -18,7 +18,9 @@ use authservice_application::services::UseCaseConfig;
 use authservice_infrastructure::crypto::{
     AesGcmSecretBox, BcryptHasher, JwtAccessTokens, OsRandom,
 };
-use authservice_infrastructure::memory::{MemoryEphemeralStore, MemoryRateLimiter};
+use authservice_infrastructure::memory::{
+    CachingClientRepository, MemoryEphemeralStore, MemoryRateLimiter,
+};
 use authservice_infrastructure::postgres::{
     self, PgAuditLog, PgClientRepository, PgPool, PgProbe, PgSessionRepository, PgSigningKeys,
     PgUserRepository,
@@ -107,7 +109,10 @@ impl Application {
         };
 
         let clients: Arc<dyn authservice_application::ports::ClientRepository> =
-            Arc::new(PgClientRepository::new(pg_pool.clone()));
+            Arc::new(CachingClientRepository::new(
+                Arc::new(PgClientRepository::new(pg_pool.clone())),
+                settings.client_cache_ttl,
+            ));
         let secret_box: Arc<dyn authservice_application::ports::SecretBox> =
             Arc::new(AesGcmSecretBox::new(&settings.encryption_key.0));
         let issuer = settings.base_url.as_str().trim_end_matches('/').to_owned();

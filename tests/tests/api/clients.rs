@@ -480,3 +480,57 @@ async fn a_suspended_client_gets_403_until_reactivated() {
     .await;
     assert_eq!(call().await.unwrap().status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn other_replicas_see_a_suspension_within_the_client_cache_ttl() {
+    let key_hex = "33".repeat(32);
+    let one = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![
+            ("ENCRYPTION_KEY", key_hex.clone()),
+            ("CLIENT_CACHE_TTL", "1s".to_owned()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let two = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![
+            ("ENCRYPTION_KEY", key_hex),
+            ("CLIENT_CACHE_TTL", "1s".to_owned()),
+        ],
+        database: Some(one.database.clone()),
+        ..Default::default()
+    })
+    .await;
+    let created = one.new_client().await;
+    let id = created["client"]["id"].as_str().unwrap();
+    let key = created["api_key"].as_str().unwrap();
+    let on_two = || {
+        two.http
+            .get(two.url("/api/auth/ui/config"))
+            .header("X-API-Key", key)
+            .send()
+    };
+    assert_eq!(
+        on_two().await.unwrap().status(),
+        200,
+        "replica two caches the client"
+    );
+
+    one.admin(
+        Method::PATCH,
+        &format!("/api/admin/clients/{id}"),
+        Some(json!({"status": "suspended"})),
+    )
+    .await;
+    // Replica one knows at once; replica two within its 1 s cache lifetime.
+    let on_one = one
+        .http
+        .get(one.url("/api/auth/ui/config"))
+        .header("X-API-Key", key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_one.status(), 403);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(on_two().await.unwrap().status(), 403);
+}

@@ -54,7 +54,14 @@ pub trait ClientRepository: Send + Sync {
         audit: &AuditEvent,
     ) -> Result<(), ClientWriteError>;
 
+    /// The stored client, always fresh (use cases that modify a client read through this).
     async fn get(&self, id: ClientId) -> anyhow::Result<Option<Client>>;
+
+    /// The client for request-path checks (token validation), which may be served from a
+    /// short-lived cache.
+    async fn get_cached(&self, id: ClientId) -> anyhow::Result<Option<Client>> {
+        self.get(id).await
+    }
 
     /// The client whose current API key has this digest.
     async fn find_by_api_key_hash(&self, hash: &ApiKeyHash) -> anyhow::Result<Option<Client>>;

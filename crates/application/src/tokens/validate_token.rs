@@ -106,7 +106,7 @@ impl ValidateToken {
                 let Some(id) = claimed_client(token) else {
                     return Ok(TokenValidation::refused("malformed_token"));
                 };
-                match self.ports.clients.get(id).await? {
+                match self.ports.clients.get_cached(id).await? {
                     Some(client) if client.is_active() => client,
                     Some(_) => return Ok(TokenValidation::refused("client_suspended")),
                     None => return Ok(TokenValidation::refused("unknown_client")),

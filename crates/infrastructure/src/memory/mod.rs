@@ -3,6 +3,10 @@
 //! State lives in this process only: with several replicas each would count on its own, so the
 //! server logs a warning at startup when these are in use.
 
+mod client_cache;
+
+pub use client_cache::CachingClientRepository;
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,0 +1,130 @@
+//! A short-lived cache in front of the client repository for the request path: API-key →
+//! client and id → client lookups are served from memory for `ttl`. Every write through this
+//! replica drops the client's entries at once; other replicas see a suspension or a key
+//! rotation within `ttl` (the documented worst-case delay). Reads that modify a client
+//! (`get`) always go to the store.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use authservice_application::ports::{
+    ClientRepository, ClientWriteError, SealedSecret, SealedSigningKey,
+};
+use authservice_domain::{ApiKeyHash, AuditEvent, Client, ClientId};
+use uuid::Uuid;
+
+/// Above this many entries a map is emptied (a crude bound against unbounded growth).
+const MAX_ENTRIES: usize = 10_000;
+
+type Entries<K> = RwLock<HashMap<K, (Client, Instant)>>;
+
+pub struct CachingClientRepository {
+    inner: Arc<dyn ClientRepository>,
+    ttl: Duration,
+    by_key: Entries<[u8; 32]>,
+    by_id: Entries<ClientId>,
+}
+
+impl CachingClientRepository {
+    #[must_use]
+    pub fn new(inner: Arc<dyn ClientRepository>, ttl: Duration) -> Self {
+        Self {
+            inner,
+            ttl,
+            by_key: RwLock::default(),
+            by_id: RwLock::default(),
+        }
+    }
+
+    fn fresh<K: std::hash::Hash + Eq>(&self, map: &Entries<K>, key: &K) -> Option<Client> {
+        let map = map.read().unwrap_or_else(|p| p.into_inner());
+        map.get(key)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(client, _)| client.clone())
+    }
+
+    fn store<K: std::hash::Hash + Eq>(map: &Entries<K>, key: K, client: Client) {
+        let mut map = map.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(key, (client, Instant::now()));
+    }
+
+    fn forget(&self, id: ClientId) {
+        self.by_key
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, (client, _)| client.id != id);
+        self.by_id
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+    }
+}
+
+#[async_trait]
+impl ClientRepository for CachingClientRepository {
+    async fn insert(
+        &self,
+        client: &Client,
+        jwt_secret: &SealedSecret,
+        signing_key: &SealedSigningKey,
+        audit: &AuditEvent,
+    ) -> Result<(), ClientWriteError> {
+        self.inner
+            .insert(client, jwt_secret, signing_key, audit)
+            .await
+    }
+
+    async fn update(
+        &self,
+        client: &Client,
+        jwt_secret: Option<&SealedSecret>,
+        audit: &AuditEvent,
+    ) -> Result<(), ClientWriteError> {
+        let result = self.inner.update(client, jwt_secret, audit).await;
+        self.forget(client.id);
+        result
+    }
+
+    async fn get(&self, id: ClientId) -> anyhow::Result<Option<Client>> {
+        self.inner.get(id).await
+    }
+
+    async fn get_cached(&self, id: ClientId) -> anyhow::Result<Option<Client>> {
+        if let Some(client) = self.fresh(&self.by_id, &id) {
+            return Ok(Some(client));
+        }
+        let found = self.inner.get(id).await?;
+        if let Some(client) = &found {
+            Self::store(&self.by_id, id, client.clone());
+        }
+        Ok(found)
+    }
+
+    async fn find_by_api_key_hash(&self, hash: &ApiKeyHash) -> anyhow::Result<Option<Client>> {
+        if let Some(client) = self.fresh(&self.by_key, hash.as_bytes()) {
+            return Ok(Some(client));
+        }
+        let found = self.inner.find_by_api_key_hash(hash).await?;
+        if let Some(client) = &found {
+            Self::store(&self.by_key, *hash.as_bytes(), client.clone());
+        }
+        Ok(found)
+    }
+
+    async fn list(&self, after: Option<Uuid>, limit: usize) -> anyhow::Result<Vec<Client>> {
+        self.inner.list(after, limit).await
+    }
+
+    async fn jwt_secret(&self, id: ClientId) -> anyhow::Result<Option<SealedSecret>> {
+        self.inner.jwt_secret(id).await
+    }
+
+    async fn any_active_allows_origin(&self, origin: &str) -> anyhow::Result<bool> {
+        self.inner.any_active_allows_origin(origin).await
+    }
+}
