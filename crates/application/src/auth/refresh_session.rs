@@ -1,7 +1,6 @@
 //! Rotate a refresh token: the presented token is consumed and a new one issued in the same
 //! family, atomically. Presenting an already-consumed token revokes the family.
 
-use authservice_domain::UserStatus;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use uuid::Uuid;
@@ -79,7 +78,7 @@ impl RefreshSession {
                 + chrono::Duration::from_std(self.config.refresh_ttl)
                     .map_err(anyhow::Error::from)?,
         };
-        let (user_id, family_id) = match self
+        let (user, family_id) = match self
             .ports
             .sessions
             .rotate(
@@ -90,7 +89,7 @@ impl RefreshSession {
             )
             .await?
         {
-            RotateOutcome::Rotated { user_id, family_id } => (user_id, family_id),
+            RotateOutcome::Rotated { user, family_id } => (*user, family_id),
             RotateOutcome::Reused { user_id, family_id } => {
                 let mut event = ctx
                     .audit("token_refresh_reuse")
@@ -110,14 +109,6 @@ impl RefreshSession {
                 });
             }
         };
-        let user = self
-            .ports
-            .users
-            .get(client.id, user_id)
-            .await?
-            .map(|u| u.user)
-            .filter(|u| u.status == UserStatus::Active)
-            .ok_or(RefreshSessionError::Invalid)?;
         let access_token =
             sign_access_token(&self.ports, &self.config, client, &user, family_id, now).await?;
         Ok(IssuedTokens {

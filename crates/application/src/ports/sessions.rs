@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use authservice_domain::{AuditEvent, ClientId, UserId};
+use authservice_domain::{AuditEvent, ClientId, User, UserId};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -20,10 +20,11 @@ pub struct NewSession {
 }
 
 /// What presenting a refresh token did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum RotateOutcome {
-    /// The token was live; it is consumed and the next one stored in its family.
-    Rotated { user_id: UserId, family_id: Uuid },
+    /// The token was live and its user active; it is consumed and the next one stored in its
+    /// family. Carries the user as stored now.
+    Rotated { user: Box<User>, family_id: Uuid },
     /// The token had already been used: the whole family is now revoked.
     Reused { user_id: UserId, family_id: Uuid },
     /// Unknown, expired, revoked, or of another client.

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::PgPool;
 use super::audit::insert_event;
 use super::schema::{sessions, users};
+use super::users::UserRow;
 
 #[derive(Insertable)]
 #[diesel(table_name = sessions)]
@@ -111,18 +112,18 @@ impl SessionRepository for PgSessionRepository {
                 .await
                 .optional()?;
                 if let Some((user_id, family_id, started_at)) = consumed {
-                    let active: bool = diesel::select(diesel::dsl::exists(
-                        users::table
-                            .filter(users::id.eq(user_id))
-                            .filter(users::client_id.eq(client_id))
-                            .filter(users::status.eq("active")),
-                    ))
-                    .get_result(tx)
-                    .await?;
-                    if !active {
+                    let user: Option<UserRow> = users::table
+                        .filter(users::id.eq(user_id))
+                        .filter(users::client_id.eq(client_id))
+                        .filter(users::status.eq("active"))
+                        .select(UserRow::as_select())
+                        .first(tx)
+                        .await
+                        .optional()?;
+                    let Some(user) = user else {
                         // Leave the token untouched: a disabled account simply cannot refresh.
                         return Err(DieselError::RollbackTransaction);
-                    }
+                    };
                     insert_session(
                         tx,
                         &SessionRow {
@@ -144,8 +145,11 @@ impl SessionRepository for PgSessionRepository {
                     event.target_type = Some("session".to_owned());
                     event.target_id = Some(family_id.to_string());
                     insert_event(tx, &event).await?;
+                    let user = user
+                        .into_user()
+                        .map_err(|e| DieselError::DeserializationError(e.into_boxed_dyn_error()))?;
                     return Ok(RotateOutcome::Rotated {
-                        user_id: UserId::from_uuid(user_id),
+                        user: Box::new(user.user),
                         family_id,
                     });
                 }

@@ -20,7 +20,7 @@ use super::sessions::{insert_new_session, revoke_where};
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
-struct UserRow {
+pub(super) struct UserRow {
     id: Uuid,
     client_id: Uuid,
     email: String,
@@ -38,7 +38,7 @@ struct UserRow {
 }
 
 impl UserRow {
-    fn into_user(self) -> anyhow::Result<UserWithPassword> {
+    pub(super) fn into_user(self) -> anyhow::Result<UserWithPassword> {
         Ok(UserWithPassword {
             user: User {
                 id: UserId::from_uuid(self.id),
