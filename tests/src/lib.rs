@@ -291,12 +291,18 @@ impl TestApp {
     }
 }
 
-/// A TCP proxy in front of Redis that a test can switch off (existing connections are cut,
-/// new ones refused) and on again.
-pub struct RedisProxy {
-    pub url: String,
+/// A TCP proxy (in front of Redis, or of the server's JWKS) that a test can switch off
+/// (existing connections are cut, new ones refused) and on again.
+pub struct TcpProxy {
+    pub port: u16,
     enabled: Arc<AtomicBool>,
     cut: watch::Sender<u64>,
+}
+
+/// The proxy in front of Redis, with the URL the app uses.
+pub struct RedisProxy {
+    pub url: String,
+    proxy: TcpProxy,
 }
 
 impl RedisProxy {
@@ -307,10 +313,30 @@ impl RedisProxy {
             parsed.host_str().expect("redis host"),
             parsed.port().unwrap_or(6379)
         );
+        let proxy = TcpProxy::start(&upstream).await;
+        let mut proxied = parsed.clone();
+        proxied.set_port(Some(proxy.port)).expect("port");
+        Self {
+            url: proxied.to_string(),
+            proxy,
+        }
+    }
+
+    pub fn disable(&self) {
+        self.proxy.disable();
+    }
+
+    pub fn enable(&self) {
+        self.proxy.enable();
+    }
+}
+
+impl TcpProxy {
+    /// Proxies 127.0.0.1:<port> to `upstream` (`host:port`).
+    pub async fn start(upstream: &str) -> Self {
+        let upstream = upstream.to_owned();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let port = listener.local_addr().expect("addr").port();
-        let mut proxied = parsed.clone();
-        proxied.set_port(Some(port)).expect("port");
         let enabled = Arc::new(AtomicBool::new(true));
         let (cut, _) = watch::channel(0u64);
         let (flag, cut_tx) = (enabled.clone(), cut.clone());
@@ -336,11 +362,7 @@ impl RedisProxy {
                 });
             }
         });
-        Self {
-            url: proxied.to_string(),
-            enabled,
-            cut,
-        }
+        Self { port, enabled, cut }
     }
 
     /// Cuts every connection and refuses new ones.

@@ -12,3 +12,4 @@ mod operations;
 mod pipeline;
 mod signing_keys;
 mod token_validation;
+mod validator;
