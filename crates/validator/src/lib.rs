@@ -30,9 +30,15 @@
 //! # }
 //! ```
 
+#[cfg(feature = "actix")]
+pub mod actix;
 mod authorize;
 mod claims;
+#[cfg(any(feature = "actix", feature = "tower"))]
+mod envelope;
 mod jwks;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 use std::sync::Arc;
 

@@ -267,3 +267,161 @@ async fn validator_and_pyjwt_agree_on_a_corpus() {
         assert_eq!(theirs, expected, "PyJWT on {name}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn actix_middleware_puts_claims_in_extensions_and_answers_401_403() {
+    use actix_web::middleware::from_fn;
+    use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer, web};
+    use authservice_validator::actix::require_token;
+    use authservice_validator::{Claims, Requirements};
+
+    let app = spawn_app().await;
+    let created = app.new_client().await;
+    let key = key_of(&created);
+    let id = created["client"]["id"].as_str().unwrap().to_owned();
+    let tokens = signup(&app, &key, "actix@example.com").await;
+    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    let validator = Validator::jwks(
+        &app.url("/.well-known/jwks.json"),
+        options(&id),
+        JwksOptions::default(),
+    );
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = HttpServer::new(move || {
+        let (open, admin) = (validator.clone(), validator.clone());
+        App::new()
+            .service(
+                web::scope("/open")
+                    .wrap(from_fn(move |req, next| {
+                        require_token(open.clone(), Requirements::default(), req, next)
+                    }))
+                    .route(
+                        "",
+                        web::get().to(|req: HttpRequest| async move {
+                            let sub = req
+                                .extensions()
+                                .get::<Claims>()
+                                .map(|c| c.sub.clone())
+                                .unwrap_or_default();
+                            HttpResponse::Ok().body(sub)
+                        }),
+                    ),
+            )
+            .service(
+                web::scope("/admin")
+                    .wrap(from_fn(move |req, next| {
+                        let needs = Requirements {
+                            scopes: vec!["admin".into()],
+                            ..Requirements::default()
+                        };
+                        require_token(admin.clone(), needs, req, next)
+                    }))
+                    .route("", web::get().to(|| async { HttpResponse::Ok().finish() })),
+            )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+
+    let res = http.get(format!("{base}/open")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "missing_token");
+    let res = http
+        .get(format!("{base}/open"))
+        .bearer_auth("not.a.jwt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = http
+        .get(format!("{base}/open"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.text().await.unwrap(),
+        tokens["user"]["id"].as_str().unwrap()
+    );
+    let res = http
+        .get(format!("{base}/admin"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "insufficient_scope"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tower_layer_puts_claims_in_extensions_and_answers_401_403() {
+    use authservice_validator::tower::ValidatorLayer;
+    use authservice_validator::{Claims, Requirements};
+    use tower::ServiceExt;
+    use tower_layer::Layer;
+
+    let app = spawn_app().await;
+    let created = app.new_client().await;
+    let key = key_of(&created);
+    let id = created["client"]["id"].as_str().unwrap().to_owned();
+    let tokens = signup(&app, &key, "tower@example.com").await;
+    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    let validator = Validator::jwks(
+        &app.url("/.well-known/jwks.json"),
+        options(&id),
+        JwksOptions::default(),
+    );
+    let inner = tower::service_fn(|req: http::Request<String>| async move {
+        let sub = req
+            .extensions()
+            .get::<Claims>()
+            .map(|c| c.sub.clone())
+            .unwrap_or_default();
+        Ok::<_, std::convert::Infallible>(http::Response::new(sub))
+    });
+    let request = |auth: Option<&str>| {
+        let mut builder = http::Request::builder().uri("/");
+        if let Some(auth) = auth {
+            builder = builder.header("authorization", auth);
+        }
+        builder.body(String::new()).unwrap()
+    };
+
+    let open = ValidatorLayer::new(validator.clone(), Requirements::default()).layer(inner);
+    let res = open.clone().oneshot(request(None)).await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.body().contains("missing_token"));
+    let res = open
+        .clone()
+        .oneshot(request(Some(&format!("Bearer {token}"))))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.body(), tokens["user"]["id"].as_str().unwrap());
+    let strict = ValidatorLayer::new(
+        validator,
+        Requirements {
+            token_use: Some("client_credentials".into()),
+            ..Requirements::default()
+        },
+    )
+    .layer(tower::service_fn(|_req: http::Request<String>| async {
+        Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    }));
+    let res = strict
+        .oneshot(request(Some(&format!("Bearer {token}"))))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.body().contains("wrong_token_use"));
+}
