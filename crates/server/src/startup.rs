@@ -19,7 +19,7 @@ use authservice_infrastructure::crypto::{
     AesGcmSecretBox, BcryptHasher, JwtAccessTokens, OsRandom,
 };
 use authservice_infrastructure::memory::{
-    CachingClientRepository, MemoryEphemeralStore, MemoryRateLimiter,
+    AbsenceCachingStore, CachingClientRepository, MemoryEphemeralStore, MemoryRateLimiter,
 };
 use authservice_infrastructure::postgres::{
     self, PgAuditLog, PgClientRepository, PgPool, PgProbe, PgSessionRepository, PgSigningKeys,
@@ -91,7 +91,12 @@ impl Application {
                 let prefix = &settings.redis_key_prefix;
                 (
                     Arc::new(RedisRateLimiter::new(pool.clone(), prefix)),
-                    Arc::new(RedisEphemeralStore::new(pool.clone(), prefix)),
+                    // "Not revoked" answers are reused for 1 s: another replica's revocation
+                    // is seen within a second, without a Redis round trip per validation.
+                    Arc::new(AbsenceCachingStore::new(
+                        Arc::new(RedisEphemeralStore::new(pool.clone(), prefix)),
+                        Duration::from_secs(1),
+                    )),
                     Some(pool),
                 )
             }

@@ -129,6 +129,31 @@ enum Keys {
 pub struct Validator {
     keys: Arc<Keys>,
     options: Arc<ValidatorOptions>,
+    /// One prepared `Validation` per allowed algorithm (built once, not per token).
+    validations: Arc<Vec<(Algorithm, Validation)>>,
+}
+
+fn prepare(options: &ValidatorOptions) -> Arc<Vec<(Algorithm, Validation)>> {
+    Arc::new(
+        options
+            .algorithms
+            .iter()
+            .map(|alg| {
+                let mut validation = Validation::new(*alg);
+                validation.leeway = options.leeway;
+                validation.validate_nbf = true;
+                validation.set_required_spec_claims(&["exp", "sub"]);
+                if let Some(issuer) = &options.issuer {
+                    validation.set_issuer(&[issuer]);
+                }
+                match &options.audience {
+                    Some(audience) => validation.set_audience(&[audience]),
+                    None => validation.validate_aud = false,
+                }
+                (*alg, validation)
+            })
+            .collect(),
+    )
 }
 
 impl Validator {
@@ -138,6 +163,7 @@ impl Validator {
         options.algorithms = vec![Algorithm::HS256];
         Self {
             keys: Arc::new(Keys::Hs256(DecodingKey::from_secret(secret.as_bytes()))),
+            validations: prepare(&options),
             options: Arc::new(options),
         }
     }
@@ -147,6 +173,7 @@ impl Validator {
     pub fn jwks(url: &str, options: ValidatorOptions, jwks: JwksOptions) -> Self {
         Self {
             keys: Arc::new(Keys::Jwks(Arc::new(jwks::JwksCache::new(url, jwks)))),
+            validations: prepare(&options),
             options: Arc::new(options),
         }
     }
@@ -156,10 +183,14 @@ impl Validator {
     /// # Errors
     /// A [`ValidationError`] (answer 401).
     pub async fn validate(&self, token: &str) -> Result<Claims, ValidationError> {
-        if raw_alg(token).is_some_and(|alg| alg.eq_ignore_ascii_case("none")) {
-            return Err(ValidationError::AlgorithmNotAllowed);
-        }
-        let header = jsonwebtoken::decode_header(token).map_err(|_| ValidationError::Malformed)?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| {
+            // jsonwebtoken cannot even name `none`: look at the raw header only on this path.
+            if raw_alg(token).is_some_and(|alg| alg.eq_ignore_ascii_case("none")) {
+                ValidationError::AlgorithmNotAllowed
+            } else {
+                ValidationError::Malformed
+            }
+        })?;
         if !self.options.algorithms.contains(&header.alg) {
             return Err(ValidationError::AlgorithmNotAllowed);
         }
@@ -174,18 +205,13 @@ impl Validator {
                 key
             }
         };
-        let mut validation = Validation::new(header.alg);
-        validation.leeway = self.options.leeway;
-        validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        if let Some(issuer) = &self.options.issuer {
-            validation.set_issuer(&[issuer]);
-        }
-        match &self.options.audience {
-            Some(audience) => validation.set_audience(&[audience]),
-            None => validation.validate_aud = false,
-        }
-        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| {
+        let validation = self
+            .validations
+            .iter()
+            .find(|(alg, _)| *alg == header.alg)
+            .map(|(_, v)| v)
+            .ok_or(ValidationError::AlgorithmNotAllowed)?;
+        let data = jsonwebtoken::decode::<Claims>(token, &key, validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind as K;
             match e.kind() {
                 K::ExpiredSignature => ValidationError::Expired,

@@ -103,6 +103,12 @@ async fn main() -> anyhow::Result<()> {
         key,
     });
 
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("validation") {
+        for row in validation_benchmarks(&ctx.http, &base, &admin_key, secs).await? {
+            println!("{row}");
+        }
+        return Ok(());
+    }
     println!("bcrypt ceiling: 2 threads at cost {cost} for {secs}s ...");
     let ceiling = tokio::task::spawn_blocking(move || bcrypt_ceiling(cost, secs)).await?;
 
@@ -218,6 +224,9 @@ async fn main() -> anyhow::Result<()> {
     let refresh_rate = rotations.len() as f64 / started.elapsed().as_secs_f64();
     rotations.sort();
 
+    println!("token validation (in process and over gRPC) ...");
+    let validation_rows = validation_benchmarks(&http_for(&ctx), &base, &admin_key, secs).await?;
+
     println!();
     println!("| measure | result |");
     println!("|---|---|");
@@ -239,5 +248,180 @@ async fn main() -> anyhow::Result<()> {
         ms(percentile(&rotations, 0.5)),
         ms(percentile(&rotations, 0.99))
     );
+    for row in validation_rows {
+        println!("{row}");
+    }
     Ok(())
+}
+
+fn http_for(ctx: &Ctx) -> reqwest::Client {
+    ctx.http.clone()
+}
+
+/// Tight loop of `f` on this thread for `secs`: calls per second.
+fn per_second(secs: u64, mut f: impl FnMut() -> Result<(), String>) -> f64 {
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < Duration::from_secs(secs) {
+        for _ in 0..64 {
+            if let Err(err) = f() {
+                panic!("verification failed after {n} successes: {err}");
+            }
+            n += 1;
+        }
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// For ES256, RS256 and EdDSA: raw signature-verify ceiling (jsonwebtoken with a pre-parsed
+/// key) vs the validator crate, one thread each; then gRPC ValidateToken under 64 concurrent
+/// streams.
+async fn validation_benchmarks(
+    http: &reqwest::Client,
+    base: &str,
+    admin_key: &str,
+    secs: u64,
+) -> anyhow::Result<Vec<String>> {
+    use authservice_validator::{JwksOptions, Validator, ValidatorOptions};
+    let mut rows = Vec::new();
+    let mut grpc_token = None;
+    for alg in ["ES256", "RS256", "EdDSA"] {
+        let slug = format!(
+            "bench-{}-{}",
+            alg.to_lowercase(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let created: Value = http
+            .post(format!("{base}/api/admin/clients"))
+            .header("X-Admin-Key", admin_key)
+            .json(&json!({"name": alg, "slug": slug, "signing_algorithm": alg}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let key = created["api_key"].as_str().unwrap_or_default().to_owned();
+        let id = created["client"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let signed: Value = http
+            .post(format!("{base}/api/auth/signup"))
+            .header("X-API-Key", &key)
+            .json(&json!({"email": format!("v{}@example.com", &slug[6..]), "password": PASSWORD, "token_transport": "json"}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let token = signed["access_token"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("signup failed: {signed}"))?
+            .to_owned();
+        let jwks_url = format!("{base}/.well-known/jwks.json?client_id={id}");
+        let set: jsonwebtoken::jwk::JwkSet = http.get(&jwks_url).send().await?.json().await?;
+        let jwk = set.keys.first().ok_or_else(|| anyhow::anyhow!("no key"))?;
+        let decoding = jsonwebtoken::DecodingKey::from_jwk(jwk)?;
+        let algorithm: jsonwebtoken::Algorithm = alg.parse()?;
+        let mut validation = jsonwebtoken::Validation::new(algorithm);
+        validation.validate_aud = false;
+        let raw_token = token.clone();
+        if let Err(err) = jsonwebtoken::decode::<serde_json::Value>(&token, &decoding, &validation)
+        {
+            anyhow::bail!("raw {alg} verification failed: {err:?}");
+        }
+        let raw = tokio::task::spawn_blocking(move || {
+            per_second(secs.min(5), || {
+                jsonwebtoken::decode::<serde_json::Value>(&raw_token, &decoding, &validation)
+                    .map(|_| ())
+                    .map_err(|e| format!("{e:?}"))
+            })
+        })
+        .await?;
+        let validator = Validator::jwks(
+            &jwks_url,
+            ValidatorOptions {
+                audience: Some(id.clone()),
+                client_id: Some(id.clone()),
+                ..ValidatorOptions::default()
+            },
+            JwksOptions::default(),
+        );
+        validator
+            .validate(&token)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let v_token = token.clone();
+        let ours = tokio::task::spawn_blocking(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime");
+            per_second(secs.min(5), || {
+                rt.block_on(validator.validate(&v_token))
+                    .map(|_| ())
+                    .map_err(|e| format!("{e:?}"))
+            })
+        })
+        .await?;
+        rows.push(format!(
+            "| validator {alg} (1 thread) | {ours:.0}/s vs raw verify {raw:.0}/s = {:.0} % |",
+            100.0 * ours / raw
+        ));
+        if alg == "ES256" {
+            grpc_token = Some((token, key));
+        }
+    }
+
+    // gRPC ValidateToken: 64 concurrent streams over 4 HTTP/2 connections.
+    let (token, key) = grpc_token.ok_or_else(|| anyhow::anyhow!("no token"))?;
+    let grpc_url = base.replace(":18080", ":19090");
+    let mut channels = Vec::new();
+    for _ in 0..4 {
+        channels.push(
+            tonic::transport::Endpoint::from_shared(grpc_url.clone())?
+                .connect()
+                .await?,
+        );
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for i in 0..64 {
+        let channel = channels[i % channels.len()].clone();
+        let (token, key, stop) = (token.clone(), key.clone(), stop.clone());
+        workers.push(tokio::spawn(async move {
+            use authservice_interfaces::grpc::proto::ValidateTokenRequest;
+            use authservice_interfaces::grpc::proto::token_service_client::TokenServiceClient;
+            let mut client = TokenServiceClient::new(channel);
+            let (mut latencies, mut failures) = (Vec::new(), 0u64);
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                match client
+                    .validate_token(ValidateTokenRequest {
+                        access_token: token.clone(),
+                        api_key: key.clone(),
+                    })
+                    .await
+                {
+                    Ok(res) if res.get_ref().valid => latencies.push(t.elapsed()),
+                    _ => failures += 1,
+                }
+            }
+            (latencies, failures)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    let (mut latencies, mut failures) = (Vec::new(), 0);
+    for w in workers {
+        let (l, f) = w.await?;
+        latencies.extend(l);
+        failures += f;
+    }
+    let rate = latencies.len() as f64 / started.elapsed().as_secs_f64();
+    latencies.sort();
+    rows.push(format!(
+        "| gRPC ValidateToken (64 streams, ES256, with api_key) | {rate:.0} valid/s, p50 {}, p99 {}, {failures} non-OK |",
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.99))
+    ));
+    Ok(rows)
 }

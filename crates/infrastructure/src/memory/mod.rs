@@ -126,6 +126,58 @@ impl RateLimiter for MemoryRateLimiter {
     }
 }
 
+/// Remembers "not set" answers of an [`EphemeralStore`] for a short time, so a hot check
+/// (is this token revoked?) does not cost a Redis round trip on every call. A `put` through
+/// this replica is seen at once; one through another replica within `ttl`.
+pub struct AbsenceCachingStore {
+    inner: std::sync::Arc<dyn EphemeralStore>,
+    ttl: Duration,
+    absent: Mutex<HashMap<String, Instant>>,
+}
+
+impl AbsenceCachingStore {
+    #[must_use]
+    pub fn new(inner: std::sync::Arc<dyn EphemeralStore>, ttl: Duration) -> Self {
+        Self {
+            inner,
+            ttl,
+            absent: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl EphemeralStore for AbsenceCachingStore {
+    async fn put(&self, key: &str, ttl: Duration) -> anyhow::Result<()> {
+        self.absent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+        self.inner.put(key, ttl).await
+    }
+
+    async fn exists(&self, key: &str) -> anyhow::Result<bool> {
+        let fresh = self
+            .absent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .is_some_and(|at| at.elapsed() < self.ttl);
+        if fresh {
+            return Ok(false);
+        }
+        let exists = self.inner.exists(key).await?;
+        if !exists {
+            let mut absent = self.absent.lock().unwrap_or_else(|p| p.into_inner());
+            if absent.len() >= 100_000 {
+                absent.clear();
+            }
+            absent.insert(key.to_owned(), Instant::now());
+        }
+        Ok(exists)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
