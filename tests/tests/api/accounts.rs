@@ -4,7 +4,7 @@ use authservice_tests::spawn_app;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::auth_helpers::{PASSWORD, call, key_of, signup};
+use crate::auth_helpers::{PASSWORD, b64url_decode, b64url_encode, call, key_of, signup};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn signup_login_me_refresh_logout_lifecycle() {
@@ -442,7 +442,7 @@ async fn v1_hs256_clients_sign_with_their_secret_and_rotation_invalidates_tokens
     let tokens = signup(&app, &key, "legacy@example.com").await;
     let access = tokens["access_token"].as_str().unwrap();
     let header: Value =
-        serde_json::from_slice(&base64_url(access.split('.').next().unwrap())).unwrap();
+        serde_json::from_slice(&b64url_decode(access.split('.').next().unwrap())).unwrap();
     assert_eq!(header["alg"], "HS256");
     assert_eq!(
         call(&app, Method::GET, "/api/auth/me", &key, None, Some(access))
@@ -463,25 +463,6 @@ async fn v1_hs256_clients_sign_with_their_secret_and_rotation_invalidates_tokens
         401,
         "a token signed with the old secret must fail"
     );
-}
-
-fn base64_url(segment: &str) -> Vec<u8> {
-    // Minimal base64url decoder for the test (no padding).
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut bits = 0u32;
-    let mut count = 0;
-    let mut out = Vec::new();
-    for c in segment.bytes() {
-        let v = ALPHABET.iter().position(|a| *a == c).unwrap() as u32;
-        bits = (bits << 6) | v;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -594,19 +575,6 @@ async fn jwks_publishes_active_keys_and_pyjwt_verifies_our_tokens() {
     assert!(!output.status.success());
 }
 
-fn b64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n =
-            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn rs256_and_eddsa_clients_are_verified_by_pyjwt_and_alg_confusion_is_refused() {
     let app = spawn_app().await;
@@ -632,7 +600,7 @@ async fn rs256_and_eddsa_clients_are_verified_by_pyjwt_and_alg_confusion_is_refu
         let tokens = signup(&app, &key, &format!("{}@example.com", slug)).await;
         let access = tokens["access_token"].as_str().unwrap();
         let header: Value =
-            serde_json::from_slice(&base64_url(access.split('.').next().unwrap())).unwrap();
+            serde_json::from_slice(&b64url_decode(access.split('.').next().unwrap())).unwrap();
         assert_eq!(header["alg"], alg);
         assert_eq!(
             call(&app, Method::GET, "/api/auth/me", &key, None, Some(access))
@@ -657,14 +625,17 @@ async fn rs256_and_eddsa_clients_are_verified_by_pyjwt_and_alg_confusion_is_refu
         // The same claims re-signed with alg "none", or as HS256 with the public key as the
         // secret (the classic confusion), are refused.
         let payload = access.split('.').nth(1).unwrap();
-        let none = format!("{}.{payload}.", b64url(br#"{"alg":"none","typ":"JWT"}"#));
+        let none = format!(
+            "{}.{payload}.",
+            b64url_encode(br#"{"alg":"none","typ":"JWT"}"#)
+        );
         let res = call(&app, Method::GET, "/api/auth/me", &key, None, Some(&none)).await;
         assert_eq!(res.status(), 401, "{alg}: alg none accepted");
         let kid = header["kid"].as_str().unwrap();
         let hs = format!(
             "{}.{payload}.{}",
-            b64url(format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#).as_bytes()),
-            b64url(b"forged")
+            b64url_encode(format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#).as_bytes()),
+            b64url_encode(b"forged")
         );
         let res = call(&app, Method::GET, "/api/auth/me", &key, None, Some(&hs)).await;
         assert_eq!(res.status(), 401, "{alg}: HS256 confusion accepted");

@@ -44,3 +44,17 @@ pub async fn signup(app: &TestApp, key: &str, email: &str) -> Value {
 pub fn key_of(created: &Value) -> String {
     created["api_key"].as_str().unwrap().to_owned()
 }
+
+/// Unpadded base64url, as in JWT segments.
+pub fn b64url_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes an unpadded base64url JWT segment.
+pub fn b64url_decode(segment: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(segment)
+        .expect("base64url segment")
+}

@@ -4,7 +4,7 @@ use authservice_tests::{TestApp, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::auth_helpers::{call, key_of, signup};
+use crate::auth_helpers::{b64url_decode, b64url_encode, call, key_of, signup};
 
 async fn validate(
     app: &TestApp,
@@ -37,21 +37,6 @@ fn hs256(secret: &str, claims: &Value) -> String {
         &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
     )
     .unwrap()
-}
-
-fn b64(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    // base64url without padding, via the standard alphabet mapping.
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n =
-            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
-        for i in 0..=chunk.len() {
-            let _ = write!(out, "{}", A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -88,19 +73,22 @@ async fn validate_token_negative_matrix() {
     // alg none, and HS/ES confusion (an HS256 token for a v2_jwks client)
     let mut parts = access.split('.');
     let payload = parts.nth(1).unwrap();
-    let none = format!("{}.{payload}.", b64(br#"{"alg":"none","typ":"JWT"}"#));
+    let none = format!(
+        "{}.{payload}.",
+        b64url_encode(br#"{"alg":"none","typ":"JWT"}"#)
+    );
     assert_eq!(refused(&app, &none, &key).await, "algorithm_not_allowed");
     let hs = format!(
         "{}.{payload}.{}",
-        b64(br#"{"alg":"HS256","typ":"JWT"}"#),
-        b64(b"sig")
+        b64url_encode(br#"{"alg":"HS256","typ":"JWT"}"#),
+        b64url_encode(b"sig")
     );
     assert_eq!(refused(&app, &hs, &key).await, "algorithm_not_allowed");
 
     // unknown kid
     let unknown = format!(
         "{}.{payload}.{}",
-        b64(br#"{"alg":"ES256","typ":"JWT","kid":"no-such-key"}"#),
+        b64url_encode(br#"{"alg":"ES256","typ":"JWT","kid":"no-such-key"}"#),
         access.rsplit('.').next().unwrap()
     );
     assert_eq!(refused(&app, &unknown, &key).await, "unknown_kid");
@@ -121,7 +109,7 @@ async fn validate_token_negative_matrix() {
     assert_eq!(refused(&app, &access, "ask_wrong").await, "invalid_api_key");
 
     // revoked jti
-    let claims: Value = serde_json::from_slice(&decode(payload)).unwrap();
+    let claims: Value = serde_json::from_slice(&b64url_decode(payload)).unwrap();
     let res = app
         .admin(
             Method::POST,
@@ -163,21 +151,6 @@ async fn validate_token_negative_matrix() {
     .await;
     assert_eq!(refused(&app, &fresh, &key).await, "client_suspended");
     assert_eq!(refused(&app, &fresh, "").await, "client_suspended");
-}
-
-fn decode(segment: &str) -> Vec<u8> {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let (mut bits, mut count, mut out) = (0u32, 0, Vec::new());
-    for c in segment.bytes() {
-        bits = (bits << 6) | A.iter().position(|a| *a == c).unwrap() as u32;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -8,7 +8,7 @@ use authservice_validator::{JwksOptions, ValidationError, Validator, ValidatorOp
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::auth_helpers::{PASSWORD, call, key_of, signup};
+use crate::auth_helpers::{PASSWORD, b64url_encode, call, key_of, signup};
 
 const ISSUER: &str = "http://localhost:8080";
 
@@ -56,7 +56,6 @@ async fn login(app: &TestApp, key: &str, email: &str) -> String {
 }
 
 fn with_kid(token: &str, kid: &str) -> String {
-    use base64_like::encode;
     let mut parts = token.split('.');
     let (_, payload, sig) = (
         parts.next().unwrap(),
@@ -65,23 +64,8 @@ fn with_kid(token: &str, kid: &str) -> String {
     );
     format!(
         "{}.{payload}.{sig}",
-        encode(format!(r#"{{"alg":"ES256","typ":"JWT","kid":"{kid}"}}"#).as_bytes())
+        b64url_encode(format!(r#"{{"alg":"ES256","typ":"JWT","kid":"{kid}"}}"#).as_bytes())
     )
-}
-
-mod base64_like {
-    pub fn encode(bytes: &[u8]) -> String {
-        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let n = chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b))
-                << (8 * (3 - chunk.len()));
-            for i in 0..=chunk.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            }
-        }
-        out
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -232,7 +216,7 @@ async fn validator_and_pyjwt_agree_on_a_corpus() {
     let payload = good.split('.').nth(1).unwrap();
     let none = format!(
         "{}.{payload}.",
-        base64_like::encode(br#"{"alg":"none","typ":"JWT"}"#)
+        b64url_encode(br#"{"alg":"none","typ":"JWT"}"#)
     );
     let corpus = [
         ("good", good.clone(), true),
