@@ -361,13 +361,22 @@ impl AccessTokens for JwtAccessTokens {
     }
 
     async fn verify(&self, client: &Client, token: &str) -> Result<AccessClaims, TokenError> {
-        if raw_alg(token).is_some_and(|alg| alg.eq_ignore_ascii_case("none")) {
-            return Err(TokenError::AlgorithmNotAllowed);
-        }
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-        let claimed = unverified_client_id(token).ok_or(TokenError::Malformed)?;
-        if claimed != client.id.to_string() {
-            return Err(TokenError::ClientMismatch);
+        let header = jsonwebtoken::decode_header(token).map_err(|_| {
+            // jsonwebtoken cannot even name `none`: read the raw header on this path only.
+            if raw_alg(token).is_some_and(|alg| alg.eq_ignore_ascii_case("none")) {
+                TokenError::AlgorithmNotAllowed
+            } else {
+                TokenError::Malformed
+            }
+        })?;
+        // With a shared secret, another client's token would just fail its signature; read the
+        // claimed client first so the answer names the real problem. (Asymmetric tokens are
+        // bound to their client through the key's owner below, and the verified claim after.)
+        if header.alg == Algorithm::HS256 {
+            let claimed = unverified_client_id(token).ok_or(TokenError::Malformed)?;
+            if claimed != client.id.to_string() {
+                return Err(TokenError::ClientMismatch);
+            }
         }
         let data = match (client.token_mode, header.alg) {
             (TokenMode::V2Jwks, alg @ (Algorithm::ES256 | Algorithm::RS256 | Algorithm::EdDSA)) => {
