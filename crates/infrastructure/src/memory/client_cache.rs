@@ -1,5 +1,5 @@
 //! A short-lived cache in front of the client repository for the request path: API-key →
-//! client and id → client lookups are served from memory for `ttl`. Every write through this
+//! client, id → client and CORS-preflight origin answers are served from memory for `ttl`. Every write through this
 //! replica drops the client's entries at once; other replicas see a suspension or a key
 //! rotation within `ttl` (the documented worst-case delay). Reads that modify a client
 //! (`get`) always go to the store.
@@ -25,6 +25,9 @@ pub struct CachingClientRepository {
     ttl: Duration,
     by_key: Entries<[u8; 32]>,
     by_id: Entries<ClientId>,
+    /// CORS preflight answers by origin (they carry no API key, so every unknown origin would
+    /// otherwise cost a query).
+    origins: RwLock<HashMap<String, (bool, Instant)>>,
 }
 
 impl CachingClientRepository {
@@ -35,6 +38,7 @@ impl CachingClientRepository {
             ttl,
             by_key: RwLock::default(),
             by_id: RwLock::default(),
+            origins: RwLock::default(),
         }
     }
 
@@ -62,6 +66,11 @@ impl CachingClientRepository {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&id);
+        // Any client write may change which origins are allowed.
+        self.origins
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 }
 
@@ -125,6 +134,21 @@ impl ClientRepository for CachingClientRepository {
     }
 
     async fn any_active_allows_origin(&self, origin: &str) -> anyhow::Result<bool> {
-        self.inner.any_active_allows_origin(origin).await
+        if let Some((allowed, at)) = self
+            .origins
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(origin)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(*allowed);
+        }
+        let allowed = self.inner.any_active_allows_origin(origin).await?;
+        let mut origins = self.origins.write().unwrap_or_else(|p| p.into_inner());
+        if origins.len() >= MAX_ENTRIES {
+            origins.clear();
+        }
+        origins.insert(origin.to_owned(), (allowed, Instant::now()));
+        Ok(allowed)
     }
 }
