@@ -20,6 +20,8 @@ use tokio::sync::watch;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
+pub mod smtp;
+
 /// Base URLs of the real services, from the environment or `.env`.
 struct Env {
     database_url: String,
@@ -100,6 +102,8 @@ pub struct TestApp {
     pub grpc_address: String,
     pub admin_key: String,
     pub database: String,
+    /// `ENCRYPTION_KEY` of this app (another replica of the same database needs it).
+    pub encryption_key: String,
     pub http: reqwest::Client,
     pub redis_proxy: Option<RedisProxy>,
     stop: watch::Sender<bool>,
@@ -137,6 +141,10 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         None => env().redis_url.clone(),
     };
     let admin_key = format!("test-admin-{}", Uuid::new_v4().simple());
+    let encryption_key = Uuid::new_v4().simple().to_string() + &Uuid::new_v4().simple().to_string();
+    let mail_dir = std::env::temp_dir()
+        .join("authservice-test-mail")
+        .join(&database);
     let mut vars: HashMap<&str, String> = HashMap::from([
         ("HOST", "127.0.0.1".to_owned()),
         ("PORT", "0".to_owned()),
@@ -152,10 +160,12 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
             format!("t:{}:", Uuid::new_v4().simple()),
         ),
         ("ADMIN_API_KEY", admin_key.clone()),
-        (
-            "ENCRYPTION_KEY",
-            Uuid::new_v4().simple().to_string() + &Uuid::new_v4().simple().to_string(),
-        ),
+        ("ENCRYPTION_KEY", encryption_key),
+        ("EMAIL_DEV_DIR", mail_dir.display().to_string()),
+        ("EMAIL_POLL_INTERVAL", "100ms".to_owned()),
+        ("EMAIL_RETRY_BASE", "200ms".to_owned()),
+        ("EMAIL_RETRY_MAX", "1s".to_owned()),
+        ("SMTP_TIMEOUT", "5s".to_owned()),
         ("SERVE_FRONTEND", "false".to_owned()),
         ("HTTP_WORKERS", "1".to_owned()),
         ("RUN_MIGRATIONS", "false".to_owned()),
@@ -168,6 +178,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     for (k, v) in options.env {
         vars.insert(k, v);
     }
+    let encryption_key = vars["ENCRYPTION_KEY"].clone();
     let settings = Settings::from_lookup(&|k| vars.get(k).cloned()).expect("valid test settings");
     let app = Application::build(settings)
         .await
@@ -183,6 +194,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         grpc_address,
         admin_key,
         database,
+        encryption_key,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -289,6 +301,20 @@ impl TestApp {
             .await
             .expect("drop database");
     }
+}
+
+/// Settings that send this app's email through a plain SMTP server on loopback `port`.
+#[must_use]
+pub fn smtp_env(port: u16) -> Vec<(&'static str, String)> {
+    vec![
+        ("SMTP_HOST", "127.0.0.1".to_owned()),
+        ("SMTP_PORT", port.to_string()),
+        ("SMTP_TLS", "none".to_owned()),
+        (
+            "EMAIL_FROM",
+            "AuthService <no-reply@auth.example.com>".to_owned(),
+        ),
+    ]
 }
 
 /// A TCP proxy (in front of Redis, or of the server's JWKS) that a test can switch off

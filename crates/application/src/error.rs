@@ -43,6 +43,12 @@ pub enum ErrorKind {
     AccountLocked,
     InvalidCurrentPassword,
     TokenRevoked,
+    /// An emailed one-time token (verify, reset, magic link, redirect code) is unknown.
+    OneTimeTokenInvalid,
+    OneTimeTokenUsed,
+    OneTimeTokenExpired,
+    OneTimeTokenClientMismatch,
+    EmailAlreadyVerified,
 }
 
 /// Implemented by every use-case error.

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod context;
+pub mod email;
 pub mod error;
 pub mod health;
 pub mod pagination;

@@ -13,6 +13,10 @@ use crate::clients::{
     AuthenticateClient, CheckOrigin, CreateClient, GetClient, ListClients, ManageSigningKeys,
     RotateApiKey, RotateJwtSecret, UpdateClient,
 };
+use crate::email::{
+    DeliverOutbox, ExchangeRedirectCode, ForgotPassword, MailConfig, ManageEmailConfig,
+    ResendVerification, ResetPassword, SendMagicLink, VerifyEmail, VerifyMagicLink,
+};
 use crate::health::CheckReadiness;
 use crate::ports::Ports;
 use crate::tokens::{RevokeAccessToken, ValidateToken};
@@ -24,6 +28,7 @@ pub struct UseCaseConfig {
     /// `ALLOW_ORIGIN`: origins allowed for every client and for the admin API.
     pub global_origins: Vec<AllowedOrigin>,
     pub auth: AuthConfig,
+    pub mail: MailConfig,
 }
 
 /// All use cases, built once at startup and shared by REST and gRPC.
@@ -53,6 +58,15 @@ pub struct Services {
     pub signing_keys: ManageSigningKeys,
     pub validate_token: ValidateToken,
     pub revoke_access_token: RevokeAccessToken,
+    pub verify_email: VerifyEmail,
+    pub resend_verification: ResendVerification,
+    pub forgot_password: ForgotPassword,
+    pub reset_password: ResetPassword,
+    pub send_magic_link: SendMagicLink,
+    pub verify_magic_link: VerifyMagicLink,
+    pub exchange_redirect_code: ExchangeRedirectCode,
+    pub email_config: ManageEmailConfig,
+    pub deliver_outbox: DeliverOutbox,
 }
 
 impl Services {
@@ -71,7 +85,7 @@ impl Services {
             list_audit_events: ListAuditEvents::new(ports),
             record_audit: RecordAudit::new(ports),
             check_readiness: CheckReadiness::new(ports),
-            signup: Signup::new(ports, &config.auth),
+            signup: Signup::new(ports, &config.auth, &config.mail),
             login: Login::new(ports, &config.auth),
             refresh_session: RefreshSession::new(ports, &config.auth),
             logout: Logout::new(ports),
@@ -87,6 +101,15 @@ impl Services {
                 AuthenticateClient::new(ports, config.global_origins.clone()),
             ),
             revoke_access_token: RevokeAccessToken::new(ports),
+            verify_email: VerifyEmail::new(ports),
+            resend_verification: ResendVerification::new(ports, &config.mail),
+            forgot_password: ForgotPassword::new(ports, &config.mail),
+            reset_password: ResetPassword::new(ports, &config.auth),
+            send_magic_link: SendMagicLink::new(ports, &config.mail),
+            verify_magic_link: VerifyMagicLink::new(ports, &config.auth),
+            exchange_redirect_code: ExchangeRedirectCode::new(ports, &config.auth),
+            email_config: ManageEmailConfig::new(ports),
+            deliver_outbox: DeliverOutbox::new(ports, &config.mail),
         }
     }
 }

@@ -7,6 +7,7 @@
 pub mod api_key;
 pub mod audit;
 pub mod client;
+pub mod email;
 pub mod password;
 pub mod principal;
 pub mod secret;
@@ -18,6 +19,7 @@ pub use client::{
     AllowedOrigin, Client, ClientId, ClientName, ClientPatch, ClientSettings, ClientStatus,
     SigningAlgorithm, Slug, TokenMode, ValidationError, WebhookUrl,
 };
+pub use email::{Branding, ClientEmailConfig, LinkBase, Locale, SmtpServer, SmtpTls, TokenPurpose};
 pub use password::{PasswordPolicy, PasswordRule};
 pub use principal::{AdminKind, AdminPrincipal, AdminScope, Permission, Principal};
 pub use user::{Email, User, UserId, UserStatus};

@@ -374,6 +374,51 @@ pub fn spec(kind: ErrorKind) -> ErrorSpec {
             "Please sign in again.",
             false,
         ),
+        K::OneTimeTokenInvalid => row(
+            400,
+            G::InvalidArgument,
+            "invalid_token",
+            "AUTH_INVALID_LINK",
+            "Invalid or unknown link token",
+            "This link is not valid. Please request a new one.",
+            false,
+        ),
+        K::OneTimeTokenUsed => row(
+            400,
+            G::FailedPrecondition,
+            "token_used",
+            "AUTH_LINK_USED",
+            "Link token already used",
+            "This link has already been used. Please request a new one.",
+            false,
+        ),
+        K::OneTimeTokenExpired => row(
+            400,
+            G::FailedPrecondition,
+            "token_expired",
+            "AUTH_LINK_EXPIRED",
+            "Link token expired",
+            "This link has expired. Please request a new one.",
+            false,
+        ),
+        K::OneTimeTokenClientMismatch => row(
+            400,
+            G::InvalidArgument,
+            "token_client_mismatch",
+            "AUTH_LINK_CLIENT_MISMATCH",
+            "Link token of another client",
+            "This link is not valid for this application.",
+            false,
+        ),
+        K::EmailAlreadyVerified => row(
+            409,
+            G::FailedPrecondition,
+            "email_already_verified",
+            "AUTH_EMAIL_ALREADY_VERIFIED",
+            "Email already verified",
+            "Your email address is already verified.",
+            false,
+        ),
         K::SessionNotFound => row(
             404,
             G::NotFound,
@@ -576,11 +621,22 @@ mod tests {
             K::AccountLocked,
             K::InvalidCurrentPassword,
             K::TokenRevoked,
+            K::OneTimeTokenInvalid,
+            K::OneTimeTokenUsed,
+            K::OneTimeTokenExpired,
+            K::OneTimeTokenClientMismatch,
+            K::EmailAlreadyVerified,
         ];
+        // A code names one failure per status: `invalid_token`, `token_expired` and
+        // `token_client_mismatch` are 401 for access tokens and 400 for emailed link tokens.
         let mut codes = std::collections::HashSet::new();
         for kind in kinds {
             let s = spec(kind);
-            assert!(codes.insert(s.code), "duplicate code {}", s.code);
+            assert!(
+                codes.insert((s.code, s.status)),
+                "duplicate code {}",
+                s.code
+            );
             assert!(s.status.is_client_error() || s.status.is_server_error());
             assert!(s.auth_code.starts_with("AUTH_"));
         }

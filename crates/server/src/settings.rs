@@ -65,6 +65,29 @@ pub struct Settings {
     pub cookie_secure: bool,
     pub cookie_same_site: CookieSameSite,
     pub cookie_domain: Option<String>,
+    /// `SMTP_HOST` etc.; `None`: messages go to `email_dev_dir` (development only).
+    pub smtp: Option<SmtpSettings>,
+    /// `EMAIL_FROM`: `Name <address>` or an address.
+    pub email_from: (Option<String>, String),
+    /// `EMAIL_DEV_DIR`: where the development transport writes messages.
+    pub email_dev_dir: PathBuf,
+    /// `EMAIL_RETRY_BASE` / `EMAIL_RETRY_MAX`: backoff of failed deliveries.
+    pub email_retry_base: Duration,
+    pub email_retry_max: Duration,
+    /// `EMAIL_MAX_ATTEMPTS`: delivery attempts before a message is given up.
+    pub email_max_attempts: u32,
+    /// `EMAIL_POLL_INTERVAL`: how often the worker looks for due messages (it is also woken
+    /// at once when this replica queues one).
+    pub email_poll_interval: Duration,
+    /// `SMTP_TIMEOUT`: connect/command timeout.
+    pub smtp_timeout: Duration,
+}
+
+/// The server's SMTP relay.
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub server: authservice_domain::SmtpServer,
+    pub password: Option<SecretString>,
 }
 
 /// `SameSite` of the refresh cookie.
@@ -176,6 +199,13 @@ fn parse_duration(v: &str) -> Result<Duration, String> {
     let n: u64 = number
         .parse()
         .map_err(|_| format!("'{v}' is not a duration (e.g. 15m, 168h)"))?;
+    if unit == "ms" {
+        return if n == 0 {
+            Err("must be greater than zero".to_owned())
+        } else {
+            Ok(Duration::from_millis(n))
+        };
+    }
     let secs = match unit {
         "s" => n,
         "m" => n * 60,
@@ -187,6 +217,23 @@ fn parse_duration(v: &str) -> Result<Duration, String> {
         return Err("must be greater than zero".to_owned());
     }
     Ok(Duration::from_secs(secs))
+}
+
+/// `Name <address>` or `address`.
+fn parse_mailbox(v: &str) -> Result<(Option<String>, String), String> {
+    let (name, address) = match v.rsplit_once('<') {
+        Some((name, rest)) => {
+            let address = rest
+                .strip_suffix('>')
+                .ok_or_else(|| format!("'{v}' must be 'Name <address>' or an address"))?;
+            let name = name.trim().trim_matches('"').trim();
+            ((!name.is_empty()).then(|| name.to_owned()), address.trim())
+        }
+        None => (None, v.trim()),
+    };
+    let email = authservice_domain::Email::parse(address)
+        .map_err(|_| format!("'{address}' is not an email address"))?;
+    Ok((name, email.as_str().to_owned()))
 }
 
 fn parse_in_range(v: &str, range: std::ops::RangeInclusive<u64>) -> Result<u64, String> {
@@ -426,6 +473,48 @@ impl Settings {
             }
         });
 
+        let smtp_port = r.parse("SMTP_PORT", None, |v| parse_port(v).map(Some));
+        let smtp_username = r.parse("SMTP_USERNAME", None, |v| Ok(Some(v.to_owned())));
+        let smtp_password = r.secret("SMTP_PASSWORD");
+        let smtp_tls = r.parse("SMTP_TLS", None, |v| {
+            authservice_domain::SmtpTls::parse(v)
+                .map(|t| Some(t.as_str().to_owned()))
+                .map_err(|e| e.message)
+        });
+        let smtp = r.parse("SMTP_HOST", None, |v| {
+            authservice_domain::SmtpServer::parse(
+                v,
+                smtp_port,
+                smtp_username.as_deref(),
+                smtp_tls.as_deref(),
+            )
+            .map(Some)
+            .map_err(|e| e.message)
+        });
+        let smtp = smtp.map(|server| SmtpSettings {
+            server,
+            password: smtp_password.map(Into::into),
+        });
+        let email_from = r.parse(
+            "EMAIL_FROM",
+            (None, "no-reply@localhost".to_owned()),
+            parse_mailbox,
+        );
+        let email_dev_dir = r.parse("EMAIL_DEV_DIR", PathBuf::from("./.data/mail"), |v| {
+            Ok(PathBuf::from(v))
+        });
+        let email_retry_base = r.parse("EMAIL_RETRY_BASE", Duration::from_secs(10), parse_duration);
+        let email_retry_max = r.parse("EMAIL_RETRY_MAX", Duration::from_secs(900), parse_duration);
+        let email_max_attempts = r.parse("EMAIL_MAX_ATTEMPTS", 12, |v| {
+            parse_in_range(v, 1..=100).map(|n| u32::try_from(n).unwrap_or(12))
+        });
+        let email_poll_interval = r.parse(
+            "EMAIL_POLL_INTERVAL",
+            Duration::from_secs(5),
+            parse_duration,
+        );
+        let smtp_timeout = r.parse("SMTP_TIMEOUT", Duration::from_secs(15), parse_duration);
+
         match (database_url, admin_api_key, encryption_key) {
             (Some(database_url), Some(admin_api_key), Some(encryption_key))
                 if r.errors.is_empty() =>
@@ -464,6 +553,14 @@ impl Settings {
                     cookie_secure,
                     cookie_same_site,
                     cookie_domain,
+                    smtp,
+                    email_from,
+                    email_dev_dir,
+                    email_retry_base,
+                    email_retry_max,
+                    email_max_attempts,
+                    email_poll_interval,
+                    smtp_timeout,
                 })
             }
             _ => Err(SettingsError(r.errors)),

@@ -11,6 +11,7 @@ use actix_web::web;
 use anyhow::Context;
 use authservice_application::Services;
 use authservice_application::auth::{AuthConfig, Lockout};
+use authservice_application::email::MailConfig;
 use authservice_application::ports::{
     EphemeralStore, Ports, Probe, RateLimiter, RateRule, SystemClock,
 };
@@ -18,12 +19,15 @@ use authservice_application::services::UseCaseConfig;
 use authservice_infrastructure::crypto::{
     AesGcmSecretBox, BcryptHasher, JwtAccessTokens, OsRandom,
 };
+use authservice_infrastructure::email::{
+    MailTransport, NotifySignal, SmtpMailer, TemplateRenderer,
+};
 use authservice_infrastructure::memory::{
     AbsenceCachingStore, CachingClientRepository, MemoryEphemeralStore, MemoryRateLimiter,
 };
 use authservice_infrastructure::postgres::{
-    self, PgAuditLog, PgClientRepository, PgPool, PgProbe, PgSessionRepository, PgSigningKeys,
-    PgUserRepository,
+    self, PgAuditLog, PgClientRepository, PgEmailConfigs, PgEmailOutbox, PgOneTimeTokens, PgPool,
+    PgProbe, PgSessionRepository, PgSigningKeys, PgUserRepository,
 };
 use authservice_infrastructure::redis::{
     self as redis_adapter, RedisEphemeralStore, RedisPool, RedisProbe, RedisRateLimiter,
@@ -32,7 +36,7 @@ use authservice_interfaces::metrics::Metrics;
 use authservice_interfaces::rest::transport::CookieConfig;
 use authservice_interfaces::rest::{self, HttpConfig, HttpState};
 use secrecy::ExposeSecret;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::settings::{CookieSameSite, Settings};
 
@@ -48,6 +52,8 @@ pub struct Application {
     shutdown_timeout: Duration,
     pg_pool: PgPool,
     redis_pool: Option<RedisPool>,
+    outbox_wakeup: Arc<Notify>,
+    email_poll_interval: Duration,
 }
 
 /// Opens the PostgreSQL pool and applies migrations (the `migrate` subcommand).
@@ -135,6 +141,16 @@ impl Application {
                 tracing::warn!(error = %err, "could not precompute the dummy password hash");
             }
         });
+        let outbox_wakeup = Arc::new(Notify::new());
+        let transport = match &settings.smtp {
+            Some(smtp) => MailTransport::Smtp {
+                server: smtp.server.clone(),
+                password: smtp.password.clone(),
+            },
+            None => MailTransport::Folder(settings.email_dev_dir.clone()),
+        };
+        let mailer = SmtpMailer::new(transport, settings.smtp_timeout)
+            .context("setting up email delivery")?;
         let ports = Ports {
             clients: clients.clone(),
             users: Arc::new(PgUserRepository::new(pg_pool.clone())),
@@ -150,6 +166,12 @@ impl Application {
             audit: Arc::new(PgAuditLog::new(pg_pool.clone())),
             rate_limiter,
             ephemeral,
+            one_time_tokens: Arc::new(PgOneTimeTokens::new(pg_pool.clone())),
+            outbox: Arc::new(PgEmailOutbox::new(pg_pool.clone())),
+            outbox_signal: Arc::new(NotifySignal(outbox_wakeup.clone())),
+            email_configs: Arc::new(PgEmailConfigs::new(pg_pool.clone())),
+            email_renderer: Arc::new(TemplateRenderer::new().context("loading email templates")?),
+            mailer: Arc::new(mailer),
             secret_box,
             random: Arc::new(OsRandom),
             clock: Arc::new(SystemClock),
@@ -175,6 +197,22 @@ impl Application {
                         window: Duration::from_secs(15 * 60),
                     },
                     lockout: settings.account_lockout_enabled.then(Lockout::default),
+                },
+                mail: MailConfig {
+                    base_url: authservice_domain::LinkBase::parse(
+                        "BASE_URL",
+                        settings.base_url.as_str(),
+                    )
+                    .map_err(|e| anyhow::anyhow!("BASE_URL: {}", e.message))?,
+                    default_from: authservice_application::ports::Mailbox {
+                        name: settings.email_from.0.clone(),
+                        email: settings.email_from.1.clone(),
+                    },
+                    retry_base: settings.email_retry_base,
+                    retry_max: settings.email_retry_max,
+                    max_attempts: settings.email_max_attempts,
+                    lease: settings.smtp_timeout * 4,
+                    batch: 20,
                 },
             },
         ));
@@ -225,6 +263,8 @@ impl Application {
             shutdown_timeout: Duration::from_secs(settings.shutdown_timeout_secs),
             pg_pool,
             redis_pool,
+            outbox_wakeup,
+            email_poll_interval: settings.email_poll_interval,
         })
     }
 
@@ -256,6 +296,13 @@ impl Application {
         ));
         let mut http = tokio::spawn(self.http);
         let housekeeping = tokio::spawn(housekeeping(self.services.clone()));
+        let (worker_stop, worker_stop_rx) = watch::channel(false);
+        let mut email_worker = tokio::spawn(email_worker(
+            self.services.clone(),
+            self.outbox_wakeup.clone(),
+            self.email_poll_interval,
+            worker_stop_rx,
+        ));
 
         let (failure, http_done, grpc_done) = tokio::select! {
             () = shutdown => (None, false, false),
@@ -280,6 +327,15 @@ impl Application {
             grpc.abort();
         }
         housekeeping.abort();
+        // The worker finishes the message in hand (a message aborted mid-send would be sent
+        // again after its lease), within what is left of the deadline.
+        let _ = worker_stop.send(true);
+        if tokio::time::timeout_at(deadline, &mut email_worker)
+            .await
+            .is_err()
+        {
+            email_worker.abort();
+        }
         self.pg_pool.close();
         if let Some(pool) = self.redis_pool {
             pool.close();
@@ -303,6 +359,41 @@ async fn housekeeping(services: Arc<Services>) {
                 error = format!("{err:#}"),
                 "purging expired sessions failed"
             ),
+        }
+    }
+}
+
+/// Delivers queued email: a round whenever this replica queues a message, and every
+/// `poll` otherwise (messages queued by other replicas, retries coming due).
+async fn email_worker(
+    services: Arc<Services>,
+    wakeup: Arc<Notify>,
+    poll: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let full = match services.deliver_outbox.run_once().await {
+            Ok(report) => {
+                if report.claimed > 0 {
+                    tracing::debug!(?report, "email round");
+                }
+                report.claimed >= 20
+            }
+            Err(err) => {
+                tracing::warn!(error = format!("{err:#}"), "email delivery round failed");
+                false
+            }
+        };
+        if *stop.borrow() {
+            return;
+        }
+        if full {
+            continue;
+        }
+        tokio::select! {
+            () = wakeup.notified() => {}
+            () = tokio::time::sleep(poll) => {}
+            _ = stop.wait_for(|s| *s) => return,
         }
     }
 }

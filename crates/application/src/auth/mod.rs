@@ -79,7 +79,7 @@ pub struct IssuedTokens {
 }
 
 /// Every broken password rule, for the error envelope's `details`.
-fn rules_json(rules: &[authservice_domain::PasswordRule]) -> serde_json::Value {
+pub(crate) fn rules_json(rules: &[authservice_domain::PasswordRule]) -> serde_json::Value {
     serde_json::Value::Array(
         rules
             .iter()
@@ -135,13 +135,13 @@ fn ip_key(prefix: &str, ctx: &crate::RequestCtx) -> String {
 
 /// A login ready to store: the first session row of a new family, and the tokens it hands
 /// out (the access token is already signed, so storing is the last step).
-struct PreparedSession {
-    session: crate::ports::NewSession,
-    tokens: IssuedTokens,
+pub(crate) struct PreparedSession {
+    pub(crate) session: crate::ports::NewSession,
+    pub(crate) tokens: IssuedTokens,
 }
 
 /// Prepares a new session (family) for `user`.
-async fn prepare_session(
+pub(crate) async fn prepare_session(
     ports: &Ports,
     config: &AuthConfig,
     ctx: &crate::RequestCtx,
@@ -178,7 +178,11 @@ async fn prepare_session(
 }
 
 /// The `login_succeeded` event of a prepared session.
-fn login_event(ports: &Ports, ctx: &crate::RequestCtx, prepared: &PreparedSession) -> AuditEvent {
+pub(crate) fn login_event(
+    ports: &Ports,
+    ctx: &crate::RequestCtx,
+    prepared: &PreparedSession,
+) -> AuditEvent {
     let user = &prepared.tokens.user;
     let mut event = ctx
         .audit("login_succeeded")
@@ -191,7 +195,7 @@ fn login_event(ports: &Ports, ctx: &crate::RequestCtx, prepared: &PreparedSessio
 }
 
 /// The client an app route was called for (resolved from `X-API-Key`).
-fn require_client(ctx: &crate::RequestCtx) -> anyhow::Result<&Client> {
+pub(crate) fn require_client(ctx: &crate::RequestCtx) -> anyhow::Result<&Client> {
     ctx.client
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("app route called without a resolved client"))

@@ -1,4 +1,5 @@
-//! Housekeeping: delete refresh-session rows that expired more than a day ago (a consumed token
+//! Housekeeping: delete refresh-session rows and emailed one-time tokens that expired more
+//! than a day ago (a consumed token
 //! older than its own expiry can no longer be presented, so nothing is lost for reuse
 //! detection). Run periodically by the server.
 
@@ -24,6 +25,8 @@ impl PurgeExpiredSessions {
     /// Returns how many rows were deleted.
     pub async fn execute(&self) -> anyhow::Result<usize> {
         let before = self.ports.clock.now() - chrono::Duration::from_std(EXPIRED_SESSION_GRACE)?;
-        self.ports.sessions.purge_expired(before).await
+        let sessions = self.ports.sessions.purge_expired(before).await?;
+        let tokens = self.ports.one_time_tokens.purge_expired(before).await?;
+        Ok(sessions + tokens)
     }
 }

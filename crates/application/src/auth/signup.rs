@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::{AuthConfig, IssuedTokens, ip_key, login_event, prepare_session, require_client};
 use crate::audit::record_quietly;
 use crate::context::RequestCtx;
+use crate::email::MailConfig;
 use crate::error::{ErrorKind, UseCaseError};
 use crate::ports::{HashError, Ports, RateDecision, UserWriteError};
 
@@ -81,14 +82,16 @@ impl From<HashError> for SignupError {
 pub struct Signup {
     ports: Ports,
     config: AuthConfig,
+    mail: MailConfig,
 }
 
 impl Signup {
     #[must_use]
-    pub fn new(ports: &Ports, config: &AuthConfig) -> Self {
+    pub fn new(ports: &Ports, config: &AuthConfig, mail: &MailConfig) -> Self {
         Self {
             ports: ports.clone(),
             config: config.clone(),
+            mail: mail.clone(),
         }
     }
 
@@ -157,6 +160,20 @@ impl Signup {
             .target("user", user.id)
             .at(now);
         event.user_id = Some(user.id.as_uuid());
+        let sends_verification = client
+            .settings
+            .as_map()
+            .get("send_verification_email")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(true);
+        let verification = if sends_verification {
+            Some(
+                crate::email::prepare_verification(&self.ports, &self.mail, ctx, client, &user)
+                    .await?,
+            )
+        } else {
+            None
+        };
         let prepared = prepare_session(&self.ports, &self.config, ctx, client, user).await?;
         let login = login_event(&self.ports, ctx, &prepared);
         match self
@@ -168,10 +185,16 @@ impl Signup {
                 &event,
                 &prepared.session,
                 &login,
+                verification.as_ref(),
             )
             .await
         {
-            Ok(()) => Ok(prepared.tokens),
+            Ok(()) => {
+                if verification.is_some() {
+                    self.ports.outbox_signal.wake();
+                }
+                Ok(prepared.tokens)
+            }
             Err(UserWriteError::EmailTaken) => Err(SignupError::EmailTaken),
             Err(UserWriteError::Unexpected(e)) => Err(SignupError::Unexpected(e)),
         }

@@ -11,4 +11,10 @@ pub trait EphemeralStore: Send + Sync {
 
     /// Whether `key` is set and not expired.
     async fn exists(&self, key: &str) -> anyhow::Result<bool>;
+
+    /// Stores `value` under `key` for `ttl` (replacing any earlier value).
+    async fn put_value(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()>;
+
+    /// Reads and deletes `key` atomically (`GETDEL`): of concurrent takers, one gets the value.
+    async fn take(&self, key: &str) -> anyhow::Result<Option<String>>;
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 mod audit;
 mod clients;
 mod crypto;
+mod email;
 mod ephemeral;
 mod health;
 mod rate_limit;
@@ -17,6 +18,12 @@ mod users;
 pub use audit::{AuditFilter, AuditLog};
 pub use clients::{ClientRepository, ClientWriteError, SealedSigningKey};
 pub use crypto::{Clock, Random, SealedSecret, SecretBox, SystemClock};
+pub use email::{
+    ClaimedEmail, ConsumeOutcome, EmailConfigRepository, EmailContent, EmailOutbox, EmailRenderer,
+    Mailbox, Mailer, NewOneTimeToken, OneTimeTokenRecord, OneTimeTokenRepository, OutboundEmail,
+    OutboxSignal, OutboxStats, PendingEmail, QueuedEmail, RenderedEmail, SendError, SmtpRoute,
+    StoredEmailConfig,
+};
 pub use ephemeral::EphemeralStore;
 pub use health::{PoolStats, Probe};
 pub use rate_limit::{RateDecision, RateLimiter, RateRule};
@@ -39,6 +46,12 @@ pub struct Ports {
     pub audit: Arc<dyn AuditLog>,
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub ephemeral: Arc<dyn EphemeralStore>,
+    pub one_time_tokens: Arc<dyn OneTimeTokenRepository>,
+    pub outbox: Arc<dyn EmailOutbox>,
+    pub outbox_signal: Arc<dyn OutboxSignal>,
+    pub email_configs: Arc<dyn EmailConfigRepository>,
+    pub email_renderer: Arc<dyn EmailRenderer>,
+    pub mailer: Arc<dyn Mailer>,
     pub secret_box: Arc<dyn SecretBox>,
     pub random: Arc<dyn Random>,
     pub clock: Arc<dyn Clock>,

@@ -24,7 +24,8 @@ pub struct UserWithPassword {
 /// Durable storage of users; every query is scoped by client.
 #[async_trait]
 pub trait UserRepository: Send + Sync {
-    /// Stores a new user with its first session and both audit events, in one transaction.
+    /// Stores a new user with its first session, both audit events and the verification
+    /// message (token and outbox row) when given, in one transaction.
     ///
     /// # Errors
     /// `EmailTaken` when the client already has a user with this email.
@@ -35,6 +36,7 @@ pub trait UserRepository: Send + Sync {
         audit: &AuditEvent,
         first_session: &NewSession,
         session_audit: &AuditEvent,
+        verification: Option<&super::PendingEmail>,
     ) -> Result<(), UserWriteError>;
 
     async fn find_by_email(

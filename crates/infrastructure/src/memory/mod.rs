@@ -15,10 +15,11 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use authservice_application::ports::{EphemeralStore, RateDecision, RateLimiter, RateRule};
 
-/// Keys with expiry, kept in memory (swept of expired keys as it grows).
+/// Keys (with optional values) and their expiry, kept in memory (swept of expired keys as it
+/// grows).
 #[derive(Default)]
 pub struct MemoryEphemeralStore {
-    entries: Mutex<HashMap<String, Instant>>,
+    entries: Mutex<HashMap<String, (Instant, String)>>,
 }
 
 impl MemoryEphemeralStore {
@@ -26,17 +27,21 @@ impl MemoryEphemeralStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    fn insert(&self, key: &str, value: &str, ttl: Duration) {
+        let now = Instant::now();
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= 4096 && entries.len().is_power_of_two() {
+            entries.retain(|_, (until, _)| *until > now);
+        }
+        entries.insert(key.to_owned(), (now + ttl, value.to_owned()));
+    }
 }
 
 #[async_trait]
 impl EphemeralStore for MemoryEphemeralStore {
     async fn put(&self, key: &str, ttl: Duration) -> anyhow::Result<()> {
-        let now = Instant::now();
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= 4096 && entries.len().is_power_of_two() {
-            entries.retain(|_, until| *until > now);
-        }
-        entries.insert(key.to_owned(), now + ttl);
+        self.insert(key, "1", ttl);
         Ok(())
     }
 
@@ -44,7 +49,20 @@ impl EphemeralStore for MemoryEphemeralStore {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         Ok(entries
             .get(key)
-            .is_some_and(|until| *until > Instant::now()))
+            .is_some_and(|(until, _)| *until > Instant::now()))
+    }
+
+    async fn put_value(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()> {
+        self.insert(key, value, ttl);
+        Ok(())
+    }
+
+    async fn take(&self, key: &str) -> anyhow::Result<Option<String>> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(entries
+            .remove(key)
+            .filter(|(until, _)| *until > Instant::now())
+            .map(|(_, value)| value))
     }
 }
 
@@ -175,6 +193,18 @@ impl EphemeralStore for AbsenceCachingStore {
             absent.insert(key.to_owned(), Instant::now());
         }
         Ok(exists)
+    }
+
+    async fn put_value(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()> {
+        self.absent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+        self.inner.put_value(key, value, ttl).await
+    }
+
+    async fn take(&self, key: &str) -> anyhow::Result<Option<String>> {
+        self.inner.take(key).await
     }
 }
 

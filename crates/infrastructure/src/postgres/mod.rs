@@ -2,6 +2,9 @@
 
 mod audit;
 mod clients;
+mod email_configs;
+mod one_time_tokens;
+mod outbox;
 pub mod schema;
 mod sessions;
 mod signing_keys;
@@ -19,6 +22,9 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use audit::PgAuditLog;
 pub use clients::PgClientRepository;
+pub use email_configs::PgEmailConfigs;
+pub use one_time_tokens::PgOneTimeTokens;
+pub use outbox::PgEmailOutbox;
 pub use sessions::PgSessionRepository;
 pub use signing_keys::{PgSigningKeys, StoredKey};
 pub use users::PgUserRepository;

@@ -93,3 +93,54 @@ diesel::table! {
 
 diesel::joinable!(client_signing_keys -> clients (client_id));
 diesel::allow_tables_to_appear_in_same_query!(clients, client_signing_keys);
+
+diesel::table! {
+    one_time_tokens (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        user_id -> Uuid,
+        purpose -> Text,
+        token_hash -> Bytea,
+        email -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        consumed_at -> Nullable<Timestamptz>,
+        voided_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    email_outbox (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        kind -> Text,
+        recipient -> Text,
+        message_sealed -> Nullable<Bytea>,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+        last_attempt_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    client_email_configs (client_id) {
+        client_id -> Uuid,
+        from_name -> Nullable<Text>,
+        from_email -> Nullable<Text>,
+        reply_to -> Nullable<Text>,
+        base_url -> Nullable<Text>,
+        smtp_host -> Nullable<Text>,
+        smtp_port -> Nullable<Int4>,
+        smtp_username -> Nullable<Text>,
+        smtp_password_sealed -> Nullable<Bytea>,
+        smtp_tls -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}

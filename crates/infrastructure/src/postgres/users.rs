@@ -3,7 +3,7 @@
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use authservice_application::ports::{
-    NewSession, UserRepository, UserWithPassword, UserWriteError,
+    NewSession, PendingEmail, UserRepository, UserWithPassword, UserWriteError,
 };
 use authservice_domain::{AuditEvent, ClientId, Email, User, UserId, UserStatus};
 use chrono::{DateTime, Utc};
@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::PgPool;
 use super::audit::insert_event;
+use super::one_time_tokens::insert_pending;
 use super::schema::users;
 use super::sessions::{insert_new_session, revoke_where};
 
@@ -80,6 +81,7 @@ impl UserRepository for PgUserRepository {
         audit: &AuditEvent,
         first_session: &NewSession,
         session_audit: &AuditEvent,
+        verification: Option<&PendingEmail>,
     ) -> Result<(), UserWriteError> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let row = UserRow {
@@ -105,7 +107,11 @@ impl UserRepository for PgUserRepository {
                 .await?;
             insert_event(tx, audit).await?;
             insert_new_session(tx, first_session).await?;
-            insert_event(tx, session_audit).await
+            insert_event(tx, session_audit).await?;
+            if let Some(pending) = verification {
+                insert_pending(tx, pending).await?;
+            }
+            Ok(())
         })
         .await
         .map_err(|err| match &err {

@@ -217,4 +217,27 @@ impl EphemeralStore for RedisEphemeralStore {
             .context("reading an ephemeral key")?;
         Ok(n > 0)
     }
+
+    async fn put_value(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()> {
+        let mut conn = self.pool.get().await.context("connecting to Redis")?;
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let _: () = redis::cmd("SET")
+            .arg(format!("{}{key}", self.prefix))
+            .arg(value)
+            .arg("PX")
+            .arg(millis)
+            .query_async(&mut conn)
+            .await
+            .context("setting an ephemeral value")?;
+        Ok(())
+    }
+
+    async fn take(&self, key: &str) -> anyhow::Result<Option<String>> {
+        let mut conn = self.pool.get().await.context("connecting to Redis")?;
+        redis::cmd("GETDEL")
+            .arg(format!("{}{key}", self.prefix))
+            .query_async(&mut conn)
+            .await
+            .context("taking an ephemeral value")
+    }
 }

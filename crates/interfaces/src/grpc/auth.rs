@@ -11,6 +11,7 @@ use authservice_application::auth::{
     SignupInput, UpdateProfileInput,
 };
 use authservice_application::clients::AuthenticateClientInput;
+use authservice_application::email::{MagicLinkAnswer, MagicLinkMode, ResetPasswordInput};
 use authservice_application::{ErrorKind, RequestCtx, Services};
 use authservice_domain::{Principal, User};
 use chrono::SecondsFormat;
@@ -20,8 +21,10 @@ use tonic::{Request, Response, Status};
 
 use super::proto::auth_service_server::AuthService;
 use super::proto::{
-    AuthResponse, ChangePasswordRequest, Empty, GetUserRequest, LoginRequest, LogoutRequest,
-    RefreshTokenRequest, SignupRequest, UpdateUserRequest, UserResponse,
+    AuthResponse, ChangePasswordRequest, Empty, ForgotPasswordRequest, GetUserRequest,
+    LoginRequest, LogoutRequest, RefreshTokenRequest, ResendVerificationRequest,
+    ResetPasswordRequest, SendMagicLinkRequest, SignupRequest, UpdateUserRequest, UserResponse,
+    VerifyEmailRequest, VerifyMagicLinkRequest,
 };
 use super::{base_ctx, to_status};
 use crate::error::ApiError;
@@ -77,17 +80,9 @@ impl AuthGrpc {
         }
     }
 
-    /// The call's context with its client resolved from `api_key`. The end user's `ip`
-    /// forwarded by the backend is believed only from a peer in `TRUSTED_PROXY_CIDRS` (API keys
-    /// are not secret enough to let anyone pick the address that rate limits count); the user
-    /// agent is taken as given.
-    async fn client_ctx<T>(
-        &self,
-        request: &Request<T>,
-        api_key: &str,
-        ip: &str,
-        user_agent: &str,
-    ) -> Result<RequestCtx, Status> {
+    /// The call's context with the end user's forwarded address (believed only from a trusted
+    /// proxy) and user agent.
+    fn forwarded_ctx<T>(&self, request: &Request<T>, ip: &str, user_agent: &str) -> RequestCtx {
         let mut ctx = base_ctx(request, &self.trusted_proxies);
         let peer_trusted = request
             .remote_addr()
@@ -99,6 +94,21 @@ impl AuthGrpc {
         if !user_agent.trim().is_empty() {
             ctx.user_agent = Some(user_agent.chars().take(512).collect());
         }
+        ctx
+    }
+
+    /// The call's context with its client resolved from `api_key`. The end user's `ip`
+    /// forwarded by the backend is believed only from a peer in `TRUSTED_PROXY_CIDRS` (API keys
+    /// are not secret enough to let anyone pick the address that rate limits count); the user
+    /// agent is taken as given.
+    async fn client_ctx<T>(
+        &self,
+        request: &Request<T>,
+        api_key: &str,
+        ip: &str,
+        user_agent: &str,
+    ) -> Result<RequestCtx, Status> {
+        let mut ctx = self.forwarded_ctx(request, ip, user_agent);
         let client = self
             .services
             .authenticate_client
@@ -111,6 +121,24 @@ impl AuthGrpc {
         ctx.principal = Principal::Client(client.id);
         ctx.client = Some(client);
         Ok(ctx)
+    }
+
+    /// A public call's context; an `api_key`, when given, must be valid and binds the call to
+    /// its client.
+    async fn public_ctx<T>(
+        &self,
+        request: &Request<T>,
+        api_key: &str,
+        ip: &str,
+        user_agent: &str,
+    ) -> Result<(RequestCtx, Option<authservice_domain::ClientId>), Status> {
+        if api_key.trim().is_empty() {
+            return Ok((self.forwarded_ctx(request, ip, user_agent), None));
+        }
+        let mut ctx = self.client_ctx(request, api_key, ip, user_agent).await?;
+        let client = ctx.client.take().map(|c| c.id);
+        ctx.principal = Principal::Anonymous;
+        Ok((ctx, client))
     }
 
     /// Verifies `access_token` and that it is `user_id`'s own.
@@ -283,5 +311,122 @@ impl AuthService for AuthGrpc {
             .await
             .map_err(|e| to_status(&ctx, e))?;
         Ok(Response::new(Empty {}))
+    }
+
+    async fn verify_email(
+        &self,
+        request: Request<VerifyEmailRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let r = request.get_ref();
+        let (ctx, client) = self.public_ctx(&request, &r.api_key, "", "").await?;
+        self.services
+            .verify_email
+            .execute(&ctx, &r.token, client)
+            .await
+            .map_err(|e| to_status(&ctx, e))?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn resend_verification(
+        &self,
+        request: Request<ResendVerificationRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let r = request.get_ref();
+        let ctx = self.client_ctx(&request, &r.api_key, "", "").await?;
+        let caller = self.caller(&ctx, &r.access_token, &r.user_id).await?;
+        let base_url = non_empty(r.base_url.clone());
+        self.services
+            .resend_verification
+            .execute(&ctx, caller, base_url.as_deref())
+            .await
+            .map_err(|e| to_status(&ctx, e))?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn forgot_password(
+        &self,
+        request: Request<ForgotPasswordRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let r = request.get_ref();
+        let ctx = self
+            .client_ctx(&request, &r.api_key, &r.ip, &r.user_agent)
+            .await?;
+        let key_client = ctx.client.as_ref().map(|c| c.id.to_string());
+        if !r.client_id.trim().is_empty() && key_client.as_deref() != Some(r.client_id.trim()) {
+            return Err(to_status(
+                &ctx,
+                ApiError::new(
+                    ErrorKind::InvalidRequest,
+                    "client_id is not the api_key's client",
+                ),
+            ));
+        }
+        let base_url = non_empty(r.base_url.clone());
+        self.services
+            .forgot_password
+            .execute(&ctx, &r.email, base_url.as_deref())
+            .await
+            .map_err(|e| to_status(&ctx, e))?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn reset_password(
+        &self,
+        request: Request<ResetPasswordRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let (ctx, _) = self.public_ctx(&request, "", "", "").await?;
+        let r = request.into_inner();
+        self.services
+            .reset_password
+            .execute(
+                &ctx,
+                ResetPasswordInput {
+                    token: r.token,
+                    new_password: SecretString::from(r.new_password),
+                },
+            )
+            .await
+            .map_err(|e| to_status(&ctx, e))?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn send_magic_link(
+        &self,
+        request: Request<SendMagicLinkRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let r = request.get_ref();
+        let ctx = self
+            .client_ctx(&request, &r.api_key, &r.ip, &r.user_agent)
+            .await?;
+        let base_url = non_empty(r.base_url.clone());
+        self.services
+            .send_magic_link
+            .execute(&ctx, &r.email, base_url.as_deref())
+            .await
+            .map_err(|e| to_status(&ctx, e))?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn verify_magic_link(
+        &self,
+        request: Request<VerifyMagicLinkRequest>,
+    ) -> Result<Response<AuthResponse>, Status> {
+        let r = request.get_ref();
+        let (ctx, client) = self
+            .public_ctx(&request, &r.api_key, &r.ip, &r.user_agent)
+            .await?;
+        let answer = self
+            .services
+            .verify_magic_link
+            .execute(&ctx, &r.token, client, MagicLinkMode::Tokens)
+            .await
+            .map_err(|e| to_status(&ctx, e))?;
+        match answer {
+            MagicLinkAnswer::Tokens(tokens) => Ok(Response::new(auth_response(&tokens))),
+            MagicLinkAnswer::RedirectCode(_) => Err(to_status(
+                &ctx,
+                ApiError::new(ErrorKind::Internal, "unexpected redirect answer"),
+            )),
+        }
     }
 }

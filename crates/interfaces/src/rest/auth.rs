@@ -187,7 +187,7 @@ async fn logout(
 }
 
 /// The bearer token of a request, if any.
-fn bearer(req: &HttpRequest) -> Option<String> {
+pub(super) fn bearer(req: &HttpRequest) -> Option<String> {
     req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -207,7 +207,7 @@ async fn me(
     Ok(HttpResponse::Ok().json(user_json(&auth.user)))
 }
 
-async fn authenticate(
+pub(super) async fn authenticate(
     state: &HttpState,
     ctx: &RequestCtx,
     req: &HttpRequest,

@@ -113,3 +113,42 @@ impl FromRequest for ClientCtx {
         })
     }
 }
+
+/// A public route's caller (emailed links, redirect codes): no credential required, but an
+/// `X-API-Key` that comes along must be valid, and then binds the request to its client.
+pub struct PublicCtx {
+    pub ctx: RequestCtx,
+    pub client: Option<authservice_domain::ClientId>,
+}
+
+impl FromRequest for PublicCtx {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state(&req)?;
+            let ctx = base_ctx(&req);
+            let Some(api_key) = header(&req, "x-api-key") else {
+                return Ok(Self { ctx, client: None });
+            };
+            let origin = header(&req, "origin");
+            let client = state
+                .services
+                .authenticate_client
+                .execute(AuthenticateClientInput {
+                    api_key: Some(&api_key),
+                    origin: origin.as_deref(),
+                })
+                .await?;
+            if origin.is_some() {
+                req.extensions_mut().insert(CorsApproved);
+            }
+            Ok(Self {
+                ctx,
+                client: Some(client.id),
+            })
+        })
+    }
+}

@@ -1,10 +1,12 @@
 //! REST over actix-web.
 
 mod admin_clients;
+mod admin_email;
 mod admin_tokens;
 mod audit;
 mod auth;
 mod dto;
+mod email;
 mod extractors;
 mod health;
 mod middleware;
@@ -23,7 +25,7 @@ use authservice_application::{ErrorKind, Services};
 use ipnet::IpNet;
 use secrecy::SecretString;
 
-pub use extractors::{AdminCtx, ClientCtx, RequestMeta};
+pub use extractors::{AdminCtx, ClientCtx, PublicCtx, RequestMeta};
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -93,6 +95,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::scope("/api/admin")
                 .wrap(from_fn(middleware::audit_admin_failures))
                 .configure(admin_clients::routes)
+                .configure(admin_email::routes)
                 .configure(audit::routes)
                 .configure(admin_tokens::routes)
                 .default_service(web::to(admin_route_not_found)),
@@ -101,6 +104,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::scope("/api")
                 .configure(ui_config::routes)
                 .configure(auth::routes)
+                .configure(email::routes)
                 .default_service(web::to(route_not_found)),
         );
 }

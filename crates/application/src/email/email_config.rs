@@ -1,0 +1,260 @@
+//! Per-client email settings (admin): sender name and address, reply-to, the base of emailed
+//! links, and optionally the client's own SMTP server, whose password is sealed at rest and
+//! never returned. Every read and change is audited (changes with before/after, no secrets).
+
+use authservice_domain::email::parse_sender_name;
+use authservice_domain::{
+    ClientEmailConfig, ClientId, Email, LinkBase, Permission, SmtpServer, ValidationError,
+};
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+use crate::audit::record_quietly;
+use crate::context::{Forbidden, RequestCtx};
+use crate::error::{ErrorKind, UseCaseError};
+use crate::ports::{OutboxStats, Ports, StoredEmailConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmailConfigError {
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("client not found")]
+    NotFound,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for EmailConfigError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Forbidden(_) => ErrorKind::Forbidden,
+            Self::Invalid(_) => ErrorKind::InvalidRequest,
+            Self::NotFound => ErrorKind::ClientNotFound,
+            Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+/// The SMTP part of a PUT.
+#[derive(Debug, Default)]
+pub struct PutSmtp {
+    pub host: String,
+    pub port: Option<u16>,
+    pub username: Option<String>,
+    /// Omitted: keep the stored password if host and username are unchanged.
+    pub password: Option<SecretString>,
+    pub tls: Option<String>,
+}
+
+/// A PUT body: replaces every field.
+#[derive(Debug, Default)]
+pub struct PutEmailConfig {
+    pub from_name: Option<String>,
+    pub from_email: Option<String>,
+    pub reply_to: Option<String>,
+    pub base_url: Option<String>,
+    pub smtp: Option<PutSmtp>,
+}
+
+/// What an operator sees.
+#[derive(Debug, Clone)]
+pub struct EmailConfigView {
+    pub client_id: ClientId,
+    /// Whether the client has its own settings (otherwise the server's defaults apply).
+    pub configured: bool,
+    pub config: ClientEmailConfig,
+    pub smtp_password_set: bool,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub outbox: OutboxStats,
+}
+
+/// An audit snapshot (never the password).
+fn snapshot(stored: Option<&StoredEmailConfig>) -> Value {
+    let Some(stored) = stored else {
+        return Value::Null;
+    };
+    let c = &stored.config;
+    json!({
+        "from_name": c.from_name,
+        "from_email": c.from_email.as_ref().map(Email::as_str),
+        "reply_to": c.reply_to.as_ref().map(Email::as_str),
+        "base_url": c.base_url.as_ref().map(LinkBase::as_str),
+        "smtp": c.smtp.as_ref().map(|s| json!({
+            "host": s.host, "port": s.port, "username": s.username, "tls": s.tls.as_str(),
+            "password_set": stored.smtp_password.is_some(),
+        })),
+    })
+}
+
+fn optional<T>(
+    raw: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, ValidationError>,
+) -> Result<Option<T>, ValidationError> {
+    raw.map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(parse)
+        .transpose()
+}
+
+fn address(field: &'static str) -> impl Fn(&str) -> Result<Email, ValidationError> {
+    move |raw| Email::parse(raw).map_err(|e| ValidationError::new(field, e.message))
+}
+
+pub struct ManageEmailConfig {
+    ports: Ports,
+}
+
+impl ManageEmailConfig {
+    #[must_use]
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            ports: ports.clone(),
+        }
+    }
+
+    async fn client(
+        &self,
+        ctx: &RequestCtx,
+        id: &str,
+        permission: Permission,
+    ) -> Result<ClientId, EmailConfigError> {
+        ctx.require(permission)?;
+        let id = ClientId::parse(id)?;
+        ctx.require_for_client(permission, id)?;
+        self.ports
+            .clients
+            .get(id)
+            .await?
+            .ok_or(EmailConfigError::NotFound)?;
+        Ok(id)
+    }
+
+    async fn view(
+        &self,
+        id: ClientId,
+        stored: Option<StoredEmailConfig>,
+    ) -> Result<EmailConfigView, EmailConfigError> {
+        let outbox = self.ports.outbox.stats(id).await?;
+        Ok(match stored {
+            Some(s) => EmailConfigView {
+                client_id: id,
+                configured: true,
+                smtp_password_set: s.smtp_password.is_some(),
+                config: s.config,
+                created_at: Some(s.created_at),
+                updated_at: Some(s.updated_at),
+                outbox,
+            },
+            None => EmailConfigView {
+                client_id: id,
+                configured: false,
+                config: ClientEmailConfig::default(),
+                smtp_password_set: false,
+                created_at: None,
+                updated_at: None,
+                outbox,
+            },
+        })
+    }
+
+    pub async fn get(
+        &self,
+        ctx: &RequestCtx,
+        id: &str,
+    ) -> Result<EmailConfigView, EmailConfigError> {
+        let id = self.client(ctx, id, Permission::ClientsRead).await?;
+        let stored = self.ports.email_configs.get(id).await?;
+        let event = ctx
+            .audit("email_config.read")
+            .client(id)
+            .target("client", id)
+            .at(self.ports.clock.now());
+        record_quietly(&self.ports, &event).await;
+        self.view(id, stored).await
+    }
+
+    pub async fn put(
+        &self,
+        ctx: &RequestCtx,
+        id: &str,
+        input: PutEmailConfig,
+    ) -> Result<EmailConfigView, EmailConfigError> {
+        let id = self.client(ctx, id, Permission::ClientsUpdate).await?;
+        let before = self.ports.email_configs.get(id).await?;
+        let smtp = input
+            .smtp
+            .as_ref()
+            .map(|s| SmtpServer::parse(&s.host, s.port, s.username.as_deref(), s.tls.as_deref()))
+            .transpose()?;
+        let config = ClientEmailConfig {
+            from_name: input
+                .from_name
+                .as_deref()
+                .map(parse_sender_name)
+                .transpose()?
+                .flatten(),
+            from_email: optional(input.from_email.as_deref(), address("from_email"))?,
+            reply_to: optional(input.reply_to.as_deref(), address("reply_to"))?,
+            base_url: optional(input.base_url.as_deref(), |raw| {
+                LinkBase::parse("base_url", raw)
+            })?,
+            smtp,
+        };
+        let new_password = input.smtp.as_ref().and_then(|s| s.password.as_ref());
+        if new_password.is_some_and(|p| p.expose_secret().len() > 1024) {
+            return Err(
+                ValidationError::new("smtp.password", "must be at most 1024 characters").into(),
+            );
+        }
+        let smtp_password = match (&config.smtp, new_password) {
+            (None, _) => None,
+            (Some(_), Some(password)) if !password.expose_secret().is_empty() => Some(
+                self.ports
+                    .secret_box
+                    .seal(password.expose_secret().as_bytes())?,
+            ),
+            (Some(_), Some(_)) => None,
+            // Same server and account: keep the password an operator need not re-enter.
+            (Some(server), None) => before.as_ref().and_then(|b| {
+                b.config
+                    .smtp
+                    .as_ref()
+                    .filter(|old| old.host == server.host && old.username == server.username)
+                    .and(b.smtp_password.clone())
+            }),
+        };
+        let now = self.ports.clock.now();
+        let stored = StoredEmailConfig {
+            config,
+            smtp_password,
+            created_at: before.as_ref().map_or(now, |b| b.created_at),
+            updated_at: now,
+        };
+        let event = ctx
+            .audit("email_config.updated")
+            .client(id)
+            .target("client", id)
+            .before(snapshot(before.as_ref()))
+            .after(snapshot(Some(&stored)))
+            .at(now);
+        self.ports.email_configs.put(id, &stored, &event).await?;
+        self.view(id, Some(stored)).await
+    }
+
+    /// Returns whether there were settings to delete.
+    pub async fn delete(&self, ctx: &RequestCtx, id: &str) -> Result<bool, EmailConfigError> {
+        let id = self.client(ctx, id, Permission::ClientsUpdate).await?;
+        let before = self.ports.email_configs.get(id).await?;
+        let event = ctx
+            .audit("email_config.deleted")
+            .client(id)
+            .target("client", id)
+            .before(snapshot(before.as_ref()))
+            .at(self.ports.clock.now());
+        Ok(self.ports.email_configs.delete(id, &event).await?)
+    }
+}

@@ -1,0 +1,289 @@
+//! Magic links: `magic-link/send` (API key; the same answer for unknown addresses, 3 per hour
+//! per address), `magic-link/verify?token=` (public) answering with tokens (JSON) or with a
+//! one-time `auth_code` for a browser redirect, and `redirect/exchange {code}` (public, single
+//! use, 2 minutes) turning that code into tokens — so tokens never travel in a URL.
+
+use std::time::Duration;
+
+use authservice_domain::secret::{hex, sha256};
+use authservice_domain::{ClientId, Email, TokenPurpose, UserId, UserStatus};
+use serde_json::json;
+
+use super::{
+    EmailFlowError, LinkTokenError, MailConfig, Outgoing, enqueue, limit_per_email, not_consumed,
+    prepare_email, refusal, token_digest,
+};
+use crate::audit::record_quietly;
+use crate::auth::{AuthConfig, IssuedTokens, login_event, prepare_session};
+use crate::context::RequestCtx;
+use crate::ports::Ports;
+
+/// How long a redirect `auth_code` can be exchanged.
+pub const REDIRECT_CODE_TTL: Duration = Duration::from_secs(120);
+
+fn redirect_key(code_hash: &[u8; 32]) -> String {
+    format!("auth_redirect:{}", hex(code_hash))
+}
+
+pub struct SendMagicLink {
+    ports: Ports,
+    config: MailConfig,
+}
+
+impl SendMagicLink {
+    #[must_use]
+    pub fn new(ports: &Ports, config: &MailConfig) -> Self {
+        Self {
+            ports: ports.clone(),
+            config: config.clone(),
+        }
+    }
+
+    pub async fn execute(
+        &self,
+        ctx: &RequestCtx,
+        email: &str,
+        base_url: Option<&str>,
+    ) -> Result<(), EmailFlowError> {
+        let client = crate::auth::require_client(ctx)?;
+        let email = Email::parse(email)?;
+        limit_per_email(&self.ports, "magic_link", client, &email).await?;
+        let user = self
+            .ports
+            .users
+            .find_by_email(client.id, &email)
+            .await?
+            .map(|f| f.user)
+            .filter(|u| u.status == UserStatus::Active);
+        let Some(user) = user else {
+            super::requested_base(base_url, client, None, &self.config)?;
+            let event = ctx
+                .audit("magic_link_requested")
+                .client(client.id)
+                .metadata(json!({ "account": "none" }))
+                .at(self.ports.clock.now());
+            record_quietly(&self.ports, &event).await;
+            return Ok(());
+        };
+        let pending = prepare_email(
+            &self.ports,
+            &self.config,
+            ctx,
+            client,
+            &user,
+            Outgoing {
+                purpose: TokenPurpose::MagicLink,
+                base_url,
+                event_type: "magic_link_sent",
+            },
+        )
+        .await?;
+        enqueue(&self.ports, &pending).await?;
+        Ok(())
+    }
+}
+
+/// How the verify answer is wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MagicLinkMode {
+    /// Tokens in the answer (`Accept: application/json`, gRPC).
+    Tokens,
+    /// A one-time code for `redirect/exchange` (browser redirect).
+    Redirect,
+}
+
+#[derive(Debug)]
+pub enum MagicLinkAnswer {
+    Tokens(Box<IssuedTokens>),
+    RedirectCode(String),
+}
+
+pub struct VerifyMagicLink {
+    ports: Ports,
+    config: AuthConfig,
+}
+
+impl VerifyMagicLink {
+    #[must_use]
+    pub fn new(ports: &Ports, config: &AuthConfig) -> Self {
+        Self {
+            ports: ports.clone(),
+            config: config.clone(),
+        }
+    }
+
+    /// Consumes the token. With `client` (the request carried an API key) a token of another
+    /// client is refused and stays unconsumed.
+    pub async fn execute(
+        &self,
+        ctx: &RequestCtx,
+        token: &str,
+        client: Option<ClientId>,
+        mode: MagicLinkMode,
+    ) -> Result<MagicLinkAnswer, EmailFlowError> {
+        let hash = token_digest(token)?;
+        let now = self.ports.clock.now();
+        let record = self
+            .ports
+            .one_time_tokens
+            .find(TokenPurpose::MagicLink, &hash)
+            .await?
+            .ok_or(LinkTokenError::Invalid)?;
+        if client.is_some_and(|c| c != record.client_id)
+            || record.consumed_at.is_some()
+            || record.voided_at.is_some()
+            || record.expires_at <= now
+        {
+            return Err(refusal(&record, client, now).into());
+        }
+        let (owner, mut user) = load_login(&self.ports, record.client_id, record.user_id).await?;
+        let audit = ctx
+            .audit("magic_link_login")
+            .metadata(json!({ "mode": match mode {
+                MagicLinkMode::Tokens => "tokens",
+                MagicLinkMode::Redirect => "redirect",
+            } }))
+            .at(now);
+        match mode {
+            MagicLinkMode::Tokens => {
+                if user.email.as_str() == record.email {
+                    user.email_verified = true;
+                }
+                user.last_login_at = Some(now);
+                let prepared =
+                    prepare_session(&self.ports, &self.config, ctx, &owner, user).await?;
+                let mut login = login_event(&self.ports, ctx, &prepared);
+                login.metadata["method"] = json!("magic_link");
+                let outcome = self
+                    .ports
+                    .one_time_tokens
+                    .consume_magic_link(
+                        &hash,
+                        Some(record.client_id),
+                        now,
+                        &audit,
+                        Some((&prepared.session, &login)),
+                    )
+                    .await?;
+                not_consumed(outcome, client, now)?;
+                self.ports
+                    .users
+                    .record_login(owner.id, prepared.tokens.user.id, now, None)
+                    .await?;
+                Ok(MagicLinkAnswer::Tokens(Box::new(prepared.tokens)))
+            }
+            MagicLinkMode::Redirect => {
+                // The code is stored before the token is consumed, and only handed out after:
+                // a code whose consumption failed is never seen by anyone and just expires.
+                let code = hex(&self.ports.random.bytes32());
+                let value = json!({
+                    "client_id": owner.id.to_string(),
+                    "user_id": user.id.to_string(),
+                    "method": "magic_link",
+                })
+                .to_string();
+                self.ports
+                    .ephemeral
+                    .put_value(
+                        &redirect_key(&sha256(code.as_bytes())),
+                        &value,
+                        REDIRECT_CODE_TTL,
+                    )
+                    .await?;
+                let outcome = self
+                    .ports
+                    .one_time_tokens
+                    .consume_magic_link(&hash, Some(record.client_id), now, &audit, None)
+                    .await?;
+                not_consumed(outcome, client, now)?;
+                Ok(MagicLinkAnswer::RedirectCode(code))
+            }
+        }
+    }
+}
+
+/// The client and user a login is for: both must still be active.
+async fn load_login(
+    ports: &Ports,
+    client_id: ClientId,
+    user_id: UserId,
+) -> Result<(authservice_domain::Client, authservice_domain::User), EmailFlowError> {
+    let client = ports
+        .clients
+        .get(client_id)
+        .await?
+        .ok_or(LinkTokenError::Invalid)?;
+    if !client.is_active() {
+        return Err(EmailFlowError::ClientSuspended);
+    }
+    let user = ports
+        .users
+        .get(client_id, user_id)
+        .await?
+        .ok_or(LinkTokenError::Invalid)?
+        .user;
+    if user.status != UserStatus::Active {
+        return Err(EmailFlowError::AccountDisabled);
+    }
+    Ok((client, user))
+}
+
+pub struct ExchangeRedirectCode {
+    ports: Ports,
+    config: AuthConfig,
+}
+
+impl ExchangeRedirectCode {
+    #[must_use]
+    pub fn new(ports: &Ports, config: &AuthConfig) -> Self {
+        Self {
+            ports: ports.clone(),
+            config: config.clone(),
+        }
+    }
+
+    /// Takes the code (single use: read and deleted atomically) and starts a session. With
+    /// `client` a code of another client is refused (and spent).
+    pub async fn execute(
+        &self,
+        ctx: &RequestCtx,
+        code: &str,
+        client: Option<ClientId>,
+    ) -> Result<IssuedTokens, EmailFlowError> {
+        let hash = token_digest(code)?;
+        let stored = self
+            .ports
+            .ephemeral
+            .take(&redirect_key(&hash))
+            .await?
+            .ok_or(LinkTokenError::Invalid)?;
+        let stored: serde_json::Value =
+            serde_json::from_str(&stored).map_err(anyhow::Error::from)?;
+        let field = |name: &str| stored.get(name).and_then(serde_json::Value::as_str);
+        let owner = field("client_id")
+            .and_then(|id| ClientId::parse(id).ok())
+            .ok_or(LinkTokenError::Invalid)?;
+        let user_id = field("user_id")
+            .and_then(|id| UserId::parse(id).ok())
+            .ok_or(LinkTokenError::Invalid)?;
+        let method = field("method").unwrap_or("redirect").to_owned();
+        if client.is_some_and(|c| c != owner) {
+            return Err(LinkTokenError::ClientMismatch.into());
+        }
+        let (owner, mut user) = load_login(&self.ports, owner, user_id).await?;
+        let now = self.ports.clock.now();
+        user.last_login_at = Some(now);
+        let prepared = prepare_session(&self.ports, &self.config, ctx, &owner, user).await?;
+        let mut login = login_event(&self.ports, ctx, &prepared);
+        login.metadata["method"] = json!(method);
+        self.ports
+            .sessions
+            .create(&prepared.session, &login)
+            .await?;
+        self.ports
+            .users
+            .record_login(owner.id, prepared.tokens.user.id, now, None)
+            .await?;
+        Ok(prepared.tokens)
+    }
+}

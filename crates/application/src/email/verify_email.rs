@@ -1,0 +1,90 @@
+//! Email verification: `verify-email {token}` (public) and `resend-verification` (the signed-in
+//! user, 3 per hour). Signup sends the first message (see `auth::signup`).
+
+use authservice_domain::{ClientId, TokenPurpose};
+
+use super::{
+    EmailFlowError, MailConfig, Outgoing, enqueue, limit_per_email, not_consumed, prepare_email,
+    token_digest,
+};
+use crate::auth::AuthenticatedUser;
+use crate::context::RequestCtx;
+use crate::ports::Ports;
+
+pub struct VerifyEmail {
+    ports: Ports,
+}
+
+impl VerifyEmail {
+    #[must_use]
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            ports: ports.clone(),
+        }
+    }
+
+    /// Consumes the token and marks its address verified. With `client` (an API key came with
+    /// the request) a token of another client is refused.
+    pub async fn execute(
+        &self,
+        ctx: &RequestCtx,
+        token: &str,
+        client: Option<ClientId>,
+    ) -> Result<(), EmailFlowError> {
+        let hash = token_digest(token)?;
+        let now = self.ports.clock.now();
+        let audit = ctx.audit("email_verified").at(now);
+        let outcome = self
+            .ports
+            .one_time_tokens
+            .consume_verification(&hash, client, now, &audit)
+            .await?;
+        not_consumed(outcome, client, now)?;
+        Ok(())
+    }
+}
+
+pub struct ResendVerification {
+    ports: Ports,
+    config: MailConfig,
+}
+
+impl ResendVerification {
+    #[must_use]
+    pub fn new(ports: &Ports, config: &MailConfig) -> Self {
+        Self {
+            ports: ports.clone(),
+            config: config.clone(),
+        }
+    }
+
+    pub async fn execute(
+        &self,
+        ctx: &RequestCtx,
+        caller: AuthenticatedUser,
+        base_url: Option<&str>,
+    ) -> Result<(), EmailFlowError> {
+        let client = crate::auth::require_client(ctx)?;
+        let user = caller.user;
+        if user.email_verified {
+            return Err(EmailFlowError::AlreadyVerified);
+        }
+        // Per user (the address is the user's own), 3 per hour.
+        limit_per_email(&self.ports, "resend_verification", client, &user.email).await?;
+        let pending = prepare_email(
+            &self.ports,
+            &self.config,
+            ctx,
+            client,
+            &user,
+            Outgoing {
+                purpose: TokenPurpose::VerifyEmail,
+                base_url,
+                event_type: "verification_email_sent",
+            },
+        )
+        .await?;
+        enqueue(&self.ports, &pending).await?;
+        Ok(())
+    }
+}

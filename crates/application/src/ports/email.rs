@@ -1,0 +1,287 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use authservice_domain::{
+    AuditEvent, Branding, ClientEmailConfig, ClientId, Email, Locale, TokenPurpose, UserId,
+};
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use super::SealedSecret;
+
+/// A one-time token row to store (only its hash).
+#[derive(Debug, Clone)]
+pub struct NewOneTimeToken {
+    pub id: Uuid,
+    pub client_id: ClientId,
+    pub user_id: UserId,
+    pub purpose: TokenPurpose,
+    pub token_hash: [u8; 32],
+    /// The address the token was sent to (verification applies to this address only).
+    pub email: Email,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A stored one-time token, whatever its state.
+#[derive(Debug, Clone)]
+pub struct OneTimeTokenRecord {
+    pub id: Uuid,
+    pub client_id: ClientId,
+    pub user_id: UserId,
+    pub purpose: TokenPurpose,
+    pub email: String,
+    pub expires_at: DateTime<Utc>,
+    pub consumed_at: Option<DateTime<Utc>>,
+    pub voided_at: Option<DateTime<Utc>>,
+}
+
+/// A message for the outbox: who it goes to, and the rendered message sealed (it carries a
+/// one-time link).
+#[derive(Debug, Clone)]
+pub struct QueuedEmail {
+    pub id: Uuid,
+    pub client_id: ClientId,
+    pub user_id: Option<UserId>,
+    /// The template (`verify_email`, `reset_password`, `magic_link`).
+    pub kind: String,
+    pub recipient: Email,
+    pub sealed: SealedSecret,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A token and the message carrying it, stored together (with `audit`) or not at all.
+#[derive(Debug, Clone)]
+pub struct PendingEmail {
+    pub token: NewOneTimeToken,
+    pub email: QueuedEmail,
+    pub audit: AuditEvent,
+    /// Void the user's older live tokens of the same purpose (a new reset voids older ones).
+    pub void_older: bool,
+}
+
+/// What presenting a one-time token did.
+#[derive(Debug, Clone)]
+pub enum ConsumeOutcome {
+    /// The token was live and is now consumed; its effect is applied.
+    Consumed(OneTimeTokenRecord),
+    /// The token exists but was not consumed now (used, voided, expired, or of another client).
+    Refused(OneTimeTokenRecord),
+    /// No token of this purpose hashes to the presented value.
+    Unknown,
+}
+
+/// One-time tokens and their effects. Consumption is one conditional UPDATE, in the same
+/// transaction as its effect and audit event; the adapter stamps the event's client, user and
+/// target from the consumed row.
+#[async_trait]
+pub trait OneTimeTokenRepository: Send + Sync {
+    /// Stores the token and its message (and voids older tokens when asked), in one transaction.
+    async fn issue(&self, pending: &PendingEmail) -> anyhow::Result<()>;
+
+    /// The token with this hash and purpose, in any state.
+    async fn find(
+        &self,
+        purpose: TokenPurpose,
+        hash: &[u8; 32],
+    ) -> anyhow::Result<Option<OneTimeTokenRecord>>;
+
+    /// Consumes a live verify-email token of `client` (any client when `None`) and marks the
+    /// user's email verified if it is still the address the token was sent to.
+    async fn consume_verification(
+        &self,
+        hash: &[u8; 32],
+        client: Option<ClientId>,
+        now: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<ConsumeOutcome>;
+
+    /// Consumes a live reset token, sets the new password hash, voids the user's other reset
+    /// tokens and revokes every session of the user.
+    async fn consume_reset(
+        &self,
+        hash: &[u8; 32],
+        new_password_hash: &str,
+        now: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<ConsumeOutcome>;
+
+    /// Consumes a live magic-link token of `client` (any when `None`) and marks the address
+    /// verified (following the link proves it); stores `session` with its audit event when
+    /// given (the JSON answer logs in at once).
+    async fn consume_magic_link(
+        &self,
+        hash: &[u8; 32],
+        client: Option<ClientId>,
+        now: DateTime<Utc>,
+        audit: &AuditEvent,
+        session: Option<(&super::NewSession, &AuditEvent)>,
+    ) -> anyhow::Result<ConsumeOutcome>;
+
+    /// Deletes tokens that expired before `before`. Returns how many.
+    async fn purge_expired(&self, before: DateTime<Utc>) -> anyhow::Result<usize>;
+}
+
+/// A message claimed for delivery.
+#[derive(Debug, Clone)]
+pub struct ClaimedEmail {
+    pub id: Uuid,
+    pub client_id: ClientId,
+    pub user_id: Option<UserId>,
+    pub kind: String,
+    pub recipient: String,
+    pub sealed: SealedSecret,
+    /// Delivery attempts so far, this one included.
+    pub attempts: u32,
+}
+
+/// Outbox counts for operators.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxStats {
+    pub pending: u64,
+    pub sent: u64,
+    pub failed: u64,
+}
+
+/// The delivery side of the outbox. Claims are leases: a claimed message is invisible to other
+/// workers until `lease` ends, so a crashed worker's message is retried, never lost.
+#[async_trait]
+pub trait EmailOutbox: Send + Sync {
+    /// Claims up to `limit` due messages (`FOR UPDATE SKIP LOCKED`), counting an attempt each.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> anyhow::Result<Vec<ClaimedEmail>>;
+
+    /// Marks a message delivered (wiping its sealed content), with its audit event.
+    async fn mark_sent(
+        &self,
+        id: Uuid,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<()>;
+
+    /// Records a failed attempt: retried at `retry_at`, or given up when `None` (with `audit`).
+    async fn mark_failed(
+        &self,
+        id: Uuid,
+        error: &str,
+        at: DateTime<Utc>,
+        retry_at: Option<DateTime<Utc>>,
+        audit: Option<&AuditEvent>,
+    ) -> anyhow::Result<()>;
+
+    async fn stats(&self, client: ClientId) -> anyhow::Result<OutboxStats>;
+}
+
+/// A client's stored email settings.
+#[derive(Debug, Clone)]
+pub struct StoredEmailConfig {
+    pub config: ClientEmailConfig,
+    pub smtp_password: Option<SealedSecret>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait EmailConfigRepository: Send + Sync {
+    async fn get(&self, client: ClientId) -> anyhow::Result<Option<StoredEmailConfig>>;
+
+    /// Creates or replaces the settings, with the audit event.
+    async fn put(
+        &self,
+        client: ClientId,
+        config: &StoredEmailConfig,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<()>;
+
+    /// Deletes the settings (with the audit event). Returns whether there were any.
+    async fn delete(&self, client: ClientId, audit: &AuditEvent) -> anyhow::Result<bool>;
+}
+
+/// What a message says, before rendering.
+#[derive(Debug, Clone)]
+pub struct EmailContent {
+    pub purpose: TokenPurpose,
+    pub locale: Locale,
+    pub brand: Branding,
+    pub link: String,
+}
+
+/// A rendered message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RenderedEmail {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+/// Renders messages from the template files.
+pub trait EmailRenderer: Send + Sync {
+    fn render(&self, content: &EmailContent) -> anyhow::Result<RenderedEmail>;
+}
+
+/// A sender or recipient.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Mailbox {
+    pub name: Option<String>,
+    pub email: String,
+}
+
+/// A message ready to send (what the outbox seals).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutboundEmail {
+    pub from: Mailbox,
+    pub reply_to: Option<String>,
+    pub to: String,
+    #[serde(flatten)]
+    pub content: RenderedEmail,
+}
+
+/// A client's own SMTP server, password opened.
+#[derive(Clone)]
+pub struct SmtpRoute {
+    pub server: authservice_domain::SmtpServer,
+    pub password: Option<SecretString>,
+}
+
+impl std::fmt::Debug for SmtpRoute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpRoute")
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a delivery failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Worth retrying (server unreachable, 4xx, timeout).
+    #[error("temporary delivery failure: {0}")]
+    Transient(String),
+    /// Retrying cannot help (5xx on the recipient, malformed address).
+    #[error("permanent delivery failure: {0}")]
+    Permanent(String),
+}
+
+/// Delivers messages (SMTP, or a folder in development).
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Sends `email` (with `message_id` as its Message-ID) through `route`, or the server's
+    /// default transport when `None`.
+    async fn send(
+        &self,
+        message_id: Uuid,
+        email: &OutboundEmail,
+        route: Option<&SmtpRoute>,
+    ) -> Result<(), SendError>;
+}
+
+/// Wakes the outbox worker of this replica (other replicas find the message on their next
+/// poll).
+pub trait OutboxSignal: Send + Sync {
+    fn wake(&self);
+}

@@ -1,0 +1,362 @@
+//! Email: one-time token purposes and their lifetimes, message locales, tenant branding, and a
+//! client's email settings (sender, link base, optional own SMTP server).
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::client::{Client, ValidationError};
+use crate::user::Email;
+
+/// What a one-time emailed token lets its holder do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenPurpose {
+    VerifyEmail,
+    ResetPassword,
+    MagicLink,
+}
+
+impl TokenPurpose {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "verify_email",
+            Self::ResetPassword => "reset_password",
+            Self::MagicLink => "magic_link",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        match raw {
+            "verify_email" => Ok(Self::VerifyEmail),
+            "reset_password" => Ok(Self::ResetPassword),
+            "magic_link" => Ok(Self::MagicLink),
+            other => Err(ValidationError::new(
+                "purpose",
+                format!("unknown token purpose '{other}'"),
+            )),
+        }
+    }
+
+    /// How long a token lives: verify 24 h, reset 1 h, magic link 15 min.
+    #[must_use]
+    pub fn ttl(self) -> Duration {
+        match self {
+            Self::VerifyEmail => Duration::from_secs(24 * 3600),
+            Self::ResetPassword => Duration::from_secs(3600),
+            Self::MagicLink => Duration::from_secs(15 * 60),
+        }
+    }
+
+    /// The path (under the link base) the emailed link opens.
+    #[must_use]
+    pub fn link_path(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "/verify-email.html",
+            Self::ResetPassword => "/reset-password.html",
+            Self::MagicLink => "/api/auth/magic-link/verify",
+        }
+    }
+}
+
+/// The languages messages are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Locale {
+    #[default]
+    En,
+    De,
+    Fr,
+    Es,
+}
+
+impl Locale {
+    pub const ALL: [Self; 4] = [Self::En, Self::De, Self::Fr, Self::Es];
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::De => "de",
+            Self::Fr => "fr",
+            Self::Es => "es",
+        }
+    }
+
+    /// The supported language of a BCP 47 tag (`de-AT` → de), if any.
+    #[must_use]
+    pub fn from_tag(tag: &str) -> Option<Self> {
+        let lang = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        Self::ALL.into_iter().find(|l| l.as_str() == lang)
+    }
+
+    /// The user's language, else the client's, else English.
+    #[must_use]
+    pub fn resolve(user: Option<&str>, client: Option<&str>) -> Self {
+        user.and_then(Self::from_tag)
+            .or_else(|| client.and_then(Self::from_tag))
+            .unwrap_or_default()
+    }
+}
+
+/// How a tenant's messages look, from `client.settings.auth_ui`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Branding {
+    pub name: String,
+    /// An absolute https (or http) URL.
+    pub logo_url: Option<String>,
+    /// `#rgb` or `#rrggbb`.
+    pub primary_color: String,
+    /// `auth_ui.locale`: the client's default language.
+    pub locale: Option<String>,
+}
+
+impl Branding {
+    pub const DEFAULT_COLOR: &'static str = "#2563eb";
+
+    /// The branding of `client`; malformed values fall back to the defaults.
+    #[must_use]
+    pub fn of(client: &Client) -> Self {
+        let ui = client.settings.as_map().get("auth_ui");
+        let text = |name: &str| {
+            ui.and_then(|ui| ui.get(name))
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let name = text("brand_name")
+            .filter(|s| s.chars().count() <= 100)
+            .unwrap_or(client.name.as_str())
+            .to_owned();
+        let logo_url = text("logo_url")
+            .filter(|u| {
+                url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "https" | "http"))
+                    && u.len() <= 2048
+            })
+            .map(str::to_owned);
+        let primary_color = text("primary_color")
+            .filter(|c| is_hex_color(c))
+            .unwrap_or(Self::DEFAULT_COLOR)
+            .to_owned();
+        Self {
+            name,
+            logo_url,
+            primary_color,
+            locale: text("locale").map(str::to_owned),
+        }
+    }
+}
+
+fn is_hex_color(raw: &str) -> bool {
+    raw.strip_prefix('#')
+        .is_some_and(|hex| matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// The base of emailed links: an http(s) URL without query, fragment or credentials, kept
+/// without a trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkBase(String);
+
+impl LinkBase {
+    pub fn parse(field: &'static str, raw: &str) -> Result<Self, ValidationError> {
+        let raw = raw.trim();
+        let url = url::Url::parse(raw)
+            .map_err(|_| ValidationError::new(field, "must be an absolute http(s) URL"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(ValidationError::new(field, "must be an http or https URL"));
+        }
+        if !url.username().is_empty()
+            || url.password().is_some()
+            || url.query().is_some()
+            || url.fragment().is_some()
+            || raw.len() > 1024
+        {
+            return Err(ValidationError::new(
+                field,
+                "must be at most 1024 characters, without credentials, query or fragment",
+            ));
+        }
+        Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `scheme://host[:port]` of the base.
+    #[must_use]
+    pub fn origin(&self) -> String {
+        url::Url::parse(&self.0)
+            .map_or_else(|_| self.0.clone(), |u| u.origin().ascii_serialization())
+    }
+
+    /// The link that carries `token` for `purpose`.
+    #[must_use]
+    pub fn link(&self, purpose: TokenPurpose, token: &str) -> String {
+        format!("{}{}?token={token}", self.0, purpose.link_path())
+    }
+}
+
+/// How to talk to an SMTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SmtpTls {
+    /// Plain text (loopback or a trusted network only).
+    None,
+    /// Upgrade with STARTTLS (required, not opportunistic).
+    #[default]
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+impl SmtpTls {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "none" => Ok(Self::None),
+            "starttls" => Ok(Self::StartTls),
+            "tls" => Ok(Self::Tls),
+            other => Err(ValidationError::new(
+                "smtp.tls",
+                format!("'{other}' is not one of none, starttls, tls"),
+            )),
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::StartTls => "starttls",
+            Self::Tls => "tls",
+        }
+    }
+}
+
+/// A client's own SMTP server (its password is kept sealed, separately).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpServer {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub tls: SmtpTls,
+}
+
+impl SmtpServer {
+    pub fn parse(
+        host: &str,
+        port: Option<u16>,
+        username: Option<&str>,
+        tls: Option<&str>,
+    ) -> Result<Self, ValidationError> {
+        let host = host.trim();
+        if host.is_empty()
+            || host.len() > 253
+            || !host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        {
+            return Err(ValidationError::new(
+                "smtp.host",
+                "must be a host name or IP address",
+            ));
+        }
+        let tls = tls.map(SmtpTls::parse).transpose()?.unwrap_or_default();
+        let port = match port {
+            Some(0) => return Err(ValidationError::new("smtp.port", "must be 1-65535")),
+            Some(p) => p,
+            None => match tls {
+                SmtpTls::Tls => 465,
+                SmtpTls::StartTls => 587,
+                SmtpTls::None => 25,
+            },
+        };
+        let username = username.map(str::trim).filter(|u| !u.is_empty());
+        if username.is_some_and(|u| u.len() > 256) {
+            return Err(ValidationError::new(
+                "smtp.username",
+                "must be at most 256 characters",
+            ));
+        }
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+            username: username.map(str::to_owned),
+            tls,
+        })
+    }
+}
+
+/// A client's email settings. Every field is optional; unset ones fall back to the server's.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClientEmailConfig {
+    pub from_name: Option<String>,
+    pub from_email: Option<Email>,
+    pub reply_to: Option<Email>,
+    pub base_url: Option<LinkBase>,
+    pub smtp: Option<SmtpServer>,
+}
+
+/// A sender display name: 1–100 characters without control characters.
+pub fn parse_sender_name(raw: &str) -> Result<Option<String>, ValidationError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ValidationError::new(
+            "from_name",
+            "must be at most 100 characters without control characters",
+        ));
+    }
+    Ok(Some(name.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locales_resolve_user_then_client_then_english() {
+        assert_eq!(Locale::resolve(Some("de-AT"), Some("fr")), Locale::De);
+        assert_eq!(Locale::resolve(Some("pt-BR"), Some("fr")), Locale::Fr);
+        assert_eq!(Locale::resolve(None, Some("es_ES")), Locale::Es);
+        assert_eq!(Locale::resolve(None, None), Locale::En);
+        assert_eq!(Locale::resolve(Some(""), Some("xx")), Locale::En);
+    }
+
+    #[test]
+    fn link_bases_are_plain_http_urls() {
+        let base = LinkBase::parse("base_url", "https://app.example.com/auth/").unwrap();
+        assert_eq!(base.as_str(), "https://app.example.com/auth");
+        assert_eq!(base.origin(), "https://app.example.com");
+        assert_eq!(
+            base.link(TokenPurpose::ResetPassword, "abc"),
+            "https://app.example.com/auth/reset-password.html?token=abc"
+        );
+        for bad in [
+            "ftp://x",
+            "https://u:p@x",
+            "https://x/?q=1",
+            "https://x/#f",
+            "nope",
+        ] {
+            assert!(LinkBase::parse("base_url", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn smtp_ports_follow_the_tls_mode() {
+        let s = SmtpServer::parse("smtp.example.com", None, Some(" u "), Some("tls")).unwrap();
+        assert_eq!((s.port, s.username.as_deref()), (465, Some("u")));
+        assert_eq!(SmtpServer::parse("h", None, None, None).unwrap().port, 587);
+        assert!(SmtpServer::parse("bad host", None, None, None).is_err());
+        assert!(SmtpServer::parse("h", Some(0), None, None).is_err());
+        assert!(SmtpServer::parse("h", None, None, Some("ssl")).is_err());
+    }
+
+    #[test]
+    fn hex_colors() {
+        assert!(is_hex_color("#abc") && is_hex_color("#A1B2C3"));
+        assert!(!is_hex_color("red") && !is_hex_color("#abcd") && !is_hex_color("#ggg"));
+    }
+}

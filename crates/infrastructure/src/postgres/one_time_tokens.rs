@@ -1,0 +1,352 @@
+//! `one_time_tokens` and the outbox rows written with them: a token is consumed with one
+//! conditional UPDATE ... RETURNING, in the same transaction as its effect and audit event.
+
+use anyhow::Context;
+use async_trait::async_trait;
+use authservice_application::ports::{
+    ConsumeOutcome, NewSession, OneTimeTokenRecord, OneTimeTokenRepository, PendingEmail,
+};
+use authservice_domain::{AuditEvent, ClientId, TokenPurpose, UserId};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::PgPool;
+use super::audit::insert_event;
+use super::schema::{email_outbox, one_time_tokens, users};
+use super::sessions::{insert_new_session, revoke_where};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = one_time_tokens)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+struct TokenRow {
+    id: Uuid,
+    client_id: Uuid,
+    user_id: Uuid,
+    purpose: String,
+    email: String,
+    expires_at: DateTime<Utc>,
+    consumed_at: Option<DateTime<Utc>>,
+    voided_at: Option<DateTime<Utc>>,
+}
+
+impl TokenRow {
+    fn into_record(self) -> anyhow::Result<OneTimeTokenRecord> {
+        Ok(OneTimeTokenRecord {
+            id: self.id,
+            client_id: ClientId::from_uuid(self.client_id),
+            user_id: UserId::from_uuid(self.user_id),
+            purpose: TokenPurpose::parse(&self.purpose)?,
+            email: self.email,
+            expires_at: self.expires_at,
+            consumed_at: self.consumed_at,
+            voided_at: self.voided_at,
+        })
+    }
+}
+
+/// Stores a token, its outbox row and audit event (voiding older tokens when asked). Must run
+/// inside a transaction; also used by signup.
+pub(super) async fn insert_pending(
+    conn: &mut AsyncPgConnection,
+    pending: &PendingEmail,
+) -> QueryResult<()> {
+    let t = &pending.token;
+    if pending.void_older {
+        diesel::update(
+            one_time_tokens::table
+                .filter(one_time_tokens::client_id.eq(t.client_id.as_uuid()))
+                .filter(one_time_tokens::user_id.eq(t.user_id.as_uuid()))
+                .filter(one_time_tokens::purpose.eq(t.purpose.as_str()))
+                .filter(one_time_tokens::consumed_at.is_null())
+                .filter(one_time_tokens::voided_at.is_null()),
+        )
+        .set(one_time_tokens::voided_at.eq(t.created_at))
+        .execute(conn)
+        .await?;
+    }
+    diesel::insert_into(one_time_tokens::table)
+        .values((
+            one_time_tokens::id.eq(t.id),
+            one_time_tokens::client_id.eq(t.client_id.as_uuid()),
+            one_time_tokens::user_id.eq(t.user_id.as_uuid()),
+            one_time_tokens::purpose.eq(t.purpose.as_str()),
+            one_time_tokens::token_hash.eq(&t.token_hash[..]),
+            one_time_tokens::email.eq(t.email.as_str()),
+            one_time_tokens::created_at.eq(t.created_at),
+            one_time_tokens::expires_at.eq(t.expires_at),
+        ))
+        .execute(conn)
+        .await?;
+    let e = &pending.email;
+    diesel::insert_into(email_outbox::table)
+        .values((
+            email_outbox::id.eq(e.id),
+            email_outbox::client_id.eq(e.client_id.as_uuid()),
+            email_outbox::user_id.eq(e.user_id.map(|u| u.as_uuid())),
+            email_outbox::kind.eq(&e.kind),
+            email_outbox::recipient.eq(e.recipient.as_str()),
+            email_outbox::message_sealed.eq(Some(&e.sealed.0)),
+            email_outbox::status.eq("pending"),
+            email_outbox::attempts.eq(0),
+            email_outbox::next_attempt_at.eq(e.created_at),
+            email_outbox::created_at.eq(e.created_at),
+        ))
+        .execute(conn)
+        .await?;
+    insert_event(conn, &pending.audit).await
+}
+
+/// Consumes a live token (one conditional UPDATE); `None` when none matched.
+async fn consume_row(
+    conn: &mut AsyncPgConnection,
+    purpose: TokenPurpose,
+    hash: &[u8; 32],
+    client: Option<ClientId>,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<TokenRow>> {
+    let mut query = diesel::update(one_time_tokens::table)
+        .filter(one_time_tokens::token_hash.eq(&hash[..]))
+        .filter(one_time_tokens::purpose.eq(purpose.as_str()))
+        .filter(one_time_tokens::consumed_at.is_null())
+        .filter(one_time_tokens::voided_at.is_null())
+        .filter(one_time_tokens::expires_at.gt(now))
+        .into_boxed();
+    if let Some(client) = client {
+        query = query.filter(one_time_tokens::client_id.eq(client.as_uuid()));
+    }
+    query
+        .set(one_time_tokens::consumed_at.eq(now))
+        .returning(TokenRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+async fn find_row(
+    conn: &mut AsyncPgConnection,
+    purpose: TokenPurpose,
+    hash: &[u8; 32],
+) -> QueryResult<Option<TokenRow>> {
+    one_time_tokens::table
+        .filter(one_time_tokens::token_hash.eq(&hash[..]))
+        .filter(one_time_tokens::purpose.eq(purpose.as_str()))
+        .select(TokenRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The event with the consumed token's client, user and target.
+fn stamped(audit: &AuditEvent, row: &TokenRow) -> AuditEvent {
+    let mut event = audit.clone();
+    event.client_id = Some(ClientId::from_uuid(row.client_id));
+    event.user_id = Some(row.user_id);
+    event.target_type = Some("user".to_owned());
+    event.target_id = Some(row.user_id.to_string());
+    event
+}
+
+/// Marks the user's address verified if it is still the one the token was sent to.
+async fn mark_verified(
+    conn: &mut AsyncPgConnection,
+    row: &TokenRow,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(
+        users::table
+            .filter(users::client_id.eq(row.client_id))
+            .filter(users::id.eq(row.user_id))
+            .filter(users::email.eq(&row.email))
+            .filter(users::email_verified.eq(false)),
+    )
+    .set((users::email_verified.eq(true), users::updated_at.eq(now)))
+    .execute(conn)
+    .await
+}
+
+pub struct PgOneTimeTokens {
+    pool: PgPool,
+}
+
+impl PgOneTimeTokens {
+    #[must_use]
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Applies `effect` after consuming the token, all in one transaction; classifies a token
+    /// that could not be consumed.
+    async fn consume(
+        &self,
+        purpose: TokenPurpose,
+        hash: &[u8; 32],
+        client: Option<ClientId>,
+        now: DateTime<Utc>,
+        effect: Effect<'_>,
+    ) -> anyhow::Result<ConsumeOutcome> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let consumed = conn
+            .transaction::<_, DieselError, _>(async |tx| {
+                let Some(row) = consume_row(tx, purpose, hash, client, now).await? else {
+                    return Ok(None);
+                };
+                apply(tx, &row, &effect, now).await?;
+                Ok(Some(row))
+            })
+            .await
+            .with_context(|| format!("consuming a {} token", purpose.as_str()))?;
+        if let Some(row) = consumed {
+            return Ok(ConsumeOutcome::Consumed(row.into_record()?));
+        }
+        match find_row(&mut conn, purpose, hash)
+            .await
+            .context("looking up a token")?
+        {
+            Some(row) => Ok(ConsumeOutcome::Refused(row.into_record()?)),
+            None => Ok(ConsumeOutcome::Unknown),
+        }
+    }
+}
+
+/// What consuming a token does.
+enum Effect<'a> {
+    Verify {
+        audit: &'a AuditEvent,
+    },
+    Reset {
+        password_hash: &'a str,
+        audit: &'a AuditEvent,
+    },
+    MagicLink {
+        audit: &'a AuditEvent,
+        session: Option<(&'a NewSession, &'a AuditEvent)>,
+    },
+}
+
+async fn apply(
+    tx: &mut AsyncPgConnection,
+    row: &TokenRow,
+    effect: &Effect<'_>,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    match effect {
+        Effect::Verify { audit } => {
+            mark_verified(tx, row, now).await?;
+            insert_event(tx, &stamped(audit, row)).await
+        }
+        Effect::Reset {
+            password_hash,
+            audit,
+        } => {
+            diesel::update(
+                users::table
+                    .filter(users::client_id.eq(row.client_id))
+                    .filter(users::id.eq(row.user_id)),
+            )
+            .set((
+                users::password_hash.eq(*password_hash),
+                users::updated_at.eq(now),
+            ))
+            .execute(tx)
+            .await?;
+            diesel::update(
+                one_time_tokens::table
+                    .filter(one_time_tokens::client_id.eq(row.client_id))
+                    .filter(one_time_tokens::user_id.eq(row.user_id))
+                    .filter(one_time_tokens::purpose.eq(TokenPurpose::ResetPassword.as_str()))
+                    .filter(one_time_tokens::consumed_at.is_null())
+                    .filter(one_time_tokens::voided_at.is_null()),
+            )
+            .set(one_time_tokens::voided_at.eq(now))
+            .execute(tx)
+            .await?;
+            let client = ClientId::from_uuid(row.client_id);
+            let user = UserId::from_uuid(row.user_id);
+            revoke_where(tx, client, user, None, None, "password_reset", now).await?;
+            insert_event(tx, &stamped(audit, row)).await
+        }
+        Effect::MagicLink { audit, session } => {
+            mark_verified(tx, row, now).await?;
+            insert_event(tx, &stamped(audit, row)).await?;
+            if let Some((session, login)) = session {
+                insert_new_session(tx, session).await?;
+                insert_event(tx, login).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl OneTimeTokenRepository for PgOneTimeTokens {
+    async fn issue(&self, pending: &PendingEmail) -> anyhow::Result<()> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        conn.transaction::<_, DieselError, _>(async |tx| insert_pending(tx, pending).await)
+            .await
+            .context("storing a one-time token and its email")
+    }
+
+    async fn find(
+        &self,
+        purpose: TokenPurpose,
+        hash: &[u8; 32],
+    ) -> anyhow::Result<Option<OneTimeTokenRecord>> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        find_row(&mut conn, purpose, hash)
+            .await
+            .context("looking up a token")?
+            .map(TokenRow::into_record)
+            .transpose()
+    }
+
+    async fn consume_verification(
+        &self,
+        hash: &[u8; 32],
+        client: Option<ClientId>,
+        now: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<ConsumeOutcome> {
+        let effect = Effect::Verify { audit };
+        self.consume(TokenPurpose::VerifyEmail, hash, client, now, effect)
+            .await
+    }
+
+    async fn consume_reset(
+        &self,
+        hash: &[u8; 32],
+        new_password_hash: &str,
+        now: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<ConsumeOutcome> {
+        let effect = Effect::Reset {
+            password_hash: new_password_hash,
+            audit,
+        };
+        self.consume(TokenPurpose::ResetPassword, hash, None, now, effect)
+            .await
+    }
+
+    async fn consume_magic_link(
+        &self,
+        hash: &[u8; 32],
+        client: Option<ClientId>,
+        now: DateTime<Utc>,
+        audit: &AuditEvent,
+        session: Option<(&NewSession, &AuditEvent)>,
+    ) -> anyhow::Result<ConsumeOutcome> {
+        let effect = Effect::MagicLink { audit, session };
+        self.consume(TokenPurpose::MagicLink, hash, client, now, effect)
+            .await
+    }
+
+    async fn purge_expired(&self, before: DateTime<Utc>) -> anyhow::Result<usize> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        diesel::delete(one_time_tokens::table.filter(one_time_tokens::expires_at.lt(before)))
+            .execute(&mut conn)
+            .await
+            .context("purging expired one-time tokens")
+    }
+}

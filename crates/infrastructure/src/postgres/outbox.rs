@@ -1,0 +1,190 @@
+//! `email_outbox`, the delivery side: claims are leases taken with `FOR UPDATE SKIP LOCKED`, so
+//! several replicas' workers never hold the same message, and a crashed worker's claim expires
+//! and the message is retried.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use authservice_application::ports::{ClaimedEmail, EmailOutbox, OutboxStats, SealedSecret};
+use authservice_domain::{AuditEvent, ClientId, UserId};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use diesel::sql_types::{BigInt, Bytea, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::PgPool;
+use super::audit::insert_event;
+use super::schema::email_outbox;
+
+#[derive(QueryableByName)]
+struct ClaimedRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    client_id: Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    user_id: Option<Uuid>,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    recipient: String,
+    #[diesel(sql_type = Nullable<Bytea>)]
+    message_sealed: Option<Vec<u8>>,
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
+}
+
+#[derive(QueryableByName)]
+struct StatusCount {
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+pub struct PgEmailOutbox {
+    pool: PgPool,
+}
+
+impl PgEmailOutbox {
+    #[must_use]
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+const CLAIM: &str = "\
+UPDATE email_outbox SET locked_until = $2, attempts = attempts + 1, last_attempt_at = $1
+WHERE id IN (
+    SELECT id FROM email_outbox
+    WHERE status = 'pending' AND next_attempt_at <= $1
+      AND (locked_until IS NULL OR locked_until <= $1)
+    ORDER BY next_attempt_at
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED)
+RETURNING id, client_id, user_id, kind, recipient, message_sealed, attempts";
+
+#[async_trait]
+impl EmailOutbox for PgEmailOutbox {
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: usize,
+    ) -> anyhow::Result<Vec<ClaimedEmail>> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let until = now + chrono::Duration::from_std(lease)?;
+        let rows: Vec<ClaimedRow> = diesel::sql_query(CLAIM)
+            .bind::<Timestamptz, _>(now)
+            .bind::<Timestamptz, _>(until)
+            .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(100))
+            .load(&mut conn)
+            .await
+            .context("claiming due emails")?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ClaimedEmail {
+                id: r.id,
+                client_id: ClientId::from_uuid(r.client_id),
+                user_id: r.user_id.map(UserId::from_uuid),
+                kind: r.kind,
+                recipient: r.recipient,
+                sealed: SealedSecret(r.message_sealed.unwrap_or_default()),
+                attempts: u32::try_from(r.attempts).unwrap_or(0),
+            })
+            .collect())
+    }
+
+    async fn mark_sent(
+        &self,
+        id: Uuid,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<()> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        conn.transaction::<_, DieselError, _>(async |tx| {
+            diesel::update(email_outbox::table.find(id))
+                .set((
+                    email_outbox::status.eq("sent"),
+                    email_outbox::sent_at.eq(Some(at)),
+                    email_outbox::message_sealed.eq(None::<Vec<u8>>),
+                    email_outbox::locked_until.eq(None::<DateTime<Utc>>),
+                    email_outbox::last_error.eq(None::<String>),
+                ))
+                .execute(tx)
+                .await?;
+            insert_event(tx, audit).await
+        })
+        .await
+        .context("marking an email sent")
+    }
+
+    async fn mark_failed(
+        &self,
+        id: Uuid,
+        error: &str,
+        at: DateTime<Utc>,
+        retry_at: Option<DateTime<Utc>>,
+        audit: Option<&AuditEvent>,
+    ) -> anyhow::Result<()> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        conn.transaction::<_, DieselError, _>(async |tx| {
+            let target = email_outbox::table.find(id);
+            match retry_at {
+                Some(retry_at) => {
+                    diesel::update(target)
+                        .set((
+                            email_outbox::next_attempt_at.eq(retry_at),
+                            email_outbox::locked_until.eq(None::<DateTime<Utc>>),
+                            email_outbox::last_error.eq(error),
+                        ))
+                        .execute(tx)
+                        .await?;
+                }
+                None => {
+                    diesel::update(target)
+                        .set((
+                            email_outbox::status.eq("failed"),
+                            email_outbox::message_sealed.eq(None::<Vec<u8>>),
+                            email_outbox::locked_until.eq(None::<DateTime<Utc>>),
+                            email_outbox::last_error.eq(error),
+                            email_outbox::last_attempt_at.eq(Some(at)),
+                        ))
+                        .execute(tx)
+                        .await?;
+                }
+            }
+            if let Some(audit) = audit {
+                insert_event(tx, audit).await?;
+            }
+            Ok(())
+        })
+        .await
+        .context("recording a failed email attempt")
+    }
+
+    async fn stats(&self, client: ClientId) -> anyhow::Result<OutboxStats> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let rows: Vec<StatusCount> = diesel::sql_query(
+            "SELECT status, count(*) AS count FROM email_outbox WHERE client_id = $1 GROUP BY status",
+        )
+        .bind::<SqlUuid, _>(client.as_uuid())
+        .load(&mut conn)
+        .await
+        .context("counting emails")?;
+        let mut stats = OutboxStats::default();
+        for row in rows {
+            let n = u64::try_from(row.count).unwrap_or(0);
+            match row.status.as_str() {
+                "pending" => stats.pending = n,
+                "sent" => stats.sent = n,
+                "failed" => stats.failed = n,
+                _ => {}
+            }
+        }
+        Ok(stats)
+    }
+}

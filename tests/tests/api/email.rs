@@ -1,0 +1,969 @@
+//! Email flows end to end: the server delivers through a real SMTP session to the sink in the
+//! harness; the tests read each delivered message, follow its link and complete the flow.
+
+use std::time::Duration;
+
+use authservice_interfaces::grpc::proto::auth_service_client::AuthServiceClient;
+use authservice_interfaces::grpc::proto::{
+    ForgotPasswordRequest, ResendVerificationRequest, ResetPasswordRequest, SendMagicLinkRequest,
+    VerifyEmailRequest, VerifyMagicLinkRequest,
+};
+use authservice_tests::smtp::{ReceivedMail, SmtpSink, unused_port};
+use authservice_tests::{AppOptions, TestApp, smtp_env, spawn_app_with};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tonic::Code;
+
+use crate::auth_helpers::{PASSWORD, call, key_of, signup};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+async fn email_app() -> (TestApp, SmtpSink) {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with(AppOptions {
+        env: smtp_env(sink.port()),
+        ..Default::default()
+    })
+    .await;
+    (app, sink)
+}
+
+async fn error_code(res: reqwest::Response) -> (StatusCode, String) {
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    (status, body["code"].as_str().unwrap_or_default().to_owned())
+}
+
+async fn post_public(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
+    app.http
+        .post(app.url(path))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Waits for the `n`-th message (1-based) to `rcpt`.
+async fn nth_mail_to(sink: &SmtpSink, rcpt: &str, n: usize) -> ReceivedMail {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let mails = sink.messages_to(rcpt);
+        if mails.len() >= n {
+            return mails[n - 1].clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no message #{n} to {rcpt}; got {}",
+            mails.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn forgot(app: &TestApp, key: &str, email: &str) -> reqwest::Response {
+    call(
+        app,
+        Method::POST,
+        "/api/auth/forgot-password",
+        key,
+        Some(json!({ "email": email })),
+        None,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signup_sends_a_verification_email_whose_link_verifies_the_address() {
+    let (app, sink) = email_app().await;
+    let key = key_of(&app.new_client().await);
+    let signed_up = signup(&app, &key, "ada@example.com").await;
+    let access = signed_up["access_token"].as_str().unwrap().to_owned();
+
+    let mail = sink.wait_for_rcpt("ada@example.com", WAIT).await;
+    assert_eq!(mail.mail_from, "no-reply@auth.example.com");
+    assert!(mail.subject.contains("Test App"), "{}", mail.subject);
+    assert!(
+        mail.from.contains("Test App"),
+        "sender name is the brand: {}",
+        mail.from
+    );
+    assert!(mail.header("Message-ID").is_some());
+    let link = mail.link("/verify-email.html");
+    assert!(
+        link.starts_with("http://localhost:8080/verify-email.html?token="),
+        "{link}"
+    );
+    assert!(
+        mail.html.contains("verify-email.html?token="),
+        "HTML part has the link too"
+    );
+    let token = mail.query_param("/verify-email.html", "token");
+
+    let me = call(&app, Method::GET, "/api/auth/me", &key, None, Some(&access)).await;
+    assert_eq!(me.json::<Value>().await.unwrap()["email_verified"], false);
+
+    let res = post_public(&app, "/api/auth/verify-email", json!({ "token": token })).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let me = call(&app, Method::GET, "/api/auth/me", &key, None, Some(&access)).await;
+    assert_eq!(me.json::<Value>().await.unwrap()["email_verified"], true);
+
+    // A replayed token is refused; so is a made-up one.
+    let res = post_public(&app, "/api/auth/verify-email", json!({ "token": token })).await;
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::BAD_REQUEST, "token_used".into())
+    );
+    let res = post_public(
+        &app,
+        "/api/auth/verify-email",
+        json!({ "token": "ab".repeat(32) }),
+    )
+    .await;
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::BAD_REQUEST, "invalid_token".into())
+    );
+
+    // Already verified: resending is refused.
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/resend-verification",
+        &key,
+        None,
+        Some(&access),
+    )
+    .await;
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::CONFLICT, "email_already_verified".into())
+    );
+
+    for event in [
+        "verification_email_sent",
+        "email_delivered",
+        "email_verified",
+    ] {
+        assert_eq!(
+            app.audit_events(&format!("event_type={event}")).await.len(),
+            1,
+            "{event}"
+        );
+    }
+    // Delivered messages are wiped from the outbox; only hashes of tokens are stored.
+    let sealed = app
+        .query_text(
+            "SELECT count(*)::text AS value FROM email_outbox WHERE message_sealed IS NOT NULL",
+        )
+        .await;
+    assert_eq!(sealed, ["0"]);
+    let stored = app
+        .query_text("SELECT encode(token_hash, 'hex') AS value FROM one_time_tokens")
+        .await;
+    assert!(!stored.contains(&token), "tokens are stored hashed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resend_verification_sends_a_fresh_link_three_times_an_hour() {
+    let (app, sink) = email_app().await;
+    let key = key_of(&app.new_client().await);
+    let access = signup(&app, &key, "bo@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..3 {
+        let res = call(
+            &app,
+            Method::POST,
+            "/api/auth/resend-verification",
+            &key,
+            None,
+            Some(&access),
+        )
+        .await;
+        assert_eq!(res.status(), 200);
+    }
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/resend-verification",
+        &key,
+        None,
+        Some(&access),
+    )
+    .await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    // Without a bearer token: 401.
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/resend-verification",
+        &key,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+
+    // The signup message and three resent ones; the last link verifies.
+    let last = nth_mail_to(&sink, "bo@example.com", 4).await;
+    let token = last.query_param("/verify-email.html", "token");
+    let res = post_public(&app, "/api/auth/verify-email", json!({ "token": token })).await;
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn password_reset_by_email_sets_the_password_and_ends_every_session() {
+    let (app, sink) = email_app().await;
+    let key = key_of(&app.new_client().await);
+    let signed_up = signup(&app, &key, "cy@example.com").await;
+    let refresh = signed_up["refresh_token"].as_str().unwrap().to_owned();
+
+    assert_eq!(forgot(&app, &key, "cy@example.com").await.status(), 200);
+    let first = nth_mail_to(&sink, "cy@example.com", 2).await;
+    assert_eq!(forgot(&app, &key, "CY@example.com").await.status(), 200);
+    let second = nth_mail_to(&sink, "cy@example.com", 3).await;
+    let old_token = first.query_param("/reset-password.html", "token");
+    let token = second.query_param("/reset-password.html", "token");
+    assert!(
+        second
+            .link("/reset-password.html")
+            .starts_with("http://localhost:8080/")
+    );
+
+    // A newer request voided the older link.
+    let res = post_public(
+        &app,
+        "/api/auth/reset-password",
+        json!({ "token": old_token, "new_password": "another-Strong-pass-77" }),
+    )
+    .await;
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::BAD_REQUEST, "token_used".into())
+    );
+
+    // The policy applies, and a refused password does not use the token up.
+    let res = post_public(
+        &app,
+        "/api/auth/reset-password",
+        json!({ "token": token, "new_password": "short" }),
+    )
+    .await;
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::UNPROCESSABLE_ENTITY, "password_policy".into())
+    );
+    let res = post_public(
+        &app,
+        "/api/auth/reset-password",
+        json!({ "token": token, "new_password": "another-Strong-pass-77" }),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let res = post_public(
+        &app,
+        "/api/auth/reset-password",
+        json!({ "token": token, "new_password": "yet-another-Strong-pass-88" }),
+    )
+    .await;
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::BAD_REQUEST, "token_used".into())
+    );
+
+    // Every session ended; the new password logs in, the old one does not.
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/refresh",
+        &key,
+        Some(json!({ "refresh_token": refresh })),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    let login = |password: &'static str| {
+        call(
+            &app,
+            Method::POST,
+            "/api/auth/login",
+            &key,
+            Some(
+                json!({ "email": "cy@example.com", "password": password, "token_transport": "json" }),
+            ),
+            None,
+        )
+    };
+    assert_eq!(login(PASSWORD).await.status(), 401);
+    assert_eq!(login("another-Strong-pass-77").await.status(), 200);
+    assert_eq!(app.audit_events("event_type=password_reset").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forgot_password_for_an_unknown_email_is_indistinguishable() {
+    let (app, sink) = email_app().await;
+    let key = key_of(&app.new_client().await);
+    signup(&app, &key, "known@example.com").await;
+    let answer = |res: reqwest::Response| async move {
+        let status = res.status();
+        let mut headers: Vec<String> = res
+            .headers()
+            .keys()
+            .map(|k| k.as_str().to_owned())
+            .collect();
+        headers.sort();
+        (status, headers, res.text().await.unwrap())
+    };
+    let known = answer(forgot(&app, &key, "known@example.com").await).await;
+    let unknown = answer(forgot(&app, &key, "nobody@example.com").await).await;
+    assert_eq!(known, unknown);
+    assert_eq!(known.0, 200);
+    // Both count against the same limit: the 4th request in an hour is refused either way.
+    for email in ["known@example.com", "nobody@example.com"] {
+        forgot(&app, &key, email).await;
+        forgot(&app, &key, email).await;
+        let res = forgot(&app, &key, email).await;
+        assert_eq!(res.status(), 429, "{email}");
+    }
+    // Only the known address got mail (verification + 3 resets).
+    nth_mail_to(&sink, "known@example.com", 4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(sink.messages_to("nobody@example.com").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_link_is_refused_with_token_expired() {
+    let (app, sink) = email_app().await;
+    let key = key_of(&app.new_client().await);
+    signup(&app, &key, "old@example.com").await;
+    forgot(&app, &key, "old@example.com").await;
+    let mail = nth_mail_to(&sink, "old@example.com", 2).await;
+    let token = mail.query_param("/reset-password.html", "token");
+    let verify = sink.messages_to("old@example.com")[0].query_param("/verify-email.html", "token");
+    app.query_text(
+        "UPDATE one_time_tokens SET expires_at = now() - interval '1 second' RETURNING id::text AS value",
+    )
+    .await;
+    let res = post_public(
+        &app,
+        "/api/auth/reset-password",
+        json!({ "token": token, "new_password": "another-Strong-pass-77" }),
+    )
+    .await;
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::BAD_REQUEST, "token_expired".into())
+    );
+    let res = post_public(&app, "/api/auth/verify-email", json!({ "token": verify })).await;
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::BAD_REQUEST, "token_expired".into())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn magic_links_log_in_by_json_or_by_a_single_use_redirect_code() {
+    let (app, sink) = email_app().await;
+    let key = key_of(&app.new_client().await);
+    signup(&app, &key, "mo@example.com").await;
+    let send = || {
+        call(
+            &app,
+            Method::POST,
+            "/api/auth/magic-link/send",
+            &key,
+            Some(json!({ "email": "mo@example.com" })),
+            None,
+        )
+    };
+    assert_eq!(send().await.status(), 200);
+    let mail = nth_mail_to(&sink, "mo@example.com", 2).await;
+    let link = mail.link("/api/auth/magic-link/verify");
+    assert!(link.starts_with("http://localhost:8080/api/auth/magic-link/verify?token="));
+    let token = mail.query_param("/api/auth/magic-link/verify", "token");
+    let verify = |token: String, json: bool| {
+        let mut req = app
+            .http
+            .get(app.url("/api/auth/magic-link/verify"))
+            .query(&[("token", token)]);
+        if json {
+            req = req.header("Accept", "application/json");
+        }
+        req.send()
+    };
+
+    // JSON: tokens at once, and the address counts as verified.
+    let res = verify(token.clone(), true).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert!(body["access_token"].as_str().is_some());
+    assert!(body["refresh_token"].as_str().is_some());
+    assert_eq!(body["user"]["email_verified"], true);
+    let res = verify(token.clone(), true).await.unwrap();
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::BAD_REQUEST, "token_used".into())
+    );
+    // A browser replaying it is sent to the login page with the error, not a token.
+    let res = verify(token, false).await.unwrap();
+    assert_eq!(res.status(), 302);
+    assert_eq!(
+        res.headers()["location"],
+        "/login.html?error=AUTH_LINK_USED"
+    );
+
+    // Browser: a 302 carrying a one-time code, never a token.
+    assert_eq!(send().await.status(), 200);
+    let token = nth_mail_to(&sink, "mo@example.com", 3)
+        .await
+        .query_param("/api/auth/magic-link/verify", "token");
+    let res = verify(token, false).await.unwrap();
+    assert_eq!(res.status(), 302);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let code = location
+        .strip_prefix("/login.html?auth_code=")
+        .unwrap_or_else(|| panic!("{location}"))
+        .to_owned();
+    assert!(!location.contains("eyJ"), "no JWT in the URL");
+    let exchange = |code: String| {
+        post_public(
+            &app,
+            "/api/auth/redirect/exchange",
+            json!({ "code": code, "token_transport": "json" }),
+        )
+    };
+    let res = exchange(code.clone()).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["user"]["email"], "mo@example.com");
+    let res = exchange(code).await;
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::BAD_REQUEST, "invalid_token".into())
+    );
+    let logins = app.audit_events("event_type=magic_link_login").await;
+    assert_eq!(logins.len(), 2);
+
+    // Unknown addresses get the same answer and no mail.
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/magic-link/send",
+        &key,
+        Some(json!({ "email": "ghost@example.com" })),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    // The fourth request within the hour is limited.
+    assert_eq!(send().await.status(), 200);
+    assert_eq!(send().await.status(), 429);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn link_tokens_and_redirect_codes_are_bound_to_their_client() {
+    let (app, sink) = email_app().await;
+    let key_a = key_of(&app.new_client().await);
+    let key_b = key_of(&app.new_client().await);
+    signup(&app, &key_a, "al@example.com").await;
+    let send = || {
+        call(
+            &app,
+            Method::POST,
+            "/api/auth/magic-link/send",
+            &key_a,
+            Some(json!({ "email": "al@example.com" })),
+            None,
+        )
+    };
+    send().await;
+    let token = nth_mail_to(&sink, "al@example.com", 2)
+        .await
+        .query_param("/api/auth/magic-link/verify", "token");
+    let verify_with = |key: &str, token: &str| {
+        app.http
+            .get(app.url("/api/auth/magic-link/verify"))
+            .query(&[("token", token)])
+            .header("Accept", "application/json")
+            .header("X-API-Key", key)
+            .send()
+    };
+    let res = verify_with(&key_b, &token).await.unwrap();
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::BAD_REQUEST, "token_client_mismatch".into())
+    );
+    // Over gRPC too.
+    let mut grpc = AuthServiceClient::connect(app.grpc_address.clone())
+        .await
+        .unwrap();
+    let err = grpc
+        .verify_magic_link(VerifyMagicLinkRequest {
+            token: token.clone(),
+            api_key: key_b.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    // The refused attempts did not use the token up: its own client logs in with it.
+    let res = verify_with(&key_a, &token).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["user"]["email"], "al@example.com");
+
+    // A redirect code of client A is refused with client B's key (and spent).
+    send().await;
+    let token = nth_mail_to(&sink, "al@example.com", 3)
+        .await
+        .query_param("/api/auth/magic-link/verify", "token");
+    let res = app
+        .http
+        .get(app.url("/api/auth/magic-link/verify"))
+        .query(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let code = location.trim_start_matches("/login.html?auth_code=");
+    let res = app
+        .http
+        .post(app.url("/api/auth/redirect/exchange"))
+        .header("X-API-Key", &key_b)
+        .json(&json!({ "code": code, "token_transport": "json" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::BAD_REQUEST, "token_client_mismatch".into())
+    );
+    // Verification tokens too.
+    let verify = sink.messages_to("al@example.com")[0].query_param("/verify-email.html", "token");
+    let res = app
+        .http
+        .post(app.url("/api/auth/verify-email"))
+        .header("X-API-Key", &key_b)
+        .json(&json!({ "token": verify }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::BAD_REQUEST, "token_client_mismatch".into())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_queued_while_smtp_is_down_goes_out_when_it_is_back() {
+    let port = unused_port();
+    let app = spawn_app_with(AppOptions {
+        env: smtp_env(port),
+        ..Default::default()
+    })
+    .await;
+    let key = key_of(&app.new_client().await);
+    signup(&app, &key, "dora@example.com").await;
+    assert_eq!(forgot(&app, &key, "dora@example.com").await.status(), 200);
+
+    // Attempts fail and are recorded while nothing listens.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let attempts = app
+            .query_text("SELECT min(attempts)::text AS value FROM email_outbox")
+            .await;
+        if attempts[0].parse::<i32>().unwrap_or(0) >= 2 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no retries recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let errors = app
+        .query_text(
+            "SELECT coalesce(last_error, '') AS value FROM email_outbox WHERE status = 'pending'",
+        )
+        .await;
+    assert_eq!(errors.len(), 2);
+    assert!(errors.iter().all(|e| !e.is_empty()), "{errors:?}");
+
+    let sink = SmtpSink::start_on(port).await;
+    let mails = sink.wait_for(2, WAIT).await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.subject.contains("password") || m.text.contains("reset-password"))
+    );
+    let token = nth_mail_to(&sink, "dora@example.com", 2).await;
+    let link_of = |m: &ReceivedMail| m.text.contains("/reset-password.html");
+    let reset = sink
+        .messages_to("dora@example.com")
+        .into_iter()
+        .find(link_of)
+        .unwrap_or(token);
+    let token = reset.query_param("/reset-password.html", "token");
+    let res = post_public(
+        &app,
+        "/api/auth/reset-password",
+        json!({ "token": token, "new_password": "another-Strong-pass-77" }),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_of_a_stopped_replica_is_delivered_by_another_and_never_twice() {
+    let down = unused_port();
+    let mut first = spawn_app_with(AppOptions {
+        env: [
+            smtp_env(down),
+            vec![("SIGNUP_RATE_LIMIT", "100".to_owned())],
+        ]
+        .concat(),
+        ..Default::default()
+    })
+    .await;
+    let key = key_of(&first.new_client().await);
+    for i in 0..6 {
+        signup(&first, &key, &format!("r{i}@example.com")).await;
+    }
+    // The first replica cannot deliver; it stops with everything still queued.
+    first.begin_shutdown();
+    first.stopped().await.unwrap();
+    let pending = first
+        .query_text("SELECT count(*)::text AS value FROM email_outbox WHERE status = 'pending'")
+        .await;
+    assert_eq!(pending, ["6"]);
+
+    // Two replicas of the same database, one SMTP server: every message exactly once.
+    let sink = SmtpSink::start().await;
+    let replica = |env: Vec<(&'static str, String)>| {
+        spawn_app_with(AppOptions {
+            env,
+            database: Some(first.database.clone()),
+            ..Default::default()
+        })
+    };
+    let env = [
+        smtp_env(sink.port()),
+        vec![
+            ("ENCRYPTION_KEY", first.encryption_key.clone()),
+            ("SIGNUP_RATE_LIMIT", "100".to_owned()),
+        ],
+    ]
+    .concat();
+    let second = replica(env.clone()).await;
+    let third = replica(env).await;
+    for i in 6..12 {
+        let app = if i % 2 == 0 { &second } else { &third };
+        signup(app, &key, &format!("r{i}@example.com")).await;
+    }
+    sink.wait_for(12, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mails = sink.messages();
+    assert_eq!(mails.len(), 12, "each message exactly once");
+    let mut ids: Vec<String> = mails
+        .iter()
+        .filter_map(|m| m.header("Message-ID"))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 12);
+    let sent = second
+        .query_text("SELECT count(*)::text AS value FROM email_outbox WHERE status = 'sent'")
+        .await;
+    assert_eq!(sent, ["12"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clients_email_settings_choose_sender_links_and_its_own_smtp_server() {
+    let (app, default_sink) = email_app().await;
+    let own = SmtpSink::start_with_auth("mailer", "s3cret-smtp-pass").await;
+    let created = app
+        .create_client(json!({
+            "name": "Acme",
+            "allowed_origins": ["https://app.acme.test"],
+            "settings": { "auth_ui": { "brand_name": "Acme Cloud", "primary_color": "#ff5500", "locale": "de" } },
+        }))
+        .await;
+    let key = key_of(&created);
+    let id = created["client"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/admin/clients/{id}/email-config");
+
+    let res = app.admin(Method::GET, &path, None).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["configured"], false);
+
+    let bad = app
+        .admin(
+            Method::PUT,
+            &path,
+            Some(json!({ "base_url": "ftp://nope" })),
+        )
+        .await;
+    assert_eq!(bad.status(), 400);
+    let res = app
+        .admin(
+            Method::PUT,
+            &path,
+            Some(json!({
+                "from_name": "Acme Support",
+                "from_email": "support@acme.test",
+                "reply_to": "help@acme.test",
+                "base_url": "https://app.acme.test/auth",
+                "smtp": { "host": "127.0.0.1", "port": own.port(), "username": "mailer", "password": "s3cret-smtp-pass", "tls": "none" },
+            })),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let view: Value = res.json().await.unwrap();
+    assert_eq!(view["smtp"]["password_set"], true);
+    assert!(!view.to_string().contains("s3cret-smtp-pass"));
+    let stored = app
+        .query_text(
+            "SELECT encode(smtp_password_sealed, 'escape') AS value FROM client_email_configs",
+        )
+        .await;
+    assert!(!stored[0].contains("s3cret-smtp-pass"), "sealed at rest");
+    let events = app.audit_events("event_type=email_config.updated").await;
+    assert_eq!(events.len(), 1);
+    assert!(!events[0].to_string().contains("s3cret-smtp-pass"));
+
+    // A PUT without the password keeps it (same host and user).
+    let res = app
+        .admin(
+            Method::PUT,
+            &path,
+            Some(json!({
+                "from_name": "Acme Support",
+                "from_email": "support@acme.test",
+                "reply_to": "help@acme.test",
+                "base_url": "https://app.acme.test/auth",
+                "smtp": { "host": "127.0.0.1", "port": own.port(), "username": "mailer", "tls": "none" },
+            })),
+        )
+        .await;
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["smtp"]["password_set"],
+        true
+    );
+
+    signup(&app, &key, "eve@example.com").await;
+    let mail = own.wait_for_rcpt("eve@example.com", WAIT).await;
+    assert_eq!(
+        mail.auth,
+        Some(("mailer".to_owned(), "s3cret-smtp-pass".to_owned()))
+    );
+    assert_eq!(mail.mail_from, "support@acme.test");
+    assert!(mail.from.contains("Acme Support"), "{}", mail.from);
+    assert!(
+        mail.reply_to
+            .as_deref()
+            .unwrap_or_default()
+            .contains("help@acme.test")
+    );
+    assert!(
+        mail.link("/verify-email.html")
+            .starts_with("https://app.acme.test/auth/verify-email.html?token=")
+    );
+    // Branded and in the client's language (German).
+    assert!(mail.subject.contains("Acme Cloud"), "{}", mail.subject);
+    assert!(mail.html.contains("#ff5500"));
+    assert!(mail.html.contains("lang=\"de\""));
+
+    // The user's own language wins over the client's.
+    let login: Value = call(
+        &app,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(
+            json!({ "email": "eve@example.com", "password": PASSWORD, "token_transport": "json" }),
+        ),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let access = login["access_token"].as_str().unwrap();
+    let res = call(
+        &app,
+        Method::PATCH,
+        "/api/auth/me",
+        &key,
+        Some(json!({ "locale": "fr-CA" })),
+        Some(access),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    forgot(&app, &key, "eve@example.com").await;
+    let reset = nth_mail_to(&own, "eve@example.com", 2).await;
+    assert!(reset.html.contains("lang=\"fr\""));
+    let de_subject = mail.subject.clone();
+    assert_ne!(reset.subject, de_subject);
+
+    // A caller may pick a link base only on the client's own origins.
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/forgot-password",
+        &key,
+        Some(json!({ "email": "eve@example.com", "base_url": "https://evil.example" })),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+
+    // Deleting the settings returns to the server's sender and SMTP server.
+    let res = app.admin(Method::DELETE, &path, None).await;
+    assert_eq!(res.json::<Value>().await.unwrap()["deleted"], true);
+    forgot(&app, &key, "eve@example.com").await;
+    let mail = default_sink.wait_for_rcpt("eve@example.com", WAIT).await;
+    assert_eq!(mail.mail_from, "no-reply@auth.example.com");
+    let view: Value = app
+        .admin(Method::GET, &path, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["configured"], false);
+    assert!(view["outbox"]["sent"].as_u64().unwrap() >= 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_smtp_messages_are_written_to_the_development_folder() {
+    let dir = std::env::temp_dir().join(format!(
+        "authservice-dev-mail-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let app = spawn_app_with(AppOptions {
+        env: vec![("EMAIL_DEV_DIR", dir.display().to_string())],
+        ..Default::default()
+    })
+    .await;
+    let key = key_of(&app.new_client().await);
+    signup(&app, &key, "dev@example.com").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let file = loop {
+        let found = std::fs::read_dir(&dir)
+            .ok()
+            .and_then(|mut entries| entries.next())
+            .and_then(Result::ok);
+        if let Some(entry) = found {
+            break entry.path();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no file in {}",
+            dir.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let raw = std::fs::read_to_string(&file).unwrap();
+    assert!(raw.contains("To: dev@example.com"), "{raw}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_email_flows_over_grpc() {
+    let (app, sink) = email_app().await;
+    let key = key_of(&app.new_client().await);
+    let signed_up = signup(&app, &key, "gus@example.com").await;
+    let access = signed_up["access_token"].as_str().unwrap().to_owned();
+    let user_id = signed_up["user"]["id"].as_str().unwrap().to_owned();
+    let mut grpc = AuthServiceClient::connect(app.grpc_address.clone())
+        .await
+        .unwrap();
+
+    // ResendVerification needs the user's own access token.
+    let err = grpc
+        .resend_verification(ResendVerificationRequest {
+            user_id: user_id.clone(),
+            api_key: key.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    grpc.resend_verification(ResendVerificationRequest {
+        user_id: user_id.clone(),
+        api_key: key.clone(),
+        access_token: access.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let token = nth_mail_to(&sink, "gus@example.com", 2)
+        .await
+        .query_param("/verify-email.html", "token");
+    grpc.verify_email(VerifyEmailRequest {
+        token: token.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let err = grpc
+        .verify_email(VerifyEmailRequest {
+            token,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(err.metadata().get("x-error-code").unwrap(), "token_used");
+
+    // ForgotPassword needs the API key (a bare client_id is not a credential).
+    let err = grpc
+        .forgot_password(ForgotPasswordRequest {
+            email: "gus@example.com".into(),
+            client_id: uuid::Uuid::new_v4().to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+    grpc.forgot_password(ForgotPasswordRequest {
+        email: "gus@example.com".into(),
+        api_key: key.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let token = nth_mail_to(&sink, "gus@example.com", 3)
+        .await
+        .query_param("/reset-password.html", "token");
+    grpc.reset_password(ResetPasswordRequest {
+        token,
+        new_password: "another-Strong-pass-77".into(),
+    })
+    .await
+    .unwrap();
+
+    grpc.send_magic_link(SendMagicLinkRequest {
+        email: "gus@example.com".into(),
+        api_key: key.clone(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let token = nth_mail_to(&sink, "gus@example.com", 4)
+        .await
+        .query_param("/api/auth/magic-link/verify", "token");
+    let auth = grpc
+        .verify_magic_link(VerifyMagicLinkRequest {
+            token,
+            api_key: key.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!auth.access_token.is_empty() && !auth.refresh_token.is_empty());
+    assert_eq!(auth.user.unwrap().email, "gus@example.com");
+}
