@@ -166,6 +166,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         ("EMAIL_RETRY_BASE", "200ms".to_owned()),
         ("EMAIL_RETRY_MAX", "1s".to_owned()),
         ("SMTP_TIMEOUT", "5s".to_owned()),
+        ("EMAIL_ALLOW_PRIVATE_SMTP", "true".to_owned()),
         ("SERVE_FRONTEND", "false".to_owned()),
         ("HTTP_WORKERS", "1".to_owned()),
         ("RUN_MIGRATIONS", "false".to_owned()),

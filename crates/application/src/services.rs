@@ -108,7 +108,7 @@ impl Services {
             send_magic_link: SendMagicLink::new(ports, &config.mail),
             verify_magic_link: VerifyMagicLink::new(ports, &config.auth),
             exchange_redirect_code: ExchangeRedirectCode::new(ports, &config.auth),
-            email_config: ManageEmailConfig::new(ports),
+            email_config: ManageEmailConfig::new(ports, &config.mail),
             deliver_outbox: DeliverOutbox::new(ports, &config.mail),
         }
     }

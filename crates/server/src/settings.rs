@@ -81,6 +81,8 @@ pub struct Settings {
     pub email_poll_interval: Duration,
     /// `SMTP_TIMEOUT`: connect/command timeout.
     pub smtp_timeout: Duration,
+    /// `EMAIL_ALLOW_PRIVATE_SMTP`: clients may name SMTP servers on internal addresses.
+    pub email_allow_private_smtp: bool,
 }
 
 /// The server's SMTP relay.
@@ -514,6 +516,7 @@ impl Settings {
             parse_duration,
         );
         let smtp_timeout = r.parse("SMTP_TIMEOUT", Duration::from_secs(15), parse_duration);
+        let email_allow_private_smtp = r.parse("EMAIL_ALLOW_PRIVATE_SMTP", false, parse_bool);
 
         match (database_url, admin_api_key, encryption_key) {
             (Some(database_url), Some(admin_api_key), Some(encryption_key))
@@ -561,6 +564,7 @@ impl Settings {
                     email_max_attempts,
                     email_poll_interval,
                     smtp_timeout,
+                    email_allow_private_smtp,
                 })
             }
             _ => Err(SettingsError(r.errors)),

@@ -211,8 +211,8 @@ impl Application {
                     retry_base: settings.email_retry_base,
                     retry_max: settings.email_retry_max,
                     max_attempts: settings.email_max_attempts,
-                    lease: settings.smtp_timeout * 4,
-                    batch: 20,
+                    lease: settings.smtp_timeout * 8,
+                    allow_private_smtp: settings.email_allow_private_smtp,
                 },
             },
         ));
@@ -363,8 +363,9 @@ async fn housekeeping(services: Arc<Services>) {
     }
 }
 
-/// Delivers queued email: a round whenever this replica queues a message, and every
-/// `poll` otherwise (messages queued by other replicas, retries coming due).
+/// Delivers queued email, one message at a time: whenever this replica queues a message, and
+/// every `poll` otherwise (messages queued by other replicas, retries coming due). Stops
+/// between messages when asked.
 async fn email_worker(
     services: Arc<Services>,
     wakeup: Arc<Notify>,
@@ -372,23 +373,18 @@ async fn email_worker(
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        let full = match services.deliver_outbox.run_once().await {
-            Ok(report) => {
-                if report.claimed > 0 {
-                    tracing::debug!(?report, "email round");
-                }
-                report.claimed >= 20
-            }
-            Err(err) => {
-                tracing::warn!(error = format!("{err:#}"), "email delivery round failed");
-                false
-            }
-        };
         if *stop.borrow() {
             return;
         }
-        if full {
-            continue;
+        match services.deliver_outbox.deliver_next().await {
+            Ok(Some(outcome)) => {
+                tracing::debug!(?outcome, "email delivery");
+                continue;
+            }
+            Ok(None) => {}
+            Err(err) => {
+                tracing::warn!(error = format!("{err:#}"), "email delivery failed");
+            }
         }
         tokio::select! {
             () = wakeup.notified() => {}

@@ -541,6 +541,31 @@ async fn link_tokens_and_redirect_codes_are_bound_to_their_client() {
         error_code(res).await,
         (StatusCode::BAD_REQUEST, "token_client_mismatch".into())
     );
+    // Reset tokens too (and the refused attempt leaves the token usable by its client).
+    call(
+        &app,
+        Method::POST,
+        "/api/auth/forgot-password",
+        &key_a,
+        Some(json!({ "email": "al@example.com" })),
+        None,
+    )
+    .await;
+    let reset = nth_mail_to(&sink, "al@example.com", 4)
+        .await
+        .query_param("/reset-password.html", "token");
+    let reset_with = |key: &str| {
+        app.http
+            .post(app.url("/api/auth/reset-password"))
+            .header("X-API-Key", key)
+            .json(&json!({ "token": reset, "new_password": "another-Strong-pass-77" }))
+            .send()
+    };
+    assert_eq!(
+        error_code(reset_with(&key_b).await.unwrap()).await,
+        (StatusCode::BAD_REQUEST, "token_client_mismatch".into())
+    );
+    assert_eq!(reset_with(&key_a).await.unwrap().status(), 200);
     // Verification tokens too.
     let verify = sink.messages_to("al@example.com")[0].query_param("/verify-email.html", "token");
     let res = app
@@ -639,6 +664,13 @@ async fn mail_of_a_stopped_replica_is_delivered_by_another_and_never_twice() {
         .query_text("SELECT count(*)::text AS value FROM email_outbox WHERE status = 'pending'")
         .await;
     assert_eq!(pending, ["6"]);
+    // As if a worker had been killed mid-send: its leases still hold the messages for a second.
+    let leased = first
+        .query_text(
+            "UPDATE email_outbox SET locked_until = now() + interval '1 second' RETURNING id::text AS value",
+        )
+        .await;
+    assert_eq!(leased.len(), 6);
 
     // Two replicas of the same database, one SMTP server: every message exactly once.
     let sink = SmtpSink::start().await;
@@ -752,6 +784,46 @@ async fn a_clients_email_settings_choose_sender_links_and_its_own_smtp_server() 
         res.json::<Value>().await.unwrap()["smtp"]["password_set"],
         true
     );
+    // PATCH changes only what it names.
+    let res = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({ "from_name": "Acme Support" })),
+        )
+        .await;
+    let view: Value = res.json().await.unwrap();
+    assert_eq!(view["smtp"]["password_set"], true);
+    assert_eq!(view["reply_to"], "help@acme.test");
+    // Credentials never go in clear text to a remote server.
+    let res = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({ "smtp": { "host": "smtp.acme.test", "username": "mailer", "password": "x", "tls": "none" } })),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    // Another port (or TLS mode, or host) needs the password again.
+    let other_port = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({ "smtp": { "host": "127.0.0.1", "port": 2525, "username": "mailer", "tls": "none" } })),
+        )
+        .await;
+    assert_eq!(
+        other_port.json::<Value>().await.unwrap()["smtp"]["password_set"],
+        false
+    );
+    let res = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({ "smtp": { "host": "127.0.0.1", "port": own.port(), "username": "mailer", "password": "s3cret-smtp-pass", "tls": "none" } })),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
 
     signup(&app, &key, "eve@example.com").await;
     let mail = own.wait_for_rcpt("eve@example.com", WAIT).await;
@@ -941,6 +1013,7 @@ async fn the_email_flows_over_grpc() {
     grpc.reset_password(ResetPasswordRequest {
         token,
         new_password: "another-Strong-pass-77".into(),
+        api_key: key.clone(),
     })
     .await
     .unwrap();

@@ -13,13 +13,17 @@ use uuid::Uuid;
 use super::MailConfig;
 use crate::ports::{ClaimedEmail, OutboundEmail, Ports, SendError, SmtpRoute};
 
-/// What one round did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DeliveryReport {
-    pub claimed: usize,
-    pub sent: usize,
-    pub retrying: usize,
-    pub given_up: usize,
+/// What happened to one claimed message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    /// Failed for now; retried later.
+    Retrying,
+    /// Failed for good (permanent refusal or out of attempts); audited.
+    GivenUp,
+    /// The claim's lease ran out before the outcome was recorded (another worker may hold the
+    /// message now); nothing was recorded.
+    LeaseLost,
 }
 
 pub struct DeliverOutbox {
@@ -43,67 +47,69 @@ impl DeliverOutbox {
         }
     }
 
-    /// How long the worker may sleep when nothing is due (it is also woken on enqueue).
-    #[must_use]
-    pub fn lease(&self) -> Duration {
-        self.config.lease
-    }
-
-    /// One round: claims up to a batch of due messages and tries each once.
-    pub async fn run_once(&self) -> anyhow::Result<DeliveryReport> {
-        let now = self.ports.clock.now();
-        let claimed = self
-            .ports
-            .outbox
-            .claim_due(now, self.config.lease, self.config.batch)
-            .await?;
-        let mut report = DeliveryReport {
-            claimed: claimed.len(),
-            ..DeliveryReport::default()
+    /// Claims the next due message (one at a time, so a lease only has to cover one send) and
+    /// tries to deliver it. `None` when nothing is due.
+    pub async fn deliver_next(&self) -> anyhow::Result<Option<Delivery>> {
+        let Some(message) = self.ports.outbox.claim_next(self.config.lease).await? else {
+            return Ok(None);
         };
-        for message in claimed {
-            match self.deliver(&message).await {
-                Ok(()) => {
-                    let event = self.event("email_delivered", &message, None);
-                    self.ports
-                        .outbox
-                        .mark_sent(message.id, self.ports.clock.now(), &event)
-                        .await?;
-                    report.sent += 1;
+        let outcome = match self.deliver(&message).await {
+            Ok(()) => {
+                let event = self.event("email_delivered", &message, None);
+                let recorded = self
+                    .ports
+                    .outbox
+                    .mark_sent(&message, self.ports.clock.now(), &event)
+                    .await?;
+                if recorded {
+                    Delivery::Sent
+                } else {
+                    Delivery::LeaseLost
                 }
-                Err(err) => {
-                    let now = self.ports.clock.now();
-                    let (text, permanent) = match &err {
-                        SendError::Transient(t) => (t.as_str(), false),
-                        SendError::Permanent(t) => (t.as_str(), true),
-                    };
-                    let text: String = text.chars().take(500).collect();
-                    if permanent || message.attempts >= self.config.max_attempts {
-                        tracing::warn!(email_id = %message.id, attempts = message.attempts, error = %text, "email given up");
-                        let event = self.event("email_delivery_failed", &message, Some(&text));
-                        self.ports
-                            .outbox
-                            .mark_failed(message.id, &text, now, None, Some(&event))
-                            .await?;
-                        report.given_up += 1;
+            }
+            Err(err) => {
+                let (text, permanent) = match &err {
+                    SendError::Transient(t) => (t.as_str(), false),
+                    SendError::Permanent(t) => (t.as_str(), true),
+                };
+                let text: String = text.chars().take(500).collect();
+                if permanent || message.attempts >= self.config.max_attempts {
+                    tracing::warn!(email_id = %message.id, attempts = message.attempts, error = %text, "email given up");
+                    let event = self.event("email_delivery_failed", &message, Some(&text));
+                    let recorded = self
+                        .ports
+                        .outbox
+                        .mark_failed(&message, &text, None, Some(&event))
+                        .await?;
+                    if recorded {
+                        Delivery::GivenUp
                     } else {
-                        let delay = backoff(
-                            self.config.retry_base,
-                            self.config.retry_max,
-                            message.attempts,
-                        );
-                        tracing::info!(email_id = %message.id, attempts = message.attempts, retry_in_ms = delay.as_millis() as u64, error = %text, "email delivery failed; will retry");
-                        let retry_at = now + chrono::Duration::from_std(delay)?;
-                        self.ports
-                            .outbox
-                            .mark_failed(message.id, &text, now, Some(retry_at), None)
-                            .await?;
-                        report.retrying += 1;
+                        Delivery::LeaseLost
+                    }
+                } else {
+                    let delay = backoff(
+                        self.config.retry_base,
+                        self.config.retry_max,
+                        message.attempts,
+                    );
+                    tracing::info!(email_id = %message.id, attempts = message.attempts, retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), error = %text, "email delivery failed; will retry");
+                    let recorded = self
+                        .ports
+                        .outbox
+                        .mark_failed(&message, &text, Some(delay), None)
+                        .await?;
+                    if recorded {
+                        Delivery::Retrying
+                    } else {
+                        Delivery::LeaseLost
                     }
                 }
             }
+        };
+        if outcome == Delivery::LeaseLost {
+            tracing::warn!(email_id = %message.id, "email outcome not recorded: the claim's lease ran out");
         }
-        Ok(report)
+        Ok(Some(outcome))
     }
 
     async fn deliver(&self, message: &ClaimedEmail) -> Result<(), SendError> {

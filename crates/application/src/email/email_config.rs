@@ -59,6 +59,16 @@ pub struct PutEmailConfig {
     pub smtp: Option<PutSmtp>,
 }
 
+/// A PATCH body: absent fields stay, `Some(None)` clears.
+#[derive(Debug, Default)]
+pub struct PatchEmailConfig {
+    pub from_name: Option<Option<String>>,
+    pub from_email: Option<Option<String>>,
+    pub reply_to: Option<Option<String>>,
+    pub base_url: Option<Option<String>>,
+    pub smtp: Option<Option<PutSmtp>>,
+}
+
 /// What an operator sees.
 #[derive(Debug, Clone)]
 pub struct EmailConfigView {
@@ -106,13 +116,52 @@ fn address(field: &'static str) -> impl Fn(&str) -> Result<Email, ValidationErro
 
 pub struct ManageEmailConfig {
     ports: Ports,
+    allow_private_smtp: bool,
+}
+
+/// Whether `host` names this machine or a private, loopback or link-local network (IP literals
+/// and `localhost`; names resolving there are not caught).
+fn is_internal_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => {
+            ip.is_loopback()
+                || ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
+                || ip.octets()[0] == 100 && (ip.octets()[1] & 0xc0) == 64
+        }
+        Ok(std::net::IpAddr::V6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.is_private() || v4.is_link_local())
+        }
+        Err(_) => false,
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl ManageEmailConfig {
     #[must_use]
-    pub fn new(ports: &Ports) -> Self {
+    pub fn new(ports: &Ports, config: &super::MailConfig) -> Self {
         Self {
             ports: ports.clone(),
+            allow_private_smtp: config.allow_private_smtp,
         }
     }
 
@@ -177,6 +226,7 @@ impl ManageEmailConfig {
         self.view(id, stored).await
     }
 
+    /// Replaces the settings.
     pub async fn put(
         &self,
         ctx: &RequestCtx,
@@ -185,11 +235,81 @@ impl ManageEmailConfig {
     ) -> Result<EmailConfigView, EmailConfigError> {
         let id = self.client(ctx, id, Permission::ClientsUpdate).await?;
         let before = self.ports.email_configs.get(id).await?;
+        self.store(ctx, id, before, input).await
+    }
+
+    /// Changes only the fields present in `patch` (`Some(None)` clears one).
+    pub async fn patch(
+        &self,
+        ctx: &RequestCtx,
+        id: &str,
+        patch: PatchEmailConfig,
+    ) -> Result<EmailConfigView, EmailConfigError> {
+        let id = self.client(ctx, id, Permission::ClientsUpdate).await?;
+        let before = self.ports.email_configs.get(id).await?;
+        let current = before
+            .as_ref()
+            .map(|b| b.config.clone())
+            .unwrap_or_default();
+        let keep = |field: Option<Option<String>>, now: Option<String>| field.unwrap_or(now);
+        let input = PutEmailConfig {
+            from_name: keep(patch.from_name, current.from_name.clone()),
+            from_email: keep(
+                patch.from_email,
+                current.from_email.as_ref().map(|e| e.as_str().to_owned()),
+            ),
+            reply_to: keep(
+                patch.reply_to,
+                current.reply_to.as_ref().map(|e| e.as_str().to_owned()),
+            ),
+            base_url: keep(
+                patch.base_url,
+                current.base_url.as_ref().map(|b| b.as_str().to_owned()),
+            ),
+            smtp: patch.smtp.unwrap_or_else(|| {
+                current.smtp.as_ref().map(|s| PutSmtp {
+                    host: s.host.clone(),
+                    port: Some(s.port),
+                    username: s.username.clone(),
+                    password: None,
+                    tls: Some(s.tls.as_str().to_owned()),
+                })
+            }),
+        };
+        self.store(ctx, id, before, input).await
+    }
+
+    async fn store(
+        &self,
+        ctx: &RequestCtx,
+        id: ClientId,
+        before: Option<StoredEmailConfig>,
+        input: PutEmailConfig,
+    ) -> Result<EmailConfigView, EmailConfigError> {
         let smtp = input
             .smtp
             .as_ref()
             .map(|s| SmtpServer::parse(&s.host, s.port, s.username.as_deref(), s.tls.as_deref()))
             .transpose()?;
+        if let Some(server) = &smtp {
+            if !self.allow_private_smtp && is_internal_host(&server.host) {
+                return Err(ValidationError::new(
+                    "smtp.host",
+                    "must not be a loopback, private or link-local address",
+                )
+                .into());
+            }
+            if server.tls == authservice_domain::SmtpTls::None
+                && server.username.is_some()
+                && !is_loopback_host(&server.host)
+            {
+                return Err(ValidationError::new(
+                    "smtp.tls",
+                    "credentials are only sent over starttls or tls (none is for loopback)",
+                )
+                .into());
+            }
+        }
         let config = ClientEmailConfig {
             from_name: input
                 .from_name
@@ -218,12 +338,13 @@ impl ManageEmailConfig {
                     .seal(password.expose_secret().as_bytes())?,
             ),
             (Some(_), Some(_)) => None,
-            // Same server and account: keep the password an operator need not re-enter.
+            // Same server, port, TLS mode and account: keep the password an operator need not
+            // re-enter. Any change there needs it again (it must not follow a downgrade).
             (Some(server), None) => before.as_ref().and_then(|b| {
                 b.config
                     .smtp
                     .as_ref()
-                    .filter(|old| old.host == server.host && old.username == server.username)
+                    .filter(|old| *old == server)
                     .and(b.smtp_password.clone())
             }),
         };
@@ -256,5 +377,30 @@ impl ManageEmailConfig {
             .before(snapshot(before.as_ref()))
             .at(self.ports.clock.now());
         Ok(self.ports.email_configs.delete(id, &event).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_hosts_are_recognised() {
+        for host in [
+            "127.0.0.1",
+            "localhost",
+            "10.1.2.3",
+            "192.168.0.1",
+            "169.254.169.254",
+            "[::1]",
+            "fd00::1",
+            "100.64.0.1",
+        ] {
+            assert!(is_internal_host(host), "{host}");
+        }
+        for host in ["smtp.example.com", "8.8.8.8", "2001:db8::1"] {
+            assert!(!is_internal_host(host), "{host}");
+        }
+        assert!(is_loopback_host("127.0.0.1") && !is_loopback_host("10.0.0.1"));
     }
 }

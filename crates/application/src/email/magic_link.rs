@@ -6,14 +6,13 @@
 use std::time::Duration;
 
 use authservice_domain::secret::{hex, sha256};
-use authservice_domain::{ClientId, Email, TokenPurpose, UserId, UserStatus};
+use authservice_domain::{ClientId, TokenPurpose, UserId, UserStatus};
 use serde_json::json;
 
 use super::{
-    EmailFlowError, LinkTokenError, MailConfig, Outgoing, enqueue, limit_per_email, not_consumed,
-    prepare_email, refusal, token_digest,
+    EmailFlowError, LinkRequest, LinkTokenError, MailConfig, not_consumed, refusal, request_link,
+    token_digest,
 };
-use crate::audit::record_quietly;
 use crate::auth::{AuthConfig, IssuedTokens, login_event, prepare_session};
 use crate::context::RequestCtx;
 use crate::ports::Ports;
@@ -39,47 +38,28 @@ impl SendMagicLink {
         }
     }
 
+    /// Queues a sign-in link when the address has an active account; the same answer
+    /// otherwise (see `request_link`).
     pub async fn execute(
         &self,
         ctx: &RequestCtx,
         email: &str,
         base_url: Option<&str>,
     ) -> Result<(), EmailFlowError> {
-        let client = crate::auth::require_client(ctx)?;
-        let email = Email::parse(email)?;
-        limit_per_email(&self.ports, "magic_link", client, &email).await?;
-        let user = self
-            .ports
-            .users
-            .find_by_email(client.id, &email)
-            .await?
-            .map(|f| f.user)
-            .filter(|u| u.status == UserStatus::Active);
-        let Some(user) = user else {
-            super::requested_base(base_url, client, None, &self.config)?;
-            let event = ctx
-                .audit("magic_link_requested")
-                .client(client.id)
-                .metadata(json!({ "account": "none" }))
-                .at(self.ports.clock.now());
-            record_quietly(&self.ports, &event).await;
-            return Ok(());
-        };
-        let pending = prepare_email(
+        request_link(
             &self.ports,
             &self.config,
             ctx,
-            client,
-            &user,
-            Outgoing {
+            LinkRequest {
                 purpose: TokenPurpose::MagicLink,
+                email,
                 base_url,
+                limit: "magic_link",
                 event_type: "magic_link_sent",
+                unknown_event_type: "magic_link_requested",
             },
         )
-        .await?;
-        enqueue(&self.ports, &pending).await?;
-        Ok(())
+        .await
     }
 }
 

@@ -11,9 +11,9 @@ mod magic_link;
 mod reset_password;
 mod verify_email;
 
-pub use deliver::{DeliverOutbox, DeliveryReport};
+pub use deliver::{DeliverOutbox, Delivery, backoff};
 pub use email_config::{
-    EmailConfigError, EmailConfigView, ManageEmailConfig, PutEmailConfig, PutSmtp,
+    EmailConfigError, EmailConfigView, ManageEmailConfig, PatchEmailConfig, PutEmailConfig, PutSmtp,
 };
 pub use magic_link::{
     ExchangeRedirectCode, MagicLinkAnswer, MagicLinkMode, SendMagicLink, VerifyMagicLink,
@@ -25,7 +25,8 @@ use std::time::Duration;
 
 use authservice_domain::secret::{hex, sha256};
 use authservice_domain::{
-    Branding, Client, Email, LinkBase, Locale, TokenPurpose, User, ValidationError,
+    Branding, Client, ClientEmailConfig, Email, LinkBase, Locale, TokenPurpose, User,
+    ValidationError,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -49,10 +50,12 @@ pub struct MailConfig {
     pub retry_max: Duration,
     /// Attempts before a message is given up (and audited as failed).
     pub max_attempts: u32,
-    /// How long a claimed message stays invisible to other workers.
+    /// How long a claimed message stays invisible to other workers (longer than one send
+    /// can take: the SMTP timeout covers each step of it).
     pub lease: Duration,
-    /// Messages claimed per round.
-    pub batch: usize,
+    /// `EMAIL_ALLOW_PRIVATE_SMTP`: let clients name an SMTP server on a loopback, private or
+    /// link-local address (off: a client's settings cannot reach the internal network).
+    pub allow_private_smtp: bool,
 }
 
 /// 3 per hour: forgot-password and magic links per email, resend-verification per user.
@@ -191,7 +194,7 @@ fn not_consumed(
 /// The base URL a caller asked links to use: only an origin the client allows, the client's
 /// configured base, or `BASE_URL` — never an arbitrary site (a reset link pointing elsewhere
 /// would hand the token to that site).
-fn requested_base(
+fn checked_base(
     raw: Option<&str>,
     client: &Client,
     configured: Option<&LinkBase>,
@@ -219,10 +222,93 @@ fn requested_base(
 #[derive(Debug, Clone, Copy)]
 struct Outgoing<'a> {
     purpose: TokenPurpose,
-    /// The caller's requested link base, if any.
-    base_url: Option<&'a str>,
+    /// The caller's requested link base, if any (checked by [`checked_base`]).
+    base_url: Option<&'a LinkBase>,
+    /// The client's email settings.
+    settings: &'a ClientEmailConfig,
     /// The audit event recording the send.
     event_type: &'a str,
+}
+
+/// The client's email settings (defaults when it has none).
+async fn load_settings(ports: &Ports, client: &Client) -> anyhow::Result<ClientEmailConfig> {
+    Ok(ports
+        .email_configs
+        .get(client.id)
+        .await?
+        .map(|s| s.config)
+        .unwrap_or_default())
+}
+
+/// Renders the message carrying `token` to `to` and seals it.
+#[allow(clippy::too_many_arguments)]
+fn render_sealed(
+    ports: &Ports,
+    config: &MailConfig,
+    client: &Client,
+    settings: &ClientEmailConfig,
+    locale: Locale,
+    to: &Email,
+    purpose: TokenPurpose,
+    base: &LinkBase,
+    token: &str,
+) -> anyhow::Result<crate::ports::SealedSecret> {
+    let brand = Branding::of(client);
+    let content = ports.email_renderer.render(&EmailContent {
+        purpose,
+        locale,
+        link: base.link(purpose, token),
+        brand: brand.clone(),
+    })?;
+    let outbound = OutboundEmail {
+        from: Mailbox {
+            name: settings.from_name.clone().or(Some(brand.name)),
+            email: settings.from_email.as_ref().map_or_else(
+                || config.default_from.email.clone(),
+                |e| e.as_str().to_owned(),
+            ),
+        },
+        reply_to: settings.reply_to.as_ref().map(|e| e.as_str().to_owned()),
+        to: to.as_str().to_owned(),
+        content,
+    };
+    ports.secret_box.seal(&serde_json::to_vec(&outbound)?)
+}
+
+/// The base of a link: magic links always point at this server (`BASE_URL`: it must receive
+/// the click); verification and reset links at the requested base, else the client's, else
+/// `BASE_URL` (where the hosted pages are).
+fn link_base<'a>(
+    purpose: TokenPurpose,
+    requested: Option<&'a LinkBase>,
+    settings: &'a ClientEmailConfig,
+    config: &'a MailConfig,
+) -> &'a LinkBase {
+    if purpose == TokenPurpose::MagicLink {
+        return &config.base_url;
+    }
+    requested
+        .or(settings.base_url.as_ref())
+        .unwrap_or(&config.base_url)
+}
+
+/// The same work as preparing a message, for an address without an account, so that the answer
+/// takes about as long either way.
+fn decoy_work(
+    ports: &Ports,
+    config: &MailConfig,
+    client: &Client,
+    settings: &ClientEmailConfig,
+    email: &Email,
+    purpose: TokenPurpose,
+) {
+    let token = hex(&ports.random.bytes32());
+    let brand = Branding::of(client);
+    let locale = Locale::resolve(None, brand.locale.as_deref());
+    let base = link_base(purpose, None, settings, config);
+    let _ = render_sealed(
+        ports, config, client, settings, locale, email, purpose, base, &token,
+    );
 }
 
 /// Builds a token for `purpose` and the message that carries it (rendered and sealed), ready
@@ -238,42 +324,24 @@ async fn prepare_email(
     let Outgoing {
         purpose,
         base_url,
+        settings,
         event_type,
     } = what;
-    let stored = ports.email_configs.get(client.id).await?;
-    let settings = stored.map(|s| s.config).unwrap_or_default();
-    let requested = requested_base(base_url, client, settings.base_url.as_ref(), config)?;
-    let base = requested
-        .as_ref()
-        .or(settings.base_url.as_ref())
-        .unwrap_or(&config.base_url);
+    let base = link_base(purpose, base_url, settings, config);
     let token = hex(&ports.random.bytes32());
     let brand = Branding::of(client);
     let locale = Locale::resolve(user.locale.as_deref(), brand.locale.as_deref());
-    let content = ports.email_renderer.render(&EmailContent {
-        purpose,
+    let sealed = render_sealed(
+        ports,
+        config,
+        client,
+        settings,
         locale,
-        link: base.link(purpose, &token),
-        brand: brand.clone(),
-    })?;
-    let outbound = OutboundEmail {
-        from: Mailbox {
-            name: settings
-                .from_name
-                .clone()
-                .or_else(|| Some(brand.name.clone())),
-            email: settings.from_email.as_ref().map_or_else(
-                || config.default_from.email.clone(),
-                |e| e.as_str().to_owned(),
-            ),
-        },
-        reply_to: settings.reply_to.as_ref().map(|e| e.as_str().to_owned()),
-        to: user.email.as_str().to_owned(),
-        content,
-    };
-    let sealed = ports
-        .secret_box
-        .seal(&serde_json::to_vec(&outbound).map_err(anyhow::Error::from)?)?;
+        &user.email,
+        purpose,
+        base,
+        &token,
+    )?;
     let now = ports.clock.now();
     let email_id = Uuid::now_v7();
     let mut audit = ctx
@@ -321,6 +389,7 @@ pub(crate) async fn prepare_verification(
     client: &Client,
     user: &User,
 ) -> anyhow::Result<PendingEmail> {
+    let settings = load_settings(ports, client).await?;
     prepare_email(
         ports,
         config,
@@ -330,6 +399,7 @@ pub(crate) async fn prepare_verification(
         Outgoing {
             purpose: TokenPurpose::VerifyEmail,
             base_url: None,
+            settings: &settings,
             event_type: "verification_email_sent",
         },
     )
@@ -353,6 +423,66 @@ async fn limit_per_email(
             Err(EmailFlowError::RateLimited { retry_after })
         }
     }
+}
+
+/// Which emailed link a caller asked for (forgot-password, magic link).
+struct LinkRequest<'a> {
+    purpose: TokenPurpose,
+    email: &'a str,
+    base_url: Option<&'a str>,
+    /// Rate-limit key prefix (3 per hour per address).
+    limit: &'a str,
+    /// Audit event of a send; the same with `account: "none"` for unknown addresses.
+    event_type: &'a str,
+    unknown_event_type: &'a str,
+}
+
+/// Queues the link when the address has an active account. Unknown and disabled addresses get
+/// the same answer after the same checks (limit, `base_url`), the same rendering work and one
+/// audit write, so neither the answer nor its timing says whether the account exists.
+async fn request_link(
+    ports: &Ports,
+    config: &MailConfig,
+    ctx: &RequestCtx,
+    request: LinkRequest<'_>,
+) -> Result<(), EmailFlowError> {
+    let client = crate::auth::require_client(ctx)?;
+    let email = Email::parse(request.email)?;
+    limit_per_email(ports, request.limit, client, &email).await?;
+    let settings = load_settings(ports, client).await?;
+    let base = checked_base(request.base_url, client, settings.base_url.as_ref(), config)?;
+    let user = ports
+        .users
+        .find_by_email(client.id, &email)
+        .await?
+        .map(|f| f.user)
+        .filter(|u| u.status == authservice_domain::UserStatus::Active);
+    let Some(user) = user else {
+        decoy_work(ports, config, client, &settings, &email, request.purpose);
+        let event = ctx
+            .audit(request.unknown_event_type)
+            .client(client.id)
+            .metadata(json!({ "account": "none" }))
+            .at(ports.clock.now());
+        crate::audit::record_quietly(ports, &event).await;
+        return Ok(());
+    };
+    let pending = prepare_email(
+        ports,
+        config,
+        ctx,
+        client,
+        &user,
+        Outgoing {
+            purpose: request.purpose,
+            base_url: base.as_ref(),
+            settings: &settings,
+            event_type: request.event_type,
+        },
+    )
+    .await?;
+    enqueue(ports, &pending).await?;
+    Ok(())
 }
 
 /// Stores a prepared message and wakes the worker.

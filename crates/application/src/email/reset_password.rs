@@ -2,15 +2,14 @@
 //! an account, 3 per hour per address; `reset-password {token, new_password}` (public) applies
 //! the password policy, sets the password and revokes every session of the user.
 
-use authservice_domain::{Email, TokenPurpose, UserStatus};
+use authservice_domain::{TokenPurpose, UserStatus};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use super::{
-    EmailFlowError, LinkTokenError, MailConfig, Outgoing, enqueue, limit_per_email, not_consumed,
-    prepare_email, refusal, token_digest,
+    EmailFlowError, LinkRequest, LinkTokenError, MailConfig, not_consumed, refusal, request_link,
+    token_digest,
 };
-use crate::audit::record_quietly;
 use crate::auth::AuthConfig;
 use crate::context::RequestCtx;
 use crate::ports::Ports;
@@ -29,48 +28,28 @@ impl ForgotPassword {
         }
     }
 
-    /// Queues a reset link when the address has an active account. Unknown, disabled and
-    /// passwordless-only addresses get the same answer, after the same limit and a comparable
-    /// amount of work (an audit write), so the answer reveals nothing.
+    /// Queues a reset link when the address has an active account; the same answer otherwise
+    /// (see `request_link`).
     pub async fn execute(
         &self,
         ctx: &RequestCtx,
         email: &str,
         base_url: Option<&str>,
     ) -> Result<(), EmailFlowError> {
-        let client = crate::auth::require_client(ctx)?;
-        let email = Email::parse(email)?;
-        limit_per_email(&self.ports, "forgot_password", client, &email).await?;
-        let found = self.ports.users.find_by_email(client.id, &email).await?;
-        let user = found
-            .map(|f| f.user)
-            .filter(|u| u.status == UserStatus::Active);
-        let Some(user) = user else {
-            // Validate base_url the same way a known address would.
-            super::requested_base(base_url, client, None, &self.config)?;
-            let event = ctx
-                .audit("password_reset_requested")
-                .client(client.id)
-                .metadata(json!({ "account": "none" }))
-                .at(self.ports.clock.now());
-            record_quietly(&self.ports, &event).await;
-            return Ok(());
-        };
-        let pending = prepare_email(
+        request_link(
             &self.ports,
             &self.config,
             ctx,
-            client,
-            &user,
-            Outgoing {
+            LinkRequest {
                 purpose: TokenPurpose::ResetPassword,
+                email,
                 base_url,
+                limit: "forgot_password",
                 event_type: "password_reset_requested",
+                unknown_event_type: "password_reset_requested",
             },
         )
-        .await?;
-        enqueue(&self.ports, &pending).await?;
-        Ok(())
+        .await
     }
 }
 
@@ -94,10 +73,12 @@ impl ResetPassword {
         }
     }
 
+    /// With `client` (an API key came with the request) a token of another client is refused.
     pub async fn execute(
         &self,
         ctx: &RequestCtx,
         input: ResetPasswordInput,
+        client: Option<authservice_domain::ClientId>,
     ) -> Result<(), EmailFlowError> {
         let hash = token_digest(&input.token)?;
         let now = self.ports.clock.now();
@@ -108,8 +89,12 @@ impl ResetPassword {
             .find(TokenPurpose::ResetPassword, &hash)
             .await?
             .ok_or(LinkTokenError::Invalid)?;
-        if record.consumed_at.is_some() || record.voided_at.is_some() || record.expires_at <= now {
-            return Err(refusal(&record, None, now).into());
+        if client.is_some_and(|c| c != record.client_id)
+            || record.consumed_at.is_some()
+            || record.voided_at.is_some()
+            || record.expires_at <= now
+        {
+            return Err(refusal(&record, client, now).into());
         }
         let user = self
             .ports
@@ -142,9 +127,9 @@ impl ResetPassword {
         let outcome = self
             .ports
             .one_time_tokens
-            .consume_reset(&hash, &new_hash, now, &audit)
+            .consume_reset(&hash, Some(record.client_id), &new_hash, now, &audit)
             .await?;
-        not_consumed(outcome, None, now)?;
+        not_consumed(outcome, client, now)?;
         Ok(())
     }
 }

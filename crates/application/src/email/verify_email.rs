@@ -71,6 +71,8 @@ impl ResendVerification {
         }
         // Per user (the address is the user's own), 3 per hour.
         limit_per_email(&self.ports, "resend_verification", client, &user.email).await?;
+        let settings = super::load_settings(&self.ports, client).await?;
+        let base = super::checked_base(base_url, client, settings.base_url.as_ref(), &self.config)?;
         let pending = prepare_email(
             &self.ports,
             &self.config,
@@ -79,7 +81,8 @@ impl ResendVerification {
             &user,
             Outgoing {
                 purpose: TokenPurpose::VerifyEmail,
-                base_url,
+                base_url: base.as_ref(),
+                settings: &settings,
                 event_type: "verification_email_sent",
             },
         )

@@ -97,11 +97,13 @@ pub trait OneTimeTokenRepository: Send + Sync {
         audit: &AuditEvent,
     ) -> anyhow::Result<ConsumeOutcome>;
 
-    /// Consumes a live reset token, sets the new password hash, voids the user's other reset
-    /// tokens and revokes every session of the user.
+    /// Consumes a live reset token of `client` (any when `None`), sets the new password hash,
+    /// voids the user's other reset and magic-link tokens and revokes every session of the
+    /// user.
     async fn consume_reset(
         &self,
         hash: &[u8; 32],
+        client: Option<ClientId>,
         new_password_hash: &str,
         now: DateTime<Utc>,
         audit: &AuditEvent,
@@ -127,6 +129,8 @@ pub trait OneTimeTokenRepository: Send + Sync {
 #[derive(Debug, Clone)]
 pub struct ClaimedEmail {
     pub id: Uuid,
+    /// This claim; outcomes are recorded only while it is the message's current claim.
+    pub claim: Uuid,
     pub client_id: ClientId,
     pub user_id: Option<UserId>,
     pub kind: String,
@@ -148,31 +152,28 @@ pub struct OutboxStats {
 /// workers until `lease` ends, so a crashed worker's message is retried, never lost.
 #[async_trait]
 pub trait EmailOutbox: Send + Sync {
-    /// Claims up to `limit` due messages (`FOR UPDATE SKIP LOCKED`), counting an attempt each.
-    async fn claim_due(
-        &self,
-        now: DateTime<Utc>,
-        lease: Duration,
-        limit: usize,
-    ) -> anyhow::Result<Vec<ClaimedEmail>>;
+    /// Claims the next due message (`FOR UPDATE SKIP LOCKED`, due and lease times by the
+    /// database's clock) for `lease`, counting an attempt.
+    async fn claim_next(&self, lease: Duration) -> anyhow::Result<Option<ClaimedEmail>>;
 
-    /// Marks a message delivered (wiping its sealed content), with its audit event.
+    /// Marks a message delivered (wiping its sealed content), with its audit event — only if
+    /// `claim` still holds it. Returns whether it did.
     async fn mark_sent(
         &self,
-        id: Uuid,
+        claim: &ClaimedEmail,
         at: DateTime<Utc>,
         audit: &AuditEvent,
-    ) -> anyhow::Result<()>;
+    ) -> anyhow::Result<bool>;
 
-    /// Records a failed attempt: retried at `retry_at`, or given up when `None` (with `audit`).
+    /// Records a failed attempt (if `claim` still holds it): retried after `retry_in`, or
+    /// given up when `None` (with `audit`). Returns whether it did.
     async fn mark_failed(
         &self,
-        id: Uuid,
+        claim: &ClaimedEmail,
         error: &str,
-        at: DateTime<Utc>,
-        retry_at: Option<DateTime<Utc>>,
+        retry_in: Option<Duration>,
         audit: Option<&AuditEvent>,
-    ) -> anyhow::Result<()>;
+    ) -> anyhow::Result<bool>;
 
     async fn stats(&self, client: ClientId) -> anyhow::Result<OutboxStats>;
 }

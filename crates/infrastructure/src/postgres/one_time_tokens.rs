@@ -55,6 +55,13 @@ pub(super) async fn insert_pending(
 ) -> QueryResult<()> {
     let t = &pending.token;
     if pending.void_older {
+        // Serialise requests for the same user, so two concurrent ones cannot both stay live.
+        users::table
+            .filter(users::id.eq(t.user_id.as_uuid()))
+            .select(users::id)
+            .for_update()
+            .load::<Uuid>(conn)
+            .await?;
         diesel::update(
             one_time_tokens::table
                 .filter(one_time_tokens::client_id.eq(t.client_id.as_uuid()))
@@ -256,7 +263,10 @@ async fn apply(
                 one_time_tokens::table
                     .filter(one_time_tokens::client_id.eq(row.client_id))
                     .filter(one_time_tokens::user_id.eq(row.user_id))
-                    .filter(one_time_tokens::purpose.eq(TokenPurpose::ResetPassword.as_str()))
+                    .filter(one_time_tokens::purpose.eq_any([
+                        TokenPurpose::ResetPassword.as_str(),
+                        TokenPurpose::MagicLink.as_str(),
+                    ]))
                     .filter(one_time_tokens::consumed_at.is_null())
                     .filter(one_time_tokens::voided_at.is_null()),
             )
@@ -317,6 +327,7 @@ impl OneTimeTokenRepository for PgOneTimeTokens {
     async fn consume_reset(
         &self,
         hash: &[u8; 32],
+        client: Option<ClientId>,
         new_password_hash: &str,
         now: DateTime<Utc>,
         audit: &AuditEvent,
@@ -325,7 +336,7 @@ impl OneTimeTokenRepository for PgOneTimeTokens {
             password_hash: new_password_hash,
             audit,
         };
-        self.consume(TokenPurpose::ResetPassword, hash, None, now, effect)
+        self.consume(TokenPurpose::ResetPassword, hash, client, now, effect)
             .await
     }
 

@@ -57,56 +57,61 @@ impl PgEmailOutbox {
 }
 
 const CLAIM: &str = "\
-UPDATE email_outbox SET locked_until = $2, attempts = attempts + 1, last_attempt_at = $1
-WHERE id IN (
+UPDATE email_outbox
+SET locked_until = now() + $1 * interval '1 millisecond', claim_id = $2,
+    attempts = attempts + 1, last_attempt_at = now()
+WHERE id = (
     SELECT id FROM email_outbox
-    WHERE status = 'pending' AND next_attempt_at <= $1
-      AND (locked_until IS NULL OR locked_until <= $1)
+    WHERE status = 'pending' AND next_attempt_at <= now()
+      AND (locked_until IS NULL OR locked_until <= now())
     ORDER BY next_attempt_at
-    LIMIT $3
+    LIMIT 1
     FOR UPDATE SKIP LOCKED)
 RETURNING id, client_id, user_id, kind, recipient, message_sealed, attempts";
 
+/// The rows a claim still holds.
+macro_rules! held {
+    ($claim:expr) => {
+        email_outbox::table
+            .filter(email_outbox::id.eq($claim.id))
+            .filter(email_outbox::claim_id.eq($claim.claim))
+            .filter(email_outbox::status.eq("pending"))
+    };
+}
+
 #[async_trait]
 impl EmailOutbox for PgEmailOutbox {
-    async fn claim_due(
-        &self,
-        now: DateTime<Utc>,
-        lease: Duration,
-        limit: usize,
-    ) -> anyhow::Result<Vec<ClaimedEmail>> {
+    async fn claim_next(&self, lease: Duration) -> anyhow::Result<Option<ClaimedEmail>> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let until = now + chrono::Duration::from_std(lease)?;
-        let rows: Vec<ClaimedRow> = diesel::sql_query(CLAIM)
-            .bind::<Timestamptz, _>(now)
-            .bind::<Timestamptz, _>(until)
-            .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(100))
-            .load(&mut conn)
+        let claim = Uuid::new_v4();
+        let row: Option<ClaimedRow> = diesel::sql_query(CLAIM)
+            .bind::<BigInt, _>(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
+            .bind::<SqlUuid, _>(claim)
+            .get_result(&mut conn)
             .await
-            .context("claiming due emails")?;
-        Ok(rows
-            .into_iter()
-            .map(|r| ClaimedEmail {
-                id: r.id,
-                client_id: ClientId::from_uuid(r.client_id),
-                user_id: r.user_id.map(UserId::from_uuid),
-                kind: r.kind,
-                recipient: r.recipient,
-                sealed: SealedSecret(r.message_sealed.unwrap_or_default()),
-                attempts: u32::try_from(r.attempts).unwrap_or(0),
-            })
-            .collect())
+            .optional()
+            .context("claiming a due email")?;
+        Ok(row.map(|r| ClaimedEmail {
+            id: r.id,
+            claim,
+            client_id: ClientId::from_uuid(r.client_id),
+            user_id: r.user_id.map(UserId::from_uuid),
+            kind: r.kind,
+            recipient: r.recipient,
+            sealed: SealedSecret(r.message_sealed.unwrap_or_default()),
+            attempts: u32::try_from(r.attempts).unwrap_or(0),
+        }))
     }
 
     async fn mark_sent(
         &self,
-        id: Uuid,
+        claim: &ClaimedEmail,
         at: DateTime<Utc>,
         audit: &AuditEvent,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<bool> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         conn.transaction::<_, DieselError, _>(async |tx| {
-            diesel::update(email_outbox::table.find(id))
+            let n = diesel::update(held!(claim))
                 .set((
                     email_outbox::status.eq("sent"),
                     email_outbox::sent_at.eq(Some(at)),
@@ -116,7 +121,10 @@ impl EmailOutbox for PgEmailOutbox {
                 ))
                 .execute(tx)
                 .await?;
-            insert_event(tx, audit).await
+            if n > 0 {
+                insert_event(tx, audit).await?;
+            }
+            Ok(n > 0)
         })
         .await
         .context("marking an email sent")
@@ -124,43 +132,45 @@ impl EmailOutbox for PgEmailOutbox {
 
     async fn mark_failed(
         &self,
-        id: Uuid,
+        claim: &ClaimedEmail,
         error: &str,
-        at: DateTime<Utc>,
-        retry_at: Option<DateTime<Utc>>,
+        retry_in: Option<Duration>,
         audit: Option<&AuditEvent>,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<bool> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         conn.transaction::<_, DieselError, _>(async |tx| {
-            let target = email_outbox::table.find(id);
-            match retry_at {
-                Some(retry_at) => {
-                    diesel::update(target)
+            let n = match retry_in {
+                Some(delay) => {
+                    let millis = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+                    diesel::update(held!(claim))
                         .set((
-                            email_outbox::next_attempt_at.eq(retry_at),
+                            email_outbox::next_attempt_at.eq(diesel::dsl::sql::<Timestamptz>(
+                                &format!("now() + interval '{millis} milliseconds'"),
+                            )),
                             email_outbox::locked_until.eq(None::<DateTime<Utc>>),
                             email_outbox::last_error.eq(error),
                         ))
                         .execute(tx)
-                        .await?;
+                        .await?
                 }
                 None => {
-                    diesel::update(target)
+                    diesel::update(held!(claim))
                         .set((
                             email_outbox::status.eq("failed"),
                             email_outbox::message_sealed.eq(None::<Vec<u8>>),
                             email_outbox::locked_until.eq(None::<DateTime<Utc>>),
                             email_outbox::last_error.eq(error),
-                            email_outbox::last_attempt_at.eq(Some(at)),
                         ))
                         .execute(tx)
-                        .await?;
+                        .await?
                 }
-            }
-            if let Some(audit) = audit {
+            };
+            if n > 0
+                && let Some(audit) = audit
+            {
                 insert_event(tx, audit).await?;
             }
-            Ok(())
+            Ok(n > 0)
         })
         .await
         .context("recording a failed email attempt")

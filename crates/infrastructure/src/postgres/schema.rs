@@ -125,6 +125,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
         sent_at -> Nullable<Timestamptz>,
+        claim_id -> Nullable<Uuid>,
     }
 }
 

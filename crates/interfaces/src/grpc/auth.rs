@@ -374,7 +374,8 @@ impl AuthService for AuthGrpc {
         &self,
         request: Request<ResetPasswordRequest>,
     ) -> Result<Response<Empty>, Status> {
-        let (ctx, _) = self.public_ctx(&request, "", "", "").await?;
+        let r = request.get_ref();
+        let (ctx, client) = self.public_ctx(&request, &r.api_key, "", "").await?;
         let r = request.into_inner();
         self.services
             .reset_password
@@ -384,6 +385,7 @@ impl AuthService for AuthGrpc {
                     token: r.token,
                     new_password: SecretString::from(r.new_password),
                 },
+                client,
             )
             .await
             .map_err(|e| to_status(&ctx, e))?;

@@ -1,15 +1,17 @@
 //! `/api/admin/clients/{id}/email-config`: a client's sender, link base and own SMTP server.
-//! GET reads (with outbox counts); PUT, POST and PATCH replace the settings (an omitted SMTP
-//! password is kept while host and username stay the same); DELETE returns to the defaults.
+//! GET reads (with outbox counts); PUT (and POST) replace the settings, PATCH changes the fields
+//! it names (`null` clears one); an omitted SMTP password is kept while the server, port, TLS
+//! mode and username stay the same. DELETE returns to the defaults.
 
 use actix_web::{HttpResponse, web};
-use authservice_application::email::{EmailConfigView, PutEmailConfig, PutSmtp};
+use authservice_application::email::{EmailConfigView, PatchEmailConfig, PutEmailConfig, PutSmtp};
 use chrono::SecondsFormat;
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::HttpState;
+use super::dto::double_option;
 use super::extractors::AdminCtx;
 use crate::error::ApiError;
 
@@ -19,7 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .get(get_config)
             .put(put_config)
             .post(put_config)
-            .patch(put_config)
+            .patch(patch_config)
             .delete(delete_config),
     );
 }
@@ -90,15 +92,51 @@ async fn put_config(
         from_email: body.from_email,
         reply_to: body.reply_to,
         base_url: body.base_url,
-        smtp: body.smtp.map(|s| PutSmtp {
-            host: s.host,
-            port: s.port,
-            username: s.username,
-            password: s.password,
-            tls: s.tls,
-        }),
+        smtp: body.smtp.map(smtp_input),
     };
     let view = state.services.email_config.put(&ctx, &id, input).await?;
+    Ok(HttpResponse::Ok().json(view_json(&view)))
+}
+
+#[derive(Deserialize)]
+struct PatchBody {
+    #[serde(default, deserialize_with = "double_option")]
+    from_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    from_email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    reply_to: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    base_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    smtp: Option<Option<SmtpBody>>,
+}
+
+fn smtp_input(s: SmtpBody) -> PutSmtp {
+    PutSmtp {
+        host: s.host,
+        port: s.port,
+        username: s.username,
+        password: s.password,
+        tls: s.tls,
+    }
+}
+
+async fn patch_config(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+    body: web::Json<PatchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let patch = PatchEmailConfig {
+        from_name: body.from_name,
+        from_email: body.from_email,
+        reply_to: body.reply_to,
+        base_url: body.base_url,
+        smtp: body.smtp.map(|s| s.map(smtp_input)),
+    };
+    let view = state.services.email_config.patch(&ctx, &id, patch).await?;
     Ok(HttpResponse::Ok().json(view_json(&view)))
 }
 

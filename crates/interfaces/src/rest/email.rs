@@ -124,6 +124,7 @@ async fn reset_password(
                 token: body.token,
                 new_password: body.new_password,
             },
+            public.client,
         )
         .await?;
     Ok(no_store(HttpResponse::Ok().json(json!({
