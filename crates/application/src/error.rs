@@ -49,6 +49,17 @@ pub enum ErrorKind {
     OneTimeTokenExpired,
     OneTimeTokenClientMismatch,
     EmailAlreadyVerified,
+    TwoFactorChallengeInvalid,
+    InvalidSecondFactorCode,
+    SecondFactorCodeReused,
+    TwoFactorAlreadyEnabled,
+    TwoFactorNotEnabled,
+    TotpSetupMissing,
+    PasskeyVerificationFailed,
+    PasskeyCeremonyInvalid,
+    PasskeyNotFound,
+    PasskeyAlreadyRegistered,
+    PasskeyAttestationRefused,
 }
 
 /// Implemented by every use-case error.

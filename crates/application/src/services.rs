@@ -18,6 +18,9 @@ use crate::email::{
     ResendVerification, ResetPassword, SendMagicLink, VerifyEmail, VerifyMagicLink,
 };
 use crate::health::CheckReadiness;
+use crate::mfa::{
+    CompleteChallenge, ManagePasskeys, ManageRecoveryCodes, ManageTotp, PasskeyLogin,
+};
 use crate::ports::Ports;
 use crate::tokens::{RevokeAccessToken, ValidateToken};
 
@@ -67,6 +70,11 @@ pub struct Services {
     pub exchange_redirect_code: ExchangeRedirectCode,
     pub email_config: ManageEmailConfig,
     pub deliver_outbox: DeliverOutbox,
+    pub totp: ManageTotp,
+    pub recovery_codes: ManageRecoveryCodes,
+    pub complete_challenge: CompleteChallenge,
+    pub passkeys: ManagePasskeys,
+    pub passkey_login: PasskeyLogin,
 }
 
 impl Services {
@@ -110,6 +118,11 @@ impl Services {
             exchange_redirect_code: ExchangeRedirectCode::new(ports, &config.auth),
             email_config: ManageEmailConfig::new(ports, &config.mail),
             deliver_outbox: DeliverOutbox::new(ports, &config.mail),
+            totp: ManageTotp::new(ports),
+            recovery_codes: ManageRecoveryCodes::new(ports),
+            complete_challenge: CompleteChallenge::new(ports, &config.auth),
+            passkeys: ManagePasskeys::new(ports, &config.mail.base_url),
+            passkey_login: PasskeyLogin::new(ports, &config.auth, &config.mail.base_url),
         }
     }
 }

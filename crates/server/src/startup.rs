@@ -17,7 +17,7 @@ use authservice_application::ports::{
 };
 use authservice_application::services::UseCaseConfig;
 use authservice_infrastructure::crypto::{
-    AesGcmSecretBox, BcryptHasher, JwtAccessTokens, OsRandom,
+    AesGcmSecretBox, BcryptHasher, JwtAccessTokens, OsRandom, RfcTotp, WebauthnRs,
 };
 use authservice_infrastructure::email::{
     MailTransport, NotifySignal, SmtpMailer, TemplateRenderer,
@@ -26,8 +26,8 @@ use authservice_infrastructure::memory::{
     AbsenceCachingStore, CachingClientRepository, MemoryEphemeralStore, MemoryRateLimiter,
 };
 use authservice_infrastructure::postgres::{
-    self, PgAuditLog, PgClientRepository, PgEmailConfigs, PgEmailOutbox, PgOneTimeTokens, PgPool,
-    PgProbe, PgSessionRepository, PgSigningKeys, PgUserRepository,
+    self, PgAuditLog, PgClientRepository, PgEmailConfigs, PgEmailOutbox, PgMfa, PgOneTimeTokens,
+    PgPasskeys, PgPool, PgProbe, PgSessionRepository, PgSigningKeys, PgUserRepository,
 };
 use authservice_infrastructure::redis::{
     self as redis_adapter, RedisEphemeralStore, RedisPool, RedisProbe, RedisRateLimiter,
@@ -172,6 +172,10 @@ impl Application {
             email_configs: Arc::new(PgEmailConfigs::new(pg_pool.clone())),
             email_renderer: Arc::new(TemplateRenderer::new().context("loading email templates")?),
             mailer: Arc::new(mailer),
+            mfa: Arc::new(PgMfa::new(pg_pool.clone())),
+            totp: Arc::new(RfcTotp),
+            passkeys: Arc::new(PgPasskeys::new(pg_pool.clone())),
+            webauthn: Arc::new(WebauthnRs::new()),
             secret_box,
             random: Arc::new(OsRandom),
             clock: Arc::new(SystemClock),

@@ -9,6 +9,7 @@ mod cookies;
 mod email;
 mod grpc;
 mod grpc_auth;
+mod mfa;
 mod operations;
 mod pipeline;
 mod signing_keys;

@@ -79,6 +79,14 @@ impl From<HashError> for LoginError {
     }
 }
 
+/// What a correct password leads to.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    Tokens(Box<IssuedTokens>),
+    /// The user has a second factor: no tokens yet, a challenge to complete.
+    SecondFactor(crate::mfa::TwoFactorChallenge),
+}
+
 pub struct Login {
     ports: Ports,
     config: AuthConfig,
@@ -107,7 +115,7 @@ impl Login {
         &self,
         ctx: &RequestCtx,
         input: LoginInput,
-    ) -> Result<IssuedTokens, LoginError> {
+    ) -> Result<LoginOutcome, LoginError> {
         let client = require_client(ctx)?;
         if let RateDecision::Limited { retry_after } = self
             .ports
@@ -167,6 +175,10 @@ impl Login {
                 .await;
             return Err(LoginError::EmailNotVerified);
         }
+        if user.totp_enabled {
+            let challenge = crate::mfa::start_challenge(&self.ports, ctx, client, &user).await?;
+            return Ok(LoginOutcome::SecondFactor(challenge));
+        }
         let upgraded = match &found.password_hash {
             Some(hash) if self.ports.passwords.needs_rehash(hash) => {
                 Some((hash.as_str(), self.ports.passwords.hash(password).await?))
@@ -191,7 +203,7 @@ impl Login {
             .sessions
             .create(&prepared.session, &event)
             .await?;
-        Ok(prepared.tokens)
+        Ok(LoginOutcome::Tokens(Box::new(prepared.tokens)))
     }
 
     /// With lockout on: refuses a locked email, else reserves this attempt's failure slot.

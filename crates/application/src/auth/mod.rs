@@ -13,7 +13,7 @@ mod update_profile;
 
 pub use authenticate_user::{AuthenticateUser, AuthenticateUserError, AuthenticatedUser};
 pub use change_password::{ChangePassword, ChangePasswordError, ChangePasswordInput};
-pub use login::{Login, LoginError, LoginInput};
+pub use login::{Login, LoginError, LoginInput, LoginOutcome};
 pub use logout::{Logout, LogoutError};
 pub use manage_sessions::{ListedSession, ManageSessions, SessionsError};
 pub use publish_jwks::{PublishJwks, PublishJwksError};

@@ -15,6 +15,9 @@ pub trait EphemeralStore: Send + Sync {
     /// Stores `value` under `key` for `ttl` (replacing any earlier value).
     async fn put_value(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()>;
 
+    /// The value under `key`, if set and not expired.
+    async fn get_value(&self, key: &str) -> anyhow::Result<Option<String>>;
+
     /// Reads and deletes `key` atomically (`GETDEL`): of concurrent takers, one gets the value.
     async fn take(&self, key: &str) -> anyhow::Result<Option<String>>;
 }

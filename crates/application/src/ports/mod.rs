@@ -9,6 +9,7 @@ mod crypto;
 mod email;
 mod ephemeral;
 mod health;
+mod mfa;
 mod rate_limit;
 mod sessions;
 mod signing_keys;
@@ -26,6 +27,10 @@ pub use email::{
 };
 pub use ephemeral::EphemeralStore;
 pub use health::{PoolStats, Probe};
+pub use mfa::{
+    MfaRepository, PasskeyRepository, RegisteredPasskey, RelyingParty, StoredPasskey, TotpEngine,
+    TotpProvisioning, TotpState, VerifiedAssertion, WebauthnEngine, WebauthnRefusal,
+};
 pub use rate_limit::{RateDecision, RateLimiter, RateRule};
 pub use sessions::{NewSession, NextSession, RotateOutcome, SessionInfo, SessionRepository};
 pub use signing_keys::{SigningKeyInfo, SigningKeyStore};
@@ -52,6 +57,10 @@ pub struct Ports {
     pub email_configs: Arc<dyn EmailConfigRepository>,
     pub email_renderer: Arc<dyn EmailRenderer>,
     pub mailer: Arc<dyn Mailer>,
+    pub mfa: Arc<dyn MfaRepository>,
+    pub totp: Arc<dyn TotpEngine>,
+    pub passkeys: Arc<dyn PasskeyRepository>,
+    pub webauthn: Arc<dyn WebauthnEngine>,
     pub secret_box: Arc<dyn SecretBox>,
     pub random: Arc<dyn Random>,
     pub clock: Arc<dyn Clock>,

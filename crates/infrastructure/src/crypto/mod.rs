@@ -5,9 +5,13 @@
 
 mod bcrypt_hasher;
 mod jwt;
+mod totp;
+mod webauthn;
 
 pub use bcrypt_hasher::BcryptHasher;
 pub use jwt::JwtAccessTokens;
+pub use totp::RfcTotp;
+pub use webauthn::WebauthnRs;
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};

@@ -57,6 +57,14 @@ impl EphemeralStore for MemoryEphemeralStore {
         Ok(())
     }
 
+    async fn get_value(&self, key: &str) -> anyhow::Result<Option<String>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(entries
+            .get(key)
+            .filter(|(until, _)| *until > Instant::now())
+            .map(|(_, value)| value.clone()))
+    }
+
     async fn take(&self, key: &str) -> anyhow::Result<Option<String>> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         Ok(entries
@@ -201,6 +209,10 @@ impl EphemeralStore for AbsenceCachingStore {
             .unwrap_or_else(|p| p.into_inner())
             .remove(key);
         self.inner.put_value(key, value, ttl).await
+    }
+
+    async fn get_value(&self, key: &str) -> anyhow::Result<Option<String>> {
+        self.inner.get_value(key).await
     }
 
     async fn take(&self, key: &str) -> anyhow::Result<Option<String>> {

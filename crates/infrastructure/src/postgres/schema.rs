@@ -70,6 +70,8 @@ diesel::table! {
         last_login_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        totp_secret_sealed -> Nullable<Bytea>,
+        totp_last_step -> Nullable<Int8>,
     }
 }
 
@@ -143,5 +145,32 @@ diesel::table! {
         smtp_tls -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        user_id -> Uuid,
+        code_hash -> Bytea,
+        created_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    passkeys (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        user_id -> Uuid,
+        credential_id -> Bytea,
+        passkey -> Jsonb,
+        name -> Text,
+        sign_count -> Int8,
+        attestation_format -> Nullable<Text>,
+        backed_up -> Bool,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
     }
 }

@@ -232,6 +232,15 @@ impl EphemeralStore for RedisEphemeralStore {
         Ok(())
     }
 
+    async fn get_value(&self, key: &str) -> anyhow::Result<Option<String>> {
+        let mut conn = self.pool.get().await.context("connecting to Redis")?;
+        redis::cmd("GET")
+            .arg(format!("{}{key}", self.prefix))
+            .query_async(&mut conn)
+            .await
+            .context("reading an ephemeral value")
+    }
+
     async fn take(&self, key: &str) -> anyhow::Result<Option<String>> {
         let mut conn = self.pool.get().await.context("connecting to Redis")?;
         redis::cmd("GETDEL")

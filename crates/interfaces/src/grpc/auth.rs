@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use authservice_application::auth::{
-    AuthenticatedUser, ChangePasswordInput, IssuedTokens, LoginInput, RefreshSessionInput,
-    SignupInput, UpdateProfileInput,
+    AuthenticatedUser, ChangePasswordInput, IssuedTokens, LoginInput, LoginOutcome,
+    RefreshSessionInput, SignupInput, UpdateProfileInput,
 };
 use authservice_application::clients::AuthenticateClientInput;
 use authservice_application::email::{MagicLinkAnswer, MagicLinkMode, ResetPasswordInput};
@@ -24,7 +24,7 @@ use super::proto::{
     AuthResponse, ChangePasswordRequest, Empty, ForgotPasswordRequest, GetUserRequest,
     LoginRequest, LogoutRequest, RefreshTokenRequest, ResendVerificationRequest,
     ResetPasswordRequest, SendMagicLinkRequest, SignupRequest, UpdateUserRequest, UserResponse,
-    VerifyEmailRequest, VerifyMagicLinkRequest,
+    VerifyEmailRequest, VerifyMagicLinkRequest, VerifySecondFactorRequest,
 };
 use super::{base_ctx, to_status};
 use crate::error::ApiError;
@@ -215,7 +215,16 @@ impl AuthService for AuthGrpc {
             )
             .await
             .map_err(|e| to_status(&ctx, e))?;
-        Ok(Response::new(auth_response(&tokens)))
+        Ok(Response::new(match tokens {
+            LoginOutcome::Tokens(tokens) => auth_response(&tokens),
+            LoginOutcome::SecondFactor(challenge) => AuthResponse {
+                requires_2fa: true,
+                two_factor_token: challenge.token.expose_secret().to_owned(),
+                two_factor_methods: challenge.methods.iter().map(|m| (*m).to_owned()).collect(),
+                token_type: String::new(),
+                ..AuthResponse::default()
+            },
+        }))
     }
 
     async fn refresh_token(
@@ -430,5 +439,39 @@ impl AuthService for AuthGrpc {
                 ApiError::new(ErrorKind::Internal, "unexpected redirect answer"),
             )),
         }
+    }
+
+    async fn verify_totp(
+        &self,
+        request: Request<VerifySecondFactorRequest>,
+    ) -> Result<Response<AuthResponse>, Status> {
+        let r = request.get_ref();
+        let ctx = self
+            .client_ctx(&request, &r.api_key, &r.ip, &r.user_agent)
+            .await?;
+        let tokens = self
+            .services
+            .complete_challenge
+            .with_totp(&ctx, &r.two_factor_token, &r.code)
+            .await
+            .map_err(|e| to_status(&ctx, e))?;
+        Ok(Response::new(auth_response(&tokens)))
+    }
+
+    async fn verify_recovery_code(
+        &self,
+        request: Request<VerifySecondFactorRequest>,
+    ) -> Result<Response<AuthResponse>, Status> {
+        let r = request.get_ref();
+        let ctx = self
+            .client_ctx(&request, &r.api_key, &r.ip, &r.user_agent)
+            .await?;
+        let tokens = self
+            .services
+            .complete_challenge
+            .with_recovery_code(&ctx, &r.two_factor_token, &r.code)
+            .await
+            .map_err(|e| to_status(&ctx, e))?;
+        Ok(Response::new(auth_response(&tokens)))
     }
 }

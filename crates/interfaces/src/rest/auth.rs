@@ -4,7 +4,8 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use authservice_application::auth::{
-    ChangePasswordInput, LoginInput, RefreshSessionInput, SignupInput, UpdateProfileInput,
+    ChangePasswordInput, LoginInput, LoginOutcome, RefreshSessionInput, SignupInput,
+    UpdateProfileInput,
 };
 use authservice_application::clients::AuthenticateClientInput;
 use authservice_application::{ErrorKind, RequestCtx};
@@ -117,7 +118,7 @@ async fn login(
         body.session_mode.as_deref(),
         Transport::Cookie,
     )?;
-    let tokens = state
+    let outcome = state
         .services
         .login
         .execute(
@@ -128,12 +129,12 @@ async fn login(
             },
         )
         .await?;
-    Ok(transport::token_response(
-        &tokens,
-        StatusCode::OK,
-        transport,
-        &state.config.cookies,
-    ))
+    Ok(match outcome {
+        LoginOutcome::Tokens(tokens) => {
+            transport::token_response(&tokens, StatusCode::OK, transport, &state.config.cookies)
+        }
+        LoginOutcome::SecondFactor(challenge) => transport::challenge_response(&challenge),
+    })
 }
 
 #[derive(Deserialize, Default)]

@@ -9,6 +9,7 @@ mod dto;
 mod email;
 mod extractors;
 mod health;
+mod mfa;
 mod middleware;
 pub mod transport;
 mod ui_config;
@@ -105,6 +106,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(ui_config::routes)
                 .configure(auth::routes)
                 .configure(email::routes)
+                .configure(mfa::routes)
                 .default_service(web::to(route_not_found)),
         );
 }

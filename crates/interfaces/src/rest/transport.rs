@@ -113,6 +113,21 @@ pub fn token_response(
     response.json(body)
 }
 
+/// The answer of a password login that needs a second factor: no tokens, a challenge.
+#[must_use]
+pub fn challenge_response(
+    challenge: &authservice_application::mfa::TwoFactorChallenge,
+) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "requires_2fa": true,
+            "two_factor_token": challenge.token.expose_secret(),
+            "two_factor_methods": challenge.methods,
+            "expires_in": challenge.expires_in,
+        }))
+}
+
 /// The refresh token of a request: the body's, else the cookie's. Reading it from the cookie
 /// requires an `Origin` header (CSRF): cross-site requests carry one, and the API-key check has
 /// already refused origins the client does not allow.

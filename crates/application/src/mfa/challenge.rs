@@ -1,0 +1,288 @@
+//! The login challenge: started by a password login when the user has TOTP enabled, completed
+//! by one correct factor (TOTP code, recovery code or passkey), dead after 5 wrong codes or 5
+//! minutes.
+
+use authservice_domain::{Client, ClientId, User, UserId, UserStatus};
+use serde_json::json;
+
+use super::{
+    CHALLENGE_ATTEMPTS, CHALLENGE_TTL, MfaError, new_token, normalise_recovery_code,
+    recovery_digest, token_key,
+};
+use crate::audit::record_quietly;
+use crate::auth::{AuthConfig, IssuedTokens, login_event, prepare_session};
+use crate::context::RequestCtx;
+use crate::ports::{Ports, RateDecision, RateRule};
+
+/// What a password login answers instead of tokens when a second factor is needed.
+#[derive(Clone)]
+pub struct TwoFactorChallenge {
+    pub token: secrecy::SecretString,
+    /// `totp`, `recovery_code`, `passkey`: the factors that can complete it.
+    pub methods: Vec<&'static str>,
+    pub expires_in: u64,
+}
+
+impl std::fmt::Debug for TwoFactorChallenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwoFactorChallenge")
+            .field("methods", &self.methods)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts a challenge for `user` (whose password was just verified).
+pub async fn start_challenge(
+    ports: &Ports,
+    ctx: &RequestCtx,
+    client: &Client,
+    user: &User,
+) -> anyhow::Result<TwoFactorChallenge> {
+    let mut methods = Vec::new();
+    if user.totp_enabled {
+        methods.push("totp");
+    }
+    if ports.mfa.recovery_code_counts(client.id, user.id).await?.0 > 0 {
+        methods.push("recovery_code");
+    }
+    if !ports.passkeys.list(client.id, user.id).await?.is_empty() {
+        methods.push("passkey");
+    }
+    let token = new_token(ports);
+    let state = json!({ "client_id": client.id.to_string(), "user_id": user.id.to_string() });
+    ports
+        .ephemeral
+        .put_value(&token_key("2fa", &token), &state.to_string(), CHALLENGE_TTL)
+        .await?;
+    let mut event = ctx
+        .audit("login_2fa_required")
+        .client(client.id)
+        .target("user", user.id)
+        .metadata(json!({ "methods": methods }))
+        .at(ports.clock.now());
+    event.user_id = Some(user.id.as_uuid());
+    record_quietly(ports, &event).await;
+    Ok(TwoFactorChallenge {
+        token: token.into(),
+        methods,
+        expires_in: CHALLENGE_TTL.as_secs(),
+    })
+}
+
+/// A live challenge: its key, client and user.
+pub(crate) struct LiveChallenge {
+    pub key: String,
+    pub client: Client,
+    pub user: User,
+    /// The attempt slot this try holds (released on success).
+    ticket: Option<String>,
+}
+
+pub struct CompleteChallenge {
+    ports: Ports,
+    config: AuthConfig,
+}
+
+const ATTEMPT_RULE: RateRule = RateRule {
+    limit: CHALLENGE_ATTEMPTS,
+    window: CHALLENGE_TTL,
+};
+
+impl CompleteChallenge {
+    #[must_use]
+    pub fn new(ports: &Ports, config: &AuthConfig) -> Self {
+        Self {
+            ports: ports.clone(),
+            config: config.clone(),
+        }
+    }
+
+    /// The live challenge of `token` for the request's client, with one attempt counted (so
+    /// parallel guesses cannot exceed the cap).
+    pub(crate) async fn load(
+        &self,
+        ctx: &RequestCtx,
+        token: &str,
+        count_attempt: bool,
+    ) -> Result<LiveChallenge, MfaError> {
+        let client = crate::auth::require_client(ctx)?;
+        let key = token_key("2fa", token.trim());
+        let stored = self
+            .ports
+            .ephemeral
+            .get_value(&key)
+            .await?
+            .ok_or(MfaError::ChallengeInvalid)?;
+        let state: serde_json::Value =
+            serde_json::from_str(&stored).map_err(anyhow::Error::from)?;
+        let field = |name: &str| state.get(name).and_then(serde_json::Value::as_str);
+        let owner = field("client_id").and_then(|c| ClientId::parse(c).ok());
+        let user_id = field("user_id").and_then(|u| UserId::parse(u).ok());
+        let (Some(owner), Some(user_id)) = (owner, user_id) else {
+            return Err(MfaError::ChallengeInvalid);
+        };
+        if owner != client.id {
+            return Err(MfaError::ChallengeInvalid);
+        }
+        let ticket = if count_attempt {
+            match self
+                .ports
+                .rate_limiter
+                .hit(&format!("{key}:attempts"), ATTEMPT_RULE)
+                .await?
+            {
+                RateDecision::Allowed { ticket, .. } => Some(ticket),
+                RateDecision::Limited { .. } => {
+                    self.ports.ephemeral.take(&key).await?;
+                    return Err(MfaError::ChallengeInvalid);
+                }
+            }
+        } else {
+            None
+        };
+        let user = self
+            .ports
+            .users
+            .get(client.id, user_id)
+            .await?
+            .ok_or(MfaError::ChallengeInvalid)?
+            .user;
+        if user.status != UserStatus::Active {
+            return Err(MfaError::AccountDisabled);
+        }
+        Ok(LiveChallenge {
+            key,
+            client: client.clone(),
+            user,
+            ticket,
+        })
+    }
+
+    /// A wrong factor: audited; the attempt stays counted, and the 5th kills the challenge.
+    pub(crate) async fn wrong(
+        &self,
+        ctx: &RequestCtx,
+        challenge: &LiveChallenge,
+        method: &str,
+        error: MfaError,
+    ) -> MfaError {
+        let limiter_key = format!("{}:attempts", challenge.key);
+        let exhausted = matches!(
+            self.ports
+                .rate_limiter
+                .peek(&limiter_key, ATTEMPT_RULE)
+                .await,
+            Ok(RateDecision::Limited { .. })
+        );
+        if exhausted {
+            let _ = self.ports.ephemeral.take(&challenge.key).await;
+        }
+        let mut event = ctx
+            .audit("two_factor_failed")
+            .client(challenge.client.id)
+            .target("user", challenge.user.id)
+            .metadata(json!({ "method": method, "reason": error.to_string(), "challenge_closed": exhausted }))
+            .at(self.ports.clock.now());
+        event.user_id = Some(challenge.user.id.as_uuid());
+        record_quietly(&self.ports, &event).await;
+        error
+    }
+
+    /// Ends the challenge (single use) and starts the session.
+    pub(crate) async fn succeed(
+        &self,
+        ctx: &RequestCtx,
+        challenge: LiveChallenge,
+        method: &str,
+    ) -> Result<IssuedTokens, MfaError> {
+        if self.ports.ephemeral.take(&challenge.key).await?.is_none() {
+            // Completed (or killed) by a concurrent request.
+            return Err(MfaError::ChallengeInvalid);
+        }
+        if let Some(ticket) = &challenge.ticket {
+            let _ = self
+                .ports
+                .rate_limiter
+                .release(&format!("{}:attempts", challenge.key), ticket)
+                .await;
+        }
+        let now = self.ports.clock.now();
+        let mut user = challenge.user;
+        user.last_login_at = Some(now);
+        let prepared =
+            prepare_session(&self.ports, &self.config, ctx, &challenge.client, user).await?;
+        let mut login = login_event(&self.ports, ctx, &prepared);
+        login.metadata["method"] = json!(format!("password+{method}"));
+        self.ports
+            .sessions
+            .create(&prepared.session, &login)
+            .await?;
+        self.ports
+            .users
+            .record_login(challenge.client.id, prepared.tokens.user.id, now, None)
+            .await?;
+        Ok(prepared.tokens)
+    }
+
+    /// Completes a challenge with a TOTP code.
+    pub async fn with_totp(
+        &self,
+        ctx: &RequestCtx,
+        token: &str,
+        code: &str,
+    ) -> Result<IssuedTokens, MfaError> {
+        let challenge = self.load(ctx, token, true).await?;
+        match super::totp::check_code(&self.ports, &challenge.client, &challenge.user, code).await {
+            Ok(()) => self.succeed(ctx, challenge, "totp").await,
+            Err(err @ (MfaError::WrongCode | MfaError::CodeReused | MfaError::NotEnabled)) => {
+                Err(self.wrong(ctx, &challenge, "totp", err).await)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Completes a challenge with a recovery code (which is then used up).
+    pub async fn with_recovery_code(
+        &self,
+        ctx: &RequestCtx,
+        token: &str,
+        code: &str,
+    ) -> Result<IssuedTokens, MfaError> {
+        let challenge = self.load(ctx, token, true).await?;
+        let used = match normalise_recovery_code(code) {
+            Some(code) => {
+                let digest = recovery_digest(challenge.user.id, &code);
+                self.ports
+                    .mfa
+                    .use_recovery_code(
+                        challenge.client.id,
+                        challenge.user.id,
+                        &digest,
+                        self.ports.clock.now(),
+                    )
+                    .await?
+            }
+            None => false,
+        };
+        if !used {
+            return Err(self
+                .wrong(ctx, &challenge, "recovery_code", MfaError::WrongCode)
+                .await);
+        }
+        let remaining = self
+            .ports
+            .mfa
+            .recovery_code_counts(challenge.client.id, challenge.user.id)
+            .await?
+            .0;
+        let mut event = ctx
+            .audit("recovery_code_used")
+            .client(challenge.client.id)
+            .target("user", challenge.user.id)
+            .metadata(json!({ "remaining": remaining }))
+            .at(self.ports.clock.now());
+        event.user_id = Some(challenge.user.id.as_uuid());
+        record_quietly(&self.ports, &event).await;
+        self.succeed(ctx, challenge, "recovery_code").await
+    }
+}

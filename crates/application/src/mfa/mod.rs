@@ -1,0 +1,189 @@
+//! Second factors and passwordless sign-in: TOTP, recovery codes, passkeys (WebAuthn), and the
+//! login challenge that a password login answers when the user has a second factor.
+//!
+//! A challenge is a random token (kept as its SHA-256 in the ephemeral store for 5 minutes,
+//! bound to its client and user) that one correct factor turns into a session. It dies after 5
+//! wrong codes.
+
+mod challenge;
+mod passkeys;
+mod recovery;
+mod totp;
+
+pub use challenge::{CompleteChallenge, TwoFactorChallenge, start_challenge};
+pub use passkeys::{BeginPasskeyLogin, ManagePasskeys, PasskeyCeremony, PasskeyLogin, PasskeyView};
+pub use recovery::{ManageRecoveryCodes, RecoveryCodeStatus};
+pub use totp::{DisableTotpInput, ManageTotp, TotpEnabled, TotpSetup};
+
+use std::time::Duration;
+
+use authservice_domain::secret::{hex, sha256};
+use authservice_domain::{UserId, ValidationError};
+
+use crate::error::{ErrorKind, UseCaseError};
+use crate::ports::{HashError, Ports, WebauthnRefusal};
+
+/// How long a login challenge, a TOTP setup and a passkey ceremony live.
+pub const CHALLENGE_TTL: Duration = Duration::from_secs(5 * 60);
+pub const TOTP_SETUP_TTL: Duration = Duration::from_secs(10 * 60);
+pub const CEREMONY_TTL: Duration = Duration::from_secs(5 * 60);
+/// Wrong codes after which a challenge dies.
+pub const CHALLENGE_ATTEMPTS: u32 = 5;
+/// Recovery codes per set.
+pub const RECOVERY_CODES: usize = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MfaError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("the sign-in attempt is unknown or has expired; sign in again")]
+    ChallengeInvalid,
+    #[error("the code is not valid")]
+    WrongCode,
+    #[error("this code has already been used; wait for the next one")]
+    CodeReused,
+    #[error("two-factor authentication is already enabled")]
+    AlreadyEnabled,
+    #[error("two-factor authentication is not enabled")]
+    NotEnabled,
+    #[error("no pending TOTP setup; start again with /totp/setup")]
+    SetupMissing,
+    #[error("the password is incorrect")]
+    WrongPassword,
+    #[error("too many attempts; try again later")]
+    RateLimited { retry_after: Duration },
+    #[error("the account is disabled")]
+    AccountDisabled,
+    #[error("the client is suspended")]
+    ClientSuspended,
+    #[error("passkey verification failed: {0}")]
+    PasskeyRefused(String),
+    #[error("the passkey ceremony is unknown or has expired; start again")]
+    CeremonyInvalid,
+    #[error("passkey not found")]
+    PasskeyNotFound,
+    #[error("this passkey is already registered")]
+    PasskeyExists,
+    #[error("the authenticator's attestation is not accepted: {0}")]
+    AttestationRefused(String),
+    #[error("server is busy")]
+    Busy,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for MfaError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Invalid(_) => ErrorKind::InvalidRequest,
+            Self::ChallengeInvalid => ErrorKind::TwoFactorChallengeInvalid,
+            Self::WrongCode => ErrorKind::InvalidSecondFactorCode,
+            Self::CodeReused => ErrorKind::SecondFactorCodeReused,
+            Self::AlreadyEnabled => ErrorKind::TwoFactorAlreadyEnabled,
+            Self::NotEnabled => ErrorKind::TwoFactorNotEnabled,
+            Self::SetupMissing => ErrorKind::TotpSetupMissing,
+            Self::WrongPassword => ErrorKind::InvalidCurrentPassword,
+            Self::RateLimited { .. } => ErrorKind::RateLimited,
+            Self::AccountDisabled => ErrorKind::AccountDisabled,
+            Self::ClientSuspended => ErrorKind::ClientSuspended,
+            Self::PasskeyRefused(_) => ErrorKind::PasskeyVerificationFailed,
+            Self::CeremonyInvalid => ErrorKind::PasskeyCeremonyInvalid,
+            Self::PasskeyNotFound => ErrorKind::PasskeyNotFound,
+            Self::PasskeyExists => ErrorKind::PasskeyAlreadyRegistered,
+            Self::AttestationRefused(_) => ErrorKind::PasskeyAttestationRefused,
+            Self::Busy => ErrorKind::ServerBusy,
+            Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after } => Some(*retry_after),
+            Self::Busy => Some(Duration::from_secs(1)),
+            _ => None,
+        }
+    }
+}
+
+impl From<HashError> for MfaError {
+    fn from(err: HashError) -> Self {
+        match err {
+            HashError::Busy => Self::Busy,
+            HashError::Unexpected(e) => Self::Unexpected(e),
+        }
+    }
+}
+
+impl From<WebauthnRefusal> for MfaError {
+    fn from(err: WebauthnRefusal) -> Self {
+        Self::PasskeyRefused(err.0)
+    }
+}
+
+/// Crockford's base32 alphabet (no i, l, o, u).
+const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+/// A fresh set of recovery codes (`xxxxx-xxxxx`, 50 bits each) and their digests.
+fn new_recovery_codes(ports: &Ports, user: UserId) -> (Vec<String>, Vec<[u8; 32]>) {
+    let mut codes = Vec::with_capacity(RECOVERY_CODES);
+    let mut hashes = Vec::with_capacity(RECOVERY_CODES);
+    for _ in 0..RECOVERY_CODES {
+        let bytes = ports.random.bytes32();
+        let chars: String = bytes[..10]
+            .iter()
+            .map(|b| char::from(ALPHABET[usize::from(b & 31)]))
+            .collect();
+        let code = format!("{}-{}", &chars[..5], &chars[5..]);
+        hashes.push(recovery_digest(user, &chars));
+        codes.push(code);
+    }
+    (codes, hashes)
+}
+
+/// A presented recovery code, normalised (case, dashes, spaces, Crockford look-alikes).
+fn normalise_recovery_code(raw: &str) -> Option<String> {
+    let code: String = raw
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .map(|c| match c.to_ascii_lowercase() {
+            'i' | 'l' => '1',
+            'o' => '0',
+            other => other,
+        })
+        .collect();
+    (code.len() == 10 && code.bytes().all(|b| ALPHABET.contains(&b))).then_some(code)
+}
+
+/// The stored digest of a recovery code (salted by the user, so equal codes of two users differ).
+fn recovery_digest(user: UserId, normalised: &str) -> [u8; 32] {
+    sha256(format!("{user}:{normalised}").as_bytes())
+}
+
+/// Ephemeral-store key of a token (only its digest is stored).
+fn token_key(prefix: &str, token: &str) -> String {
+    format!("{prefix}:{}", hex(&sha256(token.as_bytes())))
+}
+
+/// A 256-bit random token as hex.
+fn new_token(ports: &Ports) -> String {
+    hex(&ports.random.bytes32())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_codes_normalise() {
+        assert_eq!(
+            normalise_recovery_code("ABCDE-FGH1O").as_deref(),
+            Some("abcdefgh10")
+        );
+        assert_eq!(
+            normalise_recovery_code("abcde fghiL").as_deref(),
+            Some("abcdefgh11")
+        );
+        assert!(normalise_recovery_code("abc").is_none());
+        assert!(normalise_recovery_code("abcde-fghu!").is_none());
+    }
+}

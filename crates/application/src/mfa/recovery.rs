@@ -1,0 +1,69 @@
+//! Recovery codes: 10 single-use codes, shown once, stored as digests. `status` counts the
+//! unused ones; `regenerate` replaces the set (the old codes stop working).
+
+use serde_json::json;
+
+use super::{MfaError, new_recovery_codes};
+use crate::auth::AuthenticatedUser;
+use crate::context::RequestCtx;
+use crate::ports::Ports;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoveryCodeStatus {
+    pub remaining: u32,
+    pub total: u32,
+}
+
+pub struct ManageRecoveryCodes {
+    ports: Ports,
+}
+
+impl ManageRecoveryCodes {
+    #[must_use]
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            ports: ports.clone(),
+        }
+    }
+
+    pub async fn status(&self, caller: &AuthenticatedUser) -> Result<RecoveryCodeStatus, MfaError> {
+        let user = &caller.user;
+        let (remaining, total) = self
+            .ports
+            .mfa
+            .recovery_code_counts(user.client_id, user.id)
+            .await?;
+        Ok(RecoveryCodeStatus { remaining, total })
+    }
+
+    /// A new set (TOTP must be enabled: recovery codes stand in for it).
+    pub async fn regenerate(
+        &self,
+        ctx: &RequestCtx,
+        caller: AuthenticatedUser,
+    ) -> Result<Vec<String>, MfaError> {
+        let user = caller.user;
+        if !user.totp_enabled {
+            return Err(MfaError::NotEnabled);
+        }
+        let (codes, hashes) = new_recovery_codes(&self.ports, user.id);
+        let mut event = ctx
+            .audit("recovery_codes_regenerated")
+            .client(user.client_id)
+            .target("user", user.id)
+            .metadata(json!({ "count": codes.len() }))
+            .at(self.ports.clock.now());
+        event.user_id = Some(user.id.as_uuid());
+        self.ports
+            .mfa
+            .replace_recovery_codes(
+                user.client_id,
+                user.id,
+                &hashes,
+                self.ports.clock.now(),
+                &event,
+            )
+            .await?;
+        Ok(codes)
+    }
+}

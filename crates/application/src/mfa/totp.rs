@@ -1,0 +1,276 @@
+//! TOTP enrolment: `setup` (a new secret, pending for 10 minutes), `enable` (confirmed by a
+//! valid code; returns the first recovery codes), `disable` (a current code or the password).
+//! Secrets are sealed with ENCRYPTION_KEY; a code is accepted once (its time step is recorded).
+
+use std::time::Duration;
+
+use authservice_domain::secret::hex;
+use authservice_domain::{Branding, Client, User, ValidationError};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+
+use super::{MfaError, TOTP_SETUP_TTL, new_recovery_codes};
+use crate::auth::AuthenticatedUser;
+use crate::context::RequestCtx;
+use crate::ports::{Ports, RateDecision, RateRule, SealedSecret};
+
+/// Wrong codes or passwords when disabling, per user.
+const DISABLE_RULE: RateRule = RateRule {
+    limit: 5,
+    window: Duration::from_secs(15 * 60),
+};
+
+/// What `setup` hands out (shown once).
+#[derive(Debug, Clone)]
+pub struct TotpSetup {
+    pub secret: String,
+    pub otpauth_url: String,
+    /// `data:image/png;base64,...`
+    pub qr_code: String,
+    pub expires_in: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct TotpEnabled {
+    pub recovery_codes: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct DisableTotpInput {
+    pub code: Option<String>,
+    pub password: Option<SecretString>,
+}
+
+fn setup_key(user: &User) -> String {
+    format!("totp_setup:{}:{}", user.client_id, user.id)
+}
+
+fn unix_now(ports: &Ports) -> u64 {
+    u64::try_from(ports.clock.now().timestamp()).unwrap_or(0)
+}
+
+/// Checks `code` against the user's enabled TOTP and records its step (a code works once).
+pub(crate) async fn check_code(
+    ports: &Ports,
+    client: &Client,
+    user: &User,
+    code: &str,
+) -> Result<(), MfaError> {
+    let state = ports
+        .mfa
+        .totp(client.id, user.id)
+        .await?
+        .ok_or(MfaError::NotEnabled)?;
+    let secret = ports.secret_box.open(&state.secret)?;
+    let step = ports
+        .totp
+        .check(&secret, code.trim(), unix_now(ports))
+        .ok_or(MfaError::WrongCode)?;
+    if state.last_step.is_some_and(|last| step <= last)
+        || !ports.mfa.use_totp_step(client.id, user.id, step).await?
+    {
+        return Err(MfaError::CodeReused);
+    }
+    Ok(())
+}
+
+pub struct ManageTotp {
+    ports: Ports,
+}
+
+impl ManageTotp {
+    #[must_use]
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            ports: ports.clone(),
+        }
+    }
+
+    fn audit(
+        &self,
+        ctx: &RequestCtx,
+        user: &User,
+        event_type: &str,
+    ) -> authservice_domain::AuditEvent {
+        let mut event = ctx
+            .audit(event_type)
+            .client(user.client_id)
+            .target("user", user.id)
+            .at(self.ports.clock.now());
+        event.user_id = Some(user.id.as_uuid());
+        event
+    }
+
+    /// A new pending secret (replacing any pending one); enabled by [`Self::enable`].
+    pub async fn setup(
+        &self,
+        ctx: &RequestCtx,
+        caller: AuthenticatedUser,
+    ) -> Result<TotpSetup, MfaError> {
+        let client = crate::auth::require_client(ctx)?;
+        let user = caller.user;
+        if user.totp_enabled {
+            return Err(MfaError::AlreadyEnabled);
+        }
+        let secret = self.ports.random.bytes32()[..20].to_vec();
+        let brand = Branding::of(client);
+        let provisioning =
+            self.ports
+                .totp
+                .provisioning(&secret, &brand.name, user.email.as_str())?;
+        let sealed = self.ports.secret_box.seal(&secret)?;
+        self.ports
+            .ephemeral
+            .put_value(&setup_key(&user), &hex(&sealed.0), TOTP_SETUP_TTL)
+            .await?;
+        crate::audit::record_quietly(&self.ports, &self.audit(ctx, &user, "totp_setup_started"))
+            .await;
+        Ok(TotpSetup {
+            secret: provisioning.secret_base32,
+            otpauth_url: provisioning.otpauth_url,
+            qr_code: format!("data:image/png;base64,{}", provisioning.qr_png_base64),
+            expires_in: TOTP_SETUP_TTL.as_secs(),
+        })
+    }
+
+    /// Confirms the pending secret with a valid code; returns the first recovery codes.
+    pub async fn enable(
+        &self,
+        ctx: &RequestCtx,
+        caller: AuthenticatedUser,
+        code: &str,
+    ) -> Result<TotpEnabled, MfaError> {
+        let user = caller.user;
+        if user.totp_enabled {
+            return Err(MfaError::AlreadyEnabled);
+        }
+        let pending = self
+            .ports
+            .ephemeral
+            .get_value(&setup_key(&user))
+            .await?
+            .ok_or(MfaError::SetupMissing)?;
+        let sealed = SealedSecret(
+            decode_hex(&pending).ok_or_else(|| anyhow::anyhow!("malformed pending TOTP secret"))?,
+        );
+        let secret = self.ports.secret_box.open(&sealed)?;
+        let Some(step) = self
+            .ports
+            .totp
+            .check(&secret, code.trim(), unix_now(&self.ports))
+        else {
+            let mut event = self.audit(ctx, &user, "two_factor_failed");
+            event.metadata = json!({ "method": "totp", "reason": "enable_wrong_code" });
+            crate::audit::record_quietly(&self.ports, &event).await;
+            return Err(MfaError::WrongCode);
+        };
+        let (codes, hashes) = new_recovery_codes(&self.ports, user.id);
+        let enabled = self
+            .ports
+            .mfa
+            .enable_totp(
+                user.client_id,
+                user.id,
+                &sealed,
+                step,
+                &hashes,
+                self.ports.clock.now(),
+                &self.audit(ctx, &user, "totp_enabled"),
+            )
+            .await?;
+        if !enabled {
+            return Err(MfaError::AlreadyEnabled);
+        }
+        self.ports.ephemeral.take(&setup_key(&user)).await?;
+        Ok(TotpEnabled {
+            recovery_codes: codes,
+        })
+    }
+
+    /// Disables TOTP (and deletes the recovery codes) given a current code or the password.
+    pub async fn disable(
+        &self,
+        ctx: &RequestCtx,
+        caller: AuthenticatedUser,
+        input: DisableTotpInput,
+    ) -> Result<(), MfaError> {
+        let client = crate::auth::require_client(ctx)?;
+        let user = caller.user;
+        if !user.totp_enabled {
+            return Err(MfaError::NotEnabled);
+        }
+        let limit_key = format!("totp_disable:{}:{}", user.client_id, user.id);
+        let ticket = match self
+            .ports
+            .rate_limiter
+            .hit(&limit_key, DISABLE_RULE)
+            .await?
+        {
+            RateDecision::Allowed { ticket, .. } => ticket,
+            RateDecision::Limited { retry_after } => {
+                return Err(MfaError::RateLimited { retry_after });
+            }
+        };
+        let proof = match (&input.code, &input.password) {
+            (Some(code), _) if !code.trim().is_empty() => {
+                check_code(&self.ports, client, &user, code).await
+            }
+            (_, Some(password)) => {
+                let stored = self
+                    .ports
+                    .users
+                    .get(user.client_id, user.id)
+                    .await?
+                    .and_then(|u| u.password_hash);
+                let ok = match stored {
+                    Some(hash) => {
+                        self.ports
+                            .passwords
+                            .verify(password.expose_secret(), &hash)
+                            .await?
+                    }
+                    None => false,
+                };
+                if ok {
+                    Ok(())
+                } else {
+                    Err(MfaError::WrongPassword)
+                }
+            }
+            _ => {
+                return Err(ValidationError::new(
+                    "code",
+                    "a current code or the password is required",
+                )
+                .into());
+            }
+        };
+        if let Err(err) = proof {
+            let mut event = self.audit(ctx, &user, "two_factor_failed");
+            event.metadata = json!({ "method": "totp", "reason": "disable_refused" });
+            crate::audit::record_quietly(&self.ports, &event).await;
+            return Err(err);
+        }
+        self.ports.rate_limiter.release(&limit_key, &ticket).await?;
+        self.ports
+            .mfa
+            .disable_totp(
+                user.client_id,
+                user.id,
+                self.ports.clock.now(),
+                &self.audit(ctx, &user, "totp_disabled"),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+fn decode_hex(raw: &str) -> Option<Vec<u8>> {
+    if !raw.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..raw.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(raw.get(i..i + 2)?, 16).ok())
+        .collect()
+}
