@@ -31,6 +31,21 @@ if ! python3 -c 'import jwt, cryptography, pyotp' 2>/dev/null; then
   step python3 -m pip install --quiet --disable-pip-version-check -r tests/peers/requirements.txt
 fi
 
+# Headless Chromium driven by playwright-core for the browser tests (passkeys).
+browser_pkgs=()
+command -v chromium >/dev/null || browser_pkgs+=(chromium)
+command -v node >/dev/null || browser_pkgs+=(nodejs)
+command -v npm >/dev/null || browser_pkgs+=(npm)
+if ((${#browser_pkgs[@]})); then
+  sudo=()
+  ((EUID == 0)) || sudo=(sudo)
+  step "${sudo[@]}" apt-get update
+  step "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${browser_pkgs[@]}"
+fi
+if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
+  step npm ci --prefix tests/browser --no-audit --no-fund
+fi
+
 step cargo fmt --all -- --check
 step cargo clippy --workspace --all-targets --locked -- -D warnings
 

@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use tonic::transport::Channel;
 use uuid::Uuid;
 
+pub mod browser;
 pub mod smtp;
 
 /// Base URLs of the real services, from the environment or `.env`.

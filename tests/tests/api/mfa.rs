@@ -65,6 +65,13 @@ pub async fn user_with_totp(
         .as_str()
         .unwrap()
         .to_owned();
+    let (secret, t0, codes) = enrol_totp(app, &key, &access).await;
+    (key, access, secret, t0, codes)
+}
+
+/// Enrols TOTP for the user of `access`; returns (secret, enrol time, recovery codes).
+pub async fn enrol_totp(app: &TestApp, key: &str, access: &str) -> (String, i64, Vec<String>) {
+    let (key, access) = (key.to_owned(), access.to_owned());
     let (status, setup) = json_of(
         call(
             app,
@@ -99,10 +106,10 @@ pub async fn user_with_totp(
         .iter()
         .map(|c| c.as_str().unwrap().to_owned())
         .collect();
-    (key, access, secret, t0, codes)
+    (secret, t0, codes)
 }
 
-async fn challenge(app: &TestApp, key: &str, email: &str) -> String {
+pub async fn challenge(app: &TestApp, key: &str, email: &str) -> String {
     let (status, body) = login(app, key, email, PASSWORD).await;
     assert_eq!(status, 200);
     assert_eq!(body["requires_2fa"], true, "{body}");
