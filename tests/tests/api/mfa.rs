@@ -488,3 +488,47 @@ async fn the_login_challenge_over_grpc() {
         .into_inner();
     assert!(tokens.user.unwrap().totp_enabled);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_magic_link_is_only_a_first_factor_when_totp_is_on() {
+    let sink = authservice_tests::smtp::SmtpSink::start().await;
+    let app = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: authservice_tests::smtp_env(sink.port()),
+        ..Default::default()
+    })
+    .await;
+    let (key, _access, secret, t0, _codes) = user_with_totp(&app, "mel@example.com").await;
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/magic-link/send",
+        &key,
+        Some(json!({ "email": "mel@example.com" })),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let mails = sink.wait_for(2, std::time::Duration::from_secs(15)).await;
+    let token = mails
+        .iter()
+        .find(|m| m.text.contains("/api/auth/magic-link/verify"))
+        .expect("magic link mail")
+        .query_param("/api/auth/magic-link/verify", "token");
+    let res = app
+        .http
+        .get(app.url("/api/auth/magic-link/verify"))
+        .query(&[("token", token)])
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(res).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["requires_2fa"], true, "{body}");
+    assert!(body.get("access_token").is_none());
+    let token = body["two_factor_token"].as_str().unwrap();
+    let (status, body) =
+        verify(&app, &key, "/api/auth/totp/verify", token, &pyotp(&secret, t0 + 30)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["access_token"].as_str().is_some());
+}

@@ -75,6 +75,8 @@ pub enum MagicLinkMode {
 #[derive(Debug)]
 pub enum MagicLinkAnswer {
     Tokens(Box<IssuedTokens>),
+    /// The user has a second factor: the link was the first; a challenge follows.
+    SecondFactor(crate::mfa::TwoFactorChallenge),
     RedirectCode(String),
 }
 
@@ -125,6 +127,16 @@ impl VerifyMagicLink {
             } }))
             .at(now);
         match mode {
+            MagicLinkMode::Tokens if user.totp_enabled => {
+                let outcome = self
+                    .ports
+                    .one_time_tokens
+                    .consume_magic_link(&hash, Some(record.client_id), now, &audit, None)
+                    .await?;
+                not_consumed(outcome, client, now)?;
+                let challenge = crate::mfa::start_challenge(&self.ports, ctx, &owner, &user).await?;
+                Ok(MagicLinkAnswer::SecondFactor(challenge))
+            }
             MagicLinkMode::Tokens => {
                 if user.email.as_str() == record.email {
                     user.email_verified = true;
@@ -229,7 +241,7 @@ impl ExchangeRedirectCode {
         ctx: &RequestCtx,
         code: &str,
         client: Option<ClientId>,
-    ) -> Result<IssuedTokens, EmailFlowError> {
+    ) -> Result<crate::auth::LoginOutcome, EmailFlowError> {
         let hash = token_digest(code)?;
         let stored = self
             .ports
@@ -251,6 +263,10 @@ impl ExchangeRedirectCode {
             return Err(LinkTokenError::ClientMismatch.into());
         }
         let (owner, mut user) = load_login(&self.ports, owner, user_id).await?;
+        if user.totp_enabled {
+            let challenge = crate::mfa::start_challenge(&self.ports, ctx, &owner, &user).await?;
+            return Ok(crate::auth::LoginOutcome::SecondFactor(challenge));
+        }
         let now = self.ports.clock.now();
         user.last_login_at = Some(now);
         let prepared = prepare_session(&self.ports, &self.config, ctx, &owner, user).await?;
@@ -264,6 +280,6 @@ impl ExchangeRedirectCode {
             .users
             .record_login(owner.id, prepared.tokens.user.id, now, None)
             .await?;
-        Ok(prepared.tokens)
+        Ok(crate::auth::LoginOutcome::Tokens(Box::new(prepared.tokens)))
     }
 }

@@ -67,6 +67,16 @@ fn auth_response(tokens: &IssuedTokens) -> AuthResponse {
     }
 }
 
+/// The answer of a first factor when a second one is needed: no tokens, a challenge.
+fn challenge_response(challenge: &authservice_application::mfa::TwoFactorChallenge) -> AuthResponse {
+    AuthResponse {
+        requires_2fa: true,
+        two_factor_token: challenge.token.expose_secret().to_owned(),
+        two_factor_methods: challenge.methods.iter().map(|m| (*m).to_owned()).collect(),
+        ..AuthResponse::default()
+    }
+}
+
 fn non_empty(s: String) -> Option<String> {
     (!s.trim().is_empty()).then_some(s)
 }
@@ -217,13 +227,7 @@ impl AuthService for AuthGrpc {
             .map_err(|e| to_status(&ctx, e))?;
         Ok(Response::new(match tokens {
             LoginOutcome::Tokens(tokens) => auth_response(&tokens),
-            LoginOutcome::SecondFactor(challenge) => AuthResponse {
-                requires_2fa: true,
-                two_factor_token: challenge.token.expose_secret().to_owned(),
-                two_factor_methods: challenge.methods.iter().map(|m| (*m).to_owned()).collect(),
-                token_type: String::new(),
-                ..AuthResponse::default()
-            },
+            LoginOutcome::SecondFactor(challenge) => challenge_response(&challenge),
         }))
     }
 
@@ -434,6 +438,9 @@ impl AuthService for AuthGrpc {
             .map_err(|e| to_status(&ctx, e))?;
         match answer {
             MagicLinkAnswer::Tokens(tokens) => Ok(Response::new(auth_response(&tokens))),
+            MagicLinkAnswer::SecondFactor(challenge) => {
+                Ok(Response::new(challenge_response(&challenge)))
+            }
             MagicLinkAnswer::RedirectCode(_) => Err(to_status(
                 &ctx,
                 ApiError::new(ErrorKind::Internal, "unexpected redirect answer"),

@@ -4,6 +4,7 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
+use authservice_application::auth::LoginOutcome;
 use authservice_application::email::{MagicLinkAnswer, MagicLinkMode, ResetPasswordInput};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -192,6 +193,7 @@ async fn verify_magic_link(
         Ok(MagicLinkAnswer::Tokens(tokens)) => {
             transport::token_response(&tokens, StatusCode::OK, transport, &state.config.cookies)
         }
+        Ok(MagicLinkAnswer::SecondFactor(challenge)) => transport::challenge_response(&challenge),
         Ok(MagicLinkAnswer::RedirectCode(code)) => HttpResponse::Found()
             .insert_header((header::LOCATION, format!("/login.html?auth_code={code}")))
             .finish(),
@@ -228,15 +230,18 @@ async fn exchange_redirect_code(
         body.session_mode.as_deref(),
         Transport::Cookie,
     )?;
-    let tokens = state
+    let outcome = state
         .services
         .exchange_redirect_code
         .execute(&public.ctx, &body.code, public.client)
         .await?;
-    Ok(no_store(transport::token_response(
-        &tokens,
-        StatusCode::OK,
-        transport,
-        &state.config.cookies,
-    )))
+    Ok(no_store(match outcome {
+        LoginOutcome::Tokens(tokens) => transport::token_response(
+            &tokens,
+            StatusCode::OK,
+            transport,
+            &state.config.cookies,
+        ),
+        LoginOutcome::SecondFactor(challenge) => transport::challenge_response(&challenge),
+    }))
 }
