@@ -527,8 +527,46 @@ async fn a_magic_link_is_only_a_first_factor_when_totp_is_on() {
     assert_eq!(body["requires_2fa"], true, "{body}");
     assert!(body.get("access_token").is_none());
     let token = body["two_factor_token"].as_str().unwrap();
-    let (status, body) =
-        verify(&app, &key, "/api/auth/totp/verify", token, &pyotp(&secret, t0 + 30)).await;
+    let (status, body) = verify(
+        &app,
+        &key,
+        "/api/auth/totp/verify",
+        token,
+        &pyotp(&secret, t0 + 30),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert!(body["access_token"].as_str().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn new_challenges_do_not_buy_more_guesses() {
+    let app = spawn_app().await;
+    let (key, _access, secret, t0, _codes) = user_with_totp(&app, "guess@example.com").await;
+    // 10 wrong codes per user per hour, whatever the number of challenges.
+    let mut wrong = 0;
+    while wrong < 10 {
+        let token = challenge(&app, &key, "guess@example.com").await;
+        for _ in 0..4 {
+            let (status, _) = verify(&app, &key, "/api/auth/totp/verify", &token, "000002").await;
+            assert_eq!(status, 401);
+            wrong += 1;
+            if wrong == 10 {
+                break;
+            }
+        }
+    }
+    let token = challenge(&app, &key, "guess@example.com").await;
+    let (status, body) = verify(
+        &app,
+        &key,
+        "/api/auth/totp/verify",
+        &token,
+        &pyotp(&secret, t0 + 30),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
+    );
 }

@@ -113,6 +113,20 @@ async fn passkeys_register_and_log_in_in_chromium() {
     .unwrap();
     assert_eq!(list["passkeys"][0]["name"], "Work laptop");
 
+    // A passkey is a second factor: a password login now answers a challenge.
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(json!({ "email": "pia@example.com", "password": crate::auth_helpers::PASSWORD, "token_transport": "json" })),
+        None,
+    )
+    .await;
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(answer["requires_2fa"], true, "{answer}");
+    assert_eq!(answer["two_factor_methods"], json!(["passkey"]));
+
     // Usernameless (discoverable) login, then email-first.
     let login = browser.step(json!({ "op": "login", "key": key })).await;
     assert_eq!(login["status"], 200, "{login}");

@@ -175,8 +175,15 @@ impl Login {
                 .await;
             return Err(LoginError::EmailNotVerified);
         }
-        if user.totp_enabled {
-            let challenge = crate::mfa::start_challenge(&self.ports, ctx, client, &user).await?;
+        if crate::mfa::needs_second_factor(&self.ports, client, &user).await? {
+            let challenge = crate::mfa::start_challenge(
+                &self.ports,
+                ctx,
+                client,
+                &user,
+                crate::mfa::FirstFactor::Password,
+            )
+            .await?;
             return Ok(LoginOutcome::SecondFactor(challenge));
         }
         let upgraded = match &found.password_hash {

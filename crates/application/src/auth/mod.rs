@@ -129,7 +129,7 @@ async fn sign_access_token(
     ports.tokens.sign(client, &claims).await
 }
 
-fn ip_key(prefix: &str, ctx: &crate::RequestCtx) -> String {
+pub(crate) fn ip_key(prefix: &str, ctx: &crate::RequestCtx) -> String {
     format!("{prefix}:{}", crate::context::ip_bucket(ctx.ip))
 }
 

@@ -127,14 +127,23 @@ impl VerifyMagicLink {
             } }))
             .at(now);
         match mode {
-            MagicLinkMode::Tokens if user.totp_enabled => {
+            MagicLinkMode::Tokens
+                if crate::mfa::needs_second_factor(&self.ports, &owner, &user).await? =>
+            {
                 let outcome = self
                     .ports
                     .one_time_tokens
                     .consume_magic_link(&hash, Some(record.client_id), now, &audit, None)
                     .await?;
                 not_consumed(outcome, client, now)?;
-                let challenge = crate::mfa::start_challenge(&self.ports, ctx, &owner, &user).await?;
+                let challenge = crate::mfa::start_challenge(
+                    &self.ports,
+                    ctx,
+                    &owner,
+                    &user,
+                    crate::mfa::FirstFactor::MagicLink,
+                )
+                .await?;
                 Ok(MagicLinkAnswer::SecondFactor(challenge))
             }
             MagicLinkMode::Tokens => {
@@ -263,8 +272,15 @@ impl ExchangeRedirectCode {
             return Err(LinkTokenError::ClientMismatch.into());
         }
         let (owner, mut user) = load_login(&self.ports, owner, user_id).await?;
-        if user.totp_enabled {
-            let challenge = crate::mfa::start_challenge(&self.ports, ctx, &owner, &user).await?;
+        if crate::mfa::needs_second_factor(&self.ports, &owner, &user).await? {
+            let challenge = crate::mfa::start_challenge(
+                &self.ports,
+                ctx,
+                &owner,
+                &user,
+                crate::mfa::FirstFactor::MagicLink,
+            )
+            .await?;
             return Ok(crate::auth::LoginOutcome::SecondFactor(challenge));
         }
         let now = self.ports.clock.now();

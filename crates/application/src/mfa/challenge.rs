@@ -31,12 +31,39 @@ impl std::fmt::Debug for TwoFactorChallenge {
     }
 }
 
-/// Starts a challenge for `user` (whose password was just verified).
+/// The factor that started a challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstFactor {
+    Password,
+    MagicLink,
+}
+
+impl FirstFactor {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::MagicLink => "magic_link",
+        }
+    }
+}
+
+/// Whether `user` has a second factor (TOTP or a passkey): then a first factor only starts a
+/// challenge.
+pub async fn needs_second_factor(
+    ports: &Ports,
+    client: &Client,
+    user: &User,
+) -> anyhow::Result<bool> {
+    Ok(user.totp_enabled || !ports.passkeys.list(client.id, user.id).await?.is_empty())
+}
+
+/// Starts a challenge for `user`, who just passed `first`.
 pub async fn start_challenge(
     ports: &Ports,
     ctx: &RequestCtx,
     client: &Client,
     user: &User,
+    first: FirstFactor,
 ) -> anyhow::Result<TwoFactorChallenge> {
     let mut methods = Vec::new();
     if user.totp_enabled {
@@ -49,7 +76,11 @@ pub async fn start_challenge(
         methods.push("passkey");
     }
     let token = new_token(ports);
-    let state = json!({ "client_id": client.id.to_string(), "user_id": user.id.to_string() });
+    let state = json!({
+        "client_id": client.id.to_string(),
+        "user_id": user.id.to_string(),
+        "first_factor": first.as_str(),
+    });
     ports
         .ephemeral
         .put_value(&token_key("2fa", &token), &state.to_string(), CHALLENGE_TTL)
@@ -72,10 +103,11 @@ pub async fn start_challenge(
 /// A live challenge: its key, client and user.
 pub(crate) struct LiveChallenge {
     pub key: String,
+    first_factor: String,
     pub client: Client,
     pub user: User,
-    /// The attempt slot this try holds (released on success).
-    ticket: Option<String>,
+    /// The attempt slots this try holds (challenge, user), released on success.
+    tickets: Vec<(String, String)>,
 }
 
 pub struct CompleteChallenge {
@@ -86,6 +118,13 @@ pub struct CompleteChallenge {
 const ATTEMPT_RULE: RateRule = RateRule {
     limit: CHALLENGE_ATTEMPTS,
     window: CHALLENGE_TTL,
+};
+
+/// Second-factor attempts per user across challenges (a correct password must not buy
+/// unlimited guesses by starting new challenges).
+const USER_ATTEMPT_RULE: RateRule = RateRule {
+    limit: 10,
+    window: std::time::Duration::from_secs(3600),
 };
 
 impl CompleteChallenge {
@@ -105,8 +144,18 @@ impl CompleteChallenge {
         token: &str,
         count_attempt: bool,
     ) -> Result<LiveChallenge, MfaError> {
+        self.load_key(ctx, token_key("2fa", token.trim()), count_attempt)
+            .await
+    }
+
+    /// [`Self::load`] by the challenge's store key (what a passkey ceremony keeps).
+    pub(crate) async fn load_key(
+        &self,
+        ctx: &RequestCtx,
+        key: String,
+        count_attempt: bool,
+    ) -> Result<LiveChallenge, MfaError> {
         let client = crate::auth::require_client(ctx)?;
-        let key = token_key("2fa", token.trim());
         let stored = self
             .ports
             .ephemeral
@@ -124,22 +173,35 @@ impl CompleteChallenge {
         if owner != client.id {
             return Err(MfaError::ChallengeInvalid);
         }
-        let ticket = if count_attempt {
+        let first_factor = field("first_factor").unwrap_or("password").to_owned();
+        let mut tickets = Vec::new();
+        if count_attempt {
+            let user_key = format!("2fa_user:{}:{user_id}", client.id);
             match self
                 .ports
                 .rate_limiter
-                .hit(&format!("{key}:attempts"), ATTEMPT_RULE)
+                .hit(&user_key, USER_ATTEMPT_RULE)
                 .await?
             {
-                RateDecision::Allowed { ticket, .. } => Some(ticket),
+                RateDecision::Allowed { ticket, .. } => tickets.push((user_key, ticket)),
+                RateDecision::Limited { retry_after } => {
+                    return Err(MfaError::RateLimited { retry_after });
+                }
+            }
+            let attempts_key = format!("{key}:attempts");
+            match self
+                .ports
+                .rate_limiter
+                .hit(&attempts_key, ATTEMPT_RULE)
+                .await?
+            {
+                RateDecision::Allowed { ticket, .. } => tickets.push((attempts_key, ticket)),
                 RateDecision::Limited { .. } => {
                     self.ports.ephemeral.take(&key).await?;
                     return Err(MfaError::ChallengeInvalid);
                 }
             }
-        } else {
-            None
-        };
+        }
         let user = self
             .ports
             .users
@@ -152,9 +214,10 @@ impl CompleteChallenge {
         }
         Ok(LiveChallenge {
             key,
+            first_factor,
             client: client.clone(),
             user,
-            ticket,
+            tickets,
         })
     }
 
@@ -199,12 +262,8 @@ impl CompleteChallenge {
             // Completed (or killed) by a concurrent request.
             return Err(MfaError::ChallengeInvalid);
         }
-        if let Some(ticket) = &challenge.ticket {
-            let _ = self
-                .ports
-                .rate_limiter
-                .release(&format!("{}:attempts", challenge.key), ticket)
-                .await;
+        for (key, ticket) in &challenge.tickets {
+            let _ = self.ports.rate_limiter.release(key, ticket).await;
         }
         let now = self.ports.clock.now();
         let mut user = challenge.user;
@@ -212,7 +271,7 @@ impl CompleteChallenge {
         let prepared =
             prepare_session(&self.ports, &self.config, ctx, &challenge.client, user).await?;
         let mut login = login_event(&self.ports, ctx, &prepared);
-        login.metadata["method"] = json!(format!("password+{method}"));
+        login.metadata["method"] = json!(format!("{}+{method}", challenge.first_factor));
         self.ports
             .sessions
             .create(&prepared.session, &login)
@@ -251,7 +310,7 @@ impl CompleteChallenge {
         let challenge = self.load(ctx, token, true).await?;
         let used = match normalise_recovery_code(code) {
             Some(code) => {
-                let digest = recovery_digest(challenge.user.id, &code);
+                let digest = recovery_digest(&self.ports, challenge.user.id, &code);
                 self.ports
                     .mfa
                     .use_recovery_code(

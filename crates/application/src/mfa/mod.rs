@@ -10,7 +10,9 @@ mod passkeys;
 mod recovery;
 mod totp;
 
-pub use challenge::{CompleteChallenge, TwoFactorChallenge, start_challenge};
+pub use challenge::{
+    CompleteChallenge, FirstFactor, TwoFactorChallenge, needs_second_factor, start_challenge,
+};
 pub use passkeys::{BeginPasskeyLogin, ManagePasskeys, PasskeyCeremony, PasskeyLogin, PasskeyView};
 pub use recovery::{ManageRecoveryCodes, RecoveryCodeStatus};
 pub use totp::{DisableTotpInput, ManageTotp, TotpEnabled, TotpSetup};
@@ -54,6 +56,8 @@ pub enum MfaError {
     RateLimited { retry_after: Duration },
     #[error("the account is disabled")]
     AccountDisabled,
+    #[error("email address is not verified")]
+    EmailNotVerified,
     #[error("the client is suspended")]
     ClientSuspended,
     #[error("passkey verification failed: {0}")]
@@ -85,6 +89,7 @@ impl UseCaseError for MfaError {
             Self::WrongPassword => ErrorKind::InvalidCurrentPassword,
             Self::RateLimited { .. } => ErrorKind::RateLimited,
             Self::AccountDisabled => ErrorKind::AccountDisabled,
+            Self::EmailNotVerified => ErrorKind::EmailNotVerified,
             Self::ClientSuspended => ErrorKind::ClientSuspended,
             Self::PasskeyRefused(_) => ErrorKind::PasskeyVerificationFailed,
             Self::CeremonyInvalid => ErrorKind::PasskeyCeremonyInvalid,
@@ -134,7 +139,7 @@ fn new_recovery_codes(ports: &Ports, user: UserId) -> (Vec<String>, Vec<[u8; 32]
             .map(|b| char::from(ALPHABET[usize::from(b & 31)]))
             .collect();
         let code = format!("{}-{}", &chars[..5], &chars[5..]);
-        hashes.push(recovery_digest(user, &chars));
+        hashes.push(recovery_digest(ports, user, &chars));
         codes.push(code);
     }
     (codes, hashes)
@@ -154,9 +159,12 @@ fn normalise_recovery_code(raw: &str) -> Option<String> {
     (code.len() == 10 && code.bytes().all(|b| ALPHABET.contains(&b))).then_some(code)
 }
 
-/// The stored digest of a recovery code (salted by the user, so equal codes of two users differ).
-fn recovery_digest(user: UserId, normalised: &str) -> [u8; 32] {
-    sha256(format!("{user}:{normalised}").as_bytes())
+/// The stored digest of a recovery code: HMAC under a key derived from ENCRYPTION_KEY (50-bit
+/// codes must not be brute-forceable from a database dump), salted by the user.
+fn recovery_digest(ports: &Ports, user: UserId, normalised: &str) -> [u8; 32] {
+    ports
+        .secret_box
+        .keyed_digest("recovery_code", format!("{user}:{normalised}").as_bytes())
 }
 
 /// Ephemeral-store key of a token (only its digest is stored).

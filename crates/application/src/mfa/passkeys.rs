@@ -17,6 +17,12 @@ use crate::auth::{AuthConfig, AuthenticatedUser, IssuedTokens, login_event, prep
 use crate::context::RequestCtx;
 use crate::ports::{Ports, RelyingParty, StoredPasskey};
 
+/// Passkey ceremonies started per client IP per minute.
+const BEGIN_RULE: crate::ports::RateRule = crate::ports::RateRule {
+    limit: 30,
+    window: std::time::Duration::from_secs(60),
+};
+
 /// A started ceremony: the browser's options and the id to finish it with.
 #[derive(Debug, Clone)]
 pub struct PasskeyCeremony {
@@ -52,8 +58,9 @@ impl From<&StoredPasskey> for PasskeyView {
 /// How a login ceremony starts.
 #[derive(Debug, Default)]
 pub struct BeginPasskeyLogin {
-    /// Email-first: only this account's passkeys are offered (an unknown address gets a
-    /// usernameless ceremony, so the answer reveals nothing).
+    /// Email-first: only this account's passkeys are offered; an address without passkeys gets
+    /// a usernameless ceremony. (This tells whether an address has passkeys, as email-first
+    /// WebAuthn always does; usernameless login reveals nothing.)
     pub email: Option<String>,
     /// Complete this login challenge with a passkey (second factor).
     pub two_factor_token: Option<String>,
@@ -126,12 +133,14 @@ fn relying_party(client: &Client, base_url: &LinkBase) -> Result<RelyingParty, M
     })
 }
 
-/// The client's attestation policy applied to a registration's attestation format.
-fn check_attestation(client: &Client, format: &str) -> Result<(), MfaError> {
+/// The client's attestation policy applied to a registration's verified attestation (format
+/// and type). "Required" accepts certificate-backed attestation only (`Basic`, `AttCa`,
+/// `AnonCa`); the chain is checked for its signature, not against vendor roots.
+fn check_attestation(client: &Client, format: &str, kind: &str) -> Result<(), MfaError> {
     let required = setting(client, "webauthn_require_attestation")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    if required && format == "none" {
+    if required && !matches!(kind, "Basic" | "AttCa" | "AnonCa") {
         return Err(MfaError::AttestationRefused(
             "this application requires an attested authenticator".to_owned(),
         ));
@@ -303,7 +312,11 @@ impl ManagePasskeys {
                     return Err(refusal.into());
                 }
             };
-        if let Err(err) = check_attestation(client, &registered.attestation_format) {
+        if let Err(err) = check_attestation(
+            client,
+            &registered.attestation_format,
+            &registered.attestation_type,
+        ) {
             let event = self.event(
                 ctx,
                 &user,
@@ -324,7 +337,7 @@ impl ManagePasskeys {
             credential_id: registered.credential_id,
             passkey: registered.passkey,
             name,
-            sign_count: 0,
+            sign_count: registered.counter,
             attestation_format: Some(registered.attestation_format),
             backed_up: registered.backed_up,
             created_at: now,
@@ -438,6 +451,14 @@ impl PasskeyLogin {
         input: BeginPasskeyLogin,
     ) -> Result<PasskeyCeremony, MfaError> {
         let client = crate::auth::require_client(ctx)?;
+        if let crate::ports::RateDecision::Limited { retry_after } = self
+            .ports
+            .rate_limiter
+            .hit(&crate::auth::ip_key("passkey_begin", ctx), BEGIN_RULE)
+            .await?
+        {
+            return Err(MfaError::RateLimited { retry_after });
+        }
         let rp = relying_party(client, &self.base_url)?;
         let (options, state, kind, user, token) = if let Some(token) = input
             .two_factor_token
@@ -462,7 +483,7 @@ impl PasskeyLogin {
                 state,
                 "second_factor",
                 Some(challenge.user.id),
-                Some(token.trim().to_owned()),
+                Some(challenge.key),
             )
         } else {
             let user = match input.email.as_deref().map(Email::parse) {
@@ -499,7 +520,7 @@ impl PasskeyLogin {
                 "kind": kind,
                 "client_id": client.id.to_string(),
                 "user_id": user.map(|u| u.to_string()),
-                "two_factor_token": token,
+                "challenge_key": token,
                 "state": state,
             }),
         )
@@ -580,7 +601,7 @@ impl PasskeyLogin {
                 .await);
         };
         let owner_matches = match (kind.as_str(), expected_user) {
-            ("discoverable", _) => handle.is_none_or(|h| h == credential.user_id.as_uuid()),
+            ("discoverable", _) => handle == Some(credential.user_id.as_uuid()),
             (_, Some(user)) => credential.user_id == user,
             _ => false,
         };
@@ -605,7 +626,7 @@ impl PasskeyLogin {
         ) {
             Ok(v) => v,
             Err(refusal) => {
-                let event_type = if refusal.0.contains("counter") {
+                let event_type = if refusal.is_sign_count_regression() {
                     "passkey_sign_count_regression"
                 } else {
                     "passkey_login_failed"
@@ -660,8 +681,11 @@ impl PasskeyLogin {
                 .await);
         }
         if kind == "second_factor" {
-            let token = ceremony["two_factor_token"].as_str().unwrap_or_default();
-            let challenge = self.challenges.load(ctx, token, false).await?;
+            let key = ceremony["challenge_key"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let challenge = self.challenges.load_key(ctx, key, false).await?;
             if challenge.user.id != credential.user_id {
                 return Err(MfaError::ChallengeInvalid);
             }
@@ -676,6 +700,12 @@ impl PasskeyLogin {
             .user;
         if user.status != UserStatus::Active {
             return Err(MfaError::AccountDisabled);
+        }
+        let require_verified = setting(client, "require_verified_email")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if require_verified && !user.email_verified {
+            return Err(MfaError::EmailNotVerified);
         }
         user.last_login_at = Some(now);
         let prepared = prepare_session(&self.ports, &self.config, ctx, client, user).await?;

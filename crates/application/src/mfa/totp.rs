@@ -21,7 +21,7 @@ const DISABLE_RULE: RateRule = RateRule {
 };
 
 /// What `setup` hands out (shown once).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TotpSetup {
     pub secret: String,
     pub otpauth_url: String,
@@ -30,10 +30,30 @@ pub struct TotpSetup {
     pub expires_in: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TotpEnabled {
     pub recovery_codes: Vec<String>,
 }
+
+impl std::fmt::Debug for TotpSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpSetup").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for TotpEnabled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpEnabled")
+            .field("recovery_codes", &self.recovery_codes.len())
+            .finish()
+    }
+}
+
+/// Setups started per user per hour.
+const SETUP_RULE: RateRule = RateRule {
+    limit: 10,
+    window: Duration::from_secs(3600),
+};
 
 #[derive(Debug, Default)]
 pub struct DisableTotpInput {
@@ -112,6 +132,12 @@ impl ManageTotp {
         if user.totp_enabled {
             return Err(MfaError::AlreadyEnabled);
         }
+        let limit_key = format!("totp_setup:{}:{}", user.client_id, user.id);
+        if let RateDecision::Limited { retry_after } =
+            self.ports.rate_limiter.hit(&limit_key, SETUP_RULE).await?
+        {
+            return Err(MfaError::RateLimited { retry_after });
+        }
         let secret = self.ports.random.bytes32()[..20].to_vec();
         let brand = Branding::of(client);
         let provisioning =
@@ -154,6 +180,19 @@ impl ManageTotp {
             decode_hex(&pending).ok_or_else(|| anyhow::anyhow!("malformed pending TOTP secret"))?,
         );
         let secret = self.ports.secret_box.open(&sealed)?;
+        // Wrong codes while enabling count like wrong codes when disabling (5 per 15 min).
+        let limit_key = format!("totp_enable:{}:{}", user.client_id, user.id);
+        let ticket = match self
+            .ports
+            .rate_limiter
+            .hit(&limit_key, DISABLE_RULE)
+            .await?
+        {
+            RateDecision::Allowed { ticket, .. } => ticket,
+            RateDecision::Limited { retry_after } => {
+                return Err(MfaError::RateLimited { retry_after });
+            }
+        };
         let Some(step) = self
             .ports
             .totp
@@ -164,6 +203,7 @@ impl ManageTotp {
             crate::audit::record_quietly(&self.ports, &event).await;
             return Err(MfaError::WrongCode);
         };
+        self.ports.rate_limiter.release(&limit_key, &ticket).await?;
         let (codes, hashes) = new_recovery_codes(&self.ports, user.id);
         let enabled = self
             .ports

@@ -17,6 +17,10 @@ pub trait SecretBox: Send + Sync {
     /// # Errors
     /// Fails when the ciphertext was tampered with or sealed under another key.
     fn open(&self, sealed: &SealedSecret) -> anyhow::Result<Vec<u8>>;
+
+    /// HMAC-SHA256 of `data` under a key derived from `ENCRYPTION_KEY` for `purpose`: a digest
+    /// that cannot be brute-forced offline without the key (e.g. short recovery codes).
+    fn keyed_digest(&self, purpose: &str, data: &[u8]) -> [u8; 32];
 }
 
 /// Cryptographically secure randomness.

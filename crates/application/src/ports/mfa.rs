@@ -178,9 +178,13 @@ pub struct RelyingParty {
 pub struct RegisteredPasskey {
     pub credential_id: Vec<u8>,
     pub passkey: Value,
-    /// `fmt` of the attestation object (`none`, `packed`, ...).
+    /// The verified attestation format (`none`, `packed`, `tpm`, ...).
     pub attestation_format: String,
+    /// The verified attestation type: `None`, `Self_`, `Basic`, `AttCa`, `AnonCa`, ...
+    pub attestation_type: String,
     pub backed_up: bool,
+    /// The authenticator's signature counter at registration.
+    pub counter: u32,
 }
 
 /// An assertion verified by the WebAuthn library.
@@ -195,6 +199,17 @@ pub struct VerifiedAssertion {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct WebauthnRefusal(pub String);
+
+impl WebauthnRefusal {
+    /// The reason given when an assertion's counter does not move forward (a cloned
+    /// authenticator).
+    pub const SIGN_COUNT_REGRESSION: &'static str = "sign count went backwards";
+
+    #[must_use]
+    pub fn is_sign_count_regression(&self) -> bool {
+        self.0.starts_with(Self::SIGN_COUNT_REGRESSION)
+    }
+}
 
 /// WebAuthn ceremonies (webauthn-rs). Options and responses are the browser's JSON;
 /// ceremony states are opaque JSON to keep in the ephemeral store.

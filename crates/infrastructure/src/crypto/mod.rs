@@ -24,13 +24,18 @@ const NONCE_LEN: usize = 12;
 /// Encrypts with the 32-byte `ENCRYPTION_KEY`.
 pub struct AesGcmSecretBox {
     cipher: Aes256Gcm,
+    /// HMAC key for keyed digests, derived from the encryption key (never used to encrypt).
+    mac_key: aws_lc_rs::hmac::Key,
 }
 
 impl AesGcmSecretBox {
     #[must_use]
     pub fn new(key: &[u8; 32]) -> Self {
+        let derive = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+        let mac_key = aws_lc_rs::hmac::sign(&derive, b"authservice keyed digests v1");
         Self {
             cipher: Aes256Gcm::new(key.into()),
+            mac_key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, mac_key.as_ref()),
         }
     }
 }
@@ -62,6 +67,17 @@ impl SecretBox for AesGcmSecretBox {
             .map_err(|_| {
                 anyhow!("sealed secret failed authentication (wrong ENCRYPTION_KEY or tampered)")
             })
+    }
+
+    fn keyed_digest(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        let mut ctx = aws_lc_rs::hmac::Context::with_key(&self.mac_key);
+        ctx.update(purpose.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(data);
+        let tag = ctx.sign();
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
     }
 }
 

@@ -32,35 +32,6 @@ fn b64url(raw: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(raw.trim_end_matches('=')).ok()
 }
 
-/// The value of text key `key` in a CBOR map (attestation objects put `fmt` first, with
-/// definite lengths; enough to read it without a CBOR library).
-fn cbor_text_after(data: &[u8], key: &str) -> Option<String> {
-    let mut needle = vec![0x60 + u8::try_from(key.len()).ok()?];
-    needle.extend_from_slice(key.as_bytes());
-    let at = data.windows(needle.len()).position(|w| w == needle)? + needle.len();
-    let header = *data.get(at)?;
-    let (len, start) = match header {
-        0x60..=0x77 => (usize::from(header - 0x60), at + 1),
-        0x78 => (usize::from(*data.get(at + 1)?), at + 2),
-        _ => return None,
-    };
-    String::from_utf8(data.get(start..start + len)?.to_vec()).ok()
-}
-
-/// The flags byte of the authenticator data in an attestation object.
-fn auth_data_flags(data: &[u8]) -> Option<u8> {
-    let needle = b"\x68authData";
-    let at = data.windows(needle.len()).position(|w| w == needle)? + needle.len();
-    let start = match *data.get(at)? {
-        0x40..=0x57 => at + 1,
-        0x58 => at + 2,
-        0x59 => at + 3,
-        _ => return None,
-    };
-    // rpIdHash (32 bytes), then flags.
-    data.get(start + 32).copied()
-}
-
 impl WebauthnRs {
     #[must_use]
     pub fn new() -> Self {
@@ -144,18 +115,26 @@ impl WebauthnEngine for WebauthnRs {
         let passkey = webauthn
             .finish_passkey_registration(&credential, &state)
             .map_err(|e| refuse("registration refused", e))?;
-        let attestation = response["response"]["attestationObject"]
-            .as_str()
-            .and_then(b64url)
-            .unwrap_or_default();
-        let attestation_format =
-            cbor_text_after(&attestation, "fmt").unwrap_or_else(|| "unknown".to_owned());
-        let backed_up = auth_data_flags(&attestation).is_some_and(|flags| flags & 0x10 != 0);
+        let record = serde_json::to_value(&passkey).map_err(|e| refuse("passkey record", e))?;
+        let cred = &record["cred"];
+        let attestation_type = match &cred["attestation"]["data"] {
+            Value::String(kind) => kind.clone(),
+            Value::Object(map) => map.keys().next().cloned().unwrap_or_default(),
+            _ => "None".to_owned(),
+        };
         Ok(RegisteredPasskey {
             credential_id: AsRef::<[u8]>::as_ref(passkey.cred_id()).to_vec(),
-            passkey: serde_json::to_value(&passkey).map_err(|e| refuse("passkey record", e))?,
-            attestation_format,
-            backed_up,
+            attestation_format: cred["attestation_format"]
+                .as_str()
+                .unwrap_or("none")
+                .to_owned(),
+            attestation_type,
+            backed_up: cred["backup_state"].as_bool().unwrap_or(false),
+            counter: cred["counter"]
+                .as_u64()
+                .and_then(|c| u32::try_from(c).ok())
+                .unwrap_or(0),
+            passkey: record,
         })
     }
 
@@ -222,7 +201,15 @@ impl WebauthnEngine for WebauthnRs {
                 serde_json::from_value(state.clone()).map_err(|e| refuse("ceremony state", e))?;
             webauthn.finish_passkey_authentication(&assertion, &state)
         }
-        .map_err(|e| refuse("assertion refused", e))?;
+        .map_err(|e| match e {
+            webauthn_rs::prelude::WebauthnError::CredentialPossibleCompromise => {
+                WebauthnRefusal(format!(
+                    "{} (possible cloned authenticator)",
+                    WebauthnRefusal::SIGN_COUNT_REGRESSION
+                ))
+            }
+            other => refuse("assertion refused", other),
+        })?;
         if result.cred_id() != passkey.cred_id() {
             return Err(WebauthnRefusal(
                 "assertion of another credential".to_owned(),
@@ -233,25 +220,5 @@ impl WebauthnEngine for WebauthnRs {
             counter: result.counter(),
             updated: serde_json::to_value(&passkey).map_err(|e| refuse("passkey record", e))?,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_fmt_and_flags_from_an_attestation_object() {
-        // {"fmt": "none", "attStmt": {}, "authData": h'<32 bytes>' 0x5d ...}
-        let mut data = vec![0xa3, 0x63, b'f', b'm', b't', 0x64, b'n', b'o', b'n', b'e'];
-        data.extend_from_slice(&[0x67, b'a', b't', b't', b'S', b't', b'm', b't', 0xa0]);
-        data.extend_from_slice(b"\x68authData");
-        data.push(0x58);
-        data.push(37);
-        data.extend_from_slice(&[0u8; 32]);
-        data.push(0x5d);
-        data.extend_from_slice(&[0, 0, 0, 1]);
-        assert_eq!(cbor_text_after(&data, "fmt").as_deref(), Some("none"));
-        assert_eq!(auth_data_flags(&data), Some(0x5d));
     }
 }

@@ -68,7 +68,9 @@ fn auth_response(tokens: &IssuedTokens) -> AuthResponse {
 }
 
 /// The answer of a first factor when a second one is needed: no tokens, a challenge.
-fn challenge_response(challenge: &authservice_application::mfa::TwoFactorChallenge) -> AuthResponse {
+fn challenge_response(
+    challenge: &authservice_application::mfa::TwoFactorChallenge,
+) -> AuthResponse {
     AuthResponse {
         requires_2fa: true,
         two_factor_token: challenge.token.expose_secret().to_owned(),

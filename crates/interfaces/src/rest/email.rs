@@ -236,12 +236,9 @@ async fn exchange_redirect_code(
         .execute(&public.ctx, &body.code, public.client)
         .await?;
     Ok(no_store(match outcome {
-        LoginOutcome::Tokens(tokens) => transport::token_response(
-            &tokens,
-            StatusCode::OK,
-            transport,
-            &state.config.cookies,
-        ),
+        LoginOutcome::Tokens(tokens) => {
+            transport::token_response(&tokens, StatusCode::OK, transport, &state.config.cookies)
+        }
         LoginOutcome::SecondFactor(challenge) => transport::challenge_response(&challenge),
     }))
 }
