@@ -1,4 +1,4 @@
-//! Headless Chromium for the tests: `tests/browser/webauthn.mjs` (playwright-core) runs WebAuthn
+//! Headless Chromium for the tests: `tests/browser/driver.mjs` (playwright-core) runs WebAuthn
 //! ceremonies with a CDP virtual authenticator on a page of the app's origin; the test drives it
 //! one JSON step at a time.
 
@@ -26,7 +26,7 @@ impl Browser {
     pub async fn launch(base: &str) -> Self {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/browser");
         let mut child = Command::new("node")
-            .arg(format!("{dir}/webauthn.mjs"))
+            .arg(format!("{dir}/driver.mjs"))
             .arg(base)
             .current_dir(dir)
             .stdin(Stdio::piped())
@@ -34,9 +34,7 @@ impl Browser {
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
-            .expect(
-                "run node tests/browser/webauthn.mjs (install nodejs, npm ci in tests/browser)",
-            );
+            .expect("run node tests/browser/driver.mjs (install nodejs, npm ci in tests/browser)");
         let stdin = child.stdin.take().expect("stdin");
         let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let mut browser = Self {

@@ -32,6 +32,13 @@ async fn ui_config(ClientCtx(ctx): ClientCtx) -> Result<HttpResponse, ApiError> 
         "logo_url": field("logo_url"),
         "primary_color": field("primary_color"),
         "locale": auth_ui.get("locale").cloned().unwrap_or_else(|| json!("en")),
+        "methods": {
+            "password": true,
+            "magic_link": auth_ui.get("magic_link").and_then(Value::as_bool).unwrap_or(true),
+            "passkey": auth_ui.get("passkey").and_then(Value::as_bool).unwrap_or(true),
+            "totp": true,
+            "recovery_code": true,
+        },
         "allowed_redirect_origins": client.allowed_origins.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
         "pages": {
             "login": "/login.html",

@@ -1,14 +1,18 @@
-// Drives passkey ceremonies in headless Chromium with a CDP virtual authenticator.
+// Drives headless Chromium (playwright-core) for the end-to-end tests: pages of the hosted UI,
+// and passkey ceremonies through a CDP virtual authenticator.
 //
-// Usage: node webauthn.mjs <base URL>
-// Reads one JSON step per line on stdin, answers one JSON line per step on stdout:
-//   {"op":"register","key":K,"access":T,"name":N}           -> {status, body} of register/finish
+// Usage: node driver.mjs <base URL>
+// Reads one JSON step per line on stdin, answers one JSON line per step on stdout (the first
+// line out is {"ready":true}). Page steps: goto, fill, click, check_text, wait_url, url, text,
+// viewport, axe, screenshot, focus_order, csp_violations. Ceremony steps (run in the page with fetch):
+//   {"op":"register","key":K,"access":T,"name":N}  -> {status, body} of register/finish
 //   {"op":"login","key":K,"email"?:E,"two_factor_token"?:T,"tamper"?:true}
-//                                                             -> {status, body} of login/finish
-//   {"op":"credentials"}                                      -> the authenticator's credentials
-//   {"op":"quit"}
-// The first line out is {"ready":true}. Console errors of the page are reported per step.
+//                                                    -> {status, body} of login/finish
+//   {"op":"credentials"}                             -> the authenticator's credentials
+// Every answer carries the page's console errors since the previous step.
 import readline from 'node:readline';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
 const base = process.argv[2];
@@ -20,9 +24,20 @@ const browser = await chromium.launch({
 const context = await browser.newContext();
 const page = await context.newPage();
 const consoleErrors = [];
-page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+page.on('console', (m) => {
+  // The browser's own favicon probe of non-HTML pages (e.g. /healthz) is not the app's error.
+  if (m.type() === 'error' && !(m.location().url || '').endsWith('/favicon.ico')) consoleErrors.push(m.text());
+});
 page.on('pageerror', (e) => consoleErrors.push(String(e)));
+const cspViolations = [];
+await page.exposeBinding('__cspViolation', (_source, v) => cspViolations.push(v));
+await page.addInitScript(() => {
+  document.addEventListener('securitypolicyviolation', (e) => {
+    window.__cspViolation(`${e.violatedDirective} ${e.blockedURI}`);
+  });
+});
 await page.goto(`${base}/healthz`);
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const cdp = await context.newCDPSession(page);
 await cdp.send('WebAuthn.enable');
 const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -113,7 +128,85 @@ async function runStep(step) {
   return { error: `unknown op ${step.op}` };
 }
 
+const target = (step) => {
+  const exact = step.exact !== false;
+  return (step.label
+    ? page.getByLabel(step.label, { exact })
+    : page.getByRole(step.role || 'button', { name: step.name, exact })).first();
+};
+
+async function pageStep(step) {
+  const timeout = step.timeout || 15000;
+  switch (step.op) {
+    case 'credentials':
+      return cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    case 'register':
+    case 'login':
+      return page.evaluate(runStep, step);
+    case 'goto':
+      await page.goto(step.url.startsWith('http') ? step.url : `${base}${step.url}`, { waitUntil: 'load' });
+      return { url: page.url() };
+    case 'fill':
+      await target(step).fill(step.value, { timeout });
+      return {};
+    case 'click':
+      await target(step).click({ timeout });
+      return {};
+    case 'press':
+      await page.keyboard.press(step.key);
+      return {};
+    case 'check_text':
+      await page.getByText(step.text, { exact: false }).first().waitFor({ timeout });
+      return { found: true };
+    case 'wait_selector':
+      await page.locator(step.selector).first().waitFor({ timeout });
+      return { found: true };
+    case 'wait_url':
+      await page.waitForURL((u) => u.pathname === step.path, { timeout });
+      return { url: page.url() };
+    case 'url':
+      return { url: page.url() };
+    case 'text':
+      return { text: await page.locator(step.selector).allInnerTexts() };
+    case 'viewport':
+      await page.setViewportSize({ width: step.width, height: step.height });
+      return {};
+    case 'axe': {
+      await page.evaluate(axeSource);
+      const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+      return {
+        violations: res.violations
+          .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+          .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) })),
+      };
+    }
+    case 'screenshot':
+      await page.screenshot({ path: step.path, fullPage: Boolean(step.full_page) });
+      return {};
+    case 'overflow':
+      return { overflow: await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1) };
+    case 'focus_order': {
+      const seen = [];
+      for (let i = 0; i < (step.count || 8); i += 1) {
+        if (i > 0) await page.keyboard.press('Tab');
+        seen.push(await page.evaluate(() => {
+          const a = document.activeElement;
+          if (!a || a === document.body) return '';
+          const label = a.id && document.querySelector(`label[for="${a.id}"]`);
+          return `${a.tagName.toLowerCase()}:${(label && label.textContent) || a.getAttribute('aria-label') || a.textContent || ''}`.trim();
+        }));
+      }
+      return { order: seen };
+    }
+    case 'csp_violations':
+      return { violations: cspViolations.splice(0) };
+    default:
+      return { error: `unknown op ${step.op}` };
+  }
+}
+
 const out = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);
+consoleErrors.length = 0; // the blank start page's own noise (e.g. its favicon)
 out({ ready: true });
 const lines = readline.createInterface({ input: process.stdin });
 for await (const line of lines) {
@@ -122,11 +215,7 @@ for await (const line of lines) {
   if (step.op === 'quit') break;
   let result;
   try {
-    if (step.op === 'credentials') {
-      result = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
-    } else {
-      result = await page.evaluate(runStep, step);
-    }
+    result = await pageStep(step);
   } catch (e) {
     result = { error: String(e) };
   }

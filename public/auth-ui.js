@@ -1,0 +1,616 @@
+/* The runtime of the hosted pages: reads the client from `?api_key=` (kept in sessionStorage
+ * while the tab lives), the locale from `?locale=` or the browser, applies the tenant's
+ * branding from /api/auth/ui/config, and drives each page (<body data-page="...">) through the
+ * SDK (authservice.js). No inline script anywhere: the pages run under a strict CSP. */
+(function () {
+  "use strict";
+
+  const STRINGS = {
+    en: {
+      signInTitle: "Sign in", signInLead: "Welcome back. Sign in to continue.", email: "Email", password: "Password",
+      signIn: "Sign in", passkey: "Sign in with a passkey", or: "or", magicLink: "Email me a sign-in link",
+      magicSent: "If an account exists for this email, a sign-in link is on its way.",
+      noAccount: "Create an account", forgot: "Forgot password?", haveAccount: "Already have an account? Sign in",
+      twoFactorTitle: "Two-step verification", twoFactorLead: "Enter the 6-digit code from your authenticator app.",
+      code: "Authentication code", verify: "Verify", useRecovery: "Use a recovery code", recoveryCode: "Recovery code",
+      usePasskey: "Use a passkey", useTotp: "Use your authenticator app",
+      signUpTitle: "Create your account", signUpLead: "It takes less than a minute.", name: "Name (optional)",
+      createAccount: "Create account", passwordHint: "At least 8 characters; avoid common words and your name.",
+      signedUp: "Your account is ready. We sent you an email to confirm your address.",
+      addPasskeyNow: "Add a passkey for faster sign-in", continue: "Continue",
+      forgotTitle: "Reset your password", forgotLead: "Enter your email and we will send you a link to choose a new password.",
+      sendLink: "Send reset link", forgotSent: "If an account exists for this email, a password reset link is on its way.",
+      resetTitle: "Choose a new password", newPassword: "New password", setPassword: "Set new password",
+      resetDone: "Your password was changed and every session was signed out. You can sign in now.",
+      verifyTitle: "Confirm your email", verifying: "Confirming your email address…",
+      verified: "Your email address is confirmed.", backToSignIn: "Back to sign in", missingToken: "This link is incomplete.",
+      accountTitle: "Your account", profile: "Profile", displayName: "Display name", language: "Language", save: "Save",
+      saved: "Saved.", changePassword: "Change password", currentPassword: "Current password",
+      passwordChanged: "Password changed. Other sessions were signed out.", sessions: "Sessions",
+      thisDevice: "This device", revoke: "Revoke", revokeOthers: "Sign out all other sessions", revoked: "Session revoked.",
+      twoFactor: "Two-step verification (TOTP)", totpOn: "Two-step verification is on.", totpOff: "Two-step verification is off.",
+      enableTotp: "Set up authenticator app", scanQr: "Scan this QR code with your authenticator app, or enter the key:",
+      confirmCode: "Enter the code it shows to confirm", enable: "Turn on", disable: "Turn off",
+      disableWith: "Current code or password", recoveryTitle: "Recovery codes",
+      recoveryShown: "Save these codes somewhere safe. Each works once, and they are shown only now.",
+      remaining: "{n} of {total} recovery codes left.", regenerate: "Generate new codes",
+      passkeys: "Passkeys", addPasskey: "Add a passkey", passkeyName: "Passkey name", rename: "Rename", remove: "Remove",
+      noPasskeys: "No passkeys yet.", created: "Added", lastUsed: "Last used", never: "never", signOut: "Sign out",
+      loading: "Loading…", error: "Something went wrong. Please try again.", languageLabel: "Language",
+      AUTH_LINK_USED: "This link has already been used. Please request a new one.",
+      AUTH_LINK_EXPIRED: "This link has expired. Please request a new one.", AUTH_INVALID_LINK: "This link is not valid.",
+      portalTitle: "Operator portal",
+    },
+    de: {
+      signInTitle: "Anmelden", signInLead: "Willkommen zurück. Melden Sie sich an, um fortzufahren.", email: "E-Mail", password: "Passwort",
+      signIn: "Anmelden", passkey: "Mit Passkey anmelden", or: "oder", magicLink: "Anmeldelink per E-Mail senden",
+      magicSent: "Falls ein Konto mit dieser E-Mail existiert, ist ein Anmeldelink unterwegs.",
+      noAccount: "Konto erstellen", forgot: "Passwort vergessen?", haveAccount: "Schon ein Konto? Anmelden",
+      twoFactorTitle: "Bestätigung in zwei Schritten", twoFactorLead: "Geben Sie den 6-stelligen Code aus Ihrer Authenticator-App ein.",
+      code: "Bestätigungscode", verify: "Bestätigen", useRecovery: "Wiederherstellungscode verwenden", recoveryCode: "Wiederherstellungscode",
+      usePasskey: "Passkey verwenden", useTotp: "Authenticator-App verwenden",
+      signUpTitle: "Konto erstellen", signUpLead: "Das dauert weniger als eine Minute.", name: "Name (optional)",
+      createAccount: "Konto erstellen", passwordHint: "Mindestens 8 Zeichen; vermeiden Sie gängige Wörter und Ihren Namen.",
+      signedUp: "Ihr Konto ist bereit. Wir haben Ihnen eine E-Mail zur Bestätigung Ihrer Adresse gesendet.",
+      addPasskeyNow: "Passkey für schnellere Anmeldung hinzufügen", continue: "Weiter",
+      forgotTitle: "Passwort zurücksetzen", forgotLead: "Geben Sie Ihre E-Mail ein; wir senden Ihnen einen Link für ein neues Passwort.",
+      sendLink: "Link senden", forgotSent: "Falls ein Konto mit dieser E-Mail existiert, ist ein Link zum Zurücksetzen unterwegs.",
+      resetTitle: "Neues Passwort wählen", newPassword: "Neues Passwort", setPassword: "Passwort speichern",
+      resetDone: "Ihr Passwort wurde geändert und alle Sitzungen wurden abgemeldet. Sie können sich jetzt anmelden.",
+      verifyTitle: "E-Mail bestätigen", verifying: "Ihre E-Mail-Adresse wird bestätigt…",
+      verified: "Ihre E-Mail-Adresse ist bestätigt.", backToSignIn: "Zurück zur Anmeldung", missingToken: "Dieser Link ist unvollständig.",
+      accountTitle: "Ihr Konto", profile: "Profil", displayName: "Anzeigename", language: "Sprache", save: "Speichern",
+      saved: "Gespeichert.", changePassword: "Passwort ändern", currentPassword: "Aktuelles Passwort",
+      passwordChanged: "Passwort geändert. Andere Sitzungen wurden abgemeldet.", sessions: "Sitzungen",
+      thisDevice: "Dieses Gerät", revoke: "Beenden", revokeOthers: "Alle anderen Sitzungen abmelden", revoked: "Sitzung beendet.",
+      twoFactor: "Bestätigung in zwei Schritten (TOTP)", totpOn: "Die Bestätigung in zwei Schritten ist aktiv.", totpOff: "Die Bestätigung in zwei Schritten ist aus.",
+      enableTotp: "Authenticator-App einrichten", scanQr: "Scannen Sie diesen QR-Code mit Ihrer Authenticator-App oder geben Sie den Schlüssel ein:",
+      confirmCode: "Geben Sie zur Bestätigung den angezeigten Code ein", enable: "Aktivieren", disable: "Deaktivieren",
+      disableWith: "Aktueller Code oder Passwort", recoveryTitle: "Wiederherstellungscodes",
+      recoveryShown: "Bewahren Sie diese Codes sicher auf. Jeder funktioniert einmal, und sie werden nur jetzt angezeigt.",
+      remaining: "{n} von {total} Wiederherstellungscodes übrig.", regenerate: "Neue Codes erzeugen",
+      passkeys: "Passkeys", addPasskey: "Passkey hinzufügen", passkeyName: "Name des Passkeys", rename: "Umbenennen", remove: "Entfernen",
+      noPasskeys: "Noch keine Passkeys.", created: "Hinzugefügt", lastUsed: "Zuletzt verwendet", never: "nie", signOut: "Abmelden",
+      loading: "Wird geladen…", error: "Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.", languageLabel: "Sprache",
+      AUTH_LINK_USED: "Dieser Link wurde bereits verwendet. Bitte fordern Sie einen neuen an.",
+      AUTH_LINK_EXPIRED: "Dieser Link ist abgelaufen. Bitte fordern Sie einen neuen an.", AUTH_INVALID_LINK: "Dieser Link ist ungültig.",
+      portalTitle: "Betreiberportal",
+    },
+    fr: {
+      signInTitle: "Se connecter", signInLead: "Bon retour. Connectez-vous pour continuer.", email: "E-mail", password: "Mot de passe",
+      signIn: "Se connecter", passkey: "Se connecter avec une clé d’accès", or: "ou", magicLink: "Recevoir un lien de connexion par e-mail",
+      magicSent: "Si un compte existe pour cet e-mail, un lien de connexion est en route.",
+      noAccount: "Créer un compte", forgot: "Mot de passe oublié ?", haveAccount: "Déjà un compte ? Se connecter",
+      twoFactorTitle: "Validation en deux étapes", twoFactorLead: "Saisissez le code à 6 chiffres de votre application d’authentification.",
+      code: "Code de validation", verify: "Valider", useRecovery: "Utiliser un code de récupération", recoveryCode: "Code de récupération",
+      usePasskey: "Utiliser une clé d’accès", useTotp: "Utiliser l’application d’authentification",
+      signUpTitle: "Créez votre compte", signUpLead: "Cela prend moins d’une minute.", name: "Nom (facultatif)",
+      createAccount: "Créer le compte", passwordHint: "Au moins 8 caractères ; évitez les mots courants et votre nom.",
+      signedUp: "Votre compte est prêt. Nous vous avons envoyé un e-mail pour confirmer votre adresse.",
+      addPasskeyNow: "Ajouter une clé d’accès pour vous connecter plus vite", continue: "Continuer",
+      forgotTitle: "Réinitialiser votre mot de passe", forgotLead: "Saisissez votre e-mail ; nous vous enverrons un lien pour choisir un nouveau mot de passe.",
+      sendLink: "Envoyer le lien", forgotSent: "Si un compte existe pour cet e-mail, un lien de réinitialisation est en route.",
+      resetTitle: "Choisissez un nouveau mot de passe", newPassword: "Nouveau mot de passe", setPassword: "Enregistrer le mot de passe",
+      resetDone: "Votre mot de passe a été modifié et toutes les sessions ont été fermées. Vous pouvez vous connecter.",
+      verifyTitle: "Confirmez votre e-mail", verifying: "Confirmation de votre adresse e-mail…",
+      verified: "Votre adresse e-mail est confirmée.", backToSignIn: "Retour à la connexion", missingToken: "Ce lien est incomplet.",
+      accountTitle: "Votre compte", profile: "Profil", displayName: "Nom affiché", language: "Langue", save: "Enregistrer",
+      saved: "Enregistré.", changePassword: "Changer le mot de passe", currentPassword: "Mot de passe actuel",
+      passwordChanged: "Mot de passe modifié. Les autres sessions ont été fermées.", sessions: "Sessions",
+      thisDevice: "Cet appareil", revoke: "Fermer", revokeOthers: "Fermer toutes les autres sessions", revoked: "Session fermée.",
+      twoFactor: "Validation en deux étapes (TOTP)", totpOn: "La validation en deux étapes est activée.", totpOff: "La validation en deux étapes est désactivée.",
+      enableTotp: "Configurer l’application d’authentification", scanQr: "Scannez ce QR code avec votre application, ou saisissez la clé :",
+      confirmCode: "Saisissez le code affiché pour confirmer", enable: "Activer", disable: "Désactiver",
+      disableWith: "Code actuel ou mot de passe", recoveryTitle: "Codes de récupération",
+      recoveryShown: "Conservez ces codes en lieu sûr. Chacun ne sert qu’une fois et ils ne sont affichés que maintenant.",
+      remaining: "Il reste {n} codes de récupération sur {total}.", regenerate: "Générer de nouveaux codes",
+      passkeys: "Clés d’accès", addPasskey: "Ajouter une clé d’accès", passkeyName: "Nom de la clé", rename: "Renommer", remove: "Supprimer",
+      noPasskeys: "Aucune clé d’accès pour l’instant.", created: "Ajoutée", lastUsed: "Dernière utilisation", never: "jamais", signOut: "Se déconnecter",
+      loading: "Chargement…", error: "Une erreur est survenue. Veuillez réessayer.", languageLabel: "Langue",
+      AUTH_LINK_USED: "Ce lien a déjà été utilisé. Veuillez en demander un nouveau.",
+      AUTH_LINK_EXPIRED: "Ce lien a expiré. Veuillez en demander un nouveau.", AUTH_INVALID_LINK: "Ce lien n’est pas valide.",
+      portalTitle: "Portail d’exploitation",
+    },
+    es: {
+      signInTitle: "Iniciar sesión", signInLead: "Bienvenido de nuevo. Inicie sesión para continuar.", email: "Correo electrónico", password: "Contraseña",
+      signIn: "Iniciar sesión", passkey: "Iniciar sesión con una llave de acceso", or: "o", magicLink: "Enviarme un enlace de acceso",
+      magicSent: "Si existe una cuenta con este correo, le hemos enviado un enlace de acceso.",
+      noAccount: "Crear una cuenta", forgot: "¿Olvidó su contraseña?", haveAccount: "¿Ya tiene una cuenta? Inicie sesión",
+      twoFactorTitle: "Verificación en dos pasos", twoFactorLead: "Introduzca el código de 6 dígitos de su aplicación de autenticación.",
+      code: "Código de verificación", verify: "Verificar", useRecovery: "Usar un código de recuperación", recoveryCode: "Código de recuperación",
+      usePasskey: "Usar una llave de acceso", useTotp: "Usar la aplicación de autenticación",
+      signUpTitle: "Cree su cuenta", signUpLead: "Tarda menos de un minuto.", name: "Nombre (opcional)",
+      createAccount: "Crear cuenta", passwordHint: "Al menos 8 caracteres; evite palabras comunes y su nombre.",
+      signedUp: "Su cuenta está lista. Le hemos enviado un correo para confirmar su dirección.",
+      addPasskeyNow: "Añadir una llave de acceso para entrar más rápido", continue: "Continuar",
+      forgotTitle: "Restablecer su contraseña", forgotLead: "Introduzca su correo y le enviaremos un enlace para elegir una nueva contraseña.",
+      sendLink: "Enviar enlace", forgotSent: "Si existe una cuenta con este correo, le hemos enviado un enlace para restablecerla.",
+      resetTitle: "Elija una nueva contraseña", newPassword: "Nueva contraseña", setPassword: "Guardar contraseña",
+      resetDone: "Su contraseña se cambió y se cerraron todas las sesiones. Ya puede iniciar sesión.",
+      verifyTitle: "Confirme su correo", verifying: "Confirmando su dirección de correo…",
+      verified: "Su dirección de correo está confirmada.", backToSignIn: "Volver a iniciar sesión", missingToken: "Este enlace está incompleto.",
+      accountTitle: "Su cuenta", profile: "Perfil", displayName: "Nombre visible", language: "Idioma", save: "Guardar",
+      saved: "Guardado.", changePassword: "Cambiar contraseña", currentPassword: "Contraseña actual",
+      passwordChanged: "Contraseña cambiada. Se cerraron las demás sesiones.", sessions: "Sesiones",
+      thisDevice: "Este dispositivo", revoke: "Cerrar", revokeOthers: "Cerrar todas las demás sesiones", revoked: "Sesión cerrada.",
+      twoFactor: "Verificación en dos pasos (TOTP)", totpOn: "La verificación en dos pasos está activada.", totpOff: "La verificación en dos pasos está desactivada.",
+      enableTotp: "Configurar la aplicación de autenticación", scanQr: "Escanee este código QR con su aplicación o introduzca la clave:",
+      confirmCode: "Introduzca el código que muestra para confirmar", enable: "Activar", disable: "Desactivar",
+      disableWith: "Código actual o contraseña", recoveryTitle: "Códigos de recuperación",
+      recoveryShown: "Guarde estos códigos en un lugar seguro. Cada uno sirve una vez y solo se muestran ahora.",
+      remaining: "Quedan {n} de {total} códigos de recuperación.", regenerate: "Generar códigos nuevos",
+      passkeys: "Llaves de acceso", addPasskey: "Añadir una llave de acceso", passkeyName: "Nombre de la llave", rename: "Renombrar", remove: "Eliminar",
+      noPasskeys: "Todavía no hay llaves de acceso.", created: "Añadida", lastUsed: "Último uso", never: "nunca", signOut: "Cerrar sesión",
+      loading: "Cargando…", error: "Algo salió mal. Vuelva a intentarlo.", languageLabel: "Idioma",
+      AUTH_LINK_USED: "Este enlace ya se usó. Solicite uno nuevo.",
+      AUTH_LINK_EXPIRED: "Este enlace ha caducado. Solicite uno nuevo.", AUTH_INVALID_LINK: "Este enlace no es válido.",
+      portalTitle: "Portal de operación",
+    },
+  };
+  const LANGS = { en: "English", de: "Deutsch", fr: "Français", es: "Español" };
+
+  const params = new URLSearchParams(location.search);
+  const store = window.sessionStorage;
+  const apiKey = params.get("api_key") || store.getItem("authservice.api_key") || "";
+  if (params.get("api_key")) store.setItem("authservice.api_key", params.get("api_key"));
+  if (params.get("redirect_uri")) store.setItem("authservice.redirect_uri", params.get("redirect_uri"));
+  const pick = (tag) => (tag || "").toLowerCase().split(/[-_]/)[0];
+  let lang = [params.get("locale"), store.getItem("authservice.locale"), ...(navigator.languages || [navigator.language])]
+    .map(pick).find((l) => STRINGS[l]) || "en";
+  if (params.get("locale") && STRINGS[pick(params.get("locale"))]) store.setItem("authservice.locale", lang);
+  const t = (key, vars) => {
+    let s = (STRINGS[lang] && STRINGS[lang][key]) || STRINGS.en[key] || key;
+    Object.entries(vars || {}).forEach(([k, v]) => { s = s.replace(`{${k}}`, v); });
+    return s;
+  };
+
+  const auth = window.AuthService.createClient({ baseUrl: location.origin, apiKey, tokenTransport: "cookie" });
+  let config = null;
+
+  // ------------------------------------------------------------------ DOM helpers
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => {
+      if (v === undefined || v === null || v === false) return;
+      if (k === "text") node.textContent = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v === true ? "" : v);
+    });
+    (children || []).forEach((c) => c && node.append(c));
+    return node;
+  }
+  let uid = 0;
+  function field(label, attrs, hint) {
+    const id = `f${++uid}`;
+    const input = el("input", Object.assign({ id, name: id }, attrs));
+    const kids = [el("label", { for: id, text: label }), input];
+    if (hint) {
+      input.setAttribute("aria-describedby", `${id}-hint`);
+      kids.push(el("span", { id: `${id}-hint`, class: "as-hint", text: hint }));
+    }
+    return { wrap: el("div", { class: "as-field" }, kids), input };
+  }
+  const button = (text, attrs) => el("button", Object.assign({ class: "as-btn", type: "submit" }, attrs), [text]);
+  const alertBox = () => el("div", { class: "as-alert as-error", role: "alert", hidden: true });
+  const okBox = (text) => el("div", { class: "as-alert as-ok", role: "status" }, [text]);
+  const showError = (box, err) => {
+    box.className = "as-alert as-error";
+    box.textContent = (err && err.authCode && STRINGS[lang][err.authCode]) || (err && err.userMessage) || t("error");
+    box.hidden = false;
+  };
+  const showOk = (box, text) => { box.className = "as-alert as-ok"; box.textContent = text; box.hidden = false; };
+  async function busy(btn, fn) {
+    btn.disabled = true;
+    try { return await fn(); } finally { btn.disabled = false; }
+  }
+  const main = () => document.getElementById("main");
+  function page(title, lead, children, wide) {
+    document.title = config ? `${title} · ${config.brand_name}` : title;
+    const card = el("section", { class: "as-card", "aria-labelledby": "page-title" }, [
+      el("h1", { class: "as-title", id: "page-title", text: title }),
+      lead ? el("p", { class: "as-lead", text: lead }) : null,
+      ...children,
+    ]);
+    main().classList.toggle("as-wide", Boolean(wide));
+    main().replaceChildren(brandHeader(), card);
+    const first = card.querySelector("input, button");
+    if (first && !wide) first.focus();
+    return card;
+  }
+  function brandHeader() {
+    const kids = [];
+    if (config && config.logo_url) kids.push(el("img", { src: config.logo_url, alt: config.brand_name }));
+    else kids.push(el("span", { class: "as-brand-name", text: (config && config.brand_name) || "AuthService" }));
+    return el("header", { class: "as-brand" }, kids);
+  }
+  const link = (href, text) => el("a", { href }, [text]);
+  const withKey = (path) => path;
+
+  // ------------------------------------------------------------------ navigation after sign-in
+  function afterSignIn() {
+    const target = store.getItem("authservice.redirect_uri");
+    const allowed = (config && config.allowed_redirect_origins) || [];
+    if (target) {
+      try {
+        const url = new URL(target);
+        if (allowed.includes(url.origin)) { store.removeItem("authservice.redirect_uri"); location.assign(url.href); return; }
+      } catch (_) { /* not a URL: ignored */ }
+    }
+    location.assign("/account.html");
+  }
+
+  // ------------------------------------------------------------------ pages
+  function secondFactor(challenge) {
+    const box = alertBox();
+    const methods = challenge.methods;
+    const render = (method) => {
+      const kids = [box];
+      if (method === "totp" || method === "recovery_code") {
+        const code = method === "totp"
+          ? field(t("code"), { inputmode: "numeric", autocomplete: "one-time-code", required: true, maxlength: 6 })
+          : field(t("recoveryCode"), { autocomplete: "off", required: true });
+        const submit = button(t("verify"));
+        const form = el("form", { class: "as-stack", novalidate: true }, [...kids, code.wrap, submit]);
+        form.addEventListener("submit", (e) => {
+          e.preventDefault();
+          busy(submit, async () => {
+            try {
+              const r = method === "totp"
+                ? await auth.verifyTotp({ twoFactorToken: challenge.twoFactorToken, code: code.input.value.trim() })
+                : await auth.verifyRecoveryCode({ twoFactorToken: challenge.twoFactorToken, code: code.input.value.trim() });
+              if (!r.requires2fa) afterSignIn();
+            } catch (err) { showError(box, err); code.input.focus(); }
+          });
+        });
+        page(t("twoFactorTitle"), method === "totp" ? t("twoFactorLead") : "", [form, switcher(method)]);
+      } else {
+        const go = button(t("usePasskey"), { type: "button" });
+        go.addEventListener("click", () => busy(go, async () => {
+          try { await auth.passkeys.login({ twoFactorToken: challenge.twoFactorToken }); afterSignIn(); } catch (err) { showError(box, err); }
+        }));
+        page(t("twoFactorTitle"), "", [box, go, switcher(method)]);
+      }
+    };
+    const switcher = (current) => el("div", { class: "as-links" }, methods.filter((m) => m !== current).map((m) => {
+      const a = el("a", { href: "#", text: m === "totp" ? t("useTotp") : m === "passkey" ? t("usePasskey") : t("useRecovery") });
+      a.addEventListener("click", (e) => { e.preventDefault(); render(m); });
+      return a;
+    }));
+    render(methods[0] || "totp");
+  }
+
+  async function loginPage() {
+    const box = alertBox();
+    const email = field(t("email"), { type: "email", autocomplete: "username webauthn", required: true });
+    const password = field(t("password"), { type: "password", autocomplete: "current-password", required: true });
+    const submit = button(t("signIn"));
+    const form = el("form", { class: "as-stack", novalidate: true }, [box, email.wrap, password.wrap, submit]);
+    let conditional = null;
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      busy(submit, async () => {
+        box.hidden = true;
+        try {
+          const r = await auth.login({ email: email.input.value.trim(), password: password.input.value });
+          if (conditional) conditional.abort();
+          if (r.requires2fa) secondFactor(r); else afterSignIn();
+        } catch (err) { showError(box, err); password.input.focus(); }
+      });
+    });
+    const kids = [form];
+    const methods = (config && config.methods) || {};
+    if (methods.passkey !== false && auth.passkeys.supported()) {
+      const pk = button(t("passkey"), { type: "button", class: "as-btn as-secondary" });
+      pk.addEventListener("click", () => busy(pk, async () => {
+        if (conditional) conditional.abort();
+        try { const r = await auth.passkeys.login({}); if (r.requires2fa) secondFactor(r); else afterSignIn(); } catch (err) { showError(box, err); }
+      }));
+      kids.push(el("div", { class: "as-divider" }, [t("or")]), pk);
+    }
+    if (methods.magic_link !== false) {
+      const magic = button(t("magicLink"), { type: "button", class: "as-btn as-secondary" });
+      magic.addEventListener("click", () => busy(magic, async () => {
+        if (!email.input.value.trim()) { email.input.focus(); return; }
+        try { await auth.magicLink.send(email.input.value.trim()); showOk(box, t("magicSent")); } catch (err) { showError(box, err); }
+      }));
+      kids.push(magic);
+    }
+    kids.push(el("div", { class: "as-links" }, [link("/signup.html", t("noAccount")), link("/forgot-password.html", t("forgot"))]));
+    page(t("signInTitle"), t("signInLead"), kids);
+    const error = params.get("error");
+    if (error) showError(box, { authCode: error });
+    const code = params.get("auth_code");
+    if (code) {
+      history.replaceState(null, "", location.pathname);
+      try { const r = await auth.exchangeCode(code); if (r.requires2fa) secondFactor(r); else afterSignIn(); return; } catch (err) { showError(box, err); }
+    }
+    // Passkey autofill: the browser offers passkeys in the email field's suggestions.
+    if (methods.passkey !== false && await auth.passkeys.conditionalSupported().catch(() => false)) {
+      conditional = new AbortController();
+      auth.passkeys.login({ mediation: "conditional", signal: conditional.signal })
+        .then((r) => { if (r.requires2fa) secondFactor(r); else afterSignIn(); })
+        .catch(() => { /* dismissed or aborted */ });
+    }
+  }
+
+  function signupPage() {
+    const box = alertBox();
+    const name = field(t("name"), { type: "text", autocomplete: "name" });
+    const email = field(t("email"), { type: "email", autocomplete: "email", required: true });
+    const password = field(t("password"), { type: "password", autocomplete: "new-password", required: true, minlength: 8 }, t("passwordHint"));
+    const submit = button(t("createAccount"));
+    const form = el("form", { class: "as-stack", novalidate: true }, [box, name.wrap, email.wrap, password.wrap, submit]);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      busy(submit, async () => {
+        try {
+          await auth.signup({ email: email.input.value.trim(), password: password.input.value, displayName: name.input.value.trim() || undefined });
+          const kids = [okBox(t("signedUp"))];
+          if (auth.passkeys.supported()) {
+            const add = button(t("addPasskeyNow"), { type: "button", class: "as-btn as-secondary" });
+            const note = alertBox();
+            add.addEventListener("click", () => busy(add, async () => {
+              try { await auth.passkeys.register("Passkey"); afterSignIn(); } catch (err) { showError(note, err); }
+            }));
+            kids.push(note, add);
+          }
+          const next = button(t("continue"), { type: "button" });
+          next.addEventListener("click", afterSignIn);
+          kids.push(next);
+          page(t("signUpTitle"), "", [el("div", { class: "as-stack" }, kids)]);
+        } catch (err) { showError(box, err); }
+      });
+    });
+    page(t("signUpTitle"), t("signUpLead"), [form, el("div", { class: "as-links" }, [link("/login.html", t("haveAccount"))])]);
+  }
+
+  function forgotPage() {
+    const box = alertBox();
+    const email = field(t("email"), { type: "email", autocomplete: "email", required: true });
+    const submit = button(t("sendLink"));
+    const form = el("form", { class: "as-stack", novalidate: true }, [box, email.wrap, submit]);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      busy(submit, async () => {
+        try { await auth.forgotPassword(email.input.value.trim()); showOk(box, t("forgotSent")); } catch (err) { showError(box, err); }
+      });
+    });
+    page(t("forgotTitle"), t("forgotLead"), [form, el("div", { class: "as-links" }, [link("/login.html", t("backToSignIn"))])]);
+  }
+
+  function tokenFromUrl() {
+    const token = params.get("token") || new URLSearchParams(location.hash.slice(1)).get("token");
+    if (token) history.replaceState(null, "", location.pathname);
+    return token;
+  }
+
+  function resetPage() {
+    const token = tokenFromUrl();
+    const box = alertBox();
+    if (!token) { page(t("resetTitle"), "", [okBox(t("missingToken")), el("div", { class: "as-links" }, [link("/forgot-password.html", t("forgot"))])]); return; }
+    const password = field(t("newPassword"), { type: "password", autocomplete: "new-password", required: true, minlength: 8 }, t("passwordHint"));
+    const submit = button(t("setPassword"));
+    const form = el("form", { class: "as-stack", novalidate: true }, [box, password.wrap, submit]);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      busy(submit, async () => {
+        try {
+          await auth.resetPassword({ token, newPassword: password.input.value });
+          page(t("resetTitle"), "", [okBox(t("resetDone")), el("div", { class: "as-links" }, [link("/login.html", t("backToSignIn"))])]);
+        } catch (err) { showError(box, err); }
+      });
+    });
+    page(t("resetTitle"), "", [form]);
+  }
+
+  async function verifyPage() {
+    const token = tokenFromUrl();
+    const status = el("div", { role: "status", class: "as-alert as-ok", text: t("verifying") });
+    page(t("verifyTitle"), "", [status, el("div", { class: "as-links" }, [link("/login.html", t("backToSignIn"))])]);
+    if (!token) { status.textContent = t("missingToken"); return; }
+    try { await auth.verifyEmail(token); status.textContent = t("verified"); } catch (err) { showError(status, err); }
+  }
+
+  function section(title, id, children) {
+    return el("section", { class: "as-card", "aria-labelledby": id }, [el("h2", { class: "as-subtitle", id, text: title }), ...children]);
+  }
+  const fmt = (iso) => (iso ? new Date(iso).toLocaleString(lang) : t("never"));
+
+  async function accountPage() {
+    try { await auth.refresh(); } catch (_) { location.replace("/login.html"); return; }
+    const me = await auth.me();
+    document.title = `${t("accountTitle")} · ${(config && config.brand_name) || ""}`;
+    const sections = [];
+
+    // Profile
+    const pBox = alertBox();
+    const dn = field(t("displayName"), { type: "text", autocomplete: "name", value: me.display_name || "" });
+    const langId = `f${++uid}`;
+    const langSel = el("select", { id: langId, name: "locale" }, Object.entries(LANGS).map(([code, label]) =>
+      el("option", { value: code, selected: (me.locale || lang) === code }, [label])));
+    const pSave = button(t("save"), { class: "as-btn as-inline" });
+    const pForm = el("form", { class: "as-stack" }, [pBox, el("p", { class: "as-meta", text: me.email }), dn.wrap,
+      el("div", { class: "as-field" }, [el("label", { for: langId, text: t("language") }), langSel]), pSave]);
+    pForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      busy(pSave, async () => {
+        try { await auth.updateProfile({ displayName: dn.input.value.trim(), locale: langSel.value }); showOk(pBox, t("saved")); } catch (err) { showError(pBox, err); }
+      });
+    });
+    sections.push(section(t("profile"), "s-profile", [pForm]));
+
+    // Password
+    const cBox = alertBox();
+    const cur = field(t("currentPassword"), { type: "password", autocomplete: "current-password", required: true });
+    const next = field(t("newPassword"), { type: "password", autocomplete: "new-password", required: true }, t("passwordHint"));
+    const cSave = button(t("changePassword"), { class: "as-btn as-inline" });
+    const cForm = el("form", { class: "as-stack" }, [cBox, cur.wrap, next.wrap, cSave]);
+    cForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      busy(cSave, async () => {
+        try { await auth.changePassword({ currentPassword: cur.input.value, newPassword: next.input.value }); cForm.reset(); showOk(cBox, t("passwordChanged")); renderSessions(); } catch (err) { showError(cBox, err); }
+      });
+    });
+    sections.push(section(t("changePassword"), "s-password", [cForm]));
+
+    // Sessions
+    const sBox = alertBox();
+    const sList = el("ul", { class: "as-list", id: "sessions" });
+    const others = button(t("revokeOthers"), { type: "button", class: "as-btn as-secondary as-inline" });
+    others.addEventListener("click", () => busy(others, async () => {
+      try { await auth.sessions.revokeOthers(); showOk(sBox, t("revoked")); renderSessions(); } catch (err) { showError(sBox, err); }
+    }));
+    async function renderSessions() {
+      const list = await auth.sessions.list();
+      sList.replaceChildren(...list.map((s) => {
+        const label = `${s.user_agent || "—"}`;
+        const btn = s.current
+          ? el("span", { class: "as-meta", text: t("thisDevice") })
+          : el("button", { class: "as-btn as-secondary as-inline", type: "button", "aria-label": `${t("revoke")}: ${label}`, text: t("revoke") });
+        if (!s.current) btn.addEventListener("click", () => busy(btn, async () => {
+          try { await auth.sessions.revoke(s.id); showOk(sBox, t("revoked")); renderSessions(); } catch (err) { showError(sBox, err); }
+        }));
+        return el("li", { "data-session": s.id }, [el("div", {}, [el("div", { text: label }), el("div", { class: "as-meta", text: `${s.ip || ""} · ${fmt(s.last_used_at)}` })]), btn]);
+      }));
+    }
+    sections.push(section(t("sessions"), "s-sessions", [sBox, sList, others]));
+
+    // TOTP and recovery codes
+    const tBox = alertBox();
+    const tBody = el("div", { class: "as-stack" });
+    async function renderTotp() {
+      const u = await auth.me();
+      if (!u.totp_enabled) {
+        const start = button(t("enableTotp"), { type: "button", class: "as-btn as-inline" });
+        start.addEventListener("click", () => busy(start, async () => {
+          try {
+            const setup = await auth.totp.setup();
+            const code = field(t("confirmCode"), { inputmode: "numeric", autocomplete: "one-time-code", required: true, maxlength: 6 });
+            const on = button(t("enable"), { class: "as-btn as-inline" });
+            const f = el("form", { class: "as-stack" }, [
+              el("p", { text: t("scanQr") }),
+              el("img", { class: "as-qr", src: setup.qr_code, alt: "QR code" }),
+              el("p", { class: "as-secret", id: "totp-secret", text: setup.secret }),
+              code.wrap, on]);
+            f.addEventListener("submit", (e) => {
+              e.preventDefault();
+              busy(on, async () => {
+                try {
+                  const res = await auth.totp.enable(code.input.value.trim());
+                  tBody.replaceChildren(okBox(t("totpOn")), el("p", { text: t("recoveryShown") }),
+                    el("ul", { class: "as-codes", id: "recovery-codes" }, res.recovery_codes.map((c) => el("li", { text: c }))));
+                  renderRecovery();
+                } catch (err) { showError(tBox, err); }
+              });
+            });
+            tBody.replaceChildren(f);
+            code.input.focus();
+          } catch (err) { showError(tBox, err); }
+        }));
+        tBody.replaceChildren(el("p", { text: t("totpOff") }), start);
+      } else {
+        const proof = field(t("disableWith"), { type: "password", autocomplete: "off", required: true });
+        const off = button(t("disable"), { class: "as-btn as-danger as-inline" });
+        const f = el("form", { class: "as-stack" }, [el("p", { text: t("totpOn") }), proof.wrap, off]);
+        f.addEventListener("submit", (e) => {
+          e.preventDefault();
+          busy(off, async () => {
+            const v = proof.input.value.trim();
+            try { await auth.totp.disable(/^\d{6}$/.test(v) ? { code: v } : { password: v }); renderTotp(); renderRecovery(); } catch (err) { showError(tBox, err); }
+          });
+        });
+        tBody.replaceChildren(f);
+      }
+    }
+    sections.push(section(t("twoFactor"), "s-totp", [tBox, tBody]));
+
+    const rBox = alertBox();
+    const rBody = el("div", { class: "as-stack" });
+    async function renderRecovery() {
+      const s = await auth.recoveryCodes.status();
+      const regen = button(t("regenerate"), { type: "button", class: "as-btn as-secondary as-inline" });
+      regen.addEventListener("click", () => busy(regen, async () => {
+        try {
+          const codes = await auth.recoveryCodes.regenerate();
+          rBody.replaceChildren(el("p", { text: t("recoveryShown") }), el("ul", { class: "as-codes" }, codes.map((c) => el("li", { text: c }))));
+        } catch (err) { showError(rBox, err); }
+      }));
+      rBody.replaceChildren(el("p", { text: t("remaining", { n: s.remaining, total: s.total }) }), regen);
+    }
+    sections.push(section(t("recoveryTitle"), "s-recovery", [rBox, rBody]));
+
+    // Passkeys
+    const kBox = alertBox();
+    const kList = el("ul", { class: "as-list", id: "passkeys" });
+    async function renderPasskeys() {
+      const keys = await auth.passkeys.list();
+      if (!keys.length) { kList.replaceChildren(el("li", { text: t("noPasskeys") })); return; }
+      kList.replaceChildren(...keys.map((k) => {
+        const rename = el("button", { class: "as-btn as-secondary as-inline", type: "button", "aria-label": `${t("rename")}: ${k.name}`, text: t("rename") });
+        const remove = el("button", { class: "as-btn as-secondary as-inline", type: "button", "aria-label": `${t("remove")}: ${k.name}`, text: t("remove") });
+        rename.addEventListener("click", () => {
+          const name = field(t("passkeyName"), { type: "text", value: k.name, required: true, maxlength: 64 });
+          const save = button(t("save"), { class: "as-btn as-inline" });
+          const f = el("form", { class: "as-row" }, [name.wrap, save]);
+          f.addEventListener("submit", (e) => {
+            e.preventDefault();
+            busy(save, async () => { try { await auth.passkeys.rename(k.id, name.input.value.trim()); renderPasskeys(); } catch (err) { showError(kBox, err); } });
+          });
+          item.replaceChildren(f);
+          name.input.focus();
+        });
+        remove.addEventListener("click", () => busy(remove, async () => {
+          try { await auth.passkeys.remove(k.id); renderPasskeys(); } catch (err) { showError(kBox, err); }
+        }));
+        const item = el("li", { "data-passkey": k.id }, [
+          el("div", {}, [el("div", { text: k.name }), el("div", { class: "as-meta", text: `${t("created")} ${fmt(k.created_at)} · ${t("lastUsed")} ${fmt(k.last_used_at)}` })]),
+          el("div", { class: "as-row" }, [rename, remove])]);
+        return item;
+      }));
+    }
+    const add = button(t("addPasskey"), { type: "button", class: "as-btn as-inline" });
+    add.addEventListener("click", () => busy(add, async () => {
+      try { await auth.passkeys.register(`Passkey ${new Date().toLocaleDateString(lang)}`); renderPasskeys(); } catch (err) { showError(kBox, err); }
+    }));
+    if (auth.passkeys.supported()) sections.push(section(t("passkeys"), "s-passkeys", [kBox, kList, add]));
+
+    const out = button(t("signOut"), { type: "button", class: "as-btn as-secondary" });
+    out.addEventListener("click", async () => { await auth.logout().catch(() => {}); location.assign("/login.html"); });
+
+    main().classList.add("as-wide");
+    main().replaceChildren(brandHeader(), el("h1", { class: "as-title", id: "page-title", text: t("accountTitle") }), ...sections, out);
+    await Promise.all([renderSessions(), renderTotp(), renderRecovery(), auth.passkeys.supported() ? renderPasskeys() : null]);
+  }
+
+  // ------------------------------------------------------------------ chrome
+  function languagePicker() {
+    const id = "lang-picker";
+    const sel = el("select", { id }, Object.entries(LANGS).map(([code, label]) => el("option", { value: code, selected: code === lang }, [label])));
+    sel.addEventListener("change", () => {
+      store.setItem("authservice.locale", sel.value);
+      const url = new URL(location.href);
+      url.searchParams.set("locale", sel.value);
+      location.assign(url.href);
+    });
+    return el("footer", { class: "as-footer" }, [el("label", { for: id, text: `${t("languageLabel")} ` }), sel]);
+  }
+
+  async function start() {
+    document.documentElement.lang = lang;
+    const skip = document.querySelector(".as-skip");
+    if (skip) skip.textContent = { en: "Skip to content", de: "Zum Inhalt springen", fr: "Aller au contenu", es: "Ir al contenido" }[lang];
+    try {
+      config = await auth.uiConfig();
+      if (config.primary_color) document.documentElement.style.setProperty("--as-brand", config.primary_color);
+    } catch (_) { config = null; }
+    document.body.append(languagePicker());
+    const pages = { login: loginPage, signup: signupPage, "forgot-password": forgotPage, "reset-password": resetPage, "verify-email": verifyPage, account: accountPage };
+    const run = pages[document.body.dataset.page];
+    if (run) {
+      try { await run(); } catch (err) { const box = alertBox(); main().replaceChildren(brandHeader(), box); showError(box, err); }
+    }
+  }
+
+  window.AuthUI = { t, lang: () => lang, auth, withKey };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
+})();

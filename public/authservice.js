@@ -1,0 +1,408 @@
+/*! AuthService browser SDK — dependency free.
+ *
+ *   const auth = AuthService.createClient({ baseUrl, apiKey, tokenTransport: "cookie" });
+ *   const result = await auth.login({ email, password });
+ *   if (result.requires2fa) await auth.verifyTotp({ twoFactorToken: result.twoFactorToken, code });
+ *
+ * Tokens live in memory only. With the default cookie transport the refresh token stays in the
+ * HttpOnly `auth_refresh` cookie (the SDK never sees it); with `tokenTransport: "json"` (alias
+ * `sessionMode: "token"`) it is kept in memory for this page's life. Nothing is written to
+ * localStorage, and no token is ever put in a URL.
+ */
+(function (global) {
+  "use strict";
+
+  class AuthError extends Error {
+    constructor(status, body) {
+      super((body && (body.message || body.error)) || `request failed (${status})`);
+      this.name = "AuthError";
+      this.status = status;
+      this.code = (body && body.code) || "network_error";
+      this.authCode = body && body.auth_code;
+      this.userMessage = (body && body.user_message) || "Something went wrong. Please try again.";
+      this.retryAfter = body && body.retry_after;
+      this.details = body && body.details;
+      this.requestId = body && body.request_id;
+    }
+  }
+
+  const b64urlToBuf = (s) => {
+    const b64 = s.replace(/-/g, "+").replace(/_/g, "/");
+    const padded = b64 + "===".slice((b64.length + 3) % 4);
+    return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0)).buffer;
+  };
+  const bufToB64url = (buf) => {
+    let s = "";
+    new Uint8Array(buf).forEach((b) => { s += String.fromCharCode(b); });
+    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  };
+
+  /** navigator.credentials.create() for the server's options; returns the JSON to finish with. */
+  async function createCredential(options) {
+    const pk = Object.assign({}, options.publicKey);
+    pk.challenge = b64urlToBuf(pk.challenge);
+    pk.user = Object.assign({}, pk.user, { id: b64urlToBuf(pk.user.id) });
+    pk.excludeCredentials = (pk.excludeCredentials || []).map((c) => Object.assign({}, c, { id: b64urlToBuf(c.id) }));
+    const cred = await navigator.credentials.create({ publicKey: pk });
+    return {
+      id: cred.id,
+      rawId: bufToB64url(cred.rawId),
+      type: cred.type,
+      response: {
+        attestationObject: bufToB64url(cred.response.attestationObject),
+        clientDataJSON: bufToB64url(cred.response.clientDataJSON),
+        transports: cred.response.getTransports ? cred.response.getTransports() : [],
+      },
+      extensions: cred.getClientExtensionResults(),
+    };
+  }
+
+  /** navigator.credentials.get() for the server's options (mediation "conditional" for autofill). */
+  async function getAssertion(options, mediation, signal) {
+    const pk = Object.assign({}, options.publicKey);
+    pk.challenge = b64urlToBuf(pk.challenge);
+    pk.allowCredentials = (pk.allowCredentials || []).map((c) => Object.assign({}, c, { id: b64urlToBuf(c.id) }));
+    const request = { publicKey: pk };
+    if (mediation) request.mediation = mediation;
+    if (signal) request.signal = signal;
+    const cred = await navigator.credentials.get(request);
+    return {
+      id: cred.id,
+      rawId: bufToB64url(cred.rawId),
+      type: cred.type,
+      response: {
+        authenticatorData: bufToB64url(cred.response.authenticatorData),
+        clientDataJSON: bufToB64url(cred.response.clientDataJSON),
+        signature: bufToB64url(cred.response.signature),
+        userHandle: cred.response.userHandle ? bufToB64url(cred.response.userHandle) : null,
+      },
+      extensions: cred.getClientExtensionResults(),
+    };
+  }
+
+  function createClient(options) {
+    const opts = options || {};
+    const baseUrl = String(opts.baseUrl || "").replace(/\/+$/, "");
+    const apiKey = opts.apiKey;
+    const transport = opts.tokenTransport || (opts.sessionMode === "token" ? "json" : "cookie");
+    let accessToken = null;
+    let refreshToken = null;
+    let expiresAt = 0;
+    let user = null;
+    let refreshing = null;
+    const listeners = new Set();
+
+    const emit = () => listeners.forEach((fn) => { try { fn(user); } catch (_) { /* listener errors stay theirs */ } });
+
+    async function request(method, path, { body, auth, headers } = {}) {
+      const h = Object.assign({ Accept: "application/json" }, headers || {});
+      if (apiKey) h["X-API-Key"] = apiKey;
+      if (body !== undefined) h["Content-Type"] = "application/json";
+      if (auth) {
+        await ensureFresh();
+        if (!accessToken) throw new AuthError(401, { code: "missing_token", message: "not signed in" });
+        h.Authorization = `Bearer ${accessToken}`;
+      }
+      let res;
+      try {
+        res = await fetch(baseUrl + path, {
+          method,
+          headers: h,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          credentials: "include",
+        });
+      } catch (e) {
+        throw new AuthError(0, { code: "network_error", message: String(e) });
+      }
+      const text = await res.text();
+      let data = null;
+      if (text) { try { data = JSON.parse(text); } catch (_) { data = { message: text }; } }
+      if (!res.ok) {
+        const err = new AuthError(res.status, data);
+        err.retryAfter = Number(res.headers.get("Retry-After")) || undefined;
+        throw err;
+      }
+      return data;
+    }
+
+    /** A token response signs in; a challenge answer is handed back for the second factor. */
+    function accept(data) {
+      if (data && data.requires_2fa) {
+        return { requires2fa: true, twoFactorToken: data.two_factor_token, methods: data.two_factor_methods || [], expiresIn: data.expires_in };
+      }
+      accessToken = data.access_token;
+      expiresAt = Date.now() + (data.expires_in || 0) * 1000;
+      user = data.user || user;
+      if (data.refresh_token) refreshToken = data.refresh_token;
+      emit();
+      return { requires2fa: false, user, accessToken };
+    }
+
+    function clear() {
+      accessToken = null;
+      refreshToken = null;
+      expiresAt = 0;
+      user = null;
+      emit();
+    }
+
+    async function ensureFresh() {
+      if (accessToken && Date.now() < expiresAt - 30000) return;
+      if (!accessToken && transport === "json" && !refreshToken) return;
+      try { await refresh(); } catch (_) { /* stays signed out */ }
+    }
+
+    async function refresh() {
+      if (!refreshing) {
+        const body = { token_transport: transport };
+        if (transport === "json" && refreshToken) body.refresh_token = refreshToken;
+        refreshing = request("POST", "/api/auth/refresh", { body })
+          .then(accept)
+          .catch((e) => { if (e.status === 401) clear(); throw e; })
+          .finally(() => { refreshing = null; });
+      }
+      return refreshing;
+    }
+
+    const withTransport = (body) => Object.assign({ token_transport: transport }, body);
+    const api = {
+      transport,
+      /** The current user (after sign-in or `refresh()`), or null. */
+      getUser: () => user,
+      getAccessToken: async () => { await ensureFresh(); return accessToken; },
+      isSignedIn: () => Boolean(accessToken && user),
+      /** Calls `fn(user)` on every sign-in, refresh and sign-out; returns an unsubscribe. */
+      onChange(fn) { listeners.add(fn); return () => listeners.delete(fn); },
+      uiConfig: () => request("GET", "/api/auth/ui/config"),
+      async signup({ email, password, displayName }) {
+        return accept(await request("POST", "/api/auth/signup", { body: withTransport({ email, password, display_name: displayName }) }));
+      },
+      async login({ email, password }) {
+        return accept(await request("POST", "/api/auth/login", { body: withTransport({ email, password }) }));
+      },
+      async verifyTotp({ twoFactorToken, code }) {
+        return accept(await request("POST", "/api/auth/totp/verify", { body: withTransport({ two_factor_token: twoFactorToken, code }) }));
+      },
+      async verifyRecoveryCode({ twoFactorToken, code }) {
+        return accept(await request("POST", "/api/auth/recovery-codes/verify", { body: withTransport({ two_factor_token: twoFactorToken, code }) }));
+      },
+      refresh,
+      async logout() {
+        const body = transport === "json" && refreshToken ? { refresh_token: refreshToken } : {};
+        try { await request("POST", "/api/auth/logout", { body }); } finally { clear(); }
+      },
+      async me() { user = await request("GET", "/api/auth/me", { auth: true }); emit(); return user; },
+      async updateProfile(fields) {
+        user = await request("PATCH", "/api/auth/me", { auth: true, body: { display_name: fields.displayName, timezone: fields.timezone, locale: fields.locale } });
+        emit();
+        return user;
+      },
+      changePassword: ({ currentPassword, newPassword }) =>
+        request("POST", "/api/auth/change-password", { auth: true, body: { current_password: currentPassword, new_password: newPassword } }),
+      sessions: {
+        list: async () => (await request("GET", "/api/auth/sessions", { auth: true })).sessions,
+        revoke: (id) => request("DELETE", `/api/auth/sessions/${encodeURIComponent(id)}`, { auth: true }),
+        revokeOthers: () => request("DELETE", "/api/auth/sessions", { auth: true }),
+      },
+      totp: {
+        setup: () => request("POST", "/api/auth/totp/setup", { auth: true }),
+        enable: (code) => request("POST", "/api/auth/totp/enable", { auth: true, body: { code } }),
+        disable: ({ code, password }) => request("POST", "/api/auth/totp/disable", { auth: true, body: { code, password } }),
+      },
+      recoveryCodes: {
+        status: () => request("GET", "/api/auth/recovery-codes", { auth: true }),
+        regenerate: async () => (await request("POST", "/api/auth/recovery-codes", { auth: true })).recovery_codes,
+      },
+      passkeys: {
+        supported: () => typeof window !== "undefined" && Boolean(window.PublicKeyCredential),
+        async conditionalSupported() {
+          return Boolean(window.PublicKeyCredential && PublicKeyCredential.isConditionalMediationAvailable
+            && await PublicKeyCredential.isConditionalMediationAvailable());
+        },
+        list: async () => (await request("GET", "/api/auth/passkeys", { auth: true })).passkeys,
+        async register(name) {
+          const begin = await request("POST", "/api/auth/passkey/register/begin", { auth: true, body: { name } });
+          const credential = await createCredential(begin.options);
+          return (await request("POST", "/api/auth/passkey/register/finish", { auth: true, body: { session_id: begin.session_id, credential, name } })).passkey;
+        },
+        /** Usernameless, email-first (`email`), a second factor (`twoFactorToken`), or autofill (`mediation: "conditional"`). */
+        async login({ email, twoFactorToken, mediation, signal } = {}) {
+          const begin = await request("POST", "/api/auth/passkey/login/begin", { body: { email, two_factor_token: twoFactorToken } });
+          const credential = await getAssertion(begin.options, mediation, signal);
+          return accept(await request("POST", "/api/auth/passkey/login/finish", { body: withTransport({ session_id: begin.session_id, credential }) }));
+        },
+        rename: (id, name) => request("PATCH", `/api/auth/passkeys/${encodeURIComponent(id)}`, { auth: true, body: { name } }),
+        remove: (id) => request("DELETE", `/api/auth/passkeys/${encodeURIComponent(id)}`, { auth: true }),
+      },
+      magicLink: {
+        send: (email, baseUrlForLinks) => request("POST", "/api/auth/magic-link/send", { body: { email, base_url: baseUrlForLinks } }),
+      },
+      /** Completes a browser redirect (`?auth_code=`) from a magic link. */
+      async exchangeCode(code) {
+        return accept(await request("POST", "/api/auth/redirect/exchange", { body: withTransport({ code }) }));
+      },
+      forgotPassword: (email) => request("POST", "/api/auth/forgot-password", { body: { email } }),
+      resetPassword: ({ token, newPassword }) => request("POST", "/api/auth/reset-password", { body: { token, new_password: newPassword } }),
+      verifyEmail: (token) => request("POST", "/api/auth/verify-email", { body: { token } }),
+      resendVerification: () => request("POST", "/api/auth/resend-verification", { auth: true }),
+    };
+
+    api.mountSignIn = (target, o) => mountSignIn(api, target, o || {});
+    api.mountSignUp = (target, o) => mountSignUp(api, target, o || {});
+    api.mountUserButton = (target, o) => mountUserButton(api, target, o || {});
+    api.mountUserProfile = (target, o) => mountUserProfile(api, target, o || {});
+    return api;
+  }
+
+  // ---------------------------------------------------------------- widgets (DOM, no innerHTML)
+
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => {
+      if (v === undefined || v === null || v === false) return;
+      if (k === "text") node.textContent = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v === true ? "" : v);
+    });
+    (children || []).forEach((c) => node.append(c));
+    return node;
+  }
+
+  let uid = 0;
+  function field(label, attrs) {
+    const id = `as-f${++uid}`;
+    const input = el("input", Object.assign({ id }, attrs));
+    return { wrap: el("div", { class: "as-field" }, [el("label", { for: id, text: label }), input]), input };
+  }
+
+  function resolve(target) {
+    const node = typeof target === "string" ? document.querySelector(target) : target;
+    if (!node) throw new Error(`AuthService: no element ${target}`);
+    node.replaceChildren();
+    return node;
+  }
+
+  const defaultText = {
+    email: "Email", password: "Password", signIn: "Sign in", signUp: "Create account", name: "Name",
+    code: "Authentication code", verify: "Verify", passkey: "Sign in with a passkey",
+    recovery: "Use a recovery code", signOut: "Sign out", save: "Save", sessions: "Sessions",
+    revoke: "Revoke", current: "This device", twoFactor: "Two-step verification",
+  };
+
+  function alertBox() {
+    return el("div", { class: "as-alert as-error", role: "alert", hidden: true });
+  }
+  function showError(box, err) {
+    box.textContent = (err && (err.userMessage || err.message)) || "Something went wrong.";
+    box.hidden = false;
+  }
+
+  function mountSignIn(auth, target, o) {
+    const t = Object.assign({}, defaultText, o.text);
+    const root = resolve(target);
+    const box = alertBox();
+    const email = field(t.email, { type: "email", name: "email", autocomplete: "username webauthn", required: true });
+    const password = field(t.password, { type: "password", name: "password", autocomplete: "current-password", required: true });
+    const submit = el("button", { class: "as-btn", type: "submit", text: t.signIn });
+    const done = (r) => { if (o.onSuccess) o.onSuccess(r.user || auth.getUser()); };
+    const secondStep = (challenge) => {
+      const code = field(t.code, { inputmode: "numeric", autocomplete: "one-time-code", required: true });
+      const verify = el("button", { class: "as-btn", type: "submit", text: t.verify });
+      const form = el("form", { class: "as-stack", novalidate: true }, [el("h2", { class: "as-subtitle", text: t.twoFactor }), box, code.wrap, verify]);
+      form.addEventListener("submit", async (e) => {
+        e.preventDefault();
+        verify.disabled = true;
+        try { done(await auth.verifyTotp({ twoFactorToken: challenge.twoFactorToken, code: code.input.value.trim() })); }
+        catch (err) { showError(box, err); } finally { verify.disabled = false; }
+      });
+      root.replaceChildren(form);
+      code.input.focus();
+    };
+    const form = el("form", { class: "as-stack", novalidate: true }, [box, email.wrap, password.wrap, submit]);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      submit.disabled = true;
+      box.hidden = true;
+      try {
+        const r = await auth.login({ email: email.input.value.trim(), password: password.input.value });
+        if (r.requires2fa) secondStep(r); else done(r);
+      } catch (err) { showError(box, err); } finally { submit.disabled = false; }
+    });
+    root.append(form);
+    if (auth.passkeys.supported()) {
+      const pk = el("button", { class: "as-btn as-secondary", type: "button", text: t.passkey });
+      pk.addEventListener("click", async () => {
+        try { const r = await auth.passkeys.login({}); if (r.requires2fa) secondStep(r); else done(r); }
+        catch (err) { showError(box, err); }
+      });
+      root.append(el("div", { class: "as-divider", text: "or" }), pk);
+    }
+    return { unmount: () => root.replaceChildren() };
+  }
+
+  function mountSignUp(auth, target, o) {
+    const t = Object.assign({}, defaultText, o.text);
+    const root = resolve(target);
+    const box = alertBox();
+    const name = field(t.name, { type: "text", name: "name", autocomplete: "name" });
+    const email = field(t.email, { type: "email", name: "email", autocomplete: "email", required: true });
+    const password = field(t.password, { type: "password", name: "password", autocomplete: "new-password", required: true, minlength: 8 });
+    const submit = el("button", { class: "as-btn", type: "submit", text: t.signUp });
+    const form = el("form", { class: "as-stack", novalidate: true }, [box, name.wrap, email.wrap, password.wrap, submit]);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      submit.disabled = true;
+      try {
+        const r = await auth.signup({ email: email.input.value.trim(), password: password.input.value, displayName: name.input.value.trim() || undefined });
+        if (o.onSuccess) o.onSuccess(r.user);
+      } catch (err) { showError(box, err); } finally { submit.disabled = false; }
+    });
+    root.append(form);
+    return { unmount: () => root.replaceChildren() };
+  }
+
+  function mountUserButton(auth, target, o) {
+    const t = Object.assign({}, defaultText, o.text);
+    const root = resolve(target);
+    const render = () => {
+      const u = auth.getUser();
+      if (!u) { root.replaceChildren(); return; }
+      const out = el("button", { class: "as-btn as-secondary as-inline", type: "button", text: t.signOut });
+      out.addEventListener("click", async () => { await auth.logout(); if (o.onSignOut) o.onSignOut(); });
+      root.replaceChildren(el("span", { class: "as-user-button" }, [el("span", { text: u.display_name || u.email }), out]));
+    };
+    const off = auth.onChange(render);
+    render();
+    return {
+      async refresh() { if (!auth.getUser()) { try { await auth.refresh(); } catch (_) { /* signed out */ } } render(); },
+      unmount() { off(); root.replaceChildren(); },
+    };
+  }
+
+  function mountUserProfile(auth, target, o) {
+    const t = Object.assign({}, defaultText, o.text);
+    const root = resolve(target);
+    async function render() {
+      const box = alertBox();
+      const u = await auth.me();
+      const name = field(t.name, { type: "text", name: "display_name", autocomplete: "name", value: u.display_name || "" });
+      const save = el("button", { class: "as-btn as-inline", type: "submit", text: t.save });
+      const form = el("form", { class: "as-stack" }, [box, el("p", { class: "as-meta", text: u.email }), name.wrap, save]);
+      form.addEventListener("submit", async (e) => {
+        e.preventDefault();
+        try { await auth.updateProfile({ displayName: name.input.value.trim() }); } catch (err) { showError(box, err); }
+      });
+      const list = el("ul", { class: "as-list" });
+      (await auth.sessions.list()).forEach((s) => {
+        const revoke = el("button", { class: "as-btn as-secondary as-inline", type: "button", text: s.current ? t.current : t.revoke, disabled: s.current });
+        revoke.addEventListener("click", async () => { await auth.sessions.revoke(s.id); render(); });
+        list.append(el("li", {}, [el("span", { text: s.user_agent || "—" }), revoke]));
+      });
+      root.replaceChildren(form, el("h3", { text: t.sessions }), list);
+    }
+    render().catch((err) => { const box = alertBox(); root.replaceChildren(box); showError(box, err); });
+    return { refresh: render, unmount: () => root.replaceChildren() };
+  }
+
+  global.AuthService = { createClient, AuthError, version: "1.0.0", _webauthn: { createCredential, getAssertion } };
+})(typeof window !== "undefined" ? window : globalThis);

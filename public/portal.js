@@ -1,0 +1,281 @@
+/* The operator portal: sign in with the admin key (kept in this page's memory only — never
+ * stored), list / create / edit / suspend clients, rotate the API key and JWT secret, manage
+ * signing keys, browse audit events. Same-origin calls to /api/admin/* with X-Admin-Key. */
+(function () {
+  "use strict";
+
+  const STRINGS = {
+    en: {
+      title: "Operator portal", adminKey: "Admin key", signIn: "Sign in", signOut: "Sign out",
+      lead: "Sign in with the admin API key. It stays in this tab's memory only.",
+      clients: "Clients", newClient: "New client", name: "Name", slug: "Slug (optional)", origins: "Allowed origins (one per line)",
+      create: "Create client", status: "Status", created: "Created", open: "Open", more: "Load more",
+      apiKeyOnce: "API key (shown once; store it now)", jwtOnce: "JWT secret (shown once)",
+      edit: "Edit client", save: "Save", saved: "Saved.", suspend: "Suspend", activate: "Activate",
+      rotateKey: "Rotate API key", rotateSecret: "Rotate JWT secret", signingKeys: "Signing keys",
+      rotateSigning: "Rotate signing key", algorithm: "Algorithm", overlap: "Overlap (hours)", kid: "Key id", retires: "Retires",
+      audit: "Audit events", eventType: "Event type", filter: "Filter", actor: "Actor", target: "Target", when: "When",
+      back: "Back to clients", none: "Nothing yet.", error: "Something went wrong.", language: "Language", settings: "Settings (JSON)", scrollTable: "Scrollable table",
+    },
+    de: {
+      title: "Betreiberportal", adminKey: "Admin-Schlüssel", signIn: "Anmelden", signOut: "Abmelden",
+      lead: "Melden Sie sich mit dem Admin-API-Schlüssel an. Er bleibt nur im Speicher dieses Tabs.",
+      clients: "Clients", newClient: "Neuer Client", name: "Name", slug: "Slug (optional)", origins: "Erlaubte Origins (eine pro Zeile)",
+      create: "Client anlegen", status: "Status", created: "Angelegt", open: "Öffnen", more: "Mehr laden",
+      apiKeyOnce: "API-Schlüssel (nur jetzt sichtbar; jetzt speichern)", jwtOnce: "JWT-Geheimnis (nur jetzt sichtbar)",
+      edit: "Client bearbeiten", save: "Speichern", saved: "Gespeichert.", suspend: "Sperren", activate: "Aktivieren",
+      rotateKey: "API-Schlüssel erneuern", rotateSecret: "JWT-Geheimnis erneuern", signingKeys: "Signaturschlüssel",
+      rotateSigning: "Signaturschlüssel erneuern", algorithm: "Algorithmus", overlap: "Überlappung (Stunden)", kid: "Schlüssel-ID", retires: "Läuft aus",
+      audit: "Audit-Ereignisse", eventType: "Ereignistyp", filter: "Filtern", actor: "Akteur", target: "Ziel", when: "Zeitpunkt",
+      back: "Zurück zu den Clients", none: "Noch nichts.", error: "Etwas ist schiefgelaufen.", language: "Sprache", settings: "Einstellungen (JSON)", scrollTable: "Scrollbare Tabelle",
+    },
+    fr: {
+      title: "Portail d’exploitation", adminKey: "Clé d’administration", signIn: "Se connecter", signOut: "Se déconnecter",
+      lead: "Connectez-vous avec la clé d’API d’administration. Elle reste uniquement en mémoire dans cet onglet.",
+      clients: "Clients", newClient: "Nouveau client", name: "Nom", slug: "Slug (facultatif)", origins: "Origines autorisées (une par ligne)",
+      create: "Créer le client", status: "Statut", created: "Créé", open: "Ouvrir", more: "Charger plus",
+      apiKeyOnce: "Clé d’API (affichée une seule fois ; enregistrez-la)", jwtOnce: "Secret JWT (affiché une seule fois)",
+      edit: "Modifier le client", save: "Enregistrer", saved: "Enregistré.", suspend: "Suspendre", activate: "Activer",
+      rotateKey: "Renouveler la clé d’API", rotateSecret: "Renouveler le secret JWT", signingKeys: "Clés de signature",
+      rotateSigning: "Renouveler la clé de signature", algorithm: "Algorithme", overlap: "Chevauchement (heures)", kid: "Identifiant de clé", retires: "Retrait",
+      audit: "Événements d’audit", eventType: "Type d’événement", filter: "Filtrer", actor: "Acteur", target: "Cible", when: "Date",
+      back: "Retour aux clients", none: "Rien pour l’instant.", error: "Une erreur est survenue.", language: "Langue", settings: "Paramètres (JSON)", scrollTable: "Tableau défilant",
+    },
+    es: {
+      title: "Portal de operación", adminKey: "Clave de administración", signIn: "Iniciar sesión", signOut: "Cerrar sesión",
+      lead: "Inicie sesión con la clave de API de administración. Solo se guarda en la memoria de esta pestaña.",
+      clients: "Clientes", newClient: "Nuevo cliente", name: "Nombre", slug: "Slug (opcional)", origins: "Orígenes permitidos (uno por línea)",
+      create: "Crear cliente", status: "Estado", created: "Creado", open: "Abrir", more: "Cargar más",
+      apiKeyOnce: "Clave de API (se muestra una vez; guárdela ahora)", jwtOnce: "Secreto JWT (se muestra una vez)",
+      edit: "Editar cliente", save: "Guardar", saved: "Guardado.", suspend: "Suspender", activate: "Activar",
+      rotateKey: "Renovar clave de API", rotateSecret: "Renovar secreto JWT", signingKeys: "Claves de firma",
+      rotateSigning: "Renovar clave de firma", algorithm: "Algoritmo", overlap: "Solapamiento (horas)", kid: "Id. de clave", retires: "Se retira",
+      audit: "Eventos de auditoría", eventType: "Tipo de evento", filter: "Filtrar", actor: "Actor", target: "Objetivo", when: "Fecha",
+      back: "Volver a los clientes", none: "Nada todavía.", error: "Algo salió mal.", language: "Idioma", settings: "Ajustes (JSON)", scrollTable: "Tabla desplazable",
+    },
+  };
+  const LANGS = { en: "English", de: "Deutsch", fr: "Français", es: "Español" };
+  const params = new URLSearchParams(location.search);
+  const pick = (tag) => (tag || "").toLowerCase().split(/[-_]/)[0];
+  const lang = [params.get("locale"), sessionStorage.getItem("authservice.locale"), ...(navigator.languages || [])]
+    .map(pick).find((l) => STRINGS[l]) || "en";
+  const t = (k) => STRINGS[lang][k] || STRINGS.en[k] || k;
+  let adminKey = null;
+
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => {
+      if (v === undefined || v === null || v === false) return;
+      if (k === "text") node.textContent = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v === true ? "" : v);
+    });
+    (children || []).forEach((c) => c && node.append(c));
+    return node;
+  }
+  let uid = 0;
+  function field(label, attrs, tag) {
+    const id = `p${++uid}`;
+    const input = el(tag || "input", Object.assign({ id, name: id }, attrs));
+    return { wrap: el("div", { class: "as-field" }, [el("label", { for: id, text: label }), input]), input };
+  }
+  const button = (text, attrs) => el("button", Object.assign({ class: "as-btn as-inline", type: "submit" }, attrs), [text]);
+  const alertBox = () => el("div", { class: "as-alert as-error", role: "alert", hidden: true });
+  const show = (box, text, ok) => { box.className = `as-alert ${ok ? "as-ok" : "as-error"}`; box.textContent = text; box.hidden = false; };
+  const main = () => document.getElementById("main");
+  const fmt = (iso) => (iso ? new Date(iso).toLocaleString(lang) : "—");
+
+  async function api(method, path, body) {
+    const res = await fetch(path, {
+      method,
+      headers: Object.assign({ Accept: "application/json", "X-Admin-Key": adminKey }, body ? { "Content-Type": "application/json" } : {}),
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const data = await res.json().catch(() => null);
+    if (!res.ok) {
+      const err = new Error((data && (data.message || data.error)) || t("error"));
+      err.status = res.status;
+      throw err;
+    }
+    return data;
+  }
+
+  function card(title, id, children) {
+    return el("section", { class: "as-card", "aria-labelledby": id }, [el("h2", { class: "as-subtitle", id, text: title }), ...children]);
+  }
+
+  function render(children) {
+    const out = el("button", { class: "as-btn as-secondary as-inline", type: "button", text: t("signOut") });
+    out.addEventListener("click", () => { adminKey = null; signIn(); });
+    main().replaceChildren(
+      el("div", { class: "as-row" }, [el("h1", { class: "as-title", id: "page-title", text: t("title") }), adminKey ? out : null]),
+      ...children,
+    );
+  }
+
+  function signIn() {
+    const box = alertBox();
+    const key = field(t("adminKey"), { type: "password", autocomplete: "off", required: true });
+    const submit = button(t("signIn"));
+    const form = el("form", { class: "as-stack" }, [el("p", { class: "as-lead", text: t("lead") }), box, key.wrap, submit]);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      adminKey = key.input.value.trim();
+      try { await api("GET", "/api/admin/clients?limit=1"); clientsView(); } catch (err) { adminKey = null; show(box, err.message); }
+    });
+    render([el("section", { class: "as-card" }, [form])]);
+    key.input.focus();
+  }
+
+  async function clientsView() {
+    const box = alertBox();
+    const rows = el("tbody");
+    const more = button(t("more"), { type: "button", class: "as-btn as-secondary as-inline" });
+    let cursor = null;
+    async function load() {
+      const page = await api("GET", `/api/admin/clients?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      page.clients.forEach((c) => {
+        const open = el("button", { class: "as-btn as-secondary as-inline", type: "button", "aria-label": `${t("open")}: ${c.name}`, text: t("open") });
+        open.addEventListener("click", () => clientView(c.id));
+        rows.append(el("tr", {}, [el("td", { text: c.name }), el("td", { text: c.slug }), el("td", { text: c.status }), el("td", { text: fmt(c.created_at) }), el("td", {}, [open])]));
+      });
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+    }
+    more.addEventListener("click", () => load().catch((err) => show(box, err.message)));
+    const table = el("div", { class: "as-scroll", tabindex: 0, role: "region", "aria-label": t("scrollTable") }, [el("table", { class: "as-table" }, [
+      el("thead", {}, [el("tr", {}, [t("name"), "Slug", t("status"), t("created"), ""].map((h) => el("th", { scope: "col", text: h })))]), rows])]);
+
+    const cBox = alertBox();
+    const name = field(t("name"), { type: "text", required: true });
+    const slug = field(t("slug"), { type: "text" });
+    const origins = field(t("origins"), { rows: 2 }, "textarea");
+    const create = button(t("create"));
+    const form = el("form", { class: "as-stack" }, [cBox, name.wrap, slug.wrap, origins.wrap, create]);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try {
+        const made = await api("POST", "/api/admin/clients", {
+          name: name.input.value.trim(),
+          slug: slug.input.value.trim() || undefined,
+          allowed_origins: origins.input.value.split(/\s+/).filter(Boolean),
+        });
+        form.reset();
+        cBox.hidden = true;
+        form.append(secretBox(t("apiKeyOnce"), made.api_key, "new-api-key"));
+        rows.replaceChildren();
+        cursor = null;
+        await load();
+      } catch (err) { show(cBox, err.message); }
+    });
+    render([card(t("clients"), "h-clients", [box, table, more]), card(t("newClient"), "h-new", [form]), auditCard(null)]);
+    await load().catch((err) => show(box, err.message));
+  }
+
+  function secretBox(label, value, id) {
+    return el("div", { class: "as-alert as-ok", role: "status" }, [el("div", { text: label }), el("code", { class: "as-secret", id, text: value })]);
+  }
+
+  async function clientView(id) {
+    const box = alertBox();
+    const c = await api("GET", `/api/admin/clients/${id}`);
+    const name = field(t("name"), { type: "text", value: c.name, required: true });
+    const origins = field(t("origins"), { rows: 3 }, "textarea");
+    origins.input.value = c.allowed_origins.join("\n");
+    const settings = field(t("settings"), { rows: 6, spellcheck: "false" }, "textarea");
+    settings.input.value = JSON.stringify(c.settings, null, 2);
+    const save = button(t("save"));
+    const form = el("form", { class: "as-stack" }, [box, el("p", { class: "as-meta", text: `${c.id} · ${c.slug} · ${c.status}` }), name.wrap, origins.wrap, settings.wrap, save]);
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try {
+        let parsed;
+        try { parsed = JSON.parse(settings.input.value || "{}"); } catch (_) { show(box, `${t("settings")}: JSON`); return; }
+        await api("PATCH", `/api/admin/clients/${id}`, { name: name.input.value.trim(), allowed_origins: origins.input.value.split(/\s+/).filter(Boolean), settings: parsed });
+        show(box, t("saved"), true);
+      } catch (err) { show(box, err.message); }
+    });
+    const actions = el("div", { class: "as-row" });
+    const secrets = el("div", { class: "as-stack" });
+    const toggle = button(c.status === "active" ? t("suspend") : t("activate"), { type: "button", class: "as-btn as-secondary as-inline" });
+    toggle.addEventListener("click", async () => {
+      try { await api("PATCH", `/api/admin/clients/${id}`, { status: c.status === "active" ? "suspended" : "active" }); clientView(id); } catch (err) { show(box, err.message); }
+    });
+    const rotKey = button(t("rotateKey"), { type: "button", class: "as-btn as-secondary as-inline" });
+    rotKey.addEventListener("click", async () => {
+      try { const r = await api("POST", `/api/admin/clients/${id}/rotate-api-key`); secrets.replaceChildren(secretBox(t("apiKeyOnce"), r.api_key, "rotated-api-key")); } catch (err) { show(box, err.message); }
+    });
+    const rotSecret = button(t("rotateSecret"), { type: "button", class: "as-btn as-secondary as-inline" });
+    rotSecret.addEventListener("click", async () => {
+      try { const r = await api("POST", `/api/admin/clients/${id}/rotate-secret`); secrets.replaceChildren(secretBox(t("jwtOnce"), r.jwt_secret, "rotated-jwt-secret")); } catch (err) { show(box, err.message); }
+    });
+    actions.append(toggle, rotKey, rotSecret);
+
+    const kBox = alertBox();
+    const kRows = el("tbody");
+    async function loadKeys() {
+      const keys = (await api("GET", `/api/admin/clients/${id}/signing-keys`)).keys;
+      kRows.replaceChildren(...keys.map((k) => el("tr", {}, [el("td", { class: "as-secret", text: k.kid }), el("td", { text: k.alg }), el("td", { text: k.status }), el("td", { text: fmt(k.retires_at) })])));
+    }
+    const algId = `p${++uid}`;
+    const alg = el("select", { id: algId }, ["ES256", "RS256", "EdDSA"].map((a) => el("option", { value: a }, [a])));
+    const overlap = field(t("overlap"), { type: "number", min: 0, max: 720, value: 24 });
+    const rotate = button(t("rotateSigning"));
+    const kForm = el("form", { class: "as-row" }, [el("div", { class: "as-field" }, [el("label", { for: algId, text: t("algorithm") }), alg]), overlap.wrap, rotate]);
+    kForm.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try { await api("POST", `/api/admin/clients/${id}/signing-keys/rotate`, { algorithm: alg.value, overlap_hours: Number(overlap.input.value) }); await loadKeys(); } catch (err) { show(kBox, err.message); }
+    });
+    const back = el("button", { class: "as-btn as-secondary as-inline", type: "button", text: t("back") });
+    back.addEventListener("click", clientsView);
+    render([
+      back,
+      card(`${t("edit")}: ${c.name}`, "h-edit", [form, actions, secrets]),
+      card(t("signingKeys"), "h-keys", [kBox, el("div", { class: "as-scroll", tabindex: 0, role: "region", "aria-label": t("scrollTable") }, [el("table", { class: "as-table" }, [
+        el("thead", {}, [el("tr", {}, [t("kid"), t("algorithm"), t("status"), t("retires")].map((h) => el("th", { scope: "col", text: h })))]), kRows])]), kForm]),
+      auditCard(id),
+    ]);
+    await loadKeys().catch((err) => show(kBox, err.message));
+  }
+
+  function auditCard(clientId) {
+    const box = alertBox();
+    const rows = el("tbody");
+    const type = field(t("eventType"), { type: "text" });
+    const go = button(t("filter"));
+    const more = button(t("more"), { type: "button", class: "as-btn as-secondary as-inline" });
+    let cursor = null;
+    async function load(reset) {
+      if (reset) { rows.replaceChildren(); cursor = null; }
+      const q = new URLSearchParams({ limit: "25" });
+      if (clientId) q.set("client_id", clientId);
+      if (type.input.value.trim()) q.set("event_type", type.input.value.trim());
+      if (cursor) q.set("cursor", cursor);
+      const page = await api("GET", `/api/admin/audit-events?${q}`);
+      page.events.forEach((e) => rows.append(el("tr", {}, [
+        el("td", { text: fmt(e.occurred_at) }), el("td", { text: e.event_type }),
+        el("td", { text: `${e.actor_type}${e.actor_id ? `:${e.actor_id}` : ""}` }),
+        el("td", { text: e.target_type ? `${e.target_type}:${e.target_id}` : "—" })])));
+      if (!page.events.length && reset) rows.append(el("tr", {}, [el("td", { colspan: 4, text: t("none") })]));
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+    }
+    const form = el("form", { class: "as-row" }, [type.wrap, go]);
+    form.addEventListener("submit", (e) => { e.preventDefault(); load(true).catch((err) => show(box, err.message)); });
+    more.addEventListener("click", () => load(false).catch((err) => show(box, err.message)));
+    setTimeout(() => load(true).catch((err) => show(box, err.message)), 0);
+    return card(t("audit"), clientId ? "h-audit-client" : "h-audit", [box, form, el("div", { class: "as-scroll", tabindex: 0, role: "region", "aria-label": t("scrollTable") }, [el("table", { class: "as-table" }, [
+      el("thead", {}, [el("tr", {}, [t("when"), t("eventType"), t("actor"), t("target")].map((h) => el("th", { scope: "col", text: h })))]), rows])]), more]);
+  }
+
+  function start() {
+    document.documentElement.lang = lang;
+    document.title = t("title");
+    const id = "lang-picker";
+    const sel = el("select", { id }, Object.entries(LANGS).map(([code, label]) => el("option", { value: code, selected: code === lang }, [label])));
+    sel.addEventListener("change", () => { sessionStorage.setItem("authservice.locale", sel.value); const u = new URL(location.href); u.searchParams.set("locale", sel.value); location.assign(u.href); });
+    document.body.append(el("footer", { class: "as-footer" }, [el("label", { for: id, text: `${t("language")} ` }), sel]));
+    signIn();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
+})();

@@ -1,0 +1,512 @@
+//! The hosted pages in headless Chromium against the real server, PostgreSQL, Redis and an
+//! SMTP sink: the whole journey of a user, then every page at desktop and phone sizes with an
+//! axe-core scan, no console errors and no CSP violation.
+
+use std::time::Duration;
+
+use authservice_tests::browser::Browser;
+use authservice_tests::smtp::SmtpSink;
+use authservice_tests::{AppOptions, TestApp, smtp_env, spawn_app_with};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::auth_helpers::{call, key_of};
+use crate::mfa::pyotp;
+
+const WAIT: Duration = Duration::from_secs(15);
+const PASSWORD: &str = "violet-Harbor-42-quill";
+const NEW_PASSWORD: &str = "amber-Lantern-77-fjord";
+
+fn base(app: &TestApp) -> String {
+    app.address.replace("127.0.0.1", "localhost")
+}
+
+async fn pages_app() -> (TestApp, SmtpSink, String) {
+    let sink = SmtpSink::start().await;
+    let mut env = smtp_env(sink.port());
+    env.push(("SERVE_FRONTEND", "true".to_owned()));
+    env.push((
+        "PUBLIC_DIR",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../public").to_owned(),
+    ));
+    let app = spawn_app_with(AppOptions {
+        env,
+        ..Default::default()
+    })
+    .await;
+    let base = base(&app);
+    let key = key_of(
+        &app.create_client(json!({
+            "name": "Acme",
+            "allowed_origins": [base],
+            "settings": {
+                "webauthn_rp_id": "localhost",
+                "webauthn_rp_origin": base,
+                "auth_ui": { "brand_name": "Acme Cloud", "primary_color": "#1d4ed8" },
+            },
+        }))
+        .await,
+    );
+    (app, sink, key)
+}
+
+/// Runs a step and fails on an error answer or a console error.
+async fn ok(browser: &mut Browser, step: Value) -> Value {
+    let answer = browser.step(step.clone()).await;
+    assert!(
+        answer.get("error").is_none(),
+        "step {step} failed: {answer}"
+    );
+    let errors = answer["console_errors"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(errors.is_empty(), "console errors after {step}: {errors:?}");
+    answer
+}
+
+async fn click(browser: &mut Browser, name: &str) {
+    ok(browser, json!({ "op": "click", "name": name })).await;
+}
+
+async fn fill(browser: &mut Browser, label: &str, value: &str) {
+    ok(
+        browser,
+        json!({ "op": "fill", "label": label, "value": value }),
+    )
+    .await;
+}
+
+async fn sees(browser: &mut Browser, text: &str) {
+    ok(browser, json!({ "op": "check_text", "text": text })).await;
+}
+
+async fn lands_on(browser: &mut Browser, path: &str) {
+    ok(browser, json!({ "op": "wait_url", "path": path })).await;
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .try_into()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_goes_through_every_hosted_page() {
+    let (app, sink, key) = pages_app().await;
+    let mut b = Browser::launch(&base(&app)).await;
+
+    // Sign up.
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": format!("/signup.html?api_key={key}&locale=en") }),
+    )
+    .await;
+    sees(&mut b, "Create your account").await;
+    fill(&mut b, "Name (optional)", "Ada Lovelace").await;
+    fill(&mut b, "Email", "ada@example.com").await;
+    fill(&mut b, "Password", PASSWORD).await;
+    click(&mut b, "Create account").await;
+    sees(&mut b, "Your account is ready").await;
+    click(&mut b, "Continue").await;
+    lands_on(&mut b, "/account.html").await;
+    sees(&mut b, "ada@example.com").await;
+
+    // Verify the address from the delivered message.
+    let mail = sink.wait_for_rcpt("ada@example.com", WAIT).await;
+    assert!(mail.subject.contains("Acme Cloud"), "{}", mail.subject);
+    let token = mail.query_param("/verify-email.html", "token");
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": format!("/verify-email.html?token={token}") }),
+    )
+    .await;
+    sees(&mut b, "Your email address is confirmed.").await;
+    let url = ok(&mut b, json!({ "op": "url" })).await;
+    assert!(
+        !url["url"].as_str().unwrap().contains("token="),
+        "the token leaves the address bar"
+    );
+
+    // Enrol TOTP with a code from pyotp.
+    ok(&mut b, json!({ "op": "goto", "url": "/account.html" })).await;
+    click(&mut b, "Set up authenticator app").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "#totp-secret" }),
+    )
+    .await;
+    let secret = ok(&mut b, json!({ "op": "text", "selector": "#totp-secret" })).await["text"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t0 = now();
+    fill(
+        &mut b,
+        "Enter the code it shows to confirm",
+        &pyotp(&secret, t0),
+    )
+    .await;
+    click(&mut b, "Turn on").await;
+    sees(&mut b, "Save these codes somewhere safe").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "#recovery-codes li" }),
+    )
+    .await;
+    let codes: Vec<String> = ok(
+        &mut b,
+        json!({ "op": "text", "selector": "#recovery-codes li" }),
+    )
+    .await["text"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10);
+
+    // Sign out, sign in with password and TOTP.
+    click(&mut b, "Sign out").await;
+    lands_on(&mut b, "/login.html").await;
+    fill(&mut b, "Email", "ada@example.com").await;
+    fill(&mut b, "Password", PASSWORD).await;
+    click(&mut b, "Sign in").await;
+    sees(&mut b, "Enter the 6-digit code").await;
+    fill(&mut b, "Authentication code", &pyotp(&secret, t0 + 30)).await;
+    click(&mut b, "Verify").await;
+    lands_on(&mut b, "/account.html").await;
+
+    // Enrol a passkey (virtual authenticator), then sign in with it.
+    click(&mut b, "Add a passkey").await;
+    ok(&mut b, json!({ "op": "check_text", "text": "Rename" })).await;
+    click(&mut b, "Sign out").await;
+    lands_on(&mut b, "/login.html").await;
+    // Passkey autofill may sign in on its own (the virtual authenticator answers at once);
+    // otherwise the button does.
+    let auto = b
+        .step(json!({ "op": "wait_url", "path": "/account.html", "timeout": 4000 }))
+        .await;
+    if auto.get("error").is_some() {
+        click(&mut b, "Sign in with a passkey").await;
+        lands_on(&mut b, "/account.html").await;
+    }
+    let logins = app.audit_events("event_type=login_succeeded").await;
+    assert!(logins.iter().any(|e| e["metadata"]["method"] == "passkey"));
+
+    // Forgot and reset the password.
+    // (Signing out first would land on the login page, whose passkey autofill the virtual
+    // authenticator answers at once; the reset below ends every session anyway.)
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": "/forgot-password.html" }),
+    )
+    .await;
+    fill(&mut b, "Email", "ada@example.com").await;
+    click(&mut b, "Send reset link").await;
+    sees(&mut b, "If an account exists").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let reset = loop {
+        if let Some(m) = sink
+            .messages_to("ada@example.com")
+            .into_iter()
+            .find(|m| m.text.contains("/reset-password.html"))
+        {
+            break m;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no reset mail");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let token = reset.query_param("/reset-password.html", "token");
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": format!("/reset-password.html?token={token}") }),
+    )
+    .await;
+    fill(&mut b, "New password", NEW_PASSWORD).await;
+    click(&mut b, "Set new password").await;
+    sees(&mut b, "Your password was changed").await;
+
+    // Sign in again, then revoke another session from the account page.
+    ok(&mut b, json!({ "op": "goto", "url": "/login.html" })).await;
+    let auto = b
+        .step(json!({ "op": "wait_url", "path": "/account.html", "timeout": 4000 }))
+        .await;
+    if auto.get("error").is_some() {
+        fill(&mut b, "Email", "ada@example.com").await;
+        fill(&mut b, "Password", NEW_PASSWORD).await;
+        click(&mut b, "Sign in").await;
+        sees(&mut b, "Enter the 6-digit code").await;
+        fill(&mut b, "Authentication code", &pyotp(&secret, t0 + 60)).await;
+        click(&mut b, "Verify").await;
+    }
+    lands_on(&mut b, "/account.html").await;
+    // A second session elsewhere (an API client completing the challenge with a recovery code
+    // shown on the account page).
+    let login: Value = call(
+        &app,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(json!({ "email": "ada@example.com", "password": NEW_PASSWORD, "token_transport": "json" })),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let other: Value = call(
+        &app,
+        Method::POST,
+        "/api/auth/recovery-codes/verify",
+        &key,
+        Some(json!({
+            "two_factor_token": login["two_factor_token"],
+            "code": codes[0],
+            "token_transport": "json",
+        })),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let other_refresh = other["refresh_token"]
+        .as_str()
+        .expect("second session")
+        .to_owned();
+    ok(&mut b, json!({ "op": "goto", "url": "/account.html" })).await;
+    sees(&mut b, "This device").await;
+    ok(
+        &mut b,
+        json!({ "op": "click", "role": "button", "name": "Revoke:", "exact": false }),
+    )
+    .await;
+    sees(&mut b, "Session revoked.").await;
+    let refreshed = call(
+        &app,
+        Method::POST,
+        "/api/auth/refresh",
+        &key,
+        Some(json!({ "refresh_token": other_refresh })),
+        None,
+    )
+    .await;
+    assert_eq!(refreshed.status(), 401, "the revoked session is over");
+
+    let csp = ok(&mut b, json!({ "op": "csp_violations" })).await;
+    assert_eq!(csp["violations"], json!([]), "no CSP violations");
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_page_is_accessible_at_desktop_and_phone_sizes() {
+    let (app, _sink, key) = pages_app().await;
+    // A signed-in user for the account page.
+    let mut b = Browser::launch(&base(&app)).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": format!("/signup.html?api_key={key}") }),
+    )
+    .await;
+    fill(&mut b, "Email", "axe@example.com").await;
+    fill(&mut b, "Password", PASSWORD).await;
+    click(&mut b, "Create account").await;
+    sees(&mut b, "Your account is ready").await;
+
+    let shots = std::env::var_os("UPDATE_SCREENSHOTS").is_some();
+    let pages = [
+        "/login.html?locale=en",
+        "/signup.html",
+        "/forgot-password.html",
+        "/reset-password.html?token=0",
+        "/verify-email.html",
+        "/account.html",
+        "/login.html?locale=de",
+    ];
+    for (width, height, size) in [(1280, 800, "desktop"), (390, 844, "mobile")] {
+        ok(
+            &mut b,
+            json!({ "op": "viewport", "width": width, "height": height }),
+        )
+        .await;
+        for page in pages {
+            ok(&mut b, json!({ "op": "goto", "url": page })).await;
+            // Let the page render (the account page loads its sections).
+            ok(
+                &mut b,
+                json!({ "op": "wait_selector", "selector": "#lang-picker" }),
+            )
+            .await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let axe = ok(&mut b, json!({ "op": "axe" })).await;
+            assert_eq!(axe["violations"], json!([]), "{page} at {size}: {axe}");
+            let overflow = ok(&mut b, json!({ "op": "overflow" })).await;
+            assert_eq!(
+                overflow["overflow"], false,
+                "{page} scrolls sideways at {size}"
+            );
+            if shots
+                && matches!(
+                    page,
+                    "/login.html?locale=en" | "/signup.html" | "/account.html"
+                )
+            {
+                let name = page
+                    .trim_start_matches('/')
+                    .split(".html")
+                    .next()
+                    .unwrap_or_default();
+                let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/screenshots");
+                std::fs::create_dir_all(path).unwrap();
+                ok(&mut b, json!({ "op": "screenshot", "path": format!("{path}/{name}-{size}.png"), "full_page": true })).await;
+            }
+        }
+    }
+    // Keyboard only: the sign-in form is reachable in a sensible order.
+    ok(
+        &mut b,
+        json!({ "op": "viewport", "width": 1280, "height": 800 }),
+    )
+    .await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": "/login.html?locale=en" }),
+    )
+    .await;
+    let order = ok(&mut b, json!({ "op": "focus_order", "count": 4 })).await;
+    let order: Vec<String> = order["order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        order.iter().any(|o| o.starts_with("input:Email")),
+        "{order:?}"
+    );
+    let email = order
+        .iter()
+        .position(|o| o.starts_with("input:Email"))
+        .unwrap();
+    assert!(order[email + 1].starts_with("input:Password"), "{order:?}");
+    // The pages are served with a strict CSP.
+    let res = app.http.get(app.url("/login.html")).send().await.unwrap();
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    let csp = ok(&mut b, json!({ "op": "csp_violations" })).await;
+    assert_eq!(csp["violations"], json!([]));
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_portal_creates_a_client_and_rotates_its_key() {
+    let (app, _sink, _key) = pages_app().await;
+    let mut b = Browser::launch(&base(&app)).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": "/portal.html?locale=en" }),
+    )
+    .await;
+    fill(&mut b, "Admin key", &app.admin_key).await;
+    click(&mut b, "Sign in").await;
+    sees(&mut b, "New client").await;
+    fill(&mut b, "Name", "Portal Made").await;
+    fill(
+        &mut b,
+        "Allowed origins (one per line)",
+        "https://portal-made.example.com",
+    )
+    .await;
+    click(&mut b, "Create client").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "#new-api-key" }),
+    )
+    .await;
+    let key = ok(&mut b, json!({ "op": "text", "selector": "#new-api-key" })).await["text"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(key.starts_with("ask_"), "{key}");
+    ok(
+        &mut b,
+        json!({ "op": "click", "role": "button", "name": "Open: Portal Made" }),
+    )
+    .await;
+    sees(&mut b, "Signing keys").await;
+    click(&mut b, "Rotate API key").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "#rotated-api-key" }),
+    )
+    .await;
+    let rotated = ok(
+        &mut b,
+        json!({ "op": "text", "selector": "#rotated-api-key" }),
+    )
+    .await["text"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(rotated, key);
+    // The old key is refused, the new one works.
+    let old = call(&app, Method::GET, "/api/auth/ui/config", &key, None, None).await;
+    assert_eq!(old.status(), 401);
+    let new = call(
+        &app,
+        Method::GET,
+        "/api/auth/ui/config",
+        &rotated,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(new.status(), 200);
+    assert!(
+        !app.audit_events("event_type=client.created")
+            .await
+            .is_empty()
+    );
+    // Accessible at desktop and phone sizes.
+    for (width, height) in [(1280, 800), (390, 844)] {
+        ok(
+            &mut b,
+            json!({ "op": "viewport", "width": width, "height": height }),
+        )
+        .await;
+        let axe = ok(&mut b, json!({ "op": "axe" })).await;
+        assert_eq!(axe["violations"], json!([]), "portal at {width}: {axe}");
+        let overflow = ok(&mut b, json!({ "op": "overflow" })).await;
+        assert_eq!(
+            overflow["overflow"], false,
+            "portal scrolls sideways at {width}"
+        );
+    }
+    if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/screenshots/portal-desktop.png"
+        );
+        ok(
+            &mut b,
+            json!({ "op": "viewport", "width": 1280, "height": 800 }),
+        )
+        .await;
+        ok(
+            &mut b,
+            json!({ "op": "screenshot", "path": path, "full_page": true }),
+        )
+        .await;
+    }
+    b.close().await;
+}
