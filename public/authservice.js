@@ -138,7 +138,13 @@
       return { requires2fa: false, user, accessToken };
     }
 
+    // Same origin as the API: the `auth_session` hint cookie says whether a refresh cookie exists.
+    const sameOrigin = typeof location !== "undefined" && (!baseUrl || baseUrl === location.origin);
+    const hintSaysNoSession = () => transport === "cookie" && sameOrigin
+      && typeof document !== "undefined" && !/(?:^|;\s*)auth_session=1/.test(document.cookie);
+
     function clear() {
+      if (sameOrigin && typeof document !== "undefined") document.cookie = "auth_session=; Max-Age=0; path=/";
       accessToken = null;
       refreshToken = null;
       expiresAt = 0;
@@ -153,6 +159,9 @@
     }
 
     async function refresh() {
+      if (!accessToken && !refreshToken && hintSaysNoSession()) {
+        throw new AuthError(401, { code: "missing_token", message: "not signed in" });
+      }
       if (!refreshing) {
         const body = { token_transport: transport };
         if (transport === "json" && refreshToken) body.refresh_token = refreshToken;

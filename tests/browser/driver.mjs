@@ -132,7 +132,7 @@ const target = (step) => {
   const exact = step.exact !== false;
   return (step.label
     ? page.getByLabel(step.label, { exact })
-    : page.getByRole(step.role || 'button', { name: step.name, exact })).first();
+    : page.getByRole(step.role || 'button', { name: step.name, exact })).nth(step.nth || 0);
 };
 
 async function pageStep(step) {
@@ -159,7 +159,7 @@ async function pageStep(step) {
       await page.getByText(step.text, { exact: false }).first().waitFor({ timeout });
       return { found: true };
     case 'wait_selector':
-      await page.locator(step.selector).first().waitFor({ timeout });
+      await page.locator(step.selector).first().waitFor({ timeout, state: step.state || 'visible' });
       return { found: true };
     case 'wait_url':
       await page.waitForURL((u) => u.pathname === step.path, { timeout });

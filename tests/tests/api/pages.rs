@@ -327,7 +327,11 @@ async fn every_page_is_accessible_at_desktop_and_phone_sizes() {
         "/account.html",
         "/login.html?locale=de",
     ];
-    for (width, height, size) in [(1280, 800, "desktop"), (390, 844, "mobile")] {
+    for (width, height, size) in [
+        (1280, 800, "desktop"),
+        (390, 844, "mobile"),
+        (360, 740, "small"),
+    ] {
         ok(
             &mut b,
             json!({ "op": "viewport", "width": width, "height": height }),
@@ -508,5 +512,68 @@ async fn the_portal_creates_a_client_and_rotates_its_key() {
         )
         .await;
     }
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sdk_widgets_sign_up_show_the_user_and_sign_in_again() {
+    let (app, _sink, key) = pages_app().await;
+    let mut b = Browser::launch(&base(&app)).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": format!("/sdk-example.html?api_key={key}") }),
+    )
+    .await;
+    // mountSignUp (the second Email/Password pair on the page).
+    ok(
+        &mut b,
+        json!({ "op": "fill", "label": "Email", "value": "widget@example.com", "nth": 1 }),
+    )
+    .await;
+    ok(
+        &mut b,
+        json!({ "op": "fill", "label": "Password", "value": PASSWORD, "nth": 1 }),
+    )
+    .await;
+    click(&mut b, "Create account").await;
+    // mountUserButton shows the user; mountUserProfile lists this session.
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "#user .as-user-button" }),
+    )
+    .await;
+    sees(&mut b, "widget@example.com").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "#profile .as-list li" }),
+    )
+    .await;
+    click(&mut b, "Sign out").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "#user:empty", "state": "attached" }),
+    )
+    .await;
+    // mountSignIn.
+    ok(
+        &mut b,
+        json!({ "op": "fill", "label": "Email", "value": "widget@example.com" }),
+    )
+    .await;
+    ok(
+        &mut b,
+        json!({ "op": "fill", "label": "Password", "value": PASSWORD }),
+    )
+    .await;
+    click(&mut b, "Sign in").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "#user .as-user-button" }),
+    )
+    .await;
+    let axe = ok(&mut b, json!({ "op": "axe" })).await;
+    assert_eq!(axe["violations"], json!([]), "{axe}");
+    let csp = ok(&mut b, json!({ "op": "csp_violations" })).await;
+    assert_eq!(csp["violations"], json!([]));
     b.close().await;
 }

@@ -184,6 +184,7 @@ async fn logout(
     let revoked = state.services.logout.execute(&ctx, refresh_token).await?;
     Ok(HttpResponse::Ok()
         .cookie(transport::cleared_cookie(&state.config.cookies))
+        .cookie(transport::hint_cookie(0, &state.config.cookies))
         .json(json!({ "success": true, "revoked": revoked })))
 }
 

@@ -15,6 +15,10 @@ use super::auth::user_json;
 use crate::error::ApiError;
 
 pub const REFRESH_COOKIE: &str = "auth_refresh";
+/// A non-secret companion of `auth_refresh` (value `1`, readable by scripts): tells a page of
+/// this origin that a session cookie exists, so it need not probe `/refresh` (and log a 401)
+/// when nobody is signed in.
+pub const SESSION_HINT_COOKIE: &str = "auth_session";
 
 /// `COOKIE_SECURE`, `COOKIE_SAMESITE`, `COOKIE_DOMAIN`, resolved at startup.
 #[derive(Debug, Clone)]
@@ -73,6 +77,23 @@ pub fn cleared_cookie(config: &CookieConfig) -> Cookie<'static> {
     refresh_cookie(String::new(), 0, config)
 }
 
+/// The session hint cookie (`auth_session=1`, not HttpOnly) for `max_age_secs` (0 deletes it).
+#[must_use]
+pub fn hint_cookie(max_age_secs: i64, config: &CookieConfig) -> Cookie<'static> {
+    let value = if max_age_secs > 0 { "1" } else { "" };
+    let mut cookie = Cookie::build(SESSION_HINT_COOKIE, value)
+        .path("/")
+        .http_only(false)
+        .secure(config.secure)
+        .same_site(config.same_site)
+        .max_age(CookieDuration::seconds(max_age_secs))
+        .finish();
+    if let Some(domain) = &config.domain {
+        cookie.set_domain(domain.clone());
+    }
+    cookie
+}
+
 /// The token response for `transport`.
 #[must_use]
 pub fn token_response(
@@ -103,6 +124,7 @@ pub fn token_response(
                 max_age,
                 config,
             ));
+            response.cookie(hint_cookie(max_age, config));
             body["refresh"] = json!({
                 "transport": "cookie",
                 "cookie_name": REFRESH_COOKIE,
