@@ -40,6 +40,7 @@
       AUTH_LINK_USED: "This link has already been used. Please request a new one.",
       AUTH_LINK_EXPIRED: "This link has expired. Please request a new one.", AUTH_INVALID_LINK: "This link is not valid.",
       portalTitle: "Operator portal",
+      orPassword: "Or your password", qrAlt: "QR code for your authenticator app",
     },
     de: {
       signInTitle: "Anmelden", signInLead: "Willkommen zurück. Melden Sie sich an, um fortzufahren.", email: "E-Mail", password: "Passwort",
@@ -75,6 +76,7 @@
       AUTH_LINK_USED: "Dieser Link wurde bereits verwendet. Bitte fordern Sie einen neuen an.",
       AUTH_LINK_EXPIRED: "Dieser Link ist abgelaufen. Bitte fordern Sie einen neuen an.", AUTH_INVALID_LINK: "Dieser Link ist ungültig.",
       portalTitle: "Betreiberportal",
+      orPassword: "Oder Ihr Passwort", qrAlt: "QR-Code für Ihre Authenticator-App",
     },
     fr: {
       signInTitle: "Se connecter", signInLead: "Bon retour. Connectez-vous pour continuer.", email: "E-mail", password: "Mot de passe",
@@ -110,6 +112,7 @@
       AUTH_LINK_USED: "Ce lien a déjà été utilisé. Veuillez en demander un nouveau.",
       AUTH_LINK_EXPIRED: "Ce lien a expiré. Veuillez en demander un nouveau.", AUTH_INVALID_LINK: "Ce lien n’est pas valide.",
       portalTitle: "Portail d’exploitation",
+      orPassword: "Ou votre mot de passe", qrAlt: "QR code pour votre application d’authentification",
     },
     es: {
       signInTitle: "Iniciar sesión", signInLead: "Bienvenido de nuevo. Inicie sesión para continuar.", email: "Correo electrónico", password: "Contraseña",
@@ -145,9 +148,49 @@
       AUTH_LINK_USED: "Este enlace ya se usó. Solicite uno nuevo.",
       AUTH_LINK_EXPIRED: "Este enlace ha caducado. Solicite uno nuevo.", AUTH_INVALID_LINK: "Este enlace no es válido.",
       portalTitle: "Portal de operación",
+      orPassword: "O su contraseña", qrAlt: "Código QR para su aplicación de autenticación",
     },
   };
   const LANGS = { en: "English", de: "Deutsch", fr: "Français", es: "Español" };
+  /** Localised answers for the error codes people meet on these pages. */
+  const ERRORS = {
+    en: {
+      invalid_credentials: "The email or password is incorrect.", rate_limited: "Too many attempts. Please wait a moment and try again.",
+      password_policy: "Please choose a stronger password (at least 8 characters, not a common word or your name).",
+      invalid_code: "That code is not valid. Please try again.", code_already_used: "This code has already been used. Please wait for a new one.",
+      email_taken: "An account with this email already exists.", passkey_verification_failed: "That passkey could not be verified.",
+      invalid_two_factor_token: "Your sign-in attempt has expired. Please sign in again.", invalid_request: "Please check the information you entered.",
+      token_used: "This link has already been used. Please request a new one.", token_expired: "This link has expired. Please request a new one.",
+      invalid_token: "This link is not valid.", invalid_current_password: "The current password is incorrect.", email_domain_blocked: "This email domain is not accepted.",
+    },
+    de: {
+      invalid_credentials: "E-Mail oder Passwort ist falsch.", rate_limited: "Zu viele Versuche. Bitte warten Sie kurz und versuchen Sie es erneut.",
+      password_policy: "Bitte wählen Sie ein stärkeres Passwort (mindestens 8 Zeichen, kein gängiges Wort, nicht Ihr Name).",
+      invalid_code: "Dieser Code ist ungültig. Bitte versuchen Sie es erneut.", code_already_used: "Dieser Code wurde bereits verwendet. Bitte warten Sie auf einen neuen.",
+      email_taken: "Ein Konto mit dieser E-Mail existiert bereits.", passkey_verification_failed: "Dieser Passkey konnte nicht bestätigt werden.",
+      invalid_two_factor_token: "Ihr Anmeldeversuch ist abgelaufen. Bitte melden Sie sich erneut an.", invalid_request: "Bitte prüfen Sie Ihre Angaben.",
+      token_used: "Dieser Link wurde bereits verwendet. Bitte fordern Sie einen neuen an.", token_expired: "Dieser Link ist abgelaufen. Bitte fordern Sie einen neuen an.",
+      invalid_token: "Dieser Link ist ungültig.", invalid_current_password: "Das aktuelle Passwort ist falsch.", email_domain_blocked: "Diese E-Mail-Domain wird nicht akzeptiert.",
+    },
+    fr: {
+      invalid_credentials: "L’e-mail ou le mot de passe est incorrect.", rate_limited: "Trop de tentatives. Patientez un instant puis réessayez.",
+      password_policy: "Choisissez un mot de passe plus robuste (au moins 8 caractères, ni mot courant ni votre nom).",
+      invalid_code: "Ce code n’est pas valide. Veuillez réessayer.", code_already_used: "Ce code a déjà été utilisé. Attendez le suivant.",
+      email_taken: "Un compte existe déjà avec cet e-mail.", passkey_verification_failed: "Cette clé d’accès n’a pas pu être vérifiée.",
+      invalid_two_factor_token: "Votre tentative de connexion a expiré. Veuillez vous reconnecter.", invalid_request: "Vérifiez les informations saisies.",
+      token_used: "Ce lien a déjà été utilisé. Veuillez en demander un nouveau.", token_expired: "Ce lien a expiré. Veuillez en demander un nouveau.",
+      invalid_token: "Ce lien n’est pas valide.", invalid_current_password: "Le mot de passe actuel est incorrect.", email_domain_blocked: "Ce domaine d’e-mail n’est pas accepté.",
+    },
+    es: {
+      invalid_credentials: "El correo o la contraseña no son correctos.", rate_limited: "Demasiados intentos. Espere un momento y vuelva a intentarlo.",
+      password_policy: "Elija una contraseña más segura (al menos 8 caracteres, sin palabras comunes ni su nombre).",
+      invalid_code: "Ese código no es válido. Vuelva a intentarlo.", code_already_used: "Este código ya se usó. Espere al siguiente.",
+      email_taken: "Ya existe una cuenta con este correo.", passkey_verification_failed: "No se pudo verificar esa llave de acceso.",
+      invalid_two_factor_token: "Su intento de inicio de sesión caducó. Inicie sesión de nuevo.", invalid_request: "Revise los datos introducidos.",
+      token_used: "Este enlace ya se usó. Solicite uno nuevo.", token_expired: "Este enlace ha caducado. Solicite uno nuevo.",
+      invalid_token: "Este enlace no es válido.", invalid_current_password: "La contraseña actual no es correcta.", email_domain_blocked: "No se acepta este dominio de correo.",
+    },
+  };
 
   const params = new URLSearchParams(location.search);
   const store = window.sessionStorage;
@@ -195,8 +238,11 @@
   const okBox = (text) => el("div", { class: "as-alert as-ok", role: "status" }, [text]);
   const showError = (box, err) => {
     box.className = "as-alert as-error";
-    box.textContent = (err && err.authCode && STRINGS[lang][err.authCode]) || (err && err.userMessage) || t("error");
+    const byCode = err && ((err.authCode && STRINGS[lang][err.authCode]) || (err.code && ERRORS[lang] && ERRORS[lang][err.code]));
+    box.textContent = byCode || (lang === "en" && err && err.userMessage) || t("error");
     box.hidden = false;
+    box.setAttribute("tabindex", "-1");
+    box.focus();
   };
   const showOk = (box, text) => { box.className = "as-alert as-ok"; box.textContent = text; box.hidden = false; };
   async function busy(btn, fn) {
@@ -223,20 +269,31 @@
     else kids.push(el("span", { class: "as-brand-name", text: (config && config.brand_name) || "AuthService" }));
     return el("header", { class: "as-brand" }, kids);
   }
-  const link = (href, text) => el("a", { href }, [text]);
-  const withKey = (path) => path;
+  /** An internal path carrying the client's key (so a link opened in a new tab still works). */
+  const withKey = (path) => {
+    if (!apiKey) return path;
+    const url = new URL(path, location.origin);
+    url.searchParams.set("api_key", apiKey);
+    url.searchParams.set("locale", lang);
+    return url.pathname + url.search;
+  };
+  const link = (href, text) => el("a", { href: withKey(href) }, [text]);
 
   // ------------------------------------------------------------------ navigation after sign-in
   function afterSignIn() {
     const target = store.getItem("authservice.redirect_uri");
+    store.removeItem("authservice.redirect_uri");
     const allowed = (config && config.allowed_redirect_origins) || [];
     if (target) {
       try {
         const url = new URL(target);
-        if (allowed.includes(url.origin)) { store.removeItem("authservice.redirect_uri"); location.assign(url.href); return; }
+        if ((url.protocol === "https:" || url.protocol === "http:") && allowed.includes(url.origin)) {
+          location.assign(url.href);
+          return;
+        }
       } catch (_) { /* not a URL: ignored */ }
     }
-    location.assign("/account.html");
+    location.assign(withKey("/account.html"));
   }
 
   // ------------------------------------------------------------------ pages
@@ -329,7 +386,11 @@
       conditional = new AbortController();
       auth.passkeys.login({ mediation: "conditional", signal: conditional.signal })
         .then((r) => { if (r.requires2fa) secondFactor(r); else afterSignIn(); })
-        .catch(() => { /* dismissed or aborted */ });
+        .catch((err) => {
+          // Dismissed or aborted autofill is normal; anything else is worth saying.
+          if (err && (err.name === "AbortError" || err.name === "NotAllowedError")) return;
+          showError(box, err);
+        });
     }
   }
 
@@ -350,7 +411,7 @@
             const add = button(t("addPasskeyNow"), { type: "button", class: "as-btn as-secondary" });
             const note = alertBox();
             add.addEventListener("click", () => busy(add, async () => {
-              try { await auth.passkeys.register("Passkey"); afterSignIn(); } catch (err) { showError(note, err); }
+              try { await auth.passkeys.register(t("passkeys")); afterSignIn(); } catch (err) { showError(note, err); }
             }));
             kids.push(note, add);
           }
@@ -378,10 +439,14 @@
     page(t("forgotTitle"), t("forgotLead"), [form, el("div", { class: "as-links" }, [link("/login.html", t("backToSignIn"))])]);
   }
 
+  let urlToken;
+  /** The page's `?token=` (or `#token=`), taken out of the address bar once and kept here. */
   function tokenFromUrl() {
-    const token = params.get("token") || new URLSearchParams(location.hash.slice(1)).get("token");
-    if (token) history.replaceState(null, "", location.pathname);
-    return token;
+    if (urlToken === undefined) {
+      urlToken = params.get("token") || new URLSearchParams(location.hash.slice(1)).get("token") || null;
+      if (urlToken) history.replaceState(null, "", location.pathname);
+    }
+    return urlToken;
   }
 
   function resetPage() {
@@ -403,12 +468,15 @@
     page(t("resetTitle"), "", [form]);
   }
 
+  let verifying = null;
   async function verifyPage() {
     const token = tokenFromUrl();
     const status = el("div", { role: "status", class: "as-alert as-ok", text: t("verifying") });
     page(t("verifyTitle"), "", [status, el("div", { class: "as-links" }, [link("/login.html", t("backToSignIn"))])]);
     if (!token) { status.textContent = t("missingToken"); return; }
-    try { await auth.verifyEmail(token); status.textContent = t("verified"); } catch (err) { showError(status, err); }
+    // Verified once per page load (a language switch re-renders without re-sending the token).
+    verifying = verifying || auth.verifyEmail(token);
+    try { await verifying; status.textContent = t("verified"); } catch (err) { showError(status, err); }
   }
 
   function section(title, id, children) {
@@ -417,7 +485,7 @@
   const fmt = (iso) => (iso ? new Date(iso).toLocaleString(lang) : t("never"));
 
   async function accountPage() {
-    try { await auth.refresh(); } catch (_) { location.replace("/login.html"); return; }
+    try { await auth.refresh(); } catch (_) { location.replace(withKey("/login.html")); return; }
     const me = await auth.me();
     document.title = `${t("accountTitle")} · ${(config && config.brand_name) || ""}`;
     const sections = [];
@@ -489,7 +557,7 @@
             const on = button(t("enable"), { class: "as-btn as-inline" });
             const f = el("form", { class: "as-stack" }, [
               el("p", { text: t("scanQr") }),
-              el("img", { class: "as-qr", src: setup.qr_code, alt: "QR code" }),
+              el("img", { class: "as-qr", src: setup.qr_code, alt: t("qrAlt") }),
               el("p", { class: "as-secret", id: "totp-secret", text: setup.secret }),
               code.wrap, on]);
             f.addEventListener("submit", (e) => {
@@ -509,14 +577,15 @@
         }));
         tBody.replaceChildren(el("p", { text: t("totpOff") }), start);
       } else {
-        const proof = field(t("disableWith"), { type: "password", autocomplete: "off", required: true });
+        const code = field(t("code"), { inputmode: "numeric", autocomplete: "one-time-code", maxlength: 6 });
+        const pass = field(t("orPassword"), { type: "password", autocomplete: "current-password" });
         const off = button(t("disable"), { class: "as-btn as-danger as-inline" });
-        const f = el("form", { class: "as-stack" }, [el("p", { text: t("totpOn") }), proof.wrap, off]);
+        const f = el("form", { class: "as-stack" }, [el("p", { text: t("totpOn") }), el("p", { class: "as-hint", text: t("disableWith") }), code.wrap, pass.wrap, off]);
         f.addEventListener("submit", (e) => {
           e.preventDefault();
           busy(off, async () => {
-            const v = proof.input.value.trim();
-            try { await auth.totp.disable(/^\d{6}$/.test(v) ? { code: v } : { password: v }); renderTotp(); renderRecovery(); } catch (err) { showError(tBox, err); }
+            const c = code.input.value.trim();
+            try { await auth.totp.disable(c ? { code: c } : { password: pass.input.value }); renderTotp(); renderRecovery(); } catch (err) { showError(tBox, err); }
           });
         });
         tBody.replaceChildren(f);
@@ -570,12 +639,12 @@
     }
     const add = button(t("addPasskey"), { type: "button", class: "as-btn as-inline" });
     add.addEventListener("click", () => busy(add, async () => {
-      try { await auth.passkeys.register(`Passkey ${new Date().toLocaleDateString(lang)}`); renderPasskeys(); } catch (err) { showError(kBox, err); }
+      try { await auth.passkeys.register(`${t("passkeys")} ${new Date().toLocaleDateString(lang)}`); renderPasskeys(); } catch (err) { showError(kBox, err); }
     }));
     if (auth.passkeys.supported()) sections.push(section(t("passkeys"), "s-passkeys", [kBox, kList, add]));
 
     const out = button(t("signOut"), { type: "button", class: "as-btn as-secondary" });
-    out.addEventListener("click", async () => { await auth.logout().catch(() => {}); location.assign("/login.html"); });
+    out.addEventListener("click", async () => { await auth.logout().catch(() => {}); location.assign(withKey("/login.html")); });
 
     main().classList.add("as-wide");
     main().replaceChildren(brandHeader(), el("h1", { class: "as-title", id: "page-title", text: t("accountTitle") }), ...sections, out);
@@ -586,13 +655,25 @@
   function languagePicker() {
     const id = "lang-picker";
     const sel = el("select", { id }, Object.entries(LANGS).map(([code, label]) => el("option", { value: code, selected: code === lang }, [label])));
+    // Switch in place (a reload would lose what the page already consumed, e.g. a reset token).
     sel.addEventListener("change", () => {
-      store.setItem("authservice.locale", sel.value);
-      const url = new URL(location.href);
-      url.searchParams.set("locale", sel.value);
-      location.assign(url.href);
+      lang = sel.value;
+      store.setItem("authservice.locale", lang);
+      render();
     });
     return el("footer", { class: "as-footer" }, [el("label", { for: id, text: `${t("languageLabel")} ` }), sel]);
+  }
+
+  async function render() {
+    document.documentElement.lang = lang;
+    const old = document.querySelector("footer.as-footer");
+    if (old) old.remove();
+    document.body.append(languagePicker());
+    const pages = { login: loginPage, signup: signupPage, "forgot-password": forgotPage, "reset-password": resetPage, "verify-email": verifyPage, account: accountPage };
+    const run = pages[document.body.dataset.page];
+    if (run) {
+      try { await run(); } catch (err) { const box = alertBox(); main().replaceChildren(brandHeader(), box); showError(box, err); }
+    }
   }
 
   async function start() {
@@ -601,14 +682,11 @@
     if (skip) skip.textContent = { en: "Skip to content", de: "Zum Inhalt springen", fr: "Aller au contenu", es: "Ir al contenido" }[lang];
     try {
       config = await auth.uiConfig();
-      if (config.primary_color) document.documentElement.style.setProperty("--as-brand", config.primary_color);
+      if (/^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$/.test(config.primary_color || "")) {
+        document.documentElement.style.setProperty("--as-brand", config.primary_color);
+      }
     } catch (_) { config = null; }
-    document.body.append(languagePicker());
-    const pages = { login: loginPage, signup: signupPage, "forgot-password": forgotPage, "reset-password": resetPage, "verify-email": verifyPage, account: accountPage };
-    const run = pages[document.body.dataset.page];
-    if (run) {
-      try { await run(); } catch (err) { const box = alertBox(); main().replaceChildren(brandHeader(), box); showError(box, err); }
-    }
+    await render();
   }
 
   window.AuthUI = { t, lang: () => lang, auth, withKey };

@@ -294,7 +294,9 @@
   const defaultText = {
     email: "Email", password: "Password", signIn: "Sign in", signUp: "Create account", name: "Name",
     code: "Authentication code", verify: "Verify", passkey: "Sign in with a passkey",
-    recovery: "Use a recovery code", signOut: "Sign out", save: "Save", sessions: "Sessions",
+    recovery: "Use a recovery code", useRecovery: "Use a recovery code", recoveryCode: "Recovery code",
+    useTotp: "Use your authenticator app", usePasskey: "Use a passkey", or: "or",
+    signOut: "Sign out", save: "Save", sessions: "Sessions",
     revoke: "Revoke", current: "This device", twoFactor: "Two-step verification",
   };
 
@@ -314,18 +316,43 @@
     const password = field(t.password, { type: "password", name: "password", autocomplete: "current-password", required: true });
     const submit = el("button", { class: "as-btn", type: "submit", text: t.signIn });
     const done = (r) => { if (o.onSuccess) o.onSuccess(r.user || auth.getUser()); };
+    // The second step offers every factor the challenge accepts (TOTP, recovery code, passkey).
     const secondStep = (challenge) => {
-      const code = field(t.code, { inputmode: "numeric", autocomplete: "one-time-code", required: true });
-      const verify = el("button", { class: "as-btn", type: "submit", text: t.verify });
-      const form = el("form", { class: "as-stack", novalidate: true }, [el("h2", { class: "as-subtitle", text: t.twoFactor }), box, code.wrap, verify]);
-      form.addEventListener("submit", async (e) => {
-        e.preventDefault();
-        verify.disabled = true;
-        try { done(await auth.verifyTotp({ twoFactorToken: challenge.twoFactorToken, code: code.input.value.trim() })); }
-        catch (err) { showError(box, err); } finally { verify.disabled = false; }
-      });
-      root.replaceChildren(form);
-      code.input.focus();
+      const methods = challenge.methods.length ? challenge.methods : ["totp"];
+      const show = (method) => {
+        const kids = [el("h2", { class: "as-subtitle", text: t.twoFactor }), box];
+        if (method === "passkey") {
+          const go = el("button", { class: "as-btn", type: "button", text: t.usePasskey });
+          go.addEventListener("click", async () => {
+            go.disabled = true;
+            try { done(await auth.passkeys.login({ twoFactorToken: challenge.twoFactorToken })); }
+            catch (err) { showError(box, err); } finally { go.disabled = false; }
+          });
+          kids.push(go);
+          root.replaceChildren(el("div", { class: "as-stack" }, kids), switcher(method));
+          return;
+        }
+        const code = method === "totp"
+          ? field(t.code, { inputmode: "numeric", autocomplete: "one-time-code", required: true })
+          : field(t.recoveryCode, { autocomplete: "off", required: true });
+        const verify = el("button", { class: "as-btn", type: "submit", text: t.verify });
+        const form = el("form", { class: "as-stack", novalidate: true }, [...kids, code.wrap, verify]);
+        form.addEventListener("submit", async (e) => {
+          e.preventDefault();
+          verify.disabled = true;
+          try {
+            const args = { twoFactorToken: challenge.twoFactorToken, code: code.input.value.trim() };
+            done(method === "totp" ? await auth.verifyTotp(args) : await auth.verifyRecoveryCode(args));
+          } catch (err) { showError(box, err); } finally { verify.disabled = false; }
+        });
+        root.replaceChildren(form, switcher(method));
+        code.input.focus();
+      };
+      const switcher = (current) => el("div", { class: "as-links" }, methods.filter((m) => m !== current).map((m) => {
+        const label = m === "totp" ? t.useTotp : m === "passkey" ? t.usePasskey : t.useRecovery;
+        return el("button", { class: "as-btn as-secondary", type: "button", text: label, onclick: () => { box.hidden = true; show(m); } });
+      }));
+      show(methods[0]);
     };
     const form = el("form", { class: "as-stack", novalidate: true }, [box, email.wrap, password.wrap, submit]);
     form.addEventListener("submit", async (e) => {
@@ -344,7 +371,7 @@
         try { const r = await auth.passkeys.login({}); if (r.requires2fa) secondStep(r); else done(r); }
         catch (err) { showError(box, err); }
       });
-      root.append(el("div", { class: "as-divider", text: "or" }), pk);
+      root.append(el("div", { class: "as-divider", text: t.or }), pk);
     }
     return { unmount: () => root.replaceChildren() };
   }
@@ -377,7 +404,10 @@
       const u = auth.getUser();
       if (!u) { root.replaceChildren(); return; }
       const out = el("button", { class: "as-btn as-secondary as-inline", type: "button", text: t.signOut });
-      out.addEventListener("click", async () => { await auth.logout(); if (o.onSignOut) o.onSignOut(); });
+      out.addEventListener("click", async () => {
+        try { await auth.logout(); } catch (_) { /* signed out locally anyway */ }
+        if (o.onSignOut) o.onSignOut();
+      });
       root.replaceChildren(el("span", { class: "as-user-button" }, [el("span", { text: u.display_name || u.email }), out]));
     };
     const off = auth.onChange(render);

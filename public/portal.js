@@ -15,7 +15,7 @@
       rotateKey: "Rotate API key", rotateSecret: "Rotate JWT secret", signingKeys: "Signing keys",
       rotateSigning: "Rotate signing key", algorithm: "Algorithm", overlap: "Overlap (hours)", kid: "Key id", retires: "Retires",
       audit: "Audit events", eventType: "Event type", filter: "Filter", actor: "Actor", target: "Target", when: "When",
-      back: "Back to clients", none: "Nothing yet.", error: "Something went wrong.", language: "Language", settings: "Settings (JSON)", scrollTable: "Scrollable table",
+      back: "Back to clients", none: "Nothing yet.", error: "Something went wrong.", language: "Language", settings: "Settings (JSON)", scrollTable: "Scrollable table", oldStops: "the old one stops working at once. Continue?", slugColumn: "Slug",
     },
     de: {
       title: "Betreiberportal", adminKey: "Admin-Schlüssel", signIn: "Anmelden", signOut: "Abmelden",
@@ -27,7 +27,7 @@
       rotateKey: "API-Schlüssel erneuern", rotateSecret: "JWT-Geheimnis erneuern", signingKeys: "Signaturschlüssel",
       rotateSigning: "Signaturschlüssel erneuern", algorithm: "Algorithmus", overlap: "Überlappung (Stunden)", kid: "Schlüssel-ID", retires: "Läuft aus",
       audit: "Audit-Ereignisse", eventType: "Ereignistyp", filter: "Filtern", actor: "Akteur", target: "Ziel", when: "Zeitpunkt",
-      back: "Zurück zu den Clients", none: "Noch nichts.", error: "Etwas ist schiefgelaufen.", language: "Sprache", settings: "Einstellungen (JSON)", scrollTable: "Scrollbare Tabelle",
+      back: "Zurück zu den Clients", none: "Noch nichts.", error: "Etwas ist schiefgelaufen.", language: "Sprache", settings: "Einstellungen (JSON)", scrollTable: "Scrollbare Tabelle", oldStops: "der alte funktioniert sofort nicht mehr. Fortfahren?", slugColumn: "Slug",
     },
     fr: {
       title: "Portail d’exploitation", adminKey: "Clé d’administration", signIn: "Se connecter", signOut: "Se déconnecter",
@@ -39,7 +39,7 @@
       rotateKey: "Renouveler la clé d’API", rotateSecret: "Renouveler le secret JWT", signingKeys: "Clés de signature",
       rotateSigning: "Renouveler la clé de signature", algorithm: "Algorithme", overlap: "Chevauchement (heures)", kid: "Identifiant de clé", retires: "Retrait",
       audit: "Événements d’audit", eventType: "Type d’événement", filter: "Filtrer", actor: "Acteur", target: "Cible", when: "Date",
-      back: "Retour aux clients", none: "Rien pour l’instant.", error: "Une erreur est survenue.", language: "Langue", settings: "Paramètres (JSON)", scrollTable: "Tableau défilant",
+      back: "Retour aux clients", none: "Rien pour l’instant.", error: "Une erreur est survenue.", language: "Langue", settings: "Paramètres (JSON)", scrollTable: "Tableau défilant", oldStops: "l’ancien cesse de fonctionner immédiatement. Continuer ?", slugColumn: "Slug",
     },
     es: {
       title: "Portal de operación", adminKey: "Clave de administración", signIn: "Iniciar sesión", signOut: "Cerrar sesión",
@@ -51,7 +51,7 @@
       rotateKey: "Renovar clave de API", rotateSecret: "Renovar secreto JWT", signingKeys: "Claves de firma",
       rotateSigning: "Renovar clave de firma", algorithm: "Algoritmo", overlap: "Solapamiento (horas)", kid: "Id. de clave", retires: "Se retira",
       audit: "Eventos de auditoría", eventType: "Tipo de evento", filter: "Filtrar", actor: "Actor", target: "Objetivo", when: "Fecha",
-      back: "Volver a los clientes", none: "Nada todavía.", error: "Algo salió mal.", language: "Idioma", settings: "Ajustes (JSON)", scrollTable: "Tabla desplazable",
+      back: "Volver a los clientes", none: "Nada todavía.", error: "Algo salió mal.", language: "Idioma", settings: "Ajustes (JSON)", scrollTable: "Tabla desplazable", oldStops: "el anterior deja de funcionar al instante. ¿Continuar?", slugColumn: "Slug",
     },
   };
   const LANGS = { en: "English", de: "Deutsch", fr: "Français", es: "Español" };
@@ -92,6 +92,11 @@
       body: body ? JSON.stringify(body) : undefined,
     });
     const data = await res.json().catch(() => null);
+    if (res.status === 401 && adminKey) {
+      // The key was revoked or mistyped: back to sign-in (the key is dropped from memory).
+      adminKey = null;
+      signIn();
+    }
     if (!res.ok) {
       const err = new Error((data && (data.message || data.error)) || t("error"));
       err.status = res.status;
@@ -136,7 +141,7 @@
       const page = await api("GET", `/api/admin/clients?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
       page.clients.forEach((c) => {
         const open = el("button", { class: "as-btn as-secondary as-inline", type: "button", "aria-label": `${t("open")}: ${c.name}`, text: t("open") });
-        open.addEventListener("click", () => clientView(c.id));
+        open.addEventListener("click", () => clientView(c.id).catch((err) => show(box, err.message)));
         rows.append(el("tr", {}, [el("td", { text: c.name }), el("td", { text: c.slug }), el("td", { text: c.status }), el("td", { text: fmt(c.created_at) }), el("td", {}, [open])]));
       });
       cursor = page.next_cursor;
@@ -144,7 +149,7 @@
     }
     more.addEventListener("click", () => load().catch((err) => show(box, err.message)));
     const table = el("div", { class: "as-scroll", tabindex: 0, role: "region", "aria-label": t("scrollTable") }, [el("table", { class: "as-table" }, [
-      el("thead", {}, [el("tr", {}, [t("name"), "Slug", t("status"), t("created"), ""].map((h) => el("th", { scope: "col", text: h })))]), rows])]);
+      el("thead", {}, [el("tr", {}, [t("name"), t("slugColumn"), t("status"), t("created"), ""].map((h) => el("th", { scope: "col", text: h })))]), rows])]);
 
     const cBox = alertBox();
     const name = field(t("name"), { type: "text", required: true });
@@ -173,7 +178,8 @@
   }
 
   function secretBox(label, value, id) {
-    return el("div", { class: "as-alert as-ok", role: "status" }, [el("div", { text: label }), el("code", { class: "as-secret", id, text: value })]);
+    // Not a live region: a screen reader should not read a new secret aloud.
+    return el("div", { class: "as-alert as-ok" }, [el("div", { text: label }), el("code", { class: "as-secret", id, text: value })]);
   }
 
   async function clientView(id) {
@@ -199,14 +205,17 @@
     const secrets = el("div", { class: "as-stack" });
     const toggle = button(c.status === "active" ? t("suspend") : t("activate"), { type: "button", class: "as-btn as-secondary as-inline" });
     toggle.addEventListener("click", async () => {
+      if (!window.confirm(`${toggle.textContent}: ${c.name}?`)) return;
       try { await api("PATCH", `/api/admin/clients/${id}`, { status: c.status === "active" ? "suspended" : "active" }); clientView(id); } catch (err) { show(box, err.message); }
     });
     const rotKey = button(t("rotateKey"), { type: "button", class: "as-btn as-secondary as-inline" });
     rotKey.addEventListener("click", async () => {
+      if (!window.confirm(`${t("rotateKey")}: ${t("oldStops")}`)) return;
       try { const r = await api("POST", `/api/admin/clients/${id}/rotate-api-key`); secrets.replaceChildren(secretBox(t("apiKeyOnce"), r.api_key, "rotated-api-key")); } catch (err) { show(box, err.message); }
     });
     const rotSecret = button(t("rotateSecret"), { type: "button", class: "as-btn as-secondary as-inline" });
     rotSecret.addEventListener("click", async () => {
+      if (!window.confirm(`${t("rotateSecret")}: ${t("oldStops")}`)) return;
       try { const r = await api("POST", `/api/admin/clients/${id}/rotate-secret`); secrets.replaceChildren(secretBox(t("jwtOnce"), r.jwt_secret, "rotated-jwt-secret")); } catch (err) { show(box, err.message); }
     });
     actions.append(toggle, rotKey, rotSecret);

@@ -29,6 +29,8 @@ page.on('console', (m) => {
   if (m.type() === 'error' && !(m.location().url || '').endsWith('/favicon.ico')) consoleErrors.push(m.text());
 });
 page.on('pageerror', (e) => consoleErrors.push(String(e)));
+// Confirmation dialogs (the portal asks before rotating keys) are accepted, as a user would.
+page.on('dialog', (d) => d.accept());
 const cspViolations = [];
 await page.exposeBinding('__cspViolation', (_source, v) => cspViolations.push(v));
 await page.addInitScript(() => {

@@ -185,7 +185,7 @@ impl Application {
             &ports,
             &UseCaseConfig {
                 admin_api_key: settings.admin_api_key.clone(),
-                global_origins: settings.allow_origin.clone(),
+                global_origins: global_origins(&settings),
                 auth: AuthConfig {
                     issuer,
                     access_ttl: settings.jwt_access_ttl,
@@ -365,6 +365,19 @@ async fn housekeeping(services: Arc<Services>) {
             ),
         }
     }
+}
+
+/// `ALLOW_ORIGIN` plus `BASE_URL`'s own origin: the hosted pages call the API from there for
+/// every client.
+fn global_origins(settings: &Settings) -> Vec<authservice_domain::AllowedOrigin> {
+    let mut origins = settings.allow_origin.clone();
+    if let Ok(own) =
+        authservice_domain::AllowedOrigin::parse(&settings.base_url.origin().ascii_serialization())
+        && !origins.contains(&own)
+    {
+        origins.push(own);
+    }
+    origins
 }
 
 /// Delivers queued email, one message at a time: whenever this replica queues a message, and

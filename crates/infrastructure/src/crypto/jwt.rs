@@ -181,7 +181,20 @@ pub struct JwtAccessTokens {
     signing: RwLock<HashMap<Uuid, Arc<SigningKey>>>,
     verifying: RwLock<HashMap<String, Arc<VerifyingKey>>>,
     hmac: RwLock<HashMap<(Uuid, i64), Arc<HmacKeys>>>,
+    /// Asymmetric tokens whose signature and claims were verified, by SHA-256 of the whole
+    /// token: the same token presented again (every request of a session) skips the signature
+    /// check. Key status, revocation and expiry are still checked on every call.
+    verified: RwLock<HashMap<[u8; 32], VerifiedToken>>,
 }
+
+struct VerifiedToken {
+    claims: AccessClaims,
+    kid: String,
+    at: std::time::Instant,
+}
+
+/// Entries of the verified-token cache (bounded; cleared when full).
+const VERIFIED_CAPACITY: usize = 20_000;
 
 /// The cached value for `key`, or `load()` stored under it.
 fn cached<K: std::hash::Hash + Eq, V>(map: &RwLock<HashMap<K, Arc<V>>>, key: &K) -> Option<Arc<V>> {
@@ -213,7 +226,34 @@ impl JwtAccessTokens {
             signing: RwLock::default(),
             verifying: RwLock::default(),
             hmac: RwLock::default(),
+            verified: RwLock::default(),
         }
+    }
+
+    /// A verified token's claims, if this exact token was verified with `kid` within the key
+    /// cache TTL and has not expired since.
+    fn verified_claims(&self, digest: &[u8; 32], kid: &str) -> Option<AccessClaims> {
+        let map = self.verified.read().unwrap_or_else(|p| p.into_inner());
+        let hit = map.get(digest)?;
+        let fresh = hit.kid == kid
+            && hit.at.elapsed() < KEY_CACHE_TTL
+            && hit.claims.exp > chrono::Utc::now().timestamp();
+        fresh.then(|| hit.claims.clone())
+    }
+
+    fn remember_verified(&self, digest: [u8; 32], kid: &str, claims: &AccessClaims) {
+        let mut map = self.verified.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= VERIFIED_CAPACITY {
+            map.clear();
+        }
+        map.insert(
+            digest,
+            VerifiedToken {
+                claims: claims.clone(),
+                kid: kid.to_owned(),
+                at: std::time::Instant::now(),
+            },
+        );
     }
 
     async fn signing_key(&self, client: ClientId) -> anyhow::Result<Arc<SigningKey>> {
@@ -378,7 +418,7 @@ impl AccessTokens for JwtAccessTokens {
                 return Err(TokenError::ClientMismatch);
             }
         }
-        let data = match (client.token_mode, header.alg) {
+        let claims: AccessClaims = match (client.token_mode, header.alg) {
             (TokenMode::V2Jwks, alg @ (Algorithm::ES256 | Algorithm::RS256 | Algorithm::EdDSA)) => {
                 let kid = header.kid.ok_or(TokenError::UnknownKey)?;
                 let key = self
@@ -394,11 +434,27 @@ impl AccessTokens for JwtAccessTokens {
                 if !key.stored.verifies_at(chrono::Utc::now()) {
                     return Err(TokenError::RetiredKey);
                 }
-                jsonwebtoken::decode::<WireClaims>(
-                    token,
-                    &key.decoding,
-                    &self.validation(alg, client),
-                )
+                let digest: [u8; 32] =
+                    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
+                        .as_ref()
+                        .try_into()
+                        .map_err(|_| anyhow!("SHA-256 digest length"))?;
+                if let Some(claims) = self.verified_claims(&digest, &kid) {
+                    claims
+                } else {
+                    let claims: AccessClaims = jsonwebtoken::decode::<WireClaims>(
+                        token,
+                        &key.decoding,
+                        &self.validation(alg, client),
+                    )
+                    .map_err(|e| map_jwt_error(&e))?
+                    .claims
+                    .into();
+                    if claims.client_id == client.id.to_string() {
+                        self.remember_verified(digest, &kid, &claims);
+                    }
+                    claims
+                }
             }
             (TokenMode::V1Hs256, Algorithm::HS256) => {
                 let keys = self.hmac_keys(client).await?;
@@ -407,17 +463,19 @@ impl AccessTokens for JwtAccessTokens {
                     &keys.decoding,
                     &self.validation(Algorithm::HS256, client),
                 )
+                .map_err(|e| map_jwt_error(&e))?
+                .claims
+                .into()
             }
             _ => return Err(TokenError::AlgorithmNotAllowed),
-        }
-        .map_err(|e| map_jwt_error(&e))?;
-        if data.claims.iat > chrono::Utc::now().timestamp() + 30 {
+        };
+        if claims.iat > chrono::Utc::now().timestamp() + 30 {
             return Err(TokenError::NotYetValid);
         }
-        if data.claims.client_id != client.id.to_string() {
+        if claims.client_id != client.id.to_string() {
             return Err(TokenError::ClientMismatch);
         }
-        Ok(data.claims.into())
+        Ok(claims)
     }
 
     fn forget_client(&self, client: ClientId) {

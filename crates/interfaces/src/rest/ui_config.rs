@@ -23,14 +23,15 @@ async fn ui_config(ClientCtx(ctx): ClientCtx) -> Result<HttpResponse, ApiError> 
         .get("auth_ui")
         .cloned()
         .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
-    let field = |name: &str| auth_ui.get(name).cloned().unwrap_or(Value::Null);
+    // Branding as validated for email too: a hex colour, an http(s) logo, a bounded name.
+    let brand = authservice_domain::Branding::of(&client);
     Ok(HttpResponse::Ok().json(json!({
         "client_id": client.id.to_string(),
         "name": client.name.as_str(),
         "slug": client.slug.as_str(),
-        "brand_name": auth_ui.get("brand_name").cloned().unwrap_or_else(|| json!(client.name.as_str())),
-        "logo_url": field("logo_url"),
-        "primary_color": field("primary_color"),
+        "brand_name": brand.name,
+        "logo_url": brand.logo_url.filter(|u| u.starts_with("https://")),
+        "primary_color": brand.primary_color,
         "locale": auth_ui.get("locale").cloned().unwrap_or_else(|| json!("en")),
         "methods": {
             "password": true,
