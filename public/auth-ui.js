@@ -280,7 +280,9 @@
   const link = (href, text) => el("a", { href: withKey(href) }, [text]);
 
   // ------------------------------------------------------------------ navigation after sign-in
-  function afterSignIn() {
+  /** After sign-in: back to the app (an allowed `redirect_uri`) with a one-time `auth_code` it
+   * exchanges for its own session, else the account page. */
+  async function afterSignIn() {
     const target = store.getItem("authservice.redirect_uri");
     store.removeItem("authservice.redirect_uri");
     const allowed = (config && config.allowed_redirect_origins) || [];
@@ -288,10 +290,12 @@
       try {
         const url = new URL(target);
         if ((url.protocol === "https:" || url.protocol === "http:") && allowed.includes(url.origin)) {
+          const { code } = await auth.redirectCode();
+          url.searchParams.set("auth_code", code);
           location.assign(url.href);
           return;
         }
-      } catch (_) { /* not a URL: ignored */ }
+      } catch (_) { /* not a URL, or no code: the account page instead */ }
     }
     location.assign(withKey("/account.html"));
   }

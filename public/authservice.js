@@ -246,6 +246,8 @@
       magicLink: {
         send: (email, baseUrlForLinks) => request("POST", "/api/auth/magic-link/send", { body: { email, base_url: baseUrlForLinks } }),
       },
+      /** A one-time `auth_code` for the signed-in user, to hand the session to an app (2 minutes). */
+      redirectCode: () => request("POST", "/api/auth/redirect/code", { auth: true }),
       /** Completes a browser redirect (`?auth_code=`) from a magic link. */
       async exchangeCode(code) {
         return accept(await request("POST", "/api/auth/redirect/exchange", { body: withTransport({ code }) }));

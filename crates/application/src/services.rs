@@ -14,8 +14,9 @@ use crate::clients::{
     RotateApiKey, RotateJwtSecret, UpdateClient,
 };
 use crate::email::{
-    DeliverOutbox, ExchangeRedirectCode, ForgotPassword, MailConfig, ManageEmailConfig,
-    ResendVerification, ResetPassword, SendMagicLink, VerifyEmail, VerifyMagicLink,
+    DeliverOutbox, ExchangeRedirectCode, ForgotPassword, IssueRedirectCode, MailConfig,
+    ManageEmailConfig, ResendVerification, ResetPassword, SendMagicLink, VerifyEmail,
+    VerifyMagicLink,
 };
 use crate::health::CheckReadiness;
 use crate::mfa::{
@@ -68,6 +69,7 @@ pub struct Services {
     pub send_magic_link: SendMagicLink,
     pub verify_magic_link: VerifyMagicLink,
     pub exchange_redirect_code: ExchangeRedirectCode,
+    pub issue_redirect_code: IssueRedirectCode,
     pub email_config: ManageEmailConfig,
     pub deliver_outbox: DeliverOutbox,
     pub totp: ManageTotp,
@@ -116,6 +118,7 @@ impl Services {
             send_magic_link: SendMagicLink::new(ports, &config.mail),
             verify_magic_link: VerifyMagicLink::new(ports, &config.auth),
             exchange_redirect_code: ExchangeRedirectCode::new(ports, &config.auth),
+            issue_redirect_code: IssueRedirectCode::new(ports),
             email_config: ManageEmailConfig::new(ports, &config.mail),
             deliver_outbox: DeliverOutbox::new(ports, &config.mail),
             totp: ManageTotp::new(ports),

@@ -570,3 +570,54 @@ async fn new_challenges_do_not_buy_more_guesses() {
         (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_code_hands_a_signed_in_session_to_the_app_once() {
+    let app = spawn_app().await;
+    let (key, access, _secret, _t0, _codes) = user_with_totp(&app, "hand@example.com").await;
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/redirect/code",
+        &key,
+        None,
+        Some(&access),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let code = res.json::<Value>().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let exchange = || {
+        call(
+            &app,
+            Method::POST,
+            "/api/auth/redirect/exchange",
+            &key,
+            Some(json!({ "code": code, "token_transport": "json" })),
+            None,
+        )
+    };
+    // The user completed sign-in (with TOTP) already: no second challenge for the app.
+    let (status, body) = json_of(exchange().await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"]["email"], "hand@example.com");
+    assert!(body["refresh_token"].as_str().is_some());
+    let (status, body) = json_of(exchange().await).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_token"))
+    );
+    // Without a signed-in user there is no code.
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/redirect/code",
+        &key,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+}

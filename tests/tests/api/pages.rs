@@ -577,3 +577,55 @@ async fn the_sdk_widgets_sign_up_show_the_user_and_sign_in_again() {
     assert_eq!(csp["violations"], json!([]));
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hosted_sign_in_returns_to_the_app_with_a_one_time_code() {
+    let (app, _sink, key) = pages_app().await;
+    crate::auth_helpers::signup(&app, &key, "back@example.com").await;
+    let mut b = Browser::launch(&base(&app)).await;
+    // The app's page (the SDK example, which needs the key too).
+    let target = format!("{}/sdk-example.html?api_key={key}", base(&app));
+    let login = url::Url::parse_with_params(
+        &format!("{}/login.html", base(&app)),
+        &[("api_key", key.as_str()), ("redirect_uri", target.as_str())],
+    )
+    .unwrap();
+    ok(&mut b, json!({ "op": "goto", "url": login.as_str() })).await;
+    fill(&mut b, "Email", "back@example.com").await;
+    fill(&mut b, "Password", crate::auth_helpers::PASSWORD).await;
+    click(&mut b, "Sign in").await;
+    lands_on(&mut b, "/sdk-example.html").await;
+    let url = ok(&mut b, json!({ "op": "url" })).await["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let code = url::Url::parse(&url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "auth_code")
+        .map(|(_, v)| v.into_owned())
+        .expect("auth_code on the redirect");
+    assert!(!url.contains("eyJ"), "no token in the URL: {url}");
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/redirect/exchange",
+        &key,
+        Some(json!({ "code": code, "token_transport": "json" })),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    // A redirect to an origin the client does not allow goes to the account page instead.
+    ok(&mut b, json!({ "op": "goto", "url": format!("/login.html?api_key={key}&redirect_uri=https://evil.example/") })).await;
+    let auto = b
+        .step(json!({ "op": "wait_url", "path": "/account.html", "timeout": 3000 }))
+        .await;
+    if auto.get("error").is_some() {
+        fill(&mut b, "Email", "back@example.com").await;
+        fill(&mut b, "Password", crate::auth_helpers::PASSWORD).await;
+        click(&mut b, "Sign in").await;
+        lands_on(&mut b, "/account.html").await;
+    }
+    b.close().await;
+}

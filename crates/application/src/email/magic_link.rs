@@ -13,6 +13,7 @@ use super::{
     EmailFlowError, LinkRequest, LinkTokenError, MailConfig, not_consumed, refusal, request_link,
     token_digest,
 };
+use crate::audit::record_quietly;
 use crate::auth::{AuthConfig, IssuedTokens, login_event, prepare_session};
 use crate::context::RequestCtx;
 use crate::ports::Ports;
@@ -272,7 +273,11 @@ impl ExchangeRedirectCode {
             return Err(LinkTokenError::ClientMismatch.into());
         }
         let (owner, mut user) = load_login(&self.ports, owner, user_id).await?;
-        if crate::mfa::needs_second_factor(&self.ports, &owner, &user).await? {
+        // A magic link is a first factor; a code issued after a completed hosted sign-in is not
+        // asked for a second factor again.
+        if method == "magic_link"
+            && crate::mfa::needs_second_factor(&self.ports, &owner, &user).await?
+        {
             let challenge = crate::mfa::start_challenge(
                 &self.ports,
                 ctx,
@@ -297,5 +302,52 @@ impl ExchangeRedirectCode {
             .record_login(owner.id, prepared.tokens.user.id, now, None)
             .await?;
         Ok(crate::auth::LoginOutcome::Tokens(Box::new(prepared.tokens)))
+    }
+}
+
+/// A one-time code for the signed-in user, to hand a session to an app after a hosted sign-in
+/// (appended to the app's allowed `redirect_uri`; exchanged with `redirect/exchange`). The
+/// exchange starts the app's own session; no token travels in the URL.
+pub struct IssueRedirectCode {
+    ports: Ports,
+}
+
+impl IssueRedirectCode {
+    #[must_use]
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            ports: ports.clone(),
+        }
+    }
+
+    pub async fn execute(
+        &self,
+        ctx: &RequestCtx,
+        caller: &crate::auth::AuthenticatedUser,
+    ) -> Result<String, EmailFlowError> {
+        let user = &caller.user;
+        let code = hex(&self.ports.random.bytes32());
+        let value = json!({
+            "client_id": user.client_id.to_string(),
+            "user_id": user.id.to_string(),
+            "method": "hosted_login",
+        })
+        .to_string();
+        self.ports
+            .ephemeral
+            .put_value(
+                &redirect_key(&sha256(code.as_bytes())),
+                &value,
+                REDIRECT_CODE_TTL,
+            )
+            .await?;
+        let mut event = ctx
+            .audit("redirect_code_issued")
+            .client(user.client_id)
+            .target("user", user.id)
+            .at(self.ports.clock.now());
+        event.user_id = Some(user.id.as_uuid());
+        record_quietly(&self.ports, &event).await;
+        Ok(code)
     }
 }

@@ -16,7 +16,8 @@ pub use email_config::{
     EmailConfigError, EmailConfigView, ManageEmailConfig, PatchEmailConfig, PutEmailConfig, PutSmtp,
 };
 pub use magic_link::{
-    ExchangeRedirectCode, MagicLinkAnswer, MagicLinkMode, SendMagicLink, VerifyMagicLink,
+    ExchangeRedirectCode, IssueRedirectCode, MagicLinkAnswer, MagicLinkMode, REDIRECT_CODE_TTL,
+    SendMagicLink, VerifyMagicLink,
 };
 pub use reset_password::{ForgotPassword, ResetPassword, ResetPasswordInput};
 pub use verify_email::{ResendVerification, VerifyEmail};

@@ -23,7 +23,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/auth/reset-password").post(reset_password))
         .service(web::resource("/auth/magic-link/send").post(send_magic_link))
         .service(web::resource("/auth/magic-link/verify").get(verify_magic_link))
-        .service(web::resource("/auth/redirect/exchange").post(exchange_redirect_code));
+        .service(web::resource("/auth/redirect/exchange").post(exchange_redirect_code))
+        .service(web::resource("/auth/redirect/code").post(issue_redirect_code));
 }
 
 /// Answers of link routes must not be cached or leak the page URL onwards.
@@ -241,4 +242,23 @@ async fn exchange_redirect_code(
         }
         LoginOutcome::SecondFactor(challenge) => transport::challenge_response(&challenge),
     }))
+}
+
+/// A one-time `auth_code` for the signed-in user (API key + bearer), to append to an allowed
+/// `redirect_uri` after a hosted sign-in.
+async fn issue_redirect_code(
+    ClientCtx(ctx): ClientCtx,
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = authenticate(&state, &ctx, &req).await?;
+    let code = state
+        .services
+        .issue_redirect_code
+        .execute(&ctx, &caller)
+        .await?;
+    Ok(no_store(HttpResponse::Ok().json(json!({
+        "code": code,
+        "expires_in": authservice_application::email::REDIRECT_CODE_TTL.as_secs(),
+    }))))
 }
