@@ -194,8 +194,12 @@
 
   const params = new URLSearchParams(location.search);
   const store = window.sessionStorage;
-  const apiKey = params.get("api_key") || store.getItem("authservice.api_key") || "";
-  if (params.get("api_key")) store.setItem("authservice.api_key", params.get("api_key"));
+  // The client's API key identifies the application (it is public in any SDK page); it is kept
+  // in localStorage so a link from an email, opened in a new tab of the same browser, still
+  // knows its client. Tokens never go to any storage; the redirect target stays per tab.
+  const keyStore = window.localStorage;
+  const apiKey = params.get("api_key") || keyStore.getItem("authservice.api_key") || "";
+  if (params.get("api_key")) keyStore.setItem("authservice.api_key", params.get("api_key"));
   if (params.get("redirect_uri")) store.setItem("authservice.redirect_uri", params.get("redirect_uri"));
   const pick = (tag) => (tag || "").toLowerCase().split(/[-_]/)[0];
   let lang = [params.get("locale"), store.getItem("authservice.locale"), ...(navigator.languages || [navigator.language])]

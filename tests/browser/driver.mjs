@@ -22,18 +22,21 @@ const browser = await chromium.launch({
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 const context = await browser.newContext();
-const page = await context.newPage();
+let page = await context.newPage();
 const consoleErrors = [];
-page.on('console', (m) => {
-  // The browser's own favicon probe of non-HTML pages (e.g. /healthz) is not the app's error.
-  if (m.type() === 'error' && !(m.location().url || '').endsWith('/favicon.ico')) consoleErrors.push(m.text());
-});
-page.on('pageerror', (e) => consoleErrors.push(String(e)));
-// Confirmation dialogs (the portal asks before rotating keys) are accepted, as a user would.
-page.on('dialog', (d) => d.accept());
+function attach(p) {
+  p.on('console', (m) => {
+    // The browser's own favicon probe of non-HTML pages (e.g. /healthz) is not the app's error.
+    if (m.type() === 'error' && !(m.location().url || '').endsWith('/favicon.ico')) consoleErrors.push(m.text());
+  });
+  p.on('pageerror', (e) => consoleErrors.push(String(e)));
+  // Confirmation dialogs (the portal asks before rotating keys) are accepted, as a user would.
+  p.on('dialog', (d) => d.accept());
+}
+attach(page);
 const cspViolations = [];
-await page.exposeBinding('__cspViolation', (_source, v) => cspViolations.push(v));
-await page.addInitScript(() => {
+await context.exposeBinding('__cspViolation', (_source, v) => cspViolations.push(v));
+await context.addInitScript(() => {
   document.addEventListener('securitypolicyviolation', (e) => {
     window.__cspViolation(`${e.violatedDirective} ${e.blockedURI}`);
   });
@@ -145,6 +148,12 @@ async function pageStep(step) {
     case 'register':
     case 'login':
       return page.evaluate(runStep, step);
+    case 'new_tab': {
+      // Another tab of the same browser (shared cookies and localStorage, fresh sessionStorage).
+      page = await context.newPage();
+      attach(page);
+      return {};
+    }
     case 'goto':
       await page.goto(step.url.startsWith('http') ? step.url : `${base}${step.url}`, { waitUntil: 'load' });
       return { url: page.url() };

@@ -629,3 +629,50 @@ async fn hosted_sign_in_returns_to_the_app_with_a_one_time_code() {
     }
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_magic_link_opened_in_a_new_tab_signs_in_on_the_hosted_pages() {
+    let (app, sink, key) = pages_app().await;
+    crate::auth_helpers::signup(&app, &key, "magic@example.com").await;
+    let mut b = Browser::launch(&base(&app)).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": format!("/login.html?api_key={key}&locale=en") }),
+    )
+    .await;
+    fill(&mut b, "Email", "magic@example.com").await;
+    click(&mut b, "Email me a sign-in link").await;
+    sees(&mut b, "a sign-in link is on its way").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mail = loop {
+        if let Some(m) = sink
+            .messages_to("magic@example.com")
+            .into_iter()
+            .find(|m| m.text.contains("/api/auth/magic-link/verify"))
+        {
+            break m;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no magic link");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let token = mail.query_param("/api/auth/magic-link/verify", "token");
+    // The link opens in a new tab: the server redirects to the login page with a one-time
+    // code, the page exchanges it and the account page loads for this client.
+    ok(&mut b, json!({ "op": "new_tab" })).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": format!("/api/auth/magic-link/verify?token={token}") }),
+    )
+    .await;
+    lands_on(&mut b, "/account.html").await;
+    sees(&mut b, "magic@example.com").await;
+    let url = ok(&mut b, json!({ "op": "url" })).await["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !url.contains("auth_code") && !url.contains("token="),
+        "{url}"
+    );
+    b.close().await;
+}
