@@ -382,23 +382,38 @@ pub(super) async fn revoke_where(
         }
         (None, None) => base.select(sessions::id).for_update().load(conn).await?,
     };
-    let mut query = diesel::update(sessions::table)
-        .filter(sessions::client_id.eq(client.as_uuid()))
-        .filter(sessions::user_id.eq(user.as_uuid()))
-        .filter(sessions::revoked_at.is_null())
-        .filter(sessions::consumed_at.is_null())
-        .into_boxed();
-    if let Some(family) = family {
-        query = query.filter(sessions::family_id.eq(family));
+    // A refresh that consumed a row the lock above could not see (its predecessor committed
+    // while we waited) may still be committing its successor when an UPDATE runs: the UPDATE
+    // waits for it, skips the now-consumed row and cannot see the new one. So the UPDATE is
+    // repeated (each statement has a fresh snapshot) until two passes in a row find nothing; a
+    // revoked row stays locked by us, so no refresh can extend the chain meanwhile.
+    let mut revoked = 0;
+    let mut idle_passes = 0;
+    for _ in 0..20 {
+        let mut query = diesel::update(sessions::table)
+            .filter(sessions::client_id.eq(client.as_uuid()))
+            .filter(sessions::user_id.eq(user.as_uuid()))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::consumed_at.is_null())
+            .into_boxed();
+        if let Some(family) = family {
+            query = query.filter(sessions::family_id.eq(family));
+        }
+        if let Some(keep) = keep {
+            query = query.filter(sessions::family_id.ne(keep));
+        }
+        let n = query
+            .set((
+                sessions::revoked_at.eq(at),
+                sessions::revoked_reason.eq(reason),
+            ))
+            .execute(conn)
+            .await?;
+        revoked += n;
+        idle_passes = if n == 0 { idle_passes + 1 } else { 0 };
+        if idle_passes == 2 {
+            break;
+        }
     }
-    if let Some(keep) = keep {
-        query = query.filter(sessions::family_id.ne(keep));
-    }
-    query
-        .set((
-            sessions::revoked_at.eq(at),
-            sessions::revoked_reason.eq(reason),
-        ))
-        .execute(conn)
-        .await
+    Ok(revoked)
 }
