@@ -381,6 +381,12 @@ async fn every_page_is_accessible_at_desktop_and_phone_sizes() {
         json!({ "op": "goto", "url": "/login.html?locale=en" }),
     )
     .await;
+    // The page renders after its config arrives, then puts focus in the email field.
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "input[type=email]:focus", "state": "attached" }),
+    )
+    .await;
     let order = ok(&mut b, json!({ "op": "focus_order", "count": 4 })).await;
     let order: Vec<String> = order["order"]
         .as_array()
