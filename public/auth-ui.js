@@ -248,7 +248,19 @@
     box.setAttribute("tabindex", "-1");
     box.focus();
   };
-  const showOk = (box, text) => { box.className = "as-alert as-ok"; box.textContent = text; box.hidden = false; };
+  const showOk = (box, text) => {
+    box.className = "as-alert as-ok";
+    box.setAttribute("role", "status");
+    box.textContent = text;
+    box.hidden = false;
+    box.setAttribute("tabindex", "-1");
+    box.focus();
+  };
+  /** Marks fields invalid (for assistive technology) until they are edited. */
+  const markInvalid = (...inputs) => inputs.forEach((input) => {
+    input.setAttribute("aria-invalid", "true");
+    input.addEventListener("input", () => input.removeAttribute("aria-invalid"), { once: true });
+  });
   async function busy(btn, fn) {
     btn.disabled = true;
     try { return await fn(); } finally { btn.disabled = false; }
@@ -324,7 +336,7 @@
                 ? await auth.verifyTotp({ twoFactorToken: challenge.twoFactorToken, code: code.input.value.trim() })
                 : await auth.verifyRecoveryCode({ twoFactorToken: challenge.twoFactorToken, code: code.input.value.trim() });
               if (!r.requires2fa) afterSignIn();
-            } catch (err) { showError(box, err); code.input.focus(); }
+            } catch (err) { showError(box, err); markInvalid(code.input); code.input.focus(); }
           });
         });
         page(t("twoFactorTitle"), method === "totp" ? t("twoFactorLead") : "", [form, switcher(method)]);
@@ -359,7 +371,7 @@
           const r = await auth.login({ email: email.input.value.trim(), password: password.input.value });
           if (conditional) conditional.abort();
           if (r.requires2fa) secondFactor(r); else afterSignIn();
-        } catch (err) { showError(box, err); password.input.focus(); }
+        } catch (err) { showError(box, err); markInvalid(email.input, password.input); password.input.focus(); }
       });
     });
     const kids = [form];
@@ -375,7 +387,7 @@
     if (methods.magic_link !== false) {
       const magic = button(t("magicLink"), { type: "button", class: "as-btn as-secondary" });
       magic.addEventListener("click", () => busy(magic, async () => {
-        if (!email.input.value.trim()) { email.input.focus(); return; }
+        if (!email.input.value.trim()) { markInvalid(email.input); showError(box, { code: "invalid_request" }); email.input.focus(); return; }
         try { await auth.magicLink.send(email.input.value.trim()); showOk(box, t("magicSent")); } catch (err) { showError(box, err); }
       }));
       kids.push(magic);
@@ -427,7 +439,7 @@
           next.addEventListener("click", afterSignIn);
           kids.push(next);
           page(t("signUpTitle"), "", [el("div", { class: "as-stack" }, kids)]);
-        } catch (err) { showError(box, err); }
+        } catch (err) { showError(box, err); markInvalid(email.input, password.input); }
       });
     });
     page(t("signUpTitle"), t("signUpLead"), [form, el("div", { class: "as-links" }, [link("/login.html", t("haveAccount"))])]);
@@ -470,7 +482,7 @@
         try {
           await auth.resetPassword({ token, newPassword: password.input.value });
           page(t("resetTitle"), "", [okBox(t("resetDone")), el("div", { class: "as-links" }, [link("/login.html", t("backToSignIn"))])]);
-        } catch (err) { showError(box, err); }
+        } catch (err) { showError(box, err); markInvalid(password.input); }
       });
     });
     page(t("resetTitle"), "", [form]);
@@ -491,6 +503,11 @@
     return el("section", { class: "as-card", "aria-labelledby": id }, [el("h2", { class: "as-subtitle", id, text: title }), ...children]);
   }
   const fmt = (iso) => (iso ? new Date(iso).toLocaleString(lang) : t("never"));
+  /** After a list re-renders, keep keyboard users in place: focus its section heading. */
+  const focusHeading = (id) => {
+    const h = document.getElementById(id);
+    if (h) { h.setAttribute("tabindex", "-1"); h.focus(); }
+  };
 
   async function accountPage() {
     try { await auth.refresh(); } catch (_) { location.replace(withKey("/login.html")); return; }
@@ -631,13 +648,15 @@
           const f = el("form", { class: "as-row" }, [name.wrap, save]);
           f.addEventListener("submit", (e) => {
             e.preventDefault();
-            busy(save, async () => { try { await auth.passkeys.rename(k.id, name.input.value.trim()); renderPasskeys(); } catch (err) { showError(kBox, err); } });
+            busy(save, async () => {
+              try { await auth.passkeys.rename(k.id, name.input.value.trim()); await renderPasskeys(); focusHeading("s-passkeys"); } catch (err) { showError(kBox, err); }
+            });
           });
           item.replaceChildren(f);
           name.input.focus();
         });
         remove.addEventListener("click", () => busy(remove, async () => {
-          try { await auth.passkeys.remove(k.id); renderPasskeys(); } catch (err) { showError(kBox, err); }
+          try { await auth.passkeys.remove(k.id); await renderPasskeys(); focusHeading("s-passkeys"); } catch (err) { showError(kBox, err); }
         }));
         const item = el("li", { "data-passkey": k.id }, [
           el("div", {}, [el("div", { text: k.name }), el("div", { class: "as-meta", text: `${t("created")} ${fmt(k.created_at)} · ${t("lastUsed")} ${fmt(k.last_used_at)}` })]),

@@ -403,6 +403,31 @@ async fn every_page_is_accessible_at_desktop_and_phone_sizes() {
         .position(|o| o.starts_with("input:Email"))
         .unwrap();
     assert!(order[email + 1].starts_with("input:Password"), "{order:?}");
+    // A refused sign-in is announced (alert) and the fields are marked invalid.
+    fill(&mut b, "Email", "axe@example.com").await;
+    fill(&mut b, "Password", "not-the-password-1").await;
+    click(&mut b, "Sign in").await;
+    // (Chromium logs the expected 401 of this attempt; nothing else may appear.)
+    let refused = b
+        .step(json!({ "op": "wait_selector", "selector": "[role=alert]:not([hidden])" }))
+        .await;
+    assert!(refused.get("error").is_none(), "{refused}");
+    let errors = refused["console_errors"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.as_str().unwrap_or_default().contains("status of 401")),
+        "{errors:?}"
+    );
+    sees(&mut b, "The email or password is incorrect.").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "input[type=password][aria-invalid=true]", "state": "attached" }),
+    )
+    .await;
     // The pages are served with a strict CSP.
     let res = app.http.get(app.url("/login.html")).send().await.unwrap();
     let csp = res.headers()["content-security-policy"]
