@@ -298,6 +298,7 @@
     code: "Authentication code", verify: "Verify", passkey: "Sign in with a passkey",
     recovery: "Use a recovery code", useRecovery: "Use a recovery code", recoveryCode: "Recovery code",
     useTotp: "Use your authenticator app", usePasskey: "Use a passkey", or: "or",
+    magicLink: "Email me a sign-in link", magicSent: "If an account exists for this email, a sign-in link is on its way.",
     signOut: "Sign out", save: "Save", sessions: "Sessions",
     revoke: "Revoke", current: "This device", twoFactor: "Two-step verification",
   };
@@ -367,6 +368,20 @@
       } catch (err) { showError(box, err); } finally { submit.disabled = false; }
     });
     root.append(form);
+    if (o.magicLink !== false) {
+      const magic = el("button", { class: "as-btn as-secondary", type: "button", text: t.magicLink });
+      magic.addEventListener("click", async () => {
+        if (!email.input.value.trim()) { email.input.focus(); return; }
+        magic.disabled = true;
+        try {
+          await auth.magicLink.send(email.input.value.trim());
+          box.className = "as-alert as-ok";
+          box.textContent = t.magicSent;
+          box.hidden = false;
+        } catch (err) { showError(box, err); } finally { magic.disabled = false; }
+      });
+      root.append(magic);
+    }
     if (auth.passkeys.supported()) {
       const pk = el("button", { class: "as-btn as-secondary", type: "button", text: t.passkey });
       pk.addEventListener("click", async () => {

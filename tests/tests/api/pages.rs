@@ -548,7 +548,7 @@ async fn the_portal_creates_a_client_and_rotates_its_key() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sdk_widgets_sign_up_show_the_user_and_sign_in_again() {
-    let (app, _sink, key) = pages_app().await;
+    let (app, sink, key) = pages_app().await;
     let mut b = Browser::launch(&base(&app)).await;
     ok(
         &mut b,
@@ -585,12 +585,23 @@ async fn the_sdk_widgets_sign_up_show_the_user_and_sign_in_again() {
         json!({ "op": "wait_selector", "selector": "#user:empty", "state": "attached" }),
     )
     .await;
-    // mountSignIn.
+    // mountSignIn: a magic link, then a password sign-in.
     ok(
         &mut b,
         json!({ "op": "fill", "label": "Email", "value": "widget@example.com" }),
     )
     .await;
+    click(&mut b, "Email me a sign-in link").await;
+    sees(&mut b, "a sign-in link is on its way").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !sink
+        .messages_to("widget@example.com")
+        .iter()
+        .any(|m| m.text.contains("/api/auth/magic-link/verify"))
+    {
+        assert!(tokio::time::Instant::now() < deadline, "no magic link");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     ok(
         &mut b,
         json!({ "op": "fill", "label": "Password", "value": PASSWORD }),
