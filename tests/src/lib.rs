@@ -221,6 +221,12 @@ impl TestApp {
         }
     }
 
+    /// The app's base URL on `localhost` (a secure context for WebAuthn in the browser tests).
+    #[must_use]
+    pub fn localhost_base(&self) -> String {
+        self.address.replace("127.0.0.1", "localhost")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

@@ -295,6 +295,22 @@ impl SmtpSink {
         .await
     }
 
+    /// Waits for the first message to `rcpt` whose text part contains `needle` (e.g. the path
+    /// of the link it carries); panics after `timeout`.
+    pub async fn wait_for_text(&self, rcpt: &str, needle: &str, timeout: Duration) -> ReceivedMail {
+        self.wait_until(
+            timeout,
+            &format!("a message to {rcpt} containing {needle}"),
+            |messages| {
+                messages
+                    .iter()
+                    .find(|m| m.is_to(rcpt) && m.text.contains(needle))
+                    .cloned()
+            },
+        )
+        .await
+    }
+
     async fn wait_until<T>(
         &self,
         timeout: Duration,

@@ -11,15 +11,11 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::auth_helpers::{call, key_of};
-use crate::mfa::pyotp;
+use crate::mfa::{now, pyotp};
 
 const WAIT: Duration = Duration::from_secs(15);
 const PASSWORD: &str = "violet-Harbor-42-quill";
 const NEW_PASSWORD: &str = "amber-Lantern-77-fjord";
-
-fn base(app: &TestApp) -> String {
-    app.address.replace("127.0.0.1", "localhost")
-}
 
 async fn pages_app() -> (TestApp, SmtpSink, String) {
     let sink = SmtpSink::start().await;
@@ -34,7 +30,7 @@ async fn pages_app() -> (TestApp, SmtpSink, String) {
         ..Default::default()
     })
     .await;
-    let base = base(&app);
+    let base = app.localhost_base();
     let key = key_of(
         &app.create_client(json!({
             "name": "Acme",
@@ -85,19 +81,10 @@ async fn lands_on(browser: &mut Browser, path: &str) {
     ok(browser, json!({ "op": "wait_url", "path": path })).await;
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .try_into()
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_user_goes_through_every_hosted_page() {
     let (app, sink, key) = pages_app().await;
-    let mut b = Browser::launch(&base(&app)).await;
+    let mut b = Browser::launch(&app.localhost_base()).await;
 
     // Sign up.
     ok(
@@ -208,18 +195,9 @@ async fn a_user_goes_through_every_hosted_page() {
     fill(&mut b, "Email", "ada@example.com").await;
     click(&mut b, "Send reset link").await;
     sees(&mut b, "If an account exists").await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let reset = loop {
-        if let Some(m) = sink
-            .messages_to("ada@example.com")
-            .into_iter()
-            .find(|m| m.text.contains("/reset-password.html"))
-        {
-            break m;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no reset mail");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let reset = sink
+        .wait_for_text("ada@example.com", "/reset-password.html", WAIT)
+        .await;
     let token = reset.query_param("/reset-password.html", "token");
     ok(
         &mut b,
@@ -306,7 +284,7 @@ async fn a_user_goes_through_every_hosted_page() {
 async fn every_page_is_accessible_at_desktop_and_phone_sizes() {
     let (app, _sink, key) = pages_app().await;
     // A signed-in user for the account page.
-    let mut b = Browser::launch(&base(&app)).await;
+    let mut b = Browser::launch(&app.localhost_base()).await;
     ok(
         &mut b,
         json!({ "op": "goto", "url": format!("/signup.html?api_key={key}") }),
@@ -446,7 +424,7 @@ async fn every_page_is_accessible_at_desktop_and_phone_sizes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_portal_creates_a_client_and_rotates_its_key() {
     let (app, _sink, _key) = pages_app().await;
-    let mut b = Browser::launch(&base(&app)).await;
+    let mut b = Browser::launch(&app.localhost_base()).await;
     ok(
         &mut b,
         json!({ "op": "goto", "url": "/portal.html?locale=en" }),
@@ -549,7 +527,7 @@ async fn the_portal_creates_a_client_and_rotates_its_key() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sdk_widgets_sign_up_show_the_user_and_sign_in_again() {
     let (app, sink, key) = pages_app().await;
-    let mut b = Browser::launch(&base(&app)).await;
+    let mut b = Browser::launch(&app.localhost_base()).await;
     ok(
         &mut b,
         json!({ "op": "goto", "url": format!("/sdk-example.html?api_key={key}") }),
@@ -593,15 +571,8 @@ async fn the_sdk_widgets_sign_up_show_the_user_and_sign_in_again() {
     .await;
     click(&mut b, "Email me a sign-in link").await;
     sees(&mut b, "a sign-in link is on its way").await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !sink
-        .messages_to("widget@example.com")
-        .iter()
-        .any(|m| m.text.contains("/api/auth/magic-link/verify"))
-    {
-        assert!(tokio::time::Instant::now() < deadline, "no magic link");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    sink.wait_for_text("widget@example.com", "/api/auth/magic-link/verify", WAIT)
+        .await;
     ok(
         &mut b,
         json!({ "op": "fill", "label": "Password", "value": PASSWORD }),
@@ -624,11 +595,11 @@ async fn the_sdk_widgets_sign_up_show_the_user_and_sign_in_again() {
 async fn hosted_sign_in_returns_to_the_app_with_a_one_time_code() {
     let (app, _sink, key) = pages_app().await;
     crate::auth_helpers::signup(&app, &key, "back@example.com").await;
-    let mut b = Browser::launch(&base(&app)).await;
+    let mut b = Browser::launch(&app.localhost_base()).await;
     // The app's page (the SDK example, which needs the key too).
-    let target = format!("{}/sdk-example.html?api_key={key}", base(&app));
+    let target = format!("{}/sdk-example.html?api_key={key}", app.localhost_base());
     let login = url::Url::parse_with_params(
-        &format!("{}/login.html", base(&app)),
+        &format!("{}/login.html", app.localhost_base()),
         &[("api_key", key.as_str()), ("redirect_uri", target.as_str())],
     )
     .unwrap();
@@ -676,7 +647,7 @@ async fn hosted_sign_in_returns_to_the_app_with_a_one_time_code() {
 async fn a_magic_link_opened_in_a_new_tab_signs_in_on_the_hosted_pages() {
     let (app, sink, key) = pages_app().await;
     crate::auth_helpers::signup(&app, &key, "magic@example.com").await;
-    let mut b = Browser::launch(&base(&app)).await;
+    let mut b = Browser::launch(&app.localhost_base()).await;
     ok(
         &mut b,
         json!({ "op": "goto", "url": format!("/login.html?api_key={key}&locale=en") }),
@@ -685,18 +656,9 @@ async fn a_magic_link_opened_in_a_new_tab_signs_in_on_the_hosted_pages() {
     fill(&mut b, "Email", "magic@example.com").await;
     click(&mut b, "Email me a sign-in link").await;
     sees(&mut b, "a sign-in link is on its way").await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let mail = loop {
-        if let Some(m) = sink
-            .messages_to("magic@example.com")
-            .into_iter()
-            .find(|m| m.text.contains("/api/auth/magic-link/verify"))
-        {
-            break m;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no magic link");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let mail = sink
+        .wait_for_text("magic@example.com", "/api/auth/magic-link/verify", WAIT)
+        .await;
     let token = mail.query_param("/api/auth/magic-link/verify", "token");
     // The link opens in a new tab: the server redirects to the login page with a one-time
     // code, the page exchanges it and the account page loads for this client.

@@ -10,14 +10,9 @@ use serde_json::{Value, json};
 use crate::auth_helpers::{call, key_of, signup};
 use crate::mfa::{challenge, enrol_totp};
 
-/// `http://localhost:PORT` of the app (WebAuthn needs a secure context: localhost is one).
-fn base(app: &TestApp) -> String {
-    app.address.replace("127.0.0.1", "localhost")
-}
-
 /// A client whose relying party is this app on localhost.
 async fn webauthn_client(app: &TestApp, extra: Value) -> String {
-    let base = base(app);
+    let base = app.localhost_base();
     let mut settings = json!({ "webauthn_rp_id": "localhost", "webauthn_rp_origin": base });
     if let (Some(s), Some(e)) = (settings.as_object_mut(), extra.as_object()) {
         s.extend(e.clone());
@@ -64,7 +59,7 @@ async fn passkeys_register_and_log_in_in_chromium() {
         .as_str()
         .unwrap()
         .to_owned();
-    let mut browser = Browser::launch(&base(&app)).await;
+    let mut browser = Browser::launch(&app.localhost_base()).await;
 
     let registered = browser
         .step(json!({ "op": "register", "key": key, "access": access, "name": "Laptop" }))
@@ -244,7 +239,7 @@ async fn a_passkey_completes_the_login_challenge_as_a_second_factor() {
         .unwrap()
         .to_owned();
     enrol_totp(&app, &key, &access).await;
-    let mut browser = Browser::launch(&base(&app)).await;
+    let mut browser = Browser::launch(&app.localhost_base()).await;
     let registered = browser
         .step(json!({ "op": "register", "key": key, "access": access, "name": "Phone" }))
         .await;
@@ -307,7 +302,7 @@ async fn the_clients_attestation_policy_applies_to_registration() {
         .as_str()
         .unwrap()
         .to_owned();
-    let mut browser = Browser::launch(&base(&app)).await;
+    let mut browser = Browser::launch(&app.localhost_base()).await;
     let refused = browser
         .step(json!({ "op": "register", "key": strict, "access": access, "name": "Key" }))
         .await;

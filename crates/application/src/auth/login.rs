@@ -175,13 +175,14 @@ impl Login {
                 .await;
             return Err(LoginError::EmailNotVerified);
         }
-        if crate::mfa::needs_second_factor(&self.ports, client, &user).await? {
+        if let Some(methods) = crate::mfa::second_factors(&self.ports, client, &user).await? {
             let challenge = crate::mfa::start_challenge(
                 &self.ports,
                 ctx,
                 client,
                 &user,
                 crate::mfa::FirstFactor::Password,
+                methods,
             )
             .await?;
             return Ok(LoginOutcome::SecondFactor(challenge));

@@ -127,10 +127,12 @@ impl VerifyMagicLink {
                 MagicLinkMode::Redirect => "redirect",
             } }))
             .at(now);
-        match mode {
-            MagicLinkMode::Tokens
-                if crate::mfa::needs_second_factor(&self.ports, &owner, &user).await? =>
-            {
+        let second_factors = match mode {
+            MagicLinkMode::Tokens => crate::mfa::second_factors(&self.ports, &owner, &user).await?,
+            MagicLinkMode::Redirect => None,
+        };
+        match (mode, second_factors) {
+            (MagicLinkMode::Tokens, Some(methods)) => {
                 let outcome = self
                     .ports
                     .one_time_tokens
@@ -143,11 +145,12 @@ impl VerifyMagicLink {
                     &owner,
                     &user,
                     crate::mfa::FirstFactor::MagicLink,
+                    methods,
                 )
                 .await?;
                 Ok(MagicLinkAnswer::SecondFactor(challenge))
             }
-            MagicLinkMode::Tokens => {
+            (MagicLinkMode::Tokens, None) => {
                 if user.email.as_str() == record.email {
                     user.email_verified = true;
                 }
@@ -174,7 +177,7 @@ impl VerifyMagicLink {
                     .await?;
                 Ok(MagicLinkAnswer::Tokens(Box::new(prepared.tokens)))
             }
-            MagicLinkMode::Redirect => {
+            (MagicLinkMode::Redirect, _) => {
                 // The code is stored before the token is consumed, and only handed out after:
                 // a code whose consumption failed is never seen by anyone and just expires.
                 let code = hex(&self.ports.random.bytes32());
@@ -275,15 +278,19 @@ impl ExchangeRedirectCode {
         let (owner, mut user) = load_login(&self.ports, owner, user_id).await?;
         // A magic link is a first factor; a code issued after a completed hosted sign-in is not
         // asked for a second factor again.
-        if method == "magic_link"
-            && crate::mfa::needs_second_factor(&self.ports, &owner, &user).await?
-        {
+        let second_factors = if method == "magic_link" {
+            crate::mfa::second_factors(&self.ports, &owner, &user).await?
+        } else {
+            None
+        };
+        if let Some(methods) = second_factors {
             let challenge = crate::mfa::start_challenge(
                 &self.ports,
                 ctx,
                 &owner,
                 &user,
                 crate::mfa::FirstFactor::MagicLink,
+                methods,
             )
             .await?;
             return Ok(crate::auth::LoginOutcome::SecondFactor(challenge));

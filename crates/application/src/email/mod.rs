@@ -241,20 +241,22 @@ async fn load_settings(ports: &Ports, client: &Client) -> anyhow::Result<ClientE
         .unwrap_or_default())
 }
 
-/// Renders the message carrying `token` to `to` and seals it.
+/// Renders the message carrying `token` to `to` (in the user's locale, else the client's) and
+/// seals it; returns the locale used too.
 #[allow(clippy::too_many_arguments)]
 fn render_sealed(
     ports: &Ports,
     config: &MailConfig,
     client: &Client,
     settings: &ClientEmailConfig,
-    locale: Locale,
+    user_locale: Option<&str>,
     to: &Email,
     purpose: TokenPurpose,
     base: &LinkBase,
     token: &str,
-) -> anyhow::Result<crate::ports::SealedSecret> {
+) -> anyhow::Result<(crate::ports::SealedSecret, Locale)> {
     let brand = Branding::of(client);
+    let locale = Locale::resolve(user_locale, brand.locale.as_deref());
     let content = ports.email_renderer.render(&EmailContent {
         purpose,
         locale,
@@ -273,7 +275,10 @@ fn render_sealed(
         to: to.as_str().to_owned(),
         content,
     };
-    ports.secret_box.seal(&serde_json::to_vec(&outbound)?)
+    Ok((
+        ports.secret_box.seal(&serde_json::to_vec(&outbound)?)?,
+        locale,
+    ))
 }
 
 /// The base of a link: magic links always point at this server (`BASE_URL`: it must receive
@@ -304,11 +309,9 @@ fn decoy_work(
     purpose: TokenPurpose,
 ) {
     let token = hex(&ports.random.bytes32());
-    let brand = Branding::of(client);
-    let locale = Locale::resolve(None, brand.locale.as_deref());
     let base = link_base(purpose, None, settings, config);
     let _ = render_sealed(
-        ports, config, client, settings, locale, email, purpose, base, &token,
+        ports, config, client, settings, None, email, purpose, base, &token,
     );
 }
 
@@ -330,14 +333,12 @@ async fn prepare_email(
     } = what;
     let base = link_base(purpose, base_url, settings, config);
     let token = hex(&ports.random.bytes32());
-    let brand = Branding::of(client);
-    let locale = Locale::resolve(user.locale.as_deref(), brand.locale.as_deref());
-    let sealed = render_sealed(
+    let (sealed, locale) = render_sealed(
         ports,
         config,
         client,
         settings,
-        locale,
+        user.locale.as_deref(),
         &user.email,
         purpose,
         base,

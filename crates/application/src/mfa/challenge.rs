@@ -14,6 +14,13 @@ use crate::auth::{AuthConfig, IssuedTokens, login_event, prepare_session};
 use crate::context::RequestCtx;
 use crate::ports::{Ports, RateDecision, RateRule};
 
+/// The second factors entered as a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeFactor {
+    Totp,
+    RecoveryCode,
+}
+
 /// What a password login answers instead of tokens when a second factor is needed.
 #[derive(Clone)]
 pub struct TwoFactorChallenge {
@@ -47,24 +54,18 @@ impl FirstFactor {
     }
 }
 
-/// Whether `user` has a second factor (TOTP or a passkey): then a first factor only starts a
-/// challenge.
-pub async fn needs_second_factor(
+/// The factors that can complete a challenge for `user` (`totp`, `recovery_code`, `passkey`),
+/// or `None` when the user has no second factor (neither TOTP nor a passkey): then a first
+/// factor signs in by itself.
+pub async fn second_factors(
     ports: &Ports,
     client: &Client,
     user: &User,
-) -> anyhow::Result<bool> {
-    Ok(user.totp_enabled || !ports.passkeys.list(client.id, user.id).await?.is_empty())
-}
-
-/// Starts a challenge for `user`, who just passed `first`.
-pub async fn start_challenge(
-    ports: &Ports,
-    ctx: &RequestCtx,
-    client: &Client,
-    user: &User,
-    first: FirstFactor,
-) -> anyhow::Result<TwoFactorChallenge> {
+) -> anyhow::Result<Option<Vec<&'static str>>> {
+    let has_passkey = !ports.passkeys.list(client.id, user.id).await?.is_empty();
+    if !user.totp_enabled && !has_passkey {
+        return Ok(None);
+    }
     let mut methods = Vec::new();
     if user.totp_enabled {
         methods.push("totp");
@@ -72,9 +73,22 @@ pub async fn start_challenge(
     if ports.mfa.recovery_code_counts(client.id, user.id).await?.0 > 0 {
         methods.push("recovery_code");
     }
-    if !ports.passkeys.list(client.id, user.id).await?.is_empty() {
+    if has_passkey {
         methods.push("passkey");
     }
+    Ok(Some(methods))
+}
+
+/// Starts a challenge for `user`, who just passed `first`, completable by `methods` (from
+/// [`second_factors`]).
+pub async fn start_challenge(
+    ports: &Ports,
+    ctx: &RequestCtx,
+    client: &Client,
+    user: &User,
+    first: FirstFactor,
+    methods: Vec<&'static str>,
+) -> anyhow::Result<TwoFactorChallenge> {
     let token = new_token(ports);
     let state = json!({
         "client_id": client.id.to_string(),
@@ -281,6 +295,20 @@ impl CompleteChallenge {
             .record_login(challenge.client.id, prepared.tokens.user.id, now, None)
             .await?;
         Ok(prepared.tokens)
+    }
+
+    /// Completes a challenge with a code of `factor`.
+    pub async fn with_code(
+        &self,
+        ctx: &RequestCtx,
+        factor: CodeFactor,
+        token: &str,
+        code: &str,
+    ) -> Result<IssuedTokens, MfaError> {
+        match factor {
+            CodeFactor::Totp => self.with_totp(ctx, token, code).await,
+            CodeFactor::RecoveryCode => self.with_recovery_code(ctx, token, code).await,
+        }
     }
 
     /// Completes a challenge with a TOTP code.

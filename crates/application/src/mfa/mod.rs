@@ -11,7 +11,7 @@ mod recovery;
 mod totp;
 
 pub use challenge::{
-    CompleteChallenge, FirstFactor, TwoFactorChallenge, needs_second_factor, start_challenge,
+    CodeFactor, CompleteChallenge, FirstFactor, TwoFactorChallenge, second_factors, start_challenge,
 };
 pub use passkeys::{BeginPasskeyLogin, ManagePasskeys, PasskeyCeremony, PasskeyLogin, PasskeyView};
 pub use recovery::{ManageRecoveryCodes, RecoveryCodeStatus};

@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use authservice_domain::secret::hex;
 use authservice_domain::{Branding, Client, User, ValidationError};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
@@ -147,7 +148,11 @@ impl ManageTotp {
         let sealed = self.ports.secret_box.seal(&secret)?;
         self.ports
             .ephemeral
-            .put_value(&setup_key(&user), &hex(&sealed.0), TOTP_SETUP_TTL)
+            .put_value(
+                &setup_key(&user),
+                &STANDARD.encode(&sealed.0),
+                TOTP_SETUP_TTL,
+            )
             .await?;
         crate::audit::record_quietly(&self.ports, &self.audit(ctx, &user, "totp_setup_started"))
             .await;
@@ -177,7 +182,9 @@ impl ManageTotp {
             .await?
             .ok_or(MfaError::SetupMissing)?;
         let sealed = SealedSecret(
-            decode_hex(&pending).ok_or_else(|| anyhow::anyhow!("malformed pending TOTP secret"))?,
+            STANDARD
+                .decode(pending)
+                .map_err(|e| anyhow::anyhow!("malformed pending TOTP secret: {e}"))?,
         );
         let secret = self.ports.secret_box.open(&sealed)?;
         // Wrong codes while enabling count like wrong codes when disabling (5 per 15 min).
@@ -303,14 +310,4 @@ impl ManageTotp {
             .await?;
         Ok(())
     }
-}
-
-fn decode_hex(raw: &str) -> Option<Vec<u8>> {
-    if !raw.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..raw.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(raw.get(i..i + 2)?, 16).ok())
-        .collect()
 }

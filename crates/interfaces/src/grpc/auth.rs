@@ -12,6 +12,7 @@ use authservice_application::auth::{
 };
 use authservice_application::clients::AuthenticateClientInput;
 use authservice_application::email::{MagicLinkAnswer, MagicLinkMode, ResetPasswordInput};
+use authservice_application::mfa::CodeFactor;
 use authservice_application::{ErrorKind, RequestCtx, Services};
 use authservice_domain::{Principal, User};
 use chrono::SecondsFormat;
@@ -151,6 +152,25 @@ impl AuthGrpc {
         let client = ctx.client.take().map(|c| c.id);
         ctx.principal = Principal::Anonymous;
         Ok((ctx, client))
+    }
+
+    /// Completes a login challenge with a code of `factor`.
+    async fn complete_challenge(
+        &self,
+        request: Request<VerifySecondFactorRequest>,
+        factor: CodeFactor,
+    ) -> Result<Response<AuthResponse>, Status> {
+        let r = request.get_ref();
+        let ctx = self
+            .client_ctx(&request, &r.api_key, &r.ip, &r.user_agent)
+            .await?;
+        let tokens = self
+            .services
+            .complete_challenge
+            .with_code(&ctx, factor, &r.two_factor_token, &r.code)
+            .await
+            .map_err(|e| to_status(&ctx, e))?;
+        Ok(Response::new(auth_response(&tokens)))
     }
 
     /// Verifies `access_token` and that it is `user_id`'s own.
@@ -454,33 +474,14 @@ impl AuthService for AuthGrpc {
         &self,
         request: Request<VerifySecondFactorRequest>,
     ) -> Result<Response<AuthResponse>, Status> {
-        let r = request.get_ref();
-        let ctx = self
-            .client_ctx(&request, &r.api_key, &r.ip, &r.user_agent)
-            .await?;
-        let tokens = self
-            .services
-            .complete_challenge
-            .with_totp(&ctx, &r.two_factor_token, &r.code)
-            .await
-            .map_err(|e| to_status(&ctx, e))?;
-        Ok(Response::new(auth_response(&tokens)))
+        self.complete_challenge(request, CodeFactor::Totp).await
     }
 
     async fn verify_recovery_code(
         &self,
         request: Request<VerifySecondFactorRequest>,
     ) -> Result<Response<AuthResponse>, Status> {
-        let r = request.get_ref();
-        let ctx = self
-            .client_ctx(&request, &r.api_key, &r.ip, &r.user_agent)
-            .await?;
-        let tokens = self
-            .services
-            .complete_challenge
-            .with_recovery_code(&ctx, &r.two_factor_token, &r.code)
+        self.complete_challenge(request, CodeFactor::RecoveryCode)
             .await
-            .map_err(|e| to_status(&ctx, e))?;
-        Ok(Response::new(auth_response(&tokens)))
     }
 }

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use authservice_application::auth::IssuedTokens;
 use authservice_application::mfa::{
-    BeginPasskeyLogin, DisableTotpInput, PasskeyCeremony, PasskeyView,
+    BeginPasskeyLogin, CodeFactor, DisableTotpInput, PasskeyCeremony, PasskeyView,
 };
 use chrono::SecondsFormat;
 use secrecy::SecretString;
@@ -112,13 +112,23 @@ async fn totp_verify(
     state: web::Data<HttpState>,
     body: web::Json<ChallengeBody>,
 ) -> Result<HttpResponse, ApiError> {
+    complete_challenge(&ctx, &state, &body, CodeFactor::Totp).await
+}
+
+/// Completes a login challenge with a code and answers the token response.
+async fn complete_challenge(
+    ctx: &authservice_application::RequestCtx,
+    state: &HttpState,
+    body: &ChallengeBody,
+    factor: CodeFactor,
+) -> Result<HttpResponse, ApiError> {
     let issued = state
         .services
         .complete_challenge
-        .with_totp(&ctx, &body.two_factor_token, &body.code)
+        .with_code(ctx, factor, &body.two_factor_token, &body.code)
         .await?;
     tokens(
-        &state,
+        state,
         &issued,
         body.token_transport.as_deref(),
         body.session_mode.as_deref(),
@@ -185,17 +195,7 @@ async fn recovery_verify(
     state: web::Data<HttpState>,
     body: web::Json<ChallengeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let issued = state
-        .services
-        .complete_challenge
-        .with_recovery_code(&ctx, &body.two_factor_token, &body.code)
-        .await?;
-    tokens(
-        &state,
-        &issued,
-        body.token_transport.as_deref(),
-        body.session_mode.as_deref(),
-    )
+    complete_challenge(&ctx, &state, &body, CodeFactor::RecoveryCode).await
 }
 
 fn ceremony_json(ceremony: &PasskeyCeremony) -> Value {
