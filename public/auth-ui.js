@@ -214,31 +214,10 @@
   const auth = window.AuthService.createClient({ baseUrl: location.origin, apiKey, tokenTransport: "cookie" });
   let config = null;
 
-  // ------------------------------------------------------------------ DOM helpers
-  function el(tag, attrs, children) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => {
-      if (v === undefined || v === null || v === false) return;
-      if (k === "text") node.textContent = v;
-      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-      else node.setAttribute(k, v === true ? "" : v);
-    });
-    (children || []).forEach((c) => c && node.append(c));
-    return node;
-  }
-  let uid = 0;
-  function field(label, attrs, hint) {
-    const id = `f${++uid}`;
-    const input = el("input", Object.assign({ id, name: id }, attrs));
-    const kids = [el("label", { for: id, text: label }), input];
-    if (hint) {
-      input.setAttribute("aria-describedby", `${id}-hint`);
-      kids.push(el("span", { id: `${id}-hint`, class: "as-hint", text: hint }));
-    }
-    return { wrap: el("div", { class: "as-field" }, kids), input };
-  }
+  // ------------------------------------------------------------------ DOM helpers (the SDK's)
+  const { el, alertBox, uniqueId } = window.AuthService.dom;
+  const field = (label, attrs, hint) => window.AuthService.dom.field(label, attrs, { hint });
   const button = (text, attrs) => el("button", Object.assign({ class: "as-btn", type: "submit" }, attrs), [text]);
-  const alertBox = () => el("div", { class: "as-alert as-error", role: "alert", hidden: true });
   const okBox = (text) => el("div", { class: "as-alert as-ok", role: "status" }, [text]);
   const showError = (box, err) => {
     box.className = "as-alert as-error";
@@ -518,7 +497,7 @@
     // Profile
     const pBox = alertBox();
     const dn = field(t("displayName"), { type: "text", autocomplete: "name", value: me.display_name || "" });
-    const langId = `f${++uid}`;
+    const langId = uniqueId();
     const langSel = el("select", { id: langId, name: "locale" }, Object.entries(LANGS).map(([code, label]) =>
       el("option", { value: code, selected: (me.locale || lang) === code }, [label])));
     const pSave = button(t("save"), { class: "as-btn as-inline" });

@@ -275,15 +275,23 @@
       else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
       else node.setAttribute(k, v === true ? "" : v);
     });
-    (children || []).forEach((c) => node.append(c));
+    (children || []).forEach((c) => c && node.append(c));
     return node;
   }
 
   let uid = 0;
-  function field(label, attrs) {
-    const id = `as-f${++uid}`;
-    const input = el("input", Object.assign({ id }, attrs));
-    return { wrap: el("div", { class: "as-field" }, [el("label", { for: id, text: label }), input]), input };
+  /** A fresh element id. */
+  const uniqueId = () => `as-f${++uid}`;
+  /** A labelled field (an input, or `opts.tag`), with an optional hint tied to it. */
+  function field(label, attrs, opts = {}) {
+    const id = uniqueId();
+    const input = el(opts.tag || "input", Object.assign({ id, name: id }, attrs));
+    const kids = [el("label", { for: id, text: label }), input];
+    if (opts.hint) {
+      input.setAttribute("aria-describedby", `${id}-hint`);
+      kids.push(el("span", { id: `${id}-hint`, class: "as-hint", text: opts.hint }));
+    }
+    return { wrap: el("div", { class: "as-field" }, kids), input };
   }
 
   function resolve(target) {
@@ -460,5 +468,12 @@
     return { refresh: render, unmount: () => root.replaceChildren() };
   }
 
-  global.AuthService = { createClient, AuthError, version: "1.0.0", _webauthn: { createCredential, getAssertion } };
+  global.AuthService = {
+    createClient,
+    AuthError,
+    version: "1.0.0",
+    /** DOM helpers shared with the hosted pages (auth-ui.js, portal.js). */
+    dom: { el, field, alertBox, uniqueId },
+    _webauthn: { createCredential, getAssertion },
+  };
 })(typeof window !== "undefined" ? window : globalThis);

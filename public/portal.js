@@ -62,25 +62,9 @@
   const t = (k) => STRINGS[lang][k] || STRINGS.en[k] || k;
   let adminKey = null;
 
-  function el(tag, attrs, children) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => {
-      if (v === undefined || v === null || v === false) return;
-      if (k === "text") node.textContent = v;
-      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-      else node.setAttribute(k, v === true ? "" : v);
-    });
-    (children || []).forEach((c) => c && node.append(c));
-    return node;
-  }
-  let uid = 0;
-  function field(label, attrs, tag) {
-    const id = `p${++uid}`;
-    const input = el(tag || "input", Object.assign({ id, name: id }, attrs));
-    return { wrap: el("div", { class: "as-field" }, [el("label", { for: id, text: label }), input]), input };
-  }
+  const { el, alertBox, uniqueId } = window.AuthService.dom;
+  const field = (label, attrs, tag) => window.AuthService.dom.field(label, attrs, { tag });
   const button = (text, attrs) => el("button", Object.assign({ class: "as-btn as-inline", type: "submit" }, attrs), [text]);
-  const alertBox = () => el("div", { class: "as-alert as-error", role: "alert", hidden: true });
   const show = (box, text, ok) => { box.className = `as-alert ${ok ? "as-ok" : "as-error"}`; box.textContent = text; box.hidden = false; };
   const main = () => document.getElementById("main");
   const fmt = (iso) => (iso ? new Date(iso).toLocaleString(lang) : "—");
@@ -226,7 +210,7 @@
       const keys = (await api("GET", `/api/admin/clients/${id}/signing-keys`)).keys;
       kRows.replaceChildren(...keys.map((k) => el("tr", {}, [el("td", { class: "as-secret", text: k.kid }), el("td", { text: k.alg }), el("td", { text: k.status }), el("td", { text: fmt(k.retires_at) })])));
     }
-    const algId = `p${++uid}`;
+    const algId = uniqueId();
     const alg = el("select", { id: algId }, ["ES256", "RS256", "EdDSA"].map((a) => el("option", { value: a }, [a])));
     const overlap = field(t("overlap"), { type: "number", min: 0, max: 720, value: 24 });
     const rotate = button(t("rotateSigning"));
