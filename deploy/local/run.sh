@@ -28,14 +28,21 @@ else
 fi
 bin="${CARGO_TARGET_DIR:-target}/$profile/authservice"
 
+base=${BASE_URL:-http://localhost:${PORT:-8080}}
+base=${base%/}
 # The key itself is not printed (it would end up in scrollback and logs): the curl reads it.
 cat <<MSG
 
-Admin key: variable ADMIN_API_KEY in $SVC_ENV
-Create a first client (from another terminal in $(pwd), once the server is up):
+AuthService starts on $base (REST) and port ${GRPC_PORT:-9090} (gRPC); it is ready when $base/readyz answers.
 
-  curl -sS -X POST http://localhost:${PORT:-8080}/api/admin/clients -H "X-Admin-Key: \$(sed -n 's/^ADMIN_API_KEY=//p' .env)" -H 'Content-Type: application/json' -d '{"name":"My App","slug":"my-app","allowed_origins":["http://localhost:3000"]}'
+  1. Create a first client (from another terminal, in $(pwd)):
+     curl -sS -X POST $base/api/admin/clients -H "X-Admin-Key: \$(sed -n 's/^ADMIN_API_KEY=//p' .env)" -H 'Content-Type: application/json' -d '{"name":"My App","slug":"my-app","allowed_origins":["http://localhost:3000"]}'
+  2. Hosted sign-in page: $base/login.html?api_key=<api_key from that answer>
+  3. Operator portal:     $base/portal.html (sign in with ADMIN_API_KEY from .env)
+  Stop: Ctrl-C here, or ./deploy/local/stop.sh (stops the server, PostgreSQL and Redis; data in .data/ is kept).
 
 MSG
 [[ $bin == */* ]] || bin="./$bin"
+# stop.sh finds the server by this file (exec keeps the pid).
+echo $$ >"$SVC_DATA/authservice.pid"
 exec "$bin" serve

@@ -36,7 +36,6 @@ pkg_present() {
   case $1 in
     postgresql) compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null ;;
     redis-server) command -v redis-server >/dev/null && command -v redis-cli >/dev/null ;;
-    protobuf-compiler) command -v protoc >/dev/null ;;
     pkg-config | python3) command -v "$1" >/dev/null ;;
     *) dpkg_installed "$1" ;;
   esac
@@ -44,7 +43,7 @@ pkg_present() {
 
 install_packages() {
   local pkg missing=() sudo=()
-  for pkg in postgresql redis-server protobuf-compiler libprotobuf-dev pkg-config ca-certificates python3; do
+  for pkg in postgresql redis-server pkg-config ca-certificates python3; do
     pkg_present "$pkg" || missing+=("$pkg")
   done
   ((${#missing[@]})) || return 0

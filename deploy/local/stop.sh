@@ -1,8 +1,24 @@
 #!/usr/bin/env bash
-# Stop the local PostgreSQL and Redis started by services.sh (data in .data/ is kept).
+# Stop the server started by run.sh, then the local PostgreSQL and Redis started by services.sh
+# (data in .data/ is kept).
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+pidfile="$SVC_DATA/authservice.pid"
+if [[ -f $pidfile ]]; then
+  pid=$(<"$pidfile")
+  if [[ $pid =~ ^[0-9]+$ && $(cat "/proc/$pid/comm" 2>/dev/null) == authservice ]]; then
+    svc_log "stopping the server (pid $pid; in-flight requests may finish)"
+    kill -TERM "$pid"
+    for _ in {1..60}; do # SHUTDOWN_TIMEOUT_SECS (10 s by default) and some
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    ! kill -0 "$pid" 2>/dev/null || { svc_log "the server ignored SIGTERM: killing it"; kill -KILL "$pid"; }
+  fi
+  rm -f "$pidfile"
+fi
 
 svc_load_state || { svc_log "services.sh never ran here: nothing to stop"; exit 0; }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Full local check: start PostgreSQL + Redis (services.sh), then fmt, clippy and the tests.
+# Full local check: start PostgreSQL + Redis (services.sh), then fmt, clippy, the tests and the
+# first-run smoke (first-run-smoke.sh: the README's run command in a clean copy of the tree).
 # Usage: ./deploy/local/test.sh [-- <extra cargo test args>]
 #   e.g. ./deploy/local/test.sh -- -p authservice-tests some_test -- --nocapture
+# With extra cargo test arguments, or SKIP_FIRST_RUN=1, the first-run smoke is left out.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 cd "$here/../.."
@@ -65,3 +67,8 @@ SQL
 fi
 
 step cargo test --workspace --locked "$@"
+
+# Last: it stops this checkout's PostgreSQL and Redis (the clean copy uses the same ports).
+if (($# == 0)) && [[ ${SKIP_FIRST_RUN:-} != 1 ]]; then
+  step "$here/first-run-smoke.sh"
+fi

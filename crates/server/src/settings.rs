@@ -20,8 +20,8 @@ pub enum LogFormat {
     Pretty,
 }
 
-/// The typed configuration.
-#[derive(Clone)]
+/// The typed configuration (secrets print as `[REDACTED]`).
+#[derive(Clone, Debug)]
 pub struct Settings {
     pub host: IpAddr,
     pub port: u16,
@@ -147,6 +147,25 @@ impl Reader<'_> {
         }
     }
 
+    /// A value whose default is written as text and goes through the same parser, so a default
+    /// the server would refuse cannot ship (it is reported like a bad value).
+    fn parse_or_text<T: Default>(
+        &mut self,
+        name: &str,
+        default: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> T {
+        let raw = self.raw(name);
+        let (value, what) = match &raw {
+            Some(v) => (v.trim(), ""),
+            None => (default, "default "),
+        };
+        parse(value).unwrap_or_else(|e| {
+            self.errors.push(format!("{name}: {what}{e}"));
+            T::default()
+        })
+    }
+
     /// A secret from `NAME` or the file named by `NAME_FILE` (not both).
     fn secret(&mut self, name: &str) -> Option<String> {
         let file_var = format!("{name}_FILE");
@@ -220,6 +239,8 @@ fn parse_duration(v: &str) -> Result<Duration, String> {
     }
     Ok(Duration::from_secs(secs))
 }
+
+const DEFAULT_EMAIL_FROM: &str = "no-reply@authservice.localhost";
 
 /// `Name <address>` or `address`.
 fn parse_mailbox(v: &str) -> Result<(Option<String>, String), String> {
@@ -497,11 +518,8 @@ impl Settings {
             server,
             password: smtp_password.map(Into::into),
         });
-        let email_from = r.parse(
-            "EMAIL_FROM",
-            (None, "no-reply@localhost".to_owned()),
-            parse_mailbox,
-        );
+        // `.localhost` is reserved (RFC 6761) and, unlike a bare `localhost`, a valid domain.
+        let email_from = r.parse_or_text("EMAIL_FROM", DEFAULT_EMAIL_FROM, parse_mailbox);
         let email_dev_dir = r.parse("EMAIL_DEV_DIR", PathBuf::from("./.data/mail"), |v| {
             Ok(PathBuf::from(v))
         });
@@ -675,6 +693,61 @@ mod tests {
         let err = load(&bad).err().unwrap().to_string();
         for var in ["JWT_ACCESS_TTL:", "BCRYPT_COST:", "BLOCKED_EMAIL_DOMAINS:"] {
             assert!(err.contains(var), "{var} missing from {err}");
+        }
+    }
+
+    /// `.env.example` as `deploy/local/services.sh` copies it (empty values count as unset).
+    fn env_example() -> Vec<(String, String)> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.env.example");
+        std::fs::read_to_string(path)
+            .expect(".env.example")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|l| {
+                let (k, v) = l.split_once('=').expect("KEY=value");
+                (k.to_owned(), v.to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_default_parses_with_an_empty_environment() {
+        // Only the three required secrets are missing: no default is refused by its own parser.
+        let err = load(&[]).err().unwrap();
+        assert_eq!(
+            err.0,
+            [
+                "DATABASE_URL: required (or DATABASE_URL_FILE)",
+                "ADMIN_API_KEY: required (or ADMIN_API_KEY_FILE)",
+                "ENCRYPTION_KEY: required (or ENCRYPTION_KEY_FILE)",
+            ],
+            "{err}"
+        );
+        let s = load(&BASE).unwrap();
+        assert_eq!(s.email_from.1, DEFAULT_EMAIL_FROM);
+    }
+
+    #[test]
+    fn env_example_parses_and_states_the_real_defaults() {
+        let example = env_example();
+        let mut pairs: Vec<(&str, &str)> = example
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .filter(|(k, _)| !BASE.iter().any(|(b, _)| b == k))
+            .collect();
+        pairs.extend(BASE);
+        let from_example = load(&pairs).unwrap_or_else(|e| panic!(".env.example: {e}"));
+        let defaults = load(&BASE).unwrap();
+        // Same settings whether a value comes from the example or from the server's default.
+        assert_eq!(format!("{from_example:?}"), format!("{defaults:?}"));
+        // Every key the example lists is one the server reads (RUST_LOG: the log filter).
+        for (key, _) in &example {
+            let src = include_str!("settings.rs");
+            assert!(
+                key == "RUST_LOG" || src.contains(&format!("\"{key}\"")),
+                "{key} in .env.example is not a setting"
+            );
         }
     }
 
