@@ -13,6 +13,7 @@ pub enum ErrorKind {
     RouteNotFound,
     MethodNotAllowed,
     ClientNotFound,
+    UserNotFound,
     SlugTaken,
     Conflict,
     InvalidCursor,

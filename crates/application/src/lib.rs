@@ -17,6 +17,7 @@ pub mod pagination;
 pub mod ports;
 pub mod services;
 pub mod tokens;
+pub mod users;
 
 pub use context::{AuditDraft, RequestCtx};
 pub use error::{ErrorKind, UseCaseError};

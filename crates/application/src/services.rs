@@ -24,6 +24,7 @@ use crate::mfa::{
 };
 use crate::ports::Ports;
 use crate::tokens::{RevokeAccessToken, ValidateToken};
+use crate::users::ManageUser;
 
 /// Static configuration some use cases need.
 #[derive(Clone)]
@@ -77,6 +78,7 @@ pub struct Services {
     pub complete_challenge: CompleteChallenge,
     pub passkeys: ManagePasskeys,
     pub passkey_login: PasskeyLogin,
+    pub manage_user: ManageUser,
 }
 
 impl Services {
@@ -98,12 +100,12 @@ impl Services {
             signup: Signup::new(ports, &config.auth, &config.mail),
             login: Login::new(ports, &config.auth),
             refresh_session: RefreshSession::new(ports, &config.auth),
-            logout: Logout::new(ports),
+            logout: Logout::new(ports, &config.auth),
             authenticate_user: AuthenticateUser::new(ports),
             publish_jwks: PublishJwks::new(ports),
             update_profile: UpdateProfile::new(ports),
             change_password: ChangePassword::new(ports, &config.auth),
-            sessions: ManageSessions::new(ports),
+            sessions: ManageSessions::new(ports, &config.auth),
             purge_sessions: PurgeExpiredSessions::new(ports),
             signing_keys: ManageSigningKeys::new(ports),
             validate_token: ValidateToken::new(
@@ -126,6 +128,7 @@ impl Services {
             complete_challenge: CompleteChallenge::new(ports, &config.auth),
             passkeys: ManagePasskeys::new(ports, &config.mail.base_url),
             passkey_login: PasskeyLogin::new(ports, &config.auth, &config.mail.base_url),
+            manage_user: ManageUser::new(ports, &config.auth),
         }
     }
 }

@@ -16,16 +16,20 @@ pub enum Permission {
     ClientsRotateKeys,
     AuditRead,
     TokensRevoke,
+    UsersRead,
+    UsersUpdate,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 8] = [
         Self::ClientsRead,
         Self::ClientsCreate,
         Self::ClientsUpdate,
         Self::ClientsRotateKeys,
         Self::AuditRead,
         Self::TokensRevoke,
+        Self::UsersRead,
+        Self::UsersUpdate,
     ];
 
     #[must_use]
@@ -37,6 +41,8 @@ impl Permission {
             Self::ClientsRotateKeys => "clients:rotate_keys",
             Self::AuditRead => "audit:read",
             Self::TokensRevoke => "tokens:revoke",
+            Self::UsersRead => "users:read",
+            Self::UsersUpdate => "users:update",
         }
     }
 }

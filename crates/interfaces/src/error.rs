@@ -113,6 +113,15 @@ pub fn spec(kind: ErrorKind) -> ErrorSpec {
             "The application could not be found.",
             false,
         ),
+        K::UserNotFound => row(
+            404,
+            G::NotFound,
+            "user_not_found",
+            "AUTH_USER_NOT_FOUND",
+            "User not found",
+            "The account could not be found.",
+            false,
+        ),
         K::SlugTaken => row(
             409,
             G::AlreadyExists,
@@ -690,6 +699,7 @@ mod tests {
             K::RouteNotFound,
             K::MethodNotAllowed,
             K::ClientNotFound,
+            K::UserNotFound,
             K::SlugTaken,
             K::Conflict,
             K::InvalidCursor,

@@ -199,3 +199,272 @@ async fn validate_token_time_checks_with_a_known_hs256_secret() {
         "invalid_signature"
     );
 }
+
+/// Polls `ValidateToken` until it refuses `token` (at most `within`); returns the error string.
+async fn refused_within(
+    app: &TestApp,
+    token: &str,
+    api_key: &str,
+    within: std::time::Duration,
+) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let res = validate(app, token, api_key).await;
+        if !res.valid || started.elapsed() > within {
+            assert!(!res.valid, "still valid after {:?}", started.elapsed());
+            return res.error;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn post_json(
+    app: &TestApp,
+    path: &str,
+    key: &str,
+    body: Value,
+    bearer: Option<&str>,
+) -> Value {
+    let res = call(app, Method::POST, path, key, Some(body), bearer).await;
+    assert!(res.status().is_success(), "{path}: {}", res.status());
+    res.json().await.unwrap_or(Value::Null)
+}
+
+async fn login_json(app: &TestApp, key: &str, email: &str) -> Value {
+    post_json(
+        app,
+        "/api/auth/login",
+        key,
+        json!({"email": email, "password": crate::auth_helpers::PASSWORD, "token_transport": "json"}),
+        None,
+    )
+    .await
+}
+
+fn access_of(tokens: &Value) -> String {
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validate_token_refuses_a_token_after_logout() {
+    // Two replicas of one database and one Redis: the logout on one shows on the other.
+    let prefix = format!("t:{}:", uuid::Uuid::new_v4().simple());
+    let one = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![("REDIS_KEY_PREFIX", prefix.clone())],
+        ..Default::default()
+    })
+    .await;
+    let two = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![
+            ("REDIS_KEY_PREFIX", prefix),
+            ("ENCRYPTION_KEY", one.encryption_key.clone()),
+        ],
+        database: Some(one.database.clone()),
+        ..Default::default()
+    })
+    .await;
+    let key = key_of(&one.new_client().await);
+    let tokens = signup(&one, &key, "logout-validate@example.com").await;
+    let access = access_of(&tokens);
+    let bystander = access_of(&signup(&one, &key, "bystander@example.com").await);
+    for app in [&one, &two] {
+        // Both replicas have now cached "not revoked" for these tokens.
+        for token in [&access, &bystander] {
+            let res = validate(app, token, &key).await;
+            assert!(res.valid, "{}", res.error);
+        }
+    }
+    post_json(
+        &one,
+        "/api/auth/logout",
+        &key,
+        json!({"refresh_token": tokens["refresh_token"]}),
+        None,
+    )
+    .await;
+    // At once where the logout happened, within 2 s on the other replica.
+    assert_eq!(refused(&one, &access, &key).await, "session_revoked");
+    let wait = std::time::Duration::from_secs(2);
+    assert_eq!(
+        refused_within(&two, &access, &key, wait).await,
+        "session_revoked"
+    );
+    assert_eq!(
+        refused_within(&two, &access, "", wait).await,
+        "session_revoked"
+    );
+    // Another user's token is untouched.
+    for app in [&one, &two] {
+        let res = validate(app, &bystander, &key).await;
+        assert!(res.valid, "{}", res.error);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validate_token_refuses_tokens_of_revoked_sessions() {
+    let app = spawn_app().await;
+    let key = key_of(&app.new_client().await);
+    let email = "revocations@example.com";
+    let first = signup(&app, &key, email).await;
+    let second = login_json(&app, &key, email).await;
+    let third = login_json(&app, &key, email).await;
+    let wait = std::time::Duration::from_secs(2);
+
+    // One session revoked by its user: only its tokens stop.
+    let sid = second["session_id"].as_str().unwrap();
+    let res = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/auth/sessions/{sid}"),
+        &key,
+        None,
+        Some(&access_of(&first)),
+    )
+    .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(
+        refused_within(&app, &access_of(&second), &key, wait).await,
+        "session_revoked"
+    );
+    for live in [&first, &third] {
+        let res = validate(&app, &access_of(live), &key).await;
+        assert!(res.valid, "{}", res.error);
+    }
+
+    // A refresh token presented twice revokes its family, and the access token of the
+    // rotation that came before the replay with it.
+    let rotated = post_json(
+        &app,
+        "/api/auth/refresh",
+        &key,
+        json!({"refresh_token": third["refresh_token"]}),
+        None,
+    )
+    .await;
+    assert!(validate(&app, &access_of(&rotated), &key).await.valid);
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/refresh",
+        &key,
+        Some(json!({"refresh_token": third["refresh_token"]})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    for token in [access_of(&third), access_of(&rotated)] {
+        assert_eq!(
+            refused_within(&app, &token, &key, wait).await,
+            "session_revoked"
+        );
+    }
+
+    // A password change ends every other session; the caller's keeps working.
+    let fourth = login_json(&app, &key, email).await;
+    post_json(
+        &app,
+        "/api/auth/change-password",
+        &key,
+        json!({"current_password": crate::auth_helpers::PASSWORD, "new_password": "another-Strong-pass-9"}),
+        Some(&access_of(&first)),
+    )
+    .await;
+    assert_eq!(
+        refused_within(&app, &access_of(&fourth), &key, wait).await,
+        "session_revoked"
+    );
+    let res = validate(&app, &access_of(&first), &key).await;
+    assert!(res.valid, "{}", res.error);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disabled_user_is_refused_by_validate_token_at_once() {
+    let app = spawn_app().await;
+    let created = app.new_client().await;
+    let key = key_of(&created);
+    let client_id = created["client"]["id"].as_str().unwrap().to_owned();
+    let other_id = app.new_client().await["client"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let email = "to-disable@example.com";
+    let tokens = signup(&app, &key, email).await;
+    let access = access_of(&tokens);
+    let user_id = tokens["user"]["id"].as_str().unwrap().to_owned();
+    assert!(validate(&app, &access, &key).await.valid);
+
+    // Another client's path does not reach the user; nonsense ids are simply not found.
+    for path in [
+        format!("/api/admin/clients/{other_id}/users/{user_id}"),
+        format!("/api/admin/clients/{client_id}/users/not-a-uuid"),
+    ] {
+        let res = app
+            .admin(Method::PATCH, &path, Some(json!({"status": "disabled"})))
+            .await;
+        assert_eq!(res.status(), 404, "{path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "user_not_found");
+    }
+    let path = format!("/api/admin/clients/{client_id}/users/{user_id}");
+    let res = app
+        .admin(Method::PATCH, &path, Some(json!({"status": "frozen"})))
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(validate(&app, &access, &key).await.valid);
+
+    let res = app
+        .admin(Method::PATCH, &path, Some(json!({"status": "disabled"})))
+        .await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "disabled");
+    let wait = std::time::Duration::from_secs(2);
+    assert_eq!(
+        refused_within(&app, &access, &key, wait).await,
+        "user_disabled"
+    );
+    assert_eq!(
+        refused_within(&app, &access, "", wait).await,
+        "user_disabled"
+    );
+    let res = call(&app, Method::GET, "/api/auth/me", &key, None, Some(&access)).await;
+    assert_eq!(res.status(), 401);
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/refresh",
+        &key,
+        Some(json!({"refresh_token": tokens["refresh_token"]})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(json!({"email": email, "password": crate::auth_helpers::PASSWORD})),
+        None,
+    )
+    .await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    let events = app
+        .audit_events(&format!("event_type=user_disabled&client_id={client_id}"))
+        .await;
+    assert_eq!(events.len(), 1, "{events:?}");
+
+    // Re-enabled: the user signs in again; the old session stays ended.
+    let res = app
+        .admin(Method::PATCH, &path, Some(json!({"status": "active"})))
+        .await;
+    assert_eq!(res.status(), 200);
+    let fresh = login_json(&app, &key, email).await;
+    let res = validate(&app, &access_of(&fresh), &key).await;
+    assert!(res.valid, "{}", res.error);
+    assert_eq!(refused(&app, &access, &key).await, "session_revoked");
+    let res = app.admin(Method::GET, &path, None).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["email"], email);
+}

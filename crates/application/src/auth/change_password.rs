@@ -162,6 +162,13 @@ impl ChangePassword {
             .users
             .change_password(user.client_id, user.id, &hash, keep, now, &event)
             .await?;
+        crate::tokens::note_session_end(
+            &self.ports,
+            self.config.access_ttl,
+            user.client_id,
+            user.id,
+        )
+        .await?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::require_client;
+use super::{AuthConfig, require_client};
 use crate::audit::record_quietly;
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, UseCaseError};
@@ -27,13 +27,15 @@ impl UseCaseError for LogoutError {
 
 pub struct Logout {
     ports: Ports,
+    config: AuthConfig,
 }
 
 impl Logout {
     #[must_use]
-    pub fn new(ports: &Ports) -> Self {
+    pub fn new(ports: &Ports, config: &AuthConfig) -> Self {
         Self {
             ports: ports.clone(),
+            config: config.clone(),
         }
     }
 
@@ -67,6 +69,8 @@ impl Logout {
             .at(now);
         event.user_id = Some(user_id.as_uuid());
         record_quietly(&self.ports, &event).await;
+        crate::tokens::note_session_end(&self.ports, self.config.access_ttl, client.id, user_id)
+            .await?;
         Ok(true)
     }
 }

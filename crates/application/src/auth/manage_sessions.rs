@@ -4,7 +4,7 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::AuthenticatedUser;
+use super::{AuthConfig, AuthenticatedUser};
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, UseCaseError};
 use crate::ports::{Ports, SessionInfo};
@@ -35,13 +35,15 @@ pub struct ListedSession {
 
 pub struct ManageSessions {
     ports: Ports,
+    config: AuthConfig,
 }
 
 impl ManageSessions {
     #[must_use]
-    pub fn new(ports: &Ports) -> Self {
+    pub fn new(ports: &Ports, config: &AuthConfig) -> Self {
         Self {
             ports: ports.clone(),
+            config: config.clone(),
         }
     }
 
@@ -82,6 +84,13 @@ impl ManageSessions {
         {
             return Err(SessionsError::NotFound);
         }
+        crate::tokens::note_session_end(
+            &self.ports,
+            self.config.access_ttl,
+            user.client_id,
+            user.id,
+        )
+        .await?;
         self.audit(ctx, caller, json!({ "session_id": id.to_string() }))
             .await;
         Ok(())
@@ -106,6 +115,15 @@ impl ManageSessions {
                 self.ports.clock.now(),
             )
             .await?;
+        if count > 0 {
+            crate::tokens::note_session_end(
+                &self.ports,
+                self.config.access_ttl,
+                user.client_id,
+                user.id,
+            )
+            .await?;
+        }
         self.audit(ctx, caller, json!({ "scope": "all_other", "count": count }))
             .await;
         Ok(count)

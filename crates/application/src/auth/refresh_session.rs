@@ -99,6 +99,13 @@ impl RefreshSession {
                     .at(now);
                 event.user_id = Some(user_id.as_uuid());
                 record_quietly(&self.ports, &event).await;
+                crate::tokens::note_session_end(
+                    &self.ports,
+                    self.config.access_ttl,
+                    client.id,
+                    user_id,
+                )
+                .await?;
                 return Err(RefreshSessionError::Reused);
             }
             RotateOutcome::Invalid => {

@@ -130,6 +130,13 @@ impl ResetPassword {
             .consume_reset(&hash, Some(record.client_id), &new_hash, now, &audit)
             .await?;
         not_consumed(outcome, client, now)?;
+        crate::tokens::note_session_end(
+            &self.ports,
+            self.config.access_ttl,
+            record.client_id,
+            record.user_id,
+        )
+        .await?;
         Ok(())
     }
 }

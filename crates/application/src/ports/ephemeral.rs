@@ -12,6 +12,16 @@ pub trait EphemeralStore: Send + Sync {
     /// Whether `key` is set and not expired.
     async fn exists(&self, key: &str) -> anyhow::Result<bool>;
 
+    /// Whether any of `keys` is set (one round trip where the store allows it).
+    async fn exists_any(&self, keys: &[String]) -> anyhow::Result<bool> {
+        for key in keys {
+            if self.exists(key).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Stores `value` under `key` for `ttl` (replacing any earlier value).
     async fn put_value(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()>;
 

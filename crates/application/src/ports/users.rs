@@ -60,6 +60,17 @@ pub trait UserRepository: Send + Sync {
     /// Stores the profile fields of `user` (display name, timezone, locale) with its audit event.
     async fn update_profile(&self, user: &User, audit: &AuditEvent) -> anyhow::Result<()>;
 
+    /// Sets the user's status with its audit event; disabling also revokes every session of
+    /// the user — in one transaction. `None` when the client has no such user.
+    async fn set_status(
+        &self,
+        client: ClientId,
+        id: UserId,
+        status: authservice_domain::UserStatus,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<Option<User>>;
+
     /// Replaces the password hash and revokes every other session of the user (all but
     /// `keep`), with the audit event — in one transaction.
     async fn change_password(

@@ -183,22 +183,30 @@ impl EphemeralStore for AbsenceCachingStore {
     }
 
     async fn exists(&self, key: &str) -> anyhow::Result<bool> {
-        let fresh = self
-            .absent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-            .is_some_and(|at| at.elapsed() < self.ttl);
-        if fresh {
+        self.exists_any(std::slice::from_ref(&key.to_owned())).await
+    }
+
+    async fn exists_any(&self, keys: &[String]) -> anyhow::Result<bool> {
+        let stale: Vec<String> = {
+            let absent = self.absent.lock().unwrap_or_else(|p| p.into_inner());
+            keys.iter()
+                .filter(|k| absent.get(*k).is_none_or(|at| at.elapsed() >= self.ttl))
+                .cloned()
+                .collect()
+        };
+        if stale.is_empty() {
             return Ok(false);
         }
-        let exists = self.inner.exists(key).await?;
+        let exists = self.inner.exists_any(&stale).await?;
         if !exists {
             let mut absent = self.absent.lock().unwrap_or_else(|p| p.into_inner());
             if absent.len() >= 100_000 {
                 absent.clear();
             }
-            absent.insert(key.to_owned(), Instant::now());
+            let now = Instant::now();
+            for key in stale {
+                absent.insert(key, now);
+            }
         }
         Ok(exists)
     }

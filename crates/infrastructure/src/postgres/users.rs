@@ -204,6 +204,40 @@ impl UserRepository for PgUserRepository {
         .context("updating profile")
     }
 
+    async fn set_status(
+        &self,
+        client: ClientId,
+        id: UserId,
+        status: UserStatus,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<Option<User>> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let row: Option<UserRow> = conn
+            .transaction::<_, DieselError, _>(async |tx| {
+                let row: Option<UserRow> = diesel::update(
+                    users::table
+                        .filter(users::client_id.eq(client.as_uuid()))
+                        .filter(users::id.eq(id.as_uuid())),
+                )
+                .set((users::status.eq(status.as_str()), users::updated_at.eq(at)))
+                .returning(UserRow::as_returning())
+                .get_result(tx)
+                .await
+                .optional()?;
+                if row.is_some() {
+                    if status == UserStatus::Disabled {
+                        revoke_where(tx, client, id, None, None, "user_disabled", at).await?;
+                    }
+                    insert_event(tx, audit).await?;
+                }
+                Ok(row)
+            })
+            .await
+            .context("setting a user's status")?;
+        row.map(|r| r.into_user().map(|u| u.user)).transpose()
+    }
+
     async fn change_password(
         &self,
         client: ClientId,

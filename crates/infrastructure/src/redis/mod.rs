@@ -218,6 +218,22 @@ impl EphemeralStore for RedisEphemeralStore {
         Ok(n > 0)
     }
 
+    async fn exists_any(&self, keys: &[String]) -> anyhow::Result<bool> {
+        if keys.is_empty() {
+            return Ok(false);
+        }
+        let mut conn = self.pool.get().await.context("connecting to Redis")?;
+        let mut cmd = redis::cmd("EXISTS");
+        for key in keys {
+            cmd.arg(format!("{}{key}", self.prefix));
+        }
+        let n: i64 = cmd
+            .query_async(&mut conn)
+            .await
+            .context("reading ephemeral keys")?;
+        Ok(n > 0)
+    }
+
     async fn put_value(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()> {
         let mut conn = self.pool.get().await.context("connecting to Redis")?;
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);

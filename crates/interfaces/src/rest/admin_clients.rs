@@ -1,4 +1,4 @@
-//! `/api/admin/clients`: create, list, get, patch, rotate keys.
+//! `/api/admin/clients`: create, list, get, patch, rotate keys; read and disable a client's users.
 
 use actix_web::{HttpResponse, web};
 use authservice_application::clients::{
@@ -29,7 +29,43 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/clients/{id}/rotate-secret").post(rotate_jwt_secret))
     .service(web::resource("/clients/{id}/rotate-jwt").post(rotate_jwt_secret))
     .service(web::resource("/clients/{id}/signing-keys").get(list_signing_keys))
-    .service(web::resource("/clients/{id}/signing-keys/rotate").post(rotate_signing_key));
+    .service(web::resource("/clients/{id}/signing-keys/rotate").post(rotate_signing_key))
+    .service(
+        web::resource("/clients/{id}/users/{user_id}")
+            .get(get_user)
+            .patch(update_user),
+    );
+}
+
+async fn get_user(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (client, user) = path.into_inner();
+    let user = state.services.manage_user.get(&ctx, &client, &user).await?;
+    Ok(HttpResponse::Ok().json(super::auth::user_json(&user)))
+}
+
+#[derive(Debug, Deserialize)]
+struct PatchUserBody {
+    status: String,
+}
+
+/// `{status: "disabled"}` ends every session of the user at once; `"active"` re-enables.
+async fn update_user(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    path: web::Path<(String, String)>,
+    body: web::Json<PatchUserBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (client, user) = path.into_inner();
+    let user = state
+        .services
+        .manage_user
+        .set_status(&ctx, &client, &user, &body.status)
+        .await?;
+    Ok(HttpResponse::Ok().json(super::auth::user_json(&user)))
 }
 
 #[derive(Debug, Deserialize)]
