@@ -299,6 +299,19 @@ impl TestApp {
             .collect()
     }
 
+    /// Runs one statement on this app's database as the service's own role; the error text
+    /// when PostgreSQL refuses it.
+    pub async fn execute_sql(&self, sql: &str) -> Result<usize, String> {
+        let mut conn =
+            AsyncPgConnection::establish(&with_database(&env().database_url, &self.database))
+                .await
+                .expect("connect to the test database");
+        diesel::sql_query(sql)
+            .execute(&mut conn)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     /// Drops this app's database, so PostgreSQL stops answering its queries.
     pub async fn drop_database(&self) {
         let mut admin = AsyncPgConnection::establish(&env().database_url)

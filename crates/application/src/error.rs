@@ -13,6 +13,7 @@ pub enum ErrorKind {
     RouteNotFound,
     MethodNotAllowed,
     ClientNotFound,
+    ClientRequired,
     UserNotFound,
     SlugTaken,
     Conflict,

@@ -102,7 +102,7 @@ impl Services {
             refresh_session: RefreshSession::new(ports, &config.auth),
             logout: Logout::new(ports, &config.auth),
             authenticate_user: AuthenticateUser::new(ports),
-            publish_jwks: PublishJwks::new(ports),
+            publish_jwks: PublishJwks::new(ports, &config.auth),
             update_profile: UpdateProfile::new(ports),
             change_password: ChangePassword::new(ports, &config.auth),
             sessions: ManageSessions::new(ports, &config.auth),

@@ -259,7 +259,36 @@ impl ClientSettings {
         if Value::Object(map.clone()).to_string().len() > Self::MAX_BYTES {
             return Err(ValidationError::new("settings", "must be at most 64 KiB"));
         }
+        for key in [Self::SESSION_MAX_LIFETIME, Self::SESSION_IDLE_TIMEOUT] {
+            if let Some(value) = map.get(key) {
+                session_duration(value).map_err(|message| {
+                    ValidationError::new("settings", format!("{key}: {message}"))
+                })?;
+            }
+        }
         Ok(Self(map))
+    }
+
+    /// Per-client `SESSION_MAX_LIFETIME`: how long a session may live from sign-in, whatever
+    /// the refreshes.
+    pub const SESSION_MAX_LIFETIME: &'static str = "session_max_lifetime";
+    /// Per-client `SESSION_IDLE_TIMEOUT`: how long a session lives without a refresh.
+    pub const SESSION_IDLE_TIMEOUT: &'static str = "session_idle_timeout";
+
+    /// `session_max_lifetime`, when the client sets it (validated when written).
+    #[must_use]
+    pub fn session_max_lifetime(&self) -> Option<std::time::Duration> {
+        self.0
+            .get(Self::SESSION_MAX_LIFETIME)
+            .and_then(|v| session_duration(v).ok())
+    }
+
+    /// `session_idle_timeout`, when the client sets it (validated when written).
+    #[must_use]
+    pub fn session_idle_timeout(&self) -> Option<std::time::Duration> {
+        self.0
+            .get(Self::SESSION_IDLE_TIMEOUT)
+            .and_then(|v| session_duration(v).ok())
     }
 
     /// RFC 7396 JSON merge patch: objects merge recursively, `null` removes a key.
@@ -283,6 +312,25 @@ impl ClientSettings {
     #[must_use]
     pub fn to_value(&self) -> Value {
         Value::Object(self.0.clone())
+    }
+}
+
+/// A session duration setting: seconds (number) or a duration string (`12h`, `30d`), from one
+/// minute to 400 days.
+fn session_duration(value: &Value) -> Result<std::time::Duration, String> {
+    let parsed = match value {
+        Value::Number(n) => n
+            .as_u64()
+            .map(std::time::Duration::from_secs)
+            .ok_or_else(|| "must be a whole number of seconds".to_owned()),
+        Value::String(s) => crate::duration::parse(s.trim()),
+        _ => Err("must be seconds or a duration such as \"12h\" or \"30d\"".to_owned()),
+    }?;
+    let range = std::time::Duration::from_secs(60)..=std::time::Duration::from_secs(400 * 86_400);
+    if range.contains(&parsed) {
+        Ok(parsed)
+    } else {
+        Err("must be between 1 minute and 400 days".to_owned())
     }
 }
 

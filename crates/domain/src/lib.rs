@@ -7,6 +7,7 @@
 pub mod api_key;
 pub mod audit;
 pub mod client;
+pub mod duration;
 pub mod email;
 pub mod password;
 pub mod principal;

@@ -113,6 +113,15 @@ pub fn spec(kind: ErrorKind) -> ErrorSpec {
             "The application could not be found.",
             false,
         ),
+        K::ClientRequired => row(
+            400,
+            G::InvalidArgument,
+            "client_required",
+            "AUTH_CLIENT_REQUIRED",
+            "Client required",
+            "Name the client: ?client_id=<client id> or the X-API-Key header.",
+            false,
+        ),
         K::UserNotFound => row(
             404,
             G::NotFound,
@@ -602,7 +611,13 @@ impl ApiError {
     #[must_use]
     pub fn to_status(&self, request_id: &str) -> tonic::Status {
         let s = spec(self.kind);
-        let mut status = tonic::Status::new(s.grpc, self.message.clone());
+        // As in the REST body: a 5xx never carries the detail (it may be internal text).
+        let message = if s.status.is_server_error() {
+            s.user_message.to_owned()
+        } else {
+            self.message.clone()
+        };
+        let mut status = tonic::Status::new(s.grpc, message);
         let meta = status.metadata_mut();
         if let Ok(v) = s.code.parse() {
             meta.insert("x-error-code", v);
@@ -699,6 +714,7 @@ mod tests {
             K::RouteNotFound,
             K::MethodNotAllowed,
             K::ClientNotFound,
+            K::ClientRequired,
             K::UserNotFound,
             K::SlugTaken,
             K::Conflict,

@@ -47,6 +47,10 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub jwt_access_ttl: Duration,
     pub jwt_refresh_ttl: Duration,
+    /// `SESSION_MAX_LIFETIME`: sessions end this long after sign-in (default 30 days).
+    pub session_max_lifetime: Duration,
+    /// `SESSION_IDLE_TIMEOUT`: sessions end when unused this long (default `JWT_REFRESH_TTL`).
+    pub session_idle_timeout: Duration,
     pub bcrypt_cost: u32,
     /// Password hashes allowed to wait for a worker before callers get 503 `server_busy`.
     pub password_hash_queue: usize,
@@ -61,6 +65,9 @@ pub struct Settings {
     /// `CLIENT_CACHE_TTL`: how long a replica serves API-key and client lookups from memory
     /// (the worst-case delay before another replica sees a suspension or key rotation).
     pub client_cache_ttl: Duration,
+    /// `JWKS_PUBLISH_ALL`: `/.well-known/jwks.json` without a client answers every active
+    /// client's keys (off: it asks for `?client_id=` or `X-API-Key`).
+    pub jwks_publish_all: bool,
     /// `Secure` on the refresh cookie (auto: BASE_URL is https).
     pub cookie_secure: bool,
     pub cookie_same_site: CookieSameSite,
@@ -211,33 +218,9 @@ fn parse_bool(v: &str) -> Result<bool, String> {
     }
 }
 
-/// `900`, `900s`, `15m`, `168h`, `7d`.
+/// `900`, `900s`, `15m`, `168h`, `7d` (also `ms`).
 fn parse_duration(v: &str) -> Result<Duration, String> {
-    let (number, unit) = match v.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => v.split_at(i),
-        None => (v, "s"),
-    };
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("'{v}' is not a duration (e.g. 15m, 168h)"))?;
-    if unit == "ms" {
-        return if n == 0 {
-            Err("must be greater than zero".to_owned())
-        } else {
-            Ok(Duration::from_millis(n))
-        };
-    }
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => return Err(format!("'{v}' is not a duration (e.g. 15m, 168h)")),
-    };
-    if secs == 0 {
-        return Err("must be greater than zero".to_owned());
-    }
-    Ok(Duration::from_secs(secs))
+    authservice_domain::duration::parse(v)
 }
 
 const DEFAULT_EMAIL_FROM: &str = "no-reply@authservice.localhost";
@@ -408,6 +391,12 @@ impl Settings {
             Duration::from_secs(168 * 3600),
             parse_duration,
         );
+        let session_max_lifetime = r.parse(
+            "SESSION_MAX_LIFETIME",
+            Duration::from_secs(30 * 86_400),
+            parse_duration,
+        );
+        let session_idle_timeout = r.parse("SESSION_IDLE_TIMEOUT", jwt_refresh_ttl, parse_duration);
         let bcrypt_cost = r.parse("BCRYPT_COST", 12, |v| {
             parse_in_range(v, 10..=16).map(|n| n as u32)
         });
@@ -451,6 +440,7 @@ impl Settings {
         });
 
         let account_lockout_enabled = r.parse("ACCOUNT_LOCKOUT_ENABLED", false, parse_bool);
+        let jwks_publish_all = r.parse("JWKS_PUBLISH_ALL", false, parse_bool);
         let client_cache_ttl = r.parse("CLIENT_CACHE_TTL", Duration::from_secs(10), |v| {
             if v == "0" {
                 Ok(Duration::ZERO)
@@ -563,6 +553,8 @@ impl Settings {
                     log_format,
                     jwt_access_ttl,
                     jwt_refresh_ttl,
+                    session_max_lifetime,
+                    session_idle_timeout,
                     bcrypt_cost,
                     password_hash_queue,
                     password_policy,
@@ -571,6 +563,7 @@ impl Settings {
                     login_rate_limit,
                     account_lockout_enabled,
                     client_cache_ttl,
+                    jwks_publish_all,
                     cookie_secure,
                     cookie_same_site,
                     cookie_domain,
@@ -749,6 +742,41 @@ mod tests {
                 "{key} in .env.example is not a setting"
             );
         }
+    }
+
+    #[test]
+    fn the_kubernetes_config_map_names_real_settings_that_parse() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/k8s/configmap.yaml"
+        );
+        let text = std::fs::read_to_string(path).expect("configmap.yaml");
+        let pairs: Vec<(String, String)> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("  "))
+            .filter(|l| !l.starts_with([' ', '#']))
+            .filter_map(|l| l.split_once(": "))
+            .filter(|(k, _)| k.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+            .map(|(k, v)| (k.to_owned(), v.trim_matches('"').to_owned()))
+            .collect();
+        assert!(pairs.iter().any(|(k, _)| k == "TRUSTED_PROXY_CIDRS"));
+        let src = include_str!("settings.rs");
+        for (key, _) in &pairs {
+            assert!(
+                key == "RUST_LOG" || src.contains(&format!("\"{key}\"")),
+                "{key} in configmap.yaml is not a setting"
+            );
+        }
+        let mut all: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        all.extend(BASE);
+        let s = load(&all).unwrap_or_else(|e| panic!("configmap.yaml: {e}"));
+        assert!(
+            !s.trusted_proxy_cidrs.is_empty(),
+            "the ingress network is trusted"
+        );
     }
 
     #[test]

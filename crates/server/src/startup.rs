@@ -190,6 +190,8 @@ impl Application {
                     issuer,
                     access_ttl: settings.jwt_access_ttl,
                     refresh_ttl: settings.jwt_refresh_ttl,
+                    session_max_lifetime: settings.session_max_lifetime,
+                    session_idle_timeout: settings.session_idle_timeout,
                     password_policy: settings.password_policy.clone(),
                     blocked_email_domains: settings.blocked_email_domains.clone(),
                     signup_rule: RateRule {
@@ -201,6 +203,7 @@ impl Application {
                         window: Duration::from_secs(15 * 60),
                     },
                     lockout: settings.account_lockout_enabled.then(Lockout::default),
+                    jwks_publish_all: settings.jwks_publish_all,
                 },
                 mail: MailConfig {
                     base_url: authservice_domain::LinkBase::parse(

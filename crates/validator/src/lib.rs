@@ -2,8 +2,8 @@
 //!
 //! Two modes:
 //! - **JWKS** ([`Validator::jwks`]): public keys are fetched from
-//!   `https://auth.example.com/.well-known/jwks.json` (add `?client_id=` to receive only your
-//!   client's keys), cached by `kid` for [`JwksOptions::ttl`] (10 min), refetched when a token
+//!   `https://auth.example.com/.well-known/jwks.json?client_id=<your client id>` (AuthService
+//!   answers only one client's keys unless it runs with `JWKS_PUBLISH_ALL=true`), cached by `kid` for [`JwksOptions::ttl`] (10 min), refetched when a token
 //!   names an unknown `kid` — at most once per [`JwksOptions::min_refetch_interval`] (5 s) — and
 //!   kept in use for [`JwksOptions::stale_for`] (24 h) past their TTL while the endpoint is
 //!   unreachable.
@@ -19,7 +19,7 @@
 //! # tokio_test_runtime(async {
 //! let validator = Validator::hs256(
 //!     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-//!     ValidatorOptions::default(),
+//!     ValidatorOptions::new("https://auth.example.com", "0b5c5d1e-8f7a-4c1e-9d3b-2a6f4e8c1d7b"),
 //! );
 //! let header = "Bearer not-a-token";
 //! let token = extract_bearer_token(header).unwrap();
@@ -92,14 +92,17 @@ impl ValidationError {
     }
 }
 
-/// What every token must satisfy besides its signature.
+/// What every token must satisfy besides its signature. Built with [`ValidatorOptions::new`]:
+/// the issuer and the audience are required, because one AuthService serves many tenants and
+/// a validator without an audience accepts every other tenant's users. A service that really
+/// wants any audience says so with [`ValidatorOptions::insecure_any_audience`].
 #[derive(Debug, Clone)]
 pub struct ValidatorOptions {
-    /// Required `iss` (AuthService's BASE_URL), when set.
-    pub issuer: Option<String>,
-    /// Required `aud` (the client id), when set.
-    pub audience: Option<String>,
-    /// Required `client_id` claim, when set.
+    /// Required `iss` (AuthService's BASE_URL).
+    issuer: String,
+    /// Required `aud` (the client id); `None` only through `insecure_any_audience`.
+    audience: Option<String>,
+    /// Required `client_id` claim, when set (by default the audience).
     pub client_id: Option<String>,
     /// Accepted algorithms (JWKS mode; HS256 mode accepts HS256 only).
     pub algorithms: Vec<Algorithm>,
@@ -107,15 +110,40 @@ pub struct ValidatorOptions {
     pub leeway: u64,
 }
 
-impl Default for ValidatorOptions {
-    fn default() -> Self {
+impl ValidatorOptions {
+    /// Tokens must carry `iss == issuer` (AuthService's BASE_URL) and `aud == client_id ==
+    /// audience` (your client's id); ES256, RS256 and EdDSA; 30 s of clock leeway.
+    #[must_use]
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        let audience = audience.into();
         Self {
-            issuer: None,
-            audience: None,
-            client_id: None,
+            issuer: issuer.into(),
+            client_id: Some(audience.clone()),
+            audience: Some(audience),
             algorithms: vec![Algorithm::ES256, Algorithm::RS256, Algorithm::EdDSA],
             leeway: 30,
         }
+    }
+
+    /// Accepts tokens of any audience and any `client_id` — that is, the users of every client
+    /// (tenant) of the AuthService, not only yours. Only for a service that checks the claims
+    /// itself after validation.
+    #[must_use]
+    pub fn insecure_any_audience(mut self) -> Self {
+        self.audience = None;
+        self.client_id = None;
+        self
+    }
+
+    #[must_use]
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// `None` after [`ValidatorOptions::insecure_any_audience`].
+    #[must_use]
+    pub fn audience(&self) -> Option<&str> {
+        self.audience.as_deref()
     }
 }
 
@@ -143,9 +171,7 @@ fn prepare(options: &ValidatorOptions) -> Arc<Vec<(Algorithm, Validation)>> {
                 validation.leeway = options.leeway;
                 validation.validate_nbf = true;
                 validation.set_required_spec_claims(&["exp", "sub"]);
-                if let Some(issuer) = &options.issuer {
-                    validation.set_issuer(&[issuer]);
-                }
+                validation.set_issuer(&[&options.issuer]);
                 match &options.audience {
                     Some(audience) => validation.set_audience(&[audience]),
                     None => validation.validate_aud = false,

@@ -339,11 +339,11 @@ async fn validation_benchmarks(
         .await?;
         let validator = Validator::jwks(
             &jwks_url,
-            ValidatorOptions {
-                audience: Some(id.clone()),
-                client_id: Some(id.clone()),
-                ..ValidatorOptions::default()
-            },
+            // The server's BASE_URL (bench.sh exports .env) is the tokens' issuer.
+            ValidatorOptions::new(
+                std::env::var("BASE_URL").unwrap_or_else(|_| "http://localhost:8080".into()),
+                &id,
+            ),
             JwksOptions::default(),
         );
         validator

@@ -467,7 +467,12 @@ async fn v1_hs256_clients_sign_with_their_secret_and_rotation_invalidates_tokens
 
 #[tokio::test(flavor = "multi_thread")]
 async fn jwks_publishes_active_keys_and_pyjwt_verifies_our_tokens() {
-    let app = spawn_app().await;
+    // Every client's keys at the bare URL only with the setting that restores it.
+    let app = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![("JWKS_PUBLISH_ALL", "true".to_owned())],
+        ..Default::default()
+    })
+    .await;
     let a = app.new_client().await;
     let b = app.new_client().await;
     let key_a = key_of(&a);
@@ -537,7 +542,7 @@ async fn jwks_publishes_active_keys_and_pyjwt_verifies_our_tokens() {
     let access = tokens["access_token"].as_str().unwrap();
     let output = Command::new("python3")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/peers/verify_jwt.py"))
-        .arg(app.url("/.well-known/jwks.json"))
+        .arg(app.url(&format!("/.well-known/jwks.json?client_id={id_a}")))
         .arg(access)
         .arg("http://localhost:8080")
         .arg(id_a)
@@ -566,7 +571,7 @@ async fn jwks_publishes_active_keys_and_pyjwt_verifies_our_tokens() {
     let tampered = format!("{signed}.{}", sig.into_iter().collect::<String>());
     let output = Command::new("python3")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/peers/verify_jwt.py"))
-        .arg(app.url("/.well-known/jwks.json"))
+        .arg(app.url(&format!("/.well-known/jwks.json?client_id={id_a}")))
         .arg(&tampered)
         .arg("http://localhost:8080")
         .arg(id_a)
@@ -610,7 +615,7 @@ async fn rs256_and_eddsa_clients_are_verified_by_pyjwt_and_alg_confusion_is_refu
         );
         let output = Command::new("python3")
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/peers/verify_jwt.py"))
-            .arg(app.url("/.well-known/jwks.json"))
+            .arg(app.url(&format!("/.well-known/jwks.json?client_id={id}")))
             .arg(access)
             .arg("http://localhost:8080")
             .arg(id)
@@ -649,4 +654,125 @@ async fn rs256_and_eddsa_clients_are_verified_by_pyjwt_and_alg_confusion_is_refu
         )
         .await;
     assert_eq!(res.status(), 400);
+}
+
+fn claims_of(access: &str) -> Value {
+    serde_json::from_slice(&b64url_decode(access.split('.').nth(1).unwrap())).unwrap()
+}
+
+async fn refresh(app: &authservice_tests::TestApp, key: &str, token: &Value) -> reqwest::Response {
+    call(
+        app,
+        Method::POST,
+        "/api/auth/refresh",
+        key,
+        Some(json!({"refresh_token": token})),
+        None,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stolen_refresh_chain_ends_at_the_sessions_maximum_lifetime() {
+    // A client with a one-hour session lifetime (the idle timeout stays 7 days).
+    let app = spawn_app().await;
+    let created = app
+        .create_client(json!({"name": "Short", "settings": {"session_max_lifetime": "1h"}}))
+        .await;
+    let key = key_of(&created);
+    let signed_up = signup(&app, &key, "lifetime@example.com").await;
+    let expires_in = signed_up["refresh"]["expires_in"].as_u64().unwrap();
+    assert!((3590..=3600).contains(&expires_in), "{expires_in}");
+    let res = refresh(&app, &key, &signed_up["refresh_token"]).await;
+    assert_eq!(res.status(), 200);
+    let rotated: Value = res.json().await.unwrap();
+    assert!(rotated["refresh"]["expires_in"].as_u64().unwrap() <= 3600);
+
+    // Two hours later (the session's rows moved back in time), refreshing no longer works,
+    // however recently the token was issued.
+    app.query_text(
+        "UPDATE sessions SET started_at = started_at - interval '2 hours', \
+         created_at = created_at - interval '2 hours', expires_at = expires_at - interval '2 hours' \
+         RETURNING id::text AS value",
+    )
+    .await;
+    let res = refresh(&app, &key, &rotated["refresh_token"]).await;
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_refresh_token");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_follow_the_idle_timeout_and_never_outlive_their_lifetime() {
+    let app = spawn_app().await;
+    let created = app
+        .create_client(json!({"name": "Idle", "settings": {
+            "session_idle_timeout": 600, "session_max_lifetime": "5m"
+        }}))
+        .await;
+    let key = key_of(&created);
+    let id = created["client"]["id"].as_str().unwrap().to_owned();
+    let signed_up = signup(&app, &key, "idle@example.com").await;
+    // The lifetime (5 min) is shorter than the idle timeout and the access-token TTL.
+    let expires_in = signed_up["refresh"]["expires_in"].as_u64().unwrap();
+    assert!((290..=300).contains(&expires_in), "{expires_in}");
+    let claims = claims_of(signed_up["access_token"].as_str().unwrap());
+    let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
+    assert!(
+        (290..=300).contains(&lifetime),
+        "access token lives {lifetime}s"
+    );
+
+    // A longer lifetime: the idle timeout (10 min) sets each refresh token's expiry.
+    let res = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/admin/clients/{id}"),
+            Some(json!({"settings": {"session_max_lifetime": "30d"}})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let login = call(
+        &app,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(json!({"email": "idle@example.com", "password": PASSWORD, "token_transport": "json"})),
+        None,
+    )
+    .await;
+    assert_eq!(login.status(), 200);
+    let login: Value = login.json().await.unwrap();
+    assert_eq!(login["refresh"]["expires_in"], 600);
+    let rotated: Value = refresh(&app, &key, &login["refresh_token"])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rotated["refresh"]["expires_in"], 600);
+    let claims = claims_of(rotated["access_token"].as_str().unwrap());
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        900
+    );
+
+    // Nonsense values are refused when the client is written, naming the key.
+    for bad in [json!("5s"), json!("forever"), json!(-1), json!(true)] {
+        let res = app
+            .admin(
+                Method::PATCH,
+                &format!("/api/admin/clients/{id}"),
+                Some(json!({"settings": {"session_idle_timeout": bad}})),
+            )
+            .await;
+        assert_eq!(res.status(), 400, "{bad}");
+        let body: Value = res.json().await.unwrap();
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("session_idle_timeout"),
+            "{body}"
+        );
+    }
 }

@@ -1040,3 +1040,42 @@ async fn the_email_flows_over_grpc() {
     assert!(!auth.access_token.is_empty() && !auth.refresh_token.is_empty());
     assert_eq!(auth.user.unwrap().email, "gus@example.com");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_link_of_a_suspended_client_cannot_take_over_an_account() {
+    let (app, sink) = email_app().await;
+    let created = app.new_client().await;
+    let key = key_of(&created);
+    let id = created["client"]["id"].as_str().unwrap().to_owned();
+    signup(&app, &key, "dormant@example.com").await;
+    assert_eq!(
+        forgot(&app, &key, "dormant@example.com").await.status(),
+        200
+    );
+    let token = nth_mail_to(&sink, "dormant@example.com", 2)
+        .await
+        .query_param("/reset-password.html", "token");
+    let res = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/admin/clients/{id}"),
+            Some(json!({"status": "suspended"})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let reset = json!({ "token": token, "new_password": "another-Strong-pass-77" });
+    let res = post_public(&app, "/api/auth/reset-password", reset.clone()).await;
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::FORBIDDEN, "client_suspended".into())
+    );
+    // The link was not spent: once the client is back, it works.
+    app.admin(
+        Method::PATCH,
+        &format!("/api/admin/clients/{id}"),
+        Some(json!({"status": "active"})),
+    )
+    .await;
+    let res = post_public(&app, "/api/auth/reset-password", reset).await;
+    assert_eq!(res.status(), 200);
+}

@@ -214,3 +214,90 @@ async fn shutdown_finishes_in_flight_requests_and_refuses_new_ones() {
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
     app.stopped().await.expect("clean shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_trail_refuses_update_delete_and_truncate() {
+    let app = spawn_app().await;
+    app.new_client().await;
+    let before = app
+        .query_text("SELECT count(*)::text AS value FROM audit_events")
+        .await;
+    assert_ne!(before, ["0"]);
+    for sql in [
+        "DELETE FROM audit_events",
+        "UPDATE audit_events SET event_type = 'nothing_happened'",
+        "TRUNCATE audit_events",
+    ] {
+        let err = app.execute_sql(sql).await.expect_err(sql);
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+    let after = app
+        .query_text("SELECT count(*)::text AS value FROM audit_events")
+        .await;
+    assert_eq!(before, after);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn grpc_server_errors_carry_no_internal_text() {
+    use authservice_interfaces::grpc::proto::ValidateTokenRequest;
+    use authservice_interfaces::grpc::proto::token_service_client::TokenServiceClient;
+    let app = spawn_app_with(AppOptions {
+        redis_proxy: true,
+        ..AppOptions::default()
+    })
+    .await;
+    let created = app.new_client().await;
+    let key = created["api_key"].as_str().unwrap().to_owned();
+    let res = app
+        .http
+        .post(app.url("/api/auth/signup"))
+        .header("X-API-Key", &key)
+        .json(&serde_json::json!({"email": "scrub@example.com", "password": "violet-Harbor-42-quill", "token_transport": "json"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let access = res.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Redis gone: the revocation check fails inside the server.
+    app.redis_proxy.as_ref().unwrap().disable();
+    let mut grpc = TokenServiceClient::connect(app.grpc_address.clone())
+        .await
+        .unwrap();
+    let status = grpc
+        .validate_token(ValidateTokenRequest {
+            access_token: access,
+            api_key: key,
+        })
+        .await
+        .expect_err("a dependency failure is an error, not a verdict");
+    assert!(
+        matches!(
+            status.code(),
+            tonic::Code::Internal | tonic::Code::Unavailable
+        ),
+        "{status:?}"
+    );
+    // Exactly the user-facing message REST shows for a 5xx, nothing the server said inside.
+    assert!(
+        [
+            "The service is temporarily unavailable. Please try again.",
+            "Something went wrong. Please try again.",
+        ]
+        .contains(&status.message()),
+        "internal text in {:?}",
+        status.message()
+    );
+    let code = status
+        .metadata()
+        .get("x-error-code")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        ["internal_error", "service_unavailable"].contains(&code),
+        "{code}"
+    );
+}

@@ -13,12 +13,17 @@ use crate::auth_helpers::{PASSWORD, b64url_encode, call, key_of, signup};
 const ISSUER: &str = "http://localhost:8080";
 
 fn options(client_id: &str) -> ValidatorOptions {
-    ValidatorOptions {
-        issuer: Some(ISSUER.to_owned()),
-        audience: Some(client_id.to_owned()),
-        client_id: Some(client_id.to_owned()),
-        ..ValidatorOptions::default()
-    }
+    ValidatorOptions::new(ISSUER, client_id)
+}
+
+/// An app whose JWKS endpoint publishes every client's keys (`JWKS_PUBLISH_ALL=true`), so a
+/// validator can see another tenant's keys and only its own checks stand in the way.
+async fn app_publishing_all_keys() -> TestApp {
+    authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![("JWKS_PUBLISH_ALL", "true".to_owned())],
+        ..Default::default()
+    })
+    .await
 }
 
 async fn jwks_fetches(app: &TestApp) -> u64 {
@@ -156,7 +161,10 @@ async fn cached_keys_keep_working_while_the_jwks_endpoint_is_down() {
         .to_owned();
     let upstream = app.address.trim_start_matches("http://").to_owned();
     let proxy = TcpProxy::start(&upstream).await;
-    let url = format!("http://127.0.0.1:{}/.well-known/jwks.json", proxy.port);
+    let url = format!(
+        "http://127.0.0.1:{}/.well-known/jwks.json?client_id={id}",
+        proxy.port
+    );
     let validator = Validator::jwks(
         &url,
         options(&id),
@@ -195,7 +203,7 @@ async fn cached_keys_keep_working_while_the_jwks_endpoint_is_down() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn validator_and_pyjwt_agree_on_a_corpus() {
-    let app = spawn_app().await;
+    let app = app_publishing_all_keys().await;
     let created = app.new_client().await;
     let key = key_of(&created);
     let id = created["client"]["id"].as_str().unwrap().to_owned();
@@ -266,7 +274,7 @@ async fn actix_middleware_puts_claims_in_extensions_and_answers_401_403() {
     let tokens = signup(&app, &key, "actix@example.com").await;
     let token = tokens["access_token"].as_str().unwrap().to_owned();
     let validator = Validator::jwks(
-        &app.url("/.well-known/jwks.json"),
+        &app.url(&format!("/.well-known/jwks.json?client_id={id}")),
         options(&id),
         JwksOptions::default(),
     );
@@ -361,7 +369,7 @@ async fn tower_layer_puts_claims_in_extensions_and_answers_401_403() {
     let tokens = signup(&app, &key, "tower@example.com").await;
     let token = tokens["access_token"].as_str().unwrap().to_owned();
     let validator = Validator::jwks(
-        &app.url("/.well-known/jwks.json"),
+        &app.url(&format!("/.well-known/jwks.json?client_id={id}")),
         options(&id),
         JwksOptions::default(),
     );
@@ -408,4 +416,79 @@ async fn tower_layer_puts_claims_in_extensions_and_answers_401_403() {
         .unwrap();
     assert_eq!(res.status(), 403);
     assert!(res.body().contains("wrong_token_use"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_validator_refuses_another_tenants_token_by_default() {
+    // Even with every tenant's keys in reach, a validator built the only way the API allows
+    // (issuer and audience given) refuses a token of another client of the same AuthService.
+    let app = app_publishing_all_keys().await;
+    let mine = app.new_client().await;
+    let id = mine["client"]["id"].as_str().unwrap().to_owned();
+    let theirs = app.new_client().await;
+    let own = signup(&app, &key_of(&mine), "own@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let foreign = signup(&app, &key_of(&theirs), "foreign@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let jwks = app.url("/.well-known/jwks.json");
+    let validator = Validator::jwks(
+        &jwks,
+        ValidatorOptions::new(ISSUER, &id),
+        JwksOptions::default(),
+    );
+    assert!(validator.validate(&own).await.is_ok());
+    assert_eq!(
+        validator.validate(&foreign).await.unwrap_err(),
+        ValidationError::WrongAudience
+    );
+    // The issuer is checked too.
+    let elsewhere = Validator::jwks(
+        &jwks,
+        ValidatorOptions::new("https://auth.elsewhere.example", &id),
+        JwksOptions::default(),
+    );
+    assert_eq!(
+        elsewhere.validate(&own).await.unwrap_err(),
+        ValidationError::WrongIssuer
+    );
+    // Accepting every tenant takes an explicit, loudly named opt-out.
+    let any = Validator::jwks(
+        &jwks,
+        ValidatorOptions::new(ISSUER, &id).insecure_any_audience(),
+        JwksOptions::default(),
+    );
+    assert!(any.validate(&foreign).await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_jwks_endpoint_does_not_publish_every_tenants_keys_by_default() {
+    let app = spawn_app().await;
+    let a = app.new_client().await;
+    let id_a = a["client"]["id"].as_str().unwrap().to_owned();
+    app.new_client().await;
+    let res = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "client_required");
+    for req in [
+        app.http
+            .get(app.url(&format!("/.well-known/jwks.json?client_id={id_a}"))),
+        app.http
+            .get(app.url("/.well-known/jwks.json"))
+            .header("X-API-Key", key_of(&a)),
+    ] {
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let set: Value = res.json().await.unwrap();
+        assert_eq!(set["keys"].as_array().unwrap().len(), 1, "{set}");
+    }
 }

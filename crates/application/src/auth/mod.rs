@@ -38,7 +38,14 @@ pub struct AuthConfig {
     /// `iss` of every access token (BASE_URL).
     pub issuer: String,
     pub access_ttl: Duration,
+    /// `JWT_REFRESH_TTL`: the default of `session_idle_timeout`.
     pub refresh_ttl: Duration,
+    /// `SESSION_MAX_LIFETIME`: a session ends this long after sign-in, whatever the refreshes
+    /// (per client: `settings.session_max_lifetime`).
+    pub session_max_lifetime: Duration,
+    /// `SESSION_IDLE_TIMEOUT`: a session ends when not refreshed for this long — the lifetime
+    /// of each refresh token (per client: `settings.session_idle_timeout`).
+    pub session_idle_timeout: Duration,
     pub password_policy: PasswordPolicy,
     /// `BLOCKED_EMAIL_DOMAINS`, lowercased; added to the maintained disposable-domain list.
     pub blocked_email_domains: Vec<String>,
@@ -46,6 +53,8 @@ pub struct AuthConfig {
     pub login_rule: RateRule,
     /// `ACCOUNT_LOCKOUT_ENABLED`: failed logins per email (and client) before a lock.
     pub lockout: Option<Lockout>,
+    /// `JWKS_PUBLISH_ALL`: the JWKS without a named client lists every active client's keys.
+    pub jwks_publish_all: bool,
 }
 
 /// After `failures.limit` failed logins within `failures.window`, the email is locked for
@@ -104,7 +113,41 @@ fn new_refresh_token(ports: &Ports) -> (SecretString, [u8; 32]) {
     (SecretString::from(token), hash)
 }
 
-/// Signs an access token for `user` in session `family_id`.
+/// How long sessions of `client` live: its own settings, else the server's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SessionLimits {
+    pub(crate) idle: chrono::Duration,
+    pub(crate) max_lifetime: chrono::Duration,
+}
+
+impl SessionLimits {
+    pub(crate) fn of(config: &AuthConfig, client: &Client) -> anyhow::Result<Self> {
+        let idle = client
+            .settings
+            .session_idle_timeout()
+            .unwrap_or(config.session_idle_timeout);
+        let max = client
+            .settings
+            .session_max_lifetime()
+            .unwrap_or(config.session_max_lifetime);
+        Ok(Self {
+            idle: chrono::Duration::from_std(idle)?,
+            max_lifetime: chrono::Duration::from_std(max)?,
+        })
+    }
+
+    /// When a refresh token issued at `now` in a session started at `started_at` expires.
+    pub(crate) fn token_expiry(
+        &self,
+        started_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> DateTime<Utc> {
+        (now + self.idle).min(started_at + self.max_lifetime)
+    }
+}
+
+/// Signs an access token for `user` in session `family_id`; it never outlives the session's
+/// hard end `session_ends_at`.
 async fn sign_access_token(
     ports: &Ports,
     config: &AuthConfig,
@@ -112,13 +155,15 @@ async fn sign_access_token(
     user: &User,
     family_id: Uuid,
     now: DateTime<Utc>,
+    session_ends_at: DateTime<Utc>,
 ) -> anyhow::Result<String> {
     let claims = AccessClaims {
         sub: user.id.to_string(),
         iss: config.issuer.clone(),
         aud: client.id.to_string(),
         iat: now.timestamp(),
-        exp: now.timestamp() + i64::try_from(config.access_ttl.as_secs()).unwrap_or(900),
+        exp: (now.timestamp() + i64::try_from(config.access_ttl.as_secs()).unwrap_or(900))
+            .min(session_ends_at.timestamp()),
         jti: Uuid::new_v4().simple().to_string(),
         client_id: client.id.to_string(),
         email: user.email.as_str().to_owned(),
@@ -149,6 +194,8 @@ pub(crate) async fn prepare_session(
     user: User,
 ) -> anyhow::Result<PreparedSession> {
     let now = ports.clock.now();
+    let limits = SessionLimits::of(config, client)?;
+    let expires_at = limits.token_expiry(now, now);
     let (refresh_token, refresh_hash) = new_refresh_token(ports);
     let family_id = Uuid::now_v7();
     let session = crate::ports::NewSession {
@@ -161,16 +208,25 @@ pub(crate) async fn prepare_session(
         ip: ctx.ip.map(|ip| ip.to_string()),
         started_at: now,
         created_at: now,
-        expires_at: now + chrono::Duration::from_std(config.refresh_ttl)?,
+        expires_at,
     };
-    let access_token = sign_access_token(ports, config, client, &user, family_id, now).await?;
+    let access_token = sign_access_token(
+        ports,
+        config,
+        client,
+        &user,
+        family_id,
+        now,
+        now + limits.max_lifetime,
+    )
+    .await?;
     Ok(PreparedSession {
         session,
         tokens: IssuedTokens {
             access_token,
             expires_in: config.access_ttl.as_secs(),
             refresh_token,
-            refresh_expires_in: config.refresh_ttl.as_secs(),
+            refresh_expires_in: u64::try_from((expires_at - now).num_seconds()).unwrap_or(0),
             user,
             session_id: family_id,
         },

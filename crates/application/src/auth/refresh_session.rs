@@ -5,7 +5,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{AuthConfig, IssuedTokens, new_refresh_token, require_client, sign_access_token};
+use super::{
+    AuthConfig, IssuedTokens, SessionLimits, new_refresh_token, require_client, sign_access_token,
+};
 use crate::audit::record_quietly;
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, UseCaseError};
@@ -68,17 +70,17 @@ impl RefreshSession {
         let presented_hash = authservice_domain::secret::sha256(presented.as_bytes());
         let now = self.ports.clock.now();
         let (refresh_token, refresh_hash) = new_refresh_token(&self.ports);
+        let limits = SessionLimits::of(&self.config, client)?;
         let next = NextSession {
             id: Uuid::now_v7(),
             refresh_token_hash: refresh_hash,
             user_agent: ctx.user_agent.clone(),
             ip: ctx.ip.map(|ip| ip.to_string()),
             created_at: now,
-            expires_at: now
-                + chrono::Duration::from_std(self.config.refresh_ttl)
-                    .map_err(anyhow::Error::from)?,
+            idle_timeout: limits.idle,
+            max_lifetime: limits.max_lifetime,
         };
-        let (user, family_id) = match self
+        let (user, family_id, started_at, expires_at) = match self
             .ports
             .sessions
             .rotate(
@@ -89,7 +91,12 @@ impl RefreshSession {
             )
             .await?
         {
-            RotateOutcome::Rotated { user, family_id } => (*user, family_id),
+            RotateOutcome::Rotated {
+                user,
+                family_id,
+                started_at,
+                expires_at,
+            } => (*user, family_id, started_at, expires_at),
             RotateOutcome::Reused { user_id, family_id } => {
                 let mut event = ctx
                     .audit("token_refresh_reuse")
@@ -116,13 +123,21 @@ impl RefreshSession {
                 });
             }
         };
-        let access_token =
-            sign_access_token(&self.ports, &self.config, client, &user, family_id, now).await?;
+        let access_token = sign_access_token(
+            &self.ports,
+            &self.config,
+            client,
+            &user,
+            family_id,
+            now,
+            started_at + limits.max_lifetime,
+        )
+        .await?;
         Ok(IssuedTokens {
             access_token,
             expires_in: self.config.access_ttl.as_secs(),
             refresh_token,
-            refresh_expires_in: self.config.refresh_ttl.as_secs(),
+            refresh_expires_in: u64::try_from((expires_at - now).num_seconds()).unwrap_or(0),
             user,
             session_id: family_id,
         })

@@ -96,6 +96,17 @@ impl ResetPassword {
         {
             return Err(refusal(&record, client, now).into());
         }
+        // A suspended client's users cannot sign in, so they cannot take over accounts by
+        // reset either (the link stays unconsumed for when the client is reactivated).
+        if !self
+            .ports
+            .clients
+            .get(record.client_id)
+            .await?
+            .is_some_and(|c| c.is_active())
+        {
+            return Err(EmailFlowError::ClientSuspended);
+        }
         let user = self
             .ports
             .users

@@ -23,8 +23,14 @@ pub struct NewSession {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RotateOutcome {
     /// The token was live and its user active; it is consumed and the next one stored in its
-    /// family. Carries the user as stored now.
-    Rotated { user: Box<User>, family_id: Uuid },
+    /// family. Carries the user as stored now, when the session began, and when the new token
+    /// expires.
+    Rotated {
+        user: Box<User>,
+        family_id: Uuid,
+        started_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    },
     /// The token had already been used: the whole family is now revoked.
     Reused { user_id: UserId, family_id: Uuid },
     /// Unknown, expired, revoked, or of another client.
@@ -39,7 +45,11 @@ pub struct NextSession {
     pub user_agent: Option<String>,
     pub ip: Option<String>,
     pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
+    /// The new token expires this long after `created_at`...
+    pub idle_timeout: chrono::Duration,
+    /// ...but never later than this long after the session began; a session already that old
+    /// is not rotated at all.
+    pub max_lifetime: chrono::Duration,
 }
 
 /// A live session (one login) as the user sees it.
@@ -62,8 +72,8 @@ pub trait SessionRepository: Send + Sync {
     /// Stores a new session (a login) with its audit event, in one transaction.
     async fn create(&self, session: &NewSession, audit: &AuditEvent) -> anyhow::Result<()>;
 
-    /// Consumes the live session whose token hashes to `presented` (bound to `client`) and
-    /// stores `next` in the same family, with `audit` — atomically. The adapter stamps the
+    /// Consumes the live session whose token hashes to `presented` (bound to `client`, begun
+    /// less than `next.max_lifetime` ago) and stores `next` in the same family, with `audit` — atomically. The adapter stamps the
     /// event's user and target (the session) from the consumed row. A token that was already
     /// consumed revokes its whole family and reports `Reused` (no event is stored then).
     async fn rotate(

@@ -104,7 +104,9 @@ impl SessionRepository for PgSessionRepository {
                         .filter(sessions::client_id.eq(client_id))
                         .filter(sessions::consumed_at.is_null())
                         .filter(sessions::revoked_at.is_null())
-                        .filter(sessions::expires_at.gt(now)),
+                        .filter(sessions::expires_at.gt(now))
+                        // The hard end: a session older than its lifetime is over.
+                        .filter(sessions::started_at.gt(now - next.max_lifetime)),
                 )
                 .set(sessions::consumed_at.eq(now))
                 .returning((sessions::user_id, sessions::family_id, sessions::started_at))
@@ -124,6 +126,7 @@ impl SessionRepository for PgSessionRepository {
                         // Leave the token untouched: a disabled account simply cannot refresh.
                         return Err(DieselError::RollbackTransaction);
                     };
+                    let expires_at = (now + next.idle_timeout).min(started_at + next.max_lifetime);
                     insert_session(
                         tx,
                         &SessionRow {
@@ -136,7 +139,7 @@ impl SessionRepository for PgSessionRepository {
                             ip: next.ip.as_deref(),
                             started_at,
                             created_at: now,
-                            expires_at: next.expires_at,
+                            expires_at,
                         },
                     )
                     .await?;
@@ -151,6 +154,8 @@ impl SessionRepository for PgSessionRepository {
                     return Ok(RotateOutcome::Rotated {
                         user: Box::new(user.user),
                         family_id,
+                        started_at,
+                        expires_at,
                     });
                 }
                 let prior: Option<(Uuid, Uuid, Option<DateTime<Utc>>)> = sessions::table

@@ -226,7 +226,8 @@ struct JwksQuery {
     client_id: Option<String>,
 }
 
-/// All active clients' keys, or one client's (by `X-API-Key` or `?client_id=`).
+/// One client's keys (by `X-API-Key` or `?client_id=`); all active clients' only with
+/// `JWKS_PUBLISH_ALL` (else 400 `client_required`).
 async fn jwks(
     req: HttpRequest,
     state: web::Data<HttpState>,
