@@ -245,6 +245,11 @@
       },
       magicLink: {
         send: (email, baseUrlForLinks) => request("POST", "/api/auth/magic-link/send", { body: { email, base_url: baseUrlForLinks } }),
+        /** Signs in with a link's token, for an app's own landing page. Opening the link
+         * (GET) spends nothing; this POST does. → `{ user }` or `{ requires2fa, ... }`. */
+        async verify(token) {
+          return accept(await request("POST", "/api/auth/magic-link/verify", { body: withTransport({ token }) }));
+        },
       },
       /** A one-time `auth_code` for the signed-in user, to hand the session to an app (2 minutes). */
       redirectCode: () => request("POST", "/api/auth/redirect/code", { auth: true }),

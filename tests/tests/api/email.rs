@@ -384,15 +384,14 @@ async fn magic_links_log_in_by_json_or_by_a_single_use_redirect_code() {
     let link = mail.link("/api/auth/magic-link/verify");
     assert!(link.starts_with("http://localhost:8080/api/auth/magic-link/verify?token="));
     let token = mail.query_param("/api/auth/magic-link/verify", "token");
+    // What an app posts (JSON), or the confirmation page's form (a browser).
     let verify = |token: String, json: bool| {
-        let mut req = app
-            .http
-            .get(app.url("/api/auth/magic-link/verify"))
-            .query(&[("token", token)]);
+        let req = app.http.post(app.url("/api/auth/magic-link/verify"));
         if json {
-            req = req.header("Accept", "application/json");
+            req.json(&json!({ "token": token })).send()
+        } else {
+            req.form(&[("token", token)]).send()
         }
-        req.send()
     };
 
     // JSON: tokens at once, and the address counts as verified.
@@ -409,19 +408,19 @@ async fn magic_links_log_in_by_json_or_by_a_single_use_redirect_code() {
     );
     // A browser replaying it is sent to the login page with the error, not a token.
     let res = verify(token, false).await.unwrap();
-    assert_eq!(res.status(), 302);
+    assert_eq!(res.status(), 303);
     assert_eq!(
         res.headers()["location"],
         "/login.html?error=AUTH_LINK_USED"
     );
 
-    // Browser: a 302 carrying a one-time code, never a token.
+    // Browser: a 303 carrying a one-time code, never a token.
     assert_eq!(send().await.status(), 200);
     let token = nth_mail_to(&sink, "mo@example.com", 3)
         .await
         .query_param("/api/auth/magic-link/verify", "token");
     let res = verify(token, false).await.unwrap();
-    assert_eq!(res.status(), 302);
+    assert_eq!(res.status(), 303);
     let location = res.headers()["location"].to_str().unwrap().to_owned();
     let code = location
         .strip_prefix("/login.html?auth_code=")
@@ -485,9 +484,8 @@ async fn link_tokens_and_redirect_codes_are_bound_to_their_client() {
         .query_param("/api/auth/magic-link/verify", "token");
     let verify_with = |key: &str, token: &str| {
         app.http
-            .get(app.url("/api/auth/magic-link/verify"))
-            .query(&[("token", token)])
-            .header("Accept", "application/json")
+            .post(app.url("/api/auth/magic-link/verify"))
+            .json(&json!({ "token": token }))
             .header("X-API-Key", key)
             .send()
     };
@@ -522,8 +520,8 @@ async fn link_tokens_and_redirect_codes_are_bound_to_their_client() {
         .query_param("/api/auth/magic-link/verify", "token");
     let res = app
         .http
-        .get(app.url("/api/auth/magic-link/verify"))
-        .query(&[("token", token)])
+        .post(app.url("/api/auth/magic-link/verify"))
+        .form(&[("token", token)])
         .send()
         .await
         .unwrap();
@@ -1078,4 +1076,114 @@ async fn a_reset_link_of_a_suspended_client_cannot_take_over_an_account() {
     .await;
     let res = post_public(&app, "/api/auth/reset-password", reset).await;
     assert_eq!(res.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_link_scanner_does_not_consume_a_magic_link() {
+    let (app, sink) = email_app().await;
+    let key = key_of(&app.new_client().await);
+    signup(&app, &key, "scanned@example.com").await;
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/magic-link/send",
+        &key,
+        Some(json!({ "email": "scanned@example.com" })),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let mail = nth_mail_to(&sink, "scanned@example.com", 2).await;
+    let link = mail
+        .link("/api/auth/magic-link/verify")
+        .replace("http://localhost:8080", &app.address);
+    let token = mail.query_param("/api/auth/magic-link/verify", "token");
+
+    // A scanner, a link preview, a prefetch: GETs in every flavour spend nothing.
+    for _ in 0..3 {
+        let res = app
+            .http
+            .get(&link)
+            .header("Accept-Language", "de-DE,de;q=0.9")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert_eq!(res.headers()["cache-control"], "no-store");
+        let page = res.text().await.unwrap();
+        // The page names the account (someone else's link shows someone else's address) and
+        // asks for a click, in the browser's language.
+        assert!(page.contains("scanned@example.com"), "{page}");
+        assert!(page.contains("Als <strong>scanned@example.com</strong> anmelden?"));
+        assert!(page.contains(r#"<form method="post" action="/api/auth/magic-link/verify">"#));
+        assert!(
+            !page.contains("<script"),
+            "works under the CSP without script"
+        );
+        let res = app
+            .http
+            .get(&link)
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["requires_confirmation"], true);
+        assert!(body.get("access_token").is_none());
+    }
+    let consumed = app
+        .query_text(
+            "SELECT count(*)::text AS value FROM one_time_tokens \
+             WHERE purpose = 'magic_link' AND consumed_at IS NOT NULL",
+        )
+        .await;
+    assert_eq!(consumed, ["0"]);
+    assert!(
+        app.audit_events("event_type=magic_link_login")
+            .await
+            .is_empty()
+    );
+
+    // The person clicks Continue: the page's form POST signs in (a one-time code for the
+    // login page, no token in any URL)...
+    let res = app
+        .http
+        .post(app.url("/api/auth/magic-link/verify"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/login.html?auth_code="), "{location}");
+    // ...once: afterwards the page says the link is spent, and a POST is refused.
+    let page = app
+        .http
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("no longer valid"), "{page}");
+    assert!(!page.contains("<form"));
+    let res = app
+        .http
+        .post(app.url("/api/auth/magic-link/verify"))
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::BAD_REQUEST, "token_used".into())
+    );
 }

@@ -518,9 +518,8 @@ async fn a_magic_link_is_only_a_first_factor_when_totp_is_on() {
         .query_param("/api/auth/magic-link/verify", "token");
     let res = app
         .http
-        .get(app.url("/api/auth/magic-link/verify"))
-        .query(&[("token", token)])
-        .header("Accept", "application/json")
+        .post(app.url("/api/auth/magic-link/verify"))
+        .json(&serde_json::json!({ "token": token }))
         .send()
         .await
         .unwrap();

@@ -660,7 +660,8 @@ async fn a_magic_link_opened_in_a_new_tab_signs_in_on_the_hosted_pages() {
         .wait_for_text("magic@example.com", "/api/auth/magic-link/verify", WAIT)
         .await;
     let token = mail.query_param("/api/auth/magic-link/verify", "token");
-    // The link opens in a new tab: the server redirects to the login page with a one-time
+    // The link opens in a new tab: a confirmation page names the account (opening it spends
+    // nothing); Continue posts it, the server redirects to the login page with a one-time
     // code, the page exchanges it and the account page loads for this client.
     ok(&mut b, json!({ "op": "new_tab" })).await;
     ok(
@@ -668,6 +669,8 @@ async fn a_magic_link_opened_in_a_new_tab_signs_in_on_the_hosted_pages() {
         json!({ "op": "goto", "url": format!("/api/auth/magic-link/verify?token={token}") }),
     )
     .await;
+    sees(&mut b, "Sign in as magic@example.com?").await;
+    click(&mut b, "Continue").await;
     lands_on(&mut b, "/account.html").await;
     sees(&mut b, "magic@example.com").await;
     let url = ok(&mut b, json!({ "op": "url" })).await["url"]

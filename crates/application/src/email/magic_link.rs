@@ -1,7 +1,9 @@
 //! Magic links: `magic-link/send` (API key; the same answer for unknown addresses, 3 per hour
-//! per address), `magic-link/verify?token=` (public) answering with tokens (JSON) or with a
-//! one-time `auth_code` for a browser redirect, and `redirect/exchange {code}` (public, single
-//! use, 2 minutes) turning that code into tokens — so tokens never travel in a URL.
+//! per address); `GET magic-link/verify?token=` (public) only shows a confirmation page
+//! (`inspect`, nothing consumed, so link scanners cannot burn the link and a link opened
+//! elsewhere asks first); `POST magic-link/verify` consumes it, answering with tokens (JSON) or
+//! with a one-time `auth_code` for a browser redirect; and `redirect/exchange {code}` (single
+//! use, 2 minutes) turns that code into tokens — so tokens never travel in a URL.
 
 use std::time::Duration;
 
@@ -93,6 +95,32 @@ impl VerifyMagicLink {
             ports: ports.clone(),
             config: config.clone(),
         }
+    }
+
+    /// Looks at a link without consuming it (what the confirmation page shows): the address
+    /// it signs in, if it would still work. A GET of the link — a mail scanner's, a preview's —
+    /// spends nothing; only `execute` (a POST) does.
+    pub async fn inspect(
+        &self,
+        token: &str,
+        client: Option<ClientId>,
+    ) -> Result<String, EmailFlowError> {
+        let hash = token_digest(token)?;
+        let now = self.ports.clock.now();
+        let record = self
+            .ports
+            .one_time_tokens
+            .find(TokenPurpose::MagicLink, &hash)
+            .await?
+            .ok_or(LinkTokenError::Invalid)?;
+        if client.is_some_and(|c| c != record.client_id)
+            || record.consumed_at.is_some()
+            || record.voided_at.is_some()
+            || record.expires_at <= now
+        {
+            return Err(refusal(&record, client, now).into());
+        }
+        Ok(record.email)
     }
 
     /// Consumes the token. With `client` (the request carried an API key) a token of another

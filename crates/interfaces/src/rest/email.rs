@@ -22,7 +22,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/auth/forgot-password").post(forgot_password))
         .service(web::resource("/auth/reset-password").post(reset_password))
         .service(web::resource("/auth/magic-link/send").post(send_magic_link))
-        .service(web::resource("/auth/magic-link/verify").get(verify_magic_link))
+        .service(
+            web::resource("/auth/magic-link/verify")
+                .get(confirm_magic_link)
+                .post(verify_magic_link),
+        )
         .service(web::resource("/auth/redirect/exchange").post(exchange_redirect_code))
         .service(web::resource("/auth/redirect/code").post(issue_redirect_code));
 }
@@ -155,8 +159,6 @@ async fn send_magic_link(
 #[derive(Deserialize)]
 struct MagicLinkQuery {
     token: String,
-    token_transport: Option<String>,
-    session_mode: Option<String>,
 }
 
 fn wants_json(req: &HttpRequest) -> bool {
@@ -166,50 +168,241 @@ fn wants_json(req: &HttpRequest) -> bool {
         .is_some_and(|accept| accept.contains("application/json"))
 }
 
-/// `Accept: application/json` → tokens (refresh token in the body unless `token_transport=
-/// cookie`); otherwise a 302 to `/login.html?auth_code=` (or `?error=AUTH_*`).
-async fn verify_magic_link(
+/// `GET ?token=`: consumes nothing. A browser gets a confirmation page naming the account, whose
+/// button POSTs the token; `Accept: application/json` gets `{requires_confirmation, method,
+/// email}`. So a mail scanner or link preview cannot spend the link, and a link opened in
+/// another browser (someone else's link: login CSRF) is not followed without a click.
+async fn confirm_magic_link(
     public: PublicCtx,
     req: HttpRequest,
     state: web::Data<HttpState>,
     query: web::Query<MagicLinkQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let json = wants_json(&req);
+    let looked = state
+        .services
+        .verify_magic_link
+        .inspect(&query.token, public.client)
+        .await;
+    if wants_json(&req) {
+        let email = looked?;
+        return Ok(no_store(HttpResponse::Ok().json(json!({
+            "requires_confirmation": true,
+            "method": "POST",
+            "email": email,
+        }))));
+    }
+    let locale = magic_page::locale(&req);
+    let page = match looked {
+        Ok(email) => magic_page::confirm(locale, &email, &query.token),
+        Err(err) => {
+            let err = ApiError::from(err);
+            if spec(err.kind).status.is_server_error() {
+                return Err(err);
+            }
+            magic_page::refused(locale)
+        }
+    };
+    Ok(no_store(
+        HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(page),
+    ))
+}
+
+#[derive(Deserialize)]
+struct MagicLinkBody {
+    token: String,
+    token_transport: Option<String>,
+    session_mode: Option<String>,
+}
+
+/// `POST {token}` consumes the link. JSON → tokens (refresh token in the body unless
+/// `token_transport=cookie`) or a second-factor challenge; the confirmation page's form → a
+/// 303 to `/login.html?auth_code=` (or `?error=AUTH_*`), which the page exchanges.
+async fn verify_magic_link(
+    public: PublicCtx,
+    state: web::Data<HttpState>,
+    body: web::Either<web::Json<MagicLinkBody>, web::Form<MagicLinkBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let (body, json) = match body {
+        web::Either::Left(body) => (body.into_inner(), true),
+        web::Either::Right(form) => (form.into_inner(), false),
+    };
     let mode = if json {
         MagicLinkMode::Tokens
     } else {
         MagicLinkMode::Redirect
     };
     let transport = transport::requested(
-        query.token_transport.as_deref(),
-        query.session_mode.as_deref(),
+        body.token_transport.as_deref(),
+        body.session_mode.as_deref(),
         Transport::Json,
     )?;
     let answer = state
         .services
         .verify_magic_link
-        .execute(&public.ctx, &query.token, public.client, mode)
+        .execute(&public.ctx, &body.token, public.client, mode)
         .await;
+    let see_other = |location: String| {
+        HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, location))
+            .finish()
+    };
     let response = match answer {
         Ok(MagicLinkAnswer::Tokens(tokens)) => {
             transport::token_response(&tokens, StatusCode::OK, transport, &state.config.cookies)
         }
         Ok(MagicLinkAnswer::SecondFactor(challenge)) => transport::challenge_response(&challenge),
-        Ok(MagicLinkAnswer::RedirectCode(code)) => HttpResponse::Found()
-            .insert_header((header::LOCATION, format!("/login.html?auth_code={code}")))
-            .finish(),
+        Ok(MagicLinkAnswer::RedirectCode(code)) => {
+            see_other(format!("/login.html?auth_code={code}"))
+        }
         Err(err) if !json => {
             let err = ApiError::from(err);
-            HttpResponse::Found()
-                .insert_header((
-                    header::LOCATION,
-                    format!("/login.html?error={}", spec(err.kind).auth_code),
-                ))
-                .finish()
+            see_other(format!("/login.html?error={}", spec(err.kind).auth_code))
         }
         Err(err) => return Err(err.into()),
     };
     Ok(no_store(response))
+}
+
+/// The magic-link confirmation page: plain HTML and a form (no script, so it works under the
+/// strict CSP and without the hosted frontend), in the browser's language.
+mod magic_page {
+    use actix_web::HttpRequest;
+    use actix_web::http::header;
+
+    pub struct Strings {
+        lang: &'static str,
+        title: &'static str,
+        lead: &'static str,
+        button: &'static str,
+        note: &'static str,
+        refused: &'static str,
+        back: &'static str,
+    }
+
+    const EN: Strings = Strings {
+        lang: "en",
+        title: "Finish signing in",
+        lead: "Sign in as {email}?",
+        button: "Continue",
+        note: "Only continue if you asked for this link. If you did not, close this page: nobody has been signed in.",
+        refused: "This sign-in link is no longer valid. Ask for a new one.",
+        back: "Back to sign-in",
+    };
+    const DE: Strings = Strings {
+        lang: "de",
+        title: "Anmeldung abschließen",
+        lead: "Als {email} anmelden?",
+        button: "Weiter",
+        note: "Fahren Sie nur fort, wenn Sie diesen Link angefordert haben. Andernfalls schließen Sie diese Seite: Es wurde niemand angemeldet.",
+        refused: "Dieser Anmeldelink ist nicht mehr gültig. Fordern Sie einen neuen an.",
+        back: "Zurück zur Anmeldung",
+    };
+    const FR: Strings = Strings {
+        lang: "fr",
+        title: "Terminer la connexion",
+        lead: "Se connecter en tant que {email} ?",
+        button: "Continuer",
+        note: "Ne continuez que si vous avez demandé ce lien. Sinon, fermez cette page : personne n'a été connecté.",
+        refused: "Ce lien de connexion n'est plus valide. Demandez-en un nouveau.",
+        back: "Retour à la connexion",
+    };
+    const ES: Strings = Strings {
+        lang: "es",
+        title: "Terminar de iniciar sesión",
+        lead: "¿Iniciar sesión como {email}?",
+        button: "Continuar",
+        note: "Continúe solo si pidió este enlace. Si no, cierre esta página: no se ha iniciado ninguna sesión.",
+        refused: "Este enlace de inicio de sesión ya no es válido. Pida uno nuevo.",
+        back: "Volver a iniciar sesión",
+    };
+
+    /// The first of the browser's languages we speak, else English.
+    pub fn locale(req: &HttpRequest) -> &'static Strings {
+        let accept = req
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        for tag in accept.split(',') {
+            let primary = tag
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .split('-')
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            match primary.as_str() {
+                "en" => return &EN,
+                "de" => return &DE,
+                "fr" => return &FR,
+                "es" => return &ES,
+                _ => {}
+            }
+        }
+        &EN
+    }
+
+    fn escape(raw: &str) -> String {
+        let mut out = String::with_capacity(raw.len());
+        for c in raw.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#39;"),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    fn document(s: &Strings, body: &str) -> String {
+        format!(
+            "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <meta name=\"robots\" content=\"noindex\">\
+             <title>{title}</title><link rel=\"stylesheet\" href=\"/auth-ui.css\"></head>\
+             <body><main class=\"as-card\"><h1>{title}</h1>{body}</main></body></html>\n",
+            lang = s.lang,
+            title = escape(s.title),
+        )
+    }
+
+    /// Names the account and asks for the click that consumes the link.
+    pub fn confirm(s: &Strings, email: &str, token: &str) -> String {
+        let lead =
+            escape(s.lead).replace("{email}", &format!("<strong>{}</strong>", escape(email)));
+        document(
+            s,
+            &format!(
+                "<p>{lead}</p>\
+                 <form method=\"post\" action=\"/api/auth/magic-link/verify\">\
+                 <input type=\"hidden\" name=\"token\" value=\"{token}\">\
+                 <button type=\"submit\" class=\"as-btn\">{button}</button></form>\
+                 <p class=\"as-hint\">{note}</p>",
+                token = escape(token),
+                button = escape(s.button),
+                note = escape(s.note),
+            ),
+        )
+    }
+
+    /// An unknown, used, expired or foreign link: nothing to confirm.
+    pub fn refused(s: &Strings) -> String {
+        document(
+            s,
+            &format!(
+                "<p role=\"alert\">{}</p><p><a href=\"/login.html\">{}</a></p>",
+                escape(s.refused),
+                escape(s.back)
+            ),
+        )
+    }
 }
 
 #[derive(Deserialize)]
