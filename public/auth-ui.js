@@ -200,7 +200,15 @@
   const keyStore = window.localStorage;
   const apiKey = params.get("api_key") || keyStore.getItem("authservice.api_key") || "";
   if (params.get("api_key")) keyStore.setItem("authservice.api_key", params.get("api_key"));
-  if (params.get("redirect_uri")) store.setItem("authservice.redirect_uri", params.get("redirect_uri"));
+  if (params.get("redirect_uri")) {
+    // The app's return address and, when it uses PKCE, its S256 code_challenge: both go with
+    // the request for the one-time code after sign-in (the app proves the verifier).
+    store.setItem("authservice.redirect_uri", params.get("redirect_uri"));
+    for (const name of ["code_challenge", "code_challenge_method"]) {
+      if (params.get(name)) store.setItem(`authservice.${name}`, params.get(name));
+      else store.removeItem(`authservice.${name}`);
+    }
+  }
   const pick = (tag) => (tag || "").toLowerCase().split(/[-_]/)[0];
   let lang = [params.get("locale"), store.getItem("authservice.locale"), ...(navigator.languages || [navigator.language])]
     .map(pick).find((l) => STRINGS[l]) || "en";
@@ -275,17 +283,28 @@
   const link = (href, text) => el("a", { href: withKey(href) }, [text]);
 
   // ------------------------------------------------------------------ navigation after sign-in
-  /** After sign-in: back to the app (an allowed `redirect_uri`) with a one-time `auth_code` it
-   * exchanges for its own session, else the account page. */
+  /** After sign-in: back to the app (a `redirect_uri` the server accepts for this client: one
+   * of its registered redirect URIs) with a one-time `auth_code` it exchanges for its own
+   * session, else the account page. */
   async function afterSignIn() {
     const target = store.getItem("authservice.redirect_uri");
-    store.removeItem("authservice.redirect_uri");
-    const allowed = (config && config.allowed_redirect_origins) || [];
+    const challenge = store.getItem("authservice.code_challenge");
+    const method = store.getItem("authservice.code_challenge_method");
+    for (const name of ["redirect_uri", "code_challenge", "code_challenge_method"]) store.removeItem(`authservice.${name}`);
     if (target) {
       try {
         const url = new URL(target);
-        if ((url.protocol === "https:" || url.protocol === "http:") && allowed.includes(url.origin)) {
-          const { code } = await auth.redirectCode();
+        // The server's rule, checked here first so a foreign address costs no refused request:
+        // a registered redirect URI exactly, or — for clients without any — an allowed origin.
+        const registered = (config && config.redirect_uris) || [];
+        const origins = (config && config.allowed_redirect_origins) || [];
+        const acceptable = registered.length ? registered.includes(target) : origins.includes(url.origin);
+        if ((url.protocol === "https:" || url.protocol === "http:") && acceptable) {
+          const { code } = await auth.redirectCode({
+            redirectUri: target,
+            codeChallenge: challenge || undefined,
+            codeChallengeMethod: challenge ? method || "S256" : undefined,
+          });
           url.searchParams.set("auth_code", code);
           location.assign(url.href);
           return;

@@ -251,11 +251,19 @@
           return accept(await request("POST", "/api/auth/magic-link/verify", { body: withTransport({ token }) }));
         },
       },
-      /** A one-time `auth_code` for the signed-in user, to hand the session to an app (2 minutes). */
-      redirectCode: () => request("POST", "/api/auth/redirect/code", { auth: true }),
-      /** Completes a browser redirect (`?auth_code=`) from a magic link. */
-      async exchangeCode(code) {
-        return accept(await request("POST", "/api/auth/redirect/exchange", { body: withTransport({ code }) }));
+      /** A one-time `auth_code` for the signed-in user, to hand the session to an app (2 minutes):
+       * `redirectUri` must be one of the client's registered redirect URIs; with the app's PKCE
+       * `codeChallenge` (S256) the exchange will need its verifier. */
+      redirectCode: ({ redirectUri, codeChallenge, codeChallengeMethod } = {}) => request("POST", "/api/auth/redirect/code", {
+        auth: true,
+        body: { redirect_uri: redirectUri, code_challenge: codeChallenge, code_challenge_method: codeChallengeMethod },
+      }),
+      /** Exchanges a one-time `auth_code` (a magic link's on the hosted login page, or one sent
+       * to this page as `redirectUri` with the `codeVerifier` of its challenge). */
+      async exchangeCode(code, { codeVerifier, redirectUri } = {}) {
+        return accept(await request("POST", "/api/auth/redirect/exchange", {
+          body: withTransport({ code, code_verifier: codeVerifier, redirect_uri: redirectUri }),
+        }));
       },
       forgotPassword: (email) => request("POST", "/api/auth/forgot-password", { body: { email } }),
       resetPassword: ({ token, newPassword }) => request("POST", "/api/auth/reset-password", { body: { token, new_password: newPassword } }),

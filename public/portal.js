@@ -8,7 +8,7 @@
     en: {
       title: "Operator portal", adminKey: "Admin key", signIn: "Sign in", signOut: "Sign out",
       lead: "Sign in with the admin API key. It stays in this tab's memory only.",
-      clients: "Clients", newClient: "New client", name: "Name", slug: "Slug (optional)", origins: "Allowed origins (one per line)",
+      clients: "Clients", newClient: "New client", name: "Name", slug: "Slug (optional)", origins: "Allowed origins (one per line)", redirectUris: "Redirect URIs (exact, one per line)",
       create: "Create client", status: "Status", created: "Created", open: "Open", more: "Load more",
       apiKeyOnce: "API key (shown once; store it now)", jwtOnce: "JWT secret (shown once)",
       edit: "Edit client", save: "Save", saved: "Saved.", suspend: "Suspend", activate: "Activate",
@@ -20,7 +20,7 @@
     de: {
       title: "Betreiberportal", adminKey: "Admin-Schlüssel", signIn: "Anmelden", signOut: "Abmelden",
       lead: "Melden Sie sich mit dem Admin-API-Schlüssel an. Er bleibt nur im Speicher dieses Tabs.",
-      clients: "Clients", newClient: "Neuer Client", name: "Name", slug: "Slug (optional)", origins: "Erlaubte Origins (eine pro Zeile)",
+      clients: "Clients", newClient: "Neuer Client", name: "Name", slug: "Slug (optional)", origins: "Erlaubte Origins (eine pro Zeile)", redirectUris: "Redirect-URIs (exakt, eine pro Zeile)",
       create: "Client anlegen", status: "Status", created: "Angelegt", open: "Öffnen", more: "Mehr laden",
       apiKeyOnce: "API-Schlüssel (nur jetzt sichtbar; jetzt speichern)", jwtOnce: "JWT-Geheimnis (nur jetzt sichtbar)",
       edit: "Client bearbeiten", save: "Speichern", saved: "Gespeichert.", suspend: "Sperren", activate: "Aktivieren",
@@ -32,7 +32,7 @@
     fr: {
       title: "Portail d’exploitation", adminKey: "Clé d’administration", signIn: "Se connecter", signOut: "Se déconnecter",
       lead: "Connectez-vous avec la clé d’API d’administration. Elle reste uniquement en mémoire dans cet onglet.",
-      clients: "Clients", newClient: "Nouveau client", name: "Nom", slug: "Slug (facultatif)", origins: "Origines autorisées (une par ligne)",
+      clients: "Clients", newClient: "Nouveau client", name: "Nom", slug: "Slug (facultatif)", origins: "Origines autorisées (une par ligne)", redirectUris: "URI de redirection (exactes, une par ligne)",
       create: "Créer le client", status: "Statut", created: "Créé", open: "Ouvrir", more: "Charger plus",
       apiKeyOnce: "Clé d’API (affichée une seule fois ; enregistrez-la)", jwtOnce: "Secret JWT (affiché une seule fois)",
       edit: "Modifier le client", save: "Enregistrer", saved: "Enregistré.", suspend: "Suspendre", activate: "Activer",
@@ -44,7 +44,7 @@
     es: {
       title: "Portal de operación", adminKey: "Clave de administración", signIn: "Iniciar sesión", signOut: "Cerrar sesión",
       lead: "Inicie sesión con la clave de API de administración. Solo se guarda en la memoria de esta pestaña.",
-      clients: "Clientes", newClient: "Nuevo cliente", name: "Nombre", slug: "Slug (opcional)", origins: "Orígenes permitidos (uno por línea)",
+      clients: "Clientes", newClient: "Nuevo cliente", name: "Nombre", slug: "Slug (opcional)", origins: "Orígenes permitidos (uno por línea)", redirectUris: "URI de redirección (exactas, una por línea)",
       create: "Crear cliente", status: "Estado", created: "Creado", open: "Abrir", more: "Cargar más",
       apiKeyOnce: "Clave de API (se muestra una vez; guárdela ahora)", jwtOnce: "Secreto JWT (se muestra una vez)",
       edit: "Editar cliente", save: "Guardar", saved: "Guardado.", suspend: "Suspender", activate: "Activar",
@@ -139,8 +139,9 @@
     const name = field(t("name"), { type: "text", required: true });
     const slug = field(t("slug"), { type: "text" });
     const origins = field(t("origins"), { rows: 2 }, "textarea");
+    const redirects = field(t("redirectUris"), { rows: 2 }, "textarea");
     const create = button(t("create"));
-    const form = el("form", { class: "as-stack" }, [cBox, name.wrap, slug.wrap, origins.wrap, create]);
+    const form = el("form", { class: "as-stack" }, [cBox, name.wrap, slug.wrap, origins.wrap, redirects.wrap, create]);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       try {
@@ -148,6 +149,7 @@
           name: name.input.value.trim(),
           slug: slug.input.value.trim() || undefined,
           allowed_origins: origins.input.value.split(/\s+/).filter(Boolean),
+          redirect_uris: redirects.input.value.split(/\s+/).filter(Boolean),
         });
         form.reset();
         cBox.hidden = true;
@@ -172,16 +174,23 @@
     const name = field(t("name"), { type: "text", value: c.name, required: true });
     const origins = field(t("origins"), { rows: 3 }, "textarea");
     origins.input.value = c.allowed_origins.join("\n");
+    const redirects = field(t("redirectUris"), { rows: 3 }, "textarea");
+    redirects.input.value = (c.redirect_uris || []).join("\n");
     const settings = field(t("settings"), { rows: 6, spellcheck: "false" }, "textarea");
     settings.input.value = JSON.stringify(c.settings, null, 2);
     const save = button(t("save"));
-    const form = el("form", { class: "as-stack" }, [box, el("p", { class: "as-meta", text: `${c.id} · ${c.slug} · ${c.status}` }), name.wrap, origins.wrap, settings.wrap, save]);
+    const form = el("form", { class: "as-stack" }, [box, el("p", { class: "as-meta", text: `${c.id} · ${c.slug} · ${c.status}` }), name.wrap, origins.wrap, redirects.wrap, settings.wrap, save]);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       try {
         let parsed;
         try { parsed = JSON.parse(settings.input.value || "{}"); } catch (_) { show(box, `${t("settings")}: JSON`); return; }
-        await api("PATCH", `/api/admin/clients/${id}`, { name: name.input.value.trim(), allowed_origins: origins.input.value.split(/\s+/).filter(Boolean), settings: parsed });
+        await api("PATCH", `/api/admin/clients/${id}`, {
+          name: name.input.value.trim(),
+          allowed_origins: origins.input.value.split(/\s+/).filter(Boolean),
+          redirect_uris: redirects.input.value.split(/\s+/).filter(Boolean),
+          settings: parsed,
+        });
         show(box, t("saved"), true);
       } catch (err) { show(box, err.message); }
     });

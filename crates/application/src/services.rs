@@ -120,7 +120,7 @@ impl Services {
             send_magic_link: SendMagicLink::new(ports, &config.mail),
             verify_magic_link: VerifyMagicLink::new(ports, &config.auth),
             exchange_redirect_code: ExchangeRedirectCode::new(ports, &config.auth),
-            issue_redirect_code: IssueRedirectCode::new(ports),
+            issue_redirect_code: IssueRedirectCode::new(ports, &config.mail),
             email_config: ManageEmailConfig::new(ports, &config.mail),
             deliver_outbox: DeliverOutbox::new(ports, &config.mail),
             totp: ManageTotp::new(ports),

@@ -208,6 +208,77 @@ impl AllowedOrigin {
     }
 }
 
+/// A redirect URI a client registered (`redirect_uris`): where the hosted sign-in may send a
+/// one-time `auth_code`. Matched exactly, byte for byte (no prefix or wildcard matching: an
+/// open redirect on the app would otherwise receive codes). https, or http on a loopback host
+/// (development); absolute, with a host, no credentials, no fragment, at most 2,048 bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectUri(String);
+
+impl RedirectUri {
+    pub const MAX_PER_CLIENT: usize = 32;
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        const FIELD: &str = "redirect_uris";
+        let raw = raw.trim();
+        if raw.is_empty() || raw.len() > 2048 {
+            return Err(ValidationError::new(
+                FIELD,
+                "each must be 1 to 2048 characters",
+            ));
+        }
+        let url = url::Url::parse(raw)
+            .map_err(|_| ValidationError::new(FIELD, format!("'{raw}' is not an absolute URL")))?;
+        let loopback = matches!(
+            url.host(),
+            Some(url::Host::Domain("localhost"))
+                | Some(url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST))
+                | Some(url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST))
+        );
+        if !(url.scheme() == "https" || (url.scheme() == "http" && loopback)) {
+            return Err(ValidationError::new(
+                FIELD,
+                format!("'{raw}' must use https (http only on localhost, 127.0.0.1 or [::1])"),
+            ));
+        }
+        if url.host().is_none()
+            || !url.username().is_empty()
+            || url.password().is_some()
+            || url.fragment().is_some()
+            || raw.contains('#')
+        {
+            return Err(ValidationError::new(
+                FIELD,
+                format!("'{raw}' must have a host and no credentials or fragment"),
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// Parses a list, removing duplicates and enforcing the per-client maximum.
+    pub fn parse_list<S: AsRef<str>>(raw: &[S]) -> Result<Vec<Self>, ValidationError> {
+        if raw.len() > Self::MAX_PER_CLIENT {
+            return Err(ValidationError::new(
+                "redirect_uris",
+                "at most 32 redirect URIs",
+            ));
+        }
+        let mut out: Vec<Self> = Vec::with_capacity(raw.len());
+        for item in raw {
+            let uri = Self::parse(item.as_ref())?;
+            if !out.contains(&uri) {
+                out.push(uri);
+            }
+        }
+        Ok(out)
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Where a client's webhooks are delivered: an absolute http(s) URL without credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookUrl(String);
@@ -452,6 +523,8 @@ pub struct Client {
     pub name: ClientName,
     pub slug: Slug,
     pub allowed_origins: Vec<AllowedOrigin>,
+    /// Exact URIs a redirect `auth_code` may be sent to (empty: the allowed-origin fallback).
+    pub redirect_uris: Vec<RedirectUri>,
     pub webhook_url: Option<WebhookUrl>,
     pub settings: ClientSettings,
     pub status: ClientStatus,
@@ -477,6 +550,24 @@ impl Client {
         self.allowed_origins.iter().any(|o| o.matches(origin))
     }
 
+    /// Whether a redirect `auth_code` may be sent to `uri`: exactly one of the registered
+    /// `redirect_uris`. A client that registered none falls back to the older rule — an
+    /// http(s) URI on one of its allowed origins or on `extra_origin` (the server's own).
+    #[must_use]
+    pub fn accepts_redirect_uri(&self, uri: &str, extra_origin: &str) -> bool {
+        if !self.redirect_uris.is_empty() {
+            return self.redirect_uris.iter().any(|r| r.as_str() == uri);
+        }
+        url::Url::parse(uri).is_ok_and(|url| {
+            let origin = url.origin().ascii_serialization();
+            matches!(url.scheme(), "http" | "https")
+                && url.fragment().is_none()
+                && url.username().is_empty()
+                && url.password().is_none()
+                && (self.allows_origin(&origin) || origin == extra_origin)
+        })
+    }
+
     /// Applies a validated patch. Returns whether anything changed.
     pub fn apply(
         &mut self,
@@ -492,6 +583,9 @@ impl Client {
         }
         if let Some(origins) = patch.allowed_origins {
             self.allowed_origins = origins;
+        }
+        if let Some(uris) = patch.redirect_uris {
+            self.redirect_uris = uris;
         }
         if let Some(webhook) = patch.webhook_url {
             self.webhook_url = webhook;
@@ -520,6 +614,7 @@ pub struct ClientPatch {
     pub name: Option<ClientName>,
     pub slug: Option<Slug>,
     pub allowed_origins: Option<Vec<AllowedOrigin>>,
+    pub redirect_uris: Option<Vec<RedirectUri>>,
     pub webhook_url: Option<Option<WebhookUrl>>,
     pub settings: Option<Value>,
     pub status: Option<ClientStatus>,
@@ -532,6 +627,7 @@ impl ClientPatch {
         self.name.is_none()
             && self.slug.is_none()
             && self.allowed_origins.is_none()
+            && self.redirect_uris.is_none()
             && self.webhook_url.is_none()
             && self.settings.is_none()
             && self.status.is_none()

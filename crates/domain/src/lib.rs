@@ -10,6 +10,7 @@ pub mod client;
 pub mod duration;
 pub mod email;
 pub mod password;
+pub mod pkce;
 pub mod principal;
 pub mod secret;
 pub mod user;
@@ -18,7 +19,7 @@ pub use api_key::{ApiKey, ApiKeyHash};
 pub use audit::{ActorType, AuditEvent};
 pub use client::{
     AllowedOrigin, Client, ClientId, ClientName, ClientPatch, ClientSettings, ClientStatus,
-    SigningAlgorithm, Slug, TokenMode, ValidationError, WebhookUrl,
+    RedirectUri, SigningAlgorithm, Slug, TokenMode, ValidationError, WebhookUrl,
 };
 pub use email::{Branding, ClientEmailConfig, LinkBase, Locale, SmtpServer, SmtpTls, TokenPurpose};
 pub use password::{PasswordPolicy, PasswordRule};

@@ -428,10 +428,13 @@ async fn magic_links_log_in_by_json_or_by_a_single_use_redirect_code() {
         .to_owned();
     assert!(!location.contains("eyJ"), "no JWT in the URL");
     let exchange = |code: String| {
-        post_public(
+        call(
             &app,
+            Method::POST,
             "/api/auth/redirect/exchange",
-            json!({ "code": code, "token_transport": "json" }),
+            &key,
+            Some(json!({ "code": code, "token_transport": "json" })),
+            None,
         )
     };
     let res = exchange(code.clone()).await;
@@ -878,17 +881,24 @@ async fn a_clients_email_settings_choose_sender_links_and_its_own_smtp_server() 
     let de_subject = mail.subject.clone();
     assert_ne!(reset.subject, de_subject);
 
-    // A caller may pick a link base only on the client's own origins.
-    let res = call(
-        &app,
-        Method::POST,
-        "/api/auth/forgot-password",
-        &key,
-        Some(json!({ "email": "eve@example.com", "base_url": "https://evil.example" })),
-        None,
-    )
-    .await;
-    assert_eq!(res.status(), 400);
+    // A caller may pick only a registered link base: origin and path.
+    for (base_url, status) in [
+        ("https://evil.example", 400),
+        ("https://app.acme.test/other-page", 400),
+        ("https://app.acme.test", 400),
+        ("https://app.acme.test/auth", 200),
+    ] {
+        let res = call(
+            &app,
+            Method::POST,
+            "/api/auth/forgot-password",
+            &key,
+            Some(json!({ "email": "eve@example.com", "base_url": base_url })),
+            None,
+        )
+        .await;
+        assert_eq!(res.status(), status, "{base_url}");
+    }
 
     // Deleting the settings returns to the server's sender and SMTP server.
     let res = app.admin(Method::DELETE, &path, None).await;
@@ -1186,4 +1196,197 @@ async fn a_link_scanner_does_not_consume_a_magic_link() {
         error_code(res).await,
         (StatusCode::BAD_REQUEST, "token_used".into())
     );
+}
+
+async fn issue_code(app: &TestApp, key: &str, access: &str, body: Value) -> reqwest::Response {
+    call(
+        app,
+        Method::POST,
+        "/api/auth/redirect/code",
+        key,
+        Some(body),
+        Some(access),
+    )
+    .await
+}
+
+async fn code_of(res: reqwest::Response) -> String {
+    assert_eq!(res.status(), 200);
+    res.json::<Value>().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_auth_code_without_its_verifier_is_refused() {
+    let app = authservice_tests::spawn_app().await;
+    let callback = "https://app.example.com/auth/callback";
+    let created = app
+        .create_client(json!({
+            "name": "Bound",
+            "allowed_origins": ["https://app.example.com"],
+            "redirect_uris": [callback],
+        }))
+        .await;
+    assert_eq!(created["client"]["redirect_uris"], json!([callback]));
+    let key = key_of(&created);
+    let other_key = key_of(&app.new_client().await);
+    let access = signup(&app, &key, "bound@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    // Only a registered redirect URI, exactly; only S256.
+    for (body, code) in [
+        (json!({}), "invalid_request"),
+        (
+            json!({ "redirect_uri": "https://app.example.com/elsewhere" }),
+            "redirect_uri_not_allowed",
+        ),
+        (
+            json!({ "redirect_uri": format!("{callback}?next=/admin") }),
+            "redirect_uri_not_allowed",
+        ),
+        (
+            json!({ "redirect_uri": "https://evil.example/auth/callback" }),
+            "redirect_uri_not_allowed",
+        ),
+        (
+            json!({ "redirect_uri": callback, "code_challenge": verifier, "code_challenge_method": "plain" }),
+            "invalid_request",
+        ),
+    ] {
+        let res = issue_code(&app, &key, &access, body.clone()).await;
+        assert_eq!(
+            error_code(res).await,
+            (StatusCode::BAD_REQUEST, code.into()),
+            "{body}"
+        );
+    }
+    let with_pkce = json!({ "redirect_uri": callback, "code_challenge": challenge, "code_challenge_method": "S256" });
+    let exchange = |key: Option<&str>, body: Value| {
+        let mut req = app
+            .http
+            .post(app.url("/api/auth/redirect/exchange"))
+            .json(&body);
+        if let Some(key) = key {
+            req = req.header("X-API-Key", key);
+        }
+        req.send()
+    };
+
+    // A code that leaked from the URL: useless without the key, the redirect URI and the verifier.
+    let code = code_of(issue_code(&app, &key, &access, with_pkce.clone()).await).await;
+    let res = exchange(
+        None,
+        json!({ "code": code, "code_verifier": verifier, "redirect_uri": callback }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::UNAUTHORIZED, "missing_api_key".into())
+    );
+    let res = exchange(
+        Some(&key),
+        json!({ "code": code, "redirect_uri": callback }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::BAD_REQUEST, "invalid_code_verifier".into())
+    );
+    // Refused attempts spend the code: not even the right verifier brings it back.
+    let res = exchange(
+        Some(&key),
+        json!({ "code": code, "code_verifier": verifier, "redirect_uri": callback }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::BAD_REQUEST, "invalid_token".into())
+    );
+
+    for (key, body, expected) in [
+        (
+            other_key.as_str(),
+            json!({ "code_verifier": verifier, "redirect_uri": callback }),
+            "token_client_mismatch",
+        ),
+        (
+            key.as_str(),
+            json!({ "code_verifier": "x".repeat(43), "redirect_uri": callback }),
+            "invalid_code_verifier",
+        ),
+        (
+            key.as_str(),
+            json!({ "code_verifier": verifier, "redirect_uri": "https://app.example.com/auth/other" }),
+            "redirect_uri_mismatch",
+        ),
+    ] {
+        let code =
+            code_of(issue_code(&app, &key_of(&created), &access, with_pkce.clone()).await).await;
+        let mut body = body;
+        body["code"] = json!(code);
+        let res = exchange(Some(key), body).await.unwrap();
+        assert_eq!(error_code(res).await.1, expected);
+    }
+
+    // The app with its key, the same redirect URI and the verifier gets its session.
+    let code = code_of(issue_code(&app, &key, &access, with_pkce.clone()).await).await;
+    let res = exchange(
+        Some(&key),
+        json!({ "code": code, "code_verifier": verifier, "redirect_uri": callback, "token_transport": "json" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["user"]["email"], "bound@example.com");
+
+    // A client without registered redirect URIs keeps the fallback: its allowed origins.
+    let legacy = app.new_client().await;
+    let legacy_key = key_of(&legacy);
+    let legacy_access = signup(&app, &legacy_key, "legacy@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = issue_code(
+        &app,
+        &legacy_key,
+        &legacy_access,
+        json!({ "redirect_uri": "https://app.example.com/anywhere" }),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let res = issue_code(
+        &app,
+        &legacy_key,
+        &legacy_access,
+        json!({ "redirect_uri": "https://evil.example/" }),
+    )
+    .await;
+    assert_eq!(error_code(res).await.1, "redirect_uri_not_allowed");
+    // Registered URIs are validated when the client is written.
+    let id = created["client"]["id"].as_str().unwrap();
+    for bad in [
+        "http://app.example.com/cb",
+        "https://app.example.com/cb#frag",
+        "/relative",
+        "https://user:pw@app.example.com/",
+    ] {
+        let res = app
+            .admin(
+                Method::PATCH,
+                &format!("/api/admin/clients/{id}"),
+                Some(json!({ "redirect_uris": [bad] })),
+            )
+            .await;
+        assert_eq!(res.status(), 400, "{bad}");
+    }
 }

@@ -26,6 +26,7 @@ async fn admin_service_flows() {
                 allowed_origins: vec!["https://grpc.example.com".into()],
                 webhook_url: "https://hooks.example.com/x".into(),
                 token_mode: String::new(),
+                redirect_uris: vec!["https://grpc.example.com/callback".into()],
             },
         ))
         .await
@@ -33,6 +34,7 @@ async fn admin_service_flows() {
         .into_inner();
     let client = created.client.unwrap();
     assert_eq!(client.slug, "grpc-app");
+    assert_eq!(client.redirect_uris, ["https://grpc.example.com/callback"]);
     assert_eq!(client.status, "active");
     assert_eq!(client.token_mode, "v2_jwks");
     assert!(created.api_key.starts_with("ask_"));

@@ -576,12 +576,14 @@ async fn new_challenges_do_not_buy_more_guesses() {
 async fn a_redirect_code_hands_a_signed_in_session_to_the_app_once() {
     let app = spawn_app().await;
     let (key, access, _secret, _t0, _codes) = user_with_totp(&app, "hand@example.com").await;
+    // A client without registered redirect URIs: any page on its origins or this server's.
+    let back = "http://localhost:8080/app/signed-in";
     let res = call(
         &app,
         Method::POST,
         "/api/auth/redirect/code",
         &key,
-        None,
+        Some(json!({ "redirect_uri": back })),
         Some(&access),
     )
     .await;
@@ -596,7 +598,7 @@ async fn a_redirect_code_hands_a_signed_in_session_to_the_app_once() {
             Method::POST,
             "/api/auth/redirect/exchange",
             &key,
-            Some(json!({ "code": code, "token_transport": "json" })),
+            Some(json!({ "code": code, "token_transport": "json", "redirect_uri": back })),
             None,
         )
     };
@@ -616,7 +618,7 @@ async fn a_redirect_code_hands_a_signed_in_session_to_the_app_once() {
         Method::POST,
         "/api/auth/redirect/code",
         &key,
-        None,
+        Some(json!({ "redirect_uri": back })),
         None,
     )
     .await;

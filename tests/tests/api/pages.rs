@@ -598,9 +598,19 @@ async fn hosted_sign_in_returns_to_the_app_with_a_one_time_code() {
     let mut b = Browser::launch(&app.localhost_base()).await;
     // The app's page (the SDK example, which needs the key too).
     let target = format!("{}/sdk-example.html?api_key={key}", app.localhost_base());
+    // The app uses PKCE: RFC 7636's example pair.
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     let login = url::Url::parse_with_params(
         &format!("{}/login.html", app.localhost_base()),
-        &[("api_key", key.as_str()), ("redirect_uri", target.as_str())],
+        &[
+            ("api_key", key.as_str()),
+            ("redirect_uri", target.as_str()),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
+            ("code_challenge_method", "S256"),
+        ],
     )
     .unwrap();
     ok(&mut b, json!({ "op": "goto", "url": login.as_str() })).await;
@@ -624,7 +634,9 @@ async fn hosted_sign_in_returns_to_the_app_with_a_one_time_code() {
         Method::POST,
         "/api/auth/redirect/exchange",
         &key,
-        Some(json!({ "code": code, "token_transport": "json" })),
+        Some(json!({
+            "code": code, "token_transport": "json", "redirect_uri": target, "code_verifier": verifier,
+        })),
         None,
     )
     .await;

@@ -21,6 +21,7 @@ pub struct CreateClientInput {
     /// Derived from the name when absent.
     pub slug: Option<String>,
     pub allowed_origins: Vec<String>,
+    pub redirect_uris: Vec<String>,
     pub webhook_url: Option<String>,
     pub settings: Option<Value>,
     pub token_mode: Option<String>,
@@ -86,6 +87,7 @@ impl CreateClient {
             None => Slug::from_name(&name)?,
         };
         let allowed_origins = AllowedOrigin::parse_list(&input.allowed_origins)?;
+        let redirect_uris = authservice_domain::RedirectUri::parse_list(&input.redirect_uris)?;
         let webhook_url = input
             .webhook_url
             .as_deref()
@@ -125,6 +127,7 @@ impl CreateClient {
             name,
             slug,
             allowed_origins,
+            redirect_uris,
             webhook_url,
             settings,
             status: ClientStatus::Active,

@@ -37,6 +37,7 @@ pub fn snapshot(client: &Client) -> Value {
         "name": client.name.as_str(),
         "slug": client.slug.as_str(),
         "allowed_origins": client.allowed_origins.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
+        "redirect_uris": client.redirect_uris.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
         "webhook_url": client.webhook_url.as_ref().map(|w| w.as_str()),
         "settings": client.settings.to_value(),
         "status": client.status.as_str(),

@@ -19,6 +19,7 @@ pub struct UpdateClientInput {
     pub name: Option<String>,
     pub slug: Option<String>,
     pub allowed_origins: Option<Vec<String>>,
+    pub redirect_uris: Option<Vec<String>>,
     pub webhook_url: Option<Option<String>>,
     pub settings: Option<Value>,
     pub status: Option<String>,
@@ -34,6 +35,11 @@ impl UpdateClientInput {
                 .allowed_origins
                 .as_deref()
                 .map(AllowedOrigin::parse_list)
+                .transpose()?,
+            redirect_uris: self
+                .redirect_uris
+                .as_deref()
+                .map(authservice_domain::RedirectUri::parse_list)
                 .transpose()?,
             webhook_url: self
                 .webhook_url

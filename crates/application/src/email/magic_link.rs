@@ -15,6 +15,7 @@ use super::{
     EmailFlowError, LinkRequest, LinkTokenError, MailConfig, not_consumed, refusal, request_link,
     token_digest,
 };
+
 use crate::audit::record_quietly;
 use crate::auth::{AuthConfig, IssuedTokens, login_event, prepare_session};
 use crate::context::RequestCtx;
@@ -261,6 +262,16 @@ async fn load_login(
     Ok((client, user))
 }
 
+/// What `redirect/exchange` presents besides the API key.
+#[derive(Debug, Clone, Copy)]
+pub struct ExchangeRedirectCodeInput<'a> {
+    pub code: &'a str,
+    /// Required, and must match, when the code was issued with a `code_challenge`.
+    pub code_verifier: Option<&'a str>,
+    /// Must equal the `redirect_uri` the code was issued for.
+    pub redirect_uri: Option<&'a str>,
+}
+
 pub struct ExchangeRedirectCode {
     ports: Ports,
     config: AuthConfig,
@@ -275,14 +286,17 @@ impl ExchangeRedirectCode {
         }
     }
 
-    /// Takes the code (single use: read and deleted atomically) and starts a session. With
-    /// `client` a code of another client is refused (and spent).
+    /// Takes the code (single use: read and deleted atomically) and starts a session for
+    /// `client` (the request's API key): a code of another client is refused (and spent), as is
+    /// one presented with another `redirect_uri` than it was issued for, or — when it was
+    /// issued with a `code_challenge` — without the matching `code_verifier` (PKCE, S256).
     pub async fn execute(
         &self,
         ctx: &RequestCtx,
-        code: &str,
-        client: Option<ClientId>,
+        client: ClientId,
+        input: ExchangeRedirectCodeInput<'_>,
     ) -> Result<crate::auth::LoginOutcome, EmailFlowError> {
+        let code = input.code;
         let hash = token_digest(code)?;
         let stored = self
             .ports
@@ -300,8 +314,22 @@ impl ExchangeRedirectCode {
             .and_then(|id| UserId::parse(id).ok())
             .ok_or(LinkTokenError::Invalid)?;
         let method = field("method").unwrap_or("redirect").to_owned();
-        if client.is_some_and(|c| c != owner) {
+        if client != owner {
             return Err(LinkTokenError::ClientMismatch.into());
+        }
+        if let Some(expected) = field("redirect_uri")
+            && input.redirect_uri.map(str::trim) != Some(expected)
+        {
+            return Err(EmailFlowError::RedirectUriMismatch);
+        }
+        if let Some(challenge) = field("code_challenge") {
+            let verifier = input
+                .code_verifier
+                .map(str::trim)
+                .ok_or(EmailFlowError::CodeVerifierInvalid)?;
+            if !authservice_domain::pkce::verifier_matches(verifier, challenge) {
+                return Err(EmailFlowError::CodeVerifierInvalid);
+            }
         }
         let (owner, mut user) = load_login(&self.ports, owner, user_id).await?;
         // A magic link is a first factor; a code issued after a completed hosted sign-in is not
@@ -340,18 +368,35 @@ impl ExchangeRedirectCode {
     }
 }
 
+/// What a page asks a redirect code for.
+#[derive(Debug, Clone, Default)]
+pub struct IssueRedirectCodeInput {
+    /// Where the code will be sent: exactly a registered redirect URI of the client.
+    pub redirect_uri: Option<String>,
+    /// PKCE: BASE64URL(SHA-256(verifier)) from the app that started the sign-in.
+    pub code_challenge: Option<String>,
+    /// Only `S256`.
+    pub code_challenge_method: Option<String>,
+}
+
 /// A one-time code for the signed-in user, to hand a session to an app after a hosted sign-in
-/// (appended to the app's allowed `redirect_uri`; exchanged with `redirect/exchange`). The
-/// exchange starts the app's own session; no token travels in the URL.
+/// (appended to one of the client's registered `redirect_uris`; exchanged with
+/// `redirect/exchange` by the app's backend with its API key, the same `redirect_uri` and, when
+/// the app sent a `code_challenge`, its `code_verifier`). The exchange starts the app's own
+/// session; no token travels in the URL, and a code that leaks from the URL is useless without
+/// the key (and the verifier).
 pub struct IssueRedirectCode {
     ports: Ports,
+    /// The server's own origin (`BASE_URL`), accepted by the fallback rule.
+    own_origin: String,
 }
 
 impl IssueRedirectCode {
     #[must_use]
-    pub fn new(ports: &Ports) -> Self {
+    pub fn new(ports: &Ports, config: &MailConfig) -> Self {
         Self {
             ports: ports.clone(),
+            own_origin: config.base_url.origin(),
         }
     }
 
@@ -359,13 +404,55 @@ impl IssueRedirectCode {
         &self,
         ctx: &RequestCtx,
         caller: &crate::auth::AuthenticatedUser,
+        input: IssueRedirectCodeInput,
     ) -> Result<String, EmailFlowError> {
         let user = &caller.user;
+        let client = crate::auth::require_client(ctx)?;
+        let redirect_uri = input
+            .redirect_uri
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .ok_or_else(|| {
+                authservice_domain::ValidationError::new("redirect_uri", "is required")
+            })?;
+        if !client.accepts_redirect_uri(redirect_uri, &self.own_origin) {
+            return Err(EmailFlowError::RedirectUriNotAllowed);
+        }
+        let challenge = match (
+            input
+                .code_challenge
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty()),
+            input.code_challenge_method.as_deref().map(str::trim),
+        ) {
+            (None, _) => None,
+            (Some(challenge), Some("S256")) => {
+                if !authservice_domain::pkce::is_s256_challenge(challenge) {
+                    return Err(authservice_domain::ValidationError::new(
+                        "code_challenge",
+                        "must be BASE64URL(SHA-256(code_verifier)): 43 characters",
+                    )
+                    .into());
+                }
+                Some(challenge)
+            }
+            (Some(_), _) => {
+                return Err(authservice_domain::ValidationError::new(
+                    "code_challenge_method",
+                    "must be S256",
+                )
+                .into());
+            }
+        };
         let code = hex(&self.ports.random.bytes32());
         let value = json!({
             "client_id": user.client_id.to_string(),
             "user_id": user.id.to_string(),
             "method": "hosted_login",
+            "redirect_uri": redirect_uri,
+            "code_challenge": challenge,
         })
         .to_string();
         self.ports
@@ -380,6 +467,7 @@ impl IssueRedirectCode {
             .audit("redirect_code_issued")
             .client(user.client_id)
             .target("user", user.id)
+            .metadata(json!({ "redirect_uri": redirect_uri, "pkce": challenge.is_some() }))
             .at(self.ports.clock.now());
         event.user_id = Some(user.id.as_uuid());
         record_quietly(&self.ports, &event).await;

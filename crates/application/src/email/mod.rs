@@ -16,8 +16,8 @@ pub use email_config::{
     EmailConfigError, EmailConfigView, ManageEmailConfig, PatchEmailConfig, PutEmailConfig, PutSmtp,
 };
 pub use magic_link::{
-    ExchangeRedirectCode, IssueRedirectCode, MagicLinkAnswer, MagicLinkMode, REDIRECT_CODE_TTL,
-    SendMagicLink, VerifyMagicLink,
+    ExchangeRedirectCode, ExchangeRedirectCodeInput, IssueRedirectCode, IssueRedirectCodeInput,
+    MagicLinkAnswer, MagicLinkMode, REDIRECT_CODE_TTL, SendMagicLink, VerifyMagicLink,
 };
 pub use reset_password::{ForgotPassword, ResetPassword, ResetPasswordInput};
 pub use verify_email::{ResendVerification, VerifyEmail};
@@ -104,6 +104,12 @@ pub enum EmailFlowError {
     AccountDisabled,
     #[error("the client is suspended")]
     ClientSuspended,
+    #[error("redirect_uri is not one of the client's registered redirect URIs")]
+    RedirectUriNotAllowed,
+    #[error("redirect_uri differs from the one the code was issued for")]
+    RedirectUriMismatch,
+    #[error("code_verifier is missing or does not match the code_challenge")]
+    CodeVerifierInvalid,
     #[error("password does not meet the policy")]
     PasswordPolicy(Vec<authservice_domain::PasswordRule>),
     #[error("server is busy")]
@@ -121,6 +127,9 @@ impl UseCaseError for EmailFlowError {
             Self::AlreadyVerified => ErrorKind::EmailAlreadyVerified,
             Self::AccountDisabled => ErrorKind::AccountDisabled,
             Self::ClientSuspended => ErrorKind::ClientSuspended,
+            Self::RedirectUriNotAllowed => ErrorKind::RedirectUriNotAllowed,
+            Self::RedirectUriMismatch => ErrorKind::RedirectUriMismatch,
+            Self::CodeVerifierInvalid => ErrorKind::CodeVerifierInvalid,
             Self::PasswordPolicy(_) => ErrorKind::PasswordPolicy,
             Self::Busy => ErrorKind::ServerBusy,
             Self::Unexpected(_) => ErrorKind::Internal,
@@ -192,9 +201,11 @@ fn not_consumed(
     }
 }
 
-/// The base URL a caller asked links to use: only an origin the client allows, the client's
-/// configured base, or `BASE_URL` — never an arbitrary site (a reset link pointing elsewhere
-/// would hand the token to that site).
+/// The base URL a caller asked links to use: a registered link base — the client's configured
+/// `base_url` (email-config) or `BASE_URL`, origin and path alike — never an arbitrary site or
+/// page (a reset link pointing elsewhere would hand the token to that site, or to any page of
+/// the app that leaks URLs). A client without a configured base keeps the older rule as a
+/// fallback: any path on one of its allowed origins.
 fn checked_base(
     raw: Option<&str>,
     client: &Client,
@@ -205,16 +216,18 @@ fn checked_base(
         return Ok(None);
     };
     let base = LinkBase::parse("base_url", raw)?;
-    let origin = base.origin();
-    let allowed = client.allows_origin(&origin)
-        || origin == config.base_url.origin()
-        || configured.is_some_and(|c| c.origin() == origin);
+    let registered = |b: &LinkBase| b.as_str() == base.as_str();
+    let allowed = registered(&config.base_url)
+        || match configured {
+            Some(configured) => registered(configured),
+            None => client.allows_origin(&base.origin()),
+        };
     if allowed {
         Ok(Some(base))
     } else {
         Err(ValidationError::new(
             "base_url",
-            "must be on one of the client's allowed origins",
+            "must be a registered link base: the client's email-config base_url or BASE_URL",
         ))
     }
 }
@@ -450,9 +463,10 @@ async fn request_link(
 ) -> Result<(), EmailFlowError> {
     let client = crate::auth::require_client(ctx)?;
     let email = Email::parse(request.email)?;
-    limit_per_email(ports, request.limit, client, &email).await?;
+    // A refused base_url is a caller's mistake, not a sent link: checked before the limit.
     let settings = load_settings(ports, client).await?;
     let base = checked_base(request.base_url, client, settings.base_url.as_ref(), config)?;
+    limit_per_email(ports, request.limit, client, &email).await?;
     let user = ports
         .users
         .find_by_email(client.id, &email)

@@ -33,6 +33,7 @@ struct ClientRow {
     api_key_prefix: String,
     token_mode: String,
     allowed_origins: Vec<String>,
+    redirect_uris: Vec<String>,
     webhook_url: Option<String>,
     settings: Value,
     status: String,
@@ -53,6 +54,7 @@ impl ClientRow {
             name: ClientName::parse(&self.name)?,
             slug: Slug::parse(&self.slug)?,
             allowed_origins: AllowedOrigin::parse_list(&self.allowed_origins)?,
+            redirect_uris: authservice_domain::RedirectUri::parse_list(&self.redirect_uris)?,
             webhook_url: self
                 .webhook_url
                 .as_deref()
@@ -81,6 +83,7 @@ struct ClientWrite<'a> {
     api_key_prefix: &'a str,
     token_mode: &'a str,
     allowed_origins: Vec<&'a str>,
+    redirect_uris: Vec<&'a str>,
     webhook_url: Option<&'a str>,
     settings: Value,
     status: &'a str,
@@ -100,6 +103,11 @@ impl<'a> ClientWrite<'a> {
                 .allowed_origins
                 .iter()
                 .map(AllowedOrigin::as_str)
+                .collect(),
+            redirect_uris: client
+                .redirect_uris
+                .iter()
+                .map(authservice_domain::RedirectUri::as_str)
                 .collect(),
             webhook_url: client.webhook_url.as_ref().map(WebhookUrl::as_str),
             settings: client.settings.to_value(),

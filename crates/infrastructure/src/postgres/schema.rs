@@ -12,6 +12,7 @@ diesel::table! {
         jwt_secret_sealed -> Bytea,
         token_mode -> Text,
         allowed_origins -> Array<Text>,
+        redirect_uris -> Array<Text>,
         webhook_url -> Nullable<Text>,
         settings -> Jsonb,
         status -> Text,

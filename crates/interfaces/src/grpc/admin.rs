@@ -87,6 +87,11 @@ fn to_proto(c: &Client) -> ClientResponse {
         updated_at: c.updated_at.to_rfc3339_opts(SecondsFormat::Millis, true),
         token_mode: c.token_mode.as_str().to_owned(),
         api_key_prefix: c.api_key_prefix.clone(),
+        redirect_uris: c
+            .redirect_uris
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect(),
     }
 }
 
@@ -111,6 +116,7 @@ impl AdminService for AdminGrpc {
                     name: req.name,
                     slug: non_empty(req.slug),
                     allowed_origins: req.allowed_origins,
+                    redirect_uris: req.redirect_uris,
                     webhook_url: non_empty(req.webhook_url),
                     settings: None,
                     token_mode: non_empty(req.token_mode),

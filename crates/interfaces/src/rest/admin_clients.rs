@@ -74,6 +74,8 @@ struct CreateClientBody {
     slug: Option<String>,
     #[serde(default)]
     allowed_origins: Vec<String>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
     webhook_url: Option<String>,
     settings: Option<Value>,
     token_mode: Option<String>,
@@ -95,6 +97,7 @@ async fn create_client(
                 name: body.name,
                 slug: body.slug,
                 allowed_origins: body.allowed_origins,
+                redirect_uris: body.redirect_uris,
                 webhook_url: body.webhook_url,
                 settings: body.settings,
                 token_mode: body.token_mode,
@@ -149,6 +152,7 @@ struct PatchClientBody {
     name: Option<String>,
     slug: Option<String>,
     allowed_origins: Option<Vec<String>>,
+    redirect_uris: Option<Vec<String>>,
     #[serde(default, deserialize_with = "double_option")]
     webhook_url: Option<Option<String>>,
     settings: Option<Value>,
@@ -173,6 +177,7 @@ async fn update_client(
                 name: body.name,
                 slug: body.slug,
                 allowed_origins: body.allowed_origins,
+                redirect_uris: body.redirect_uris,
                 webhook_url: body.webhook_url,
                 settings: body.settings,
                 status: body.status,

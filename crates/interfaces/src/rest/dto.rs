@@ -13,6 +13,7 @@ pub struct ClientDto {
     pub name: String,
     pub slug: String,
     pub allowed_origins: Vec<String>,
+    pub redirect_uris: Vec<String>,
     pub webhook_url: Option<String>,
     pub settings: Value,
     pub status: &'static str,
@@ -32,6 +33,11 @@ impl From<&Client> for ClientDto {
                 .allowed_origins
                 .iter()
                 .map(|o| o.as_str().to_owned())
+                .collect(),
+            redirect_uris: c
+                .redirect_uris
+                .iter()
+                .map(|r| r.as_str().to_owned())
                 .collect(),
             webhook_url: c.webhook_url.as_ref().map(|w| w.as_str().to_owned()),
             settings: c.settings.to_value(),

@@ -5,7 +5,10 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use authservice_application::auth::LoginOutcome;
-use authservice_application::email::{MagicLinkAnswer, MagicLinkMode, ResetPasswordInput};
+use authservice_application::email::{
+    ExchangeRedirectCodeInput, IssueRedirectCodeInput, MagicLinkAnswer, MagicLinkMode,
+    ResetPasswordInput,
+};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
@@ -408,13 +411,17 @@ mod magic_page {
 #[derive(Deserialize)]
 struct ExchangeBody {
     code: String,
+    code_verifier: Option<String>,
+    redirect_uri: Option<String>,
     token_transport: Option<String>,
     session_mode: Option<String>,
 }
 
-/// Single use; the refresh token goes in the HttpOnly cookie unless `token_transport=json`.
+/// `X-API-Key` required: the code only works for its own client, with the `redirect_uri` it was
+/// issued for and, when it was issued with a `code_challenge`, the `code_verifier`. Single
+/// use; the refresh token goes in the HttpOnly cookie unless `token_transport=json`.
 async fn exchange_redirect_code(
-    public: PublicCtx,
+    ClientCtx(ctx): ClientCtx,
     state: web::Data<HttpState>,
     body: web::Json<ExchangeBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -424,10 +431,24 @@ async fn exchange_redirect_code(
         body.session_mode.as_deref(),
         Transport::Cookie,
     )?;
+    let client = ctx.client.as_ref().map(|c| c.id).ok_or_else(|| {
+        ApiError::new(
+            authservice_application::ErrorKind::MissingApiKey,
+            "X-API-Key is required",
+        )
+    })?;
     let outcome = state
         .services
         .exchange_redirect_code
-        .execute(&public.ctx, &body.code, public.client)
+        .execute(
+            &ctx,
+            client,
+            ExchangeRedirectCodeInput {
+                code: &body.code,
+                code_verifier: body.code_verifier.as_deref(),
+                redirect_uri: body.redirect_uri.as_deref(),
+            },
+        )
         .await?;
     Ok(no_store(match outcome {
         LoginOutcome::Tokens(tokens) => {
@@ -437,18 +458,36 @@ async fn exchange_redirect_code(
     }))
 }
 
-/// A one-time `auth_code` for the signed-in user (API key + bearer), to append to an allowed
-/// `redirect_uri` after a hosted sign-in.
+#[derive(Deserialize, Default)]
+struct RedirectCodeBody {
+    redirect_uri: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+}
+
+/// A one-time `auth_code` for the signed-in user (API key + bearer), to append to one of the
+/// client's registered `redirect_uris` after a hosted sign-in; with the app's PKCE
+/// `code_challenge` (S256) when it sent one.
 async fn issue_redirect_code(
     ClientCtx(ctx): ClientCtx,
     req: HttpRequest,
     state: web::Data<HttpState>,
+    body: Option<web::Json<RedirectCodeBody>>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = authenticate(&state, &ctx, &req).await?;
+    let body = body.map(web::Json::into_inner).unwrap_or_default();
     let code = state
         .services
         .issue_redirect_code
-        .execute(&ctx, &caller)
+        .execute(
+            &ctx,
+            &caller,
+            IssueRedirectCodeInput {
+                redirect_uri: body.redirect_uri,
+                code_challenge: body.code_challenge,
+                code_challenge_method: body.code_challenge_method,
+            },
+        )
         .await?;
     Ok(no_store(HttpResponse::Ok().json(json!({
         "code": code,

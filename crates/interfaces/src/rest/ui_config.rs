@@ -41,6 +41,8 @@ async fn ui_config(ClientCtx(ctx): ClientCtx) -> Result<HttpResponse, ApiError> 
             "recovery_code": true,
         },
         "allowed_redirect_origins": client.allowed_origins.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
+        // Exact return addresses; when any is registered only these receive a code.
+        "redirect_uris": client.redirect_uris.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
         "pages": {
             "login": "/login.html",
             "signup": "/signup.html",
