@@ -40,6 +40,7 @@
       AUTH_LINK_USED: "This link has already been used. Please request a new one.",
       AUTH_LINK_EXPIRED: "This link has expired. Please request a new one.", AUTH_INVALID_LINK: "This link is not valid.",
       portalTitle: "Operator portal",
+      reauthTitle: "Confirm it’s you", reauthLead: "This change needs a recent sign-in. Enter your password or a code from your authenticator app.", confirm: "Confirm", cancel: "Cancel", reauthPasskey: "Confirm with a passkey",
       orPassword: "Or your password", qrAlt: "QR code for your authenticator app",
     },
     de: {
@@ -76,6 +77,7 @@
       AUTH_LINK_USED: "Dieser Link wurde bereits verwendet. Bitte fordern Sie einen neuen an.",
       AUTH_LINK_EXPIRED: "Dieser Link ist abgelaufen. Bitte fordern Sie einen neuen an.", AUTH_INVALID_LINK: "Dieser Link ist ungültig.",
       portalTitle: "Betreiberportal",
+      reauthTitle: "Bestätigen Sie, dass Sie es sind", reauthLead: "Diese Änderung erfordert eine kürzliche Anmeldung. Geben Sie Ihr Passwort oder einen Code aus Ihrer Authenticator-App ein.", confirm: "Bestätigen", cancel: "Abbrechen", reauthPasskey: "Mit Passkey bestätigen",
       orPassword: "Oder Ihr Passwort", qrAlt: "QR-Code für Ihre Authenticator-App",
     },
     fr: {
@@ -112,6 +114,7 @@
       AUTH_LINK_USED: "Ce lien a déjà été utilisé. Veuillez en demander un nouveau.",
       AUTH_LINK_EXPIRED: "Ce lien a expiré. Veuillez en demander un nouveau.", AUTH_INVALID_LINK: "Ce lien n’est pas valide.",
       portalTitle: "Portail d’exploitation",
+      reauthTitle: "Confirmez qu’il s’agit bien de vous", reauthLead: "Cette modification exige une connexion récente. Saisissez votre mot de passe ou un code de votre application d’authentification.", confirm: "Confirmer", cancel: "Annuler", reauthPasskey: "Confirmer avec une clé d’accès",
       orPassword: "Ou votre mot de passe", qrAlt: "QR code pour votre application d’authentification",
     },
     es: {
@@ -148,6 +151,7 @@
       AUTH_LINK_USED: "Este enlace ya se usó. Solicite uno nuevo.",
       AUTH_LINK_EXPIRED: "Este enlace ha caducado. Solicite uno nuevo.", AUTH_INVALID_LINK: "Este enlace no es válido.",
       portalTitle: "Portal de operación",
+      reauthTitle: "Confirme que es usted", reauthLead: "Este cambio requiere un inicio de sesión reciente. Introduzca su contraseña o un código de su aplicación de autenticación.", confirm: "Confirmar", cancel: "Cancelar", reauthPasskey: "Confirmar con una llave de acceso",
       orPassword: "O su contraseña", qrAlt: "Código QR para su aplicación de autenticación",
     },
   };
@@ -161,6 +165,7 @@
       email_taken: "An account with this email already exists.", passkey_verification_failed: "That passkey could not be verified.",
       invalid_two_factor_token: "Your sign-in attempt has expired. Please sign in again.", invalid_request: "Please check the information you entered.",
       token_used: "This link has already been used. Please request a new one.", token_expired: "This link has expired. Please request a new one.",
+      reauthentication_required: "Please confirm it’s you to continue.",
       invalid_token: "This link is not valid.", invalid_current_password: "The current password is incorrect.", email_domain_blocked: "This email domain is not accepted.",
     },
     de: {
@@ -170,6 +175,7 @@
       email_taken: "Ein Konto mit dieser E-Mail existiert bereits.", passkey_verification_failed: "Dieser Passkey konnte nicht bestätigt werden.",
       invalid_two_factor_token: "Ihr Anmeldeversuch ist abgelaufen. Bitte melden Sie sich erneut an.", invalid_request: "Bitte prüfen Sie Ihre Angaben.",
       token_used: "Dieser Link wurde bereits verwendet. Bitte fordern Sie einen neuen an.", token_expired: "Dieser Link ist abgelaufen. Bitte fordern Sie einen neuen an.",
+      reauthentication_required: "Bitte bestätigen Sie, dass Sie es sind, um fortzufahren.",
       invalid_token: "Dieser Link ist ungültig.", invalid_current_password: "Das aktuelle Passwort ist falsch.", email_domain_blocked: "Diese E-Mail-Domain wird nicht akzeptiert.",
     },
     fr: {
@@ -179,6 +185,7 @@
       email_taken: "Un compte existe déjà avec cet e-mail.", passkey_verification_failed: "Cette clé d’accès n’a pas pu être vérifiée.",
       invalid_two_factor_token: "Votre tentative de connexion a expiré. Veuillez vous reconnecter.", invalid_request: "Vérifiez les informations saisies.",
       token_used: "Ce lien a déjà été utilisé. Veuillez en demander un nouveau.", token_expired: "Ce lien a expiré. Veuillez en demander un nouveau.",
+      reauthentication_required: "Veuillez confirmer qu’il s’agit bien de vous pour continuer.",
       invalid_token: "Ce lien n’est pas valide.", invalid_current_password: "Le mot de passe actuel est incorrect.", email_domain_blocked: "Ce domaine d’e-mail n’est pas accepté.",
     },
     es: {
@@ -188,6 +195,7 @@
       email_taken: "Ya existe una cuenta con este correo.", passkey_verification_failed: "No se pudo verificar esa llave de acceso.",
       invalid_two_factor_token: "Su intento de inicio de sesión caducó. Inicie sesión de nuevo.", invalid_request: "Revise los datos introducidos.",
       token_used: "Este enlace ya se usó. Solicite uno nuevo.", token_expired: "Este enlace ha caducado. Solicite uno nuevo.",
+      reauthentication_required: "Confirme que es usted para continuar.",
       invalid_token: "Este enlace no es válido.", invalid_current_password: "La contraseña actual no es correcta.", email_domain_blocked: "No se acepta este dominio de correo.",
     },
   };
@@ -251,6 +259,46 @@
   async function busy(btn, fn) {
     btn.disabled = true;
     try { return await fn(); } finally { btn.disabled = false; }
+  }
+
+  /** Runs a sensitive account action. When the server wants a recent sign-in
+   * (`reauthentication_required`), a form after `box` asks for the password, an authenticator
+   * code or a passkey, and the action runs again once confirmed (Cancel gives up). */
+  function guarded(box, action) {
+    return auth.withReauthentication(action, () => new Promise((resolve, reject) => {
+      const note = alertBox();
+      const pass = field(t("password"), { type: "password", autocomplete: "current-password" });
+      const code = field(t("code"), { inputmode: "numeric", autocomplete: "one-time-code", maxlength: 6 });
+      const ok = button(t("confirm"), { class: "as-btn as-inline" });
+      const cancel = button(t("cancel"), { type: "button", class: "as-btn as-secondary as-inline" });
+      const actions = [ok, cancel];
+      const f = el("form", { class: "as-stack as-reauth", "aria-labelledby": "reauth-title" }, [
+        el("h3", { id: "reauth-title", text: t("reauthTitle") }), el("p", { text: t("reauthLead") }),
+        note, pass.wrap, code.wrap, el("div", { class: "as-row" }, actions)]);
+      const finish = (fn) => { f.remove(); fn(); };
+      if (auth.passkeys.supported()) {
+        const pk = button(t("reauthPasskey"), { type: "button", class: "as-btn as-secondary as-inline" });
+        pk.addEventListener("click", () => busy(pk, async () => {
+          try { await auth.reauthenticate({ passkey: true }); finish(resolve); } catch (err) { showError(note, err); }
+        }));
+        actions.splice(1, 0, pk);
+        f.querySelector(".as-row").replaceChildren(...actions);
+      }
+      f.addEventListener("submit", (e) => {
+        e.preventDefault();
+        busy(ok, async () => {
+          const c = code.input.value.trim();
+          try { await auth.reauthenticate(c ? { code: c } : { password: pass.input.value }); finish(resolve); } catch (err) {
+            showError(note, err);
+            markInvalid(pass.input, code.input);
+          }
+        });
+      });
+      cancel.addEventListener("click", () => finish(() => reject(Object.assign(new Error("cancelled"), { code: "reauthentication_required" }))));
+      box.hidden = true;
+      box.after(f);
+      pass.input.focus();
+    }));
   }
   const main = () => document.getElementById("main");
   function page(title, lead, children, wide) {
@@ -549,7 +597,7 @@
     const sList = el("ul", { class: "as-list", id: "sessions" });
     const others = button(t("revokeOthers"), { type: "button", class: "as-btn as-secondary as-inline" });
     others.addEventListener("click", () => busy(others, async () => {
-      try { await auth.sessions.revokeOthers(); showOk(sBox, t("revoked")); renderSessions(); } catch (err) { showError(sBox, err); }
+      try { await guarded(sBox, () => auth.sessions.revokeOthers()); showOk(sBox, t("revoked")); renderSessions(); } catch (err) { showError(sBox, err); }
     }));
     async function renderSessions() {
       const list = await auth.sessions.list();
@@ -575,7 +623,7 @@
         const start = button(t("enableTotp"), { type: "button", class: "as-btn as-inline" });
         start.addEventListener("click", () => busy(start, async () => {
           try {
-            const setup = await auth.totp.setup();
+            const setup = await guarded(tBox, () => auth.totp.setup());
             const code = field(t("confirmCode"), { inputmode: "numeric", autocomplete: "one-time-code", required: true, maxlength: 6 });
             const on = button(t("enable"), { class: "as-btn as-inline" });
             const f = el("form", { class: "as-stack" }, [
@@ -623,7 +671,7 @@
       const regen = button(t("regenerate"), { type: "button", class: "as-btn as-secondary as-inline" });
       regen.addEventListener("click", () => busy(regen, async () => {
         try {
-          const codes = await auth.recoveryCodes.regenerate();
+          const codes = await guarded(rBox, () => auth.recoveryCodes.regenerate());
           rBody.replaceChildren(el("p", { text: t("recoveryShown") }), el("ul", { class: "as-codes" }, codes.map((c) => el("li", { text: c }))));
         } catch (err) { showError(rBox, err); }
       }));
@@ -654,7 +702,7 @@
           name.input.focus();
         });
         remove.addEventListener("click", () => busy(remove, async () => {
-          try { await auth.passkeys.remove(k.id); await renderPasskeys(); focusHeading("s-passkeys"); } catch (err) { showError(kBox, err); }
+          try { await guarded(kBox, () => auth.passkeys.remove(k.id)); await renderPasskeys(); focusHeading("s-passkeys"); } catch (err) { showError(kBox, err); }
         }));
         const item = el("li", { "data-passkey": k.id }, [
           el("div", {}, [el("div", { text: k.name }), el("div", { class: "as-meta", text: `${t("created")} ${fmt(k.created_at)} · ${t("lastUsed")} ${fmt(k.last_used_at)}` })]),
@@ -664,7 +712,7 @@
     }
     const add = button(t("addPasskey"), { type: "button", class: "as-btn as-inline" });
     add.addEventListener("click", () => busy(add, async () => {
-      try { await auth.passkeys.register(`${t("passkeys")} ${new Date().toLocaleDateString(lang)}`); renderPasskeys(); } catch (err) { showError(kBox, err); }
+      try { await guarded(kBox, () => auth.passkeys.register(`${t("passkeys")} ${new Date().toLocaleDateString(lang)}`)); renderPasskeys(); } catch (err) { showError(kBox, err); }
     }));
     if (auth.passkeys.supported()) sections.push(section(t("passkeys"), "s-passkeys", [kBox, kList, add]));
 

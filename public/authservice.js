@@ -206,6 +206,34 @@
         emit();
         return user;
       },
+      /** Proves again that it is the user, when a sensitive change (adding or removing a second
+       * factor, new recovery codes, signing out everywhere, handing the session to an app)
+       * answered `reauthentication_required`: `{ password }`, `{ code }` (authenticator app) or
+       * `{ passkey: true }`. The new access token (fresh `auth_time`) replaces the current one. */
+      async reauthenticate({ password, code, passkey } = {}) {
+        let body;
+        if (passkey) {
+          const begin = await request("POST", "/api/auth/reauthenticate/passkey/begin", { auth: true });
+          body = { passkey: { session_id: begin.session_id, credential: await getAssertion(begin.options) } };
+        } else if (code) body = { code };
+        else body = { password };
+        const data = await request("POST", "/api/auth/reauthenticate", { auth: true, body });
+        accessToken = data.access_token;
+        expiresAt = Date.now() + (data.expires_in || 0) * 1000;
+        emit();
+        return { authTime: data.auth_time };
+      },
+      /** Runs `action`; if it answers `reauthentication_required`, awaits `prompt()` (which should
+       * call `reauthenticate`) and runs `action` once more. */
+      async withReauthentication(action, prompt) {
+        try {
+          return await action();
+        } catch (err) {
+          if (!err || err.code !== "reauthentication_required") throw err;
+        }
+        await prompt();
+        return action();
+      },
       changePassword: ({ currentPassword, newPassword }) =>
         request("POST", "/api/auth/change-password", { auth: true, body: { current_password: currentPassword, new_password: newPassword } }),
       sessions: {

@@ -45,6 +45,8 @@ pub enum ErrorKind {
     AccountLocked,
     InvalidCurrentPassword,
     TokenRevoked,
+    /// A sensitive change needs a recent sign-in (`POST /api/auth/reauthenticate`).
+    ReauthenticationRequired,
     /// An emailed one-time token (verify, reset, magic link, redirect code) is unknown.
     OneTimeTokenInvalid,
     OneTimeTokenUsed,

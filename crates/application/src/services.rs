@@ -7,7 +7,7 @@ use crate::admin::AuthenticateAdmin;
 use crate::audit::{ListAuditEvents, RecordAudit};
 use crate::auth::{
     AuthConfig, AuthenticateUser, ChangePassword, Login, Logout, ManageSessions, PublishJwks,
-    PurgeExpiredSessions, RefreshSession, Signup, UpdateProfile,
+    PurgeExpiredSessions, Reauthenticate, RefreshSession, Signup, UpdateProfile,
 };
 use crate::clients::{
     AuthenticateClient, CheckOrigin, CreateClient, GetClient, ListClients, ManageSigningKeys,
@@ -79,6 +79,7 @@ pub struct Services {
     pub passkeys: ManagePasskeys,
     pub passkey_login: PasskeyLogin,
     pub manage_user: ManageUser,
+    pub reauthenticate: Reauthenticate,
 }
 
 impl Services {
@@ -120,15 +121,20 @@ impl Services {
             send_magic_link: SendMagicLink::new(ports, &config.mail),
             verify_magic_link: VerifyMagicLink::new(ports, &config.auth),
             exchange_redirect_code: ExchangeRedirectCode::new(ports, &config.auth),
-            issue_redirect_code: IssueRedirectCode::new(ports, &config.mail),
+            issue_redirect_code: IssueRedirectCode::new(ports, &config.auth, &config.mail),
             email_config: ManageEmailConfig::new(ports, &config.mail),
             deliver_outbox: DeliverOutbox::new(ports, &config.mail),
-            totp: ManageTotp::new(ports),
-            recovery_codes: ManageRecoveryCodes::new(ports),
+            totp: ManageTotp::new(ports, &config.auth),
+            recovery_codes: ManageRecoveryCodes::new(ports, &config.auth),
             complete_challenge: CompleteChallenge::new(ports, &config.auth),
-            passkeys: ManagePasskeys::new(ports, &config.mail.base_url),
+            passkeys: ManagePasskeys::new(ports, &config.auth, &config.mail.base_url),
             passkey_login: PasskeyLogin::new(ports, &config.auth, &config.mail.base_url),
             manage_user: ManageUser::new(ports, &config.auth),
+            reauthenticate: Reauthenticate::new(
+                ports,
+                &config.auth,
+                PasskeyLogin::new(ports, &config.auth, &config.mail.base_url),
+            ),
         }
     }
 }

@@ -383,6 +383,15 @@ pub fn spec(kind: ErrorKind) -> ErrorSpec {
             "Your current password is incorrect.",
             false,
         ),
+        K::ReauthenticationRequired => row(
+            401,
+            G::Unauthenticated,
+            "reauthentication_required",
+            "AUTH_REAUTHENTICATION_REQUIRED",
+            "Reauthentication required",
+            "Please confirm it's you to continue.",
+            false,
+        ),
         K::TokenRevoked => row(
             401,
             G::Unauthenticated,
@@ -773,6 +782,7 @@ mod tests {
             K::AccountLocked,
             K::InvalidCurrentPassword,
             K::TokenRevoked,
+            K::ReauthenticationRequired,
             K::OneTimeTokenInvalid,
             K::OneTimeTokenUsed,
             K::OneTimeTokenExpired,

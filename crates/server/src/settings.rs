@@ -51,6 +51,9 @@ pub struct Settings {
     pub session_max_lifetime: Duration,
     /// `SESSION_IDLE_TIMEOUT`: sessions end when unused this long (default `JWT_REFRESH_TTL`).
     pub session_idle_timeout: Duration,
+    /// `REAUTH_MAX_AGE`: how recent a sign-in or re-authentication must be for a sensitive
+    /// change (default 5 minutes).
+    pub reauth_max_age: Duration,
     pub bcrypt_cost: u32,
     /// Password hashes allowed to wait for a worker before callers get 503 `server_busy`.
     pub password_hash_queue: usize,
@@ -397,6 +400,7 @@ impl Settings {
             parse_duration,
         );
         let session_idle_timeout = r.parse("SESSION_IDLE_TIMEOUT", jwt_refresh_ttl, parse_duration);
+        let reauth_max_age = r.parse("REAUTH_MAX_AGE", Duration::from_secs(300), parse_duration);
         let bcrypt_cost = r.parse("BCRYPT_COST", 12, |v| {
             parse_in_range(v, 10..=16).map(|n| n as u32)
         });
@@ -555,6 +559,7 @@ impl Settings {
                     jwt_refresh_ttl,
                     session_max_lifetime,
                     session_idle_timeout,
+                    reauth_max_age,
                     bcrypt_cost,
                     password_hash_queue,
                     password_policy,

@@ -192,6 +192,7 @@ impl Application {
                     refresh_ttl: settings.jwt_refresh_ttl,
                     session_max_lifetime: settings.session_max_lifetime,
                     session_idle_timeout: settings.session_idle_timeout,
+                    reauth_max_age: settings.reauth_max_age,
                     password_policy: settings.password_policy.clone(),
                     blocked_email_domains: settings.blocked_email_domains.clone(),
                     signup_rule: RateRule {

@@ -624,3 +624,167 @@ async fn a_redirect_code_hands_a_signed_in_session_to_the_app_once() {
     .await;
     assert_eq!(res.status(), 401);
 }
+
+fn auth_time_of(access: &str) -> i64 {
+    let payload = access.split('.').nth(1).unwrap();
+    let claims: Value =
+        serde_json::from_slice(&crate::auth_helpers::b64url_decode(payload)).unwrap();
+    claims["auth_time"].as_i64().expect("auth_time claim")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stolen_access_token_cannot_add_a_passkey_without_reauthentication() {
+    // REAUTH_MAX_AGE of 2 s stands in for the 5 minutes an attacker waits out.
+    let app = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![("REAUTH_MAX_AGE", "2s".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    let key = key_of(&app.new_client().await);
+    let signed_in = signup(&app, &key, "stolen@example.com").await;
+    let fresh = signed_in["access_token"].as_str().unwrap().to_owned();
+    let (secret, t0, _codes) = enrol_totp(&app, &key, &fresh).await;
+    assert!(auth_time_of(&fresh) > 0);
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+
+    // The attacker holds a (still valid) access token, and a refresh token: refreshing does not
+    // make the sign-in recent again.
+    let (status, refreshed) = json_of(
+        call(
+            &app,
+            Method::POST,
+            "/api/auth/refresh",
+            &key,
+            Some(json!({ "refresh_token": signed_in["refresh_token"] })),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{refreshed}");
+    let stolen = refreshed["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        auth_time_of(&stolen),
+        auth_time_of(signed_in["access_token"].as_str().unwrap())
+    );
+    for (method, path, body) in [
+        (Method::POST, "/api/auth/passkey/register/begin", None),
+        (Method::POST, "/api/auth/recovery-codes", None),
+        (Method::DELETE, "/api/auth/sessions", None),
+        (
+            Method::POST,
+            "/api/auth/redirect/code",
+            Some(json!({ "redirect_uri": "https://app.example.com/cb" })),
+        ),
+        (
+            Method::DELETE,
+            "/api/auth/passkeys/00000000-0000-0000-0000-000000000000",
+            None,
+        ),
+    ] {
+        let (status, body) =
+            json_of(call(&app, method, path, &key, body, Some(&stolen)).await).await;
+        assert_eq!(status, 401, "{path}: {body}");
+        assert_eq!(body["code"], "reauthentication_required", "{path}");
+    }
+    // Ordinary reads still work.
+    let res = call(&app, Method::GET, "/api/auth/me", &key, None, Some(&stolen)).await;
+    assert_eq!(res.status(), 200);
+
+    // Guessing the password is limited and audited; the right one renews auth_time.
+    let reauth = |body: Value| {
+        call(
+            &app,
+            Method::POST,
+            "/api/auth/reauthenticate",
+            &key,
+            Some(body),
+            Some(&stolen),
+        )
+    };
+    let (status, body) = json_of(reauth(json!({ "password": "not-the-password" })).await).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_current_password"))
+    );
+    let (status, body) =
+        json_of(reauth(json!({ "password": PASSWORD, "code": "123456" })).await).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = json_of(reauth(json!({ "password": PASSWORD })).await).await;
+    assert_eq!(status, 200, "{body}");
+    let renewed = body["access_token"].as_str().unwrap().to_owned();
+    assert!(auth_time_of(&renewed) >= now() - 1);
+    assert_eq!(body["auth_time"], auth_time_of(&renewed));
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/passkey/register/begin",
+        &key,
+        None,
+        Some(&renewed),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    // The session remembers it: the next refresh carries the new auth_time.
+    let (status, refreshed) = json_of(
+        call(
+            &app,
+            Method::POST,
+            "/api/auth/refresh",
+            &key,
+            Some(json!({ "refresh_token": refreshed["refresh_token"] })),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert_eq!(
+        auth_time_of(refreshed["access_token"].as_str().unwrap()),
+        auth_time_of(&renewed)
+    );
+
+    // A TOTP code works too, once it is stale again.
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/recovery-codes",
+        &key,
+        None,
+        Some(&renewed),
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    let (status, body) = json_of(
+        call(
+            &app,
+            Method::POST,
+            "/api/auth/reauthenticate",
+            &key,
+            Some(json!({ "code": pyotp(&secret, t0 + 30) })),
+            Some(&renewed),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/recovery-codes",
+        &key,
+        None,
+        Some(body["access_token"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let events = app.audit_events("event_type=reauthenticated").await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(
+        app.audit_events("event_type=reauthentication_failed")
+            .await
+            .len(),
+        1
+    );
+}

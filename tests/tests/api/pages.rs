@@ -18,8 +18,13 @@ const PASSWORD: &str = "violet-Harbor-42-quill";
 const NEW_PASSWORD: &str = "amber-Lantern-77-fjord";
 
 async fn pages_app() -> (TestApp, SmtpSink, String) {
+    pages_app_with(Vec::new()).await
+}
+
+async fn pages_app_with(extra: Vec<(&'static str, String)>) -> (TestApp, SmtpSink, String) {
     let sink = SmtpSink::start().await;
     let mut env = smtp_env(sink.port());
+    env.extend(extra);
     env.push(("SERVE_FRONTEND", "true".to_owned()));
     env.push((
         "PUBLIC_DIR",
@@ -58,6 +63,32 @@ async fn ok(browser: &mut Browser, step: Value) -> Value {
         .cloned()
         .unwrap_or_default();
     assert!(errors.is_empty(), "console errors after {step}: {errors:?}");
+    answer
+}
+
+/// Runs a step that makes the server refuse something on purpose: the browser logs each refused
+/// request as a console error, and only those (with one of `statuses`) are allowed.
+async fn ok_refused(browser: &mut Browser, step: Value, statuses: &[&str]) -> Value {
+    let answer = browser.step(step.clone()).await;
+    if answer.get("error").is_some() {
+        let text = browser
+            .step(json!({ "op": "text", "selector": "main" }))
+            .await;
+        panic!("step {step} failed: {answer}; page: {text}");
+    }
+    for error in answer["console_errors"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
+        let text = error.as_str().unwrap_or_default();
+        assert!(
+            statuses
+                .iter()
+                .any(|s| text.contains(&format!("status of {s}"))),
+            "unexpected console error after {step}: {text}"
+        );
+    }
     answer
 }
 
@@ -693,5 +724,78 @@ async fn a_magic_link_opened_in_a_new_tab_signs_in_on_the_hosted_pages() {
         !url.contains("auth_code") && !url.contains("token="),
         "{url}"
     );
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_account_page_asks_who_you_are_before_a_sensitive_change() {
+    // A sign-in counts as recent for 2 s here (5 minutes by default).
+    let (app, _sink, key) = pages_app_with(vec![("REAUTH_MAX_AGE", "2s".to_owned())]).await;
+    crate::auth_helpers::signup(&app, &key, "careful@example.com").await;
+    let mut b = Browser::launch(&app.localhost_base()).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": format!("/login.html?api_key={key}&locale=en") }),
+    )
+    .await;
+    fill(&mut b, "Email", "careful@example.com").await;
+    fill(&mut b, "Password", crate::auth_helpers::PASSWORD).await;
+    click(&mut b, "Sign in").await;
+    lands_on(&mut b, "/account.html").await;
+    sees(&mut b, "careful@example.com").await;
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+
+    // Signing out everywhere now asks for the password first (the server answered 401
+    // reauthentication_required); a wrong one is refused (403).
+    ok_refused(
+        &mut b,
+        json!({ "op": "click", "name": "Sign out all other sessions" }),
+        &["401"],
+    )
+    .await;
+    ok_refused(
+        &mut b,
+        json!({ "op": "check_text", "text": "Confirm it’s you" }),
+        &["401"],
+    )
+    .await;
+    fill(&mut b, "Password", "not-my-password-at-all").await;
+    ok_refused(
+        &mut b,
+        json!({ "op": "click", "name": "Confirm" }),
+        &["403"],
+    )
+    .await;
+    ok_refused(
+        &mut b,
+        json!({ "op": "check_text", "text": "The current password is incorrect." }),
+        &["403"],
+    )
+    .await;
+    fill(&mut b, "Password", crate::auth_helpers::PASSWORD).await;
+    click(&mut b, "Confirm").await;
+    sees(&mut b, "Session revoked.").await;
+    let events = app.audit_events("event_type=reauthenticated").await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["metadata"]["method"], "password");
+
+    // Cancelling gives up on the change.
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    ok_refused(
+        &mut b,
+        json!({ "op": "click", "name": "Set up authenticator app" }),
+        &["401"],
+    )
+    .await;
+    ok_refused(
+        &mut b,
+        json!({ "op": "check_text", "text": "Confirm it’s you" }),
+        &["401"],
+    )
+    .await;
+    click(&mut b, "Cancel").await;
+    sees(&mut b, "Please confirm it’s you to continue.").await;
+    let axe = ok(&mut b, json!({ "op": "axe" })).await;
+    assert_eq!(axe["violations"], json!([]), "{axe}");
     b.close().await;
 }

@@ -13,6 +13,8 @@ use crate::ports::{Ports, SessionInfo};
 pub enum SessionsError {
     #[error("session not found")]
     NotFound,
+    #[error("this change needs a recent sign-in: re-authenticate first")]
+    ReauthenticationRequired,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -21,6 +23,7 @@ impl UseCaseError for SessionsError {
     fn kind(&self) -> ErrorKind {
         match self {
             Self::NotFound => ErrorKind::SessionNotFound,
+            Self::ReauthenticationRequired => ErrorKind::ReauthenticationRequired,
             Self::Unexpected(_) => ErrorKind::Internal,
         }
     }
@@ -103,6 +106,9 @@ impl ManageSessions {
         caller: &AuthenticatedUser,
     ) -> Result<usize, SessionsError> {
         let user = &caller.user;
+        if !super::recently_authenticated(&self.config, &caller.claims, self.ports.clock.now()) {
+            return Err(SessionsError::ReauthenticationRequired);
+        }
         let keep = Uuid::parse_str(&caller.claims.sid).ok();
         let count = self
             .ports

@@ -7,6 +7,7 @@ mod logout;
 mod manage_sessions;
 mod publish_jwks;
 mod purge_sessions;
+mod reauthenticate;
 mod refresh_session;
 mod signup;
 mod update_profile;
@@ -18,6 +19,7 @@ pub use logout::{Logout, LogoutError};
 pub use manage_sessions::{ListedSession, ManageSessions, SessionsError};
 pub use publish_jwks::{PublishJwks, PublishJwksError};
 pub use purge_sessions::{EXPIRED_SESSION_GRACE, PurgeExpiredSessions};
+pub use reauthenticate::{ReauthProof, Reauthenticate, ReauthenticateError, Reauthenticated};
 pub use refresh_session::{RefreshSession, RefreshSessionError, RefreshSessionInput};
 pub use signup::{Signup, SignupError, SignupInput};
 pub use update_profile::{UpdateProfile, UpdateProfileError, UpdateProfileInput};
@@ -46,6 +48,8 @@ pub struct AuthConfig {
     /// `SESSION_IDLE_TIMEOUT`: a session ends when not refreshed for this long — the lifetime
     /// of each refresh token (per client: `settings.session_idle_timeout`).
     pub session_idle_timeout: Duration,
+    /// `REAUTH_MAX_AGE`: how recent `auth_time` must be for a sensitive change.
+    pub reauth_max_age: Duration,
     pub password_policy: PasswordPolicy,
     /// `BLOCKED_EMAIL_DOMAINS`, lowercased; added to the maintained disposable-domain list.
     pub blocked_email_domains: Vec<String>,
@@ -147,15 +151,14 @@ impl SessionLimits {
 }
 
 /// Signs an access token for `user` in session `family_id`; it never outlives the session's
-/// hard end `session_ends_at`.
+/// hard end.
 async fn sign_access_token(
     ports: &Ports,
     config: &AuthConfig,
     client: &Client,
     user: &User,
-    family_id: Uuid,
+    session: SessionStamp,
     now: DateTime<Utc>,
-    session_ends_at: DateTime<Utc>,
 ) -> anyhow::Result<String> {
     let claims = AccessClaims {
         sub: user.id.to_string(),
@@ -163,15 +166,37 @@ async fn sign_access_token(
         aud: client.id.to_string(),
         iat: now.timestamp(),
         exp: (now.timestamp() + i64::try_from(config.access_ttl.as_secs()).unwrap_or(900))
-            .min(session_ends_at.timestamp()),
+            .min(session.ends_at.timestamp()),
         jti: Uuid::new_v4().simple().to_string(),
         client_id: client.id.to_string(),
         email: user.email.as_str().to_owned(),
         email_verified: user.email_verified,
         role: user.role.clone(),
-        sid: family_id.to_string(),
+        sid: session.family_id.to_string(),
+        auth_time: session.auth_time.timestamp(),
     };
     ports.tokens.sign(client, &claims).await
+}
+
+/// The session an access token is signed for: its id (`sid`), its hard end (no token outlives
+/// it) and when the user last authenticated in it (`auth_time`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SessionStamp {
+    pub(crate) family_id: Uuid,
+    pub(crate) ends_at: DateTime<Utc>,
+    pub(crate) auth_time: DateTime<Utc>,
+}
+
+/// Whether the caller authenticated recently enough for a sensitive change: the access
+/// token's `auth_time` within `REAUTH_MAX_AGE` (and not in the future beyond a minute of skew).
+pub(crate) fn recently_authenticated(
+    config: &AuthConfig,
+    claims: &AccessClaims,
+    now: DateTime<Utc>,
+) -> bool {
+    let max_age = i64::try_from(config.reauth_max_age.as_secs()).unwrap_or(i64::MAX);
+    let age = now.timestamp() - claims.auth_time;
+    claims.auth_time > 0 && (-60..=max_age).contains(&age)
 }
 
 pub(crate) fn ip_key(prefix: &str, ctx: &crate::RequestCtx) -> String {
@@ -185,7 +210,7 @@ pub(crate) struct PreparedSession {
     pub(crate) tokens: IssuedTokens,
 }
 
-/// Prepares a new session (family) for `user`.
+/// Prepares a new session (family) for `user`, who authenticated just now.
 pub(crate) async fn prepare_session(
     ports: &Ports,
     config: &AuthConfig,
@@ -194,6 +219,21 @@ pub(crate) async fn prepare_session(
     user: User,
 ) -> anyhow::Result<PreparedSession> {
     let now = ports.clock.now();
+    prepare_session_authenticated_at(ports, config, ctx, client, user, now).await
+}
+
+/// Prepares a new session (family) for `user`, who authenticated at `auth_time` (a redirect
+/// code hands over a sign-in that happened on the hosted pages moments before).
+pub(crate) async fn prepare_session_authenticated_at(
+    ports: &Ports,
+    config: &AuthConfig,
+    ctx: &crate::RequestCtx,
+    client: &Client,
+    user: User,
+    auth_time: DateTime<Utc>,
+) -> anyhow::Result<PreparedSession> {
+    let now = ports.clock.now();
+    let auth_time = auth_time.min(now);
     let limits = SessionLimits::of(config, client)?;
     let expires_at = limits.token_expiry(now, now);
     let (refresh_token, refresh_hash) = new_refresh_token(ports);
@@ -209,15 +249,19 @@ pub(crate) async fn prepare_session(
         started_at: now,
         created_at: now,
         expires_at,
+        auth_time,
     };
     let access_token = sign_access_token(
         ports,
         config,
         client,
         &user,
-        family_id,
+        SessionStamp {
+            family_id,
+            ends_at: now + limits.max_lifetime,
+            auth_time,
+        },
         now,
-        now + limits.max_lifetime,
     )
     .await?;
     Ok(PreparedSession {

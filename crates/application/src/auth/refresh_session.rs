@@ -6,7 +6,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    AuthConfig, IssuedTokens, SessionLimits, new_refresh_token, require_client, sign_access_token,
+    AuthConfig, IssuedTokens, SessionLimits, SessionStamp, new_refresh_token, require_client,
+    sign_access_token,
 };
 use crate::audit::record_quietly;
 use crate::context::RequestCtx;
@@ -80,7 +81,7 @@ impl RefreshSession {
             idle_timeout: limits.idle,
             max_lifetime: limits.max_lifetime,
         };
-        let (user, family_id, started_at, expires_at) = match self
+        let (user, family_id, started_at, expires_at, auth_time) = match self
             .ports
             .sessions
             .rotate(
@@ -96,7 +97,8 @@ impl RefreshSession {
                 family_id,
                 started_at,
                 expires_at,
-            } => (*user, family_id, started_at, expires_at),
+                auth_time,
+            } => (*user, family_id, started_at, expires_at, auth_time),
             RotateOutcome::Reused { user_id, family_id } => {
                 let mut event = ctx
                     .audit("token_refresh_reuse")
@@ -128,9 +130,12 @@ impl RefreshSession {
             &self.config,
             client,
             &user,
-            family_id,
+            SessionStamp {
+                family_id,
+                ends_at: started_at + limits.max_lifetime,
+                auth_time,
+            },
             now,
-            started_at + limits.max_lifetime,
         )
         .await?;
         Ok(IssuedTokens {

@@ -353,7 +353,21 @@ impl ExchangeRedirectCode {
         }
         let now = self.ports.clock.now();
         user.last_login_at = Some(now);
-        let prepared = prepare_session(&self.ports, &self.config, ctx, &owner, user).await?;
+        // The app's session carries the hosted sign-in's time, not the exchange's.
+        let auth_time = stored
+            .get("auth_time")
+            .and_then(serde_json::Value::as_i64)
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+            .unwrap_or(now);
+        let prepared = crate::auth::prepare_session_authenticated_at(
+            &self.ports,
+            &self.config,
+            ctx,
+            &owner,
+            user,
+            auth_time,
+        )
+        .await?;
         let mut login = login_event(&self.ports, ctx, &prepared);
         login.metadata["method"] = json!(method);
         self.ports
@@ -387,16 +401,18 @@ pub struct IssueRedirectCodeInput {
 /// the key (and the verifier).
 pub struct IssueRedirectCode {
     ports: Ports,
+    config: AuthConfig,
     /// The server's own origin (`BASE_URL`), accepted by the fallback rule.
     own_origin: String,
 }
 
 impl IssueRedirectCode {
     #[must_use]
-    pub fn new(ports: &Ports, config: &MailConfig) -> Self {
+    pub fn new(ports: &Ports, config: &AuthConfig, mail: &MailConfig) -> Self {
         Self {
             ports: ports.clone(),
-            own_origin: config.base_url.origin(),
+            config: config.clone(),
+            own_origin: mail.base_url.origin(),
         }
     }
 
@@ -408,6 +424,15 @@ impl IssueRedirectCode {
     ) -> Result<String, EmailFlowError> {
         let user = &caller.user;
         let client = crate::auth::require_client(ctx)?;
+        // Handing the session to an app starts a new session there: only right after a
+        // sign-in, never with an old token alone.
+        if !crate::auth::recently_authenticated(
+            &self.config,
+            &caller.claims,
+            self.ports.clock.now(),
+        ) {
+            return Err(EmailFlowError::ReauthenticationRequired);
+        }
         let redirect_uri = input
             .redirect_uri
             .as_deref()
@@ -453,6 +478,7 @@ impl IssueRedirectCode {
             "method": "hosted_login",
             "redirect_uri": redirect_uri,
             "code_challenge": challenge,
+            "auth_time": caller.claims.auth_time,
         })
         .to_string();
         self.ports

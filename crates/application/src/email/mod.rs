@@ -110,6 +110,8 @@ pub enum EmailFlowError {
     RedirectUriMismatch,
     #[error("code_verifier is missing or does not match the code_challenge")]
     CodeVerifierInvalid,
+    #[error("this needs a recent sign-in: re-authenticate first")]
+    ReauthenticationRequired,
     #[error("password does not meet the policy")]
     PasswordPolicy(Vec<authservice_domain::PasswordRule>),
     #[error("server is busy")]
@@ -130,6 +132,7 @@ impl UseCaseError for EmailFlowError {
             Self::RedirectUriNotAllowed => ErrorKind::RedirectUriNotAllowed,
             Self::RedirectUriMismatch => ErrorKind::RedirectUriMismatch,
             Self::CodeVerifierInvalid => ErrorKind::CodeVerifierInvalid,
+            Self::ReauthenticationRequired => ErrorKind::ReauthenticationRequired,
             Self::PasswordPolicy(_) => ErrorKind::PasswordPolicy,
             Self::Busy => ErrorKind::ServerBusy,
             Self::Unexpected(_) => ErrorKind::Internal,

@@ -15,6 +15,7 @@ pub use challenge::{
 };
 pub use passkeys::{BeginPasskeyLogin, ManagePasskeys, PasskeyCeremony, PasskeyLogin, PasskeyView};
 pub use recovery::{ManageRecoveryCodes, RecoveryCodeStatus};
+pub(crate) use totp::check_code as check_totp_code;
 pub use totp::{DisableTotpInput, ManageTotp, TotpEnabled, TotpSetup};
 
 use std::time::Duration;
@@ -72,6 +73,8 @@ pub enum MfaError {
     AttestationRefused(String),
     #[error("server is busy")]
     Busy,
+    #[error("this change needs a recent sign-in: re-authenticate first")]
+    ReauthenticationRequired,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -97,6 +100,7 @@ impl UseCaseError for MfaError {
             Self::PasskeyExists => ErrorKind::PasskeyAlreadyRegistered,
             Self::AttestationRefused(_) => ErrorKind::PasskeyAttestationRefused,
             Self::Busy => ErrorKind::ServerBusy,
+            Self::ReauthenticationRequired => ErrorKind::ReauthenticationRequired,
             Self::Unexpected(_) => ErrorKind::Internal,
         }
     }
@@ -107,6 +111,21 @@ impl UseCaseError for MfaError {
             Self::Busy => Some(Duration::from_secs(1)),
             _ => None,
         }
+    }
+}
+
+/// Adding a second factor, removing a passkey or replacing recovery codes needs a recent
+/// authentication: a stolen access token alone must not be able to plant the attacker's own
+/// factor (which would survive every password reset) or remove the user's.
+fn require_recent_auth(
+    ports: &Ports,
+    config: &crate::auth::AuthConfig,
+    caller: &crate::auth::AuthenticatedUser,
+) -> Result<(), MfaError> {
+    if crate::auth::recently_authenticated(config, &caller.claims, ports.clock.now()) {
+        Ok(())
+    } else {
+        Err(MfaError::ReauthenticationRequired)
     }
 }
 

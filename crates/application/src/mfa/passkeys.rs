@@ -205,14 +205,16 @@ async fn take_ceremony(
 
 pub struct ManagePasskeys {
     ports: Ports,
+    config: AuthConfig,
     base_url: LinkBase,
 }
 
 impl ManagePasskeys {
     #[must_use]
-    pub fn new(ports: &Ports, base_url: &LinkBase) -> Self {
+    pub fn new(ports: &Ports, config: &AuthConfig, base_url: &LinkBase) -> Self {
         Self {
             ports: ports.clone(),
+            config: config.clone(),
             base_url: base_url.clone(),
         }
     }
@@ -241,6 +243,8 @@ impl ManagePasskeys {
         name: Option<&str>,
     ) -> Result<PasskeyCeremony, MfaError> {
         let client = crate::auth::require_client(ctx)?;
+        // Finishing needs this ceremony, so one recent authentication covers both steps.
+        super::require_recent_auth(&self.ports, &self.config, &caller)?;
         let user = caller.user;
         let name = parse_name(name)?;
         let rp = relying_party(client, &self.base_url)?;
@@ -406,6 +410,7 @@ impl ManagePasskeys {
         caller: AuthenticatedUser,
         id: &str,
     ) -> Result<(), MfaError> {
+        super::require_recent_auth(&self.ports, &self.config, &caller)?;
         let user = caller.user;
         let id = Self::parse_id(id)?;
         let event = self.event(
@@ -562,9 +567,127 @@ impl PasskeyLogin {
         response: &Value,
     ) -> Result<IssuedTokens, MfaError> {
         let client = crate::auth::require_client(ctx)?;
+        let (ceremony, credential) = self
+            .verify_assertion(
+                ctx,
+                client,
+                &["login", "discoverable", "second_factor"],
+                session_id,
+                response,
+            )
+            .await?;
+        let kind = ceremony["kind"].as_str().unwrap_or_default().to_owned();
+        let now = self.ports.clock.now();
+        if kind == "second_factor" {
+            let key = ceremony["challenge_key"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let challenge = self.challenges.load_key(ctx, key, false).await?;
+            if challenge.user.id != credential.user_id {
+                return Err(MfaError::ChallengeInvalid);
+            }
+            return self.challenges.succeed(ctx, challenge, "passkey").await;
+        }
+        let mut user = self
+            .ports
+            .users
+            .get(client.id, credential.user_id)
+            .await?
+            .ok_or(MfaError::PasskeyNotFound)?
+            .user;
+        if user.status != UserStatus::Active {
+            return Err(MfaError::AccountDisabled);
+        }
+        let require_verified = setting(client, "require_verified_email")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if require_verified && !user.email_verified {
+            return Err(MfaError::EmailNotVerified);
+        }
+        user.last_login_at = Some(now);
+        let prepared = prepare_session(&self.ports, &self.config, ctx, client, user).await?;
+        let mut login = login_event(&self.ports, ctx, &prepared);
+        login.metadata["method"] = json!("passkey");
+        login.metadata["passkey_id"] = json!(credential.id.to_string());
+        self.ports
+            .sessions
+            .create(&prepared.session, &login)
+            .await?;
+        self.ports
+            .users
+            .record_login(client.id, prepared.tokens.user.id, now, None)
+            .await?;
+        Ok(prepared.tokens)
+    }
+
+    /// A passkey ceremony proving the signed-in user is present (re-authentication).
+    pub async fn begin_reauth(
+        &self,
+        ctx: &RequestCtx,
+        caller: &AuthenticatedUser,
+    ) -> Result<PasskeyCeremony, MfaError> {
+        let client = crate::auth::require_client(ctx)?;
+        let user = &caller.user;
+        let credentials = self.ports.passkeys.list(client.id, user.id).await?;
+        if credentials.is_empty() {
+            return Err(MfaError::PasskeyNotFound);
+        }
+        let rp = relying_party(client, &self.base_url)?;
+        let (options, state) = self
+            .ports
+            .webauthn
+            .start_authentication(&rp, &credentials)?;
+        let session_id = store_ceremony(
+            &self.ports,
+            &json!({
+                "kind": "reauth",
+                "client_id": client.id.to_string(),
+                "user_id": user.id.to_string(),
+                "session": caller.claims.sid,
+                "state": state,
+            }),
+        )
+        .await?;
+        Ok(PasskeyCeremony {
+            session_id,
+            options,
+            expires_in: CEREMONY_TTL.as_secs(),
+        })
+    }
+
+    /// Checks a re-authentication assertion: a passkey of the caller, in the ceremony begun
+    /// for this session.
+    pub(crate) async fn finish_reauth(
+        &self,
+        ctx: &RequestCtx,
+        caller: &AuthenticatedUser,
+        session_id: &str,
+        response: &Value,
+    ) -> Result<(), MfaError> {
+        let client = crate::auth::require_client(ctx)?;
+        let (ceremony, credential) = self
+            .verify_assertion(ctx, client, &["reauth"], session_id, response)
+            .await?;
+        if credential.user_id != caller.user.id || ceremony["session"] != json!(caller.claims.sid) {
+            return Err(MfaError::CeremonyInvalid);
+        }
+        Ok(())
+    }
+
+    /// Takes the ceremony (one of `kinds`) and verifies the assertion against the stored
+    /// credential: owner, signature, counter; records the use.
+    async fn verify_assertion(
+        &self,
+        ctx: &RequestCtx,
+        client: &authservice_domain::Client,
+        kinds: &[&str],
+        session_id: &str,
+        response: &Value,
+    ) -> Result<(Value, crate::ports::StoredPasskey), MfaError> {
         let ceremony = take_ceremony(&self.ports, session_id, client.id).await?;
         let kind = ceremony["kind"].as_str().unwrap_or_default().to_owned();
-        if !matches!(kind.as_str(), "login" | "discoverable" | "second_factor") {
+        if !kinds.contains(&kind.as_str()) {
             return Err(MfaError::CeremonyInvalid);
         }
         let expected_user = ceremony["user_id"]
@@ -680,46 +803,6 @@ impl PasskeyLogin {
                 )
                 .await);
         }
-        if kind == "second_factor" {
-            let key = ceremony["challenge_key"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let challenge = self.challenges.load_key(ctx, key, false).await?;
-            if challenge.user.id != credential.user_id {
-                return Err(MfaError::ChallengeInvalid);
-            }
-            return self.challenges.succeed(ctx, challenge, "passkey").await;
-        }
-        let mut user = self
-            .ports
-            .users
-            .get(client.id, credential.user_id)
-            .await?
-            .ok_or(MfaError::PasskeyNotFound)?
-            .user;
-        if user.status != UserStatus::Active {
-            return Err(MfaError::AccountDisabled);
-        }
-        let require_verified = setting(client, "require_verified_email")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        if require_verified && !user.email_verified {
-            return Err(MfaError::EmailNotVerified);
-        }
-        user.last_login_at = Some(now);
-        let prepared = prepare_session(&self.ports, &self.config, ctx, client, user).await?;
-        let mut login = login_event(&self.ports, ctx, &prepared);
-        login.metadata["method"] = json!("passkey");
-        login.metadata["passkey_id"] = json!(credential.id.to_string());
-        self.ports
-            .sessions
-            .create(&prepared.session, &login)
-            .await?;
-        self.ports
-            .users
-            .record_login(client.id, prepared.tokens.user.id, now, None)
-            .await?;
-        Ok(prepared.tokens)
+        Ok((ceremony, credential))
     }
 }

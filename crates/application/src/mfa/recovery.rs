@@ -16,13 +16,15 @@ pub struct RecoveryCodeStatus {
 
 pub struct ManageRecoveryCodes {
     ports: Ports,
+    config: crate::auth::AuthConfig,
 }
 
 impl ManageRecoveryCodes {
     #[must_use]
-    pub fn new(ports: &Ports) -> Self {
+    pub fn new(ports: &Ports, config: &crate::auth::AuthConfig) -> Self {
         Self {
             ports: ports.clone(),
+            config: config.clone(),
         }
     }
 
@@ -42,6 +44,7 @@ impl ManageRecoveryCodes {
         ctx: &RequestCtx,
         caller: AuthenticatedUser,
     ) -> Result<Vec<String>, MfaError> {
+        super::require_recent_auth(&self.ports, &self.config, &caller)?;
         let user = caller.user;
         if !user.totp_enabled {
             return Err(MfaError::NotEnabled);

@@ -97,13 +97,15 @@ pub(crate) async fn check_code(
 
 pub struct ManageTotp {
     ports: Ports,
+    config: crate::auth::AuthConfig,
 }
 
 impl ManageTotp {
     #[must_use]
-    pub fn new(ports: &Ports) -> Self {
+    pub fn new(ports: &Ports, config: &crate::auth::AuthConfig) -> Self {
         Self {
             ports: ports.clone(),
+            config: config.clone(),
         }
     }
 
@@ -129,6 +131,8 @@ impl ManageTotp {
         caller: AuthenticatedUser,
     ) -> Result<TotpSetup, MfaError> {
         let client = crate::auth::require_client(ctx)?;
+        // Enabling then needs this pending secret, so one recent authentication covers both.
+        super::require_recent_auth(&self.ports, &self.config, &caller)?;
         let user = caller.user;
         if user.totp_enabled {
             return Err(MfaError::AlreadyEnabled);

@@ -17,6 +17,8 @@ pub struct NewSession {
     pub started_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// When the user last proved who they are in this session (`auth_time`).
+    pub auth_time: DateTime<Utc>,
 }
 
 /// What presenting a refresh token did.
@@ -30,6 +32,8 @@ pub enum RotateOutcome {
         family_id: Uuid,
         started_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
+        /// Carried unchanged from the consumed token's row.
+        auth_time: DateTime<Utc>,
     },
     /// The token had already been used: the whole family is now revoked.
     Reused { user_id: UserId, family_id: Uuid },
@@ -98,6 +102,16 @@ pub trait SessionRepository: Send + Sync {
 
     /// Deletes session rows that expired before `before`. Returns how many.
     async fn purge_expired(&self, before: DateTime<Utc>) -> anyhow::Result<usize>;
+
+    /// Records a re-authentication: the session's live token gets `auth_time = at` (so the
+    /// next refresh carries it). Returns when the session began, if it is live.
+    async fn reauthenticate(
+        &self,
+        client: ClientId,
+        user: UserId,
+        family: Uuid,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Option<DateTime<Utc>>>;
 
     /// Whether the session (family) still has a live token (not revoked, not expired).
     async fn is_live(

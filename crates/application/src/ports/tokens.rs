@@ -17,6 +17,9 @@ pub struct AccessClaims {
     pub role: String,
     /// The session family (login) the token belongs to.
     pub sid: String,
+    /// When the user last authenticated in this session (sign-in or re-authentication), Unix
+    /// seconds; carried through refreshes unchanged. 0 for tokens from before the claim existed.
+    pub auth_time: i64,
 }
 
 /// Why a presented access token was refused.

@@ -42,6 +42,8 @@ struct WireClaims {
     email_verified: bool,
     role: String,
     sid: String,
+    #[serde(default)]
+    auth_time: i64,
 }
 
 impl From<&AccessClaims> for WireClaims {
@@ -58,6 +60,7 @@ impl From<&AccessClaims> for WireClaims {
             email_verified: c.email_verified,
             role: c.role.clone(),
             sid: c.sid.clone(),
+            auth_time: c.auth_time,
         }
     }
 }
@@ -76,6 +79,7 @@ impl From<WireClaims> for AccessClaims {
             email_verified: c.email_verified,
             role: c.role,
             sid: c.sid,
+            auth_time: c.auth_time,
         }
     }
 }

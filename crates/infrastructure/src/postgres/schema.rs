@@ -91,6 +91,7 @@ diesel::table! {
         consumed_at -> Nullable<Timestamptz>,
         revoked_at -> Nullable<Timestamptz>,
         revoked_reason -> Nullable<Text>,
+        auth_time -> Timestamptz,
     }
 }
 

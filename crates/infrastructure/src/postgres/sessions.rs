@@ -30,6 +30,7 @@ struct SessionRow<'a> {
     started_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
+    auth_time: DateTime<Utc>,
 }
 
 pub struct PgSessionRepository {
@@ -69,6 +70,7 @@ pub(super) async fn insert_new_session(
             started_at: s.started_at,
             created_at: s.created_at,
             expires_at: s.expires_at,
+            auth_time: s.auth_time,
         },
     )
     .await
@@ -98,7 +100,7 @@ impl SessionRepository for PgSessionRepository {
         let now = next.created_at;
         let outcome = conn
             .transaction::<_, DieselError, _>(async |tx| {
-                let consumed: Option<(Uuid, Uuid, DateTime<Utc>)> = diesel::update(
+                let consumed: Option<(Uuid, Uuid, DateTime<Utc>, DateTime<Utc>)> = diesel::update(
                     sessions::table
                         .filter(sessions::refresh_token_hash.eq(presented.as_slice()))
                         .filter(sessions::client_id.eq(client_id))
@@ -109,11 +111,16 @@ impl SessionRepository for PgSessionRepository {
                         .filter(sessions::started_at.gt(now - next.max_lifetime)),
                 )
                 .set(sessions::consumed_at.eq(now))
-                .returning((sessions::user_id, sessions::family_id, sessions::started_at))
+                .returning((
+                    sessions::user_id,
+                    sessions::family_id,
+                    sessions::started_at,
+                    sessions::auth_time,
+                ))
                 .get_result(tx)
                 .await
                 .optional()?;
-                if let Some((user_id, family_id, started_at)) = consumed {
+                if let Some((user_id, family_id, started_at, auth_time)) = consumed {
                     let user: Option<UserRow> = users::table
                         .filter(users::id.eq(user_id))
                         .filter(users::client_id.eq(client_id))
@@ -140,6 +147,7 @@ impl SessionRepository for PgSessionRepository {
                             started_at,
                             created_at: now,
                             expires_at,
+                            auth_time,
                         },
                     )
                     .await?;
@@ -156,6 +164,7 @@ impl SessionRepository for PgSessionRepository {
                         family_id,
                         started_at,
                         expires_at,
+                        auth_time,
                     });
                 }
                 let prior: Option<(Uuid, Uuid, Option<DateTime<Utc>>)> = sessions::table
@@ -243,6 +252,31 @@ impl SessionRepository for PgSessionRepository {
             .execute(&mut conn)
             .await
             .context("purging expired sessions")
+    }
+
+    async fn reauthenticate(
+        &self,
+        client: ClientId,
+        user: UserId,
+        family: Uuid,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        diesel::update(
+            sessions::table
+                .filter(sessions::client_id.eq(client.as_uuid()))
+                .filter(sessions::user_id.eq(user.as_uuid()))
+                .filter(sessions::family_id.eq(family))
+                .filter(sessions::consumed_at.is_null())
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::expires_at.gt(at)),
+        )
+        .set(sessions::auth_time.eq(at))
+        .returning(sessions::started_at)
+        .get_result(&mut conn)
+        .await
+        .optional()
+        .context("recording a re-authentication")
     }
 
     async fn is_live(

@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use authservice_application::auth::IssuedTokens;
+use authservice_application::auth::ReauthProof;
 use authservice_application::mfa::{
     BeginPasskeyLogin, CodeFactor, DisableTotpInput, PasskeyCeremony, PasskeyView,
 };
@@ -42,7 +43,77 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/auth/passkeys/{id}")
                 .patch(rename_passkey)
                 .delete(delete_passkey),
-        );
+        )
+        .service(web::resource("/auth/reauthenticate").post(reauthenticate))
+        .service(web::resource("/auth/reauthenticate/passkey/begin").post(reauth_passkey_begin));
+}
+
+#[derive(Deserialize)]
+struct PasskeyProof {
+    session_id: String,
+    credential: Value,
+}
+
+#[derive(Deserialize)]
+struct ReauthBody {
+    password: Option<SecretString>,
+    code: Option<String>,
+    passkey: Option<PasskeyProof>,
+}
+
+/// `{password}` | `{code}` (TOTP) | `{passkey: {session_id, credential}}` → a new access token
+/// for the same session with a fresh `auth_time` (key + bearer).
+async fn reauthenticate(
+    ClientCtx(ctx): ClientCtx,
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    body: web::Json<ReauthBody>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = authenticate(&state, &ctx, &req).await?;
+    let body = body.into_inner();
+    let proof = match (body.password, body.code, body.passkey) {
+        (Some(password), None, None) => ReauthProof::Password(password),
+        (None, Some(code), None) => ReauthProof::TotpCode(code),
+        (None, None, Some(passkey)) => ReauthProof::Passkey {
+            session_id: passkey.session_id,
+            credential: passkey.credential,
+        },
+        _ => {
+            return Err(ApiError::new(
+                authservice_application::ErrorKind::InvalidRequest,
+                "send exactly one of password, code or passkey",
+            ));
+        }
+    };
+    let done = state
+        .services
+        .reauthenticate
+        .execute(&ctx, &caller, proof)
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({
+            "access_token": done.access_token,
+            "token_type": "Bearer",
+            "expires_in": done.expires_in,
+            "auth_time": done.auth_time,
+        })))
+}
+
+async fn reauth_passkey_begin(
+    ClientCtx(ctx): ClientCtx,
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = authenticate(&state, &ctx, &req).await?;
+    let ceremony = state
+        .services
+        .reauthenticate
+        .begin_passkey(&ctx, &caller)
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(ceremony_json(&ceremony)))
 }
 
 fn tokens(
