@@ -63,6 +63,10 @@ pub struct Settings {
     pub signup_rate_limit: u32,
     /// Logins per IP per 15 minutes.
     pub login_rate_limit: u32,
+    /// `EMAIL_IP_RATE_LIMIT`: emailed links per client IP per hour.
+    pub email_ip_rate_limit: u32,
+    /// `EMAIL_CLIENT_RATE_LIMIT`: emailed links per client per hour.
+    pub email_client_rate_limit: u32,
     /// `ACCOUNT_LOCKOUT_ENABLED`: 5 failed logins in 15 min lock an email (per client) for 30 min.
     pub account_lockout_enabled: bool,
     /// `CLIENT_CACHE_TTL`: how long a replica serves API-key and client lookups from memory
@@ -442,6 +446,12 @@ impl Settings {
         let login_rate_limit = r.parse("LOGIN_RATE_LIMIT", 10, |v| {
             parse_in_range(v, 1..=1_000_000).map(|n| n as u32)
         });
+        let email_ip_rate_limit = r.parse("EMAIL_IP_RATE_LIMIT", 20, |v| {
+            parse_in_range(v, 1..=1_000_000).map(|n| n as u32)
+        });
+        let email_client_rate_limit = r.parse("EMAIL_CLIENT_RATE_LIMIT", 1000, |v| {
+            parse_in_range(v, 1..=10_000_000).map(|n| n as u32)
+        });
 
         let account_lockout_enabled = r.parse("ACCOUNT_LOCKOUT_ENABLED", false, parse_bool);
         let jwks_publish_all = r.parse("JWKS_PUBLISH_ALL", false, parse_bool);
@@ -566,6 +576,8 @@ impl Settings {
                     blocked_email_domains,
                     signup_rate_limit,
                     login_rate_limit,
+                    email_ip_rate_limit,
+                    email_client_rate_limit,
                     account_lockout_enabled,
                     client_cache_ttl,
                     jwks_publish_all,

@@ -221,6 +221,14 @@ impl Application {
                     max_attempts: settings.email_max_attempts,
                     lease: settings.smtp_timeout * 8,
                     allow_private_smtp: settings.email_allow_private_smtp,
+                    ip_rule: RateRule {
+                        limit: settings.email_ip_rate_limit,
+                        window: Duration::from_secs(3600),
+                    },
+                    client_rule: RateRule {
+                        limit: settings.email_client_rate_limit,
+                        window: Duration::from_secs(3600),
+                    },
                 },
             },
         ));

@@ -1390,3 +1390,80 @@ async fn an_auth_code_without_its_verifier_is_refused() {
         assert_eq!(res.status(), 400, "{bad}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bot_walking_addresses_hits_the_per_ip_and_per_client_email_caps() {
+    let app = spawn_app_with(AppOptions {
+        env: vec![
+            ("EMAIL_IP_RATE_LIMIT", "3".to_owned()),
+            ("EMAIL_CLIENT_RATE_LIMIT", "5".to_owned()),
+            ("TRUSTED_PROXY_CIDRS", "127.0.0.1/32".to_owned()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let key = key_of(&app.new_client().await);
+    let other_key = key_of(&app.new_client().await);
+    let post = |key: &str, path: &str, ip: &str, n: usize| {
+        app.http
+            .post(app.url(path))
+            .header("X-API-Key", key)
+            .header("X-Forwarded-For", ip)
+            .json(&json!({ "email": format!("walker{n}@example.com") }))
+            .send()
+    };
+    // One IP: three requests (each for another address, so the per-address limit never
+    // applies), across both link kinds, then 429.
+    let mut n = 0;
+    for path in [
+        "/api/auth/forgot-password",
+        "/api/auth/magic-link/send",
+        "/api/auth/forgot-password",
+    ] {
+        n += 1;
+        assert_eq!(
+            post(&key, path, "203.0.113.1", n).await.unwrap().status(),
+            200
+        );
+    }
+    n += 1;
+    let res = post(&key, "/api/auth/magic-link/send", "203.0.113.1", n)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    // Other IPs go on until the client's hourly cap (5 accepted in all).
+    n += 1;
+    assert_eq!(
+        post(&key, "/api/auth/forgot-password", "203.0.113.2", n)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    n += 1;
+    assert_eq!(
+        post(&key, "/api/auth/forgot-password", "203.0.113.3", n)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    n += 1;
+    let res = post(&key, "/api/auth/forgot-password", "203.0.113.4", n)
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited".into())
+    );
+    // Another client is not affected by this one's cap.
+    n += 1;
+    assert_eq!(
+        post(&other_key, "/api/auth/forgot-password", "203.0.113.5", n)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

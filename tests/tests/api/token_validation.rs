@@ -468,3 +468,51 @@ async fn a_disabled_user_is_refused_by_validate_token_at_once() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["email"], email);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn random_keys_kids_and_client_ids_cost_no_query_after_the_first() {
+    let app = spawn_app().await;
+    let created = app.new_client().await;
+    let key = key_of(&created);
+    let access = signup(&app, &key, "negative@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A token naming a kid that does not exist (the signature is never reached).
+    let (_, rest) = access.split_once('.').unwrap();
+    let header =
+        b64url_encode(br#"{"alg":"ES256","typ":"JWT","kid":"0193b0c0ffee00000000000000000000"}"#);
+    let unknown_kid = format!("{header}.{rest}");
+    // A token claiming a client that does not exist (asked without an API key).
+    let payload = b64url_encode(
+        json!({"sub": "x", "client_id": "0193b0c0-0000-7000-8000-000000000000", "exp": 4_000_000_000i64})
+            .to_string()
+            .as_bytes(),
+    );
+    let unknown_client = format!("{header}.{payload}.c2ln");
+    let random_key = "ask_thisKeyWasNeverIssuedByAnyoneAtAll00000000";
+    let probe = async |app: &TestApp| {
+        (
+            refused(app, &unknown_kid, &key).await,
+            refused(app, &unknown_client, "").await,
+            refused(app, &access, random_key).await,
+            call(app, Method::GET, "/api/auth/me", random_key, None, None)
+                .await
+                .status(),
+        )
+    };
+    let first = probe(&app).await;
+    assert_eq!(
+        first,
+        (
+            "unknown_kid".to_owned(),
+            "unknown_client".to_owned(),
+            "invalid_api_key".to_owned(),
+            reqwest::StatusCode::UNAUTHORIZED
+        )
+    );
+    // With PostgreSQL gone, the same random values get the same answers: they are remembered
+    // as unknown and never reach the database again.
+    app.drop_database().await;
+    assert_eq!(probe(&app).await, first);
+}

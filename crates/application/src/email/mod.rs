@@ -57,6 +57,12 @@ pub struct MailConfig {
     /// `EMAIL_ALLOW_PRIVATE_SMTP`: let clients name an SMTP server on a loopback, private or
     /// link-local address (off: a client's settings cannot reach the internal network).
     pub allow_private_smtp: bool,
+    /// `EMAIL_IP_RATE_LIMIT`: emailed links (forgot-password, magic link, resend-verification)
+    /// per client IP per hour.
+    pub ip_rule: RateRule,
+    /// `EMAIL_CLIENT_RATE_LIMIT`: emailed links per client per hour (one tenant's traffic, or
+    /// a bot walking many addresses, cannot flood the shared mail route).
+    pub client_rule: RateRule,
 }
 
 /// 3 per hour: forgot-password and magic links per email, resend-verification per user.
@@ -435,7 +441,29 @@ async fn limit_per_email(
 ) -> Result<(), EmailFlowError> {
     let digest = hex(&sha256(email.as_str().as_bytes())[..16]);
     let key = format!("{action}:{}:{digest}", client.id);
-    match ports.rate_limiter.hit(&key, HOURLY_EMAIL_RULE).await? {
+    limit(ports, &key, HOURLY_EMAIL_RULE).await
+}
+
+/// The caps every emailed-link request shares, whatever the address: per client IP (an IPv6
+/// /64 counts as one) and per client, across forgot-password, magic links and
+/// resend-verification. Checked before the per-address limit.
+async fn limit_mail_volume(
+    ports: &Ports,
+    config: &MailConfig,
+    ctx: &RequestCtx,
+    client: &Client,
+) -> Result<(), EmailFlowError> {
+    limit(ports, &crate::auth::ip_key("email_ip", ctx), config.ip_rule).await?;
+    limit(
+        ports,
+        &format!("email_client:{}", client.id),
+        config.client_rule,
+    )
+    .await
+}
+
+async fn limit(ports: &Ports, key: &str, rule: RateRule) -> Result<(), EmailFlowError> {
+    match ports.rate_limiter.hit(key, rule).await? {
         crate::ports::RateDecision::Allowed { .. } => Ok(()),
         crate::ports::RateDecision::Limited { retry_after } => {
             Err(EmailFlowError::RateLimited { retry_after })
@@ -469,6 +497,7 @@ async fn request_link(
     // A refused base_url is a caller's mistake, not a sent link: checked before the limit.
     let settings = load_settings(ports, client).await?;
     let base = checked_base(request.base_url, client, settings.base_url.as_ref(), config)?;
+    limit_mail_volume(ports, config, ctx, client).await?;
     limit_per_email(ports, request.limit, client, &email).await?;
     let user = ports
         .users

@@ -4,8 +4,8 @@
 use authservice_domain::{ClientId, TokenPurpose};
 
 use super::{
-    EmailFlowError, MailConfig, Outgoing, enqueue, limit_per_email, not_consumed, prepare_email,
-    token_digest,
+    EmailFlowError, MailConfig, Outgoing, enqueue, limit_mail_volume, limit_per_email,
+    not_consumed, prepare_email, token_digest,
 };
 use crate::auth::AuthenticatedUser;
 use crate::context::RequestCtx;
@@ -70,6 +70,7 @@ impl ResendVerification {
             return Err(EmailFlowError::AlreadyVerified);
         }
         // Per user (the address is the user's own), 3 per hour.
+        limit_mail_volume(&self.ports, &self.config, ctx, client).await?;
         limit_per_email(&self.ports, "resend_verification", client, &user.email).await?;
         let settings = super::load_settings(&self.ports, client).await?;
         let base = super::checked_base(base_url, client, settings.base_url.as_ref(), &self.config)?;

@@ -189,7 +189,14 @@ pub struct JwtAccessTokens {
     /// token: the same token presented again (every request of a session) skips the signature
     /// check. Key status, revocation and expiry are still checked on every call.
     verified: RwLock<HashMap<[u8; 32], VerifiedToken>>,
+    /// `kid`s looked up and not found, for `KEY_CACHE_TTL`: forged or random kids cost one
+    /// query each, not one per request (a real new key's kid is never asked for before it
+    /// exists, so this cannot hide one).
+    unknown_kids: RwLock<HashMap<String, std::time::Instant>>,
 }
+
+/// Entries of the unknown-kid cache (bounded; cleared when full).
+const UNKNOWN_KID_CAPACITY: usize = 10_000;
 
 struct VerifiedToken {
     claims: AccessClaims,
@@ -231,6 +238,7 @@ impl JwtAccessTokens {
             verifying: RwLock::default(),
             hmac: RwLock::default(),
             verified: RwLock::default(),
+            unknown_kids: RwLock::default(),
         }
     }
 
@@ -296,7 +304,21 @@ impl JwtAccessTokens {
         {
             return Ok(Some(key));
         }
+        let known_unknown = self
+            .unknown_kids
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(kid)
+            .is_some_and(|at| at.elapsed() < KEY_CACHE_TTL);
+        if known_unknown {
+            return Ok(None);
+        }
         let Some(stored) = self.keys.by_kid(kid).await? else {
+            let mut unknown = self.unknown_kids.write().unwrap_or_else(|p| p.into_inner());
+            if unknown.len() >= UNKNOWN_KID_CAPACITY {
+                unknown.clear();
+            }
+            unknown.insert(kid.to_owned(), std::time::Instant::now());
             return Ok(None);
         };
         let jwk = stored.public_jwk.clone();

@@ -2,7 +2,9 @@
 //! client, id → client and CORS-preflight origin answers are served from memory for `ttl`. Every write through this
 //! replica drops the client's entries at once; other replicas see a suspension or a key
 //! rotation within `ttl` (the documented worst-case delay). Reads that modify a client
-//! (`get`) always go to the store.
+//! (`get`) always go to the store. Misses are remembered too (unknown API keys and client ids):
+//! a caller repeating a random key or id costs one query per `ttl`, not one per request; any
+//! client write through this replica forgets them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -18,7 +20,8 @@ use uuid::Uuid;
 /// Above this many entries a map is emptied (a crude bound against unbounded growth).
 const MAX_ENTRIES: usize = 10_000;
 
-type Entries<K> = RwLock<HashMap<K, (Client, Instant)>>;
+/// `None`: looked up and not found.
+type Entries<K> = RwLock<HashMap<K, (Option<Client>, Instant)>>;
 
 pub struct CachingClientRepository {
     inner: Arc<dyn ClientRepository>,
@@ -42,14 +45,15 @@ impl CachingClientRepository {
         }
     }
 
-    fn fresh<K: std::hash::Hash + Eq>(&self, map: &Entries<K>, key: &K) -> Option<Client> {
+    /// `Some(answer)` when a fresh answer (found or not) is cached.
+    fn fresh<K: std::hash::Hash + Eq>(&self, map: &Entries<K>, key: &K) -> Option<Option<Client>> {
         let map = map.read().unwrap_or_else(|p| p.into_inner());
         map.get(key)
             .filter(|(_, at)| at.elapsed() < self.ttl)
             .map(|(client, _)| client.clone())
     }
 
-    fn store<K: std::hash::Hash + Eq>(map: &Entries<K>, key: K, client: Client) {
+    fn store<K: std::hash::Hash + Eq>(map: &Entries<K>, key: K, client: Option<Client>) {
         let mut map = map.write().unwrap_or_else(|p| p.into_inner());
         if map.len() >= MAX_ENTRIES {
             map.clear();
@@ -61,11 +65,11 @@ impl CachingClientRepository {
         self.by_key
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .retain(|_, (client, _)| client.id != id);
+            .retain(|_, (client, _)| client.as_ref().is_some_and(|c| c.id != id));
         self.by_id
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
+            .retain(|key, (client, _)| *key != id && client.is_some());
         // Any client write may change which origins are allowed.
         self.origins
             .write()
@@ -83,9 +87,12 @@ impl ClientRepository for CachingClientRepository {
         signing_key: &SealedSigningKey,
         audit: &AuditEvent,
     ) -> Result<(), ClientWriteError> {
-        self.inner
+        let result = self
+            .inner
             .insert(client, jwt_secret, signing_key, audit)
-            .await
+            .await;
+        self.forget(client.id);
+        result
     }
 
     async fn update(
@@ -104,24 +111,20 @@ impl ClientRepository for CachingClientRepository {
     }
 
     async fn get_cached(&self, id: ClientId) -> anyhow::Result<Option<Client>> {
-        if let Some(client) = self.fresh(&self.by_id, &id) {
-            return Ok(Some(client));
+        if let Some(answer) = self.fresh(&self.by_id, &id) {
+            return Ok(answer);
         }
         let found = self.inner.get(id).await?;
-        if let Some(client) = &found {
-            Self::store(&self.by_id, id, client.clone());
-        }
+        Self::store(&self.by_id, id, found.clone());
         Ok(found)
     }
 
     async fn find_by_api_key_hash(&self, hash: &ApiKeyHash) -> anyhow::Result<Option<Client>> {
-        if let Some(client) = self.fresh(&self.by_key, hash.as_bytes()) {
-            return Ok(Some(client));
+        if let Some(answer) = self.fresh(&self.by_key, hash.as_bytes()) {
+            return Ok(answer);
         }
         let found = self.inner.find_by_api_key_hash(hash).await?;
-        if let Some(client) = &found {
-            Self::store(&self.by_key, *hash.as_bytes(), client.clone());
-        }
+        Self::store(&self.by_key, *hash.as_bytes(), found.clone());
         Ok(found)
     }
 
