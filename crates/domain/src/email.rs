@@ -59,6 +59,82 @@ impl TokenPurpose {
     }
 }
 
+/// A security notice to an account's owner: something changed (or was tried) that they should
+/// know about. Carries no token; its link opens the account page (or the sign-in page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Notice {
+    PasskeyAdded,
+    PasskeyRemoved,
+    TotpEnabled,
+    TotpDisabled,
+    RecoveryCodesRegenerated,
+    PasswordChanged,
+    /// Someone tried to sign up with an address that already has an account.
+    SignupWithExistingAccount,
+}
+
+impl Notice {
+    pub const ALL: [Self; 7] = [
+        Self::PasskeyAdded,
+        Self::PasskeyRemoved,
+        Self::TotpEnabled,
+        Self::TotpDisabled,
+        Self::RecoveryCodesRegenerated,
+        Self::PasswordChanged,
+        Self::SignupWithExistingAccount,
+    ];
+
+    /// The message's name (its strings section is `notice_<name>`, its outbox kind too).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRemoved => "passkey_removed",
+            Self::TotpEnabled => "totp_enabled",
+            Self::TotpDisabled => "totp_disabled",
+            Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Self::PasswordChanged => "password_changed",
+            Self::SignupWithExistingAccount => "signup_existing_account",
+        }
+    }
+
+    /// The hosted page the notice links to.
+    #[must_use]
+    pub fn link_path(self) -> &'static str {
+        match self {
+            Self::SignupWithExistingAccount => "/login.html",
+            _ => "/account.html",
+        }
+    }
+}
+
+/// What an email says: a one-time link for a purpose, or a security notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Message {
+    Link(TokenPurpose),
+    Notice(Notice),
+}
+
+impl Message {
+    /// The strings section of the message in the locale files.
+    #[must_use]
+    pub fn strings_key(self) -> String {
+        match self {
+            Self::Link(purpose) => purpose.as_str().to_owned(),
+            Self::Notice(notice) => format!("notice_{}", notice.as_str()),
+        }
+    }
+
+    /// The template the message renders with.
+    #[must_use]
+    pub fn template(self) -> &'static str {
+        match self {
+            Self::Link(purpose) => purpose.as_str(),
+            Self::Notice(_) => "notice",
+        }
+    }
+}
+
 /// The languages messages are written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Locale {

@@ -21,7 +21,10 @@ pub use client::{
     AllowedOrigin, Client, ClientId, ClientName, ClientPatch, ClientSettings, ClientStatus,
     RedirectUri, SigningAlgorithm, Slug, TokenMode, ValidationError, WebhookUrl,
 };
-pub use email::{Branding, ClientEmailConfig, LinkBase, Locale, SmtpServer, SmtpTls, TokenPurpose};
+pub use email::{
+    Branding, ClientEmailConfig, LinkBase, Locale, Message, Notice, SmtpServer, SmtpTls,
+    TokenPurpose,
+};
 pub use password::{PasswordPolicy, PasswordRule};
 pub use principal::{AdminKind, AdminPrincipal, AdminScope, Permission, Principal};
 pub use user::{Email, User, UserId, UserStatus};

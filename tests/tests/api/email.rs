@@ -1467,3 +1467,70 @@ async fn a_bot_walking_addresses_hits_the_per_ip_and_per_client_email_caps() {
         200
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_is_emailed_about_every_second_factor_and_password_change() {
+    let (app, sink) = email_app().await;
+    let key = key_of(&app.new_client().await);
+    let access = signup(&app, &key, "owner@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (secret, t0, _codes) = crate::mfa::enrol_totp(&app, &key, &access).await;
+    let notice = async |needle: &str| {
+        let mail = sink.wait_for_text("owner@example.com", needle, WAIT).await;
+        assert!(
+            mail.text.contains("reset your password right away"),
+            "{}",
+            mail.text
+        );
+        mail.subject
+    };
+    assert_eq!(
+        notice("Signing in to your").await,
+        "Two-step verification is on for your Test App account"
+    );
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/recovery-codes",
+        &key,
+        None,
+        Some(&access),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        notice("New recovery codes were created").await,
+        "New recovery codes for your Test App account"
+    );
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/totp/disable",
+        &key,
+        Some(json!({ "code": crate::mfa::pyotp(&secret, t0 + 30) })),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    notice("no longer needs a code").await;
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/change-password",
+        &key,
+        Some(json!({ "current_password": PASSWORD, "new_password": "another-Strong-pass-9" })),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let subject = notice("other sessions were signed out").await;
+    assert_eq!(subject, "Your Test App password was changed");
+    // Verification, then the four notices; none carries a token.
+    let mails = sink.messages_to("owner@example.com");
+    assert_eq!(mails.len(), 5);
+    for mail in &mails[1..] {
+        assert!(!mail.text.contains("token="), "{}", mail.text);
+    }
+}

@@ -71,6 +71,26 @@ async fn passkeys_register_and_log_in_in_chromium() {
         .unwrap()
         .to_owned();
     assert_eq!(registered["body"]["passkey"]["attestation_format"], "none");
+    // The owner is told (no SMTP here: the development folder receives the message).
+    let mail_dir = std::env::temp_dir()
+        .join("authservice-test-mail")
+        .join(&app.database);
+    let mut told = false;
+    for _ in 0..100 {
+        told = std::fs::read_dir(&mail_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|f| {
+                std::fs::read_to_string(f.path())
+                    .is_ok_and(|m| m.contains("A new passkey can now be used to sign in"))
+            });
+        if told {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(told, "no 'passkey added' notice in {}", mail_dir.display());
 
     // Listed, renamed.
     let list = call(

@@ -77,14 +77,16 @@ impl From<HashError> for ChangePasswordError {
 pub struct ChangePassword {
     ports: Ports,
     config: AuthConfig,
+    mail: crate::email::MailConfig,
 }
 
 impl ChangePassword {
     #[must_use]
-    pub fn new(ports: &Ports, config: &AuthConfig) -> Self {
+    pub fn new(ports: &Ports, config: &AuthConfig, mail: &crate::email::MailConfig) -> Self {
         Self {
             ports: ports.clone(),
             config: config.clone(),
+            mail: mail.clone(),
         }
     }
 
@@ -169,6 +171,15 @@ impl ChangePassword {
             user.id,
         )
         .await?;
+        let client = super::require_client(ctx)?;
+        crate::email::notify(
+            &self.ports,
+            &self.mail,
+            client,
+            &user,
+            authservice_domain::Notice::PasswordChanged,
+        )
+        .await;
         Ok(())
     }
 }

@@ -277,12 +277,36 @@ fn render_sealed(
     base: &LinkBase,
     token: &str,
 ) -> anyhow::Result<(crate::ports::SealedSecret, Locale)> {
+    render_message(
+        ports,
+        config,
+        client,
+        settings,
+        user_locale,
+        to,
+        authservice_domain::Message::Link(purpose),
+        base.link(purpose, token),
+    )
+}
+
+/// Renders any message for `to` with the client's branding and sender, and seals it.
+#[allow(clippy::too_many_arguments)]
+fn render_message(
+    ports: &Ports,
+    config: &MailConfig,
+    client: &Client,
+    settings: &ClientEmailConfig,
+    user_locale: Option<&str>,
+    to: &Email,
+    message: authservice_domain::Message,
+    link: String,
+) -> anyhow::Result<(crate::ports::SealedSecret, Locale)> {
     let brand = Branding::of(client);
     let locale = Locale::resolve(user_locale, brand.locale.as_deref());
     let content = ports.email_renderer.render(&EmailContent {
-        purpose,
+        message,
         locale,
-        link: base.link(purpose, token),
+        link,
         brand: brand.clone(),
     })?;
     let outbound = OutboundEmail {
@@ -301,6 +325,61 @@ fn render_sealed(
         ports.secret_box.seal(&serde_json::to_vec(&outbound)?)?,
         locale,
     ))
+}
+
+/// Emails `user` a security notice ("a passkey was added to your account") through the outbox,
+/// in their language with the client's branding. It is queued right after the change it
+/// reports is stored; if queueing fails the change stands and the failure is logged (the audit
+/// event of the change is already written).
+pub(crate) async fn notify(
+    ports: &Ports,
+    config: &MailConfig,
+    client: &Client,
+    user: &User,
+    notice: authservice_domain::Notice,
+) {
+    let queued = async {
+        let settings = load_settings(ports, client).await?;
+        // The app's own pages when it configured a link base, else the hosted pages.
+        let link = match &settings.base_url {
+            Some(base) => base.as_str().to_owned(),
+            None => format!("{}{}", config.base_url.as_str(), notice.link_path()),
+        };
+        let (sealed, _) = render_message(
+            ports,
+            config,
+            client,
+            &settings,
+            user.locale.as_deref(),
+            &user.email,
+            authservice_domain::Message::Notice(notice),
+            link,
+        )?;
+        ports
+            .outbox
+            .enqueue(&QueuedEmail {
+                id: uuid::Uuid::now_v7(),
+                client_id: client.id,
+                user_id: Some(user.id),
+                kind: format!("notice_{}", notice.as_str()),
+                recipient: user.email.clone(),
+                sealed,
+                created_at: ports.clock.now(),
+            })
+            .await?;
+        anyhow::Ok(())
+    }
+    .await;
+    match queued {
+        Ok(()) => ports.outbox_signal.wake(),
+        Err(err) => tracing::warn!(
+            notice = notice.as_str(),
+            client = %client.id,
+            user = %user.id,
+            error = %format!("{err:#}"),
+            "could not queue a security notice"
+        ),
+    }
 }
 
 /// The base of a link: magic links always point at this server (`BASE_URL`: it must receive

@@ -206,16 +206,18 @@ async fn take_ceremony(
 pub struct ManagePasskeys {
     ports: Ports,
     config: AuthConfig,
+    mail: crate::email::MailConfig,
     base_url: LinkBase,
 }
 
 impl ManagePasskeys {
     #[must_use]
-    pub fn new(ports: &Ports, config: &AuthConfig, base_url: &LinkBase) -> Self {
+    pub fn new(ports: &Ports, config: &AuthConfig, mail: &crate::email::MailConfig) -> Self {
         Self {
             ports: ports.clone(),
             config: config.clone(),
-            base_url: base_url.clone(),
+            mail: mail.clone(),
+            base_url: mail.base_url.clone(),
         }
     }
 
@@ -356,6 +358,14 @@ impl ManagePasskeys {
         if !self.ports.passkeys.insert(&stored, &event).await? {
             return Err(MfaError::PasskeyExists);
         }
+        crate::email::notify(
+            &self.ports,
+            &self.mail,
+            client,
+            &user,
+            authservice_domain::Notice::PasskeyAdded,
+        )
+        .await;
         Ok(PasskeyView::from(&stored))
     }
 
@@ -425,6 +435,15 @@ impl ManagePasskeys {
             .delete(user.client_id, user.id, id, &event)
             .await?
         {
+            let client = crate::auth::require_client(ctx)?;
+            crate::email::notify(
+                &self.ports,
+                &self.mail,
+                client,
+                &user,
+                authservice_domain::Notice::PasskeyRemoved,
+            )
+            .await;
             Ok(())
         } else {
             Err(MfaError::PasskeyNotFound)

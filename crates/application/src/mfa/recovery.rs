@@ -17,14 +17,20 @@ pub struct RecoveryCodeStatus {
 pub struct ManageRecoveryCodes {
     ports: Ports,
     config: crate::auth::AuthConfig,
+    mail: crate::email::MailConfig,
 }
 
 impl ManageRecoveryCodes {
     #[must_use]
-    pub fn new(ports: &Ports, config: &crate::auth::AuthConfig) -> Self {
+    pub fn new(
+        ports: &Ports,
+        config: &crate::auth::AuthConfig,
+        mail: &crate::email::MailConfig,
+    ) -> Self {
         Self {
             ports: ports.clone(),
             config: config.clone(),
+            mail: mail.clone(),
         }
     }
 
@@ -67,6 +73,15 @@ impl ManageRecoveryCodes {
                 &event,
             )
             .await?;
+        let client = crate::auth::require_client(ctx)?;
+        crate::email::notify(
+            &self.ports,
+            &self.mail,
+            client,
+            &user,
+            authservice_domain::Notice::RecoveryCodesRegenerated,
+        )
+        .await;
         Ok(codes)
     }
 }

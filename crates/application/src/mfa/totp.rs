@@ -98,14 +98,20 @@ pub(crate) async fn check_code(
 pub struct ManageTotp {
     ports: Ports,
     config: crate::auth::AuthConfig,
+    mail: crate::email::MailConfig,
 }
 
 impl ManageTotp {
     #[must_use]
-    pub fn new(ports: &Ports, config: &crate::auth::AuthConfig) -> Self {
+    pub fn new(
+        ports: &Ports,
+        config: &crate::auth::AuthConfig,
+        mail: &crate::email::MailConfig,
+    ) -> Self {
         Self {
             ports: ports.clone(),
             config: config.clone(),
+            mail: mail.clone(),
         }
     }
 
@@ -233,6 +239,15 @@ impl ManageTotp {
             return Err(MfaError::AlreadyEnabled);
         }
         self.ports.ephemeral.take(&setup_key(&user)).await?;
+        let client = crate::auth::require_client(ctx)?;
+        crate::email::notify(
+            &self.ports,
+            &self.mail,
+            client,
+            &user,
+            authservice_domain::Notice::TotpEnabled,
+        )
+        .await;
         Ok(TotpEnabled {
             recovery_codes: codes,
         })
@@ -312,6 +327,14 @@ impl ManageTotp {
                 &self.audit(ctx, &user, "totp_disabled"),
             )
             .await?;
+        crate::email::notify(
+            &self.ports,
+            &self.mail,
+            client,
+            &user,
+            authservice_domain::Notice::TotpDisabled,
+        )
+        .await;
         Ok(())
     }
 }

@@ -152,6 +152,9 @@ pub struct OutboxStats {
 /// workers until `lease` ends, so a crashed worker's message is retried, never lost.
 #[async_trait]
 pub trait EmailOutbox: Send + Sync {
+    /// Queues a message that carries no token (a security notice), due now.
+    async fn enqueue(&self, email: &QueuedEmail) -> anyhow::Result<()>;
+
     /// Claims the next due message (`FOR UPDATE SKIP LOCKED`, due and lease times by the
     /// database's clock) for `lease`, counting an attempt.
     async fn claim_next(&self, lease: Duration) -> anyhow::Result<Option<ClaimedEmail>>;
@@ -206,7 +209,7 @@ pub trait EmailConfigRepository: Send + Sync {
 /// What a message says, before rendering.
 #[derive(Debug, Clone)]
 pub struct EmailContent {
-    pub purpose: TokenPurpose,
+    pub message: authservice_domain::Message,
     pub locale: Locale,
     pub brand: Branding,
     pub link: String,

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 
 use anyhow::{Context, anyhow};
 use authservice_application::ports::{EmailContent, EmailRenderer, RenderedEmail};
-use authservice_domain::{Locale, TokenPurpose};
+use authservice_domain::{Locale, Message, Notice, TokenPurpose};
 use minijinja::{AutoEscape, Environment};
 use serde_json::{Value, json};
 
-const TEMPLATES: [(&str, &str); 7] = [
+const TEMPLATES: [(&str, &str); 9] = [
     (
         "layout.html",
         include_str!("../../templates/email/layout.html"),
@@ -38,6 +38,14 @@ const TEMPLATES: [(&str, &str); 7] = [
         "magic_link.txt",
         include_str!("../../templates/email/magic_link.txt"),
     ),
+    (
+        "notice.html",
+        include_str!("../../templates/email/notice.html"),
+    ),
+    (
+        "notice.txt",
+        include_str!("../../templates/email/notice.txt"),
+    ),
 ];
 
 const LOCALES: [(Locale, &str); 4] = [
@@ -64,6 +72,14 @@ const PURPOSES: [TokenPurpose; 3] = [
     TokenPurpose::ResetPassword,
     TokenPurpose::MagicLink,
 ];
+
+/// Every message: the links and the security notices.
+fn messages() -> impl Iterator<Item = Message> {
+    PURPOSES
+        .into_iter()
+        .map(Message::Link)
+        .chain(Notice::ALL.into_iter().map(Message::Notice))
+}
 
 pub struct TemplateRenderer {
     env: Environment<'static>,
@@ -107,7 +123,10 @@ impl TemplateRenderer {
         for (locale, source) in LOCALES {
             let parsed: Value = serde_json::from_str(source)
                 .with_context(|| format!("locale {}", locale.as_str()))?;
-            for section in ["common", "verify_email", "reset_password", "magic_link"] {
+            let sections =
+                std::iter::once("common".to_owned()).chain(messages().map(|m| m.strings_key()));
+            for section in sections {
+                let section = section.as_str();
                 let keys = english[section]
                     .as_object()
                     .ok_or_else(|| anyhow!("locale en lacks {section}"))?;
@@ -122,9 +141,9 @@ impl TemplateRenderer {
         let renderer = Self { env, strings };
         // Render everything once, so a broken template fails at startup, not at first send.
         for locale in Locale::ALL {
-            for purpose in PURPOSES {
+            for message in messages() {
                 renderer.render(&EmailContent {
-                    purpose,
+                    message,
                     locale,
                     brand: authservice_domain::Branding {
                         name: "Check".to_owned(),
@@ -147,8 +166,9 @@ impl EmailRenderer for TemplateRenderer {
             .get(&content.locale)
             .ok_or_else(|| anyhow!("no strings for {}", content.locale.as_str()))?;
         let brand = &content.brand.name;
-        let kind = content.purpose.as_str();
-        let t = with_brand(&strings[kind], brand);
+        let kind = content.message.strings_key();
+        let template = content.message.template();
+        let t = with_brand(&strings[kind.as_str()], brand);
         let common = with_brand(&strings["common"], brand);
         let subject = t["subject"].as_str().unwrap_or_default().to_owned();
         let ctx = minijinja::Value::from_serialize(json!({
@@ -171,8 +191,8 @@ impl EmailRenderer for TemplateRenderer {
         };
         Ok(RenderedEmail {
             subject,
-            html: render(format!("{kind}.html"))?,
-            text: render(format!("{kind}.txt"))?,
+            html: render(format!("{template}.html"))?,
+            text: render(format!("{template}.txt"))?,
         })
     }
 }
@@ -184,7 +204,7 @@ mod tests {
 
     fn content(locale: Locale, name: &str) -> EmailContent {
         EmailContent {
-            purpose: TokenPurpose::ResetPassword,
+            message: Message::Link(TokenPurpose::ResetPassword),
             locale,
             brand: Branding {
                 name: name.to_owned(),
@@ -210,6 +230,20 @@ mod tests {
         let de = renderer.render(&content(Locale::De, "Acme")).unwrap();
         assert_ne!(de.subject, en.subject);
         assert!(de.html.contains("lang=\"de\""));
+    }
+
+    #[test]
+    fn notices_render_in_every_language() {
+        let renderer = TemplateRenderer::new().unwrap();
+        let mut en = content(Locale::En, "Acme");
+        en.message = Message::Notice(Notice::PasskeyAdded);
+        en.link = "https://auth.example.com/account.html".to_owned();
+        let out = renderer.render(&en).unwrap();
+        assert_eq!(out.subject, "A passkey was added to your Acme account");
+        assert!(out.text.contains("https://auth.example.com/account.html"));
+        let mut de = en.clone();
+        de.locale = Locale::De;
+        assert!(renderer.render(&de).unwrap().subject.contains("Passkey"));
     }
 
     #[test]

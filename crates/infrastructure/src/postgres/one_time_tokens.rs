@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::PgPool;
 use super::audit::insert_event;
-use super::schema::{email_outbox, one_time_tokens, users};
+use super::schema::{one_time_tokens, users};
 use super::sessions::{insert_new_session, revoke_where};
 
 #[derive(Queryable, Selectable)]
@@ -87,22 +87,7 @@ pub(super) async fn insert_pending(
         ))
         .execute(conn)
         .await?;
-    let e = &pending.email;
-    diesel::insert_into(email_outbox::table)
-        .values((
-            email_outbox::id.eq(e.id),
-            email_outbox::client_id.eq(e.client_id.as_uuid()),
-            email_outbox::user_id.eq(e.user_id.map(|u| u.as_uuid())),
-            email_outbox::kind.eq(&e.kind),
-            email_outbox::recipient.eq(e.recipient.as_str()),
-            email_outbox::message_sealed.eq(Some(&e.sealed.0)),
-            email_outbox::status.eq("pending"),
-            email_outbox::attempts.eq(0),
-            email_outbox::next_attempt_at.eq(e.created_at),
-            email_outbox::created_at.eq(e.created_at),
-        ))
-        .execute(conn)
-        .await?;
+    super::outbox::insert_queued(conn, &pending.email).await?;
     insert_event(conn, &pending.audit).await
 }
 

@@ -45,6 +45,29 @@ struct StatusCount {
     count: i64,
 }
 
+/// Inserts a message into the outbox, due now (inside the caller's transaction).
+pub(super) async fn insert_queued(
+    conn: &mut diesel_async::AsyncPgConnection,
+    e: &authservice_application::ports::QueuedEmail,
+) -> QueryResult<()> {
+    diesel::insert_into(email_outbox::table)
+        .values((
+            email_outbox::id.eq(e.id),
+            email_outbox::client_id.eq(e.client_id.as_uuid()),
+            email_outbox::user_id.eq(e.user_id.map(|u| u.as_uuid())),
+            email_outbox::kind.eq(&e.kind),
+            email_outbox::recipient.eq(e.recipient.as_str()),
+            email_outbox::message_sealed.eq(Some(&e.sealed.0)),
+            email_outbox::status.eq("pending"),
+            email_outbox::attempts.eq(0),
+            email_outbox::next_attempt_at.eq(e.created_at),
+            email_outbox::created_at.eq(e.created_at),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 pub struct PgEmailOutbox {
     pool: PgPool,
 }
@@ -81,6 +104,16 @@ macro_rules! held {
 
 #[async_trait]
 impl EmailOutbox for PgEmailOutbox {
+    async fn enqueue(
+        &self,
+        email: &authservice_application::ports::QueuedEmail,
+    ) -> anyhow::Result<()> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        insert_queued(&mut conn, email)
+            .await
+            .context("queueing a message")
+    }
+
     async fn claim_next(&self, lease: Duration) -> anyhow::Result<Option<ClaimedEmail>> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let claim = Uuid::new_v4();
