@@ -16,6 +16,7 @@
       usePasskey: "Use a passkey", useTotp: "Use your authenticator app",
       signUpTitle: "Create your account", signUpLead: "It takes less than a minute.", name: "Name (optional)",
       createAccount: "Create account", passwordHint: "At least 8 characters; avoid common words and your name.",
+      checkEmail: "Check your email: we sent you a link to finish signing up.",
       signedUp: "Your account is ready. We sent you an email to confirm your address.",
       addPasskeyNow: "Add a passkey for faster sign-in", continue: "Continue",
       forgotTitle: "Reset your password", forgotLead: "Enter your email and we will send you a link to choose a new password.",
@@ -53,6 +54,7 @@
       usePasskey: "Passkey verwenden", useTotp: "Authenticator-App verwenden",
       signUpTitle: "Konto erstellen", signUpLead: "Das dauert weniger als eine Minute.", name: "Name (optional)",
       createAccount: "Konto erstellen", passwordHint: "Mindestens 8 Zeichen; vermeiden Sie gängige Wörter und Ihren Namen.",
+      checkEmail: "Sehen Sie in Ihr E-Mail-Postfach: Wir haben Ihnen einen Link zum Abschluss der Registrierung gesendet.",
       signedUp: "Ihr Konto ist bereit. Wir haben Ihnen eine E-Mail zur Bestätigung Ihrer Adresse gesendet.",
       addPasskeyNow: "Passkey für schnellere Anmeldung hinzufügen", continue: "Weiter",
       forgotTitle: "Passwort zurücksetzen", forgotLead: "Geben Sie Ihre E-Mail ein; wir senden Ihnen einen Link für ein neues Passwort.",
@@ -90,6 +92,7 @@
       usePasskey: "Utiliser une clé d’accès", useTotp: "Utiliser l’application d’authentification",
       signUpTitle: "Créez votre compte", signUpLead: "Cela prend moins d’une minute.", name: "Nom (facultatif)",
       createAccount: "Créer le compte", passwordHint: "Au moins 8 caractères ; évitez les mots courants et votre nom.",
+      checkEmail: "Consultez vos e-mails : nous vous avons envoyé un lien pour terminer l’inscription.",
       signedUp: "Votre compte est prêt. Nous vous avons envoyé un e-mail pour confirmer votre adresse.",
       addPasskeyNow: "Ajouter une clé d’accès pour vous connecter plus vite", continue: "Continuer",
       forgotTitle: "Réinitialiser votre mot de passe", forgotLead: "Saisissez votre e-mail ; nous vous enverrons un lien pour choisir un nouveau mot de passe.",
@@ -127,6 +130,7 @@
       usePasskey: "Usar una llave de acceso", useTotp: "Usar la aplicación de autenticación",
       signUpTitle: "Cree su cuenta", signUpLead: "Tarda menos de un minuto.", name: "Nombre (opcional)",
       createAccount: "Crear cuenta", passwordHint: "Al menos 8 caracteres; evite palabras comunes y su nombre.",
+      checkEmail: "Revise su correo: le enviamos un enlace para terminar el registro.",
       signedUp: "Su cuenta está lista. Le hemos enviado un correo para confirmar su dirección.",
       addPasskeyNow: "Añadir una llave de acceso para entrar más rápido", continue: "Continuar",
       forgotTitle: "Restablecer su contraseña", forgotLead: "Introduzca su correo y le enviaremos un enlace para elegir una nueva contraseña.",
@@ -471,7 +475,12 @@
       e.preventDefault();
       busy(submit, async () => {
         try {
-          await auth.signup({ email: email.input.value.trim(), password: password.input.value, displayName: name.input.value.trim() || undefined });
+          const r = await auth.signup({ email: email.input.value.trim(), password: password.input.value, displayName: name.input.value.trim() || undefined });
+          if (r.verificationRequired) {
+            // No session yet: the same answer whether or not the address already had an account.
+            page(t("signUpTitle"), "", [okBox(t("checkEmail")), link("/login.html", t("haveAccount"))]);
+            return;
+          }
           const kids = [okBox(t("signedUp"))];
           if (auth.passkeys.supported()) {
             const add = button(t("addPasskeyNow"), { type: "button", class: "as-btn as-secondary" });

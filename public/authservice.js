@@ -127,6 +127,9 @@
 
     /** A token response signs in; a challenge answer is handed back for the second factor. */
     function accept(data) {
+      if (data && data.status === "verification_required") {
+        return { verificationRequired: true, email: data.email };
+      }
       if (data && data.requires_2fa) {
         return { requires2fa: true, twoFactorToken: data.two_factor_token, methods: data.two_factor_methods || [], expiresIn: data.expires_in };
       }
@@ -348,6 +351,7 @@
     recovery: "Use a recovery code", useRecovery: "Use a recovery code", recoveryCode: "Recovery code",
     useTotp: "Use your authenticator app", usePasskey: "Use a passkey", or: "or",
     magicLink: "Email me a sign-in link", magicSent: "If an account exists for this email, a sign-in link is on its way.",
+    checkEmail: "Check your email: we sent you a link to finish signing up.",
     signOut: "Sign out", save: "Save", sessions: "Sessions",
     revoke: "Revoke", current: "This device", twoFactor: "Two-step verification",
   };
@@ -456,6 +460,14 @@
       submit.disabled = true;
       try {
         const r = await auth.signup({ email: email.input.value.trim(), password: password.input.value, displayName: name.input.value.trim() || undefined });
+        if (r.verificationRequired) {
+          box.className = "as-alert as-ok";
+          box.textContent = t.checkEmail;
+          box.hidden = false;
+          form.replaceChildren(box);
+          if (o.onVerificationRequired) o.onVerificationRequired(r.email);
+          return;
+        }
         if (o.onSuccess) o.onSuccess(r.user);
       } catch (err) { showError(box, err); } finally { submit.disabled = false; }
     });

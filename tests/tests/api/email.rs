@@ -1534,3 +1534,133 @@ async fn the_owner_is_emailed_about_every_second_factor_and_password_change() {
         assert!(!mail.text.contains("token="), "{}", mail.text);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signup_with_an_existing_email_looks_like_a_new_signup() {
+    let (app, sink) = email_app().await;
+    let created = app
+        .create_client(
+            json!({ "name": "Verified", "settings": { "require_verified_email": true } }),
+        )
+        .await;
+    let key = key_of(&created);
+    let id = created["client"]["id"].as_str().unwrap().to_owned();
+    let attempt = || {
+        app.http
+            .post(app.url("/api/auth/signup"))
+            .header("X-API-Key", &key)
+            .json(&json!({ "email": "taken@example.com", "password": PASSWORD, "token_transport": "json" }))
+            .send()
+    };
+    let first = attempt().await.unwrap();
+    assert_eq!(first.status(), 202);
+    assert!(
+        first.headers().get("set-cookie").is_none(),
+        "no session before verification"
+    );
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["status"], "verification_required");
+    assert!(first.get("access_token").is_none());
+    let verify = nth_mail_to(&sink, "taken@example.com", 1).await;
+    assert!(verify.text.contains("/verify-email.html?token="));
+
+    // The same address again: the very same answer; the owner is told instead.
+    let second = attempt().await.unwrap();
+    assert_eq!(second.status(), 202);
+    assert_eq!(second.json::<Value>().await.unwrap(), first);
+    let notice = nth_mail_to(&sink, "taken@example.com", 2).await;
+    assert_eq!(notice.subject, "You already have a Verified account");
+    assert!(!notice.text.contains("token="));
+    assert_eq!(
+        app.audit_events("event_type=signup_existing_account")
+            .await
+            .len(),
+        1
+    );
+
+    // No tokens before the address is verified, by any door.
+    let login = json!({ "email": "taken@example.com", "password": PASSWORD });
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(login.clone()),
+        None,
+    )
+    .await;
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::FORBIDDEN, "email_not_verified".into())
+    );
+    let token = verify.query_param("/verify-email.html", "token");
+    assert_eq!(
+        post_public(&app, "/api/auth/verify-email", json!({ "token": token }))
+            .await
+            .status(),
+        200
+    );
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(login),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+
+    // A client turning the requirement on later: unverified users' sessions stop refreshing.
+    let open = app.new_client().await;
+    let open_key = key_of(&open);
+    let open_id = open["client"]["id"].as_str().unwrap().to_owned();
+    let tokens = signup(&app, &open_key, "early@example.com").await;
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/signup",
+        &open_key,
+        Some(json!({ "email": "early@example.com", "password": PASSWORD })),
+        None,
+    )
+    .await;
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::CONFLICT, "email_taken".into())
+    );
+    let res = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/admin/clients/{open_id}"),
+            Some(json!({ "settings": { "require_verified_email": true } })),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/refresh",
+        &open_key,
+        Some(json!({ "refresh_token": tokens["refresh_token"] })),
+        None,
+    )
+    .await;
+    assert_eq!(
+        error_code(res).await,
+        (StatusCode::FORBIDDEN, "email_not_verified".into())
+    );
+
+    // Protection can be chosen without the requirement: still no difference, no tokens.
+    let res = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/admin/clients/{id}"),
+            Some(json!({ "settings": { "require_verified_email": false, "signup_enumeration_protection": true } })),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = attempt().await.unwrap();
+    assert_eq!(res.status(), 202);
+    assert_eq!(res.json::<Value>().await.unwrap(), first);
+}

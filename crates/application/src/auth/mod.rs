@@ -21,7 +21,7 @@ pub use publish_jwks::{PublishJwks, PublishJwksError};
 pub use purge_sessions::{EXPIRED_SESSION_GRACE, PurgeExpiredSessions};
 pub use reauthenticate::{ReauthProof, Reauthenticate, ReauthenticateError, Reauthenticated};
 pub use refresh_session::{RefreshSession, RefreshSessionError, RefreshSessionInput};
-pub use signup::{Signup, SignupError, SignupInput};
+pub use signup::{Signup, SignupError, SignupInput, SignupOutcome};
 pub use update_profile::{UpdateProfile, UpdateProfileError, UpdateProfileInput};
 
 use std::time::Duration;
@@ -292,6 +292,27 @@ pub(crate) fn login_event(
         .at(ports.clock.now());
     event.user_id = Some(user.id.as_uuid());
     event
+}
+
+/// The client's `require_verified_email`: no session before the address is verified.
+pub(crate) fn requires_verified_email(client: &Client) -> bool {
+    client
+        .settings
+        .as_map()
+        .get("require_verified_email")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// The client's `signup_enumeration_protection` (default: `require_verified_email`): signup
+/// with a registered address answers exactly like a new signup and emails the owner.
+pub(crate) fn protects_signup_enumeration(client: &Client) -> bool {
+    client
+        .settings
+        .as_map()
+        .get("signup_enumeration_protection")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or_else(|| requires_verified_email(client))
 }
 
 /// The client an app route was called for (resolved from `X-API-Key`).

@@ -27,6 +27,8 @@ pub enum RefreshSessionError {
     Reused,
     #[error("refresh token belongs to another client")]
     ClientMismatch,
+    #[error("email address is not verified")]
+    EmailNotVerified,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -37,6 +39,7 @@ impl UseCaseError for RefreshSessionError {
             Self::Invalid => ErrorKind::InvalidRefreshToken,
             Self::Reused => ErrorKind::RefreshTokenReused,
             Self::ClientMismatch => ErrorKind::TokenClientMismatch,
+            Self::EmailNotVerified => ErrorKind::EmailNotVerified,
             Self::Unexpected(_) => ErrorKind::Internal,
         }
     }
@@ -72,6 +75,9 @@ impl RefreshSession {
         let now = self.ports.clock.now();
         let (refresh_token, refresh_hash) = new_refresh_token(&self.ports);
         let limits = SessionLimits::of(&self.config, client)?;
+        // A client that requires verified addresses gives unverified users no session — also
+        // not one started before the setting was turned on.
+        let require_verified = super::requires_verified_email(client);
         let next = NextSession {
             id: Uuid::now_v7(),
             refresh_token_hash: refresh_hash,
@@ -92,6 +98,9 @@ impl RefreshSession {
             )
             .await?
         {
+            RotateOutcome::Rotated { user, .. } if require_verified && !user.email_verified => {
+                return Err(RefreshSessionError::EmailNotVerified);
+            }
             RotateOutcome::Rotated {
                 user,
                 family_id,

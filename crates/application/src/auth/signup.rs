@@ -1,5 +1,8 @@
 //! Sign up with email and password: rate limited per IP, disposable domains refused, the
-//! password policy applied (every broken rule reported at once), then a first session.
+//! password policy applied (every broken rule reported at once), then a first session — or,
+//! when the client requires verified addresses or protects against enumeration, no session:
+//! the answer is "check your email" whether or not the address already had an account (the
+//! owner of an existing one gets a notice instead of a verification link).
 
 use std::time::Duration;
 
@@ -15,6 +18,15 @@ use crate::context::RequestCtx;
 use crate::email::MailConfig;
 use crate::error::{ErrorKind, UseCaseError};
 use crate::ports::{HashError, Ports, RateDecision, UserWriteError};
+
+/// What a signup hands back.
+#[derive(Debug)]
+pub enum SignupOutcome {
+    /// Signed in at once.
+    Tokens(Box<IssuedTokens>),
+    /// "Check your email": the same answer for a new and an already registered address.
+    VerificationRequired { email: String },
+}
 
 #[derive(Debug)]
 pub struct SignupInput {
@@ -99,7 +111,7 @@ impl Signup {
         &self,
         ctx: &RequestCtx,
         input: SignupInput,
-    ) -> Result<IssuedTokens, SignupError> {
+    ) -> Result<SignupOutcome, SignupError> {
         let client = require_client(ctx)?;
         if let RateDecision::Limited { retry_after } = self
             .ports
@@ -139,7 +151,7 @@ impl Signup {
             .hash(input.password.expose_secret())
             .await?;
         let now = self.ports.clock.now();
-        let user = User {
+        let mut user = User {
             id: UserId::from_uuid(Uuid::now_v7()),
             client_id: client.id,
             email,
@@ -160,12 +172,20 @@ impl Signup {
             .target("user", user.id)
             .at(now);
         event.user_id = Some(user.id.as_uuid());
-        let sends_verification = client
-            .settings
-            .as_map()
-            .get("send_verification_email")
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(true);
+        let protect = super::protects_signup_enumeration(client);
+        // Sessions only for verified addresses, or no answer may differ between a new and a
+        // registered address: then nobody gets tokens at signup.
+        let session_now = !super::requires_verified_email(client) && !protect;
+        let sends_verification = !session_now
+            || client
+                .settings
+                .as_map()
+                .get("send_verification_email")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(true);
+        if !session_now {
+            user.last_login_at = None;
+        }
         let verification = if sends_verification {
             Some(
                 crate::email::prepare_verification(&self.ports, &self.mail, ctx, client, &user)
@@ -174,26 +194,54 @@ impl Signup {
         } else {
             None
         };
-        let prepared = prepare_session(&self.ports, &self.config, ctx, client, user).await?;
-        let login = login_event(&self.ports, ctx, &prepared);
+        let email = user.email.clone();
+        let prepared = if session_now {
+            Some(prepare_session(&self.ports, &self.config, ctx, client, user.clone()).await?)
+        } else {
+            None
+        };
+        let login = prepared.as_ref().map(|p| login_event(&self.ports, ctx, p));
+        let first_session = prepared
+            .as_ref()
+            .zip(login.as_ref())
+            .map(|(p, l)| (&p.session, l));
         match self
             .ports
             .users
-            .insert(
-                &prepared.tokens.user,
-                &hash,
-                &event,
-                &prepared.session,
-                &login,
-                verification.as_ref(),
-            )
+            .insert(&user, &hash, &event, first_session, verification.as_ref())
             .await
         {
             Ok(()) => {
                 if verification.is_some() {
                     self.ports.outbox_signal.wake();
                 }
-                Ok(prepared.tokens)
+                Ok(match prepared {
+                    Some(prepared) => SignupOutcome::Tokens(Box::new(prepared.tokens)),
+                    None => SignupOutcome::VerificationRequired {
+                        email: email.as_str().to_owned(),
+                    },
+                })
+            }
+            Err(UserWriteError::EmailTaken) if protect => {
+                // The same answer as for a new address; the owner hears about the attempt.
+                if let Some(owner) = self.ports.users.find_by_email(client.id, &email).await? {
+                    crate::email::notify(
+                        &self.ports,
+                        &self.mail,
+                        client,
+                        &owner.user,
+                        authservice_domain::Notice::SignupWithExistingAccount,
+                    )
+                    .await;
+                }
+                let event = ctx
+                    .audit("signup_existing_account")
+                    .client(client.id)
+                    .at(self.ports.clock.now());
+                record_quietly(&self.ports, &event).await;
+                Ok(SignupOutcome::VerificationRequired {
+                    email: email.as_str().to_owned(),
+                })
             }
             Err(UserWriteError::EmailTaken) => Err(SignupError::EmailTaken),
             Err(UserWriteError::Unexpected(e)) => Err(SignupError::Unexpected(e)),

@@ -332,6 +332,9 @@ impl ExchangeRedirectCode {
             }
         }
         let (owner, mut user) = load_login(&self.ports, owner, user_id).await?;
+        if crate::auth::requires_verified_email(&owner) && !user.email_verified {
+            return Err(EmailFlowError::EmailNotVerified);
+        }
         // A magic link is a first factor; a code issued after a completed hosted sign-in is not
         // asked for a second factor again.
         let second_factors = if method == "magic_link" {

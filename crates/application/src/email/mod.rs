@@ -110,6 +110,8 @@ pub enum EmailFlowError {
     AccountDisabled,
     #[error("the client is suspended")]
     ClientSuspended,
+    #[error("email address is not verified")]
+    EmailNotVerified,
     #[error("redirect_uri is not one of the client's registered redirect URIs")]
     RedirectUriNotAllowed,
     #[error("redirect_uri differs from the one the code was issued for")]
@@ -135,6 +137,7 @@ impl UseCaseError for EmailFlowError {
             Self::AlreadyVerified => ErrorKind::EmailAlreadyVerified,
             Self::AccountDisabled => ErrorKind::AccountDisabled,
             Self::ClientSuspended => ErrorKind::ClientSuspended,
+            Self::EmailNotVerified => ErrorKind::EmailNotVerified,
             Self::RedirectUriNotAllowed => ErrorKind::RedirectUriNotAllowed,
             Self::RedirectUriMismatch => ErrorKind::RedirectUriMismatch,
             Self::CodeVerifierInvalid => ErrorKind::CodeVerifierInvalid,

@@ -24,8 +24,8 @@ pub struct UserWithPassword {
 /// Durable storage of users; every query is scoped by client.
 #[async_trait]
 pub trait UserRepository: Send + Sync {
-    /// Stores a new user with its first session, both audit events and the verification
-    /// message (token and outbox row) when given, in one transaction.
+    /// Stores a new user with its audit event, its first session (and that session's event)
+    /// and the verification message (token and outbox row) when given, in one transaction.
     ///
     /// # Errors
     /// `EmailTaken` when the client already has a user with this email.
@@ -34,8 +34,7 @@ pub trait UserRepository: Send + Sync {
         user: &User,
         password_hash: &str,
         audit: &AuditEvent,
-        first_session: &NewSession,
-        session_audit: &AuditEvent,
+        first_session: Option<(&NewSession, &AuditEvent)>,
         verification: Option<&super::PendingEmail>,
     ) -> Result<(), UserWriteError>;
 

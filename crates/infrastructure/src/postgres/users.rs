@@ -79,8 +79,7 @@ impl UserRepository for PgUserRepository {
         user: &User,
         password_hash: &str,
         audit: &AuditEvent,
-        first_session: &NewSession,
-        session_audit: &AuditEvent,
+        first_session: Option<(&NewSession, &AuditEvent)>,
         verification: Option<&PendingEmail>,
     ) -> Result<(), UserWriteError> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
@@ -106,8 +105,10 @@ impl UserRepository for PgUserRepository {
                 .execute(tx)
                 .await?;
             insert_event(tx, audit).await?;
-            insert_new_session(tx, first_session).await?;
-            insert_event(tx, session_audit).await?;
+            if let Some((session, session_audit)) = first_session {
+                insert_new_session(tx, session).await?;
+                insert_event(tx, session_audit).await?;
+            }
             if let Some(pending) = verification {
                 insert_pending(tx, pending).await?;
             }

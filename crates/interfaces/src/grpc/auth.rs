@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use authservice_application::auth::{
     AuthenticatedUser, ChangePasswordInput, IssuedTokens, LoginInput, LoginOutcome,
-    RefreshSessionInput, SignupInput, UpdateProfileInput,
+    RefreshSessionInput, SignupInput, SignupOutcome, UpdateProfileInput,
 };
 use authservice_application::clients::AuthenticateClientInput;
 use authservice_application::email::{MagicLinkAnswer, MagicLinkMode, ResetPasswordInput};
@@ -65,6 +65,7 @@ fn auth_response(tokens: &IssuedTokens) -> AuthResponse {
         requires_2fa: false,
         two_factor_token: String::new(),
         two_factor_methods: Vec::new(),
+        verification_required: false,
     }
 }
 
@@ -210,7 +211,7 @@ impl AuthService for AuthGrpc {
             .client_ctx(&request, &r.api_key, &r.ip, &r.user_agent)
             .await?;
         let r = request.into_inner();
-        let tokens = self
+        let outcome = self
             .services
             .signup
             .execute(
@@ -223,7 +224,13 @@ impl AuthService for AuthGrpc {
             )
             .await
             .map_err(|e| to_status(&ctx, e))?;
-        Ok(Response::new(auth_response(&tokens)))
+        Ok(Response::new(match outcome {
+            SignupOutcome::Tokens(tokens) => auth_response(&tokens),
+            SignupOutcome::VerificationRequired { .. } => AuthResponse {
+                verification_required: true,
+                ..AuthResponse::default()
+            },
+        }))
     }
 
     async fn login(

@@ -4,7 +4,7 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use authservice_application::auth::{
-    ChangePasswordInput, LoginInput, LoginOutcome, RefreshSessionInput, SignupInput,
+    ChangePasswordInput, LoginInput, LoginOutcome, RefreshSessionInput, SignupInput, SignupOutcome,
     UpdateProfileInput,
 };
 use authservice_application::clients::AuthenticateClientInput;
@@ -79,7 +79,7 @@ async fn signup(
         body.session_mode.as_deref(),
         Transport::Cookie,
     )?;
-    let tokens = state
+    let outcome = state
         .services
         .signup
         .execute(
@@ -91,12 +91,20 @@ async fn signup(
             },
         )
         .await?;
-    Ok(transport::token_response(
-        &tokens,
-        StatusCode::CREATED,
-        transport,
-        &state.config.cookies,
-    ))
+    Ok(match outcome {
+        SignupOutcome::Tokens(tokens) => transport::token_response(
+            &tokens,
+            StatusCode::CREATED,
+            transport,
+            &state.config.cookies,
+        ),
+        // The same answer whether or not the address already had an account.
+        SignupOutcome::VerificationRequired { email } => HttpResponse::Accepted().json(json!({
+            "status": "verification_required",
+            "email": email,
+            "message": "Check your email to finish signing up.",
+        })),
+    })
 }
 
 #[derive(Deserialize)]
