@@ -55,6 +55,9 @@ pub struct Settings {
     /// change (default 5 minutes).
     pub reauth_max_age: Duration,
     pub bcrypt_cost: u32,
+    /// `PASSWORD_HASH` (`argon2id`, default, or `bcrypt`) with `ARGON2_*` / `BCRYPT_COST`: how
+    /// new passwords are hashed (stored hashes of the other kind are upgraded at login).
+    pub password_hash: authservice_infrastructure::crypto::HashAlgorithm,
     /// Password hashes allowed to wait for a worker before callers get 503 `server_busy`.
     pub password_hash_queue: usize,
     pub password_policy: PasswordPolicy,
@@ -408,6 +411,36 @@ impl Settings {
         let bcrypt_cost = r.parse("BCRYPT_COST", 12, |v| {
             parse_in_range(v, 10..=16).map(|n| n as u32)
         });
+        let argon2_memory_kib = r.parse("ARGON2_MEMORY_KIB", 19 * 1024, |v| {
+            parse_in_range(v, 8 * 1024..=1024 * 1024).map(|n| n as u32)
+        });
+        let argon2_iterations = r.parse("ARGON2_ITERATIONS", 2, |v| {
+            parse_in_range(v, 1..=10).map(|n| n as u32)
+        });
+        let argon2_parallelism = r.parse("ARGON2_PARALLELISM", 1, |v| {
+            parse_in_range(v, 1..=16).map(|n| n as u32)
+        });
+        let password_hash = r.parse(
+            "PASSWORD_HASH",
+            authservice_infrastructure::crypto::HashAlgorithm::Argon2id {
+                memory_kib: argon2_memory_kib,
+                iterations: argon2_iterations,
+                parallelism: argon2_parallelism,
+            },
+            |v| match v.to_ascii_lowercase().as_str() {
+                "argon2id" => Ok(
+                    authservice_infrastructure::crypto::HashAlgorithm::Argon2id {
+                        memory_kib: argon2_memory_kib,
+                        iterations: argon2_iterations,
+                        parallelism: argon2_parallelism,
+                    },
+                ),
+                "bcrypt" => Ok(authservice_infrastructure::crypto::HashAlgorithm::Bcrypt {
+                    cost: bcrypt_cost,
+                }),
+                _ => Err(format!("'{v}' must be argon2id or bcrypt")),
+            },
+        );
         let password_hash_queue = r.parse("PASSWORD_HASH_QUEUE", 64, |v| {
             parse_in_range(v, 0..=10_000).map(|n| n as usize)
         });
@@ -571,6 +604,7 @@ impl Settings {
                     session_idle_timeout,
                     reauth_max_age,
                     bcrypt_cost,
+                    password_hash,
                     password_hash_queue,
                     password_policy,
                     blocked_email_domains,

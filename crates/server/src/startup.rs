@@ -17,7 +17,7 @@ use authservice_application::ports::{
 };
 use authservice_application::services::UseCaseConfig;
 use authservice_infrastructure::crypto::{
-    AesGcmSecretBox, BcryptHasher, JwtAccessTokens, OsRandom, RfcTotp, WebauthnRs,
+    AesGcmSecretBox, JwtAccessTokens, OsRandom, PooledHasher, RfcTotp, WebauthnRs,
 };
 use authservice_infrastructure::email::{
     MailTransport, NotifySignal, SmtpMailer, TemplateRenderer,
@@ -128,8 +128,9 @@ impl Application {
             Arc::new(AesGcmSecretBox::new(&settings.encryption_key.0));
         let issuer = settings.base_url.as_str().trim_end_matches('/').to_owned();
         let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        let hasher = Arc::new(BcryptHasher::new(
-            settings.bcrypt_cost,
+        // One hash per core at a time: Argon2's memory is bounded by workers × ARGON2_MEMORY_KIB.
+        let hasher = Arc::new(PooledHasher::new(
+            settings.password_hash,
             workers,
             settings.password_hash_queue,
         ));

@@ -1,7 +1,7 @@
 //! Load benchmarks against a running server (see `deploy/local/bench.sh`).
 //!
-//! Measures, in one run on this box: the bcrypt ceiling (two threads hashing flat out at the
-//! server's cost), login throughput while `/healthz` latency is sampled, and refresh-token
+//! Measures, in one run on this box: the password-hash ceiling (two threads hashing flat out
+//! with the server's algorithm: Argon2id, or bcrypt with BENCH_PASSWORD_HASH=bcrypt), login throughput while `/healthz` latency is sampled, and refresh-token
 //! rotation throughput. Prints a Markdown table.
 //!
 //! usage: bench <base_url> <admin_key> [seconds] [bcrypt_cost]
@@ -27,8 +27,23 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// Two threads hashing at `cost` for `secs`: hashes per second.
-fn bcrypt_ceiling(cost: u32, secs: u64) -> f64 {
+/// The server's password hash (`BENCH_PASSWORD_HASH`, set by bench.sh like the server's
+/// `PASSWORD_HASH`): `argon2id` (OWASP: 19 MiB, t = 2, p = 1) or `bcrypt` at `cost`.
+fn hash_once(argon2id: bool, cost: u32) {
+    if argon2id {
+        use argon2::password_hash::{PasswordHasher as _, SaltString};
+        let params = argon2::Params::new(19 * 1024, 2, 1, None).expect("params");
+        let hasher =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let salt = SaltString::encode_b64(&[7u8; 16]).expect("salt");
+        let _ = hasher.hash_password(PASSWORD.as_bytes(), &salt);
+    } else {
+        let _ = bcrypt::hash(PASSWORD, cost);
+    }
+}
+
+/// Two threads hashing (the server's algorithm) for `secs`: hashes per second.
+fn hash_ceiling(argon2id: bool, cost: u32, secs: u64) -> f64 {
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
@@ -37,7 +52,7 @@ fn bcrypt_ceiling(cost: u32, secs: u64) -> f64 {
             let (stop, count) = (stop.clone(), count.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    let _ = bcrypt::hash(PASSWORD, cost);
+                    hash_once(argon2id, cost);
                     count.fetch_add(1, Ordering::Relaxed);
                 }
             })
@@ -110,8 +125,14 @@ async fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    println!("bcrypt ceiling: 2 threads at cost {cost} for {secs}s ...");
-    let ceiling = tokio::task::spawn_blocking(move || bcrypt_ceiling(cost, secs)).await?;
+    let argon2id = std::env::var("BENCH_PASSWORD_HASH").as_deref() != Ok("bcrypt");
+    let hash_name = if argon2id {
+        "Argon2id m=19 MiB t=2 p=1".to_owned()
+    } else {
+        format!("bcrypt cost {cost}")
+    };
+    println!("{hash_name} ceiling: 2 threads for {secs}s ...");
+    let ceiling = tokio::task::spawn_blocking(move || hash_ceiling(argon2id, cost, secs)).await?;
 
     // One user to log in as.
     let res = ctx
@@ -225,15 +246,20 @@ async fn main() -> anyhow::Result<()> {
     let refresh_rate = rotations.len() as f64 / started.elapsed().as_secs_f64();
     rotations.sort();
 
-    println!("token validation (in process and over gRPC) ...");
-    let validation_rows = validation_benchmarks(&http_for(&ctx), &base, &admin_key, secs).await?;
+    // BENCH_ONLY=accounts: the password, login and refresh phases only.
+    let validation_rows = if std::env::var("BENCH_ONLY").as_deref() == Ok("accounts") {
+        Vec::new()
+    } else {
+        println!("token validation (in process and over gRPC) ...");
+        validation_benchmarks(&http_for(&ctx), &base, &admin_key, secs).await?
+    };
 
     println!();
     println!("| measure | result |");
     println!("|---|---|");
-    println!("| bcrypt ceiling (2 threads, cost {cost}) | {ceiling:.1} hashes/s |");
+    println!("| {hash_name} ceiling (2 threads) | {ceiling:.1} hashes/s |");
     println!(
-        "| login throughput (8 concurrent, cost {cost}) | {login_rate:.1} logins/s ({:.0} % of ceiling), {} errors |",
+        "| login throughput (8 concurrent, {hash_name}) | {login_rate:.1} logins/s ({:.0} % of ceiling), {} errors |",
         100.0 * login_rate / ceiling,
         login_errors.load(Ordering::Relaxed)
     );

@@ -323,6 +323,7 @@ async fn a_weaker_hash_is_upgraded_on_login() {
     let weak = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
         env: vec![
             ("ENCRYPTION_KEY", key_hex.clone()),
+            ("PASSWORD_HASH", "bcrypt".to_owned()),
             ("BCRYPT_COST", "10".to_owned()),
         ],
         ..Default::default()
@@ -338,7 +339,8 @@ async fn a_weaker_hash_is_upgraded_on_login() {
 
     let strong = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
         env: vec![
-            ("ENCRYPTION_KEY", key_hex),
+            ("ENCRYPTION_KEY", key_hex.clone()),
+            ("PASSWORD_HASH", "bcrypt".to_owned()),
             ("BCRYPT_COST", "11".to_owned()),
         ],
         database: Some(weak.database.clone()),
@@ -368,6 +370,54 @@ async fn a_weaker_hash_is_upgraded_on_login() {
         "/api/auth/login",
         &key,
         Some(json!({"email": "upgrade@example.com", "password": PASSWORD})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+
+    // The default, Argon2id with OWASP's parameters: the bcrypt hash is replaced at login.
+    let argon = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![("ENCRYPTION_KEY", key_hex)],
+        database: Some(weak.database.clone()),
+        ..Default::default()
+    })
+    .await;
+    let login = json!({"email": "upgrade@example.com", "password": PASSWORD});
+    let res = call(
+        &argon,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(login.clone()),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let stored = argon
+        .query_text("SELECT password_hash AS value FROM users")
+        .await[0]
+        .clone();
+    assert!(
+        stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{stored}"
+    );
+    let res = call(
+        &argon,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(login.clone()),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    // A bcrypt server still verifies it (a rollback does not lock anyone out).
+    let res = call(
+        &strong,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(login),
         None,
     )
     .await;

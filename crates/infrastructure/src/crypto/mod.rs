@@ -3,13 +3,13 @@
 //! Sealed format: `0x01 || nonce (12 bytes) || ciphertext || tag (16 bytes)`; a fresh random
 //! nonce per seal.
 
-mod bcrypt_hasher;
 mod jwt;
+mod password_hasher;
 mod totp;
 mod webauthn;
 
-pub use bcrypt_hasher::BcryptHasher;
 pub use jwt::JwtAccessTokens;
+pub use password_hasher::{HashAlgorithm, PooledHasher};
 pub use totp::RfcTotp;
 pub use webauthn::WebauthnRs;
 
