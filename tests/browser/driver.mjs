@@ -8,6 +8,7 @@
 //   {"op":"register","key":K,"access":T,"name":N}  -> {status, body} of register/finish
 //   {"op":"login","key":K,"email"?:E,"two_factor_token"?:T,"tamper"?:true}
 //                                                    -> {status, body} of login/finish
+//   {"op":"reauth","key":K,"access":T}               -> {status, body} of /reauthenticate
 //   {"op":"credentials"}                             -> the authenticator's credentials
 // Every answer carries the page's console errors since the previous step.
 import readline from 'node:readline';
@@ -99,9 +100,14 @@ async function runStep(step) {
     return post('/api/auth/passkey/register/finish',
       { session_id: begin.body.session_id, credential, name: step.name }, auth);
   }
-  if (step.op === 'login') {
-    const begin = await post('/api/auth/passkey/login/begin',
-      { email: step.email, two_factor_token: step.two_factor_token });
+  if (step.op === 'login' || step.op === 'reauth') {
+    // reauth: the signed-in user (step.access) proves presence again with a passkey.
+    const reauth = step.op === 'reauth';
+    const auth = reauth ? { Authorization: `Bearer ${step.access}` } : {};
+    const begin = reauth
+      ? await post('/api/auth/reauthenticate/passkey/begin', {}, auth)
+      : await post('/api/auth/passkey/login/begin',
+        { email: step.email, two_factor_token: step.two_factor_token });
     if (begin.status !== 200) return { stage: 'begin', ...begin };
     const pk = begin.body.options.publicKey;
     pk.challenge = dec(pk.challenge);
@@ -126,6 +132,10 @@ async function runStep(step) {
       },
       extensions: cred.getClientExtensionResults(),
     };
+    if (reauth) {
+      return post('/api/auth/reauthenticate',
+        { passkey: { session_id: begin.body.session_id, credential } }, auth);
+    }
     return post('/api/auth/passkey/login/finish', {
       session_id: begin.body.session_id, credential, token_transport: 'json',
     });
@@ -147,6 +157,7 @@ async function pageStep(step) {
       return cdp.send('WebAuthn.getCredentials', { authenticatorId });
     case 'register':
     case 'login':
+    case 'reauth':
       return page.evaluate(runStep, step);
     case 'new_tab': {
       // Another tab of the same browser (shared cookies and localStorage, fresh sessionStorage).

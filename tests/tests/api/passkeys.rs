@@ -358,3 +358,50 @@ async fn the_clients_attestation_policy_applies_to_registration() {
     assert_eq!(accepted["body"]["passkey"]["attestation_format"], "packed");
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_passkey_renews_a_stale_sign_in_before_a_sensitive_change() {
+    let app = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![("REAUTH_MAX_AGE", "2s".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    let key = webauthn_client(&app, json!({})).await;
+    let access = signup(&app, &key, "renew@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut browser = Browser::launch(&app.localhost_base()).await;
+    let registered = browser
+        .step(json!({ "op": "register", "key": key, "access": access, "name": "Laptop" }))
+        .await;
+    assert_eq!(registered["status"], 201, "{registered}");
+    let passkey_id = registered["body"]["passkey"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let path = format!("/api/auth/passkeys/{passkey_id}");
+    let res = call(&app, Method::DELETE, &path, &key, None, Some(&access)).await;
+    assert_eq!(res.status(), 401);
+
+    // Someone else's session cannot use this authenticator to renew theirs.
+    let other = signup(&app, &key, "other@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refused = browser
+        .step(json!({ "op": "reauth", "key": key, "access": other }))
+        .await;
+    assert_eq!(refused["status"], 404, "{refused}");
+
+    let renewed = browser
+        .step(json!({ "op": "reauth", "key": key, "access": access }))
+        .await;
+    assert_eq!(renewed["status"], 200, "{renewed}");
+    let token = renewed["body"]["access_token"].as_str().unwrap().to_owned();
+    let res = call(&app, Method::DELETE, &path, &key, None, Some(&token)).await;
+    assert_eq!(res.status(), 200);
+    let events = app.audit_events("event_type=reauthenticated").await;
+    assert_eq!(events[0]["metadata"]["method"], "passkey");
+}

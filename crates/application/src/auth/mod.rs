@@ -294,6 +294,35 @@ pub(crate) fn login_event(
     event
 }
 
+/// Whether `password` is the user's (the same hashing work when the account has none).
+pub(crate) async fn password_matches(
+    ports: &Ports,
+    user: &User,
+    password: &SecretString,
+) -> Result<bool, crate::ports::HashError> {
+    use secrecy::ExposeSecret;
+    let stored = ports
+        .users
+        .get(user.client_id, user.id)
+        .await?
+        .and_then(|u| u.password_hash);
+    match stored {
+        Some(hash) => {
+            ports
+                .passwords
+                .verify(password.expose_secret(), &hash)
+                .await
+        }
+        None => {
+            ports
+                .passwords
+                .verify_dummy(password.expose_secret())
+                .await?;
+            Ok(false)
+        }
+    }
+}
+
 /// The client's `require_verified_email`: no session before the address is verified.
 pub(crate) fn requires_verified_email(client: &Client) -> bool {
     client

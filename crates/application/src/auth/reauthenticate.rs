@@ -3,7 +3,7 @@
 //! `auth_time`, which sensitive changes require to be at most `REAUTH_MAX_AGE` old. The
 //! session's stored `auth_time` moves too, so the next refresh carries it.
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -133,28 +133,7 @@ impl Reauthenticate {
         let method = proof.method();
         let proved: Result<(), ReauthenticateError> = match &proof {
             ReauthProof::Password(password) => {
-                let stored = self
-                    .ports
-                    .users
-                    .get(user.client_id, user.id)
-                    .await?
-                    .and_then(|u| u.password_hash);
-                let ok = match stored {
-                    Some(hash) => {
-                        self.ports
-                            .passwords
-                            .verify(password.expose_secret(), &hash)
-                            .await?
-                    }
-                    None => {
-                        self.ports
-                            .passwords
-                            .verify_dummy(password.expose_secret())
-                            .await?;
-                        false
-                    }
-                };
-                if ok {
+                if super::password_matches(&self.ports, user, password).await? {
                     Ok(())
                 } else {
                     Err(ReauthenticateError::WrongPassword)

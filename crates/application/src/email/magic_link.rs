@@ -12,7 +12,7 @@ use authservice_domain::{ClientId, TokenPurpose, UserId, UserStatus};
 use serde_json::json;
 
 use super::{
-    EmailFlowError, LinkRequest, LinkTokenError, MailConfig, not_consumed, refusal, request_link,
+    EmailFlowError, LinkRequest, LinkTokenError, MailConfig, not_consumed, request_link,
     token_digest,
 };
 
@@ -108,19 +108,8 @@ impl VerifyMagicLink {
     ) -> Result<String, EmailFlowError> {
         let hash = token_digest(token)?;
         let now = self.ports.clock.now();
-        let record = self
-            .ports
-            .one_time_tokens
-            .find(TokenPurpose::MagicLink, &hash)
-            .await?
-            .ok_or(LinkTokenError::Invalid)?;
-        if client.is_some_and(|c| c != record.client_id)
-            || record.consumed_at.is_some()
-            || record.voided_at.is_some()
-            || record.expires_at <= now
-        {
-            return Err(refusal(&record, client, now).into());
-        }
+        let record =
+            super::live_token(&self.ports, TokenPurpose::MagicLink, &hash, client, now).await?;
         Ok(record.email)
     }
 
@@ -135,19 +124,8 @@ impl VerifyMagicLink {
     ) -> Result<MagicLinkAnswer, EmailFlowError> {
         let hash = token_digest(token)?;
         let now = self.ports.clock.now();
-        let record = self
-            .ports
-            .one_time_tokens
-            .find(TokenPurpose::MagicLink, &hash)
-            .await?
-            .ok_or(LinkTokenError::Invalid)?;
-        if client.is_some_and(|c| c != record.client_id)
-            || record.consumed_at.is_some()
-            || record.voided_at.is_some()
-            || record.expires_at <= now
-        {
-            return Err(refusal(&record, client, now).into());
-        }
+        let record =
+            super::live_token(&self.ports, TokenPurpose::MagicLink, &hash, client, now).await?;
         let (owner, mut user) = load_login(&self.ports, record.client_id, record.user_id).await?;
         let audit = ctx
             .audit("magic_link_login")

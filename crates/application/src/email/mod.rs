@@ -200,6 +200,30 @@ fn refusal(
     }
 }
 
+/// The live token of `purpose` hashing to `hash` — unconsumed, not voided, unexpired and, with
+/// `client`, of that client — or the refusal that fits. Looking consumes nothing.
+async fn live_token(
+    ports: &Ports,
+    purpose: TokenPurpose,
+    hash: &[u8; 32],
+    client: Option<authservice_domain::ClientId>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<OneTimeTokenRecord, EmailFlowError> {
+    let record = ports
+        .one_time_tokens
+        .find(purpose, hash)
+        .await?
+        .ok_or(LinkTokenError::Invalid)?;
+    if client.is_some_and(|c| c != record.client_id)
+        || record.consumed_at.is_some()
+        || record.voided_at.is_some()
+        || record.expires_at <= now
+    {
+        return Err(refusal(&record, client, now).into());
+    }
+    Ok(record)
+}
+
 /// The refusal of a consumption that did not happen.
 fn not_consumed(
     outcome: ConsumeOutcome,

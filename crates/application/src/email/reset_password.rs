@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use super::{
-    EmailFlowError, LinkRequest, LinkTokenError, MailConfig, not_consumed, refusal, request_link,
+    EmailFlowError, LinkRequest, LinkTokenError, MailConfig, not_consumed, request_link,
     token_digest,
 };
 use crate::auth::AuthConfig;
@@ -83,19 +83,8 @@ impl ResetPassword {
         let hash = token_digest(&input.token)?;
         let now = self.ports.clock.now();
         // Look first, so a policy failure does not burn the token; consume atomically below.
-        let record = self
-            .ports
-            .one_time_tokens
-            .find(TokenPurpose::ResetPassword, &hash)
-            .await?
-            .ok_or(LinkTokenError::Invalid)?;
-        if client.is_some_and(|c| c != record.client_id)
-            || record.consumed_at.is_some()
-            || record.voided_at.is_some()
-            || record.expires_at <= now
-        {
-            return Err(refusal(&record, client, now).into());
-        }
+        let record =
+            super::live_token(&self.ports, TokenPurpose::ResetPassword, &hash, client, now).await?;
         // A suspended client's users cannot sign in, so they cannot take over accounts by
         // reset either (the link stays unconsumed for when the client is reactivated).
         if !self

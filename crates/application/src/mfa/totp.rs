@@ -7,7 +7,7 @@ use std::time::Duration;
 use authservice_domain::{Branding, Client, User, ValidationError};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::json;
 
 use super::{MfaError, TOTP_SETUP_TTL, new_recovery_codes};
@@ -282,22 +282,7 @@ impl ManageTotp {
                 check_code(&self.ports, client, &user, code).await
             }
             (_, Some(password)) => {
-                let stored = self
-                    .ports
-                    .users
-                    .get(user.client_id, user.id)
-                    .await?
-                    .and_then(|u| u.password_hash);
-                let ok = match stored {
-                    Some(hash) => {
-                        self.ports
-                            .passwords
-                            .verify(password.expose_secret(), &hash)
-                            .await?
-                    }
-                    None => false,
-                };
-                if ok {
+                if crate::auth::password_matches(&self.ports, &user, password).await? {
                     Ok(())
                 } else {
                     Err(MfaError::WrongPassword)

@@ -6,11 +6,13 @@
 //! limit. A stored hash of the other algorithm, or weaker parameters, `needs_rehash`: the next
 //! successful login replaces it (compare-and-swap).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::Block;
+use argon2::password_hash::{PasswordHash, SaltString};
 use async_trait::async_trait;
 use authservice_application::ports::{HashError, PasswordHasher};
+use base64::Engine;
 use tokio::sync::{OnceCell, Semaphore};
 
 /// The algorithm (and its parameters) new hashes are made with.
@@ -35,58 +37,124 @@ impl HashAlgorithm {
         parallelism: 1,
     };
 
-    fn argon2(
-        memory_kib: u32,
-        iterations: u32,
-        parallelism: u32,
-    ) -> anyhow::Result<argon2::Argon2<'static>> {
-        let params = argon2::Params::new(memory_kib, iterations, parallelism, None)
-            .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
-        Ok(argon2::Argon2::new(
-            argon2::Algorithm::Argon2id,
-            argon2::Version::V0x13,
-            params,
-        ))
-    }
-
     /// Hashes with this algorithm (blocking: call on the pool).
-    fn hash(self, password: &str, salt: [u8; 16]) -> anyhow::Result<String> {
+    fn hash(self, password: &str, salt: [u8; 16], memory: &Memory) -> anyhow::Result<String> {
         match self {
             Self::Argon2id {
                 memory_kib,
                 iterations,
                 parallelism,
             } => {
+                let params = argon2::Params::new(memory_kib, iterations, parallelism, None)
+                    .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+                let mut out = [0u8; argon2::Params::DEFAULT_OUTPUT_LEN];
+                argon2_into(&params, password.as_bytes(), &salt, &mut out, memory)?;
                 let salt = SaltString::encode_b64(&salt)
                     .map_err(|e| anyhow::anyhow!("argon2 salt: {e}"))?;
-                Ok(Self::argon2(memory_kib, iterations, parallelism)?
-                    .hash_password(password.as_bytes(), &salt)
-                    .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
-                    .to_string())
+                // The PHC string format, as `argon2`'s own `PasswordHasher` writes it.
+                Ok(format!(
+                    "$argon2id$v=19$m={memory_kib},t={iterations},p={parallelism}${}${}",
+                    salt.as_str(),
+                    base64::engine::general_purpose::STANDARD_NO_PAD.encode(out)
+                ))
             }
             Self::Bcrypt { cost } => Ok(bcrypt::hash_with_salt(password, cost, salt)?.to_string()),
         }
     }
 }
 
+/// Argon2 work areas, one per worker, reused: a fresh 19 MiB allocation per hash would be
+/// page-faulted in every time and, spread over the blocking pool's threads, kept by the
+/// allocator (hundreds of MB of RSS).
+#[derive(Default)]
+struct Memory {
+    spare: Mutex<Vec<Vec<Block>>>,
+    keep: usize,
+}
+
+impl Memory {
+    fn take(&self, blocks: usize) -> Vec<Block> {
+        let found = self.spare.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match found {
+            Some(mut area) => {
+                if area.len() < blocks {
+                    area.resize(blocks, Block::default());
+                }
+                area
+            }
+            None => vec![Block::default(); blocks],
+        }
+    }
+
+    fn give_back(&self, area: Vec<Block>) {
+        let mut spare = self.spare.lock().unwrap_or_else(|p| p.into_inner());
+        if spare.len() < self.keep {
+            spare.push(area);
+        }
+    }
+}
+
+/// Argon2id of `password` into `out` with reused memory.
+fn argon2_into(
+    params: &argon2::Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+    memory: &Memory,
+) -> anyhow::Result<()> {
+    let hasher = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        params.clone(),
+    );
+    let mut area = memory.take(params.block_count());
+    let done = hasher
+        .hash_password_into_with_memory(password, salt, out, &mut area[..params.block_count()])
+        .map_err(|e| anyhow::anyhow!("argon2: {e}"));
+    memory.give_back(area);
+    done
+}
+
 /// Checks `password` against a stored hash of either algorithm (blocking); a malformed or
 /// unknown hash is `false`.
-fn verify(password: &str, hash: &str) -> bool {
-    if hash.starts_with("$argon2") {
-        PasswordHash::new(hash).is_ok_and(|parsed| {
-            argon2::Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-    } else {
-        bcrypt::verify(password, hash).unwrap_or(false)
+fn verify(password: &str, hash: &str, memory: &Memory) -> bool {
+    if !hash.starts_with("$argon2") {
+        return bcrypt::verify(password, hash).unwrap_or(false);
     }
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    if parsed.algorithm.as_str() != "argon2id" {
+        return false;
+    }
+    let (Ok(params), Some(expected), Some(salt)) =
+        (argon2::Params::try_from(&parsed), parsed.hash, parsed.salt)
+    else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    let params = match argon2::Params::new(
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        Some(expected.len()),
+    ) {
+        Ok(p) => p,
+        Err(_) => return false,
+    };
+    argon2_into(&params, password.as_bytes(), salt, &mut out, memory).is_ok()
+        && authservice_domain::secret::secrets_equal(&out, expected.as_bytes())
 }
 
 pub struct PooledHasher {
     algorithm: HashAlgorithm,
     running: Arc<Semaphore>,
     admitted: Arc<Semaphore>,
+    memory: Arc<Memory>,
     dummy: OnceCell<String>,
 }
 
@@ -98,6 +166,10 @@ impl PooledHasher {
             algorithm,
             running: Arc::new(Semaphore::new(workers.max(1))),
             admitted: Arc::new(Semaphore::new(workers.max(1) + queue)),
+            memory: Arc::new(Memory {
+                spare: Mutex::default(),
+                keep: workers.max(1),
+            }),
             dummy: OnceCell::new(),
         }
     }
@@ -153,15 +225,15 @@ fn salt() -> Result<[u8; 16], HashError> {
 impl PasswordHasher for PooledHasher {
     async fn hash(&self, password: &str) -> Result<String, HashError> {
         let password = password.to_owned();
-        let (algorithm, salt) = (self.algorithm, salt()?);
-        self.run(move || algorithm.hash(&password, salt))
+        let (algorithm, salt, memory) = (self.algorithm, salt()?, self.memory.clone());
+        self.run(move || algorithm.hash(&password, salt, &memory))
             .await?
             .map_err(HashError::Unexpected)
     }
 
     async fn verify(&self, password: &str, hash: &str) -> Result<bool, HashError> {
-        let (password, hash) = (password.to_owned(), hash.to_owned());
-        self.run(move || verify(&password, &hash)).await
+        let (password, hash, memory) = (password.to_owned(), hash.to_owned(), self.memory.clone());
+        self.run(move || verify(&password, &hash, &memory)).await
     }
 
     async fn verify_dummy(&self, password: &str) -> Result<(), HashError> {
@@ -232,5 +304,37 @@ mod tests {
         );
         assert!(stronger.needs_rehash(&a));
         assert!(PooledHasher::new(HashAlgorithm::Bcrypt { cost: 5 }, 1, 1).needs_rehash(&b));
+    }
+
+    #[tokio::test]
+    async fn our_argon2_strings_agree_with_the_argon2_crates_own() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let hasher = PooledHasher::new(FAST, 1, 1);
+        let reference = argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(1024, 1, 1, None).unwrap(),
+        );
+        let theirs = reference
+            .hash_password(
+                b"violet-Harbor-42",
+                &SaltString::encode_b64(&[1; 16]).unwrap(),
+            )
+            .unwrap()
+            .to_string();
+        assert!(hasher.verify("violet-Harbor-42", &theirs).await.unwrap());
+        assert!(!hasher.verify("violet-Harbor-41", &theirs).await.unwrap());
+        let ours = hasher.hash("violet-Harbor-42").await.unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            reference
+                .verify_password(b"violet-Harbor-42", &parsed)
+                .is_ok()
+        );
+        assert!(
+            reference
+                .verify_password(b"violet-Harbor-41", &parsed)
+                .is_err()
+        );
     }
 }
