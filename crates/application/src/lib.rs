@@ -22,3 +22,75 @@ pub mod users;
 pub use context::{AuditDraft, RequestCtx};
 pub use error::{ErrorKind, UseCaseError};
 pub use services::Services;
+
+#[cfg(test)]
+mod debug_redaction {
+    /// Secrets and one-time values never show in `Debug` output (it ends up in logs).
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let secret = "s3cr3t-value-0123456789";
+        let outputs = [
+            format!(
+                "{:?}",
+                crate::mfa::DisableTotpInput {
+                    code: Some(secret.into()),
+                    password: Some(secret.into()),
+                }
+            ),
+            format!(
+                "{:?}",
+                crate::mfa::BeginPasskeyLogin {
+                    email: None,
+                    two_factor_token: Some(secret.into()),
+                }
+            ),
+            format!(
+                "{:?}",
+                crate::email::ResetPasswordInput {
+                    token: secret.into(),
+                    new_password: secret.into(),
+                }
+            ),
+            format!(
+                "{:?}",
+                crate::clients::AuthenticateClientInput {
+                    api_key: Some(secret),
+                    origin: None,
+                }
+            ),
+            format!(
+                "{:?}",
+                crate::ports::TotpProvisioning {
+                    secret_base32: secret.into(),
+                    otpauth_url: secret.into(),
+                    qr_png_base64: secret.into(),
+                }
+            ),
+            format!("{:?}", crate::auth::ReauthProof::TotpCode(secret.into())),
+            format!("{:?}", crate::auth::ReauthProof::Password(secret.into())),
+            format!(
+                "{:?}",
+                crate::auth::Reauthenticated {
+                    access_token: secret.into(),
+                    expires_in: 1,
+                    auth_time: 1,
+                }
+            ),
+            format!(
+                "{:?}",
+                crate::email::MagicLinkAnswer::RedirectCode(secret.into())
+            ),
+            format!(
+                "{:?}",
+                crate::email::ExchangeRedirectCodeInput {
+                    code: secret,
+                    code_verifier: Some(secret),
+                    redirect_uri: None,
+                }
+            ),
+        ];
+        for out in outputs {
+            assert!(!out.contains(secret), "{out}");
+        }
+    }
+}

@@ -246,6 +246,42 @@ async fn main() -> anyhow::Result<()> {
     let refresh_rate = rotations.len() as f64 / started.elapsed().as_secs_f64();
     rotations.sort();
 
+    println!("emailed links: 50 known vs 50 unknown addresses ...");
+    let mut link_rows = Vec::new();
+    for i in 0..50 {
+        let res = ctx
+            .post(
+                "/api/auth/signup",
+                json!({"email": format!("known{i}@example.com"), "password": PASSWORD, "token_transport": "json"}),
+            )
+            .await?;
+        anyhow::ensure!(res.status() == 201, "signup failed: {}", res.text().await?);
+    }
+    for path in ["/api/auth/forgot-password", "/api/auth/magic-link/send"] {
+        let (mut known, mut unknown) = (Vec::new(), Vec::new());
+        for i in 0..50 {
+            // Interleaved, so drift over the run affects both sides alike.
+            for (email, into) in [
+                (format!("known{i}@example.com"), &mut known),
+                (format!("unknown{i}@example.com"), &mut unknown),
+            ] {
+                let t = Instant::now();
+                let res = ctx.post(path, json!({ "email": email })).await?;
+                anyhow::ensure!(res.status() == 200, "{path}: {}", res.status());
+                into.push(t.elapsed());
+            }
+        }
+        known.sort();
+        unknown.sort();
+        let (k, u) = (percentile(&known, 0.5), percentile(&unknown, 0.5));
+        link_rows.push(format!(
+            "| {path}: median known vs unknown address (50 each) | {} vs {} ({:+.1} %) |",
+            ms(k),
+            ms(u),
+            100.0 * (u.as_secs_f64() - k.as_secs_f64()) / k.as_secs_f64()
+        ));
+    }
+
     // BENCH_ONLY=accounts: the password, login and refresh phases only.
     let validation_rows = if std::env::var("BENCH_ONLY").as_deref() == Ok("accounts") {
         Vec::new()
@@ -275,7 +311,7 @@ async fn main() -> anyhow::Result<()> {
         ms(percentile(&rotations, 0.5)),
         ms(percentile(&rotations, 0.99))
     );
-    for row in validation_rows {
+    for row in link_rows.iter().chain(&validation_rows) {
         println!("{row}");
     }
     Ok(())

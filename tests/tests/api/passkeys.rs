@@ -152,6 +152,16 @@ async fn passkeys_register_and_log_in_in_chromium() {
         .step(json!({ "op": "login", "key": key, "email": "pia@example.com" }))
         .await;
     assert_eq!(login["status"], 200, "{login}");
+    // Email-first with another account's address: Pia's passkey does not sign in as Quinn.
+    signup(&app, &key, "quinn@example.com").await;
+    let mismatch = browser
+        .step(json!({ "op": "login", "key": key, "email": "quinn@example.com" }))
+        .await;
+    assert_eq!(
+        code(&mismatch),
+        (401, "passkey_verification_failed"),
+        "{mismatch}"
+    );
     let logins = app.audit_events("event_type=login_succeeded").await;
     assert!(logins.iter().any(|e| e["metadata"]["method"] == "passkey"));
 
@@ -404,4 +414,59 @@ async fn a_passkey_renews_a_stale_sign_in_before_a_sensitive_change() {
     assert_eq!(res.status(), 200);
     let events = app.audit_events("event_type=reauthenticated").await;
     assert_eq!(events[0]["metadata"]["method"], "passkey");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passkey_login_begin_looks_the_same_with_and_without_passkeys() {
+    let app = spawn_app().await;
+    let key = webauthn_client(&app, json!({})).await;
+    let access = signup(&app, &key, "haskey@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    signup(&app, &key, "nokey@example.com").await;
+    let mut browser = Browser::launch(&app.localhost_base()).await;
+    let registered = browser
+        .step(json!({ "op": "register", "key": key, "access": access, "name": "Laptop" }))
+        .await;
+    assert_eq!(registered["status"], 201, "{registered}");
+    // The shape of an answer: every key, with values replaced by their kind (challenges and
+    // ids differ every time; nothing else may).
+    fn shape(v: &Value) -> Value {
+        match v {
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(shape).collect()),
+            Value::String(_) => json!("string"),
+            Value::Number(_) => json!("number"),
+            other => other.clone(),
+        }
+    }
+    let mut shapes = Vec::new();
+    for email in [
+        "haskey@example.com",
+        "nokey@example.com",
+        "nobody@example.com",
+    ] {
+        let res = call(
+            &app,
+            Method::POST,
+            "/api/auth/passkey/login/begin",
+            &key,
+            Some(json!({ "email": email })),
+            None,
+        )
+        .await;
+        assert_eq!(res.status(), 200, "{email}");
+        let body: Value = res.json().await.unwrap();
+        let allowed = &body["options"]["publicKey"]["allowCredentials"];
+        assert!(
+            allowed.is_null() || allowed == &json!([]),
+            "{email}: {body}"
+        );
+        shapes.push(shape(&body));
+    }
+    assert_eq!(shapes[0], shapes[1]);
+    assert_eq!(shapes[0], shapes[2]);
 }

@@ -20,7 +20,6 @@ const REAUTH_RULE: RateRule = RateRule {
 };
 
 /// The proof offered.
-#[derive(Debug)]
 pub enum ReauthProof {
     Password(SecretString),
     TotpCode(String),
@@ -29,6 +28,12 @@ pub enum ReauthProof {
         session_id: String,
         credential: Value,
     },
+}
+
+impl std::fmt::Debug for ReauthProof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ReauthProof::{}([redacted])", self.method())
+    }
 }
 
 impl ReauthProof {
@@ -42,12 +47,21 @@ impl ReauthProof {
 }
 
 /// The new access token.
-#[derive(Debug)]
 pub struct Reauthenticated {
     pub access_token: String,
     pub expires_in: u64,
     /// Unix seconds.
     pub auth_time: i64,
+}
+
+impl std::fmt::Debug for Reauthenticated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reauthenticated")
+            .field("access_token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .field("auth_time", &self.auth_time)
+            .finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -9,11 +9,20 @@ use authservice_domain::{AllowedOrigin, ApiKeyHash, Client};
 use crate::error::{ErrorKind, UseCaseError};
 use crate::ports::Ports;
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Copy, Default)]
 pub struct AuthenticateClientInput<'a> {
     pub api_key: Option<&'a str>,
     /// The browser `Origin` header, when present.
     pub origin: Option<&'a str>,
+}
+
+impl std::fmt::Debug for AuthenticateClientInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthenticateClientInput")
+            .field("api_key", &self.api_key.map(|_| "[redacted]"))
+            .field("origin", &self.origin)
+            .finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

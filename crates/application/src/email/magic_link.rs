@@ -76,12 +76,23 @@ pub enum MagicLinkMode {
     Redirect,
 }
 
-#[derive(Debug)]
 pub enum MagicLinkAnswer {
     Tokens(Box<IssuedTokens>),
     /// The user has a second factor: the link was the first; a challenge follows.
     SecondFactor(crate::mfa::TwoFactorChallenge),
     RedirectCode(String),
+}
+
+impl std::fmt::Debug for MagicLinkAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Tokens(tokens) => f.debug_tuple("Tokens").field(tokens).finish(),
+            Self::SecondFactor(challenge) => {
+                f.debug_tuple("SecondFactor").field(challenge).finish()
+            }
+            Self::RedirectCode(_) => f.write_str("RedirectCode([redacted])"),
+        }
+    }
 }
 
 pub struct VerifyMagicLink {
@@ -241,13 +252,23 @@ async fn load_login(
 }
 
 /// What `redirect/exchange` presents besides the API key.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct ExchangeRedirectCodeInput<'a> {
     pub code: &'a str,
     /// Required, and must match, when the code was issued with a `code_challenge`.
     pub code_verifier: Option<&'a str>,
     /// Must equal the `redirect_uri` the code was issued for.
     pub redirect_uri: Option<&'a str>,
+}
+
+impl std::fmt::Debug for ExchangeRedirectCodeInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExchangeRedirectCodeInput")
+            .field("code", &"[redacted]")
+            .field("code_verifier", &self.code_verifier.map(|_| "[redacted]"))
+            .field("redirect_uri", &self.redirect_uri)
+            .finish()
+    }
 }
 
 pub struct ExchangeRedirectCode {

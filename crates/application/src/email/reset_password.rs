@@ -53,10 +53,15 @@ impl ForgotPassword {
     }
 }
 
-#[derive(Debug)]
 pub struct ResetPasswordInput {
     pub token: String,
     pub new_password: SecretString,
+}
+
+impl std::fmt::Debug for ResetPasswordInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResetPasswordInput { token: [redacted], new_password: [redacted] }")
+    }
 }
 
 pub struct ResetPassword {

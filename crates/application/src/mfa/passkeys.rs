@@ -56,14 +56,26 @@ impl From<&StoredPasskey> for PasskeyView {
 }
 
 /// How a login ceremony starts.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct BeginPasskeyLogin {
-    /// Email-first: only this account's passkeys are offered; an address without passkeys gets
-    /// a usernameless ceremony. (This tells whether an address has passkeys, as email-first
-    /// WebAuthn always does; usernameless login reveals nothing.)
+    /// Email-first: a discoverable ceremony like usernameless login (the answer does not tell
+    /// whether the address has passkeys, or an account), finished only by a passkey of that
+    /// account.
     pub email: Option<String>,
     /// Complete this login challenge with a passkey (second factor).
     pub two_factor_token: Option<String>,
+}
+
+impl std::fmt::Debug for BeginPasskeyLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BeginPasskeyLogin")
+            .field("email", &self.email)
+            .field(
+                "two_factor_token",
+                &self.two_factor_token.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
 }
 
 fn setting<'a>(client: &'a Client, name: &str) -> Option<&'a Value> {
@@ -484,7 +496,7 @@ impl PasskeyLogin {
             return Err(MfaError::RateLimited { retry_after });
         }
         let rp = relying_party(client, &self.base_url)?;
-        let (options, state, kind, user, token) = if let Some(token) = input
+        let (options, state, kind, user, token, email_first) = if let Some(token) = input
             .two_factor_token
             .as_deref()
             .filter(|t| !t.trim().is_empty())
@@ -508,8 +520,13 @@ impl PasskeyLogin {
                 "second_factor",
                 Some(challenge.user.id),
                 Some(challenge.key),
+                false,
             )
         } else {
+            // Email-first and usernameless alike get a discoverable ceremony (no list of
+            // credential ids): the answer looks the same for an address with passkeys, one
+            // without, and one without an account. With an email, finish accepts only a
+            // passkey of that account.
             let user = match input.email.as_deref().map(Email::parse) {
                 Some(Ok(email)) => self
                     .ports
@@ -520,23 +537,15 @@ impl PasskeyLogin {
                 Some(Err(e)) => return Err(e.into()),
                 None => None,
             };
-            let credentials = match &user {
-                Some(user) => self.ports.passkeys.list(client.id, user.id).await?,
-                None => Vec::new(),
-            };
-            match user.filter(|_| !credentials.is_empty()) {
-                Some(user) => {
-                    let (options, state) = self
-                        .ports
-                        .webauthn
-                        .start_authentication(&rp, &credentials)?;
-                    (options, state, "login", Some(user.id), None)
-                }
-                None => {
-                    let (options, state) = self.ports.webauthn.start_discoverable(&rp)?;
-                    (options, state, "discoverable", None, None)
-                }
-            }
+            let (options, state) = self.ports.webauthn.start_discoverable(&rp)?;
+            (
+                options,
+                state,
+                "discoverable",
+                user.map(|u| u.id),
+                None,
+                input.email.is_some(),
+            )
         };
         let session_id = store_ceremony(
             &self.ports,
@@ -544,6 +553,7 @@ impl PasskeyLogin {
                 "kind": kind,
                 "client_id": client.id.to_string(),
                 "user_id": user.map(|u| u.to_string()),
+                "email_first": email_first,
                 "challenge_key": token,
                 "state": state,
             }),
@@ -590,7 +600,7 @@ impl PasskeyLogin {
             .verify_assertion(
                 ctx,
                 client,
-                &["login", "discoverable", "second_factor"],
+                &["discoverable", "second_factor"],
                 session_id,
                 response,
             )
@@ -742,8 +752,12 @@ impl PasskeyLogin {
                 )
                 .await);
         };
+        let email_first = ceremony["email_first"].as_bool().unwrap_or(false);
         let owner_matches = match (kind.as_str(), expected_user) {
-            ("discoverable", _) => handle == Some(credential.user_id.as_uuid()),
+            ("discoverable", _) => {
+                handle == Some(credential.user_id.as_uuid())
+                    && (!email_first || expected_user == Some(credential.user_id))
+            }
             (_, Some(user)) => credential.user_id == user,
             _ => false,
         };

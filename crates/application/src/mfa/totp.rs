@@ -56,10 +56,19 @@ const SETUP_RULE: RateRule = RateRule {
     window: Duration::from_secs(3600),
 };
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct DisableTotpInput {
     pub code: Option<String>,
     pub password: Option<SecretString>,
+}
+
+impl std::fmt::Debug for DisableTotpInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DisableTotpInput")
+            .field("code", &self.code.as_ref().map(|_| "[redacted]"))
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 fn setup_key(user: &User) -> String {

@@ -93,11 +93,18 @@ pub trait TotpEngine: Send + Sync {
     ) -> anyhow::Result<TotpProvisioning>;
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TotpProvisioning {
     pub secret_base32: String,
     pub otpauth_url: String,
     pub qr_png_base64: String,
+}
+
+impl std::fmt::Debug for TotpProvisioning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret is in all three fields.
+        f.write_str("TotpProvisioning([redacted])")
+    }
 }
 
 /// A stored passkey.

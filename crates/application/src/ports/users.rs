@@ -15,10 +15,22 @@ pub enum UserWriteError {
 }
 
 /// A user with the stored password hash (absent for passwordless accounts).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct UserWithPassword {
     pub user: User,
     pub password_hash: Option<String>,
+}
+
+impl std::fmt::Debug for UserWithPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserWithPassword")
+            .field("user", &self.user)
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
 }
 
 /// Durable storage of users; every query is scoped by client.
