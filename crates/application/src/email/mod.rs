@@ -426,23 +426,6 @@ fn link_base<'a>(
         .unwrap_or(&config.base_url)
 }
 
-/// The same work as preparing a message, for an address without an account, so that the answer
-/// takes about as long either way.
-fn decoy_work(
-    ports: &Ports,
-    config: &MailConfig,
-    client: &Client,
-    settings: &ClientEmailConfig,
-    email: &Email,
-    purpose: TokenPurpose,
-) {
-    let token = hex(&ports.random.bytes32());
-    let base = link_base(purpose, None, settings, config);
-    let _ = render_sealed(
-        ports, config, client, settings, None, email, purpose, base, &token,
-    );
-}
-
 /// Builds a token for `purpose` and the message that carries it (rendered and sealed), ready
 /// to store in one transaction.
 async fn prepare_email(
@@ -612,13 +595,44 @@ async fn request_link(
         .map(|f| f.user)
         .filter(|u| u.status == authservice_domain::UserStatus::Active);
     let Some(user) = user else {
-        decoy_work(ports, config, client, &settings, &email, request.purpose);
-        let event = ctx
+        // The same preparation (token, rendering, sealing) and the same database statements
+        // as for a real account, undone: only the audit event stays.
+        let now = ports.clock.now();
+        let stand_in = User {
+            id: authservice_domain::UserId::from_uuid(Uuid::new_v4()),
+            client_id: client.id,
+            email: email.clone(),
+            email_verified: false,
+            display_name: None,
+            timezone: None,
+            locale: None,
+            role: "user".to_owned(),
+            status: authservice_domain::UserStatus::Active,
+            totp_enabled: false,
+            last_login_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut decoy = prepare_email(
+            ports,
+            config,
+            ctx,
+            client,
+            &stand_in,
+            Outgoing {
+                purpose: request.purpose,
+                base_url: base.as_ref(),
+                settings: &settings,
+                event_type: request.unknown_event_type,
+            },
+        )
+        .await?;
+        decoy.audit = ctx
             .audit(request.unknown_event_type)
             .client(client.id)
             .metadata(json!({ "account": "none" }))
-            .at(ports.clock.now());
-        crate::audit::record_quietly(ports, &event).await;
+            .at(now);
+        ports.one_time_tokens.issue_decoy(&decoy).await?;
         return Ok(());
     };
     let pending = prepare_email(

@@ -284,6 +284,49 @@ impl OneTimeTokenRepository for PgOneTimeTokens {
             .context("storing a one-time token and its email")
     }
 
+    async fn issue_decoy(&self, pending: &PendingEmail) -> anyhow::Result<()> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        conn.transaction::<_, DieselError, _>(async |tx| {
+            // The decoy's user does not exist, so its token row cannot be inserted (foreign
+            // key): lock, void and queue the message as `issue` does, then undo them.
+            let rehearsal = tx
+                .transaction::<(), DieselError, _>(async |sp| {
+                    let mut decoy = pending.clone();
+                    decoy.email.user_id = None;
+                    let t = &decoy.token;
+                    if decoy.void_older {
+                        users::table
+                            .filter(users::id.eq(t.user_id.as_uuid()))
+                            .select(users::id)
+                            .for_update()
+                            .load::<Uuid>(sp)
+                            .await?;
+                        diesel::update(
+                            one_time_tokens::table
+                                .filter(one_time_tokens::client_id.eq(t.client_id.as_uuid()))
+                                .filter(one_time_tokens::user_id.eq(t.user_id.as_uuid()))
+                                .filter(one_time_tokens::purpose.eq(t.purpose.as_str()))
+                                .filter(one_time_tokens::consumed_at.is_null())
+                                .filter(one_time_tokens::voided_at.is_null()),
+                        )
+                        .set(one_time_tokens::voided_at.eq(t.created_at))
+                        .execute(sp)
+                        .await?;
+                    }
+                    super::outbox::insert_queued(sp, &decoy.email).await?;
+                    Err(DieselError::RollbackTransaction)
+                })
+                .await;
+            match rehearsal {
+                Err(DieselError::RollbackTransaction) | Ok(()) => {}
+                Err(other) => return Err(other),
+            }
+            insert_event(tx, &pending.audit).await
+        })
+        .await
+        .context("recording a link request for an unknown address")
+    }
+
     async fn find(
         &self,
         purpose: TokenPurpose,
