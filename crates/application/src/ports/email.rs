@@ -80,10 +80,10 @@ pub trait OneTimeTokenRepository: Send + Sync {
     /// Stores the token and its message (and voids older tokens when asked), in one transaction.
     async fn issue(&self, pending: &PendingEmail) -> anyhow::Result<()>;
 
-    /// For an address without an account: the same statements as `issue` in one transaction,
-    /// the token and message undone (a savepoint rolled back), only `pending.audit` kept — so
-    /// the request costs the same round trips and one commit, and its timing does not tell
-    /// whether the address has an account.
+    /// For an address without an account: the same statements as `issue`, with the same data,
+    /// in one transaction, none of them writing (the inserts select no row); only
+    /// `pending.audit` is stored — one commit either way, so the timing of the answer does not
+    /// tell whether the address has an account.
     async fn issue_decoy(&self, pending: &PendingEmail) -> anyhow::Result<()>;
 
     /// The token with this hash and purpose, in any state.
