@@ -160,10 +160,28 @@ impl ChangePassword {
             .metadata(json!({ "other_sessions_revoked": true }))
             .at(now);
         event.user_id = Some(user.id.as_uuid());
+        let client = super::require_client(ctx)?;
+        let notice = crate::email::prepare_notice(
+            &self.ports,
+            &self.mail,
+            client,
+            &user,
+            authservice_domain::Notice::PasswordChanged,
+        )
+        .await?;
         self.ports
             .users
-            .change_password(user.client_id, user.id, &hash, keep, now, &event)
+            .change_password(
+                user.client_id,
+                user.id,
+                &hash,
+                keep,
+                now,
+                &event,
+                Some(&notice),
+            )
             .await?;
+        self.ports.outbox_signal.wake();
         crate::tokens::note_session_end(
             &self.ports,
             self.config.access_ttl,
@@ -171,15 +189,6 @@ impl ChangePassword {
             user.id,
         )
         .await?;
-        let client = super::require_client(ctx)?;
-        crate::email::notify(
-            &self.ports,
-            &self.mail,
-            client,
-            &user,
-            authservice_domain::Notice::PasswordChanged,
-        )
-        .await;
         Ok(())
     }
 }

@@ -232,7 +232,7 @@ impl Signup {
                         &owner.user,
                         authservice_domain::Notice::SignupWithExistingAccount,
                     )
-                    .await;
+                    .await?;
                 }
                 let event = ctx
                     .audit("signup_existing_account")

@@ -354,59 +354,56 @@ fn render_message(
     ))
 }
 
-/// Emails `user` a security notice ("a passkey was added to your account") through the outbox,
-/// in their language with the client's branding. It is queued right after the change it
-/// reports is stored; if queueing fails the change stands and the failure is logged (the audit
-/// event of the change is already written).
+/// A security notice for `user` ("a passkey was added to your account"), rendered in their
+/// language with the client's branding and sealed, ready to queue in the outbox — in the same
+/// transaction as the change it reports.
+pub(crate) async fn prepare_notice(
+    ports: &Ports,
+    config: &MailConfig,
+    client: &Client,
+    user: &User,
+    notice: authservice_domain::Notice,
+) -> anyhow::Result<QueuedEmail> {
+    let settings = load_settings(ports, client).await?;
+    // The app's own pages when it configured a link base, else the hosted pages.
+    let link = match &settings.base_url {
+        Some(base) => base.as_str().to_owned(),
+        None => format!("{}{}", config.base_url.as_str(), notice.link_path()),
+    };
+    let (sealed, _) = render_message(
+        ports,
+        config,
+        client,
+        &settings,
+        user.locale.as_deref(),
+        &user.email,
+        authservice_domain::Message::Notice(notice),
+        link,
+    )?;
+    Ok(QueuedEmail {
+        id: uuid::Uuid::now_v7(),
+        client_id: client.id,
+        user_id: Some(user.id),
+        kind: format!("notice_{}", notice.as_str()),
+        recipient: user.email.clone(),
+        sealed,
+        created_at: ports.clock.now(),
+    })
+}
+
+/// Queues a notice on its own (when no change of state goes with it, e.g. a signup attempt with
+/// a registered address).
 pub(crate) async fn notify(
     ports: &Ports,
     config: &MailConfig,
     client: &Client,
     user: &User,
     notice: authservice_domain::Notice,
-) {
-    let queued = async {
-        let settings = load_settings(ports, client).await?;
-        // The app's own pages when it configured a link base, else the hosted pages.
-        let link = match &settings.base_url {
-            Some(base) => base.as_str().to_owned(),
-            None => format!("{}{}", config.base_url.as_str(), notice.link_path()),
-        };
-        let (sealed, _) = render_message(
-            ports,
-            config,
-            client,
-            &settings,
-            user.locale.as_deref(),
-            &user.email,
-            authservice_domain::Message::Notice(notice),
-            link,
-        )?;
-        ports
-            .outbox
-            .enqueue(&QueuedEmail {
-                id: uuid::Uuid::now_v7(),
-                client_id: client.id,
-                user_id: Some(user.id),
-                kind: format!("notice_{}", notice.as_str()),
-                recipient: user.email.clone(),
-                sealed,
-                created_at: ports.clock.now(),
-            })
-            .await?;
-        anyhow::Ok(())
-    }
-    .await;
-    match queued {
-        Ok(()) => ports.outbox_signal.wake(),
-        Err(err) => tracing::warn!(
-            notice = notice.as_str(),
-            client = %client.id,
-            user = %user.id,
-            error = %format!("{err:#}"),
-            "could not queue a security notice"
-        ),
-    }
+) -> anyhow::Result<()> {
+    let email = prepare_notice(ports, config, client, user, notice).await?;
+    ports.outbox.enqueue(&email).await?;
+    ports.outbox_signal.wake();
+    Ok(())
 }
 
 /// The base of a link: magic links always point at this server (`BASE_URL`: it must receive

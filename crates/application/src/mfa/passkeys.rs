@@ -367,17 +367,23 @@ impl ManagePasskeys {
             "passkey_added",
             json!({ "passkey_id": stored.id.to_string(), "name": stored.name, "attestation_format": stored.attestation_format }),
         );
-        if !self.ports.passkeys.insert(&stored, &event).await? {
-            return Err(MfaError::PasskeyExists);
-        }
-        crate::email::notify(
+        let notice = crate::email::prepare_notice(
             &self.ports,
             &self.mail,
             client,
             &user,
             authservice_domain::Notice::PasskeyAdded,
         )
-        .await;
+        .await?;
+        if !self
+            .ports
+            .passkeys
+            .insert(&stored, &event, Some(&notice))
+            .await?
+        {
+            return Err(MfaError::PasskeyExists);
+        }
+        self.ports.outbox_signal.wake();
         Ok(PasskeyView::from(&stored))
     }
 
@@ -441,21 +447,22 @@ impl ManagePasskeys {
             "passkey_removed",
             json!({ "passkey_id": id.to_string() }),
         );
+        let client = crate::auth::require_client(ctx)?;
+        let notice = crate::email::prepare_notice(
+            &self.ports,
+            &self.mail,
+            client,
+            &user,
+            authservice_domain::Notice::PasskeyRemoved,
+        )
+        .await?;
         if self
             .ports
             .passkeys
-            .delete(user.client_id, user.id, id, &event)
+            .delete(user.client_id, user.id, id, &event, Some(&notice))
             .await?
         {
-            let client = crate::auth::require_client(ctx)?;
-            crate::email::notify(
-                &self.ports,
-                &self.mail,
-                client,
-                &user,
-                authservice_domain::Notice::PasskeyRemoved,
-            )
-            .await;
+            self.ports.outbox_signal.wake();
             Ok(())
         } else {
             Err(MfaError::PasskeyNotFound)

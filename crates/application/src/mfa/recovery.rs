@@ -63,6 +63,15 @@ impl ManageRecoveryCodes {
             .metadata(json!({ "count": codes.len() }))
             .at(self.ports.clock.now());
         event.user_id = Some(user.id.as_uuid());
+        let client = crate::auth::require_client(ctx)?;
+        let notice = crate::email::prepare_notice(
+            &self.ports,
+            &self.mail,
+            client,
+            &user,
+            authservice_domain::Notice::RecoveryCodesRegenerated,
+        )
+        .await?;
         self.ports
             .mfa
             .replace_recovery_codes(
@@ -71,17 +80,10 @@ impl ManageRecoveryCodes {
                 &hashes,
                 self.ports.clock.now(),
                 &event,
+                Some(&notice),
             )
             .await?;
-        let client = crate::auth::require_client(ctx)?;
-        crate::email::notify(
-            &self.ports,
-            &self.mail,
-            client,
-            &user,
-            authservice_domain::Notice::RecoveryCodesRegenerated,
-        )
-        .await;
+        self.ports.outbox_signal.wake();
         Ok(codes)
     }
 }

@@ -231,6 +231,15 @@ impl ManageTotp {
         };
         self.ports.rate_limiter.release(&limit_key, &ticket).await?;
         let (codes, hashes) = new_recovery_codes(&self.ports, user.id);
+        let client = crate::auth::require_client(ctx)?;
+        let notice = crate::email::prepare_notice(
+            &self.ports,
+            &self.mail,
+            client,
+            &user,
+            authservice_domain::Notice::TotpEnabled,
+        )
+        .await?;
         let enabled = self
             .ports
             .mfa
@@ -242,21 +251,14 @@ impl ManageTotp {
                 &hashes,
                 self.ports.clock.now(),
                 &self.audit(ctx, &user, "totp_enabled"),
+                Some(&notice),
             )
             .await?;
         if !enabled {
             return Err(MfaError::AlreadyEnabled);
         }
+        self.ports.outbox_signal.wake();
         self.ports.ephemeral.take(&setup_key(&user)).await?;
-        let client = crate::auth::require_client(ctx)?;
-        crate::email::notify(
-            &self.ports,
-            &self.mail,
-            client,
-            &user,
-            authservice_domain::Notice::TotpEnabled,
-        )
-        .await;
         Ok(TotpEnabled {
             recovery_codes: codes,
         })
@@ -312,23 +314,28 @@ impl ManageTotp {
             return Err(err);
         }
         self.ports.rate_limiter.release(&limit_key, &ticket).await?;
-        self.ports
-            .mfa
-            .disable_totp(
-                user.client_id,
-                user.id,
-                self.ports.clock.now(),
-                &self.audit(ctx, &user, "totp_disabled"),
-            )
-            .await?;
-        crate::email::notify(
+        let notice = crate::email::prepare_notice(
             &self.ports,
             &self.mail,
             client,
             &user,
             authservice_domain::Notice::TotpDisabled,
         )
-        .await;
+        .await?;
+        if self
+            .ports
+            .mfa
+            .disable_totp(
+                user.client_id,
+                user.id,
+                self.ports.clock.now(),
+                &self.audit(ctx, &user, "totp_disabled"),
+                Some(&notice),
+            )
+            .await?
+        {
+            self.ports.outbox_signal.wake();
+        }
         Ok(())
     }
 }

@@ -21,7 +21,8 @@ pub trait MfaRepository: Send + Sync {
     async fn totp(&self, client: ClientId, user: UserId) -> anyhow::Result<Option<TotpState>>;
 
     /// Enables TOTP with `secret` (`step` counts as used) and replaces the recovery codes, with
-    /// the audit event, in one transaction. `false` when TOTP was already enabled.
+    /// the audit event and the owner's notice (queued in the outbox), in one transaction.
+    /// `false` when TOTP was already enabled.
     #[allow(clippy::too_many_arguments)]
     async fn enable_totp(
         &self,
@@ -32,6 +33,7 @@ pub trait MfaRepository: Send + Sync {
         recovery_codes: &[[u8; 32]],
         at: DateTime<Utc>,
         audit: &AuditEvent,
+        notice: Option<&super::QueuedEmail>,
     ) -> anyhow::Result<bool>;
 
     /// Records `step` as used if it is later than the last used one (one conditional UPDATE);
@@ -43,16 +45,18 @@ pub trait MfaRepository: Send + Sync {
         step: u64,
     ) -> anyhow::Result<bool>;
 
-    /// Disables TOTP and deletes the recovery codes, with the audit event.
+    /// Disables TOTP and deletes the recovery codes, with the audit event and the notice.
     async fn disable_totp(
         &self,
         client: ClientId,
         user: UserId,
         at: DateTime<Utc>,
         audit: &AuditEvent,
+        notice: Option<&super::QueuedEmail>,
     ) -> anyhow::Result<bool>;
 
-    /// Replaces the user's recovery codes (the old ones stop working), with the audit event.
+    /// Replaces the user's recovery codes (the old ones stop working), with the audit event
+    /// and the notice.
     async fn replace_recovery_codes(
         &self,
         client: ClientId,
@@ -60,6 +64,7 @@ pub trait MfaRepository: Send + Sync {
         codes: &[[u8; 32]],
         at: DateTime<Utc>,
         audit: &AuditEvent,
+        notice: Option<&super::QueuedEmail>,
     ) -> anyhow::Result<()>;
 
     /// `(unused, total)` recovery codes of the user.
@@ -129,7 +134,13 @@ pub struct StoredPasskey {
 pub trait PasskeyRepository: Send + Sync {
     /// Stores a new passkey with its audit event. `false` when the credential is already
     /// registered with this client.
-    async fn insert(&self, passkey: &StoredPasskey, audit: &AuditEvent) -> anyhow::Result<bool>;
+    /// Stores a passkey with its audit event and the owner's notice, in one transaction.
+    async fn insert(
+        &self,
+        passkey: &StoredPasskey,
+        audit: &AuditEvent,
+        notice: Option<&super::QueuedEmail>,
+    ) -> anyhow::Result<bool>;
 
     async fn list(&self, client: ClientId, user: UserId) -> anyhow::Result<Vec<StoredPasskey>>;
 
@@ -165,6 +176,7 @@ pub trait PasskeyRepository: Send + Sync {
         user: UserId,
         id: Uuid,
         audit: &AuditEvent,
+        notice: Option<&super::QueuedEmail>,
     ) -> anyhow::Result<bool>;
 }
 

@@ -83,7 +83,8 @@ pub trait UserRepository: Send + Sync {
     ) -> anyhow::Result<Option<User>>;
 
     /// Replaces the password hash and revokes every other session of the user (all but
-    /// `keep`), with the audit event — in one transaction.
+    /// `keep`), with the audit event and the owner's notice — in one transaction.
+    #[allow(clippy::too_many_arguments)]
     async fn change_password(
         &self,
         client: ClientId,
@@ -92,5 +93,6 @@ pub trait UserRepository: Send + Sync {
         keep_session: Option<Uuid>,
         at: DateTime<Utc>,
         audit: &AuditEvent,
+        notice: Option<&super::QueuedEmail>,
     ) -> anyhow::Result<()>;
 }

@@ -13,7 +13,9 @@ use uuid::Uuid;
 
 use super::PgPool;
 use super::audit::insert_event;
+use super::outbox::queue_notice;
 use super::schema::{recovery_codes, users};
+use authservice_application::ports::QueuedEmail;
 
 pub struct PgMfa {
     pool: PgPool,
@@ -93,6 +95,7 @@ impl MfaRepository for PgMfa {
         codes: &[[u8; 32]],
         at: DateTime<Utc>,
         audit: &AuditEvent,
+        notice: Option<&QueuedEmail>,
     ) -> anyhow::Result<bool> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         conn.transaction::<_, DieselError, _>(async |tx| {
@@ -115,6 +118,7 @@ impl MfaRepository for PgMfa {
             }
             store_codes(tx, client, user, codes, at).await?;
             insert_event(tx, audit).await?;
+            queue_notice(tx, notice).await?;
             Ok(true)
         })
         .await
@@ -153,6 +157,7 @@ impl MfaRepository for PgMfa {
         user: UserId,
         at: DateTime<Utc>,
         audit: &AuditEvent,
+        notice: Option<&QueuedEmail>,
     ) -> anyhow::Result<bool> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         conn.transaction::<_, DieselError, _>(async |tx| {
@@ -179,6 +184,7 @@ impl MfaRepository for PgMfa {
             .await?;
             if n > 0 {
                 insert_event(tx, audit).await?;
+                queue_notice(tx, notice).await?;
             }
             Ok(n > 0)
         })
@@ -193,11 +199,13 @@ impl MfaRepository for PgMfa {
         codes: &[[u8; 32]],
         at: DateTime<Utc>,
         audit: &AuditEvent,
+        notice: Option<&QueuedEmail>,
     ) -> anyhow::Result<()> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         conn.transaction::<_, DieselError, _>(async |tx| {
             store_codes(tx, client, user, codes, at).await?;
-            insert_event(tx, audit).await
+            insert_event(tx, audit).await?;
+            queue_notice(tx, notice).await
         })
         .await
         .context("replacing recovery codes")

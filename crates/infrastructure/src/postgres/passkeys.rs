@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use super::PgPool;
 use super::audit::insert_event;
+use super::outbox::queue_notice;
 use super::schema::passkeys;
+use authservice_application::ports::QueuedEmail;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = passkeys)]
@@ -64,7 +66,12 @@ impl PgPasskeys {
 
 #[async_trait]
 impl PasskeyRepository for PgPasskeys {
-    async fn insert(&self, p: &StoredPasskey, audit: &AuditEvent) -> anyhow::Result<bool> {
+    async fn insert(
+        &self,
+        p: &StoredPasskey,
+        audit: &AuditEvent,
+        notice: Option<&QueuedEmail>,
+    ) -> anyhow::Result<bool> {
         let row = PasskeyRow {
             id: p.id,
             client_id: p.client_id.as_uuid(),
@@ -85,7 +92,8 @@ impl PasskeyRepository for PgPasskeys {
                     .values(&row)
                     .execute(tx)
                     .await?;
-                insert_event(tx, audit).await
+                insert_event(tx, audit).await?;
+                queue_notice(tx, notice).await
             })
             .await;
         match stored {
@@ -184,6 +192,7 @@ impl PasskeyRepository for PgPasskeys {
         user: UserId,
         id: Uuid,
         audit: &AuditEvent,
+        notice: Option<&QueuedEmail>,
     ) -> anyhow::Result<bool> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         conn.transaction::<_, DieselError, _>(async |tx| {
@@ -197,6 +206,7 @@ impl PasskeyRepository for PgPasskeys {
             .await?;
             if n > 0 {
                 insert_event(tx, audit).await?;
+                queue_notice(tx, notice).await?;
             }
             Ok(n > 0)
         })

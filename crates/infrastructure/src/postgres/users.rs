@@ -15,8 +15,10 @@ use uuid::Uuid;
 use super::PgPool;
 use super::audit::insert_event;
 use super::one_time_tokens::insert_pending;
+use super::outbox::queue_notice;
 use super::schema::users;
 use super::sessions::{insert_new_session, revoke_where};
+use authservice_application::ports::QueuedEmail;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -239,6 +241,7 @@ impl UserRepository for PgUserRepository {
         row.map(|r| r.into_user().map(|u| u.user)).transpose()
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn change_password(
         &self,
         client: ClientId,
@@ -247,6 +250,7 @@ impl UserRepository for PgUserRepository {
         keep_session: Option<Uuid>,
         at: DateTime<Utc>,
         audit: &AuditEvent,
+        notice: Option<&QueuedEmail>,
     ) -> anyhow::Result<()> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         conn.transaction::<_, DieselError, _>(async |tx| {
@@ -259,7 +263,8 @@ impl UserRepository for PgUserRepository {
             .execute(tx)
             .await?;
             revoke_where(tx, client, id, None, keep_session, "password_changed", at).await?;
-            insert_event(tx, audit).await
+            insert_event(tx, audit).await?;
+            queue_notice(tx, notice).await
         })
         .await
         .context("changing password")
