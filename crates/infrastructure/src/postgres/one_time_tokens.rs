@@ -49,30 +49,39 @@ impl TokenRow {
 
 /// Stores a token, its outbox row and audit event (voiding older tokens when asked). Must run
 /// inside a transaction; also used by signup.
+/// Voids the user's live tokens of the same purpose, after locking the user row: two
+/// concurrent requests for the same user cannot both stay live.
+async fn void_older(
+    conn: &mut AsyncPgConnection,
+    t: &authservice_application::ports::NewOneTimeToken,
+) -> QueryResult<()> {
+    users::table
+        .filter(users::id.eq(t.user_id.as_uuid()))
+        .select(users::id)
+        .for_update()
+        .load::<Uuid>(conn)
+        .await?;
+    diesel::update(
+        one_time_tokens::table
+            .filter(one_time_tokens::client_id.eq(t.client_id.as_uuid()))
+            .filter(one_time_tokens::user_id.eq(t.user_id.as_uuid()))
+            .filter(one_time_tokens::purpose.eq(t.purpose.as_str()))
+            .filter(one_time_tokens::consumed_at.is_null())
+            .filter(one_time_tokens::voided_at.is_null()),
+    )
+    .set(one_time_tokens::voided_at.eq(t.created_at))
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
 pub(super) async fn insert_pending(
     conn: &mut AsyncPgConnection,
     pending: &PendingEmail,
 ) -> QueryResult<()> {
     let t = &pending.token;
     if pending.void_older {
-        // Serialise requests for the same user, so two concurrent ones cannot both stay live.
-        users::table
-            .filter(users::id.eq(t.user_id.as_uuid()))
-            .select(users::id)
-            .for_update()
-            .load::<Uuid>(conn)
-            .await?;
-        diesel::update(
-            one_time_tokens::table
-                .filter(one_time_tokens::client_id.eq(t.client_id.as_uuid()))
-                .filter(one_time_tokens::user_id.eq(t.user_id.as_uuid()))
-                .filter(one_time_tokens::purpose.eq(t.purpose.as_str()))
-                .filter(one_time_tokens::consumed_at.is_null())
-                .filter(one_time_tokens::voided_at.is_null()),
-        )
-        .set(one_time_tokens::voided_at.eq(t.created_at))
-        .execute(conn)
-        .await?;
+        void_older(conn, t).await?;
     }
     diesel::insert_into(one_time_tokens::table)
         .values((
@@ -293,23 +302,7 @@ impl OneTimeTokenRepository for PgOneTimeTokens {
             use diesel::sql_types::{Bytea, Nullable, Text, Timestamptz, Uuid as SqlUuid};
             let t = &pending.token;
             if pending.void_older {
-                users::table
-                    .filter(users::id.eq(t.user_id.as_uuid()))
-                    .select(users::id)
-                    .for_update()
-                    .load::<Uuid>(tx)
-                    .await?;
-                diesel::update(
-                    one_time_tokens::table
-                        .filter(one_time_tokens::client_id.eq(t.client_id.as_uuid()))
-                        .filter(one_time_tokens::user_id.eq(t.user_id.as_uuid()))
-                        .filter(one_time_tokens::purpose.eq(t.purpose.as_str()))
-                        .filter(one_time_tokens::consumed_at.is_null())
-                        .filter(one_time_tokens::voided_at.is_null()),
-                )
-                .set(one_time_tokens::voided_at.eq(t.created_at))
-                .execute(tx)
-                .await?;
+                void_older(tx, t).await?;
             }
             diesel::sql_query(
                 "INSERT INTO one_time_tokens \
