@@ -41,6 +41,24 @@ pub async fn signup(app: &TestApp, key: &str, email: &str) -> Value {
     res.json().await.unwrap()
 }
 
+/// Signs `email` up whatever the client's verification rule (201 with tokens, or 202).
+pub async fn signup_verified_or_not(app: &TestApp, key: &str, email: &str) {
+    let res = call(
+        app,
+        Method::POST,
+        "/api/auth/signup",
+        key,
+        Some(json!({"email": email, "password": PASSWORD, "token_transport": "json"})),
+        None,
+    )
+    .await;
+    assert!(
+        res.status() == StatusCode::CREATED || res.status() == StatusCode::ACCEPTED,
+        "{}",
+        res.status()
+    );
+}
+
 pub fn key_of(created: &Value) -> String {
     created["api_key"].as_str().unwrap().to_owned()
 }

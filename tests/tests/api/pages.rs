@@ -799,3 +799,40 @@ async fn the_account_page_asks_who_you_are_before_a_sensitive_change() {
     assert_eq!(axe["violations"], json!([]), "{axe}");
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_signup_page_says_check_your_email_when_addresses_must_be_verified() {
+    let (app, sink, _) = pages_app().await;
+    let base = app.localhost_base();
+    let key = key_of(
+        &app.create_client(json!({
+            "name": "Careful",
+            "allowed_origins": [base],
+            "settings": { "require_verified_email": true },
+        }))
+        .await,
+    );
+    crate::auth_helpers::signup_verified_or_not(&app, &key, "taken@example.com").await;
+    let mut b = Browser::launch(&base).await;
+    // A new address and a registered one get the same page; no session either way.
+    for email in ["fresh@example.com", "taken@example.com"] {
+        ok(
+            &mut b,
+            json!({ "op": "goto", "url": format!("/signup.html?api_key={key}&locale=en") }),
+        )
+        .await;
+        fill(&mut b, "Email", email).await;
+        fill(&mut b, "Password", crate::auth_helpers::PASSWORD).await;
+        click(&mut b, "Create account").await;
+        sees(
+            &mut b,
+            "Check your email: we sent you a link to finish signing up.",
+        )
+        .await;
+    }
+    sink.wait_for_text("fresh@example.com", "/verify-email.html?token=", WAIT)
+        .await;
+    sink.wait_for_text("taken@example.com", "already has one", WAIT)
+        .await;
+    b.close().await;
+}
