@@ -899,6 +899,14 @@ async fn a_clients_email_settings_choose_sender_links_and_its_own_smtp_server() 
         .await;
         assert_eq!(res.status(), status, "{base_url}");
     }
+    // The accepted one is delivered through the client's server with the registered base
+    // (waited for before its settings go away).
+    let linked = nth_mail_to(&own, "eve@example.com", 3).await;
+    assert!(
+        linked
+            .link("/reset-password.html")
+            .starts_with("https://app.acme.test/auth/")
+    );
 
     // Deleting the settings returns to the server's sender and SMTP server.
     let res = app.admin(Method::DELETE, &path, None).await;
