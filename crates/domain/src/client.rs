@@ -217,11 +217,13 @@ pub struct RedirectUri(String);
 
 impl RedirectUri {
     pub const MAX_PER_CLIENT: usize = 32;
+    /// Bytes; also the bound for the allowed-origin fallback.
+    pub const MAX_LEN: usize = 2048;
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         const FIELD: &str = "redirect_uris";
         let raw = raw.trim();
-        if raw.is_empty() || raw.len() > 2048 {
+        if raw.is_empty() || raw.len() > Self::MAX_LEN {
             return Err(ValidationError::new(
                 FIELD,
                 "each must be 1 to 2048 characters",
@@ -555,6 +557,9 @@ impl Client {
     /// http(s) URI on one of its allowed origins or on `extra_origin` (the server's own).
     #[must_use]
     pub fn accepts_redirect_uri(&self, uri: &str, extra_origin: &str) -> bool {
+        if uri.len() > RedirectUri::MAX_LEN {
+            return false;
+        }
         if !self.redirect_uris.is_empty() {
             return self.redirect_uris.iter().any(|r| r.as_str() == uri);
         }

@@ -259,6 +259,21 @@ async fn every_user_route_refuses_another_clients_token() {
         (Method::GET, "/api/auth/sessions".into(), None),
         (Method::DELETE, "/api/auth/sessions".into(), None),
         (Method::DELETE, format!("/api/auth/sessions/{sid}"), None),
+        (
+            Method::POST,
+            "/api/auth/reauthenticate".into(),
+            Some(json!({"password": PASSWORD})),
+        ),
+        (
+            Method::POST,
+            "/api/auth/reauthenticate/passkey/begin".into(),
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/auth/redirect/code".into(),
+            Some(json!({"redirect_uri": "https://app.example.com/cb"})),
+        ),
     ];
     for (method, path, body) in routes {
         let res = call(&app, method.clone(), &path, &key_b, body, Some(token)).await;

@@ -1672,3 +1672,93 @@ async fn signup_with_an_existing_email_looks_like_a_new_signup() {
     assert_eq!(res.status(), 202);
     assert_eq!(res.json::<Value>().await.unwrap(), first);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enormous_or_malformed_inputs_to_the_new_routes_get_clear_4xx_answers() {
+    let app = authservice_tests::spawn_app().await;
+    let key = key_of(&app.new_client().await);
+    let access = signup(&app, &key, "huge@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let big = "a".repeat(200_000);
+    let cases = [
+        (
+            "/api/auth/reauthenticate",
+            json!({ "password": big }),
+            403,
+            "invalid_current_password",
+        ),
+        (
+            "/api/auth/reauthenticate",
+            json!({ "code": big }),
+            409,
+            "totp_not_enabled",
+        ),
+        (
+            "/api/auth/reauthenticate",
+            json!({}),
+            400,
+            "invalid_request",
+        ),
+        (
+            "/api/auth/reauthenticate",
+            json!({ "passkey": { "session_id": big, "credential": {} } }),
+            400,
+            "invalid_passkey_session",
+        ),
+        (
+            "/api/auth/redirect/code",
+            json!({ "redirect_uri": format!("https://app.example.com/{big}") }),
+            400,
+            "redirect_uri_not_allowed",
+        ),
+        (
+            "/api/auth/redirect/code",
+            json!({ "redirect_uri": "not a url" }),
+            400,
+            "redirect_uri_not_allowed",
+        ),
+        (
+            "/api/auth/redirect/code",
+            json!({ "redirect_uri": "https://app.example.com/cb", "code_challenge": big, "code_challenge_method": "S256" }),
+            400,
+            "invalid_request",
+        ),
+        (
+            "/api/auth/redirect/exchange",
+            json!({ "code": big, "code_verifier": big }),
+            400,
+            "invalid_token",
+        ),
+        (
+            "/api/auth/magic-link/verify",
+            json!({ "token": big }),
+            400,
+            "invalid_token",
+        ),
+    ];
+    for (path, body, status, code) in cases {
+        let res = call(&app, Method::POST, path, &key, Some(body), Some(&access)).await;
+        let (got_status, got_code) = error_code(res).await;
+        assert_eq!(
+            (got_status.as_u16(), got_code.as_str()),
+            (status, code),
+            "{path}"
+        );
+    }
+    // The confirmation page of a malformed link says so, and nothing from the URL is echoed.
+    let res = app
+        .http
+        .get(app.url("/api/auth/magic-link/verify"))
+        .query(&[("token", "<script>alert(1)</script>")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("no longer valid") && !page.contains("<script>"),
+        "{page}"
+    );
+}
