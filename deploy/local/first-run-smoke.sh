@@ -30,11 +30,14 @@ out="$tmp/run.log"
 server=
 cleanup() {
   local rc=$?
-  if [[ -n $server ]] && kill -0 "$server" 2>/dev/null; then
-    (cd "$copy" && ./deploy/local/stop.sh) >/dev/null 2>&1 || kill -- "$server" 2>/dev/null || true
+  # Whatever failed, the copy's server, PostgreSQL and Redis stop (they hold the default ports).
+  if [[ -x $copy/deploy/local/stop.sh ]]; then
+    (cd "$copy" && ./deploy/local/stop.sh) >/dev/null 2>&1 || true
   fi
-  # services.sh keeps PostgreSQL's files outside a directory user postgres cannot enter.
-  rm -rf "/var/lib/authservice-dev/$(printf '%s' "$copy" | sha256sum | cut -c1-16)" "$tmp"
+  [[ -z $server ]] || kill -- "$server" 2>/dev/null || true
+  # services.sh keeps PostgreSQL's files outside a directory user postgres cannot enter (named
+  # by the hash of the resolved path, as services.sh computes it).
+  rm -rf "/var/lib/authservice-dev/$(printf '%s' "$(cd "$copy" 2>/dev/null && pwd -P || echo "$copy")" | sha256sum | cut -c1-16)" "$tmp"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -44,6 +47,10 @@ mkdir -p "$copy"
   tar --null -T - --ignore-failed-read -cf - 2>/dev/null) | tar -xf - -C "$copy"
 [[ ! -e $copy/.env && ! -e $copy/.data ]] || fail "the copy is not clean"
 
+base=http://localhost:8080
+! curl -fsS -o /dev/null --max-time 2 "$base/healthz" 2>/dev/null ||
+  fail "something already answers on $base: stop it first (the first run serves there)"
+
 log "starting ./deploy/local/run.sh --debug in $copy"
 # A new user's environment: nothing of test.sh's exported .env leaks into the copy.
 (cd "$copy" && exec env -i HOME="$HOME" PATH="$PATH" LANG=C.UTF-8 \
@@ -51,7 +58,6 @@ log "starting ./deploy/local/run.sh --debug in $copy"
   CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}" ./deploy/local/run.sh --debug) >"$out" 2>&1 &
 server=$!
 
-base=http://localhost:8080
 deadline=$((SECONDS + 1200)) # includes building the copy's crates
 until curl -fsS -o /dev/null --max-time 2 "$base/readyz" 2>/dev/null; do
   kill -0 "$server" 2>/dev/null || fail "run.sh exited before the server was ready"

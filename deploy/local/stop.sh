@@ -10,12 +10,12 @@ if [[ -f $pidfile ]]; then
   pid=$(<"$pidfile")
   if [[ $pid =~ ^[0-9]+$ && $(cat "/proc/$pid/comm" 2>/dev/null) == authservice ]]; then
     svc_log "stopping the server (pid $pid; in-flight requests may finish)"
-    kill -TERM "$pid"
+    kill -TERM "$pid" 2>/dev/null || true # it may have exited meanwhile
     for _ in {1..60}; do # SHUTDOWN_TIMEOUT_SECS (10 s by default) and some
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.5
     done
-    ! kill -0 "$pid" 2>/dev/null || { svc_log "the server ignored SIGTERM: killing it"; kill -KILL "$pid"; }
+    ! kill -0 "$pid" 2>/dev/null || { svc_log "the server ignored SIGTERM: killing it"; kill -KILL "$pid" 2>/dev/null || true; }
   fi
   rm -f "$pidfile"
 fi

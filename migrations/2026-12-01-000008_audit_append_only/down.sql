@@ -1,3 +1,3 @@
 DROP TRIGGER audit_events_no_truncate ON audit_events;
-DROP TRIGGER audit_events_no_update_or_delete ON audit_events;
-DROP FUNCTION audit_events_guard();
+DROP TRIGGER audit_events_no_delete ON audit_events;
+DROP FUNCTION audit_events_guard_delete();

@@ -1169,11 +1169,30 @@ async fn a_link_scanner_does_not_consume_a_magic_link() {
             .is_empty()
     );
 
+    // Another site cannot submit the form for the visitor (login CSRF).
+    for (name, value) in [
+        ("Origin", "https://evil.example"),
+        ("Sec-Fetch-Site", "cross-site"),
+    ] {
+        let res = app
+            .http
+            .post(app.url("/api/auth/magic-link/verify"))
+            .header(name, value)
+            .form(&[("token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{name}");
+    }
     // The person clicks Continue: the page's form POST signs in (a one-time code for the
     // login page, no token in any URL)...
+    let host = app.address.trim_start_matches("http://").to_owned();
     let res = app
         .http
         .post(app.url("/api/auth/magic-link/verify"))
+        .header("Origin", app.address.as_str())
+        .header("Host", host)
+        .header("Sec-Fetch-Site", "same-origin")
         .form(&[("token", token.as_str())])
         .send()
         .await
@@ -1181,6 +1200,16 @@ async fn a_link_scanner_does_not_consume_a_magic_link() {
     assert_eq!(res.status(), 303);
     let location = res.headers()["location"].to_str().unwrap().to_owned();
     assert!(location.starts_with("/login.html?auth_code="), "{location}");
+    // The login page of a browser that does not know the client's key yet can exchange a
+    // magic link's code (it carries no redirect URI and goes only to this server's page).
+    let code = location.trim_start_matches("/login.html?auth_code=");
+    let res = post_public(
+        &app,
+        "/api/auth/redirect/exchange",
+        json!({ "code": code, "token_transport": "json" }),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
     // ...once: afterwards the page says the link is spent, and a POST is refused.
     let page = app
         .http
@@ -1645,18 +1674,26 @@ async fn signup_with_an_existing_email_looks_like_a_new_signup() {
         )
         .await;
     assert_eq!(res.status(), 200);
-    let res = call(
-        &app,
-        Method::POST,
-        "/api/auth/refresh",
-        &open_key,
-        Some(json!({ "refresh_token": tokens["refresh_token"] })),
-        None,
-    )
-    .await;
-    assert_eq!(
-        error_code(res).await,
-        (StatusCode::FORBIDDEN, "email_not_verified".into())
+    // Refused without consuming the token: trying again is not mistaken for a replay.
+    for _ in 0..2 {
+        let res = call(
+            &app,
+            Method::POST,
+            "/api/auth/refresh",
+            &open_key,
+            Some(json!({ "refresh_token": tokens["refresh_token"] })),
+            None,
+        )
+        .await;
+        assert_eq!(
+            error_code(res).await,
+            (StatusCode::FORBIDDEN, "email_not_verified".into())
+        );
+    }
+    assert!(
+        app.audit_events("event_type=token_refresh_reuse")
+            .await
+            .is_empty()
     );
 
     // Protection can be chosen without the requirement: still no difference, no tokens.

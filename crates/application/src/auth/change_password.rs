@@ -111,22 +111,7 @@ impl ChangePassword {
                 return Err(ChangePasswordError::RateLimited { retry_after });
             }
         };
-        let stored = self
-            .ports
-            .users
-            .get(user.client_id, user.id)
-            .await?
-            .and_then(|u| u.password_hash);
-        let matches = match &stored {
-            Some(hash) => {
-                self.ports
-                    .passwords
-                    .verify(input.current_password.expose_secret(), hash)
-                    .await?
-            }
-            None => false,
-        };
-        if !matches {
+        if !super::password_matches(&self.ports, &user, &input.current_password).await? {
             let mut event = ctx
                 .audit("password_change_failed")
                 .client(user.client_id)

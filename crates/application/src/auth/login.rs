@@ -164,13 +164,7 @@ impl Login {
                 .await;
             return Err(LoginError::Disabled);
         }
-        let require_verified = client
-            .settings
-            .as_map()
-            .get("require_verified_email")
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(false);
-        if require_verified && !user.email_verified {
+        if super::requires_verified_email(client) && !user.email_verified {
             self.fail(ctx, "email_not_verified", Some(user.id.as_uuid()))
                 .await;
             return Err(LoginError::EmailNotVerified);

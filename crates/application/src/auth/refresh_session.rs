@@ -75,9 +75,6 @@ impl RefreshSession {
         let now = self.ports.clock.now();
         let (refresh_token, refresh_hash) = new_refresh_token(&self.ports);
         let limits = SessionLimits::of(&self.config, client)?;
-        // A client that requires verified addresses gives unverified users no session — also
-        // not one started before the setting was turned on.
-        let require_verified = super::requires_verified_email(client);
         let next = NextSession {
             id: Uuid::now_v7(),
             refresh_token_hash: refresh_hash,
@@ -86,6 +83,9 @@ impl RefreshSession {
             created_at: now,
             idle_timeout: limits.idle,
             max_lifetime: limits.max_lifetime,
+            // A client that requires verified addresses gives unverified users no session —
+            // also not one started before the setting was turned on.
+            require_verified_email: super::requires_verified_email(client),
         };
         let (user, family_id, started_at, expires_at, auth_time) = match self
             .ports
@@ -98,9 +98,7 @@ impl RefreshSession {
             )
             .await?
         {
-            RotateOutcome::Rotated { user, .. } if require_verified && !user.email_verified => {
-                return Err(RefreshSessionError::EmailNotVerified);
-            }
+            RotateOutcome::EmailNotVerified => return Err(RefreshSessionError::EmailNotVerified),
             RotateOutcome::Rotated {
                 user,
                 family_id,

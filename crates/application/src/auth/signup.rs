@@ -224,15 +224,21 @@ impl Signup {
             }
             Err(UserWriteError::EmailTaken) if protect => {
                 // The same answer as for a new address; the owner hears about the attempt.
-                if let Some(owner) = self.ports.users.find_by_email(client.id, &email).await? {
-                    crate::email::notify(
+                // At most 3 such notices per address per hour (the same rule as emailed
+                // links), and nothing about them may change the answer.
+                let owner = self.ports.users.find_by_email(client.id, &email).await?;
+                if let Some(owner) = owner
+                    && crate::email::may_notify(&self.ports, "signup_notice", client, &email).await
+                    && let Err(err) = crate::email::notify(
                         &self.ports,
                         &self.mail,
                         client,
                         &owner.user,
                         authservice_domain::Notice::SignupWithExistingAccount,
                     )
-                    .await?;
+                    .await
+                {
+                    tracing::warn!(error = %format!("{err:#}"), "could not queue a signup notice");
                 }
                 let event = ctx
                     .audit("signup_existing_account")

@@ -292,11 +292,23 @@ impl ExchangeRedirectCode {
     pub async fn execute(
         &self,
         ctx: &RequestCtx,
-        client: ClientId,
+        client: Option<ClientId>,
         input: ExchangeRedirectCodeInput<'_>,
     ) -> Result<crate::auth::LoginOutcome, EmailFlowError> {
         let code = input.code;
         let hash = token_digest(code)?;
+        // Without a key only a magic link's code may be exchanged; any other is refused
+        // before it is spent (its app can still exchange it with its key).
+        if client.is_none() {
+            let peeked = self.ports.ephemeral.get_value(&redirect_key(&hash)).await?;
+            let is_magic_link = peeked
+                .as_deref()
+                .and_then(|v| serde_json::from_str::<serde_json::Value>(v).ok())
+                .is_some_and(|v| v["method"] == "magic_link");
+            if peeked.is_some() && !is_magic_link {
+                return Err(EmailFlowError::ApiKeyRequired);
+            }
+        }
         let stored = self
             .ports
             .ephemeral
@@ -313,8 +325,14 @@ impl ExchangeRedirectCode {
             .and_then(|id| UserId::parse(id).ok())
             .ok_or(LinkTokenError::Invalid)?;
         let method = field("method").unwrap_or("redirect").to_owned();
-        if client != owner {
-            return Err(LinkTokenError::ClientMismatch.into());
+        match client {
+            Some(client) if client != owner => return Err(LinkTokenError::ClientMismatch.into()),
+            Some(_) => {}
+            // A magic link's code goes only to this server's own login page (a relative
+            // redirect), which may not know the client's key in a fresh browser; a code handed
+            // to an app needs the app's key.
+            None if method == "magic_link" => {}
+            None => return Err(EmailFlowError::ApiKeyRequired),
         }
         if let Some(expected) = field("redirect_uri")
             && input.redirect_uri.map(str::trim) != Some(expected)

@@ -120,6 +120,8 @@ pub enum EmailFlowError {
     CodeVerifierInvalid,
     #[error("this needs a recent sign-in: re-authenticate first")]
     ReauthenticationRequired,
+    #[error("X-API-Key is required")]
+    ApiKeyRequired,
     #[error("password does not meet the policy")]
     PasswordPolicy(Vec<authservice_domain::PasswordRule>),
     #[error("server is busy")]
@@ -142,6 +144,7 @@ impl UseCaseError for EmailFlowError {
             Self::RedirectUriMismatch => ErrorKind::RedirectUriMismatch,
             Self::CodeVerifierInvalid => ErrorKind::CodeVerifierInvalid,
             Self::ReauthenticationRequired => ErrorKind::ReauthenticationRequired,
+            Self::ApiKeyRequired => ErrorKind::MissingApiKey,
             Self::PasswordPolicy(_) => ErrorKind::PasswordPolicy,
             Self::Busy => ErrorKind::ServerBusy,
             Self::Unexpected(_) => ErrorKind::Internal,
@@ -528,6 +531,17 @@ async fn limit_per_email(
     let digest = hex(&sha256(email.as_str().as_bytes())[..16]);
     let key = format!("{action}:{}:{digest}", client.id);
     limit(ports, &key, HOURLY_EMAIL_RULE).await
+}
+
+/// Whether another unsolicited notice may go to `email` this hour (3 per address, like links);
+/// a limiter failure counts as "no".
+pub(crate) async fn may_notify(
+    ports: &Ports,
+    action: &str,
+    client: &Client,
+    email: &Email,
+) -> bool {
+    limit_per_email(ports, action, client, email).await.is_ok()
 }
 
 /// The caps every emailed-link request shares, whatever the address: per client IP (an IPv6

@@ -635,10 +635,7 @@ impl PasskeyLogin {
         if user.status != UserStatus::Active {
             return Err(MfaError::AccountDisabled);
         }
-        let require_verified = setting(client, "require_verified_email")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        if require_verified && !user.email_verified {
+        if crate::auth::requires_verified_email(client) && !user.email_verified {
             return Err(MfaError::EmailNotVerified);
         }
         user.last_login_at = Some(now);

@@ -37,6 +37,9 @@ pub enum RotateOutcome {
     },
     /// The token had already been used: the whole family is now revoked.
     Reused { user_id: UserId, family_id: Uuid },
+    /// Live, but its user's address is unverified and the client requires verified ones; the
+    /// token was not consumed.
+    EmailNotVerified,
     /// Unknown, expired, revoked, or of another client.
     Invalid,
 }
@@ -54,6 +57,9 @@ pub struct NextSession {
     /// ...but never later than this long after the session began; a session already that old
     /// is not rotated at all.
     pub max_lifetime: chrono::Duration,
+    /// The client gives unverified addresses no session: such a user's token is left
+    /// unconsumed and `EmailNotVerified` answered.
+    pub require_verified_email: bool,
 }
 
 /// A live session (one login) as the user sees it.

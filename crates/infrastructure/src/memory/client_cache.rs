@@ -56,7 +56,11 @@ impl CachingClientRepository {
     fn store<K: std::hash::Hash + Eq>(map: &Entries<K>, key: K, client: Option<Client>) {
         let mut map = map.write().unwrap_or_else(|p| p.into_inner());
         if map.len() >= MAX_ENTRIES {
-            map.clear();
+            // Misses go first: a flood of random keys must not push real clients out.
+            map.retain(|_, (client, _)| client.is_some());
+            if map.len() >= MAX_ENTRIES {
+                map.clear();
+            }
         }
         map.insert(key, (client, Instant::now()));
     }

@@ -183,7 +183,16 @@ impl EphemeralStore for AbsenceCachingStore {
     }
 
     async fn exists(&self, key: &str) -> anyhow::Result<bool> {
-        self.exists_any(std::slice::from_ref(&key.to_owned())).await
+        let fresh = self
+            .absent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .is_some_and(|at| at.elapsed() < self.ttl);
+        if fresh {
+            return Ok(false);
+        }
+        self.exists_any(&[key.to_owned()]).await
     }
 
     async fn exists_any(&self, keys: &[String]) -> anyhow::Result<bool> {

@@ -98,6 +98,7 @@ impl SessionRepository for PgSessionRepository {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let client_id = client.as_uuid();
         let now = next.created_at;
+        let unverified = std::sync::atomic::AtomicBool::new(false);
         let outcome = conn
             .transaction::<_, DieselError, _>(async |tx| {
                 let consumed: Option<(Uuid, Uuid, DateTime<Utc>, DateTime<Utc>)> = diesel::update(
@@ -133,6 +134,11 @@ impl SessionRepository for PgSessionRepository {
                         // Leave the token untouched: a disabled account simply cannot refresh.
                         return Err(DieselError::RollbackTransaction);
                     };
+                    if next.require_verified_email && !user.email_verified() {
+                        // Untouched too: presenting it again is not a reuse.
+                        unverified.store(true, std::sync::atomic::Ordering::Relaxed);
+                        return Err(DieselError::RollbackTransaction);
+                    }
                     let expires_at = (now + next.idle_timeout).min(started_at + next.max_lifetime);
                     insert_session(
                         tx,
@@ -200,6 +206,14 @@ impl SessionRepository for PgSessionRepository {
             })
             .await;
         match outcome {
+            Err(DieselError::RollbackTransaction)
+                if std::sync::atomic::AtomicBool::load(
+                    &unverified,
+                    std::sync::atomic::Ordering::Relaxed,
+                ) =>
+            {
+                Ok(RotateOutcome::EmailNotVerified)
+            }
             Err(DieselError::RollbackTransaction) => Ok(RotateOutcome::Invalid),
             other => other.context("rotating refresh token"),
         }

@@ -224,6 +224,7 @@ struct MagicLinkBody {
 /// 303 to `/login.html?auth_code=` (or `?error=AUTH_*`), which the page exchanges.
 async fn verify_magic_link(
     public: PublicCtx,
+    req: HttpRequest,
     state: web::Data<HttpState>,
     body: web::Either<web::Json<MagicLinkBody>, web::Form<MagicLinkBody>>,
 ) -> Result<HttpResponse, ApiError> {
@@ -231,6 +232,15 @@ async fn verify_magic_link(
         web::Either::Left(body) => (body.into_inner(), true),
         web::Either::Right(form) => (form.into_inner(), false),
     };
+    // The form must come from the confirmation page itself: another site auto-submitting its
+    // own link would sign the visitor in to the attacker's account (login CSRF). Browsers say
+    // where a form came from; clients that send neither header are not browsers.
+    if !json && !same_origin_form(&req) {
+        return Err(ApiError::new(
+            authservice_application::ErrorKind::Forbidden,
+            "the sign-in link must be confirmed on its own page",
+        ));
+    }
     let mode = if json {
         MagicLinkMode::Tokens
     } else {
@@ -266,6 +276,25 @@ async fn verify_magic_link(
         Err(err) => return Err(err.into()),
     };
     Ok(no_store(response))
+}
+
+/// Whether a form POST may have come from a page of this server. `Sec-Fetch-Site` (every
+/// current browser sends it) must say same-origin; without it, an `Origin` naming another host
+/// is refused (`Origin: null`, which the page's `no-referrer` policy makes browsers send, and
+/// no header at all say nothing either way).
+fn same_origin_form(req: &HttpRequest) -> bool {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return site == "same-origin";
+    }
+    match (header("origin"), header("host")) {
+        (Some("null") | None, _) => true,
+        // `scheme://host[:port]`, default ports omitted as in `Host`.
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        (Some(_), None) => false,
+    }
 }
 
 /// The magic-link confirmation page: plain HTML and a form (no script, so it works under the
@@ -417,11 +446,13 @@ struct ExchangeBody {
     session_mode: Option<String>,
 }
 
-/// `X-API-Key` required: the code only works for its own client, with the `redirect_uri` it was
-/// issued for and, when it was issued with a `code_challenge`, the `code_verifier`. Single
-/// use; the refresh token goes in the HttpOnly cookie unless `token_transport=json`.
+/// The code only works for its own client (`X-API-Key`; only a magic link's code, which carries
+/// no redirect URI, may be exchanged without one, by the hosted login page of a browser that
+/// does not know the key yet), with the `redirect_uri` it was issued for and, when it was
+/// issued with a `code_challenge`, the `code_verifier`. Single use; the refresh token goes in
+/// the HttpOnly cookie unless `token_transport=json`.
 async fn exchange_redirect_code(
-    ClientCtx(ctx): ClientCtx,
+    public: PublicCtx,
     state: web::Data<HttpState>,
     body: web::Json<ExchangeBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -431,18 +462,13 @@ async fn exchange_redirect_code(
         body.session_mode.as_deref(),
         Transport::Cookie,
     )?;
-    let client = ctx.client.as_ref().map(|c| c.id).ok_or_else(|| {
-        ApiError::new(
-            authservice_application::ErrorKind::MissingApiKey,
-            "X-API-Key is required",
-        )
-    })?;
+    let ctx = &public.ctx;
     let outcome = state
         .services
         .exchange_redirect_code
         .execute(
-            &ctx,
-            client,
+            ctx,
+            public.client,
             ExchangeRedirectCodeInput {
                 code: &body.code,
                 code_verifier: body.code_verifier.as_deref(),
