@@ -75,6 +75,12 @@ pub struct Settings {
     /// `CLIENT_CACHE_TTL`: how long a replica serves API-key and client lookups from memory
     /// (the worst-case delay before another replica sees a suspension or key rotation).
     pub client_cache_ttl: Duration,
+    /// `REVOCATION_CACHE_TTL`: how long a replica trusts "not revoked" (a token's `jti`, a
+    /// user's sessions) while its Redis pub/sub invalidation feed is live.
+    pub revocation_cache_ttl: Duration,
+    /// `REVOCATION_CACHE_FALLBACK_TTL`: the same while the feed is down: the worst-case delay
+    /// before another replica's revocation shows (at most 2 s).
+    pub revocation_cache_fallback_ttl: Duration,
     /// `JWKS_PUBLISH_ALL`: `/.well-known/jwks.json` without a client answers every active
     /// client's keys (off: it asks for `?client_id=` or `X-API-Key`).
     pub jwks_publish_all: bool,
@@ -231,6 +237,19 @@ fn parse_bool(v: &str) -> Result<bool, String> {
 /// `900`, `900s`, `15m`, `168h`, `7d` (also `ms`).
 fn parse_duration(v: &str) -> Result<Duration, String> {
     authservice_domain::duration::parse(v)
+}
+
+/// A duration (`0` allowed) within `min..=max`.
+fn parse_duration_in(v: &str, min: Duration, max: Duration) -> Result<Duration, String> {
+    let d = if v == "0" {
+        Duration::ZERO
+    } else {
+        parse_duration(v)?
+    };
+    if d < min || d > max {
+        return Err(format!("'{v}' must be between {min:?} and {max:?}"));
+    }
+    Ok(d)
 }
 
 const DEFAULT_EMAIL_FROM: &str = "no-reply@authservice.localhost";
@@ -489,12 +508,16 @@ impl Settings {
         let account_lockout_enabled = r.parse("ACCOUNT_LOCKOUT_ENABLED", false, parse_bool);
         let jwks_publish_all = r.parse("JWKS_PUBLISH_ALL", false, parse_bool);
         let client_cache_ttl = r.parse("CLIENT_CACHE_TTL", Duration::from_secs(10), |v| {
-            if v == "0" {
-                Ok(Duration::ZERO)
-            } else {
-                parse_duration(v)
-            }
+            parse_duration_in(v, Duration::ZERO, Duration::from_secs(86_400))
         });
+        let revocation_cache_ttl = r.parse("REVOCATION_CACHE_TTL", Duration::from_secs(30), |v| {
+            parse_duration_in(v, Duration::ZERO, Duration::from_secs(3600))
+        });
+        let revocation_cache_fallback_ttl = r.parse(
+            "REVOCATION_CACHE_FALLBACK_TTL",
+            Duration::from_secs(1),
+            |v| parse_duration_in(v, Duration::ZERO, Duration::from_secs(2)),
+        );
         let https = base_url.scheme() == "https";
         let cookie_secure = r.parse("COOKIE_SECURE", https, |v| {
             if v == "auto" {
@@ -614,6 +637,8 @@ impl Settings {
                     email_client_rate_limit,
                     account_lockout_enabled,
                     client_cache_ttl,
+                    revocation_cache_ttl,
+                    revocation_cache_fallback_ttl,
                     jwks_publish_all,
                     cookie_secure,
                     cookie_same_site,

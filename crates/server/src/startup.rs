@@ -23,7 +23,8 @@ use authservice_infrastructure::email::{
     MailTransport, NotifySignal, SmtpMailer, TemplateRenderer,
 };
 use authservice_infrastructure::memory::{
-    AbsenceCachingStore, CachingClientRepository, MemoryEphemeralStore, MemoryRateLimiter,
+    AbsenceCachingStore, CachingClientRepository, FeedHealth, MemoryEphemeralStore,
+    MemoryRateLimiter,
 };
 use authservice_infrastructure::postgres::{
     self, PgAuditLog, PgClientRepository, PgEmailConfigs, PgEmailOutbox, PgMfa, PgOneTimeTokens,
@@ -95,14 +96,25 @@ impl Application {
                 let pool = redis_adapter::connect(url.expose_secret(), 16)?;
                 probes.push(Arc::new(RedisProbe::new(pool.clone())));
                 let prefix = &settings.redis_key_prefix;
+                // "Not revoked" answers are reused without a Redis round trip per validation:
+                // another replica's revocation arrives over pub/sub at once, or within the
+                // fallback TTL while the feed is down.
+                let feed = Arc::new(FeedHealth::default());
+                let cache = Arc::new(AbsenceCachingStore::with_feed(
+                    Arc::new(RedisEphemeralStore::new(pool.clone(), prefix)),
+                    settings.revocation_cache_ttl,
+                    settings.revocation_cache_fallback_ttl,
+                    feed.clone(),
+                ));
+                redis_adapter::invalidation::spawn_listener(
+                    url.expose_secret(),
+                    prefix,
+                    cache.clone(),
+                    feed,
+                )?;
                 (
                     Arc::new(RedisRateLimiter::new(pool.clone(), prefix)),
-                    // "Not revoked" answers are reused for 1 s: another replica's revocation
-                    // is seen within a second, without a Redis round trip per validation.
-                    Arc::new(AbsenceCachingStore::new(
-                        Arc::new(RedisEphemeralStore::new(pool.clone(), prefix)),
-                        Duration::from_secs(1),
-                    )),
+                    cache,
                     Some(pool),
                 )
             }

@@ -245,24 +245,31 @@ fn access_of(tokens: &Value) -> String {
     tokens["access_token"].as_str().unwrap().to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn validate_token_refuses_a_token_after_logout() {
-    // Two replicas of one database and one Redis: the logout on one shows on the other.
+/// Two replicas of one database and one Redis, with `env` on both.
+async fn two_replicas(env: &[(&'static str, &str)]) -> (TestApp, TestApp) {
     let prefix = format!("t:{}:", uuid::Uuid::new_v4().simple());
+    let mut vars: Vec<(&'static str, String)> =
+        env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    vars.push(("REDIS_KEY_PREFIX", prefix));
     let one = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
-        env: vec![("REDIS_KEY_PREFIX", prefix.clone())],
+        env: vars.clone(),
         ..Default::default()
     })
     .await;
+    vars.push(("ENCRYPTION_KEY", one.encryption_key.clone()));
     let two = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
-        env: vec![
-            ("REDIS_KEY_PREFIX", prefix),
-            ("ENCRYPTION_KEY", one.encryption_key.clone()),
-        ],
+        env: vars,
         database: Some(one.database.clone()),
         ..Default::default()
     })
     .await;
+    (one, two)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validate_token_refuses_a_token_after_logout() {
+    // Two replicas of one database and one Redis: the logout on one shows on the other.
+    let (one, two) = two_replicas(&[]).await;
     let key = key_of(&one.new_client().await);
     let tokens = signup(&one, &key, "logout-validate@example.com").await;
     let access = access_of(&tokens);
@@ -298,6 +305,41 @@ async fn validate_token_refuses_a_token_after_logout() {
         let res = validate(app, &bystander, &key).await;
         assert!(res.valid, "{}", res.error);
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_replicas_revocation_arrives_over_pub_sub_not_by_expiry() {
+    // "Not revoked" is trusted for an hour while the invalidation feed is live, and for the
+    // longest fallback (2 s) if it were not: a refusal on the other replica well before 2 s
+    // can only come from the announcement.
+    let (one, two) = two_replicas(&[
+        ("REVOCATION_CACHE_TTL", "1h"),
+        ("REVOCATION_CACHE_FALLBACK_TTL", "2s"),
+    ])
+    .await;
+    let key = key_of(&one.new_client().await);
+    let tokens = signup(&one, &key, "pubsub-validate@example.com").await;
+    let access = access_of(&tokens);
+    // Let both subscriptions settle, then cache "not revoked" on the other replica.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let res = validate(&two, &access, &key).await;
+    assert!(res.valid, "{}", res.error);
+    let cached_at = std::time::Instant::now();
+    post_json(
+        &one,
+        "/api/auth/logout",
+        &key,
+        json!({"refresh_token": tokens["refresh_token"]}),
+        None,
+    )
+    .await;
+    let error = refused_within(&two, &access, &key, std::time::Duration::from_secs(3)).await;
+    assert_eq!(error, "session_revoked");
+    let seen_after = cached_at.elapsed();
+    assert!(
+        seen_after < std::time::Duration::from_millis(1800),
+        "seen after {seen_after:?}: by the cache's expiry, not by the invalidation"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

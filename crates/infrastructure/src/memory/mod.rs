@@ -3,8 +3,10 @@
 //! State lives in this process only: with several replicas each would count on its own, so the
 //! server logs a warning at startup when these are in use.
 
+mod absence_cache;
 mod client_cache;
 
+pub use absence_cache::{AbsenceCachingStore, FeedHealth};
 pub use client_cache::CachingClientRepository;
 
 use std::collections::{HashMap, VecDeque};
@@ -149,91 +151,6 @@ impl RateLimiter for MemoryRateLimiter {
             log.retain(|(_, t)| *t != ticket);
         }
         Ok(())
-    }
-}
-
-/// Remembers "not set" answers of an [`EphemeralStore`] for a short time, so a hot check
-/// (is this token revoked?) does not cost a Redis round trip on every call. A `put` through
-/// this replica is seen at once; one through another replica within `ttl`.
-pub struct AbsenceCachingStore {
-    inner: std::sync::Arc<dyn EphemeralStore>,
-    ttl: Duration,
-    absent: Mutex<HashMap<String, Instant>>,
-}
-
-impl AbsenceCachingStore {
-    #[must_use]
-    pub fn new(inner: std::sync::Arc<dyn EphemeralStore>, ttl: Duration) -> Self {
-        Self {
-            inner,
-            ttl,
-            absent: Mutex::new(HashMap::new()),
-        }
-    }
-}
-
-#[async_trait]
-impl EphemeralStore for AbsenceCachingStore {
-    async fn put(&self, key: &str, ttl: Duration) -> anyhow::Result<()> {
-        self.absent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
-        self.inner.put(key, ttl).await
-    }
-
-    async fn exists(&self, key: &str) -> anyhow::Result<bool> {
-        let fresh = self
-            .absent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-            .is_some_and(|at| at.elapsed() < self.ttl);
-        if fresh {
-            return Ok(false);
-        }
-        self.exists_any(&[key.to_owned()]).await
-    }
-
-    async fn exists_any(&self, keys: &[String]) -> anyhow::Result<bool> {
-        let stale: Vec<String> = {
-            let absent = self.absent.lock().unwrap_or_else(|p| p.into_inner());
-            keys.iter()
-                .filter(|k| absent.get(*k).is_none_or(|at| at.elapsed() >= self.ttl))
-                .cloned()
-                .collect()
-        };
-        if stale.is_empty() {
-            return Ok(false);
-        }
-        let exists = self.inner.exists_any(&stale).await?;
-        if !exists {
-            let mut absent = self.absent.lock().unwrap_or_else(|p| p.into_inner());
-            if absent.len() >= 100_000 {
-                absent.clear();
-            }
-            let now = Instant::now();
-            for key in stale {
-                absent.insert(key, now);
-            }
-        }
-        Ok(exists)
-    }
-
-    async fn put_value(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()> {
-        self.absent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
-        self.inner.put_value(key, value, ttl).await
-    }
-
-    async fn get_value(&self, key: &str) -> anyhow::Result<Option<String>> {
-        self.inner.get_value(key).await
-    }
-
-    async fn take(&self, key: &str) -> anyhow::Result<Option<String>> {
-        self.inner.take(key).await
     }
 }
 

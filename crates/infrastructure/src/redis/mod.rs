@@ -12,6 +12,8 @@ use authservice_application::ports::{
 };
 use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
 
+pub mod invalidation;
+
 pub type RedisPool = Pool;
 
 /// Builds the pool. Connections are made lazily and replaced when broken, so Redis coming
@@ -180,6 +182,9 @@ impl RateLimiter for RedisRateLimiter {
 pub struct RedisEphemeralStore {
     pool: RedisPool,
     prefix: String,
+    /// Where writes are announced (`{REDIS_KEY_PREFIX}invalidate`): other replicas' absence
+    /// caches drop the key (see [`invalidation`]).
+    channel: String,
 }
 
 impl RedisEphemeralStore {
@@ -188,24 +193,36 @@ impl RedisEphemeralStore {
         Self {
             pool,
             prefix: format!("{prefix}eph:"),
+            channel: invalidation::channel(prefix),
         }
+    }
+
+    /// `SET key value PX ttl` and the announcement of the key, in one round trip.
+    async fn set_and_announce(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()> {
+        let mut conn = self.pool.get().await.context("connecting to Redis")?;
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let _: () = redis::pipe()
+            .cmd("SET")
+            .arg(format!("{}{key}", self.prefix))
+            .arg(value)
+            .arg("PX")
+            .arg(millis)
+            .ignore()
+            .cmd("PUBLISH")
+            .arg(&self.channel)
+            .arg(key)
+            .ignore()
+            .query_async(&mut conn)
+            .await
+            .context("setting an ephemeral key")?;
+        Ok(())
     }
 }
 
 #[async_trait]
 impl EphemeralStore for RedisEphemeralStore {
     async fn put(&self, key: &str, ttl: Duration) -> anyhow::Result<()> {
-        let mut conn = self.pool.get().await.context("connecting to Redis")?;
-        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        let _: () = redis::cmd("SET")
-            .arg(format!("{}{key}", self.prefix))
-            .arg("1")
-            .arg("PX")
-            .arg(millis)
-            .query_async(&mut conn)
-            .await
-            .context("setting an ephemeral key")?;
-        Ok(())
+        self.set_and_announce(key, "1", ttl).await
     }
 
     async fn exists(&self, key: &str) -> anyhow::Result<bool> {
@@ -235,17 +252,7 @@ impl EphemeralStore for RedisEphemeralStore {
     }
 
     async fn put_value(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()> {
-        let mut conn = self.pool.get().await.context("connecting to Redis")?;
-        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        let _: () = redis::cmd("SET")
-            .arg(format!("{}{key}", self.prefix))
-            .arg(value)
-            .arg("PX")
-            .arg(millis)
-            .query_async(&mut conn)
-            .await
-            .context("setting an ephemeral value")?;
-        Ok(())
+        self.set_and_announce(key, value, ttl).await
     }
 
     async fn get_value(&self, key: &str) -> anyhow::Result<Option<String>> {
