@@ -7,6 +7,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
     InvalidRequest,
+    /// A client setting is unknown or its value is not valid (`details.setting` names it).
+    InvalidSetting,
     InvalidJson,
     UnsupportedMediaType,
     PayloadTooLarge,

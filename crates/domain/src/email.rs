@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::client::{Client, ValidationError};
 use crate::user::Email;
 
@@ -189,42 +187,23 @@ pub struct Branding {
 impl Branding {
     pub const DEFAULT_COLOR: &'static str = "#2563eb";
 
-    /// The branding of `client`; malformed values fall back to the defaults.
+    /// The branding of `client` (its `auth_ui` policy, validated when written).
     #[must_use]
     pub fn of(client: &Client) -> Self {
-        let ui = client.settings.as_map().get("auth_ui");
-        let text = |name: &str| {
-            ui.and_then(|ui| ui.get(name))
-                .and_then(Value::as_str)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-        };
-        let name = text("brand_name")
-            .filter(|s| s.chars().count() <= 100)
-            .unwrap_or(client.name.as_str())
-            .to_owned();
-        let logo_url = text("logo_url")
-            .filter(|u| {
-                url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "https" | "http"))
-                    && u.len() <= 2048
-            })
-            .map(str::to_owned);
-        let primary_color = text("primary_color")
-            .filter(|c| is_hex_color(c))
-            .unwrap_or(Self::DEFAULT_COLOR)
-            .to_owned();
+        let ui = &client.policy().auth_ui;
         Self {
-            name,
-            logo_url,
-            primary_color,
-            locale: text("locale").map(str::to_owned),
+            name: ui
+                .brand_name
+                .clone()
+                .unwrap_or_else(|| client.name.as_str().to_owned()),
+            logo_url: ui.logo_url.clone(),
+            primary_color: ui
+                .primary_color
+                .clone()
+                .unwrap_or_else(|| Self::DEFAULT_COLOR.to_owned()),
+            locale: ui.locale.clone(),
         }
     }
-}
-
-fn is_hex_color(raw: &str) -> bool {
-    raw.strip_prefix('#')
-        .is_some_and(|hex| matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// The base of emailed links: an http(s) URL without query, fragment or credentials, kept
@@ -428,11 +407,5 @@ mod tests {
         assert!(SmtpServer::parse("bad host", None, None, None).is_err());
         assert!(SmtpServer::parse("h", Some(0), None, None).is_err());
         assert!(SmtpServer::parse("h", None, None, Some("ssl")).is_err());
-    }
-
-    #[test]
-    fn hex_colors() {
-        assert!(is_hex_color("#abc") && is_hex_color("#A1B2C3"));
-        assert!(!is_hex_color("red") && !is_hex_color("#abcd") && !is_hex_color("#ggg"));
     }
 }

@@ -18,8 +18,8 @@ pub mod user;
 pub use api_key::{ApiKey, ApiKeyHash};
 pub use audit::{ActorType, AuditEvent};
 pub use client::{
-    AllowedOrigin, Client, ClientId, ClientName, ClientPatch, ClientSettings, ClientStatus,
-    RedirectUri, SigningAlgorithm, Slug, TokenMode, ValidationError, WebhookUrl,
+    AllowedOrigin, Client, ClientId, ClientName, ClientPatch, ClientPolicy, ClientSettings,
+    ClientStatus, RedirectUri, SigningAlgorithm, Slug, TokenMode, ValidationError, WebhookUrl,
 };
 pub use email::{
     Branding, ClientEmailConfig, LinkBase, Locale, Message, Notice, SmtpServer, SmtpTls,

@@ -266,6 +266,15 @@ pub fn spec(kind: ErrorKind) -> ErrorSpec {
             "The email or password is incorrect.",
             false,
         ),
+        K::InvalidSetting => row(
+            422,
+            G::InvalidArgument,
+            "invalid_setting",
+            "AUTH_INVALID_REQUEST",
+            "Invalid client setting",
+            "Some of the information provided is not valid.",
+            false,
+        ),
         K::PasswordPolicy => row(
             422,
             G::InvalidArgument,
@@ -768,6 +777,7 @@ mod tests {
             K::EmailTaken,
             K::InvalidCredentials,
             K::PasswordPolicy,
+            K::InvalidSetting,
             K::EmailDomainBlocked,
             K::ServerBusy,
             K::MissingToken,

@@ -256,6 +256,85 @@ async fn invalid_input_and_duplicate_slug_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn unknown_or_ill_typed_settings_are_refused_with_the_key_named() {
+    let app = spawn_app().await;
+    let refused = |res: reqwest::Response, setting: &'static str| async move {
+        assert_eq!(res.status(), 422);
+        let err: Value = res.json().await.unwrap();
+        assert_eq!(err["code"], "invalid_setting", "{err}");
+        assert_eq!(err["details"]["setting"], setting, "{err}");
+        assert!(err["message"].as_str().unwrap().contains(setting), "{err}");
+    };
+    // A typo is not silently ignored (it would leave require_verified_email off).
+    let res = app
+        .admin(
+            Method::POST,
+            "/api/admin/clients",
+            Some(json!({"name": "Typo", "settings": {"requre_verified_email": true}})),
+        )
+        .await;
+    refused(res, "requre_verified_email").await;
+
+    let created = app
+        .create_client(
+            json!({"name": "Typed", "settings": {"auth_ui": {"brand_name": "Typed Co"}}}),
+        )
+        .await;
+    let id = created["client"]["id"].as_str().unwrap();
+    let key = created["api_key"].as_str().unwrap();
+    let path = format!("/api/admin/clients/{id}");
+    for (settings, setting) in [
+        (
+            json!({"auth_ui": {"primary_color": "red"}}),
+            "auth_ui.primary_color",
+        ),
+        (json!({"auth_ui": {"passkey": "no"}}), "auth_ui.passkey"),
+        (json!({"auth_ui": {"colour": "#fff"}}), "auth_ui.colour"),
+        (
+            json!({"webauthn_attestation": "sometimes"}),
+            "webauthn_attestation",
+        ),
+        (
+            json!({"require_verified_email": 1}),
+            "require_verified_email",
+        ),
+    ] {
+        let res = app
+            .admin(Method::PATCH, &path, Some(json!({ "settings": settings })))
+            .await;
+        refused(res, setting).await;
+    }
+    // Nothing was written by the refused patches; a valid one takes effect where it is read.
+    let res = app
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"settings": {"auth_ui": {"primary_color": "#ff5500", "passkey": false}}})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let client: Value = res.json().await.unwrap();
+    assert_eq!(
+        client["settings"],
+        json!({"auth_ui": {"brand_name": "Typed Co", "primary_color": "#ff5500", "passkey": false}})
+    );
+    let ui: Value = app
+        .http
+        .get(app.url("/api/auth/ui/config"))
+        .header("X-API-Key", key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ui["brand_name"], "Typed Co");
+    assert_eq!(ui["primary_color"], "#ff5500");
+    assert_eq!(ui["methods"]["passkey"], false);
+    assert_eq!(ui["methods"]["magic_link"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn api_key_appears_only_in_create_and_rotate_responses() {
     let app = spawn_app().await;
     let created = app.new_client().await;

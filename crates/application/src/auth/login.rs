@@ -164,7 +164,7 @@ impl Login {
                 .await;
             return Err(LoginError::Disabled);
         }
-        if super::requires_verified_email(client) && !user.email_verified {
+        if client.policy().require_verified_email && !user.email_verified {
             self.fail(ctx, "email_not_verified", Some(user.id.as_uuid()))
                 .await;
             return Err(LoginError::EmailNotVerified);

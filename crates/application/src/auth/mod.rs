@@ -126,13 +126,12 @@ pub(crate) struct SessionLimits {
 
 impl SessionLimits {
     pub(crate) fn of(config: &AuthConfig, client: &Client) -> anyhow::Result<Self> {
-        let idle = client
-            .settings
-            .session_idle_timeout()
+        let policy = client.policy();
+        let idle = policy
+            .session_idle_timeout
             .unwrap_or(config.session_idle_timeout);
-        let max = client
-            .settings
-            .session_max_lifetime()
+        let max = policy
+            .session_max_lifetime
             .unwrap_or(config.session_max_lifetime);
         Ok(Self {
             idle: chrono::Duration::from_std(idle)?,
@@ -321,27 +320,6 @@ pub(crate) async fn password_matches(
             Ok(false)
         }
     }
-}
-
-/// The client's `require_verified_email`: no session before the address is verified.
-pub(crate) fn requires_verified_email(client: &Client) -> bool {
-    client
-        .settings
-        .as_map()
-        .get("require_verified_email")
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false)
-}
-
-/// The client's `signup_enumeration_protection` (default: `require_verified_email`): signup
-/// with a registered address answers exactly like a new signup and emails the owner.
-pub(crate) fn protects_signup_enumeration(client: &Client) -> bool {
-    client
-        .settings
-        .as_map()
-        .get("signup_enumeration_protection")
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or_else(|| requires_verified_email(client))
 }
 
 /// The client an app route was called for (resolved from `X-API-Key`).

@@ -85,7 +85,7 @@ impl RefreshSession {
             max_lifetime: limits.max_lifetime,
             // A client that requires verified addresses gives unverified users no session —
             // also not one started before the setting was turned on.
-            require_verified_email: super::requires_verified_email(client),
+            require_verified_email: client.policy().require_verified_email,
         };
         let (user, family_id, started_at, expires_at, auth_time) = match self
             .ports

@@ -172,17 +172,12 @@ impl Signup {
             .target("user", user.id)
             .at(now);
         event.user_id = Some(user.id.as_uuid());
-        let protect = super::protects_signup_enumeration(client);
+        let policy = client.policy();
+        let protect = policy.signup_enumeration_protection;
         // Sessions only for verified addresses, or no answer may differ between a new and a
         // registered address: then nobody gets tokens at signup.
-        let session_now = !super::requires_verified_email(client) && !protect;
-        let sends_verification = !session_now
-            || client
-                .settings
-                .as_map()
-                .get("send_verification_email")
-                .and_then(serde_json::Value::as_bool)
-                .unwrap_or(true);
+        let session_now = !policy.require_verified_email && !protect;
+        let sends_verification = !session_now || policy.send_verification_email;
         if !session_now {
             user.last_login_at = None;
         }

@@ -53,9 +53,16 @@ impl UseCaseError for CreateClientError {
     fn kind(&self) -> ErrorKind {
         match self {
             Self::Forbidden(_) => ErrorKind::Forbidden,
-            Self::Invalid(_) => ErrorKind::InvalidRequest,
+            Self::Invalid(e) => super::invalid_kind(e),
             Self::SlugTaken => ErrorKind::SlugTaken,
             Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            Self::Invalid(e) => super::invalid_details(e),
+            _ => None,
         }
     }
 }

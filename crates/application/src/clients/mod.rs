@@ -54,3 +54,19 @@ fn new_api_key(random: &dyn Random) -> ApiKey {
 fn new_jwt_secret(random: &dyn Random) -> SecretString {
     SecretString::from(authservice_domain::secret::hex(&random.bytes32()))
 }
+
+/// A refused client setting is `invalid_setting` (422); any other bad field `invalid_request`.
+fn invalid_kind(err: &authservice_domain::ValidationError) -> crate::ErrorKind {
+    if err.setting.is_some() {
+        crate::ErrorKind::InvalidSetting
+    } else {
+        crate::ErrorKind::InvalidRequest
+    }
+}
+
+/// `{"setting": "auth_ui.primary_color"}` for a refused setting.
+fn invalid_details(err: &authservice_domain::ValidationError) -> Option<serde_json::Value> {
+    err.setting
+        .as_ref()
+        .map(|path| serde_json::json!({ "setting": path }))
+}

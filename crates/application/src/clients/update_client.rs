@@ -85,11 +85,18 @@ impl UseCaseError for UpdateClientError {
     fn kind(&self) -> ErrorKind {
         match self {
             Self::Forbidden(_) => ErrorKind::Forbidden,
-            Self::Invalid(_) => ErrorKind::InvalidRequest,
+            Self::Invalid(e) => super::invalid_kind(e),
             Self::NotFound => ErrorKind::ClientNotFound,
             Self::SlugTaken => ErrorKind::SlugTaken,
             Self::Conflict => ErrorKind::Conflict,
             Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            Self::Invalid(e) => super::invalid_details(e),
+            _ => None,
         }
     }
 }

@@ -349,7 +349,7 @@ impl ExchangeRedirectCode {
             }
         }
         let (owner, mut user) = load_login(&self.ports, owner, user_id).await?;
-        if crate::auth::requires_verified_email(&owner) && !user.email_verified {
+        if owner.policy().require_verified_email && !user.email_verified {
             return Err(EmailFlowError::EmailNotVerified);
         }
         // A magic link is a first factor; a code issued after a completed hosted sign-in is not

@@ -78,34 +78,22 @@ impl std::fmt::Debug for BeginPasskeyLogin {
     }
 }
 
-fn setting<'a>(client: &'a Client, name: &str) -> Option<&'a Value> {
-    client.settings.as_map().get(name)
-}
-
-fn setting_str<'a>(client: &'a Client, name: &str) -> Option<&'a str> {
-    setting(client, name)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
 /// The relying party of `client`.
 fn relying_party(client: &Client, base_url: &LinkBase) -> Result<RelyingParty, MfaError> {
     let base = url::Url::parse(base_url.as_str()).map_err(anyhow::Error::from)?;
-    let origin =
-        setting_str(client, "webauthn_rp_origin").map_or_else(|| base_url.origin(), str::to_owned);
+    let webauthn = &client.policy().webauthn;
+    let origin = webauthn
+        .rp_origin
+        .clone()
+        .unwrap_or_else(|| base_url.origin());
+    // Validated as an absolute http(s) URL when the client was written.
     let origin_host = url::Url::parse(&origin)
         .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .ok_or_else(|| {
-            authservice_domain::ValidationError::new(
-                "webauthn_rp_origin",
-                "client setting must be an absolute URL",
-            )
-        })?;
-    let id = setting_str(client, "webauthn_rp_id")
-        .map(str::to_owned)
-        .or_else(|| Some(origin_host.clone()))
+        .and_then(|u| u.host_str().map(str::to_owned));
+    let id = webauthn
+        .rp_id
+        .clone()
+        .or(origin_host)
         .or_else(|| base.host_str().map(str::to_owned))
         .unwrap_or_default();
     let same_site = |host: &str| host == id || host.ends_with(&format!(".{id}"));
@@ -121,21 +109,11 @@ fn relying_party(client: &Client, base_url: &LinkBase) -> Result<RelyingParty, M
                 .unwrap_or(false)
         })
         .collect();
-    let name = setting_str(client, "webauthn_display_name")
-        .map_or_else(|| Branding::of(client).name, str::to_owned);
-    let attestation = setting_str(client, "webauthn_attestation")
-        .unwrap_or("none")
-        .to_ascii_lowercase();
-    if !matches!(
-        attestation.as_str(),
-        "none" | "indirect" | "direct" | "enterprise"
-    ) {
-        return Err(authservice_domain::ValidationError::new(
-            "webauthn_attestation",
-            "client setting must be none, indirect, direct or enterprise",
-        )
-        .into());
-    }
+    let name = webauthn
+        .display_name
+        .clone()
+        .unwrap_or_else(|| Branding::of(client).name);
+    let attestation = webauthn.attestation.as_str().to_owned();
     Ok(RelyingParty {
         id,
         origin,
@@ -149,19 +127,14 @@ fn relying_party(client: &Client, base_url: &LinkBase) -> Result<RelyingParty, M
 /// and type). "Required" accepts certificate-backed attestation only (`Basic`, `AttCa`,
 /// `AnonCa`); the chain is checked for its signature, not against vendor roots.
 fn check_attestation(client: &Client, format: &str, kind: &str) -> Result<(), MfaError> {
-    let required = setting(client, "webauthn_require_attestation")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    if required && !matches!(kind, "Basic" | "AttCa" | "AnonCa") {
+    let webauthn = &client.policy().webauthn;
+    if webauthn.require_attestation && !matches!(kind, "Basic" | "AttCa" | "AnonCa") {
         return Err(MfaError::AttestationRefused(
             "this application requires an attested authenticator".to_owned(),
         ));
     }
-    if let Some(allowed) = setting(client, "webauthn_allowed_attestation_formats")
-        .and_then(Value::as_array)
-        .filter(|list| !list.is_empty())
-        && !allowed.iter().any(|f| f.as_str() == Some(format))
-    {
+    let allowed = &webauthn.allowed_attestation_formats;
+    if !allowed.is_empty() && !allowed.iter().any(|f| f == format) {
         return Err(MfaError::AttestationRefused(format!(
             "attestation format '{format}' is not allowed"
         )));
@@ -635,7 +608,7 @@ impl PasskeyLogin {
         if user.status != UserStatus::Active {
             return Err(MfaError::AccountDisabled);
         }
-        if crate::auth::requires_verified_email(client) && !user.email_verified {
+        if client.policy().require_verified_email && !user.email_verified {
             return Err(MfaError::EmailNotVerified);
         }
         user.last_login_at = Some(now);

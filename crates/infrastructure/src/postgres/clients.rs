@@ -60,7 +60,7 @@ impl ClientRow {
                 .as_deref()
                 .map(WebhookUrl::parse)
                 .transpose()?,
-            settings: ClientSettings::parse(self.settings)?,
+            settings: ClientSettings::from_stored(self.settings),
             status: ClientStatus::parse(&self.status)?,
             token_mode: TokenMode::parse(&self.token_mode)?,
             api_key_hash: ApiKeyHash::from_bytes(hash),

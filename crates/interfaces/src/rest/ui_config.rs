@@ -1,7 +1,7 @@
 //! `GET /api/auth/ui/config` (API key): what the hosted pages need to render for a client.
 
 use actix_web::{HttpResponse, web};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::extractors::ClientCtx;
 use crate::error::ApiError;
@@ -17,13 +17,8 @@ async fn ui_config(ClientCtx(ctx): ClientCtx) -> Result<HttpResponse, ApiError> 
             "client missing from context",
         ));
     };
-    let auth_ui = client
-        .settings
-        .as_map()
-        .get("auth_ui")
-        .cloned()
-        .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
-    // Branding as validated for email too: a hex colour, an http(s) logo, a bounded name.
+    let ui = &client.policy().auth_ui;
+    // Branding as used for email too: a hex colour, an http(s) logo, a bounded name.
     let brand = authservice_domain::Branding::of(&client);
     Ok(HttpResponse::Ok().json(json!({
         "client_id": client.id.to_string(),
@@ -32,11 +27,11 @@ async fn ui_config(ClientCtx(ctx): ClientCtx) -> Result<HttpResponse, ApiError> 
         "brand_name": brand.name,
         "logo_url": brand.logo_url.filter(|u| u.starts_with("https://")),
         "primary_color": brand.primary_color,
-        "locale": auth_ui.get("locale").cloned().unwrap_or_else(|| json!("en")),
+        "locale": brand.locale.as_deref().unwrap_or("en"),
         "methods": {
             "password": true,
-            "magic_link": auth_ui.get("magic_link").and_then(Value::as_bool).unwrap_or(true),
-            "passkey": auth_ui.get("passkey").and_then(Value::as_bool).unwrap_or(true),
+            "magic_link": ui.magic_link,
+            "passkey": ui.passkey,
             "totp": true,
             "recovery_code": true,
         },

@@ -1,13 +1,18 @@
 //! Clients (tenants): one per application served by this instance.
 //!
 //! Rules: a slug is unique and URL-safe; allowed origins are exact `scheme://host[:port]`
-//! origins (never `*`); settings are a JSON object patched with RFC 7396 merge semantics.
+//! origins (never `*`); settings are a JSON object of declared keys (see [`policy`]) patched with RFC 7396 merge
+//! semantics.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::api_key::ApiKeyHash;
+
+mod policy;
+
+pub use policy::{Attestation, AuthUi, ClientPolicy, ClientSettings, WebauthnPolicy};
 
 /// A value that failed to parse, with the field it came from and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,6 +20,8 @@ use crate::api_key::ApiKeyHash;
 pub struct ValidationError {
     pub field: &'static str,
     pub message: String,
+    /// For a refused client setting: its path (`auth_ui.primary_color`).
+    pub setting: Option<String>,
 }
 
 impl ValidationError {
@@ -22,6 +29,16 @@ impl ValidationError {
         Self {
             field,
             message: message.into(),
+            setting: None,
+        }
+    }
+
+    /// The client setting at `path` is unknown or its value is not valid.
+    pub fn setting(path: &str, message: impl std::fmt::Display) -> Self {
+        Self {
+            field: "settings",
+            message: format!("{path}: {message}"),
+            setting: Some(path.to_owned()),
         }
     }
 }
@@ -312,120 +329,6 @@ impl WebhookUrl {
     }
 }
 
-/// Free-form per-client settings (`auth_ui`, `require_verified_email`, WebAuthn, ...): a JSON
-/// object of at most 64 KiB.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ClientSettings(Map<String, Value>);
-
-impl ClientSettings {
-    pub const MAX_BYTES: usize = 64 * 1024;
-
-    pub fn parse(value: Value) -> Result<Self, ValidationError> {
-        match value {
-            Value::Object(map) => Self::checked(map),
-            Value::Null => Ok(Self::default()),
-            _ => Err(ValidationError::new("settings", "must be a JSON object")),
-        }
-    }
-
-    fn checked(map: Map<String, Value>) -> Result<Self, ValidationError> {
-        if Value::Object(map.clone()).to_string().len() > Self::MAX_BYTES {
-            return Err(ValidationError::new("settings", "must be at most 64 KiB"));
-        }
-        for key in [Self::SESSION_MAX_LIFETIME, Self::SESSION_IDLE_TIMEOUT] {
-            if let Some(value) = map.get(key) {
-                session_duration(value).map_err(|message| {
-                    ValidationError::new("settings", format!("{key}: {message}"))
-                })?;
-            }
-        }
-        Ok(Self(map))
-    }
-
-    /// Per-client `SESSION_MAX_LIFETIME`: how long a session may live from sign-in, whatever
-    /// the refreshes.
-    pub const SESSION_MAX_LIFETIME: &'static str = "session_max_lifetime";
-    /// Per-client `SESSION_IDLE_TIMEOUT`: how long a session lives without a refresh.
-    pub const SESSION_IDLE_TIMEOUT: &'static str = "session_idle_timeout";
-
-    /// `session_max_lifetime`, when the client sets it (validated when written).
-    #[must_use]
-    pub fn session_max_lifetime(&self) -> Option<std::time::Duration> {
-        self.0
-            .get(Self::SESSION_MAX_LIFETIME)
-            .and_then(|v| session_duration(v).ok())
-    }
-
-    /// `session_idle_timeout`, when the client sets it (validated when written).
-    #[must_use]
-    pub fn session_idle_timeout(&self) -> Option<std::time::Duration> {
-        self.0
-            .get(Self::SESSION_IDLE_TIMEOUT)
-            .and_then(|v| session_duration(v).ok())
-    }
-
-    /// RFC 7396 JSON merge patch: objects merge recursively, `null` removes a key.
-    pub fn merge(&self, patch: &Value) -> Result<Self, ValidationError> {
-        let Value::Object(_) = patch else {
-            return Err(ValidationError::new("settings", "must be a JSON object"));
-        };
-        let mut target = Value::Object(self.0.clone());
-        merge_patch(&mut target, patch);
-        match target {
-            Value::Object(map) => Self::checked(map),
-            _ => Err(ValidationError::new("settings", "must be a JSON object")),
-        }
-    }
-
-    #[must_use]
-    pub fn as_map(&self) -> &Map<String, Value> {
-        &self.0
-    }
-
-    #[must_use]
-    pub fn to_value(&self) -> Value {
-        Value::Object(self.0.clone())
-    }
-}
-
-/// A session duration setting: seconds (number) or a duration string (`12h`, `30d`), from one
-/// minute to 400 days.
-fn session_duration(value: &Value) -> Result<std::time::Duration, String> {
-    let parsed = match value {
-        Value::Number(n) => n
-            .as_u64()
-            .map(std::time::Duration::from_secs)
-            .ok_or_else(|| "must be a whole number of seconds".to_owned()),
-        Value::String(s) => crate::duration::parse(s.trim()),
-        _ => Err("must be seconds or a duration such as \"12h\" or \"30d\"".to_owned()),
-    }?;
-    let range = std::time::Duration::from_secs(60)..=std::time::Duration::from_secs(400 * 86_400);
-    if range.contains(&parsed) {
-        Ok(parsed)
-    } else {
-        Err("must be between 1 minute and 400 days".to_owned())
-    }
-}
-
-fn merge_patch(target: &mut Value, patch: &Value) {
-    if let Value::Object(patch_map) = patch {
-        if !target.is_object() {
-            *target = Value::Object(Map::new());
-        }
-        if let Value::Object(target_map) = target {
-            for (key, value) in patch_map {
-                if value.is_null() {
-                    target_map.remove(key);
-                } else {
-                    merge_patch(target_map.entry(key.clone()).or_insert(Value::Null), value);
-                }
-            }
-        }
-    } else {
-        *target = patch.clone();
-    }
-}
-
 /// Whether a client may serve requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientStatus {
@@ -541,6 +444,12 @@ pub struct Client {
 }
 
 impl Client {
+    /// What the client's settings decide.
+    #[must_use]
+    pub fn policy(&self) -> &ClientPolicy {
+        self.settings.policy()
+    }
+
     #[must_use]
     pub fn is_active(&self) -> bool {
         self.status == ClientStatus::Active
@@ -643,7 +552,6 @@ impl ClientPatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn slugs() {
@@ -705,22 +613,6 @@ mod tests {
         assert_eq!(list.len(), 1);
         assert!(list[0].matches("https://a.io"));
         assert!(!list[0].matches("https://a.io.evil.com"));
-    }
-
-    #[test]
-    fn settings_merge_patch() {
-        let base = ClientSettings::parse(json!({"a": 1, "ui": {"x": 1, "y": 2}})).unwrap();
-        let merged = base
-            .merge(&json!({"a": null, "ui": {"y": 3}, "b": true}))
-            .unwrap();
-        assert_eq!(
-            merged.to_value(),
-            json!({"ui": {"x": 1, "y": 3}, "b": true})
-        );
-        assert!(ClientSettings::parse(json!([1])).is_err());
-        assert!(base.merge(&json!("x")).is_err());
-        let huge = json!({"k": "x".repeat(70 * 1024)});
-        assert!(ClientSettings::parse(huge).is_err());
     }
 
     #[test]
