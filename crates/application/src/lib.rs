@@ -12,6 +12,7 @@ pub mod context;
 pub mod email;
 pub mod error;
 pub mod health;
+pub mod limits;
 pub mod mfa;
 pub mod pagination;
 pub mod ports;

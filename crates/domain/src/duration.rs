@@ -34,6 +34,21 @@ pub fn parse(v: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
+/// The shortest way [`parse`] reads back: `15m`, `1h`, `7d`, `90s`, `250ms`.
+#[must_use]
+pub fn format(d: Duration) -> String {
+    if d.subsec_nanos() != 0 || d.is_zero() {
+        return format!("{}ms", d.as_millis());
+    }
+    let secs = d.as_secs();
+    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60)] {
+        if secs.is_multiple_of(size) {
+            return format!("{}{unit}", secs / size);
+        }
+    }
+    format!("{secs}s")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,6 +61,13 @@ mod tests {
         assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
         for bad in ["", "0", "0s", "soon", "5w", "-1m", "99999999999999999d"] {
             assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn formats_what_it_parses() {
+        for raw in ["15m", "1h", "7d", "90s", "250ms", "25h"] {
+            assert_eq!(format(parse(raw).unwrap()), raw);
         }
     }
 }

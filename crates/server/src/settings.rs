@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use std::time::Duration;
 
+use authservice_application::limits::{self, CATALOGUE, RateRules};
 use authservice_domain::{AllowedOrigin, PasswordPolicy};
 use base64::Engine;
 use ipnet::IpNet;
@@ -62,14 +63,9 @@ pub struct Settings {
     pub password_hash_queue: usize,
     pub password_policy: PasswordPolicy,
     pub blocked_email_domains: Vec<String>,
-    /// Signups per IP per hour.
-    pub signup_rate_limit: u32,
-    /// Logins per IP per 15 minutes.
-    pub login_rate_limit: u32,
-    /// `EMAIL_IP_RATE_LIMIT`: emailed links per client IP per hour.
-    pub email_ip_rate_limit: u32,
-    /// `EMAIL_CLIENT_RATE_LIMIT`: emailed links per client per hour.
-    pub email_client_rate_limit: u32,
+    /// Every rate limit's rule: the catalogue's defaults (`authservice_application::limits`)
+    /// with the `*_RATE_LIMIT` settings applied.
+    pub rate_rules: RateRules,
     /// `ACCOUNT_LOCKOUT_ENABLED`: 5 failed logins in 15 min lock an email (per client) for 30 min.
     pub account_lockout_enabled: bool,
     /// `CLIENT_CACHE_TTL`: how long a replica serves API-key and client lookups from memory
@@ -492,17 +488,11 @@ impl Settings {
                 }
             })
         });
-        let signup_rate_limit = r.parse("SIGNUP_RATE_LIMIT", 5, |v| {
-            parse_in_range(v, 1..=1_000_000).map(|n| n as u32)
-        });
-        let login_rate_limit = r.parse("LOGIN_RATE_LIMIT", 10, |v| {
-            parse_in_range(v, 1..=1_000_000).map(|n| n as u32)
-        });
-        let email_ip_rate_limit = r.parse("EMAIL_IP_RATE_LIMIT", 20, |v| {
-            parse_in_range(v, 1..=1_000_000).map(|n| n as u32)
-        });
-        let email_client_rate_limit = r.parse("EMAIL_CLIENT_RATE_LIMIT", 1000, |v| {
-            parse_in_range(v, 1..=10_000_000).map(|n| n as u32)
+        let rate_rules = CATALOGUE.iter().fold(RateRules::default(), |rules, spec| {
+            let rule = r.parse(spec.setting, spec.default, |v| {
+                limits::parse_rule(v, spec.default)
+            });
+            rules.with(spec.limit, rule)
         });
 
         let account_lockout_enabled = r.parse("ACCOUNT_LOCKOUT_ENABLED", false, parse_bool);
@@ -631,10 +621,7 @@ impl Settings {
                     password_hash_queue,
                     password_policy,
                     blocked_email_domains,
-                    signup_rate_limit,
-                    login_rate_limit,
-                    email_ip_rate_limit,
-                    email_client_rate_limit,
+                    rate_rules,
                     account_lockout_enabled,
                     client_cache_ttl,
                     revocation_cache_ttl,
@@ -724,6 +711,9 @@ mod tests {
             ("ENCRYPTION_KEY", "short"),
             ("DATABASE_URL", "mysql://x"),
             ("ADMIN_API_KEY", "tiny"),
+            ("LOGIN_RATE_LIMIT", "0"),
+            ("TOTP_CODE_RATE_LIMIT", "5/forever"),
+            ("REVOCATION_CACHE_FALLBACK_TTL", "10s"),
         ];
         pairs.push(("REDIS_URL", "http://x"));
         let err = load(&pairs).err().unwrap().to_string();
@@ -736,6 +726,9 @@ mod tests {
             "DATABASE_URL:",
             "ADMIN_API_KEY:",
             "REDIS_URL:",
+            "LOGIN_RATE_LIMIT:",
+            "TOTP_CODE_RATE_LIMIT:",
+            "REVOCATION_CACHE_FALLBACK_TTL:",
         ] {
             assert!(err.contains(var), "{var} missing from {err}");
         }
@@ -813,8 +806,9 @@ mod tests {
         // Every key the example lists is one the server reads (RUST_LOG: the log filter).
         for (key, _) in &example {
             let src = include_str!("settings.rs");
+            let rate_limit = CATALOGUE.iter().any(|spec| spec.setting == key);
             assert!(
-                key == "RUST_LOG" || src.contains(&format!("\"{key}\"")),
+                key == "RUST_LOG" || rate_limit || src.contains(&format!("\"{key}\"")),
                 "{key} in .env.example is not a setting"
             );
         }

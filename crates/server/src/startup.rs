@@ -10,11 +10,10 @@ use actix_web::cookie::SameSite;
 use actix_web::web;
 use anyhow::Context;
 use authservice_application::Services;
-use authservice_application::auth::{AuthConfig, Lockout};
+use authservice_application::auth::AuthConfig;
 use authservice_application::email::MailConfig;
-use authservice_application::ports::{
-    EphemeralStore, Ports, Probe, RateLimiter, RateRule, SystemClock,
-};
+use authservice_application::limits::Limits;
+use authservice_application::ports::{EphemeralStore, Ports, Probe, RateLimiter, SystemClock};
 use authservice_application::services::UseCaseConfig;
 use authservice_infrastructure::crypto::{
     AesGcmSecretBox, JwtAccessTokens, OsRandom, PooledHasher, RfcTotp, WebauthnRs,
@@ -177,7 +176,7 @@ impl Application {
             )),
             passwords: hasher,
             audit: Arc::new(PgAuditLog::new(pg_pool.clone())),
-            rate_limiter,
+            limits: Limits::new(rate_limiter, settings.rate_rules.clone()),
             ephemeral,
             one_time_tokens: Arc::new(PgOneTimeTokens::new(pg_pool.clone())),
             outbox: Arc::new(PgEmailOutbox::new(pg_pool.clone())),
@@ -208,15 +207,7 @@ impl Application {
                     reauth_max_age: settings.reauth_max_age,
                     password_policy: settings.password_policy.clone(),
                     blocked_email_domains: settings.blocked_email_domains.clone(),
-                    signup_rule: RateRule {
-                        limit: settings.signup_rate_limit,
-                        window: Duration::from_secs(3600),
-                    },
-                    login_rule: RateRule {
-                        limit: settings.login_rate_limit,
-                        window: Duration::from_secs(15 * 60),
-                    },
-                    lockout: settings.account_lockout_enabled.then(Lockout::default),
+                    lockout: settings.account_lockout_enabled,
                     jwks_publish_all: settings.jwks_publish_all,
                 },
                 mail: MailConfig {
@@ -234,14 +225,6 @@ impl Application {
                     max_attempts: settings.email_max_attempts,
                     lease: settings.smtp_timeout * 8,
                     allow_private_smtp: settings.email_allow_private_smtp,
-                    ip_rule: RateRule {
-                        limit: settings.email_ip_rate_limit,
-                        window: Duration::from_secs(3600),
-                    },
-                    client_rule: RateRule {
-                        limit: settings.email_client_rate_limit,
-                        window: Duration::from_secs(3600),
-                    },
                 },
             },
         ));

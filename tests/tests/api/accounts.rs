@@ -432,6 +432,64 @@ async fn signup_and_login_are_rate_limited_per_ip() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn every_rate_limit_takes_a_count_and_a_window_from_its_setting() {
+    let app = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![
+            ("LOGIN_RATE_LIMIT", "2/2s".to_owned()),
+            ("PASSKEY_BEGIN_RATE_LIMIT", "1".to_owned()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let key = key_of(&app.new_client().await);
+    let login = || {
+        call(
+            &app,
+            Method::POST,
+            "/api/auth/login",
+            &key,
+            Some(json!({"email": "nobody@example.com", "password": "nope-nope-nope"})),
+            None,
+        )
+    };
+    for _ in 0..2 {
+        assert_eq!(login().await.status(), 401);
+    }
+    let limited = login().await;
+    assert_eq!(limited.status(), 429);
+    let retry: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    // The 2 s window slides: the limit is the configured one, not the 15-minute default.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(login().await.status(), 401);
+
+    // A count alone keeps the default window (a minute): one ceremony, then 429.
+    let begin = || {
+        call(
+            &app,
+            Method::POST,
+            "/api/auth/passkey/login/begin",
+            &key,
+            Some(json!({})),
+            None,
+        )
+    };
+    assert_eq!(begin().await.status(), 200);
+    let limited = begin().await;
+    assert_eq!(limited.status(), 429);
+    let retry: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((50..=60).contains(&retry), "Retry-After {retry}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn v1_hs256_clients_sign_with_their_secret_and_rotation_invalidates_tokens() {
     let app = spawn_app().await;
     let created = app

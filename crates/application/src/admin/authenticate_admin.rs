@@ -4,7 +4,6 @@
 //! sliding window: after 10 failures within a minute, every attempt from that IP gets 429
 //! until the window slides. Every failure is audited.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use authservice_domain::AdminPrincipal;
@@ -13,15 +12,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use crate::audit::record_quietly;
-use crate::context::{RequestCtx, ip_bucket};
+use crate::context::RequestCtx;
 use crate::error::{ErrorKind, UseCaseError};
-use crate::ports::{Ports, RateDecision, RateRule};
-
-/// 10 failed attempts per minute per client IP.
-pub const ADMIN_FAILURE_RULE: RateRule = RateRule {
-    limit: 10,
-    window: Duration::from_secs(60),
-};
+use crate::limits::{Limit, subject};
+use crate::ports::Ports;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthenticateAdminError {
@@ -77,12 +71,12 @@ impl AuthenticateAdmin {
         ctx: &RequestCtx,
         presented: Option<&str>,
     ) -> Result<AdminPrincipal, AuthenticateAdminError> {
-        let bucket = failure_bucket(ctx.ip);
-        let limiter = &self.ports.rate_limiter;
-        let ticket = match limiter.hit(&bucket, ADMIN_FAILURE_RULE).await {
-            Ok(RateDecision::Allowed { ticket, .. }) => ticket,
-            Ok(RateDecision::Limited { retry_after }) => {
-                self.audit_rate_limited_once(ctx, &bucket).await;
+        let ip = subject::ip(ctx);
+        let limits = &self.ports.limits;
+        let slot = match limits.take(Limit::AdminFailure, &ip).await {
+            Ok(Ok(slot)) => slot,
+            Ok(Err(retry_after)) => {
+                self.audit_rate_limited_once(ctx, &ip).await;
                 return Err(AuthenticateAdminError::RateLimited { retry_after });
             }
             Err(err) => {
@@ -98,7 +92,7 @@ impl AuthenticateAdmin {
                 self.admin_api_key.expose_secret().as_bytes(),
             )
         {
-            if let Err(err) = limiter.release(&bucket, &ticket).await {
+            if let Err(err) = limits.give_back(slot).await {
                 tracing::warn!(error = %err, "could not release an admin rate-limit slot");
             }
             return Ok(AdminPrincipal::break_glass());
@@ -113,17 +107,9 @@ impl AuthenticateAdmin {
 
     /// One `admin.auth_rate_limited` event per IP and window, so a flood of refused attempts
     /// cannot turn into a flood of audit rows.
-    async fn audit_rate_limited_once(&self, ctx: &RequestCtx, bucket: &str) {
-        let once = RateRule {
-            limit: 1,
-            window: ADMIN_FAILURE_RULE.window,
-        };
-        if let Ok(RateDecision::Allowed { .. }) = self
-            .ports
-            .rate_limiter
-            .hit(&format!("{bucket}:audited"), once)
-            .await
-        {
+    async fn audit_rate_limited_once(&self, ctx: &RequestCtx, ip: &str) {
+        let once = self.ports.limits.take(Limit::AdminFailureAudit, ip).await;
+        if let Ok(Ok(_)) = once {
             self.audit_failure(ctx, "admin.auth_rate_limited", "rate_limited")
                 .await;
         }
@@ -135,27 +121,5 @@ impl AuthenticateAdmin {
             .metadata(json!({ "reason": reason }))
             .at(self.ports.clock.now());
         record_quietly(&self.ports, &event).await;
-    }
-}
-
-fn failure_bucket(ip: Option<IpAddr>) -> String {
-    format!("admin_auth_fail:{}", ip_bucket(ip))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ipv6_is_bucketed_by_64() {
-        let a = failure_bucket(Some("2001:db8:1:2::1".parse().unwrap()));
-        let b = failure_bucket(Some("2001:db8:1:2:ffff::9".parse().unwrap()));
-        let c = failure_bucket(Some("2001:db8:1:3::1".parse().unwrap()));
-        assert_eq!(a, b);
-        assert_ne!(a, c);
-        assert_eq!(
-            failure_bucket(Some("10.0.0.1".parse().unwrap())),
-            "admin_auth_fail:10.0.0.1"
-        );
     }
 }

@@ -2,4 +2,4 @@
 
 mod authenticate_admin;
 
-pub use authenticate_admin::{ADMIN_FAILURE_RULE, AuthenticateAdmin, AuthenticateAdminError};
+pub use authenticate_admin::{AuthenticateAdmin, AuthenticateAdminError};

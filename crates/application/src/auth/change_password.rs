@@ -11,12 +11,8 @@ use uuid::Uuid;
 use super::{AuthConfig, AuthenticatedUser};
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, UseCaseError};
-use crate::ports::{HashError, Ports, RateDecision, RateRule};
-
-const CHANGE_PASSWORD_RULE: RateRule = RateRule {
-    limit: 5,
-    window: Duration::from_secs(15 * 60),
-};
+use crate::limits::{Limit, subject};
+use crate::ports::{HashError, Ports};
 
 #[derive(Debug)]
 pub struct ChangePasswordInput {
@@ -99,18 +95,15 @@ impl ChangePassword {
         let user = caller.user;
         // A stolen access token must not become an unlimited password oracle: 5 wrong current
         // passwords per user per 15 minutes (the slot is reserved first, released on success).
-        let limit_key = format!("change_password:{}:{}", user.client_id, user.id);
-        let ticket = match self
+        let slot = self
             .ports
-            .rate_limiter
-            .hit(&limit_key, CHANGE_PASSWORD_RULE)
+            .limits
+            .take(
+                Limit::ChangePassword,
+                &subject::user(user.client_id, user.id),
+            )
             .await?
-        {
-            RateDecision::Allowed { ticket, .. } => ticket,
-            RateDecision::Limited { retry_after } => {
-                return Err(ChangePasswordError::RateLimited { retry_after });
-            }
-        };
+            .map_err(|retry_after| ChangePasswordError::RateLimited { retry_after })?;
         if !super::password_matches(&self.ports, &user, &input.current_password).await? {
             let mut event = ctx
                 .audit("password_change_failed")
@@ -122,7 +115,7 @@ impl ChangePassword {
             crate::audit::record_quietly(&self.ports, &event).await;
             return Err(ChangePasswordError::WrongPassword);
         }
-        self.ports.rate_limiter.release(&limit_key, &ticket).await?;
+        self.ports.limits.give_back(slot).await?;
         let broken = self.config.password_policy.check(
             input.new_password.expose_secret(),
             Some(&user.email),

@@ -8,21 +8,12 @@ use authservice_domain::{ClientId, Email, UserStatus};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use super::{
-    AuthConfig, IssuedTokens, Lockout, ip_key, login_event, prepare_session, require_client,
-};
+use super::{AuthConfig, IssuedTokens, login_event, prepare_session, require_client};
 use crate::audit::record_quietly;
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, UseCaseError};
-use crate::ports::{HashError, Ports, RateDecision, RateRule};
-
-/// A lock is one entry in a window of the lock's length.
-fn lock_rule(lockout: Lockout) -> RateRule {
-    RateRule {
-        limit: 1,
-        window: lockout.lock_for,
-    }
-}
+use crate::limits::{Limit, Slot, subject};
+use crate::ports::{HashError, Ports};
 
 #[derive(Debug)]
 pub struct LoginInput {
@@ -95,11 +86,9 @@ pub struct Login {
 /// A login attempt's slot in the email's failure window (reserved before the password is
 /// checked, so parallel guesses cannot overrun the lockout).
 struct FailureSlot {
-    fail_key: String,
-    lock_key: String,
-    ticket: String,
-    last_before_lock: bool,
-    lockout: Lockout,
+    /// The email in its client (a digest).
+    subject: String,
+    slot: Slot,
 }
 
 impl Login {
@@ -117,14 +106,11 @@ impl Login {
         input: LoginInput,
     ) -> Result<LoginOutcome, LoginError> {
         let client = require_client(ctx)?;
-        if let RateDecision::Limited { retry_after } = self
-            .ports
-            .rate_limiter
-            .hit(&ip_key("login", ctx), self.config.login_rule)
+        self.ports
+            .limits
+            .take(Limit::Login, &subject::ip(ctx))
             .await?
-        {
-            return Err(LoginError::RateLimited { retry_after });
-        }
+            .map_err(|retry_after| LoginError::RateLimited { retry_after })?;
         let slot = self
             .reserve_failure_slot(ctx, client.id, &input.email)
             .await?;
@@ -153,11 +139,8 @@ impl Login {
             self.keep_failure(ctx, slot).await?;
             return Err(LoginError::InvalidCredentials);
         }
-        if let Some(slot) = &slot {
-            self.ports
-                .rate_limiter
-                .release(&slot.fail_key, &slot.ticket)
-                .await?;
+        if let Some(failure) = slot {
+            self.ports.limits.give_back(failure.slot).await?;
         }
         if user.status != UserStatus::Active {
             self.fail(ctx, "account_disabled", Some(user.id.as_uuid()))
@@ -216,34 +199,22 @@ impl Login {
         client: ClientId,
         raw_email: &str,
     ) -> Result<Option<FailureSlot>, LoginError> {
-        let Some(lockout) = self.config.lockout else {
+        if !self.config.lockout {
             return Ok(None);
-        };
-        let email = raw_email.trim().to_lowercase();
-        let digest = authservice_domain::secret::sha256(email.as_bytes());
-        let id = authservice_domain::secret::hex(&digest[..16]);
-        let fail_key = format!("login_fail:{client}:{id}");
-        let lock_key = format!("login_lock:{client}:{id}");
-        let limiter = &self.ports.rate_limiter;
-        if let RateDecision::Limited { retry_after } =
-            limiter.peek(&lock_key, lock_rule(lockout)).await?
-        {
+        }
+        let subject = subject::email(client, raw_email);
+        let limits = &self.ports.limits;
+        if let Err(retry_after) = limits.check(Limit::LoginLock, &subject).await? {
             self.fail(ctx, "account_locked", None).await;
             return Err(LoginError::Locked { retry_after });
         }
-        match limiter.hit(&fail_key, lockout.failures).await? {
-            RateDecision::Allowed { remaining, ticket } => Ok(Some(FailureSlot {
-                fail_key,
-                lock_key,
-                ticket,
-                last_before_lock: remaining == 0,
-                lockout,
-            })),
-            RateDecision::Limited { .. } => {
+        match limits.take(Limit::LoginFailure, &subject).await? {
+            Ok(slot) => Ok(Some(FailureSlot { subject, slot })),
+            Err(_) => {
                 // The window is full of failures (or of attempts in flight): lock now.
-                self.lock(ctx, &lock_key, lockout).await?;
+                self.lock(ctx, &subject).await?;
                 Err(LoginError::Locked {
-                    retry_after: lockout.lock_for,
+                    retry_after: limits.rule(Limit::LoginLock).window,
                 })
             }
         }
@@ -253,31 +224,23 @@ impl Login {
     async fn keep_failure(
         &self,
         ctx: &RequestCtx,
-        slot: Option<FailureSlot>,
+        failure: Option<FailureSlot>,
     ) -> Result<(), LoginError> {
-        if let Some(slot) = slot
-            && slot.last_before_lock
+        if let Some(failure) = failure
+            && failure.slot.remaining == 0
         {
-            self.lock(ctx, &slot.lock_key, slot.lockout).await?;
+            self.lock(ctx, &failure.subject).await?;
         }
         Ok(())
     }
 
-    async fn lock(
-        &self,
-        ctx: &RequestCtx,
-        lock_key: &str,
-        lockout: Lockout,
-    ) -> Result<(), LoginError> {
-        if let RateDecision::Allowed { .. } = self
-            .ports
-            .rate_limiter
-            .hit(lock_key, lock_rule(lockout))
-            .await?
-        {
+    async fn lock(&self, ctx: &RequestCtx, subject: &str) -> Result<(), LoginError> {
+        let limits = &self.ports.limits;
+        if limits.take(Limit::LoginLock, subject).await?.is_ok() {
+            let locked_for = limits.rule(Limit::LoginLock).window;
             let event = ctx
                 .audit("account_locked")
-                .metadata(json!({ "locked_for_seconds": lockout.lock_for.as_secs() }))
+                .metadata(json!({ "locked_for_seconds": locked_for.as_secs() }))
                 .at(self.ports.clock.now());
             record_quietly(&self.ports, &event).await;
         }

@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use crate::ports::{AccessClaims, Ports, RateRule};
+use crate::ports::{AccessClaims, Ports};
 
 /// Settings of the account flows.
 #[derive(Debug, Clone)]
@@ -53,32 +53,11 @@ pub struct AuthConfig {
     pub password_policy: PasswordPolicy,
     /// `BLOCKED_EMAIL_DOMAINS`, lowercased; added to the maintained disposable-domain list.
     pub blocked_email_domains: Vec<String>,
-    pub signup_rule: RateRule,
-    pub login_rule: RateRule,
-    /// `ACCOUNT_LOCKOUT_ENABLED`: failed logins per email (and client) before a lock.
-    pub lockout: Option<Lockout>,
+    /// `ACCOUNT_LOCKOUT_ENABLED`: after `LOGIN_FAILURE_RATE_LIMIT` failed logins an email is
+    /// locked (per client) for the window of `LOGIN_LOCK_RATE_LIMIT`.
+    pub lockout: bool,
     /// `JWKS_PUBLISH_ALL`: the JWKS without a named client lists every active client's keys.
     pub jwks_publish_all: bool,
-}
-
-/// After `failures.limit` failed logins within `failures.window`, the email is locked for
-/// `lock_for` (in that client only).
-#[derive(Debug, Clone, Copy)]
-pub struct Lockout {
-    pub failures: RateRule,
-    pub lock_for: Duration,
-}
-
-impl Default for Lockout {
-    fn default() -> Self {
-        Self {
-            failures: RateRule {
-                limit: 5,
-                window: Duration::from_secs(15 * 60),
-            },
-            lock_for: Duration::from_secs(30 * 60),
-        }
-    }
 }
 
 /// What a successful signup, login or refresh hands back.
@@ -196,10 +175,6 @@ pub(crate) fn recently_authenticated(
     let max_age = i64::try_from(config.reauth_max_age.as_secs()).unwrap_or(i64::MAX);
     let age = now.timestamp() - claims.auth_time;
     claims.auth_time > 0 && (-60..=max_age).contains(&age)
-}
-
-pub(crate) fn ip_key(prefix: &str, ctx: &crate::RequestCtx) -> String {
-    format!("{prefix}:{}", crate::context::ip_bucket(ctx.ip))
 }
 
 /// A login ready to store: the first session row of a new family, and the tokens it hands

@@ -10,14 +10,9 @@ use uuid::Uuid;
 use super::{AuthConfig, AuthenticatedUser, SessionLimits, SessionStamp, sign_access_token};
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, UseCaseError};
+use crate::limits::{Limit, subject};
 use crate::mfa::{MfaError, PasskeyLogin};
-use crate::ports::{Ports, RateDecision, RateRule};
-
-/// Wrong proofs per user per 15 minutes (a stolen access token is not a password oracle).
-const REAUTH_RULE: RateRule = RateRule {
-    limit: 5,
-    window: std::time::Duration::from_secs(15 * 60),
-};
+use crate::ports::Ports;
 
 /// The proof offered.
 pub enum ReauthProof {
@@ -137,13 +132,16 @@ impl Reauthenticate {
     ) -> Result<Reauthenticated, ReauthenticateError> {
         let client = super::require_client(ctx)?;
         let user = &caller.user;
-        let limit_key = format!("reauth:{}:{}", user.client_id, user.id);
-        let ticket = match self.ports.rate_limiter.hit(&limit_key, REAUTH_RULE).await? {
-            RateDecision::Allowed { ticket, .. } => ticket,
-            RateDecision::Limited { retry_after } => {
-                return Err(ReauthenticateError::RateLimited { retry_after });
-            }
-        };
+        // Wrong proofs are limited per user: a stolen access token is not a password oracle.
+        let slot = self
+            .ports
+            .limits
+            .take(
+                Limit::Reauthenticate,
+                &subject::user(user.client_id, user.id),
+            )
+            .await?
+            .map_err(|retry_after| ReauthenticateError::RateLimited { retry_after })?;
         let method = proof.method();
         let proved: Result<(), ReauthenticateError> = match &proof {
             ReauthProof::Password(password) => {
@@ -179,7 +177,7 @@ impl Reauthenticate {
             crate::audit::record_quietly(&self.ports, &event).await;
             return Err(err);
         }
-        self.ports.rate_limiter.release(&limit_key, &ticket).await?;
+        self.ports.limits.give_back(slot).await?;
         let family_id =
             Uuid::parse_str(&caller.claims.sid).map_err(|_| ReauthenticateError::SessionEnded)?;
         let started_at = self

@@ -12,12 +12,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{AuthConfig, IssuedTokens, ip_key, login_event, prepare_session, require_client};
+use super::{AuthConfig, IssuedTokens, login_event, prepare_session, require_client};
 use crate::audit::record_quietly;
 use crate::context::RequestCtx;
 use crate::email::MailConfig;
 use crate::error::{ErrorKind, UseCaseError};
-use crate::ports::{HashError, Ports, RateDecision, UserWriteError};
+use crate::limits::{Limit, subject};
+use crate::ports::{HashError, Ports, UserWriteError};
 
 /// What a signup hands back.
 #[derive(Debug)]
@@ -113,14 +114,11 @@ impl Signup {
         input: SignupInput,
     ) -> Result<SignupOutcome, SignupError> {
         let client = require_client(ctx)?;
-        if let RateDecision::Limited { retry_after } = self
-            .ports
-            .rate_limiter
-            .hit(&ip_key("signup", ctx), self.config.signup_rule)
+        self.ports
+            .limits
+            .take(Limit::Signup, &subject::ip(ctx))
             .await?
-        {
-            return Err(SignupError::RateLimited { retry_after });
-        }
+            .map_err(|retry_after| SignupError::RateLimited { retry_after })?;
         let email = Email::parse(&input.email)?;
         let display_name = input
             .display_name

@@ -34,9 +34,10 @@ use uuid::Uuid;
 
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, UseCaseError};
+use crate::limits::{Limit, subject};
 use crate::ports::{
     ConsumeOutcome, EmailContent, Mailbox, NewOneTimeToken, OneTimeTokenRecord, OutboundEmail,
-    PendingEmail, Ports, QueuedEmail, RateRule,
+    PendingEmail, Ports, QueuedEmail,
 };
 
 /// Settings of the email flows and the outbox worker.
@@ -57,19 +58,7 @@ pub struct MailConfig {
     /// `EMAIL_ALLOW_PRIVATE_SMTP`: let clients name an SMTP server on a loopback, private or
     /// link-local address (off: a client's settings cannot reach the internal network).
     pub allow_private_smtp: bool,
-    /// `EMAIL_IP_RATE_LIMIT`: emailed links (forgot-password, magic link, resend-verification)
-    /// per client IP per hour.
-    pub ip_rule: RateRule,
-    /// `EMAIL_CLIENT_RATE_LIMIT`: emailed links per client per hour (one tenant's traffic, or
-    /// a bot walking many addresses, cannot flood the shared mail route).
-    pub client_rule: RateRule,
 }
-
-/// 3 per hour: forgot-password and magic links per email, resend-verification per user.
-pub const HOURLY_EMAIL_RULE: RateRule = RateRule {
-    limit: 3,
-    window: Duration::from_secs(3600),
-};
 
 /// Why a presented one-time token was refused (each a stable code).
 #[derive(Debug, thiserror::Error)]
@@ -520,17 +509,16 @@ pub(crate) async fn prepare_verification(
     .map_err(|e| anyhow::anyhow!("preparing the verification email: {e}"))
 }
 
-/// Counts one request against a per-email hourly limit. The key is a digest, so the limiter
-/// never holds addresses; unknown addresses are counted like known ones.
+/// Counts one request against the per-address limit of `action`. The subject is a digest, so
+/// the limiter never holds addresses; unknown addresses are counted like known ones.
 async fn limit_per_email(
     ports: &Ports,
     action: &str,
     client: &Client,
     email: &Email,
 ) -> Result<(), EmailFlowError> {
-    let digest = hex(&sha256(email.as_str().as_bytes())[..16]);
-    let key = format!("{action}:{}:{digest}", client.id);
-    limit(ports, &key, HOURLY_EMAIL_RULE).await
+    let subject = subject::email_action(action, client.id, email);
+    limit(ports, Limit::EmailAddress, &subject).await
 }
 
 /// Whether another unsolicited notice may go to `email` this hour (3 per address, like links);
@@ -549,26 +537,20 @@ pub(crate) async fn may_notify(
 /// resend-verification. Checked before the per-address limit.
 async fn limit_mail_volume(
     ports: &Ports,
-    config: &MailConfig,
     ctx: &RequestCtx,
     client: &Client,
 ) -> Result<(), EmailFlowError> {
-    limit(ports, &crate::auth::ip_key("email_ip", ctx), config.ip_rule).await?;
-    limit(
-        ports,
-        &format!("email_client:{}", client.id),
-        config.client_rule,
-    )
-    .await
+    limit(ports, Limit::EmailIp, &subject::ip(ctx)).await?;
+    limit(ports, Limit::EmailClient, &client.id.to_string()).await
 }
 
-async fn limit(ports: &Ports, key: &str, rule: RateRule) -> Result<(), EmailFlowError> {
-    match ports.rate_limiter.hit(key, rule).await? {
-        crate::ports::RateDecision::Allowed { .. } => Ok(()),
-        crate::ports::RateDecision::Limited { retry_after } => {
-            Err(EmailFlowError::RateLimited { retry_after })
-        }
-    }
+async fn limit(ports: &Ports, limit: Limit, subject: &str) -> Result<(), EmailFlowError> {
+    ports
+        .limits
+        .take(limit, subject)
+        .await?
+        .map(drop)
+        .map_err(|retry_after| EmailFlowError::RateLimited { retry_after })
 }
 
 /// Which emailed link a caller asked for (forgot-password, magic link).
@@ -597,7 +579,7 @@ async fn request_link(
     // A refused base_url is a caller's mistake, not a sent link: checked before the limit.
     let settings = load_settings(ports, client).await?;
     let base = checked_base(request.base_url, client, settings.base_url.as_ref(), config)?;
-    limit_mail_volume(ports, config, ctx, client).await?;
+    limit_mail_volume(ports, ctx, client).await?;
     limit_per_email(ports, request.limit, client, &email).await?;
     let user = ports
         .users

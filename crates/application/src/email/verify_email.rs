@@ -70,7 +70,7 @@ impl ResendVerification {
             return Err(EmailFlowError::AlreadyVerified);
         }
         // Per user (the address is the user's own), 3 per hour.
-        limit_mail_volume(&self.ports, &self.config, ctx, client).await?;
+        limit_mail_volume(&self.ports, ctx, client).await?;
         limit_per_email(&self.ports, "resend_verification", client, &user.email).await?;
         let settings = super::load_settings(&self.ports, client).await?;
         let base = super::checked_base(base_url, client, settings.base_url.as_ref(), &self.config)?;

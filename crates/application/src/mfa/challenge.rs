@@ -6,13 +6,13 @@ use authservice_domain::{Client, ClientId, User, UserId, UserStatus};
 use serde_json::json;
 
 use super::{
-    CHALLENGE_ATTEMPTS, CHALLENGE_TTL, MfaError, new_token, normalise_recovery_code,
-    recovery_digest, token_key,
+    CHALLENGE_TTL, MfaError, new_token, normalise_recovery_code, recovery_digest, token_key,
 };
 use crate::audit::record_quietly;
 use crate::auth::{AuthConfig, IssuedTokens, login_event, prepare_session};
 use crate::context::RequestCtx;
-use crate::ports::{Ports, RateDecision, RateRule};
+use crate::limits::{Limit, Slot, subject};
+use crate::ports::Ports;
 
 /// The second factors entered as a code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,25 +121,13 @@ pub(crate) struct LiveChallenge {
     pub client: Client,
     pub user: User,
     /// The attempt slots this try holds (challenge, user), released on success.
-    tickets: Vec<(String, String)>,
+    slots: Vec<Slot>,
 }
 
 pub struct CompleteChallenge {
     ports: Ports,
     config: AuthConfig,
 }
-
-const ATTEMPT_RULE: RateRule = RateRule {
-    limit: CHALLENGE_ATTEMPTS,
-    window: CHALLENGE_TTL,
-};
-
-/// Second-factor attempts per user across challenges (a correct password must not buy
-/// unlimited guesses by starting new challenges).
-const USER_ATTEMPT_RULE: RateRule = RateRule {
-    limit: 10,
-    window: std::time::Duration::from_secs(3600),
-};
 
 impl CompleteChallenge {
     #[must_use]
@@ -188,29 +176,19 @@ impl CompleteChallenge {
             return Err(MfaError::ChallengeInvalid);
         }
         let first_factor = field("first_factor").unwrap_or("password").to_owned();
-        let mut tickets = Vec::new();
+        let mut slots = Vec::new();
         if count_attempt {
-            let user_key = format!("2fa_user:{}:{user_id}", client.id);
-            match self
-                .ports
-                .rate_limiter
-                .hit(&user_key, USER_ATTEMPT_RULE)
+            // Per user across challenges (a correct password must not buy unlimited guesses by
+            // starting new challenges), and per challenge (the 5th wrong answer ends it).
+            let limits = &self.ports.limits;
+            let per_user = limits
+                .take(Limit::ChallengeUser, &subject::user(client.id, user_id))
                 .await?
-            {
-                RateDecision::Allowed { ticket, .. } => tickets.push((user_key, ticket)),
-                RateDecision::Limited { retry_after } => {
-                    return Err(MfaError::RateLimited { retry_after });
-                }
-            }
-            let attempts_key = format!("{key}:attempts");
-            match self
-                .ports
-                .rate_limiter
-                .hit(&attempts_key, ATTEMPT_RULE)
-                .await?
-            {
-                RateDecision::Allowed { ticket, .. } => tickets.push((attempts_key, ticket)),
-                RateDecision::Limited { .. } => {
+                .map_err(|retry_after| MfaError::RateLimited { retry_after })?;
+            slots.push(per_user);
+            match limits.take(Limit::ChallengeAttempt, &key).await? {
+                Ok(slot) => slots.push(slot),
+                Err(_) => {
                     self.ports.ephemeral.take(&key).await?;
                     return Err(MfaError::ChallengeInvalid);
                 }
@@ -231,7 +209,7 @@ impl CompleteChallenge {
             first_factor,
             client: client.clone(),
             user,
-            tickets,
+            slots,
         })
     }
 
@@ -243,13 +221,12 @@ impl CompleteChallenge {
         method: &str,
         error: MfaError,
     ) -> MfaError {
-        let limiter_key = format!("{}:attempts", challenge.key);
         let exhausted = matches!(
             self.ports
-                .rate_limiter
-                .peek(&limiter_key, ATTEMPT_RULE)
+                .limits
+                .check(Limit::ChallengeAttempt, &challenge.key)
                 .await,
-            Ok(RateDecision::Limited { .. })
+            Ok(Err(_))
         );
         if exhausted {
             let _ = self.ports.ephemeral.take(&challenge.key).await;
@@ -276,8 +253,8 @@ impl CompleteChallenge {
             // Completed (or killed) by a concurrent request.
             return Err(MfaError::ChallengeInvalid);
         }
-        for (key, ticket) in &challenge.tickets {
-            let _ = self.ports.rate_limiter.release(key, ticket).await;
+        for slot in challenge.slots {
+            let _ = self.ports.limits.give_back(slot).await;
         }
         let now = self.ports.clock.now();
         let mut user = challenge.user;

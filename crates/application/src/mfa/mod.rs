@@ -30,8 +30,6 @@ use crate::ports::{HashError, Ports, WebauthnRefusal};
 pub const CHALLENGE_TTL: Duration = Duration::from_secs(5 * 60);
 pub const TOTP_SETUP_TTL: Duration = Duration::from_secs(10 * 60);
 pub const CEREMONY_TTL: Duration = Duration::from_secs(5 * 60);
-/// Wrong codes after which a challenge dies.
-pub const CHALLENGE_ATTEMPTS: u32 = 5;
 /// Recovery codes per set.
 pub const RECOVERY_CODES: usize = 10;
 

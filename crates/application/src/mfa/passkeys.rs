@@ -15,13 +15,8 @@ use super::{CEREMONY_TTL, MfaError, new_token, token_key};
 use crate::audit::record_quietly;
 use crate::auth::{AuthConfig, AuthenticatedUser, IssuedTokens, login_event, prepare_session};
 use crate::context::RequestCtx;
+use crate::limits::{Limit, subject};
 use crate::ports::{Ports, RelyingParty, StoredPasskey};
-
-/// Passkey ceremonies started per client IP per minute.
-const BEGIN_RULE: crate::ports::RateRule = crate::ports::RateRule {
-    limit: 30,
-    window: std::time::Duration::from_secs(60),
-};
 
 /// A started ceremony: the browser's options and the id to finish it with.
 #[derive(Debug, Clone)]
@@ -467,14 +462,11 @@ impl PasskeyLogin {
         input: BeginPasskeyLogin,
     ) -> Result<PasskeyCeremony, MfaError> {
         let client = crate::auth::require_client(ctx)?;
-        if let crate::ports::RateDecision::Limited { retry_after } = self
-            .ports
-            .rate_limiter
-            .hit(&crate::auth::ip_key("passkey_begin", ctx), BEGIN_RULE)
+        self.ports
+            .limits
+            .take(Limit::PasskeyBegin, &subject::ip(ctx))
             .await?
-        {
-            return Err(MfaError::RateLimited { retry_after });
-        }
+            .map_err(|retry_after| MfaError::RateLimited { retry_after })?;
         let rp = relying_party(client, &self.base_url)?;
         let (options, state, kind, user, token, email_first) = if let Some(token) = input
             .two_factor_token

@@ -2,8 +2,6 @@
 //! valid code; returns the first recovery codes), `disable` (a current code or the password).
 //! Secrets are sealed with ENCRYPTION_KEY; a code is accepted once (its time step is recorded).
 
-use std::time::Duration;
-
 use authservice_domain::{Branding, Client, User, ValidationError};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -13,13 +11,8 @@ use serde_json::json;
 use super::{MfaError, TOTP_SETUP_TTL, new_recovery_codes};
 use crate::auth::AuthenticatedUser;
 use crate::context::RequestCtx;
-use crate::ports::{Ports, RateDecision, RateRule, SealedSecret};
-
-/// Wrong codes or passwords when disabling, per user.
-const DISABLE_RULE: RateRule = RateRule {
-    limit: 5,
-    window: Duration::from_secs(15 * 60),
-};
+use crate::limits::{Limit, subject};
+use crate::ports::{Ports, SealedSecret};
 
 /// What `setup` hands out (shown once).
 #[derive(Clone)]
@@ -49,12 +42,6 @@ impl std::fmt::Debug for TotpEnabled {
             .finish()
     }
 }
-
-/// Setups started per user per hour.
-const SETUP_RULE: RateRule = RateRule {
-    limit: 10,
-    window: Duration::from_secs(3600),
-};
 
 #[derive(Default)]
 pub struct DisableTotpInput {
@@ -152,12 +139,11 @@ impl ManageTotp {
         if user.totp_enabled {
             return Err(MfaError::AlreadyEnabled);
         }
-        let limit_key = format!("totp_setup:{}:{}", user.client_id, user.id);
-        if let RateDecision::Limited { retry_after } =
-            self.ports.rate_limiter.hit(&limit_key, SETUP_RULE).await?
-        {
-            return Err(MfaError::RateLimited { retry_after });
-        }
+        self.ports
+            .limits
+            .take(Limit::TotpSetup, &subject::user(user.client_id, user.id))
+            .await?
+            .map_err(|retry_after| MfaError::RateLimited { retry_after })?;
         let secret = self.ports.random.bytes32()[..20].to_vec();
         let brand = Branding::of(client);
         let provisioning =
@@ -207,18 +193,15 @@ impl ManageTotp {
         );
         let secret = self.ports.secret_box.open(&sealed)?;
         // Wrong codes while enabling count like wrong codes when disabling (5 per 15 min).
-        let limit_key = format!("totp_enable:{}:{}", user.client_id, user.id);
-        let ticket = match self
+        let slot = self
             .ports
-            .rate_limiter
-            .hit(&limit_key, DISABLE_RULE)
+            .limits
+            .take(
+                Limit::TotpCode,
+                &format!("enable:{}", subject::user(user.client_id, user.id)),
+            )
             .await?
-        {
-            RateDecision::Allowed { ticket, .. } => ticket,
-            RateDecision::Limited { retry_after } => {
-                return Err(MfaError::RateLimited { retry_after });
-            }
-        };
+            .map_err(|retry_after| MfaError::RateLimited { retry_after })?;
         let Some(step) = self
             .ports
             .totp
@@ -229,7 +212,7 @@ impl ManageTotp {
             crate::audit::record_quietly(&self.ports, &event).await;
             return Err(MfaError::WrongCode);
         };
-        self.ports.rate_limiter.release(&limit_key, &ticket).await?;
+        self.ports.limits.give_back(slot).await?;
         let (codes, hashes) = new_recovery_codes(&self.ports, user.id);
         let client = crate::auth::require_client(ctx)?;
         let notice = crate::email::prepare_notice(
@@ -276,18 +259,15 @@ impl ManageTotp {
         if !user.totp_enabled {
             return Err(MfaError::NotEnabled);
         }
-        let limit_key = format!("totp_disable:{}:{}", user.client_id, user.id);
-        let ticket = match self
+        let slot = self
             .ports
-            .rate_limiter
-            .hit(&limit_key, DISABLE_RULE)
+            .limits
+            .take(
+                Limit::TotpCode,
+                &format!("disable:{}", subject::user(user.client_id, user.id)),
+            )
             .await?
-        {
-            RateDecision::Allowed { ticket, .. } => ticket,
-            RateDecision::Limited { retry_after } => {
-                return Err(MfaError::RateLimited { retry_after });
-            }
-        };
+            .map_err(|retry_after| MfaError::RateLimited { retry_after })?;
         let proof = match (&input.code, &input.password) {
             (Some(code), _) if !code.trim().is_empty() => {
                 check_code(&self.ports, client, &user, code).await
@@ -313,7 +293,7 @@ impl ManageTotp {
             crate::audit::record_quietly(&self.ports, &event).await;
             return Err(err);
         }
-        self.ports.rate_limiter.release(&limit_key, &ticket).await?;
+        self.ports.limits.give_back(slot).await?;
         let notice = crate::email::prepare_notice(
             &self.ports,
             &self.mail,

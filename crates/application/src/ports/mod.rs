@@ -49,7 +49,8 @@ pub struct Ports {
     pub signing_keys: Arc<dyn SigningKeyStore>,
     pub passwords: Arc<dyn PasswordHasher>,
     pub audit: Arc<dyn AuditLog>,
-    pub rate_limiter: Arc<dyn RateLimiter>,
+    /// Every rate limit, by name ([`crate::limits`]).
+    pub limits: crate::limits::Limits,
     pub ephemeral: Arc<dyn EphemeralStore>,
     pub one_time_tokens: Arc<dyn OneTimeTokenRepository>,
     pub outbox: Arc<dyn EmailOutbox>,
