@@ -13,6 +13,9 @@ pub mod password;
 pub mod pkce;
 pub mod principal;
 pub mod secret;
+pub mod sign_in;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod user;
 
 pub use api_key::{ApiKey, ApiKeyHash};

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use authservice_domain::{ClientId, Email, UserStatus};
+use authservice_domain::sign_in::{Admission, Proof, Refusal};
+use authservice_domain::{ClientId, Email};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
@@ -29,6 +30,8 @@ pub enum LoginError {
     Disabled,
     #[error("email address is not verified")]
     EmailNotVerified,
+    #[error("this application is suspended")]
+    ClientSuspended,
     #[error("too many login attempts from this address")]
     RateLimited { retry_after: Duration },
     #[error("too many failed logins for this account; try again later")]
@@ -45,6 +48,7 @@ impl UseCaseError for LoginError {
             Self::InvalidCredentials => ErrorKind::InvalidCredentials,
             Self::Disabled => ErrorKind::AccountDisabled,
             Self::EmailNotVerified => ErrorKind::EmailNotVerified,
+            Self::ClientSuspended => ErrorKind::ClientSuspended,
             Self::RateLimited { .. } => ErrorKind::RateLimited,
             Self::Locked { .. } => ErrorKind::AccountLocked,
             Self::Busy => ErrorKind::ServerBusy,
@@ -57,6 +61,16 @@ impl UseCaseError for LoginError {
             Self::RateLimited { retry_after } | Self::Locked { retry_after } => Some(*retry_after),
             Self::Busy => Some(Duration::from_secs(1)),
             _ => None,
+        }
+    }
+}
+
+impl From<Refusal> for LoginError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::ClientSuspended => Self::ClientSuspended,
+            Refusal::AccountDisabled => Self::Disabled,
+            Refusal::EmailNotVerified => Self::EmailNotVerified,
         }
     }
 }
@@ -142,27 +156,25 @@ impl Login {
         if let Some(failure) = slot {
             self.ports.limits.give_back(failure.slot).await?;
         }
-        if user.status != UserStatus::Active {
-            self.fail(ctx, "account_disabled", Some(user.id.as_uuid()))
-                .await;
-            return Err(LoginError::Disabled);
-        }
-        if client.policy().require_verified_email && !user.email_verified {
-            self.fail(ctx, "email_not_verified", Some(user.id.as_uuid()))
-                .await;
-            return Err(LoginError::EmailNotVerified);
-        }
-        if let Some(methods) = crate::mfa::second_factors(&self.ports, client, &user).await? {
-            let challenge = crate::mfa::start_challenge(
-                &self.ports,
-                ctx,
-                client,
-                &user,
-                crate::mfa::FirstFactor::Password,
-                methods,
-            )
-            .await?;
-            return Ok(LoginOutcome::SecondFactor(challenge));
+        match super::gate::admit(&self.ports, client, &user, Proof::Password).await? {
+            Err(refusal) => {
+                self.fail(ctx, refusal.code(), Some(user.id.as_uuid()))
+                    .await;
+                return Err(refusal.into());
+            }
+            Ok(Admission::SecondFactor(methods)) => {
+                let challenge = crate::mfa::start_challenge(
+                    &self.ports,
+                    ctx,
+                    client,
+                    &user,
+                    crate::mfa::FirstFactor::Password,
+                    methods,
+                )
+                .await?;
+                return Ok(LoginOutcome::SecondFactor(challenge));
+            }
+            Ok(Admission::Session) => {}
         }
         let upgraded = match &found.password_hash {
             Some(hash) if self.ports.passwords.needs_rehash(hash) => {

@@ -2,6 +2,7 @@
 
 mod authenticate_user;
 mod change_password;
+pub(crate) mod gate;
 mod login;
 mod logout;
 mod manage_sessions;

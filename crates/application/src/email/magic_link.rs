@@ -8,7 +8,8 @@
 use std::time::Duration;
 
 use authservice_domain::secret::{hex, sha256};
-use authservice_domain::{ClientId, TokenPurpose, UserId, UserStatus};
+use authservice_domain::sign_in::{self, Admission, Proof, SecondFactors};
+use authservice_domain::{ClientId, TokenPurpose, UserId};
 use serde_json::json;
 
 use super::{
@@ -145,12 +146,17 @@ impl VerifyMagicLink {
                 MagicLinkMode::Redirect => "redirect",
             } }))
             .at(now);
-        let second_factors = match mode {
-            MagicLinkMode::Tokens => crate::mfa::second_factors(&self.ports, &owner, &user).await?,
-            MagicLinkMode::Redirect => None,
+        let admission = match mode {
+            MagicLinkMode::Tokens => {
+                crate::auth::gate::admit(&self.ports, &owner, &user, Proof::MagicLink).await??
+            }
+            // The second factor is asked when the page exchanges the code.
+            MagicLinkMode::Redirect => {
+                sign_in::admit(&owner, &user, Proof::MagicLink, SecondFactors::default())?
+            }
         };
-        match (mode, second_factors) {
-            (MagicLinkMode::Tokens, Some(methods)) => {
+        match (mode, admission) {
+            (MagicLinkMode::Tokens, Admission::SecondFactor(methods)) => {
                 let outcome = self
                     .ports
                     .one_time_tokens
@@ -168,7 +174,7 @@ impl VerifyMagicLink {
                 .await?;
                 Ok(MagicLinkAnswer::SecondFactor(challenge))
             }
-            (MagicLinkMode::Tokens, None) => {
+            (MagicLinkMode::Tokens, Admission::Session) => {
                 if user.email.as_str() == record.email {
                     user.email_verified = true;
                 }
@@ -225,7 +231,7 @@ impl VerifyMagicLink {
     }
 }
 
-/// The client and user a login is for: both must still be active.
+/// The client and user a login is for (the caller applies the sign-in gate).
 async fn load_login(
     ports: &Ports,
     client_id: ClientId,
@@ -236,18 +242,12 @@ async fn load_login(
         .get(client_id)
         .await?
         .ok_or(LinkTokenError::Invalid)?;
-    if !client.is_active() {
-        return Err(EmailFlowError::ClientSuspended);
-    }
     let user = ports
         .users
         .get(client_id, user_id)
         .await?
         .ok_or(LinkTokenError::Invalid)?
         .user;
-    if user.status != UserStatus::Active {
-        return Err(EmailFlowError::AccountDisabled);
-    }
     Ok((client, user))
 }
 
@@ -349,17 +349,15 @@ impl ExchangeRedirectCode {
             }
         }
         let (owner, mut user) = load_login(&self.ports, owner, user_id).await?;
-        if owner.policy().require_verified_email && !user.email_verified {
-            return Err(EmailFlowError::EmailNotVerified);
-        }
         // A magic link is a first factor; a code issued after a completed hosted sign-in is not
         // asked for a second factor again.
-        let second_factors = if method == "magic_link" {
-            crate::mfa::second_factors(&self.ports, &owner, &user).await?
+        let proof = if method == "magic_link" {
+            Proof::MagicLinkCode
         } else {
-            None
+            Proof::CompletedSignIn
         };
-        if let Some(methods) = second_factors {
+        let admission = crate::auth::gate::admit(&self.ports, &owner, &user, proof).await??;
+        if let Admission::SecondFactor(methods) = admission {
             let challenge = crate::mfa::start_challenge(
                 &self.ports,
                 ctx,

@@ -156,6 +156,17 @@ impl UseCaseError for EmailFlowError {
     }
 }
 
+impl From<authservice_domain::sign_in::Refusal> for EmailFlowError {
+    fn from(refusal: authservice_domain::sign_in::Refusal) -> Self {
+        use authservice_domain::sign_in::Refusal;
+        match refusal {
+            Refusal::ClientSuspended => Self::ClientSuspended,
+            Refusal::AccountDisabled => Self::AccountDisabled,
+            Refusal::EmailNotVerified => Self::EmailNotVerified,
+        }
+    }
+}
+
 impl From<crate::ports::HashError> for EmailFlowError {
     fn from(err: crate::ports::HashError) -> Self {
         match err {

@@ -2,7 +2,8 @@
 //! an account, 3 per hour per address; `reset-password {token, new_password}` (public) applies
 //! the password policy, sets the password and revokes every session of the user.
 
-use authservice_domain::{TokenPurpose, UserStatus};
+use authservice_domain::TokenPurpose;
+use authservice_domain::sign_in::{self, Proof, SecondFactors};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
@@ -90,17 +91,14 @@ impl ResetPassword {
         // Look first, so a policy failure does not burn the token; consume atomically below.
         let record =
             super::live_token(&self.ports, TokenPurpose::ResetPassword, &hash, client, now).await?;
-        // A suspended client's users cannot sign in, so they cannot take over accounts by
+        // The sign-in gate applies: a suspended client's users cannot take over accounts by
         // reset either (the link stays unconsumed for when the client is reactivated).
-        if !self
+        let owner = self
             .ports
             .clients
             .get(record.client_id)
             .await?
-            .is_some_and(|c| c.is_active())
-        {
-            return Err(EmailFlowError::ClientSuspended);
-        }
+            .ok_or(LinkTokenError::Invalid)?;
         let user = self
             .ports
             .users
@@ -108,9 +106,12 @@ impl ResetPassword {
             .await?
             .ok_or(LinkTokenError::Invalid)?
             .user;
-        if user.status != UserStatus::Active {
-            return Err(EmailFlowError::AccountDisabled);
-        }
+        sign_in::admit(
+            &owner,
+            &user,
+            Proof::PasswordReset,
+            SecondFactors::default(),
+        )?;
         let broken = self.config.password_policy.check(
             input.new_password.expose_secret(),
             Some(&user.email),

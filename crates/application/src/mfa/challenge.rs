@@ -2,7 +2,8 @@
 //! by one correct factor (TOTP code, recovery code or passkey), dead after 5 wrong codes or 5
 //! minutes.
 
-use authservice_domain::{Client, ClientId, User, UserId, UserStatus};
+use authservice_domain::sign_in::{self, Proof, SecondFactors};
+use authservice_domain::{Client, ClientId, User, UserId};
 use serde_json::json;
 
 use super::{
@@ -54,33 +55,8 @@ impl FirstFactor {
     }
 }
 
-/// The factors that can complete a challenge for `user` (`totp`, `recovery_code`, `passkey`),
-/// or `None` when the user has no second factor (neither TOTP nor a passkey): then a first
-/// factor signs in by itself.
-pub async fn second_factors(
-    ports: &Ports,
-    client: &Client,
-    user: &User,
-) -> anyhow::Result<Option<Vec<&'static str>>> {
-    let has_passkey = !ports.passkeys.list(client.id, user.id).await?.is_empty();
-    if !user.totp_enabled && !has_passkey {
-        return Ok(None);
-    }
-    let mut methods = Vec::new();
-    if user.totp_enabled {
-        methods.push("totp");
-    }
-    if ports.mfa.recovery_code_counts(client.id, user.id).await?.0 > 0 {
-        methods.push("recovery_code");
-    }
-    if has_passkey {
-        methods.push("passkey");
-    }
-    Ok(Some(methods))
-}
-
-/// Starts a challenge for `user`, who just passed `first`, completable by `methods` (from
-/// [`second_factors`]).
+/// Starts a challenge for `user`, who just passed `first`, completable by `methods` (from the
+/// sign-in gate's [`authservice_domain::sign_in::Admission::SecondFactor`]).
 pub async fn start_challenge(
     ports: &Ports,
     ctx: &RequestCtx,
@@ -201,9 +177,10 @@ impl CompleteChallenge {
             .await?
             .ok_or(MfaError::ChallengeInvalid)?
             .user;
-        if user.status != UserStatus::Active {
-            return Err(MfaError::AccountDisabled);
-        }
+        let proof = Proof::SecondFactor {
+            address_proven: first_factor == FirstFactor::MagicLink.as_str(),
+        };
+        sign_in::admit(client, &user, proof, SecondFactors::default())?;
         Ok(LiveChallenge {
             key,
             first_factor,

@@ -11,7 +11,7 @@ mod recovery;
 mod totp;
 
 pub use challenge::{
-    CodeFactor, CompleteChallenge, FirstFactor, TwoFactorChallenge, second_factors, start_challenge,
+    CodeFactor, CompleteChallenge, FirstFactor, TwoFactorChallenge, start_challenge,
 };
 pub use passkeys::{BeginPasskeyLogin, ManagePasskeys, PasskeyCeremony, PasskeyLogin, PasskeyView};
 pub use recovery::{ManageRecoveryCodes, RecoveryCodeStatus};
@@ -124,6 +124,17 @@ fn require_recent_auth(
         Ok(())
     } else {
         Err(MfaError::ReauthenticationRequired)
+    }
+}
+
+impl From<authservice_domain::sign_in::Refusal> for MfaError {
+    fn from(refusal: authservice_domain::sign_in::Refusal) -> Self {
+        use authservice_domain::sign_in::Refusal;
+        match refusal {
+            Refusal::ClientSuspended => Self::ClientSuspended,
+            Refusal::AccountDisabled => Self::AccountDisabled,
+            Refusal::EmailNotVerified => Self::EmailNotVerified,
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 //! `webauthn_rp_origin`, `webauthn_display_name`, `webauthn_attestation`,
 //! `webauthn_require_attestation`, `webauthn_allowed_attestation_formats`), else `BASE_URL`.
 
-use authservice_domain::{Branding, Client, ClientId, Email, LinkBase, User, UserId, UserStatus};
+use authservice_domain::sign_in::{self, Proof, SecondFactors};
+use authservice_domain::{Branding, Client, ClientId, Email, LinkBase, User, UserId};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -597,12 +598,7 @@ impl PasskeyLogin {
             .await?
             .ok_or(MfaError::PasskeyNotFound)?
             .user;
-        if user.status != UserStatus::Active {
-            return Err(MfaError::AccountDisabled);
-        }
-        if client.policy().require_verified_email && !user.email_verified {
-            return Err(MfaError::EmailNotVerified);
-        }
+        sign_in::admit(client, &user, Proof::Passkey, SecondFactors::default())?;
         user.last_login_at = Some(now);
         let prepared = prepare_session(&self.ports, &self.config, ctx, client, user).await?;
         let mut login = login_event(&self.ports, ctx, &prepared);
