@@ -36,9 +36,24 @@ pub enum ErrorKind {
     EmailDomainBlocked,
     ServerBusy,
     MissingToken,
+    /// An access token whose subject or session does not resolve.
     InvalidToken,
+    MalformedToken,
+    InvalidSignature,
+    AlgorithmNotAllowed,
+    UnknownKid,
+    KeyRetired,
+    TokenNotYetValid,
     TokenExpired,
     TokenClientMismatch,
+    /// The access token's session ended (logout, revocation, password change, expiry).
+    SessionRevoked,
+    /// The access token's user is disabled.
+    UserDisabled,
+    /// A refresh token presented where an access token is expected (`ValidateToken`).
+    RefreshTokenNotAccepted,
+    /// A token's `client_id` names no client (`ValidateToken` without a key).
+    UnknownClient,
     RefreshTokenReused,
     InvalidRefreshToken,
     AccountDisabled,
@@ -56,6 +71,10 @@ pub enum ErrorKind {
     OneTimeTokenClientMismatch,
     RedirectUriNotAllowed,
     RedirectUriMismatch,
+    /// A redirect code is unknown, used or expired.
+    RedirectCodeInvalid,
+    /// A redirect code was issued for another client.
+    RedirectCodeClientMismatch,
     CodeVerifierInvalid,
     EmailAlreadyVerified,
     TwoFactorChallengeInvalid,

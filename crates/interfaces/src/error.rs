@@ -35,562 +35,182 @@ pub struct ErrorSpec {
     pub retryable: bool,
 }
 
-/// The table.
-#[must_use]
-pub fn spec(kind: ErrorKind) -> ErrorSpec {
-    use ErrorKind as K;
-    use tonic::Code as G;
-    let row = |status: u16, grpc, code, auth_code, title, user_message, retryable| ErrorSpec {
-        status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        grpc,
-        code,
-        auth_code,
-        title,
-        user_message,
-        retryable,
+/// Builds [`spec`] and [`ALL`] from one row per kind:
+/// `Kind status gRPC-code "code" "AUTH_CODE"` then `"title" "user message" retryable`.
+macro_rules! table {
+    ($($kind:ident $status:literal $grpc:ident $code:literal $auth:literal
+        $title:literal $user:literal $retry:literal;)*) => {
+        /// The table: every kind's status, gRPC code, stable `code`, `auth_code`, title,
+        /// user-facing message and `retryable` flag.
+        #[must_use]
+        pub fn spec(kind: ErrorKind) -> ErrorSpec {
+            match kind {
+                $(ErrorKind::$kind => ErrorSpec {
+                    status: status($status),
+                    grpc: tonic::Code::$grpc,
+                    code: $code,
+                    auth_code: $auth,
+                    title: $title,
+                    user_message: $user,
+                    retryable: $retry,
+                },)*
+            }
+        }
+
+        /// Every kind, in table order.
+        pub const ALL: &[ErrorKind] = &[$(ErrorKind::$kind),*];
     };
-    match kind {
-        K::InvalidRequest => row(
-            400,
-            G::InvalidArgument,
-            "invalid_request",
-            "AUTH_INVALID_REQUEST",
-            "Invalid request",
-            "Some of the information provided is not valid.",
-            false,
-        ),
-        K::InvalidJson => row(
-            400,
-            G::InvalidArgument,
-            "invalid_json",
-            "AUTH_INVALID_REQUEST",
-            "Malformed JSON body",
-            "The request could not be read.",
-            false,
-        ),
-        K::UnsupportedMediaType => row(
-            415,
-            G::InvalidArgument,
-            "unsupported_media_type",
-            "AUTH_INVALID_REQUEST",
-            "Unsupported media type",
-            "The request could not be read.",
-            false,
-        ),
-        K::PayloadTooLarge => row(
-            413,
-            G::ResourceExhausted,
-            "payload_too_large",
-            "AUTH_INVALID_REQUEST",
-            "Payload too large",
-            "The request is too large.",
-            false,
-        ),
-        K::RouteNotFound => row(
-            404,
-            G::Unimplemented,
-            "not_found",
-            "AUTH_NOT_FOUND",
-            "Not found",
-            "The requested resource does not exist.",
-            false,
-        ),
-        K::MethodNotAllowed => row(
-            405,
-            G::Unimplemented,
-            "method_not_allowed",
-            "AUTH_METHOD_NOT_ALLOWED",
-            "Method not allowed",
-            "This action is not supported here.",
-            false,
-        ),
-        K::ClientNotFound => row(
-            404,
-            G::NotFound,
-            "client_not_found",
-            "AUTH_CLIENT_NOT_FOUND",
-            "Client not found",
-            "The application could not be found.",
-            false,
-        ),
-        K::ClientRequired => row(
-            400,
-            G::InvalidArgument,
-            "client_required",
-            "AUTH_CLIENT_REQUIRED",
-            "Client required",
-            "Name the client: ?client_id=<client id> or the X-API-Key header.",
-            false,
-        ),
-        K::UserNotFound => row(
-            404,
-            G::NotFound,
-            "user_not_found",
-            "AUTH_USER_NOT_FOUND",
-            "User not found",
-            "The account could not be found.",
-            false,
-        ),
-        K::SlugTaken => row(
-            409,
-            G::AlreadyExists,
-            "slug_taken",
-            "AUTH_SLUG_TAKEN",
-            "Slug already taken",
-            "That identifier is already in use.",
-            false,
-        ),
-        K::Conflict => row(
-            409,
-            G::Aborted,
-            "conflict",
-            "AUTH_CONFLICT",
-            "Concurrent modification",
-            "Something changed at the same time; please try again.",
-            true,
-        ),
-        K::InvalidCursor => row(
-            400,
-            G::InvalidArgument,
-            "invalid_cursor",
-            "AUTH_INVALID_REQUEST",
-            "Invalid cursor",
-            "The page could not be loaded.",
-            false,
-        ),
-        K::MissingApiKey => row(
-            401,
-            G::Unauthenticated,
-            "missing_api_key",
-            "AUTH_MISSING_API_KEY",
-            "Missing API key",
-            "This application is not configured correctly.",
-            false,
-        ),
-        K::InvalidApiKey => row(
-            401,
-            G::Unauthenticated,
-            "invalid_api_key",
-            "AUTH_INVALID_API_KEY",
-            "Invalid API key",
-            "This application is not configured correctly.",
-            false,
-        ),
-        K::ClientSuspended => row(
-            403,
-            G::PermissionDenied,
-            "client_suspended",
-            "AUTH_CLIENT_SUSPENDED",
-            "Client suspended",
-            "This application is currently unavailable.",
-            false,
-        ),
-        K::OriginNotAllowed => row(
-            403,
-            G::PermissionDenied,
-            "origin_not_allowed",
-            "AUTH_ORIGIN_NOT_ALLOWED",
-            "Origin not allowed",
-            "This site is not allowed to sign in here.",
-            false,
-        ),
-        K::AdminUnauthorized => row(
-            401,
-            G::Unauthenticated,
-            "admin_unauthorized",
-            "AUTH_ADMIN_UNAUTHORIZED",
-            "Admin credentials required",
-            "You are not signed in as an administrator.",
-            false,
-        ),
-        K::Unauthorized => row(
-            401,
-            G::Unauthenticated,
-            "unauthorized",
-            "AUTH_UNAUTHORIZED",
-            "Unauthorized",
-            "You are not signed in.",
-            false,
-        ),
-        K::Forbidden => row(
-            403,
-            G::PermissionDenied,
-            "forbidden",
-            "AUTH_FORBIDDEN",
-            "Forbidden",
-            "You do not have permission to do this.",
-            false,
-        ),
-        K::RateLimited => row(
-            429,
-            G::ResourceExhausted,
-            "rate_limited",
-            "AUTH_RATE_LIMITED",
-            "Too many requests",
-            "Too many attempts. Please wait and try again.",
-            true,
-        ),
-        K::ServiceUnavailable => row(
-            503,
-            G::Unavailable,
-            "service_unavailable",
-            "AUTH_SERVICE_UNAVAILABLE",
-            "Service unavailable",
-            "The service is temporarily unavailable. Please try again.",
-            true,
-        ),
-        K::Internal => row(
-            500,
-            G::Internal,
-            "internal_error",
-            "AUTH_INTERNAL_ERROR",
-            "Internal error",
-            "Something went wrong. Please try again.",
-            true,
-        ),
-        K::EmailTaken => row(
-            409,
-            G::AlreadyExists,
-            "email_taken",
-            "AUTH_EMAIL_TAKEN",
-            "Email already registered",
-            "An account with this email already exists.",
-            false,
-        ),
-        K::InvalidCredentials => row(
-            401,
-            G::Unauthenticated,
-            "invalid_credentials",
-            "AUTH_INVALID_CREDENTIALS",
-            "Invalid credentials",
-            "The email or password is incorrect.",
-            false,
-        ),
-        K::InvalidSetting => row(
-            422,
-            G::InvalidArgument,
-            "invalid_setting",
-            "AUTH_INVALID_REQUEST",
-            "Invalid client setting",
-            "Some of the information provided is not valid.",
-            false,
-        ),
-        K::PasswordPolicy => row(
-            422,
-            G::InvalidArgument,
-            "password_policy",
-            "AUTH_PASSWORD_POLICY",
-            "Password does not meet the policy",
-            "Please choose a stronger password.",
-            false,
-        ),
-        K::EmailDomainBlocked => row(
-            422,
-            G::InvalidArgument,
-            "email_domain_blocked",
-            "AUTH_EMAIL_DOMAIN_BLOCKED",
-            "Email domain not accepted",
-            "Please use a different email address.",
-            false,
-        ),
-        K::ServerBusy => row(
-            503,
-            G::Unavailable,
-            "server_busy",
-            "AUTH_SERVER_BUSY",
-            "Server busy",
-            "The service is busy. Please try again in a moment.",
-            true,
-        ),
-        K::MissingToken => row(
-            401,
-            G::Unauthenticated,
-            "missing_token",
-            "AUTH_MISSING_TOKEN",
-            "Access token required",
-            "Please sign in.",
-            false,
-        ),
-        K::InvalidToken => row(
-            401,
-            G::Unauthenticated,
-            "invalid_token",
-            "AUTH_INVALID_TOKEN",
-            "Invalid access token",
-            "Please sign in again.",
-            false,
-        ),
-        K::TokenExpired => row(
-            401,
-            G::Unauthenticated,
-            "token_expired",
-            "AUTH_TOKEN_EXPIRED",
-            "Access token expired",
-            "Your session has expired. Please sign in again.",
-            true,
-        ),
-        K::TokenClientMismatch => row(
-            401,
-            G::Unauthenticated,
-            "token_client_mismatch",
-            "AUTH_TOKEN_CLIENT_MISMATCH",
-            "Token of another client",
-            "Please sign in again.",
-            false,
-        ),
-        K::RefreshTokenReused => row(
-            401,
-            G::Unauthenticated,
-            "refresh_token_reused",
-            "AUTH_REFRESH_TOKEN_REUSED",
-            "Refresh token reused",
-            "Your session has ended. Please sign in again.",
-            false,
-        ),
-        K::InvalidRefreshToken => row(
-            401,
-            G::Unauthenticated,
-            "invalid_refresh_token",
-            "AUTH_INVALID_REFRESH_TOKEN",
-            "Invalid refresh token",
-            "Your session has ended. Please sign in again.",
-            false,
-        ),
-        K::AccountDisabled => row(
-            403,
-            G::PermissionDenied,
-            "account_disabled",
-            "AUTH_ACCOUNT_DISABLED",
-            "Account disabled",
-            "This account is disabled.",
-            false,
-        ),
-        K::EmailNotVerified => row(
-            403,
-            G::PermissionDenied,
-            "email_not_verified",
-            "AUTH_EMAIL_NOT_VERIFIED",
-            "Email not verified",
-            "Please verify your email address first.",
-            false,
-        ),
-        K::AccountLocked => row(
-            429,
-            G::ResourceExhausted,
-            "account_locked",
-            "AUTH_ACCOUNT_LOCKED",
-            "Account temporarily locked",
-            "Too many failed sign-in attempts. Please try again later.",
-            true,
-        ),
-        K::InvalidCurrentPassword => row(
-            403,
-            G::PermissionDenied,
-            "invalid_current_password",
-            "AUTH_INVALID_CURRENT_PASSWORD",
-            "Current password is incorrect",
-            "Your current password is incorrect.",
-            false,
-        ),
-        K::ReauthenticationRequired => row(
-            401,
-            G::Unauthenticated,
-            "reauthentication_required",
-            "AUTH_REAUTHENTICATION_REQUIRED",
-            "Reauthentication required",
-            "Please confirm it's you to continue.",
-            false,
-        ),
-        K::TokenRevoked => row(
-            401,
-            G::Unauthenticated,
-            "token_revoked",
-            "AUTH_TOKEN_REVOKED",
-            "Access token revoked",
-            "Please sign in again.",
-            false,
-        ),
-        K::OneTimeTokenInvalid => row(
-            400,
-            G::InvalidArgument,
-            "invalid_token",
-            "AUTH_INVALID_LINK",
-            "Invalid or unknown link token",
-            "This link is not valid. Please request a new one.",
-            false,
-        ),
-        K::OneTimeTokenUsed => row(
-            400,
-            G::FailedPrecondition,
-            "token_used",
-            "AUTH_LINK_USED",
-            "Link token already used",
-            "This link has already been used. Please request a new one.",
-            false,
-        ),
-        K::OneTimeTokenExpired => row(
-            400,
-            G::FailedPrecondition,
-            "token_expired",
-            "AUTH_LINK_EXPIRED",
-            "Link token expired",
-            "This link has expired. Please request a new one.",
-            false,
-        ),
-        K::OneTimeTokenClientMismatch => row(
-            400,
-            G::InvalidArgument,
-            "token_client_mismatch",
-            "AUTH_LINK_CLIENT_MISMATCH",
-            "Link token of another client",
-            "This link is not valid for this application.",
-            false,
-        ),
-        K::TwoFactorChallengeInvalid => row(
-            401,
-            G::Unauthenticated,
-            "invalid_two_factor_token",
-            "AUTH_2FA_TOKEN_INVALID",
-            "Unknown or expired sign-in challenge",
-            "Your sign-in attempt has expired. Please sign in again.",
-            false,
-        ),
-        K::InvalidSecondFactorCode => row(
-            401,
-            G::Unauthenticated,
-            "invalid_code",
-            "AUTH_INVALID_2FA_CODE",
-            "Invalid two-factor code",
-            "That code is not valid. Please try again.",
-            false,
-        ),
-        K::SecondFactorCodeReused => row(
-            401,
-            G::Unauthenticated,
-            "code_already_used",
-            "AUTH_2FA_CODE_REUSED",
-            "Code already used",
-            "This code has already been used. Please wait for a new one.",
-            true,
-        ),
-        K::TwoFactorAlreadyEnabled => row(
-            409,
-            G::FailedPrecondition,
-            "totp_already_enabled",
-            "AUTH_2FA_ALREADY_ENABLED",
-            "Two-factor authentication already enabled",
-            "Two-factor authentication is already on.",
-            false,
-        ),
-        K::TwoFactorNotEnabled => row(
-            409,
-            G::FailedPrecondition,
-            "totp_not_enabled",
-            "AUTH_2FA_NOT_ENABLED",
-            "Two-factor authentication not enabled",
-            "Two-factor authentication is not on.",
-            false,
-        ),
-        K::TotpSetupMissing => row(
-            400,
-            G::FailedPrecondition,
-            "totp_setup_expired",
-            "AUTH_2FA_SETUP_EXPIRED",
-            "No pending TOTP setup",
-            "The setup has expired. Please start again.",
-            false,
-        ),
-        K::PasskeyVerificationFailed => row(
-            401,
-            G::Unauthenticated,
-            "passkey_verification_failed",
-            "AUTH_PASSKEY_FAILED",
-            "Passkey verification failed",
-            "That passkey could not be verified.",
-            false,
-        ),
-        K::PasskeyCeremonyInvalid => row(
-            400,
-            G::FailedPrecondition,
-            "invalid_passkey_session",
-            "AUTH_PASSKEY_SESSION_INVALID",
-            "Unknown or expired passkey ceremony",
-            "That took too long. Please try again.",
-            false,
-        ),
-        K::PasskeyNotFound => row(
-            404,
-            G::NotFound,
-            "passkey_not_found",
-            "AUTH_PASSKEY_NOT_FOUND",
-            "Passkey not found",
-            "That passkey does not exist.",
-            false,
-        ),
-        K::PasskeyAlreadyRegistered => row(
-            409,
-            G::AlreadyExists,
-            "passkey_already_registered",
-            "AUTH_PASSKEY_EXISTS",
-            "Passkey already registered",
-            "This passkey is already registered.",
-            false,
-        ),
-        K::PasskeyAttestationRefused => row(
-            400,
-            G::FailedPrecondition,
-            "attestation_not_allowed",
-            "AUTH_PASSKEY_ATTESTATION",
-            "Authenticator not accepted",
-            "This security key is not accepted here.",
-            false,
-        ),
-        K::RedirectUriNotAllowed => row(
-            400,
-            G::InvalidArgument,
-            "redirect_uri_not_allowed",
-            "AUTH_REDIRECT_URI_NOT_ALLOWED",
-            "Redirect URI not allowed",
-            "This app cannot receive the sign-in. Please contact its owner.",
-            false,
-        ),
-        K::RedirectUriMismatch => row(
-            400,
-            G::InvalidArgument,
-            "redirect_uri_mismatch",
-            "AUTH_REDIRECT_URI_MISMATCH",
-            "Redirect URI mismatch",
-            "Please sign in again.",
-            false,
-        ),
-        K::CodeVerifierInvalid => row(
-            400,
-            G::InvalidArgument,
-            "invalid_code_verifier",
-            "AUTH_INVALID_CODE_VERIFIER",
-            "Invalid code verifier",
-            "Please sign in again.",
-            false,
-        ),
-        K::EmailAlreadyVerified => row(
-            409,
-            G::FailedPrecondition,
-            "email_already_verified",
-            "AUTH_EMAIL_ALREADY_VERIFIED",
-            "Email already verified",
-            "Your email address is already verified.",
-            false,
-        ),
-        K::SessionNotFound => row(
-            404,
-            G::NotFound,
-            "session_not_found",
-            "AUTH_SESSION_NOT_FOUND",
-            "Session not found",
-            "That session no longer exists.",
-            false,
-        ),
-    }
+}
+
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+table! {
+    InvalidRequest             400 InvalidArgument    "invalid_request"               "AUTH_INVALID_REQUEST"
+        "Invalid request" "Some of the information provided is not valid." false;
+    InvalidJson                400 InvalidArgument    "invalid_json"                  "AUTH_INVALID_REQUEST"
+        "Malformed JSON body" "The request could not be read." false;
+    UnsupportedMediaType       415 InvalidArgument    "unsupported_media_type"        "AUTH_INVALID_REQUEST"
+        "Unsupported media type" "The request could not be read." false;
+    PayloadTooLarge            413 ResourceExhausted  "payload_too_large"             "AUTH_INVALID_REQUEST"
+        "Payload too large" "The request is too large." false;
+    RouteNotFound              404 Unimplemented      "not_found"                     "AUTH_NOT_FOUND"
+        "Not found" "The requested resource does not exist." false;
+    MethodNotAllowed           405 Unimplemented      "method_not_allowed"            "AUTH_METHOD_NOT_ALLOWED"
+        "Method not allowed" "This action is not supported here." false;
+    ClientNotFound             404 NotFound           "client_not_found"              "AUTH_CLIENT_NOT_FOUND"
+        "Client not found" "The application could not be found." false;
+    ClientRequired             400 InvalidArgument    "client_required"               "AUTH_CLIENT_REQUIRED"
+        "Client required" "Name the client: ?client_id=<client id> or the X-API-Key header." false;
+    UserNotFound               404 NotFound           "user_not_found"                "AUTH_USER_NOT_FOUND"
+        "User not found" "The account could not be found." false;
+    SlugTaken                  409 AlreadyExists      "slug_taken"                    "AUTH_SLUG_TAKEN"
+        "Slug already taken" "That identifier is already in use." false;
+    Conflict                   409 Aborted            "conflict"                      "AUTH_CONFLICT"
+        "Concurrent modification" "Something changed at the same time; please try again." true;
+    InvalidCursor              400 InvalidArgument    "invalid_cursor"                "AUTH_INVALID_REQUEST"
+        "Invalid cursor" "The page could not be loaded." false;
+    MissingApiKey              401 Unauthenticated    "missing_api_key"               "AUTH_MISSING_API_KEY"
+        "Missing API key" "This application is not configured correctly." false;
+    InvalidApiKey              401 Unauthenticated    "invalid_api_key"               "AUTH_INVALID_API_KEY"
+        "Invalid API key" "This application is not configured correctly." false;
+    ClientSuspended            403 PermissionDenied   "client_suspended"              "AUTH_CLIENT_SUSPENDED"
+        "Client suspended" "This application is currently unavailable." false;
+    OriginNotAllowed           403 PermissionDenied   "origin_not_allowed"            "AUTH_ORIGIN_NOT_ALLOWED"
+        "Origin not allowed" "This site is not allowed to sign in here." false;
+    AdminUnauthorized          401 Unauthenticated    "admin_unauthorized"            "AUTH_ADMIN_UNAUTHORIZED"
+        "Admin credentials required" "You are not signed in as an administrator." false;
+    Unauthorized               401 Unauthenticated    "unauthorized"                  "AUTH_UNAUTHORIZED"
+        "Unauthorized" "You are not signed in." false;
+    Forbidden                  403 PermissionDenied   "forbidden"                     "AUTH_FORBIDDEN"
+        "Forbidden" "You do not have permission to do this." false;
+    RateLimited                429 ResourceExhausted  "rate_limited"                  "AUTH_RATE_LIMITED"
+        "Too many requests" "Too many attempts. Please wait and try again." true;
+    ServiceUnavailable         503 Unavailable        "service_unavailable"           "AUTH_SERVICE_UNAVAILABLE"
+        "Service unavailable" "The service is temporarily unavailable. Please try again." true;
+    Internal                   500 Internal           "internal_error"                "AUTH_INTERNAL_ERROR"
+        "Internal error" "Something went wrong. Please try again." true;
+    EmailTaken                 409 AlreadyExists      "email_taken"                   "AUTH_EMAIL_TAKEN"
+        "Email already registered" "An account with this email already exists." false;
+    InvalidCredentials         401 Unauthenticated    "invalid_credentials"           "AUTH_INVALID_CREDENTIALS"
+        "Invalid credentials" "The email or password is incorrect." false;
+    InvalidSetting             422 InvalidArgument    "invalid_setting"               "AUTH_INVALID_REQUEST"
+        "Invalid client setting" "Some of the information provided is not valid." false;
+    PasswordPolicy             422 InvalidArgument    "password_policy"               "AUTH_PASSWORD_POLICY"
+        "Password does not meet the policy" "Please choose a stronger password." false;
+    EmailDomainBlocked         422 InvalidArgument    "email_domain_blocked"          "AUTH_EMAIL_DOMAIN_BLOCKED"
+        "Email domain not accepted" "Please use a different email address." false;
+    ServerBusy                 503 Unavailable        "server_busy"                   "AUTH_SERVER_BUSY"
+        "Server busy" "The service is busy. Please try again in a moment." true;
+    MissingToken               401 Unauthenticated    "missing_token"                 "AUTH_MISSING_TOKEN"
+        "Access token required" "Please sign in." false;
+    InvalidToken               401 Unauthenticated    "invalid_token"                 "AUTH_INVALID_TOKEN"
+        "Access token does not resolve" "Please sign in again." false;
+    MalformedToken             401 Unauthenticated    "malformed_token"               "AUTH_INVALID_TOKEN"
+        "Malformed access token" "Please sign in again." false;
+    InvalidSignature           401 Unauthenticated    "invalid_signature"             "AUTH_INVALID_TOKEN"
+        "Invalid token signature" "Please sign in again." false;
+    AlgorithmNotAllowed        401 Unauthenticated    "algorithm_not_allowed"         "AUTH_INVALID_TOKEN"
+        "Token algorithm not allowed" "Please sign in again." false;
+    UnknownKid                 401 Unauthenticated    "unknown_kid"                   "AUTH_INVALID_TOKEN"
+        "Unknown signing key" "Please sign in again." false;
+    KeyRetired                 401 Unauthenticated    "key_retired"                   "AUTH_INVALID_TOKEN"
+        "Signing key retired" "Please sign in again." false;
+    TokenNotYetValid           401 Unauthenticated    "token_not_yet_valid"           "AUTH_INVALID_TOKEN"
+        "Token not valid yet" "Please sign in again." false;
+    TokenExpired               401 Unauthenticated    "token_expired"                 "AUTH_TOKEN_EXPIRED"
+        "Access token expired" "Your session has expired. Please sign in again." true;
+    TokenClientMismatch        401 Unauthenticated    "token_client_mismatch"         "AUTH_TOKEN_CLIENT_MISMATCH"
+        "Token of another client" "Please sign in again." false;
+    RefreshTokenReused         401 Unauthenticated    "refresh_token_reused"          "AUTH_REFRESH_TOKEN_REUSED"
+        "Refresh token reused" "Your session has ended. Please sign in again." false;
+    InvalidRefreshToken        401 Unauthenticated    "invalid_refresh_token"         "AUTH_INVALID_REFRESH_TOKEN"
+        "Invalid refresh token" "Your session has ended. Please sign in again." false;
+    AccountDisabled            403 PermissionDenied   "account_disabled"              "AUTH_ACCOUNT_DISABLED"
+        "Account disabled" "This account is disabled." false;
+    EmailNotVerified           403 PermissionDenied   "email_not_verified"            "AUTH_EMAIL_NOT_VERIFIED"
+        "Email not verified" "Please verify your email address first." false;
+    AccountLocked              429 ResourceExhausted  "account_locked"                "AUTH_ACCOUNT_LOCKED"
+        "Account temporarily locked" "Too many failed sign-in attempts. Please try again later." true;
+    InvalidCurrentPassword     403 PermissionDenied   "invalid_current_password"      "AUTH_INVALID_CURRENT_PASSWORD"
+        "Current password is incorrect" "Your current password is incorrect." false;
+    ReauthenticationRequired   401 Unauthenticated    "reauthentication_required"     "AUTH_REAUTHENTICATION_REQUIRED"
+        "Reauthentication required" "Please confirm it's you to continue." false;
+    TokenRevoked               401 Unauthenticated    "token_revoked"                 "AUTH_TOKEN_REVOKED"
+        "Access token revoked" "Please sign in again." false;
+    SessionRevoked             401 Unauthenticated    "session_revoked"               "AUTH_SESSION_ENDED"
+        "Session ended" "Your session has ended. Please sign in again." false;
+    UserDisabled               401 Unauthenticated    "user_disabled"                 "AUTH_ACCOUNT_DISABLED"
+        "User of the token disabled" "This account is disabled." false;
+    RefreshTokenNotAccepted    401 Unauthenticated    "refresh_token_not_accepted"    "AUTH_INVALID_TOKEN"
+        "Refresh token where an access token belongs" "Please sign in again." false;
+    UnknownClient              401 Unauthenticated    "unknown_client"                "AUTH_INVALID_TOKEN"
+        "Token of an unknown client" "Please sign in again." false;
+    OneTimeTokenInvalid        400 InvalidArgument    "invalid_link"                  "AUTH_INVALID_LINK"
+        "Invalid or unknown link token" "This link is not valid. Please request a new one." false;
+    OneTimeTokenUsed           400 FailedPrecondition "link_used"                     "AUTH_LINK_USED"
+        "Link token already used" "This link has already been used. Please request a new one." false;
+    OneTimeTokenExpired        400 FailedPrecondition "link_expired"                  "AUTH_LINK_EXPIRED"
+        "Link token expired" "This link has expired. Please request a new one." false;
+    OneTimeTokenClientMismatch 400 InvalidArgument    "link_client_mismatch"          "AUTH_LINK_CLIENT_MISMATCH"
+        "Link token of another client" "This link is not valid for this application." false;
+    TwoFactorChallengeInvalid  401 Unauthenticated    "invalid_two_factor_token"      "AUTH_2FA_TOKEN_INVALID"
+        "Unknown or expired sign-in challenge" "Your sign-in attempt has expired. Please sign in again." false;
+    InvalidSecondFactorCode    401 Unauthenticated    "invalid_code"                  "AUTH_INVALID_2FA_CODE"
+        "Invalid two-factor code" "That code is not valid. Please try again." false;
+    SecondFactorCodeReused     401 Unauthenticated    "code_already_used"             "AUTH_2FA_CODE_REUSED"
+        "Code already used" "This code has already been used. Please wait for a new one." true;
+    TwoFactorAlreadyEnabled    409 FailedPrecondition "totp_already_enabled"          "AUTH_2FA_ALREADY_ENABLED"
+        "Two-factor authentication already enabled" "Two-factor authentication is already on." false;
+    TwoFactorNotEnabled        409 FailedPrecondition "totp_not_enabled"              "AUTH_2FA_NOT_ENABLED"
+        "Two-factor authentication not enabled" "Two-factor authentication is not on." false;
+    TotpSetupMissing           400 FailedPrecondition "totp_setup_expired"            "AUTH_2FA_SETUP_EXPIRED"
+        "No pending TOTP setup" "The setup has expired. Please start again." false;
+    PasskeyVerificationFailed  401 Unauthenticated    "passkey_verification_failed"   "AUTH_PASSKEY_FAILED"
+        "Passkey verification failed" "That passkey could not be verified." false;
+    PasskeyCeremonyInvalid     400 FailedPrecondition "invalid_passkey_session"       "AUTH_PASSKEY_SESSION_INVALID"
+        "Unknown or expired passkey ceremony" "That took too long. Please try again." false;
+    PasskeyNotFound            404 NotFound           "passkey_not_found"             "AUTH_PASSKEY_NOT_FOUND"
+        "Passkey not found" "That passkey does not exist." false;
+    PasskeyAlreadyRegistered   409 AlreadyExists      "passkey_already_registered"    "AUTH_PASSKEY_EXISTS"
+        "Passkey already registered" "This passkey is already registered." false;
+    PasskeyAttestationRefused  400 FailedPrecondition "attestation_not_allowed"       "AUTH_PASSKEY_ATTESTATION"
+        "Authenticator not accepted" "This security key is not accepted here." false;
+    RedirectUriNotAllowed      400 InvalidArgument    "redirect_uri_not_allowed"      "AUTH_REDIRECT_URI_NOT_ALLOWED"
+        "Redirect URI not allowed" "This app cannot receive the sign-in. Please contact its owner." false;
+    RedirectUriMismatch        400 InvalidArgument    "redirect_uri_mismatch"         "AUTH_REDIRECT_URI_MISMATCH"
+        "Redirect URI mismatch" "Please sign in again." false;
+    RedirectCodeInvalid        400 InvalidArgument    "invalid_redirect_code"         "AUTH_INVALID_CODE"
+        "Invalid redirect code" "Please sign in again." false;
+    RedirectCodeClientMismatch 400 InvalidArgument    "redirect_code_client_mismatch" "AUTH_INVALID_CODE"
+        "Redirect code of another client" "Please sign in again." false;
+    CodeVerifierInvalid        400 InvalidArgument    "invalid_code_verifier"         "AUTH_INVALID_CODE_VERIFIER"
+        "Invalid code verifier" "Please sign in again." false;
+    EmailAlreadyVerified       409 FailedPrecondition "email_already_verified"        "AUTH_EMAIL_ALREADY_VERIFIED"
+        "Email already verified" "Your email address is already verified." false;
+    SessionNotFound            404 NotFound           "session_not_found"             "AUTH_SESSION_NOT_FOUND"
+        "Session not found" "That session no longer exists." false;
 }
 
 /// The JSON body of every failure.
@@ -749,82 +369,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_kind_has_a_distinct_code_and_sane_status() {
-        use ErrorKind as K;
-        let kinds = [
-            K::InvalidRequest,
-            K::InvalidJson,
-            K::UnsupportedMediaType,
-            K::PayloadTooLarge,
-            K::RouteNotFound,
-            K::MethodNotAllowed,
-            K::ClientNotFound,
-            K::ClientRequired,
-            K::UserNotFound,
-            K::SlugTaken,
-            K::Conflict,
-            K::InvalidCursor,
-            K::MissingApiKey,
-            K::InvalidApiKey,
-            K::ClientSuspended,
-            K::OriginNotAllowed,
-            K::AdminUnauthorized,
-            K::Unauthorized,
-            K::Forbidden,
-            K::RateLimited,
-            K::ServiceUnavailable,
-            K::Internal,
-            K::EmailTaken,
-            K::InvalidCredentials,
-            K::PasswordPolicy,
-            K::InvalidSetting,
-            K::EmailDomainBlocked,
-            K::ServerBusy,
-            K::MissingToken,
-            K::InvalidToken,
-            K::TokenExpired,
-            K::TokenClientMismatch,
-            K::RefreshTokenReused,
-            K::InvalidRefreshToken,
-            K::AccountDisabled,
-            K::EmailNotVerified,
-            K::SessionNotFound,
-            K::AccountLocked,
-            K::InvalidCurrentPassword,
-            K::TokenRevoked,
-            K::ReauthenticationRequired,
-            K::OneTimeTokenInvalid,
-            K::OneTimeTokenUsed,
-            K::OneTimeTokenExpired,
-            K::OneTimeTokenClientMismatch,
-            K::RedirectUriNotAllowed,
-            K::RedirectUriMismatch,
-            K::CodeVerifierInvalid,
-            K::EmailAlreadyVerified,
-            K::TwoFactorChallengeInvalid,
-            K::InvalidSecondFactorCode,
-            K::SecondFactorCodeReused,
-            K::TwoFactorAlreadyEnabled,
-            K::TwoFactorNotEnabled,
-            K::TotpSetupMissing,
-            K::PasskeyVerificationFailed,
-            K::PasskeyCeremonyInvalid,
-            K::PasskeyNotFound,
-            K::PasskeyAlreadyRegistered,
-            K::PasskeyAttestationRefused,
-        ];
-        // A code names one failure per status: `invalid_token`, `token_expired` and
-        // `token_client_mismatch` are 401 for access tokens and 400 for emailed link tokens.
-        let mut codes = std::collections::HashSet::new();
-        for kind in kinds {
+    fn docs_list_every_code_with_its_status() {
+        let docs = include_str!("../../../docs/api.md");
+        let rows: Vec<&str> = docs
+            .lines()
+            .skip_while(|l| !l.starts_with("| code | HTTP | gRPC |"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .collect();
+        assert_eq!(rows.len(), ALL.len(), "one row per code");
+        for (row, &kind) in rows.iter().zip(ALL) {
             let s = spec(kind);
-            assert!(
-                codes.insert((s.code, s.status)),
-                "duplicate code {}",
-                s.code
+            let grpc: String = format!("{:?}", s.grpc)
+                .chars()
+                .enumerate()
+                .flat_map(|(i, c)| {
+                    let sep = (i > 0 && c.is_ascii_uppercase()).then_some('_');
+                    sep.into_iter()
+                        .chain(std::iter::once(c.to_ascii_uppercase()))
+                })
+                .collect();
+            let expected = format!(
+                "| `{}` | {} | {grpc} | {} |",
+                s.code,
+                s.status.as_u16(),
+                s.title
             );
+            assert_eq!(*row, expected);
+        }
+    }
+
+    #[test]
+    fn every_kind_has_a_distinct_code_and_sane_status() {
+        // One code names one failure.
+        let mut codes = std::collections::HashSet::new();
+        for &kind in ALL {
+            let s = spec(kind);
+            assert!(codes.insert(s.code), "duplicate code {}", s.code);
             assert!(s.status.is_client_error() || s.status.is_server_error());
             assert!(s.auth_code.starts_with("AUTH_"));
+            assert!(
+                s.code
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{}",
+                s.code
+            );
         }
     }
 

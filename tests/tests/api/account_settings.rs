@@ -590,7 +590,10 @@ async fn revoked_sessions_lose_account_access_at_once() {
     )
     .await;
     assert_eq!(res.status(), 401);
-    assert_eq!(res.json::<Value>().await.unwrap()["code"], "invalid_token");
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "session_revoked"
+    );
     // Logout does the same for the current session.
     call(
         &app,

@@ -112,7 +112,7 @@ async fn signup_sends_a_verification_email_whose_link_verifies_the_address() {
     let res = post_public(&app, "/api/auth/verify-email", json!({ "token": token })).await;
     assert_eq!(
         error_code(res).await,
-        (StatusCode::BAD_REQUEST, "token_used".into())
+        (StatusCode::BAD_REQUEST, "link_used".into())
     );
     let res = post_public(
         &app,
@@ -122,7 +122,7 @@ async fn signup_sends_a_verification_email_whose_link_verifies_the_address() {
     .await;
     assert_eq!(
         error_code(res).await,
-        (StatusCode::BAD_REQUEST, "invalid_token".into())
+        (StatusCode::BAD_REQUEST, "invalid_link".into())
     );
 
     // Already verified: resending is refused.
@@ -242,7 +242,7 @@ async fn password_reset_by_email_sets_the_password_and_ends_every_session() {
     .await;
     assert_eq!(
         error_code(res).await,
-        (StatusCode::BAD_REQUEST, "token_used".into())
+        (StatusCode::BAD_REQUEST, "link_used".into())
     );
 
     // The policy applies, and a refused password does not use the token up.
@@ -271,7 +271,7 @@ async fn password_reset_by_email_sets_the_password_and_ends_every_session() {
     .await;
     assert_eq!(
         error_code(res).await,
-        (StatusCode::BAD_REQUEST, "token_used".into())
+        (StatusCode::BAD_REQUEST, "link_used".into())
     );
 
     // Every session ended; the new password logs in, the old one does not.
@@ -355,12 +355,12 @@ async fn an_expired_link_is_refused_with_token_expired() {
     .await;
     assert_eq!(
         error_code(res).await,
-        (StatusCode::BAD_REQUEST, "token_expired".into())
+        (StatusCode::BAD_REQUEST, "link_expired".into())
     );
     let res = post_public(&app, "/api/auth/verify-email", json!({ "token": verify })).await;
     assert_eq!(
         error_code(res).await,
-        (StatusCode::BAD_REQUEST, "token_expired".into())
+        (StatusCode::BAD_REQUEST, "link_expired".into())
     );
 }
 
@@ -404,7 +404,7 @@ async fn magic_links_log_in_by_json_or_by_a_single_use_redirect_code() {
     let res = verify(token.clone(), true).await.unwrap();
     assert_eq!(
         error_code(res).await,
-        (StatusCode::BAD_REQUEST, "token_used".into())
+        (StatusCode::BAD_REQUEST, "link_used".into())
     );
     // A browser replaying it is sent to the login page with the error, not a token.
     let res = verify(token, false).await.unwrap();
@@ -444,7 +444,7 @@ async fn magic_links_log_in_by_json_or_by_a_single_use_redirect_code() {
     let res = exchange(code).await;
     assert_eq!(
         error_code(res).await,
-        (StatusCode::BAD_REQUEST, "invalid_token".into())
+        (StatusCode::BAD_REQUEST, "invalid_redirect_code".into())
     );
     let logins = app.audit_events("event_type=magic_link_login").await;
     assert_eq!(logins.len(), 2);
@@ -495,7 +495,7 @@ async fn link_tokens_and_redirect_codes_are_bound_to_their_client() {
     let res = verify_with(&key_b, &token).await.unwrap();
     assert_eq!(
         error_code(res).await,
-        (StatusCode::BAD_REQUEST, "token_client_mismatch".into())
+        (StatusCode::BAD_REQUEST, "link_client_mismatch".into())
     );
     // Over gRPC too.
     let mut grpc = AuthServiceClient::connect(app.grpc_address.clone())
@@ -540,7 +540,10 @@ async fn link_tokens_and_redirect_codes_are_bound_to_their_client() {
         .unwrap();
     assert_eq!(
         error_code(res).await,
-        (StatusCode::BAD_REQUEST, "token_client_mismatch".into())
+        (
+            StatusCode::BAD_REQUEST,
+            "redirect_code_client_mismatch".into()
+        )
     );
     // Reset tokens too (and the refused attempt leaves the token usable by its client).
     call(
@@ -564,7 +567,7 @@ async fn link_tokens_and_redirect_codes_are_bound_to_their_client() {
     };
     assert_eq!(
         error_code(reset_with(&key_b).await.unwrap()).await,
-        (StatusCode::BAD_REQUEST, "token_client_mismatch".into())
+        (StatusCode::BAD_REQUEST, "link_client_mismatch".into())
     );
     assert_eq!(reset_with(&key_a).await.unwrap().status(), 200);
     // Verification tokens too.
@@ -579,7 +582,7 @@ async fn link_tokens_and_redirect_codes_are_bound_to_their_client() {
         .unwrap();
     assert_eq!(
         error_code(res).await,
-        (StatusCode::BAD_REQUEST, "token_client_mismatch".into())
+        (StatusCode::BAD_REQUEST, "link_client_mismatch".into())
     );
 }
 
@@ -1004,7 +1007,7 @@ async fn the_email_flows_over_grpc() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
-    assert_eq!(err.metadata().get("x-error-code").unwrap(), "token_used");
+    assert_eq!(err.metadata().get("x-error-code").unwrap(), "link_used");
 
     // ForgotPassword needs the API key (a bare client_id is not a credential).
     let err = grpc
@@ -1231,7 +1234,7 @@ async fn a_link_scanner_does_not_consume_a_magic_link() {
         .unwrap();
     assert_eq!(
         error_code(res).await,
-        (StatusCode::BAD_REQUEST, "token_used".into())
+        (StatusCode::BAD_REQUEST, "link_used".into())
     );
 }
 
@@ -1346,14 +1349,14 @@ async fn an_auth_code_without_its_verifier_is_refused() {
     .unwrap();
     assert_eq!(
         error_code(res).await,
-        (StatusCode::BAD_REQUEST, "invalid_token".into())
+        (StatusCode::BAD_REQUEST, "invalid_redirect_code".into())
     );
 
     for (key, body, expected) in [
         (
             other_key.as_str(),
             json!({ "code_verifier": verifier, "redirect_uri": callback }),
-            "token_client_mismatch",
+            "redirect_code_client_mismatch",
         ),
         (
             key.as_str(),
@@ -1766,13 +1769,13 @@ async fn enormous_or_malformed_inputs_to_the_new_routes_get_clear_4xx_answers() 
             "/api/auth/redirect/exchange",
             json!({ "code": big, "code_verifier": big }),
             400,
-            "invalid_token",
+            "invalid_redirect_code",
         ),
         (
             "/api/auth/magic-link/verify",
             json!({ "token": big }),
             400,
-            "invalid_token",
+            "invalid_link",
         ),
     ];
     for (path, body, status, code) in cases {

@@ -610,7 +610,7 @@ async fn a_redirect_code_hands_a_signed_in_session_to_the_app_once() {
     let (status, body) = json_of(exchange().await).await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_token"))
+        (StatusCode::BAD_REQUEST, Some("invalid_redirect_code"))
     );
     // Without a signed-in user there is no code.
     let res = call(

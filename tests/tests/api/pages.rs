@@ -728,6 +728,58 @@ async fn a_magic_link_opened_in_a_new_tab_signs_in_on_the_hosted_pages() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_ended_session_says_so_on_the_account_page() {
+    let (app, _sink, key) = pages_app().await;
+    crate::auth_helpers::signup(&app, &key, "ended@example.com").await;
+    let mut b = Browser::launch(&app.localhost_base()).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": format!("/login.html?api_key={key}&locale=en") }),
+    )
+    .await;
+    fill(&mut b, "Email", "ended@example.com").await;
+    fill(&mut b, "Password", crate::auth_helpers::PASSWORD).await;
+    click(&mut b, "Sign in").await;
+    lands_on(&mut b, "/account.html").await;
+    sees(&mut b, "ended@example.com").await;
+
+    // Another device signs out every other session, this browser's included.
+    let other: Value = call(
+        &app,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(json!({"email": "ended@example.com", "password": crate::auth_helpers::PASSWORD, "token_transport": "json"})),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let res = call(
+        &app,
+        Method::DELETE,
+        "/api/auth/sessions",
+        &key,
+        None,
+        other["access_token"].as_str(),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+
+    // The page's next call is refused with session_revoked, and the page says what happened
+    // (not "this link is not valid").
+    ok_refused(&mut b, json!({ "op": "click", "name": "Save" }), &["401"]).await;
+    ok_refused(
+        &mut b,
+        json!({ "op": "check_text", "text": "Your session has ended. Please sign in again." }),
+        &["401"],
+    )
+    .await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_account_page_asks_who_you_are_before_a_sensitive_change() {
     // A sign-in counts as recent for 2 s here (5 minutes by default).
     let (app, _sink, key) = pages_app_with(vec![("REAUTH_MAX_AGE", "2s".to_owned())]).await;

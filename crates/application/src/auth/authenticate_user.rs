@@ -9,22 +9,15 @@ use authservice_domain::{User, UserId, UserStatus};
 use super::require_client;
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, UseCaseError};
-use crate::ports::{AccessClaims, Ports, TokenError};
+use crate::ports::{AccessClaims, Ports};
+use crate::tokens::TokenRefusal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthenticateUserError {
     #[error("Authorization: Bearer <access token> is required")]
     Missing,
-    #[error("access token is not valid")]
-    Invalid,
-    #[error("access token has expired")]
-    Expired,
-    #[error("access token belongs to another client")]
-    ClientMismatch,
-    #[error("the session of this access token has ended")]
-    SessionEnded,
-    #[error("access token has been revoked")]
-    Revoked,
+    #[error(transparent)]
+    Refused(#[from] TokenRefusal),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -33,11 +26,7 @@ impl UseCaseError for AuthenticateUserError {
     fn kind(&self) -> ErrorKind {
         match self {
             Self::Missing => ErrorKind::MissingToken,
-            Self::Invalid => ErrorKind::InvalidToken,
-            Self::Expired => ErrorKind::TokenExpired,
-            Self::ClientMismatch => ErrorKind::TokenClientMismatch,
-            Self::SessionEnded => ErrorKind::InvalidToken,
-            Self::Revoked => ErrorKind::TokenRevoked,
+            Self::Refused(refusal) => refusal.kind(),
             Self::Unexpected(_) => ErrorKind::Internal,
         }
     }
@@ -72,44 +61,34 @@ impl AuthenticateUser {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(AuthenticateUserError::Missing)?;
-        let claims = self
-            .ports
-            .tokens
-            .verify(client, token)
-            .await
-            .map_err(|e| match e {
-                TokenError::ClientMismatch => AuthenticateUserError::ClientMismatch,
-                TokenError::Expired => AuthenticateUserError::Expired,
-                TokenError::Malformed
-                | TokenError::Invalid
-                | TokenError::NotYetValid
-                | TokenError::BadSignature
-                | TokenError::AlgorithmNotAllowed
-                | TokenError::UnknownKey
-                | TokenError::RetiredKey => AuthenticateUserError::Invalid,
-                TokenError::Unexpected(e) => AuthenticateUserError::Unexpected(e),
-            })?;
+        let claims = self.ports.tokens.verify(client, token).await.map_err(|e| {
+            match TokenRefusal::of(e) {
+                Ok(refusal) => AuthenticateUserError::Refused(refusal),
+                Err(e) => AuthenticateUserError::Unexpected(e),
+            }
+        })?;
         if crate::tokens::is_revoked(&self.ports, &claims.jti).await? {
-            return Err(AuthenticateUserError::Revoked);
+            return Err(TokenRefusal::Revoked.into());
         }
-        let user_id = UserId::parse(&claims.sub).map_err(|_| AuthenticateUserError::Invalid)?;
+        let user_id = UserId::parse(&claims.sub).map_err(|_| TokenRefusal::Invalid)?;
         let user = self
             .ports
             .users
             .get(client.id, user_id)
             .await?
-            .map(|u| u.user)
-            .filter(|u| u.status == UserStatus::Active)
-            .ok_or(AuthenticateUserError::Invalid)?;
-        let session =
-            uuid::Uuid::parse_str(&claims.sid).map_err(|_| AuthenticateUserError::Invalid)?;
+            .ok_or(TokenRefusal::Invalid)?
+            .user;
+        if user.status != UserStatus::Active {
+            return Err(TokenRefusal::UserDisabled.into());
+        }
+        let session = uuid::Uuid::parse_str(&claims.sid).map_err(|_| TokenRefusal::Invalid)?;
         if !self
             .ports
             .sessions
             .is_live(client.id, user.id, session, self.ports.clock.now())
             .await?
         {
-            return Err(AuthenticateUserError::SessionEnded);
+            return Err(TokenRefusal::SessionEnded.into());
         }
         Ok(AuthenticatedUser { user, claims })
     }

@@ -78,7 +78,7 @@ impl UseCaseError for ReauthenticateError {
         match self {
             Self::WrongPassword => ErrorKind::InvalidCurrentPassword,
             Self::Factor(e) => e.kind(),
-            Self::SessionEnded => ErrorKind::InvalidToken,
+            Self::SessionEnded => ErrorKind::SessionRevoked,
             Self::RateLimited { .. } => ErrorKind::RateLimited,
             Self::Unexpected(_) => ErrorKind::Internal,
         }

@@ -296,7 +296,7 @@ impl ExchangeRedirectCode {
         input: ExchangeRedirectCodeInput<'_>,
     ) -> Result<crate::auth::LoginOutcome, EmailFlowError> {
         let code = input.code;
-        let hash = token_digest(code)?;
+        let hash = token_digest(code).map_err(|_| EmailFlowError::RedirectCodeInvalid)?;
         // Without a key only a magic link's code may be exchanged; any other is refused
         // before it is spent (its app can still exchange it with its key).
         if client.is_none() {
@@ -314,19 +314,21 @@ impl ExchangeRedirectCode {
             .ephemeral
             .take(&redirect_key(&hash))
             .await?
-            .ok_or(LinkTokenError::Invalid)?;
+            .ok_or(EmailFlowError::RedirectCodeInvalid)?;
         let stored: serde_json::Value =
             serde_json::from_str(&stored).map_err(anyhow::Error::from)?;
         let field = |name: &str| stored.get(name).and_then(serde_json::Value::as_str);
         let owner = field("client_id")
             .and_then(|id| ClientId::parse(id).ok())
-            .ok_or(LinkTokenError::Invalid)?;
+            .ok_or(EmailFlowError::RedirectCodeInvalid)?;
         let user_id = field("user_id")
             .and_then(|id| UserId::parse(id).ok())
-            .ok_or(LinkTokenError::Invalid)?;
+            .ok_or(EmailFlowError::RedirectCodeInvalid)?;
         let method = field("method").unwrap_or("redirect").to_owned();
         match client {
-            Some(client) if client != owner => return Err(LinkTokenError::ClientMismatch.into()),
+            Some(client) if client != owner => {
+                return Err(EmailFlowError::RedirectCodeClientMismatch);
+            }
             Some(_) => {}
             // A magic link's code goes only to this server's own login page (a relative
             // redirect), which may not know the client's key in a fresh browser; a code handed

@@ -107,6 +107,10 @@ pub enum EmailFlowError {
     RedirectUriMismatch,
     #[error("code_verifier is missing or does not match the code_challenge")]
     CodeVerifierInvalid,
+    #[error("the redirect code is not valid (unknown, used or expired)")]
+    RedirectCodeInvalid,
+    #[error("the redirect code was issued for another client")]
+    RedirectCodeClientMismatch,
     #[error("this needs a recent sign-in: re-authenticate first")]
     ReauthenticationRequired,
     #[error("X-API-Key is required")]
@@ -132,6 +136,8 @@ impl UseCaseError for EmailFlowError {
             Self::RedirectUriNotAllowed => ErrorKind::RedirectUriNotAllowed,
             Self::RedirectUriMismatch => ErrorKind::RedirectUriMismatch,
             Self::CodeVerifierInvalid => ErrorKind::CodeVerifierInvalid,
+            Self::RedirectCodeInvalid => ErrorKind::RedirectCodeInvalid,
+            Self::RedirectCodeClientMismatch => ErrorKind::RedirectCodeClientMismatch,
             Self::ReauthenticationRequired => ErrorKind::ReauthenticationRequired,
             Self::ApiKeyRequired => ErrorKind::MissingApiKey,
             Self::PasswordPolicy(_) => ErrorKind::PasswordPolicy,

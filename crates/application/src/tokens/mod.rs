@@ -10,7 +10,77 @@ use std::time::Duration;
 
 use authservice_domain::{ClientId, UserId};
 
-use crate::ports::Ports;
+use crate::error::ErrorKind;
+use crate::ports::{Ports, TokenError};
+
+/// Why an access token does not count: the same cases for app routes (REST, gRPC) and for
+/// sibling services (`ValidateToken`), each with its own error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRefusal {
+    #[error("access token is malformed")]
+    Malformed,
+    #[error("access token signature is not valid")]
+    BadSignature,
+    #[error("access token algorithm is not allowed")]
+    AlgorithmNotAllowed,
+    #[error("access token was signed with an unknown key")]
+    UnknownKey,
+    #[error("access token was signed with a retired key")]
+    RetiredKey,
+    #[error("access token is not valid yet")]
+    NotYetValid,
+    #[error("access token has expired")]
+    Expired,
+    #[error("access token belongs to another client")]
+    ClientMismatch,
+    #[error("access token has been revoked")]
+    Revoked,
+    #[error("the session of this access token has ended")]
+    SessionEnded,
+    #[error("the user of this access token is disabled")]
+    UserDisabled,
+    #[error("access token is not valid")]
+    Invalid,
+}
+
+impl TokenRefusal {
+    #[must_use]
+    pub fn kind(self) -> ErrorKind {
+        match self {
+            Self::Malformed => ErrorKind::MalformedToken,
+            Self::BadSignature => ErrorKind::InvalidSignature,
+            Self::AlgorithmNotAllowed => ErrorKind::AlgorithmNotAllowed,
+            Self::UnknownKey => ErrorKind::UnknownKid,
+            Self::RetiredKey => ErrorKind::KeyRetired,
+            Self::NotYetValid => ErrorKind::TokenNotYetValid,
+            Self::Expired => ErrorKind::TokenExpired,
+            Self::ClientMismatch => ErrorKind::TokenClientMismatch,
+            Self::Revoked => ErrorKind::TokenRevoked,
+            Self::SessionEnded => ErrorKind::SessionRevoked,
+            Self::UserDisabled => ErrorKind::UserDisabled,
+            Self::Invalid => ErrorKind::InvalidToken,
+        }
+    }
+
+    /// The refusal a verification error stands for; `Err` for a failure of the service.
+    ///
+    /// # Errors
+    /// `TokenError::Unexpected` (keys could not be loaded).
+    pub fn of(err: TokenError) -> Result<Self, anyhow::Error> {
+        Ok(match err {
+            TokenError::Malformed => Self::Malformed,
+            TokenError::BadSignature => Self::BadSignature,
+            TokenError::AlgorithmNotAllowed => Self::AlgorithmNotAllowed,
+            TokenError::UnknownKey => Self::UnknownKey,
+            TokenError::RetiredKey => Self::RetiredKey,
+            TokenError::NotYetValid => Self::NotYetValid,
+            TokenError::Expired => Self::Expired,
+            TokenError::ClientMismatch => Self::ClientMismatch,
+            TokenError::Invalid => Self::Invalid,
+            TokenError::Unexpected(e) => return Err(e),
+        })
+    }
+}
 
 /// The deny-list key of a revoked `jti`.
 fn revoked_key(jti: &str) -> String {

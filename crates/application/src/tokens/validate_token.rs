@@ -1,10 +1,12 @@
 //! Validate an access token for a sibling service (gRPC `TokenService.ValidateToken`). The
-//! answer is always a verdict — `valid`, the claims, or one stable `error` string:
-//! `missing_token`, `refresh_token_not_accepted`, `malformed_token`, `invalid_api_key`,
-//! `unknown_client`, `client_suspended`, `token_client_mismatch`, `algorithm_not_allowed`,
-//! `unknown_kid`, `key_retired`, `invalid_signature`, `token_expired`, `token_not_yet_valid`,
-//! `token_revoked`, `session_revoked` (logout, revocation, password change or reset, refresh
-//! reuse, or the session's end), `user_disabled`, `invalid_token`.
+//! answer is always a verdict — `valid`, the claims, or one [`ErrorKind`] whose code (from the
+//! one error table) is the stable `error` string: `missing_token`, `refresh_token_not_accepted`,
+//! `malformed_token`, `invalid_api_key`, `unknown_client`, `client_suspended`,
+//! `token_client_mismatch`, `algorithm_not_allowed`, `unknown_kid`, `key_retired`,
+//! `invalid_signature`, `token_expired`, `token_not_yet_valid`, `token_revoked`,
+//! `session_revoked` (logout, revocation, password change or reset, refresh reuse, or the
+//! session's end), `user_disabled`, `invalid_token` (a subject or session that does not resolve).
+//! App routes refuse the same tokens with the same codes ([`super::TokenRefusal`]).
 //!
 //! The signature alone does not make a token valid: its `jti` must not be deny-listed, and when
 //! the user's sessions changed within an access token's lifetime (a marker in the ephemeral
@@ -14,19 +16,20 @@
 
 use authservice_domain::{Client, ClientId, UserId, UserStatus};
 
-use super::{is_revoked, revoked_key, session_end_key};
+use super::{TokenRefusal, is_revoked, revoked_key, session_end_key};
 use crate::clients::{AuthenticateClientError, AuthenticateClientInput};
-use crate::ports::{AccessClaims, Ports, TokenError};
+use crate::error::ErrorKind;
+use crate::ports::{AccessClaims, Ports};
 
 /// The verdict.
 #[derive(Debug, Clone)]
 pub struct TokenValidation {
     pub claims: Option<AccessClaims>,
-    pub error: Option<&'static str>,
+    pub error: Option<ErrorKind>,
 }
 
 impl TokenValidation {
-    fn refused(error: &'static str) -> Self {
+    fn refused(error: ErrorKind) -> Self {
         Self {
             claims: None,
             error: Some(error),
@@ -42,20 +45,6 @@ impl TokenValidation {
 pub struct ValidateToken {
     ports: Ports,
     authenticate_client: crate::clients::AuthenticateClient,
-}
-
-fn token_error(err: &TokenError) -> &'static str {
-    match err {
-        TokenError::Malformed => "malformed_token",
-        TokenError::ClientMismatch => "token_client_mismatch",
-        TokenError::Expired => "token_expired",
-        TokenError::NotYetValid => "token_not_yet_valid",
-        TokenError::BadSignature => "invalid_signature",
-        TokenError::AlgorithmNotAllowed => "algorithm_not_allowed",
-        TokenError::UnknownKey => "unknown_kid",
-        TokenError::RetiredKey => "key_retired",
-        TokenError::Invalid | TokenError::Unexpected(_) => "invalid_token",
-    }
 }
 
 /// The `client_id` claim, unverified (only to find whose keys to verify with).
@@ -84,21 +73,21 @@ impl ValidateToken {
         client: ClientId,
         user: UserId,
         sid: &str,
-    ) -> anyhow::Result<Option<&'static str>> {
+    ) -> anyhow::Result<Option<ErrorKind>> {
         match self.ports.users.get(client, user).await? {
             Some(record) if record.user.status == UserStatus::Active => {}
-            Some(_) => return Ok(Some("user_disabled")),
-            None => return Ok(Some("invalid_token")),
+            Some(_) => return Ok(Some(ErrorKind::UserDisabled)),
+            None => return Ok(Some(ErrorKind::InvalidToken)),
         }
         let Ok(session) = uuid::Uuid::parse_str(sid) else {
-            return Ok(Some("invalid_token"));
+            return Ok(Some(ErrorKind::InvalidToken));
         };
         let live = self
             .ports
             .sessions
             .is_live(client, user, session, self.ports.clock.now())
             .await?;
-        Ok((!live).then_some("session_revoked"))
+        Ok((!live).then_some(ErrorKind::SessionRevoked))
     }
 
     /// # Errors
@@ -110,11 +99,11 @@ impl ValidateToken {
     ) -> anyhow::Result<TokenValidation> {
         let token = access_token.trim();
         if token.is_empty() {
-            return Ok(TokenValidation::refused("missing_token"));
+            return Ok(TokenValidation::refused(ErrorKind::MissingToken));
         }
         if !token.contains('.') && token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
         {
-            return Ok(TokenValidation::refused("refresh_token_not_accepted"));
+            return Ok(TokenValidation::refused(ErrorKind::RefreshTokenNotAccepted));
         }
         let client: Client = match api_key.map(str::trim).filter(|k| !k.is_empty()) {
             Some(key) => match self
@@ -127,34 +116,33 @@ impl ValidateToken {
             {
                 Ok(client) => client,
                 Err(AuthenticateClientError::Suspended) => {
-                    return Ok(TokenValidation::refused("client_suspended"));
+                    return Ok(TokenValidation::refused(ErrorKind::ClientSuspended));
                 }
                 Err(AuthenticateClientError::Unexpected(e)) => return Err(e),
-                Err(_) => return Ok(TokenValidation::refused("invalid_api_key")),
+                Err(_) => return Ok(TokenValidation::refused(ErrorKind::InvalidApiKey)),
             },
             None => {
                 let Some(id) = claimed_client(token) else {
-                    return Ok(TokenValidation::refused("malformed_token"));
+                    return Ok(TokenValidation::refused(ErrorKind::MalformedToken));
                 };
                 match self.ports.clients.get_cached(id).await? {
                     Some(client) if client.is_active() => client,
-                    Some(_) => return Ok(TokenValidation::refused("client_suspended")),
-                    None => return Ok(TokenValidation::refused("unknown_client")),
+                    Some(_) => return Ok(TokenValidation::refused(ErrorKind::ClientSuspended)),
+                    None => return Ok(TokenValidation::refused(ErrorKind::UnknownClient)),
                 }
             }
         };
         let claims = match self.ports.tokens.verify(&client, token).await {
             Ok(claims) => claims,
-            Err(TokenError::Unexpected(e)) => return Err(e),
-            Err(err) => return Ok(TokenValidation::refused(token_error(&err))),
+            Err(err) => return Ok(TokenValidation::refused(TokenRefusal::of(err)?.kind())),
         };
         let Ok(user) = UserId::parse(&claims.sub) else {
-            return Ok(TokenValidation::refused("invalid_token"));
+            return Ok(TokenValidation::refused(ErrorKind::InvalidToken));
         };
         let markers = [revoked_key(&claims.jti), session_end_key(client.id, user)];
         if self.ports.ephemeral.exists_any(&markers).await? {
             if is_revoked(&self.ports, &claims.jti).await? {
-                return Ok(TokenValidation::refused("token_revoked"));
+                return Ok(TokenValidation::refused(ErrorKind::TokenRevoked));
             }
             if let Some(refusal) = self.session_refusal(client.id, user, &claims.sid).await? {
                 return Ok(TokenValidation::refused(refusal));

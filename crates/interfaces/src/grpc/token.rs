@@ -49,7 +49,10 @@ impl TokenService for TokenGrpc {
             })?;
         let mut response = ValidateTokenResponse {
             valid: verdict.valid(),
-            error: verdict.error.unwrap_or_default().to_owned(),
+            error: verdict
+                .error
+                .map(|kind| crate::error::spec(kind).code.to_owned())
+                .unwrap_or_default(),
             ..Default::default()
         };
         if let Some(claims) = verdict.claims {
