@@ -1,0 +1,212 @@
+//! In-memory implementations of every port and a controllable clock, so the use cases can be
+//! unit-tested in milliseconds without PostgreSQL, Redis, SMTP or a browser.
+//!
+//! [`World::new`] wires a complete [`Ports`]: the stores below (one in-memory database behind
+//! every repository port, so a multi-aggregate write is as atomic as the adapter's
+//! transaction), the in-process rate limiter and ephemeral store the server uses without Redis,
+//! the real pure adapters (bcrypt at its lowest cost, RFC 6238 TOTP, webauthn-rs, AES-GCM,
+//! templates), a signer of fake access tokens and a [`ManualClock`]. The stores keep the
+//! adapters' documented rules (single use, families, "only live sessions", client scoping); the
+//! end-to-end suite checks the real adapters against the same use cases.
+
+mod clock;
+mod stores;
+mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use authservice_application::auth::AuthConfig;
+use authservice_application::context::RequestCtx;
+use authservice_application::email::MailConfig;
+use authservice_application::limits::{Limits, RateRules};
+use authservice_application::ports::{
+    Clock, Mailbox, Mailer, OutboundEmail, OutboxSignal, Ports, SendError, SmtpRoute,
+    UserRepository,
+};
+use authservice_domain::{Client, LinkBase, PasswordPolicy, User};
+use authservice_infrastructure::crypto::{
+    AesGcmSecretBox, HashAlgorithm, OsRandom, PooledHasher, RfcTotp, WebauthnRs,
+};
+use authservice_infrastructure::email::TemplateRenderer;
+use authservice_infrastructure::memory::{MemoryEphemeralStore, MemoryRateLimiter};
+use secrecy::SecretString;
+
+pub use clock::ManualClock;
+pub use stores::{MemoryDb, StoredSession};
+pub use tokens::FakeTokens;
+
+/// A password every seeded user has.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Records what would have been sent.
+#[derive(Default)]
+pub struct RecordingMailer {
+    pub sent: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+#[async_trait::async_trait]
+impl Mailer for RecordingMailer {
+    async fn send(
+        &self,
+        _message_id: uuid::Uuid,
+        email: &OutboundEmail,
+        _route: Option<&SmtpRoute>,
+    ) -> Result<(), SendError> {
+        self.sent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((email.to.clone(), email.content.subject.clone()));
+        Ok(())
+    }
+}
+
+/// Counts wake-ups of the outbox worker.
+#[derive(Default)]
+pub struct CountingSignal(pub std::sync::atomic::AtomicUsize);
+
+impl OutboxSignal for CountingSignal {
+    fn wake(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Everything a use case needs, in memory.
+pub struct World {
+    pub ports: Ports,
+    pub db: Arc<MemoryDb>,
+    pub clock: Arc<ManualClock>,
+    pub client: Client,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl World {
+    /// A world with one active client ([`authservice_domain::testing::client`]) and no users.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::with_rules(RateRules::default())
+    }
+
+    /// The same, with other rate limits.
+    #[must_use]
+    pub fn with_rules(rules: RateRules) -> Self {
+        let clock = Arc::new(ManualClock::default());
+        let db = Arc::new(MemoryDb::new(clock.clone()));
+        let client = authservice_domain::testing::client();
+        db.seed_client(&client);
+        let secret_box = Arc::new(AesGcmSecretBox::new(&[7; 32]));
+        let ports = Ports {
+            clients: db.clone(),
+            users: db.clone(),
+            sessions: db.clone(),
+            tokens: Arc::new(FakeTokens::new(clock.clone())),
+            signing_keys: db.clone(),
+            passwords: Arc::new(PooledHasher::new(HashAlgorithm::Bcrypt { cost: 4 }, 2, 64)),
+            audit: db.clone(),
+            limits: Limits::new(Arc::new(MemoryRateLimiter::new()), rules),
+            ephemeral: Arc::new(MemoryEphemeralStore::new()),
+            one_time_tokens: db.clone(),
+            outbox: db.clone(),
+            outbox_signal: Arc::new(CountingSignal::default()),
+            email_configs: db.clone(),
+            email_renderer: Arc::new(TemplateRenderer::new().expect("email templates")),
+            mailer: Arc::new(RecordingMailer::default()),
+            mfa: db.clone(),
+            totp: Arc::new(RfcTotp),
+            passkeys: db.clone(),
+            webauthn: Arc::new(WebauthnRs::new()),
+            secret_box,
+            random: Arc::new(OsRandom),
+            clock: clock.clone(),
+            probes: Vec::new(),
+        };
+        Self {
+            ports,
+            db,
+            clock,
+            client,
+        }
+    }
+
+    /// The server's defaults for the account flows.
+    #[must_use]
+    pub fn auth_config(&self) -> AuthConfig {
+        AuthConfig {
+            issuer: "https://auth.test".to_owned(),
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_ttl: Duration::from_secs(30 * 86_400),
+            session_max_lifetime: Duration::from_secs(30 * 86_400),
+            session_idle_timeout: Duration::from_secs(30 * 86_400),
+            reauth_max_age: Duration::from_secs(5 * 60),
+            password_policy: PasswordPolicy::default(),
+            blocked_email_domains: Vec::new(),
+            lockout: false,
+            jwks_publish_all: false,
+        }
+    }
+
+    /// The server's defaults for emailed links and notices.
+    #[must_use]
+    pub fn mail_config(&self) -> MailConfig {
+        MailConfig {
+            base_url: LinkBase::parse("BASE_URL", "https://auth.test").expect("base url"),
+            default_from: Mailbox {
+                name: None,
+                email: "no-reply@auth.test".to_owned(),
+            },
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(60),
+            max_attempts: 5,
+            lease: Duration::from_secs(60),
+            allow_private_smtp: false,
+        }
+    }
+
+    /// A request on an app route of [`World::client`].
+    #[must_use]
+    pub fn ctx(&self) -> RequestCtx {
+        let mut ctx = RequestCtx::anonymous("req-test");
+        ctx.ip = Some("203.0.113.7".parse().expect("ip"));
+        ctx.client = Some(self.client.clone());
+        ctx
+    }
+
+    /// Replaces the client (settings, status) everywhere it is read.
+    pub fn set_client(&mut self, client: Client) {
+        self.db.seed_client(&client);
+        self.client = client;
+    }
+
+    /// Stores `user` with [`PASSWORD`].
+    ///
+    /// # Panics
+    /// When the store refuses it (a duplicate email).
+    pub async fn seed_user(&self, user: &User) {
+        let hash = self
+            .ports
+            .passwords
+            .hash(PASSWORD)
+            .await
+            .expect("hash the password");
+        let audit = self.ctx().audit("seed").at(self.clock.now());
+        UserRepository::insert(&*self.db, user, &hash, &audit, None, None)
+            .await
+            .expect("seed user");
+    }
+
+    /// Audit event types recorded so far, oldest first.
+    #[must_use]
+    pub fn events(&self) -> Vec<String> {
+        self.db.event_types()
+    }
+
+    #[must_use]
+    pub fn password() -> SecretString {
+        SecretString::from(PASSWORD)
+    }
+}
