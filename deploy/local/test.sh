@@ -66,7 +66,10 @@ SQL
   fi
 fi
 
-step cargo test --workspace --locked "$@"
+# First the unit tests (domain rules, use cases on in-memory ports, adapters): seconds, no
+# services needed; then the end-to-end suite against PostgreSQL, Redis, SMTP and Chromium.
+step cargo test --workspace --exclude authservice-tests --locked "$@"
+step cargo test -p authservice-tests --locked "$@"
 
 # Last: it stops this checkout's PostgreSQL and Redis (the clean copy uses the same ports).
 if (($# == 0)) && [[ ${SKIP_FIRST_RUN:-} != 1 ]]; then

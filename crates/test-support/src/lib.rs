@@ -199,6 +199,12 @@ impl World {
             .expect("seed user");
     }
 
+    /// The clock's current instant.
+    #[must_use]
+    pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
     /// Audit event types recorded so far, oldest first.
     #[must_use]
     pub fn events(&self) -> Vec<String> {
