@@ -1,7 +1,7 @@
 //! Who may sign in now, and what the session needs: one rule for every way in.
 //!
 //! Every sign-in path (password, passkey, magic link, second-factor challenge, redirect-code
-//! exchange, password reset) proves something about the caller and then asks [`admit`]. The
+//! exchange, password reset, and each refresh of a session) proves something about the caller and then asks [`admit`]. The
 //! answer depends only on the client, the user, what was proven and the user's second factors;
 //! later rules (SSO enforcement, MFA policy) belong here too.
 
@@ -27,6 +27,8 @@ pub enum Proof {
     CompletedSignIn,
     /// A password-reset link: proves the address; leads to no session by itself.
     PasswordReset,
+    /// A refresh token of a live session: the session continues only while the rule holds.
+    Refresh,
 }
 
 impl Proof {
@@ -182,6 +184,7 @@ mod tests {
             },
             Proof::CompletedSignIn,
             Proof::PasswordReset,
+            Proof::Refresh,
         ] {
             assert_eq!(admit(&c, &u, proof, TOTP), Ok(Admission::Session));
         }
@@ -234,6 +237,7 @@ mod tests {
             after(false),
             Proof::MagicLinkCode,
             Proof::CompletedSignIn,
+            Proof::Refresh,
         ] {
             assert_eq!(admit(&c, &u, proof, NONE), Err(Refusal::EmailNotVerified));
         }

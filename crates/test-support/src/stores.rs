@@ -8,9 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use authservice_application::ports::{
     AuditFilter, AuditLog, ClaimedEmail, ClientRepository, ClientWriteError, Clock, ConsumeOutcome,
-    EmailConfigRepository, EmailOutbox, MfaRepository, NewSession, NextSession, OneTimeTokenRecord,
-    OneTimeTokenRepository, OutboxStats, PasskeyRepository, PendingEmail, QueuedEmail,
-    RotateOutcome, SealedSecret, SealedSigningKey, SessionInfo, SessionRepository, SigningKeyInfo,
+    EmailConfigRepository, EmailOutbox, MfaRepository, NewSession, OneTimeTokenRecord,
+    OneTimeTokenRepository, OutboxStats, PasskeyRepository, PendingEmail, PresentedToken,
+    QueuedEmail, SealedSecret, SealedSigningKey, SessionInfo, SessionRepository, SigningKeyInfo,
     SigningKeyStore, StoredEmailConfig, StoredPasskey, TotpState, UserRepository, UserWithPassword,
     UserWriteError,
 };
@@ -410,80 +410,46 @@ impl SessionRepository for MemoryDb {
         Ok(())
     }
 
-    async fn rotate(
+    async fn find_token(
         &self,
         client: ClientId,
         presented: &[u8; 32],
-        next: &NextSession,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<RotateOutcome> {
-        let now = next.created_at;
-        let mut st = self.lock();
-        let Some(i) = st
+    ) -> anyhow::Result<Option<PresentedToken>> {
+        Ok(self
+            .lock()
             .sessions
             .iter()
-            .position(|s| s.row.refresh_token_hash == *presented && s.row.client_id == client)
+            .find(|s| s.row.refresh_token_hash == *presented && s.row.client_id == client)
+            .map(|s| PresentedToken {
+                id: s.row.id,
+                family_id: s.row.family_id,
+                user_id: s.row.user_id,
+                started_at: s.row.started_at,
+                expires_at: s.row.expires_at,
+                auth_time: s.row.auth_time,
+                consumed: s.consumed_at.is_some(),
+                revoked: s.revoked_at.is_some(),
+            }))
+    }
+
+    async fn consume_and_replace(
+        &self,
+        consumed: Uuid,
+        next: &NewSession,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<bool> {
+        let mut st = self.lock();
+        let Some(row) = st
+            .sessions
+            .iter_mut()
+            .find(|s| s.row.id == consumed && s.consumed_at.is_none() && s.revoked_at.is_none())
         else {
-            return Ok(RotateOutcome::Invalid);
+            return Ok(false);
         };
-        let found = st.sessions[i].clone();
-        let row = &found.row;
-        if found.consumed_at.is_some() {
-            st.revoke(
-                client,
-                row.user_id,
-                Some(row.family_id),
-                None,
-                "refresh_token_reuse",
-                now,
-            );
-            return Ok(RotateOutcome::Reused {
-                user_id: row.user_id,
-                family_id: row.family_id,
-            });
-        }
-        if !found.live(now) || row.started_at <= now - next.max_lifetime {
-            return Ok(RotateOutcome::Invalid);
-        }
-        let Some((user, _)) = st
-            .users
-            .iter()
-            .find(|(u, _)| u.client_id == client && u.id == row.user_id)
-            .filter(|(u, _)| u.status == UserStatus::Active)
-            .cloned()
-        else {
-            return Ok(RotateOutcome::Invalid);
-        };
-        if next.require_verified_email && !user.email_verified {
-            return Ok(RotateOutcome::EmailNotVerified);
-        }
-        st.sessions[i].consumed_at = Some(now);
-        let expires_at = (now + next.idle_timeout).min(row.started_at + next.max_lifetime);
-        st.sessions.push(new_row(&NewSession {
-            id: next.id,
-            family_id: row.family_id,
-            client_id: client,
-            user_id: row.user_id,
-            refresh_token_hash: next.refresh_token_hash,
-            user_agent: next.user_agent.clone(),
-            ip: next.ip.clone(),
-            started_at: row.started_at,
-            created_at: now,
-            expires_at,
-            auth_time: row.auth_time,
-        }));
-        let mut event = audit.clone();
-        event.user_id = Some(row.user_id.as_uuid());
-        event.target_type = Some("session".to_owned());
-        event.target_id = Some(row.family_id.to_string());
-        st.audit.push(event);
-        Ok(RotateOutcome::Rotated {
-            user: Box::new(user),
-            family_id: row.family_id,
-            started_at: row.started_at,
-            expires_at,
-            auth_time: row.auth_time,
-        })
+        row.consumed_at = Some(next.created_at);
+        st.sessions.push(new_row(next));
+        st.audit.push(audit.clone());
+        Ok(true)
     }
 
     async fn revoke_by_token(

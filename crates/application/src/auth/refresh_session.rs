@@ -1,5 +1,9 @@
 //! Rotate a refresh token: the presented token is consumed and a new one issued in the same
-//! family, atomically. Presenting an already-consumed token revokes the family.
+//! family, atomically (the store's one conditional update). The rules are here: presenting an
+//! already-consumed token is a reuse and revokes the family; a revoked, expired or too old
+//! session is over; and the sign-in gate applies to every refresh (a disabled user or, where
+//! the client requires it, an unverified address gets no new token — and the presented one is
+//! left unspent).
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -12,7 +16,9 @@ use super::{
 use crate::audit::record_quietly;
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, UseCaseError};
-use crate::ports::{NextSession, Ports, RotateOutcome};
+use authservice_domain::sign_in::{self, Proof, Refusal, SecondFactors};
+
+use crate::ports::{NewSession, Ports, PresentedToken};
 
 #[derive(Debug)]
 pub struct RefreshSessionInput {
@@ -59,6 +65,58 @@ impl RefreshSession {
         }
     }
 
+    /// The presented token if it is live; a consumed one is a reuse (the family is revoked);
+    /// one of another client is named as such.
+    async fn live_token(
+        &self,
+        ctx: &RequestCtx,
+        client: &authservice_domain::Client,
+        presented: &[u8; 32],
+    ) -> Result<PresentedToken, RefreshSessionError> {
+        let now = self.ports.clock.now();
+        let Some(token) = self.ports.sessions.find_token(client.id, presented).await? else {
+            let owner = self.ports.sessions.client_of_token(presented).await?;
+            return Err(match owner {
+                Some(owner) if owner != client.id => RefreshSessionError::ClientMismatch,
+                _ => RefreshSessionError::Invalid,
+            });
+        };
+        // Consumed rows are never marked revoked (revocation ends the live ones), so a consumed
+        // token is always a reuse.
+        if token.consumed {
+            self.ports
+                .sessions
+                .revoke_family(
+                    client.id,
+                    token.user_id,
+                    token.family_id,
+                    "refresh_token_reuse",
+                    now,
+                )
+                .await?;
+            let mut event = ctx
+                .audit("token_refresh_reuse")
+                .client(client.id)
+                .target("session", token.family_id)
+                .metadata(json!({ "action": "family_revoked" }))
+                .at(now);
+            event.user_id = Some(token.user_id.as_uuid());
+            record_quietly(&self.ports, &event).await;
+            crate::tokens::note_session_end(
+                &self.ports,
+                self.config.access_ttl,
+                client.id,
+                token.user_id,
+            )
+            .await?;
+            return Err(RefreshSessionError::Reused);
+        }
+        if token.consumed || token.revoked || token.expires_at <= now {
+            return Err(RefreshSessionError::Invalid);
+        }
+        Ok(token)
+    }
+
     pub async fn execute(
         &self,
         ctx: &RequestCtx,
@@ -73,65 +131,60 @@ impl RefreshSession {
             .ok_or(RefreshSessionError::Invalid)?;
         let presented_hash = authservice_domain::secret::sha256(presented.as_bytes());
         let now = self.ports.clock.now();
-        let (refresh_token, refresh_hash) = new_refresh_token(&self.ports);
         let limits = SessionLimits::of(&self.config, client)?;
-        let next = NextSession {
+        let token = self.live_token(ctx, client, &presented_hash).await?;
+        if token.started_at <= now - limits.max_lifetime {
+            // The hard end: a session older than its lifetime is over, whatever the refreshes.
+            return Err(RefreshSessionError::Invalid);
+        }
+        let user = self
+            .ports
+            .users
+            .get(client.id, token.user_id)
+            .await?
+            .ok_or(RefreshSessionError::Invalid)?
+            .user;
+        match sign_in::admit(client, &user, Proof::Refresh, SecondFactors::default()) {
+            Ok(_) => {}
+            Err(Refusal::EmailNotVerified) => return Err(RefreshSessionError::EmailNotVerified),
+            Err(Refusal::AccountDisabled | Refusal::ClientSuspended) => {
+                return Err(RefreshSessionError::Invalid);
+            }
+        }
+        let (refresh_token, refresh_hash) = new_refresh_token(&self.ports);
+        let expires_at = (now + limits.idle).min(token.started_at + limits.max_lifetime);
+        let next = NewSession {
             id: Uuid::now_v7(),
+            family_id: token.family_id,
+            client_id: client.id,
+            user_id: user.id,
             refresh_token_hash: refresh_hash,
             user_agent: ctx.user_agent.clone(),
             ip: ctx.ip.map(|ip| ip.to_string()),
+            started_at: token.started_at,
             created_at: now,
-            idle_timeout: limits.idle,
-            max_lifetime: limits.max_lifetime,
-            // A client that requires verified addresses gives unverified users no session —
-            // also not one started before the setting was turned on.
-            require_verified_email: client.policy().require_verified_email,
+            expires_at,
+            auth_time: token.auth_time,
         };
-        let (user, family_id, started_at, expires_at, auth_time) = match self
+        let mut audit = ctx
+            .audit("token_refreshed")
+            .client(client.id)
+            .target("session", token.family_id)
+            .at(now);
+        audit.user_id = Some(user.id.as_uuid());
+        if !self
             .ports
             .sessions
-            .rotate(
-                client.id,
-                &presented_hash,
-                &next,
-                &ctx.audit("token_refreshed").client(client.id).at(now),
-            )
+            .consume_and_replace(token.id, &next, &audit)
             .await?
         {
-            RotateOutcome::EmailNotVerified => return Err(RefreshSessionError::EmailNotVerified),
-            RotateOutcome::Rotated {
-                user,
-                family_id,
-                started_at,
-                expires_at,
-                auth_time,
-            } => (*user, family_id, started_at, expires_at, auth_time),
-            RotateOutcome::Reused { user_id, family_id } => {
-                let mut event = ctx
-                    .audit("token_refresh_reuse")
-                    .client(client.id)
-                    .target("session", family_id)
-                    .metadata(json!({ "action": "family_revoked" }))
-                    .at(now);
-                event.user_id = Some(user_id.as_uuid());
-                record_quietly(&self.ports, &event).await;
-                crate::tokens::note_session_end(
-                    &self.ports,
-                    self.config.access_ttl,
-                    client.id,
-                    user_id,
-                )
-                .await?;
-                return Err(RefreshSessionError::Reused);
-            }
-            RotateOutcome::Invalid => {
-                let owner = self.ports.sessions.client_of_token(&presented_hash).await?;
-                return Err(match owner {
-                    Some(owner) if owner != client.id => RefreshSessionError::ClientMismatch,
-                    _ => RefreshSessionError::Invalid,
-                });
-            }
-        };
+            // A concurrent refresh (or a revocation) got there first: what the token is now
+            // decides — a consumed token presented twice is a reuse.
+            self.live_token(ctx, client, &presented_hash).await?;
+            return Err(RefreshSessionError::Invalid);
+        }
+        let (family_id, started_at, auth_time) =
+            (token.family_id, token.started_at, token.auth_time);
         let access_token = sign_access_token(
             &self.ports,
             &self.config,

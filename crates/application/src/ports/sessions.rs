@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use authservice_domain::{AuditEvent, ClientId, User, UserId};
+use authservice_domain::{AuditEvent, ClientId, UserId};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -21,45 +21,21 @@ pub struct NewSession {
     pub auth_time: DateTime<Utc>,
 }
 
-/// What presenting a refresh token did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RotateOutcome {
-    /// The token was live and its user active; it is consumed and the next one stored in its
-    /// family. Carries the user as stored now, when the session began, and when the new token
-    /// expires.
-    Rotated {
-        user: Box<User>,
-        family_id: Uuid,
-        started_at: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-        /// Carried unchanged from the consumed token's row.
-        auth_time: DateTime<Utc>,
-    },
-    /// The token had already been used: the whole family is now revoked.
-    Reused { user_id: UserId, family_id: Uuid },
-    /// Live, but its user's address is unverified and the client requires verified ones; the
-    /// token was not consumed.
-    EmailNotVerified,
-    /// Unknown, expired, revoked, or of another client.
-    Invalid,
-}
-
-/// The fields of a rotation's replacement row that the caller decides.
+/// A presented refresh token's row as stored, whatever its state; the application decides
+/// what it is worth (reuse, expiry, the hard lifetime, the sign-in gate).
 #[derive(Debug, Clone)]
-pub struct NextSession {
+pub struct PresentedToken {
+    /// The row (one refresh token).
     pub id: Uuid,
-    pub refresh_token_hash: [u8; 32],
-    pub user_agent: Option<String>,
-    pub ip: Option<String>,
-    pub created_at: DateTime<Utc>,
-    /// The new token expires this long after `created_at`...
-    pub idle_timeout: chrono::Duration,
-    /// ...but never later than this long after the session began; a session already that old
-    /// is not rotated at all.
-    pub max_lifetime: chrono::Duration,
-    /// The client gives unverified addresses no session: such a user's token is left
-    /// unconsumed and `EmailNotVerified` answered.
-    pub require_verified_email: bool,
+    pub family_id: Uuid,
+    pub user_id: UserId,
+    pub started_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub auth_time: DateTime<Utc>,
+    /// Used already (by a refresh): presenting it again is a reuse.
+    pub consumed: bool,
+    /// Its session was revoked (logout, revocation, password change, reuse).
+    pub revoked: bool,
 }
 
 /// A live session (one login) as the user sees it.
@@ -82,17 +58,29 @@ pub trait SessionRepository: Send + Sync {
     /// Stores a new session (a login) with its audit event, in one transaction.
     async fn create(&self, session: &NewSession, audit: &AuditEvent) -> anyhow::Result<()>;
 
-    /// Consumes the live session whose token hashes to `presented` (bound to `client`, begun
-    /// less than `next.max_lifetime` ago) and stores `next` in the same family, with `audit` — atomically. The adapter stamps the
-    /// event's user and target (the session) from the consumed row. A token that was already
-    /// consumed revokes its whole family and reports `Reused` (no event is stored then).
-    async fn rotate(
+    /// The token of `client` whose hash is `presented`, whatever its state.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn find_token(
         &self,
         client: ClientId,
         presented: &[u8; 32],
-        next: &NextSession,
+    ) -> anyhow::Result<Option<PresentedToken>>;
+
+    /// Consumes the token row `consumed` if it is still neither consumed nor revoked, and
+    /// stores `next` (the next token of its family) with `audit` — atomically, with one
+    /// conditional update. `false` when a concurrent refresh or revocation got there first
+    /// (nothing is written then).
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn consume_and_replace(
+        &self,
+        consumed: Uuid,
+        next: &NewSession,
         audit: &AuditEvent,
-    ) -> anyhow::Result<RotateOutcome>;
+    ) -> anyhow::Result<bool>;
 
     /// Revokes the live session with this token (logout). Returns its user and family.
     async fn revoke_by_token(

@@ -1,10 +1,9 @@
-//! `sessions`: refresh tokens, consumed with one conditional UPDATE ... RETURNING.
+//! `sessions`: refresh tokens, consumed with one conditional UPDATE (the rules of what a
+//! presented token is worth live in the refresh use case).
 
 use anyhow::Context;
 use async_trait::async_trait;
-use authservice_application::ports::{
-    NewSession, NextSession, RotateOutcome, SessionInfo, SessionRepository,
-};
+use authservice_application::ports::{NewSession, PresentedToken, SessionInfo, SessionRepository};
 use authservice_domain::{AuditEvent, ClientId, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -14,8 +13,7 @@ use uuid::Uuid;
 
 use super::PgPool;
 use super::audit::insert_event;
-use super::schema::{sessions, users};
-use super::users::UserRow;
+use super::schema::sessions;
 
 #[derive(Insertable)]
 #[diesel(table_name = sessions)]
@@ -88,134 +86,86 @@ impl SessionRepository for PgSessionRepository {
         .context("storing session")
     }
 
-    async fn rotate(
+    async fn find_token(
         &self,
         client: ClientId,
         presented: &[u8; 32],
-        next: &NextSession,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<RotateOutcome> {
+    ) -> anyhow::Result<Option<PresentedToken>> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let client_id = client.as_uuid();
-        let now = next.created_at;
-        let unverified = std::sync::atomic::AtomicBool::new(false);
+        type Row = (
+            Uuid,
+            Uuid,
+            Uuid,
+            DateTime<Utc>,
+            DateTime<Utc>,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+        );
+        let row: Option<Row> = sessions::table
+            .filter(sessions::refresh_token_hash.eq(presented.as_slice()))
+            .filter(sessions::client_id.eq(client.as_uuid()))
+            .select((
+                sessions::id,
+                sessions::family_id,
+                sessions::user_id,
+                sessions::started_at,
+                sessions::expires_at,
+                sessions::auth_time,
+                sessions::consumed_at,
+                sessions::revoked_at,
+            ))
+            .first(&mut conn)
+            .await
+            .optional()
+            .context("looking up a refresh token")?;
+        Ok(row.map(
+            |(id, family_id, user_id, started_at, expires_at, auth_time, consumed, revoked)| {
+                PresentedToken {
+                    id,
+                    family_id,
+                    user_id: UserId::from_uuid(user_id),
+                    started_at,
+                    expires_at,
+                    auth_time,
+                    consumed: consumed.is_some(),
+                    revoked: revoked.is_some(),
+                }
+            },
+        ))
+    }
+
+    async fn consume_and_replace(
+        &self,
+        consumed: Uuid,
+        next: &NewSession,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<bool> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let outcome = conn
             .transaction::<_, DieselError, _>(async |tx| {
-                let consumed: Option<(Uuid, Uuid, DateTime<Utc>, DateTime<Utc>)> = diesel::update(
+                // The one conditional update: of concurrent refreshes of one token, exactly one
+                // finds it unconsumed (the others wait for its row lock, then match nothing).
+                let n = diesel::update(
                     sessions::table
-                        .filter(sessions::refresh_token_hash.eq(presented.as_slice()))
-                        .filter(sessions::client_id.eq(client_id))
+                        .filter(sessions::id.eq(consumed))
                         .filter(sessions::consumed_at.is_null())
-                        .filter(sessions::revoked_at.is_null())
-                        .filter(sessions::expires_at.gt(now))
-                        // The hard end: a session older than its lifetime is over.
-                        .filter(sessions::started_at.gt(now - next.max_lifetime)),
+                        .filter(sessions::revoked_at.is_null()),
                 )
-                .set(sessions::consumed_at.eq(now))
-                .returning((
-                    sessions::user_id,
-                    sessions::family_id,
-                    sessions::started_at,
-                    sessions::auth_time,
-                ))
-                .get_result(tx)
-                .await
-                .optional()?;
-                if let Some((user_id, family_id, started_at, auth_time)) = consumed {
-                    let user: Option<UserRow> = users::table
-                        .filter(users::id.eq(user_id))
-                        .filter(users::client_id.eq(client_id))
-                        .filter(users::status.eq("active"))
-                        .select(UserRow::as_select())
-                        .first(tx)
-                        .await
-                        .optional()?;
-                    let Some(user) = user else {
-                        // Leave the token untouched: a disabled account simply cannot refresh.
-                        return Err(DieselError::RollbackTransaction);
-                    };
-                    if next.require_verified_email && !user.email_verified() {
-                        // Untouched too: presenting it again is not a reuse.
-                        unverified.store(true, std::sync::atomic::Ordering::Relaxed);
-                        return Err(DieselError::RollbackTransaction);
-                    }
-                    let expires_at = (now + next.idle_timeout).min(started_at + next.max_lifetime);
-                    insert_session(
-                        tx,
-                        &SessionRow {
-                            id: next.id,
-                            family_id,
-                            client_id,
-                            user_id,
-                            refresh_token_hash: &next.refresh_token_hash,
-                            user_agent: next.user_agent.as_deref(),
-                            ip: next.ip.as_deref(),
-                            started_at,
-                            created_at: now,
-                            expires_at,
-                            auth_time,
-                        },
-                    )
-                    .await?;
-                    let mut event = audit.clone();
-                    event.user_id = Some(user_id);
-                    event.target_type = Some("session".to_owned());
-                    event.target_id = Some(family_id.to_string());
-                    insert_event(tx, &event).await?;
-                    let user = user
-                        .into_user()
-                        .map_err(|e| DieselError::DeserializationError(e.into_boxed_dyn_error()))?;
-                    return Ok(RotateOutcome::Rotated {
-                        user: Box::new(user.user),
-                        family_id,
-                        started_at,
-                        expires_at,
-                        auth_time,
-                    });
+                .set(sessions::consumed_at.eq(next.created_at))
+                .execute(tx)
+                .await?;
+                if n == 0 {
+                    return Err(DieselError::RollbackTransaction);
                 }
-                let prior: Option<(Uuid, Uuid, Option<DateTime<Utc>>)> = sessions::table
-                    .filter(sessions::refresh_token_hash.eq(presented.as_slice()))
-                    .filter(sessions::client_id.eq(client_id))
-                    .select((
-                        sessions::user_id,
-                        sessions::family_id,
-                        sessions::consumed_at,
-                    ))
-                    .first(tx)
-                    .await
-                    .optional()?;
-                match prior {
-                    Some((user_id, family_id, Some(_))) => {
-                        revoke_where(
-                            tx,
-                            client,
-                            UserId::from_uuid(user_id),
-                            Some(family_id),
-                            None,
-                            "refresh_token_reuse",
-                            now,
-                        )
-                        .await?;
-                        Ok(RotateOutcome::Reused {
-                            user_id: UserId::from_uuid(user_id),
-                            family_id,
-                        })
-                    }
-                    _ => Ok(RotateOutcome::Invalid),
-                }
+                insert_new_session(tx, next).await?;
+                insert_event(tx, audit).await
             })
             .await;
         match outcome {
-            Err(DieselError::RollbackTransaction)
-                if std::sync::atomic::AtomicBool::load(
-                    &unverified,
-                    std::sync::atomic::Ordering::Relaxed,
-                ) =>
-            {
-                Ok(RotateOutcome::EmailNotVerified)
-            }
-            Err(DieselError::RollbackTransaction) => Ok(RotateOutcome::Invalid),
-            other => other.context("rotating refresh token"),
+            Ok(()) => Ok(true),
+            Err(DieselError::RollbackTransaction) => Ok(false),
+            Err(e) => Err(e).context("rotating refresh token"),
         }
     }
 

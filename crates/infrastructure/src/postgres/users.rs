@@ -41,10 +41,6 @@ pub(super) struct UserRow {
 }
 
 impl UserRow {
-    pub(super) fn email_verified(&self) -> bool {
-        self.email_verified
-    }
-
     pub(super) fn into_user(self) -> anyhow::Result<UserWithPassword> {
         Ok(UserWithPassword {
             user: User {
