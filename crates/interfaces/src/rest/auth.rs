@@ -3,12 +3,12 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
+use authservice_application::ErrorKind;
 use authservice_application::auth::{
     ChangePasswordInput, LoginInput, LoginOutcome, RefreshSessionInput, SignupInput, SignupOutcome,
     UpdateProfileInput,
 };
 use authservice_application::clients::AuthenticateClientInput;
-use authservice_application::{ErrorKind, RequestCtx};
 use authservice_domain::{ClientId, User};
 use chrono::SecondsFormat;
 use secrecy::SecretString;
@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::HttpState;
-use super::extractors::ClientCtx;
+use super::extractors::{ClientCtx, CurrentUser};
 use super::transport::{self, Transport};
 use crate::error::ApiError;
 
@@ -196,37 +196,8 @@ async fn logout(
         .json(json!({ "success": true, "revoked": revoked })))
 }
 
-/// The bearer token of a request, if any.
-pub(super) fn bearer(req: &HttpRequest) -> Option<String> {
-    req.headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::to_owned)
-}
-
-async fn me(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
-    state: web::Data<HttpState>,
-) -> Result<HttpResponse, ApiError> {
-    let auth = authenticate(&state, &ctx, &req).await?;
+async fn me(CurrentUser { caller: auth, .. }: CurrentUser) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(user_json(&auth.user)))
-}
-
-pub(super) async fn authenticate(
-    state: &HttpState,
-    ctx: &RequestCtx,
-    req: &HttpRequest,
-) -> Result<authservice_application::auth::AuthenticatedUser, ApiError> {
-    Ok(state
-        .services
-        .authenticate_user
-        .execute(ctx, bearer(req).as_deref())
-        .await?)
 }
 
 #[derive(Deserialize)]
@@ -277,12 +248,10 @@ struct ProfileBody {
 }
 
 async fn update_me(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { ctx, caller }: CurrentUser,
     state: web::Data<HttpState>,
     body: web::Json<ProfileBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     let body = body.into_inner();
     let user = state
         .services
@@ -308,12 +277,10 @@ struct ChangePasswordBody {
 }
 
 async fn change_password(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { ctx, caller }: CurrentUser,
     state: web::Data<HttpState>,
     body: web::Json<ChangePasswordBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     let body = body.into_inner();
     state
         .services
@@ -331,11 +298,9 @@ async fn change_password(
 }
 
 async fn list_sessions(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { caller, .. }: CurrentUser,
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     let sessions = state.services.sessions.list(&caller).await?;
     let rfc = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
     let sessions: Vec<Value> = sessions
@@ -356,22 +321,18 @@ async fn list_sessions(
 }
 
 async fn revoke_other_sessions(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { ctx, caller }: CurrentUser,
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     let revoked = state.services.sessions.revoke_others(&ctx, &caller).await?;
     Ok(HttpResponse::Ok().json(json!({ "success": true, "revoked": revoked })))
 }
 
 async fn revoke_session(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { ctx, caller }: CurrentUser,
     state: web::Data<HttpState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     state.services.sessions.revoke(&ctx, &caller, &id).await?;
     Ok(HttpResponse::Ok().json(json!({ "success": true })))
 }

@@ -14,8 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::HttpState;
-use super::auth::authenticate;
-use super::extractors::{ClientCtx, PublicCtx};
+use super::extractors::{ClientCtx, CurrentUser, PublicCtx};
 use super::transport::{self, Transport};
 use crate::error::{ApiError, spec};
 
@@ -74,12 +73,10 @@ struct BaseUrlBody {
 }
 
 async fn resend_verification(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { ctx, caller }: CurrentUser,
     state: web::Data<HttpState>,
     body: Option<web::Json<BaseUrlBody>>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     let body = body.map(web::Json::into_inner).unwrap_or_default();
     state
         .services
@@ -495,12 +492,10 @@ struct RedirectCodeBody {
 /// client's registered `redirect_uris` after a hosted sign-in; with the app's PKCE
 /// `code_challenge` (S256) when it sent one.
 async fn issue_redirect_code(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { ctx, caller }: CurrentUser,
     state: web::Data<HttpState>,
     body: Option<web::Json<RedirectCodeBody>>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     let body = body.map(web::Json::into_inner).unwrap_or_default();
     let code = state
         .services

@@ -1,6 +1,7 @@
 //! Extractors that authenticate the caller and build the `RequestCtx`.
 //!
 //! `AdminCtx`: `X-Admin-Key` (break-glass). `ClientCtx`: `X-API-Key`, plus the `Origin` check.
+//! `CurrentUser`: `ClientCtx` plus the bearer access token of a signed-in user.
 //! Put them first in a handler's arguments so authentication runs before the body is read.
 
 use std::net::IpAddr;
@@ -9,6 +10,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use authservice_application::ErrorKind;
 use authservice_application::RequestCtx;
+use authservice_application::auth::AuthenticatedUser;
 use authservice_application::clients::AuthenticateClientInput;
 use authservice_domain::Principal;
 use futures_util::future::LocalBoxFuture;
@@ -112,6 +114,46 @@ impl FromRequest for ClientCtx {
             Ok(Self(ctx))
         })
     }
+}
+
+/// A signed-in user of an application: a valid `X-API-Key` (as [`ClientCtx`]) and
+/// `Authorization: Bearer` with an access token of that client whose session is live and whose
+/// user is active. Every account route takes this instead of resolving the caller itself.
+pub struct CurrentUser {
+    pub ctx: RequestCtx,
+    pub caller: AuthenticatedUser,
+}
+
+impl FromRequest for CurrentUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let client = ClientCtx::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let ClientCtx(ctx) = client.await?;
+            let state = state(&req)?;
+            let caller = state
+                .services
+                .authenticate_user
+                .execute(&ctx, bearer(&req).as_deref())
+                .await?;
+            Ok(Self { ctx, caller })
+        })
+    }
+}
+
+/// The bearer token of a request, if any.
+pub(super) fn bearer(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::to_owned)
 }
 
 /// A public route's caller (emailed links, redirect codes): no credential required, but an

@@ -2,7 +2,7 @@
 //! challenge), recovery codes, passkey registration and login, and the user's passkey list.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use authservice_application::auth::IssuedTokens;
 use authservice_application::auth::ReauthProof;
 use authservice_application::mfa::{
@@ -14,8 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::HttpState;
-use super::auth::authenticate;
-use super::extractors::ClientCtx;
+use super::extractors::{ClientCtx, CurrentUser};
 use super::transport::{self, Transport};
 use crate::error::ApiError;
 
@@ -64,12 +63,10 @@ struct ReauthBody {
 /// `{password}` | `{code}` (TOTP) | `{passkey: {session_id, credential}}` → a new access token
 /// for the same session with a fresh `auth_time` (key + bearer).
 async fn reauthenticate(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { ctx, caller }: CurrentUser,
     state: web::Data<HttpState>,
     body: web::Json<ReauthBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     let body = body.into_inner();
     let proof = match (body.password, body.code, body.passkey) {
         (Some(password), None, None) => ReauthProof::Password(password),
@@ -101,11 +98,9 @@ async fn reauthenticate(
 }
 
 async fn reauth_passkey_begin(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { ctx, caller }: CurrentUser,
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     let ceremony = state
         .services
         .reauthenticate
@@ -132,11 +127,9 @@ fn tokens(
 }
 
 async fn totp_setup(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { ctx, caller }: CurrentUser,
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     let setup = state.services.totp.setup(&ctx, caller).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -154,12 +147,10 @@ struct CodeBody {
 }
 
 async fn totp_enable(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { ctx, caller }: CurrentUser,
     state: web::Data<HttpState>,
     body: web::Json<CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     let enabled = state.services.totp.enable(&ctx, caller, &body.code).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -213,12 +204,10 @@ struct DisableBody {
 }
 
 async fn totp_disable(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { ctx, caller }: CurrentUser,
     state: web::Data<HttpState>,
     body: web::Json<DisableBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     let body = body.into_inner();
     state
         .services
@@ -236,21 +225,17 @@ async fn totp_disable(
 }
 
 async fn recovery_status(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { caller, .. }: CurrentUser,
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     let status = state.services.recovery_codes.status(&caller).await?;
     Ok(HttpResponse::Ok().json(json!({ "remaining": status.remaining, "total": status.total })))
 }
 
 async fn recovery_regenerate(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { ctx, caller }: CurrentUser,
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     let codes = state
         .services
         .recovery_codes
@@ -283,12 +268,10 @@ struct NameBody {
 }
 
 async fn register_begin(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { ctx, caller }: CurrentUser,
     state: web::Data<HttpState>,
     body: Option<web::Json<NameBody>>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     let body = body.map(web::Json::into_inner).unwrap_or_default();
     let ceremony = state
         .services
@@ -339,13 +322,11 @@ fn finish_body(query: FinishQuery, body: Value) -> Result<FinishBody, ApiError> 
 }
 
 async fn register_finish(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { ctx, caller }: CurrentUser,
     state: web::Data<HttpState>,
     query: web::Query<FinishQuery>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     let finish = finish_body(query.into_inner(), body.into_inner())?;
     let passkey = state
         .services
@@ -420,11 +401,9 @@ fn passkey_json(p: &PasskeyView) -> Value {
 }
 
 async fn list_passkeys(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { caller, .. }: CurrentUser,
     state: web::Data<HttpState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     let passkeys = state.services.passkeys.list(&caller).await?;
     Ok(HttpResponse::Ok().json(json!({
         "passkeys": passkeys.iter().map(passkey_json).collect::<Vec<_>>(),
@@ -432,13 +411,11 @@ async fn list_passkeys(
 }
 
 async fn rename_passkey(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { ctx, caller }: CurrentUser,
     state: web::Data<HttpState>,
     id: web::Path<String>,
     body: web::Json<NameBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     let name = body.into_inner().name.unwrap_or_default();
     state
         .services
@@ -449,12 +426,10 @@ async fn rename_passkey(
 }
 
 async fn delete_passkey(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { ctx, caller }: CurrentUser,
     state: web::Data<HttpState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     state.services.passkeys.delete(&ctx, caller, &id).await?;
     Ok(HttpResponse::Ok().json(json!({ "success": true })))
 }
@@ -465,12 +440,10 @@ struct IdQuery {
 }
 
 async fn delete_passkey_by_query(
-    ClientCtx(ctx): ClientCtx,
-    req: HttpRequest,
+    CurrentUser { ctx, caller }: CurrentUser,
     state: web::Data<HttpState>,
     query: web::Query<IdQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = authenticate(&state, &ctx, &req).await?;
     state
         .services
         .passkeys
