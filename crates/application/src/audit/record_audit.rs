@@ -34,4 +34,16 @@ impl RecordAudit {
             .at(self.ports.clock.now());
         record_quietly(&self.ports, &event).await;
     }
+
+    /// `admin.request_failed`: an authenticated operator's request failed with error `code`
+    /// (authentication failures are audited by the authenticator; successes by the use cases).
+    /// `call` says which request — `{method, path, status}` over REST, `{rpc, grpc_code}` over
+    /// gRPC — and is merged into the metadata.
+    pub async fn admin_request_failed(&self, ctx: &RequestCtx, code: &str, call: Value) {
+        let mut metadata = call;
+        if let Value::Object(map) = &mut metadata {
+            map.insert("code".to_owned(), Value::String(code.to_owned()));
+        }
+        self.execute(ctx, "admin.request_failed", metadata).await;
+    }
 }

@@ -55,13 +55,10 @@ impl AdminGrpc {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("unknown")
             .to_owned();
+        let call = json!({ "rpc": method, "grpc_code": format!("{:?}", status.code()) });
         self.services
             .record_audit
-            .execute(
-                ctx,
-                "admin.request_failed",
-                json!({ "rpc": method, "grpc_code": format!("{:?}", status.code()), "code": code }),
-            )
+            .admin_request_failed(ctx, &code, call)
             .await;
         status
     }

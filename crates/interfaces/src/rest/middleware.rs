@@ -245,16 +245,15 @@ pub async fn audit_admin_failures(
             .and_then(|e| e.as_error::<ApiError>())
             .map_or("unknown", |e| spec(e.kind).code);
         let ctx = ctx_from_meta(&meta).with_principal(Principal::Admin(principal));
-        let metadata = json!({
+        let call = json!({
             "method": request.method().as_str(),
             "path": request.path(),
             "status": res.status().as_u16(),
-            "code": code,
         });
         state
             .services
             .record_audit
-            .execute(&ctx, "admin.request_failed", metadata)
+            .admin_request_failed(&ctx, code, call)
             .await;
     }
     Ok(res)
