@@ -10,8 +10,14 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    grpc_requests: IntCounterVec,
+    grpc_latency: HistogramVec,
     pools: IntGaugeVec,
 }
+
+const LATENCY_BUCKETS: [f64; 13] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 impl Metrics {
     /// # Panics
@@ -32,10 +38,25 @@ impl Metrics {
                 "http_request_duration_seconds",
                 "HTTP request latency by route template",
             )
-            .buckets(vec![
-                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-            ]),
+            .buckets(LATENCY_BUCKETS.to_vec()),
             &["method", "route", "status"],
+        )
+        .expect("valid metric");
+        let grpc_requests = IntCounterVec::new(
+            Opts::new(
+                "grpc_requests_total",
+                "gRPC calls by method and status code",
+            ),
+            &["rpc", "code"],
+        )
+        .expect("valid metric");
+        let grpc_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "grpc_request_duration_seconds",
+                "gRPC call latency by method",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["rpc", "code"],
         )
         .expect("valid metric");
         let pools = IntGaugeVec::new(
@@ -49,6 +70,8 @@ impl Metrics {
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
+            Box::new(grpc_requests.clone()),
+            Box::new(grpc_latency.clone()),
             Box::new(pools.clone()),
         ] {
             registry.register(collector).expect("unique metric");
@@ -57,8 +80,19 @@ impl Metrics {
             registry,
             requests,
             latency,
+            grpc_requests,
+            grpc_latency,
             pools,
         }
+    }
+
+    /// `rpc` is a served method path or `unmatched`; `code` the numeric gRPC status.
+    pub fn observe_grpc(&self, rpc: &str, code: i32, seconds: f64) {
+        let code = code.to_string();
+        self.grpc_requests.with_label_values(&[rpc, &code]).inc();
+        self.grpc_latency
+            .with_label_values(&[rpc, &code])
+            .observe(seconds);
     }
 
     /// `method` is folded to the standard set (anything else is `OTHER`) so callers cannot

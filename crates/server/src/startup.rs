@@ -48,6 +48,8 @@ pub struct Application {
     grpc_addr: SocketAddr,
     services: Arc<Services>,
     grpc_reflection: bool,
+    /// Shared by the REST middleware and the gRPC layer (one `/metrics`).
+    metrics: Arc<Metrics>,
     trusted_proxies: Vec<ipnet::IpNet>,
     shutdown_timeout: Duration,
     pg_pool: PgPool,
@@ -229,6 +231,7 @@ impl Application {
             },
         ));
 
+        let metrics = Arc::new(Metrics::new());
         let state = web::Data::new(HttpState {
             services: services.clone(),
             config: HttpConfig {
@@ -247,7 +250,7 @@ impl Application {
                     domain: settings.cookie_domain.clone(),
                 },
             },
-            metrics: Arc::new(Metrics::new()),
+            metrics: metrics.clone(),
         });
 
         let http_listener = std::net::TcpListener::bind((settings.host, settings.port))
@@ -271,6 +274,7 @@ impl Application {
             grpc_addr,
             services,
             grpc_reflection: settings.grpc_reflection,
+            metrics,
             trusted_proxies: settings.trusted_proxy_cidrs.clone(),
             shutdown_timeout: Duration::from_secs(settings.shutdown_timeout_secs),
             pg_pool,
@@ -302,6 +306,7 @@ impl Application {
             self.services.clone(),
             self.trusted_proxies,
             self.grpc_reflection,
+            self.metrics,
             async move {
                 let _ = stop_rx.wait_for(|stop| *stop).await;
             },

@@ -79,6 +79,37 @@ async fn metrics_need_the_token_and_count_requests_by_route_template() {
         None,
     )
     .await;
+    // gRPC calls are counted like REST ones: a verdict (OK) and an unknown method.
+    let mut tokens =
+        authservice_interfaces::grpc::proto::token_service_client::TokenServiceClient::connect(
+            app.grpc_address.clone(),
+        )
+        .await
+        .unwrap();
+    tokens
+        .validate_token(authservice_interfaces::grpc::proto::ValidateTokenRequest {
+            access_token: "x".to_owned(),
+            api_key: String::new(),
+        })
+        .await
+        .unwrap();
+    let mut channel = tonic::client::Grpc::new(
+        tonic::transport::Channel::from_shared(app.grpc_address.clone())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap(),
+    );
+    channel.ready().await.unwrap();
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static("/auth.v1.Nope/Random123");
+    let unknown: Result<tonic::Response<()>, tonic::Status> = channel
+        .unary(
+            tonic::Request::new(()),
+            path,
+            tonic_prost::ProstCodec::<(), ()>::default(),
+        )
+        .await;
+    assert_eq!(unknown.unwrap_err().code(), tonic::Code::Unimplemented);
 
     let res = app.http.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(res.status(), 401);
@@ -114,6 +145,18 @@ async fn metrics_need_the_token_and_count_requests_by_route_template() {
         "{text}"
     );
     assert!(text.contains(r#"pool_connections{pool="redis""#));
+    assert!(
+        text.contains(
+            r#"grpc_requests_total{code="0",rpc="/auth.v1.TokenService/ValidateToken"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains("grpc_request_duration_seconds_bucket"));
+    assert!(
+        text.contains(r#"grpc_requests_total{code="12",rpc="unmatched"} 1"#),
+        "unknown methods are one label value"
+    );
+    assert!(!text.contains("Random123"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -66,6 +66,7 @@ impl AuthenticateAdmin {
     /// Every attempt first reserves a slot in the IP's failure window (atomically, so parallel
     /// guesses cannot overrun it); a correct key gives its slot back, so only failures count.
     /// Fails closed when the limiter is unreachable.
+    #[tracing::instrument(name = "authenticate_admin", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

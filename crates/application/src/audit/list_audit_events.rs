@@ -75,6 +75,7 @@ impl ListAuditEvents {
         }
     }
 
+    #[tracing::instrument(name = "list_audit_events", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

@@ -27,6 +27,7 @@ impl RecordAudit {
         }
     }
 
+    #[tracing::instrument(name = "record_audit", level = "debug", skip_all)]
     pub async fn execute(&self, ctx: &RequestCtx, event_type: &str, metadata: Value) {
         let event = ctx
             .audit(event_type)

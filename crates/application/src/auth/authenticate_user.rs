@@ -51,6 +51,7 @@ impl AuthenticateUser {
         }
     }
 
+    #[tracing::instrument(name = "authenticate_user", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

@@ -86,6 +86,7 @@ impl ChangePassword {
         }
     }
 
+    #[tracing::instrument(name = "change_password", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

@@ -114,6 +114,7 @@ impl Login {
         }
     }
 
+    #[tracing::instrument(name = "login", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

@@ -40,6 +40,7 @@ impl Logout {
     }
 
     /// Returns whether a live session was revoked.
+    #[tracing::instrument(name = "logout", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

@@ -40,6 +40,7 @@ impl PublishJwks {
         }
     }
 
+    #[tracing::instrument(name = "publish_jwks", level = "debug", skip_all)]
     pub async fn execute(&self, client: Option<ClientId>) -> Result<Vec<Value>, PublishJwksError> {
         if client.is_none() && !self.publish_all {
             return Err(PublishJwksError::ClientRequired);

@@ -23,6 +23,7 @@ impl PurgeExpiredSessions {
     }
 
     /// Returns how many rows were deleted.
+    #[tracing::instrument(name = "purge_expired_sessions", level = "debug", skip_all)]
     pub async fn execute(&self) -> anyhow::Result<usize> {
         let before = self.ports.clock.now() - chrono::Duration::from_std(EXPIRED_SESSION_GRACE)?;
         let sessions = self.ports.sessions.purge_expired(before).await?;

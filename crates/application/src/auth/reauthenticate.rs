@@ -124,6 +124,7 @@ impl Reauthenticate {
         Ok(self.passkeys.begin_reauth(ctx, caller).await?)
     }
 
+    #[tracing::instrument(name = "reauthenticate", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

@@ -117,6 +117,7 @@ impl RefreshSession {
         Ok(token)
     }
 
+    #[tracing::instrument(name = "refresh_session", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

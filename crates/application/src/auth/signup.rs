@@ -108,6 +108,7 @@ impl Signup {
         }
     }
 
+    #[tracing::instrument(name = "signup", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

@@ -51,6 +51,7 @@ impl UpdateProfile {
         }
     }
 
+    #[tracing::instrument(name = "update_profile", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

@@ -65,6 +65,7 @@ impl AuthenticateClient {
         }
     }
 
+    #[tracing::instrument(name = "authenticate_client", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         input: AuthenticateClientInput<'_>,

@@ -79,6 +79,7 @@ impl CreateClient {
         }
     }
 
+    #[tracing::instrument(name = "create_client", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

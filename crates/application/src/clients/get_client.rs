@@ -43,6 +43,7 @@ impl GetClient {
     }
 
     /// `id` is the raw path or gRPC value.
+    #[tracing::instrument(name = "get_client", level = "debug", skip_all)]
     pub async fn execute(&self, ctx: &RequestCtx, id: &str) -> Result<Client, GetClientError> {
         ctx.require(Permission::ClientsRead)?;
         let id = ClientId::parse(id)?;

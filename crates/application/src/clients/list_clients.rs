@@ -47,6 +47,7 @@ impl ListClients {
         }
     }
 
+    #[tracing::instrument(name = "list_clients", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

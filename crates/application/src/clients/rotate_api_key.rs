@@ -64,6 +64,7 @@ impl RotateApiKey {
         }
     }
 
+    #[tracing::instrument(name = "rotate_api_key", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

@@ -67,6 +67,7 @@ impl RotateJwtSecret {
         }
     }
 
+    #[tracing::instrument(name = "rotate_jwt_secret", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

@@ -124,6 +124,7 @@ impl UpdateClient {
         }
     }
 
+    #[tracing::instrument(name = "update_client", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

@@ -45,6 +45,7 @@ impl SendMagicLink {
 
     /// Queues a sign-in link when the address has an active account; the same answer
     /// otherwise (see `request_link`).
+    #[tracing::instrument(name = "send_magic_link", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,
@@ -127,6 +128,7 @@ impl VerifyMagicLink {
 
     /// Consumes the token. With `client` (the request carried an API key) a token of another
     /// client is refused and stays unconsumed.
+    #[tracing::instrument(name = "verify_magic_link", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,
@@ -289,6 +291,7 @@ impl ExchangeRedirectCode {
     /// `client` (the request's API key): a code of another client is refused (and spent), as is
     /// one presented with another `redirect_uri` than it was issued for, or — when it was
     /// issued with a `code_challenge` — without the matching `code_verifier` (PKCE, S256).
+    #[tracing::instrument(name = "exchange_redirect_code", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,
@@ -436,6 +439,7 @@ impl IssueRedirectCode {
         }
     }
 
+    #[tracing::instrument(name = "issue_redirect_code", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

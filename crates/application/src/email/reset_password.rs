@@ -31,6 +31,7 @@ impl ForgotPassword {
 
     /// Queues a reset link when the address has an active account; the same answer otherwise
     /// (see `request_link`).
+    #[tracing::instrument(name = "forgot_password", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,
@@ -80,6 +81,7 @@ impl ResetPassword {
     }
 
     /// With `client` (an API key came with the request) a token of another client is refused.
+    #[tracing::instrument(name = "reset_password", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

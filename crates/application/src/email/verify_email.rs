@@ -25,6 +25,7 @@ impl VerifyEmail {
 
     /// Consumes the token and marks its address verified. With `client` (an API key came with
     /// the request) a token of another client is refused.
+    #[tracing::instrument(name = "verify_email", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,
@@ -58,6 +59,7 @@ impl ResendVerification {
         }
     }
 
+    #[tracing::instrument(name = "resend_verification", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

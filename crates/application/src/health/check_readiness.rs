@@ -33,6 +33,7 @@ impl CheckReadiness {
     }
 
     /// Probes every dependency concurrently.
+    #[tracing::instrument(name = "check_readiness", level = "debug", skip_all)]
     pub async fn execute(&self) -> Readiness {
         let checks = self.ports.probes.iter().map(|probe| async move {
             let result = probe.ping().await;

@@ -50,6 +50,7 @@ impl RevokeAccessToken {
 
     /// `exp` is the token's expiry (unix seconds). Returns whether an entry was written (an
     /// already expired token needs none).
+    #[tracing::instrument(name = "revoke_access_token", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         ctx: &RequestCtx,

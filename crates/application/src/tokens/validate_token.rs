@@ -92,6 +92,7 @@ impl ValidateToken {
 
     /// # Errors
     /// Only when a dependency fails (the verdict itself is never an error).
+    #[tracing::instrument(name = "validate_token", level = "debug", skip_all)]
     pub async fn execute(
         &self,
         access_token: &str,

@@ -103,6 +103,7 @@ impl PgAuditLog {
 
 #[async_trait]
 impl AuditLog for PgAuditLog {
+    #[tracing::instrument(name = "pg.audit.record", level = "debug", skip_all)]
     async fn record(&self, event: &AuditEvent) -> anyhow::Result<()> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         insert_event(&mut conn, event)
@@ -110,6 +111,7 @@ impl AuditLog for PgAuditLog {
             .context("inserting audit event")
     }
 
+    #[tracing::instrument(name = "pg.audit.list", level = "debug", skip_all)]
     async fn list(
         &self,
         filter: &AuditFilter,

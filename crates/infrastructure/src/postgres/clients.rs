@@ -150,6 +150,7 @@ impl PgClientRepository {
 
 #[async_trait]
 impl ClientRepository for PgClientRepository {
+    #[tracing::instrument(name = "pg.clients.insert", level = "debug", skip_all)]
     async fn insert(
         &self,
         client: &Client,
@@ -190,6 +191,7 @@ impl ClientRepository for PgClientRepository {
         .map_err(write_error)
     }
 
+    #[tracing::instrument(name = "pg.clients.update", level = "debug", skip_all)]
     async fn update(
         &self,
         client: &Client,
@@ -240,6 +242,7 @@ impl ClientRepository for PgClientRepository {
         })
     }
 
+    #[tracing::instrument(name = "pg.clients.get", level = "debug", skip_all)]
     async fn get(&self, id: ClientId) -> anyhow::Result<Option<Client>> {
         let mut conn = self.conn().await?;
         clients::table
@@ -253,6 +256,7 @@ impl ClientRepository for PgClientRepository {
             .transpose()
     }
 
+    #[tracing::instrument(name = "pg.clients.find_by_api_key_hash", level = "debug", skip_all)]
     async fn find_by_api_key_hash(&self, hash: &ApiKeyHash) -> anyhow::Result<Option<Client>> {
         let mut conn = self.conn().await?;
         clients::table
@@ -266,6 +270,7 @@ impl ClientRepository for PgClientRepository {
             .transpose()
     }
 
+    #[tracing::instrument(name = "pg.clients.list", level = "debug", skip_all)]
     async fn list(&self, after: Option<Uuid>, limit: usize) -> anyhow::Result<Vec<Client>> {
         let mut conn = self.conn().await?;
         let mut query = clients::table
@@ -280,6 +285,7 @@ impl ClientRepository for PgClientRepository {
         rows.into_iter().map(ClientRow::into_client).collect()
     }
 
+    #[tracing::instrument(name = "pg.clients.jwt_secret", level = "debug", skip_all)]
     async fn jwt_secret(&self, id: ClientId) -> anyhow::Result<Option<SealedSecret>> {
         let mut conn = self.conn().await?;
         let sealed: Option<Vec<u8>> = clients::table
@@ -292,6 +298,11 @@ impl ClientRepository for PgClientRepository {
         Ok(sealed.map(SealedSecret))
     }
 
+    #[tracing::instrument(
+        name = "pg.clients.any_active_allows_origin",
+        level = "debug",
+        skip_all
+    )]
     async fn any_active_allows_origin(&self, origin: &str) -> anyhow::Result<bool> {
         use diesel::dsl::exists;
         let mut conn = self.conn().await?;

@@ -103,6 +103,7 @@ impl PgEmailConfigs {
 
 #[async_trait]
 impl EmailConfigRepository for PgEmailConfigs {
+    #[tracing::instrument(name = "pg.email_configs.get", level = "debug", skip_all)]
     async fn get(&self, client: ClientId) -> anyhow::Result<Option<StoredEmailConfig>> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         client_email_configs::table
@@ -116,6 +117,7 @@ impl EmailConfigRepository for PgEmailConfigs {
             .transpose()
     }
 
+    #[tracing::instrument(name = "pg.email_configs.put", level = "debug", skip_all)]
     async fn put(
         &self,
         client: ClientId,
@@ -138,6 +140,7 @@ impl EmailConfigRepository for PgEmailConfigs {
         .context("storing email config")
     }
 
+    #[tracing::instrument(name = "pg.email_configs.delete", level = "debug", skip_all)]
     async fn delete(&self, client: ClientId, audit: &AuditEvent) -> anyhow::Result<bool> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         conn.transaction::<_, DieselError, _>(async |tx| {

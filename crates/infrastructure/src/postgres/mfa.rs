@@ -67,6 +67,7 @@ fn step_i64(step: u64) -> i64 {
 
 #[async_trait]
 impl MfaRepository for PgMfa {
+    #[tracing::instrument(name = "pg.mfa.totp", level = "debug", skip_all)]
     async fn totp(&self, client: ClientId, user: UserId) -> anyhow::Result<Option<TotpState>> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let row: Option<(Option<Vec<u8>>, Option<i64>)> = users::table
@@ -86,6 +87,7 @@ impl MfaRepository for PgMfa {
         }))
     }
 
+    #[tracing::instrument(name = "pg.mfa.enable_totp", level = "debug", skip_all)]
     async fn enable_totp(
         &self,
         client: ClientId,
@@ -125,6 +127,7 @@ impl MfaRepository for PgMfa {
         .context("enabling TOTP")
     }
 
+    #[tracing::instrument(name = "pg.mfa.use_totp_step", level = "debug", skip_all)]
     async fn use_totp_step(
         &self,
         client: ClientId,
@@ -151,6 +154,7 @@ impl MfaRepository for PgMfa {
         Ok(n > 0)
     }
 
+    #[tracing::instrument(name = "pg.mfa.disable_totp", level = "debug", skip_all)]
     async fn disable_totp(
         &self,
         client: ClientId,
@@ -192,6 +196,7 @@ impl MfaRepository for PgMfa {
         .context("disabling TOTP")
     }
 
+    #[tracing::instrument(name = "pg.mfa.replace_recovery_codes", level = "debug", skip_all)]
     async fn replace_recovery_codes(
         &self,
         client: ClientId,
@@ -211,6 +216,7 @@ impl MfaRepository for PgMfa {
         .context("replacing recovery codes")
     }
 
+    #[tracing::instrument(name = "pg.mfa.recovery_code_counts", level = "debug", skip_all)]
     async fn recovery_code_counts(
         &self,
         client: ClientId,
@@ -229,6 +235,7 @@ impl MfaRepository for PgMfa {
         Ok((unused, total))
     }
 
+    #[tracing::instrument(name = "pg.mfa.use_recovery_code", level = "debug", skip_all)]
     async fn use_recovery_code(
         &self,
         client: ClientId,

@@ -93,6 +93,7 @@ impl Probe for PgProbe {
         "postgres"
     }
 
+    #[tracing::instrument(name = "pg.mod.ping", level = "debug", skip_all)]
     async fn ping(&self) -> anyhow::Result<()> {
         let check = async {
             let mut conn = self

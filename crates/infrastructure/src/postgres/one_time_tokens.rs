@@ -286,6 +286,7 @@ async fn apply(
 
 #[async_trait]
 impl OneTimeTokenRepository for PgOneTimeTokens {
+    #[tracing::instrument(name = "pg.one_time_tokens.issue", level = "debug", skip_all)]
     async fn issue(&self, pending: &PendingEmail) -> anyhow::Result<()> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         conn.transaction::<_, DieselError, _>(async |tx| insert_pending(tx, pending).await)
@@ -293,6 +294,7 @@ impl OneTimeTokenRepository for PgOneTimeTokens {
             .context("storing a one-time token and its email")
     }
 
+    #[tracing::instrument(name = "pg.one_time_tokens.issue_decoy", level = "debug", skip_all)]
     async fn issue_decoy(&self, pending: &PendingEmail) -> anyhow::Result<()> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         conn.transaction::<_, DieselError, _>(async |tx| {
@@ -340,6 +342,7 @@ impl OneTimeTokenRepository for PgOneTimeTokens {
         .context("recording a link request for an unknown address")
     }
 
+    #[tracing::instrument(name = "pg.one_time_tokens.find", level = "debug", skip_all)]
     async fn find(
         &self,
         purpose: TokenPurpose,
@@ -353,6 +356,11 @@ impl OneTimeTokenRepository for PgOneTimeTokens {
             .transpose()
     }
 
+    #[tracing::instrument(
+        name = "pg.one_time_tokens.consume_verification",
+        level = "debug",
+        skip_all
+    )]
     async fn consume_verification(
         &self,
         hash: &[u8; 32],
@@ -365,6 +373,7 @@ impl OneTimeTokenRepository for PgOneTimeTokens {
             .await
     }
 
+    #[tracing::instrument(name = "pg.one_time_tokens.consume_reset", level = "debug", skip_all)]
     async fn consume_reset(
         &self,
         hash: &[u8; 32],
@@ -381,6 +390,11 @@ impl OneTimeTokenRepository for PgOneTimeTokens {
             .await
     }
 
+    #[tracing::instrument(
+        name = "pg.one_time_tokens.consume_magic_link",
+        level = "debug",
+        skip_all
+    )]
     async fn consume_magic_link(
         &self,
         hash: &[u8; 32],
@@ -394,6 +408,7 @@ impl OneTimeTokenRepository for PgOneTimeTokens {
             .await
     }
 
+    #[tracing::instrument(name = "pg.one_time_tokens.purge_expired", level = "debug", skip_all)]
     async fn purge_expired(&self, before: DateTime<Utc>) -> anyhow::Result<usize> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         diesel::delete(one_time_tokens::table.filter(one_time_tokens::expires_at.lt(before)))

@@ -115,6 +115,7 @@ macro_rules! held {
 
 #[async_trait]
 impl EmailOutbox for PgEmailOutbox {
+    #[tracing::instrument(name = "pg.outbox.enqueue", level = "debug", skip_all)]
     async fn enqueue(
         &self,
         email: &authservice_application::ports::QueuedEmail,
@@ -125,6 +126,7 @@ impl EmailOutbox for PgEmailOutbox {
             .context("queueing a message")
     }
 
+    #[tracing::instrument(name = "pg.outbox.claim_next", level = "debug", skip_all)]
     async fn claim_next(&self, lease: Duration) -> anyhow::Result<Option<ClaimedEmail>> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let claim = Uuid::new_v4();
@@ -147,6 +149,7 @@ impl EmailOutbox for PgEmailOutbox {
         }))
     }
 
+    #[tracing::instrument(name = "pg.outbox.mark_sent", level = "debug", skip_all)]
     async fn mark_sent(
         &self,
         claim: &ClaimedEmail,
@@ -174,6 +177,7 @@ impl EmailOutbox for PgEmailOutbox {
         .context("marking an email sent")
     }
 
+    #[tracing::instrument(name = "pg.outbox.mark_failed", level = "debug", skip_all)]
     async fn mark_failed(
         &self,
         claim: &ClaimedEmail,
@@ -220,6 +224,7 @@ impl EmailOutbox for PgEmailOutbox {
         .context("recording a failed email attempt")
     }
 
+    #[tracing::instrument(name = "pg.outbox.stats", level = "debug", skip_all)]
     async fn stats(&self, client: ClientId) -> anyhow::Result<OutboxStats> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let rows: Vec<StatusCount> = diesel::sql_query(

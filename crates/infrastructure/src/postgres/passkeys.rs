@@ -66,6 +66,7 @@ impl PgPasskeys {
 
 #[async_trait]
 impl PasskeyRepository for PgPasskeys {
+    #[tracing::instrument(name = "pg.passkeys.insert", level = "debug", skip_all)]
     async fn insert(
         &self,
         p: &StoredPasskey,
@@ -103,6 +104,7 @@ impl PasskeyRepository for PgPasskeys {
         }
     }
 
+    #[tracing::instrument(name = "pg.passkeys.list", level = "debug", skip_all)]
     async fn list(&self, client: ClientId, user: UserId) -> anyhow::Result<Vec<StoredPasskey>> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let rows: Vec<PasskeyRow> = passkeys::table
@@ -116,6 +118,7 @@ impl PasskeyRepository for PgPasskeys {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
+    #[tracing::instrument(name = "pg.passkeys.find_by_credential", level = "debug", skip_all)]
     async fn find_by_credential(
         &self,
         client: ClientId,
@@ -133,6 +136,7 @@ impl PasskeyRepository for PgPasskeys {
             .map(Into::into))
     }
 
+    #[tracing::instrument(name = "pg.passkeys.record_use", level = "debug", skip_all)]
     async fn record_use(
         &self,
         id: Uuid,
@@ -158,6 +162,7 @@ impl PasskeyRepository for PgPasskeys {
         Ok(n > 0)
     }
 
+    #[tracing::instrument(name = "pg.passkeys.rename", level = "debug", skip_all)]
     async fn rename(
         &self,
         client: ClientId,
@@ -186,6 +191,7 @@ impl PasskeyRepository for PgPasskeys {
         .context("renaming a passkey")
     }
 
+    #[tracing::instrument(name = "pg.passkeys.delete", level = "debug", skip_all)]
     async fn delete(
         &self,
         client: ClientId,

@@ -76,6 +76,7 @@ pub(super) async fn insert_new_session(
 
 #[async_trait]
 impl SessionRepository for PgSessionRepository {
+    #[tracing::instrument(name = "pg.sessions.create", level = "debug", skip_all)]
     async fn create(&self, s: &NewSession, audit: &AuditEvent) -> anyhow::Result<()> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         conn.transaction::<_, DieselError, _>(async |tx| {
@@ -86,6 +87,7 @@ impl SessionRepository for PgSessionRepository {
         .context("storing session")
     }
 
+    #[tracing::instrument(name = "pg.sessions.find_token", level = "debug", skip_all)]
     async fn find_token(
         &self,
         client: ClientId,
@@ -135,6 +137,7 @@ impl SessionRepository for PgSessionRepository {
         ))
     }
 
+    #[tracing::instrument(name = "pg.sessions.consume_and_replace", level = "debug", skip_all)]
     async fn consume_and_replace(
         &self,
         consumed: Uuid,
@@ -169,6 +172,7 @@ impl SessionRepository for PgSessionRepository {
         }
     }
 
+    #[tracing::instrument(name = "pg.sessions.revoke_by_token", level = "debug", skip_all)]
     async fn revoke_by_token(
         &self,
         client: ClientId,
@@ -198,6 +202,7 @@ impl SessionRepository for PgSessionRepository {
         .context("revoking session")
     }
 
+    #[tracing::instrument(name = "pg.sessions.client_of_token", level = "debug", skip_all)]
     async fn client_of_token(&self, presented: &[u8; 32]) -> anyhow::Result<Option<ClientId>> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let client: Option<Uuid> = sessions::table
@@ -210,6 +215,7 @@ impl SessionRepository for PgSessionRepository {
         Ok(client.map(ClientId::from_uuid))
     }
 
+    #[tracing::instrument(name = "pg.sessions.purge_expired", level = "debug", skip_all)]
     async fn purge_expired(&self, before: DateTime<Utc>) -> anyhow::Result<usize> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         diesel::delete(sessions::table.filter(sessions::expires_at.lt(before)))
@@ -218,6 +224,7 @@ impl SessionRepository for PgSessionRepository {
             .context("purging expired sessions")
     }
 
+    #[tracing::instrument(name = "pg.sessions.reauthenticate", level = "debug", skip_all)]
     async fn reauthenticate(
         &self,
         client: ClientId,
@@ -243,6 +250,7 @@ impl SessionRepository for PgSessionRepository {
         .context("recording a re-authentication")
     }
 
+    #[tracing::instrument(name = "pg.sessions.is_live", level = "debug", skip_all)]
     async fn is_live(
         &self,
         client: ClientId,
@@ -266,6 +274,7 @@ impl SessionRepository for PgSessionRepository {
         .context("checking session")
     }
 
+    #[tracing::instrument(name = "pg.sessions.list_live", level = "debug", skip_all)]
     async fn list_live(
         &self,
         client: ClientId,
@@ -314,6 +323,7 @@ impl SessionRepository for PgSessionRepository {
             .collect())
     }
 
+    #[tracing::instrument(name = "pg.sessions.revoke_family", level = "debug", skip_all)]
     async fn revoke_family(
         &self,
         client: ClientId,
@@ -332,6 +342,7 @@ impl SessionRepository for PgSessionRepository {
         Ok(n > 0)
     }
 
+    #[tracing::instrument(name = "pg.sessions.revoke_all", level = "debug", skip_all)]
     async fn revoke_all(
         &self,
         client: ClientId,

@@ -113,6 +113,7 @@ impl PgSigningKeys {
 
 #[async_trait]
 impl SigningKeyStore for PgSigningKeys {
+    #[tracing::instrument(name = "pg.signing_keys.list", level = "debug", skip_all)]
     async fn list(
         &self,
         client: ClientId,
@@ -142,6 +143,7 @@ impl SigningKeyStore for PgSigningKeys {
             .collect())
     }
 
+    #[tracing::instrument(name = "pg.signing_keys.rotate", level = "debug", skip_all)]
     async fn rotate(
         &self,
         client: ClientId,

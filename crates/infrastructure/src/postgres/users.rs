@@ -76,6 +76,7 @@ impl PgUserRepository {
 
 #[async_trait]
 impl UserRepository for PgUserRepository {
+    #[tracing::instrument(name = "pg.users.insert", level = "debug", skip_all)]
     async fn insert(
         &self,
         user: &User,
@@ -127,6 +128,7 @@ impl UserRepository for PgUserRepository {
         })
     }
 
+    #[tracing::instrument(name = "pg.users.find_by_email", level = "debug", skip_all)]
     async fn find_by_email(
         &self,
         client: ClientId,
@@ -145,6 +147,7 @@ impl UserRepository for PgUserRepository {
             .transpose()
     }
 
+    #[tracing::instrument(name = "pg.users.get", level = "debug", skip_all)]
     async fn get(&self, client: ClientId, id: UserId) -> anyhow::Result<Option<UserWithPassword>> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         users::table
@@ -159,6 +162,7 @@ impl UserRepository for PgUserRepository {
             .transpose()
     }
 
+    #[tracing::instrument(name = "pg.users.record_login", level = "debug", skip_all)]
     async fn record_login(
         &self,
         client: ClientId,
@@ -185,6 +189,7 @@ impl UserRepository for PgUserRepository {
         Ok(())
     }
 
+    #[tracing::instrument(name = "pg.users.update_profile", level = "debug", skip_all)]
     async fn update_profile(&self, user: &User, audit: &AuditEvent) -> anyhow::Result<()> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         conn.transaction::<_, DieselError, _>(async |tx| {
@@ -207,6 +212,7 @@ impl UserRepository for PgUserRepository {
         .context("updating profile")
     }
 
+    #[tracing::instrument(name = "pg.users.set_status", level = "debug", skip_all)]
     async fn set_status(
         &self,
         client: ClientId,
@@ -242,6 +248,7 @@ impl UserRepository for PgUserRepository {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(name = "pg.users.change_password", level = "debug", skip_all)]
     async fn change_password(
         &self,
         client: ClientId,

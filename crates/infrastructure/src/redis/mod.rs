@@ -52,6 +52,7 @@ impl Probe for RedisProbe {
         "redis"
     }
 
+    #[tracing::instrument(name = "redis.ping", level = "debug", skip_all)]
     async fn ping(&self) -> anyhow::Result<()> {
         let check = async {
             let mut conn = self
@@ -158,14 +159,17 @@ impl RedisRateLimiter {
 
 #[async_trait]
 impl RateLimiter for RedisRateLimiter {
+    #[tracing::instrument(name = "redis.hit", level = "debug", skip_all)]
     async fn hit(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision> {
         self.run(key, rule, true).await
     }
 
+    #[tracing::instrument(name = "redis.peek", level = "debug", skip_all)]
     async fn peek(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision> {
         self.run(key, rule, false).await
     }
 
+    #[tracing::instrument(name = "redis.release", level = "debug", skip_all)]
     async fn release(&self, key: &str, ticket: &str) -> anyhow::Result<()> {
         let mut conn = self.pool.get().await.context("connecting to Redis")?;
         let _: i64 = redis::cmd("ZREM")
@@ -221,10 +225,12 @@ impl RedisEphemeralStore {
 
 #[async_trait]
 impl EphemeralStore for RedisEphemeralStore {
+    #[tracing::instrument(name = "redis.put", level = "debug", skip_all)]
     async fn put(&self, key: &str, ttl: Duration) -> anyhow::Result<()> {
         self.set_and_announce(key, "1", ttl).await
     }
 
+    #[tracing::instrument(name = "redis.exists", level = "debug", skip_all)]
     async fn exists(&self, key: &str) -> anyhow::Result<bool> {
         let mut conn = self.pool.get().await.context("connecting to Redis")?;
         let n: i64 = redis::cmd("EXISTS")
@@ -235,6 +241,7 @@ impl EphemeralStore for RedisEphemeralStore {
         Ok(n > 0)
     }
 
+    #[tracing::instrument(name = "redis.exists_any", level = "debug", skip_all)]
     async fn exists_any(&self, keys: &[String]) -> anyhow::Result<bool> {
         if keys.is_empty() {
             return Ok(false);
@@ -251,10 +258,12 @@ impl EphemeralStore for RedisEphemeralStore {
         Ok(n > 0)
     }
 
+    #[tracing::instrument(name = "redis.put_value", level = "debug", skip_all)]
     async fn put_value(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()> {
         self.set_and_announce(key, value, ttl).await
     }
 
+    #[tracing::instrument(name = "redis.get_value", level = "debug", skip_all)]
     async fn get_value(&self, key: &str) -> anyhow::Result<Option<String>> {
         let mut conn = self.pool.get().await.context("connecting to Redis")?;
         redis::cmd("GET")
@@ -264,6 +273,7 @@ impl EphemeralStore for RedisEphemeralStore {
             .context("reading an ephemeral value")
     }
 
+    #[tracing::instrument(name = "redis.take", level = "debug", skip_all)]
     async fn take(&self, key: &str) -> anyhow::Result<Option<String>> {
         let mut conn = self.pool.get().await.context("connecting to Redis")?;
         redis::cmd("GETDEL")

@@ -132,6 +132,7 @@ impl AuthGrpc {
             })
             .await
             .map_err(|e| to_status(&ctx, e))?;
+        tracing::Span::current().record("client_id", client.id.to_string());
         ctx.principal = Principal::Client(client.id);
         ctx.client = Some(client);
         Ok(ctx)

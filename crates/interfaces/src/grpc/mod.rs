@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod observe;
 mod token;
 
 use std::future::Future;
@@ -13,6 +14,7 @@ use tokio::net::TcpListener;
 
 pub use admin::AdminGrpc;
 pub use auth::AuthGrpc;
+pub use observe::ObserveLayer;
 pub use token::TokenGrpc;
 
 /// Generated protobuf types and service stubs of package `auth.v1`.
@@ -30,6 +32,7 @@ pub async fn serve(
     services: Arc<Services>,
     trusted_proxies: Vec<ipnet::IpNet>,
     reflection: bool,
+    metrics: Arc<crate::metrics::Metrics>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -53,6 +56,7 @@ pub async fn serve(
         None
     };
     tonic::transport::Server::builder()
+        .layer(ObserveLayer::new(metrics))
         .add_service(health_service)
         .add_optional_service(reflection_service)
         .add_service(proto::admin_service_server::AdminServiceServer::new(

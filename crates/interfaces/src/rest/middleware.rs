@@ -14,6 +14,7 @@ use authservice_application::ErrorKind;
 use authservice_application::clients::OriginScope;
 use authservice_domain::{AdminPrincipal, Principal};
 use serde_json::json;
+use tracing::Instrument;
 
 use super::HttpState;
 use super::extractors::{CorsApproved, RequestMeta, ctx_from_meta};
@@ -77,9 +78,19 @@ pub async fn request_context(
     });
     let method = req.method().clone();
     let is_api = req.path().starts_with("/api/");
+    // Every log line of the request carries its id (and, once known, its client, route and
+    // status): the JSON logs include the current span's fields.
+    let span = tracing::info_span!(
+        "http.request",
+        request_id = %request_id,
+        method = %method,
+        route = tracing::field::Empty,
+        client_id = tracing::field::Empty,
+        status = tracing::field::Empty,
+    );
 
     let mut res = REQUEST_ID
-        .scope(request_id.clone(), next.call(req))
+        .scope(request_id.clone(), next.call(req).instrument(span.clone()))
         .await?
         .map_into_boxed_body();
 
@@ -131,11 +142,15 @@ pub async fn request_context(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
 
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    span.record("route", route.as_str());
+    span.record("status", res.status().as_u16());
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| tracing::info!(latency_ms, "request finished"));
     if let Some(state) = state {
-        let route = res
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
         state.metrics.observe_http(
             method.as_str(),
             &route,
