@@ -71,6 +71,7 @@ async fn each_request_ends_with_a_log_line_naming_it_and_no_secret_is_logged() {
         LogFormat::Json,
         filter,
         captured.clone(),
+        None,
     ))
     .expect("the only subscriber of this test binary");
     let app = authservice_tests::spawn_app().await;

@@ -33,10 +33,6 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(err) = telemetry::init(settings.log_format) {
-        eprintln!("invalid configuration:\n  - {err}");
-        return ExitCode::from(2);
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -45,6 +41,20 @@ fn main() -> ExitCode {
         Err(err) => {
             eprintln!("cannot start the runtime: {err}");
             return ExitCode::FAILURE;
+        }
+    };
+    // Inside the runtime: the OTLP exporter's channel lives there.
+    let telemetry = match runtime.block_on(async {
+        telemetry::init(
+            settings.log_format,
+            settings.otlp_endpoint.as_ref().map(url::Url::as_str),
+            &settings.otel_service_name,
+        )
+    }) {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("invalid configuration:\n  - {err}");
+            return ExitCode::from(2);
         }
     };
     let result = runtime.block_on(async move {
@@ -58,6 +68,7 @@ fn main() -> ExitCode {
             .run_until_stopped(shutdown_signal())
             .await
     });
+    runtime.block_on(async move { telemetry.shutdown() });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -46,6 +46,11 @@ pub struct Settings {
     pub shutdown_timeout_secs: u64,
     pub run_migrations: bool,
     pub log_format: LogFormat,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: where to send OpenTelemetry traces (OTLP over gRPC, e.g.
+    /// `http://otel-collector:4317`); unset: no export.
+    pub otlp_endpoint: Option<Url>,
+    /// `OTEL_SERVICE_NAME`: the `service.name` of exported traces.
+    pub otel_service_name: String,
     pub jwt_access_ttl: Duration,
     pub jwt_refresh_ttl: Duration,
     /// `SESSION_MAX_LIFETIME`: sessions end this long after sign-in (default 30 days).
@@ -404,6 +409,18 @@ impl Settings {
                 .ok_or_else(|| format!("'{v}' must be seconds from 0 to 300"))
         });
         let run_migrations = r.parse("RUN_MIGRATIONS", true, parse_bool);
+        let otlp_endpoint = r.parse("OTEL_EXPORTER_OTLP_ENDPOINT", None, |v| {
+            Url::parse(v)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                .map(Some)
+                .ok_or_else(|| {
+                    format!("'{v}' must be an http(s) URL such as http://collector:4317")
+                })
+        });
+        let otel_service_name = r.parse("OTEL_SERVICE_NAME", "authservice".to_owned(), |v| {
+            Ok(v.to_owned())
+        });
         let log_format = r.parse("LOG_FORMAT", LogFormat::Json, |v| match v {
             "json" => Ok(LogFormat::Json),
             "pretty" => Ok(LogFormat::Pretty),
@@ -611,6 +628,8 @@ impl Settings {
                     shutdown_timeout_secs,
                     run_migrations,
                     log_format,
+                    otlp_endpoint,
+                    otel_service_name,
                     jwt_access_ttl,
                     jwt_refresh_ttl,
                     session_max_lifetime,
