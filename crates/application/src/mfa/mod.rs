@@ -115,7 +115,7 @@ impl UseCaseError for MfaError {
 /// Adding a second factor, removing a passkey or replacing recovery codes needs a recent
 /// authentication: a stolen access token alone must not be able to plant the attacker's own
 /// factor (which would survive every password reset) or remove the user's.
-fn require_recent_auth(
+pub(crate) fn require_recent_auth(
     ports: &Ports,
     config: &crate::auth::AuthConfig,
     caller: &crate::auth::AuthenticatedUser,

@@ -1,0 +1,327 @@
+//! The in-memory second factors, passkeys and signing keys.
+
+#![allow(clippy::wildcard_imports)]
+
+use super::*;
+
+#[async_trait]
+impl MfaRepository for MemoryDb {
+    async fn totp(&self, client: ClientId, user: UserId) -> anyhow::Result<Option<TotpState>> {
+        Ok(self.lock().totp.get(&(client, user)).cloned())
+    }
+
+    async fn enable_totp(
+        &self,
+        client: ClientId,
+        user: UserId,
+        secret: &SealedSecret,
+        step: u64,
+        recovery_codes: &[[u8; 32]],
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+        notice: Option<&QueuedEmail>,
+    ) -> anyhow::Result<bool> {
+        let mut st = self.lock();
+        let Some((stored, _)) = st.user_mut(client, user) else {
+            return Ok(false);
+        };
+        if stored.totp_enabled {
+            return Ok(false);
+        }
+        stored.totp_enabled = true;
+        stored.updated_at = at;
+        st.totp.insert(
+            (client, user),
+            TotpState {
+                secret: secret.clone(),
+                last_step: Some(step),
+            },
+        );
+        st.recovery
+            .retain(|(c, u, _, _)| !(*c == client && *u == user));
+        st.recovery
+            .extend(recovery_codes.iter().map(|h| (client, user, *h, false)));
+        st.audit.push(audit.clone());
+        if let Some(notice) = notice {
+            st.queue(notice);
+        }
+        Ok(true)
+    }
+
+    async fn use_totp_step(
+        &self,
+        client: ClientId,
+        user: UserId,
+        step: u64,
+    ) -> anyhow::Result<bool> {
+        let mut st = self.lock();
+        let Some(state) = st.totp.get_mut(&(client, user)) else {
+            return Ok(false);
+        };
+        if state.last_step.is_some_and(|last| step <= last) {
+            return Ok(false);
+        }
+        state.last_step = Some(step);
+        Ok(true)
+    }
+
+    async fn disable_totp(
+        &self,
+        client: ClientId,
+        user: UserId,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+        notice: Option<&QueuedEmail>,
+    ) -> anyhow::Result<bool> {
+        let mut st = self.lock();
+        let Some((stored, _)) = st.user_mut(client, user) else {
+            return Ok(false);
+        };
+        if !stored.totp_enabled {
+            return Ok(false);
+        }
+        stored.totp_enabled = false;
+        stored.updated_at = at;
+        st.totp.remove(&(client, user));
+        let has_passkey = st
+            .passkeys
+            .iter()
+            .any(|p| p.client_id == client && p.user_id == user);
+        if !has_passkey {
+            st.recovery
+                .retain(|(c, u, _, _)| !(*c == client && *u == user));
+        }
+        st.audit.push(audit.clone());
+        if let Some(notice) = notice {
+            st.queue(notice);
+        }
+        Ok(true)
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        client: ClientId,
+        user: UserId,
+        codes: &[[u8; 32]],
+        _at: DateTime<Utc>,
+        audit: &AuditEvent,
+        notice: Option<&QueuedEmail>,
+    ) -> anyhow::Result<()> {
+        let mut st = self.lock();
+        st.recovery
+            .retain(|(c, u, _, _)| !(*c == client && *u == user));
+        st.recovery
+            .extend(codes.iter().map(|h| (client, user, *h, false)));
+        st.audit.push(audit.clone());
+        if let Some(notice) = notice {
+            st.queue(notice);
+        }
+        Ok(())
+    }
+
+    async fn recovery_code_counts(
+        &self,
+        client: ClientId,
+        user: UserId,
+    ) -> anyhow::Result<(u32, u32)> {
+        let st = self.lock();
+        let mine = st
+            .recovery
+            .iter()
+            .filter(|(c, u, _, _)| *c == client && *u == user);
+        let (mut unused, mut used) = (0, 0);
+        for (_, _, _, was_used) in mine {
+            if *was_used {
+                used += 1;
+            } else {
+                unused += 1;
+            }
+        }
+        Ok((unused, used))
+    }
+
+    async fn use_recovery_code(
+        &self,
+        client: ClientId,
+        user: UserId,
+        hash: &[u8; 32],
+        _at: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let mut st = self.lock();
+        let Some(code) = st
+            .recovery
+            .iter_mut()
+            .find(|(c, u, h, used)| *c == client && *u == user && h == hash && !*used)
+        else {
+            return Ok(false);
+        };
+        code.3 = true;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl PasskeyRepository for MemoryDb {
+    async fn insert(
+        &self,
+        passkey: &StoredPasskey,
+        audit: &AuditEvent,
+        notice: Option<&QueuedEmail>,
+    ) -> anyhow::Result<bool> {
+        let mut st = self.lock();
+        if st
+            .passkeys
+            .iter()
+            .any(|p| p.client_id == passkey.client_id && p.credential_id == passkey.credential_id)
+        {
+            return Ok(false);
+        }
+        st.passkeys.push(passkey.clone());
+        st.audit.push(audit.clone());
+        if let Some(notice) = notice {
+            st.queue(notice);
+        }
+        Ok(true)
+    }
+
+    async fn list(&self, client: ClientId, user: UserId) -> anyhow::Result<Vec<StoredPasskey>> {
+        Ok(self
+            .lock()
+            .passkeys
+            .iter()
+            .filter(|p| p.client_id == client && p.user_id == user)
+            .cloned()
+            .collect())
+    }
+
+    async fn find_by_credential(
+        &self,
+        client: ClientId,
+        credential_id: &[u8],
+    ) -> anyhow::Result<Option<StoredPasskey>> {
+        Ok(self
+            .lock()
+            .passkeys
+            .iter()
+            .find(|p| p.client_id == client && p.credential_id == credential_id)
+            .cloned())
+    }
+
+    async fn record_use(
+        &self,
+        id: Uuid,
+        passkey: &serde_json::Value,
+        previous: u32,
+        sign_count: u32,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let mut st = self.lock();
+        let Some(p) = st
+            .passkeys
+            .iter_mut()
+            .find(|p| p.id == id && p.sign_count == previous)
+        else {
+            return Ok(false);
+        };
+        p.passkey = passkey.clone();
+        p.sign_count = sign_count;
+        p.last_used_at = Some(at);
+        Ok(true)
+    }
+
+    async fn rename(
+        &self,
+        client: ClientId,
+        user: UserId,
+        id: Uuid,
+        name: &str,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<bool> {
+        let mut st = self.lock();
+        let Some(p) = st
+            .passkeys
+            .iter_mut()
+            .find(|p| p.client_id == client && p.user_id == user && p.id == id)
+        else {
+            return Ok(false);
+        };
+        name.clone_into(&mut p.name);
+        st.audit.push(audit.clone());
+        Ok(true)
+    }
+
+    async fn delete(
+        &self,
+        client: ClientId,
+        user: UserId,
+        id: Uuid,
+        audit: &AuditEvent,
+        notice: Option<&QueuedEmail>,
+    ) -> anyhow::Result<bool> {
+        let mut st = self.lock();
+        let was = st.passkeys.len();
+        st.passkeys
+            .retain(|p| !(p.client_id == client && p.user_id == user && p.id == id));
+        if st.passkeys.len() == was {
+            return Ok(false);
+        }
+        st.audit.push(audit.clone());
+        if let Some(notice) = notice {
+            st.queue(notice);
+        }
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl SigningKeyStore for MemoryDb {
+    async fn list(
+        &self,
+        client: ClientId,
+        _now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<SigningKeyInfo>> {
+        Ok(self
+            .lock()
+            .signing_keys
+            .iter()
+            .rev()
+            .filter(|(c, _)| *c == client)
+            .map(|(_, k)| k.clone())
+            .collect())
+    }
+
+    async fn rotate(
+        &self,
+        client: ClientId,
+        new_key: &SealedSigningKey,
+        overlap: Duration,
+        now: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<()> {
+        let mut st = self.lock();
+        let retires = now + chrono::Duration::from_std(overlap)?;
+        for (c, key) in &mut st.signing_keys {
+            if *c == client && key.status == "active" {
+                key.status = if overlap.is_zero() {
+                    "retired"
+                } else {
+                    "published"
+                }
+                .to_owned();
+                key.retires_at = Some(retires);
+            }
+        }
+        st.signing_keys.push((
+            client,
+            SigningKeyInfo {
+                kid: new_key.kid.clone(),
+                alg: new_key.alg.clone(),
+                status: "active".to_owned(),
+                created_at: now,
+                retires_at: None,
+            },
+        ));
+        st.audit.push(audit.clone());
+        Ok(())
+    }
+}

@@ -1,0 +1,188 @@
+//! One in-memory database behind every repository port. Each method takes the lock once, so
+//! what the PostgreSQL adapter does in one transaction happens here atomically too.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use authservice_application::ports::{
+    AuditFilter, AuditLog, ClaimedEmail, ClientRepository, ClientWriteError, Clock, ConsumeOutcome,
+    EmailConfigRepository, EmailOutbox, MfaRepository, NewSession, OneTimeTokenRecord,
+    OneTimeTokenRepository, OutboxStats, PasskeyRepository, PendingEmail, PresentedToken,
+    QueuedEmail, SealedSecret, SealedSigningKey, SessionInfo, SessionRepository, SigningKeyInfo,
+    SigningKeyStore, StoredEmailConfig, StoredPasskey, TotpState, UserRepository, UserWithPassword,
+    UserWriteError,
+};
+use authservice_domain::{
+    ApiKeyHash, AuditEvent, Client, ClientId, Email, TokenPurpose, User, UserId, UserStatus,
+};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::ManualClock;
+
+mod clients;
+mod email;
+mod mfa;
+mod sessions;
+mod users;
+
+use email::issue;
+
+/// A refresh-session row.
+#[derive(Debug, Clone)]
+pub struct StoredSession {
+    pub row: NewSession,
+    pub consumed_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoked_reason: Option<String>,
+}
+
+impl StoredSession {
+    fn live(&self, now: DateTime<Utc>) -> bool {
+        self.consumed_at.is_none() && self.revoked_at.is_none() && self.row.expires_at > now
+    }
+}
+
+struct OneTimeRow {
+    token_hash: [u8; 32],
+    record: OneTimeTokenRecord,
+}
+
+struct OutboxRow {
+    email: QueuedEmail,
+    status: &'static str,
+    attempts: u32,
+    claim: Option<Uuid>,
+}
+
+#[derive(Default)]
+struct State {
+    clients: Vec<(Client, SealedSecret)>,
+    users: Vec<(User, Option<String>)>,
+    sessions: Vec<StoredSession>,
+    audit: Vec<AuditEvent>,
+    one_time: Vec<OneTimeRow>,
+    outbox: Vec<OutboxRow>,
+    email_configs: HashMap<ClientId, StoredEmailConfig>,
+    totp: HashMap<(ClientId, UserId), TotpState>,
+    /// (client, user, digest, used)
+    recovery: Vec<(ClientId, UserId, [u8; 32], bool)>,
+    passkeys: Vec<StoredPasskey>,
+    signing_keys: Vec<(ClientId, SigningKeyInfo)>,
+}
+
+impl State {
+    fn user_mut(&mut self, client: ClientId, id: UserId) -> Option<&mut (User, Option<String>)> {
+        self.users
+            .iter_mut()
+            .find(|(u, _)| u.client_id == client && u.id == id)
+    }
+
+    /// Revokes the live rows of `user`'s sessions (one family, or all but `keep`).
+    fn revoke(
+        &mut self,
+        client: ClientId,
+        user: UserId,
+        family: Option<Uuid>,
+        keep: Option<Uuid>,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> usize {
+        let mut n = 0;
+        for s in &mut self.sessions {
+            let r = &s.row;
+            if r.client_id == client
+                && r.user_id == user
+                && s.revoked_at.is_none()
+                && s.consumed_at.is_none()
+                && family.is_none_or(|f| r.family_id == f)
+                && keep.is_none_or(|k| r.family_id != k)
+            {
+                s.revoked_at = Some(at);
+                s.revoked_reason = Some(reason.to_owned());
+                n += 1;
+            }
+        }
+        n
+    }
+
+    fn queue(&mut self, email: &QueuedEmail) {
+        self.outbox.push(OutboxRow {
+            email: email.clone(),
+            status: "pending",
+            attempts: 0,
+            claim: None,
+        });
+    }
+}
+
+pub struct MemoryDb {
+    state: Mutex<State>,
+    clock: Arc<ManualClock>,
+}
+
+impl MemoryDb {
+    #[must_use]
+    pub fn new(clock: Arc<ManualClock>) -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            clock,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stores or replaces a client.
+    pub fn seed_client(&self, client: &Client) {
+        let mut st = self.lock();
+        st.clients.retain(|(c, _)| c.id != client.id);
+        st.clients.push((client.clone(), SealedSecret(vec![1; 32])));
+    }
+
+    /// Audit event types, oldest first.
+    #[must_use]
+    pub fn event_types(&self) -> Vec<String> {
+        self.lock()
+            .audit
+            .iter()
+            .map(|e| e.event_type.clone())
+            .collect()
+    }
+
+    /// Every session row, in insertion order.
+    #[must_use]
+    pub fn sessions(&self) -> Vec<StoredSession> {
+        self.lock().sessions.clone()
+    }
+
+    /// Queued message kinds (`verify_email`, `notice`, ...), oldest first.
+    #[must_use]
+    pub fn queued_kinds(&self) -> Vec<String> {
+        self.lock()
+            .outbox
+            .iter()
+            .map(|o| o.email.kind.clone())
+            .collect()
+    }
+}
+
+fn new_row(session: &NewSession) -> StoredSession {
+    StoredSession {
+        row: session.clone(),
+        consumed_at: None,
+        revoked_at: None,
+        revoked_reason: None,
+    }
+}
+
+impl MemoryDb {
+    /// The clock the stores stamp with.
+    #[must_use]
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}

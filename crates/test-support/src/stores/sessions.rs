@@ -1,0 +1,220 @@
+//! The in-memory sessions and audit trail.
+
+#![allow(clippy::wildcard_imports)]
+
+use super::*;
+
+#[async_trait]
+impl SessionRepository for MemoryDb {
+    async fn create(&self, session: &NewSession, audit: &AuditEvent) -> anyhow::Result<()> {
+        let mut st = self.lock();
+        st.sessions.push(new_row(session));
+        st.audit.push(audit.clone());
+        Ok(())
+    }
+
+    async fn find_token(
+        &self,
+        client: ClientId,
+        presented: &[u8; 32],
+    ) -> anyhow::Result<Option<PresentedToken>> {
+        Ok(self
+            .lock()
+            .sessions
+            .iter()
+            .find(|s| s.row.refresh_token_hash == *presented && s.row.client_id == client)
+            .map(|s| PresentedToken {
+                id: s.row.id,
+                family_id: s.row.family_id,
+                user_id: s.row.user_id,
+                started_at: s.row.started_at,
+                expires_at: s.row.expires_at,
+                auth_time: s.row.auth_time,
+                consumed: s.consumed_at.is_some(),
+                revoked: s.revoked_at.is_some(),
+            }))
+    }
+
+    async fn consume_and_replace(
+        &self,
+        consumed: Uuid,
+        next: &NewSession,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<bool> {
+        let mut st = self.lock();
+        let Some(row) = st
+            .sessions
+            .iter_mut()
+            .find(|s| s.row.id == consumed && s.consumed_at.is_none() && s.revoked_at.is_none())
+        else {
+            return Ok(false);
+        };
+        row.consumed_at = Some(next.created_at);
+        st.sessions.push(new_row(next));
+        st.audit.push(audit.clone());
+        Ok(true)
+    }
+
+    async fn revoke_by_token(
+        &self,
+        client: ClientId,
+        presented: &[u8; 32],
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Option<(UserId, Uuid)>> {
+        let mut st = self.lock();
+        let Some((user, family)) = st
+            .sessions
+            .iter()
+            .find(|s| {
+                s.row.refresh_token_hash == *presented
+                    && s.row.client_id == client
+                    && s.revoked_at.is_none()
+            })
+            .map(|s| (s.row.user_id, s.row.family_id))
+        else {
+            return Ok(None);
+        };
+        let n = st.revoke(client, user, Some(family), None, "logout", at);
+        Ok((n > 0).then_some((user, family)))
+    }
+
+    async fn client_of_token(&self, presented: &[u8; 32]) -> anyhow::Result<Option<ClientId>> {
+        Ok(self
+            .lock()
+            .sessions
+            .iter()
+            .find(|s| s.row.refresh_token_hash == *presented)
+            .map(|s| s.row.client_id))
+    }
+
+    async fn purge_expired(&self, before: DateTime<Utc>) -> anyhow::Result<usize> {
+        let mut st = self.lock();
+        let was = st.sessions.len();
+        st.sessions.retain(|s| s.row.expires_at >= before);
+        Ok(was - st.sessions.len())
+    }
+
+    async fn reauthenticate(
+        &self,
+        client: ClientId,
+        user: UserId,
+        family: Uuid,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let mut st = self.lock();
+        Ok(st
+            .sessions
+            .iter_mut()
+            .find(|s| {
+                s.row.client_id == client
+                    && s.row.user_id == user
+                    && s.row.family_id == family
+                    && s.live(at)
+            })
+            .map(|s| {
+                s.row.auth_time = at;
+                s.row.started_at
+            }))
+    }
+
+    async fn is_live(
+        &self,
+        client: ClientId,
+        user: UserId,
+        family: Uuid,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        Ok(self.lock().sessions.iter().any(|s| {
+            s.row.client_id == client
+                && s.row.user_id == user
+                && s.row.family_id == family
+                && s.live(now)
+        }))
+    }
+
+    async fn list_live(
+        &self,
+        client: ClientId,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<SessionInfo>> {
+        let mut live: Vec<SessionInfo> = self
+            .lock()
+            .sessions
+            .iter()
+            .filter(|s| s.row.client_id == client && s.row.user_id == user && s.live(now))
+            .map(|s| SessionInfo {
+                id: s.row.family_id,
+                user_agent: s.row.user_agent.clone(),
+                ip: s.row.ip.clone(),
+                started_at: s.row.started_at,
+                last_used_at: s.row.created_at,
+                expires_at: s.row.expires_at,
+            })
+            .collect();
+        live.sort_by_key(|s| std::cmp::Reverse(s.last_used_at));
+        Ok(live)
+    }
+
+    async fn revoke_family(
+        &self,
+        client: ClientId,
+        user: UserId,
+        family: Uuid,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        Ok(self
+            .lock()
+            .revoke(client, user, Some(family), None, reason, at)
+            > 0)
+    }
+
+    async fn revoke_all(
+        &self,
+        client: ClientId,
+        user: UserId,
+        keep: Option<Uuid>,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<usize> {
+        Ok(self.lock().revoke(client, user, None, keep, reason, at))
+    }
+}
+
+#[async_trait]
+impl AuditLog for MemoryDb {
+    async fn record(&self, event: &AuditEvent) -> anyhow::Result<()> {
+        self.lock().audit.push(event.clone());
+        Ok(())
+    }
+
+    async fn list(
+        &self,
+        filter: &AuditFilter,
+        before: Option<Uuid>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<AuditEvent>> {
+        let st = self.lock();
+        let mut found: Vec<AuditEvent> = st
+            .audit
+            .iter()
+            .rev()
+            .filter(|e| filter.client_id.is_none_or(|c| e.client_id == Some(c)))
+            .filter(|e| {
+                filter
+                    .event_type
+                    .as_ref()
+                    .is_none_or(|t| &e.event_type == t)
+            })
+            .cloned()
+            .collect();
+        if let Some(before) = before
+            && let Some(i) = found.iter().position(|e| e.id == before)
+        {
+            found.drain(..=i);
+        }
+        found.truncate(limit);
+        Ok(found)
+    }
+}
