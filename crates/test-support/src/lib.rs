@@ -199,6 +199,30 @@ impl World {
             .expect("seed user");
     }
 
+    /// The one-time token in the link of the last message queued for `to` (the message is
+    /// opened as the outbox worker would).
+    ///
+    /// # Panics
+    /// When no such message or link exists.
+    #[must_use]
+    pub fn last_link_token(&self, to: &str) -> String {
+        let message = self
+            .db
+            .queued()
+            .into_iter()
+            .rev()
+            .find(|m| m.recipient.as_str() == to)
+            .expect("a message for this address");
+        let opened = self
+            .ports
+            .secret_box
+            .open(&message.sealed)
+            .expect("the message opens");
+        let text = String::from_utf8_lossy(&opened);
+        let start = text.find("token=").expect("a link with a token") + "token=".len();
+        text[start..start + 64].to_owned()
+    }
+
     /// The clock's current instant.
     #[must_use]
     pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {

@@ -159,6 +159,12 @@ impl MemoryDb {
         self.lock().sessions.clone()
     }
 
+    /// Queued messages (sealed), oldest first.
+    #[must_use]
+    pub fn queued(&self) -> Vec<QueuedEmail> {
+        self.lock().outbox.iter().map(|o| o.email.clone()).collect()
+    }
+
     /// Queued message kinds (`verify_email`, `notice`, ...), oldest first.
     #[must_use]
     pub fn queued_kinds(&self) -> Vec<String> {
