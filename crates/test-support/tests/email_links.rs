@@ -50,7 +50,7 @@ async fn a_magic_link_signs_in_once() {
         panic!("expected tokens");
     };
     assert_eq!(tokens.user.email.as_str(), "ada@example.com");
-    let err = verify(&world, &token).await.err().expect("single use");
+    let err = verify(&world, &token).await.expect_err("single use");
     assert!(
         matches!(err, EmailFlowError::Token(LinkTokenError::Used)),
         "{err:?}"
@@ -64,7 +64,7 @@ async fn an_old_magic_link_has_expired() {
     send_magic_link(&world, "ada@example.com").await;
     let token = world.last_link_token("ada@example.com");
     world.clock.advance(Duration::from_secs(16 * 60));
-    let err = verify(&world, &token).await.err().expect("expired");
+    let err = verify(&world, &token).await.expect_err("expired");
     assert!(
         matches!(err, EmailFlowError::Token(LinkTokenError::Expired)),
         "{err:?}"
@@ -78,10 +78,7 @@ async fn an_unknown_address_gets_the_same_answer_and_no_message() {
     send_magic_link(&world, "nobody@example.com").await;
     assert!(world.db.queued().is_empty());
     assert!(world.events().contains(&"magic_link_requested".to_owned()));
-    let err = verify(&world, &"ab".repeat(32))
-        .await
-        .err()
-        .expect("unknown");
+    let err = verify(&world, &"ab".repeat(32)).await.expect_err("unknown");
     assert!(
         matches!(err, EmailFlowError::Token(LinkTokenError::Invalid)),
         "{err:?}"
@@ -117,7 +114,7 @@ async fn a_reset_ends_every_session_and_voids_the_other_links() {
     );
     assert!(!login(&world, PASSWORD).await);
     assert!(login(&world, "a brand new passphrase 42").await);
-    let err = verify(&world, &magic).await.err().expect("voided");
+    let err = verify(&world, &magic).await.expect_err("voided");
     assert!(
         matches!(err, EmailFlowError::Token(LinkTokenError::Used)),
         "{err:?}"
