@@ -14,15 +14,10 @@ use secrecy::SecretString;
 use url::Url;
 
 mod parse;
+mod types;
 
 use parse::*;
-
-/// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Json,
-    Pretty,
-}
+pub use types::{CookieSameSite, EncryptionKey, LogFormat, SettingsError, SmtpSettings};
 
 /// The typed configuration (secrets print as `[REDACTED]`).
 #[derive(Clone, Debug)]
@@ -111,47 +106,6 @@ pub struct Settings {
     /// `EMAIL_ALLOW_PRIVATE_SMTP`: clients may name SMTP servers on internal addresses.
     pub email_allow_private_smtp: bool,
 }
-
-/// The server's SMTP relay.
-#[derive(Debug, Clone)]
-pub struct SmtpSettings {
-    pub server: authservice_domain::SmtpServer,
-    pub password: Option<SecretString>,
-}
-
-/// `SameSite` of the refresh cookie.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CookieSameSite {
-    Lax,
-    Strict,
-    None,
-}
-
-/// The 32-byte AES-256-GCM key (never printed).
-#[derive(Clone)]
-pub struct EncryptionKey(pub [u8; 32]);
-
-impl std::fmt::Debug for EncryptionKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("EncryptionKey([redacted])")
-    }
-}
-
-/// All problems found, one line each.
-#[derive(Debug)]
-pub struct SettingsError(pub Vec<String>);
-
-impl std::fmt::Display for SettingsError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "invalid configuration:")?;
-        for line in &self.0 {
-            writeln!(f, "  - {line}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for SettingsError {}
 
 impl Settings {
     /// Reads the process environment (call `dotenvy::dotenv()` first to honour `.env`).

@@ -40,6 +40,10 @@ use tokio::sync::{Notify, watch};
 
 use crate::settings::{CookieSameSite, Settings};
 
+mod workers;
+
+use workers::{email_worker, housekeeping, stopped_early};
+
 /// A built, bound, not yet running server.
 pub struct Application {
     http: actix_web::dev::Server,
@@ -362,24 +366,6 @@ impl Application {
     }
 }
 
-/// Periodic maintenance while the server runs: every 10 minutes, purge long-expired sessions.
-/// Several replicas doing it at once is harmless (the DELETE is idempotent).
-async fn housekeeping(services: Arc<Services>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(600));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match services.purge_sessions.execute().await {
-            Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "purged expired sessions"),
-            Err(err) => tracing::warn!(
-                error = format!("{err:#}"),
-                "purging expired sessions failed"
-            ),
-        }
-    }
-}
-
 /// `ALLOW_ORIGIN` plus `BASE_URL`'s own origin: the hosted pages call the API from there for
 /// every client.
 fn global_origins(settings: &Settings) -> Vec<authservice_domain::AllowedOrigin> {
@@ -391,49 +377,6 @@ fn global_origins(settings: &Settings) -> Vec<authservice_domain::AllowedOrigin>
         origins.push(own);
     }
     origins
-}
-
-/// Delivers queued email, one message at a time: whenever this replica queues a message, and
-/// every `poll` otherwise (messages queued by other replicas, retries coming due). Stops
-/// between messages when asked.
-async fn email_worker(
-    services: Arc<Services>,
-    wakeup: Arc<Notify>,
-    poll: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        match services.deliver_outbox.deliver_next().await {
-            Ok(Some(outcome)) => {
-                tracing::debug!(?outcome, "email delivery");
-                continue;
-            }
-            Ok(None) => {}
-            Err(err) => {
-                tracing::warn!(error = format!("{err:#}"), "email delivery failed");
-            }
-        }
-        tokio::select! {
-            () = wakeup.notified() => {}
-            () = tokio::time::sleep(poll) => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
-    }
-}
-
-/// The error to report when a server stopped before shutdown was asked for.
-fn stopped_early(
-    name: &str,
-    joined: Result<anyhow::Result<()>, tokio::task::JoinError>,
-) -> anyhow::Error {
-    match joined {
-        Ok(Ok(())) => anyhow::anyhow!("{name} server stopped unexpectedly"),
-        Ok(Err(err)) => err.context(format!("{name} server failed")),
-        Err(err) => anyhow::Error::new(err).context(format!("{name} server task failed")),
-    }
 }
 
 /// Resolves on SIGTERM or SIGINT.

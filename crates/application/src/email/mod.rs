@@ -10,6 +10,7 @@ mod deliver;
 mod email_config;
 mod errors;
 mod magic_link;
+mod redirect_code;
 mod reset_password;
 mod verify_email;
 
@@ -18,8 +19,10 @@ pub use email_config::{
     EmailConfigError, EmailConfigView, ManageEmailConfig, PatchEmailConfig, PutEmailConfig, PutSmtp,
 };
 pub use magic_link::{
-    ExchangeRedirectCode, ExchangeRedirectCodeInput, IssueRedirectCode, IssueRedirectCodeInput,
     MagicLinkAnswer, MagicLinkMode, REDIRECT_CODE_TTL, SendMagicLink, VerifyMagicLink,
+};
+pub use redirect_code::{
+    ExchangeRedirectCode, ExchangeRedirectCodeInput, IssueRedirectCode, IssueRedirectCodeInput,
 };
 pub use reset_password::{ForgotPassword, ResetPassword, ResetPasswordInput};
 pub use verify_email::{ResendVerification, VerifyEmail};

@@ -1,0 +1,67 @@
+//! The background work of a running server: housekeeping (expired sessions and tokens) and
+//! the email outbox worker, and how an early stop of a server task is reported.
+
+#![allow(clippy::wildcard_imports)]
+
+use super::*;
+
+/// Periodic maintenance while the server runs: every 10 minutes, purge long-expired sessions.
+/// Several replicas doing it at once is harmless (the DELETE is idempotent).
+pub(super) async fn housekeeping(services: Arc<Services>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match services.purge_sessions.execute().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged expired sessions"),
+            Err(err) => tracing::warn!(
+                error = format!("{err:#}"),
+                "purging expired sessions failed"
+            ),
+        }
+    }
+}
+
+/// Delivers queued email, one message at a time: whenever this replica queues a message, and
+/// every `poll` otherwise (messages queued by other replicas, retries coming due). Stops
+/// between messages when asked.
+pub(super) async fn email_worker(
+    services: Arc<Services>,
+    wakeup: Arc<Notify>,
+    poll: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        match services.deliver_outbox.deliver_next().await {
+            Ok(Some(outcome)) => {
+                tracing::debug!(?outcome, "email delivery");
+                continue;
+            }
+            Ok(None) => {}
+            Err(err) => {
+                tracing::warn!(error = format!("{err:#}"), "email delivery failed");
+            }
+        }
+        tokio::select! {
+            () = wakeup.notified() => {}
+            () = tokio::time::sleep(poll) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// The error to report when a server stopped before shutdown was asked for.
+pub(super) fn stopped_early(
+    name: &str,
+    joined: Result<anyhow::Result<()>, tokio::task::JoinError>,
+) -> anyhow::Error {
+    match joined {
+        Ok(Ok(())) => anyhow::anyhow!("{name} server stopped unexpectedly"),
+        Ok(Err(err)) => err.context(format!("{name} server failed")),
+        Err(err) => anyhow::Error::new(err).context(format!("{name} server task failed")),
+    }
+}
