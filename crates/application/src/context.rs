@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use authservice_domain::{
-    ActorType, AdminPrincipal, AuditEvent, Client, ClientId, Permission, Principal,
+    ActorType, AdminPrincipal, AuditEvent, Client, ClientId, EventType, Permission, Principal,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -68,7 +68,7 @@ impl RequestCtx {
 
     /// Starts an audit event carrying this request's actor, request id, IP and user agent.
     #[must_use]
-    pub fn audit(&self, event_type: &str) -> AuditDraft {
+    pub fn audit(&self, event_type: EventType) -> AuditDraft {
         let (actor_type, actor_id) = match &self.principal {
             Principal::Admin(admin) => (ActorType::Admin, Some(admin.actor_id.clone())),
             Principal::Client(id) => (ActorType::Client, Some(id.to_string())),
@@ -79,7 +79,7 @@ impl RequestCtx {
             occurred_at: DateTime::<Utc>::UNIX_EPOCH,
             client_id: self.client.as_ref().map(|c| c.id),
             user_id: None,
-            event_type: event_type.to_owned(),
+            event_type: event_type.as_str().to_owned(),
             actor_type,
             actor_id,
             target_type: None,
@@ -167,7 +167,7 @@ mod tests {
         let admin = ctx.with_principal(Principal::Admin(AdminPrincipal::break_glass()));
         assert!(admin.require(Permission::ClientsRead).is_ok());
         let event = admin
-            .audit("client.read")
+            .audit(EventType::ClientRead)
             .target("client", "x")
             .at(Utc::now());
         assert_eq!(event.actor_type, ActorType::Admin);

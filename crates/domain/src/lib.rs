@@ -19,7 +19,7 @@ pub mod testing;
 pub mod user;
 
 pub use api_key::{ApiKey, ApiKeyHash};
-pub use audit::{ActorType, AuditEvent};
+pub use audit::{ActorType, AuditEvent, EventType};
 pub use client::{
     AllowedOrigin, Client, ClientId, ClientName, ClientPatch, ClientPolicy, ClientSettings,
     ClientStatus, RedirectUri, SigningAlgorithm, Slug, TokenMode, ValidationError, WebhookUrl,

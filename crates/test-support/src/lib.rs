@@ -193,7 +193,10 @@ impl World {
             .hash(PASSWORD)
             .await
             .expect("hash the password");
-        let audit = self.ctx().audit("seed").at(self.clock.now());
+        let audit = self
+            .ctx()
+            .audit(authservice_domain::EventType::Signup)
+            .at(self.clock.now());
         UserRepository::insert(&*self.db, user, &hash, &audit, None, None)
             .await
             .expect("seed user");

@@ -114,7 +114,10 @@ async fn a_disabled_user_cannot_refresh_and_a_refusal_spends_no_token() {
     let ada = user();
     world.seed_user(&ada).await;
     let tokens = signed_in(&world).await;
-    let audit = world.ctx().audit("user_disabled").at(world.clock_now());
+    let audit = world
+        .ctx()
+        .audit(authservice_domain::EventType::UserDisabled)
+        .at(world.clock_now());
     use authservice_application::ports::UserRepository;
     world
         .db
@@ -146,7 +149,10 @@ async fn a_disabled_user_cannot_refresh_and_a_refusal_spends_no_token() {
     // A session of an active user whose token was refused while disabled stays usable: the
     // refusal consumed nothing.
     let fresh = signed_in(&world).await;
-    let audit = world.ctx().audit("user_disabled").at(world.clock_now());
+    let audit = world
+        .ctx()
+        .audit(authservice_domain::EventType::UserDisabled)
+        .at(world.clock_now());
     world
         .db
         .set_status(

@@ -4,6 +4,7 @@
 //! sliding window: after 10 failures within a minute, every attempt from that IP gets 429
 //! until the window slides. Every failure is audited.
 
+use authservice_domain::EventType;
 use std::time::Duration;
 
 use authservice_domain::AdminPrincipal;
@@ -81,7 +82,7 @@ impl AuthenticateAdmin {
                 return Err(AuthenticateAdminError::RateLimited { retry_after });
             }
             Err(err) => {
-                self.audit_failure(ctx, "admin.auth_failed", "rate_limiter_unavailable")
+                self.audit_failure(ctx, EventType::AdminAuthFailed, "rate_limiter_unavailable")
                     .await;
                 return Err(AuthenticateAdminError::Unavailable(err));
             }
@@ -102,7 +103,8 @@ impl AuthenticateAdmin {
             None => ("missing", AuthenticateAdminError::Missing),
             Some(_) => ("invalid", AuthenticateAdminError::Invalid),
         };
-        self.audit_failure(ctx, "admin.auth_failed", reason).await;
+        self.audit_failure(ctx, EventType::AdminAuthFailed, reason)
+            .await;
         Err(err)
     }
 
@@ -111,12 +113,12 @@ impl AuthenticateAdmin {
     async fn audit_rate_limited_once(&self, ctx: &RequestCtx, ip: &str) {
         let once = self.ports.limits.take(Limit::AdminFailureAudit, ip).await;
         if let Ok(Ok(_)) = once {
-            self.audit_failure(ctx, "admin.auth_rate_limited", "rate_limited")
+            self.audit_failure(ctx, EventType::AdminAuthRateLimited, "rate_limited")
                 .await;
         }
     }
 
-    async fn audit_failure(&self, ctx: &RequestCtx, event_type: &str, reason: &str) {
+    async fn audit_failure(&self, ctx: &RequestCtx, event_type: EventType, reason: &str) {
         let event = ctx
             .audit(event_type)
             .metadata(json!({ "reason": reason }))

@@ -1,5 +1,6 @@
 //! Browse audit events, newest first, with filters and keyset pagination.
 
+use authservice_domain::EventType;
 use authservice_domain::{ActorType, AuditEvent, ClientId, Permission, ValidationError};
 use chrono::{DateTime, Utc};
 
@@ -119,7 +120,7 @@ impl ListAuditEvents {
             .await?;
         let result = Page::from_overfetch(rows, page.limit, |e| e.id);
         let event = ctx
-            .audit("audit.read")
+            .audit(EventType::AuditRead)
             .metadata(serde_json::json!({ "count": result.items.len() }))
             .at(self.ports.clock.now());
         record_quietly(&self.ports, &event).await;

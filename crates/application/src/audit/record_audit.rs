@@ -2,6 +2,7 @@
 //! authentication). Best effort: a failure is logged, never surfaced to the caller.
 
 use authservice_domain::AuditEvent;
+use authservice_domain::EventType;
 use serde_json::Value;
 
 use crate::context::RequestCtx;
@@ -28,7 +29,7 @@ impl RecordAudit {
     }
 
     #[tracing::instrument(name = "record_audit", level = "debug", skip_all)]
-    pub async fn execute(&self, ctx: &RequestCtx, event_type: &str, metadata: Value) {
+    pub async fn execute(&self, ctx: &RequestCtx, event_type: EventType, metadata: Value) {
         let event = ctx
             .audit(event_type)
             .metadata(metadata)
@@ -45,6 +46,7 @@ impl RecordAudit {
         if let Value::Object(map) = &mut metadata {
             map.insert("code".to_owned(), Value::String(code.to_owned()));
         }
-        self.execute(ctx, "admin.request_failed", metadata).await;
+        self.execute(ctx, EventType::AdminRequestFailed, metadata)
+            .await;
     }
 }

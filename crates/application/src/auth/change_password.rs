@@ -1,6 +1,7 @@
 //! Change the current user's password: the current password must match, the new one must meet
 //! the policy; every other session of the user is revoked (the current one stays).
 
+use authservice_domain::EventType;
 use std::time::Duration;
 
 use authservice_domain::PasswordRule;
@@ -107,7 +108,7 @@ impl ChangePassword {
             .map_err(|retry_after| ChangePasswordError::RateLimited { retry_after })?;
         if !super::password_matches(&self.ports, &user, &input.current_password).await? {
             let mut event = ctx
-                .audit("password_change_failed")
+                .audit(EventType::PasswordChangeFailed)
                 .client(user.client_id)
                 .target("user", user.id)
                 .metadata(json!({ "reason": "wrong_password" }))
@@ -133,7 +134,7 @@ impl ChangePassword {
         let now = self.ports.clock.now();
         let keep = Uuid::parse_str(&caller.claims.sid).ok();
         let mut event = ctx
-            .audit("password_changed")
+            .audit(EventType::PasswordChanged)
             .client(user.client_id)
             .target("user", user.id)
             .metadata(json!({ "other_sessions_revoked": true }))

@@ -2,6 +2,7 @@
 //! dummy hash is verified) and both answer the same `invalid_credentials`. A hash weaker than
 //! the configured cost is upgraded on success.
 
+use authservice_domain::EventType;
 use std::time::Duration;
 
 use authservice_domain::sign_in::{Admission, Proof, Refusal};
@@ -252,7 +253,7 @@ impl Login {
         if limits.take(Limit::LoginLock, subject).await?.is_ok() {
             let locked_for = limits.rule(Limit::LoginLock).window;
             let event = ctx
-                .audit("account_locked")
+                .audit(EventType::AccountLocked)
                 .metadata(json!({ "locked_for_seconds": locked_for.as_secs() }))
                 .at(self.ports.clock.now());
             record_quietly(&self.ports, &event).await;
@@ -263,7 +264,7 @@ impl Login {
     /// `login_failed` with a reason code (never the password).
     async fn fail(&self, ctx: &RequestCtx, reason: &str, user: Option<uuid::Uuid>) {
         let mut event = ctx
-            .audit("login_failed")
+            .audit(EventType::LoginFailed)
             .metadata(json!({ "reason": reason }))
             .at(self.ports.clock.now());
         event.user_id = user;

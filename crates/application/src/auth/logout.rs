@@ -1,5 +1,6 @@
 //! Log out: revoke the session the refresh token belongs to. Idempotent.
 
+use authservice_domain::EventType;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{AuthConfig, require_client};
@@ -64,7 +65,7 @@ impl Logout {
             };
         };
         let mut event = ctx
-            .audit("logout")
+            .audit(EventType::Logout)
             .client(client.id)
             .target("session", family_id)
             .at(now);

@@ -1,6 +1,7 @@
 //! The current user's sessions: list them (with the current one flagged), revoke one, or
 //! revoke all but the current one.
 
+use authservice_domain::EventType;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -143,7 +144,7 @@ impl ManageSessions {
     ) {
         let user = &caller.user;
         let mut event = ctx
-            .audit("session_revoked")
+            .audit(EventType::SessionRevoked)
             .client(user.client_id)
             .target("user", user.id)
             .metadata(metadata)

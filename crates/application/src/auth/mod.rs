@@ -25,6 +25,7 @@ pub use refresh_session::{RefreshSession, RefreshSessionError, RefreshSessionInp
 pub use signup::{Signup, SignupError, SignupInput, SignupOutcome};
 pub use update_profile::{UpdateProfile, UpdateProfileError, UpdateProfileInput};
 
+use authservice_domain::EventType;
 use std::time::Duration;
 
 use authservice_domain::secret::sha256;
@@ -260,7 +261,7 @@ pub(crate) fn login_event(
 ) -> AuditEvent {
     let user = &prepared.tokens.user;
     let mut event = ctx
-        .audit("login_succeeded")
+        .audit(EventType::LoginSucceeded)
         .client(user.client_id)
         .target("user", user.id)
         .metadata(serde_json::json!({ "session_id": prepared.session.family_id.to_string() }))

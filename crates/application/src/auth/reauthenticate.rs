@@ -3,6 +3,7 @@
 //! `auth_time`, which sensitive changes require to be at most `REAUTH_MAX_AGE` old. The
 //! session's stored `auth_time` moves too, so the next refresh carries it.
 
+use authservice_domain::EventType;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -169,7 +170,7 @@ impl Reauthenticate {
         let now = self.ports.clock.now();
         if let Err(err) = proved {
             let mut event = ctx
-                .audit("reauthentication_failed")
+                .audit(EventType::ReauthenticationFailed)
                 .client(user.client_id)
                 .target("user", user.id)
                 .metadata(json!({ "method": method }))
@@ -202,7 +203,7 @@ impl Reauthenticate {
         )
         .await?;
         let mut event = ctx
-            .audit("reauthenticated")
+            .audit(EventType::Reauthenticated)
             .client(user.client_id)
             .target("session", family_id)
             .metadata(json!({ "method": method }))

@@ -5,6 +5,7 @@
 //! the client requires it, an unverified address gets no new token — and the presented one is
 //! left unspent).
 
+use authservice_domain::EventType;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use uuid::Uuid;
@@ -95,7 +96,7 @@ impl RefreshSession {
                 )
                 .await?;
             let mut event = ctx
-                .audit("token_refresh_reuse")
+                .audit(EventType::TokenRefreshReuse)
                 .client(client.id)
                 .target("session", token.family_id)
                 .metadata(json!({ "action": "family_revoked" }))
@@ -168,7 +169,7 @@ impl RefreshSession {
             auth_time: token.auth_time,
         };
         let mut audit = ctx
-            .audit("token_refreshed")
+            .audit(EventType::TokenRefreshed)
             .client(client.id)
             .target("session", token.family_id)
             .at(now);

@@ -4,6 +4,7 @@
 //! the answer is "check your email" whether or not the address already had an account (the
 //! owner of an existing one gets a notice instead of a verification link).
 
+use authservice_domain::EventType;
 use std::time::Duration;
 
 use authservice_domain::user::parse_display_name;
@@ -129,7 +130,7 @@ impl Signup {
             .flatten();
         if authservice_domain::user::is_blocked_domain(&email, &self.config.blocked_email_domains) {
             let event = ctx
-                .audit("signup_blocked")
+                .audit(EventType::SignupBlocked)
                 .client(client.id)
                 .metadata(json!({ "reason": "email_domain_blocked", "domain": email.domain() }))
                 .at(self.ports.clock.now());
@@ -166,7 +167,7 @@ impl Signup {
             updated_at: now,
         };
         let mut event = ctx
-            .audit("signup")
+            .audit(EventType::Signup)
             .client(client.id)
             .target("user", user.id)
             .at(now);
@@ -235,7 +236,7 @@ impl Signup {
                     tracing::warn!(error = %format!("{err:#}"), "could not queue a signup notice");
                 }
                 let event = ctx
-                    .audit("signup_existing_account")
+                    .audit(EventType::SignupExistingAccount)
                     .client(client.id)
                     .at(self.ports.clock.now());
                 record_quietly(&self.ports, &event).await;

@@ -1,6 +1,7 @@
 //! Update the current user's profile: display name, time zone, locale. Absent fields are kept;
 //! an empty string clears one.
 
+use authservice_domain::EventType;
 use authservice_domain::User;
 use authservice_domain::ValidationError;
 use authservice_domain::user::{parse_display_name, parse_locale, parse_timezone};
@@ -76,7 +77,7 @@ impl UpdateProfile {
         let now = self.ports.clock.now();
         user.updated_at = now;
         let mut event = ctx
-            .audit("profile_updated")
+            .audit(EventType::ProfileUpdated)
             .client(user.client_id)
             .target("user", user.id)
             .before(before)

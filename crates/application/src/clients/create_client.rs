@@ -1,6 +1,7 @@
 //! Create a client: validate, generate its API key and JWT secret, store both with the audit
 //! event in one transaction, and hand the plain key back exactly once.
 
+use authservice_domain::EventType;
 use authservice_domain::{
     AdminScope, AllowedOrigin, ApiKey, Client, ClientId, ClientName, ClientSettings, ClientStatus,
     Permission, SigningAlgorithm, Slug, TokenMode, ValidationError, WebhookUrl,
@@ -147,7 +148,7 @@ impl CreateClient {
             updated_at: now,
         };
         let audit = ctx
-            .audit("client.created")
+            .audit(EventType::ClientCreated)
             .client(client.id)
             .target("client", client.id)
             .after(snapshot(&client))

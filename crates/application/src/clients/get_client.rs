@@ -1,5 +1,6 @@
 //! Read one client.
 
+use authservice_domain::EventType;
 use authservice_domain::{Client, ClientId, Permission, ValidationError};
 
 use crate::audit::record_quietly;
@@ -55,7 +56,7 @@ impl GetClient {
             .await?
             .ok_or(GetClientError::NotFound)?;
         let event = ctx
-            .audit("client.read")
+            .audit(EventType::ClientRead)
             .client(id)
             .target("client", id)
             .at(self.ports.clock.now());

@@ -1,5 +1,6 @@
 //! List clients, oldest first, with keyset pagination.
 
+use authservice_domain::EventType;
 use authservice_domain::{AdminScope, Client, Permission};
 
 use crate::audit::record_quietly;
@@ -69,7 +70,7 @@ impl ListClients {
         };
         let page = Page::from_overfetch(rows, request.limit, |c| c.id.as_uuid());
         let event = ctx
-            .audit("clients.listed")
+            .audit(EventType::ClientsListed)
             .metadata(serde_json::json!({ "count": page.items.len(), "cursor": input.cursor }))
             .at(self.ports.clock.now());
         record_quietly(&self.ports, &event).await;

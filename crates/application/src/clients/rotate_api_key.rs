@@ -1,5 +1,6 @@
 //! Replace a client's API key. The old key stops working at once; the new one is shown once.
 
+use authservice_domain::EventType;
 use authservice_domain::{ApiKey, Client, ClientId, Permission, ValidationError};
 
 use super::{new_api_key, snapshot};
@@ -87,7 +88,7 @@ impl RotateApiKey {
         client.updated_at = now;
         client.version += 1;
         let audit = ctx
-            .audit("client.api_key_rotated")
+            .audit(EventType::ClientApiKeyRotated)
             .client(id)
             .target("client", id)
             .before(before)

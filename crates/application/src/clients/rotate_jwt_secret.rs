@@ -1,6 +1,7 @@
 //! Replace a client's HS256 secret. Tokens signed with the old secret stop validating; the new
 //! secret is shown once and stored sealed with `ENCRYPTION_KEY`.
 
+use authservice_domain::EventType;
 use authservice_domain::{Client, ClientId, Permission, ValidationError};
 
 use super::{new_jwt_secret, snapshot};
@@ -92,7 +93,7 @@ impl RotateJwtSecret {
         client.updated_at = now;
         client.version += 1;
         let audit = ctx
-            .audit("client.jwt_secret_rotated")
+            .audit(EventType::ClientJwtSecretRotated)
             .client(id)
             .target("client", id)
             .before(before)

@@ -2,6 +2,7 @@
 //! old one stays published (in the JWKS, valid for verification) for `overlap_hours`
 //! (default 24, at most 720), then is retired and its tokens fail.
 
+use authservice_domain::EventType;
 use std::time::Duration;
 
 use authservice_domain::{ClientId, Permission, SigningAlgorithm, ValidationError};
@@ -81,7 +82,7 @@ impl ManageSigningKeys {
         let now = self.ports.clock.now();
         let keys = self.ports.signing_keys.list(client, now).await?;
         let event = ctx
-            .audit("signing_keys.listed")
+            .audit(EventType::SigningKeysListed)
             .client(client)
             .target("client", client)
             .at(now);
@@ -118,7 +119,7 @@ impl ManageSigningKeys {
         };
         let now = self.ports.clock.now();
         let audit = ctx
-            .audit("signing_key.rotated")
+            .audit(EventType::SigningKeyRotated)
             .client(client)
             .target("client", client)
             .metadata(json!({

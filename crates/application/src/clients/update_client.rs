@@ -1,6 +1,7 @@
 //! Patch a client: name, slug, allowed origins, webhook URL, settings (merge patch), status,
 //! token mode. Suspending a client makes every `X-API-Key` route answer `client_suspended`.
 
+use authservice_domain::EventType;
 use authservice_domain::{
     AllowedOrigin, Client, ClientId, ClientName, ClientPatch, ClientStatus, Permission, Slug,
     TokenMode, ValidationError, WebhookUrl,
@@ -146,7 +147,7 @@ impl UpdateClient {
         let status_before = client.status;
         if patch.is_empty() || !client.apply(patch, now)? {
             let event = ctx
-                .audit("client.update_unchanged")
+                .audit(EventType::ClientUpdateUnchanged)
                 .client(id)
                 .target("client", id)
                 .at(now);
@@ -155,9 +156,9 @@ impl UpdateClient {
         }
         client.version += 1;
         let event_type = match (status_before, client.status) {
-            (ClientStatus::Active, ClientStatus::Suspended) => "client.suspended",
-            (ClientStatus::Suspended, ClientStatus::Active) => "client.reactivated",
-            _ => "client.updated",
+            (ClientStatus::Active, ClientStatus::Suspended) => EventType::ClientSuspended,
+            (ClientStatus::Suspended, ClientStatus::Active) => EventType::ClientReactivated,
+            _ => EventType::ClientUpdated,
         };
         let audit = ctx
             .audit(event_type)

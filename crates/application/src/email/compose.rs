@@ -14,7 +14,7 @@ pub(super) struct Outgoing<'a> {
     /// The client's email settings.
     pub(super) settings: &'a ClientEmailConfig,
     /// The audit event recording the send.
-    pub(super) event_type: &'a str,
+    pub(super) event_type: EventType,
 }
 
 /// The client's email settings (defaults when it has none).
@@ -250,7 +250,7 @@ pub(crate) async fn prepare_verification(
             purpose: TokenPurpose::VerifyEmail,
             base_url: None,
             settings: &settings,
-            event_type: "verification_email_sent",
+            event_type: EventType::VerificationEmailSent,
         },
     )
     .await

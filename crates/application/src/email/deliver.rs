@@ -3,6 +3,7 @@
 //! the server's, and records the attempt. Temporary failures are retried with exponential
 //! backoff; permanent ones, and messages out of attempts, are given up and audited.
 
+use authservice_domain::EventType;
 use std::time::Duration;
 
 use authservice_domain::{ActorType, AuditEvent};
@@ -55,7 +56,7 @@ impl DeliverOutbox {
         };
         let outcome = match self.deliver(&message).await {
             Ok(()) => {
-                let event = self.event("email_delivered", &message, None);
+                let event = self.event(EventType::EmailDelivered, &message, None);
                 let recorded = self
                     .ports
                     .outbox
@@ -75,7 +76,7 @@ impl DeliverOutbox {
                 let text: String = text.chars().take(500).collect();
                 if permanent || message.attempts >= self.config.max_attempts {
                     tracing::warn!(email_id = %message.id, attempts = message.attempts, error = %text, "email given up");
-                    let event = self.event("email_delivery_failed", &message, Some(&text));
+                    let event = self.event(EventType::EmailDeliveryFailed, &message, Some(&text));
                     let recorded = self
                         .ports
                         .outbox
@@ -150,13 +151,18 @@ impl DeliverOutbox {
         Ok(Some(SmtpRoute { server, password }))
     }
 
-    fn event(&self, event_type: &str, message: &ClaimedEmail, error: Option<&str>) -> AuditEvent {
+    fn event(
+        &self,
+        event_type: EventType,
+        message: &ClaimedEmail,
+        error: Option<&str>,
+    ) -> AuditEvent {
         AuditEvent {
             id: Uuid::now_v7(),
             occurred_at: self.ports.clock.now(),
             client_id: Some(message.client_id),
             user_id: message.user_id.map(|u| u.as_uuid()),
-            event_type: event_type.to_owned(),
+            event_type: event_type.as_str().to_owned(),
             actor_type: ActorType::System,
             actor_id: Some("email_worker".to_owned()),
             target_type: Some("email".to_owned()),

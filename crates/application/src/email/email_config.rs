@@ -2,6 +2,7 @@
 //! links, and optionally the client's own SMTP server, whose password is sealed at rest and
 //! never returned. Every read and change is audited (changes with before/after, no secrets).
 
+use authservice_domain::EventType;
 use authservice_domain::email::parse_sender_name;
 use authservice_domain::{
     ClientEmailConfig, ClientId, Email, LinkBase, Permission, SmtpServer, ValidationError,
@@ -218,7 +219,7 @@ impl ManageEmailConfig {
         let id = self.client(ctx, id, Permission::ClientsRead).await?;
         let stored = self.ports.email_configs.get(id).await?;
         let event = ctx
-            .audit("email_config.read")
+            .audit(EventType::EmailConfigRead)
             .client(id)
             .target("client", id)
             .at(self.ports.clock.now());
@@ -356,7 +357,7 @@ impl ManageEmailConfig {
             updated_at: now,
         };
         let event = ctx
-            .audit("email_config.updated")
+            .audit(EventType::EmailConfigUpdated)
             .client(id)
             .target("client", id)
             .before(snapshot(before.as_ref()))
@@ -371,7 +372,7 @@ impl ManageEmailConfig {
         let id = self.client(ctx, id, Permission::ClientsUpdate).await?;
         let before = self.ports.email_configs.get(id).await?;
         let event = ctx
-            .audit("email_config.deleted")
+            .audit(EventType::EmailConfigDeleted)
             .client(id)
             .target("client", id)
             .before(snapshot(before.as_ref()))

@@ -5,6 +5,7 @@
 //! with a one-time `auth_code` for a browser redirect; and `redirect/exchange {code}` (single
 //! use, 2 minutes) turns that code into tokens — so tokens never travel in a URL.
 
+use authservice_domain::EventType;
 use std::time::Duration;
 
 use authservice_domain::secret::{hex, sha256};
@@ -60,8 +61,8 @@ impl SendMagicLink {
                 email,
                 base_url,
                 limit: "magic_link",
-                event_type: "magic_link_sent",
-                unknown_event_type: "magic_link_requested",
+                event_type: EventType::MagicLinkSent,
+                unknown_event_type: EventType::MagicLinkRequested,
             },
         )
         .await
@@ -141,7 +142,7 @@ impl VerifyMagicLink {
             super::live_token(&self.ports, TokenPurpose::MagicLink, &hash, client, now).await?;
         let (owner, mut user) = load_login(&self.ports, record.client_id, record.user_id).await?;
         let audit = ctx
-            .audit("magic_link_login")
+            .audit(EventType::MagicLinkLogin)
             .metadata(json!({ "mode": match mode {
                 MagicLinkMode::Tokens => "tokens",
                 MagicLinkMode::Redirect => "redirect",

@@ -27,6 +27,7 @@ pub use redirect_code::{
 pub use reset_password::{ForgotPassword, ResetPassword, ResetPasswordInput};
 pub use verify_email::{ResendVerification, VerifyEmail};
 
+use authservice_domain::EventType;
 use compose::*;
 pub(crate) use compose::{notify, prepare_notice, prepare_verification};
 pub use errors::{EmailFlowError, LinkTokenError};
@@ -216,8 +217,8 @@ struct LinkRequest<'a> {
     /// Rate-limit key prefix (3 per hour per address).
     limit: &'a str,
     /// Audit event of a send; the same with `account: "none"` for unknown addresses.
-    event_type: &'a str,
-    unknown_event_type: &'a str,
+    event_type: EventType,
+    unknown_event_type: EventType,
 }
 
 /// Queues the link when the address has an active account. Unknown and disabled addresses get

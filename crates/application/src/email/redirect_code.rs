@@ -1,6 +1,7 @@
 //! Redirect codes: a one-time `auth_code` handed to an app after a hosted sign-in (or a magic
 //! link opened in the browser), exchanged by the app's backend for a session.
 
+use authservice_domain::EventType;
 use authservice_domain::secret::{hex, sha256};
 use authservice_domain::sign_in::{Admission, Proof};
 use authservice_domain::{ClientId, UserId};
@@ -274,7 +275,7 @@ impl IssueRedirectCode {
             )
             .await?;
         let mut event = ctx
-            .audit("redirect_code_issued")
+            .audit(EventType::RedirectCodeIssued)
             .client(user.client_id)
             .target("user", user.id)
             .metadata(json!({ "redirect_uri": redirect_uri, "pkce": challenge.is_some() }))

@@ -2,6 +2,7 @@
 //! an account, 3 per hour per address; `reset-password {token, new_password}` (public) applies
 //! the password policy, sets the password and revokes every session of the user.
 
+use authservice_domain::EventType;
 use authservice_domain::TokenPurpose;
 use authservice_domain::sign_in::{self, Proof, SecondFactors};
 use secrecy::{ExposeSecret, SecretString};
@@ -47,8 +48,8 @@ impl ForgotPassword {
                 email,
                 base_url,
                 limit: "forgot_password",
-                event_type: "password_reset_requested",
-                unknown_event_type: "password_reset_requested",
+                event_type: EventType::PasswordResetRequested,
+                unknown_event_type: EventType::PasswordResetRequested,
             },
         )
         .await
@@ -129,7 +130,7 @@ impl ResetPassword {
             .await?;
         let now = self.ports.clock.now();
         let audit = ctx
-            .audit("password_reset")
+            .audit(EventType::PasswordReset)
             .metadata(json!({ "sessions_revoked": true }))
             .at(now);
         let outcome = self

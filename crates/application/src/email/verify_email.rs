@@ -1,6 +1,7 @@
 //! Email verification: `verify-email {token}` (public) and `resend-verification` (the signed-in
 //! user, 3 per hour). Signup sends the first message (see `auth::signup`).
 
+use authservice_domain::EventType;
 use authservice_domain::{ClientId, TokenPurpose};
 
 use super::{
@@ -34,7 +35,7 @@ impl VerifyEmail {
     ) -> Result<(), EmailFlowError> {
         let hash = token_digest(token)?;
         let now = self.ports.clock.now();
-        let audit = ctx.audit("email_verified").at(now);
+        let audit = ctx.audit(EventType::EmailVerified).at(now);
         let outcome = self
             .ports
             .one_time_tokens
@@ -86,7 +87,7 @@ impl ResendVerification {
                 purpose: TokenPurpose::VerifyEmail,
                 base_url: base.as_ref(),
                 settings: &settings,
-                event_type: "verification_email_sent",
+                event_type: EventType::VerificationEmailSent,
             },
         )
         .await?;

@@ -2,6 +2,7 @@
 //! by one correct factor (TOTP code, recovery code or passkey), dead after 5 wrong codes or 5
 //! minutes.
 
+use authservice_domain::EventType;
 use authservice_domain::sign_in::{self, Proof, SecondFactors};
 use authservice_domain::{Client, ClientId, User, UserId};
 use serde_json::json;
@@ -76,7 +77,7 @@ pub async fn start_challenge(
         .put_value(&token_key("2fa", &token), &state.to_string(), CHALLENGE_TTL)
         .await?;
     let mut event = ctx
-        .audit("login_2fa_required")
+        .audit(EventType::Login2faRequired)
         .client(client.id)
         .target("user", user.id)
         .metadata(json!({ "methods": methods }))
@@ -209,7 +210,7 @@ impl CompleteChallenge {
             let _ = self.ports.ephemeral.take(&challenge.key).await;
         }
         let mut event = ctx
-            .audit("two_factor_failed")
+            .audit(EventType::TwoFactorFailed)
             .client(challenge.client.id)
             .target("user", challenge.user.id)
             .metadata(json!({ "method": method, "reason": error.to_string(), "challenge_closed": exhausted }))
@@ -317,7 +318,7 @@ impl CompleteChallenge {
             .await?
             .0;
         let mut event = ctx
-            .audit("recovery_code_used")
+            .audit(EventType::RecoveryCodeUsed)
             .client(challenge.client.id)
             .target("user", challenge.user.id)
             .metadata(json!({ "remaining": remaining }))

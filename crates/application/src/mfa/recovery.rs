@@ -1,6 +1,7 @@
 //! Recovery codes: 10 single-use codes, shown once, stored as digests. `status` counts the
 //! unused ones; `regenerate` replaces the set (the old codes stop working).
 
+use authservice_domain::EventType;
 use serde_json::json;
 
 use super::{MfaError, new_recovery_codes};
@@ -57,7 +58,7 @@ impl ManageRecoveryCodes {
         }
         let (codes, hashes) = new_recovery_codes(&self.ports, user.id);
         let mut event = ctx
-            .audit("recovery_codes_regenerated")
+            .audit(EventType::RecoveryCodesRegenerated)
             .client(user.client_id)
             .target("user", user.id)
             .metadata(json!({ "count": codes.len() }))

@@ -2,6 +2,7 @@
 //! valid code; returns the first recovery codes), `disable` (a current code or the password).
 //! Secrets are sealed with ENCRYPTION_KEY; a code is accepted once (its time step is recorded).
 
+use authservice_domain::EventType;
 use authservice_domain::{Branding, Client, User, ValidationError};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -115,7 +116,7 @@ impl ManageTotp {
         &self,
         ctx: &RequestCtx,
         user: &User,
-        event_type: &str,
+        event_type: EventType,
     ) -> authservice_domain::AuditEvent {
         let mut event = ctx
             .audit(event_type)
@@ -159,8 +160,11 @@ impl ManageTotp {
                 TOTP_SETUP_TTL,
             )
             .await?;
-        crate::audit::record_quietly(&self.ports, &self.audit(ctx, &user, "totp_setup_started"))
-            .await;
+        crate::audit::record_quietly(
+            &self.ports,
+            &self.audit(ctx, &user, EventType::TotpSetupStarted),
+        )
+        .await;
         Ok(TotpSetup {
             secret: provisioning.secret_base32,
             otpauth_url: provisioning.otpauth_url,
@@ -207,7 +211,7 @@ impl ManageTotp {
             .totp
             .check(&secret, code.trim(), unix_now(&self.ports))
         else {
-            let mut event = self.audit(ctx, &user, "two_factor_failed");
+            let mut event = self.audit(ctx, &user, EventType::TwoFactorFailed);
             event.metadata = json!({ "method": "totp", "reason": "enable_wrong_code" });
             crate::audit::record_quietly(&self.ports, &event).await;
             return Err(MfaError::WrongCode);
@@ -233,7 +237,7 @@ impl ManageTotp {
                 step,
                 &hashes,
                 self.ports.clock.now(),
-                &self.audit(ctx, &user, "totp_enabled"),
+                &self.audit(ctx, &user, EventType::TotpEnabled),
                 Some(&notice),
             )
             .await?;
@@ -288,7 +292,7 @@ impl ManageTotp {
             }
         };
         if let Err(err) = proof {
-            let mut event = self.audit(ctx, &user, "two_factor_failed");
+            let mut event = self.audit(ctx, &user, EventType::TwoFactorFailed);
             event.metadata = json!({ "method": "totp", "reason": "disable_refused" });
             crate::audit::record_quietly(&self.ports, &event).await;
             return Err(err);
@@ -309,7 +313,7 @@ impl ManageTotp {
                 user.client_id,
                 user.id,
                 self.ports.clock.now(),
-                &self.audit(ctx, &user, "totp_disabled"),
+                &self.audit(ctx, &user, EventType::TotpDisabled),
                 Some(&notice),
             )
             .await?

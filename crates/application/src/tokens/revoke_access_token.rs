@@ -1,6 +1,7 @@
 //! Revoke one access token by `jti` until its expiry: it goes on a deny-list in Redis (or the
 //! in-process store) that validation and the account routes consult.
 
+use authservice_domain::EventType;
 use std::time::Duration;
 
 use authservice_domain::{Permission, ValidationError};
@@ -79,7 +80,7 @@ impl RevokeAccessToken {
             false
         };
         let event = ctx
-            .audit("token.revoked")
+            .audit(EventType::TokenRevoked)
             .target("access_token", jti)
             .metadata(json!({ "exp": exp, "deny_listed": written }))
             .at(now);

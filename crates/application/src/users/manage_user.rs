@@ -2,6 +2,7 @@
 //! every session of the user at once: refresh tokens stop, the account routes refuse the
 //! user's access tokens, and `ValidateToken` answers `user_disabled` within a second.
 
+use authservice_domain::EventType;
 use authservice_domain::{ClientId, Permission, User, UserId, UserStatus, ValidationError};
 use serde_json::json;
 
@@ -78,7 +79,7 @@ impl ManageUser {
             .ok_or(ManageUserError::NotFound)?
             .user;
         let event = ctx
-            .audit("user.read")
+            .audit(EventType::UserRead)
             .client(client)
             .target("user", user)
             .at(self.ports.clock.now());
@@ -98,8 +99,8 @@ impl ManageUser {
         let status = UserStatus::parse(status.trim())?;
         let now = self.ports.clock.now();
         let action = match status {
-            UserStatus::Active => "user_enabled",
-            UserStatus::Disabled => "user_disabled",
+            UserStatus::Active => EventType::UserEnabled,
+            UserStatus::Disabled => EventType::UserDisabled,
         };
         let mut event = ctx
             .audit(action)

@@ -111,7 +111,7 @@ impl PasskeyLogin {
         client: ClientId,
         user: Option<UserId>,
         reason: &str,
-        event_type: &str,
+        event_type: EventType,
     ) -> MfaError {
         let mut event = ctx
             .audit(event_type)
@@ -262,7 +262,7 @@ impl PasskeyLogin {
                         client.id,
                         expected_user,
                         &refusal.0,
-                        "passkey_login_failed",
+                        EventType::PasskeyLoginFailed,
                     )
                     .await);
             }
@@ -279,7 +279,7 @@ impl PasskeyLogin {
                     client.id,
                     expected_user,
                     "unknown credential",
-                    "passkey_login_failed",
+                    EventType::PasskeyLoginFailed,
                 )
                 .await);
         };
@@ -299,7 +299,7 @@ impl PasskeyLogin {
                     client.id,
                     expected_user,
                     "credential of another user",
-                    "passkey_login_failed",
+                    EventType::PasskeyLoginFailed,
                 )
                 .await);
         }
@@ -314,9 +314,9 @@ impl PasskeyLogin {
             Ok(v) => v,
             Err(refusal) => {
                 let event_type = if refusal.is_sign_count_regression() {
-                    "passkey_sign_count_regression"
+                    EventType::PasskeySignCountRegression
                 } else {
-                    "passkey_login_failed"
+                    EventType::PasskeyLoginFailed
                 };
                 return Err(self
                     .refuse(
@@ -340,7 +340,7 @@ impl PasskeyLogin {
                     client.id,
                     Some(credential.user_id),
                     "sign count went backwards",
-                    "passkey_sign_count_regression",
+                    EventType::PasskeySignCountRegression,
                 )
                 .await);
         }
@@ -363,7 +363,7 @@ impl PasskeyLogin {
                     client.id,
                     Some(credential.user_id),
                     "concurrent use of the same assertion counter",
-                    "passkey_sign_count_regression",
+                    EventType::PasskeySignCountRegression,
                 )
                 .await);
         }

@@ -26,7 +26,7 @@ impl ManagePasskeys {
         &self,
         ctx: &RequestCtx,
         user: &User,
-        event_type: &str,
+        event_type: EventType,
         metadata: Value,
     ) -> authservice_domain::AuditEvent {
         let mut event = ctx
@@ -112,7 +112,7 @@ impl ManagePasskeys {
                     let event = self.event(
                         ctx,
                         &user,
-                        "passkey_registration_failed",
+                        EventType::PasskeyRegistrationFailed,
                         json!({ "reason": refusal.0 }),
                     );
                     record_quietly(&self.ports, &event).await;
@@ -127,7 +127,7 @@ impl ManagePasskeys {
             let event = self.event(
                 ctx,
                 &user,
-                "passkey_registration_failed",
+                EventType::PasskeyRegistrationFailed,
                 json!({ "reason": err.to_string() }),
             );
             record_quietly(&self.ports, &event).await;
@@ -153,7 +153,7 @@ impl ManagePasskeys {
         let event = self.event(
             ctx,
             &user,
-            "passkey_added",
+            EventType::PasskeyAdded,
             json!({ "passkey_id": stored.id.to_string(), "name": stored.name, "attestation_format": stored.attestation_format }),
         );
         let notice = crate::email::prepare_notice(
@@ -206,7 +206,7 @@ impl ManagePasskeys {
         let event = self.event(
             ctx,
             &user,
-            "passkey_renamed",
+            EventType::PasskeyRenamed,
             json!({ "passkey_id": id.to_string(), "name": name }),
         );
         if self
@@ -233,7 +233,7 @@ impl ManagePasskeys {
         let event = self.event(
             ctx,
             &user,
-            "passkey_removed",
+            EventType::PasskeyRemoved,
             json!({ "passkey_id": id.to_string() }),
         );
         let client = crate::auth::require_client(ctx)?;

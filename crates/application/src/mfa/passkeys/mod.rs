@@ -5,6 +5,7 @@
 //! `webauthn_rp_origin`, `webauthn_display_name`, `webauthn_attestation`,
 //! `webauthn_require_attestation`, `webauthn_allowed_attestation_formats`), else `BASE_URL`.
 
+use authservice_domain::EventType;
 use authservice_domain::sign_in::{self, Proof, SecondFactors};
 use authservice_domain::{Branding, Client, ClientId, Email, LinkBase, User, UserId};
 use chrono::{DateTime, Utc};
