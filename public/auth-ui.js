@@ -5,208 +5,19 @@
 (function () {
   "use strict";
 
-  const STRINGS = {
-    en: {
-      signInTitle: "Sign in", signInLead: "Welcome back. Sign in to continue.", email: "Email", password: "Password",
-      signIn: "Sign in", passkey: "Sign in with a passkey", or: "or", magicLink: "Email me a sign-in link",
-      magicSent: "If an account exists for this email, a sign-in link is on its way.",
-      noAccount: "Create an account", forgot: "Forgot password?", haveAccount: "Already have an account? Sign in",
-      twoFactorTitle: "Two-step verification", twoFactorLead: "Enter the 6-digit code from your authenticator app.",
-      code: "Authentication code", verify: "Verify", useRecovery: "Use a recovery code", recoveryCode: "Recovery code",
-      usePasskey: "Use a passkey", useTotp: "Use your authenticator app",
-      signUpTitle: "Create your account", signUpLead: "It takes less than a minute.", name: "Name (optional)",
-      createAccount: "Create account", passwordHint: "At least 8 characters; avoid common words and your name.",
-      checkEmail: "Check your email: we sent you a link to finish signing up.",
-      signedUp: "Your account is ready. We sent you an email to confirm your address.",
-      addPasskeyNow: "Add a passkey for faster sign-in", continue: "Continue",
-      forgotTitle: "Reset your password", forgotLead: "Enter your email and we will send you a link to choose a new password.",
-      sendLink: "Send reset link", forgotSent: "If an account exists for this email, a password reset link is on its way.",
-      resetTitle: "Choose a new password", newPassword: "New password", setPassword: "Set new password",
-      resetDone: "Your password was changed and every session was signed out. You can sign in now.",
-      verifyTitle: "Confirm your email", verifying: "Confirming your email address…",
-      verified: "Your email address is confirmed.", backToSignIn: "Back to sign in", missingToken: "This link is incomplete.",
-      accountTitle: "Your account", profile: "Profile", displayName: "Display name", language: "Language", save: "Save",
-      saved: "Saved.", changePassword: "Change password", currentPassword: "Current password",
-      passwordChanged: "Password changed. Other sessions were signed out.", sessions: "Sessions",
-      thisDevice: "This device", revoke: "Revoke", revokeOthers: "Sign out all other sessions", revoked: "Session revoked.",
-      twoFactor: "Two-step verification (TOTP)", totpOn: "Two-step verification is on.", totpOff: "Two-step verification is off.",
-      enableTotp: "Set up authenticator app", scanQr: "Scan this QR code with your authenticator app, or enter the key:",
-      confirmCode: "Enter the code it shows to confirm", enable: "Turn on", disable: "Turn off",
-      disableWith: "Current code or password", recoveryTitle: "Recovery codes",
-      recoveryShown: "Save these codes somewhere safe. Each works once, and they are shown only now.",
-      remaining: "{n} of {total} recovery codes left.", regenerate: "Generate new codes",
-      passkeys: "Passkeys", addPasskey: "Add a passkey", passkeyName: "Passkey name", rename: "Rename", remove: "Remove",
-      noPasskeys: "No passkeys yet.", created: "Added", lastUsed: "Last used", never: "never", signOut: "Sign out",
-      loading: "Loading…", error: "Something went wrong. Please try again.", languageLabel: "Language",
-      AUTH_LINK_USED: "This link has already been used. Please request a new one.",
-      AUTH_LINK_EXPIRED: "This link has expired. Please request a new one.", AUTH_INVALID_LINK: "This link is not valid.",
-      portalTitle: "Operator portal",
-      reauthTitle: "Confirm it’s you", reauthLead: "This change needs a recent sign-in. Enter your password or a code from your authenticator app.", confirm: "Confirm", cancel: "Cancel", reauthPasskey: "Confirm with a passkey",
-      orPassword: "Or your password", qrAlt: "QR code for your authenticator app",
-    },
-    de: {
-      signInTitle: "Anmelden", signInLead: "Willkommen zurück. Melden Sie sich an, um fortzufahren.", email: "E-Mail", password: "Passwort",
-      signIn: "Anmelden", passkey: "Mit Passkey anmelden", or: "oder", magicLink: "Anmeldelink per E-Mail senden",
-      magicSent: "Falls ein Konto mit dieser E-Mail existiert, ist ein Anmeldelink unterwegs.",
-      noAccount: "Konto erstellen", forgot: "Passwort vergessen?", haveAccount: "Schon ein Konto? Anmelden",
-      twoFactorTitle: "Bestätigung in zwei Schritten", twoFactorLead: "Geben Sie den 6-stelligen Code aus Ihrer Authenticator-App ein.",
-      code: "Bestätigungscode", verify: "Bestätigen", useRecovery: "Wiederherstellungscode verwenden", recoveryCode: "Wiederherstellungscode",
-      usePasskey: "Passkey verwenden", useTotp: "Authenticator-App verwenden",
-      signUpTitle: "Konto erstellen", signUpLead: "Das dauert weniger als eine Minute.", name: "Name (optional)",
-      createAccount: "Konto erstellen", passwordHint: "Mindestens 8 Zeichen; vermeiden Sie gängige Wörter und Ihren Namen.",
-      checkEmail: "Sehen Sie in Ihr E-Mail-Postfach: Wir haben Ihnen einen Link zum Abschluss der Registrierung gesendet.",
-      signedUp: "Ihr Konto ist bereit. Wir haben Ihnen eine E-Mail zur Bestätigung Ihrer Adresse gesendet.",
-      addPasskeyNow: "Passkey für schnellere Anmeldung hinzufügen", continue: "Weiter",
-      forgotTitle: "Passwort zurücksetzen", forgotLead: "Geben Sie Ihre E-Mail ein; wir senden Ihnen einen Link für ein neues Passwort.",
-      sendLink: "Link senden", forgotSent: "Falls ein Konto mit dieser E-Mail existiert, ist ein Link zum Zurücksetzen unterwegs.",
-      resetTitle: "Neues Passwort wählen", newPassword: "Neues Passwort", setPassword: "Passwort speichern",
-      resetDone: "Ihr Passwort wurde geändert und alle Sitzungen wurden abgemeldet. Sie können sich jetzt anmelden.",
-      verifyTitle: "E-Mail bestätigen", verifying: "Ihre E-Mail-Adresse wird bestätigt…",
-      verified: "Ihre E-Mail-Adresse ist bestätigt.", backToSignIn: "Zurück zur Anmeldung", missingToken: "Dieser Link ist unvollständig.",
-      accountTitle: "Ihr Konto", profile: "Profil", displayName: "Anzeigename", language: "Sprache", save: "Speichern",
-      saved: "Gespeichert.", changePassword: "Passwort ändern", currentPassword: "Aktuelles Passwort",
-      passwordChanged: "Passwort geändert. Andere Sitzungen wurden abgemeldet.", sessions: "Sitzungen",
-      thisDevice: "Dieses Gerät", revoke: "Beenden", revokeOthers: "Alle anderen Sitzungen abmelden", revoked: "Sitzung beendet.",
-      twoFactor: "Bestätigung in zwei Schritten (TOTP)", totpOn: "Die Bestätigung in zwei Schritten ist aktiv.", totpOff: "Die Bestätigung in zwei Schritten ist aus.",
-      enableTotp: "Authenticator-App einrichten", scanQr: "Scannen Sie diesen QR-Code mit Ihrer Authenticator-App oder geben Sie den Schlüssel ein:",
-      confirmCode: "Geben Sie zur Bestätigung den angezeigten Code ein", enable: "Aktivieren", disable: "Deaktivieren",
-      disableWith: "Aktueller Code oder Passwort", recoveryTitle: "Wiederherstellungscodes",
-      recoveryShown: "Bewahren Sie diese Codes sicher auf. Jeder funktioniert einmal, und sie werden nur jetzt angezeigt.",
-      remaining: "{n} von {total} Wiederherstellungscodes übrig.", regenerate: "Neue Codes erzeugen",
-      passkeys: "Passkeys", addPasskey: "Passkey hinzufügen", passkeyName: "Name des Passkeys", rename: "Umbenennen", remove: "Entfernen",
-      noPasskeys: "Noch keine Passkeys.", created: "Hinzugefügt", lastUsed: "Zuletzt verwendet", never: "nie", signOut: "Abmelden",
-      loading: "Wird geladen…", error: "Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.", languageLabel: "Sprache",
-      AUTH_LINK_USED: "Dieser Link wurde bereits verwendet. Bitte fordern Sie einen neuen an.",
-      AUTH_LINK_EXPIRED: "Dieser Link ist abgelaufen. Bitte fordern Sie einen neuen an.", AUTH_INVALID_LINK: "Dieser Link ist ungültig.",
-      portalTitle: "Betreiberportal",
-      reauthTitle: "Bestätigen Sie, dass Sie es sind", reauthLead: "Diese Änderung erfordert eine kürzliche Anmeldung. Geben Sie Ihr Passwort oder einen Code aus Ihrer Authenticator-App ein.", confirm: "Bestätigen", cancel: "Abbrechen", reauthPasskey: "Mit Passkey bestätigen",
-      orPassword: "Oder Ihr Passwort", qrAlt: "QR-Code für Ihre Authenticator-App",
-    },
-    fr: {
-      signInTitle: "Se connecter", signInLead: "Bon retour. Connectez-vous pour continuer.", email: "E-mail", password: "Mot de passe",
-      signIn: "Se connecter", passkey: "Se connecter avec une clé d’accès", or: "ou", magicLink: "Recevoir un lien de connexion par e-mail",
-      magicSent: "Si un compte existe pour cet e-mail, un lien de connexion est en route.",
-      noAccount: "Créer un compte", forgot: "Mot de passe oublié ?", haveAccount: "Déjà un compte ? Se connecter",
-      twoFactorTitle: "Validation en deux étapes", twoFactorLead: "Saisissez le code à 6 chiffres de votre application d’authentification.",
-      code: "Code de validation", verify: "Valider", useRecovery: "Utiliser un code de récupération", recoveryCode: "Code de récupération",
-      usePasskey: "Utiliser une clé d’accès", useTotp: "Utiliser l’application d’authentification",
-      signUpTitle: "Créez votre compte", signUpLead: "Cela prend moins d’une minute.", name: "Nom (facultatif)",
-      createAccount: "Créer le compte", passwordHint: "Au moins 8 caractères ; évitez les mots courants et votre nom.",
-      checkEmail: "Consultez vos e-mails : nous vous avons envoyé un lien pour terminer l’inscription.",
-      signedUp: "Votre compte est prêt. Nous vous avons envoyé un e-mail pour confirmer votre adresse.",
-      addPasskeyNow: "Ajouter une clé d’accès pour vous connecter plus vite", continue: "Continuer",
-      forgotTitle: "Réinitialiser votre mot de passe", forgotLead: "Saisissez votre e-mail ; nous vous enverrons un lien pour choisir un nouveau mot de passe.",
-      sendLink: "Envoyer le lien", forgotSent: "Si un compte existe pour cet e-mail, un lien de réinitialisation est en route.",
-      resetTitle: "Choisissez un nouveau mot de passe", newPassword: "Nouveau mot de passe", setPassword: "Enregistrer le mot de passe",
-      resetDone: "Votre mot de passe a été modifié et toutes les sessions ont été fermées. Vous pouvez vous connecter.",
-      verifyTitle: "Confirmez votre e-mail", verifying: "Confirmation de votre adresse e-mail…",
-      verified: "Votre adresse e-mail est confirmée.", backToSignIn: "Retour à la connexion", missingToken: "Ce lien est incomplet.",
-      accountTitle: "Votre compte", profile: "Profil", displayName: "Nom affiché", language: "Langue", save: "Enregistrer",
-      saved: "Enregistré.", changePassword: "Changer le mot de passe", currentPassword: "Mot de passe actuel",
-      passwordChanged: "Mot de passe modifié. Les autres sessions ont été fermées.", sessions: "Sessions",
-      thisDevice: "Cet appareil", revoke: "Fermer", revokeOthers: "Fermer toutes les autres sessions", revoked: "Session fermée.",
-      twoFactor: "Validation en deux étapes (TOTP)", totpOn: "La validation en deux étapes est activée.", totpOff: "La validation en deux étapes est désactivée.",
-      enableTotp: "Configurer l’application d’authentification", scanQr: "Scannez ce QR code avec votre application, ou saisissez la clé :",
-      confirmCode: "Saisissez le code affiché pour confirmer", enable: "Activer", disable: "Désactiver",
-      disableWith: "Code actuel ou mot de passe", recoveryTitle: "Codes de récupération",
-      recoveryShown: "Conservez ces codes en lieu sûr. Chacun ne sert qu’une fois et ils ne sont affichés que maintenant.",
-      remaining: "Il reste {n} codes de récupération sur {total}.", regenerate: "Générer de nouveaux codes",
-      passkeys: "Clés d’accès", addPasskey: "Ajouter une clé d’accès", passkeyName: "Nom de la clé", rename: "Renommer", remove: "Supprimer",
-      noPasskeys: "Aucune clé d’accès pour l’instant.", created: "Ajoutée", lastUsed: "Dernière utilisation", never: "jamais", signOut: "Se déconnecter",
-      loading: "Chargement…", error: "Une erreur est survenue. Veuillez réessayer.", languageLabel: "Langue",
-      AUTH_LINK_USED: "Ce lien a déjà été utilisé. Veuillez en demander un nouveau.",
-      AUTH_LINK_EXPIRED: "Ce lien a expiré. Veuillez en demander un nouveau.", AUTH_INVALID_LINK: "Ce lien n’est pas valide.",
-      portalTitle: "Portail d’exploitation",
-      reauthTitle: "Confirmez qu’il s’agit bien de vous", reauthLead: "Cette modification exige une connexion récente. Saisissez votre mot de passe ou un code de votre application d’authentification.", confirm: "Confirmer", cancel: "Annuler", reauthPasskey: "Confirmer avec une clé d’accès",
-      orPassword: "Ou votre mot de passe", qrAlt: "QR code pour votre application d’authentification",
-    },
-    es: {
-      signInTitle: "Iniciar sesión", signInLead: "Bienvenido de nuevo. Inicie sesión para continuar.", email: "Correo electrónico", password: "Contraseña",
-      signIn: "Iniciar sesión", passkey: "Iniciar sesión con una llave de acceso", or: "o", magicLink: "Enviarme un enlace de acceso",
-      magicSent: "Si existe una cuenta con este correo, le hemos enviado un enlace de acceso.",
-      noAccount: "Crear una cuenta", forgot: "¿Olvidó su contraseña?", haveAccount: "¿Ya tiene una cuenta? Inicie sesión",
-      twoFactorTitle: "Verificación en dos pasos", twoFactorLead: "Introduzca el código de 6 dígitos de su aplicación de autenticación.",
-      code: "Código de verificación", verify: "Verificar", useRecovery: "Usar un código de recuperación", recoveryCode: "Código de recuperación",
-      usePasskey: "Usar una llave de acceso", useTotp: "Usar la aplicación de autenticación",
-      signUpTitle: "Cree su cuenta", signUpLead: "Tarda menos de un minuto.", name: "Nombre (opcional)",
-      createAccount: "Crear cuenta", passwordHint: "Al menos 8 caracteres; evite palabras comunes y su nombre.",
-      checkEmail: "Revise su correo: le enviamos un enlace para terminar el registro.",
-      signedUp: "Su cuenta está lista. Le hemos enviado un correo para confirmar su dirección.",
-      addPasskeyNow: "Añadir una llave de acceso para entrar más rápido", continue: "Continuar",
-      forgotTitle: "Restablecer su contraseña", forgotLead: "Introduzca su correo y le enviaremos un enlace para elegir una nueva contraseña.",
-      sendLink: "Enviar enlace", forgotSent: "Si existe una cuenta con este correo, le hemos enviado un enlace para restablecerla.",
-      resetTitle: "Elija una nueva contraseña", newPassword: "Nueva contraseña", setPassword: "Guardar contraseña",
-      resetDone: "Su contraseña se cambió y se cerraron todas las sesiones. Ya puede iniciar sesión.",
-      verifyTitle: "Confirme su correo", verifying: "Confirmando su dirección de correo…",
-      verified: "Su dirección de correo está confirmada.", backToSignIn: "Volver a iniciar sesión", missingToken: "Este enlace está incompleto.",
-      accountTitle: "Su cuenta", profile: "Perfil", displayName: "Nombre visible", language: "Idioma", save: "Guardar",
-      saved: "Guardado.", changePassword: "Cambiar contraseña", currentPassword: "Contraseña actual",
-      passwordChanged: "Contraseña cambiada. Se cerraron las demás sesiones.", sessions: "Sesiones",
-      thisDevice: "Este dispositivo", revoke: "Cerrar", revokeOthers: "Cerrar todas las demás sesiones", revoked: "Sesión cerrada.",
-      twoFactor: "Verificación en dos pasos (TOTP)", totpOn: "La verificación en dos pasos está activada.", totpOff: "La verificación en dos pasos está desactivada.",
-      enableTotp: "Configurar la aplicación de autenticación", scanQr: "Escanee este código QR con su aplicación o introduzca la clave:",
-      confirmCode: "Introduzca el código que muestra para confirmar", enable: "Activar", disable: "Desactivar",
-      disableWith: "Código actual o contraseña", recoveryTitle: "Códigos de recuperación",
-      recoveryShown: "Guarde estos códigos en un lugar seguro. Cada uno sirve una vez y solo se muestran ahora.",
-      remaining: "Quedan {n} de {total} códigos de recuperación.", regenerate: "Generar códigos nuevos",
-      passkeys: "Llaves de acceso", addPasskey: "Añadir una llave de acceso", passkeyName: "Nombre de la llave", rename: "Renombrar", remove: "Eliminar",
-      noPasskeys: "Todavía no hay llaves de acceso.", created: "Añadida", lastUsed: "Último uso", never: "nunca", signOut: "Cerrar sesión",
-      loading: "Cargando…", error: "Algo salió mal. Vuelva a intentarlo.", languageLabel: "Idioma",
-      AUTH_LINK_USED: "Este enlace ya se usó. Solicite uno nuevo.",
-      AUTH_LINK_EXPIRED: "Este enlace ha caducado. Solicite uno nuevo.", AUTH_INVALID_LINK: "Este enlace no es válido.",
-      portalTitle: "Portal de operación",
-      reauthTitle: "Confirme que es usted", reauthLead: "Este cambio requiere un inicio de sesión reciente. Introduzca su contraseña o un código de su aplicación de autenticación.", confirm: "Confirmar", cancel: "Cancelar", reauthPasskey: "Confirmar con una llave de acceso",
-      orPassword: "O su contraseña", qrAlt: "Código QR para su aplicación de autenticación",
-    },
-  };
+  /** The languages of the hosted pages. Their texts and error messages are in
+   * /i18n/<lang>.json ({language, skip, strings, errors}); English is the fallback. */
   const LANGS = { en: "English", de: "Deutsch", fr: "Français", es: "Español" };
-  /** Localised answers for the error codes people meet on these pages. */
-  const ERRORS = {
-    en: {
-      session_revoked: "Your session has ended. Please sign in again.", invalid_redirect_code: "This sign-in has expired. Please sign in again.",
-      invalid_credentials: "The email or password is incorrect.", rate_limited: "Too many attempts. Please wait a moment and try again.",
-      password_policy: "Please choose a stronger password (at least 8 characters, not a common word or your name).",
-      invalid_code: "That code is not valid. Please try again.", code_already_used: "This code has already been used. Please wait for a new one.",
-      email_taken: "An account with this email already exists.", passkey_verification_failed: "That passkey could not be verified.",
-      invalid_two_factor_token: "Your sign-in attempt has expired. Please sign in again.", invalid_request: "Please check the information you entered.",
-      link_used: "This link has already been used. Please request a new one.", link_expired: "This link has expired. Please request a new one.",
-      reauthentication_required: "Please confirm it’s you to continue.",
-      invalid_link: "This link is not valid.", invalid_current_password: "The current password is incorrect.", email_domain_blocked: "This email domain is not accepted.",
-    },
-    de: {
-      session_revoked: "Ihre Sitzung ist beendet. Bitte melden Sie sich erneut an.", invalid_redirect_code: "Diese Anmeldung ist abgelaufen. Bitte melden Sie sich erneut an.",
-      invalid_credentials: "E-Mail oder Passwort ist falsch.", rate_limited: "Zu viele Versuche. Bitte warten Sie kurz und versuchen Sie es erneut.",
-      password_policy: "Bitte wählen Sie ein stärkeres Passwort (mindestens 8 Zeichen, kein gängiges Wort, nicht Ihr Name).",
-      invalid_code: "Dieser Code ist ungültig. Bitte versuchen Sie es erneut.", code_already_used: "Dieser Code wurde bereits verwendet. Bitte warten Sie auf einen neuen.",
-      email_taken: "Ein Konto mit dieser E-Mail existiert bereits.", passkey_verification_failed: "Dieser Passkey konnte nicht bestätigt werden.",
-      invalid_two_factor_token: "Ihr Anmeldeversuch ist abgelaufen. Bitte melden Sie sich erneut an.", invalid_request: "Bitte prüfen Sie Ihre Angaben.",
-      link_used: "Dieser Link wurde bereits verwendet. Bitte fordern Sie einen neuen an.", link_expired: "Dieser Link ist abgelaufen. Bitte fordern Sie einen neuen an.",
-      reauthentication_required: "Bitte bestätigen Sie, dass Sie es sind, um fortzufahren.",
-      invalid_link: "Dieser Link ist ungültig.", invalid_current_password: "Das aktuelle Passwort ist falsch.", email_domain_blocked: "Diese E-Mail-Domain wird nicht akzeptiert.",
-    },
-    fr: {
-      session_revoked: "Votre session est terminée. Veuillez vous reconnecter.", invalid_redirect_code: "Cette connexion a expiré. Veuillez vous reconnecter.",
-      invalid_credentials: "L’e-mail ou le mot de passe est incorrect.", rate_limited: "Trop de tentatives. Patientez un instant puis réessayez.",
-      password_policy: "Choisissez un mot de passe plus robuste (au moins 8 caractères, ni mot courant ni votre nom).",
-      invalid_code: "Ce code n’est pas valide. Veuillez réessayer.", code_already_used: "Ce code a déjà été utilisé. Attendez le suivant.",
-      email_taken: "Un compte existe déjà avec cet e-mail.", passkey_verification_failed: "Cette clé d’accès n’a pas pu être vérifiée.",
-      invalid_two_factor_token: "Votre tentative de connexion a expiré. Veuillez vous reconnecter.", invalid_request: "Vérifiez les informations saisies.",
-      link_used: "Ce lien a déjà été utilisé. Veuillez en demander un nouveau.", link_expired: "Ce lien a expiré. Veuillez en demander un nouveau.",
-      reauthentication_required: "Veuillez confirmer qu’il s’agit bien de vous pour continuer.",
-      invalid_link: "Ce lien n’est pas valide.", invalid_current_password: "Le mot de passe actuel est incorrect.", email_domain_blocked: "Ce domaine d’e-mail n’est pas accepté.",
-    },
-    es: {
-      session_revoked: "Su sesión ha terminado. Inicie sesión de nuevo.", invalid_redirect_code: "Este inicio de sesión caducó. Inicie sesión de nuevo.",
-      invalid_credentials: "El correo o la contraseña no son correctos.", rate_limited: "Demasiados intentos. Espere un momento y vuelva a intentarlo.",
-      password_policy: "Elija una contraseña más segura (al menos 8 caracteres, sin palabras comunes ni su nombre).",
-      invalid_code: "Ese código no es válido. Vuelva a intentarlo.", code_already_used: "Este código ya se usó. Espere al siguiente.",
-      email_taken: "Ya existe una cuenta con este correo.", passkey_verification_failed: "No se pudo verificar esa llave de acceso.",
-      invalid_two_factor_token: "Su intento de inicio de sesión caducó. Inicie sesión de nuevo.", invalid_request: "Revise los datos introducidos.",
-      link_used: "Este enlace ya se usó. Solicite uno nuevo.", link_expired: "Este enlace ha caducado. Solicite uno nuevo.",
-      reauthentication_required: "Confirme que es usted para continuar.",
-      invalid_link: "Este enlace no es válido.", invalid_current_password: "La contraseña actual no es correcta.", email_domain_blocked: "No se acepta este dominio de correo.",
-    },
-  };
+  const I18N = {};
+  async function loadLanguage(code) {
+    if (!I18N[code]) {
+      const res = await fetch(`/i18n/${code}.json`, { credentials: "same-origin" });
+      if (!res.ok) throw new Error(`translations for ${code}: HTTP ${res.status}`);
+      I18N[code] = await res.json();
+    }
+    return I18N[code];
+  }
+  const text = (code, section, key) => (I18N[code] && I18N[code][section] && I18N[code][section][key]) || null;
 
   const params = new URLSearchParams(location.search);
   const store = window.sessionStorage;
@@ -227,10 +38,10 @@
   }
   const pick = (tag) => (tag || "").toLowerCase().split(/[-_]/)[0];
   let lang = [params.get("locale"), store.getItem("authservice.locale"), ...(navigator.languages || [navigator.language])]
-    .map(pick).find((l) => STRINGS[l]) || "en";
-  if (params.get("locale") && STRINGS[pick(params.get("locale"))]) store.setItem("authservice.locale", lang);
+    .map(pick).find((l) => LANGS[l]) || "en";
+  if (params.get("locale") && LANGS[pick(params.get("locale"))]) store.setItem("authservice.locale", lang);
   const t = (key, vars) => {
-    let s = (STRINGS[lang] && STRINGS[lang][key]) || STRINGS.en[key] || key;
+    let s = text(lang, "strings", key) || text("en", "strings", key) || key;
     Object.entries(vars || {}).forEach(([k, v]) => { s = s.replace(`{${k}}`, v); });
     return s;
   };
@@ -245,7 +56,7 @@
   const okBox = (text) => el("div", { class: "as-alert as-ok", role: "status" }, [text]);
   const showError = (box, err) => {
     box.className = "as-alert as-error";
-    const byCode = err && ((err.authCode && STRINGS[lang][err.authCode]) || (err.code && ERRORS[lang] && ERRORS[lang][err.code]));
+    const byCode = err && ((err.authCode && text(lang, "strings", err.authCode)) || (err.code && text(lang, "errors", err.code)));
     box.textContent = byCode || (lang === "en" && err && err.userMessage) || t("error");
     box.hidden = false;
     box.setAttribute("tabindex", "-1");
@@ -742,9 +553,10 @@
     const id = "lang-picker";
     const sel = el("select", { id }, Object.entries(LANGS).map(([code, label]) => el("option", { value: code, selected: code === lang }, [label])));
     // Switch in place (a reload would lose what the page already consumed, e.g. a reset token).
-    sel.addEventListener("change", () => {
+    sel.addEventListener("change", async () => {
       lang = sel.value;
       store.setItem("authservice.locale", lang);
+      await loadLanguage(lang);
       render();
     });
     return el("footer", { class: "as-footer" }, [el("label", { for: id, text: `${t("languageLabel")} ` }), sel]);
@@ -763,9 +575,10 @@
   }
 
   async function start() {
+    await Promise.all([loadLanguage("en"), loadLanguage(lang)]);
     document.documentElement.lang = lang;
     const skip = document.querySelector(".as-skip");
-    if (skip) skip.textContent = { en: "Skip to content", de: "Zum Inhalt springen", fr: "Aller au contenu", es: "Ir al contenido" }[lang];
+    if (skip) skip.textContent = I18N[lang].skip;
     try {
       config = await auth.uiConfig();
       if (/^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$/.test(config.primary_color || "")) {
