@@ -379,13 +379,9 @@
     if (h) { h.setAttribute("tabindex", "-1"); h.focus(); }
   };
 
-  async function accountPage() {
-    try { await auth.refresh(); } catch (_) { location.replace(withKey("/login.html")); return; }
-    const me = await auth.me();
-    document.title = `${t("accountTitle")} · ${(config && config.brand_name) || ""}`;
-    const sections = [];
-
-    // Profile
+  // ------------------------------------------------------------------ account page sections
+  /** Profile: display name and language. */
+  function profileSection(me) {
     const pBox = alertBox();
     const dn = field(t("displayName"), { type: "text", autocomplete: "name", value: me.display_name || "" });
     const langId = uniqueId();
@@ -400,9 +396,11 @@
         try { await auth.updateProfile({ displayName: dn.input.value.trim(), locale: langSel.value }); showOk(pBox, t("saved")); } catch (err) { showError(pBox, err); }
       });
     });
-    sections.push(section(t("profile"), "s-profile", [pForm]));
+    return section(t("profile"), "s-profile", [pForm]);
+  }
 
-    // Password
+  /** Password change; `onChanged` runs after a change (other sessions were ended). */
+  function passwordSection(onChanged) {
     const cBox = alertBox();
     const cur = field(t("currentPassword"), { type: "password", autocomplete: "current-password", required: true });
     const next = field(t("newPassword"), { type: "password", autocomplete: "new-password", required: true }, t("passwordHint"));
@@ -411,19 +409,21 @@
     cForm.addEventListener("submit", (e) => {
       e.preventDefault();
       busy(cSave, async () => {
-        try { await auth.changePassword({ currentPassword: cur.input.value, newPassword: next.input.value }); cForm.reset(); showOk(cBox, t("passwordChanged")); renderSessions(); } catch (err) { showError(cBox, err); }
+        try { await auth.changePassword({ currentPassword: cur.input.value, newPassword: next.input.value }); cForm.reset(); showOk(cBox, t("passwordChanged")); onChanged(); } catch (err) { showError(cBox, err); }
       });
     });
-    sections.push(section(t("changePassword"), "s-password", [cForm]));
+    return section(t("changePassword"), "s-password", [cForm]);
+  }
 
-    // Sessions
+  /** The user's sessions, each revocable; `render` (re)loads the list. */
+  function sessionsSection() {
     const sBox = alertBox();
     const sList = el("ul", { class: "as-list", id: "sessions" });
     const others = button(t("revokeOthers"), { type: "button", class: "as-btn as-secondary as-inline" });
     others.addEventListener("click", () => busy(others, async () => {
-      try { await guarded(sBox, () => auth.sessions.revokeOthers()); showOk(sBox, t("revoked")); renderSessions(); } catch (err) { showError(sBox, err); }
+      try { await guarded(sBox, () => auth.sessions.revokeOthers()); showOk(sBox, t("revoked")); render(); } catch (err) { showError(sBox, err); }
     }));
-    async function renderSessions() {
+    async function render() {
       const list = await auth.sessions.list();
       sList.replaceChildren(...list.map((s) => {
         const label = `${s.user_agent || "—"}`;
@@ -431,17 +431,19 @@
           ? el("span", { class: "as-meta", text: t("thisDevice") })
           : el("button", { class: "as-btn as-secondary as-inline", type: "button", "aria-label": `${t("revoke")}: ${label}`, text: t("revoke") });
         if (!s.current) btn.addEventListener("click", () => busy(btn, async () => {
-          try { await auth.sessions.revoke(s.id); showOk(sBox, t("revoked")); renderSessions(); } catch (err) { showError(sBox, err); }
+          try { await auth.sessions.revoke(s.id); showOk(sBox, t("revoked")); render(); } catch (err) { showError(sBox, err); }
         }));
         return el("li", { "data-session": s.id }, [el("div", {}, [el("div", { text: label }), el("div", { class: "as-meta", text: `${s.ip || ""} · ${fmt(s.last_used_at)}` })]), btn]);
       }));
     }
-    sections.push(section(t("sessions"), "s-sessions", [sBox, sList, others]));
+    return { node: section(t("sessions"), "s-sessions", [sBox, sList, others]), render };
+  }
 
-    // TOTP and recovery codes
+  /** Authenticator app (TOTP); `onChange` runs when it is turned on or off. */
+  function totpSection(onChange) {
     const tBox = alertBox();
     const tBody = el("div", { class: "as-stack" });
-    async function renderTotp() {
+    async function render() {
       const u = await auth.me();
       if (!u.totp_enabled) {
         const start = button(t("enableTotp"), { type: "button", class: "as-btn as-inline" });
@@ -462,7 +464,7 @@
                   const res = await auth.totp.enable(code.input.value.trim());
                   tBody.replaceChildren(okBox(t("totpOn")), el("p", { text: t("recoveryShown") }),
                     el("ul", { class: "as-codes", id: "recovery-codes" }, res.recovery_codes.map((c) => el("li", { text: c }))));
-                  renderRecovery();
+                  onChange();
                 } catch (err) { showError(tBox, err); }
               });
             });
@@ -480,17 +482,20 @@
           e.preventDefault();
           busy(off, async () => {
             const c = code.input.value.trim();
-            try { await auth.totp.disable(c ? { code: c } : { password: pass.input.value }); renderTotp(); renderRecovery(); } catch (err) { showError(tBox, err); }
+            try { await auth.totp.disable(c ? { code: c } : { password: pass.input.value }); render(); onChange(); } catch (err) { showError(tBox, err); }
           });
         });
         tBody.replaceChildren(f);
       }
     }
-    sections.push(section(t("twoFactor"), "s-totp", [tBox, tBody]));
+    return { node: section(t("twoFactor"), "s-totp", [tBox, tBody]), render };
+  }
 
+  /** Recovery codes: how many are left, and new ones. */
+  function recoverySection() {
     const rBox = alertBox();
     const rBody = el("div", { class: "as-stack" });
-    async function renderRecovery() {
+    async function render() {
       const s = await auth.recoveryCodes.status();
       const regen = button(t("regenerate"), { type: "button", class: "as-btn as-secondary as-inline" });
       regen.addEventListener("click", () => busy(regen, async () => {
@@ -501,12 +506,14 @@
       }));
       rBody.replaceChildren(el("p", { text: t("remaining", { n: s.remaining, total: s.total }) }), regen);
     }
-    sections.push(section(t("recoveryTitle"), "s-recovery", [rBox, rBody]));
+    return { node: section(t("recoveryTitle"), "s-recovery", [rBox, rBody]), render };
+  }
 
-    // Passkeys
+  /** Passkeys: list, rename, remove, add. */
+  function passkeysSection() {
     const kBox = alertBox();
     const kList = el("ul", { class: "as-list", id: "passkeys" });
-    async function renderPasskeys() {
+    async function render() {
       const keys = await auth.passkeys.list();
       if (!keys.length) { kList.replaceChildren(el("li", { text: t("noPasskeys") })); return; }
       kList.replaceChildren(...keys.map((k) => {
@@ -519,14 +526,14 @@
           f.addEventListener("submit", (e) => {
             e.preventDefault();
             busy(save, async () => {
-              try { await auth.passkeys.rename(k.id, name.input.value.trim()); await renderPasskeys(); focusHeading("s-passkeys"); } catch (err) { showError(kBox, err); }
+              try { await auth.passkeys.rename(k.id, name.input.value.trim()); await render(); focusHeading("s-passkeys"); } catch (err) { showError(kBox, err); }
             });
           });
           item.replaceChildren(f);
           name.input.focus();
         });
         remove.addEventListener("click", () => busy(remove, async () => {
-          try { await guarded(kBox, () => auth.passkeys.remove(k.id)); await renderPasskeys(); focusHeading("s-passkeys"); } catch (err) { showError(kBox, err); }
+          try { await guarded(kBox, () => auth.passkeys.remove(k.id)); await render(); focusHeading("s-passkeys"); } catch (err) { showError(kBox, err); }
         }));
         const item = el("li", { "data-passkey": k.id }, [
           el("div", {}, [el("div", { text: k.name }), el("div", { class: "as-meta", text: `${t("created")} ${fmt(k.created_at)} · ${t("lastUsed")} ${fmt(k.last_used_at)}` })]),
@@ -536,16 +543,28 @@
     }
     const add = button(t("addPasskey"), { type: "button", class: "as-btn as-inline" });
     add.addEventListener("click", () => busy(add, async () => {
-      try { await guarded(kBox, () => auth.passkeys.register(`${t("passkeys")} ${new Date().toLocaleDateString(lang)}`)); renderPasskeys(); } catch (err) { showError(kBox, err); }
+      try { await guarded(kBox, () => auth.passkeys.register(`${t("passkeys")} ${new Date().toLocaleDateString(lang)}`)); render(); } catch (err) { showError(kBox, err); }
     }));
-    if (auth.passkeys.supported()) sections.push(section(t("passkeys"), "s-passkeys", [kBox, kList, add]));
+    return { node: section(t("passkeys"), "s-passkeys", [kBox, kList, add]), render };
+  }
+
+  async function accountPage() {
+    try { await auth.refresh(); } catch (_) { location.replace(withKey("/login.html")); return; }
+    const me = await auth.me();
+    document.title = `${t("accountTitle")} · ${(config && config.brand_name) || ""}`;
+    const sessions = sessionsSection();
+    const recovery = recoverySection();
+    const totp = totpSection(() => recovery.render());
+    const passkeys = auth.passkeys.supported() ? passkeysSection() : null;
+    const sections = [profileSection(me), passwordSection(() => sessions.render()), sessions.node, totp.node, recovery.node];
+    if (passkeys) sections.push(passkeys.node);
 
     const out = button(t("signOut"), { type: "button", class: "as-btn as-secondary" });
     out.addEventListener("click", async () => { await auth.logout().catch(() => {}); location.assign(withKey("/login.html")); });
 
     main().classList.add("as-wide");
     main().replaceChildren(brandHeader(), el("h1", { class: "as-title", id: "page-title", text: t("accountTitle") }), ...sections, out);
-    await Promise.all([renderSessions(), renderTotp(), renderRecovery(), auth.passkeys.supported() ? renderPasskeys() : null]);
+    await Promise.all([sessions.render(), totp.render(), recovery.render(), passkeys ? passkeys.render() : null]);
   }
 
   // ------------------------------------------------------------------ chrome
