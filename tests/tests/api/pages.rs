@@ -212,6 +212,7 @@ async fn a_user_goes_through_every_hosted_page() {
         click(&mut b, "Sign in with a passkey").await;
         lands_on(&mut b, "/account.html").await;
     }
+    sees(&mut b, "This device").await;
     let logins = app.audit_events("event_type=login_succeeded").await;
     assert!(logins.iter().any(|e| e["metadata"]["method"] == "passkey"));
 
@@ -253,6 +254,9 @@ async fn a_user_goes_through_every_hosted_page() {
         click(&mut b, "Verify").await;
     }
     lands_on(&mut b, "/account.html").await;
+    // Let the page finish loading: leaving it while its cookie refresh is in flight would
+    // present the rotated-away token on the next page, which the server treats as reuse.
+    sees(&mut b, "This device").await;
     // A second session elsewhere (an API client completing the challenge with a recovery code
     // shown on the account page).
     let login: Value = call(
