@@ -223,6 +223,32 @@ impl RateRules {
     }
 }
 
+impl Limit {
+    /// What a configured rule of this limit must keep: a lock and a "once per window" audit
+    /// count exactly one event; a challenge's attempts are counted over at least its lifetime
+    /// (a shorter window would give one challenge more wrong answers than its limit).
+    ///
+    /// # Errors
+    /// The rule breaks the limit's meaning (the message says how).
+    pub fn check(self, rule: RateRule) -> Result<(), String> {
+        match self {
+            Self::LoginLock | Self::AdminFailureAudit if rule.limit != 1 => Err(format!(
+                "the count must be 1 (one {} per window); set the window, e.g. 1/30m",
+                if self == Self::LoginLock {
+                    "lock"
+                } else {
+                    "audit event"
+                }
+            )),
+            Self::ChallengeAttempt if rule.window < crate::mfa::CHALLENGE_TTL => Err(format!(
+                "the window must be at least a challenge's lifetime ({}s)",
+                crate::mfa::CHALLENGE_TTL.as_secs()
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Parses a limit setting: `N` (the default window) or `N/window` (`10/15m`).
 ///
 /// # Errors

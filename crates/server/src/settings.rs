@@ -294,6 +294,7 @@ impl Settings {
         let rate_rules = CATALOGUE.iter().fold(RateRules::default(), |rules, spec| {
             let rule = r.parse(spec.setting, spec.default, |v| {
                 limits::parse_rule(v, spec.default)
+                    .and_then(|rule| spec.limit.check(rule).map(|()| rule))
             });
             rules.with(spec.limit, rule)
         });

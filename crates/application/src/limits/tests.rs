@@ -62,3 +62,20 @@ fn docs_list_the_catalogue() {
         );
     }
 }
+
+#[test]
+fn a_lock_counts_one_and_a_challenge_window_covers_its_lifetime() {
+    for spec in CATALOGUE {
+        assert_eq!(
+            spec.limit.check(spec.default),
+            Ok(()),
+            "{} default",
+            spec.name
+        );
+    }
+    assert!(Limit::LoginLock.check(rule(5, 30 * MIN)).is_err());
+    assert!(Limit::LoginLock.check(rule(1, HOUR)).is_ok());
+    assert!(Limit::AdminFailureAudit.check(rule(2, MIN)).is_err());
+    assert!(Limit::ChallengeAttempt.check(rule(5, MIN)).is_err());
+    assert!(Limit::ChallengeAttempt.check(rule(3, 10 * MIN)).is_ok());
+}
