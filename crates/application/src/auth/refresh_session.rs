@@ -174,19 +174,18 @@ impl RefreshSession {
             .target("session", token.family_id)
             .at(now);
         audit.user_id = Some(user.id.as_uuid());
-        if !self
+        let Some(auth_time) = self
             .ports
             .sessions
             .consume_and_replace(token.id, &next, &audit)
             .await?
-        {
+        else {
             // A concurrent refresh (or a revocation) got there first: what the token is now
             // decides — a consumed token presented twice is a reuse.
             self.live_token(ctx, client, &presented_hash).await?;
             return Err(RefreshSessionError::Invalid);
-        }
-        let (family_id, started_at, auth_time) =
-            (token.family_id, token.started_at, token.auth_time);
+        };
+        let (family_id, started_at) = (token.family_id, token.started_at);
         let access_token = sign_access_token(
             &self.ports,
             &self.config,

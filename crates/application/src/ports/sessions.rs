@@ -70,7 +70,8 @@ pub trait SessionRepository: Send + Sync {
 
     /// Consumes the token row `consumed` if it is still neither consumed nor revoked, and
     /// stores `next` (the next token of its family) with `audit` — atomically, with one
-    /// conditional update. `false` when a concurrent refresh or revocation got there first
+    /// conditional update. The new token keeps the consumed one's `auth_time` as it is at that
+    /// moment (returned). `None` when a concurrent refresh or revocation got there first
     /// (nothing is written then).
     ///
     /// # Errors
@@ -80,7 +81,7 @@ pub trait SessionRepository: Send + Sync {
         consumed: Uuid,
         next: &NewSession,
         audit: &AuditEvent,
-    ) -> anyhow::Result<bool>;
+    ) -> anyhow::Result<Option<DateTime<Utc>>>;
 
     /// Revokes the live session with this token (logout). Returns its user and family.
     async fn revoke_by_token(

@@ -147,31 +147,39 @@ impl SessionRepository for PgSessionRepository {
         consumed: Uuid,
         next: &NewSession,
         audit: &AuditEvent,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Option<DateTime<Utc>>> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let outcome = conn
             .transaction::<_, DieselError, _>(async |tx| {
                 // The one conditional update: of concurrent refreshes of one token, exactly one
                 // finds it unconsumed (the others wait for its row lock, then match nothing).
-                let n = diesel::update(
+                let auth_time: Option<DateTime<Utc>> = diesel::update(
                     sessions::table
                         .filter(sessions::id.eq(consumed))
                         .filter(sessions::consumed_at.is_null())
                         .filter(sessions::revoked_at.is_null()),
                 )
                 .set(sessions::consumed_at.eq(next.created_at))
-                .execute(tx)
-                .await?;
-                if n == 0 {
+                .returning(sessions::auth_time)
+                .get_result(tx)
+                .await
+                .optional()?;
+                let Some(auth_time) = auth_time else {
                     return Err(DieselError::RollbackTransaction);
-                }
-                insert_new_session(tx, next).await?;
-                insert_event(tx, audit).await
+                };
+                // As consumed: a re-authentication since the caller's read is carried on.
+                let next = NewSession {
+                    auth_time,
+                    ..next.clone()
+                };
+                insert_new_session(tx, &next).await?;
+                insert_event(tx, audit).await?;
+                Ok(auth_time)
             })
             .await;
         match outcome {
-            Ok(()) => Ok(true),
-            Err(DieselError::RollbackTransaction) => Ok(false),
+            Ok(auth_time) => Ok(Some(auth_time)),
+            Err(DieselError::RollbackTransaction) => Ok(None),
             Err(e) => Err(e).context("rotating refresh token"),
         }
     }

@@ -40,19 +40,23 @@ impl SessionRepository for MemoryDb {
         consumed: Uuid,
         next: &NewSession,
         audit: &AuditEvent,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Option<DateTime<Utc>>> {
         let mut st = self.lock();
         let Some(row) = st
             .sessions
             .iter_mut()
             .find(|s| s.row.id == consumed && s.consumed_at.is_none() && s.revoked_at.is_none())
         else {
-            return Ok(false);
+            return Ok(None);
         };
         row.consumed_at = Some(next.created_at);
-        st.sessions.push(new_row(next));
+        let auth_time = row.row.auth_time;
+        st.sessions.push(new_row(&NewSession {
+            auth_time,
+            ..next.clone()
+        }));
         st.audit.push(audit.clone());
-        Ok(true)
+        Ok(Some(auth_time))
     }
 
     async fn revoke_by_token(
