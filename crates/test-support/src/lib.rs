@@ -30,7 +30,6 @@ use authservice_infrastructure::crypto::{
 };
 use authservice_infrastructure::email::TemplateRenderer;
 use authservice_infrastructure::memory::{MemoryEphemeralStore, MemoryRateLimiter};
-use secrecy::SecretString;
 
 pub use clock::ManualClock;
 pub use stores::{MemoryDb, StoredSession};
@@ -96,7 +95,7 @@ impl World {
     #[must_use]
     pub fn with_rules(rules: RateRules) -> Self {
         let clock = Arc::new(ManualClock::default());
-        let db = Arc::new(MemoryDb::new(clock.clone()));
+        let db = Arc::new(MemoryDb::new());
         let client = authservice_domain::testing::client();
         db.seed_client(&client);
         let secret_box = Arc::new(AesGcmSecretBox::new(&[7; 32]));
@@ -236,10 +235,5 @@ impl World {
     #[must_use]
     pub fn events(&self) -> Vec<String> {
         self.db.event_types()
-    }
-
-    #[must_use]
-    pub fn password() -> SecretString {
-        SecretString::from(PASSWORD)
     }
 }

@@ -109,7 +109,7 @@ impl FromRequest for ClientCtx {
             if origin.is_some() {
                 req.extensions_mut().insert(CorsApproved);
             }
-            tracing::Span::current().record("client_id", client.id.to_string());
+            tracing::Span::current().record("client_id", tracing::field::display(client.id));
             ctx.principal = Principal::Client(client.id);
             ctx.client = Some(client);
             Ok(Self(ctx))

@@ -2,12 +2,12 @@
 //! what the PostgreSQL adapter does in one transaction happens here atomically too.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use authservice_application::ports::{
-    AuditFilter, AuditLog, ClaimedEmail, ClientRepository, ClientWriteError, Clock, ConsumeOutcome,
+    AuditFilter, AuditLog, ClaimedEmail, ClientRepository, ClientWriteError, ConsumeOutcome,
     EmailConfigRepository, EmailOutbox, MfaRepository, NewSession, OneTimeTokenRecord,
     OneTimeTokenRepository, OutboxStats, PasskeyRepository, PendingEmail, PresentedToken,
     QueuedEmail, SealedSecret, SealedSigningKey, SessionInfo, SessionRepository, SigningKeyInfo,
@@ -19,8 +19,6 @@ use authservice_domain::{
 };
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-
-use crate::ManualClock;
 
 mod clients;
 mod email;
@@ -118,18 +116,15 @@ impl State {
     }
 }
 
+#[derive(Default)]
 pub struct MemoryDb {
     state: Mutex<State>,
-    clock: Arc<ManualClock>,
 }
 
 impl MemoryDb {
     #[must_use]
-    pub fn new(clock: Arc<ManualClock>) -> Self {
-        Self {
-            state: Mutex::new(State::default()),
-            clock,
-        }
+    pub fn new() -> Self {
+        Self::default()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -182,13 +177,5 @@ fn new_row(session: &NewSession) -> StoredSession {
         consumed_at: None,
         revoked_at: None,
         revoked_reason: None,
-    }
-}
-
-impl MemoryDb {
-    /// The clock the stores stamp with.
-    #[must_use]
-    pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
     }
 }

@@ -107,7 +107,7 @@ impl AuthGrpc {
             })
             .await
             .map_err(|e| to_status(&ctx, e))?;
-        tracing::Span::current().record("client_id", client.id.to_string());
+        tracing::Span::current().record("client_id", tracing::field::display(client.id));
         ctx.principal = Principal::Client(client.id);
         ctx.client = Some(client);
         Ok(ctx)
