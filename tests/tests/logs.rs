@@ -104,6 +104,17 @@ async fn each_request_ends_with_a_log_line_naming_it_and_no_secret_is_logged() {
     let verdict = grpc.validate_token(request).await.unwrap().into_inner();
     assert!(!verdict.valid);
 
+    // A caller-chosen id that is not a short safe token is replaced, not logged.
+    let forged = "x".repeat(300);
+    let mut request = tonic::Request::new(ValidateTokenRequest {
+        access_token: "still-not-a-token".to_owned(),
+        api_key: key.clone(),
+    });
+    request
+        .metadata_mut()
+        .insert("x-request-id", forged.parse().unwrap());
+    grpc.validate_token(request).await.unwrap();
+
     // Logging is synchronous, but the last line is written after the answer left.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let rest = captured.of_request("logs-rest-1");
@@ -128,6 +139,21 @@ async fn each_request_ends_with_a_log_line_naming_it_and_no_secret_is_logged() {
     assert_eq!(span["name"], "grpc.request");
     assert_eq!(span["rpc"], "/auth.v1.TokenService/ValidateToken");
     assert_eq!(span["code"], 0);
+    let all_lines = captured.lines();
+    assert!(
+        all_lines.iter().all(|l| !l.to_string().contains(&forged)),
+        "an oversized request id reached the logs"
+    );
+    assert!(
+        all_lines
+            .iter()
+            .filter(
+                |l| l["message"] == "request finished" && l["spans"][0]["name"] == "grpc.request"
+            )
+            .count()
+            >= 2,
+        "the call with the replaced id is logged under a new id"
+    );
     // No line anywhere carries the presented secrets.
     let all = captured
         .lines()
