@@ -50,12 +50,13 @@
   let config = null;
 
   // ------------------------------------------------------------------ DOM helpers (the SDK's)
-  const { el, alertBox, uniqueId } = window.AuthService.dom;
+  const { el, alertBox, uniqueId, markInvalid, busy } = window.AuthService.dom;
   const field = (label, attrs, hint) => window.AuthService.dom.field(label, attrs, { hint });
   const button = (text, attrs) => el("button", Object.assign({ class: "as-btn", type: "submit" }, attrs), [text]);
   const okBox = (text) => el("div", { class: "as-alert as-ok", role: "status" }, [text]);
   const showError = (box, err) => {
     box.className = "as-alert as-error";
+    box.setAttribute("role", "alert");
     const byCode = err && ((err.authCode && text(lang, "strings", err.authCode)) || (err.code && text(lang, "errors", err.code)));
     box.textContent = byCode || (lang === "en" && err && err.userMessage) || t("error");
     box.hidden = false;
@@ -70,15 +71,6 @@
     box.setAttribute("tabindex", "-1");
     box.focus();
   };
-  /** Marks fields invalid (for assistive technology) until they are edited. */
-  const markInvalid = (...inputs) => inputs.forEach((input) => {
-    input.setAttribute("aria-invalid", "true");
-    input.addEventListener("input", () => input.removeAttribute("aria-invalid"), { once: true });
-  });
-  async function busy(btn, fn) {
-    btn.disabled = true;
-    try { return await fn(); } finally { btn.disabled = false; }
-  }
 
   /** Runs a sensitive account action. When the server wants a recent sign-in
    * (`reauthentication_required`), a form after `box` asks for the password, an authenticator
@@ -182,101 +174,35 @@
   }
 
   // ------------------------------------------------------------------ pages
-  function secondFactor(challenge) {
-    const box = alertBox();
-    const methods = challenge.methods;
-    const render = (method) => {
-      const kids = [box];
-      if (method === "totp" || method === "recovery_code") {
-        const code = method === "totp"
-          ? field(t("code"), { inputmode: "numeric", autocomplete: "one-time-code", required: true, maxlength: 6 })
-          : field(t("recoveryCode"), { autocomplete: "off", required: true });
-        const submit = button(t("verify"));
-        const form = el("form", { class: "as-stack", novalidate: true }, [...kids, code.wrap, submit]);
-        form.addEventListener("submit", (e) => {
-          e.preventDefault();
-          busy(submit, async () => {
-            try {
-              const r = method === "totp"
-                ? await auth.verifyTotp({ twoFactorToken: challenge.twoFactorToken, code: code.input.value.trim() })
-                : await auth.verifyRecoveryCode({ twoFactorToken: challenge.twoFactorToken, code: code.input.value.trim() });
-              if (!r.requires2fa) afterSignIn();
-            } catch (err) { showError(box, err); markInvalid(code.input); code.input.focus(); }
-          });
-        });
-        page(t("twoFactorTitle"), method === "totp" ? t("twoFactorLead") : "", [form, switcher(method)]);
-      } else {
-        const go = button(t("usePasskey"), { type: "button" });
-        go.addEventListener("click", () => busy(go, async () => {
-          try { await auth.passkeys.login({ twoFactorToken: challenge.twoFactorToken }); afterSignIn(); } catch (err) { showError(box, err); }
-        }));
-        page(t("twoFactorTitle"), "", [box, go, switcher(method)]);
-      }
-    };
-    const switcher = (current) => el("div", { class: "as-links" }, methods.filter((m) => m !== current).map((m) => {
-      const a = el("a", { href: "#", text: m === "totp" ? t("useTotp") : m === "passkey" ? t("usePasskey") : t("useRecovery") });
-      a.addEventListener("click", (e) => { e.preventDefault(); render(m); });
-      return a;
-    }));
-    render(methods[0] || "totp");
-  }
-
+  /** The login page's texts for the SDK's sign-in widget (same keys). */
+  const SIGN_IN_TEXTS = ["email", "password", "signIn", "passkey", "or", "magicLink", "magicSent",
+    "code", "recoveryCode", "verify", "useTotp", "usePasskey", "useRecovery"];
+  let signIn = null; // the mounted widget (a language switch mounts a new one)
+  /** The SDK's sign-in widget in the page's card: the second factor retitles the card. */
   async function loginPage() {
-    const box = alertBox();
-    const email = field(t("email"), { type: "email", autocomplete: "username webauthn", required: true });
-    const password = field(t("password"), { type: "password", autocomplete: "current-password", required: true });
-    const submit = button(t("signIn"));
-    const form = el("form", { class: "as-stack", novalidate: true }, [box, email.wrap, password.wrap, submit]);
-    let conditional = null;
-    form.addEventListener("submit", (e) => {
-      e.preventDefault();
-      busy(submit, async () => {
-        box.hidden = true;
-        try {
-          const r = await auth.login({ email: email.input.value.trim(), password: password.input.value });
-          if (conditional) conditional.abort();
-          if (r.requires2fa) secondFactor(r); else afterSignIn();
-        } catch (err) { showError(box, err); markInvalid(email.input, password.input); password.input.focus(); }
-      });
-    });
-    const kids = [form];
+    if (signIn) signIn.unmount();
     const methods = (config && config.methods) || {};
-    if (methods.passkey !== false && auth.passkeys.supported()) {
-      const pk = button(t("passkey"), { type: "button", class: "as-btn as-secondary" });
-      pk.addEventListener("click", () => busy(pk, async () => {
-        if (conditional) conditional.abort();
-        try { const r = await auth.passkeys.login({}); if (r.requires2fa) secondFactor(r); else afterSignIn(); } catch (err) { showError(box, err); }
-      }));
-      kids.push(el("div", { class: "as-divider" }, [t("or")]), pk);
-    }
-    if (methods.magic_link !== false) {
-      const magic = button(t("magicLink"), { type: "button", class: "as-btn as-secondary" });
-      magic.addEventListener("click", () => busy(magic, async () => {
-        if (!email.input.value.trim()) { markInvalid(email.input); showError(box, { code: "invalid_request" }); email.input.focus(); return; }
-        try { await auth.magicLink.send(email.input.value.trim()); showOk(box, t("magicSent")); } catch (err) { showError(box, err); }
-      }));
-      kids.push(magic);
-    }
-    kids.push(el("div", { class: "as-links" }, [link("/signup.html", t("noAccount")), link("/forgot-password.html", t("forgot"))]));
-    page(t("signInTitle"), t("signInLead"), kids);
+    const slot = el("div");
+    signIn = auth.mountSignIn(slot, {
+      // No heading or lead inside the widget: the card's title and lead say it.
+      text: Object.assign(Object.fromEntries(SIGN_IN_TEXTS.map((k) => [k, t(k)])), { twoFactor: "", twoFactorLead: "" }),
+      passkey: methods.passkey !== false,
+      magicLink: methods.magic_link !== false,
+      showError,
+      showOk,
+      onSecondFactor: (method) => page(t("twoFactorTitle"), method === "totp" ? t("twoFactorLead") : "", [slot]),
+      onSuccess: () => { afterSignIn(); },
+    });
+    page(t("signInTitle"), t("signInLead"), [slot,
+      el("div", { class: "as-links" }, [link("/signup.html", t("noAccount")), link("/forgot-password.html", t("forgot"))])]);
     const error = params.get("error");
-    if (error) showError(box, { authCode: error });
+    if (error) signIn.showError({ authCode: error });
     const code = params.get("auth_code");
     if (code) {
       history.replaceState(null, "", location.pathname);
-      try { const r = await auth.exchangeCode(code); if (r.requires2fa) secondFactor(r); else afterSignIn(); return; } catch (err) { showError(box, err); }
+      try { const r = await auth.exchangeCode(code); if (r.requires2fa) signIn.secondFactor(r); else afterSignIn(); return; } catch (err) { signIn.showError(err); }
     }
-    // Passkey autofill: the browser offers passkeys in the email field's suggestions.
-    if (methods.passkey !== false && await auth.passkeys.conditionalSupported().catch(() => false)) {
-      conditional = new AbortController();
-      auth.passkeys.login({ mediation: "conditional", signal: conditional.signal })
-        .then((r) => { if (r.requires2fa) secondFactor(r); else afterSignIn(); })
-        .catch((err) => {
-          // Dismissed or aborted autofill is normal; anything else is worth saying.
-          if (err && (err.name === "AbortError" || err.name === "NotAllowedError")) return;
-          showError(box, err);
-        });
-    }
+    await signIn.autofill();
   }
 
   function signupPage() {

@@ -354,96 +354,168 @@
     checkEmail: "Check your email: we sent you a link to finish signing up.",
     signOut: "Sign out", save: "Save", sessions: "Sessions",
     revoke: "Revoke", current: "This device", twoFactor: "Two-step verification",
+    twoFactorLead: "Enter the 6-digit code from your authenticator app.", emailRequired: "Enter your email address first.",
   };
 
   function alertBox() {
     return el("div", { class: "as-alert as-error", role: "alert", hidden: true });
   }
   function showError(box, err) {
+    box.className = "as-alert as-error";
+    box.setAttribute("role", "alert");
     box.textContent = (err && (err.userMessage || err.message)) || "Something went wrong.";
     box.hidden = false;
   }
+  function showOk(box, text) {
+    box.className = "as-alert as-ok";
+    box.setAttribute("role", "status");
+    box.textContent = text;
+    box.hidden = false;
+  }
+  /** Marks fields invalid (for assistive technology) until they are edited. */
+  function markInvalid(...inputs) {
+    inputs.forEach((input) => {
+      input.setAttribute("aria-invalid", "true");
+      input.addEventListener("input", () => input.removeAttribute("aria-invalid"), { once: true });
+    });
+  }
+  /** Runs `fn` with `btn` disabled. */
+  async function busy(btn, fn) {
+    btn.disabled = true;
+    try { return await fn(); } finally { btn.disabled = false; }
+  }
 
+  /** The sign-in widget (the hosted login page is built on it too): password, passkey (button
+   * and, with `conditional` or `autofill()`, the email field's autofill) and magic link, then the
+   * second factor the challenge asks for — authenticator code, recovery code or passkey, with a
+   * switch between the ones it accepts. */
   function mountSignIn(auth, target, o) {
     const t = Object.assign({}, defaultText, o.text);
+    const fail = o.showError || showError;
+    const ok = o.showOk || showOk;
     const root = resolve(target);
+    const view = el("div", { class: "as-signin" });
     const box = alertBox();
+    let mounted = true;
+    let firstStep = true;
+    let conditional = null; // the AbortController of a pending passkey autofill
+    const stopAutofill = () => { if (conditional) conditional.abort(); conditional = null; };
+    const done = (r) => { if (o.onSuccess) o.onSuccess(r.user || auth.getUser()); };
+    const signedIn = (r) => { stopAutofill(); if (r.requires2fa) secondFactor(r); else done(r); };
+
+    // The second step offers every factor the challenge accepts (TOTP, recovery code, passkey).
+    function secondFactor(challenge) {
+      firstStep = false;
+      stopAutofill();
+      const methods = challenge.methods && challenge.methods.length ? challenge.methods : ["totp"];
+      const label = (m) => (m === "totp" ? t.useTotp : m === "passkey" ? t.usePasskey : t.useRecovery);
+      const switcher = (current) => el("div", { class: "as-links" }, methods.filter((m) => m !== current).map((m) =>
+        el("a", { href: "#", text: label(m), onclick: (e) => { e.preventDefault(); show(m); } })));
+      const show = (method) => {
+        box.hidden = true;
+        const head = [
+          t.twoFactor ? el("h2", { class: "as-subtitle", text: t.twoFactor }) : null,
+          method === "totp" && t.twoFactorLead ? el("p", { class: "as-lead", text: t.twoFactorLead }) : null,
+          box,
+        ];
+        let focus;
+        if (method === "passkey") {
+          const go = el("button", { class: "as-btn", type: "button", text: t.usePasskey });
+          go.addEventListener("click", () => busy(go, async () => {
+            try { done(await auth.passkeys.login({ twoFactorToken: challenge.twoFactorToken })); } catch (err) { fail(box, err); }
+          }));
+          view.replaceChildren(el("div", { class: "as-stack" }, [...head, go]), switcher(method));
+          focus = go;
+        } else {
+          const code = method === "totp"
+            ? field(t.code, { inputmode: "numeric", autocomplete: "one-time-code", required: true, maxlength: 6 })
+            : field(t.recoveryCode, { autocomplete: "off", required: true });
+          const verify = el("button", { class: "as-btn", type: "submit", text: t.verify });
+          const form = el("form", { class: "as-stack", novalidate: true }, [...head, code.wrap, verify]);
+          form.addEventListener("submit", (e) => {
+            e.preventDefault();
+            busy(verify, async () => {
+              const args = { twoFactorToken: challenge.twoFactorToken, code: code.input.value.trim() };
+              try { done(method === "totp" ? await auth.verifyTotp(args) : await auth.verifyRecoveryCode(args)); } catch (err) {
+                fail(box, err);
+                markInvalid(code.input);
+                code.input.focus();
+              }
+            });
+          });
+          view.replaceChildren(form, switcher(method));
+          focus = code.input;
+        }
+        if (o.onSecondFactor) o.onSecondFactor(method, challenge);
+        focus.focus();
+      };
+      show(methods[0]);
+    }
+
+    /** Passkey autofill: the browser offers passkeys in the email field's suggestions. */
+    async function autofill() {
+      if (!mounted || !firstStep || conditional || o.passkey === false) return;
+      if (!await auth.passkeys.conditionalSupported().catch(() => false)) return;
+      if (!mounted || !firstStep || conditional) return;
+      const controller = new AbortController();
+      conditional = controller;
+      auth.passkeys.login({ mediation: "conditional", signal: controller.signal })
+        .then(signedIn)
+        .catch((err) => {
+          // Dismissed or aborted autofill is normal; anything else is worth saying.
+          if (controller.signal.aborted || (err && (err.name === "AbortError" || err.name === "NotAllowedError"))) return;
+          fail(box, err);
+        });
+    }
+
     const email = field(t.email, { type: "email", name: "email", autocomplete: "username webauthn", required: true });
     const password = field(t.password, { type: "password", name: "password", autocomplete: "current-password", required: true });
     const submit = el("button", { class: "as-btn", type: "submit", text: t.signIn });
-    const done = (r) => { if (o.onSuccess) o.onSuccess(r.user || auth.getUser()); };
-    // The second step offers every factor the challenge accepts (TOTP, recovery code, passkey).
-    const secondStep = (challenge) => {
-      const methods = challenge.methods.length ? challenge.methods : ["totp"];
-      const show = (method) => {
-        const kids = [el("h2", { class: "as-subtitle", text: t.twoFactor }), box];
-        if (method === "passkey") {
-          const go = el("button", { class: "as-btn", type: "button", text: t.usePasskey });
-          go.addEventListener("click", async () => {
-            go.disabled = true;
-            try { done(await auth.passkeys.login({ twoFactorToken: challenge.twoFactorToken })); }
-            catch (err) { showError(box, err); } finally { go.disabled = false; }
-          });
-          kids.push(go);
-          root.replaceChildren(el("div", { class: "as-stack" }, kids), switcher(method));
-          return;
-        }
-        const code = method === "totp"
-          ? field(t.code, { inputmode: "numeric", autocomplete: "one-time-code", required: true })
-          : field(t.recoveryCode, { autocomplete: "off", required: true });
-        const verify = el("button", { class: "as-btn", type: "submit", text: t.verify });
-        const form = el("form", { class: "as-stack", novalidate: true }, [...kids, code.wrap, verify]);
-        form.addEventListener("submit", async (e) => {
-          e.preventDefault();
-          verify.disabled = true;
-          try {
-            const args = { twoFactorToken: challenge.twoFactorToken, code: code.input.value.trim() };
-            done(method === "totp" ? await auth.verifyTotp(args) : await auth.verifyRecoveryCode(args));
-          } catch (err) { showError(box, err); } finally { verify.disabled = false; }
-        });
-        root.replaceChildren(form, switcher(method));
-        code.input.focus();
-      };
-      const switcher = (current) => el("div", { class: "as-links" }, methods.filter((m) => m !== current).map((m) => {
-        const label = m === "totp" ? t.useTotp : m === "passkey" ? t.usePasskey : t.useRecovery;
-        return el("button", { class: "as-btn as-secondary", type: "button", text: label, onclick: () => { box.hidden = true; show(m); } });
-      }));
-      show(methods[0]);
-    };
     const form = el("form", { class: "as-stack", novalidate: true }, [box, email.wrap, password.wrap, submit]);
-    form.addEventListener("submit", async (e) => {
+    form.addEventListener("submit", (e) => {
       e.preventDefault();
-      submit.disabled = true;
-      box.hidden = true;
-      try {
-        const r = await auth.login({ email: email.input.value.trim(), password: password.input.value });
-        if (r.requires2fa) secondStep(r); else done(r);
-      } catch (err) { showError(box, err); } finally { submit.disabled = false; }
+      busy(submit, async () => {
+        box.hidden = true;
+        try { signedIn(await auth.login({ email: email.input.value.trim(), password: password.input.value })); } catch (err) {
+          fail(box, err);
+          markInvalid(email.input, password.input);
+          password.input.focus();
+        }
+      });
     });
-    root.append(form);
+    view.append(form);
+    if (o.passkey !== false && auth.passkeys.supported()) {
+      const pk = el("button", { class: "as-btn as-secondary", type: "button", text: t.passkey });
+      pk.addEventListener("click", () => busy(pk, async () => {
+        stopAutofill(); // one WebAuthn request at a time
+        try { signedIn(await auth.passkeys.login({})); } catch (err) { fail(box, err); }
+      }));
+      view.append(el("div", { class: "as-divider", text: t.or }), pk);
+    }
     if (o.magicLink !== false) {
       const magic = el("button", { class: "as-btn as-secondary", type: "button", text: t.magicLink });
-      magic.addEventListener("click", async () => {
-        if (!email.input.value.trim()) { email.input.focus(); return; }
-        magic.disabled = true;
-        try {
-          await auth.magicLink.send(email.input.value.trim());
-          box.className = "as-alert as-ok";
-          box.textContent = t.magicSent;
-          box.hidden = false;
-        } catch (err) { showError(box, err); } finally { magic.disabled = false; }
-      });
-      root.append(magic);
+      magic.addEventListener("click", () => busy(magic, async () => {
+        const address = email.input.value.trim();
+        if (!address) {
+          markInvalid(email.input);
+          fail(box, new AuthError(400, { code: "invalid_request", message: "email required", user_message: t.emailRequired }));
+          email.input.focus();
+          return;
+        }
+        try { await auth.magicLink.send(address); ok(box, t.magicSent); } catch (err) { fail(box, err); }
+      }));
+      view.append(magic);
     }
-    if (auth.passkeys.supported()) {
-      const pk = el("button", { class: "as-btn as-secondary", type: "button", text: t.passkey });
-      pk.addEventListener("click", async () => {
-        try { const r = await auth.passkeys.login({}); if (r.requires2fa) secondStep(r); else done(r); }
-        catch (err) { showError(box, err); }
-      });
-      root.append(el("div", { class: "as-divider", text: t.or }), pk);
-    }
-    return { unmount: () => root.replaceChildren() };
+    root.append(view);
+    if (o.conditional) autofill();
+    return {
+      unmount() { mounted = false; stopAutofill(); root.replaceChildren(); },
+      /** Continues with a challenge obtained elsewhere (e.g. `exchangeCode` → `{ requires2fa }`). */
+      secondFactor,
+      /** Shows an error in the widget's alert. */
+      showError: (err) => fail(box, err),
+      autofill,
+    };
   }
 
   function mountSignUp(auth, target, o) {
@@ -461,9 +533,7 @@
       try {
         const r = await auth.signup({ email: email.input.value.trim(), password: password.input.value, displayName: name.input.value.trim() || undefined });
         if (r.verificationRequired) {
-          box.className = "as-alert as-ok";
-          box.textContent = t.checkEmail;
-          box.hidden = false;
+          showOk(box, t.checkEmail);
           form.replaceChildren(box);
           if (o.onVerificationRequired) o.onVerificationRequired(r.email);
           return;
@@ -526,7 +596,7 @@
     AuthError,
     version: "1.0.0",
     /** DOM helpers shared with the hosted pages (auth-ui.js, portal.js). */
-    dom: { el, field, alertBox, uniqueId },
+    dom: { el, field, alertBox, uniqueId, markInvalid, busy },
     _webauthn: { createCredential, getAssertion },
   };
 })(typeof window !== "undefined" ? window : globalThis);
