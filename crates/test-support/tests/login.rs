@@ -1,6 +1,7 @@
 //! Password login, without services: credentials, lockout, the verified-address rule, and the
 //! second-factor challenge.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use authservice_application::auth::{Login, LoginError, LoginInput, LoginOutcome};
@@ -8,6 +9,7 @@ use authservice_application::limits::{Limit, RateRules};
 use authservice_application::ports::RateRule;
 use authservice_domain::ClientSettings;
 use authservice_domain::testing::user;
+use authservice_infrastructure::crypto::{HashAlgorithm, PooledHasher};
 use authservice_test_support::{PASSWORD, World};
 use secrecy::SecretString;
 use serde_json::json;
@@ -37,6 +39,27 @@ async fn the_right_password_starts_a_session_and_is_audited() {
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions[0].row.family_id, tokens.session_id);
     assert!(world.events().contains(&"login_succeeded".to_owned()));
+}
+
+#[tokio::test]
+async fn a_login_stamps_the_user_and_upgrades_a_weaker_hash_with_its_session() {
+    let mut world = World::new();
+    let ada = user();
+    world.seed_user(&ada).await;
+    // The same password hashed at a higher cost than the seeded one: a login upgrades it.
+    world.ports.passwords = Arc::new(PooledHasher::new(HashAlgorithm::Bcrypt { cost: 5 }, 1, 4));
+    let Ok(LoginOutcome::Tokens(_)) = login(&world, "ada@example.com", PASSWORD).await else {
+        panic!("expected tokens");
+    };
+    let session = world.db.sessions()[0].row.clone();
+    let (stored, hash) = world.db.user(ada.client_id, ada.id).unwrap();
+    assert_eq!(stored.last_login_at, Some(session.started_at));
+    assert!(hash.unwrap().starts_with("$2b$05$"));
+    // Still the same password, and no further upgrade is carried.
+    let Ok(LoginOutcome::Tokens(_)) = login(&world, "ada@example.com", PASSWORD).await else {
+        panic!("expected tokens");
+    };
+    assert!(world.db.sessions()[1].row.rehash.is_none());
 }
 
 #[tokio::test]

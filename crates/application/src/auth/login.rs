@@ -15,7 +15,7 @@ use crate::audit::record_quietly;
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, UseCaseError};
 use crate::limits::{Limit, Slot, subject};
-use crate::ports::{HashError, Ports};
+use crate::ports::{HashError, PasswordRehash, Ports};
 
 #[derive(Debug)]
 pub struct LoginInput {
@@ -178,25 +178,17 @@ impl Login {
             }
             Ok(Admission::Session) => {}
         }
-        let upgraded = match &found.password_hash {
-            Some(hash) if self.ports.passwords.needs_rehash(hash) => {
-                Some((hash.as_str(), self.ports.passwords.hash(password).await?))
-            }
+        let rehash = match found.password_hash {
+            Some(old) if self.ports.passwords.needs_rehash(&old) => Some(PasswordRehash {
+                new: self.ports.passwords.hash(password).await?,
+                old,
+            }),
             _ => None,
         };
-        let now = self.ports.clock.now();
-        self.ports
-            .users
-            .record_login(
-                client.id,
-                user.id,
-                now,
-                upgraded.as_ref().map(|(old, new)| (*old, new.as_str())),
-            )
-            .await?;
         let mut user = user;
-        user.last_login_at = Some(now);
-        let prepared = prepare_session(&self.ports, &self.config, ctx, client, user).await?;
+        user.last_login_at = Some(self.ports.clock.now());
+        let mut prepared = prepare_session(&self.ports, &self.config, ctx, client, user).await?;
+        prepared.session.rehash = rehash;
         let event = login_event(&self.ports, ctx, &prepared);
         self.ports
             .sessions

@@ -226,6 +226,7 @@ pub(crate) async fn prepare_session_authenticated_at(
         created_at: now,
         expires_at,
         auth_time,
+        rehash: None,
     };
     let access_token = sign_access_token(
         ports,

@@ -167,6 +167,7 @@ impl RefreshSession {
             created_at: now,
             expires_at,
             auth_time: token.auth_time,
+            rehash: None,
         };
         let mut audit = ctx
             .audit(EventType::TokenRefreshed)

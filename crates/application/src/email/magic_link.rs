@@ -197,10 +197,6 @@ impl VerifyMagicLink {
                     )
                     .await?;
                 not_consumed(outcome, client, now)?;
-                self.ports
-                    .users
-                    .record_login(owner.id, prepared.tokens.user.id, now, None)
-                    .await?;
                 Ok(MagicLinkAnswer::Tokens(Box::new(prepared.tokens)))
             }
             (MagicLinkMode::Redirect, _) => {

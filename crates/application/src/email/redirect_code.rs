@@ -158,10 +158,6 @@ impl ExchangeRedirectCode {
             .sessions
             .create(&prepared.session, &login)
             .await?;
-        self.ports
-            .users
-            .record_login(owner.id, prepared.tokens.user.id, now, None)
-            .await?;
         Ok(crate::auth::LoginOutcome::Tokens(Box::new(prepared.tokens)))
     }
 }

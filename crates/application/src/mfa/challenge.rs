@@ -245,10 +245,6 @@ impl CompleteChallenge {
             .sessions
             .create(&prepared.session, &login)
             .await?;
-        self.ports
-            .users
-            .record_login(challenge.client.id, prepared.tokens.user.id, now, None)
-            .await?;
         Ok(prepared.tokens)
     }
 

@@ -32,7 +32,7 @@ pub use mfa::{
     TotpProvisioning, TotpState, VerifiedAssertion, WebauthnEngine, WebauthnRefusal,
 };
 pub use rate_limit::{RateDecision, RateLimiter, RateRule};
-pub use sessions::{NewSession, PresentedToken, SessionInfo, SessionRepository};
+pub use sessions::{NewSession, PasswordRehash, PresentedToken, SessionInfo, SessionRepository};
 pub use signing_keys::{SigningKeyInfo, SigningKeyStore};
 pub use tokens::{
     AccessClaims, AccessTokens, HashError, NewSigningKey, PasswordHasher, TokenError,

@@ -19,6 +19,17 @@ pub struct NewSession {
     pub expires_at: DateTime<Utc>,
     /// When the user last proved who they are in this session (`auth_time`).
     pub auth_time: DateTime<Utc>,
+    /// A password sign-in whose stored hash is upgraded (cost or algorithm): stored with the
+    /// sign-in, and only over the hash that was verified. `None` for every other session row.
+    pub rehash: Option<PasswordRehash>,
+}
+
+/// A verified password's hash replaced by a stronger one of the same password.
+#[derive(Debug, Clone)]
+pub struct PasswordRehash {
+    /// The stored hash that was verified: a password changed meanwhile is never overwritten.
+    pub old: String,
+    pub new: String,
 }
 
 /// A presented refresh token's row as stored, whatever its state; the application decides
@@ -55,7 +66,11 @@ pub struct SessionInfo {
 /// conditional update, never read-then-write.
 #[async_trait]
 pub trait SessionRepository: Send + Sync {
-    /// Stores a new session (a login) with its audit event, in one transaction.
+    /// Stores a sign-in in one transaction: the new session, the user's `last_login_at`
+    /// (its `started_at`), the password rehash it carries, and its audit event.
+    ///
+    /// # Errors
+    /// The store failed (nothing is written).
     async fn create(&self, session: &NewSession, audit: &AuditEvent) -> anyhow::Result<()>;
 
     /// The token of `client` whose hash is `presented`, whatever its state.

@@ -58,16 +58,6 @@ pub trait UserRepository: Send + Sync {
 
     async fn get(&self, client: ClientId, id: UserId) -> anyhow::Result<Option<UserWithPassword>>;
 
-    /// Stamps `last_login_at`, and for a cost upgrade `(old, new)` replaces the hash only if it
-    /// is still `old` (a password changed meanwhile is never overwritten).
-    async fn record_login(
-        &self,
-        client: ClientId,
-        id: UserId,
-        at: DateTime<Utc>,
-        upgrade: Option<(&str, &str)>,
-    ) -> anyhow::Result<()>;
-
     /// Stores the profile fields of `user` (display name, timezone, locale) with its audit event.
     async fn update_profile(&self, user: &User, audit: &AuditEvent) -> anyhow::Result<()>;
 

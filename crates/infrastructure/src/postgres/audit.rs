@@ -90,6 +90,17 @@ pub(super) async fn insert_event(
         .map(|_| ())
 }
 
+/// The insert of one event as a future bound only to the connection, to pipeline it with
+/// other statements of a transaction.
+pub(super) fn insert_event_pipelined<'a>(
+    conn: &mut &'a AsyncPgConnection,
+    event: &AuditEvent,
+) -> futures_util::future::BoxFuture<'a, QueryResult<usize>> {
+    diesel::insert_into(audit_events::table)
+        .values(AuditRow::from(event))
+        .execute(conn)
+}
+
 pub struct PgAuditLog {
     pool: PgPool,
 }

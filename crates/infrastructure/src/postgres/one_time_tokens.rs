@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::PgPool;
 use super::audit::insert_event;
 use super::schema::{one_time_tokens, users};
-use super::sessions::{insert_new_session, revoke_where};
+use super::sessions::{insert_sign_in, revoke_where};
 
 mod rows;
 
@@ -131,8 +131,7 @@ async fn apply(
             mark_verified(tx, row, now).await?;
             insert_event(tx, &stamped(audit, row)).await?;
             if let Some((session, login)) = session {
-                insert_new_session(tx, session).await?;
-                insert_event(tx, login).await?;
+                insert_sign_in(tx, session, login).await?;
             }
             Ok(())
         }

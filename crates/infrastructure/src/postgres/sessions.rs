@@ -12,8 +12,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::PgPool;
-use super::audit::insert_event;
-use super::schema::sessions;
+use super::audit::{insert_event, insert_event_pipelined};
+use super::schema::{sessions, users};
 
 mod revoke;
 
@@ -46,22 +46,9 @@ impl PgSessionRepository {
     }
 }
 
-async fn insert_session(conn: &mut AsyncPgConnection, row: &SessionRow<'_>) -> QueryResult<()> {
-    diesel::insert_into(sessions::table)
-        .values(row)
-        .execute(conn)
-        .await
-        .map(|_| ())
-}
-
-/// Inserts the first row of a new session family.
-pub(super) async fn insert_new_session(
-    conn: &mut AsyncPgConnection,
-    s: &NewSession,
-) -> QueryResult<()> {
-    insert_session(
-        conn,
-        &SessionRow {
+impl<'a> SessionRow<'a> {
+    fn of(s: &'a NewSession) -> Self {
+        SessionRow {
             id: s.id,
             family_id: s.family_id,
             client_id: s.client_id.as_uuid(),
@@ -73,9 +60,56 @@ pub(super) async fn insert_new_session(
             created_at: s.created_at,
             expires_at: s.expires_at,
             auth_time: s.auth_time,
-        },
-    )
-    .await
+        }
+    }
+}
+
+/// Inserts a session row (the next one of a family on rotation).
+async fn insert_session(conn: &mut AsyncPgConnection, s: &NewSession) -> QueryResult<()> {
+    diesel::insert_into(sessions::table)
+        .values(&SessionRow::of(s))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Stores a sign-in inside the caller's transaction: the new session, the user's
+/// `last_login_at` (and the password rehash, only over the verified hash) and the audit
+/// event, pipelined (three statements, one round trip).
+pub(super) async fn insert_sign_in(
+    tx: &mut AsyncPgConnection,
+    s: &NewSession,
+    audit: &AuditEvent,
+) -> QueryResult<()> {
+    let mut conn: &AsyncPgConnection = tx;
+    let row = SessionRow::of(s);
+    let session = diesel::insert_into(sessions::table)
+        .values(&row)
+        .execute(&mut conn);
+    let user = users::table
+        .filter(users::client_id.eq(s.client_id.as_uuid()))
+        .filter(users::id.eq(s.user_id.as_uuid()));
+    let stamp = diesel::update(user)
+        .set(users::last_login_at.eq(s.started_at))
+        .execute(&mut conn);
+    let rehash = s.rehash.as_ref().map(|rehash| {
+        diesel::update(user.filter(users::password_hash.eq(&rehash.old)))
+            .set((
+                users::password_hash.eq(&rehash.new),
+                users::updated_at.eq(s.started_at),
+            ))
+            .execute(&mut conn)
+    });
+    let rehash = async move {
+        match rehash {
+            Some(update) => update.await,
+            None => Ok(0),
+        }
+    };
+    let event = insert_event_pipelined(&mut conn, audit);
+    futures_util::future::try_join4(session, stamp, rehash, event)
+        .await
+        .map(|_| ())
 }
 
 #[async_trait]
@@ -83,12 +117,9 @@ impl SessionRepository for PgSessionRepository {
     #[tracing::instrument(name = "pg.sessions.create", level = "debug", skip_all)]
     async fn create(&self, s: &NewSession, audit: &AuditEvent) -> anyhow::Result<()> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            insert_new_session(tx, s).await?;
-            insert_event(tx, audit).await
-        })
-        .await
-        .context("storing session")
+        conn.transaction::<_, DieselError, _>(async |tx| insert_sign_in(tx, s, audit).await)
+            .await
+            .context("storing session")
     }
 
     #[tracing::instrument(name = "pg.sessions.find_token", level = "debug", skip_all)]
@@ -172,7 +203,7 @@ impl SessionRepository for PgSessionRepository {
                     auth_time,
                     ..next.clone()
                 };
-                insert_new_session(tx, &next).await?;
+                insert_session(tx, &next).await?;
                 insert_event(tx, audit).await?;
                 Ok(auth_time)
             })

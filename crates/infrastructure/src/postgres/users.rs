@@ -17,7 +17,7 @@ use super::audit::insert_event;
 use super::one_time_tokens::insert_pending;
 use super::outbox::queue_notice;
 use super::schema::users;
-use super::sessions::{insert_new_session, revoke_where};
+use super::sessions::{insert_sign_in, revoke_where};
 use authservice_application::ports::QueuedEmail;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -109,8 +109,7 @@ impl UserRepository for PgUserRepository {
                 .await?;
             insert_event(tx, audit).await?;
             if let Some((session, session_audit)) = first_session {
-                insert_new_session(tx, session).await?;
-                insert_event(tx, session_audit).await?;
+                insert_sign_in(tx, session, session_audit).await?;
             }
             if let Some(pending) = verification {
                 insert_pending(tx, pending).await?;
@@ -160,33 +159,6 @@ impl UserRepository for PgUserRepository {
             .context("loading user")?
             .map(UserRow::into_user)
             .transpose()
-    }
-
-    #[tracing::instrument(name = "pg.users.record_login", level = "debug", skip_all)]
-    async fn record_login(
-        &self,
-        client: ClientId,
-        id: UserId,
-        at: DateTime<Utc>,
-        upgrade: Option<(&str, &str)>,
-    ) -> anyhow::Result<()> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let target = users::table
-            .filter(users::client_id.eq(client.as_uuid()))
-            .filter(users::id.eq(id.as_uuid()));
-        diesel::update(target)
-            .set(users::last_login_at.eq(at))
-            .execute(&mut conn)
-            .await
-            .context("recording login")?;
-        if let Some((old, new)) = upgrade {
-            diesel::update(target.filter(users::password_hash.eq(old)))
-                .set((users::password_hash.eq(new), users::updated_at.eq(at)))
-                .execute(&mut conn)
-                .await
-                .context("upgrading password hash")?;
-        }
-        Ok(())
     }
 
     #[tracing::instrument(name = "pg.users.update_profile", level = "debug", skip_all)]

@@ -105,7 +105,7 @@ impl MemoryDb {
             Effect::MagicLink(session) => {
                 mark_verified(&mut st);
                 if let Some((session, login)) = session {
-                    st.sessions.push(new_row(session));
+                    sign_in(&mut st, session);
                     st.audit.push(login.clone());
                 }
             }

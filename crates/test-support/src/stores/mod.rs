@@ -148,6 +148,12 @@ impl MemoryDb {
             .collect()
     }
 
+    /// A stored user of `client` with its password hash.
+    #[must_use]
+    pub fn user(&self, client: ClientId, id: UserId) -> Option<(User, Option<String>)> {
+        self.lock().user_mut(client, id).map(|u| u.clone())
+    }
+
     /// Every session row, in insertion order.
     #[must_use]
     pub fn sessions(&self) -> Vec<StoredSession> {
@@ -169,6 +175,20 @@ impl MemoryDb {
             .map(|o| o.email.kind.clone())
             .collect()
     }
+}
+
+/// A sign-in as the Postgres adapter stores it: the session, the user's `last_login_at` and
+/// the password rehash it carries.
+fn sign_in(st: &mut State, session: &NewSession) {
+    if let Some((user, hash)) = st.user_mut(session.client_id, session.user_id) {
+        user.last_login_at = Some(session.started_at);
+        if let Some(rehash) = &session.rehash
+            && hash.as_deref() == Some(rehash.old.as_str())
+        {
+            *hash = Some(rehash.new.clone());
+        }
+    }
+    st.sessions.push(new_row(session));
 }
 
 fn new_row(session: &NewSession) -> StoredSession {

@@ -8,7 +8,7 @@ use super::*;
 impl SessionRepository for MemoryDb {
     async fn create(&self, session: &NewSession, audit: &AuditEvent) -> anyhow::Result<()> {
         let mut st = self.lock();
-        st.sessions.push(new_row(session));
+        sign_in(&mut st, session);
         st.audit.push(audit.clone());
         Ok(())
     }

@@ -26,7 +26,7 @@ impl UserRepository for MemoryDb {
             .push((user.clone(), Some(password_hash.to_owned())));
         st.audit.push(audit.clone());
         if let Some((session, event)) = first_session {
-            st.sessions.push(new_row(session));
+            sign_in(&mut st, session);
             st.audit.push(event.clone());
         }
         if let Some(pending) = verification {
@@ -61,25 +61,6 @@ impl UserRepository for MemoryDb {
                 user: user.clone(),
                 password_hash: hash.clone(),
             }))
-    }
-
-    async fn record_login(
-        &self,
-        client: ClientId,
-        id: UserId,
-        at: DateTime<Utc>,
-        upgrade: Option<(&str, &str)>,
-    ) -> anyhow::Result<()> {
-        let mut st = self.lock();
-        if let Some((user, hash)) = st.user_mut(client, id) {
-            user.last_login_at = Some(at);
-            if let Some((old, new)) = upgrade
-                && hash.as_deref() == Some(old)
-            {
-                *hash = Some(new.to_owned());
-            }
-        }
-        Ok(())
     }
 
     async fn update_profile(&self, user: &User, audit: &AuditEvent) -> anyhow::Result<()> {

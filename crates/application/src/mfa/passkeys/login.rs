@@ -174,10 +174,6 @@ impl PasskeyLogin {
             .sessions
             .create(&prepared.session, &login)
             .await?;
-        self.ports
-            .users
-            .record_login(client.id, prepared.tokens.user.id, now, None)
-            .await?;
         Ok(prepared.tokens)
     }
 
