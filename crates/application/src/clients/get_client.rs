@@ -1,35 +1,12 @@
 //! Read one client.
 
 use authservice_domain::EventType;
-use authservice_domain::{Client, ClientId, Permission, ValidationError};
+use authservice_domain::{Client, Permission};
 
+use super::{GetClientError, existing_client};
 use crate::audit::record_quietly;
-use crate::context::{Forbidden, RequestCtx};
-use crate::error::{ErrorKind, UseCaseError};
+use crate::context::RequestCtx;
 use crate::ports::Ports;
-
-#[derive(Debug, thiserror::Error)]
-pub enum GetClientError {
-    #[error(transparent)]
-    Forbidden(#[from] Forbidden),
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    #[error("client not found")]
-    NotFound,
-    #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
-}
-
-impl UseCaseError for GetClientError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Self::Forbidden(_) => ErrorKind::Forbidden,
-            Self::Invalid(_) => ErrorKind::InvalidRequest,
-            Self::NotFound => ErrorKind::ClientNotFound,
-            Self::Unexpected(_) => ErrorKind::Internal,
-        }
-    }
-}
 
 pub struct GetClient {
     ports: Ports,
@@ -46,15 +23,8 @@ impl GetClient {
     /// `id` is the raw path or gRPC value.
     #[tracing::instrument(name = "get_client", level = "debug", skip_all)]
     pub async fn execute(&self, ctx: &RequestCtx, id: &str) -> Result<Client, GetClientError> {
-        ctx.require(Permission::ClientsRead)?;
-        let id = ClientId::parse(id)?;
-        ctx.require_for_client(Permission::ClientsRead, id)?;
-        let client = self
-            .ports
-            .clients
-            .get(id)
-            .await?
-            .ok_or(GetClientError::NotFound)?;
+        let client = existing_client(&self.ports, ctx, id, Permission::ClientsRead).await?;
+        let id = client.id;
         let event = ctx
             .audit(EventType::ClientRead)
             .client(id)

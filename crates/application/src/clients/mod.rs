@@ -5,8 +5,7 @@ mod check_origin;
 mod create_client;
 mod get_client;
 mod list_clients;
-mod rotate_api_key;
-mod rotate_jwt_secret;
+mod rotate;
 mod signing_keys;
 mod update_client;
 
@@ -15,19 +14,87 @@ pub use authenticate_client::{
 };
 pub use check_origin::{CheckOrigin, OriginScope};
 pub use create_client::{CreateClient, CreateClientError, CreateClientInput, CreatedClient};
-pub use get_client::{GetClient, GetClientError};
+pub use get_client::GetClient;
 pub use list_clients::{ListClients, ListClientsError, ListClientsInput};
-pub use rotate_api_key::{RotateApiKey, RotateApiKeyError, RotatedApiKey};
-pub use rotate_jwt_secret::{RotateJwtSecret, RotateJwtSecretError, RotatedJwtSecret};
-pub use signing_keys::{ManageSigningKeys, RotateSigningKeyInput, SigningKeysError};
+pub use rotate::{RotateApiKey, RotateJwtSecret, RotatedApiKey, RotatedJwtSecret};
+pub use signing_keys::{ManageSigningKeys, RotateSigningKeyInput};
 pub use update_client::{UpdateClient, UpdateClientError, UpdateClientInput};
 
-use authservice_domain::{ApiKey, Client};
+use authservice_domain::{ApiKey, Client, ClientId, Permission, ValidationError};
 use serde_json::{Value, json};
 
 use secrecy::SecretString;
 
-use crate::ports::Random;
+use crate::context::{Forbidden, RequestCtx};
+use crate::error::{ErrorKind, UseCaseError};
+use crate::ports::{ClientWriteError, Ports, Random};
+
+/// What an operator's action on one existing client fails with.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientActionError {
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("client not found")]
+    NotFound,
+    #[error("client was modified concurrently; retry")]
+    Conflict,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+pub type GetClientError = ClientActionError;
+pub type RotateApiKeyError = ClientActionError;
+pub type RotateJwtSecretError = ClientActionError;
+pub type SigningKeysError = ClientActionError;
+
+impl UseCaseError for ClientActionError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Forbidden(_) => ErrorKind::Forbidden,
+            Self::Invalid(_) => ErrorKind::InvalidRequest,
+            Self::NotFound => ErrorKind::ClientNotFound,
+            Self::Conflict => ErrorKind::Conflict,
+            Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+impl From<ClientWriteError> for ClientActionError {
+    fn from(err: ClientWriteError) -> Self {
+        match err {
+            ClientWriteError::NotFound => Self::NotFound,
+            ClientWriteError::Conflict => Self::Conflict,
+            // Only a change of slug can collide; these actions keep it.
+            ClientWriteError::SlugTaken => {
+                Self::Unexpected(anyhow::anyhow!("slug conflict without a slug change"))
+            }
+            ClientWriteError::Unexpected(e) => Self::Unexpected(e),
+        }
+    }
+}
+
+/// The client `id` (the raw path or gRPC value) for an action needing `permission` on it:
+/// the permission, then the id, then the caller's scope, then the client itself.
+///
+/// # Errors
+/// `Forbidden`, `Invalid` (not an id), `NotFound`, or a store failure.
+pub(crate) async fn existing_client(
+    ports: &Ports,
+    ctx: &RequestCtx,
+    id: &str,
+    permission: Permission,
+) -> Result<Client, ClientActionError> {
+    ctx.require(permission)?;
+    let id = ClientId::parse(id)?;
+    ctx.require_for_client(permission, id)?;
+    ports
+        .clients
+        .get(id)
+        .await?
+        .ok_or(ClientActionError::NotFound)
+}
 
 /// The audit snapshot of a client: every public field, never a secret or key hash.
 #[must_use]

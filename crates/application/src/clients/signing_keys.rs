@@ -8,33 +8,10 @@ use std::time::Duration;
 use authservice_domain::{ClientId, Permission, SigningAlgorithm, ValidationError};
 use serde_json::json;
 
+use super::{SigningKeysError, existing_client};
 use crate::audit::record_quietly;
-use crate::context::{Forbidden, RequestCtx};
-use crate::error::{ErrorKind, UseCaseError};
+use crate::context::RequestCtx;
 use crate::ports::{Ports, SealedSigningKey, SigningKeyInfo};
-
-#[derive(Debug, thiserror::Error)]
-pub enum SigningKeysError {
-    #[error(transparent)]
-    Forbidden(#[from] Forbidden),
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    #[error("client not found")]
-    NotFound,
-    #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
-}
-
-impl UseCaseError for SigningKeysError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Self::Forbidden(_) => ErrorKind::Forbidden,
-            Self::Invalid(_) => ErrorKind::InvalidRequest,
-            Self::NotFound => ErrorKind::ClientNotFound,
-            Self::Unexpected(_) => ErrorKind::Internal,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct RotateSigningKeyInput {
@@ -62,15 +39,7 @@ impl ManageSigningKeys {
         id: &str,
         permission: Permission,
     ) -> Result<ClientId, SigningKeysError> {
-        ctx.require(permission)?;
-        let id = ClientId::parse(id)?;
-        ctx.require_for_client(permission, id)?;
-        self.ports
-            .clients
-            .get(id)
-            .await?
-            .map(|c| c.id)
-            .ok_or(SigningKeysError::NotFound)
+        Ok(existing_client(&self.ports, ctx, id, permission).await?.id)
     }
 
     pub async fn list(

@@ -12,32 +12,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use crate::audit::record_quietly;
-use crate::context::{Forbidden, RequestCtx};
-use crate::error::{ErrorKind, UseCaseError};
+use crate::context::RequestCtx;
 use crate::ports::{OutboxStats, Ports, StoredEmailConfig};
 
-#[derive(Debug, thiserror::Error)]
-pub enum EmailConfigError {
-    #[error(transparent)]
-    Forbidden(#[from] Forbidden),
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    #[error("client not found")]
-    NotFound,
-    #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
-}
-
-impl UseCaseError for EmailConfigError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Self::Forbidden(_) => ErrorKind::Forbidden,
-            Self::Invalid(_) => ErrorKind::InvalidRequest,
-            Self::NotFound => ErrorKind::ClientNotFound,
-            Self::Unexpected(_) => ErrorKind::Internal,
-        }
-    }
-}
+/// What managing a client's email settings fails with.
+pub type EmailConfigError = crate::clients::ClientActionError;
 
 /// The SMTP part of a PUT.
 #[derive(Debug, Default)]
@@ -172,15 +151,11 @@ impl ManageEmailConfig {
         id: &str,
         permission: Permission,
     ) -> Result<ClientId, EmailConfigError> {
-        ctx.require(permission)?;
-        let id = ClientId::parse(id)?;
-        ctx.require_for_client(permission, id)?;
-        self.ports
-            .clients
-            .get(id)
-            .await?
-            .ok_or(EmailConfigError::NotFound)?;
-        Ok(id)
+        Ok(
+            crate::clients::existing_client(&self.ports, ctx, id, permission)
+                .await?
+                .id,
+        )
     }
 
     async fn view(
