@@ -6,7 +6,6 @@ use std::sync::Arc;
 use authservice_application::clients::{CreateClientInput, ListClientsInput};
 use authservice_application::{RequestCtx, Services};
 use authservice_domain::{Client, Principal};
-use chrono::SecondsFormat;
 use tonic::{Request, Response, Status};
 
 use super::proto::admin_service_server::AdminService;
@@ -64,31 +63,21 @@ impl AdminGrpc {
     }
 }
 
+/// The REST shape of a client, as its gRPC message (one mapping from the domain).
 fn to_proto(c: &Client) -> ClientResponse {
+    let dto = crate::rest::dto::ClientDto::from(c);
     ClientResponse {
-        id: c.id.to_string(),
-        name: c.name.as_str().to_owned(),
-        slug: c.slug.as_str().to_owned(),
-        allowed_origins: c
-            .allowed_origins
-            .iter()
-            .map(|o| o.as_str().to_owned())
-            .collect(),
-        webhook_url: c
-            .webhook_url
-            .as_ref()
-            .map(|w| w.as_str().to_owned())
-            .unwrap_or_default(),
-        status: c.status.as_str().to_owned(),
-        created_at: c.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-        updated_at: c.updated_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-        token_mode: c.token_mode.as_str().to_owned(),
-        api_key_prefix: c.api_key_prefix.clone(),
-        redirect_uris: c
-            .redirect_uris
-            .iter()
-            .map(|r| r.as_str().to_owned())
-            .collect(),
+        id: dto.id,
+        name: dto.name,
+        slug: dto.slug,
+        allowed_origins: dto.allowed_origins,
+        webhook_url: dto.webhook_url.unwrap_or_default(),
+        status: dto.status.to_owned(),
+        created_at: dto.created_at,
+        updated_at: dto.updated_at,
+        token_mode: dto.token_mode.to_owned(),
+        api_key_prefix: dto.api_key_prefix,
+        redirect_uris: dto.redirect_uris,
     }
 }
 

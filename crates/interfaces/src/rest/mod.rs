@@ -5,7 +5,7 @@ mod admin_email;
 mod admin_tokens;
 mod audit;
 mod auth;
-mod dto;
+pub(crate) mod dto;
 mod email;
 mod extractors;
 mod health;
