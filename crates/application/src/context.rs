@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use authservice_domain::{
     ActorType, AdminPrincipal, AuditEvent, Client, ClientId, EventType, Permission, Principal,
+    UserId,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -119,6 +120,15 @@ impl AuditDraft {
     #[must_use]
     pub fn client(mut self, client: ClientId) -> Self {
         self.0.client_id = Some(client);
+        self
+    }
+
+    /// The signed-in user who acts (the event's user and actor).
+    #[must_use]
+    pub fn by_user(mut self, user: UserId) -> Self {
+        self.0.user_id = Some(user.as_uuid());
+        self.0.actor_type = ActorType::User;
+        self.0.actor_id = Some(user.to_string());
         self
     }
 

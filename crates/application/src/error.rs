@@ -88,6 +88,11 @@ pub enum ErrorKind {
     PasskeyNotFound,
     PasskeyAlreadyRegistered,
     PasskeyAttestationRefused,
+    OrganizationNotFound,
+    MemberNotFound,
+    /// The change would leave an organization without an owner.
+    LastOwner,
+    RoleNotFound,
 }
 
 /// Implemented by every use-case error.

@@ -3,6 +3,8 @@
 use authservice_domain::AllowedOrigin;
 use secrecy::SecretString;
 
+use crate::organizations::{ManageMembers, ManageOrganizations};
+
 use crate::admin::AuthenticateAdmin;
 use crate::audit::{ListAuditEvents, RecordAudit};
 use crate::auth::{
@@ -80,6 +82,8 @@ pub struct Services {
     pub passkey_login: PasskeyLogin,
     pub manage_user: ManageUser,
     pub reauthenticate: Reauthenticate,
+    pub organizations: ManageOrganizations,
+    pub members: ManageMembers,
 }
 
 impl Services {
@@ -135,6 +139,8 @@ impl Services {
                 &config.auth,
                 PasskeyLogin::new(ports, &config.auth, &config.mail.base_url),
             ),
+            organizations: ManageOrganizations::new(ports, &config.auth),
+            members: ManageMembers::new(ports, &config.auth),
         }
     }
 }

@@ -51,10 +51,10 @@ impl ActorType {
 /// Declares [`EventType`]: one variant per audit event with its stable name.
 macro_rules! event_types {
     ($($variant:ident => $name:literal,)*) => {
-        /// Every audit event the service writes, with its stable name (part of the audit API:
-        /// filters and consumers use the names; the audit trail is append-only, so a name, once
-        /// written, is never renamed). Operator events are `resource.action`; account events are
-        /// `subject_action` in the past tense.
+        /// Every audit event the service writes, with its stable `resource.action` name (part
+        /// of the audit API: filters and consumers use the names, docs/api.md lists them). The
+        /// trail is append-only: events written before 2026-12-02 keep the snake_case names of
+        /// then (`login_succeeded`, …).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum EventType {
             $($variant,)*
@@ -76,46 +76,46 @@ macro_rules! event_types {
 }
 
 event_types! {
-    Signup => "signup",
-    SignupBlocked => "signup_blocked",
-    SignupExistingAccount => "signup_existing_account",
-    LoginSucceeded => "login_succeeded",
-    LoginFailed => "login_failed",
-    Login2faRequired => "login_2fa_required",
-    AccountLocked => "account_locked",
-    Logout => "logout",
-    TokenRefreshed => "token_refreshed",
-    TokenRefreshReuse => "token_refresh_reuse",
-    SessionRevoked => "session_revoked",
-    PasswordChanged => "password_changed",
-    PasswordChangeFailed => "password_change_failed",
-    PasswordReset => "password_reset",
-    PasswordResetRequested => "password_reset_requested",
-    ProfileUpdated => "profile_updated",
-    Reauthenticated => "reauthenticated",
-    ReauthenticationFailed => "reauthentication_failed",
-    EmailVerified => "email_verified",
-    VerificationEmailSent => "verification_email_sent",
-    MagicLinkSent => "magic_link_sent",
-    MagicLinkRequested => "magic_link_requested",
-    MagicLinkLogin => "magic_link_login",
-    RedirectCodeIssued => "redirect_code_issued",
-    TotpSetupStarted => "totp_setup_started",
-    TotpEnabled => "totp_enabled",
-    TotpDisabled => "totp_disabled",
-    TwoFactorFailed => "two_factor_failed",
-    RecoveryCodeUsed => "recovery_code_used",
-    RecoveryCodesRegenerated => "recovery_codes_regenerated",
-    PasskeyAdded => "passkey_added",
-    PasskeyRenamed => "passkey_renamed",
-    PasskeyRemoved => "passkey_removed",
-    PasskeyRegistrationFailed => "passkey_registration_failed",
-    PasskeyLoginFailed => "passkey_login_failed",
-    PasskeySignCountRegression => "passkey_sign_count_regression",
-    EmailDelivered => "email_delivered",
-    EmailDeliveryFailed => "email_delivery_failed",
-    UserDisabled => "user_disabled",
-    UserEnabled => "user_enabled",
+    Signup => "user.signed_up",
+    SignupBlocked => "user.signup_blocked",
+    SignupExistingAccount => "user.signup_existing_account",
+    LoginSucceeded => "user.login_succeeded",
+    LoginFailed => "user.login_failed",
+    Login2faRequired => "user.login_2fa_required",
+    AccountLocked => "user.locked",
+    Logout => "session.logged_out",
+    TokenRefreshed => "session.refreshed",
+    TokenRefreshReuse => "session.refresh_reused",
+    SessionRevoked => "session.revoked",
+    PasswordChanged => "user.password_changed",
+    PasswordChangeFailed => "user.password_change_failed",
+    PasswordReset => "user.password_reset",
+    PasswordResetRequested => "user.password_reset_requested",
+    ProfileUpdated => "user.profile_updated",
+    Reauthenticated => "user.reauthenticated",
+    ReauthenticationFailed => "user.reauthentication_failed",
+    EmailVerified => "user.email_verified",
+    VerificationEmailSent => "user.verification_email_sent",
+    MagicLinkSent => "user.magic_link_sent",
+    MagicLinkRequested => "user.magic_link_requested",
+    MagicLinkLogin => "user.magic_link_login",
+    RedirectCodeIssued => "user.redirect_code_issued",
+    TotpSetupStarted => "mfa.totp_setup_started",
+    TotpEnabled => "mfa.totp_enabled",
+    TotpDisabled => "mfa.totp_disabled",
+    TwoFactorFailed => "mfa.challenge_failed",
+    RecoveryCodeUsed => "mfa.recovery_code_used",
+    RecoveryCodesRegenerated => "mfa.recovery_codes_regenerated",
+    PasskeyAdded => "passkey.added",
+    PasskeyRenamed => "passkey.renamed",
+    PasskeyRemoved => "passkey.removed",
+    PasskeyRegistrationFailed => "passkey.registration_failed",
+    PasskeyLoginFailed => "passkey.login_failed",
+    PasskeySignCountRegression => "passkey.sign_count_regression",
+    EmailDelivered => "email.delivered",
+    EmailDeliveryFailed => "email.delivery_failed",
+    UserDisabled => "user.disabled",
+    UserEnabled => "user.enabled",
     AdminAuthFailed => "admin.auth_failed",
     AdminAuthRateLimited => "admin.auth_rate_limited",
     AdminRequestFailed => "admin.request_failed",
@@ -136,6 +136,12 @@ event_types! {
     SigningKeysListed => "signing_keys.listed",
     TokenRevoked => "token.revoked",
     UserRead => "user.read",
+    OrganizationCreated => "organization.created",
+    OrganizationUpdated => "organization.updated",
+    OrganizationDeleted => "organization.deleted",
+    OrganizationMemberRoleChanged => "organization.member_role_changed",
+    OrganizationMemberRemoved => "organization.member_removed",
+    OrganizationMemberLeft => "organization.member_left",
 }
 
 /// One audit record.
@@ -145,7 +151,7 @@ pub struct AuditEvent {
     pub occurred_at: DateTime<Utc>,
     pub client_id: Option<ClientId>,
     pub user_id: Option<Uuid>,
-    /// Stable dotted or snake_case name, e.g. `client.created`, `admin.auth_failed`.
+    /// Stable `resource.action` name, e.g. `user.login_succeeded`, `client.created`.
     pub event_type: String,
     pub actor_type: ActorType,
     pub actor_id: Option<String>,
@@ -170,7 +176,7 @@ mod tests {
             let name = event.as_str();
             assert!(seen.insert(name), "duplicate event name {name}");
             let parts: Vec<&str> = name.split('.').collect();
-            assert!(parts.len() <= 2, "{name}: at most resource.action");
+            assert_eq!(parts.len(), 2, "{name}: resource.action");
             assert!(
                 parts.iter().all(|p| !p.is_empty()
                     && p.bytes()
@@ -178,5 +184,22 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn docs_list_exactly_the_event_types() {
+        let docs = include_str!("../../../docs/api.md");
+        let section = docs
+            .split("### Audit event types")
+            .nth(1)
+            .and_then(|rest| rest.split("\n#").next())
+            .expect("docs/api.md has an \"Audit event types\" section");
+        let documented: Vec<&str> = section
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `"))
+            .filter_map(|rest| rest.split('`').next())
+            .collect();
+        let declared: Vec<&str> = EventType::ALL.iter().map(|e| e.as_str()).collect();
+        assert_eq!(documented, declared);
     }
 }

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod client;
 pub mod duration;
 pub mod email;
+pub mod organization;
 pub mod password;
 pub mod pkce;
 pub mod principal;

@@ -211,6 +211,14 @@ table! {
         "Email already verified" "Your email address is already verified." false;
     SessionNotFound            404 NotFound           "session_not_found"             "AUTH_SESSION_NOT_FOUND"
         "Session not found" "That session no longer exists." false;
+    OrganizationNotFound       404 NotFound           "organization_not_found"        "AUTH_ORGANIZATION_NOT_FOUND"
+        "Organization not found" "That organization does not exist." false;
+    MemberNotFound             404 NotFound           "member_not_found"              "AUTH_MEMBER_NOT_FOUND"
+        "Member not found" "That person is not a member of this organization." false;
+    LastOwner                  409 FailedPrecondition "last_owner"                    "AUTH_LAST_OWNER"
+        "Last owner" "An organization needs at least one owner. Make someone else an owner first." false;
+    RoleNotFound               422 InvalidArgument    "role_not_found"                "AUTH_ROLE_NOT_FOUND"
+        "Role not found" "That role does not exist in this organization." false;
 }
 
 /// The JSON body of every failure.

@@ -27,7 +27,8 @@ use authservice_infrastructure::memory::{
 };
 use authservice_infrastructure::postgres::{
     self, PgAuditLog, PgClientRepository, PgEmailConfigs, PgEmailOutbox, PgMfa, PgOneTimeTokens,
-    PgPasskeys, PgPool, PgProbe, PgSessionRepository, PgSigningKeys, PgUserRepository,
+    PgOrganizations, PgPasskeys, PgPool, PgProbe, PgSessionRepository, PgSigningKeys,
+    PgUserRepository,
 };
 use authservice_infrastructure::redis::{
     self as redis_adapter, RedisEphemeralStore, RedisPool, RedisProbe, RedisRateLimiter,
@@ -193,6 +194,7 @@ impl Application {
             mfa: Arc::new(PgMfa::new(pg_pool.clone())),
             totp: Arc::new(RfcTotp),
             passkeys: Arc::new(PgPasskeys::new(pg_pool.clone())),
+            organizations: Arc::new(PgOrganizations::new(pg_pool.clone())),
             webauthn: Arc::new(WebauthnRs::new()),
             secret_box,
             random: Arc::new(OsRandom),

@@ -118,6 +118,7 @@ impl World {
             mfa: db.clone(),
             totp: Arc::new(RfcTotp),
             passkeys: db.clone(),
+            organizations: db.clone(),
             webauthn: Arc::new(WebauthnRs::new()),
             secret_box,
             random: Arc::new(OsRandom),

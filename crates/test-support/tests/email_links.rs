@@ -77,7 +77,11 @@ async fn an_unknown_address_gets_the_same_answer_and_no_message() {
     world.seed_user(&user()).await;
     send_magic_link(&world, "nobody@example.com").await;
     assert!(world.db.queued().is_empty());
-    assert!(world.events().contains(&"magic_link_requested".to_owned()));
+    assert!(
+        world
+            .events()
+            .contains(&"user.magic_link_requested".to_owned())
+    );
     let err = verify(&world, &"ab".repeat(32)).await.expect_err("unknown");
     assert!(
         matches!(err, EmailFlowError::Token(LinkTokenError::Invalid)),

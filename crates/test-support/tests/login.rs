@@ -38,7 +38,7 @@ async fn the_right_password_starts_a_session_and_is_audited() {
     let sessions = world.db.sessions();
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions[0].row.family_id, tokens.session_id);
-    assert!(world.events().contains(&"login_succeeded".to_owned()));
+    assert!(world.events().contains(&"user.login_succeeded".to_owned()));
 }
 
 #[tokio::test]
@@ -79,7 +79,7 @@ async fn a_wrong_password_and_an_unknown_email_answer_alike() {
     let failed = world
         .events()
         .iter()
-        .filter(|e| *e == "login_failed")
+        .filter(|e| *e == "user.login_failed")
         .count();
     assert_eq!(failed, 3);
 }
@@ -123,7 +123,7 @@ async fn the_lockout_holds_even_against_the_right_password_until_it_ends() {
         .await
         .unwrap_err();
     assert!(matches!(err, LoginError::Locked { .. }), "{err:?}");
-    assert!(world.events().contains(&"account_locked".to_owned()));
+    assert!(world.events().contains(&"user.locked".to_owned()));
     tokio::time::sleep(Duration::from_millis(350)).await;
     // The lock is over, but the failures still fill their window: the next attempt, even with
     // the right password, locks again at once (no free guess per lock period).

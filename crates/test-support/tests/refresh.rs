@@ -53,7 +53,7 @@ async fn a_refresh_token_works_once_and_hands_out_the_next() {
     assert_eq!(second.session_id, first.session_id, "same session (family)");
     let third = refresh(&world, &second.refresh_token).await.unwrap();
     assert_eq!(third.session_id, first.session_id);
-    assert!(world.events().contains(&"token_refreshed".to_owned()));
+    assert!(world.events().contains(&"session.refreshed".to_owned()));
 }
 
 #[tokio::test]
@@ -67,7 +67,11 @@ async fn a_replayed_refresh_token_revokes_the_whole_family() {
     assert!(matches!(err, RefreshSessionError::Reused), "{err:?}");
     let err = refresh(&world, &second.refresh_token).await.unwrap_err();
     assert!(matches!(err, RefreshSessionError::Invalid), "{err:?}");
-    assert!(world.events().contains(&"token_refresh_reuse".to_owned()));
+    assert!(
+        world
+            .events()
+            .contains(&"session.refresh_reused".to_owned())
+    );
     assert!(
         world
             .db

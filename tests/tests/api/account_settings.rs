@@ -30,7 +30,9 @@ async fn profile_password_change_and_session_management() {
     .await;
     assert_eq!(res.status(), 400);
     assert_eq!(
-        app.audit_events("event_type=profile_updated").await.len(),
+        app.audit_events("event_type=user.profile_updated")
+            .await
+            .len(),
         1
     );
 
@@ -226,7 +228,7 @@ async fn profile_password_change_and_session_management() {
     .await
     .unwrap();
     assert_eq!(listed["sessions"].as_array().unwrap().len(), 1);
-    for event in ["password_changed", "session_revoked"] {
+    for event in ["user.password_changed", "session.revoked"] {
         assert!(
             !app.audit_events(&format!("event_type={event}"))
                 .await
@@ -492,7 +494,7 @@ async fn lockout_after_five_failures_when_enabled() {
             .status(),
         200
     );
-    assert_eq!(app.audit_events("event_type=account_locked").await.len(), 1);
+    assert_eq!(app.audit_events("event_type=user.locked").await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

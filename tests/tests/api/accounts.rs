@@ -112,7 +112,12 @@ async fn signup_login_me_refresh_logout_lifecycle() {
 
     // Audited.
     let client_id = client["client"]["id"].as_str().unwrap();
-    for event in ["signup", "login_succeeded", "token_refreshed", "logout"] {
+    for event in [
+        "user.signed_up",
+        "user.login_succeeded",
+        "session.refreshed",
+        "session.logged_out",
+    ] {
         let events = app
             .audit_events(&format!("client_id={client_id}&event_type={event}"))
             .await;
@@ -168,7 +173,7 @@ async fn reusing_a_refresh_token_revokes_the_family() {
     )
     .await;
     assert_eq!(res.status(), 401);
-    let reuse = app.audit_events("event_type=token_refresh_reuse").await;
+    let reuse = app.audit_events("event_type=session.refresh_reused").await;
     assert_eq!(reuse.len(), 1);
 }
 
@@ -306,7 +311,7 @@ async fn unknown_email_and_wrong_password_answer_identically() {
     assert_eq!(answers[0], answers[1]);
     assert_eq!(answers[0].0, 401);
     assert_eq!(answers[0].1["auth_code"], "AUTH_INVALID_CREDENTIALS");
-    let failed = app.audit_events("event_type=login_failed").await;
+    let failed = app.audit_events("event_type=user.login_failed").await;
     let reasons: Vec<&str> = failed
         .iter()
         .map(|e| e["metadata"]["reason"].as_str().unwrap())
@@ -384,7 +389,7 @@ async fn disposable_email_domains_are_blocked_and_audited() {
         res.json::<Value>().await.unwrap()["code"],
         "email_domain_blocked"
     );
-    let blocked = app.audit_events("event_type=signup_blocked").await;
+    let blocked = app.audit_events("event_type=user.signup_blocked").await;
     assert_eq!(blocked.len(), 1);
     assert_eq!(blocked[0]["metadata"]["domain"], "mailinator.com");
 }

@@ -141,9 +141,9 @@ async fn signup_sends_a_verification_email_whose_link_verifies_the_address() {
     );
 
     for event in [
-        "verification_email_sent",
-        "email_delivered",
-        "email_verified",
+        "user.verification_email_sent",
+        "email.delivered",
+        "user.email_verified",
     ] {
         assert_eq!(
             app.audit_events(&format!("event_type={event}")).await.len(),
@@ -299,7 +299,12 @@ async fn password_reset_by_email_sets_the_password_and_ends_every_session() {
     };
     assert_eq!(login(PASSWORD).await.status(), 401);
     assert_eq!(login("another-Strong-pass-77").await.status(), 200);
-    assert_eq!(app.audit_events("event_type=password_reset").await.len(), 1);
+    assert_eq!(
+        app.audit_events("event_type=user.password_reset")
+            .await
+            .len(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -446,7 +451,7 @@ async fn magic_links_log_in_by_json_or_by_a_single_use_redirect_code() {
         error_code(res).await,
         (StatusCode::BAD_REQUEST, "invalid_redirect_code".into())
     );
-    let logins = app.audit_events("event_type=magic_link_login").await;
+    let logins = app.audit_events("event_type=user.magic_link_login").await;
     assert_eq!(logins.len(), 2);
 
     // Unknown addresses get the same answer and no mail.
@@ -1167,7 +1172,7 @@ async fn a_link_scanner_does_not_consume_a_magic_link() {
         .await;
     assert_eq!(consumed, ["0"]);
     assert!(
-        app.audit_events("event_type=magic_link_login")
+        app.audit_events("event_type=user.magic_link_login")
             .await
             .is_empty()
     );
@@ -1612,7 +1617,7 @@ async fn signup_with_an_existing_email_looks_like_a_new_signup() {
     assert_eq!(notice.subject, "You already have a Verified account");
     assert!(!notice.text.contains("token="));
     assert_eq!(
-        app.audit_events("event_type=signup_existing_account")
+        app.audit_events("event_type=user.signup_existing_account")
             .await
             .len(),
         1
@@ -1694,7 +1699,7 @@ async fn signup_with_an_existing_email_looks_like_a_new_signup() {
         );
     }
     assert!(
-        app.audit_events("event_type=token_refresh_reuse")
+        app.audit_events("event_type=session.refresh_reused")
             .await
             .is_empty()
     );

@@ -53,7 +53,7 @@ async fn the_account_lifecycle_over_grpc() {
     assert!(!signed_up.requires_2fa);
     assert_eq!(signed_up.refresh_token.len(), 64);
     // The forwarded end-user address is what the audit records.
-    let events = app.audit_events("event_type=signup").await;
+    let events = app.audit_events("event_type=user.signed_up").await;
     assert_eq!(events[0]["ip"], "203.0.113.9");
     assert_eq!(events[0]["user_agent"], "backend/1.0");
 
@@ -214,7 +214,7 @@ async fn grpc_refuses_another_clients_token_and_bad_keys() {
         .into_inner();
     // An untrusted caller cannot choose the address that limits and audit see.
     assert_eq!(
-        app.audit_events("event_type=signup").await[0]["ip"],
+        app.audit_events("event_type=user.signed_up").await[0]["ip"],
         "127.0.0.1"
     );
     let user_id = a.user.unwrap().id;

@@ -11,6 +11,7 @@ mod grpc;
 mod grpc_auth;
 mod mfa;
 mod operations;
+mod organizations;
 mod pages;
 mod passkeys;
 mod pipeline;

@@ -284,7 +284,11 @@ async fn totp_enrolment_and_login_challenge_with_codes_from_pyotp() {
     .await;
     assert_eq!(status, 401);
 
-    for event in ["totp_enabled", "login_2fa_required", "two_factor_failed"] {
+    for event in [
+        "mfa.totp_enabled",
+        "user.login_2fa_required",
+        "mfa.challenge_failed",
+    ] {
         assert!(
             !app.audit_events(&format!("event_type={event}"))
                 .await
@@ -388,12 +392,12 @@ async fn recovery_codes_are_single_use_and_regenerating_voids_the_old_ones() {
             .all(|h| !fresh.iter().any(|c| h.contains(&c.replace('-', ""))))
     );
     assert!(
-        !app.audit_events("event_type=recovery_codes_regenerated")
+        !app.audit_events("event_type=mfa.recovery_codes_regenerated")
             .await
             .is_empty()
     );
     assert!(
-        !app.audit_events("event_type=recovery_code_used")
+        !app.audit_events("event_type=mfa.recovery_code_used")
             .await
             .is_empty()
     );
@@ -423,7 +427,7 @@ async fn disabling_totp_needs_a_code_or_the_password() {
     let (status, _) = json_of(disable(json!({ "code": pyotp(&secret, t0 + 30) })).await).await;
     assert_eq!(status, 200);
     assert!(
-        !app.audit_events("event_type=totp_disabled")
+        !app.audit_events("event_type=mfa.totp_disabled")
             .await
             .is_empty()
     );
@@ -779,10 +783,10 @@ async fn a_stolen_access_token_cannot_add_a_passkey_without_reauthentication() {
     )
     .await;
     assert_eq!(res.status(), 200);
-    let events = app.audit_events("event_type=reauthenticated").await;
+    let events = app.audit_events("event_type=user.reauthenticated").await;
     assert_eq!(events.len(), 2, "{events:?}");
     assert_eq!(
-        app.audit_events("event_type=reauthentication_failed")
+        app.audit_events("event_type=user.reauthentication_failed")
             .await
             .len(),
         1

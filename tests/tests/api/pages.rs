@@ -213,7 +213,7 @@ async fn a_user_goes_through_every_hosted_page() {
         lands_on(&mut b, "/account.html").await;
     }
     sees(&mut b, "This device").await;
-    let logins = app.audit_events("event_type=login_succeeded").await;
+    let logins = app.audit_events("event_type=user.login_succeeded").await;
     assert!(logins.iter().any(|e| e["metadata"]["method"] == "passkey"));
 
     // Forgot and reset the password.
@@ -835,7 +835,7 @@ async fn the_account_page_asks_who_you_are_before_a_sensitive_change() {
     fill(&mut b, "Password", crate::auth_helpers::PASSWORD).await;
     click(&mut b, "Confirm").await;
     sees(&mut b, "Session revoked.").await;
-    let events = app.audit_events("event_type=reauthenticated").await;
+    let events = app.audit_events("event_type=user.reauthenticated").await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0]["metadata"]["method"], "password");
 

@@ -162,7 +162,7 @@ async fn passkeys_register_and_log_in_in_chromium() {
         (401, "passkey_verification_failed"),
         "{mismatch}"
     );
-    let logins = app.audit_events("event_type=login_succeeded").await;
+    let logins = app.audit_events("event_type=user.login_succeeded").await;
     assert!(logins.iter().any(|e| e["metadata"]["method"] == "passkey"));
 
     // A tampered signature is refused.
@@ -223,7 +223,7 @@ async fn passkeys_register_and_log_in_in_chromium() {
         "{cloned}"
     );
     assert_eq!(
-        app.audit_events("event_type=passkey_sign_count_regression")
+        app.audit_events("event_type=passkey.sign_count_regression")
             .await
             .len(),
         1
@@ -245,10 +245,10 @@ async fn passkeys_register_and_log_in_in_chromium() {
     let gone = browser.step(json!({ "op": "login", "key": key })).await;
     assert_eq!(code(&gone), (401, "passkey_verification_failed"), "{gone}");
     for event in [
-        "passkey_added",
-        "passkey_renamed",
-        "passkey_removed",
-        "passkey_login_failed",
+        "passkey.added",
+        "passkey.renamed",
+        "passkey.removed",
+        "passkey.login_failed",
     ] {
         assert!(
             !app.audit_events(&format!("event_type={event}"))
@@ -312,7 +312,7 @@ async fn a_passkey_completes_the_login_challenge_as_a_second_factor() {
         again.json::<Value>().await.unwrap()["code"],
         "invalid_two_factor_token"
     );
-    let logins = app.audit_events("event_type=login_succeeded").await;
+    let logins = app.audit_events("event_type=user.login_succeeded").await;
     assert!(
         logins
             .iter()
@@ -342,7 +342,7 @@ async fn the_clients_attestation_policy_applies_to_registration() {
         "{refused}"
     );
     assert!(
-        !app.audit_events("event_type=passkey_registration_failed")
+        !app.audit_events("event_type=passkey.registration_failed")
             .await
             .is_empty()
     );
@@ -412,7 +412,7 @@ async fn a_passkey_renews_a_stale_sign_in_before_a_sensitive_change() {
     let token = renewed["body"]["access_token"].as_str().unwrap().to_owned();
     let res = call(&app, Method::DELETE, &path, &key, None, Some(&token)).await;
     assert_eq!(res.status(), 200);
-    let events = app.audit_events("event_type=reauthenticated").await;
+    let events = app.audit_events("event_type=user.reauthenticated").await;
     assert_eq!(events[0]["metadata"]["method"], "passkey");
 }
 

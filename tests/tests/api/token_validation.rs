@@ -492,7 +492,7 @@ async fn a_disabled_user_is_refused_by_validate_token_at_once() {
     .await;
     assert!(res.status().is_client_error(), "{}", res.status());
     let events = app
-        .audit_events(&format!("event_type=user_disabled&client_id={client_id}"))
+        .audit_events(&format!("event_type=user.disabled&client_id={client_id}"))
         .await;
     assert_eq!(events.len(), 1, "{events:?}");
 

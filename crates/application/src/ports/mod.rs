@@ -10,6 +10,7 @@ mod email;
 mod ephemeral;
 mod health;
 mod mfa;
+mod organizations;
 mod rate_limit;
 mod sessions;
 mod signing_keys;
@@ -31,6 +32,7 @@ pub use mfa::{
     MfaRepository, PasskeyRepository, RegisteredPasskey, RelyingParty, StoredPasskey, TotpEngine,
     TotpProvisioning, TotpState, VerifiedAssertion, WebauthnEngine, WebauthnRefusal,
 };
+pub use organizations::{MemberView, OrgWriteError, OrganizationRepository};
 pub use rate_limit::{RateDecision, RateLimiter, RateRule};
 pub use sessions::{NewSession, PasswordRehash, PresentedToken, SessionInfo, SessionRepository};
 pub use signing_keys::{SigningKeyInfo, SigningKeyStore};
@@ -61,6 +63,7 @@ pub struct Ports {
     pub mfa: Arc<dyn MfaRepository>,
     pub totp: Arc<dyn TotpEngine>,
     pub passkeys: Arc<dyn PasskeyRepository>,
+    pub organizations: Arc<dyn OrganizationRepository>,
     pub webauthn: Arc<dyn WebauthnEngine>,
     pub secret_box: Arc<dyn SecretBox>,
     pub random: Arc<dyn Random>,

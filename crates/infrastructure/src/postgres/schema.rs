@@ -176,3 +176,31 @@ diesel::table! {
         last_used_at -> Nullable<Timestamptz>,
     }
 }
+
+diesel::table! {
+    organizations (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        name -> Text,
+        slug -> Text,
+        metadata -> Jsonb,
+        logo_url -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    organization_members (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        client_id -> Uuid,
+        user_id -> Uuid,
+        role -> Text,
+        joined_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(organization_members -> organizations (organization_id));
+diesel::joinable!(organization_members -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(organizations, organization_members, users);

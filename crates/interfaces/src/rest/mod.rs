@@ -11,6 +11,7 @@ mod extractors;
 mod health;
 mod mfa;
 mod middleware;
+mod organizations;
 pub mod transport;
 mod ui_config;
 
@@ -107,6 +108,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(auth::routes)
                 .configure(email::routes)
                 .configure(mfa::routes)
+                .configure(organizations::routes)
                 .default_service(web::to(route_not_found)),
         );
 }

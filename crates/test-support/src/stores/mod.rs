@@ -23,6 +23,7 @@ use uuid::Uuid;
 mod clients;
 mod email;
 mod mfa;
+mod organizations;
 mod sessions;
 mod users;
 
@@ -69,6 +70,8 @@ struct State {
     recovery: Vec<(ClientId, UserId, [u8; 32], bool)>,
     passkeys: Vec<StoredPasskey>,
     signing_keys: Vec<(ClientId, SigningKeyInfo)>,
+    organizations: Vec<authservice_domain::organization::Organization>,
+    members: Vec<authservice_domain::organization::Membership>,
 }
 
 impl State {

@@ -1,0 +1,196 @@
+//! Organizations (the customer companies of a tenant's app), their members and roles, on the
+//! K+B routes (`X-API-Key` + bearer). Every action checks a permission of the caller's role in
+//! the organization, never a role name; someone who is not a member sees no organization at
+//! all (404, never 403); an organization of another client does not exist here.
+
+mod manage;
+mod members;
+
+pub use manage::{ManageOrganizations, NewOrganization, OrganizationPatch, OrganizationView};
+pub use members::ManageMembers;
+
+use authservice_domain::organization::{
+    BUILTIN_ROLES, Membership, OrgPermission, OrgRef, OrgRole, Organization, RoleSet,
+};
+use authservice_domain::{EventType, User, ValidationError};
+use serde_json::{Value, json};
+
+use crate::auth::{AuthConfig, AuthenticatedUser};
+use crate::context::{AuditDraft, RequestCtx};
+use crate::error::{ErrorKind, UseCaseError};
+use crate::pagination::PageError;
+use crate::ports::{OrgWriteError, Ports};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrgError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error(transparent)]
+    Page(#[from] PageError),
+    #[error("organization not found")]
+    NotFound,
+    #[error("member not found")]
+    MemberNotFound,
+    #[error("your role in this organization does not allow this")]
+    Forbidden,
+    #[error("the slug is taken")]
+    SlugTaken,
+    #[error("the last owner can be neither removed nor demoted")]
+    LastOwner,
+    #[error("no such role in this organization")]
+    RoleNotFound,
+    #[error("a recent sign-in is required")]
+    ReauthenticationRequired,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for OrgError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Invalid(_) => ErrorKind::InvalidRequest,
+            Self::Page(PageError::BadCursor) => ErrorKind::InvalidCursor,
+            Self::Page(PageError::BadLimit) => ErrorKind::InvalidRequest,
+            Self::NotFound => ErrorKind::OrganizationNotFound,
+            Self::MemberNotFound => ErrorKind::MemberNotFound,
+            Self::Forbidden => ErrorKind::Forbidden,
+            Self::SlugTaken => ErrorKind::SlugTaken,
+            Self::LastOwner => ErrorKind::LastOwner,
+            Self::RoleNotFound => ErrorKind::RoleNotFound,
+            Self::ReauthenticationRequired => ErrorKind::ReauthenticationRequired,
+            Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+impl From<OrgWriteError> for OrgError {
+    fn from(err: OrgWriteError) -> Self {
+        match err {
+            OrgWriteError::SlugTaken => Self::SlugTaken,
+            OrgWriteError::NotFound => Self::NotFound,
+            OrgWriteError::LastOwner => Self::LastOwner,
+            OrgWriteError::Unexpected(e) => Self::Unexpected(e),
+        }
+    }
+}
+
+/// The roles of an organization with their permissions: the built-in ones (an organization's
+/// authorization policy adds its own).
+#[derive(Debug, Clone, Default)]
+pub struct Roles;
+
+impl Roles {
+    /// The permissions `role` grants; `None` for a role the organization does not have.
+    #[must_use]
+    pub fn permissions(&self, role: &OrgRole) -> Option<RoleSet> {
+        role.builtin_permissions()
+    }
+
+    /// Every role with its permissions.
+    #[must_use]
+    pub fn all(&self) -> Vec<(OrgRole, RoleSet)> {
+        BUILTIN_ROLES
+            .iter()
+            .filter_map(|(name, _)| OrgRole::parse(name).ok())
+            .filter_map(|role| self.permissions(&role).map(|set| (role, set)))
+            .collect()
+    }
+}
+
+/// The caller inside one organization: the organization, their membership and what it allows.
+pub(crate) struct Access {
+    pub(crate) org: Organization,
+    pub(crate) membership: Membership,
+    pub(crate) permissions: RoleSet,
+    pub(crate) roles: Roles,
+}
+
+impl Access {
+    /// Refuses unless the caller's role grants `permission`.
+    pub(crate) fn require(&self, permission: OrgPermission) -> Result<(), OrgError> {
+        if self.permissions.allows(permission) {
+            Ok(())
+        } else {
+            Err(OrgError::Forbidden)
+        }
+    }
+
+    /// The permissions of `role`, which the caller may hand out only if they hold all of them.
+    pub(crate) fn grantable(&self, role: &OrgRole) -> Result<RoleSet, OrgError> {
+        let set = self.roles.permissions(role).ok_or(OrgError::RoleNotFound)?;
+        if self.permissions.covers(&set) {
+            Ok(set)
+        } else {
+            Err(OrgError::Forbidden)
+        }
+    }
+}
+
+/// Loads organization `raw` for `caller` and checks `permission`. Not a member, or no such
+/// organization in the caller's client: `NotFound` alike.
+pub(crate) async fn access(
+    ports: &Ports,
+    caller: &AuthenticatedUser,
+    raw: &str,
+    permission: Option<OrgPermission>,
+) -> Result<Access, OrgError> {
+    let org_ref = OrgRef::parse(raw)?;
+    let user = &caller.user;
+    let Some((org, Some(membership))) = ports
+        .organizations
+        .find(user.client_id, &org_ref, user.id)
+        .await?
+    else {
+        return Err(OrgError::NotFound);
+    };
+    let roles = Roles;
+    let permissions = roles.permissions(&membership.role).unwrap_or_default();
+    let access = Access {
+        org,
+        membership,
+        permissions,
+        roles,
+    };
+    if let Some(permission) = permission {
+        access.require(permission)?;
+    }
+    Ok(access)
+}
+
+/// Sensitive membership changes need a recent sign-in (a stolen access token alone cannot
+/// take an organization over).
+pub(crate) fn require_recent_auth(
+    ports: &Ports,
+    config: &AuthConfig,
+    caller: &AuthenticatedUser,
+) -> Result<(), OrgError> {
+    if crate::auth::recently_authenticated(config, &caller.claims, ports.clock.now()) {
+        Ok(())
+    } else {
+        Err(OrgError::ReauthenticationRequired)
+    }
+}
+
+/// The audit snapshot of an organization (every field; it holds no secret).
+pub(crate) fn snapshot(org: &Organization) -> Value {
+    json!({
+        "id": org.id.to_string(),
+        "name": org.name.as_str(),
+        "slug": org.slug.as_str(),
+        "metadata": org.metadata,
+        "logo_url": org.logo_url.as_ref().map(|l| l.as_str()),
+    })
+}
+
+/// An event of `user` acting on organization `org` (finish it with `.at(now)`).
+pub(crate) fn org_event(
+    ctx: &RequestCtx,
+    user: &User,
+    org: &Organization,
+    event_type: EventType,
+) -> AuditDraft {
+    ctx.audit(event_type)
+        .client(org.client_id)
+        .by_user(user.id)
+        .target("organization", org.id)
+}

@@ -1,0 +1,234 @@
+//! `/api/auth/organizations/*` (K+B): organizations, their members and roles. `{org}` is the
+//! organization's id or slug; an organization the caller is not a member of answers 404.
+
+use actix_web::{HttpResponse, web};
+use authservice_application::organizations::{
+    NewOrganization, OrganizationPatch, OrganizationView,
+};
+use authservice_application::pagination::PageRequest;
+use authservice_application::ports::MemberView;
+use chrono::SecondsFormat;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::HttpState;
+use super::dto::double_option;
+use super::extractors::CurrentUser;
+use crate::error::ApiError;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/auth/organizations")
+            .get(list_organizations)
+            .post(create_organization),
+    )
+    .service(
+        web::resource("/auth/organizations/{org}")
+            .get(get_organization)
+            .patch(update_organization)
+            .delete(delete_organization),
+    )
+    .service(web::resource("/auth/organizations/{org}/roles").get(list_roles))
+    .service(web::resource("/auth/organizations/{org}/members").get(list_members))
+    .service(
+        web::resource("/auth/organizations/{org}/members/{user_id}")
+            .patch(change_role)
+            .delete(remove_member),
+    );
+}
+
+fn org_json(view: &OrganizationView) -> Value {
+    let org = &view.organization;
+    json!({
+        "id": org.id.to_string(),
+        "name": org.name.as_str(),
+        "slug": org.slug.as_str(),
+        "metadata": org.metadata,
+        "logo_url": org.logo_url.as_ref().map(|l| l.as_str()),
+        "role": view.role.as_str(),
+        "created_at": org.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "updated_at": org.updated_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+    })
+}
+
+fn member_json(m: &MemberView) -> Value {
+    json!({
+        "user_id": m.membership.user_id.to_string(),
+        "email": m.email,
+        "display_name": m.display_name,
+        "role": m.membership.role.as_str(),
+        "joined_at": m.membership.joined_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+    })
+}
+
+async fn list_organizations(
+    CurrentUser { caller, .. }: CurrentUser,
+    state: web::Data<HttpState>,
+) -> Result<HttpResponse, ApiError> {
+    let orgs = state.services.organizations.list(&caller).await?;
+    let orgs: Vec<Value> = orgs.iter().map(org_json).collect();
+    Ok(HttpResponse::Ok().json(json!({ "organizations": orgs })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    name: String,
+    slug: Option<String>,
+    metadata: Option<Value>,
+    logo_url: Option<String>,
+}
+
+async fn create_organization(
+    CurrentUser { ctx, caller }: CurrentUser,
+    state: web::Data<HttpState>,
+    body: web::Json<CreateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let view = state
+        .services
+        .organizations
+        .create(
+            &ctx,
+            &caller,
+            NewOrganization {
+                name: body.name,
+                slug: body.slug,
+                metadata: body.metadata,
+                logo_url: body.logo_url,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(org_json(&view)))
+}
+
+async fn get_organization(
+    CurrentUser { caller, .. }: CurrentUser,
+    state: web::Data<HttpState>,
+    org: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let view = state.services.organizations.get(&caller, &org).await?;
+    Ok(HttpResponse::Ok().json(org_json(&view)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    name: Option<String>,
+    slug: Option<String>,
+    metadata: Option<Value>,
+    #[serde(default, deserialize_with = "double_option")]
+    logo_url: Option<Option<String>>,
+}
+
+async fn update_organization(
+    CurrentUser { ctx, caller }: CurrentUser,
+    state: web::Data<HttpState>,
+    org: web::Path<String>,
+    body: web::Json<PatchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let view = state
+        .services
+        .organizations
+        .update(
+            &ctx,
+            &caller,
+            &org,
+            OrganizationPatch {
+                name: body.name,
+                slug: body.slug,
+                metadata: body.metadata,
+                logo_url: body.logo_url,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(org_json(&view)))
+}
+
+async fn delete_organization(
+    CurrentUser { ctx, caller }: CurrentUser,
+    state: web::Data<HttpState>,
+    org: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .services
+        .organizations
+        .delete(&ctx, &caller, &org)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn list_roles(
+    CurrentUser { caller, .. }: CurrentUser,
+    state: web::Data<HttpState>,
+    org: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let roles = state.services.organizations.roles(&caller, &org).await?;
+    let roles: Vec<Value> = roles
+        .iter()
+        .map(|(role, set)| {
+            json!({
+                "name": role.as_str(),
+                "builtin": role.builtin_permissions().is_some(),
+                "permissions": set.iter().collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "roles": roles })))
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+async fn list_members(
+    CurrentUser { caller, .. }: CurrentUser,
+    state: web::Data<HttpState>,
+    org: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref())
+        .map_err(authservice_application::organizations::OrgError::from)?;
+    let page = state.services.members.list(&caller, &org, page).await?;
+    let members: Vec<Value> = page.items.iter().map(member_json).collect();
+    Ok(HttpResponse::Ok().json(json!({ "members": members, "next_cursor": page.next_cursor })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleBody {
+    role: String,
+}
+
+async fn change_role(
+    CurrentUser { ctx, caller }: CurrentUser,
+    state: web::Data<HttpState>,
+    path: web::Path<(String, String)>,
+    body: web::Json<RoleBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (org, user) = path.into_inner();
+    let member = state
+        .services
+        .members
+        .change_role(&ctx, &caller, &org, &user, &body.role)
+        .await?;
+    Ok(HttpResponse::Ok().json(member_json(&member)))
+}
+
+/// `DELETE …/members/me` leaves the organization.
+async fn remove_member(
+    CurrentUser { ctx, caller }: CurrentUser,
+    state: web::Data<HttpState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (org, user) = path.into_inner();
+    state
+        .services
+        .members
+        .remove(&ctx, &caller, &org, &user)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,627 @@
+//! Organizations, members and roles over REST (K+B): CRUD, the role × route matrix, another
+//! client's key or token, the last-owner rule and recent sign-in for member changes.
+
+use authservice_tests::TestApp;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::auth_helpers::{call, key_of, signup};
+
+/// A signed-up user: (user id, access token).
+async fn person(app: &TestApp, key: &str, email: &str) -> (String, String) {
+    let body = signup(app, key, email).await;
+    (
+        body["user"]["id"].as_str().unwrap().to_owned(),
+        body["access_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    key: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let res = call(app, method, path, key, body, Some(token)).await;
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn create_org(app: &TestApp, key: &str, token: &str, name: &str) -> Value {
+    let (status, body) = send(
+        app,
+        Method::POST,
+        "/api/auth/organizations",
+        key,
+        token,
+        Some(json!({ "name": name })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+/// Seeds a membership directly (invitations are the public way in; this sets up the matrix).
+async fn add_member(app: &TestApp, org: &str, user: &str, role: &str) {
+    app.execute_sql(&format!(
+        "INSERT INTO organization_members (id, organization_id, client_id, user_id, role, joined_at) \
+         SELECT '{}', o.id, o.client_id, '{user}', '{role}', now() FROM organizations o WHERE o.id = '{org}'",
+        uuid::Uuid::now_v7()
+    ))
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn organizations_are_created_listed_read_changed_and_deleted() {
+    let app = authservice_tests::spawn_app().await;
+    let key = key_of(&app.new_client().await);
+    let (_, token) = person(&app, &key, "owner@example.com").await;
+
+    let org = create_org(&app, &key, &token, "Acme Corp").await;
+    assert_eq!(org["slug"], "acme-corp");
+    assert_eq!(org["role"], "owner");
+    assert_eq!(org["metadata"], json!({}));
+    let id = org["id"].as_str().unwrap();
+
+    let (status, list) = send(
+        &app,
+        Method::GET,
+        "/api/auth/organizations",
+        &key,
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(list["organizations"].as_array().unwrap().len(), 1);
+    assert_eq!(list["organizations"][0]["role"], "owner");
+    for by in [id, "acme-corp"] {
+        let (status, got) = send(
+            &app,
+            Method::GET,
+            &format!("/api/auth/organizations/{by}"),
+            &key,
+            &token,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{by}");
+        assert_eq!(got["id"], id);
+    }
+
+    let (status, changed) = send(
+        &app,
+        Method::PATCH,
+        &format!("/api/auth/organizations/{id}"),
+        &key,
+        &token,
+        Some(json!({"name": "Acme", "slug": "acme", "metadata": {"plan": "pro"}, "logo_url": "https://cdn.example.com/a.png"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["slug"], "acme");
+    assert_eq!(changed["metadata"]["plan"], "pro");
+    let (_, cleared) = send(
+        &app,
+        Method::PATCH,
+        "/api/auth/organizations/acme",
+        &key,
+        &token,
+        Some(json!({"logo_url": null})),
+    )
+    .await;
+    assert_eq!(cleared["logo_url"], Value::Null);
+    assert_eq!(cleared["metadata"]["plan"], "pro");
+
+    // Bad input: the field is named; a slug is unique per client; ids and slugs are checked.
+    create_org(&app, &key, &token, "Globex").await;
+    for (body, status, code) in [
+        (json!({"slug": "globex"}), 409, "slug_taken"),
+        (json!({"metadata": [1]}), 400, "invalid_request"),
+        (
+            json!({"logo_url": "http://insecure.example.com/a.png"}),
+            400,
+            "invalid_request",
+        ),
+        (json!({"name": ""}), 400, "invalid_request"),
+        (json!({"owner": "me"}), 400, "invalid_request"),
+    ] {
+        let (got, err) = send(
+            &app,
+            Method::PATCH,
+            "/api/auth/organizations/acme",
+            &key,
+            &token,
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(got.as_u16(), status, "{body}: {err}");
+        assert_eq!(err["code"], code, "{body}");
+    }
+    let (status, err) = send(
+        &app,
+        Method::GET,
+        "/api/auth/organizations/Not%20A%20Slug!",
+        &key,
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let unknown = uuid::Uuid::now_v7();
+    let (status, err) = send(
+        &app,
+        Method::GET,
+        &format!("/api/auth/organizations/{unknown}"),
+        &key,
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (404, Some("organization_not_found"))
+    );
+
+    let (status, _) = send(
+        &app,
+        Method::DELETE,
+        &format!("/api/auth/organizations/{id}"),
+        &key,
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = send(
+        &app,
+        Method::GET,
+        &format!("/api/auth/organizations/{id}"),
+        &key,
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    for event in [
+        "organization.created",
+        "organization.updated",
+        "organization.deleted",
+    ] {
+        let events = app
+            .audit_events(&format!("event_type={event}&target_id={id}"))
+            .await;
+        assert!(!events.is_empty(), "{event}");
+        assert_eq!(events[0]["actor_type"], "user", "{event}");
+    }
+    let updates = app
+        .audit_events(&format!("event_type=organization.updated&target_id={id}"))
+        .await;
+    // Newest first: the rename came before the logo was cleared.
+    assert_eq!(updates.last().unwrap()["before"]["slug"], "acme-corp");
+    assert_eq!(updates.last().unwrap()["after"]["slug"], "acme");
+}
+
+/// The permissions of each built-in role, as the contract names them.
+const ROLES: &[(&str, &[&str])] = &[
+    (
+        "owner",
+        &[
+            "org:read",
+            "org:update",
+            "org:delete",
+            "members:read",
+            "members:update",
+            "members:remove",
+        ],
+    ),
+    (
+        "admin",
+        &[
+            "org:read",
+            "org:update",
+            "members:read",
+            "members:update",
+            "members:remove",
+        ],
+    ),
+    ("member", &["org:read", "members:read"]),
+    ("viewer", &["org:read", "members:read"]),
+];
+
+/// Every organization route with the permission it needs (`{org}`, `{target}` filled in).
+const ROUTES: &[(&str, &str, &str, Option<&str>)] = &[
+    ("GET", "/api/auth/organizations/{org}", "org:read", None),
+    (
+        "GET",
+        "/api/auth/organizations/{org}/roles",
+        "org:read",
+        None,
+    ),
+    (
+        "PATCH",
+        "/api/auth/organizations/{org}",
+        "org:update",
+        Some(r#"{"metadata": {"touched": true}}"#),
+    ),
+    (
+        "GET",
+        "/api/auth/organizations/{org}/members",
+        "members:read",
+        None,
+    ),
+    (
+        "PATCH",
+        "/api/auth/organizations/{org}/members/{target}",
+        "members:update",
+        Some(r#"{"role": "member"}"#),
+    ),
+    (
+        "DELETE",
+        "/api/auth/organizations/{org}/members/{target}",
+        "members:remove",
+        None,
+    ),
+    (
+        "DELETE",
+        "/api/auth/organizations/{org}",
+        "org:delete",
+        None,
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_builtin_role_meets_every_route_as_its_permissions_say() {
+    let app = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![("SIGNUP_RATE_LIMIT", "1000".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    let key = key_of(&app.new_client().await);
+    let (_, owner) = person(&app, &key, "founder@example.com").await;
+    for (i, (role, permissions)) in ROLES.iter().enumerate() {
+        let (actor_id, actor) = person(&app, &key, &format!("{role}@example.com")).await;
+        for (j, (method, path, permission, body)) in ROUTES.iter().enumerate() {
+            // A fresh organization per call: the founder owns it, the actor has `role`, and a
+            // viewer is the target of member changes.
+            let org = create_org(&app, &key, &owner, &format!("Matrix {i} {j}")).await;
+            let org_id = org["id"].as_str().unwrap();
+            add_member(&app, org_id, &actor_id, role).await;
+            let (target_id, _) = person(&app, &key, &format!("target-{i}-{j}@example.com")).await;
+            add_member(&app, org_id, &target_id, "viewer").await;
+            let path = path
+                .replace("{org}", org_id)
+                .replace("{target}", &target_id);
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            let body = body.map(|b| serde_json::from_str(b).unwrap());
+            let (status, answer) = send(&app, method.clone(), &path, &key, &actor, body).await;
+            let allowed = permissions.contains(permission);
+            if allowed {
+                assert!(
+                    status.is_success(),
+                    "{role} {method} {path}: {status} {answer}"
+                );
+            } else {
+                assert_eq!(status, 403, "{role} {method} {path}: {answer}");
+                assert_eq!(answer["code"], "forbidden");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_clients_key_or_token_never_reaches_an_organization() {
+    let app = authservice_tests::spawn_app().await;
+    let key_a = key_of(&app.new_client().await);
+    let key_b = key_of(&app.new_client().await);
+    let (owner_id, token_a) = person(&app, &key_a, "a@example.com").await;
+    let (_, token_b) = person(&app, &key_b, "b@example.com").await;
+    let org = create_org(&app, &key_a, &token_a, "Tenant A").await;
+    let org_id = org["id"].as_str().unwrap();
+    for (method, path, _, body) in ROUTES {
+        for org_ref in [org_id, "tenant-a"] {
+            let path = path
+                .replace("{org}", org_ref)
+                .replace("{target}", &owner_id);
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            let body: Option<Value> = body.map(|b| serde_json::from_str(b).unwrap());
+            // B's key with B's token: A's organization does not exist.
+            let (status, answer) =
+                send(&app, method.clone(), &path, &key_b, &token_b, body.clone()).await;
+            assert_eq!(status, 404, "{method} {path}: {answer}");
+            assert_eq!(answer["code"], "organization_not_found");
+            // Mixed key and token: refused before anything is looked up.
+            for (key, token) in [(&key_b, &token_a), (&key_a, &token_b)] {
+                let (status, _) = send(&app, method.clone(), &path, key, token, body.clone()).await;
+                assert_eq!(status, 401, "{method} {path}");
+            }
+        }
+    }
+    // Slugs are per client: B may have its own "tenant-a", which is not A's.
+    let b_org = create_org(&app, &key_b, &token_b, "Tenant A").await;
+    assert_eq!(b_org["slug"], "tenant-a");
+    let (status, got) = send(
+        &app,
+        Method::GET,
+        "/api/auth/organizations/tenant-a",
+        &key_b,
+        &token_b,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(got["id"], b_org["id"]);
+    assert_ne!(got["id"], org_id);
+    // A's organization is untouched.
+    let (status, got) = send(
+        &app,
+        Method::GET,
+        &format!("/api/auth/organizations/{org_id}"),
+        &key_a,
+        &token_a,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(got["metadata"], json!({}));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_last_owner_can_be_neither_removed_nor_demoted_and_nobody_grants_more_than_they_hold() {
+    let app = authservice_tests::spawn_app().await;
+    let key = key_of(&app.new_client().await);
+    let (owner_id, owner) = person(&app, &key, "owner@example.com").await;
+    let (admin_id, admin) = person(&app, &key, "admin@example.com").await;
+    let org = create_org(&app, &key, &owner, "Solo").await;
+    let id = org["id"].as_str().unwrap();
+    let member = |user: &str| format!("/api/auth/organizations/{id}/members/{user}");
+
+    let (status, err) = send(
+        &app,
+        Method::PATCH,
+        &member(&owner_id),
+        &key,
+        &owner,
+        Some(json!({"role": "admin"})),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (409, Some("last_owner"))
+    );
+    let (status, err) = send(&app, Method::DELETE, &member("me"), &key, &owner, None).await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (409, Some("last_owner"))
+    );
+
+    add_member(&app, id, &admin_id, "admin").await;
+    // An admin holds neither `org:delete` nor so every owner permission: no owner can be made
+    // or unmade by them.
+    let (status, _) = send(
+        &app,
+        Method::PATCH,
+        &member(&admin_id),
+        &key,
+        &admin,
+        Some(json!({"role": "owner"})),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = send(
+        &app,
+        Method::PATCH,
+        &member(&owner_id),
+        &key,
+        &admin,
+        Some(json!({"role": "member"})),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = send(&app, Method::DELETE, &member(&owner_id), &key, &admin, None).await;
+    assert_eq!(status, 403);
+    let (status, err) = send(
+        &app,
+        Method::PATCH,
+        &member(&admin_id),
+        &key,
+        &owner,
+        Some(json!({"role": "janitor"})),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (422, Some("role_not_found"))
+    );
+    let (status, err) = send(
+        &app,
+        Method::PATCH,
+        &member("not-a-uuid"),
+        &key,
+        &owner,
+        Some(json!({"role": "admin"})),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let stranger = uuid::Uuid::now_v7();
+    let (status, err) = send(
+        &app,
+        Method::PATCH,
+        &member(&stranger.to_string()),
+        &key,
+        &owner,
+        Some(json!({"role": "admin"})),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (404, Some("member_not_found"))
+    );
+
+    // With a second owner, the first may step down and leave.
+    let (status, promoted) = send(
+        &app,
+        Method::PATCH,
+        &member(&admin_id),
+        &key,
+        &owner,
+        Some(json!({"role": "owner"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{promoted}");
+    assert_eq!(promoted["role"], "owner");
+    let (status, _) = send(
+        &app,
+        Method::PATCH,
+        &member(&owner_id),
+        &key,
+        &owner,
+        Some(json!({"role": "viewer"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = send(&app, Method::DELETE, &member("me"), &key, &owner, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = send(
+        &app,
+        Method::GET,
+        &format!("/api/auth/organizations/{id}"),
+        &key,
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let changed = app
+        .audit_events(&format!(
+            "event_type=organization.member_role_changed&target_id={id}"
+        ))
+        .await;
+    assert_eq!(changed.len(), 2);
+    assert_eq!(changed[0]["before"]["role"], "owner");
+    assert_eq!(changed[0]["after"]["role"], "viewer");
+    assert_eq!(
+        app.audit_events(&format!(
+            "event_type=organization.member_left&target_id={id}"
+        ))
+        .await
+        .len(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn members_are_listed_in_pages_with_their_profile() {
+    let app = authservice_tests::spawn_app().await;
+    let key = key_of(&app.new_client().await);
+    let (_, owner) = person(&app, &key, "owner@example.com").await;
+    let org = create_org(&app, &key, &owner, "Crowd").await;
+    let id = org["id"].as_str().unwrap();
+    for n in 0..3 {
+        let (user, _) = person(&app, &key, &format!("m{n}@example.com")).await;
+        add_member(&app, id, &user, "member").await;
+    }
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = send(
+            &app,
+            Method::GET,
+            &format!("/api/auth/organizations/{id}/members?limit=2{cursor}"),
+            &key,
+            &owner,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        for m in page["members"].as_array().unwrap() {
+            assert_eq!(m["display_name"], "Ada Lovelace");
+            assert!(m["joined_at"].is_string());
+            seen.push(m["email"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            "owner@example.com",
+            "m0@example.com",
+            "m1@example.com",
+            "m2@example.com"
+        ]
+    );
+    let (status, err) = send(
+        &app,
+        Method::GET,
+        &format!("/api/auth/organizations/{id}/members?cursor=nope"),
+        &key,
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (400, Some("invalid_cursor"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stolen_access_token_cannot_remove_members_or_delete_the_organization() {
+    let app = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![("REAUTH_MAX_AGE", "2s".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    let key = key_of(&app.new_client().await);
+    let (_, owner) = person(&app, &key, "owner@example.com").await;
+    let (member_id, _) = person(&app, &key, "member@example.com").await;
+    let org = create_org(&app, &key, &owner, "Guarded").await;
+    let id = org["id"].as_str().unwrap();
+    add_member(&app, id, &member_id, "member").await;
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    for (method, path, body) in [
+        (
+            Method::PATCH,
+            format!("/api/auth/organizations/{id}/members/{member_id}"),
+            Some(json!({"role": "admin"})),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/auth/organizations/{id}/members/{member_id}"),
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/auth/organizations/{id}"),
+            None,
+        ),
+    ] {
+        let (status, err) = send(&app, method.clone(), &path, &key, &owner, body).await;
+        assert_eq!(status, 401, "{method} {path}");
+        assert_eq!(err["code"], "reauthentication_required");
+    }
+    // Reading and renaming stay possible.
+    let (status, _) = send(
+        &app,
+        Method::PATCH,
+        &format!("/api/auth/organizations/{id}"),
+        &key,
+        &owner,
+        Some(json!({"name": "Renamed"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+}
