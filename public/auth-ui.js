@@ -489,8 +489,14 @@
     out.addEventListener("click", async () => { await auth.logout().catch(() => {}); location.assign(withKey("/login.html")); });
 
     main().classList.add("as-wide");
+    // Busy until every section has loaded (assistive technology waits; so do the tests).
+    main().setAttribute("aria-busy", "true");
     main().replaceChildren(brandHeader(), el("h1", { class: "as-title", id: "page-title", text: t("accountTitle") }), ...sections, out);
-    await Promise.all([sessions.render(), totp.render(), recovery.render(), passkeys ? passkeys.render() : null]);
+    try {
+      await Promise.all([sessions.render(), totp.render(), recovery.render(), passkeys ? passkeys.render() : null]);
+    } finally {
+      main().setAttribute("aria-busy", "false");
+    }
   }
 
   // ------------------------------------------------------------------ chrome

@@ -750,6 +750,13 @@ async fn an_ended_session_says_so_on_the_account_page() {
     click(&mut b, "Sign in").await;
     lands_on(&mut b, "/account.html").await;
     sees(&mut b, "ended@example.com").await;
+    // Every section has loaded: the revocation below meets the page idle, and the click is
+    // what finds the session ended.
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "main[aria-busy=false]" }),
+    )
+    .await;
 
     // Another device signs out every other session, this browser's included.
     let other: Value = call(
