@@ -93,6 +93,12 @@ pub enum ErrorKind {
     /// The change would leave an organization without an owner.
     LastOwner,
     RoleNotFound,
+    AlreadyMember,
+    InvitationNotFound,
+    InvitationExpired,
+    InvitationRevoked,
+    InvitationAlreadyAccepted,
+    InvitationEmailMismatch,
 }
 
 /// Implemented by every use-case error.

@@ -3,7 +3,7 @@
 use authservice_domain::AllowedOrigin;
 use secrecy::SecretString;
 
-use crate::organizations::{ManageMembers, ManageOrganizations};
+use crate::organizations::{ManageInvitations, ManageMembers, ManageOrganizations};
 
 use crate::admin::AuthenticateAdmin;
 use crate::audit::{ListAuditEvents, RecordAudit};
@@ -84,6 +84,7 @@ pub struct Services {
     pub reauthenticate: Reauthenticate,
     pub organizations: ManageOrganizations,
     pub members: ManageMembers,
+    pub invitations: ManageInvitations,
 }
 
 impl Services {
@@ -141,6 +142,7 @@ impl Services {
             ),
             organizations: ManageOrganizations::new(ports, &config.auth),
             members: ManageMembers::new(ports, &config.auth),
+            invitations: ManageInvitations::new(ports, &config.mail),
         }
     }
 }

@@ -142,6 +142,9 @@ event_types! {
     OrganizationMemberRoleChanged => "organization.member_role_changed",
     OrganizationMemberRemoved => "organization.member_removed",
     OrganizationMemberLeft => "organization.member_left",
+    OrganizationInvitationCreated => "organization.invitation_created",
+    OrganizationInvitationRevoked => "organization.invitation_revoked",
+    OrganizationInvitationAccepted => "organization.invitation_accepted",
 }
 
 /// One audit record.

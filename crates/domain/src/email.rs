@@ -111,6 +111,9 @@ impl Notice {
 pub enum Message {
     Link(TokenPurpose),
     Notice(Notice),
+    /// An invitation into an organization (placeholders `{org}`, `{inviter}`, `{role}`,
+    /// `{days}`).
+    Invitation,
 }
 
 impl Message {
@@ -120,6 +123,7 @@ impl Message {
         match self {
             Self::Link(purpose) => purpose.as_str().to_owned(),
             Self::Notice(notice) => format!("notice_{}", notice.as_str()),
+            Self::Invitation => "organization_invitation".to_owned(),
         }
     }
 
@@ -127,7 +131,7 @@ impl Message {
     #[must_use]
     pub fn template(self) -> &'static str {
         match self {
-            Self::Link(purpose) => purpose.as_str(),
+            Self::Link(_) | Self::Invitation => "link",
             Self::Notice(_) => "notice",
         }
     }
@@ -248,7 +252,13 @@ impl LinkBase {
     /// The link that carries `token` for `purpose`.
     #[must_use]
     pub fn link(&self, purpose: TokenPurpose, token: &str) -> String {
-        format!("{}{}?token={token}", self.0, purpose.link_path())
+        self.page(purpose.link_path(), token)
+    }
+
+    /// The page at `path` under this base carrying `token`.
+    #[must_use]
+    pub fn page(&self, path: &str, token: &str) -> String {
+        format!("{}{path}?token={token}", self.0)
     }
 }
 

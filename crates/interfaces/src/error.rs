@@ -219,6 +219,18 @@ table! {
         "Last owner" "An organization needs at least one owner. Make someone else an owner first." false;
     RoleNotFound               422 InvalidArgument    "role_not_found"                "AUTH_ROLE_NOT_FOUND"
         "Role not found" "That role does not exist in this organization." false;
+    AlreadyMember              409 AlreadyExists      "already_member"                "AUTH_ALREADY_MEMBER"
+        "Already a member" "This person is already a member of the organization." false;
+    InvitationNotFound         404 NotFound           "invitation_not_found"          "AUTH_INVITATION_NOT_FOUND"
+        "Invitation not found" "This invitation link is not valid." false;
+    InvitationExpired          410 FailedPrecondition "invitation_expired"            "AUTH_INVITATION_EXPIRED"
+        "Invitation expired" "This invitation has expired. Ask for a new one." false;
+    InvitationRevoked          410 FailedPrecondition "invitation_revoked"            "AUTH_INVITATION_REVOKED"
+        "Invitation revoked" "This invitation was withdrawn." false;
+    InvitationAlreadyAccepted  409 FailedPrecondition "invitation_already_accepted"   "AUTH_INVITATION_USED"
+        "Invitation already accepted" "This invitation has already been used." false;
+    InvitationEmailMismatch    403 PermissionDenied   "invitation_email_mismatch"     "AUTH_INVITATION_EMAIL_MISMATCH"
+        "Invitation for another address" "This invitation was sent to another email address. Sign in with that address." false;
 }
 
 /// The JSON body of every failure.

@@ -26,9 +26,9 @@ use authservice_infrastructure::memory::{
     MemoryRateLimiter,
 };
 use authservice_infrastructure::postgres::{
-    self, PgAuditLog, PgClientRepository, PgEmailConfigs, PgEmailOutbox, PgMfa, PgOneTimeTokens,
-    PgOrganizations, PgPasskeys, PgPool, PgProbe, PgSessionRepository, PgSigningKeys,
-    PgUserRepository,
+    self, PgAuditLog, PgClientRepository, PgEmailConfigs, PgEmailOutbox, PgInvitations, PgMfa,
+    PgOneTimeTokens, PgOrganizations, PgPasskeys, PgPool, PgProbe, PgSessionRepository,
+    PgSigningKeys, PgUserRepository,
 };
 use authservice_infrastructure::redis::{
     self as redis_adapter, RedisEphemeralStore, RedisPool, RedisProbe, RedisRateLimiter,
@@ -195,6 +195,7 @@ impl Application {
             totp: Arc::new(RfcTotp),
             passkeys: Arc::new(PgPasskeys::new(pg_pool.clone())),
             organizations: Arc::new(PgOrganizations::new(pg_pool.clone())),
+            invitations: Arc::new(PgInvitations::new(pg_pool.clone())),
             webauthn: Arc::new(WebauthnRs::new()),
             secret_box,
             random: Arc::new(OsRandom),

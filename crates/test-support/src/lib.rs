@@ -119,6 +119,7 @@ impl World {
             totp: Arc::new(RfcTotp),
             passkeys: db.clone(),
             organizations: db.clone(),
+            invitations: db.clone(),
             webauthn: Arc::new(WebauthnRs::new()),
             secret_box,
             random: Arc::new(OsRandom),

@@ -2,6 +2,7 @@
 //! client's key or token, the last-owner rule and recent sign-in for member changes.
 
 use authservice_tests::TestApp;
+use authservice_tests::smtp::{ReceivedMail, SmtpSink};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -38,6 +39,27 @@ async fn create_org(app: &TestApp, key: &str, token: &str, name: &str) -> Value 
         key,
         token,
         Some(json!({ "name": name })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+async fn invite(
+    app: &TestApp,
+    key: &str,
+    token: &str,
+    org: &str,
+    email: &str,
+    role: &str,
+) -> Value {
+    let (status, body) = send(
+        app,
+        Method::POST,
+        &format!("/api/auth/organizations/{org}/invitations"),
+        key,
+        token,
+        Some(json!({ "email": email, "role": role })),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -280,7 +302,10 @@ const ROUTES: &[(&str, &str, &str, Option<&str>)] = &[
 #[tokio::test(flavor = "multi_thread")]
 async fn every_builtin_role_meets_every_route_as_its_permissions_say() {
     let app = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
-        env: vec![("SIGNUP_RATE_LIMIT", "1000".to_owned())],
+        env: vec![
+            ("SIGNUP_RATE_LIMIT", "1000".to_owned()),
+            ("EMAIL_IP_RATE_LIMIT", "1000".to_owned()),
+        ],
         ..Default::default()
     })
     .await;
@@ -624,4 +649,263 @@ async fn a_stolen_access_token_cannot_remove_members_or_delete_the_organization(
     )
     .await;
     assert_eq!(status, 200);
+}
+
+/// Signs `email` up and verifies the address through the emailed link.
+async fn verified_person(
+    app: &TestApp,
+    sink: &SmtpSink,
+    key: &str,
+    email: &str,
+) -> (String, String) {
+    let (id, token) = person(app, key, email).await;
+    let mail = mail_to(sink, email, "/verify-email.html").await;
+    let link_token = mail.query_param("/verify-email.html", "token");
+    let res = app
+        .http
+        .post(app.url("/api/auth/verify-email"))
+        .json(&json!({ "token": link_token }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    (id, token)
+}
+
+/// The newest message to `rcpt` with a link containing `needle`.
+async fn mail_to(sink: &SmtpSink, rcpt: &str, needle: &str) -> ReceivedMail {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        if let Some(mail) = sink
+            .messages_to(rcpt)
+            .into_iter()
+            .rev()
+            .find(|m| m.text.contains(needle))
+        {
+            return mail;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no mail to {rcpt} with {needle}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn accept(
+    app: &TestApp,
+    key: &str,
+    token: &str,
+    invitation_token: &str,
+) -> (StatusCode, Value) {
+    send(
+        app,
+        Method::POST,
+        "/api/auth/organization-invitations/accept",
+        key,
+        token,
+        Some(json!({ "token": invitation_token })),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invitation_is_emailed_accepted_once_and_refused_when_expired_revoked_or_misaddressed() {
+    let sink = SmtpSink::start().await;
+    let mut env = authservice_tests::smtp_env(sink.port());
+    env.push(("SIGNUP_RATE_LIMIT", "1000".to_owned()));
+    let app = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env,
+        ..Default::default()
+    })
+    .await;
+    let key = key_of(&app.new_client().await);
+    let (_, owner) = person(&app, &key, "owner@example.com").await;
+    let org = create_org(&app, &key, &owner, "Initech").await;
+    let id = org["id"].as_str().unwrap();
+    let (_, bob) = verified_person(&app, &sink, &key, "bob@example.com").await;
+    let (_, eve) = verified_person(&app, &sink, &key, "eve@example.com").await;
+
+    // Bad input first.
+    for (body, status, code) in [
+        (
+            json!({"email": "bob@example.com", "role": "janitor"}),
+            422,
+            "role_not_found",
+        ),
+        (
+            json!({"email": "not an address", "role": "member"}),
+            400,
+            "invalid_request",
+        ),
+        (
+            json!({"email": "bob@example.com", "role": "member", "expires_in_days": 31}),
+            400,
+            "invalid_request",
+        ),
+    ] {
+        let (got, err) = send(
+            &app,
+            Method::POST,
+            &format!("/api/auth/organizations/{id}/invitations"),
+            &key,
+            &owner,
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(
+            (got.as_u16(), err["code"].as_str()),
+            (status, Some(code)),
+            "{body}"
+        );
+    }
+
+    let invitation = invite(&app, &key, &owner, id, "bob@example.com", "admin").await;
+    assert_eq!(invitation["status"], "pending");
+    assert_eq!(invitation["role"], "admin");
+    assert!(invitation.get("token").is_none());
+    let mail = mail_to(&sink, "bob@example.com", "/accept-invitation.html").await;
+    assert!(mail.subject.contains("Initech"), "{}", mail.subject);
+    assert!(
+        mail.text.contains("as admin") && mail.text.contains("7 days"),
+        "{}",
+        mail.text
+    );
+    let token = mail.query_param("/accept-invitation.html", "token");
+
+    // Someone else's account cannot use it; an unknown token is unknown.
+    let (status, err) = accept(&app, &key, &eve, &token).await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (403, Some("invitation_email_mismatch"))
+    );
+    let (status, err) = accept(&app, &key, &bob, &"0".repeat(64)).await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (404, Some("invitation_not_found"))
+    );
+
+    let (status, joined) = accept(&app, &key, &bob, &token).await;
+    assert_eq!(status, 200, "{joined}");
+    assert_eq!(joined["id"], id);
+    assert_eq!(joined["role"], "admin");
+    let (status, err) = accept(&app, &key, &bob, &token).await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (409, Some("invitation_already_accepted"))
+    );
+    let (status, err) = send(
+        &app,
+        Method::POST,
+        &format!("/api/auth/organizations/{id}/invitations"),
+        &key,
+        &owner,
+        Some(json!({"email": "bob@example.com", "role": "member"})),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (409, Some("already_member"))
+    );
+    // Bob, an admin, cannot invite an owner.
+    let (status, _) = send(
+        &app,
+        Method::POST,
+        &format!("/api/auth/organizations/{id}/invitations"),
+        &key,
+        &bob,
+        Some(json!({"email": "x@example.com", "role": "owner"})),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // Revoked: the token stops working at once.
+    let (_, carol) = verified_person(&app, &sink, &key, "carol@example.com").await;
+    let revoked = invite(&app, &key, &owner, id, "carol@example.com", "member").await;
+    let carol_token = mail_to(&sink, "carol@example.com", "/accept-invitation.html")
+        .await
+        .query_param("/accept-invitation.html", "token");
+    let (status, answer) = send(
+        &app,
+        Method::POST,
+        &format!(
+            "/api/auth/organizations/{id}/invitations/{}/revoke",
+            revoked["id"].as_str().unwrap()
+        ),
+        &key,
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["status"], "revoked");
+    let (status, err) = accept(&app, &key, &carol, &carol_token).await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (410, Some("invitation_revoked"))
+    );
+
+    // Expired.
+    let (_, dave) = verified_person(&app, &sink, &key, "dave@example.com").await;
+    invite(&app, &key, &owner, id, "dave@example.com", "member").await;
+    let dave_token = mail_to(&sink, "dave@example.com", "/accept-invitation.html")
+        .await
+        .query_param("/accept-invitation.html", "token");
+    app.execute_sql("UPDATE organization_invitations SET expires_at = now() - interval '1 minute' WHERE email = 'dave@example.com'")
+        .await
+        .unwrap();
+    let (status, err) = accept(&app, &key, &dave, &dave_token).await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (410, Some("invitation_expired"))
+    );
+
+    // An address not yet verified cannot accept; another client's key never finds it.
+    let (_, frank) = person(&app, &key, "frank@example.com").await;
+    invite(&app, &key, &owner, id, "frank@example.com", "member").await;
+    let frank_token = mail_to(&sink, "frank@example.com", "/accept-invitation.html")
+        .await
+        .query_param("/accept-invitation.html", "token");
+    let (status, err) = accept(&app, &key, &frank, &frank_token).await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (403, Some("email_not_verified"))
+    );
+    let other_key = key_of(&app.new_client().await);
+    let (_, frank_elsewhere) = person(&app, &other_key, "frank@example.com").await;
+    let (status, err) = accept(&app, &other_key, &frank_elsewhere, &frank_token).await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (404, Some("invitation_not_found"))
+    );
+
+    let (status, list) = send(
+        &app,
+        Method::GET,
+        &format!("/api/auth/organizations/{id}/invitations"),
+        &key,
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let statuses: Vec<&str> = list["invitations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["accepted", "revoked", "expired", "pending"]);
+    for event in [
+        "organization.invitation_created",
+        "organization.invitation_revoked",
+        "organization.invitation_accepted",
+    ] {
+        assert!(
+            !app.audit_events(&format!("event_type={event}&target_id={id}"))
+                .await
+                .is_empty(),
+            "{event}"
+        );
+    }
 }

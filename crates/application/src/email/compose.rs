@@ -53,6 +53,7 @@ pub(super) fn render_sealed(
         to,
         authservice_domain::Message::Link(purpose),
         base.link(purpose, token),
+        Vec::new(),
     )
 }
 
@@ -67,6 +68,7 @@ pub(super) fn render_message(
     to: &Email,
     message: authservice_domain::Message,
     link: String,
+    vars: Vec<(&'static str, String)>,
 ) -> anyhow::Result<(crate::ports::SealedSecret, Locale)> {
     let brand = Branding::of(client);
     let locale = Locale::resolve(user_locale, brand.locale.as_deref());
@@ -75,6 +77,7 @@ pub(super) fn render_message(
         locale,
         link,
         brand: brand.clone(),
+        vars,
     })?;
     let outbound = OutboundEmail {
         from: Mailbox {
@@ -119,6 +122,7 @@ pub(crate) async fn prepare_notice(
         &user.email,
         authservice_domain::Message::Notice(notice),
         link,
+        Vec::new(),
     )?;
     Ok(QueuedEmail {
         id: uuid::Uuid::now_v7(),
@@ -126,6 +130,42 @@ pub(crate) async fn prepare_notice(
         user_id: Some(user.id),
         kind: format!("notice_{}", notice.as_str()),
         recipient: user.email.clone(),
+        sealed,
+        created_at: ports.clock.now(),
+    })
+}
+
+/// An invitation into an organization for `to`, carrying `token` to the accept page of the
+/// client's link base (its own pages when it configured one, else the hosted pages), in the
+/// client's language, sealed and ready to queue with the invitation. `vars` fill the message's
+/// `{org}`, `{inviter}`, `{role}` and `{days}`.
+pub(crate) async fn prepare_invitation(
+    ports: &Ports,
+    config: &MailConfig,
+    client: &Client,
+    to: &Email,
+    token: &str,
+    vars: Vec<(&'static str, String)>,
+) -> anyhow::Result<QueuedEmail> {
+    let settings = load_settings(ports, client).await?;
+    let base = settings.base_url.as_ref().unwrap_or(&config.base_url);
+    let (sealed, _) = render_message(
+        ports,
+        config,
+        client,
+        &settings,
+        None,
+        to,
+        authservice_domain::Message::Invitation,
+        base.page("/accept-invitation.html", token),
+        vars,
+    )?;
+    Ok(QueuedEmail {
+        id: uuid::Uuid::now_v7(),
+        client_id: client.id,
+        user_id: None,
+        kind: "organization_invitation".to_owned(),
+        recipient: to.clone(),
         sealed,
         created_at: ports.clock.now(),
     })

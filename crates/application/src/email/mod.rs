@@ -29,7 +29,7 @@ pub use verify_email::{ResendVerification, VerifyEmail};
 
 use authservice_domain::EventType;
 use compose::*;
-pub(crate) use compose::{notify, prepare_notice, prepare_verification};
+pub(crate) use compose::{notify, prepare_invitation, prepare_notice, prepare_verification};
 pub use errors::{EmailFlowError, LinkTokenError};
 
 use std::time::Duration;
@@ -198,6 +198,18 @@ async fn limit_mail_volume(
 ) -> Result<(), EmailFlowError> {
     limit(ports, Limit::EmailIp, &subject::ip(ctx)).await?;
     limit(ports, Limit::EmailClient, &client.id.to_string()).await
+}
+
+/// The caps on mail a signed-in user sends to an address they name (an organization
+/// invitation): the volume caps every emailed link shares, and the per-address one.
+pub(crate) async fn limit_invitation_mail(
+    ports: &Ports,
+    ctx: &RequestCtx,
+    client: &Client,
+    email: &Email,
+) -> Result<(), EmailFlowError> {
+    limit_mail_volume(ports, ctx, client).await?;
+    limit_per_email(ports, "invitation", client, email).await
 }
 
 async fn limit(ports: &Ports, limit: Limit, subject: &str) -> Result<(), EmailFlowError> {

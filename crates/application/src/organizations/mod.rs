@@ -3,9 +3,11 @@
 //! the organization, never a role name; someone who is not a member sees no organization at
 //! all (404, never 403); an organization of another client does not exist here.
 
+mod invitations;
 mod manage;
 mod members;
 
+pub use invitations::{ManageInvitations, NewInvitation};
 pub use manage::{ManageOrganizations, NewOrganization, OrganizationPatch, OrganizationView};
 pub use members::ManageMembers;
 
@@ -41,6 +43,22 @@ pub enum OrgError {
     RoleNotFound,
     #[error("a recent sign-in is required")]
     ReauthenticationRequired,
+    #[error("this address is a member already")]
+    AlreadyMember,
+    #[error("no such invitation")]
+    InvitationNotFound,
+    #[error("the invitation has expired")]
+    InvitationExpired,
+    #[error("the invitation was revoked")]
+    InvitationRevoked,
+    #[error("the invitation was accepted already")]
+    InvitationAlreadyAccepted,
+    #[error("the invitation is for another address")]
+    InvitationEmailMismatch,
+    #[error("verify your email address first")]
+    EmailNotVerified,
+    #[error("too many requests")]
+    RateLimited { retry_after: std::time::Duration },
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -58,7 +76,34 @@ impl UseCaseError for OrgError {
             Self::LastOwner => ErrorKind::LastOwner,
             Self::RoleNotFound => ErrorKind::RoleNotFound,
             Self::ReauthenticationRequired => ErrorKind::ReauthenticationRequired,
+            Self::AlreadyMember => ErrorKind::AlreadyMember,
+            Self::InvitationNotFound => ErrorKind::InvitationNotFound,
+            Self::InvitationExpired => ErrorKind::InvitationExpired,
+            Self::InvitationRevoked => ErrorKind::InvitationRevoked,
+            Self::InvitationAlreadyAccepted => ErrorKind::InvitationAlreadyAccepted,
+            Self::InvitationEmailMismatch => ErrorKind::InvitationEmailMismatch,
+            Self::EmailNotVerified => ErrorKind::EmailNotVerified,
+            Self::RateLimited { .. } => ErrorKind::RateLimited,
             Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+impl OrgError {
+    /// A mail cap refusal is `RateLimited`; any other mail failure is unexpected here.
+    pub(crate) fn from_mail(err: crate::email::EmailFlowError) -> Self {
+        match err {
+            crate::email::EmailFlowError::RateLimited { retry_after } => {
+                Self::RateLimited { retry_after }
+            }
+            other => Self::Unexpected(anyhow::Error::new(other)),
         }
     }
 }

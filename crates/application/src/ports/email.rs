@@ -219,6 +219,8 @@ pub struct EmailContent {
     pub locale: Locale,
     pub brand: Branding,
     pub link: String,
+    /// Values of the message's placeholders besides `{brand}` (an invitation's `{org}`, …).
+    pub vars: Vec<(&'static str, String)>,
 }
 
 /// A rendered message.

@@ -32,7 +32,9 @@ pub use mfa::{
     MfaRepository, PasskeyRepository, RegisteredPasskey, RelyingParty, StoredPasskey, TotpEngine,
     TotpProvisioning, TotpState, VerifiedAssertion, WebauthnEngine, WebauthnRefusal,
 };
-pub use organizations::{MemberView, OrgWriteError, OrganizationRepository};
+pub use organizations::{
+    AcceptOutcome, InvitationRepository, MemberView, OrgWriteError, OrganizationRepository,
+};
 pub use rate_limit::{RateDecision, RateLimiter, RateRule};
 pub use sessions::{NewSession, PasswordRehash, PresentedToken, SessionInfo, SessionRepository};
 pub use signing_keys::{SigningKeyInfo, SigningKeyStore};
@@ -64,6 +66,7 @@ pub struct Ports {
     pub totp: Arc<dyn TotpEngine>,
     pub passkeys: Arc<dyn PasskeyRepository>,
     pub organizations: Arc<dyn OrganizationRepository>,
+    pub invitations: Arc<dyn InvitationRepository>,
     pub webauthn: Arc<dyn WebauthnEngine>,
     pub secret_box: Arc<dyn SecretBox>,
     pub random: Arc<dyn Random>,

@@ -1,7 +1,12 @@
 use async_trait::async_trait;
-use authservice_domain::organization::{Membership, OrgRef, OrgRole, Organization, OrganizationId};
+use authservice_domain::organization::{
+    Invitation, Membership, OrgRef, OrgRole, Organization, OrganizationId,
+};
 use authservice_domain::{AuditEvent, ClientId, UserId};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
+use super::QueuedEmail;
 use crate::pagination::PageRequest;
 
 /// A member as member lists show one: the membership with the user's address and name.
@@ -129,4 +134,79 @@ pub trait OrganizationRepository: Send + Sync {
         user: UserId,
         audit: &AuditEvent,
     ) -> Result<(), OrgWriteError>;
+}
+
+/// What presenting an invitation token did.
+#[derive(Debug, Clone)]
+pub enum AcceptOutcome {
+    /// The invitation was pending and is now accepted; the user is a member.
+    Accepted,
+    /// The invitation is no longer pending (accepted, revoked or expired meanwhile).
+    NotPending(Invitation),
+    /// The user is a member already; nothing changed.
+    AlreadyMember,
+}
+
+/// Invitations into organizations (their own aggregate: an emailed single-use token). Scoped
+/// by client like organizations.
+#[async_trait]
+pub trait InvitationRepository: Send + Sync {
+    /// Stores `invitation` with the hash of its token, the email carrying it (outbox) and the
+    /// audit event, in one transaction; earlier pending invitations of the same address into
+    /// the same organization are revoked by it.
+    ///
+    /// # Errors
+    /// The store failed (nothing is written).
+    async fn create(
+        &self,
+        invitation: &Invitation,
+        token_hash: &[u8; 32],
+        email: &QueuedEmail,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<()>;
+
+    /// One page of `org`'s invitations, oldest first: up to `page.limit + 1` after the cursor.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn list(
+        &self,
+        client: ClientId,
+        org: OrganizationId,
+        page: PageRequest,
+    ) -> anyhow::Result<Vec<Invitation>>;
+
+    /// The invitation whose token hashes to `token_hash`, whatever its state or client.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn find_by_token(&self, token_hash: &[u8; 32]) -> anyhow::Result<Option<Invitation>>;
+
+    /// Revokes invitation `id` of `org` if it is still pending (with the audit event); the
+    /// invitation as it is afterwards, `None` when there is no such invitation.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn revoke(
+        &self,
+        client: ClientId,
+        org: OrganizationId,
+        id: Uuid,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<Option<Invitation>>;
+
+    /// Accepts the invitation `id` for `member` (its user and role) if it is still pending at
+    /// `at` — one conditional update, so a token works once — adding the membership and the
+    /// audit event in the same transaction.
+    ///
+    /// # Errors
+    /// The store failed (nothing is written).
+    async fn accept(
+        &self,
+        id: Uuid,
+        member: &Membership,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<AcceptOutcome>;
 }

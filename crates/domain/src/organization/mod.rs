@@ -1,8 +1,10 @@
 //! Organizations: the customer companies of a tenant's app, their members and roles. Every
 //! organization belongs to one client; nothing of it shows through another client.
 
+mod invitation;
 mod roles;
 
+pub use invitation::{DEFAULT_INVITATION_DAYS, Invitation, InvitationStatus, MAX_INVITATION_DAYS};
 pub use roles::{BUILTIN_ROLES, OrgPermission, OrgRole, RoleSet};
 
 use chrono::{DateTime, Utc};

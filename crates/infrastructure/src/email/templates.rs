@@ -9,35 +9,13 @@ use authservice_domain::{Locale, Message, Notice, TokenPurpose};
 use minijinja::{AutoEscape, Environment};
 use serde_json::{Value, json};
 
-const TEMPLATES: [(&str, &str); 9] = [
+const TEMPLATES: [(&str, &str); 5] = [
     (
         "layout.html",
         include_str!("../../templates/email/layout.html"),
     ),
-    (
-        "verify_email.html",
-        include_str!("../../templates/email/verify_email.html"),
-    ),
-    (
-        "verify_email.txt",
-        include_str!("../../templates/email/verify_email.txt"),
-    ),
-    (
-        "reset_password.html",
-        include_str!("../../templates/email/reset_password.html"),
-    ),
-    (
-        "reset_password.txt",
-        include_str!("../../templates/email/reset_password.txt"),
-    ),
-    (
-        "magic_link.html",
-        include_str!("../../templates/email/magic_link.html"),
-    ),
-    (
-        "magic_link.txt",
-        include_str!("../../templates/email/magic_link.txt"),
-    ),
+    ("link.html", include_str!("../../templates/email/link.html")),
+    ("link.txt", include_str!("../../templates/email/link.txt")),
     (
         "notice.html",
         include_str!("../../templates/email/notice.html"),
@@ -73,12 +51,13 @@ const PURPOSES: [TokenPurpose; 3] = [
     TokenPurpose::MagicLink,
 ];
 
-/// Every message: the links and the security notices.
+/// Every message: the links, the security notices and the invitation.
 fn messages() -> impl Iterator<Item = Message> {
     PURPOSES
         .into_iter()
         .map(Message::Link)
         .chain(Notice::ALL.into_iter().map(Message::Notice))
+        .chain(std::iter::once(Message::Invitation))
 }
 
 pub struct TemplateRenderer {
@@ -86,15 +65,17 @@ pub struct TemplateRenderer {
     strings: HashMap<Locale, Value>,
 }
 
-/// Replaces `{brand}` in every string of a JSON object.
-fn with_brand(strings: &Value, brand: &str) -> Value {
+/// Replaces `{name}` by its value, for each of `vars`, in every string of a JSON object.
+fn fill(strings: &Value, vars: &[(&str, &str)]) -> Value {
     match strings {
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, v)| (k.clone(), with_brand(v, brand)))
+                .map(|(k, v)| (k.clone(), fill(v, vars)))
                 .collect(),
         ),
-        Value::String(s) => Value::String(s.replace("{brand}", brand)),
+        Value::String(s) => Value::String(vars.iter().fold(s.clone(), |s, (name, value)| {
+            s.replace(&format!("{{{name}}}"), value)
+        })),
         other => other.clone(),
     }
 }
@@ -152,6 +133,12 @@ impl TemplateRenderer {
                         locale: None,
                     },
                     link: "https://example.com/?token=0".to_owned(),
+                    vars: vec![
+                        ("org", "Check Org".to_owned()),
+                        ("inviter", "Check".to_owned()),
+                        ("role", "member".to_owned()),
+                        ("days", "7".to_owned()),
+                    ],
                 })?;
             }
         }
@@ -168,8 +155,11 @@ impl EmailRenderer for TemplateRenderer {
         let brand = &content.brand.name;
         let kind = content.message.strings_key();
         let template = content.message.template();
-        let t = with_brand(&strings[kind.as_str()], brand);
-        let common = with_brand(&strings["common"], brand);
+        let vars: Vec<(&str, &str)> = std::iter::once(("brand", brand.as_str()))
+            .chain(content.vars.iter().map(|(k, v)| (*k, v.as_str())))
+            .collect();
+        let t = fill(&strings[kind.as_str()], &vars);
+        let common = fill(&strings["common"], &vars);
         let subject = t["subject"].as_str().unwrap_or_default().to_owned();
         let ctx = minijinja::Value::from_serialize(json!({
             "lang": content.locale.as_str(),
@@ -213,6 +203,7 @@ mod tests {
                 locale: None,
             },
             link: "https://app.example.com/reset-password.html?token=abc&x=1".to_owned(),
+            vars: Vec::new(),
         }
     }
 

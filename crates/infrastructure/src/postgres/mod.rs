@@ -3,6 +3,7 @@
 mod audit;
 mod clients;
 mod email_configs;
+mod invitations;
 mod mfa;
 mod one_time_tokens;
 mod organizations;
@@ -28,6 +29,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 pub use audit::PgAuditLog;
 pub use clients::PgClientRepository;
 pub use email_configs::PgEmailConfigs;
+pub use invitations::PgInvitations;
 pub use mfa::PgMfa;
 pub use one_time_tokens::PgOneTimeTokens;
 pub use organizations::PgOrganizations;

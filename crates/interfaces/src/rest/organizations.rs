@@ -3,10 +3,11 @@
 
 use actix_web::{HttpResponse, web};
 use authservice_application::organizations::{
-    NewOrganization, OrganizationPatch, OrganizationView,
+    NewInvitation, NewOrganization, OrgError, OrganizationPatch, OrganizationView,
 };
 use authservice_application::pagination::PageRequest;
 use authservice_application::ports::MemberView;
+use authservice_domain::organization::Invitation;
 use chrono::SecondsFormat;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -34,7 +35,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/auth/organizations/{org}/members/{user_id}")
             .patch(change_role)
             .delete(remove_member),
-    );
+    )
+    .service(
+        web::resource("/auth/organizations/{org}/invitations")
+            .get(list_invitations)
+            .post(invite),
+    )
+    .service(
+        web::resource("/auth/organizations/{org}/invitations/{id}/revoke").post(revoke_invitation),
+    )
+    .service(web::resource("/auth/organization-invitations/accept").post(accept_invitation));
 }
 
 fn org_json(view: &OrganizationView) -> Value {
@@ -190,8 +200,7 @@ async fn list_members(
     org: web::Path<String>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref())
-        .map_err(authservice_application::organizations::OrgError::from)?;
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref()).map_err(OrgError::from)?;
     let page = state.services.members.list(&caller, &org, page).await?;
     let members: Vec<Value> = page.items.iter().map(member_json).collect();
     Ok(HttpResponse::Ok().json(json!({ "members": members, "next_cursor": page.next_cursor })))
@@ -231,4 +240,98 @@ async fn remove_member(
         .remove(&ctx, &caller, &org, &user)
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+fn invitation_json(i: &Invitation) -> Value {
+    let at = |t: &chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+    json!({
+        "id": i.id.to_string(),
+        "organization_id": i.organization_id.to_string(),
+        "email": i.email.as_str(),
+        "role": i.role.as_str(),
+        "status": i.status(chrono::Utc::now()).as_str(),
+        "invited_by": i.invited_by.map(|u| u.to_string()),
+        "created_at": at(&i.created_at),
+        "expires_at": at(&i.expires_at),
+        "accepted_at": i.accepted_at.as_ref().map(at),
+        "revoked_at": i.revoked_at.as_ref().map(at),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InviteBody {
+    email: String,
+    role: String,
+    expires_in_days: Option<i64>,
+}
+
+async fn invite(
+    CurrentUser { ctx, caller }: CurrentUser,
+    state: web::Data<HttpState>,
+    org: web::Path<String>,
+    body: web::Json<InviteBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let invitation = state
+        .services
+        .invitations
+        .invite(
+            &ctx,
+            &caller,
+            &org,
+            NewInvitation {
+                email: body.email,
+                role: body.role,
+                expires_in_days: body.expires_in_days,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(invitation_json(&invitation)))
+}
+
+async fn list_invitations(
+    CurrentUser { caller, .. }: CurrentUser,
+    state: web::Data<HttpState>,
+    org: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref()).map_err(OrgError::from)?;
+    let page = state.services.invitations.list(&caller, &org, page).await?;
+    let items: Vec<Value> = page.items.iter().map(invitation_json).collect();
+    Ok(HttpResponse::Ok().json(json!({ "invitations": items, "next_cursor": page.next_cursor })))
+}
+
+async fn revoke_invitation(
+    CurrentUser { ctx, caller }: CurrentUser,
+    state: web::Data<HttpState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (org, id) = path.into_inner();
+    let invitation = state
+        .services
+        .invitations
+        .revoke(&ctx, &caller, &org, &id)
+        .await?;
+    Ok(HttpResponse::Ok().json(invitation_json(&invitation)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcceptBody {
+    token: String,
+}
+
+/// The signed-in user accepts an invitation sent to their (verified) address.
+async fn accept_invitation(
+    CurrentUser { ctx, caller }: CurrentUser,
+    state: web::Data<HttpState>,
+    body: web::Json<AcceptBody>,
+) -> Result<HttpResponse, ApiError> {
+    let view = state
+        .services
+        .invitations
+        .accept(&ctx, &caller, &body.token)
+        .await?;
+    Ok(HttpResponse::Ok().json(org_json(&view)))
 }

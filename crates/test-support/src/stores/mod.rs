@@ -72,6 +72,7 @@ struct State {
     signing_keys: Vec<(ClientId, SigningKeyInfo)>,
     organizations: Vec<authservice_domain::organization::Organization>,
     members: Vec<authservice_domain::organization::Membership>,
+    invitations: Vec<(authservice_domain::organization::Invitation, [u8; 32])>,
 }
 
 impl State {
