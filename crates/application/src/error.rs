@@ -99,6 +99,12 @@ pub enum ErrorKind {
     InvitationRevoked,
     InvitationAlreadyAccepted,
     InvitationEmailMismatch,
+    /// The organization's policy wants a second factor the member does not have.
+    MfaRequired,
+    /// An organization token whose membership (or organization) is gone.
+    MembershipEnded,
+    /// An organization token whose member's role changed since it was issued.
+    MembershipChanged,
 }
 
 /// Implemented by every use-case error.

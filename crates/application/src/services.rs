@@ -3,7 +3,7 @@
 use authservice_domain::AllowedOrigin;
 use secrecy::SecretString;
 
-use crate::organizations::{ManageInvitations, ManageMembers, ManageOrganizations};
+use crate::organizations::{IssueOrgToken, ManageInvitations, ManageMembers, ManageOrganizations};
 
 use crate::admin::AuthenticateAdmin;
 use crate::audit::{ListAuditEvents, RecordAudit};
@@ -85,6 +85,7 @@ pub struct Services {
     pub organizations: ManageOrganizations,
     pub members: ManageMembers,
     pub invitations: ManageInvitations,
+    pub org_token: IssueOrgToken,
 }
 
 impl Services {
@@ -143,6 +144,7 @@ impl Services {
             organizations: ManageOrganizations::new(ports, &config.auth),
             members: ManageMembers::new(ports, &config.auth),
             invitations: ManageInvitations::new(ports, &config.mail),
+            org_token: IssueOrgToken::new(ports, &config.auth),
         }
     }
 }

@@ -145,6 +145,7 @@ event_types! {
     OrganizationInvitationCreated => "organization.invitation_created",
     OrganizationInvitationRevoked => "organization.invitation_revoked",
     OrganizationInvitationAccepted => "organization.invitation_accepted",
+    OrganizationSecurityPolicyUpdated => "organization.security_policy_updated",
 }
 
 /// One audit record.

@@ -231,6 +231,12 @@ table! {
         "Invitation already accepted" "This invitation has already been used." false;
     InvitationEmailMismatch    403 PermissionDenied   "invitation_email_mismatch"     "AUTH_INVITATION_EMAIL_MISMATCH"
         "Invitation for another address" "This invitation was sent to another email address. Sign in with that address." false;
+    MfaRequired                403 PermissionDenied   "mfa_required"                  "AUTH_MFA_REQUIRED"
+        "Second factor required" "This organization requires two-step verification. Add an authenticator app or a passkey first." false;
+    MembershipEnded            401 Unauthenticated    "membership_ended"              "AUTH_MEMBERSHIP_ENDED"
+        "Membership ended" "You are no longer a member of this organization." false;
+    MembershipChanged          401 Unauthenticated    "membership_changed"            "AUTH_MEMBERSHIP_CHANGED"
+        "Membership changed" "Your role in this organization changed. Please switch to it again." false;
 }
 
 /// The JSON body of every failure.

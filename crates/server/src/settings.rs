@@ -58,6 +58,9 @@ pub struct Settings {
     /// `REAUTH_MAX_AGE`: how recent a sign-in or re-authentication must be for a sensitive
     /// change (default 5 minutes).
     pub reauth_max_age: Duration,
+    /// `ORG_TOKEN_TTL`: the lifetime of an organization token (default 5 minutes; never beyond
+    /// the access token that asked for it).
+    pub org_token_ttl: Duration,
     pub bcrypt_cost: u32,
     /// `PASSWORD_HASH` (`argon2id`, default, or `bcrypt`) with `ARGON2_*` / `BCRYPT_COST`: how
     /// new passwords are hashed (stored hashes of the other kind are upgraded at login).
@@ -226,6 +229,9 @@ impl Settings {
         );
         let session_idle_timeout = r.parse("SESSION_IDLE_TIMEOUT", jwt_refresh_ttl, parse_duration);
         let reauth_max_age = r.parse("REAUTH_MAX_AGE", Duration::from_secs(300), parse_duration);
+        let org_token_ttl = r.parse("ORG_TOKEN_TTL", Duration::from_secs(300), |v| {
+            parse_duration_in(v, Duration::from_secs(30), Duration::from_secs(3600))
+        });
         let bcrypt_cost = r.parse("BCRYPT_COST", 12, |v| {
             parse_in_range(v, 10..=16).map(|n| n as u32)
         });
@@ -422,6 +428,7 @@ impl Settings {
                     session_max_lifetime,
                     session_idle_timeout,
                     reauth_max_age,
+                    org_token_ttl,
                     bcrypt_cost,
                     password_hash,
                     password_hash_queue,

@@ -214,6 +214,7 @@ impl Application {
                     session_max_lifetime: settings.session_max_lifetime,
                     session_idle_timeout: settings.session_idle_timeout,
                     reauth_max_age: settings.reauth_max_age,
+                    org_token_ttl: settings.org_token_ttl,
                     password_policy: settings.password_policy.clone(),
                     blocked_email_domains: settings.blocked_email_domains.clone(),
                     lockout: settings.account_lockout_enabled,

@@ -144,6 +144,7 @@ impl World {
             session_max_lifetime: Duration::from_secs(30 * 86_400),
             session_idle_timeout: Duration::from_secs(30 * 86_400),
             reauth_max_age: Duration::from_secs(5 * 60),
+            org_token_ttl: Duration::from_secs(5 * 60),
             password_policy: PasswordPolicy::default(),
             blocked_email_domains: Vec::new(),
             lockout: false,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use authservice_application::ports::{
-    AccessClaims, AccessTokens, Clock, NewSigningKey, TokenError,
+    AccessClaims, AccessTokens, Clock, NewSigningKey, OrgClaims, TokenError,
 };
 use authservice_domain::secret::{hex, secrets_equal, sha256};
 use authservice_domain::{Client, ClientId, SigningAlgorithm};
@@ -39,6 +39,9 @@ fn to_json(c: &AccessClaims) -> Value {
         "sub": c.sub, "iss": c.iss, "aud": c.aud, "iat": c.iat, "exp": c.exp, "jti": c.jti,
         "client_id": c.client_id, "email": c.email, "email_verified": c.email_verified,
         "role": c.role, "sid": c.sid, "auth_time": c.auth_time,
+        "org": c.org.as_ref().map(|o| json!({
+            "id": o.id, "slug": o.slug, "role": o.role, "permissions": o.permissions,
+        })),
     })
 }
 
@@ -58,6 +61,14 @@ fn from_json(v: &Value) -> Option<AccessClaims> {
         role: text("role")?,
         sid: text("sid")?,
         auth_time: int("auth_time")?,
+        org: v.get("org").and_then(|o| {
+            Some(OrgClaims {
+                id: o.get("id")?.as_str()?.to_owned(),
+                slug: o.get("slug")?.as_str()?.to_owned(),
+                role: o.get("role")?.as_str()?.to_owned(),
+                permissions: serde_json::from_value(o.get("permissions")?.clone()).ok()?,
+            })
+        }),
     })
 }
 

@@ -1,6 +1,8 @@
 //! Organizations, members and roles over REST (K+B): CRUD, the role × route matrix, another
 //! client's key or token, the last-owner rule and recent sign-in for member changes.
 
+use authservice_interfaces::grpc::proto::token_service_client::TokenServiceClient;
+use authservice_interfaces::grpc::proto::{ValidateTokenRequest, ValidateTokenResponse};
 use authservice_tests::TestApp;
 use authservice_tests::smtp::{ReceivedMail, SmtpSink};
 use reqwest::{Method, StatusCode};
@@ -240,8 +242,11 @@ const ROLES: &[(&str, &[&str])] = &[
             "org:update",
             "org:delete",
             "members:read",
+            "members:invite",
             "members:update",
             "members:remove",
+            "invitations:read",
+            "invitations:revoke",
         ],
     ),
     (
@@ -250,15 +255,20 @@ const ROLES: &[(&str, &[&str])] = &[
             "org:read",
             "org:update",
             "members:read",
+            "members:invite",
             "members:update",
             "members:remove",
+            "invitations:read",
+            "invitations:revoke",
         ],
     ),
-    ("member", &["org:read", "members:read"]),
+    ("member", &["org:read", "members:read", "invitations:read"]),
     ("viewer", &["org:read", "members:read"]),
 ];
 
-/// Every organization route with the permission it needs (`{org}`, `{target}` filled in).
+/// Every organization route with the permission it needs (`{org}`, `{target}` — a viewer —,
+/// `{invitation}` — a pending one — and `{n}` filled in). The token route needs membership
+/// only, which every role has, like `org:read`.
 const ROUTES: &[(&str, &str, &str, Option<&str>)] = &[
     ("GET", "/api/auth/organizations/{org}", "org:read", None),
     (
@@ -292,6 +302,42 @@ const ROUTES: &[(&str, &str, &str, Option<&str>)] = &[
         None,
     ),
     (
+        "POST",
+        "/api/auth/organizations/{org}/invitations",
+        "members:invite",
+        Some(r#"{"email": "new-{n}@example.com", "role": "viewer"}"#),
+    ),
+    (
+        "GET",
+        "/api/auth/organizations/{org}/invitations",
+        "invitations:read",
+        None,
+    ),
+    (
+        "POST",
+        "/api/auth/organizations/{org}/invitations/{invitation}/revoke",
+        "invitations:revoke",
+        None,
+    ),
+    (
+        "POST",
+        "/api/auth/organizations/{org}/token",
+        "org:read",
+        None,
+    ),
+    (
+        "GET",
+        "/api/auth/organizations/{org}/security-policy",
+        "org:read",
+        None,
+    ),
+    (
+        "PUT",
+        "/api/auth/organizations/{org}/security-policy",
+        "org:update",
+        Some(r#"{"require_mfa": false}"#),
+    ),
+    (
         "DELETE",
         "/api/auth/organizations/{org}",
         "org:delete",
@@ -321,11 +367,17 @@ async fn every_builtin_role_meets_every_route_as_its_permissions_say() {
             add_member(&app, org_id, &actor_id, role).await;
             let (target_id, _) = person(&app, &key, &format!("target-{i}-{j}@example.com")).await;
             add_member(&app, org_id, &target_id, "viewer").await;
-            let path = path
+            let mut path = path
                 .replace("{org}", org_id)
                 .replace("{target}", &target_id);
+            if path.contains("{invitation}") {
+                let email = format!("pending-{i}-{j}@example.com");
+                let invitation = invite(&app, &key, &owner, org_id, &email, "viewer").await;
+                path = path.replace("{invitation}", invitation["id"].as_str().unwrap());
+            }
             let method = Method::from_bytes(method.as_bytes()).unwrap();
-            let body = body.map(|b| serde_json::from_str(b).unwrap());
+            let body: Option<Value> =
+                body.map(|b| serde_json::from_str(&b.replace("{n}", &format!("{i}-{j}"))).unwrap());
             let (status, answer) = send(&app, method.clone(), &path, &key, &actor, body).await;
             let allowed = permissions.contains(permission);
             if allowed {
@@ -354,9 +406,11 @@ async fn another_clients_key_or_token_never_reaches_an_organization() {
         for org_ref in [org_id, "tenant-a"] {
             let path = path
                 .replace("{org}", org_ref)
-                .replace("{target}", &owner_id);
+                .replace("{target}", &owner_id)
+                .replace("{invitation}", &uuid::Uuid::now_v7().to_string());
             let method = Method::from_bytes(method.as_bytes()).unwrap();
-            let body: Option<Value> = body.map(|b| serde_json::from_str(b).unwrap());
+            let body: Option<Value> =
+                body.map(|b| serde_json::from_str(&b.replace("{n}", "x")).unwrap());
             // B's key with B's token: A's organization does not exist.
             let (status, answer) =
                 send(&app, method.clone(), &path, &key_b, &token_b, body.clone()).await;
@@ -908,4 +962,266 @@ async fn an_invitation_is_emailed_accepted_once_and_refused_when_expired_revoked
             "{event}"
         );
     }
+}
+
+/// The claims of `token` as PyJWT reads them against the client's live JWKS.
+fn pyjwt_claims(app: &TestApp, client_id: &str, token: &str) -> Value {
+    let output = std::process::Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/peers/verify_jwt.py"))
+        .arg(app.url(&format!("/.well-known/jwks.json?client_id={client_id}")))
+        .arg(token)
+        .arg("http://localhost:8080")
+        .arg(client_id)
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "PyJWT rejected the token: {stdout}"
+    );
+    serde_json::from_str(&stdout).unwrap()
+}
+
+async fn validate(app: &TestApp, token: &str, key: &str) -> ValidateTokenResponse {
+    let mut grpc = TokenServiceClient::connect(app.grpc_address.clone())
+        .await
+        .unwrap();
+    grpc.validate_token(ValidateTokenRequest {
+        access_token: token.to_owned(),
+        api_key: key.to_owned(),
+    })
+    .await
+    .unwrap()
+    .into_inner()
+}
+
+/// The refusal of `token` once it comes (within 2 s, the documented delay).
+async fn refused_soon(app: &TestApp, token: &str, key: &str) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let verdict = validate(app, token, key).await;
+        if !verdict.valid {
+            return verdict.error;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "still valid"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn org_token(app: &TestApp, key: &str, token: &str, org: &str) -> Value {
+    let (status, body) = send(
+        app,
+        Method::POST,
+        &format!("/api/auth/organizations/{org}/token"),
+        key,
+        token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_org_token_carries_the_membership_and_is_refused_once_it_ends_or_changes() {
+    let app = authservice_tests::spawn_app().await;
+    let client = app.new_client().await;
+    let (client_id, key) = (
+        client["client"]["id"].as_str().unwrap().to_owned(),
+        key_of(&client),
+    );
+    let (_, owner) = person(&app, &key, "owner@example.com").await;
+    let (bob_id, bob) = person(&app, &key, "bob@example.com").await;
+    let org = create_org(&app, &key, &owner, "Umbrella").await;
+    let id = org["id"].as_str().unwrap();
+    add_member(&app, id, &bob_id, "member").await;
+
+    let issued = org_token(&app, &key, &bob, "umbrella").await;
+    assert_eq!(issued["token_type"], "Bearer");
+    assert_eq!(issued["organization"]["role"], "member");
+    let token = issued["access_token"].as_str().unwrap();
+    let claims = pyjwt_claims(&app, &client_id, token);
+    assert_eq!(claims["sub"], bob_id);
+    assert_eq!(claims["org_id"], id);
+    assert_eq!(claims["org_slug"], "umbrella");
+    assert_eq!(claims["org_role"], "member");
+    assert_eq!(
+        claims["org_permissions"],
+        json!([
+            "authorization:read",
+            "enterprise:read",
+            "invitations:read",
+            "members:read",
+            "org:read"
+        ])
+    );
+    let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
+    assert!((1..=300).contains(&lifetime), "{lifetime}");
+    let verdict = validate(&app, token, &key).await;
+    assert!(verdict.valid, "{}", verdict.error);
+    assert_eq!(
+        (verdict.org_id.as_str(), verdict.org_role.as_str()),
+        (id, "member")
+    );
+    assert!(verdict.org_permissions.contains(&"members:read".to_owned()));
+    // It is an access token of Bob's session too.
+    let (status, _) = send(
+        &app,
+        Method::GET,
+        "/api/auth/organizations",
+        &key,
+        token,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // A role change makes it stale; removal and deletion end it.
+    let member = format!("/api/auth/organizations/{id}/members/{bob_id}");
+    send(
+        &app,
+        Method::PATCH,
+        &member,
+        &key,
+        &owner,
+        Some(json!({"role": "viewer"})),
+    )
+    .await;
+    assert_eq!(refused_soon(&app, token, &key).await, "membership_changed");
+    let viewer_token = org_token(&app, &key, &bob, id).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        pyjwt_claims(&app, &client_id, &viewer_token)["org_role"],
+        "viewer"
+    );
+    assert!(validate(&app, &viewer_token, &key).await.valid);
+    let (status, _) = send(&app, Method::DELETE, &member, &key, &owner, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        refused_soon(&app, &viewer_token, &key).await,
+        "membership_ended"
+    );
+    let (status, _) = send(
+        &app,
+        Method::POST,
+        &format!("/api/auth/organizations/{id}/token"),
+        &key,
+        &bob,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    let owner_token = org_token(&app, &key, &owner, id).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(validate(&app, &owner_token, &key).await.valid);
+    send(
+        &app,
+        Method::DELETE,
+        &format!("/api/auth/organizations/{id}"),
+        &key,
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(
+        refused_soon(&app, &owner_token, &key).await,
+        "membership_ended"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_security_policy_gates_org_tokens_and_invitations() {
+    let app = authservice_tests::spawn_app().await;
+    let key = key_of(&app.new_client().await);
+    let (_, owner) = person(&app, &key, "owner@example.com").await;
+    let org = create_org(&app, &key, &owner, "Strict").await;
+    let id = org["id"].as_str().unwrap();
+    let path = format!("/api/auth/organizations/{id}/security-policy");
+    let (status, policy) = send(&app, Method::GET, &path, &key, &owner, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        policy,
+        json!({"require_mfa": false, "allowed_email_domains": [], "session_max_hours": null})
+    );
+    for (body, field) in [
+        (json!({"require_mfa": "yes"}), "require_mfa"),
+        (json!({"session_max_hours": 0}), "session_max_hours"),
+        (
+            json!({"allowed_email_domains": ["not a domain"]}),
+            "allowed_email_domains",
+        ),
+        (json!({"owner_only": true}), "owner_only"),
+    ] {
+        let (status, err) = send(&app, Method::PUT, &path, &key, &owner, Some(body.clone())).await;
+        assert_eq!(
+            (status.as_u16(), err["code"].as_str()),
+            (400, Some("invalid_request")),
+            "{body}"
+        );
+        assert!(err.to_string().contains(field), "{body}: {err}");
+    }
+    let (status, policy) = send(
+        &app,
+        Method::PUT,
+        &path,
+        &key,
+        &owner,
+        Some(json!({"require_mfa": true, "allowed_email_domains": ["Example.com"], "session_max_hours": 8})),
+    )
+    .await;
+    assert_eq!(status, 200, "{policy}");
+    assert_eq!(policy["allowed_email_domains"], json!(["example.com"]));
+
+    let (status, err) = send(
+        &app,
+        Method::POST,
+        &format!("/api/auth/organizations/{id}/token"),
+        &key,
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (403, Some("mfa_required"))
+    );
+    let invite_to = |email: &str| json!({"email": email, "role": "member"});
+    let (status, err) = send(
+        &app,
+        Method::POST,
+        &format!("/api/auth/organizations/{id}/invitations"),
+        &key,
+        &owner,
+        Some(invite_to("x@other.org")),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (422, Some("email_domain_blocked"))
+    );
+    let (status, _) = send(
+        &app,
+        Method::POST,
+        &format!("/api/auth/organizations/{id}/invitations"),
+        &key,
+        &owner,
+        Some(invite_to("x@example.com")),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let changes = app
+        .audit_events(&format!(
+            "event_type=organization.security_policy_updated&target_id={id}"
+        ))
+        .await;
+    assert_eq!(changes[0]["after"]["require_mfa"], true);
+    assert_eq!(changes[0]["before"]["require_mfa"], false);
 }

@@ -52,6 +52,9 @@ pub struct AuthConfig {
     pub session_idle_timeout: Duration,
     /// `REAUTH_MAX_AGE`: how recent `auth_time` must be for a sensitive change.
     pub reauth_max_age: Duration,
+    /// `ORG_TOKEN_TTL`: how long an organization token lives (at most as long as the access
+    /// token that asked for it).
+    pub org_token_ttl: Duration,
     pub password_policy: PasswordPolicy,
     /// `BLOCKED_EMAIL_DOMAINS`, lowercased; added to the maintained disposable-domain list.
     pub blocked_email_domains: Vec<String>,
@@ -154,6 +157,7 @@ async fn sign_access_token(
         role: user.role.clone(),
         sid: session.family_id.to_string(),
         auth_time: session.auth_time.timestamp(),
+        org: None,
     };
     ports.tokens.sign(client, &claims).await
 }

@@ -3,7 +3,7 @@
 //! signed-in user of the same client whose verified address is the invited one.
 
 use authservice_domain::organization::{
-    Invitation, InvitationStatus, Membership, OrgPermission, OrgRole,
+    Invitation, InvitationStatus, Membership, OrgPermission, OrgRef, OrgRole,
 };
 use authservice_domain::secret::{hex, sha256};
 use authservice_domain::{Email, EventType};
@@ -56,6 +56,9 @@ impl ManageInvitations {
         let role = OrgRole::parse(&input.role)?;
         access.grantable(&role)?;
         let email = Email::parse(&input.email)?;
+        if !access.org.security.allows(&email) {
+            return Err(OrgError::EmailDomainNotAllowed);
+        }
         let lifetime = Invitation::lifetime(input.expires_in_days)?;
         if let Some(existing) = self.ports.users.find_by_email(client.id, &email).await?
             && self
@@ -213,6 +216,21 @@ impl ManageInvitations {
         }
         if !user.email_verified {
             return Err(OrgError::EmailNotVerified);
+        }
+        // The policy may have changed since the invitation went out.
+        let org = self
+            .ports
+            .organizations
+            .find(
+                user.client_id,
+                &OrgRef::Id(invitation.organization_id),
+                user.id,
+            )
+            .await?
+            .ok_or(OrgError::InvitationNotFound)?
+            .0;
+        if !org.security.allows(&user.email) {
+            return Err(OrgError::EmailDomainNotAllowed);
         }
         let member = Membership {
             id: Uuid::now_v7(),

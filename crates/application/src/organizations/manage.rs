@@ -1,7 +1,7 @@
 //! Creating, reading, changing and deleting organizations.
 
 use authservice_domain::organization::{
-    LogoUrl, Membership, OrgPermission, OrgRole, Organization, OrganizationId,
+    LogoUrl, Membership, OrgPermission, OrgRole, Organization, OrganizationId, SecurityPolicy,
 };
 use authservice_domain::{ClientName, EventType};
 use serde_json::Value;
@@ -94,6 +94,7 @@ impl ManageOrganizations {
             slug,
             metadata: Organization::metadata(input.metadata.unwrap_or(Value::Null))?,
             logo_url: input.logo_url.as_deref().map(LogoUrl::parse).transpose()?,
+            security: SecurityPolicy::default(),
             created_at: now,
             updated_at: now,
         };
@@ -191,7 +192,55 @@ impl ManageOrganizations {
             .organizations
             .delete(access.org.client_id, access.org.id, &event)
             .await?;
+        crate::tokens::note_membership_change(
+            &self.ports,
+            self.config.access_ttl,
+            access.org.id,
+            None,
+        )
+        .await?;
         Ok(())
+    }
+
+    /// The organization's security policy (`org:read`).
+    pub async fn security_policy(
+        &self,
+        caller: &AuthenticatedUser,
+        org: &str,
+    ) -> Result<SecurityPolicy, OrgError> {
+        let access = access(&self.ports, caller, org, Some(OrgPermission::OrgRead)).await?;
+        Ok(access.org.security)
+    }
+
+    /// Replaces the security policy (`org:update`, a recent sign-in); omitted fields take
+    /// their defaults.
+    #[tracing::instrument(name = "set_security_policy", level = "debug", skip_all)]
+    pub async fn set_security_policy(
+        &self,
+        ctx: &RequestCtx,
+        caller: &AuthenticatedUser,
+        org: &str,
+        body: &Value,
+    ) -> Result<SecurityPolicy, OrgError> {
+        let access = access(&self.ports, caller, org, Some(OrgPermission::OrgUpdate)).await?;
+        let policy = SecurityPolicy::parse(body)?;
+        require_recent_auth(&self.ports, &self.config, caller)?;
+        let before = access.org.security.to_value();
+        let mut org = access.org;
+        org.security = policy.clone();
+        let now = self.ports.clock.now();
+        org.updated_at = now;
+        let event = org_event(
+            ctx,
+            &caller.user,
+            &org,
+            EventType::OrganizationSecurityPolicyUpdated,
+        )
+        .before(before)
+        .after(policy.to_value())
+        .at(now);
+        self.ports.organizations.update(&org, &event).await?;
+        Ok(policy)
     }
 
     /// The roles of the organization with their permissions (`org:read`).

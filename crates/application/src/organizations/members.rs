@@ -9,6 +9,7 @@ use crate::auth::{AuthConfig, AuthenticatedUser};
 use crate::context::RequestCtx;
 use crate::pagination::{Page, PageRequest};
 use crate::ports::{MemberView, Ports};
+use crate::tokens::note_membership_change;
 
 pub struct ManageMembers {
     ports: Ports,
@@ -84,6 +85,13 @@ impl ManageMembers {
             .change_role(access.org.client_id, access.org.id, user, &role, &event)
             .await
             .map_err(member_error)?;
+        note_membership_change(
+            &self.ports,
+            self.config.access_ttl,
+            access.org.id,
+            Some(user),
+        )
+        .await?;
         member.membership.role = role;
         Ok(member)
     }
@@ -125,7 +133,15 @@ impl ManageMembers {
             .organizations
             .remove_member(access.org.client_id, access.org.id, user, &event)
             .await
-            .map_err(member_error)
+            .map_err(member_error)?;
+        note_membership_change(
+            &self.ports,
+            self.config.access_ttl,
+            access.org.id,
+            Some(user),
+        )
+        .await?;
+        Ok(())
     }
 }
 

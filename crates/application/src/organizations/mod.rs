@@ -6,10 +6,12 @@
 mod invitations;
 mod manage;
 mod members;
+mod token;
 
 pub use invitations::{ManageInvitations, NewInvitation};
 pub use manage::{ManageOrganizations, NewOrganization, OrganizationPatch, OrganizationView};
 pub use members::ManageMembers;
+pub use token::{IssueOrgToken, OrgToken};
 
 use authservice_domain::organization::{
     BUILTIN_ROLES, Membership, OrgPermission, OrgRef, OrgRole, Organization, RoleSet,
@@ -57,6 +59,10 @@ pub enum OrgError {
     InvitationEmailMismatch,
     #[error("verify your email address first")]
     EmailNotVerified,
+    #[error("this organization requires a second factor")]
+    MfaRequired,
+    #[error("this organization does not accept addresses of that domain")]
+    EmailDomainNotAllowed,
     #[error("too many requests")]
     RateLimited { retry_after: std::time::Duration },
     #[error(transparent)]
@@ -83,6 +89,8 @@ impl UseCaseError for OrgError {
             Self::InvitationAlreadyAccepted => ErrorKind::InvitationAlreadyAccepted,
             Self::InvitationEmailMismatch => ErrorKind::InvitationEmailMismatch,
             Self::EmailNotVerified => ErrorKind::EmailNotVerified,
+            Self::MfaRequired => ErrorKind::MfaRequired,
+            Self::EmailDomainNotAllowed => ErrorKind::EmailDomainBlocked,
             Self::RateLimited { .. } => ErrorKind::RateLimited,
             Self::Unexpected(_) => ErrorKind::Internal,
         }

@@ -39,7 +39,7 @@ pub use rate_limit::{RateDecision, RateLimiter, RateRule};
 pub use sessions::{NewSession, PasswordRehash, PresentedToken, SessionInfo, SessionRepository};
 pub use signing_keys::{SigningKeyInfo, SigningKeyStore};
 pub use tokens::{
-    AccessClaims, AccessTokens, HashError, NewSigningKey, PasswordHasher, TokenError,
+    AccessClaims, AccessTokens, HashError, NewSigningKey, OrgClaims, PasswordHasher, TokenError,
 };
 pub use users::{UserRepository, UserWithPassword, UserWriteError};
 

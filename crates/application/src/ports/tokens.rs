@@ -20,6 +20,18 @@ pub struct AccessClaims {
     /// When the user last authenticated in this session (sign-in or re-authentication), Unix
     /// seconds; carried through refreshes unchanged. 0 for tokens from before the claim existed.
     pub auth_time: i64,
+    /// An organization token's organization and what its member may do there.
+    pub org: Option<OrgClaims>,
+}
+
+/// The organization claims (`org_id`, `org_slug`, `org_role`, `org_permissions`): the member's
+/// effective permissions when the token was issued.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgClaims {
+    pub id: String,
+    pub slug: String,
+    pub role: String,
+    pub permissions: Vec<String>,
 }
 
 /// Why a presented access token was refused.

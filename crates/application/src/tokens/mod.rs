@@ -97,6 +97,35 @@ fn session_end_key(client: ClientId, user: UserId) -> String {
     format!("session_end:{client}:{user}")
 }
 
+/// The marker "a membership in organization `org` ended or changed recently": of one user, or
+/// (`user` = `None`) of everyone, the organization being deleted.
+fn membership_key(org: &str, user: Option<&str>) -> String {
+    match user {
+        Some(user) => format!("org_member:{org}:{user}"),
+        None => format!("org_gone:{org}"),
+    }
+}
+
+/// Tells token validation that a membership in `org` ended or its role changed (`user`), or
+/// that the organization is gone (`None`): while the marker lives — as long as an organization
+/// token issued before can — `ValidateToken` checks such organization tokens against the
+/// database. Every replica sees it within the absence cache's second.
+pub(crate) async fn note_membership_change(
+    ports: &Ports,
+    access_ttl: Duration,
+    org: authservice_domain::organization::OrganizationId,
+    user: Option<UserId>,
+) -> anyhow::Result<()> {
+    let user = user.map(|u| u.to_string());
+    ports
+        .ephemeral
+        .put(
+            &membership_key(&org.to_string(), user.as_deref()),
+            access_ttl + Duration::from_secs(120),
+        )
+        .await
+}
+
 /// Tells token validation that sessions of `user` ended (logout, revocation, password change
 /// or reset, refresh-token reuse) or the user was disabled: while the marker lives — as long
 /// as an access token issued before the change can (`access_ttl` and two minutes of clock

@@ -5,7 +5,9 @@
 //! `token_client_mismatch`, `algorithm_not_allowed`, `unknown_kid`, `key_retired`,
 //! `invalid_signature`, `token_expired`, `token_not_yet_valid`, `token_revoked`,
 //! `session_revoked` (logout, revocation, password change or reset, refresh reuse, or the
-//! session's end), `user_disabled`, `invalid_token` (a subject or session that does not resolve).
+//! session's end), `user_disabled`, `invalid_token` (a subject or session that does not resolve),
+//! and for organization tokens `membership_ended` (the member was removed or the organization
+//! deleted) and `membership_changed` (the member's role changed).
 //! App routes refuse the same tokens with the same codes ([`super::TokenRefusal`]).
 //!
 //! The signature alone does not make a token valid: its `jti` must not be deny-listed, and when
@@ -16,7 +18,7 @@
 
 use authservice_domain::{Client, ClientId, UserId, UserStatus};
 
-use super::{TokenRefusal, is_revoked, revoked_key, session_end_key};
+use super::{TokenRefusal, is_revoked, membership_key, revoked_key, session_end_key};
 use crate::clients::{AuthenticateClientError, AuthenticateClientInput};
 use crate::error::ErrorKind;
 use crate::ports::{AccessClaims, Ports};
@@ -90,6 +92,29 @@ impl ValidateToken {
         Ok((!live).then_some(ErrorKind::SessionRevoked))
     }
 
+    /// Why an organization token no longer counts: the organization or the membership is gone,
+    /// or the member's role is not the one the token names.
+    async fn membership_refusal(
+        &self,
+        client: ClientId,
+        user: UserId,
+        org: &crate::ports::OrgClaims,
+    ) -> anyhow::Result<Option<ErrorKind>> {
+        let Ok(id) = uuid::Uuid::parse_str(&org.id) else {
+            return Ok(Some(ErrorKind::InvalidToken));
+        };
+        let id = authservice_domain::organization::OrgRef::Id(
+            authservice_domain::organization::OrganizationId::from_uuid(id),
+        );
+        Ok(
+            match self.ports.organizations.find(client, &id, user).await? {
+                Some((_, Some(member))) if member.role.as_str() == org.role => None,
+                Some((_, Some(_))) => Some(ErrorKind::MembershipChanged),
+                _ => Some(ErrorKind::MembershipEnded),
+            },
+        )
+    }
+
     /// # Errors
     /// Only when a dependency fails (the verdict itself is never an error).
     #[tracing::instrument(name = "validate_token", level = "debug", skip_all)]
@@ -140,12 +165,21 @@ impl ValidateToken {
         let Ok(user) = UserId::parse(&claims.sub) else {
             return Ok(TokenValidation::refused(ErrorKind::InvalidToken));
         };
-        let markers = [revoked_key(&claims.jti), session_end_key(client.id, user)];
+        let mut markers = vec![revoked_key(&claims.jti), session_end_key(client.id, user)];
+        if let Some(org) = &claims.org {
+            markers.push(membership_key(&org.id, Some(&claims.sub)));
+            markers.push(membership_key(&org.id, None));
+        }
         if self.ports.ephemeral.exists_any(&markers).await? {
             if is_revoked(&self.ports, &claims.jti).await? {
                 return Ok(TokenValidation::refused(ErrorKind::TokenRevoked));
             }
             if let Some(refusal) = self.session_refusal(client.id, user, &claims.sid).await? {
+                return Ok(TokenValidation::refused(refusal));
+            }
+            if let Some(org) = &claims.org
+                && let Some(refusal) = self.membership_refusal(client.id, user, org).await?
+            {
                 return Ok(TokenValidation::refused(refusal));
             }
         }

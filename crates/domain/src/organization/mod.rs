@@ -3,9 +3,11 @@
 
 mod invitation;
 mod roles;
+mod security;
 
 pub use invitation::{DEFAULT_INVITATION_DAYS, Invitation, InvitationStatus, MAX_INVITATION_DAYS};
 pub use roles::{BUILTIN_ROLES, OrgPermission, OrgRole, RoleSet};
+pub use security::SecurityPolicy;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -71,6 +73,7 @@ pub struct Organization {
     /// A JSON object the app keeps with the organization (at most 16 KiB).
     pub metadata: Value,
     pub logo_url: Option<LogoUrl>,
+    pub security: SecurityPolicy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

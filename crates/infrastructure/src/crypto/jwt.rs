@@ -11,8 +11,8 @@ use std::sync::{Arc, RwLock};
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use authservice_application::ports::{
-    AccessClaims, AccessTokens, ClientRepository, NewSigningKey, SealedSecret, SecretBox,
-    TokenError,
+    AccessClaims, AccessTokens, ClientRepository, NewSigningKey, OrgClaims, SealedSecret,
+    SecretBox, TokenError,
 };
 use authservice_domain::{Client, ClientId, SigningAlgorithm, TokenMode};
 use aws_lc_rs::rand::SystemRandom;

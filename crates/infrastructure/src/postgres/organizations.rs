@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use authservice_application::pagination::PageRequest;
 use authservice_application::ports::{MemberView, OrgWriteError, OrganizationRepository};
 use authservice_domain::organization::{
-    LogoUrl, Membership, OrgRef, OrgRole, Organization, OrganizationId,
+    LogoUrl, Membership, OrgRef, OrgRole, Organization, OrganizationId, SecurityPolicy,
 };
 use authservice_domain::{AuditEvent, ClientId, ClientName, Slug, UserId};
 use chrono::{DateTime, Utc};
@@ -35,6 +35,7 @@ struct OrgRow {
     logo_url: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    security_policy: Value,
 }
 
 impl OrgRow {
@@ -48,6 +49,7 @@ impl OrgRow {
             logo_url: org.logo_url.as_ref().map(|l| l.as_str().to_owned()),
             created_at: org.created_at,
             updated_at: org.updated_at,
+            security_policy: org.security.to_value(),
         }
     }
 
@@ -64,6 +66,8 @@ impl OrgRow {
                 .map(LogoUrl::parse)
                 .transpose()
                 .context("stored logo URL")?,
+            security: SecurityPolicy::parse(&self.security_policy)
+                .context("stored security policy")?,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })

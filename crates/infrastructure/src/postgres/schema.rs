@@ -187,6 +187,7 @@ diesel::table! {
         logo_url -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        security_policy -> Jsonb,
     }
 }
 

@@ -62,6 +62,12 @@ impl TokenService for TokenGrpc {
             response.email_verified = claims.email_verified;
             response.client_id = claims.client_id;
             response.token_use = "access".to_owned();
+            if let Some(org) = claims.org {
+                response.org_id = org.id;
+                response.org_slug = org.slug;
+                response.org_role = org.role;
+                response.org_permissions = org.permissions;
+            }
         }
         Ok(Response::new(response))
     }

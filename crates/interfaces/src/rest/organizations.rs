@@ -44,7 +44,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/auth/organizations/{org}/invitations/{id}/revoke").post(revoke_invitation),
     )
-    .service(web::resource("/auth/organization-invitations/accept").post(accept_invitation));
+    .service(web::resource("/auth/organization-invitations/accept").post(accept_invitation))
+    .service(web::resource("/auth/organizations/{org}/token").post(org_token))
+    .service(
+        web::resource("/auth/organizations/{org}/security-policy")
+            .get(get_security_policy)
+            .put(put_security_policy),
+    );
 }
 
 fn org_json(view: &OrganizationView) -> Value {
@@ -334,4 +340,53 @@ async fn accept_invitation(
         .accept(&ctx, &caller, &body.token)
         .await?;
     Ok(HttpResponse::Ok().json(org_json(&view)))
+}
+
+/// An organization token: `{access_token, token_type, expires_in, organization, permissions}`.
+async fn org_token(
+    CurrentUser { ctx, caller }: CurrentUser,
+    state: web::Data<HttpState>,
+    org: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let token = state
+        .services
+        .org_token
+        .execute(&ctx, &caller, &org)
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({
+            "access_token": token.access_token,
+            "token_type": "Bearer",
+            "expires_in": token.expires_in,
+            "organization": org_json(&token.organization),
+            "permissions": token.permissions.iter().collect::<Vec<_>>(),
+        })))
+}
+
+async fn get_security_policy(
+    CurrentUser { caller, .. }: CurrentUser,
+    state: web::Data<HttpState>,
+    org: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let policy = state
+        .services
+        .organizations
+        .security_policy(&caller, &org)
+        .await?;
+    Ok(HttpResponse::Ok().json(policy.to_value()))
+}
+
+async fn put_security_policy(
+    CurrentUser { ctx, caller }: CurrentUser,
+    state: web::Data<HttpState>,
+    org: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let policy = state
+        .services
+        .organizations
+        .set_security_policy(&ctx, &caller, &org, &body)
+        .await?;
+    Ok(HttpResponse::Ok().json(policy.to_value()))
 }

@@ -20,6 +20,14 @@ pub(super) struct WireClaims {
     pub(super) sid: String,
     #[serde(default)]
     pub(super) auth_time: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) org_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) org_slug: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) org_role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) org_permissions: Option<Vec<String>>,
 }
 
 impl From<&AccessClaims> for WireClaims {
@@ -37,6 +45,10 @@ impl From<&AccessClaims> for WireClaims {
             role: c.role.clone(),
             sid: c.sid.clone(),
             auth_time: c.auth_time,
+            org_id: c.org.as_ref().map(|o| o.id.clone()),
+            org_slug: c.org.as_ref().map(|o| o.slug.clone()),
+            org_role: c.org.as_ref().map(|o| o.role.clone()),
+            org_permissions: c.org.as_ref().map(|o| o.permissions.clone()),
         }
     }
 }
@@ -56,6 +68,15 @@ impl From<WireClaims> for AccessClaims {
             role: c.role,
             sid: c.sid,
             auth_time: c.auth_time,
+            org: match (c.org_id, c.org_slug, c.org_role) {
+                (Some(id), Some(slug), Some(role)) => Some(OrgClaims {
+                    id,
+                    slug,
+                    role,
+                    permissions: c.org_permissions.unwrap_or_default(),
+                }),
+                _ => None,
+            },
         }
     }
 }
