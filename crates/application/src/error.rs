@@ -105,6 +105,10 @@ pub enum ErrorKind {
     MembershipEnded,
     /// An organization token whose member's role changed since it was issued.
     MembershipChanged,
+    /// An organization's authorization policy was refused (`details` say why).
+    InvalidPolicy,
+    PolicyVersionNotFound,
+    GroupMappingNotFound,
 }
 
 /// Implemented by every use-case error.

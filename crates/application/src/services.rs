@@ -3,7 +3,9 @@
 use authservice_domain::AllowedOrigin;
 use secrecy::SecretString;
 
-use crate::organizations::{IssueOrgToken, ManageInvitations, ManageMembers, ManageOrganizations};
+use crate::organizations::{
+    IssueOrgToken, ManageAuthorization, ManageInvitations, ManageMembers, ManageOrganizations,
+};
 
 use crate::admin::AuthenticateAdmin;
 use crate::audit::{ListAuditEvents, RecordAudit};
@@ -86,6 +88,7 @@ pub struct Services {
     pub members: ManageMembers,
     pub invitations: ManageInvitations,
     pub org_token: IssueOrgToken,
+    pub org_authorization: ManageAuthorization,
 }
 
 impl Services {
@@ -145,6 +148,7 @@ impl Services {
             members: ManageMembers::new(ports, &config.auth),
             invitations: ManageInvitations::new(ports, &config.mail),
             org_token: IssueOrgToken::new(ports, &config.auth),
+            org_authorization: ManageAuthorization::new(ports),
         }
     }
 }

@@ -146,6 +146,10 @@ event_types! {
     OrganizationInvitationRevoked => "organization.invitation_revoked",
     OrganizationInvitationAccepted => "organization.invitation_accepted",
     OrganizationSecurityPolicyUpdated => "organization.security_policy_updated",
+    OrganizationPolicyUpdated => "organization.policy_updated",
+    OrganizationGroupMappingCreated => "organization.group_mapping_created",
+    OrganizationGroupMappingUpdated => "organization.group_mapping_updated",
+    OrganizationGroupMappingDeleted => "organization.group_mapping_deleted",
 }
 
 /// One audit record.

@@ -237,6 +237,12 @@ table! {
         "Membership ended" "You are no longer a member of this organization." false;
     MembershipChanged          401 Unauthenticated    "membership_changed"            "AUTH_MEMBERSHIP_CHANGED"
         "Membership changed" "Your role in this organization changed. Please switch to it again." false;
+    InvalidPolicy              422 InvalidArgument    "invalid_policy"                "AUTH_INVALID_POLICY"
+        "Invalid authorization policy" "The authorization policy is not valid." false;
+    PolicyVersionNotFound      404 NotFound           "policy_version_not_found"      "AUTH_POLICY_VERSION_NOT_FOUND"
+        "Policy version not found" "That version of the policy does not exist." false;
+    GroupMappingNotFound       404 NotFound           "group_mapping_not_found"       "AUTH_GROUP_MAPPING_NOT_FOUND"
+        "Group mapping not found" "That group mapping does not exist." false;
 }
 
 /// The JSON body of every failure.

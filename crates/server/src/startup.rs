@@ -27,8 +27,8 @@ use authservice_infrastructure::memory::{
 };
 use authservice_infrastructure::postgres::{
     self, PgAuditLog, PgClientRepository, PgEmailConfigs, PgEmailOutbox, PgInvitations, PgMfa,
-    PgOneTimeTokens, PgOrganizations, PgPasskeys, PgPool, PgProbe, PgSessionRepository,
-    PgSigningKeys, PgUserRepository,
+    PgOneTimeTokens, PgOrgAuthorization, PgOrganizations, PgPasskeys, PgPool, PgProbe,
+    PgSessionRepository, PgSigningKeys, PgUserRepository,
 };
 use authservice_infrastructure::redis::{
     self as redis_adapter, RedisEphemeralStore, RedisPool, RedisProbe, RedisRateLimiter,
@@ -196,6 +196,7 @@ impl Application {
             passkeys: Arc::new(PgPasskeys::new(pg_pool.clone())),
             organizations: Arc::new(PgOrganizations::new(pg_pool.clone())),
             invitations: Arc::new(PgInvitations::new(pg_pool.clone())),
+            org_authorization: Arc::new(PgOrgAuthorization::new(pg_pool.clone())),
             webauthn: Arc::new(WebauthnRs::new()),
             secret_box,
             random: Arc::new(OsRandom),

@@ -120,6 +120,7 @@ impl World {
             passkeys: db.clone(),
             organizations: db.clone(),
             invitations: db.clone(),
+            org_authorization: db.clone(),
             webauthn: Arc::new(WebauthnRs::new()),
             secret_box,
             random: Arc::new(OsRandom),

@@ -247,6 +247,8 @@ const ROLES: &[(&str, &[&str])] = &[
             "members:remove",
             "invitations:read",
             "invitations:revoke",
+            "authorization:read",
+            "authorization:write",
         ],
     ),
     (
@@ -260,89 +262,46 @@ const ROLES: &[(&str, &[&str])] = &[
             "members:remove",
             "invitations:read",
             "invitations:revoke",
+            "authorization:read",
+            "authorization:write",
         ],
     ),
-    ("member", &["org:read", "members:read", "invitations:read"]),
+    (
+        "member",
+        &[
+            "org:read",
+            "members:read",
+            "invitations:read",
+            "authorization:read",
+        ],
+    ),
     ("viewer", &["org:read", "members:read"]),
 ];
 
 /// Every organization route with the permission it needs (`{org}`, `{target}` — a viewer —,
 /// `{invitation}` — a pending one — and `{n}` filled in). The token route needs membership
 /// only, which every role has, like `org:read`.
+#[rustfmt::skip]
 const ROUTES: &[(&str, &str, &str, Option<&str>)] = &[
     ("GET", "/api/auth/organizations/{org}", "org:read", None),
-    (
-        "GET",
-        "/api/auth/organizations/{org}/roles",
-        "org:read",
-        None,
-    ),
-    (
-        "PATCH",
-        "/api/auth/organizations/{org}",
-        "org:update",
-        Some(r#"{"metadata": {"touched": true}}"#),
-    ),
-    (
-        "GET",
-        "/api/auth/organizations/{org}/members",
-        "members:read",
-        None,
-    ),
-    (
-        "PATCH",
-        "/api/auth/organizations/{org}/members/{target}",
-        "members:update",
-        Some(r#"{"role": "member"}"#),
-    ),
-    (
-        "DELETE",
-        "/api/auth/organizations/{org}/members/{target}",
-        "members:remove",
-        None,
-    ),
-    (
-        "POST",
-        "/api/auth/organizations/{org}/invitations",
-        "members:invite",
-        Some(r#"{"email": "new-{n}@example.com", "role": "viewer"}"#),
-    ),
-    (
-        "GET",
-        "/api/auth/organizations/{org}/invitations",
-        "invitations:read",
-        None,
-    ),
-    (
-        "POST",
-        "/api/auth/organizations/{org}/invitations/{invitation}/revoke",
-        "invitations:revoke",
-        None,
-    ),
-    (
-        "POST",
-        "/api/auth/organizations/{org}/token",
-        "org:read",
-        None,
-    ),
-    (
-        "GET",
-        "/api/auth/organizations/{org}/security-policy",
-        "org:read",
-        None,
-    ),
-    (
-        "PUT",
-        "/api/auth/organizations/{org}/security-policy",
-        "org:update",
-        Some(r#"{"require_mfa": false}"#),
-    ),
-    (
-        "DELETE",
-        "/api/auth/organizations/{org}",
-        "org:delete",
-        None,
-    ),
+    ("GET", "/api/auth/organizations/{org}/roles", "org:read", None),
+    ("PATCH", "/api/auth/organizations/{org}", "org:update", Some(r#"{"metadata": {"touched": true}}"#)),
+    ("GET", "/api/auth/organizations/{org}/members", "members:read", None),
+    ("PATCH", "/api/auth/organizations/{org}/members/{target}", "members:update", Some(r#"{"role": "member"}"#)),
+    ("DELETE", "/api/auth/organizations/{org}/members/{target}", "members:remove", None),
+    ("POST", "/api/auth/organizations/{org}/invitations", "members:invite", Some(r#"{"email": "new-{n}@example.com", "role": "viewer"}"#)),
+    ("GET", "/api/auth/organizations/{org}/invitations", "invitations:read", None),
+    ("POST", "/api/auth/organizations/{org}/invitations/{invitation}/revoke", "invitations:revoke", None),
+    ("POST", "/api/auth/organizations/{org}/token", "org:read", None),
+    ("GET", "/api/auth/organizations/{org}/security-policy", "org:read", None),
+    ("PUT", "/api/auth/organizations/{org}/security-policy", "org:update", Some(r#"{"require_mfa": false}"#)),
+    ("GET", "/api/auth/organizations/{org}/authorization/policy", "authorization:read", None),
+    ("PUT", "/api/auth/organizations/{org}/authorization/policy", "authorization:write", Some(r#"{"version": 0, "permissions": [{"name": "reports:read"}]}"#)),
+    ("GET", "/api/auth/organizations/{org}/authorization/policy/versions", "authorization:read", None),
+    ("GET", "/api/auth/organizations/{org}/authorization/group-mappings", "authorization:read", None),
+    ("POST", "/api/auth/organizations/{org}/authorization/group-mappings", "authorization:write", Some(r#"{"source": "sso", "group": "G{n}", "role": "viewer"}"#)),
+    ("POST", "/api/auth/organizations/{org}/authorization/simulate", "authorization:read", Some(r#"{"role": "viewer", "permission": "org:read"}"#)),
+    ("DELETE", "/api/auth/organizations/{org}", "org:delete", None),
 ];
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1224,4 +1183,378 @@ async fn the_security_policy_gates_org_tokens_and_invitations() {
         .await;
     assert_eq!(changes[0]["after"]["require_mfa"], true);
     assert_eq!(changes[0]["before"]["require_mfa"], false);
+}
+
+async fn put_policy(
+    app: &TestApp,
+    key: &str,
+    token: &str,
+    org: &str,
+    if_match: Option<&str>,
+    body: Value,
+) -> (StatusCode, Value, Option<String>) {
+    let mut req = app
+        .http
+        .put(app.url(&format!(
+            "/api/auth/organizations/{org}/authorization/policy"
+        )))
+        .header("X-API-Key", key)
+        .bearer_auth(token)
+        .json(&body);
+    if let Some(v) = if_match {
+        req = req.header("If-Match", v);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let etag = res
+        .headers()
+        .get("etag")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, res.json().await.unwrap_or(Value::Null), etag)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_custom_policy_is_versioned_validated_and_its_roles_are_assignable() {
+    let app = authservice_tests::spawn_app().await;
+    let key = key_of(&app.new_client().await);
+    let (_, owner) = person(&app, &key, "owner@example.com").await;
+    let (bob_id, bob) = person(&app, &key, "bob@example.com").await;
+    let org = create_org(&app, &key, &owner, "Policy Co").await;
+    let id = org["id"].as_str().unwrap();
+    add_member(&app, id, &bob_id, "viewer").await;
+    let path = format!("/api/auth/organizations/{id}/authorization/policy");
+    let (status, policy) = send(&app, Method::GET, &path, &key, &owner, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(policy["version"], 0);
+
+    let billing = json!({
+        "permissions": [{"name": "billing:read", "description": "See invoices"}, {"name": "billing:write"}],
+        "roles": [{"name": "billing", "permissions": ["billing:read", "billing:write"], "inherits": ["viewer"]}],
+    });
+    let (status, err, _) = put_policy(&app, &key, &owner, id, None, billing.clone()).await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (status, v1, etag) =
+        put_policy(&app, &key, &owner, id, Some("\"0\""), billing.clone()).await;
+    assert_eq!(status, 200, "{v1}");
+    assert_eq!(
+        (v1["version"].as_u64(), etag.as_deref()),
+        (Some(1), Some("\"1\""))
+    );
+    // Optimistic concurrency: the same base version again is a conflict.
+    let (status, err, _) = put_policy(&app, &key, &owner, id, Some("\"0\""), billing.clone()).await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (409, Some("conflict"))
+    );
+
+    for (body, reason) in [
+        (
+            json!({"roles": [{"name": "x", "permissions": ["nope:read"]}]}),
+            "unknown_permission",
+        ),
+        (
+            json!({"roles": [{"name": "a", "inherits": ["b"]}, {"name": "b", "inherits": ["a"]}]}),
+            "inheritance_cycle",
+        ),
+        (
+            json!({"roles": [{"name": "a", "inherits": ["ghost"]}]}),
+            "unknown_role",
+        ),
+        (
+            json!({"roles": [{"name": "admin", "permissions": []}]}),
+            "builtin_name",
+        ),
+        (json!({"permissions": [{"name": "org:read"}]}), "duplicate"),
+    ] {
+        let (status, err, _) = put_policy(&app, &key, &owner, id, Some("1"), body.clone()).await;
+        assert_eq!(
+            (status.as_u16(), err["code"].as_str()),
+            (422, Some("invalid_policy")),
+            "{body}"
+        );
+        assert_eq!(err["details"]["reason"], reason, "{body}: {err}");
+    }
+
+    let (_, roles) = send(
+        &app,
+        Method::GET,
+        &format!("/api/auth/organizations/{id}/roles"),
+        &key,
+        &owner,
+        None,
+    )
+    .await;
+    let custom = roles["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "billing")
+        .unwrap()
+        .clone();
+    assert_eq!(custom["builtin"], false);
+    assert_eq!(
+        custom["permissions"],
+        json!(["billing:read", "billing:write", "members:read", "org:read"])
+    );
+    let member = format!("/api/auth/organizations/{id}/members/{bob_id}");
+    let (status, changed) = send(
+        &app,
+        Method::PATCH,
+        &member,
+        &key,
+        &owner,
+        Some(json!({"role": "billing"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    let token = org_token(&app, &key, &bob, id).await;
+    assert!(
+        token["permissions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("billing:write"))
+    );
+
+    // A role still assigned cannot go; a new version that keeps it can.
+    let (status, err, _) = put_policy(
+        &app,
+        &key,
+        &owner,
+        id,
+        Some("1"),
+        json!({"permissions": billing["permissions"]}),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), err["details"]["reason"].as_str()),
+        (422, Some("role_in_use"))
+    );
+    let mut v2 = billing.clone();
+    v2["permissions"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "reports:read"}));
+    v2["version"] = json!(1);
+    let (status, _, etag) = put_policy(&app, &key, &owner, id, None, v2).await;
+    assert_eq!((status.as_u16(), etag.as_deref()), (200, Some("\"2\"")));
+    let (_, versions) = send(
+        &app,
+        Method::GET,
+        &format!("{path}/versions"),
+        &key,
+        &owner,
+        None,
+    )
+    .await;
+    let numbers: Vec<u64> = versions["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [2, 1]);
+    let (status, old) = send(
+        &app,
+        Method::GET,
+        &format!("{path}/versions/1"),
+        &key,
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(old["permissions"].as_array().unwrap().len(), 2);
+    let (status, _) = send(
+        &app,
+        Method::GET,
+        &format!("{path}/versions/9"),
+        &key,
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    // A viewer may not read the policy; an admin could.
+    let (status, _) = send(&app, Method::GET, &path, &key, &bob, None).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        app.audit_events(&format!(
+            "event_type=organization.policy_updated&target_id={id}"
+        ))
+        .await
+        .len(),
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn group_mappings_extend_permissions_and_the_simulator_explains_why() {
+    let app = authservice_tests::spawn_app().await;
+    let key = key_of(&app.new_client().await);
+    let (_, owner) = person(&app, &key, "owner@example.com").await;
+    let (bob_id, bob) = person(&app, &key, "bob@example.com").await;
+    let org = create_org(&app, &key, &owner, "Mapped").await;
+    let id = org["id"].as_str().unwrap();
+    add_member(&app, id, &bob_id, "viewer").await;
+    let (status, _, _) = put_policy(
+        &app,
+        &key,
+        &owner,
+        id,
+        Some("0"),
+        json!({"permissions": [{"name": "reports:read"}]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // The groups SSO or SCIM would feed (a test hook until those arrive).
+    app.execute_sql(&format!(
+        "UPDATE organization_members SET groups = '{{\"sso\": [\"Analysts\"]}}' WHERE user_id = '{bob_id}'"
+    ))
+    .await
+    .unwrap();
+
+    let mappings = format!("/api/auth/organizations/{id}/authorization/group-mappings");
+    let (status, analysts) = send(
+        &app,
+        Method::POST,
+        &mappings,
+        &key,
+        &owner,
+        Some(json!({"source": "sso", "group": "Analysts", "permissions": ["reports:read"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{analysts}");
+    let (status, admins) = send(
+        &app,
+        Method::POST,
+        &mappings,
+        &key,
+        &owner,
+        Some(json!({"source": "scim", "group": "Admins", "role": "admin"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{admins}");
+    for (body, status, code) in [
+        (
+            json!({"source": "sso", "group": "Analysts", "role": "member"}),
+            409,
+            "conflict",
+        ),
+        (
+            json!({"source": "sso", "group": "X", "permissions": ["nope:read"]}),
+            422,
+            "invalid_policy",
+        ),
+        (
+            json!({"source": "ldap", "group": "X", "role": "member"}),
+            400,
+            "invalid_request",
+        ),
+        (
+            json!({"source": "sso", "group": "X"}),
+            400,
+            "invalid_request",
+        ),
+        (
+            json!({"source": "sso", "group": "X", "role": "janitor"}),
+            422,
+            "role_not_found",
+        ),
+    ] {
+        let (got, err) = send(
+            &app,
+            Method::POST,
+            &mappings,
+            &key,
+            &owner,
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(
+            (got.as_u16(), err["code"].as_str()),
+            (status, Some(code)),
+            "{body}: {err}"
+        );
+    }
+    let (_, listed) = send(&app, Method::GET, &mappings, &key, &owner, None).await;
+    assert_eq!(listed["group_mappings"].as_array().unwrap().len(), 2);
+
+    let simulate = |body: Value| {
+        let (app, key, owner) = (&app, &key, &owner);
+        async move {
+            let (status, answer) = send(
+                app,
+                Method::POST,
+                &format!("/api/auth/organizations/{id}/authorization/simulate"),
+                key,
+                owner,
+                Some(body),
+            )
+            .await;
+            assert_eq!(status, 200, "{answer}");
+            answer
+        }
+    };
+    let answer = simulate(json!({"user_id": bob_id, "permission": "reports:read"})).await;
+    assert_eq!(answer["allowed"], true);
+    assert_eq!(
+        answer["granted_by"],
+        json!([{"type": "group_mapping", "id": analysts["id"], "name": "Analysts"}])
+    );
+    assert_eq!(answer["policy_version"], 1);
+    let answer = simulate(json!({"user_id": bob_id, "permission": "members:read"})).await;
+    assert_eq!(
+        answer["granted_by"],
+        json!([{"type": "role", "name": "viewer"}])
+    );
+    let answer = simulate(
+        json!({"role": "member", "groups": {"scim": ["Admins"]}, "permission": "members:invite"}),
+    )
+    .await;
+    assert_eq!(answer["granted_by"][0]["type"], "group_mapping");
+    let answer = simulate(json!({"role": "viewer", "permission": "org:update"})).await;
+    assert_eq!(
+        (
+            answer["allowed"].as_bool(),
+            answer["granted_by"].as_array().unwrap().len()
+        ),
+        (Some(false), 0)
+    );
+    // What the simulator says is what the member gets.
+    let token = org_token(&app, &key, &bob, id).await;
+    assert!(
+        token["permissions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("reports:read"))
+    );
+
+    let one = format!("{mappings}/{}", analysts["id"].as_str().unwrap());
+    let (status, err) = send(
+        &app,
+        Method::PATCH,
+        &one,
+        &key,
+        &owner,
+        Some(json!({"permissions": []})),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (status, _) = send(&app, Method::DELETE, &one, &key, &owner, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, err) = send(&app, Method::DELETE, &one, &key, &owner, None).await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (404, Some("group_mapping_not_found"))
+    );
+    let answer = simulate(json!({"user_id": bob_id, "permission": "reports:read"})).await;
+    assert_eq!(answer["allowed"], false);
+    let (status, _) = send(&app, Method::GET, &mappings, &key, &bob, None).await;
+    assert_eq!(status, 403);
 }

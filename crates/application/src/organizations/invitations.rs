@@ -238,6 +238,7 @@ impl ManageInvitations {
             client_id: invitation.client_id,
             user_id: user.id,
             role: invitation.role.clone(),
+            groups: authservice_domain::organization::MemberGroups::new(),
             joined_at: now,
         };
         let mut event = ctx

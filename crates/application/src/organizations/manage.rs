@@ -1,13 +1,14 @@
 //! Creating, reading, changing and deleting organizations.
 
 use authservice_domain::organization::{
-    LogoUrl, Membership, OrgPermission, OrgRole, Organization, OrganizationId, SecurityPolicy,
+    AuthorizationPolicy, LogoUrl, MemberGroups, Membership, OrgPermission, OrgRole, Organization,
+    OrganizationId, SecurityPolicy,
 };
 use authservice_domain::{ClientName, EventType};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{OrgError, Roles, access, org_event, require_recent_auth, snapshot};
+use super::{OrgError, access, org_event, require_recent_auth, snapshot};
 use crate::auth::{AuthConfig, AuthenticatedUser};
 use crate::context::RequestCtx;
 use crate::ports::Ports;
@@ -95,6 +96,7 @@ impl ManageOrganizations {
             metadata: Organization::metadata(input.metadata.unwrap_or(Value::Null))?,
             logo_url: input.logo_url.as_deref().map(LogoUrl::parse).transpose()?,
             security: SecurityPolicy::default(),
+            policy: AuthorizationPolicy::default(),
             created_at: now,
             updated_at: now,
         };
@@ -104,6 +106,7 @@ impl ManageOrganizations {
             client_id: org.client_id,
             user_id: user.id,
             role: OrgRole::owner(),
+            groups: MemberGroups::new(),
             joined_at: now,
         };
         let event = org_event(ctx, user, &org, EventType::OrganizationCreated)
@@ -249,7 +252,12 @@ impl ManageOrganizations {
         caller: &AuthenticatedUser,
         org: &str,
     ) -> Result<Vec<(OrgRole, authservice_domain::organization::RoleSet)>, OrgError> {
-        access(&self.ports, caller, org, Some(OrgPermission::OrgRead)).await?;
-        Ok(Roles.all())
+        let access = access(&self.ports, caller, org, Some(OrgPermission::OrgRead)).await?;
+        let policy = &access.org.policy;
+        Ok(policy
+            .roles()
+            .into_iter()
+            .filter_map(|role| policy.role_permissions(&role).map(|set| (role, set)))
+            .collect())
     }
 }

@@ -3,18 +3,25 @@
 //! the organization, never a role name; someone who is not a member sees no organization at
 //! all (404, never 403); an organization of another client does not exist here.
 
+mod authorization;
 mod invitations;
 mod manage;
 mod members;
 mod token;
 
+pub use authorization::{
+    ManageAuthorization, MappingInput, Simulation, SimulationSubject, mapping_json,
+};
 pub use invitations::{ManageInvitations, NewInvitation};
 pub use manage::{ManageOrganizations, NewOrganization, OrganizationPatch, OrganizationView};
 pub use members::ManageMembers;
 pub use token::{IssueOrgToken, OrgToken};
 
+use std::collections::BTreeMap;
+
 use authservice_domain::organization::{
-    BUILTIN_ROLES, Membership, OrgPermission, OrgRef, OrgRole, Organization, RoleSet,
+    Grant, MemberGroups, Membership, OrgPermission, OrgRef, OrgRole, Organization, PolicyError,
+    RoleSet, effective_permissions,
 };
 use authservice_domain::{EventType, User, ValidationError};
 use serde_json::{Value, json};
@@ -63,6 +70,14 @@ pub enum OrgError {
     MfaRequired,
     #[error("this organization does not accept addresses of that domain")]
     EmailDomainNotAllowed,
+    #[error("the policy is not valid: {}", .0.message)]
+    InvalidPolicy(PolicyError),
+    #[error("another change came first; read again and retry")]
+    Conflict,
+    #[error("no such policy version")]
+    PolicyVersionNotFound,
+    #[error("no such group mapping")]
+    MappingNotFound,
     #[error("too many requests")]
     RateLimited { retry_after: std::time::Duration },
     #[error(transparent)]
@@ -91,8 +106,19 @@ impl UseCaseError for OrgError {
             Self::EmailNotVerified => ErrorKind::EmailNotVerified,
             Self::MfaRequired => ErrorKind::MfaRequired,
             Self::EmailDomainNotAllowed => ErrorKind::EmailDomainBlocked,
+            Self::InvalidPolicy(_) => ErrorKind::InvalidPolicy,
+            Self::Conflict => ErrorKind::Conflict,
+            Self::PolicyVersionNotFound => ErrorKind::PolicyVersionNotFound,
+            Self::MappingNotFound => ErrorKind::GroupMappingNotFound,
             Self::RateLimited { .. } => ErrorKind::RateLimited,
             Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            Self::InvalidPolicy(err) => Some(err.details()),
+            _ => None,
         }
     }
 
@@ -122,31 +148,9 @@ impl From<OrgWriteError> for OrgError {
             OrgWriteError::SlugTaken => Self::SlugTaken,
             OrgWriteError::NotFound => Self::NotFound,
             OrgWriteError::LastOwner => Self::LastOwner,
+            OrgWriteError::Conflict => Self::Conflict,
             OrgWriteError::Unexpected(e) => Self::Unexpected(e),
         }
-    }
-}
-
-/// The roles of an organization with their permissions: the built-in ones (an organization's
-/// authorization policy adds its own).
-#[derive(Debug, Clone, Default)]
-pub struct Roles;
-
-impl Roles {
-    /// The permissions `role` grants; `None` for a role the organization does not have.
-    #[must_use]
-    pub fn permissions(&self, role: &OrgRole) -> Option<RoleSet> {
-        role.builtin_permissions()
-    }
-
-    /// Every role with its permissions.
-    #[must_use]
-    pub fn all(&self) -> Vec<(OrgRole, RoleSet)> {
-        BUILTIN_ROLES
-            .iter()
-            .filter_map(|(name, _)| OrgRole::parse(name).ok())
-            .filter_map(|role| self.permissions(&role).map(|set| (role, set)))
-            .collect()
     }
 }
 
@@ -155,11 +159,10 @@ pub(crate) struct Access {
     pub(crate) org: Organization,
     pub(crate) membership: Membership,
     pub(crate) permissions: RoleSet,
-    pub(crate) roles: Roles,
 }
 
 impl Access {
-    /// Refuses unless the caller's role grants `permission`.
+    /// Refuses unless the caller holds `permission`.
     pub(crate) fn require(&self, permission: OrgPermission) -> Result<(), OrgError> {
         if self.permissions.allows(permission) {
             Ok(())
@@ -170,13 +173,42 @@ impl Access {
 
     /// The permissions of `role`, which the caller may hand out only if they hold all of them.
     pub(crate) fn grantable(&self, role: &OrgRole) -> Result<RoleSet, OrgError> {
-        let set = self.roles.permissions(role).ok_or(OrgError::RoleNotFound)?;
-        if self.permissions.covers(&set) {
-            Ok(set)
+        let set = self
+            .org
+            .policy
+            .role_permissions(role)
+            .ok_or(OrgError::RoleNotFound)?;
+        self.covering(&set)?;
+        Ok(set)
+    }
+
+    /// Refuses unless the caller holds every permission of `set`.
+    pub(crate) fn covering(&self, set: &RoleSet) -> Result<(), OrgError> {
+        if self.permissions.covers(set) {
+            Ok(())
         } else {
             Err(OrgError::Forbidden)
         }
     }
+}
+
+/// A member's effective permissions with what granted each: their role's, and those of the
+/// group mappings of the groups they are in.
+pub(crate) async fn grants_of(
+    ports: &Ports,
+    org: &Organization,
+    role: &OrgRole,
+    groups: &MemberGroups,
+) -> anyhow::Result<BTreeMap<String, Vec<Grant>>> {
+    let mappings = if groups.values().any(|g| !g.is_empty()) {
+        ports
+            .org_authorization
+            .group_mappings(org.client_id, org.id)
+            .await?
+    } else {
+        Vec::new()
+    };
+    Ok(effective_permissions(&org.policy, role, groups, &mappings))
 }
 
 /// Loads organization `raw` for `caller` and checks `permission`. Not a member, or no such
@@ -196,13 +228,11 @@ pub(crate) async fn access(
     else {
         return Err(OrgError::NotFound);
     };
-    let roles = Roles;
-    let permissions = roles.permissions(&membership.role).unwrap_or_default();
+    let grants = grants_of(ports, &org, &membership.role, &membership.groups).await?;
     let access = Access {
+        permissions: grants.into_keys().collect(),
         org,
         membership,
-        permissions,
-        roles,
     };
     if let Some(permission) = permission {
         access.require(permission)?;

@@ -33,7 +33,8 @@ pub use mfa::{
     TotpProvisioning, TotpState, VerifiedAssertion, WebauthnEngine, WebauthnRefusal,
 };
 pub use organizations::{
-    AcceptOutcome, InvitationRepository, MemberView, OrgWriteError, OrganizationRepository,
+    AcceptOutcome, InvitationRepository, MemberView, OrgAuthorizationRepository, OrgWriteError,
+    OrganizationRepository, PolicyVersion,
 };
 pub use rate_limit::{RateDecision, RateLimiter, RateRule};
 pub use sessions::{NewSession, PasswordRehash, PresentedToken, SessionInfo, SessionRepository};
@@ -67,6 +68,7 @@ pub struct Ports {
     pub passkeys: Arc<dyn PasskeyRepository>,
     pub organizations: Arc<dyn OrganizationRepository>,
     pub invitations: Arc<dyn InvitationRepository>,
+    pub org_authorization: Arc<dyn OrgAuthorizationRepository>,
     pub webauthn: Arc<dyn WebauthnEngine>,
     pub secret_box: Arc<dyn SecretBox>,
     pub random: Arc<dyn Random>,

@@ -1,6 +1,7 @@
 use async_trait::async_trait;
 use authservice_domain::organization::{
-    Invitation, Membership, OrgRef, OrgRole, Organization, OrganizationId,
+    AuthorizationPolicy, GroupMapping, Invitation, MemberGroups, Membership, OrgRef, OrgRole,
+    Organization, OrganizationId,
 };
 use authservice_domain::{AuditEvent, ClientId, UserId};
 use chrono::{DateTime, Utc};
@@ -27,6 +28,9 @@ pub enum OrgWriteError {
     /// The change would leave the organization without an owner.
     #[error("the last owner can be neither removed nor demoted")]
     LastOwner,
+    /// Another change came first (a policy version, a mapping's group).
+    #[error("conflicting change")]
+    Conflict,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -132,6 +136,112 @@ pub trait OrganizationRepository: Send + Sync {
         client: ClientId,
         org: OrganizationId,
         user: UserId,
+        audit: &AuditEvent,
+    ) -> Result<(), OrgWriteError>;
+}
+
+/// One version in an organization's policy history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyVersion {
+    pub version: u32,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<UserId>,
+}
+
+/// An organization's authorization: its versioned policy, its group mappings and its
+/// members' groups (the same aggregate as the organization).
+#[async_trait]
+pub trait OrgAuthorizationRepository: Send + Sync {
+    /// Makes `policy` (whose `version` is the next one) the organization's current policy and
+    /// keeps it in the history, with the audit event — only if the current version is still
+    /// `policy.version - 1`.
+    ///
+    /// # Errors
+    /// `Conflict` (another change came first), `NotFound`, or `Unexpected`.
+    async fn set_policy(
+        &self,
+        client: ClientId,
+        org: OrganizationId,
+        policy: &AuthorizationPolicy,
+        by: UserId,
+        at: DateTime<Utc>,
+        audit: &AuditEvent,
+    ) -> Result<(), OrgWriteError>;
+
+    /// The policy history, newest first.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn policy_versions(
+        &self,
+        client: ClientId,
+        org: OrganizationId,
+    ) -> anyhow::Result<Vec<PolicyVersion>>;
+
+    /// One earlier (or the current) version of the policy.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn policy_version(
+        &self,
+        client: ClientId,
+        org: OrganizationId,
+        version: u32,
+    ) -> anyhow::Result<Option<AuthorizationPolicy>>;
+
+    /// Whether a member, a pending invitation or a group mapping of `org` uses `role`.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn role_in_use(
+        &self,
+        client: ClientId,
+        org: OrganizationId,
+        role: &OrgRole,
+    ) -> anyhow::Result<bool>;
+
+    /// The organization's group mappings, oldest first.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn group_mappings(
+        &self,
+        client: ClientId,
+        org: OrganizationId,
+    ) -> anyhow::Result<Vec<GroupMapping>>;
+
+    /// Creates or replaces (by id) a group mapping, with the audit event.
+    ///
+    /// # Errors
+    /// `Conflict` (another mapping has its source and group), or `Unexpected`.
+    async fn save_group_mapping(
+        &self,
+        mapping: &GroupMapping,
+        audit: &AuditEvent,
+    ) -> Result<(), OrgWriteError>;
+
+    /// Deletes group mapping `id` of `org`, with the audit event.
+    ///
+    /// # Errors
+    /// `NotFound`, or `Unexpected`.
+    async fn delete_group_mapping(
+        &self,
+        client: ClientId,
+        org: OrganizationId,
+        id: Uuid,
+        audit: &AuditEvent,
+    ) -> Result<(), OrgWriteError>;
+
+    /// Replaces a member's groups, with the audit event.
+    ///
+    /// # Errors
+    /// `NotFound` (not a member), or `Unexpected`.
+    async fn set_member_groups(
+        &self,
+        client: ClientId,
+        org: OrganizationId,
+        user: UserId,
+        groups: &MemberGroups,
         audit: &AuditEvent,
     ) -> Result<(), OrgWriteError>;
 }

@@ -1,10 +1,15 @@
 //! Organizations: the customer companies of a tenant's app, their members and roles. Every
 //! organization belongs to one client; nothing of it shows through another client.
 
+mod authorization;
 mod invitation;
 mod roles;
 mod security;
 
+pub use authorization::{
+    AuthorizationPolicy, Grant, GroupMapping, GroupSource, MemberGroups, PermissionDef,
+    PolicyError, RoleDef, effective_permissions, groups_from_value, groups_to_value,
+};
 pub use invitation::{DEFAULT_INVITATION_DAYS, Invitation, InvitationStatus, MAX_INVITATION_DAYS};
 pub use roles::{BUILTIN_ROLES, OrgPermission, OrgRole, RoleSet};
 pub use security::SecurityPolicy;
@@ -74,6 +79,8 @@ pub struct Organization {
     pub metadata: Value,
     pub logo_url: Option<LogoUrl>,
     pub security: SecurityPolicy,
+    /// The current version of its own roles and permissions (version 0: built-in roles only).
+    pub policy: AuthorizationPolicy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -147,6 +154,8 @@ pub struct Membership {
     pub client_id: ClientId,
     pub user_id: UserId,
     pub role: OrgRole,
+    /// The member's groups (SSO and SCIM feed them); group mappings grant by them.
+    pub groups: MemberGroups,
     pub joined_at: DateTime<Utc>,
 }
 

@@ -1,6 +1,7 @@
 //! PostgreSQL through diesel-async and a deadpool pool; migrations embedded in the binary.
 
 mod audit;
+mod authorization;
 mod clients;
 mod email_configs;
 mod invitations;
@@ -27,6 +28,7 @@ use diesel_async::{AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use audit::PgAuditLog;
+pub use authorization::PgOrgAuthorization;
 pub use clients::PgClientRepository;
 pub use email_configs::PgEmailConfigs;
 pub use invitations::PgInvitations;

@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use authservice_application::pagination::PageRequest;
 use authservice_application::ports::{MemberView, OrgWriteError, OrganizationRepository};
 use authservice_domain::organization::{
-    LogoUrl, Membership, OrgRef, OrgRole, Organization, OrganizationId, SecurityPolicy,
+    AuthorizationPolicy, LogoUrl, Membership, OrgRef, OrgRole, Organization, OrganizationId,
+    SecurityPolicy, groups_from_value, groups_to_value,
 };
 use authservice_domain::{AuditEvent, ClientId, ClientName, Slug, UserId};
 use chrono::{DateTime, Utc};
@@ -22,7 +23,7 @@ use super::schema::{organization_members, organizations, users};
 
 const SLUG_CONSTRAINT: &str = "organizations_client_slug_key";
 
-#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = organizations)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 struct OrgRow {
@@ -31,11 +32,12 @@ struct OrgRow {
     name: String,
     slug: String,
     metadata: Value,
-    #[diesel(treat_none_as_null = true)]
     logo_url: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     security_policy: Value,
+    authorization_policy: Value,
+    policy_version: i32,
 }
 
 impl OrgRow {
@@ -50,6 +52,8 @@ impl OrgRow {
             created_at: org.created_at,
             updated_at: org.updated_at,
             security_policy: org.security.to_value(),
+            authorization_policy: org.policy.to_value(),
+            policy_version: i32::try_from(org.policy.version).unwrap_or(i32::MAX),
         }
     }
 
@@ -68,6 +72,11 @@ impl OrgRow {
                 .context("stored logo URL")?,
             security: SecurityPolicy::parse(&self.security_policy)
                 .context("stored security policy")?,
+            policy: AuthorizationPolicy::stored(
+                &self.authorization_policy,
+                u32::try_from(self.policy_version).unwrap_or(0),
+            )
+            .map_err(|e| anyhow::anyhow!("stored authorization policy: {}", e.message))?,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -84,6 +93,7 @@ struct MemberRow {
     user_id: Uuid,
     role: String,
     joined_at: DateTime<Utc>,
+    groups: Value,
 }
 
 impl MemberRow {
@@ -95,6 +105,7 @@ impl MemberRow {
             user_id: m.user_id.as_uuid(),
             role: m.role.as_str().to_owned(),
             joined_at: m.joined_at,
+            groups: groups_to_value(&m.groups),
         }
     }
 
@@ -105,6 +116,7 @@ impl MemberRow {
             client_id: ClientId::from_uuid(self.client_id),
             user_id: UserId::from_uuid(self.user_id),
             role: OrgRole::parse(&self.role).context("stored role")?,
+            groups: groups_from_value(&self.groups),
             joined_at: self.joined_at,
         })
     }
@@ -291,7 +303,15 @@ impl OrganizationRepository for PgOrganizations {
                     .filter(organizations::client_id.eq(org.client_id.as_uuid()))
                     .filter(organizations::id.eq(org.id.as_uuid())),
             )
-            .set(OrgRow::of(org))
+            // Its own fields only: the policy changes through `set_policy`, versioned.
+            .set((
+                organizations::name.eq(org.name.as_str()),
+                organizations::slug.eq(org.slug.as_str()),
+                organizations::metadata.eq(&org.metadata),
+                organizations::logo_url.eq(org.logo_url.as_ref().map(|l| l.as_str())),
+                organizations::security_policy.eq(org.security.to_value()),
+                organizations::updated_at.eq(org.updated_at),
+            ))
             .execute(tx)
             .await?;
             if n == 0 {

@@ -188,6 +188,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         security_policy -> Jsonb,
+        authorization_policy -> Jsonb,
+        policy_version -> Int4,
     }
 }
 
@@ -199,6 +201,32 @@ diesel::table! {
         user_id -> Uuid,
         role -> Text,
         joined_at -> Timestamptz,
+        groups -> Jsonb,
+    }
+}
+
+diesel::table! {
+    organization_policy_versions (organization_id, version) {
+        organization_id -> Uuid,
+        client_id -> Uuid,
+        version -> Int4,
+        policy -> Jsonb,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    organization_group_mappings (id) {
+        id -> Uuid,
+        organization_id -> Uuid,
+        client_id -> Uuid,
+        source -> Text,
+        group_name -> Text,
+        role -> Nullable<Text>,
+        permissions -> Array<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 

@@ -11,6 +11,7 @@ mod extractors;
 mod health;
 mod mfa;
 mod middleware;
+mod org_authorization;
 mod organizations;
 pub mod transport;
 mod ui_config;

@@ -50,7 +50,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/auth/organizations/{org}/security-policy")
             .get(get_security_policy)
             .put(put_security_policy),
-    );
+    )
+    .configure(super::org_authorization::routes);
 }
 
 fn org_json(view: &OrganizationView) -> Value {

@@ -73,6 +73,12 @@ struct State {
     organizations: Vec<authservice_domain::organization::Organization>,
     members: Vec<authservice_domain::organization::Membership>,
     invitations: Vec<(authservice_domain::organization::Invitation, [u8; 32])>,
+    policy_versions: Vec<(
+        authservice_domain::organization::OrganizationId,
+        authservice_domain::organization::AuthorizationPolicy,
+        authservice_application::ports::PolicyVersion,
+    )>,
+    mappings: Vec<authservice_domain::organization::GroupMapping>,
 }
 
 impl State {
