@@ -42,7 +42,8 @@
   if (params.get("locale") && LANGS[pick(params.get("locale"))]) store.setItem("authservice.locale", lang);
   const t = (key, vars) => {
     let s = text(lang, "strings", key) || text("en", "strings", key) || key;
-    Object.entries(vars || {}).forEach(([k, v]) => { s = s.replace(`{${k}}`, v); });
+    // (A function replacement: a value such as a name with "$&" is inserted as it is.)
+    Object.entries(vars || {}).forEach(([k, v]) => { s = s.replace(`{${k}}`, () => v); });
     return s;
   };
 
@@ -142,9 +143,11 @@
   const link = (href, text) => el("a", { href: withKey(href) }, [text]);
 
   // ------------------------------------------------------------------ navigation after sign-in
+  /** An organization invitation's token, kept while the tab signs in (accept-invitation.html). */
+  const INVITATION = "authservice.invitation";
   /** After sign-in: back to the app (a `redirect_uri` the server accepts for this client: one
    * of its registered redirect URIs) with a one-time `auth_code` it exchanges for its own
-   * session, else the account page. */
+   * session, else the invitation page when an invitation waits, else the account page. */
   async function afterSignIn() {
     const target = store.getItem("authservice.redirect_uri");
     const challenge = store.getItem("authservice.code_challenge");
@@ -170,7 +173,7 @@
         }
       } catch (_) { /* not a URL, or no code: the account page instead */ }
     }
-    location.assign(withKey("/account.html"));
+    location.assign(withKey(store.getItem(INVITATION) ? "/accept-invitation.html" : "/account.html"));
   }
 
   // ------------------------------------------------------------------ pages
@@ -474,6 +477,19 @@
     return { node: section(t("passkeys"), "s-passkeys", [kBox, kList, add]), render };
   }
 
+  /** The organizations part (auth-ui-orgs.js, loaded before this file by the pages using it),
+   * built once with this file's helpers; null on pages without it. */
+  let orgsUi;
+  function orgs() {
+    if (orgsUi === undefined) {
+      orgsUi = window.AuthUIOrgs ? window.AuthUIOrgs({
+        auth, t, el, field, button, okBox, alertBox, busy, showError, showOk, markInvalid, uniqueId,
+        guarded, page, section, link, fmt, main, store, tokenFromUrl, invitationKey: INVITATION,
+      }) : null;
+    }
+    return orgsUi;
+  }
+
   async function accountPage() {
     try { await auth.refresh(); } catch (_) { location.replace(withKey("/login.html")); return; }
     const me = await auth.me();
@@ -482,8 +498,10 @@
     const recovery = recoverySection();
     const totp = totpSection(() => recovery.render());
     const passkeys = auth.passkeys.supported() ? passkeysSection() : null;
+    const organizations = orgs() ? orgs().organizationsSection() : null;
     const sections = [profileSection(me), passwordSection(() => sessions.render()), sessions.node, totp.node, recovery.node];
     if (passkeys) sections.push(passkeys.node);
+    if (organizations) sections.push(organizations.node);
 
     const out = button(t("signOut"), { type: "button", class: "as-btn as-secondary" });
     out.addEventListener("click", async () => { await auth.logout().catch(() => {}); location.assign(withKey("/login.html")); });
@@ -493,7 +511,8 @@
     main().setAttribute("aria-busy", "true");
     main().replaceChildren(brandHeader(), el("h1", { class: "as-title", id: "page-title", text: t("accountTitle") }), ...sections, out);
     try {
-      await Promise.all([sessions.render(), totp.render(), recovery.render(), passkeys ? passkeys.render() : null]);
+      await Promise.all([sessions.render(), totp.render(), recovery.render(), passkeys ? passkeys.render() : null,
+        organizations ? organizations.render() : null]);
     } finally {
       main().setAttribute("aria-busy", "false");
     }
@@ -518,7 +537,10 @@
     const old = document.querySelector("footer.as-footer");
     if (old) old.remove();
     document.body.append(languagePicker());
-    const pages = { login: loginPage, signup: signupPage, "forgot-password": forgotPage, "reset-password": resetPage, "verify-email": verifyPage, account: accountPage };
+    const pages = {
+      login: loginPage, signup: signupPage, "forgot-password": forgotPage, "reset-password": resetPage, "verify-email": verifyPage, account: accountPage,
+      "accept-invitation": () => orgs().acceptInvitationPage(),
+    };
     const run = pages[document.body.dataset.page];
     if (run) {
       try { await run(); } catch (err) { const box = alertBox(); main().replaceChildren(brandHeader(), box); showError(box, err); }

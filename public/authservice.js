@@ -177,6 +177,16 @@
     }
 
     const withTransport = (body) => Object.assign({ token_transport: transport }, body);
+    /** `/api/auth/organizations/{org}…` (`org`: an id or a slug). */
+    const orgPath = (org, rest) => `/api/auth/organizations/${encodeURIComponent(org)}${rest || ""}`;
+    /** `?limit=&cursor=` of a paged list (omitted when unset). */
+    const pageQuery = ({ limit, cursor } = {}) => {
+      const q = new URLSearchParams();
+      if (limit) q.set("limit", String(limit));
+      if (cursor) q.set("cursor", cursor);
+      const s = q.toString();
+      return s ? `?${s}` : "";
+    };
     const api = {
       transport,
       /** The current user (after sign-in or `refresh()`), or null. */
@@ -273,6 +283,46 @@
         },
         rename: (id, name) => request("PATCH", `/api/auth/passkeys/${encodeURIComponent(id)}`, { auth: true, body: { name } }),
         remove: (id) => request("DELETE", `/api/auth/passkeys/${encodeURIComponent(id)}`, { auth: true }),
+      },
+      /** The user's organizations. Changing a role, removing a member and deleting answer
+       * `reauthentication_required` without a recent sign-in (see `withReauthentication`). */
+      organizations: {
+        list: async () => (await request("GET", "/api/auth/organizations", { auth: true })).organizations,
+        /** → the organization; the creator is its owner (slug derived from the name when omitted). */
+        create: ({ name, slug } = {}) => request("POST", "/api/auth/organizations", { auth: true, body: { name, slug: slug || undefined } }),
+        get: (org) => request("GET", orgPath(org), { auth: true }),
+        /** `{ name?, slug?, metadata?, logoUrl? }` (`logoUrl: null` removes the logo). */
+        update: (org, patch = {}) => request("PATCH", orgPath(org), {
+          auth: true,
+          body: { name: patch.name, slug: patch.slug, metadata: patch.metadata, logo_url: "logoUrl" in patch ? patch.logoUrl : patch.logo_url },
+        }),
+        remove: (org) => request("DELETE", orgPath(org), { auth: true }),
+        roles: async (org) => (await request("GET", orgPath(org, "/roles"), { auth: true })).roles,
+        /** One page: `{ members, nextCursor }` (null after the last page). */
+        async members(org, page) {
+          const data = await request("GET", orgPath(org, `/members${pageQuery(page)}`), { auth: true });
+          return { members: data.members, nextCursor: data.next_cursor || null };
+        },
+        changeRole: (org, userId, role) => request("PATCH", orgPath(org, `/members/${encodeURIComponent(userId)}`), { auth: true, body: { role } }),
+        removeMember: (org, userId) => request("DELETE", orgPath(org, `/members/${encodeURIComponent(userId)}`), { auth: true }),
+        leave: (org) => request("DELETE", orgPath(org, "/members/me"), { auth: true }),
+        /** One page, oldest first: `{ invitations, nextCursor }`. */
+        async invitations(org, page) {
+          const data = await request("GET", orgPath(org, `/invitations${pageQuery(page)}`), { auth: true });
+          return { invitations: data.invitations, nextCursor: data.next_cursor || null };
+        },
+        invite: (org, { email, role, expiresInDays } = {}) => request("POST", orgPath(org, "/invitations"), {
+          auth: true, body: { email, role, expires_in_days: expiresInDays },
+        }),
+        revokeInvitation: (org, id) => request("POST", orgPath(org, `/invitations/${encodeURIComponent(id)}/revoke`), { auth: true }),
+        /** Joins with an invitation link's token (sent to the user's verified address) → the organization with my role. */
+        acceptInvitation: (token) => request("POST", "/api/auth/organization-invitations/accept", { auth: true, body: { token } }),
+        /** An organization token (short-lived; carries the org and my permissions) for calls
+         * made on the organization's behalf. The user's own access token stays as it is. */
+        async switch(org) {
+          const data = await request("POST", orgPath(org, "/token"), { auth: true });
+          return { accessToken: data.access_token, tokenType: data.token_type, expiresIn: data.expires_in, organization: data.organization, permissions: data.permissions };
+        },
       },
       magicLink: {
         send: (email, baseUrlForLinks) => request("POST", "/api/auth/magic-link/send", { body: { email, base_url: baseUrlForLinks } }),

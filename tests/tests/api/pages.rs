@@ -338,6 +338,8 @@ async fn every_page_is_accessible_at_desktop_and_phone_sizes() {
         "/reset-password.html?token=0",
         "/verify-email.html",
         "/account.html",
+        // Signed in, with a (made-up) invitation token: the Join button.
+        "/accept-invitation.html?token=0",
         "/login.html?locale=de",
     ];
     for (width, height, size) in [
@@ -358,6 +360,15 @@ async fn every_page_is_accessible_at_desktop_and_phone_sizes() {
                 json!({ "op": "wait_selector", "selector": "#lang-picker" }),
             )
             .await;
+            if page.starts_with("/account.html") || page.starts_with("/accept-invitation.html") {
+                // Their cookie refresh and loads are over before the next page (a refresh cut
+                // short by leaving would present a rotated-away token on the next one).
+                ok(
+                    &mut b,
+                    json!({ "op": "wait_selector", "selector": "main[aria-busy=false]", "state": "attached" }),
+                )
+                .await;
+            }
             tokio::time::sleep(Duration::from_millis(300)).await;
             if page.ends_with("locale=de") {
                 // The texts come from /i18n/de.json.
@@ -902,4 +913,188 @@ async fn the_signup_page_says_check_your_email_when_addresses_must_be_verified()
     sink.wait_for_text("taken@example.com", "already has one", WAIT)
         .await;
     b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_account_page_manages_organizations_and_an_invitation_is_accepted_on_its_page() {
+    let (app, sink, key) = pages_app().await;
+    crate::auth_helpers::signup(&app, &key, "alice@example.com").await;
+    // Bob's address is verified: only the invited address, verified, can accept.
+    crate::auth_helpers::signup(&app, &key, "bob@example.com").await;
+    let verify = sink
+        .wait_for_text("bob@example.com", "/verify-email.html", WAIT)
+        .await
+        .query_param("/verify-email.html", "token");
+    let res = app
+        .http
+        .post(app.url("/api/auth/verify-email"))
+        .json(&json!({ "token": verify }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // Alice creates an organization on her account page and invites Bob as a member.
+    let mut alice = Browser::launch(&app.localhost_base()).await;
+    ok(
+        &mut alice,
+        json!({ "op": "goto", "url": format!("/login.html?api_key={key}&locale=en") }),
+    )
+    .await;
+    fill(&mut alice, "Email", "alice@example.com").await;
+    fill(&mut alice, "Password", crate::auth_helpers::PASSWORD).await;
+    click(&mut alice, "Sign in").await;
+    lands_on(&mut alice, "/account.html").await;
+    ok(
+        &mut alice,
+        json!({ "op": "wait_selector", "selector": "main[aria-busy=false]", "state": "attached" }),
+    )
+    .await;
+    sees(&mut alice, "You are not a member of any organization yet.").await;
+    fill(&mut alice, "Organization name", "Acme Corp").await;
+    click(&mut alice, "Create organization").await;
+    sees(&mut alice, "Organization Acme Corp created.").await;
+    let listed = ok(
+        &mut alice,
+        json!({ "op": "text", "selector": "#organizations li[data-org]" }),
+    )
+    .await["text"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let listed = listed[0].as_str().unwrap_or_default();
+    assert!(
+        listed.contains("Acme Corp")
+            && listed.contains("acme-corp")
+            && listed.contains("Your role: Owner"),
+        "{listed}"
+    );
+    ok(
+        &mut alice,
+        json!({ "op": "click", "role": "button", "name": "Manage: Acme Corp" }),
+    )
+    .await;
+    sees(&mut alice, "No pending invitations.").await;
+    fill(&mut alice, "Invite by email", "bob@example.com").await;
+    click(&mut alice, "Send invitation").await;
+    sees(&mut alice, "Invitation sent to bob@example.com.").await;
+    ok(
+        &mut alice,
+        json!({ "op": "wait_selector", "selector": "li[data-invitation]" }),
+    )
+    .await;
+    let pending = ok(
+        &mut alice,
+        json!({ "op": "text", "selector": "li[data-invitation]" }),
+    )
+    .await["text"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        pending.contains("bob@example.com") && pending.contains("Member"),
+        "{pending}"
+    );
+
+    // The emailed link's token (its base is BASE_URL, not this server: the test builds the URL).
+    let token = sink
+        .wait_for_text("bob@example.com", "/accept-invitation.html", WAIT)
+        .await
+        .query_param("/accept-invitation.html", "token");
+    let accept = url::Url::parse_with_params(
+        &format!("{}/accept-invitation.html", app.localhost_base()),
+        &[
+            ("token", token.as_str()),
+            ("api_key", key.as_str()),
+            ("locale", "en"),
+        ],
+    )
+    .unwrap();
+
+    // Bob opens it signed out: the page sends him to sign in and the sign-in comes back to it.
+    let mut bob = Browser::launch(&app.localhost_base()).await;
+    ok(&mut bob, json!({ "op": "goto", "url": accept.as_str() })).await;
+    sees(&mut bob, "You were invited to an organization.").await;
+    let url = ok(&mut bob, json!({ "op": "url" })).await["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !url.contains("token="),
+        "the token leaves the address bar: {url}"
+    );
+    ok(
+        &mut bob,
+        json!({ "op": "click", "role": "link", "name": "Sign in" }),
+    )
+    .await;
+    lands_on(&mut bob, "/login.html").await;
+    fill(&mut bob, "Email", "bob@example.com").await;
+    fill(&mut bob, "Password", crate::auth_helpers::PASSWORD).await;
+    click(&mut bob, "Sign in").await;
+    lands_on(&mut bob, "/accept-invitation.html").await;
+    sees(&mut bob, "You are signed in as bob@example.com.").await;
+    click(&mut bob, "Join organization").await;
+    sees(&mut bob, "You joined Acme Corp as Member.").await;
+    let axe = ok(&mut bob, json!({ "op": "axe" })).await;
+    assert_eq!(axe["violations"], json!([]), "{axe}");
+    bob.close().await;
+
+    // Bob is a member, with the invitation's role.
+    let login: Value = call(
+        &app,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(json!({ "email": "bob@example.com", "password": crate::auth_helpers::PASSWORD, "token_transport": "json" })),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let orgs: Value = call(
+        &app,
+        Method::GET,
+        "/api/auth/organizations",
+        &key,
+        None,
+        login["access_token"].as_str(),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let orgs = orgs["organizations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(orgs.len(), 1, "{orgs:?}");
+    assert_eq!(orgs[0]["name"], "Acme Corp");
+    assert_eq!(orgs[0]["role"], "member");
+
+    // Alice's page now lists Bob with a role picker and Remove, and no pending invitation.
+    ok(&mut alice, json!({ "op": "goto", "url": "/account.html" })).await;
+    ok(
+        &mut alice,
+        json!({ "op": "wait_selector", "selector": "main[aria-busy=false]", "state": "attached" }),
+    )
+    .await;
+    ok(
+        &mut alice,
+        json!({ "op": "click", "role": "button", "name": "Manage: Acme Corp" }),
+    )
+    .await;
+    ok(
+        &mut alice,
+        json!({ "op": "wait_selector", "selector": "button[aria-label='Remove: bob@example.com']" }),
+    )
+    .await;
+    sees(&mut alice, "No pending invitations.").await;
+    let axe = ok(&mut alice, json!({ "op": "axe" })).await;
+    assert_eq!(axe["violations"], json!([]), "{axe}");
+    let csp = ok(&mut alice, json!({ "op": "csp_violations" })).await;
+    assert_eq!(csp["violations"], json!([]));
+    alice.close().await;
 }

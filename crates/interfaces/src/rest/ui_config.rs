@@ -45,6 +45,7 @@ async fn ui_config(ClientCtx(ctx): ClientCtx) -> Result<HttpResponse, ApiError> 
             "forgot_password": "/forgot-password.html",
             "reset_password": "/reset-password.html",
             "verify_email": "/verify-email.html",
+            "accept_invitation": "/accept-invitation.html",
         },
     })))
 }
