@@ -5,6 +5,7 @@ use secrecy::SecretString;
 
 use crate::organizations::{
     IssueOrgToken, ManageAuthorization, ManageInvitations, ManageMembers, ManageOrganizations,
+    OperateOrganizations,
 };
 
 use crate::admin::AuthenticateAdmin;
@@ -89,6 +90,7 @@ pub struct Services {
     pub invitations: ManageInvitations,
     pub org_token: IssueOrgToken,
     pub org_authorization: ManageAuthorization,
+    pub operate_organizations: OperateOrganizations,
 }
 
 impl Services {
@@ -149,6 +151,7 @@ impl Services {
             invitations: ManageInvitations::new(ports, &config.mail),
             org_token: IssueOrgToken::new(ports, &config.auth),
             org_authorization: ManageAuthorization::new(ports),
+            operate_organizations: OperateOrganizations::new(ports),
         }
     }
 }

@@ -150,6 +150,8 @@ event_types! {
     OrganizationGroupMappingCreated => "organization.group_mapping_created",
     OrganizationGroupMappingUpdated => "organization.group_mapping_updated",
     OrganizationGroupMappingDeleted => "organization.group_mapping_deleted",
+    OrganizationMemberGroupsSet => "organization.member_groups_set",
+    OrganizationsListed => "organizations.listed",
 }
 
 /// One audit record.

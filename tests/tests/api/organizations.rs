@@ -1393,7 +1393,11 @@ async fn a_custom_policy_is_versioned_validated_and_its_roles_are_assignable() {
 #[tokio::test(flavor = "multi_thread")]
 async fn group_mappings_extend_permissions_and_the_simulator_explains_why() {
     let app = authservice_tests::spawn_app().await;
-    let key = key_of(&app.new_client().await);
+    let client = app.new_client().await;
+    let (client_id, key) = (
+        client["client"]["id"].as_str().unwrap().to_owned(),
+        key_of(&client),
+    );
     let (_, owner) = person(&app, &key, "owner@example.com").await;
     let (bob_id, bob) = person(&app, &key, "bob@example.com").await;
     let org = create_org(&app, &key, &owner, "Mapped").await;
@@ -1409,12 +1413,15 @@ async fn group_mappings_extend_permissions_and_the_simulator_explains_why() {
     )
     .await;
     assert_eq!(status, 200);
-    // The groups SSO or SCIM would feed (a test hook until those arrive).
-    app.execute_sql(&format!(
-        "UPDATE organization_members SET groups = '{{\"sso\": [\"Analysts\"]}}' WHERE user_id = '{bob_id}'"
-    ))
-    .await
-    .unwrap();
+    // The groups SSO or SCIM will feed, set by an operator meanwhile.
+    let res = app
+        .admin(
+            Method::PUT,
+            &format!("/api/admin/clients/{client_id}/organizations/{id}/members/{bob_id}/groups"),
+            Some(json!({"sso": ["Analysts"]})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
 
     let mappings = format!("/api/auth/organizations/{id}/authorization/group-mappings");
     let (status, analysts) = send(
@@ -1557,4 +1564,96 @@ async fn group_mappings_extend_permissions_and_the_simulator_explains_why() {
     assert_eq!(answer["allowed"], false);
     let (status, _) = send(&app, Method::GET, &mappings, &key, &bob, None).await;
     assert_eq!(status, 403);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operators_see_a_clients_organizations_and_set_a_members_groups() {
+    let app = authservice_tests::spawn_app().await;
+    let (a, b) = (app.new_client().await, app.new_client().await);
+    let (a_id, key_a) = (a["client"]["id"].as_str().unwrap().to_owned(), key_of(&a));
+    let key_b = key_of(&b);
+    let (owner_id, owner) = person(&app, &key_a, "owner@example.com").await;
+    let (_, other) = person(&app, &key_b, "other@example.com").await;
+    let org = create_org(&app, &key_a, &owner, "Visible").await;
+    let id = org["id"].as_str().unwrap();
+    create_org(&app, &key_a, &owner, "Also Visible").await;
+    let b_org = create_org(&app, &key_b, &other, "Elsewhere").await;
+
+    let res = app
+        .admin(
+            Method::GET,
+            &format!("/api/admin/clients/{a_id}/organizations?limit=1"),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let first: Value = res.json().await.unwrap();
+    assert_eq!(first["organizations"].as_array().unwrap().len(), 1);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let res = app
+        .admin(
+            Method::GET,
+            &format!("/api/admin/clients/{a_id}/organizations?cursor={cursor}"),
+            None,
+        )
+        .await;
+    let second: Value = res.json().await.unwrap();
+    let names: Vec<&str> = first["organizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["organizations"].as_array().unwrap())
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Visible", "Also Visible"]);
+
+    let res = app
+        .admin(
+            Method::GET,
+            &format!("/api/admin/clients/{a_id}/organizations/{id}/members"),
+            None,
+        )
+        .await;
+    let members: Value = res.json().await.unwrap();
+    assert_eq!(members["members"][0]["email"], "owner@example.com");
+    assert_eq!(members["members"][0]["role"], "owner");
+    let groups = format!("/api/admin/clients/{a_id}/organizations/{id}/members/{owner_id}/groups");
+    let res = app
+        .admin(
+            Method::PUT,
+            &groups,
+            Some(json!({"sso": ["Eng"], "scim": ["All"]})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let member: Value = res.json().await.unwrap();
+    assert_eq!(member["groups"], json!({"sso": ["Eng"], "scim": ["All"]}));
+    let res = app
+        .admin(Method::PUT, &groups, Some(json!({"ldap": ["x"]})))
+        .await;
+    assert_eq!(res.status(), 400);
+    // Another client's organization does not exist under this client.
+    let b_id = b_org["id"].as_str().unwrap();
+    let res = app
+        .admin(
+            Method::GET,
+            &format!("/api/admin/clients/{a_id}/organizations/{b_id}/members"),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+    let res = app
+        .http
+        .get(app.url(&format!("/api/admin/clients/{a_id}/organizations")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let set = app
+        .audit_events(&format!(
+            "event_type=organization.member_groups_set&target_id={id}"
+        ))
+        .await;
+    assert_eq!(set[0]["after"]["sso"], json!(["Eng"]));
+    assert_eq!(set[0]["actor_type"], "admin");
 }

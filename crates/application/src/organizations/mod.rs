@@ -7,6 +7,7 @@ mod authorization;
 mod invitations;
 mod manage;
 mod members;
+mod operate;
 mod token;
 
 pub use authorization::{
@@ -15,6 +16,7 @@ pub use authorization::{
 pub use invitations::{ManageInvitations, NewInvitation};
 pub use manage::{ManageOrganizations, NewOrganization, OrganizationPatch, OrganizationView};
 pub use members::ManageMembers;
+pub use operate::OperateOrganizations;
 pub use token::{IssueOrgToken, OrgToken};
 
 use std::collections::BTreeMap;

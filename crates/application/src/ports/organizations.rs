@@ -50,6 +50,17 @@ pub trait OrganizationRepository: Send + Sync {
         audit: &AuditEvent,
     ) -> Result<(), OrgWriteError>;
 
+    /// One page of the client's organizations, oldest first: up to `page.limit + 1` after the
+    /// cursor (operators).
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn list_for_client(
+        &self,
+        client: ClientId,
+        page: PageRequest,
+    ) -> anyhow::Result<Vec<Organization>>;
+
     /// The organizations `user` belongs to, with the membership, oldest membership first.
     ///
     /// # Errors

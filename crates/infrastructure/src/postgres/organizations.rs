@@ -238,6 +238,29 @@ impl OrganizationRepository for PgOrganizations {
         .map_err(|e| write_error(e, "creating organization"))
     }
 
+    #[tracing::instrument(name = "pg.organizations.list_for_client", level = "debug", skip_all)]
+    async fn list_for_client(
+        &self,
+        client: ClientId,
+        page: PageRequest,
+    ) -> anyhow::Result<Vec<Organization>> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let mut query = organizations::table
+            .filter(organizations::client_id.eq(client.as_uuid()))
+            .order(organizations::id.asc())
+            .limit(i64::try_from(page.limit + 1).unwrap_or(i64::MAX))
+            .select(OrgRow::as_select())
+            .into_boxed();
+        if let Some(after) = page.after {
+            query = query.filter(organizations::id.gt(after));
+        }
+        let rows: Vec<OrgRow> = query
+            .load(&mut conn)
+            .await
+            .context("listing a client's organizations")?;
+        rows.into_iter().map(OrgRow::into_org).collect()
+    }
+
     #[tracing::instrument(name = "pg.organizations.list_for_user", level = "debug", skip_all)]
     async fn list_for_user(
         &self,

@@ -2,6 +2,7 @@
 
 mod admin_clients;
 mod admin_email;
+mod admin_organizations;
 mod admin_tokens;
 mod audit;
 mod auth;
@@ -99,6 +100,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .wrap(from_fn(middleware::audit_admin_failures))
                 .configure(admin_clients::routes)
                 .configure(admin_email::routes)
+                .configure(admin_organizations::routes)
                 .configure(audit::routes)
                 .configure(admin_tokens::routes)
                 .default_service(web::to(admin_route_not_found)),

@@ -7,7 +7,7 @@ use authservice_application::organizations::{
 };
 use authservice_application::pagination::PageRequest;
 use authservice_application::ports::MemberView;
-use authservice_domain::organization::Invitation;
+use authservice_domain::organization::{Invitation, groups_to_value};
 use chrono::SecondsFormat;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -68,12 +68,13 @@ fn org_json(view: &OrganizationView) -> Value {
     })
 }
 
-fn member_json(m: &MemberView) -> Value {
+pub(super) fn member_json(m: &MemberView) -> Value {
     json!({
         "user_id": m.membership.user_id.to_string(),
         "email": m.email,
         "display_name": m.display_name,
         "role": m.membership.role.as_str(),
+        "groups": groups_to_value(&m.membership.groups),
         "joined_at": m.membership.joined_at.to_rfc3339_opts(SecondsFormat::Millis, true),
     })
 }
@@ -196,9 +197,9 @@ async fn list_roles(
 }
 
 #[derive(Deserialize)]
-struct PageQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
+pub(super) struct PageQuery {
+    pub(super) limit: Option<i64>,
+    pub(super) cursor: Option<String>,
 }
 
 async fn list_members(

@@ -79,6 +79,24 @@ impl OrganizationRepository for MemoryDb {
         Ok(())
     }
 
+    async fn list_for_client(
+        &self,
+        client: ClientId,
+        page: PageRequest,
+    ) -> anyhow::Result<Vec<Organization>> {
+        let st = self.lock();
+        let mut rows: Vec<Organization> = st
+            .organizations
+            .iter()
+            .filter(|o| o.client_id == client)
+            .filter(|o| page.after.is_none_or(|after| o.id.as_uuid() > after))
+            .cloned()
+            .collect();
+        rows.sort_by_key(|o| o.id);
+        rows.truncate(page.limit + 1);
+        Ok(rows)
+    }
+
     async fn list_for_user(
         &self,
         client: ClientId,
