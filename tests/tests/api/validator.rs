@@ -492,3 +492,51 @@ async fn the_jwks_endpoint_does_not_publish_every_tenants_keys_by_default() {
         assert_eq!(set["keys"].as_array().unwrap().len(), 1, "{set}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authorize_checks_the_permissions_of_an_organization_token() {
+    use authservice_validator::{AuthorizationError, Requirements, authorize};
+    let app = spawn_app().await;
+    let created = app.new_client().await;
+    let key = key_of(&created);
+    let id = created["client"]["id"].as_str().unwrap().to_owned();
+    let signed_up = signup(&app, &key, "org-validator@example.com").await;
+    let access = signed_up["access_token"].as_str().unwrap();
+    let org = call(&app, Method::POST, "/api/auth/organizations", &key, Some(json!({"name": "Validated"})), Some(access))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let issued = call(
+        &app,
+        Method::POST,
+        &format!("/api/auth/organizations/{}/token", org["id"].as_str().unwrap()),
+        &key,
+        None,
+        Some(access),
+    )
+    .await
+    .json::<Value>()
+    .await
+    .unwrap();
+    let url = app.url(&format!("/.well-known/jwks.json?client_id={id}"));
+    let validator = Validator::jwks(&url, options(&id), JwksOptions::default());
+    let claims = validator
+        .validate(issued["access_token"].as_str().unwrap())
+        .await
+        .expect("an organization token validates");
+    assert_eq!(claims.org_id, org["id"].as_str().unwrap());
+    assert_eq!(claims.org_role, "owner");
+    let needs = |permission: &str| Requirements {
+        org_permissions: vec![permission.to_owned()],
+        ..Requirements::default()
+    };
+    assert!(authorize(&claims, &needs("members:invite")).is_ok());
+    assert!(authorize(&claims, &Requirements { org_role: Some("admin".to_owned()), ..Requirements::default() }).is_ok());
+    // The user's plain token names no organization: no organization permission.
+    let plain = validator.validate(access).await.unwrap();
+    assert_eq!(
+        authorize(&plain, &needs("members:invite")).unwrap_err(),
+        AuthorizationError::MissingPermission("members:invite".to_owned())
+    );
+}
