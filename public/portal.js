@@ -1,6 +1,7 @@
 /* The operator portal: sign in with the admin key (kept in this page's memory only — never
  * stored), list / create / edit / suspend clients, rotate the API key and JWT secret, manage
- * signing keys, browse audit events. Same-origin calls to /api/admin/* with X-Admin-Key. */
+ * signing keys, list a client's organizations and their members, browse audit events.
+ * Same-origin calls to /api/admin/* with X-Admin-Key. */
 (function () {
   "use strict";
 
@@ -16,6 +17,7 @@
       rotateSigning: "Rotate signing key", algorithm: "Algorithm", overlap: "Overlap (hours)", kid: "Key id", retires: "Retires",
       audit: "Audit events", eventType: "Event type", filter: "Filter", actor: "Actor", target: "Target", when: "When",
       back: "Back to clients", none: "Nothing yet.", error: "Something went wrong.", language: "Language", settings: "Settings (JSON)", scrollTable: "Scrollable table", oldStops: "the old one stops working at once. Continue?", slugColumn: "Slug",
+      organizations: "Organizations", noOrgs: "No organizations yet.", members: "Members", email: "Email", role: "Role", groups: "Groups", showMore: "Show more",
     },
     de: {
       title: "Betreiberportal", adminKey: "Admin-Schlüssel", signIn: "Anmelden", signOut: "Abmelden",
@@ -28,6 +30,7 @@
       rotateSigning: "Signaturschlüssel erneuern", algorithm: "Algorithmus", overlap: "Überlappung (Stunden)", kid: "Schlüssel-ID", retires: "Läuft aus",
       audit: "Audit-Ereignisse", eventType: "Ereignistyp", filter: "Filtern", actor: "Akteur", target: "Ziel", when: "Zeitpunkt",
       back: "Zurück zu den Clients", none: "Noch nichts.", error: "Etwas ist schiefgelaufen.", language: "Sprache", settings: "Einstellungen (JSON)", scrollTable: "Scrollbare Tabelle", oldStops: "der alte funktioniert sofort nicht mehr. Fortfahren?", slugColumn: "Slug",
+      organizations: "Organisationen", noOrgs: "Noch keine Organisationen.", members: "Mitglieder", email: "E-Mail", role: "Rolle", groups: "Gruppen", showMore: "Mehr anzeigen",
     },
     fr: {
       title: "Portail d’exploitation", adminKey: "Clé d’administration", signIn: "Se connecter", signOut: "Se déconnecter",
@@ -40,6 +43,7 @@
       rotateSigning: "Renouveler la clé de signature", algorithm: "Algorithme", overlap: "Chevauchement (heures)", kid: "Identifiant de clé", retires: "Retrait",
       audit: "Événements d’audit", eventType: "Type d’événement", filter: "Filtrer", actor: "Acteur", target: "Cible", when: "Date",
       back: "Retour aux clients", none: "Rien pour l’instant.", error: "Une erreur est survenue.", language: "Langue", settings: "Paramètres (JSON)", scrollTable: "Tableau défilant", oldStops: "l’ancien cesse de fonctionner immédiatement. Continuer ?", slugColumn: "Slug",
+      organizations: "Organisations", noOrgs: "Aucune organisation pour l’instant.", members: "Membres", email: "E-mail", role: "Rôle", groups: "Groupes", showMore: "Afficher plus",
     },
     es: {
       title: "Portal de operación", adminKey: "Clave de administración", signIn: "Iniciar sesión", signOut: "Cerrar sesión",
@@ -52,6 +56,7 @@
       rotateSigning: "Renovar clave de firma", algorithm: "Algoritmo", overlap: "Solapamiento (horas)", kid: "Id. de clave", retires: "Se retira",
       audit: "Eventos de auditoría", eventType: "Tipo de evento", filter: "Filtrar", actor: "Actor", target: "Objetivo", when: "Fecha",
       back: "Volver a los clientes", none: "Nada todavía.", error: "Algo salió mal.", language: "Idioma", settings: "Ajustes (JSON)", scrollTable: "Tabla desplazable", oldStops: "el anterior deja de funcionar al instante. ¿Continuar?", slugColumn: "Slug",
+      organizations: "Organizaciones", noOrgs: "Todavía no hay organizaciones.", members: "Miembros", email: "Correo electrónico", role: "Rol", groups: "Grupos", showMore: "Mostrar más",
     },
   };
   const LANGS = { en: "English", de: "Deutsch", fr: "Français", es: "Español" };
@@ -235,9 +240,89 @@
       card(`${t("edit")}: ${c.name}`, "h-edit", [form, actions, secrets]),
       card(t("signingKeys"), "h-keys", [kBox, el("div", { class: "as-scroll", tabindex: 0, role: "region", "aria-label": t("scrollTable") }, [el("table", { class: "as-table" }, [
         el("thead", {}, [el("tr", {}, [t("kid"), t("algorithm"), t("status"), t("retires")].map((h) => el("th", { scope: "col", text: h })))]), kRows])]), kForm]),
+      orgsCard(id),
       auditCard(id),
     ]);
     await loadKeys().catch((err) => show(kBox, err.message));
+  }
+
+  /** The client's organizations (a page at a time, oldest first), each with a Members button
+   * that opens its members (email, role, SSO / SCIM groups) below it. */
+  function orgsCard(clientId) {
+    const box = alertBox();
+    const list = el("ul", { class: "as-list as-org-list", hidden: true });
+    const empty = el("p", { class: "as-meta", text: t("noOrgs"), hidden: true });
+    const more = button(t("showMore"), { type: "button", class: "as-btn as-secondary as-inline", "aria-label": `${t("showMore")}: ${t("organizations")}`, hidden: true });
+    let cursor = null;
+    let loading = false;
+    async function load(reset) {
+      if (loading) return;
+      loading = true;
+      try {
+        const q = new URLSearchParams({ limit: "20" });
+        if (!reset && cursor) q.set("cursor", cursor);
+        const page = await api("GET", `/api/admin/clients/${encodeURIComponent(clientId)}/organizations?${q}`);
+        const items = page.organizations.map((o) => orgItem(clientId, o, box));
+        if (reset) list.replaceChildren(...items); else list.append(...items);
+        list.hidden = !list.children.length;
+        empty.hidden = !list.hidden;
+        cursor = page.next_cursor;
+        more.hidden = !cursor;
+      } finally { loading = false; }
+    }
+    more.addEventListener("click", () => load(false).catch((err) => show(box, err.message)));
+    setTimeout(() => load(true).catch((err) => show(box, err.message)), 0);
+    return card(t("organizations"), "h-orgs", [box, empty, list, more]);
+  }
+
+  const groupsText = (groups) => [["sso", "SSO"], ["scim", "SCIM"]]
+    .filter(([k]) => groups && Array.isArray(groups[k]) && groups[k].length)
+    .map(([k, label]) => `${label}: ${groups[k].join(", ")}`)
+    .join(" · ") || "—";
+
+  function orgItem(clientId, o, box) {
+    const path = `/api/admin/clients/${encodeURIComponent(clientId)}/organizations/${encodeURIComponent(o.id)}/members`;
+    const rows = el("tbody");
+    const headingId = uniqueId();
+    const more = button(t("showMore"), { type: "button", class: "as-btn as-secondary as-inline", "aria-label": `${t("showMore")}: ${t("members")}, ${o.name}`, hidden: true });
+    const panel = el("div", { class: "as-stack as-org-panel", id: uniqueId(), hidden: true }, [
+      el("h4", { id: headingId, text: `${t("members")}: ${o.name}` }),
+      el("div", { class: "as-scroll", tabindex: 0, role: "region", "aria-labelledby": headingId }, [el("table", { class: "as-table" }, [
+        el("thead", {}, [el("tr", {}, [t("email"), t("role"), t("groups")].map((h) => el("th", { scope: "col", text: h })))]), rows])]),
+      more]);
+    let cursor = null;
+    let loading = false;
+    async function load(reset) {
+      if (loading) return false;
+      loading = true;
+      try {
+        const q = new URLSearchParams({ limit: "50" });
+        if (!reset && cursor) q.set("cursor", cursor);
+        const page = await api("GET", `${path}?${q}`);
+        const items = page.members.map((m) => el("tr", { "data-member": m.user_id }, [
+          el("td", { text: m.email }), el("td", { text: m.role }), el("td", { text: groupsText(m.groups) })]));
+        if (reset && !items.length) items.push(el("tr", {}, [el("td", { colspan: 3, text: t("none") })]));
+        if (reset) rows.replaceChildren(...items); else rows.append(...items);
+        cursor = page.next_cursor;
+        more.hidden = !cursor;
+        return true;
+      } finally { loading = false; }
+    }
+    more.addEventListener("click", () => load(false).catch((err) => show(box, err.message)));
+    const toggle = button(t("members"), { type: "button", class: "as-btn as-secondary as-inline", "aria-label": `${t("members")}: ${o.name}`, "aria-expanded": "false", "aria-controls": panel.id });
+    toggle.addEventListener("click", async () => {
+      const opening = panel.hidden;
+      // Opening (re)loads the first page, so what is shown is current.
+      if (opening) {
+        try { if (!(await load(true))) return; } catch (err) { show(box, err.message); return; }
+      }
+      panel.hidden = !opening;
+      toggle.setAttribute("aria-expanded", String(opening));
+    });
+    return el("li", { "data-org": o.id }, [
+      el("div", {}, [el("h3", { text: o.name }), el("p", { class: "as-meta", text: `${o.slug} · ${t("created")}: ${fmt(o.created_at)}` })]),
+      toggle,
+      panel]);
   }
 
   function auditCard(clientId) {

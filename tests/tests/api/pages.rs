@@ -574,6 +574,163 @@ async fn the_portal_creates_a_client_and_rotates_its_key() {
     b.close().await;
 }
 
+/// The texts of every element matching `selector`.
+async fn texts(browser: &mut Browser, selector: &str) -> Vec<String> {
+    ok(browser, json!({ "op": "text", "selector": selector })).await["text"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|t| t.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_portal_lists_a_clients_organizations_and_their_members() {
+    // "Acme" (made by pages_app) has no organization; "Orgs Portal" has 21 (a page is 20).
+    let (app, _sink, _key) = pages_app().await;
+    let created = app
+        .create_client(json!({
+            "name": "Orgs Portal",
+            "slug": "orgs-portal",
+            "allowed_origins": ["https://orgs-portal.example.com"],
+        }))
+        .await;
+    let key = key_of(&created);
+    let client_id = created["client"]["id"].as_str().unwrap().to_owned();
+    let ada = crate::auth_helpers::signup(&app, &key, "ada@example.com").await;
+    let token = ada["access_token"].as_str().unwrap().to_owned();
+    let user_id = ada["user"]["id"].as_str().unwrap().to_owned();
+    let mut org_ids = Vec::new();
+    for name in
+        std::iter::once("Acme Corp".to_owned()).chain((1..=20).map(|n| format!("Filler {n:02}")))
+    {
+        let res = call(
+            &app,
+            Method::POST,
+            "/api/auth/organizations",
+            &key,
+            Some(json!({ "name": &name })),
+            Some(token.as_str()),
+        )
+        .await;
+        assert_eq!(res.status(), 201, "creating {name}");
+        let org: Value = res.json().await.unwrap();
+        org_ids.push(org["id"].as_str().unwrap().to_owned());
+    }
+    let acme = org_ids[0].clone();
+    let res = app
+        .admin(
+            Method::PUT,
+            &format!(
+                "/api/admin/clients/{client_id}/organizations/{acme}/members/{user_id}/groups"
+            ),
+            Some(json!({ "sso": ["Engineering"], "scim": ["All Staff"] })),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+
+    let mut b = Browser::launch(&app.localhost_base()).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": "/portal.html?locale=en" }),
+    )
+    .await;
+    fill(&mut b, "Admin key", &app.admin_key).await;
+    click(&mut b, "Sign in").await;
+    sees(&mut b, "New client").await;
+
+    // A client without organizations says so.
+    click(&mut b, "Open: Acme").await;
+    sees(&mut b, "No organizations yet.").await;
+    click(&mut b, "Back to clients").await;
+
+    // The other client: the first page of its organizations, oldest first.
+    click(&mut b, "Open: Orgs Portal").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": format!("li[data-org='{acme}']") }),
+    )
+    .await;
+    let listed = texts(&mut b, "li[data-org]").await;
+    assert_eq!(listed.len(), 20, "{listed:?}");
+    assert!(
+        listed[0].contains("Acme Corp")
+            && listed[0].contains("acme-corp")
+            && listed[0].contains("Created"),
+        "{}",
+        listed[0]
+    );
+    let headings = texts(&mut b, "h2").await;
+    assert!(
+        headings.iter().any(|h| h == "Organizations"),
+        "{headings:?}"
+    );
+    // Show more brings the 21st, and goes away on the last page.
+    click(&mut b, "Show more: Organizations").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "li[data-org]:nth-child(21)" }),
+    )
+    .await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "button[aria-label='Show more: Organizations']", "state": "hidden" }),
+    )
+    .await;
+    assert_eq!(texts(&mut b, "li[data-org]").await.len(), 21);
+
+    // Members opens below the organization: Ada, owner, with her groups.
+    click(&mut b, "Members: Acme Corp").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": format!("li[data-org='{acme}'] tr[data-member='{user_id}']") }),
+    )
+    .await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "button[aria-label='Members: Acme Corp'][aria-expanded='true']" }),
+    )
+    .await;
+    let row = texts(&mut b, &format!("tr[data-member='{user_id}']")).await;
+    assert_eq!(row.len(), 1, "{row:?}");
+    let cells = texts(&mut b, &format!("tr[data-member='{user_id}'] td")).await;
+    assert_eq!(
+        cells,
+        [
+            "ada@example.com",
+            "owner",
+            "SSO: Engineering · SCIM: All Staff"
+        ],
+        "{row:?}"
+    );
+    let columns = texts(&mut b, &format!("li[data-org='{acme}'] th")).await;
+    assert_eq!(columns, ["Email", "Role", "Groups"]);
+
+    // Accessible, and no sideways scroll, with the members open.
+    for (width, height) in [(1280, 800), (390, 844), (360, 740)] {
+        ok(
+            &mut b,
+            json!({ "op": "viewport", "width": width, "height": height }),
+        )
+        .await;
+        let axe = ok(&mut b, json!({ "op": "axe" })).await;
+        assert_eq!(
+            axe["violations"],
+            json!([]),
+            "portal organizations at {width}: {axe}"
+        );
+        let overflow = ok(&mut b, json!({ "op": "overflow" })).await;
+        assert_eq!(
+            overflow["overflow"], false,
+            "portal organizations scroll sideways at {width}"
+        );
+    }
+    let csp = ok(&mut b, json!({ "op": "csp_violations" })).await;
+    assert_eq!(csp["violations"], json!([]));
+    b.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sdk_widgets_sign_up_show_the_user_and_sign_in_again() {
     let (app, sink, key) = pages_app().await;

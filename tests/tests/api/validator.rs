@@ -502,15 +502,25 @@ async fn authorize_checks_the_permissions_of_an_organization_token() {
     let id = created["client"]["id"].as_str().unwrap().to_owned();
     let signed_up = signup(&app, &key, "org-validator@example.com").await;
     let access = signed_up["access_token"].as_str().unwrap();
-    let org = call(&app, Method::POST, "/api/auth/organizations", &key, Some(json!({"name": "Validated"})), Some(access))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
+    let org = call(
+        &app,
+        Method::POST,
+        "/api/auth/organizations",
+        &key,
+        Some(json!({"name": "Validated"})),
+        Some(access),
+    )
+    .await
+    .json::<Value>()
+    .await
+    .unwrap();
     let issued = call(
         &app,
         Method::POST,
-        &format!("/api/auth/organizations/{}/token", org["id"].as_str().unwrap()),
+        &format!(
+            "/api/auth/organizations/{}/token",
+            org["id"].as_str().unwrap()
+        ),
         &key,
         None,
         Some(access),
@@ -532,7 +542,16 @@ async fn authorize_checks_the_permissions_of_an_organization_token() {
         ..Requirements::default()
     };
     assert!(authorize(&claims, &needs("members:invite")).is_ok());
-    assert!(authorize(&claims, &Requirements { org_role: Some("admin".to_owned()), ..Requirements::default() }).is_ok());
+    assert!(
+        authorize(
+            &claims,
+            &Requirements {
+                org_role: Some("admin".to_owned()),
+                ..Requirements::default()
+            }
+        )
+        .is_ok()
+    );
     // The user's plain token names no organization: no organization permission.
     let plain = validator.validate(access).await.unwrap();
     assert_eq!(
