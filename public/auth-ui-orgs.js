@@ -8,7 +8,7 @@
 
   window.AuthUIOrgs = function (ui) {
     const { auth, t, el, field, button, okBox, alertBox, busy, showError, showOk, markInvalid, uniqueId,
-      guarded, page, section, link, fmt, main, store, tokenFromUrl, invitationKey } = ui;
+      guarded, page, section, link, fmt, main, tokenFromUrl, invitation } = ui;
 
     const ROLE_TEXT = { owner: "roleOwner", admin: "roleAdmin", member: "roleMember", viewer: "roleViewer" };
     const BUILTIN_ROLES = Object.keys(ROLE_TEXT);
@@ -212,8 +212,8 @@
     async function acceptInvitationPage() {
       const title = t("invitationTitle");
       if (!token) {
-        token = tokenFromUrl() || store.getItem(invitationKey);
-        if (token) store.setItem(invitationKey, token);
+        token = tokenFromUrl() || invitation.get();
+        if (token) invitation.set(token);
       }
       // Busy until the page knows whether someone is signed in (the tests wait for it too).
       main().setAttribute("aria-busy", "true");
@@ -236,10 +236,10 @@
       join.addEventListener("click", () => busy(join, async () => {
         try {
           joined = await auth.organizations.acceptInvitation(token);
-          store.removeItem(invitationKey);
+          invitation.clear();
           joinedView(title);
         } catch (err) {
-          if (SPENT.includes(err.code)) store.removeItem(invitationKey);
+          if (SPENT.includes(err.code)) invitation.clear();
           showError(box, err);
         }
       }));

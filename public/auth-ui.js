@@ -143,8 +143,22 @@
   const link = (href, text) => el("a", { href: withKey(href) }, [text]);
 
   // ------------------------------------------------------------------ navigation after sign-in
-  /** An organization invitation's token, kept while the tab signs in (accept-invitation.html). */
+  /** An organization invitation's token, kept while its invitee signs in or signs up — in this
+   * browser (localStorage), so the verification link, opened in another tab, still leads back
+   * to it; forgotten after a day, once used, or when the link can never work. */
   const INVITATION = "authservice.invitation";
+  const invitation = {
+    get() {
+      try {
+        const kept = JSON.parse(keyStore.getItem(INVITATION) || "null");
+        if (kept && kept.token && Date.now() - kept.at < 86400000) return kept.token;
+      } catch (_) { /* not ours */ }
+      keyStore.removeItem(INVITATION);
+      return null;
+    },
+    set(token) { keyStore.setItem(INVITATION, JSON.stringify({ token, at: Date.now() })); },
+    clear() { keyStore.removeItem(INVITATION); },
+  };
   /** After sign-in: back to the app (a `redirect_uri` the server accepts for this client: one
    * of its registered redirect URIs) with a one-time `auth_code` it exchanges for its own
    * session, else the invitation page when an invitation waits, else the account page. */
@@ -173,7 +187,7 @@
         }
       } catch (_) { /* not a URL, or no code: the account page instead */ }
     }
-    location.assign(withKey(store.getItem(INVITATION) ? "/accept-invitation.html" : "/account.html"));
+    location.assign(withKey(invitation.get() ? "/accept-invitation.html" : "/account.html"));
   }
 
   // ------------------------------------------------------------------ pages
@@ -484,7 +498,7 @@
     if (orgsUi === undefined) {
       orgsUi = window.AuthUIOrgs ? window.AuthUIOrgs({
         auth, t, el, field, button, okBox, alertBox, busy, showError, showOk, markInvalid, uniqueId,
-        guarded, page, section, link, fmt, main, store, tokenFromUrl, invitationKey: INVITATION,
+        guarded, page, section, link, fmt, main, store, tokenFromUrl, invitation,
       }) : null;
     }
     return orgsUi;

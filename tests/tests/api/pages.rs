@@ -1255,3 +1255,149 @@ async fn the_account_page_manages_organizations_and_an_invitation_is_accepted_on
     assert_eq!(csp["violations"], json!([]));
     alice.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_person_signs_up_from_an_invitation_and_joins_after_verifying() {
+    let (app, sink, _) = pages_app().await;
+    let base = app.localhost_base();
+    let key = key_of(
+        &app.create_client(json!({
+            "name": "Careful",
+            "allowed_origins": [base],
+            "settings": { "require_verified_email": true },
+        }))
+        .await,
+    );
+    // The owner, verified, creates an organization and invites an address with no account.
+    crate::auth_helpers::signup_verified_or_not(&app, &key, "owner@example.com").await;
+    let verify = sink
+        .wait_for_text("owner@example.com", "/verify-email.html", WAIT)
+        .await
+        .query_param("/verify-email.html", "token");
+    let res = app
+        .http
+        .post(app.url("/api/auth/verify-email"))
+        .json(&json!({ "token": verify }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let login: Value = call(
+        &app,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(json!({"email": "owner@example.com", "password": crate::auth_helpers::PASSWORD, "token_transport": "json"})),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let owner = login["access_token"].as_str().unwrap();
+    let org: Value = call(
+        &app,
+        Method::POST,
+        "/api/auth/organizations",
+        &key,
+        Some(json!({"name": "Acme Corp"})),
+        Some(owner),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let res = call(
+        &app,
+        Method::POST,
+        &format!(
+            "/api/auth/organizations/{}/invitations",
+            org["id"].as_str().unwrap()
+        ),
+        &key,
+        Some(json!({"email": "carol@example.com", "role": "member"})),
+        Some(owner),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let invitation = sink
+        .wait_for_text("carol@example.com", "/accept-invitation.html", WAIT)
+        .await
+        .query_param("/accept-invitation.html", "token");
+
+    // Carol opens the invitation, signs up from it, and verifies in another tab (as an email
+    // link opens); signing in there brings her back to the invitation.
+    let mut carol = Browser::launch(&base).await;
+    ok(
+        &mut carol,
+        json!({ "op": "goto", "url": format!("/accept-invitation.html?token={invitation}&api_key={key}&locale=en") }),
+    )
+    .await;
+    sees(&mut carol, "You were invited to an organization.").await;
+    ok(
+        &mut carol,
+        // The second link of a row gets a "·" before it (CSS), which is part of its name.
+        json!({ "op": "click", "role": "link", "name": "Create an account", "exact": false }),
+    )
+    .await;
+    lands_on(&mut carol, "/signup.html").await;
+    fill(&mut carol, "Email", "carol@example.com").await;
+    fill(&mut carol, "Password", crate::auth_helpers::PASSWORD).await;
+    click(&mut carol, "Create account").await;
+    sees(
+        &mut carol,
+        "Check your email: we sent you a link to finish signing up.",
+    )
+    .await;
+    let verify = sink
+        .wait_for_text("carol@example.com", "/verify-email.html", WAIT)
+        .await
+        .query_param("/verify-email.html", "token");
+    ok(&mut carol, json!({ "op": "new_tab" })).await;
+    ok(
+        &mut carol,
+        json!({ "op": "goto", "url": format!("/verify-email.html?token={verify}&api_key={key}&locale=en") }),
+    )
+    .await;
+    sees(&mut carol, "Your email address is confirmed.").await;
+    ok(
+        &mut carol,
+        json!({ "op": "click", "role": "link", "name": "Back to sign in" }),
+    )
+    .await;
+    lands_on(&mut carol, "/login.html").await;
+    fill(&mut carol, "Email", "carol@example.com").await;
+    fill(&mut carol, "Password", crate::auth_helpers::PASSWORD).await;
+    click(&mut carol, "Sign in").await;
+    lands_on(&mut carol, "/accept-invitation.html").await;
+    click(&mut carol, "Join organization").await;
+    sees(&mut carol, "You joined Acme Corp as Member.").await;
+    carol.close().await;
+
+    let login: Value = call(
+        &app,
+        Method::POST,
+        "/api/auth/login",
+        &key,
+        Some(json!({"email": "carol@example.com", "password": crate::auth_helpers::PASSWORD, "token_transport": "json"})),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let orgs: Value = call(
+        &app,
+        Method::GET,
+        "/api/auth/organizations",
+        &key,
+        None,
+        login["access_token"].as_str(),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(orgs["organizations"][0]["name"], "Acme Corp");
+    assert_eq!(orgs["organizations"][0]["role"], "member");
+}
