@@ -21,9 +21,15 @@ pub struct AuditFilter {
 #[async_trait]
 pub trait AuditLog: Send + Sync {
     /// Appends one event.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn record(&self, event: &AuditEvent) -> anyhow::Result<()>;
 
     /// Newest first, starting before the event `before` (keyset), at most `limit`.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn list(
         &self,
         filter: &AuditFilter,

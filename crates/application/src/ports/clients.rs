@@ -55,24 +55,42 @@ pub trait ClientRepository: Send + Sync {
     ) -> Result<(), ClientWriteError>;
 
     /// The stored client, always fresh (use cases that modify a client read through this).
+    ///
+    /// # Errors
+    /// The store failed.
     async fn get(&self, id: ClientId) -> anyhow::Result<Option<Client>>;
 
     /// The client for request-path checks (token validation), which may be served from a
     /// short-lived cache.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn get_cached(&self, id: ClientId) -> anyhow::Result<Option<Client>> {
         self.get(id).await
     }
 
     /// The client whose current API key has this digest.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn find_by_api_key_hash(&self, hash: &ApiKeyHash) -> anyhow::Result<Option<Client>>;
 
     /// Clients ordered by id, starting after `after`, at most `limit`.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn list(&self, after: Option<Uuid>, limit: usize) -> anyhow::Result<Vec<Client>>;
 
     /// The sealed HS256 secret of a client.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn jwt_secret(&self, id: ClientId) -> anyhow::Result<Option<SealedSecret>>;
 
     /// Whether any active client lists `origin` (used to answer CORS preflights, which carry
     /// no API key).
+    ///
+    /// # Errors
+    /// The store failed.
     async fn any_active_allows_origin(&self, origin: &str) -> anyhow::Result<bool>;
 }

@@ -12,6 +12,10 @@ impl std::fmt::Debug for SealedSecret {
 
 /// Authenticated encryption of secrets at rest (AES-256-GCM with `ENCRYPTION_KEY`).
 pub trait SecretBox: Send + Sync {
+    /// Encrypts `plaintext` under a fresh random nonce.
+    ///
+    /// # Errors
+    /// The OS random source failed.
     fn seal(&self, plaintext: &[u8]) -> anyhow::Result<SealedSecret>;
 
     /// # Errors

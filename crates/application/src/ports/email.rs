@@ -78,15 +78,24 @@ pub enum ConsumeOutcome {
 #[async_trait]
 pub trait OneTimeTokenRepository: Send + Sync {
     /// Stores the token and its message (and voids older tokens when asked), in one transaction.
+    ///
+    /// # Errors
+    /// The store failed (nothing is written).
     async fn issue(&self, pending: &PendingEmail) -> anyhow::Result<()>;
 
     /// For an address without an account: the same statements as `issue`, with the same data,
     /// in one transaction, none of them writing (the inserts select no row); only
     /// `pending.audit` is stored — one commit either way, so the timing of the answer does not
     /// tell whether the address has an account.
+    ///
+    /// # Errors
+    /// The store failed (nothing is written).
     async fn issue_decoy(&self, pending: &PendingEmail) -> anyhow::Result<()>;
 
     /// The token with this hash and purpose, in any state.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn find(
         &self,
         purpose: TokenPurpose,
@@ -95,6 +104,9 @@ pub trait OneTimeTokenRepository: Send + Sync {
 
     /// Consumes a live verify-email token of `client` (any client when `None`) and marks the
     /// user's email verified if it is still the address the token was sent to.
+    ///
+    /// # Errors
+    /// The store failed (a token that cannot be used is an outcome, not an error).
     async fn consume_verification(
         &self,
         hash: &[u8; 32],
@@ -106,6 +118,9 @@ pub trait OneTimeTokenRepository: Send + Sync {
     /// Consumes a live reset token of `client` (any when `None`), sets the new password hash,
     /// voids the user's other reset and magic-link tokens and revokes every session of the
     /// user.
+    ///
+    /// # Errors
+    /// The store failed (a token that cannot be used is an outcome, not an error).
     async fn consume_reset(
         &self,
         hash: &[u8; 32],
@@ -118,6 +133,9 @@ pub trait OneTimeTokenRepository: Send + Sync {
     /// Consumes a live magic-link token of `client` (any when `None`) and marks the address
     /// verified (following the link proves it); stores `session` with its audit event when
     /// given (the JSON answer logs in at once).
+    ///
+    /// # Errors
+    /// The store failed (a token that cannot be used is an outcome, not an error).
     async fn consume_magic_link(
         &self,
         hash: &[u8; 32],
@@ -128,6 +146,9 @@ pub trait OneTimeTokenRepository: Send + Sync {
     ) -> anyhow::Result<ConsumeOutcome>;
 
     /// Deletes tokens that expired before `before`. Returns how many.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn purge_expired(&self, before: DateTime<Utc>) -> anyhow::Result<usize>;
 }
 
@@ -159,14 +180,23 @@ pub struct OutboxStats {
 #[async_trait]
 pub trait EmailOutbox: Send + Sync {
     /// Queues a message that carries no token (a security notice), due now.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn enqueue(&self, email: &QueuedEmail) -> anyhow::Result<()>;
 
     /// Claims the next due message (`FOR UPDATE SKIP LOCKED`, due and lease times by the
     /// database's clock) for `lease`, counting an attempt.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn claim_next(&self, lease: Duration) -> anyhow::Result<Option<ClaimedEmail>>;
 
     /// Marks a message delivered (wiping its sealed content), with its audit event — only if
     /// `claim` still holds it. Returns whether it did.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn mark_sent(
         &self,
         claim: &ClaimedEmail,
@@ -176,6 +206,9 @@ pub trait EmailOutbox: Send + Sync {
 
     /// Records a failed attempt (if `claim` still holds it): retried after `retry_in`, or
     /// given up when `None` (with `audit`). Returns whether it did.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn mark_failed(
         &self,
         claim: &ClaimedEmail,
@@ -184,6 +217,10 @@ pub trait EmailOutbox: Send + Sync {
         audit: Option<&AuditEvent>,
     ) -> anyhow::Result<bool>;
 
+    /// Counts of `client`'s messages: pending, sent and failed.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn stats(&self, client: ClientId) -> anyhow::Result<OutboxStats>;
 }
 
@@ -198,9 +235,16 @@ pub struct StoredEmailConfig {
 
 #[async_trait]
 pub trait EmailConfigRepository: Send + Sync {
+    /// The client's stored settings, if any.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn get(&self, client: ClientId) -> anyhow::Result<Option<StoredEmailConfig>>;
 
     /// Creates or replaces the settings, with the audit event.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn put(
         &self,
         client: ClientId,
@@ -209,6 +253,9 @@ pub trait EmailConfigRepository: Send + Sync {
     ) -> anyhow::Result<()>;
 
     /// Deletes the settings (with the audit event). Returns whether there were any.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn delete(&self, client: ClientId, audit: &AuditEvent) -> anyhow::Result<bool>;
 }
 
@@ -233,6 +280,10 @@ pub struct RenderedEmail {
 
 /// Renders messages from the template files.
 pub trait EmailRenderer: Send + Sync {
+    /// Renders `content` in its locale and brand: subject, HTML and text.
+    ///
+    /// # Errors
+    /// No strings exist for the locale, or a template failed to render.
     fn render(&self, content: &EmailContent) -> anyhow::Result<RenderedEmail>;
 }
 
@@ -284,6 +335,10 @@ pub enum SendError {
 pub trait Mailer: Send + Sync {
     /// Sends `email` (with `message_id` as its Message-ID) through `route`, or the server's
     /// default transport when `None`.
+    ///
+    /// # Errors
+    /// `Transient` when retrying may help (unreachable server, 4xx, timeout); `Permanent` when
+    /// it cannot (5xx, a malformed address, unusable client SMTP settings).
     async fn send(
         &self,
         message_id: Uuid,

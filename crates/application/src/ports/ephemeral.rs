@@ -7,12 +7,21 @@ use async_trait::async_trait;
 #[async_trait]
 pub trait EphemeralStore: Send + Sync {
     /// Sets `key` for `ttl` (replacing any earlier value and expiry).
+    ///
+    /// # Errors
+    /// The store failed (e.g. Redis is unreachable).
     async fn put(&self, key: &str, ttl: Duration) -> anyhow::Result<()>;
 
     /// Whether `key` is set and not expired.
+    ///
+    /// # Errors
+    /// The store failed (e.g. Redis is unreachable).
     async fn exists(&self, key: &str) -> anyhow::Result<bool>;
 
     /// Whether any of `keys` is set (one round trip where the store allows it).
+    ///
+    /// # Errors
+    /// The store failed (e.g. Redis is unreachable).
     async fn exists_any(&self, keys: &[String]) -> anyhow::Result<bool> {
         for key in keys {
             if self.exists(key).await? {
@@ -23,11 +32,20 @@ pub trait EphemeralStore: Send + Sync {
     }
 
     /// Stores `value` under `key` for `ttl` (replacing any earlier value).
+    ///
+    /// # Errors
+    /// The store failed (e.g. Redis is unreachable).
     async fn put_value(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()>;
 
     /// The value under `key`, if set and not expired.
+    ///
+    /// # Errors
+    /// The store failed (e.g. Redis is unreachable).
     async fn get_value(&self, key: &str) -> anyhow::Result<Option<String>>;
 
     /// Reads and deletes `key` atomically (`GETDEL`): of concurrent takers, one gets the value.
+    ///
+    /// # Errors
+    /// The store failed (e.g. Redis is unreachable).
     async fn take(&self, key: &str) -> anyhow::Result<Option<String>>;
 }

@@ -18,11 +18,17 @@ pub struct TotpState {
 #[async_trait]
 pub trait MfaRepository: Send + Sync {
     /// The user's enabled TOTP, if any.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn totp(&self, client: ClientId, user: UserId) -> anyhow::Result<Option<TotpState>>;
 
     /// Enables TOTP with `secret` (`step` counts as used) and replaces the recovery codes, with
     /// the audit event and the owner's notice (queued in the outbox), in one transaction.
     /// `false` when TOTP was already enabled.
+    ///
+    /// # Errors
+    /// The store failed (nothing is written).
     #[allow(clippy::too_many_arguments)]
     async fn enable_totp(
         &self,
@@ -38,6 +44,9 @@ pub trait MfaRepository: Send + Sync {
 
     /// Records `step` as used if it is later than the last used one (one conditional UPDATE);
     /// `false` means the code was already used.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn use_totp_step(
         &self,
         client: ClientId,
@@ -46,6 +55,9 @@ pub trait MfaRepository: Send + Sync {
     ) -> anyhow::Result<bool>;
 
     /// Disables TOTP and deletes the recovery codes, with the audit event and the notice.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn disable_totp(
         &self,
         client: ClientId,
@@ -57,6 +69,9 @@ pub trait MfaRepository: Send + Sync {
 
     /// Replaces the user's recovery codes (the old ones stop working), with the audit event
     /// and the notice.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn replace_recovery_codes(
         &self,
         client: ClientId,
@@ -68,6 +83,9 @@ pub trait MfaRepository: Send + Sync {
     ) -> anyhow::Result<()>;
 
     /// `(unused, total)` recovery codes of the user.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn recovery_code_counts(
         &self,
         client: ClientId,
@@ -75,6 +93,9 @@ pub trait MfaRepository: Send + Sync {
     ) -> anyhow::Result<(u32, u32)>;
 
     /// Uses a recovery code (one conditional UPDATE); `false` when unknown or already used.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn use_recovery_code(
         &self,
         client: ClientId,
@@ -90,6 +111,10 @@ pub trait TotpEngine: Send + Sync {
     fn check(&self, secret: &[u8], code: &str, unix_time: u64) -> Option<u64>;
 
     /// Base32 secret, `otpauth://` URI and a QR code (PNG, base64) of the URI.
+    ///
+    /// # Errors
+    /// The secret is shorter than 128 bits, the account name is empty, or the URI is too long
+    /// for a QR code.
     fn provisioning(
         &self,
         secret: &[u8],
@@ -135,6 +160,9 @@ pub trait PasskeyRepository: Send + Sync {
     /// Stores a new passkey with its audit event. `false` when the credential is already
     /// registered with this client.
     /// Stores a passkey with its audit event and the owner's notice, in one transaction.
+    ///
+    /// # Errors
+    /// The store failed (nothing is written).
     async fn insert(
         &self,
         passkey: &StoredPasskey,
@@ -142,8 +170,16 @@ pub trait PasskeyRepository: Send + Sync {
         notice: Option<&super::QueuedEmail>,
     ) -> anyhow::Result<bool>;
 
+    /// The user's passkeys, oldest first.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn list(&self, client: ClientId, user: UserId) -> anyhow::Result<Vec<StoredPasskey>>;
 
+    /// The passkey of `client` with this credential id, whoever its user.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn find_by_credential(
         &self,
         client: ClientId,
@@ -152,6 +188,9 @@ pub trait PasskeyRepository: Send + Sync {
 
     /// Stores the credential record and counter after a login, only if the stored counter is
     /// still `previous` (a concurrent login with the same counter loses). Returns whether it did.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn record_use(
         &self,
         id: Uuid,
@@ -161,6 +200,11 @@ pub trait PasskeyRepository: Send + Sync {
         at: DateTime<Utc>,
     ) -> anyhow::Result<bool>;
 
+    /// Renames passkey `id` of the user, with the audit event. `false` when there is no such
+    /// passkey.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn rename(
         &self,
         client: ClientId,
@@ -170,6 +214,11 @@ pub trait PasskeyRepository: Send + Sync {
         audit: &AuditEvent,
     ) -> anyhow::Result<bool>;
 
+    /// Deletes passkey `id` of the user, with the audit event and the notice. `false` when there
+    /// is no such passkey.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn delete(
         &self,
         client: ClientId,
@@ -233,6 +282,11 @@ impl WebauthnRefusal {
 /// WebAuthn ceremonies (webauthn-rs). Options and responses are the browser's JSON;
 /// ceremony states are opaque JSON to keep in the ephemeral store.
 pub trait WebauthnEngine: Send + Sync {
+    /// Registration options (the credentials of `exclude` excluded) and the ceremony state.
+    ///
+    /// # Errors
+    /// The relying party is unusable (its id does not fit its origin), a stored passkey record
+    /// is unreadable, or webauthn-rs refused to start.
     fn start_registration(
         &self,
         rp: &RelyingParty,
@@ -242,6 +296,11 @@ pub trait WebauthnEngine: Send + Sync {
         exclude: &[StoredPasskey],
     ) -> anyhow::Result<(Value, Value)>;
 
+    /// Verifies a registration `response` against the ceremony `state`.
+    ///
+    /// # Errors
+    /// The response or state is malformed, the registration does not verify for `rp` (origin,
+    /// challenge, attestation), or the relying party is unusable.
     fn finish_registration(
         &self,
         rp: &RelyingParty,
@@ -250,6 +309,10 @@ pub trait WebauthnEngine: Send + Sync {
     ) -> Result<RegisteredPasskey, WebauthnRefusal>;
 
     /// Options allowing only `credentials` (email-first login, second factor).
+    ///
+    /// # Errors
+    /// The relying party is unusable, a stored passkey record is unreadable, or webauthn-rs
+    /// refused to start.
     fn start_authentication(
         &self,
         rp: &RelyingParty,
@@ -257,12 +320,25 @@ pub trait WebauthnEngine: Send + Sync {
     ) -> anyhow::Result<(Value, Value)>;
 
     /// Options for a discoverable (usernameless) login.
+    ///
+    /// # Errors
+    /// The relying party is unusable (its id does not fit its origin), or webauthn-rs refused
+    /// to start.
     fn start_discoverable(&self, rp: &RelyingParty) -> anyhow::Result<(Value, Value)>;
 
     /// The user handle (when the authenticator sent one) and credential id an assertion
     /// claims (not yet verified).
+    ///
+    /// # Errors
+    /// The credential id is missing, malformed or too long, or the user handle is not a UUID.
     fn identify(&self, response: &Value) -> Result<(Option<Uuid>, Vec<u8>), WebauthnRefusal>;
 
+    /// Verifies an assertion of `credential` against the ceremony `state`; the credential record
+    /// comes back with its counter and flags brought up to date.
+    ///
+    /// # Errors
+    /// The response, state or stored record is malformed, the assertion does not verify or is of
+    /// another credential, or its counter went backwards (`SIGN_COUNT_REGRESSION`).
     fn finish_authentication(
         &self,
         rp: &RelyingParty,

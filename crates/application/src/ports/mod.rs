@@ -1,5 +1,6 @@
 //! The traits adapters implement. Each method documents the errors an adapter must return;
 //! anything else is `Unexpected` and reaches the caller as an opaque 500.
+#![deny(clippy::missing_errors_doc)]
 
 use std::sync::Arc;
 

@@ -32,9 +32,15 @@ pub trait RateLimiter: Send + Sync {
     async fn hit(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision>;
 
     /// Says whether an event would be counted now, without counting one (`ticket` is empty).
+    ///
+    /// # Errors
+    /// The store is unreachable.
     async fn peek(&self, key: &str, rule: RateRule) -> anyhow::Result<RateDecision>;
 
     /// Uncounts an event recorded by `hit` (e.g. an attempt that turned out to be legitimate).
     /// Releasing an unknown or expired ticket does nothing.
+    ///
+    /// # Errors
+    /// The store is unreachable.
     async fn release(&self, key: &str, ticket: &str) -> anyhow::Result<()>;
 }

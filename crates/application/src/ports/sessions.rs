@@ -99,6 +99,9 @@ pub trait SessionRepository: Send + Sync {
     ) -> anyhow::Result<Option<DateTime<Utc>>>;
 
     /// Revokes the live session with this token (logout). Returns its user and family.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn revoke_by_token(
         &self,
         client: ClientId,
@@ -108,13 +111,22 @@ pub trait SessionRepository: Send + Sync {
 
     /// The client a refresh token (by hash) was issued for, whatever its state — to answer
     /// `token_client_mismatch` when it is presented with another client's key.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn client_of_token(&self, presented: &[u8; 32]) -> anyhow::Result<Option<ClientId>>;
 
     /// Deletes session rows that expired before `before`. Returns how many.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn purge_expired(&self, before: DateTime<Utc>) -> anyhow::Result<usize>;
 
     /// Records a re-authentication: the session's live token gets `auth_time = at` (so the
     /// next refresh carries it). Returns when the session began, if it is live.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn reauthenticate(
         &self,
         client: ClientId,
@@ -124,6 +136,9 @@ pub trait SessionRepository: Send + Sync {
     ) -> anyhow::Result<Option<DateTime<Utc>>>;
 
     /// Whether the session (family) still has a live token (not revoked, not expired).
+    ///
+    /// # Errors
+    /// The store failed.
     async fn is_live(
         &self,
         client: ClientId,
@@ -133,6 +148,9 @@ pub trait SessionRepository: Send + Sync {
     ) -> anyhow::Result<bool>;
 
     /// Live sessions of a user, newest first.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn list_live(
         &self,
         client: ClientId,
@@ -141,6 +159,9 @@ pub trait SessionRepository: Send + Sync {
     ) -> anyhow::Result<Vec<SessionInfo>>;
 
     /// Revokes one session (family) of a user. Returns whether a live one was revoked.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn revoke_family(
         &self,
         client: ClientId,
@@ -151,6 +172,9 @@ pub trait SessionRepository: Send + Sync {
     ) -> anyhow::Result<bool>;
 
     /// Revokes every live session of a user except `keep`. Returns how many.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn revoke_all(
         &self,
         client: ClientId,

@@ -22,6 +22,9 @@ pub struct SigningKeyInfo {
 pub trait SigningKeyStore: Send + Sync {
     /// Every key of `client`, newest first, with `status` as of `now` (a published key past its
     /// `retires_at` is reported retired).
+    ///
+    /// # Errors
+    /// The store failed.
     async fn list(
         &self,
         client: ClientId,
@@ -30,6 +33,9 @@ pub trait SigningKeyStore: Send + Sync {
 
     /// Makes `new_key` the active key of `client`; the previous active key stays published for
     /// `overlap` (retired at once when zero). Stores `audit` in the same transaction.
+    ///
+    /// # Errors
+    /// The store failed (nothing is written).
     async fn rotate(
         &self,
         client: ClientId,

@@ -83,14 +83,24 @@ impl std::fmt::Debug for NewSigningKey {
 pub trait AccessTokens: Send + Sync {
     /// Generates a key pair (ES256, RS256 2048-bit, or Ed25519).
     /// Runs off the async runtime (RSA generation takes a while).
+    ///
+    /// # Errors
+    /// Key generation failed.
     async fn generate_key(&self, algorithm: SigningAlgorithm) -> anyhow::Result<NewSigningKey>;
 
+    /// Signs `claims` with the client's active signing key (`v2_jwks`) or its HS256 secret
+    /// (`v1_hs256`).
+    ///
+    /// # Errors
+    /// The client has no active key or secret, the store failed, or the key could not be opened.
     async fn sign(&self, client: &Client, claims: &AccessClaims) -> anyhow::Result<String>;
 
     /// Verifies signature, expiry and issuer, and that the token belongs to `client`.
     ///
     /// # Errors
-    /// `ClientMismatch` for a token of another client; `Expired`; `Malformed`/`Invalid` otherwise.
+    /// `ClientMismatch` (another client's token), `Expired`, `NotYetValid`, `BadSignature`,
+    /// `AlgorithmNotAllowed`, `UnknownKey`, `RetiredKey`; `Malformed`/`Invalid` otherwise;
+    /// `Unexpected` when the client's keys cannot be loaded.
     async fn verify(&self, client: &Client, token: &str) -> Result<AccessClaims, TokenError>;
 
     /// Forgets what is cached for `client` (after a key rotation), on this replica. Other
@@ -98,6 +108,9 @@ pub trait AccessTokens: Send + Sync {
     fn forget_client(&self, client: authservice_domain::ClientId);
 
     /// Public keys (JWKs) of active clients, or of one client.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn published_keys(
         &self,
         client: Option<authservice_domain::ClientId>,
@@ -116,12 +129,22 @@ pub enum HashError {
 
 #[async_trait]
 pub trait PasswordHasher: Send + Sync {
+    /// A hash of `password` with a fresh salt, in the configured algorithm and cost.
+    ///
+    /// # Errors
+    /// `Busy` when the hashing queue is full; `Unexpected` when hashing fails.
     async fn hash(&self, password: &str) -> Result<String, HashError>;
 
     /// Constant-effort check; a malformed hash is `Ok(false)`.
+    ///
+    /// # Errors
+    /// `Busy` when the hashing queue is full; `Unexpected` when the hashing task fails.
     async fn verify(&self, password: &str, hash: &str) -> Result<bool, HashError>;
 
     /// Spends the same effort as `verify` against a dummy hash (for unknown emails).
+    ///
+    /// # Errors
+    /// `Busy` when the hashing queue is full; `Unexpected` when hashing fails.
     async fn verify_dummy(&self, password: &str) -> Result<(), HashError>;
 
     /// Whether `hash` is weaker than the configured cost.

@@ -50,19 +50,33 @@ pub trait UserRepository: Send + Sync {
         verification: Option<&super::PendingEmail>,
     ) -> Result<(), UserWriteError>;
 
+    /// The user of `client` with this email, with its password hash.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn find_by_email(
         &self,
         client: ClientId,
         email: &Email,
     ) -> anyhow::Result<Option<UserWithPassword>>;
 
+    /// User `id` of `client`, with its password hash.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn get(&self, client: ClientId, id: UserId) -> anyhow::Result<Option<UserWithPassword>>;
 
     /// Stores the profile fields of `user` (display name, timezone, locale) with its audit event.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn update_profile(&self, user: &User, audit: &AuditEvent) -> anyhow::Result<()>;
 
     /// Sets the user's status with its audit event; disabling also revokes every session of
     /// the user — in one transaction. `None` when the client has no such user.
+    ///
+    /// # Errors
+    /// The store failed.
     async fn set_status(
         &self,
         client: ClientId,
@@ -74,6 +88,9 @@ pub trait UserRepository: Send + Sync {
 
     /// Replaces the password hash and revokes every other session of the user (all but
     /// `keep`), with the audit event and the owner's notice — in one transaction.
+    ///
+    /// # Errors
+    /// The store failed (nothing is written).
     #[allow(clippy::too_many_arguments)]
     async fn change_password(
         &self,

@@ -2,13 +2,15 @@
 //! organization belongs to one client; nothing of it shows through another client.
 
 mod authorization;
+mod grants;
 mod invitation;
 mod roles;
 mod security;
 
-pub use authorization::{
-    AuthorizationPolicy, Grant, GroupMapping, GroupSource, MemberGroups, PermissionDef,
-    PolicyError, RoleDef, effective_permissions, groups_from_value, groups_to_value,
+pub use authorization::{AuthorizationPolicy, PermissionDef, PolicyError, RoleDef};
+pub use grants::{
+    Grant, GroupMapping, GroupSource, MemberGroups, effective_permissions, groups_from_value,
+    groups_to_value,
 };
 pub use invitation::{DEFAULT_INVITATION_DAYS, Invitation, InvitationStatus, MAX_INVITATION_DAYS};
 pub use roles::{BUILTIN_ROLES, OrgPermission, OrgRole, RoleSet};

@@ -22,7 +22,9 @@ use uuid::Uuid;
 
 mod clients;
 mod email;
+mod invitations;
 mod mfa;
+mod org_authorization;
 mod organizations;
 mod sessions;
 mod users;

@@ -1,0 +1,186 @@
+//! The rows of `organizations` and `organization_members`, and the transaction helpers that
+//! keep membership changes of one organization serialized.
+
+#![allow(clippy::wildcard_imports)]
+
+use super::*;
+
+const SLUG_CONSTRAINT: &str = "organizations_client_slug_key";
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = organizations)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub(super) struct OrgRow {
+    id: Uuid,
+    client_id: Uuid,
+    name: String,
+    slug: String,
+    metadata: Value,
+    logo_url: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    security_policy: Value,
+    authorization_policy: Value,
+    policy_version: i32,
+}
+
+impl OrgRow {
+    pub(super) fn of(org: &Organization) -> Self {
+        Self {
+            id: org.id.as_uuid(),
+            client_id: org.client_id.as_uuid(),
+            name: org.name.as_str().to_owned(),
+            slug: org.slug.as_str().to_owned(),
+            metadata: org.metadata.clone(),
+            logo_url: org.logo_url.as_ref().map(|l| l.as_str().to_owned()),
+            created_at: org.created_at,
+            updated_at: org.updated_at,
+            security_policy: org.security.to_value(),
+            authorization_policy: org.policy.to_value(),
+            policy_version: i32::try_from(org.policy.version).unwrap_or(i32::MAX),
+        }
+    }
+
+    pub(super) fn into_org(self) -> anyhow::Result<Organization> {
+        Ok(Organization {
+            id: OrganizationId::from_uuid(self.id),
+            client_id: ClientId::from_uuid(self.client_id),
+            name: ClientName::parse(&self.name).context("stored organization name")?,
+            slug: Slug::parse(&self.slug).context("stored organization slug")?,
+            metadata: self.metadata,
+            logo_url: self
+                .logo_url
+                .as_deref()
+                .map(LogoUrl::parse)
+                .transpose()
+                .context("stored logo URL")?,
+            security: SecurityPolicy::parse(&self.security_policy)
+                .context("stored security policy")?,
+            policy: AuthorizationPolicy::stored(
+                &self.authorization_policy,
+                u32::try_from(self.policy_version).unwrap_or(0),
+            )
+            .map_err(|e| anyhow::anyhow!("stored authorization policy: {}", e.message))?,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = organization_members)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+pub(super) struct MemberRow {
+    id: Uuid,
+    organization_id: Uuid,
+    client_id: Uuid,
+    user_id: Uuid,
+    role: String,
+    joined_at: DateTime<Utc>,
+    groups: Value,
+}
+
+impl MemberRow {
+    pub(super) fn of(m: &Membership) -> Self {
+        Self {
+            id: m.id,
+            organization_id: m.organization_id.as_uuid(),
+            client_id: m.client_id.as_uuid(),
+            user_id: m.user_id.as_uuid(),
+            role: m.role.as_str().to_owned(),
+            joined_at: m.joined_at,
+            groups: groups_to_value(&m.groups),
+        }
+    }
+
+    pub(super) fn into_membership(self) -> anyhow::Result<Membership> {
+        Ok(Membership {
+            id: self.id,
+            organization_id: OrganizationId::from_uuid(self.organization_id),
+            client_id: ClientId::from_uuid(self.client_id),
+            user_id: UserId::from_uuid(self.user_id),
+            role: OrgRole::parse(&self.role).context("stored role")?,
+            groups: groups_from_value(&self.groups),
+            joined_at: self.joined_at,
+        })
+    }
+}
+
+pub(super) fn member_view(
+    (row, email, display_name): (MemberRow, String, Option<String>),
+) -> anyhow::Result<MemberView> {
+    Ok(MemberView {
+        membership: row.into_membership()?,
+        email,
+        display_name,
+    })
+}
+
+/// A refusal inside a transaction, or the database's error.
+pub(super) enum TxError {
+    Refused(OrgWriteError),
+    Db(DieselError),
+}
+
+impl From<DieselError> for TxError {
+    fn from(err: DieselError) -> Self {
+        Self::Db(err)
+    }
+}
+
+pub(super) fn write_error(err: TxError, what: &'static str) -> OrgWriteError {
+    match err {
+        TxError::Refused(refusal) => refusal,
+        TxError::Db(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
+            if info.constraint_name() == Some(SLUG_CONSTRAINT) =>
+        {
+            OrgWriteError::SlugTaken
+        }
+        TxError::Db(err) => OrgWriteError::Unexpected(anyhow::Error::new(err).context(what)),
+    }
+}
+
+/// Locks the organization row: membership changes of one organization run one at a time, so
+/// the owner count read next stays true until the transaction ends.
+pub(super) async fn lock_org(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    org: OrganizationId,
+) -> Result<(), TxError> {
+    organizations::table
+        .filter(organizations::client_id.eq(client.as_uuid()))
+        .filter(organizations::id.eq(org.as_uuid()))
+        .select(organizations::id)
+        .for_update()
+        .first::<Uuid>(tx)
+        .await
+        .optional()?
+        .map(|_| ())
+        .ok_or(TxError::Refused(OrgWriteError::NotFound))
+}
+
+/// The member's role, and whether they are the only owner.
+pub(super) async fn role_and_last_owner(
+    tx: &mut AsyncPgConnection,
+    org: OrganizationId,
+    user: UserId,
+) -> Result<(String, bool), TxError> {
+    let members =
+        organization_members::table.filter(organization_members::organization_id.eq(org.as_uuid()));
+    let role: String = members
+        .filter(organization_members::user_id.eq(user.as_uuid()))
+        .select(organization_members::role)
+        .first(tx)
+        .await
+        .optional()?
+        .ok_or(TxError::Refused(OrgWriteError::NotFound))?;
+    if role != OrgRole::OWNER {
+        return Ok((role, false));
+    }
+    let owners: i64 = members
+        .filter(organization_members::role.eq(OrgRole::OWNER))
+        .count()
+        .get_result(tx)
+        .await?;
+    Ok((role, owners <= 1))
+}
