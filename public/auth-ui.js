@@ -23,7 +23,9 @@
   const store = window.sessionStorage;
   // The client's API key identifies the application (it is public in any SDK page); it is kept
   // in localStorage so a link from an email, opened in a new tab of the same browser, still
-  // knows its client. Tokens never go to any storage; the redirect target stays per tab.
+  // knows its client. Session tokens never go to any storage; the redirect target stays per tab.
+  // (An organization invitation's token waits in localStorage for a day while its invitee signs
+  // in or up: it only works for the invited address, verified, and is cleared once used.)
   const keyStore = window.localStorage;
   const apiKey = params.get("api_key") || keyStore.getItem("authservice.api_key") || "";
   if (params.get("api_key")) keyStore.setItem("authservice.api_key", params.get("api_key"));

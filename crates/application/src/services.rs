@@ -148,10 +148,10 @@ impl Services {
             ),
             organizations: ManageOrganizations::new(ports, &config.auth),
             members: ManageMembers::new(ports, &config.auth),
-            invitations: ManageInvitations::new(ports, &config.mail),
+            invitations: ManageInvitations::new(ports, &config.auth, &config.mail),
             org_token: IssueOrgToken::new(ports, &config.auth),
-            org_authorization: ManageAuthorization::new(ports),
-            operate_organizations: OperateOrganizations::new(ports),
+            org_authorization: ManageAuthorization::new(ports, &config.auth),
+            operate_organizations: OperateOrganizations::new(ports, &config.auth),
         }
     }
 }

@@ -646,11 +646,43 @@ async fn a_stolen_access_token_cannot_remove_members_or_delete_the_organization(
             format!("/api/auth/organizations/{id}"),
             None,
         ),
+        // Bringing in a second owner, or changing what roles and groups mean, too.
+        (
+            Method::POST,
+            format!("/api/auth/organizations/{id}/invitations"),
+            Some(json!({"email": "accomplice@example.com", "role": "owner"})),
+        ),
+        (
+            Method::PUT,
+            format!("/api/auth/organizations/{id}/authorization/policy"),
+            Some(json!({"version": 0, "roles": [{"name": "ops", "inherits": ["owner"]}]})),
+        ),
+        (
+            Method::POST,
+            format!("/api/auth/organizations/{id}/authorization/group-mappings"),
+            Some(json!({"source": "sso", "group": "Everyone", "role": "owner"})),
+        ),
+        (
+            Method::PUT,
+            format!("/api/auth/organizations/{id}/security-policy"),
+            Some(json!({"require_mfa": false})),
+        ),
     ] {
         let (status, err) = send(&app, method.clone(), &path, &key, &owner, body).await;
         assert_eq!(status, 401, "{method} {path}");
         assert_eq!(err["code"], "reauthentication_required");
     }
+    // Inviting a plain member does not need it.
+    let (status, _) = send(
+        &app,
+        Method::POST,
+        &format!("/api/auth/organizations/{id}/invitations"),
+        &key,
+        &owner,
+        Some(json!({"email": "colleague@example.com", "role": "member"})),
+    )
+    .await;
+    assert_eq!(status, 201);
     // Reading and renaming stay possible.
     let (status, _) = send(
         &app,
@@ -1267,7 +1299,15 @@ async fn a_custom_policy_is_versioned_validated_and_its_roles_are_assignable() {
             json!({"roles": [{"name": "admin", "permissions": []}]}),
             "builtin_name",
         ),
-        (json!({"permissions": [{"name": "org:read"}]}), "duplicate"),
+        (
+            json!({"permissions": [{"name": "billing:read"}, {"name": "billing:read"}]}),
+            "duplicate",
+        ),
+        (
+            json!({"permissions": [{"name": "org:archive"}]}),
+            "malformed",
+        ),
+        (json!({"permissions": [{"name": "reports:*"}]}), "malformed"),
     ] {
         let (status, err, _) = put_policy(&app, &key, &owner, id, Some("1"), body.clone()).await;
         assert_eq!(
@@ -1387,6 +1427,46 @@ async fn a_custom_policy_is_versioned_validated_and_its_roles_are_assignable() {
         .await
         .len(),
         2
+    );
+
+    // An admin may define roles within what they hold, never one reaching beyond it.
+    let (admin_id, admin) = person(&app, &key, "admin@example.com").await;
+    add_member(&app, id, &admin_id, "admin").await;
+    let mut grow = billing.clone();
+    grow["permissions"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "reports:read"}));
+    grow["roles"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "ops", "inherits": ["owner"]}));
+    let (status, err, _) = put_policy(&app, &key, &admin, id, Some("2"), grow).await;
+    assert_eq!(
+        (status.as_u16(), err["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+
+    // A policy change that alters what Bob's role means makes his organization token stale.
+    let bob_token = org_token(&app, &key, &bob, id).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(validate(&app, &bob_token, &key).await.valid);
+    let mut v3 = billing.clone();
+    v3["permissions"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "reports:read"}));
+    v3["roles"][0]["permissions"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("reports:read"));
+    let (status, body, _) = put_policy(&app, &key, &owner, id, Some("2"), v3).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        refused_soon(&app, &bob_token, &key).await,
+        "membership_changed"
     );
 }
 

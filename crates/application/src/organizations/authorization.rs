@@ -9,8 +9,8 @@ use authservice_domain::{EventType, UserId, ValidationError};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{OrgError, access, grants_of, org_event};
-use crate::auth::AuthenticatedUser;
+use super::{OrgError, access, grants_of, org_event, require_recent_auth};
+use crate::auth::{AuthConfig, AuthenticatedUser};
 use crate::context::RequestCtx;
 use crate::ports::{PolicyVersion, Ports};
 
@@ -42,14 +42,27 @@ pub struct Simulation {
 
 pub struct ManageAuthorization {
     ports: Ports,
+    config: AuthConfig,
 }
 
 impl ManageAuthorization {
     #[must_use]
-    pub fn new(ports: &Ports) -> Self {
+    pub fn new(ports: &Ports, config: &AuthConfig) -> Self {
         Self {
             ports: ports.clone(),
+            config: config.clone(),
         }
+    }
+
+    /// After a change that may alter what members may do: their organization tokens are
+    /// checked again.
+    async fn changed(
+        &self,
+        org: authservice_domain::organization::OrganizationId,
+    ) -> Result<(), OrgError> {
+        crate::tokens::note_membership_change(&self.ports, self.config.access_ttl, org, None)
+            .await?;
+        Ok(())
     }
 
     /// The current policy (`authorization:read`).
@@ -101,6 +114,33 @@ impl ManageAuthorization {
         if expected != current.version {
             return Err(OrgError::Conflict);
         }
+        // Whoever changes what a role means must hold all it meant and all it will mean: an
+        // admin cannot grow a role they hold (or will give) into more than they have.
+        let names: std::collections::BTreeSet<&OrgRole> = current
+            .roles
+            .iter()
+            .chain(policy.roles.iter())
+            .map(|r| &r.name)
+            .collect();
+        for name in names {
+            let before = current.roles.iter().find(|r| r.name == *name);
+            let after = policy.roles.iter().find(|r| r.name == *name);
+            let (old_set, new_set) = (
+                current.role_permissions(name),
+                policy.role_permissions(name),
+            );
+            // The owner holds every permission, those being declared now too.
+            if !access.membership.role.is_owner() && (before != after || old_set != new_set) {
+                let all = old_set
+                    .unwrap_or_default()
+                    .iter()
+                    .chain(new_set.unwrap_or_default().iter())
+                    .map(str::to_owned)
+                    .collect();
+                access.covering(&all)?;
+            }
+        }
+        require_recent_auth(&self.ports, &self.config, caller)?;
         for removed in current
             .roles
             .iter()
@@ -140,6 +180,7 @@ impl ManageAuthorization {
                 &event,
             )
             .await?;
+        self.changed(access.org.id).await?;
         Ok(policy)
     }
 
@@ -271,6 +312,13 @@ impl ManageAuthorization {
         if let Some(role) = &role {
             access.grantable(role)?;
         }
+        if let Some(before) = &existing {
+            // Changing a mapping takes away what it granted: the caller must hold that too.
+            if let Some(role) = &before.role {
+                access.grantable(role)?;
+            }
+            access.covering(&before.permissions.iter().cloned().collect())?;
+        }
         let policy = &access.org.policy;
         if let Some(unknown) = permissions.iter().find(|p| !policy.has_permission(p)) {
             return Err(OrgError::InvalidPolicy(PolicyError::unknown_permission(
@@ -278,6 +326,7 @@ impl ManageAuthorization {
             )));
         }
         access.covering(&permissions.iter().cloned().collect())?;
+        require_recent_auth(&self.ports, &self.config, caller)?;
         let mapping = GroupMapping {
             id: existing.as_ref().map_or_else(Uuid::now_v7, |m| m.id),
             organization_id: access.org.id,
@@ -303,6 +352,7 @@ impl ManageAuthorization {
             .org_authorization
             .save_group_mapping(&mapping, &event)
             .await?;
+        self.changed(access.org.id).await?;
         Ok(mapping)
     }
 
@@ -322,6 +372,7 @@ impl ManageAuthorization {
         )
         .await?;
         let id = parse_id(id)?;
+        require_recent_auth(&self.ports, &self.config, caller)?;
         let event = org_event(
             ctx,
             &caller.user,
@@ -337,7 +388,8 @@ impl ManageAuthorization {
             .map_err(|e| match e {
                 crate::ports::OrgWriteError::NotFound => OrgError::MappingNotFound,
                 other => other.into(),
-            })
+            })?;
+        self.changed(access.org.id).await
     }
 
     /// Would `subject` hold `permission`, and through what (`authorization:read`)?

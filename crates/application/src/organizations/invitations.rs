@@ -10,8 +10,8 @@ use authservice_domain::{Email, EventType};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{OrgError, OrganizationView, access, org_event};
-use crate::auth::AuthenticatedUser;
+use super::{OrgError, OrganizationView, access, org_event, require_recent_auth};
+use crate::auth::{AuthConfig, AuthenticatedUser};
 use crate::context::RequestCtx;
 use crate::email::MailConfig;
 use crate::pagination::{Page, PageRequest};
@@ -28,14 +28,16 @@ pub struct NewInvitation {
 
 pub struct ManageInvitations {
     ports: Ports,
+    config: AuthConfig,
     mail: MailConfig,
 }
 
 impl ManageInvitations {
     #[must_use]
-    pub fn new(ports: &Ports, mail: &MailConfig) -> Self {
+    pub fn new(ports: &Ports, config: &AuthConfig, mail: &MailConfig) -> Self {
         Self {
             ports: ports.clone(),
+            config: config.clone(),
             mail: mail.clone(),
         }
     }
@@ -54,7 +56,15 @@ impl ManageInvitations {
         let client = crate::auth::require_client(ctx)?;
         let access = access(&self.ports, caller, org, Some(OrgPermission::MembersInvite)).await?;
         let role = OrgRole::parse(&input.role)?;
-        access.grantable(&role)?;
+        let granted = access.grantable(&role)?;
+        // Inviting someone into more than a plain member's rights needs a recent sign-in: a
+        // stolen access token must not bring in a second owner.
+        let plain = OrgRole::parse("member")?
+            .builtin_permissions()
+            .unwrap_or_default();
+        if !plain.covers(&granted) {
+            require_recent_auth(&self.ports, &self.config, caller)?;
+        }
         let email = Email::parse(&input.email)?;
         if !access.org.security.allows(&email) {
             return Err(OrgError::EmailDomainNotAllowed);

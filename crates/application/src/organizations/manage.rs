@@ -242,7 +242,10 @@ impl ManageOrganizations {
         .before(before)
         .after(policy.to_value())
         .at(now);
-        self.ports.organizations.update(&org, &event).await?;
+        self.ports
+            .organizations
+            .set_security_policy(&org, &event)
+            .await?;
         Ok(policy)
     }
 

@@ -14,13 +14,15 @@ use crate::ports::{MemberView, Ports};
 
 pub struct OperateOrganizations {
     ports: Ports,
+    config: crate::auth::AuthConfig,
 }
 
 impl OperateOrganizations {
     #[must_use]
-    pub fn new(ports: &Ports) -> Self {
+    pub fn new(ports: &Ports, config: &crate::auth::AuthConfig) -> Self {
         Self {
             ports: ports.clone(),
+            config: config.clone(),
         }
     }
 
@@ -129,6 +131,13 @@ impl OperateOrganizations {
             .org_authorization
             .set_member_groups(client, org.id, user, &groups, &event)
             .await?;
+        crate::tokens::note_membership_change(
+            &self.ports,
+            self.config.access_ttl,
+            org.id,
+            Some(user),
+        )
+        .await?;
         Ok(MemberView {
             membership: authservice_domain::organization::Membership {
                 groups,

@@ -82,7 +82,17 @@ pub trait OrganizationRepository: Send + Sync {
         user: UserId,
     ) -> anyhow::Result<Option<(Organization, Option<Membership>)>>;
 
-    /// Stores the name, slug, metadata and logo of `org` with its audit event.
+    /// Stores the security policy of `org` (only it) with its audit event.
+    ///
+    /// # Errors
+    /// `NotFound`, or `Unexpected`.
+    async fn set_security_policy(
+        &self,
+        org: &Organization,
+        audit: &AuditEvent,
+    ) -> Result<(), OrgWriteError>;
+
+    /// Stores the name, slug, metadata and logo of `org` (only those) with its audit event.
     ///
     /// # Errors
     /// `NotFound`, `SlugTaken`, or `Unexpected`.

@@ -97,19 +97,21 @@ fn session_end_key(client: ClientId, user: UserId) -> String {
     format!("session_end:{client}:{user}")
 }
 
-/// The marker "a membership in organization `org` ended or changed recently": of one user, or
-/// (`user` = `None`) of everyone, the organization being deleted.
+/// The marker "a membership in organization `org` ended or changed recently": of one user (a
+/// role or group change, a removal), or (`user` = `None`) of everyone (the organization was
+/// deleted, or its policy or group mappings changed).
 fn membership_key(org: &str, user: Option<&str>) -> String {
     match user {
         Some(user) => format!("org_member:{org}:{user}"),
-        None => format!("org_gone:{org}"),
+        None => format!("org_changed:{org}"),
     }
 }
 
-/// Tells token validation that a membership in `org` ended or its role changed (`user`), or
-/// that the organization is gone (`None`): while the marker lives — as long as an organization
-/// token issued before can — `ValidateToken` checks such organization tokens against the
-/// database. Every replica sees it within the absence cache's second.
+/// Tells token validation that what a member of `org` may do changed (`user`: role, groups,
+/// removal) or may have changed for everyone (`None`: deletion, policy, group mappings): while
+/// the marker lives — as long as an organization token issued before can — `ValidateToken`
+/// checks such organization tokens against the database. Every replica sees it within the
+/// absence cache's second.
 pub(crate) async fn note_membership_change(
     ports: &Ports,
     access_ttl: Duration,

@@ -106,13 +106,26 @@ impl ValidateToken {
         let id = authservice_domain::organization::OrgRef::Id(
             authservice_domain::organization::OrganizationId::from_uuid(id),
         );
-        Ok(
-            match self.ports.organizations.find(client, &id, user).await? {
-                Some((_, Some(member))) if member.role.as_str() == org.role => None,
-                Some((_, Some(_))) => Some(ErrorKind::MembershipChanged),
-                _ => Some(ErrorKind::MembershipEnded),
-            },
+        let Some((organization, Some(member))) =
+            self.ports.organizations.find(client, &id, user).await?
+        else {
+            return Ok(Some(ErrorKind::MembershipEnded));
+        };
+        if member.role.as_str() != org.role {
+            return Ok(Some(ErrorKind::MembershipChanged));
+        }
+        // The same role may mean more or less now (policy, mappings, groups).
+        let now: std::collections::BTreeSet<String> = crate::organizations::grants_of(
+            &self.ports,
+            &organization,
+            &member.role,
+            &member.groups,
         )
+        .await?
+        .into_keys()
+        .collect();
+        let issued: std::collections::BTreeSet<String> = org.permissions.iter().cloned().collect();
+        Ok((now != issued).then_some(ErrorKind::MembershipChanged))
     }
 
     /// # Errors

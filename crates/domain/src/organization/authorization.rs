@@ -1,7 +1,7 @@
 //! An organization's own authorization policy: custom permissions and roles (with
 //! inheritance), versioned, checked as a whole when written.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
@@ -84,6 +84,8 @@ pub struct AuthorizationPolicy {
     pub roles: Vec<RoleDef>,
     /// Free-form resource declarations the app keeps with the policy (not interpreted).
     pub resources: Value,
+    /// Every declared role's full permission set, computed once when the policy is parsed.
+    resolved: BTreeMap<OrgRole, RoleSet>,
 }
 
 fn is_builtin_permission(name: &str) -> bool {
@@ -94,7 +96,17 @@ fn is_builtin_role(name: &str) -> bool {
     BUILTIN_ROLES.iter().any(|(r, _)| *r == name)
 }
 
-/// `resource:action`: lowercase letters, digits, `_`, `-`, `.`, one `:`; at most 100 characters.
+/// The resources the built-in permissions are about: declared permissions may not use them.
+const BUILTIN_RESOURCES: [&str; 5] = [
+    "org",
+    "members",
+    "invitations",
+    "authorization",
+    "enterprise",
+];
+
+/// `resource:action`: lowercase letters, digits, `_`, `-`, `.`, one `:`; at most 100 characters;
+/// no wildcard (validators read `resource:*` as every action) and no built-in resource.
 fn permission_name(raw: &str) -> Result<String, PolicyError> {
     let ok = raw.len() <= 100
         && raw.split(':').count() == 2
@@ -102,8 +114,9 @@ fn permission_name(raw: &str) -> Result<String, PolicyError> {
             !part.is_empty()
                 && part
                     .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.*".contains(&b))
-        });
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.".contains(&b))
+        })
+        && !BUILTIN_RESOURCES.contains(&raw.split(':').next().unwrap_or_default());
     if ok {
         Ok(raw.to_owned())
     } else {
@@ -115,17 +128,26 @@ fn permission_name(raw: &str) -> Result<String, PolicyError> {
     }
 }
 
-fn strings(value: Option<&Value>, what: &str) -> Result<Vec<String>, PolicyError> {
+/// A list of distinct strings, at most `max` of them.
+fn strings(value: Option<&Value>, what: &str, max: usize) -> Result<Vec<String>, PolicyError> {
     match value {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| PolicyError::new("malformed", format!("{what} must be strings")))
-            })
-            .collect(),
+        Some(Value::Array(items)) if items.len() <= max => {
+            let mut out: Vec<String> = Vec::with_capacity(items.len());
+            for item in items {
+                let s = item.as_str().ok_or_else(|| {
+                    PolicyError::new("malformed", format!("{what} must be strings"))
+                })?;
+                if !out.iter().any(|seen| seen == s) {
+                    out.push(s.to_owned());
+                }
+            }
+            Ok(out)
+        }
+        Some(Value::Array(_)) => Err(PolicyError::new(
+            "malformed",
+            format!("{what} may list at most {max} entries"),
+        )),
         Some(_) => Err(PolicyError::new(
             "malformed",
             format!("{what} must be an array"),
@@ -134,8 +156,10 @@ fn strings(value: Option<&Value>, what: &str) -> Result<Vec<String>, PolicyError
 }
 
 impl AuthorizationPolicy {
-    /// The most permissions or roles one policy declares.
+    /// The most permissions or roles one policy declares (and permissions one role lists).
     pub const MAX_ENTRIES: usize = 200;
+    /// The most roles one role inherits from directly.
+    pub const MAX_INHERITS: usize = 20;
 
     /// Parses and checks a policy body (its `version` is set by the caller): every role's
     /// permissions exist, every inherited role exists, inheritance has no cycle, no name is
@@ -208,8 +232,8 @@ impl AuthorizationPolicy {
                         .role(raw),
                 );
             }
-            let permissions = strings(item.get("permissions"), "permissions")?;
-            let inherits = strings(item.get("inherits"), "inherits")?
+            let permissions = strings(item.get("permissions"), "permissions", Self::MAX_ENTRIES)?;
+            let inherits = strings(item.get("inherits"), "inherits", Self::MAX_INHERITS)?
                 .iter()
                 .map(|r| {
                     OrgRole::parse(r).map_err(|e| PolicyError::new("malformed", e.message).role(r))
@@ -222,6 +246,7 @@ impl AuthorizationPolicy {
             });
         }
         policy.check()?;
+        policy.resolved = policy.resolve()?;
         Ok(policy)
     }
 
@@ -256,33 +281,52 @@ impl AuthorizationPolicy {
                 }
             }
         }
-        for role in &self.roles {
-            let mut path = Vec::new();
-            self.find_cycle(&role.name, &mut path)?;
-        }
         Ok(())
     }
 
-    fn find_cycle<'a>(
-        &'a self,
-        role: &'a OrgRole,
-        path: &mut Vec<&'a OrgRole>,
-    ) -> Result<(), PolicyError> {
-        if path.contains(&role) {
-            return Err(PolicyError::new(
-                "inheritance_cycle",
-                format!("role {} inherits from itself", role.as_str()),
-            )
-            .role(role.as_str()));
+    /// Every declared role's full permission set: its own and its ancestors', each role
+    /// visited once (a cycle is refused).
+    fn resolve(&self) -> Result<BTreeMap<OrgRole, RoleSet>, PolicyError> {
+        let mut done: BTreeMap<OrgRole, BTreeSet<String>> = BTreeMap::new();
+        let mut visiting: BTreeSet<OrgRole> = BTreeSet::new();
+        for role in &self.roles {
+            self.visit(&role.name, &mut visiting, &mut done)?;
+        }
+        Ok(done
+            .into_iter()
+            .map(|(role, set)| (role, set.into_iter().collect()))
+            .collect())
+    }
+
+    fn visit(
+        &self,
+        role: &OrgRole,
+        visiting: &mut BTreeSet<OrgRole>,
+        done: &mut BTreeMap<OrgRole, BTreeSet<String>>,
+    ) -> Result<BTreeSet<String>, PolicyError> {
+        if let Some(set) = done.get(role) {
+            return Ok(set.clone());
         }
         if let Some(def) = self.roles.iter().find(|r| r.name == *role) {
-            path.push(role);
-            for parent in &def.inherits {
-                self.find_cycle(parent, path)?;
+            if !visiting.insert(role.clone()) {
+                return Err(PolicyError::new(
+                    "inheritance_cycle",
+                    format!("role {} inherits from itself", role.as_str()),
+                )
+                .role(role.as_str()));
             }
-            path.pop();
+            let mut all: BTreeSet<String> = def.permissions.iter().cloned().collect();
+            for parent in &def.inherits {
+                all.extend(self.visit(parent, visiting, done)?);
+            }
+            visiting.remove(role);
+            done.insert(role.clone(), all.clone());
+            return Ok(all);
         }
-        Ok(())
+        Ok(self
+            .builtin_role_permissions(role)
+            .map(|set| set.iter().map(str::to_owned).collect())
+            .unwrap_or_default())
     }
 
     /// Whether `name` is a built-in permission or one this policy declares.
@@ -296,6 +340,11 @@ impl AuthorizationPolicy {
     /// organization does not have.
     #[must_use]
     pub fn role_permissions(&self, role: &OrgRole) -> Option<RoleSet> {
+        self.builtin_role_permissions(role)
+            .or_else(|| self.resolved.get(role).cloned())
+    }
+
+    fn builtin_role_permissions(&self, role: &OrgRole) -> Option<RoleSet> {
         if role.is_owner() {
             // The owner holds every permission, the organization's own ones too.
             let builtin = role.builtin_permissions().unwrap_or_default();
@@ -307,15 +356,7 @@ impl AuthorizationPolicy {
                     .collect(),
             );
         }
-        if let Some(set) = role.builtin_permissions() {
-            return Some(set);
-        }
-        let def = self.roles.iter().find(|r| r.name == *role)?;
-        let mut all: BTreeSet<String> = def.permissions.iter().cloned().collect();
-        for parent in &def.inherits {
-            all.extend(self.role_permissions(parent)?.iter().map(str::to_owned));
-        }
-        Some(all.into_iter().collect())
+        role.builtin_permissions()
     }
 
     /// Every role: the built-in ones, then the declared ones.

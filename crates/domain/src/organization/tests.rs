@@ -60,3 +60,50 @@ fn role_names_are_plain() {
         assert!(OrgRole::parse(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn a_deep_diamond_of_roles_resolves_once_per_role() {
+    // r_k inherits r_{k-1} and r_{k-2}: exponential without memoisation.
+    let roles: Vec<serde_json::Value> = (0..150)
+        .map(|k| {
+            let inherits: Vec<String> = (k.max(2) - 2..k).map(|p| format!("r{p}")).collect();
+            json!({"name": format!("r{k}"), "permissions": [format!("app:p{k}")], "inherits": inherits})
+        })
+        .collect();
+    let permissions: Vec<serde_json::Value> = (0..150)
+        .map(|k| json!({"name": format!("app:p{k}")}))
+        .collect();
+    let started = std::time::Instant::now();
+    let policy =
+        AuthorizationPolicy::parse(&json!({"permissions": permissions, "roles": roles})).unwrap();
+    let top = policy
+        .role_permissions(&OrgRole::parse("r149").unwrap())
+        .unwrap();
+    assert_eq!(top.iter().count(), 150);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
+
+#[test]
+fn declared_permissions_are_plain_names_of_the_apps_own_resources() {
+    for name in [
+        "reports:*",
+        "org:archive",
+        "members:poke",
+        "nocolon",
+        "a:b:c",
+    ] {
+        let err =
+            AuthorizationPolicy::parse(&json!({"permissions": [{"name": name}]})).unwrap_err();
+        assert_eq!(err.reason, "malformed", "{name}");
+    }
+    let too_many: Vec<String> = (0..21).map(|k| format!("viewer{k}")).collect();
+    let err = AuthorizationPolicy::parse(&json!({"roles": [{"name": "x", "inherits": too_many}]}))
+        .unwrap_err();
+    assert_eq!(err.reason, "malformed");
+    // Repeated parents count once.
+    let policy = AuthorizationPolicy::parse(
+        &json!({"roles": [{"name": "x", "inherits": ["viewer", "viewer"]}]}),
+    )
+    .unwrap();
+    assert_eq!(policy.roles[0].inherits.len(), 1);
+}

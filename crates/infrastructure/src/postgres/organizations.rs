@@ -141,6 +141,39 @@ impl OrganizationRepository for PgOrganizations {
         .transpose()
     }
 
+    #[tracing::instrument(
+        name = "pg.organizations.set_security_policy",
+        level = "debug",
+        skip_all
+    )]
+    async fn set_security_policy(
+        &self,
+        org: &Organization,
+        audit: &AuditEvent,
+    ) -> Result<(), OrgWriteError> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        conn.transaction::<_, TxError, _>(async |tx| {
+            let n = diesel::update(
+                organizations::table
+                    .filter(organizations::client_id.eq(org.client_id.as_uuid()))
+                    .filter(organizations::id.eq(org.id.as_uuid())),
+            )
+            .set((
+                organizations::security_policy.eq(org.security.to_value()),
+                organizations::updated_at.eq(org.updated_at),
+            ))
+            .execute(tx)
+            .await?;
+            if n == 0 {
+                return Err(TxError::Refused(OrgWriteError::NotFound));
+            }
+            insert_event(tx, audit).await?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| write_error(e, "storing security policy"))
+    }
+
     #[tracing::instrument(name = "pg.organizations.update", level = "debug", skip_all)]
     async fn update(&self, org: &Organization, audit: &AuditEvent) -> Result<(), OrgWriteError> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
@@ -156,7 +189,6 @@ impl OrganizationRepository for PgOrganizations {
                 organizations::slug.eq(org.slug.as_str()),
                 organizations::metadata.eq(&org.metadata),
                 organizations::logo_url.eq(org.logo_url.as_ref().map(|l| l.as_str())),
-                organizations::security_policy.eq(org.security.to_value()),
                 organizations::updated_at.eq(org.updated_at),
             ))
             .execute(tx)

@@ -134,6 +134,23 @@ impl OrganizationRepository for MemoryDb {
         }))
     }
 
+    async fn set_security_policy(
+        &self,
+        org: &Organization,
+        audit: &AuditEvent,
+    ) -> Result<(), OrgWriteError> {
+        let mut st = self.lock();
+        let stored = st
+            .organizations
+            .iter_mut()
+            .find(|o| o.client_id == org.client_id && o.id == org.id)
+            .ok_or(OrgWriteError::NotFound)?;
+        stored.security = org.security.clone();
+        stored.updated_at = org.updated_at;
+        st.audit.push(audit.clone());
+        Ok(())
+    }
+
     async fn update(&self, org: &Organization, audit: &AuditEvent) -> Result<(), OrgWriteError> {
         let mut st = self.lock();
         if st
@@ -148,7 +165,12 @@ impl OrganizationRepository for MemoryDb {
             .iter_mut()
             .find(|o| o.client_id == org.client_id && o.id == org.id)
             .ok_or(OrgWriteError::NotFound)?;
-        *stored = org.clone();
+        // Its own fields only, as the PostgreSQL adapter writes them.
+        stored.name = org.name.clone();
+        stored.slug = org.slug.clone();
+        stored.metadata = org.metadata.clone();
+        stored.logo_url = org.logo_url.clone();
+        stored.updated_at = org.updated_at;
         st.audit.push(audit.clone());
         Ok(())
     }
