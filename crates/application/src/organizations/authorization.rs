@@ -141,22 +141,12 @@ impl ManageAuthorization {
             }
         }
         require_recent_auth(&self.ports, &self.config, caller)?;
-        for removed in current
+        let dropped: Vec<OrgRole> = current
             .roles
             .iter()
             .filter(|r| !policy.roles.iter().any(|n| n.name == r.name))
-        {
-            if self
-                .ports
-                .org_authorization
-                .role_in_use(access.org.client_id, access.org.id, &removed.name)
-                .await?
-            {
-                return Err(OrgError::InvalidPolicy(PolicyError::role_in_use(
-                    removed.name.as_str(),
-                )));
-            }
-        }
+            .map(|r| r.name.clone())
+            .collect();
         policy.version = current.version + 1;
         let now = self.ports.clock.now();
         let event = org_event(
@@ -175,6 +165,7 @@ impl ManageAuthorization {
                 access.org.client_id,
                 access.org.id,
                 &policy,
+                &dropped,
                 caller.user.id,
                 now,
                 &event,

@@ -8,7 +8,7 @@ use super::{OrgError, access, org_event, require_recent_auth};
 use crate::auth::{AuthConfig, AuthenticatedUser};
 use crate::context::RequestCtx;
 use crate::pagination::{Page, PageRequest};
-use crate::ports::{MemberView, Ports};
+use crate::ports::{CheckedMember, MemberView, Ports};
 use crate::tokens::note_membership_change;
 
 pub struct ManageMembers {
@@ -82,7 +82,17 @@ impl ManageMembers {
         .at(self.ports.clock.now());
         self.ports
             .organizations
-            .change_role(access.org.client_id, access.org.id, user, &role, &event)
+            .change_role(
+                access.org.client_id,
+                access.org.id,
+                user,
+                &CheckedMember {
+                    role: before.clone(),
+                    policy_version: access.org.policy.version,
+                },
+                &role,
+                &event,
+            )
             .await
             .map_err(member_error)?;
         note_membership_change(
@@ -112,8 +122,12 @@ impl ManageMembers {
         } else {
             access(&self.ports, caller, org, Some(OrgPermission::MembersRemove)).await?
         };
-        let (user, event_type) = if leaving {
-            (caller.user.id, EventType::OrganizationMemberLeft)
+        let (user, event_type, role) = if leaving {
+            (
+                caller.user.id,
+                EventType::OrganizationMemberLeft,
+                access.membership.role.clone(),
+            )
         } else {
             let user = UserId::parse(user)?;
             let member = self
@@ -124,14 +138,27 @@ impl ManageMembers {
                 .ok_or(OrgError::MemberNotFound)?;
             access.grantable(&member.membership.role)?;
             require_recent_auth(&self.ports, &self.config, caller)?;
-            (user, EventType::OrganizationMemberRemoved)
+            (
+                user,
+                EventType::OrganizationMemberRemoved,
+                member.membership.role,
+            )
         };
         let event = org_event(ctx, &caller.user, &access.org, event_type)
             .metadata(json!({ "user_id": user.to_string() }))
             .at(self.ports.clock.now());
         self.ports
             .organizations
-            .remove_member(access.org.client_id, access.org.id, user, &event)
+            .remove_member(
+                access.org.client_id,
+                access.org.id,
+                user,
+                &CheckedMember {
+                    role,
+                    policy_version: access.org.policy.version,
+                },
+                &event,
+            )
             .await
             .map_err(member_error)?;
         note_membership_change(

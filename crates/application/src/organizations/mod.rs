@@ -151,6 +151,7 @@ impl From<OrgWriteError> for OrgError {
             OrgWriteError::NotFound => Self::NotFound,
             OrgWriteError::LastOwner => Self::LastOwner,
             OrgWriteError::Conflict => Self::Conflict,
+            OrgWriteError::RoleInUse(role) => Self::InvalidPolicy(PolicyError::role_in_use(&role)),
             OrgWriteError::Unexpected(e) => Self::Unexpected(e),
         }
     }

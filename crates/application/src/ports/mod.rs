@@ -34,8 +34,8 @@ pub use mfa::{
     TotpProvisioning, TotpState, VerifiedAssertion, WebauthnEngine, WebauthnRefusal,
 };
 pub use organizations::{
-    AcceptOutcome, InvitationRepository, MemberView, OrgAuthorizationRepository, OrgWriteError,
-    OrganizationRepository, PolicyVersion,
+    AcceptOutcome, CheckedMember, InvitationRepository, MemberView, OrgAuthorizationRepository,
+    OrgWriteError, OrganizationRepository, PolicyVersion,
 };
 pub use rate_limit::{RateDecision, RateLimiter, RateRule};
 pub use sessions::{NewSession, PasswordRehash, PresentedToken, SessionInfo, SessionRepository};

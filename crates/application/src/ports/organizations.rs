@@ -10,6 +10,15 @@ use uuid::Uuid;
 use super::QueuedEmail;
 use crate::pagination::PageRequest;
 
+/// What a membership change was authorized against: the member's role and the policy version
+/// the caller's permissions were read under. The adapter refuses (`Conflict`) when either moved
+/// before its transaction, so no decision is made on stale facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedMember {
+    pub role: OrgRole,
+    pub policy_version: u32,
+}
+
 /// A member as member lists show one: the membership with the user's address and name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemberView {
@@ -28,9 +37,12 @@ pub enum OrgWriteError {
     /// The change would leave the organization without an owner.
     #[error("the last owner can be neither removed nor demoted")]
     LastOwner,
-    /// Another change came first (a policy version, a mapping's group).
+    /// Another change came first (a policy version, a mapping's group, the member's role).
     #[error("conflicting change")]
     Conflict,
+    /// A role the new policy drops is still held by a member, a pending invitation or a mapping.
+    #[error("role {0} is still assigned")]
+    RoleInUse(String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -137,13 +149,14 @@ pub trait OrganizationRepository: Send + Sync {
     /// organization are serialized, so concurrent demotions cannot leave it without an owner.
     ///
     /// # Errors
-    /// `NotFound` (not a member), `LastOwner` (the only owner would be demoted), or
-    /// `Unexpected`.
+    /// `NotFound` (not a member), `Conflict` (`checked` is out of date), `LastOwner` (the only
+    /// owner would be demoted), or `Unexpected`.
     async fn change_role(
         &self,
         client: ClientId,
         org: OrganizationId,
         user: UserId,
+        checked: &CheckedMember,
         role: &OrgRole,
         audit: &AuditEvent,
     ) -> Result<(), OrgWriteError>;
@@ -151,12 +164,14 @@ pub trait OrganizationRepository: Send + Sync {
     /// Removes `user` from `org`, with the audit event; serialized like `change_role`.
     ///
     /// # Errors
-    /// `NotFound` (not a member), `LastOwner` (the only owner), or `Unexpected`.
+    /// `NotFound` (not a member), `Conflict` (`checked` is out of date), `LastOwner` (the only
+    /// owner), or `Unexpected`.
     async fn remove_member(
         &self,
         client: ClientId,
         org: OrganizationId,
         user: UserId,
+        checked: &CheckedMember,
         audit: &AuditEvent,
     ) -> Result<(), OrgWriteError>;
 }
@@ -175,15 +190,18 @@ pub struct PolicyVersion {
 pub trait OrgAuthorizationRepository: Send + Sync {
     /// Makes `policy` (whose `version` is the next one) the organization's current policy and
     /// keeps it in the history, with the audit event — only if the current version is still
-    /// `policy.version - 1`.
+    /// `policy.version - 1`, and none of the `dropped` roles is in use (checked under the same
+    /// lock as membership changes).
     ///
     /// # Errors
-    /// `Conflict` (another change came first), `NotFound`, or `Unexpected`.
+    /// `Conflict` (another change came first), `RoleInUse`, `NotFound`, or `Unexpected`.
+    #[allow(clippy::too_many_arguments)]
     async fn set_policy(
         &self,
         client: ClientId,
         org: OrganizationId,
         policy: &AuthorizationPolicy,
+        dropped: &[OrgRole],
         by: UserId,
         at: DateTime<Utc>,
         audit: &AuditEvent,
@@ -209,17 +227,6 @@ pub trait OrgAuthorizationRepository: Send + Sync {
         org: OrganizationId,
         version: u32,
     ) -> anyhow::Result<Option<AuthorizationPolicy>>;
-
-    /// Whether a member, a pending invitation or a group mapping of `org` uses `role`.
-    ///
-    /// # Errors
-    /// The store failed.
-    async fn role_in_use(
-        &self,
-        client: ClientId,
-        org: OrganizationId,
-        role: &OrgRole,
-    ) -> anyhow::Result<bool>;
 
     /// The organization's group mappings, oldest first.
     ///

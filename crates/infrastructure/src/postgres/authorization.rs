@@ -13,7 +13,7 @@ use authservice_domain::{AuditEvent, ClientId, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -84,6 +84,41 @@ fn version(v: u32) -> i32 {
     i32::try_from(v).unwrap_or(i32::MAX)
 }
 
+/// Whether a member, a pending invitation or a group mapping of `org` uses `role`.
+async fn role_in_use(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    org: OrganizationId,
+    role: &OrgRole,
+    at: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let members: i64 = organization_members::table
+        .filter(organization_members::client_id.eq(client.as_uuid()))
+        .filter(organization_members::organization_id.eq(org.as_uuid()))
+        .filter(organization_members::role.eq(role.as_str()))
+        .count()
+        .get_result(tx)
+        .await?;
+    let invitations: i64 = organization_invitations::table
+        .filter(organization_invitations::client_id.eq(client.as_uuid()))
+        .filter(organization_invitations::organization_id.eq(org.as_uuid()))
+        .filter(organization_invitations::role.eq(role.as_str()))
+        .filter(organization_invitations::accepted_at.is_null())
+        .filter(organization_invitations::revoked_at.is_null())
+        .filter(organization_invitations::expires_at.gt(at))
+        .count()
+        .get_result(tx)
+        .await?;
+    let mappings: i64 = organization_group_mappings::table
+        .filter(organization_group_mappings::client_id.eq(client.as_uuid()))
+        .filter(organization_group_mappings::organization_id.eq(org.as_uuid()))
+        .filter(organization_group_mappings::role.eq(role.as_str()))
+        .count()
+        .get_result(tx)
+        .await?;
+    Ok(members + invitations + mappings > 0)
+}
+
 pub struct PgOrgAuthorization {
     pool: PgPool,
 }
@@ -103,6 +138,7 @@ impl OrgAuthorizationRepository for PgOrgAuthorization {
         client: ClientId,
         org: OrganizationId,
         policy: &AuthorizationPolicy,
+        dropped: &[OrgRole],
         by: UserId,
         at: DateTime<Utc>,
         audit: &AuditEvent,
@@ -125,6 +161,14 @@ impl OrgAuthorizationRepository for PgOrgAuthorization {
             .await?;
             if n == 0 {
                 return Err(TxError::Refused(OrgWriteError::Conflict));
+            }
+            // The UPDATE holds the organization row: no membership change runs meanwhile.
+            for role in dropped {
+                if role_in_use(tx, client, org, role, at).await? {
+                    return Err(TxError::Refused(OrgWriteError::RoleInUse(
+                        role.as_str().to_owned(),
+                    )));
+                }
             }
             diesel::insert_into(organization_policy_versions::table)
                 .values((
@@ -204,44 +248,6 @@ impl OrgAuthorizationRepository for PgOrgAuthorization {
                     .map_err(|e| anyhow::anyhow!("stored policy version: {}", e.message))
             })
             .transpose()
-    }
-
-    #[tracing::instrument(name = "pg.org_authorization.role_in_use", level = "debug", skip_all)]
-    async fn role_in_use(
-        &self,
-        client: ClientId,
-        org: OrganizationId,
-        role: &OrgRole,
-    ) -> anyhow::Result<bool> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let members: i64 = organization_members::table
-            .filter(organization_members::client_id.eq(client.as_uuid()))
-            .filter(organization_members::organization_id.eq(org.as_uuid()))
-            .filter(organization_members::role.eq(role.as_str()))
-            .count()
-            .get_result(&mut conn)
-            .await
-            .context("counting members of a role")?;
-        let invitations: i64 = organization_invitations::table
-            .filter(organization_invitations::client_id.eq(client.as_uuid()))
-            .filter(organization_invitations::organization_id.eq(org.as_uuid()))
-            .filter(organization_invitations::role.eq(role.as_str()))
-            .filter(organization_invitations::accepted_at.is_null())
-            .filter(organization_invitations::revoked_at.is_null())
-            .filter(organization_invitations::expires_at.gt(Utc::now()))
-            .count()
-            .get_result(&mut conn)
-            .await
-            .context("counting invitations of a role")?;
-        let mappings: i64 = organization_group_mappings::table
-            .filter(organization_group_mappings::client_id.eq(client.as_uuid()))
-            .filter(organization_group_mappings::organization_id.eq(org.as_uuid()))
-            .filter(organization_group_mappings::role.eq(role.as_str()))
-            .count()
-            .get_result(&mut conn)
-            .await
-            .context("counting mappings of a role")?;
-        Ok(members + invitations + mappings > 0)
     }
 
     #[tracing::instrument(

@@ -4,7 +4,9 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use authservice_application::pagination::PageRequest;
-use authservice_application::ports::{MemberView, OrgWriteError, OrganizationRepository};
+use authservice_application::ports::{
+    CheckedMember, MemberView, OrgWriteError, OrganizationRepository,
+};
 use authservice_domain::organization::{
     AuthorizationPolicy, LogoUrl, Membership, OrgRef, OrgRole, Organization, OrganizationId,
     SecurityPolicy, groups_from_value, groups_to_value,
@@ -281,13 +283,13 @@ impl OrganizationRepository for PgOrganizations {
         client: ClientId,
         org: OrganizationId,
         user: UserId,
+        checked: &CheckedMember,
         role: &OrgRole,
         audit: &AuditEvent,
     ) -> Result<(), OrgWriteError> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         conn.transaction::<_, TxError, _>(async |tx| {
-            lock_org(tx, client, org).await?;
-            let (current, last_owner) = role_and_last_owner(tx, org, user).await?;
+            let (current, last_owner) = lock_org(tx, client, org, checked, user).await?;
             if last_owner && !role.is_owner() {
                 return Err(TxError::Refused(OrgWriteError::LastOwner));
             }
@@ -314,12 +316,12 @@ impl OrganizationRepository for PgOrganizations {
         client: ClientId,
         org: OrganizationId,
         user: UserId,
+        checked: &CheckedMember,
         audit: &AuditEvent,
     ) -> Result<(), OrgWriteError> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         conn.transaction::<_, TxError, _>(async |tx| {
-            lock_org(tx, client, org).await?;
-            let (_, last_owner) = role_and_last_owner(tx, org, user).await?;
+            let (_, last_owner) = lock_org(tx, client, org, checked, user).await?;
             if last_owner {
                 return Err(TxError::Refused(OrgWriteError::LastOwner));
             }

@@ -16,11 +16,31 @@ impl OrgAuthorizationRepository for MemoryDb {
         client: ClientId,
         org: OrganizationId,
         policy: &AuthorizationPolicy,
+        dropped: &[OrgRole],
         by: UserId,
         at: DateTime<Utc>,
         audit: &AuditEvent,
     ) -> Result<(), OrgWriteError> {
         let mut st = self.lock();
+        for role in dropped {
+            let used = st
+                .members
+                .iter()
+                .any(|m| m.organization_id == org && m.role == *role)
+                || st.invitations.iter().any(|(i, _)| {
+                    i.organization_id == org
+                        && i.role == *role
+                        && i.accepted_at.is_none()
+                        && i.revoked_at.is_none()
+                })
+                || st
+                    .mappings
+                    .iter()
+                    .any(|m| m.organization_id == org && m.role.as_ref() == Some(role));
+            if used {
+                return Err(OrgWriteError::RoleInUse(role.as_str().to_owned()));
+            }
+        }
         let stored = st
             .organizations
             .iter_mut()
@@ -71,29 +91,6 @@ impl OrgAuthorizationRepository for MemoryDb {
             .iter()
             .find(|(o, p, _)| *o == org && p.version == version)
             .map(|(_, p, _)| p.clone()))
-    }
-
-    async fn role_in_use(
-        &self,
-        _client: ClientId,
-        org: OrganizationId,
-        role: &OrgRole,
-    ) -> anyhow::Result<bool> {
-        let st = self.lock();
-        Ok(st
-            .members
-            .iter()
-            .any(|m| m.organization_id == org && m.role == *role)
-            || st.invitations.iter().any(|(i, _)| {
-                i.organization_id == org
-                    && i.role == *role
-                    && i.accepted_at.is_none()
-                    && i.revoked_at.is_none()
-            })
-            || st
-                .mappings
-                .iter()
-                .any(|m| m.organization_id == org && m.role.as_ref() == Some(role)))
     }
 
     async fn group_mappings(

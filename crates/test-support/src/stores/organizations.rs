@@ -1,12 +1,32 @@
 //! The in-memory organizations and memberships.
 
 use authservice_application::pagination::PageRequest;
-use authservice_application::ports::{MemberView, OrgWriteError, OrganizationRepository};
+use authservice_application::ports::{
+    CheckedMember, MemberView, OrgWriteError, OrganizationRepository,
+};
 use authservice_domain::organization::{Membership, OrgRef, OrgRole, Organization, OrganizationId};
 
 use super::*;
 
 impl State {
+    /// `Conflict` when what the change was authorized against moved.
+    fn still(
+        &self,
+        org: OrganizationId,
+        member: usize,
+        checked: &CheckedMember,
+    ) -> Result<(), OrgWriteError> {
+        let version = self
+            .organizations
+            .iter()
+            .find(|o| o.id == org)
+            .map(|o| o.policy.version);
+        if version != Some(checked.policy_version) || self.members[member].role != checked.role {
+            return Err(OrgWriteError::Conflict);
+        }
+        Ok(())
+    }
+
     fn member_view(&self, m: &Membership) -> Option<MemberView> {
         let (user, _) = self
             .users
@@ -233,11 +253,13 @@ impl OrganizationRepository for MemoryDb {
         client: ClientId,
         org: OrganizationId,
         user: UserId,
+        checked: &CheckedMember,
         role: &OrgRole,
         audit: &AuditEvent,
     ) -> Result<(), OrgWriteError> {
         let mut st = self.lock();
         let i = st.guarded_member(client, org, user, role.is_owner())?;
+        st.still(org, i, checked)?;
         if st.members[i].role != *role {
             st.members[i].role = role.clone();
             st.audit.push(audit.clone());
@@ -250,10 +272,12 @@ impl OrganizationRepository for MemoryDb {
         client: ClientId,
         org: OrganizationId,
         user: UserId,
+        checked: &CheckedMember,
         audit: &AuditEvent,
     ) -> Result<(), OrgWriteError> {
         let mut st = self.lock();
         let i = st.guarded_member(client, org, user, false)?;
+        st.still(org, i, checked)?;
         st.members.remove(i);
         st.audit.push(audit.clone());
         Ok(())

@@ -140,23 +140,31 @@ pub(super) fn write_error(err: TxError, what: &'static str) -> OrgWriteError {
     }
 }
 
-/// Locks the organization row: membership changes of one organization run one at a time, so
-/// the owner count read next stays true until the transaction ends.
+/// Locks the organization row — membership and policy changes of one organization run one at a
+/// time, so the owner count stays true until the transaction ends — and returns the member's
+/// role and whether they are the only owner, refusing when `checked` is out of date.
 pub(super) async fn lock_org(
     tx: &mut AsyncPgConnection,
     client: ClientId,
     org: OrganizationId,
-) -> Result<(), TxError> {
-    organizations::table
+    checked: &CheckedMember,
+    user: UserId,
+) -> Result<(String, bool), TxError> {
+    let version: i32 = organizations::table
         .filter(organizations::client_id.eq(client.as_uuid()))
         .filter(organizations::id.eq(org.as_uuid()))
-        .select(organizations::id)
+        .select(organizations::policy_version)
         .for_update()
-        .first::<Uuid>(tx)
+        .first(tx)
         .await
         .optional()?
-        .map(|_| ())
-        .ok_or(TxError::Refused(OrgWriteError::NotFound))
+        .ok_or(TxError::Refused(OrgWriteError::NotFound))?;
+    let (role, last_owner) = role_and_last_owner(tx, org, user).await?;
+    // The caller's authority was checked against these: if they moved, decide again.
+    if i64::from(version) != i64::from(checked.policy_version) || role != checked.role.as_str() {
+        return Err(TxError::Refused(OrgWriteError::Conflict));
+    }
+    Ok((role, last_owner))
 }
 
 /// The member's role, and whether they are the only owner.
