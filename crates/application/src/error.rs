@@ -109,6 +109,7 @@ pub enum ErrorKind {
     InvalidPolicy,
     PolicyVersionNotFound,
     GroupMappingNotFound,
+    OidcAppNotFound,
 }
 
 /// Implemented by every use-case error.

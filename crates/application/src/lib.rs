@@ -14,6 +14,7 @@ pub mod error;
 pub mod health;
 pub mod limits;
 pub mod mfa;
+pub mod oidc;
 pub mod organizations;
 pub mod pagination;
 pub mod ports;

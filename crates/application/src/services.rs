@@ -91,6 +91,7 @@ pub struct Services {
     pub org_token: IssueOrgToken,
     pub org_authorization: ManageAuthorization,
     pub operate_organizations: OperateOrganizations,
+    pub oidc_apps: crate::oidc::ManageOidcApps,
 }
 
 impl Services {
@@ -152,6 +153,7 @@ impl Services {
             org_token: IssueOrgToken::new(ports, &config.auth),
             org_authorization: ManageAuthorization::new(ports, &config.auth),
             operate_organizations: OperateOrganizations::new(ports, &config.auth),
+            oidc_apps: crate::oidc::ManageOidcApps::new(ports),
         }
     }
 }

@@ -152,6 +152,10 @@ event_types! {
     OrganizationGroupMappingDeleted => "organization.group_mapping_deleted",
     OrganizationMemberGroupsSet => "organization.member_groups_set",
     OrganizationsListed => "organizations.listed",
+    OidcAppCreated => "oidc_app.created",
+    OidcAppUpdated => "oidc_app.updated",
+    OidcAppSecretRotated => "oidc_app.secret_rotated",
+    OidcAppDeleted => "oidc_app.deleted",
 }
 
 /// One audit record.

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod client;
 pub mod duration;
 pub mod email;
+pub mod oidc_app;
 pub mod organization;
 pub mod password;
 pub mod pkce;

@@ -243,6 +243,8 @@ table! {
         "Policy version not found" "That version of the policy does not exist." false;
     GroupMappingNotFound       404 NotFound           "group_mapping_not_found"       "AUTH_GROUP_MAPPING_NOT_FOUND"
         "Group mapping not found" "That group mapping does not exist." false;
+    OidcAppNotFound            404 NotFound           "oidc_app_not_found"            "AUTH_OIDC_APP_NOT_FOUND"
+        "OIDC application not found" "That application does not exist." false;
 }
 
 /// The JSON body of every failure.

@@ -27,7 +27,7 @@ use authservice_infrastructure::memory::{
 };
 use authservice_infrastructure::postgres::{
     self, PgAuditLog, PgClientRepository, PgEmailConfigs, PgEmailOutbox, PgInvitations, PgMfa,
-    PgOneTimeTokens, PgOrgAuthorization, PgOrganizations, PgPasskeys, PgPool, PgProbe,
+    PgOidcApps, PgOneTimeTokens, PgOrgAuthorization, PgOrganizations, PgPasskeys, PgPool, PgProbe,
     PgSessionRepository, PgSigningKeys, PgUserRepository,
 };
 use authservice_infrastructure::redis::{
@@ -197,6 +197,7 @@ impl Application {
             organizations: Arc::new(PgOrganizations::new(pg_pool.clone())),
             invitations: Arc::new(PgInvitations::new(pg_pool.clone())),
             org_authorization: Arc::new(PgOrgAuthorization::new(pg_pool.clone())),
+            oidc_apps: Arc::new(PgOidcApps::new(pg_pool.clone())),
             webauthn: Arc::new(WebauthnRs::new()),
             secret_box,
             random: Arc::new(OsRandom),

@@ -121,6 +121,7 @@ impl World {
             organizations: db.clone(),
             invitations: db.clone(),
             org_authorization: db.clone(),
+            oidc_apps: db.clone(),
             webauthn: Arc::new(WebauthnRs::new()),
             secret_box,
             random: Arc::new(OsRandom),

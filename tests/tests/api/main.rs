@@ -10,6 +10,7 @@ mod email;
 mod grpc;
 mod grpc_auth;
 mod mfa;
+mod oidc_apps;
 mod operations;
 mod organizations;
 mod pages;

@@ -11,6 +11,7 @@ mod email;
 mod ephemeral;
 mod health;
 mod mfa;
+mod oidc_apps;
 mod organizations;
 mod rate_limit;
 mod sessions;
@@ -33,6 +34,7 @@ pub use mfa::{
     MfaRepository, PasskeyRepository, RegisteredPasskey, RelyingParty, StoredPasskey, TotpEngine,
     TotpProvisioning, TotpState, VerifiedAssertion, WebauthnEngine, WebauthnRefusal,
 };
+pub use oidc_apps::OidcAppRepository;
 pub use organizations::{
     AcceptOutcome, CheckedMember, InvitationRepository, MemberView, OrgAuthorizationRepository,
     OrgWriteError, OrganizationRepository, PolicyVersion,
@@ -70,6 +72,7 @@ pub struct Ports {
     pub organizations: Arc<dyn OrganizationRepository>,
     pub invitations: Arc<dyn InvitationRepository>,
     pub org_authorization: Arc<dyn OrgAuthorizationRepository>,
+    pub oidc_apps: Arc<dyn OidcAppRepository>,
     pub webauthn: Arc<dyn WebauthnEngine>,
     pub secret_box: Arc<dyn SecretBox>,
     pub random: Arc<dyn Random>,

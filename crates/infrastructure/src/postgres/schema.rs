@@ -250,3 +250,24 @@ diesel::table! {
 diesel::joinable!(organization_members -> organizations (organization_id));
 diesel::joinable!(organization_members -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(organizations, organization_members, users);
+
+diesel::table! {
+    oidc_apps (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        public_id -> Text,
+        name -> Text,
+        app_type -> Text,
+        redirect_uris -> Array<Text>,
+        post_logout_redirect_uris -> Array<Text>,
+        scopes -> Array<Text>,
+        grant_types -> Array<Text>,
+        token_endpoint_auth_method -> Text,
+        jwks -> Nullable<Jsonb>,
+        first_party -> Bool,
+        secret_hash -> Nullable<Bytea>,
+        secret_prefix -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}

@@ -2,6 +2,7 @@
 
 mod admin_clients;
 mod admin_email;
+mod admin_oidc_apps;
 mod admin_organizations;
 mod admin_tokens;
 mod audit;
@@ -101,6 +102,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(admin_clients::routes)
                 .configure(admin_email::routes)
                 .configure(admin_organizations::routes)
+                .configure(admin_oidc_apps::routes)
                 .configure(audit::routes)
                 .configure(admin_tokens::routes)
                 .default_service(web::to(admin_route_not_found)),

@@ -24,6 +24,7 @@ mod clients;
 mod email;
 mod invitations;
 mod mfa;
+mod oidc_apps;
 mod org_authorization;
 mod organizations;
 mod sessions;
@@ -81,6 +82,7 @@ struct State {
         authservice_application::ports::PolicyVersion,
     )>,
     mappings: Vec<authservice_domain::organization::GroupMapping>,
+    oidc_apps: Vec<(authservice_domain::oidc_app::OidcApp, Option<[u8; 32]>)>,
 }
 
 impl State {
