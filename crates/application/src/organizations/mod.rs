@@ -6,15 +6,15 @@
 mod authorization;
 mod invitations;
 mod manage;
+mod mappings;
 mod members;
 mod operate;
 mod token;
 
-pub use authorization::{
-    ManageAuthorization, MappingInput, Simulation, SimulationSubject, mapping_json,
-};
+pub use authorization::{ManageAuthorization, Simulation, SimulationSubject};
 pub use invitations::{ManageInvitations, NewInvitation};
 pub use manage::{ManageOrganizations, NewOrganization, OrganizationPatch, OrganizationView};
+pub use mappings::{MappingInput, mapping_json};
 pub use members::ManageMembers;
 pub use operate::OperateOrganizations;
 pub use token::{IssueOrgToken, OrgToken};
