@@ -1,6 +1,7 @@
 /* The operator portal: sign in with the admin key (kept in this page's memory only — never
  * stored), list / create / edit / suspend clients, rotate the API key and JWT secret, manage
- * signing keys, list a client's organizations and their members, browse audit events.
+ * signing keys, list a client's organizations and their members, register / rotate / delete a
+ * client's OIDC applications (a new client secret is shown once), browse audit events.
  * Same-origin calls to /api/admin/* with X-Admin-Key. */
 (function () {
   "use strict";
@@ -18,6 +19,12 @@
       audit: "Audit events", eventType: "Event type", filter: "Filter", actor: "Actor", target: "Target", when: "When",
       back: "Back to clients", none: "Nothing yet.", error: "Something went wrong.", language: "Language", settings: "Settings (JSON)", scrollTable: "Scrollable table", oldStops: "the old one stops working at once. Continue?", slugColumn: "Slug",
       organizations: "Organizations", noOrgs: "No organizations yet.", members: "Members", email: "Email", role: "Role", groups: "Groups", showMore: "Show more",
+      oidcApps: "OIDC applications", noApps: "No OIDC applications yet.", newApp: "New OIDC application", appName: "Application name", appType: "Type",
+      optConfidential: "Confidential (with a secret)", optPublic: "Public (no secret)", typeConfidential: "Confidential", typePublic: "Public",
+      appRedirects: "Redirect URIs (one per line)", appRedirectsHint: "Exact addresses: https (http only on localhost, 127.0.0.1 or [::1]), no #fragment.", appRedirectsShown: "Redirect URIs",
+      firstParty: "First party (no consent screen)", firstPartyShort: "First party", register: "Register application", registered: "Application registered", clientIdLabel: "Client ID",
+      secretOnce: "Client secret (shown once; store it now)", noSecret: "Public application: no client secret.", rotateApp: "Rotate secret", oldSecretStops: "the old secret stops working at once. Continue?",
+      deleteApp: "Delete", deleteWarn: "Sign-ins through it stop at once. This cannot be undone.", deleted: "Deleted",
     },
     de: {
       title: "Betreiberportal", adminKey: "Admin-Schlüssel", signIn: "Anmelden", signOut: "Abmelden",
@@ -31,6 +38,12 @@
       audit: "Audit-Ereignisse", eventType: "Ereignistyp", filter: "Filtern", actor: "Akteur", target: "Ziel", when: "Zeitpunkt",
       back: "Zurück zu den Clients", none: "Noch nichts.", error: "Etwas ist schiefgelaufen.", language: "Sprache", settings: "Einstellungen (JSON)", scrollTable: "Scrollbare Tabelle", oldStops: "der alte funktioniert sofort nicht mehr. Fortfahren?", slugColumn: "Slug",
       organizations: "Organisationen", noOrgs: "Noch keine Organisationen.", members: "Mitglieder", email: "E-Mail", role: "Rolle", groups: "Gruppen", showMore: "Mehr anzeigen",
+      oidcApps: "OIDC-Anwendungen", noApps: "Noch keine OIDC-Anwendungen.", newApp: "Neue OIDC-Anwendung", appName: "Name der Anwendung", appType: "Typ",
+      optConfidential: "Vertraulich (mit Geheimnis)", optPublic: "Öffentlich (ohne Geheimnis)", typeConfidential: "Vertraulich", typePublic: "Öffentlich",
+      appRedirects: "Redirect-URIs (eine pro Zeile)", appRedirectsHint: "Exakte Adressen: https (http nur auf localhost, 127.0.0.1 oder [::1]), ohne #Fragment.", appRedirectsShown: "Redirect-URIs",
+      firstParty: "Eigene Anwendung (ohne Zustimmungsseite)", firstPartyShort: "Eigene Anwendung", register: "Anwendung registrieren", registered: "Anwendung registriert", clientIdLabel: "Client-ID",
+      secretOnce: "Client-Geheimnis (nur jetzt sichtbar; jetzt speichern)", noSecret: "Öffentliche Anwendung: kein Client-Geheimnis.", rotateApp: "Geheimnis erneuern", oldSecretStops: "das alte Geheimnis funktioniert sofort nicht mehr. Fortfahren?",
+      deleteApp: "Löschen", deleteWarn: "Anmeldungen darüber enden sofort. Das lässt sich nicht rückgängig machen.", deleted: "Gelöscht",
     },
     fr: {
       title: "Portail d’exploitation", adminKey: "Clé d’administration", signIn: "Se connecter", signOut: "Se déconnecter",
@@ -44,6 +57,12 @@
       audit: "Événements d’audit", eventType: "Type d’événement", filter: "Filtrer", actor: "Acteur", target: "Cible", when: "Date",
       back: "Retour aux clients", none: "Rien pour l’instant.", error: "Une erreur est survenue.", language: "Langue", settings: "Paramètres (JSON)", scrollTable: "Tableau défilant", oldStops: "l’ancien cesse de fonctionner immédiatement. Continuer ?", slugColumn: "Slug",
       organizations: "Organisations", noOrgs: "Aucune organisation pour l’instant.", members: "Membres", email: "E-mail", role: "Rôle", groups: "Groupes", showMore: "Afficher plus",
+      oidcApps: "Applications OIDC", noApps: "Aucune application OIDC pour l’instant.", newApp: "Nouvelle application OIDC", appName: "Nom de l’application", appType: "Type",
+      optConfidential: "Confidentielle (avec un secret)", optPublic: "Publique (sans secret)", typeConfidential: "Confidentielle", typePublic: "Publique",
+      appRedirects: "URI de redirection (une par ligne)", appRedirectsHint: "Adresses exactes : https (http uniquement sur localhost, 127.0.0.1 ou [::1]), sans #fragment.", appRedirectsShown: "URI de redirection",
+      firstParty: "Application interne (sans écran de consentement)", firstPartyShort: "Application interne", register: "Enregistrer l’application", registered: "Application enregistrée", clientIdLabel: "Identifiant client",
+      secretOnce: "Secret client (affiché une seule fois ; enregistrez-le)", noSecret: "Application publique : pas de secret client.", rotateApp: "Renouveler le secret", oldSecretStops: "l’ancien secret cesse de fonctionner immédiatement. Continuer ?",
+      deleteApp: "Supprimer", deleteWarn: "Les connexions par cette application cessent immédiatement. Action irréversible.", deleted: "Supprimée",
     },
     es: {
       title: "Portal de operación", adminKey: "Clave de administración", signIn: "Iniciar sesión", signOut: "Cerrar sesión",
@@ -57,6 +76,12 @@
       audit: "Eventos de auditoría", eventType: "Tipo de evento", filter: "Filtrar", actor: "Actor", target: "Objetivo", when: "Fecha",
       back: "Volver a los clientes", none: "Nada todavía.", error: "Algo salió mal.", language: "Idioma", settings: "Ajustes (JSON)", scrollTable: "Tabla desplazable", oldStops: "el anterior deja de funcionar al instante. ¿Continuar?", slugColumn: "Slug",
       organizations: "Organizaciones", noOrgs: "Todavía no hay organizaciones.", members: "Miembros", email: "Correo electrónico", role: "Rol", groups: "Grupos", showMore: "Mostrar más",
+      oidcApps: "Aplicaciones OIDC", noApps: "Todavía no hay aplicaciones OIDC.", newApp: "Nueva aplicación OIDC", appName: "Nombre de la aplicación", appType: "Tipo",
+      optConfidential: "Confidencial (con secreto)", optPublic: "Pública (sin secreto)", typeConfidential: "Confidencial", typePublic: "Pública",
+      appRedirects: "URI de redirección (una por línea)", appRedirectsHint: "Direcciones exactas: https (http solo en localhost, 127.0.0.1 o [::1]), sin #fragmento.", appRedirectsShown: "URI de redirección",
+      firstParty: "Aplicación propia (sin pantalla de consentimiento)", firstPartyShort: "Aplicación propia", register: "Registrar aplicación", registered: "Aplicación registrada", clientIdLabel: "ID de cliente",
+      secretOnce: "Secreto de cliente (se muestra una vez; guárdelo ahora)", noSecret: "Aplicación pública: sin secreto de cliente.", rotateApp: "Renovar secreto", oldSecretStops: "el secreto anterior deja de funcionar al instante. ¿Continuar?",
+      deleteApp: "Eliminar", deleteWarn: "Los inicios de sesión con ella se detienen al instante. No se puede deshacer.", deleted: "Eliminada",
     },
   };
   const LANGS = { en: "English", de: "Deutsch", fr: "Français", es: "Español" };
@@ -67,7 +92,7 @@
   const t = (k) => STRINGS[lang][k] || STRINGS.en[k] || k;
   let adminKey = null;
 
-  const { el, alertBox, uniqueId } = window.AuthService.dom;
+  const { el, alertBox, uniqueId, busy, markInvalid } = window.AuthService.dom;
   const field = (label, attrs, tag) => window.AuthService.dom.field(label, attrs, { tag });
   const button = (text, attrs) => el("button", Object.assign({ class: "as-btn as-inline", type: "submit" }, attrs), [text]);
   const show = (box, text, ok) => { box.className = `as-alert ${ok ? "as-ok" : "as-error"}`; box.textContent = text; box.hidden = false; };
@@ -168,9 +193,9 @@
     await load().catch((err) => show(box, err.message));
   }
 
-  function secretBox(label, value, id) {
+  function secretBox(label, value, id, before) {
     // Not a live region: a screen reader should not read a new secret aloud.
-    return el("div", { class: "as-alert as-ok" }, [el("div", { text: label }), el("code", { class: "as-secret", id, text: value })]);
+    return el("div", { class: "as-alert as-ok" }, [...(before || []), el("div", { text: label }), el("code", { class: "as-secret", id, text: value })]);
   }
 
   async function clientView(id) {
@@ -241,6 +266,7 @@
       card(t("signingKeys"), "h-keys", [kBox, el("div", { class: "as-scroll", tabindex: 0, role: "region", "aria-label": t("scrollTable") }, [el("table", { class: "as-table" }, [
         el("thead", {}, [el("tr", {}, [t("kid"), t("algorithm"), t("status"), t("retires")].map((h) => el("th", { scope: "col", text: h })))]), kRows])]), kForm]),
       orgsCard(id),
+      oidcCard(id),
       auditCard(id),
     ]);
     await loadKeys().catch((err) => show(kBox, err.message));
@@ -323,6 +349,122 @@
       el("div", {}, [el("h3", { text: o.name }), el("p", { class: "as-meta", text: `${o.slug} · ${t("created")}: ${fmt(o.created_at)}` })]),
       toggle,
       panel]);
+  }
+
+  const SECRET_METHODS = ["client_secret_basic", "client_secret_post"];
+
+  /** The client's OIDC applications (a page at a time, oldest first), each with Rotate secret
+   * (apps that authenticate with a secret) and Delete, then a form to register one. A new
+   * client_id and client secret are shown once; the next one shown replaces the box (so only
+   * the current secret stays on screen). */
+  function oidcCard(clientId) {
+    const base = `/api/admin/clients/${encodeURIComponent(clientId)}/oidc-apps`;
+    const box = alertBox();
+    const list = el("ul", { class: "as-list as-app-list", hidden: true });
+    const empty = el("p", { class: "as-meta", text: t("noApps"), hidden: true });
+    const more = button(t("showMore"), { type: "button", class: "as-btn as-secondary as-inline", "aria-label": `${t("showMore")}: ${t("oidcApps")}`, hidden: true });
+    let cursor = null;
+    let loading = false;
+    let latest = 0;
+    let shown = null;
+    const once = (where, node) => { if (shown) shown.remove(); shown = node; where.append(node); };
+    async function load(reset) {
+      // "Show more" waits for a load in flight; a reset (after a change) always runs, and wins.
+      if (loading && !reset) return;
+      const mine = ++latest;
+      loading = true;
+      try {
+        const q = new URLSearchParams({ limit: "20" });
+        if (!reset && cursor) q.set("cursor", cursor);
+        const page = await api("GET", `${base}?${q}`);
+        if (mine !== latest) return;
+        const items = page.oidc_apps.map(appItem);
+        if (reset) list.replaceChildren(...items); else list.append(...items);
+        list.hidden = !list.children.length;
+        empty.hidden = !list.hidden;
+        cursor = page.next_cursor;
+        more.hidden = !cursor;
+      } finally { if (mine === latest) loading = false; }
+    }
+
+    function appItem(a) {
+      const path = `${base}/${encodeURIComponent(a.id)}`;
+      const li = el("li", { "data-oidc-app": a.id });
+      const actions = el("div", { class: "as-row" });
+      if (SECRET_METHODS.includes(a.token_endpoint_auth_method)) {
+        const rotate = button(t("rotateApp"), { type: "button", class: "as-btn as-secondary as-inline", "aria-label": `${t("rotateApp")}: ${a.name}` });
+        rotate.addEventListener("click", () => busy(rotate, async () => {
+          if (!window.confirm(`${t("rotateApp")}: ${a.name} — ${t("oldSecretStops")}`)) return;
+          try {
+            const r = await api("POST", `${path}/rotate-secret`);
+            box.hidden = true;
+            once(li, secretBox(`${a.name}: ${t("secretOnce")}`, r.client_secret, "rotated-oidc-secret"));
+          } catch (err) { show(box, err.message); }
+        }));
+        actions.append(rotate);
+      }
+      const del = button(t("deleteApp"), { type: "button", class: "as-btn as-danger as-inline", "aria-label": `${t("deleteApp")}: ${a.name}` });
+      del.addEventListener("click", () => busy(del, async () => {
+        if (!window.confirm(`${t("deleteApp")}: ${a.name}? ${t("deleteWarn")}`)) return;
+        try {
+          await api("DELETE", path);
+          show(box, `${t("deleted")}: ${a.name}`, true);
+          await load(true);
+        } catch (err) { show(box, err.message); }
+      }));
+      actions.append(del);
+      const kind = a.type === "public" ? t("typePublic") : t("typeConfidential");
+      li.append(
+        el("div", {}, [
+          el("h3", { text: a.name }),
+          el("p", { class: "as-meta", text: [kind, a.first_party ? t("firstPartyShort") : null, `${t("created")}: ${fmt(a.created_at)}`].filter(Boolean).join(" · ") }),
+          el("p", { class: "as-meta" }, [`${t("clientIdLabel")}: `, el("code", { class: "as-secret", text: a.client_id })]),
+          el("p", { class: "as-meta", text: `${t("appRedirectsShown")}: ${(a.redirect_uris || []).join(", ") || "—"}` }),
+        ]),
+        actions);
+      return li;
+    }
+
+    const cBox = alertBox();
+    const name = field(t("appName"), { type: "text", required: true, autocomplete: "off" });
+    const type = field(t("appType"), {}, "select");
+    type.input.append(el("option", { value: "confidential", text: t("optConfidential") }), el("option", { value: "public", text: t("optPublic") }));
+    const redirects = window.AuthService.dom.field(t("appRedirects"), { rows: 3, spellcheck: "false" }, { tag: "textarea", hint: t("appRedirectsHint") });
+    const fpId = uniqueId();
+    const firstParty = el("input", { type: "checkbox", id: fpId, name: fpId });
+    const register = button(t("register"));
+    const form = el("form", { class: "as-stack", "aria-labelledby": "h-oidc-new" }, [
+      cBox, name.wrap, type.wrap, redirects.wrap,
+      el("div", { class: "as-check" }, [firstParty, el("label", { for: fpId, text: t("firstParty") })]),
+      register]);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      busy(register, async () => {
+        try {
+          const made = await api("POST", base, {
+            name: name.input.value.trim(),
+            type: type.input.value,
+            redirect_uris: redirects.input.value.split(/\s+/).filter(Boolean),
+            first_party: firstParty.checked,
+          });
+          form.reset();
+          cBox.hidden = true;
+          const shownId = [el("div", { text: `${t("registered")}: ${made.name}` }), el("div", { text: t("clientIdLabel") }), el("code", { class: "as-secret", id: "new-oidc-client-id", text: made.client_id })];
+          once(form, made.client_secret
+            ? secretBox(t("secretOnce"), made.client_secret, "new-oidc-secret", shownId)
+            : el("div", { class: "as-alert as-ok" }, [...shownId, el("div", { text: t("noSecret") })]));
+          await load(true);
+        } catch (err) {
+          show(cBox, err.message);
+          // The server names the refused field first ("redirect_uris: …").
+          const refused = { name: name.input, type: type.input, redirect_uris: redirects.input }[String(err.message).split(":")[0]];
+          if (refused) markInvalid(refused);
+        }
+      });
+    });
+    more.addEventListener("click", () => load(false).catch((err) => show(box, err.message)));
+    setTimeout(() => load(true).catch((err) => show(box, err.message)), 0);
+    return card(t("oidcApps"), "h-oidc", [box, empty, list, more, el("h3", { id: "h-oidc-new", class: "as-app-new", text: t("newApp") }), form]);
   }
 
   function auditCard(clientId) {

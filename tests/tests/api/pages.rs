@@ -731,6 +731,175 @@ async fn the_portal_lists_a_clients_organizations_and_their_members() {
     b.close().await;
 }
 
+/// The one text of the element `selector` (waits for it first).
+async fn shown(browser: &mut Browser, selector: &str) -> String {
+    ok(
+        browser,
+        json!({ "op": "wait_selector", "selector": selector }),
+    )
+    .await;
+    let all = texts(browser, selector).await;
+    assert_eq!(all.len(), 1, "{selector}: {all:?}");
+    all[0].trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_portal_registers_an_oidc_app_and_shows_its_secret_once() {
+    let (app, _sink, _key) = pages_app().await;
+    let created = app
+        .create_client(json!({
+            "name": "OIDC Portal",
+            "allowed_origins": ["https://oidc-portal.example.com"],
+        }))
+        .await;
+    let client_id = created["client"]["id"].as_str().unwrap().to_owned();
+    let apps_path = format!("/api/admin/clients/{client_id}/oidc-apps");
+    let listed = |body: &Value| body["oidc_apps"].as_array().cloned().unwrap_or_default();
+
+    let mut b = Browser::launch(&app.localhost_base()).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": "/portal.html?locale=en" }),
+    )
+    .await;
+    fill(&mut b, "Admin key", &app.admin_key).await;
+    click(&mut b, "Sign in").await;
+    sees(&mut b, "New client").await;
+    click(&mut b, "Open: OIDC Portal").await;
+    sees(&mut b, "No OIDC applications yet.").await;
+    let headings = texts(&mut b, "h2").await;
+    assert!(
+        headings.iter().any(|h| h == "OIDC applications"),
+        "{headings:?}"
+    );
+
+    // Register "Web app": confidential (the default type), first party.
+    fill(&mut b, "Application name", "Web app").await;
+    fill(
+        &mut b,
+        "Redirect URIs (one per line)",
+        "https://app.example.com/callback",
+    )
+    .await;
+    ok(
+        &mut b,
+        json!({ "op": "click", "role": "checkbox", "name": "First party (no consent screen)" }),
+    )
+    .await;
+    click(&mut b, "Register application").await;
+    let public_id = shown(&mut b, "#new-oidc-client-id").await;
+    let secret = shown(&mut b, "#new-oidc-secret").await;
+    assert!(public_id.starts_with("app_"), "{public_id}");
+    assert!(secret.starts_with("oidc_"), "{secret}");
+    sees(&mut b, "Client secret (shown once; store it now)").await;
+
+    // It is listed: name, client_id, type and redirect URI.
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "li[data-oidc-app]" }),
+    )
+    .await;
+    let items = texts(&mut b, "li[data-oidc-app]").await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    for part in [
+        "Web app",
+        public_id.as_str(),
+        "Confidential",
+        "First party",
+        "https://app.example.com/callback",
+    ] {
+        assert!(items[0].contains(part), "{part} missing in {}", items[0]);
+    }
+    assert!(!items[0].contains(&secret), "the list shows the secret");
+
+    // Over HTTP: the app exists, and its JSON never carries the secret.
+    let res = app.admin(Method::GET, &apps_path, None).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    let apps = listed(&body);
+    assert_eq!(apps.len(), 1, "{body}");
+    let web = &apps[0];
+    assert_eq!(web["name"], "Web app");
+    assert_eq!(web["client_id"], public_id.as_str());
+    assert_eq!(web["type"], "confidential");
+    assert_eq!(web["first_party"], true);
+    assert_eq!(
+        web["redirect_uris"],
+        json!(["https://app.example.com/callback"])
+    );
+    assert!(web.get("client_secret").is_none(), "{web}");
+    assert!(!body.to_string().contains(&secret), "{body}");
+
+    // Rotate secret (confirmed): a different secret, shown once in place of the first.
+    click(&mut b, "Rotate secret: Web app").await;
+    let rotated = shown(&mut b, "li[data-oidc-app] #rotated-oidc-secret").await;
+    assert!(rotated.starts_with("oidc_"), "{rotated}");
+    assert_ne!(rotated, secret);
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "#new-oidc-secret", "state": "detached" }),
+    )
+    .await;
+    let res = app.admin(Method::GET, &apps_path, None).await;
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        listed(&body)[0]["secret_prefix"].as_str(),
+        rotated.get(..13),
+        "{body}"
+    );
+    assert!(!body.to_string().contains(&rotated), "{body}");
+
+    // Accessible, and no sideways scroll, with the app and its new secret on screen.
+    for (width, height) in [(1280, 800), (390, 844), (360, 740)] {
+        ok(
+            &mut b,
+            json!({ "op": "viewport", "width": width, "height": height }),
+        )
+        .await;
+        let axe = ok(&mut b, json!({ "op": "axe" })).await;
+        assert_eq!(
+            axe["violations"],
+            json!([]),
+            "portal OIDC applications at {width}: {axe}"
+        );
+        let overflow = ok(&mut b, json!({ "op": "overflow" })).await;
+        assert_eq!(
+            overflow["overflow"], false,
+            "portal OIDC applications scroll sideways at {width}"
+        );
+    }
+
+    // Delete (the confirmation is accepted by the driver): gone from the page and the API.
+    click(&mut b, "Delete: Web app").await;
+    sees(&mut b, "Deleted: Web app").await;
+    sees(&mut b, "No OIDC applications yet.").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "li[data-oidc-app]", "state": "detached" }),
+    )
+    .await;
+    let res = app.admin(Method::GET, &apps_path, None).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert!(listed(&body).is_empty(), "{body}");
+    for event in [
+        "oidc_app.created",
+        "oidc_app.secret_rotated",
+        "oidc_app.deleted",
+    ] {
+        assert!(
+            !app.audit_events(&format!("event_type={event}"))
+                .await
+                .is_empty(),
+            "no {event}"
+        );
+    }
+
+    let csp = ok(&mut b, json!({ "op": "csp_violations" })).await;
+    assert_eq!(csp["violations"], json!([]));
+    b.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sdk_widgets_sign_up_show_the_user_and_sign_in_again() {
     let (app, sink, key) = pages_app().await;
