@@ -17,12 +17,26 @@ pub(crate) async fn admit(
     user: &User,
     proof: Proof,
 ) -> anyhow::Result<Result<Admission, Refusal>> {
+    admit_knowing(ports, client, user, proof, None).await
+}
+
+/// [`admit`] when the user's lookup already said whether they have a passkey.
+///
+/// # Errors
+/// The outer error: a store failed. The inner: the sign-in is refused.
+pub(crate) async fn admit_knowing(
+    ports: &Ports,
+    client: &Client,
+    user: &User,
+    proof: Proof,
+    has_passkey: Option<bool>,
+) -> anyhow::Result<Result<Admission, Refusal>> {
     // Refusals first: a refused sign-in costs no factor lookup.
     let admission = sign_in::admit(client, user, proof, SecondFactors::default());
     if admission.is_err() || !proof.is_first_factor() {
         return Ok(admission);
     }
-    let factors = second_factors(ports, client, user).await?;
+    let factors = factors_knowing(ports, client, user, has_passkey).await?;
     Ok(sign_in::admit(client, user, proof, factors))
 }
 
@@ -35,7 +49,19 @@ pub(crate) async fn second_factors(
     client: &Client,
     user: &User,
 ) -> anyhow::Result<SecondFactors> {
-    let passkey = !ports.passkeys.list(client.id, user.id).await?.is_empty();
+    factors_knowing(ports, client, user, None).await
+}
+
+async fn factors_knowing(
+    ports: &Ports,
+    client: &Client,
+    user: &User,
+    has_passkey: Option<bool>,
+) -> anyhow::Result<SecondFactors> {
+    let passkey = match has_passkey {
+        Some(known) => known,
+        None => !ports.passkeys.list(client.id, user.id).await?.is_empty(),
+    };
     let totp = user.totp_enabled;
     let recovery_codes =
         (totp || passkey) && ports.mfa.recovery_code_counts(client.id, user.id).await?.0 > 0;

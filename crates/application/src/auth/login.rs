@@ -158,7 +158,15 @@ impl Login {
         if let Some(failure) = slot {
             self.ports.limits.give_back(failure.slot).await?;
         }
-        match super::gate::admit(&self.ports, client, &user, Proof::Password).await? {
+        match super::gate::admit_knowing(
+            &self.ports,
+            client,
+            &user,
+            Proof::Password,
+            found.has_passkey,
+        )
+        .await?
+        {
             Err(refusal) => {
                 self.fail(ctx, refusal.code(), Some(user.id.as_uuid()))
                     .await;

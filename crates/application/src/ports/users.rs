@@ -19,6 +19,9 @@ pub enum UserWriteError {
 pub struct UserWithPassword {
     pub user: User,
     pub password_hash: Option<String>,
+    /// Whether the user has a passkey, when the lookup asked (`find_by_email` does: a password
+    /// login needs it for the second-factor rule, and one query is cheaper than two).
+    pub has_passkey: Option<bool>,
 }
 
 impl std::fmt::Debug for UserWithPassword {

@@ -97,6 +97,7 @@ diesel::table! {
 
 diesel::joinable!(client_signing_keys -> clients (client_id));
 diesel::allow_tables_to_appear_in_same_query!(clients, client_signing_keys);
+diesel::allow_tables_to_appear_in_same_query!(users, passkeys);
 
 diesel::table! {
     one_time_tokens (id) {

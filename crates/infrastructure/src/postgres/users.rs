@@ -16,7 +16,7 @@ use super::PgPool;
 use super::audit::insert_event;
 use super::one_time_tokens::insert_pending;
 use super::outbox::queue_notice;
-use super::schema::users;
+use super::schema::{passkeys, users};
 use super::sessions::{insert_sign_in, revoke_where};
 use authservice_application::ports::QueuedEmail;
 
@@ -43,6 +43,7 @@ pub(super) struct UserRow {
 impl UserRow {
     pub(super) fn into_user(self) -> anyhow::Result<UserWithPassword> {
         Ok(UserWithPassword {
+            has_passkey: None,
             user: User {
                 id: UserId::from_uuid(self.id),
                 client_id: ClientId::from_uuid(self.client_id),
@@ -134,16 +135,25 @@ impl UserRepository for PgUserRepository {
         email: &Email,
     ) -> anyhow::Result<Option<UserWithPassword>> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        users::table
+        let has_passkey = diesel::dsl::exists(
+            passkeys::table
+                .filter(passkeys::client_id.eq(users::client_id))
+                .filter(passkeys::user_id.eq(users::id)),
+        );
+        let row: Option<(UserRow, bool)> = users::table
             .filter(users::client_id.eq(client.as_uuid()))
             .filter(users::email.eq(email.as_str()))
-            .select(UserRow::as_select())
+            .select((UserRow::as_select(), has_passkey))
             .first(&mut conn)
             .await
             .optional()
-            .context("loading user by email")?
-            .map(UserRow::into_user)
-            .transpose()
+            .context("loading user by email")?;
+        row.map(|(row, has_passkey)| {
+            let mut found = row.into_user()?;
+            found.has_passkey = Some(has_passkey);
+            Ok(found)
+        })
+        .transpose()
     }
 
     #[tracing::instrument(name = "pg.users.get", level = "debug", skip_all)]

@@ -40,12 +40,17 @@ impl UserRepository for MemoryDb {
         client: ClientId,
         email: &Email,
     ) -> anyhow::Result<Option<UserWithPassword>> {
-        Ok(self
-            .lock()
+        let st = self.lock();
+        Ok(st
             .users
             .iter()
             .find(|(u, _)| u.client_id == client && &u.email == email)
             .map(|(user, hash)| UserWithPassword {
+                has_passkey: Some(
+                    st.passkeys
+                        .iter()
+                        .any(|p| p.client_id == client && p.user_id == user.id),
+                ),
                 user: user.clone(),
                 password_hash: hash.clone(),
             }))
@@ -58,6 +63,7 @@ impl UserRepository for MemoryDb {
             .iter()
             .find(|(u, _)| u.client_id == client && u.id == id)
             .map(|(user, hash)| UserWithPassword {
+                has_passkey: None,
                 user: user.clone(),
                 password_hash: hash.clone(),
             }))
