@@ -102,6 +102,14 @@ async fn oidc_apps_are_registered_with_their_rules_and_a_secret_shown_once() {
             json!({"name": "", "redirect_uris": ["https://a.example.com/cb"]}),
             "name",
         ),
+        (
+            json!({"name": "x", "redirect_uris": (0..21).map(|n| format!("https://a.example.com/cb{n}")).collect::<Vec<_>>()}),
+            "redirect_uris",
+        ),
+        (
+            json!({"name": "x", "redirect_uris": ["https://a.example.com/cb"], "scopes": (0..51).map(|n| format!("s{n}")).collect::<Vec<_>>()}),
+            "scopes",
+        ),
     ] {
         let (status, err) = admin(&app, Method::POST, &base, Some(body.clone())).await;
         assert_eq!(
