@@ -251,7 +251,7 @@ impl ManageInvitations {
             groups: authservice_domain::organization::MemberGroups::new(),
             joined_at: now,
         };
-        let mut event = ctx
+        let event = ctx
             .audit(EventType::OrganizationInvitationAccepted)
             .client(invitation.client_id)
             .by_user(user.id)
@@ -261,7 +261,6 @@ impl ManageInvitations {
                 "role": invitation.role.as_str(),
             }))
             .at(now);
-        event.user_id = Some(user.id.as_uuid());
         match self
             .ports
             .invitations
@@ -275,16 +274,9 @@ impl ManageInvitations {
                 return Err(OrgError::InvitationAlreadyAccepted);
             }
         }
-        let access = access(
-            &self.ports,
-            caller,
-            &invitation.organization_id.to_string(),
-            None,
-        )
-        .await?;
         Ok(OrganizationView {
-            organization: access.org,
-            role: access.membership.role,
+            organization: org,
+            role: member.role,
         })
     }
 }

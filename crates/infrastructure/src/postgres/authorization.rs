@@ -12,13 +12,13 @@ use authservice_domain::organization::{
 use authservice_domain::{AuditEvent, ClientId, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::PgPool;
 use super::audit::insert_event;
+use super::organizations::rows::{TxError, write_error};
 use super::schema::{
     organization_group_mappings, organization_invitations, organization_members,
     organization_policy_versions, organizations,
@@ -55,28 +55,6 @@ impl MappingRow {
                 .context("stored mapping role")?,
             permissions: self.permissions,
         })
-    }
-}
-
-/// A refusal inside a transaction, or the database's error.
-enum TxError {
-    Refused(OrgWriteError),
-    Db(DieselError),
-}
-
-impl From<DieselError> for TxError {
-    fn from(err: DieselError) -> Self {
-        Self::Db(err)
-    }
-}
-
-fn write_error(err: TxError, what: &'static str) -> OrgWriteError {
-    match err {
-        TxError::Refused(refusal) => refusal,
-        TxError::Db(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            OrgWriteError::Conflict
-        }
-        TxError::Db(err) => OrgWriteError::Unexpected(anyhow::Error::new(err).context(what)),
     }
 }
 

@@ -23,7 +23,7 @@ use super::PgPool;
 use super::audit::insert_event;
 use super::schema::{organization_members, organizations, users};
 
-mod rows;
+pub(super) mod rows;
 
 use rows::*;
 

@@ -116,8 +116,8 @@ pub(super) fn member_view(
     })
 }
 
-/// A refusal inside a transaction, or the database's error.
-pub(super) enum TxError {
+/// A refusal inside a transaction, or the database's error (organization writes share it).
+pub(in crate::postgres) enum TxError {
     Refused(OrgWriteError),
     Db(DieselError),
 }
@@ -128,13 +128,23 @@ impl From<DieselError> for TxError {
     }
 }
 
-pub(super) fn write_error(err: TxError, what: &'static str) -> OrgWriteError {
+/// One group mapping per organization, source and group.
+const MAPPING_CONSTRAINT: &str = "organization_group_mappings_key";
+
+/// The answer for a failed organization write: the refusal, a taken slug, a second mapping of a
+/// group, or an unexpected failure.
+pub(in crate::postgres) fn write_error(err: TxError, what: &'static str) -> OrgWriteError {
     match err {
         TxError::Refused(refusal) => refusal,
         TxError::Db(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
             if info.constraint_name() == Some(SLUG_CONSTRAINT) =>
         {
             OrgWriteError::SlugTaken
+        }
+        TxError::Db(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
+            if info.constraint_name() == Some(MAPPING_CONSTRAINT) =>
+        {
+            OrgWriteError::Conflict
         }
         TxError::Db(err) => OrgWriteError::Unexpected(anyhow::Error::new(err).context(what)),
     }
