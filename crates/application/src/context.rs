@@ -132,6 +132,14 @@ impl AuditDraft {
         self
     }
 
+    /// An app or service account acting at the OAuth endpoints (its public id).
+    #[must_use]
+    pub fn by_oauth_client(mut self, id: &str) -> Self {
+        self.0.actor_type = ActorType::Client;
+        self.0.actor_id = Some(id.to_owned());
+        self
+    }
+
     #[must_use]
     pub fn target(mut self, target_type: &str, target_id: impl ToString) -> Self {
         self.0.target_type = Some(target_type.to_owned());

@@ -110,6 +110,12 @@ pub enum ErrorKind {
     PolicyVersionNotFound,
     GroupMappingNotFound,
     OidcAppNotFound,
+    ServiceAccountNotFound,
+    ServiceAccountKeyNotFound,
+    /// A service account already holds the most keys it may.
+    TooManyKeys,
+    /// A machine token whose service account was disabled.
+    ServiceAccountDisabled,
 }
 
 /// Implemented by every use-case error.

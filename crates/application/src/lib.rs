@@ -14,6 +14,7 @@ pub mod error;
 pub mod health;
 pub mod limits;
 pub mod mfa;
+pub mod oauth;
 pub mod oidc;
 pub mod organizations;
 pub mod pagination;
@@ -89,6 +90,14 @@ mod debug_redaction {
                     code: secret,
                     code_verifier: Some(secret),
                     redirect_uri: None,
+                }
+            ),
+            format!(
+                "{:?}",
+                crate::oauth::PresentedClient {
+                    client_id: "x".into(),
+                    secret: Some(secret.into()),
+                    method: crate::oauth::PresentedMethod::Basic,
                 }
             ),
         ];

@@ -35,6 +35,7 @@ pub enum Limit {
     ChallengeUser,
     AdminFailure,
     AdminFailureAudit,
+    OAuthClientFailure,
 }
 
 /// One row of the catalogue.
@@ -62,7 +63,7 @@ const MIN: u64 = 60;
 const HOUR: u64 = 3600;
 
 /// The catalogue, in [`Limit`] order.
-pub const CATALOGUE: [LimitSpec; 16] = [
+pub const CATALOGUE: [LimitSpec; 17] = [
     LimitSpec {
         limit: Limit::Signup,
         name: "signup",
@@ -190,6 +191,14 @@ pub const CATALOGUE: [LimitSpec; 16] = [
         default: rule(1, MIN),
         setting: "ADMIN_FAILURE_AUDIT_RATE_LIMIT",
         counts: "`admin.auth_rate_limited` audit events per client IP",
+    },
+    LimitSpec {
+        limit: Limit::OAuthClientFailure,
+        name: "oauth_client_fail",
+        subject: "{ip}",
+        default: rule(20, MIN),
+        setting: "OAUTH_CLIENT_FAILURE_RATE_LIMIT",
+        counts: "failed app or service-account authentications at the OAuth endpoints per client IP (each audited)",
     },
 ];
 

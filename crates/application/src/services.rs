@@ -92,6 +92,12 @@ pub struct Services {
     pub org_authorization: ManageAuthorization,
     pub operate_organizations: OperateOrganizations,
     pub oidc_apps: crate::oidc::ManageOidcApps,
+    pub service_accounts: crate::oauth::ManageServiceAccounts,
+    pub oauth_caller: crate::oauth::AuthenticateCaller,
+    pub client_credentials: crate::oauth::ClientCredentialsGrant,
+    pub introspect: crate::oauth::Introspect,
+    pub revoke_token: crate::oauth::RevokeToken,
+    pub tenant_issuer: crate::oauth::TenantIssuer,
 }
 
 impl Services {
@@ -154,6 +160,22 @@ impl Services {
             org_authorization: ManageAuthorization::new(ports, &config.auth),
             operate_organizations: OperateOrganizations::new(ports, &config.auth),
             oidc_apps: crate::oidc::ManageOidcApps::new(ports),
+            service_accounts: crate::oauth::ManageServiceAccounts::new(
+                ports,
+                config.auth.access_ttl,
+            ),
+            oauth_caller: crate::oauth::AuthenticateCaller::new(ports),
+            client_credentials: crate::oauth::ClientCredentialsGrant::new(
+                ports,
+                &config.auth.issuer,
+                config.auth.access_ttl,
+            ),
+            introspect: crate::oauth::Introspect::new(ValidateToken::new(
+                ports,
+                AuthenticateClient::new(ports, config.global_origins.clone()),
+            )),
+            revoke_token: crate::oauth::RevokeToken::new(ports),
+            tenant_issuer: crate::oauth::TenantIssuer::new(ports, &config.auth.issuer),
         }
     }
 }

@@ -156,6 +156,14 @@ event_types! {
     OidcAppUpdated => "oidc_app.updated",
     OidcAppSecretRotated => "oidc_app.secret_rotated",
     OidcAppDeleted => "oidc_app.deleted",
+    ServiceAccountCreated => "service_account.created",
+    ServiceAccountUpdated => "service_account.updated",
+    ServiceAccountDisabled => "service_account.disabled",
+    ServiceAccountKeyCreated => "service_account.key_created",
+    ServiceAccountKeyRevoked => "service_account.key_revoked",
+    ServiceAccountKeyRotated => "service_account.key_rotated",
+    OAuthClientAuthFailed => "oauth.client_auth_failed",
+    OAuthTokenRevoked => "oauth.token_revoked",
 }
 
 /// One audit record.

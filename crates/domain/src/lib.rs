@@ -15,6 +15,7 @@ pub mod password;
 pub mod pkce;
 pub mod principal;
 pub mod secret;
+pub mod service_account;
 pub mod sign_in;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -245,6 +245,14 @@ table! {
         "Group mapping not found" "That group mapping does not exist." false;
     OidcAppNotFound            404 NotFound           "oidc_app_not_found"            "AUTH_OIDC_APP_NOT_FOUND"
         "OIDC application not found" "That application does not exist." false;
+    ServiceAccountNotFound     404 NotFound           "service_account_not_found"     "AUTH_SERVICE_ACCOUNT_NOT_FOUND"
+        "Service account not found" "That service account does not exist." false;
+    ServiceAccountKeyNotFound  404 NotFound           "service_account_key_not_found" "AUTH_SERVICE_ACCOUNT_KEY_NOT_FOUND"
+        "Service account key not found" "That key does not exist or is no longer active." false;
+    TooManyKeys                409 FailedPrecondition "too_many_keys"                 "AUTH_TOO_MANY_KEYS"
+        "Too many keys" "This service account already holds the most keys it may; revoke one first." false;
+    ServiceAccountDisabled     401 Unauthenticated    "service_account_disabled"      "AUTH_SERVICE_ACCOUNT_DISABLED"
+        "Service account disabled" "This service account is disabled." false;
 }
 
 /// The JSON body of every failure.

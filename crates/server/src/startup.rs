@@ -28,7 +28,7 @@ use authservice_infrastructure::memory::{
 use authservice_infrastructure::postgres::{
     self, PgAuditLog, PgClientRepository, PgEmailConfigs, PgEmailOutbox, PgInvitations, PgMfa,
     PgOidcApps, PgOneTimeTokens, PgOrgAuthorization, PgOrganizations, PgPasskeys, PgPool, PgProbe,
-    PgSessionRepository, PgSigningKeys, PgUserRepository,
+    PgServiceAccounts, PgSessionRepository, PgSigningKeys, PgUserRepository,
 };
 use authservice_infrastructure::redis::{
     self as redis_adapter, RedisEphemeralStore, RedisPool, RedisProbe, RedisRateLimiter,
@@ -198,6 +198,7 @@ impl Application {
             invitations: Arc::new(PgInvitations::new(pg_pool.clone())),
             org_authorization: Arc::new(PgOrgAuthorization::new(pg_pool.clone())),
             oidc_apps: Arc::new(PgOidcApps::new(pg_pool.clone())),
+            service_accounts: Arc::new(PgServiceAccounts::new(pg_pool.clone())),
             webauthn: Arc::new(WebauthnRs::new()),
             secret_box,
             random: Arc::new(OsRandom),

@@ -122,6 +122,7 @@ impl World {
             invitations: db.clone(),
             org_authorization: db.clone(),
             oidc_apps: db.clone(),
+            service_accounts: db.clone(),
             webauthn: Arc::new(WebauthnRs::new()),
             secret_box,
             random: Arc::new(OsRandom),

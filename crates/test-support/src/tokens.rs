@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use authservice_application::ports::{
-    AccessClaims, AccessTokens, Clock, NewSigningKey, OrgClaims, TokenError,
+    AccessClaims, AccessTokens, Clock, GrantClaims, NewSigningKey, OrgClaims, TokenError,
 };
 use authservice_domain::secret::{hex, secrets_equal, sha256};
 use authservice_domain::{Client, ClientId, SigningAlgorithm};
@@ -42,6 +42,10 @@ fn to_json(c: &AccessClaims) -> Value {
         "org": c.org.as_ref().map(|o| json!({
             "id": o.id, "slug": o.slug, "role": o.role, "permissions": o.permissions,
         })),
+        "grant": c.grant.as_ref().map(|g| json!({
+            "token_use": g.token_use, "scopes": g.scopes, "azp": g.azp,
+            "service_account_name": g.service_account_name,
+        })),
     })
 }
 
@@ -67,6 +71,17 @@ fn from_json(v: &Value) -> Option<AccessClaims> {
                 slug: o.get("slug")?.as_str()?.to_owned(),
                 role: o.get("role")?.as_str()?.to_owned(),
                 permissions: serde_json::from_value(o.get("permissions")?.clone()).ok()?,
+            })
+        }),
+        grant: v.get("grant").and_then(|g| {
+            Some(GrantClaims {
+                token_use: g.get("token_use")?.as_str()?.to_owned(),
+                scopes: serde_json::from_value(g.get("scopes")?.clone()).ok()?,
+                azp: g.get("azp")?.as_str()?.to_owned(),
+                service_account_name: g
+                    .get("service_account_name")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
             })
         }),
     })

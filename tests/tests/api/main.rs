@@ -16,6 +16,7 @@ mod organizations;
 mod pages;
 mod passkeys;
 mod pipeline;
+mod service_accounts;
 mod signing_keys;
 mod token_validation;
 mod validator;

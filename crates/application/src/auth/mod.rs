@@ -158,6 +158,7 @@ async fn sign_access_token(
         sid: session.family_id.to_string(),
         auth_time: session.auth_time.timestamp(),
         org: None,
+        grant: None,
     };
     ports.tokens.sign(client, &claims).await
 }

@@ -69,6 +69,13 @@ pub trait ClientRepository: Send + Sync {
         self.get(id).await
     }
 
+    /// The client with this slug (the tenant issuer `/t/{slug}`), which may be served from a
+    /// short-lived cache.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn find_by_slug(&self, slug: &str) -> anyhow::Result<Option<Client>>;
+
     /// The client whose current API key has this digest.
     ///
     /// # Errors

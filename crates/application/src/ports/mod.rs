@@ -14,6 +14,7 @@ mod mfa;
 mod oidc_apps;
 mod organizations;
 mod rate_limit;
+mod service_accounts;
 mod sessions;
 mod signing_keys;
 mod tokens;
@@ -40,10 +41,12 @@ pub use organizations::{
     OrgWriteError, OrganizationRepository, PolicyVersion,
 };
 pub use rate_limit::{RateDecision, RateLimiter, RateRule};
+pub use service_accounts::ServiceAccountRepository;
 pub use sessions::{NewSession, PasswordRehash, PresentedToken, SessionInfo, SessionRepository};
 pub use signing_keys::{SigningKeyInfo, SigningKeyStore};
 pub use tokens::{
-    AccessClaims, AccessTokens, HashError, NewSigningKey, OrgClaims, PasswordHasher, TokenError,
+    AccessClaims, AccessTokens, GrantClaims, HashError, NewSigningKey, OrgClaims, PasswordHasher,
+    TokenError,
 };
 pub use users::{UserRepository, UserWithPassword, UserWriteError};
 
@@ -73,6 +76,7 @@ pub struct Ports {
     pub invitations: Arc<dyn InvitationRepository>,
     pub org_authorization: Arc<dyn OrgAuthorizationRepository>,
     pub oidc_apps: Arc<dyn OidcAppRepository>,
+    pub service_accounts: Arc<dyn ServiceAccountRepository>,
     pub webauthn: Arc<dyn WebauthnEngine>,
     pub secret_box: Arc<dyn SecretBox>,
     pub random: Arc<dyn Random>,

@@ -49,6 +49,16 @@ pub trait OidcAppRepository: Send + Sync {
         audit: &AuditEvent,
     ) -> anyhow::Result<bool>;
 
+    /// The app relying parties call `public_id` (any client: the caller checks the tenant),
+    /// with the SHA-256 of its secret when it has one.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn by_public_id(
+        &self,
+        public_id: &str,
+    ) -> anyhow::Result<Option<(OidcApp, Option<[u8; 32]>)>>;
+
     /// Deletes app `id` of `client` with the audit event; `false` when there was none.
     ///
     /// # Errors

@@ -22,6 +22,32 @@ pub struct AccessClaims {
     pub auth_time: i64,
     /// An organization token's organization and what its member may do there.
     pub org: Option<OrgClaims>,
+    /// A token issued by an OAuth grant (`token_use`, `scope`, `azp`, a service account's name).
+    pub grant: Option<GrantClaims>,
+}
+
+impl AccessClaims {
+    /// The service account a machine token was issued to.
+    #[must_use]
+    pub fn service_account(&self) -> Option<&str> {
+        self.grant
+            .as_ref()
+            .filter(|g| g.service_account_name.is_some())
+            .map(|_| self.sub.as_str())
+    }
+}
+
+/// What an OAuth grant adds to an access token: `token_use` (`client_credentials` for machine
+/// tokens, `access` for tokens of a user through an OIDC app), the granted scopes (`scope`,
+/// space-separated, and `scopes`), the authorized party (`azp`: the app or service account
+/// that asked), and for machine tokens `service_account_id` (= `sub`) and
+/// `service_account_name`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantClaims {
+    pub token_use: String,
+    pub scopes: Vec<String>,
+    pub azp: String,
+    pub service_account_name: Option<String>,
 }
 
 /// The organization claims (`org_id`, `org_slug`, `org_role`, `org_permissions`): the member's

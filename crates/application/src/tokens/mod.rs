@@ -83,7 +83,7 @@ impl TokenRefusal {
 }
 
 /// The deny-list key of a revoked `jti`.
-fn revoked_key(jti: &str) -> String {
+pub(crate) fn revoked_key(jti: &str) -> String {
     format!("revoked_jti:{jti}")
 }
 

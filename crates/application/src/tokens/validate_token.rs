@@ -6,8 +6,9 @@
 //! `invalid_signature`, `token_expired`, `token_not_yet_valid`, `token_revoked`,
 //! `session_revoked` (logout, revocation, password change or reset, refresh reuse, or the
 //! session's end), `user_disabled`, `invalid_token` (a subject or session that does not resolve),
-//! and for organization tokens `membership_ended` (the member was removed or the organization
-//! deleted) and `membership_changed` (the member's role changed).
+//! for organization tokens `membership_ended` (the member was removed or the organization
+//! deleted) and `membership_changed` (the member's role changed), and for machine tokens
+//! `service_account_disabled` (and `token_revoked` once a key of the account was revoked).
 //! App routes refuse the same tokens with the same codes ([`super::TokenRefusal`]).
 //!
 //! The signature alone does not make a token valid: its `jti` must not be deny-listed, and when
@@ -16,6 +17,7 @@
 //! must still be live and its user active in the database. So a revocation reaches sibling
 //! services within about a second, while tokens of untouched users cost no database query.
 
+use authservice_domain::service_account::ServiceAccountStatus;
 use authservice_domain::{Client, ClientId, UserId, UserStatus};
 
 use super::{TokenRefusal, is_revoked, membership_key, revoked_key, session_end_key};
@@ -128,6 +130,45 @@ impl ValidateToken {
         Ok((now != issued).then_some(ErrorKind::MembershipChanged))
     }
 
+    /// The verdict on a machine token (`client_credentials`): its `jti` must not be
+    /// deny-listed, and when its service account changed recently (disabled, a key revoked)
+    /// the account must still honour it.
+    async fn machine_verdict(
+        &self,
+        client: ClientId,
+        claims: AccessClaims,
+    ) -> anyhow::Result<TokenValidation> {
+        let account = claims
+            .service_account()
+            .and_then(|id| uuid::Uuid::parse_str(id).ok());
+        let revoked = revoked_key(&claims.jti);
+        let markers = match account {
+            Some(account) => vec![revoked, crate::oauth::account_change_key(client, account)],
+            None => vec![revoked],
+        };
+        if self.ports.ephemeral.exists_any(&markers).await? {
+            if is_revoked(&self.ports, &claims.jti).await? {
+                return Ok(TokenValidation::refused(ErrorKind::TokenRevoked));
+            }
+            if let Some(account) = account {
+                match self.ports.service_accounts.get(client, account).await? {
+                    None => return Ok(TokenValidation::refused(ErrorKind::InvalidToken)),
+                    Some(a) if a.status == ServiceAccountStatus::Disabled => {
+                        return Ok(TokenValidation::refused(ErrorKind::ServiceAccountDisabled));
+                    }
+                    Some(a) if !a.honours_token(claims.iat) => {
+                        return Ok(TokenValidation::refused(ErrorKind::TokenRevoked));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok(TokenValidation {
+            claims: Some(claims),
+            error: None,
+        })
+    }
+
     /// # Errors
     /// Only when a dependency fails (the verdict itself is never an error).
     #[tracing::instrument(name = "validate_token", level = "debug", skip_all)]
@@ -175,6 +216,13 @@ impl ValidateToken {
             Ok(claims) => claims,
             Err(err) => return Ok(TokenValidation::refused(TokenRefusal::of(err)?.kind())),
         };
+        if claims
+            .grant
+            .as_ref()
+            .is_some_and(|g| g.token_use == "client_credentials")
+        {
+            return self.machine_verdict(client.id, claims).await;
+        }
         let Ok(user) = UserId::parse(&claims.sub) else {
             return Ok(TokenValidation::refused(ErrorKind::InvalidToken));
         };

@@ -11,8 +11,8 @@ use std::sync::{Arc, RwLock};
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use authservice_application::ports::{
-    AccessClaims, AccessTokens, ClientRepository, NewSigningKey, OrgClaims, SealedSecret,
-    SecretBox, TokenError,
+    AccessClaims, AccessTokens, ClientRepository, GrantClaims, NewSigningKey, OrgClaims,
+    SealedSecret, SecretBox, TokenError,
 };
 use authservice_domain::{Client, ClientId, SigningAlgorithm, TokenMode};
 use aws_lc_rs::rand::SystemRandom;
@@ -227,7 +227,10 @@ impl JwtAccessTokens {
 
     fn validation(&self, alg: Algorithm, client: &Client) -> Validation {
         let mut validation = Validation::new(alg);
-        validation.set_issuer(&[&self.issuer]);
+        // Tokens of the REST API name the service; tokens of the OAuth endpoints name the
+        // client's issuer (`{BASE_URL}/t/{slug}`).
+        let tenant_issuer = format!("{}/t/{}", self.issuer, client.slug.as_str());
+        validation.set_issuer(&[self.issuer.as_str(), tenant_issuer.as_str()]);
         validation.set_audience(&[client.id.to_string()]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 30;

@@ -28,6 +28,7 @@ pub struct CachingClientRepository {
     ttl: Duration,
     by_key: Entries<[u8; 32]>,
     by_id: Entries<ClientId>,
+    by_slug: Entries<String>,
     /// CORS preflight answers by origin (they carry no API key, so every unknown origin would
     /// otherwise cost a query).
     origins: RwLock<HashMap<String, (bool, Instant)>>,
@@ -41,6 +42,7 @@ impl CachingClientRepository {
             ttl,
             by_key: RwLock::default(),
             by_id: RwLock::default(),
+            by_slug: RwLock::default(),
             origins: RwLock::default(),
         }
     }
@@ -74,6 +76,10 @@ impl CachingClientRepository {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|key, (client, _)| *key != id && client.is_some());
+        self.by_slug
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, (client, _)| client.as_ref().is_some_and(|c| c.id != id));
         // Any client write may change which origins are allowed.
         self.origins
             .write()
@@ -120,6 +126,15 @@ impl ClientRepository for CachingClientRepository {
         }
         let found = self.inner.get(id).await?;
         Self::store(&self.by_id, id, found.clone());
+        Ok(found)
+    }
+
+    async fn find_by_slug(&self, slug: &str) -> anyhow::Result<Option<Client>> {
+        if let Some(answer) = self.fresh(&self.by_slug, &slug.to_owned()) {
+            return Ok(answer);
+        }
+        let found = self.inner.find_by_slug(slug).await?;
+        Self::store(&self.by_slug, slug.to_owned(), found.clone());
         Ok(found)
     }
 

@@ -256,6 +256,20 @@ impl ClientRepository for PgClientRepository {
             .transpose()
     }
 
+    #[tracing::instrument(name = "pg.clients.find_by_slug", level = "debug", skip_all)]
+    async fn find_by_slug(&self, slug: &str) -> anyhow::Result<Option<Client>> {
+        let mut conn = self.conn().await?;
+        clients::table
+            .filter(clients::slug.eq(slug))
+            .select(ClientRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .context("loading client by slug")?
+            .map(ClientRow::into_client)
+            .transpose()
+    }
+
     #[tracing::instrument(name = "pg.clients.find_by_api_key_hash", level = "debug", skip_all)]
     async fn find_by_api_key_hash(&self, hash: &ApiKeyHash) -> anyhow::Result<Option<Client>> {
         let mut conn = self.conn().await?;

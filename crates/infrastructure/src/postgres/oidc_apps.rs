@@ -222,6 +222,28 @@ impl OidcAppRepository for PgOidcApps {
         .context("replacing OIDC app secret")
     }
 
+    #[tracing::instrument(name = "pg.oidc_apps.by_public_id", level = "debug", skip_all)]
+    async fn by_public_id(
+        &self,
+        public_id: &str,
+    ) -> anyhow::Result<Option<(OidcApp, Option<[u8; 32]>)>> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let row: Option<(AppRow, Option<Vec<u8>>)> = oidc_apps::table
+            .filter(oidc_apps::public_id.eq(public_id))
+            .select((AppRow::as_select(), oidc_apps::secret_hash))
+            .first(&mut conn)
+            .await
+            .optional()
+            .context("loading OIDC app by client_id")?;
+        let Some((row, hash)) = row else {
+            return Ok(None);
+        };
+        let hash = hash
+            .map(|h| <[u8; 32]>::try_from(h.as_slice()).context("stored secret hash"))
+            .transpose()?;
+        Ok(Some((row.into_app()?, hash)))
+    }
+
     #[tracing::instrument(name = "pg.oidc_apps.delete", level = "debug", skip_all)]
     async fn delete(&self, client: ClientId, id: Uuid, audit: &AuditEvent) -> anyhow::Result<bool> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;

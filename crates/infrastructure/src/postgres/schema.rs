@@ -272,3 +272,33 @@ diesel::table! {
         updated_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    service_accounts (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        name -> Text,
+        scopes -> Array<Text>,
+        status -> Text,
+        tokens_valid_after -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    service_account_keys (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        service_account_id -> Uuid,
+        prefix -> Text,
+        secret_hash -> Bytea,
+        scopes -> Nullable<Array<Text>>,
+        expires_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(service_account_keys -> service_accounts (service_account_id));
+diesel::allow_tables_to_appear_in_same_query!(service_accounts, service_account_keys);

@@ -61,7 +61,18 @@ impl TokenService for TokenGrpc {
             response.role = claims.role;
             response.email_verified = claims.email_verified;
             response.client_id = claims.client_id;
-            response.token_use = "access".to_owned();
+            match claims.grant {
+                Some(grant) => {
+                    response.token_use = grant.token_use;
+                    response.scope = grant.scopes.join(" ");
+                    response.scopes = grant.scopes;
+                    if let Some(name) = grant.service_account_name {
+                        response.service_account_id.clone_from(&response.user_id);
+                        response.service_account_name = name;
+                    }
+                }
+                None => response.token_use = "access".to_owned(),
+            }
             if let Some(org) = claims.org {
                 response.org_id = org.id;
                 response.org_slug = org.slug;

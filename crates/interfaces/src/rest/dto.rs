@@ -114,3 +114,24 @@ where
 {
     Option::<T>::deserialize(deserializer).map(Some)
 }
+
+/// A JSON body that may be absent: an empty body is `T::default()`, anything else must parse
+/// (a malformed or misspelled body is refused, never read as "nothing").
+///
+/// # Errors
+/// `invalid_json` / `invalid_request` like the JSON extractor.
+pub fn optional_json<T: serde::de::DeserializeOwned + Default>(
+    body: &[u8],
+) -> Result<T, crate::error::ApiError> {
+    use authservice_application::ErrorKind;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            crate::error::ApiError::new(ErrorKind::InvalidRequest, e.to_string())
+        } else {
+            crate::error::ApiError::new(ErrorKind::InvalidJson, format!("malformed JSON: {e}"))
+        }
+    })
+}

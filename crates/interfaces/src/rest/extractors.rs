@@ -39,7 +39,7 @@ pub fn ctx_from_meta(meta: &RequestMeta) -> RequestCtx {
     ctx
 }
 
-fn base_ctx(req: &HttpRequest) -> RequestCtx {
+pub(crate) fn base_ctx(req: &HttpRequest) -> RequestCtx {
     let meta = req.extensions().get::<RequestMeta>().cloned();
     match meta {
         Some(meta) => ctx_from_meta(&meta),

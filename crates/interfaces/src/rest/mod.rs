@@ -4,6 +4,7 @@ mod admin_clients;
 mod admin_email;
 mod admin_oidc_apps;
 mod admin_organizations;
+mod admin_service_accounts;
 mod admin_tokens;
 mod audit;
 mod auth;
@@ -13,6 +14,7 @@ mod extractors;
 mod health;
 mod mfa;
 mod middleware;
+mod oauth;
 mod org_authorization;
 mod organizations;
 pub mod transport;
@@ -96,6 +98,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/readyz").get(health::readyz))
         .service(web::resource("/metrics").get(health::metrics))
         .configure(auth::well_known)
+        .configure(oauth::routes)
         .service(
             web::scope("/api/admin")
                 .wrap(from_fn(middleware::audit_admin_failures))
@@ -103,6 +106,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(admin_email::routes)
                 .configure(admin_organizations::routes)
                 .configure(admin_oidc_apps::routes)
+                .configure(admin_service_accounts::routes)
                 .configure(audit::routes)
                 .configure(admin_tokens::routes)
                 .default_service(web::to(admin_route_not_found)),
@@ -114,6 +118,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(email::routes)
                 .configure(mfa::routes)
                 .configure(organizations::routes)
+                .configure(oauth::api_routes)
                 .default_service(web::to(route_not_found)),
         );
 }

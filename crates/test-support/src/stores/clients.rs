@@ -61,6 +61,15 @@ impl ClientRepository for MemoryDb {
             .map(|(c, _)| c.clone()))
     }
 
+    async fn find_by_slug(&self, slug: &str) -> anyhow::Result<Option<Client>> {
+        Ok(self
+            .lock()
+            .clients
+            .iter()
+            .find(|(c, _)| c.slug.as_str() == slug)
+            .map(|(c, _)| c.clone()))
+    }
+
     async fn find_by_api_key_hash(&self, hash: &ApiKeyHash) -> anyhow::Result<Option<Client>> {
         Ok(self
             .lock()

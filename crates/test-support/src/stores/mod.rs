@@ -27,6 +27,7 @@ mod mfa;
 mod oidc_apps;
 mod org_authorization;
 mod organizations;
+mod service_accounts;
 mod sessions;
 mod users;
 
@@ -83,6 +84,11 @@ struct State {
     )>,
     mappings: Vec<authservice_domain::organization::GroupMapping>,
     oidc_apps: Vec<(authservice_domain::oidc_app::OidcApp, Option<[u8; 32]>)>,
+    service_accounts: Vec<authservice_domain::service_account::ServiceAccount>,
+    service_account_keys: Vec<(
+        authservice_domain::service_account::ServiceAccountKey,
+        [u8; 32],
+    )>,
 }
 
 impl State {

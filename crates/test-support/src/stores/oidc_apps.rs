@@ -81,6 +81,18 @@ impl OidcAppRepository for MemoryDb {
         Ok(true)
     }
 
+    async fn by_public_id(
+        &self,
+        public_id: &str,
+    ) -> anyhow::Result<Option<(OidcApp, Option<[u8; 32]>)>> {
+        Ok(self
+            .lock()
+            .oidc_apps
+            .iter()
+            .find(|(a, _)| a.public_id == public_id)
+            .cloned())
+    }
+
     async fn delete(&self, client: ClientId, id: Uuid, audit: &AuditEvent) -> anyhow::Result<bool> {
         let mut st = self.lock();
         let before = st.oidc_apps.len();

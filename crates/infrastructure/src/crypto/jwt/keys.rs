@@ -14,11 +14,14 @@ pub(super) struct WireClaims {
     pub(super) exp: i64,
     pub(super) jti: String,
     pub(super) client_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub(super) email: String,
-    pub(super) email_verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) email_verified: Option<bool>,
     pub(super) role: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub(super) sid: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub(super) auth_time: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) org_id: Option<String>,
@@ -28,6 +31,23 @@ pub(super) struct WireClaims {
     pub(super) org_role: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) org_permissions: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) token_use: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) scopes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) azp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) service_account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) service_account_name: Option<String>,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 impl From<&AccessClaims> for WireClaims {
@@ -41,7 +61,8 @@ impl From<&AccessClaims> for WireClaims {
             jti: c.jti.clone(),
             client_id: c.client_id.clone(),
             email: c.email.clone(),
-            email_verified: c.email_verified,
+            // Machine tokens have no user: no email claims.
+            email_verified: c.service_account().is_none().then_some(c.email_verified),
             role: c.role.clone(),
             sid: c.sid.clone(),
             auth_time: c.auth_time,
@@ -49,6 +70,15 @@ impl From<&AccessClaims> for WireClaims {
             org_slug: c.org.as_ref().map(|o| o.slug.clone()),
             org_role: c.org.as_ref().map(|o| o.role.clone()),
             org_permissions: c.org.as_ref().map(|o| o.permissions.clone()),
+            token_use: c.grant.as_ref().map(|g| g.token_use.clone()),
+            scope: c.grant.as_ref().map(|g| g.scopes.join(" ")),
+            scopes: c.grant.as_ref().map(|g| g.scopes.clone()),
+            azp: c.grant.as_ref().map(|g| g.azp.clone()),
+            service_account_id: c.service_account().map(str::to_owned),
+            service_account_name: c
+                .grant
+                .as_ref()
+                .and_then(|g| g.service_account_name.clone()),
         }
     }
 }
@@ -64,7 +94,7 @@ impl From<WireClaims> for AccessClaims {
             jti: c.jti,
             client_id: c.client_id,
             email: c.email,
-            email_verified: c.email_verified,
+            email_verified: c.email_verified.unwrap_or(false),
             role: c.role,
             sid: c.sid,
             auth_time: c.auth_time,
@@ -77,6 +107,18 @@ impl From<WireClaims> for AccessClaims {
                 }),
                 _ => None,
             },
+            grant: c.token_use.map(|token_use| GrantClaims {
+                token_use,
+                scopes: c.scopes.unwrap_or_else(|| {
+                    c.scope
+                        .unwrap_or_default()
+                        .split_whitespace()
+                        .map(str::to_owned)
+                        .collect()
+                }),
+                azp: c.azp.unwrap_or_default(),
+                service_account_name: c.service_account_name,
+            }),
         }
     }
 }

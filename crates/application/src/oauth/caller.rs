@@ -1,0 +1,230 @@
+//! Who calls an OAuth endpoint: a service account (its id and an `m2m_…` key) or an OIDC app
+//! (`app_…` and its secret), presented by HTTP Basic or in the body. The secret is looked up by
+//! its SHA-256 (service accounts) or compared with the stored digest in constant time (apps);
+//! failures are counted per IP and audited.
+
+use std::sync::Arc;
+
+use authservice_domain::oidc_app::{AppType, AuthMethod, OidcApp};
+use authservice_domain::secret::{secrets_equal, sha256};
+use authservice_domain::service_account::{
+    ServiceAccount, ServiceAccountKey, ServiceAccountStatus,
+};
+use authservice_domain::{Client, EventType};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+
+use super::OAuthError;
+use crate::context::RequestCtx;
+use crate::limits::{Limit, Limits, subject};
+use crate::ports::{
+    AuditLog, ClientRepository, Clock, OidcAppRepository, Ports, ServiceAccountRepository,
+};
+
+/// How the caller sent its credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PresentedMethod {
+    /// `Authorization: Basic` (`client_secret_basic`).
+    Basic,
+    /// In the form or JSON body (`client_secret_post`).
+    Body,
+    /// A `client_id` without a secret (public apps).
+    None,
+}
+
+/// The credentials as presented.
+#[derive(Debug)]
+pub struct PresentedClient {
+    pub client_id: String,
+    pub secret: Option<SecretString>,
+    pub method: PresentedMethod,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub enum OAuthCaller {
+    ServiceAccount {
+        account: ServiceAccount,
+        key: ServiceAccountKey,
+    },
+    App(OidcApp),
+}
+
+impl OAuthCaller {
+    /// What the caller is called in tokens (`azp`) and answers (`client_id`).
+    #[must_use]
+    pub fn public_id(&self) -> String {
+        match self {
+            Self::ServiceAccount { account, .. } => account.id.to_string(),
+            Self::App(app) => app.public_id.clone(),
+        }
+    }
+}
+
+/// Authenticates the caller of an OAuth endpoint.
+pub struct AuthenticateCaller {
+    clients: Arc<dyn ClientRepository>,
+    accounts: Arc<dyn ServiceAccountRepository>,
+    apps: Arc<dyn OidcAppRepository>,
+    audit: Arc<dyn AuditLog>,
+    limits: Limits,
+    clock: Arc<dyn Clock>,
+}
+
+/// Why an authentication failed (audited; the caller only hears `invalid_client`).
+struct Refusal(&'static str);
+
+impl AuthenticateCaller {
+    #[must_use]
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            clients: ports.clients.clone(),
+            accounts: ports.service_accounts.clone(),
+            apps: ports.oidc_apps.clone(),
+            audit: ports.audit.clone(),
+            limits: ports.limits.clone(),
+            clock: ports.clock.clone(),
+        }
+    }
+
+    /// The caller and its tenant. At a tenant's issuer, `tenant` is that client and a caller of
+    /// another one is refused as unknown. `allow_public`: a public app may present only its
+    /// `client_id` (where the spec lets it: code exchange with PKCE, revoking its own tokens).
+    ///
+    /// # Errors
+    /// `InvalidClient` (unknown, wrong secret, wrong method, revoked or expired key, disabled
+    /// account, suspended client, another tenant), `RateLimited` after too many failures from
+    /// the address, `Unexpected` when a store fails.
+    pub async fn execute(
+        &self,
+        ctx: &RequestCtx,
+        tenant: Option<&Client>,
+        presented: &PresentedClient,
+        allow_public: bool,
+    ) -> Result<(Client, OAuthCaller), OAuthError> {
+        let ip = subject::ip(ctx);
+        if let Err(retry_after) = self.limits.check(Limit::OAuthClientFailure, &ip).await? {
+            return Err(OAuthError::RateLimited { retry_after });
+        }
+        match self.identify(tenant, presented, allow_public).await? {
+            Ok(found) => Ok(found),
+            Err(Refusal(reason)) => {
+                let _ = self.limits.take(Limit::OAuthClientFailure, &ip).await?;
+                let mut draft = ctx.audit(EventType::OAuthClientAuthFailed).metadata(json!({
+                    "client_id": presented.client_id.chars().take(64).collect::<String>(),
+                    "reason": reason,
+                }));
+                if let Some(tenant) = tenant {
+                    draft = draft.client(tenant.id);
+                }
+                self.audit.record(&draft.at(self.clock.now())).await?;
+                Err(OAuthError::invalid_client(
+                    "client authentication failed",
+                    presented.method == PresentedMethod::Basic,
+                ))
+            }
+        }
+    }
+
+    async fn identify(
+        &self,
+        tenant: Option<&Client>,
+        presented: &PresentedClient,
+        allow_public: bool,
+    ) -> anyhow::Result<Result<(Client, OAuthCaller), Refusal>> {
+        let id = presented.client_id.trim();
+        let caller = if id.starts_with("app_") {
+            match self.app(id, presented, allow_public).await? {
+                Ok(app) => OAuthCaller::App(app),
+                Err(refusal) => return Ok(Err(refusal)),
+            }
+        } else {
+            match self.service_account(id, presented).await? {
+                Ok((account, key)) => OAuthCaller::ServiceAccount { account, key },
+                Err(refusal) => return Ok(Err(refusal)),
+            }
+        };
+        let owner = match &caller {
+            OAuthCaller::ServiceAccount { account, .. } => account.client_id,
+            OAuthCaller::App(app) => app.client_id,
+        };
+        if tenant.is_some_and(|t| t.id != owner) {
+            return Ok(Err(Refusal("other_tenant")));
+        }
+        match self.clients.get_cached(owner).await? {
+            Some(client) if client.is_active() => Ok(Ok((client, caller))),
+            _ => Ok(Err(Refusal("client_inactive"))),
+        }
+    }
+
+    async fn service_account(
+        &self,
+        id: &str,
+        presented: &PresentedClient,
+    ) -> anyhow::Result<Result<(ServiceAccount, ServiceAccountKey), Refusal>> {
+        let Ok(id) = uuid::Uuid::try_parse(id) else {
+            return Ok(Err(Refusal("unknown_client_id")));
+        };
+        let Some(secret) = presented
+            .secret
+            .as_ref()
+            .map(ExposeSecret::expose_secret)
+            .filter(|s| s.starts_with("m2m_"))
+        else {
+            return Ok(Err(Refusal("missing_secret")));
+        };
+        let Some((account, key)) = self.accounts.by_secret(&sha256(secret.as_bytes())).await?
+        else {
+            return Ok(Err(Refusal("wrong_secret")));
+        };
+        if account.id != id {
+            return Ok(Err(Refusal("wrong_secret")));
+        }
+        if !key.usable_at(self.clock.now()) {
+            return Ok(Err(Refusal(if key.revoked_at.is_some() {
+                "key_revoked"
+            } else {
+                "key_expired"
+            })));
+        }
+        if account.status != ServiceAccountStatus::Active {
+            return Ok(Err(Refusal("service_account_disabled")));
+        }
+        Ok(Ok((account, key)))
+    }
+
+    async fn app(
+        &self,
+        id: &str,
+        presented: &PresentedClient,
+        allow_public: bool,
+    ) -> anyhow::Result<Result<OidcApp, Refusal>> {
+        let Some((app, hash)) = self.apps.by_public_id(id).await? else {
+            return Ok(Err(Refusal("unknown_client_id")));
+        };
+        let expected = match app.auth_method {
+            AuthMethod::ClientSecretBasic => PresentedMethod::Basic,
+            AuthMethod::ClientSecretPost => PresentedMethod::Body,
+            AuthMethod::None => PresentedMethod::None,
+            AuthMethod::PrivateKeyJwt => return Ok(Err(Refusal("wrong_method"))),
+        };
+        if presented.method != expected {
+            return Ok(Err(Refusal("wrong_method")));
+        }
+        if app.app_type == AppType::Public {
+            return Ok(if allow_public {
+                Ok(app)
+            } else {
+                Err(Refusal("public_app"))
+            });
+        }
+        let (Some(secret), Some(hash)) = (presented.secret.as_ref(), hash) else {
+            return Ok(Err(Refusal("missing_secret")));
+        };
+        if secrets_equal(&sha256(secret.expose_secret().as_bytes()), &hash) {
+            Ok(Ok(app))
+        } else {
+            Ok(Err(Refusal("wrong_secret")))
+        }
+    }
+}

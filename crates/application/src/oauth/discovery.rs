@@ -1,0 +1,68 @@
+//! A tenant's issuer (`{BASE_URL}/t/{slug}`): which client it is, and its authorization-server
+//! metadata (RFC 8414) listing exactly the endpoints and methods that exist.
+
+use std::sync::Arc;
+
+use authservice_domain::Client;
+use serde_json::{Value, json};
+
+use super::tenant_issuer;
+use crate::ports::{ClientRepository, Ports};
+
+/// How callers may authenticate at the token, introspection and revocation endpoints.
+pub const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+
+pub struct TenantIssuer {
+    clients: Arc<dyn ClientRepository>,
+    base_url: String,
+}
+
+impl TenantIssuer {
+    #[must_use]
+    pub fn new(ports: &Ports, base_url: &str) -> Self {
+        Self {
+            clients: ports.clients.clone(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// The active client behind `/t/{slug}` (a suspended or unknown one has no issuer).
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn find(&self, slug: &str) -> anyhow::Result<Option<Client>> {
+        if slug.len() > 63 {
+            return Ok(None);
+        }
+        Ok(self
+            .clients
+            .find_by_slug(slug)
+            .await?
+            .filter(Client::is_active))
+    }
+
+    /// The issuer URL of `client`.
+    #[must_use]
+    pub fn issuer(&self, client: &Client) -> String {
+        tenant_issuer(&self.base_url, client)
+    }
+
+    /// The RFC 8414 metadata of `client`'s issuer.
+    #[must_use]
+    pub fn metadata(&self, client: &Client) -> Value {
+        let issuer = self.issuer(client);
+        json!({
+            "issuer": issuer,
+            "token_endpoint": format!("{issuer}/token"),
+            "jwks_uri": format!("{issuer}/jwks"),
+            "introspection_endpoint": format!("{issuer}/introspect"),
+            "revocation_endpoint": format!("{issuer}/revoke"),
+            "grant_types_supported": ["client_credentials"],
+            "response_types_supported": [],
+            "token_endpoint_auth_methods_supported": AUTH_METHODS,
+            "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+            "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+            "service_documentation": format!("{}/docs", self.base_url),
+        })
+    }
+}

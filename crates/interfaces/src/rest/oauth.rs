@@ -1,0 +1,438 @@
+//! The OAuth 2.0 endpoints: `POST /oauth/token` and `/api/oauth/token` (client_credentials),
+//! `/oauth/introspect` (RFC 7662), `/oauth/revoke` (RFC 7009), and the same below each tenant's
+//! issuer `/t/{slug}` with its metadata (RFC 8414, at `/t/{slug}/.well-known/…` and at the
+//! path-inserted `/.well-known/oauth-authorization-server/t/{slug}`) and its own JWKS.
+//!
+//! Parameters come form-encoded (RFC 6749) or as a JSON object; each at most once. Callers
+//! authenticate with HTTP Basic or `client_id` + `client_secret` in the body, never both.
+//! Failures are RFC 6749 bodies (`error`, `error_description`), 401s carry `WWW-Authenticate`,
+//! and every answer is `Cache-Control: no-store`.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use authservice_application::oauth::{
+    Introspection, OAuthCaller, OAuthError, PresentedClient, PresentedMethod,
+};
+use authservice_domain::Client;
+use base64::Engine;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use super::HttpState;
+use super::extractors::base_ctx;
+
+/// Routes at the root (`/oauth/*`, `/t/{slug}/*`, the path-inserted metadata).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/oauth/token").post(token))
+        .service(web::resource("/oauth/introspect").post(introspect))
+        .service(web::resource("/oauth/revoke").post(revoke))
+        .service(web::resource("/t/{slug}/token").post(tenant_token))
+        .service(web::resource("/t/{slug}/introspect").post(tenant_introspect))
+        .service(web::resource("/t/{slug}/revoke").post(tenant_revoke))
+        .service(web::resource("/t/{slug}/jwks").get(tenant_jwks))
+        .service(
+            web::resource("/t/{slug}/.well-known/oauth-authorization-server").get(tenant_metadata),
+        )
+        .service(
+            web::resource("/.well-known/oauth-authorization-server/t/{slug}").get(tenant_metadata),
+        );
+}
+
+/// Routes inside `/api` (`/api/oauth/*`).
+pub fn api_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/oauth/token").post(token))
+        .service(web::resource("/oauth/introspect").post(introspect))
+        .service(web::resource("/oauth/revoke").post(revoke));
+}
+
+/// The answer to a failure, in RFC 6749 form.
+fn failure(err: &OAuthError) -> HttpResponse {
+    if let OAuthError::Unexpected(e) = err {
+        tracing::error!(error = format!("{e:#}"), "OAuth endpoint failed");
+    }
+    let status = actix_web::http::StatusCode::from_u16(err.status())
+        .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST);
+    let mut res = HttpResponse::build(status);
+    res.insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"));
+    if status == actix_web::http::StatusCode::UNAUTHORIZED {
+        res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"authservice\""));
+    }
+    if let OAuthError::RateLimited { retry_after } = err {
+        res.insert_header((
+            header::RETRY_AFTER,
+            retry_after.as_secs().max(1).to_string(),
+        ));
+    }
+    res.json(json!({ "error": err.code(), "error_description": err.description() }))
+}
+
+fn no_store(value: &Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(value)
+}
+
+/// The request's parameters: form-encoded or a JSON object of strings; a repeated or
+/// non-string parameter is `invalid_request`.
+fn params(req: &HttpRequest, body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let mut out = HashMap::new();
+    if content_type.starts_with("application/json") {
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| OAuthError::InvalidRequest(format!("malformed JSON: {e}")))?;
+        let Value::Object(map) = value else {
+            return Err(OAuthError::InvalidRequest(
+                "the body must be a JSON object".into(),
+            ));
+        };
+        for (key, value) in map {
+            let Value::String(value) = value else {
+                return Err(OAuthError::InvalidRequest(format!(
+                    "'{key}' must be a string"
+                )));
+            };
+            out.insert(key, value);
+        }
+        return Ok(out);
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Err(OAuthError::InvalidRequest(
+            "send the parameters as application/x-www-form-urlencoded (or JSON)".into(),
+        ));
+    }
+    for (key, value) in url::form_urlencoded::parse(body) {
+        if out.insert(key.to_string(), value.into_owned()).is_some() {
+            return Err(OAuthError::InvalidRequest(format!("'{key}' is repeated")));
+        }
+    }
+    Ok(out)
+}
+
+/// The caller's credentials: HTTP Basic (each half form-decoded, RFC 6749 §2.3.1) or
+/// `client_id` (+ `client_secret`) in the body.
+fn presented(
+    req: &HttpRequest,
+    params: &HashMap<String, String>,
+) -> Result<PresentedClient, OAuthError> {
+    let basic = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        });
+    if let Some(encoded) = basic {
+        if params.contains_key("client_secret") {
+            return Err(OAuthError::InvalidRequest(
+                "use one client authentication method: Basic or client_secret, not both".into(),
+            ));
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials", true))?;
+        let (id, secret) = decoded
+            .split_once(':')
+            .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials", true))?;
+        let decode = |s: &str| -> String {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        let id = decode(id);
+        if params
+            .get("client_id")
+            .is_some_and(|body_id| *body_id != id)
+        {
+            return Err(OAuthError::InvalidRequest(
+                "client_id differs from the Basic credentials".into(),
+            ));
+        }
+        return Ok(PresentedClient {
+            client_id: id,
+            secret: Some(SecretString::from(decode(secret))),
+            method: PresentedMethod::Basic,
+        });
+    }
+    let Some(id) = params.get("client_id").filter(|id| !id.is_empty()) else {
+        return Err(OAuthError::InvalidClient {
+            description: "authenticate the client: HTTP Basic or client_id and client_secret"
+                .into(),
+            basic: false,
+        });
+    };
+    let secret = params.get("client_secret").filter(|s| !s.is_empty());
+    Ok(PresentedClient {
+        client_id: id.clone(),
+        secret: secret.map(|s| SecretString::from(s.clone())),
+        method: if secret.is_some() {
+            PresentedMethod::Body
+        } else {
+            PresentedMethod::None
+        },
+    })
+}
+
+/// The tenant behind `/t/{slug}`; `None` answers 404 in RFC 6749 form.
+async fn tenant(state: &HttpState, slug: &str) -> Result<Option<Client>, OAuthError> {
+    Ok(state.services.tenant_issuer.find(slug).await?)
+}
+
+fn unknown_issuer() -> HttpResponse {
+    HttpResponse::NotFound()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "error": "invalid_request", "error_description": "no such issuer" }))
+}
+
+/// Parses the request and authenticates its caller.
+async fn authenticated(
+    req: &HttpRequest,
+    state: &HttpState,
+    tenant: Option<&Client>,
+    body: &[u8],
+    allow_public: bool,
+) -> Result<(HashMap<String, String>, Client, OAuthCaller), OAuthError> {
+    let params = params(req, body)?;
+    let presented = presented(req, &params)?;
+    let ctx = base_ctx(req);
+    let (client, caller) = state
+        .services
+        .oauth_caller
+        .execute(&ctx, tenant, &presented, allow_public)
+        .await?;
+    Ok((params, client, caller))
+}
+
+async fn issue(
+    req: &HttpRequest,
+    state: &HttpState,
+    tenant: Option<&Client>,
+    body: &[u8],
+) -> Result<HttpResponse, OAuthError> {
+    let params = params(req, body)?;
+    match params.get("grant_type").map(String::as_str) {
+        Some("client_credentials") => {}
+        Some("") | None => {
+            return Err(OAuthError::InvalidRequest("grant_type is required".into()));
+        }
+        Some(other) => {
+            return Err(OAuthError::UnsupportedGrantType(format!(
+                "grant_type '{}' is not supported here",
+                other.chars().take(40).collect::<String>()
+            )));
+        }
+    }
+    let (params, client, caller) = authenticated(req, state, tenant, body, false).await?;
+    let grant = state
+        .services
+        .client_credentials
+        .execute(&client, &caller, params.get("scope").map(String::as_str))
+        .await?;
+    Ok(no_store(&json!({
+        "access_token": grant.access_token,
+        "token_type": "Bearer",
+        "expires_in": grant.expires_in,
+        "scope": grant.scopes.join(" "),
+    })))
+}
+
+async fn token(req: HttpRequest, state: web::Data<HttpState>, body: web::Bytes) -> HttpResponse {
+    issue(&req, &state, None, &body)
+        .await
+        .unwrap_or_else(|e| failure(&e))
+}
+
+async fn tenant_token(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    slug: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let answer = async {
+        let Some(client) = tenant(&state, &slug).await? else {
+            return Ok(unknown_issuer());
+        };
+        issue(&req, &state, Some(&client), &body).await
+    };
+    answer.await.unwrap_or_else(|e| failure(&e))
+}
+
+/// The RFC 7662 answer for an active token: the standard members and this service's claims.
+fn introspection_json(answer: &Introspection) -> Value {
+    let Some(c) = &answer.claims else {
+        return json!({ "active": false });
+    };
+    let mut out = json!({
+        "active": true,
+        "token_type": "Bearer",
+        "sub": c.sub,
+        "iss": c.iss,
+        "aud": c.aud,
+        "exp": c.exp,
+        "iat": c.iat,
+        "jti": c.jti,
+        "role": c.role,
+    });
+    match &c.grant {
+        Some(grant) => {
+            out["client_id"] = json!(grant.azp);
+            out["scope"] = json!(grant.scopes.join(" "));
+            out["scopes"] = json!(grant.scopes);
+            out["token_use"] = json!(grant.token_use);
+            if let Some(name) = &grant.service_account_name {
+                out["service_account_id"] = json!(c.sub);
+                out["service_account_name"] = json!(name);
+            }
+        }
+        None => {
+            out["client_id"] = json!(c.client_id);
+            out["token_use"] = json!("access");
+        }
+    }
+    if !c.email.is_empty() {
+        out["username"] = json!(c.email);
+        out["email"] = json!(c.email);
+        out["email_verified"] = json!(c.email_verified);
+    }
+    if !c.sid.is_empty() {
+        out["sid"] = json!(c.sid);
+    }
+    if let Some(org) = &c.org {
+        out["org_id"] = json!(org.id);
+        out["org_slug"] = json!(org.slug);
+        out["org_role"] = json!(org.role);
+        out["org_permissions"] = json!(org.permissions);
+    }
+    out
+}
+
+async fn introspect_for(
+    req: &HttpRequest,
+    state: &HttpState,
+    tenant: Option<&Client>,
+    body: &[u8],
+) -> Result<HttpResponse, OAuthError> {
+    let (params, client, _caller) = authenticated(req, state, tenant, body, false).await?;
+    let Some(token) = params.get("token").filter(|t| !t.is_empty()) else {
+        return Err(OAuthError::InvalidRequest("token is required".into()));
+    };
+    let answer = state.services.introspect.execute(&client, token).await?;
+    Ok(no_store(&introspection_json(&answer)))
+}
+
+async fn introspect(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    body: web::Bytes,
+) -> HttpResponse {
+    introspect_for(&req, &state, None, &body)
+        .await
+        .unwrap_or_else(|e| failure(&e))
+}
+
+async fn tenant_introspect(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    slug: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let answer = async {
+        let Some(client) = tenant(&state, &slug).await? else {
+            return Ok(unknown_issuer());
+        };
+        introspect_for(&req, &state, Some(&client), &body).await
+    };
+    answer.await.unwrap_or_else(|e| failure(&e))
+}
+
+async fn revoke_for(
+    req: &HttpRequest,
+    state: &HttpState,
+    tenant: Option<&Client>,
+    body: &[u8],
+) -> Result<HttpResponse, OAuthError> {
+    let (params, client, caller) = authenticated(req, state, tenant, body, true).await?;
+    let Some(token) = params.get("token").filter(|t| !t.is_empty()) else {
+        return Err(OAuthError::InvalidRequest("token is required".into()));
+    };
+    state
+        .services
+        .revoke_token
+        .execute(
+            &base_ctx(req),
+            &client,
+            &caller,
+            token,
+            params.get("token_type_hint").map(String::as_str),
+        )
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+async fn revoke(req: HttpRequest, state: web::Data<HttpState>, body: web::Bytes) -> HttpResponse {
+    revoke_for(&req, &state, None, &body)
+        .await
+        .unwrap_or_else(|e| failure(&e))
+}
+
+async fn tenant_revoke(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    slug: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let answer = async {
+        let Some(client) = tenant(&state, &slug).await? else {
+            return Ok(unknown_issuer());
+        };
+        revoke_for(&req, &state, Some(&client), &body).await
+    };
+    answer.await.unwrap_or_else(|e| failure(&e))
+}
+
+/// Metadata and keys are public and cacheable for a while.
+const PUBLIC_CACHE: &str = "public, max-age=300, stale-while-revalidate=60";
+
+async fn tenant_metadata(state: web::Data<HttpState>, slug: web::Path<String>) -> HttpResponse {
+    match tenant(&state, &slug).await {
+        Ok(Some(client)) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, PUBLIC_CACHE))
+            .json(state.services.tenant_issuer.metadata(&client)),
+        Ok(None) => unknown_issuer(),
+        Err(e) => failure(&e),
+    }
+}
+
+async fn tenant_jwks(state: web::Data<HttpState>, slug: web::Path<String>) -> HttpResponse {
+    let answer = async {
+        let Some(client) = tenant(&state, &slug).await? else {
+            return Ok(unknown_issuer());
+        };
+        let keys = state
+            .services
+            .publish_jwks
+            .execute(Some(client.id))
+            .await
+            .map_err(|e| OAuthError::Unexpected(anyhow::anyhow!("{e}")))?;
+        Ok::<_, OAuthError>(
+            HttpResponse::Ok()
+                .insert_header((header::CACHE_CONTROL, PUBLIC_CACHE))
+                .json(json!({ "keys": keys })),
+        )
+    };
+    answer.await.unwrap_or_else(|e| failure(&e))
+}
