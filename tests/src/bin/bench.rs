@@ -10,6 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "bench/m2m.rs"]
+mod m2m;
+
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
@@ -119,6 +122,17 @@ async fn main() -> anyhow::Result<()> {
         key,
     });
 
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("m2m") {
+        let client_id = created["client"]["id"].as_str().unwrap_or_default();
+        let rows = m2m::benchmarks(&ctx.http, &base, &admin_key, client_id, secs).await?;
+        println!();
+        println!("| measure | result |");
+        println!("|---|---|");
+        for row in rows {
+            println!("{row}");
+        }
+        return Ok(());
+    }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("validation") {
         for row in validation_benchmarks(&ctx.http, &base, &admin_key, secs).await? {
             println!("{row}");

@@ -2,8 +2,16 @@
 //! (`app_…` and its secret), presented by HTTP Basic or in the body. The secret is looked up by
 //! its SHA-256 (service accounts) or compared with the stored digest in constant time (apps);
 //! failures are counted per IP and audited.
+//!
+//! The hot path costs no database query: a service-account key found by its secret is cached
+//! per replica for [`CACHE_TTL`], and trusted only while its account carries no change marker
+//! (disabling it, revoking or rotating one of its keys sets one, seen by every replica through
+//! the ephemeral store's invalidation feed) — so a revoked key stops at once everywhere. The
+//! failure limit is asked of the shared limiter only for addresses this replica saw fail.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use authservice_domain::oidc_app::{AppType, AuthMethod, OidcApp};
 use authservice_domain::secret::{secrets_equal, sha256};
@@ -18,8 +26,21 @@ use super::OAuthError;
 use crate::context::RequestCtx;
 use crate::limits::{Limit, Limits, subject};
 use crate::ports::{
-    AuditLog, ClientRepository, Clock, OidcAppRepository, Ports, ServiceAccountRepository,
+    AuditLog, ClientRepository, Clock, EphemeralStore, OidcAppRepository, Ports,
+    ServiceAccountRepository,
 };
+
+/// How long a service-account key found by its secret is reused on this replica (while its
+/// account has no change marker).
+pub const CACHE_TTL: Duration = Duration::from_secs(60);
+/// Cache entries at most (emptied when full: a miss costs one query).
+const CACHE_CAPACITY: usize = 10_000;
+
+struct CachedKey {
+    account: ServiceAccount,
+    key: ServiceAccountKey,
+    at: Instant,
+}
 
 /// How the caller sent its credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +90,12 @@ pub struct AuthenticateCaller {
     audit: Arc<dyn AuditLog>,
     limits: Limits,
     clock: Arc<dyn Clock>,
+    ephemeral: Arc<dyn EphemeralStore>,
+    /// Service-account keys by the SHA-256 of their secret.
+    keys: RwLock<HashMap<[u8; 32], CachedKey>>,
+    /// Addresses that failed recently on this replica: only they are checked against the
+    /// shared failure limit before authenticating.
+    suspects: RwLock<HashMap<String, Instant>>,
 }
 
 /// Why an authentication failed (audited; the caller only hears `invalid_client`).
@@ -84,7 +111,70 @@ impl AuthenticateCaller {
             audit: ports.audit.clone(),
             limits: ports.limits.clone(),
             clock: ports.clock.clone(),
+            ephemeral: ports.ephemeral.clone(),
+            keys: RwLock::default(),
+            suspects: RwLock::default(),
         }
+    }
+
+    fn is_suspect(&self, ip: &str) -> bool {
+        let window = self.limits.rule(Limit::OAuthClientFailure).window;
+        self.suspects
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(ip)
+            .is_some_and(|at| at.elapsed() < window)
+    }
+
+    fn suspect(&self, ip: &str) {
+        let mut map = self.suspects.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= CACHE_CAPACITY {
+            map.clear();
+        }
+        map.insert(ip.to_owned(), Instant::now());
+    }
+
+    /// The key whose secret hashes to `hash`, with its account: from the cache while fresh and
+    /// unchanged, else from the store.
+    async fn key_by_secret(
+        &self,
+        hash: &[u8; 32],
+    ) -> anyhow::Result<Option<(ServiceAccount, ServiceAccountKey)>> {
+        let cached = {
+            let map = self.keys.read().unwrap_or_else(|p| p.into_inner());
+            map.get(hash)
+                .filter(|c| c.at.elapsed() < CACHE_TTL)
+                .map(|c| (c.account.clone(), c.key.clone()))
+        };
+        if let Some((account, key)) = cached
+            && !self
+                .ephemeral
+                .exists(&super::account_change_key(account.client_id, account.id))
+                .await?
+        {
+            return Ok(Some((account, key)));
+        }
+        let found = self.accounts.by_secret(hash).await?;
+        let mut map = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        match &found {
+            Some((account, key)) => {
+                if map.len() >= CACHE_CAPACITY {
+                    map.clear();
+                }
+                map.insert(
+                    *hash,
+                    CachedKey {
+                        account: account.clone(),
+                        key: key.clone(),
+                        at: Instant::now(),
+                    },
+                );
+            }
+            None => {
+                map.remove(hash);
+            }
+        }
+        Ok(found)
     }
 
     /// The caller and its tenant. At a tenant's issuer, `tenant` is that client and a caller of
@@ -103,13 +193,18 @@ impl AuthenticateCaller {
         allow_public: bool,
     ) -> Result<(Client, OAuthCaller), OAuthError> {
         let ip = subject::ip(ctx);
-        if let Err(retry_after) = self.limits.check(Limit::OAuthClientFailure, &ip).await? {
+        if self.is_suspect(&ip)
+            && let Err(retry_after) = self.limits.check(Limit::OAuthClientFailure, &ip).await?
+        {
             return Err(OAuthError::RateLimited { retry_after });
         }
         match self.identify(tenant, presented, allow_public).await? {
             Ok(found) => Ok(found),
             Err(Refusal(reason)) => {
-                let _ = self.limits.take(Limit::OAuthClientFailure, &ip).await?;
+                self.suspect(&ip);
+                if let Err(retry_after) = self.limits.take(Limit::OAuthClientFailure, &ip).await? {
+                    return Err(OAuthError::RateLimited { retry_after });
+                }
                 let mut draft = ctx.audit(EventType::OAuthClientAuthFailed).metadata(json!({
                     "client_id": presented.client_id.chars().take(64).collect::<String>(),
                     "reason": reason,
@@ -173,8 +268,7 @@ impl AuthenticateCaller {
         else {
             return Ok(Err(Refusal("missing_secret")));
         };
-        let Some((account, key)) = self.accounts.by_secret(&sha256(secret.as_bytes())).await?
-        else {
+        let Some((account, key)) = self.key_by_secret(&sha256(secret.as_bytes())).await? else {
             return Ok(Err(Refusal("wrong_secret")));
         };
         if account.id != id {

@@ -375,6 +375,8 @@ impl ManageServiceAccounts {
         {
             return Err(ServiceAccountError::KeyNotFound);
         }
+        // The old key's new expiry must reach every replica's key cache.
+        self.note_change(&account).await?;
         Ok(CreatedKey {
             key: new_key,
             secret,
