@@ -27,9 +27,10 @@ step() {
 [[ -n $(command -v cargo) || ! -x $HOME/.cargo/bin/cargo ]] || PATH="$HOME/.cargo/bin:$PATH"
 command -v cargo >/dev/null || svc_die "cargo not found: install Rust with rustup (https://rustup.rs)"
 
-# Third-party peers the tests check our output with (PyJWT verifies tokens against the live JWKS).
+# Third-party peers the tests check our output with (PyJWT verifies tokens against the live JWKS,
+# Authlib's OAuth 2.0 client drives the machine endpoints).
 python3 -m pip --version >/dev/null 2>&1 || svc_die "python3 with pip is required for the peer tests"
-if ! python3 -c 'import jwt, cryptography, pyotp' 2>/dev/null; then
+if ! python3 -c 'import jwt, cryptography, pyotp, authlib, requests' 2>/dev/null; then
   step python3 -m pip install --quiet --disable-pip-version-check -r tests/peers/requirements.txt
 fi
 

@@ -710,6 +710,52 @@ async fn introspection_and_revocation_answer_for_the_callers_own_tenant() {
     assert_eq!(revoked[0]["actor_id"], sa.as_str());
 }
 
+/// An independent OAuth 2.0 client (Authlib) against the tenant issuer: it reads the RFC 8414
+/// metadata, gets a token with client_secret_basic and with client_secret_post, introspects,
+/// revokes, introspects again, and is refused with invalid_client for a wrong secret.
+#[tokio::test(flavor = "multi_thread")]
+async fn authlib_gets_introspects_and_revokes_a_machine_token() {
+    let app = authservice_tests::spawn_app().await;
+    let (client, sa, secret) = machine(&app, json!(["reports:read", "reports:write"]), None).await;
+    let slug = client["client"]["slug"].as_str().unwrap();
+
+    // tokio's Command: the server answers on this runtime while the peer runs.
+    let output = tokio::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/peers/oauth_client.py"
+        ))
+        .arg("client_credentials")
+        .arg(app.url(&format!("/t/{slug}")))
+        .arg(&sa)
+        .arg(&secret)
+        .arg("reports:read")
+        .arg("http://localhost:8080")
+        .output()
+        .await
+        .expect(
+            "run python3 tests/peers/oauth_client.py (pip install -r tests/peers/requirements.txt)",
+        );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "Authlib: {stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["steps"]["token_basic"]["scope"], "reports:read");
+    assert_eq!(
+        report["steps"]["introspect_active"]["client_id"],
+        sa.as_str()
+    );
+    assert_eq!(report["steps"]["introspect_revoked"]["active"], false);
+    assert_eq!(report["steps"]["wrong_secret"]["error"], "invalid_client");
+    let revoked = app.audit_events("event_type=oauth.token_revoked").await;
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0]["actor_id"], sa.as_str());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rotated_key_works_until_its_overlap_ends() {
     let app = authservice_tests::spawn_app().await;
