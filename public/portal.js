@@ -1,7 +1,8 @@
 /* The operator portal: sign in with the admin key (kept in this page's memory only — never
  * stored), list / create / edit / suspend clients, rotate the API key and JWT secret, manage
  * signing keys, list a client's organizations and their members, register / rotate / delete a
- * client's OIDC applications (a new client secret is shown once), browse audit events.
+ * client's OIDC applications (a new client secret is shown once), manage a client's service
+ * accounts and their keys (a new key secret is shown once), browse audit events.
  * Same-origin calls to /api/admin/* with X-Admin-Key. */
 (function () {
   "use strict";
@@ -25,6 +26,15 @@
       firstParty: "First party (no consent screen)", firstPartyShort: "First party", register: "Register application", registered: "Application registered", clientIdLabel: "Client ID",
       secretOnce: "Client secret (shown once; store it now)", noSecret: "Public application: no client secret.", rotateApp: "Rotate secret", oldSecretStops: "the old secret stops working at once. Continue?",
       deleteApp: "Delete", deleteWarn: "Sign-ins through it stop at once. This cannot be undone.", deleted: "Deleted",
+      serviceAccounts: "Service accounts", noAccounts: "No service accounts yet.", newAccount: "New service account", accountName: "Account name",
+      accountsHint: "Use the account id as client_id and a key secret as client_secret at POST /oauth/token (grant_type=client_credentials).",
+      accountScopes: "Scopes (space-separated)", scopesHint: "Names of a-z, 0-9 and : . _ - (e.g. reports:read reports:write).", scopesShown: "Scopes",
+      createAccount: "Create service account", accountCreated: "Service account created", accountIdLabel: "Account id (client_id)",
+      saActive: "Active", saDisabled: "Disabled", saEnabled: "Enabled", keyActive: "Active", keyExpired: "Expired", keyRevoked: "Revoked",
+      keys: "Keys", noKeys: "No keys yet.", newKey: "New key", allScopes: "all of the account's", expires: "Expires", never: "never",
+      keySecretOnce: "Key secret (shown once; store it now)", revokeKey: "Revoke", revokeWarn: "It stops working at once, and so do the tokens it was used for.",
+      rotateSaKey: "Rotate", rotateSaWarn: "a new key is made; the old one keeps working for 24 hours. Continue?",
+      disableAccount: "Disable", disableWarn: "It gets no new tokens, and its tokens stop working at once.", enableAccount: "Enable",
     },
     de: {
       title: "Betreiberportal", adminKey: "Admin-Schlüssel", signIn: "Anmelden", signOut: "Abmelden",
@@ -44,6 +54,15 @@
       firstParty: "Eigene Anwendung (ohne Zustimmungsseite)", firstPartyShort: "Eigene Anwendung", register: "Anwendung registrieren", registered: "Anwendung registriert", clientIdLabel: "Client-ID",
       secretOnce: "Client-Geheimnis (nur jetzt sichtbar; jetzt speichern)", noSecret: "Öffentliche Anwendung: kein Client-Geheimnis.", rotateApp: "Geheimnis erneuern", oldSecretStops: "das alte Geheimnis funktioniert sofort nicht mehr. Fortfahren?",
       deleteApp: "Löschen", deleteWarn: "Anmeldungen darüber enden sofort. Das lässt sich nicht rückgängig machen.", deleted: "Gelöscht",
+      serviceAccounts: "Dienstkonten", noAccounts: "Noch keine Dienstkonten.", newAccount: "Neues Dienstkonto", accountName: "Name des Kontos",
+      accountsHint: "Verwenden Sie die Konto-ID als client_id und ein Schlüsselgeheimnis als client_secret bei POST /oauth/token (grant_type=client_credentials).",
+      accountScopes: "Scopes (durch Leerzeichen getrennt)", scopesHint: "Namen aus a-z, 0-9 und : . _ - (z. B. reports:read reports:write).", scopesShown: "Scopes",
+      createAccount: "Dienstkonto anlegen", accountCreated: "Dienstkonto angelegt", accountIdLabel: "Konto-ID (client_id)",
+      saActive: "Aktiv", saDisabled: "Deaktiviert", saEnabled: "Aktiviert", keyActive: "Aktiv", keyExpired: "Abgelaufen", keyRevoked: "Widerrufen",
+      keys: "Schlüssel", noKeys: "Noch keine Schlüssel.", newKey: "Neuer Schlüssel", allScopes: "alle des Kontos", expires: "Läuft ab", never: "nie",
+      keySecretOnce: "Schlüsselgeheimnis (nur jetzt sichtbar; jetzt speichern)", revokeKey: "Widerrufen", revokeWarn: "Er funktioniert sofort nicht mehr, ebenso die damit ausgestellten Tokens.",
+      rotateSaKey: "Erneuern", rotateSaWarn: "ein neuer Schlüssel wird erstellt; der alte funktioniert noch 24 Stunden. Fortfahren?",
+      disableAccount: "Deaktivieren", disableWarn: "Es erhält keine neuen Tokens, und seine Tokens funktionieren sofort nicht mehr.", enableAccount: "Aktivieren",
     },
     fr: {
       title: "Portail d’exploitation", adminKey: "Clé d’administration", signIn: "Se connecter", signOut: "Se déconnecter",
@@ -63,6 +82,15 @@
       firstParty: "Application interne (sans écran de consentement)", firstPartyShort: "Application interne", register: "Enregistrer l’application", registered: "Application enregistrée", clientIdLabel: "Identifiant client",
       secretOnce: "Secret client (affiché une seule fois ; enregistrez-le)", noSecret: "Application publique : pas de secret client.", rotateApp: "Renouveler le secret", oldSecretStops: "l’ancien secret cesse de fonctionner immédiatement. Continuer ?",
       deleteApp: "Supprimer", deleteWarn: "Les connexions par cette application cessent immédiatement. Action irréversible.", deleted: "Supprimée",
+      serviceAccounts: "Comptes de service", noAccounts: "Aucun compte de service pour l’instant.", newAccount: "Nouveau compte de service", accountName: "Nom du compte",
+      accountsHint: "Utilisez l’identifiant du compte comme client_id et le secret d’une clé comme client_secret sur POST /oauth/token (grant_type=client_credentials).",
+      accountScopes: "Portées (séparées par des espaces)", scopesHint: "Noms en a-z, 0-9 et : . _ - (par ex. reports:read reports:write).", scopesShown: "Portées",
+      createAccount: "Créer le compte de service", accountCreated: "Compte de service créé", accountIdLabel: "Identifiant du compte (client_id)",
+      saActive: "Actif", saDisabled: "Désactivé", saEnabled: "Activé", keyActive: "Active", keyExpired: "Expirée", keyRevoked: "Révoquée",
+      keys: "Clés", noKeys: "Aucune clé pour l’instant.", newKey: "Nouvelle clé", allScopes: "toutes celles du compte", expires: "Expiration", never: "jamais",
+      keySecretOnce: "Secret de la clé (affiché une seule fois ; enregistrez-le)", revokeKey: "Révoquer", revokeWarn: "Elle cesse de fonctionner immédiatement, tout comme les jetons obtenus avec elle.",
+      rotateSaKey: "Renouveler", rotateSaWarn: "une nouvelle clé est créée ; l’ancienne fonctionne encore 24 heures. Continuer ?",
+      disableAccount: "Désactiver", disableWarn: "Il ne reçoit plus de jetons, et ses jetons cessent de fonctionner immédiatement.", enableAccount: "Activer",
     },
     es: {
       title: "Portal de operación", adminKey: "Clave de administración", signIn: "Iniciar sesión", signOut: "Cerrar sesión",
@@ -82,6 +110,15 @@
       firstParty: "Aplicación propia (sin pantalla de consentimiento)", firstPartyShort: "Aplicación propia", register: "Registrar aplicación", registered: "Aplicación registrada", clientIdLabel: "ID de cliente",
       secretOnce: "Secreto de cliente (se muestra una vez; guárdelo ahora)", noSecret: "Aplicación pública: sin secreto de cliente.", rotateApp: "Renovar secreto", oldSecretStops: "el secreto anterior deja de funcionar al instante. ¿Continuar?",
       deleteApp: "Eliminar", deleteWarn: "Los inicios de sesión con ella se detienen al instante. No se puede deshacer.", deleted: "Eliminada",
+      serviceAccounts: "Cuentas de servicio", noAccounts: "Todavía no hay cuentas de servicio.", newAccount: "Nueva cuenta de servicio", accountName: "Nombre de la cuenta",
+      accountsHint: "Use el id. de la cuenta como client_id y el secreto de una clave como client_secret en POST /oauth/token (grant_type=client_credentials).",
+      accountScopes: "Ámbitos (separados por espacios)", scopesHint: "Nombres con a-z, 0-9 y : . _ - (p. ej. reports:read reports:write).", scopesShown: "Ámbitos",
+      createAccount: "Crear cuenta de servicio", accountCreated: "Cuenta de servicio creada", accountIdLabel: "Id. de la cuenta (client_id)",
+      saActive: "Activa", saDisabled: "Desactivada", saEnabled: "Activada", keyActive: "Activa", keyExpired: "Caducada", keyRevoked: "Revocada",
+      keys: "Claves", noKeys: "Todavía no hay claves.", newKey: "Nueva clave", allScopes: "todos los de la cuenta", expires: "Caduca", never: "nunca",
+      keySecretOnce: "Secreto de la clave (se muestra una vez; guárdelo ahora)", revokeKey: "Revocar", revokeWarn: "Deja de funcionar al instante, igual que los tokens obtenidos con ella.",
+      rotateSaKey: "Renovar", rotateSaWarn: "se crea una clave nueva; la anterior sigue funcionando 24 horas. ¿Continuar?",
+      disableAccount: "Desactivar", disableWarn: "No recibe tokens nuevos, y sus tokens dejan de funcionar al instante.", enableAccount: "Activar",
     },
   };
   const LANGS = { en: "English", de: "Deutsch", fr: "Français", es: "Español" };
@@ -267,6 +304,7 @@
         el("thead", {}, [el("tr", {}, [t("kid"), t("algorithm"), t("status"), t("retires")].map((h) => el("th", { scope: "col", text: h })))]), kRows])]), kForm]),
       orgsCard(id),
       oidcCard(id),
+      serviceAccountsCard(id),
       auditCard(id),
     ]);
     await loadKeys().catch((err) => show(kBox, err.message));
@@ -465,6 +503,187 @@
     more.addEventListener("click", () => load(false).catch((err) => show(box, err.message)));
     setTimeout(() => load(true).catch((err) => show(box, err.message)), 0);
     return card(t("oidcApps"), "h-oidc", [box, empty, list, more, el("h3", { id: "h-oidc-new", class: "as-app-new", text: t("newApp") }), form]);
+  }
+
+  const ACCOUNT_STATUS = { active: "saActive", disabled: "saDisabled" };
+  const KEY_STATUS = { active: "keyActive", expired: "keyExpired", revoked: "keyRevoked" };
+  const statusText = (names, status) => (names[status] ? t(names[status]) : status);
+
+  /** The client's service accounts (a page at a time, oldest first): each with its id (the
+   * client_id of the client_credentials grant), Keys (its keys below it, each with Rotate and
+   * Revoke), New key and Disable (Enable once disabled), then a form to create one. A key's
+   * secret is shown once, under its account; the next one shown replaces the box, and the page
+   * keeps no copy. */
+  function serviceAccountsCard(clientId) {
+    const base = `/api/admin/clients/${encodeURIComponent(clientId)}/service-accounts`;
+    const box = alertBox();
+    const list = el("ul", { class: "as-list as-app-list as-sa-list", hidden: true });
+    const empty = el("p", { class: "as-meta", text: t("noAccounts"), hidden: true });
+    const more = button(t("showMore"), { type: "button", class: "as-btn as-secondary as-inline", "aria-label": `${t("showMore")}: ${t("serviceAccounts")}`, hidden: true });
+    let cursor = null;
+    let loading = false;
+    let latest = 0;
+    let shown = null;
+    // Only the latest confirmation or secret stays on screen; `place` puts it where it belongs.
+    const once = (node, place) => { if (shown) shown.remove(); shown = node; place(node); };
+    async function load(reset) {
+      // "Show more" waits for a load in flight; a reset (after a change) always runs, and wins.
+      if (loading && !reset) return;
+      const mine = ++latest;
+      loading = true;
+      try {
+        const q = new URLSearchParams({ limit: "20" });
+        if (!reset && cursor) q.set("cursor", cursor);
+        const page = await api("GET", `${base}?${q}`);
+        if (mine !== latest) return;
+        const items = page.service_accounts.map(accountItem);
+        if (reset) list.replaceChildren(...items); else list.append(...items);
+        list.hidden = !list.children.length;
+        empty.hidden = !list.hidden;
+        cursor = page.next_cursor;
+        more.hidden = !cursor;
+      } finally { if (mine === latest) loading = false; }
+    }
+
+    function accountItem(a) {
+      const path = `${base}/${encodeURIComponent(a.id)}`;
+      const active = a.status === "active";
+      const li = el("li", { "data-service-account": a.id, "data-status": a.status });
+      const keyList = el("ul", { class: "as-list as-app-list as-key-list", hidden: true });
+      const noKeys = el("p", { class: "as-meta", text: t("noKeys"), hidden: true });
+      const panel = el("div", { class: "as-stack as-org-panel", id: uniqueId(), hidden: true }, [
+        el("h4", { text: `${t("keys")}: ${a.name}` }), noKeys, keyList]);
+      let keysLatest = 0;
+      async function loadKeys() {
+        const mine = ++keysLatest;
+        const { keys } = await api("GET", `${path}/keys`);
+        if (mine !== keysLatest) return false;
+        keyList.replaceChildren(...keys.map(keyItem));
+        keyList.hidden = !keys.length;
+        noKeys.hidden = !keyList.hidden;
+        return true;
+      }
+      const toggle = button(t("keys"), { type: "button", class: "as-btn as-secondary as-inline", "aria-label": `${t("keys")}: ${a.name}`, "aria-expanded": "false", "aria-controls": panel.id });
+      const expand = (open) => { panel.hidden = !open; toggle.setAttribute("aria-expanded", String(open)); };
+      toggle.addEventListener("click", async () => {
+        const opening = panel.hidden;
+        // Opening (re)loads the keys, so what is shown is current.
+        if (opening) {
+          try { if (!(await loadKeys())) return; } catch (err) { show(box, err.message); return; }
+        }
+        expand(opening);
+      });
+      // A new key's secret goes under the account's buttons, above its (opened) keys.
+      async function keyMade(made, id) {
+        box.hidden = true;
+        once(secretBox(`${a.name}: ${t("keySecretOnce")}`, made.secret, id), (node) => panel.before(node));
+        if (await loadKeys()) expand(true);
+      }
+
+      function keyItem(k) {
+        const keyPath = `${path}/keys/${encodeURIComponent(k.id)}`;
+        const actions = el("div", { class: "as-row" });
+        if (k.status === "active" && active) {
+          const rotate = button(t("rotateSaKey"), { type: "button", class: "as-btn as-secondary as-inline", "aria-label": `${t("rotateSaKey")}: ${k.prefix}` });
+          rotate.addEventListener("click", () => busy(rotate, async () => {
+            if (!window.confirm(`${t("rotateSaKey")}: ${k.prefix} — ${t("rotateSaWarn")}`)) return;
+            try { await keyMade(await api("POST", `${keyPath}/rotate`, { overlap_hours: 24 }), "rotated-sa-secret"); } catch (err) { show(box, err.message); }
+          }));
+          actions.append(rotate);
+        }
+        if (k.status === "active") {
+          const revoke = button(t("revokeKey"), { type: "button", class: "as-btn as-danger as-inline", "aria-label": `${t("revokeKey")}: ${k.prefix}` });
+          revoke.addEventListener("click", () => busy(revoke, async () => {
+            if (!window.confirm(`${t("revokeKey")}: ${k.prefix}? ${t("revokeWarn")}`)) return;
+            try {
+              await api("DELETE", keyPath);
+              show(box, `${t("keyRevoked")}: ${k.prefix}`, true);
+              await loadKeys();
+            } catch (err) { show(box, err.message); }
+          }));
+          actions.append(revoke);
+        }
+        const scopes = k.scopes ? k.scopes.join(" ") || "—" : t("allScopes");
+        return el("li", { "data-sa-key": k.id, "data-status": k.status }, [
+          el("div", {}, [
+            el("code", { class: "as-secret", text: k.prefix }),
+            el("p", { class: "as-meta", text: `${statusText(KEY_STATUS, k.status)} · ${t("scopesShown")}: ${scopes}` }),
+            el("p", { class: "as-meta", text: `${t("created")}: ${fmt(k.created_at)} · ${t("expires")}: ${k.expires_at ? fmt(k.expires_at) : t("never")}` }),
+          ]),
+          actions.children.length ? actions : null]);
+      }
+
+      const actions = el("div", { class: "as-row" }, [toggle]);
+      if (active) {
+        const newKey = button(t("newKey"), { type: "button", class: "as-btn as-secondary as-inline", "aria-label": `${t("newKey")}: ${a.name}` });
+        newKey.addEventListener("click", () => busy(newKey, async () => {
+          try { await keyMade(await api("POST", `${path}/keys`), "new-sa-secret"); } catch (err) { show(box, err.message); }
+        }));
+        const disable = button(t("disableAccount"), { type: "button", class: "as-btn as-danger as-inline", "aria-label": `${t("disableAccount")}: ${a.name}` });
+        disable.addEventListener("click", () => busy(disable, async () => {
+          if (!window.confirm(`${t("disableAccount")}: ${a.name}? ${t("disableWarn")}`)) return;
+          try {
+            await api("DELETE", path);
+            show(box, `${t("saDisabled")}: ${a.name}`, true);
+            await load(true);
+          } catch (err) { show(box, err.message); }
+        }));
+        actions.append(newKey, disable);
+      } else {
+        const enable = button(t("enableAccount"), { type: "button", class: "as-btn as-secondary as-inline", "aria-label": `${t("enableAccount")}: ${a.name}` });
+        enable.addEventListener("click", () => busy(enable, async () => {
+          if (!window.confirm(`${t("enableAccount")}: ${a.name}?`)) return;
+          try {
+            await api("PATCH", path, { status: "active" });
+            show(box, `${t("saEnabled")}: ${a.name}`, true);
+            await load(true);
+          } catch (err) { show(box, err.message); }
+        }));
+        actions.append(enable);
+      }
+      li.append(
+        el("div", {}, [
+          el("h3", { text: a.name }),
+          el("p", { class: "as-meta", text: `${statusText(ACCOUNT_STATUS, a.status)} · ${t("created")}: ${fmt(a.created_at)}` }),
+          el("p", { class: "as-meta" }, [`${t("accountIdLabel")}: `, el("code", { class: "as-secret", text: a.id })]),
+          el("p", { class: "as-meta", text: `${t("scopesShown")}: ${(a.scopes || []).join(" ") || "—"}` }),
+        ]),
+        actions,
+        panel);
+      return li;
+    }
+
+    const cBox = alertBox();
+    const name = field(t("accountName"), { type: "text", required: true, autocomplete: "off" });
+    const scopes = window.AuthService.dom.field(t("accountScopes"), { type: "text", autocomplete: "off", autocapitalize: "none", spellcheck: "false" }, { hint: t("scopesHint") });
+    const create = button(t("createAccount"));
+    const form = el("form", { class: "as-stack", "aria-labelledby": "h-sa-new" }, [cBox, name.wrap, scopes.wrap, create]);
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      busy(create, async () => {
+        try {
+          const made = await api("POST", base, {
+            name: name.input.value.trim(),
+            scopes: scopes.input.value.split(/[\s,]+/).filter(Boolean),
+          });
+          form.reset();
+          cBox.hidden = true;
+          once(el("div", { class: "as-alert as-ok" }, [
+            el("div", { text: `${t("accountCreated")}: ${made.name}` }), el("div", { text: t("accountIdLabel") }),
+            el("code", { class: "as-secret", id: "new-sa-id", text: made.id })]), (node) => form.append(node));
+          await load(true);
+        } catch (err) {
+          show(cBox, err.message);
+          // The server names the refused field first ("scopes: …").
+          const refused = { name: name.input, scopes: scopes.input }[String(err.message).split(":")[0]];
+          if (refused) markInvalid(refused);
+        }
+      });
+    });
+    more.addEventListener("click", () => load(false).catch((err) => show(box, err.message)));
+    setTimeout(() => load(true).catch((err) => show(box, err.message)), 0);
+    return card(t("serviceAccounts"), "h-sa", [box, el("p", { class: "as-meta", text: t("accountsHint") }), empty, list, more,
+      el("h3", { id: "h-sa-new", class: "as-app-new", text: t("newAccount") }), form]);
   }
 
   function auditCard(clientId) {

@@ -98,6 +98,7 @@ mod debug_redaction {
                     client_id: "x".into(),
                     secret: Some(secret.into()),
                     method: crate::oauth::PresentedMethod::Basic,
+                    assertion: Some(secret.into()),
                 }
             ),
         ];

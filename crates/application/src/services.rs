@@ -164,7 +164,7 @@ impl Services {
                 ports,
                 config.auth.access_ttl,
             ),
-            oauth_caller: crate::oauth::AuthenticateCaller::new(ports),
+            oauth_caller: crate::oauth::AuthenticateCaller::new(ports, &config.auth.issuer),
             client_credentials: crate::oauth::ClientCredentialsGrant::new(
                 ports,
                 &config.auth.issuer,

@@ -199,6 +199,7 @@ impl Application {
             org_authorization: Arc::new(PgOrgAuthorization::new(pg_pool.clone())),
             oidc_apps: Arc::new(PgOidcApps::new(pg_pool.clone())),
             service_accounts: Arc::new(PgServiceAccounts::new(pg_pool.clone())),
+            client_assertions: Arc::new(authservice_infrastructure::crypto::JwtClientAssertions),
             webauthn: Arc::new(WebauthnRs::new()),
             secret_box,
             random: Arc::new(OsRandom),

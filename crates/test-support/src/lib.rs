@@ -123,6 +123,7 @@ impl World {
             org_authorization: db.clone(),
             oidc_apps: db.clone(),
             service_accounts: db.clone(),
+            client_assertions: Arc::new(authservice_infrastructure::crypto::JwtClientAssertions),
             webauthn: Arc::new(WebauthnRs::new()),
             secret_box,
             random: Arc::new(OsRandom),

@@ -900,6 +900,236 @@ async fn the_portal_registers_an_oidc_app_and_shows_its_secret_once() {
     b.close().await;
 }
 
+/// `grant_type=client_credentials` at `/oauth/token` with HTTP Basic (account id, key secret):
+/// the status and the JSON answer.
+async fn client_credentials(app: &TestApp, account: &str, secret: &str) -> (u16, Value) {
+    let res = app
+        .http
+        .post(app.url("/oauth/token"))
+        .basic_auth(account, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_portal_creates_a_service_account_and_shows_a_key_secret_once() {
+    let (app, _sink, _key) = pages_app().await;
+    let created = app
+        .create_client(json!({
+            "name": "Machines Portal",
+            "allowed_origins": ["https://machines-portal.example.com"],
+        }))
+        .await;
+    let client_id = created["client"]["id"].as_str().unwrap().to_owned();
+    let accounts_path = format!("/api/admin/clients/{client_id}/service-accounts");
+
+    let mut b = Browser::launch(&app.localhost_base()).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": "/portal.html?locale=en" }),
+    )
+    .await;
+    fill(&mut b, "Admin key", &app.admin_key).await;
+    click(&mut b, "Sign in").await;
+    sees(&mut b, "New client").await;
+    click(&mut b, "Open: Machines Portal").await;
+    sees(&mut b, "No service accounts yet.").await;
+    let headings = texts(&mut b, "h2").await;
+    assert!(
+        headings.iter().any(|h| h == "Service accounts"),
+        "{headings:?}"
+    );
+    sees(&mut b, "grant_type=client_credentials").await;
+
+    // Create "Billing worker" with two scopes, typed space-separated.
+    fill(&mut b, "Account name", "Billing worker").await;
+    fill(
+        &mut b,
+        "Scopes (space-separated)",
+        "reports:read reports:write",
+    )
+    .await;
+    click(&mut b, "Create service account").await;
+    let account_id = shown(&mut b, "#new-sa-id").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": format!("li[data-service-account='{account_id}']") }),
+    )
+    .await;
+    let items = texts(&mut b, "li[data-service-account]").await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    for part in [
+        "Billing worker",
+        account_id.as_str(),
+        "Active",
+        "reports:read reports:write",
+    ] {
+        assert!(items[0].contains(part), "{part} missing in {}", items[0]);
+    }
+    let res = app.admin(Method::GET, &accounts_path, None).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    let account = &body["service_accounts"][0];
+    assert_eq!(account["id"], account_id.as_str(), "{body}");
+    assert_eq!(account["name"], "Billing worker");
+    assert_eq!(account["scopes"], json!(["reports:read", "reports:write"]));
+    assert_eq!(account["status"], "active");
+
+    // New key: its secret is shown once (in place of the account's confirmation), and the keys
+    // open below the account with its prefix, never the secret.
+    click(&mut b, "New key: Billing worker").await;
+    let secret = shown(&mut b, "#new-sa-secret").await;
+    assert!(secret.starts_with("m2m_") && secret.len() == 68, "{secret}");
+    sees(&mut b, "Key secret (shown once; store it now)").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "#new-sa-id", "state": "detached" }),
+    )
+    .await;
+    let prefix = secret[..16].to_owned();
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "li[data-sa-key][data-status='active']" }),
+    )
+    .await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "button[aria-label='Keys: Billing worker'][aria-expanded='true']" }),
+    )
+    .await;
+    let keys = texts(&mut b, "li[data-sa-key]").await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].contains(&prefix), "{prefix} missing in {}", keys[0]);
+    assert!(!keys[0].contains(&secret), "the key list shows the secret");
+
+    // The secret read from the page works: account id as client_id, secret as client_secret.
+    let (status, token) = client_credentials(&app, &account_id, &secret).await;
+    assert_eq!(status, 200, "{token}");
+    assert!(
+        token["access_token"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()),
+        "{token}"
+    );
+    // Over HTTP: the key is listed by its prefix, and its JSON never carries the secret.
+    let res = app
+        .admin(
+            Method::GET,
+            &format!("{accounts_path}/{account_id}/keys"),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["keys"][0]["prefix"], prefix.as_str(), "{body}");
+    assert!(!body.to_string().contains(&secret[16..]), "{body}");
+
+    // Accessible, and no sideways scroll, with the keys and the new secret on screen.
+    for (width, height) in [(1280, 800), (390, 844), (360, 740)] {
+        ok(
+            &mut b,
+            json!({ "op": "viewport", "width": width, "height": height }),
+        )
+        .await;
+        let axe = ok(&mut b, json!({ "op": "axe" })).await;
+        assert_eq!(
+            axe["violations"],
+            json!([]),
+            "portal service accounts at {width}: {axe}"
+        );
+        let overflow = ok(&mut b, json!({ "op": "overflow" })).await;
+        assert_eq!(
+            overflow["overflow"], false,
+            "portal service accounts scroll sideways at {width}"
+        );
+    }
+
+    // After a reload (the admin key is asked again) the secret is gone; the keys show the prefix.
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": "/portal.html?locale=en" }),
+    )
+    .await;
+    fill(&mut b, "Admin key", &app.admin_key).await;
+    click(&mut b, "Sign in").await;
+    sees(&mut b, "New client").await;
+    click(&mut b, "Open: Machines Portal").await;
+    click(&mut b, "Keys: Billing worker").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "li[data-sa-key]" }),
+    )
+    .await;
+    let keys = texts(&mut b, "li[data-sa-key]").await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].contains(&prefix), "{prefix} missing in {}", keys[0]);
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "#new-sa-secret", "state": "detached" }),
+    )
+    .await;
+    let page = texts(&mut b, "main").await.join("\n");
+    assert!(
+        !page.contains(&secret[16..]),
+        "the secret is still on the page"
+    );
+
+    // Revoke (the confirmation is accepted by the driver): the key says so, and its secret is
+    // refused at the token endpoint.
+    click(&mut b, &format!("Revoke: {prefix}")).await;
+    sees(&mut b, &format!("Revoked: {prefix}")).await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "li[data-sa-key][data-status='revoked']" }),
+    )
+    .await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": format!("button[aria-label='Revoke: {prefix}']"), "state": "detached" }),
+    )
+    .await;
+    let (status, refused) = client_credentials(&app, &account_id, &secret).await;
+    assert_eq!(status, 401, "{refused}");
+
+    // Disable (confirmed): the account stays, disabled, and offers no new key.
+    click(&mut b, "Disable: Billing worker").await;
+    sees(&mut b, "Disabled: Billing worker").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": format!("li[data-service-account='{account_id}'][data-status='disabled']") }),
+    )
+    .await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "button[aria-label='New key: Billing worker']", "state": "detached" }),
+    )
+    .await;
+    let res = app.admin(Method::GET, &accounts_path, None).await;
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["service_accounts"][0]["status"], "disabled", "{body}");
+    for event in [
+        "service_account.created",
+        "service_account.key_created",
+        "service_account.key_revoked",
+        "service_account.disabled",
+    ] {
+        assert!(
+            !app.audit_events(&format!("event_type={event}"))
+                .await
+                .is_empty(),
+            "no {event}"
+        );
+    }
+
+    let csp = ok(&mut b, json!({ "op": "csp_violations" })).await;
+    assert_eq!(csp["violations"], json!([]));
+    b.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sdk_widgets_sign_up_show_the_user_and_sign_in_again() {
     let (app, sink, key) = pages_app().await;

@@ -877,7 +877,11 @@ async fn the_tenant_issuer_publishes_its_metadata_and_only_its_own_keys() {
         assert_eq!(meta["grant_types_supported"], json!(["client_credentials"]));
         assert_eq!(
             meta["token_endpoint_auth_methods_supported"],
-            json!(["client_secret_basic", "client_secret_post"])
+            json!([
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt"
+            ])
         );
     }
     let res = app
@@ -915,4 +919,145 @@ async fn the_tenant_issuer_publishes_its_metadata_and_only_its_own_keys() {
         kids_a.iter().all(|k| !kids_b.contains(k)),
         "only the tenant's own keys"
     );
+}
+
+fn peer(script: &str) -> Command {
+    let mut cmd = Command::new("python3");
+    cmd.arg(format!("{}/peers/{script}", env!("CARGO_MANIFEST_DIR")));
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_authenticates_with_private_key_jwt_and_each_assertion_works_once() {
+    let app = authservice_tests::spawn_app().await;
+    let client = app.new_client().await;
+    let id = client["client"]["id"].as_str().unwrap();
+    let slug = client["client"]["slug"].as_str().unwrap();
+    let issuer = format!("http://localhost:8080/t/{slug}");
+
+    let keygen = peer("private_key_jwt.py").arg("keygen").output().unwrap();
+    assert!(
+        keygen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&keygen.stderr)
+    );
+    let keys: Value = serde_json::from_slice(&keygen.stdout).unwrap();
+    let pem = std::env::temp_dir().join(format!("pkjwt-{}.pem", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&pem, keys["private_pem"].as_str().unwrap()).unwrap();
+    let (status, registered) = admin(
+        &app,
+        Method::POST,
+        &format!("/api/admin/clients/{id}/oidc-apps"),
+        Some(json!({
+            "name": "Batch importer",
+            "grant_types": ["client_credentials"],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": {"keys": [keys["public_jwk"]]},
+            "scopes": ["reports:read"],
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{registered}");
+    assert!(registered.get("client_secret").is_none());
+    let app_id = registered["client_id"].as_str().unwrap();
+
+    // Authlib signs the assertion (audience: the token endpoint) and introspects with it.
+    let out = peer("private_key_jwt.py")
+        .args(["grant", &app.url(&format!("/t/{slug}")), app_id])
+        .arg(&pem)
+        .args(["reports:read", "http://localhost:8080"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "Authlib private_key_jwt: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(report["introspected_client_id"], app_id);
+    assert_eq!(report["token_use"], "client_credentials");
+
+    let assertion = |aud: String, expires_in: &str| {
+        let out = peer("private_key_jwt.py")
+            .args(["assertion", app_id])
+            .arg(&pem)
+            .args([aud.as_str(), expires_in])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let post = |signed: String| {
+        let app = &app;
+        async move {
+            let (status, _, body) = form(
+                app,
+                "/oauth/token",
+                None,
+                &[
+                    ("grant_type", "client_credentials"),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", &signed),
+                ],
+            )
+            .await;
+            (status, body)
+        }
+    };
+    // One assertion, used twice: the replay is refused.
+    let signed = assertion(format!("{issuer}/token"), "60");
+    let (status, body) = post(signed.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let claims = claims_of(body["access_token"].as_str().unwrap());
+    assert_eq!(claims["sub"], app_id);
+    assert_eq!(claims["azp"], app_id);
+    assert_eq!(claims["token_use"], "client_credentials");
+    assert_eq!(post(signed).await.0, 401, "a replayed assertion");
+    // Another tenant's issuer as audience, or a lifetime beyond an hour: refused.
+    assert_eq!(
+        post(assertion(
+            "http://localhost:8080/t/someone-else/token".into(),
+            "60"
+        ))
+        .await
+        .0,
+        401
+    );
+    assert_eq!(
+        post(assertion(format!("{issuer}/token"), "7200")).await.0,
+        401
+    );
+    // The app has no secret to present instead.
+    let (status, _, _) = form(
+        &app,
+        "/oauth/token",
+        Some((app_id, "oidc_guess")),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(status, 401);
+    let reasons: Vec<String> = app
+        .audit_events(&format!(
+            "event_type=oauth.client_auth_failed&client_id={id}"
+        ))
+        .await
+        .iter()
+        .map(|e| {
+            e["metadata"]["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    let _ = std::fs::remove_file(&pem);
+    for reason in ["assertion_replayed", "bad_assertion", "wrong_method"] {
+        assert!(
+            reasons.iter().any(|r| r == reason),
+            "{reason} in {reasons:?}"
+        );
+    }
 }

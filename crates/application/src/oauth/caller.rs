@@ -26,7 +26,7 @@ use super::OAuthError;
 use crate::context::RequestCtx;
 use crate::limits::{Limit, Limits, subject};
 use crate::ports::{
-    AuditLog, ClientRepository, Clock, EphemeralStore, OidcAppRepository, Ports,
+    AuditLog, ClientAssertions, ClientRepository, Clock, EphemeralStore, OidcAppRepository, Ports,
     ServiceAccountRepository,
 };
 
@@ -51,6 +51,8 @@ pub enum PresentedMethod {
     Body,
     /// A `client_id` without a secret (public apps).
     None,
+    /// A signed client assertion (RFC 7523, `private_key_jwt`).
+    PrivateKeyJwt,
 }
 
 /// The credentials as presented.
@@ -59,6 +61,8 @@ pub struct PresentedClient {
     pub client_id: String,
     pub secret: Option<SecretString>,
     pub method: PresentedMethod,
+    /// The `client_assertion` JWT, with `PrivateKeyJwt`.
+    pub assertion: Option<SecretString>,
 }
 
 /// An authenticated caller.
@@ -91,6 +95,8 @@ pub struct AuthenticateCaller {
     limits: Limits,
     clock: Arc<dyn Clock>,
     ephemeral: Arc<dyn EphemeralStore>,
+    assertions: Arc<dyn ClientAssertions>,
+    base_url: String,
     /// Service-account keys by the SHA-256 of their secret.
     keys: RwLock<HashMap<[u8; 32], CachedKey>>,
     /// Addresses that failed recently on this replica: only they are checked against the
@@ -98,12 +104,13 @@ pub struct AuthenticateCaller {
     suspects: RwLock<HashMap<String, Instant>>,
 }
 
-/// Why an authentication failed (audited; the caller only hears `invalid_client`).
-struct Refusal(&'static str);
+/// Why an authentication failed (audited; the caller only hears `invalid_client`), and the
+/// tenant of the app or account it was for, when known (its audit trail gets the event).
+struct Refusal(&'static str, Option<authservice_domain::ClientId>);
 
 impl AuthenticateCaller {
     #[must_use]
-    pub fn new(ports: &Ports) -> Self {
+    pub fn new(ports: &Ports, base_url: &str) -> Self {
         Self {
             clients: ports.clients.clone(),
             accounts: ports.service_accounts.clone(),
@@ -112,6 +119,8 @@ impl AuthenticateCaller {
             limits: ports.limits.clone(),
             clock: ports.clock.clone(),
             ephemeral: ports.ephemeral.clone(),
+            assertions: ports.client_assertions.clone(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
             keys: RwLock::default(),
             suspects: RwLock::default(),
         }
@@ -200,7 +209,7 @@ impl AuthenticateCaller {
         }
         match self.identify(tenant, presented, allow_public).await? {
             Ok(found) => Ok(found),
-            Err(Refusal(reason)) => {
+            Err(Refusal(reason, owner)) => {
                 self.suspect(&ip);
                 if let Err(retry_after) = self.limits.take(Limit::OAuthClientFailure, &ip).await? {
                     return Err(OAuthError::RateLimited { retry_after });
@@ -209,8 +218,8 @@ impl AuthenticateCaller {
                     "client_id": presented.client_id.chars().take(64).collect::<String>(),
                     "reason": reason,
                 }));
-                if let Some(tenant) = tenant {
-                    draft = draft.client(tenant.id);
+                if let Some(client) = tenant.map(|t| t.id).or(owner) {
+                    draft = draft.client(client);
                 }
                 self.audit.record(&draft.at(self.clock.now())).await?;
                 Err(OAuthError::invalid_client(
@@ -244,11 +253,11 @@ impl AuthenticateCaller {
             OAuthCaller::App(app) => app.client_id,
         };
         if tenant.is_some_and(|t| t.id != owner) {
-            return Ok(Err(Refusal("other_tenant")));
+            return Ok(Err(Refusal("other_tenant", None)));
         }
         match self.clients.get_cached(owner).await? {
             Some(client) if client.is_active() => Ok(Ok((client, caller))),
-            _ => Ok(Err(Refusal("client_inactive"))),
+            _ => Ok(Err(Refusal("client_inactive", Some(owner)))),
         }
     }
 
@@ -258,7 +267,7 @@ impl AuthenticateCaller {
         presented: &PresentedClient,
     ) -> anyhow::Result<Result<(ServiceAccount, ServiceAccountKey), Refusal>> {
         let Ok(id) = uuid::Uuid::try_parse(id) else {
-            return Ok(Err(Refusal("unknown_client_id")));
+            return Ok(Err(Refusal("unknown_client_id", None)));
         };
         let Some(secret) = presented
             .secret
@@ -266,23 +275,29 @@ impl AuthenticateCaller {
             .map(ExposeSecret::expose_secret)
             .filter(|s| s.starts_with("m2m_"))
         else {
-            return Ok(Err(Refusal("missing_secret")));
+            return Ok(Err(Refusal("missing_secret", None)));
         };
         let Some((account, key)) = self.key_by_secret(&sha256(secret.as_bytes())).await? else {
-            return Ok(Err(Refusal("wrong_secret")));
+            return Ok(Err(Refusal("wrong_secret", None)));
         };
         if account.id != id {
-            return Ok(Err(Refusal("wrong_secret")));
+            return Ok(Err(Refusal("wrong_secret", Some(account.client_id))));
         }
         if !key.usable_at(self.clock.now()) {
-            return Ok(Err(Refusal(if key.revoked_at.is_some() {
-                "key_revoked"
-            } else {
-                "key_expired"
-            })));
+            return Ok(Err(Refusal(
+                if key.revoked_at.is_some() {
+                    "key_revoked"
+                } else {
+                    "key_expired"
+                },
+                Some(account.client_id),
+            )));
         }
         if account.status != ServiceAccountStatus::Active {
-            return Ok(Err(Refusal("service_account_disabled")));
+            return Ok(Err(Refusal(
+                "service_account_disabled",
+                Some(account.client_id),
+            )));
         }
         Ok(Ok((account, key)))
     }
@@ -294,31 +309,80 @@ impl AuthenticateCaller {
         allow_public: bool,
     ) -> anyhow::Result<Result<OidcApp, Refusal>> {
         let Some((app, hash)) = self.apps.by_public_id(id).await? else {
-            return Ok(Err(Refusal("unknown_client_id")));
+            return Ok(Err(Refusal("unknown_client_id", None)));
         };
         let expected = match app.auth_method {
             AuthMethod::ClientSecretBasic => PresentedMethod::Basic,
             AuthMethod::ClientSecretPost => PresentedMethod::Body,
             AuthMethod::None => PresentedMethod::None,
-            AuthMethod::PrivateKeyJwt => return Ok(Err(Refusal("wrong_method"))),
+            AuthMethod::PrivateKeyJwt => PresentedMethod::PrivateKeyJwt,
         };
         if presented.method != expected {
-            return Ok(Err(Refusal("wrong_method")));
+            return Ok(Err(Refusal("wrong_method", Some(app.client_id))));
+        }
+        if expected == PresentedMethod::PrivateKeyJwt {
+            return self.assertion(app, presented).await;
         }
         if app.app_type == AppType::Public {
             return Ok(if allow_public {
                 Ok(app)
             } else {
-                Err(Refusal("public_app"))
+                Err(Refusal("public_app", Some(app.client_id)))
             });
         }
         let (Some(secret), Some(hash)) = (presented.secret.as_ref(), hash) else {
-            return Ok(Err(Refusal("missing_secret")));
+            return Ok(Err(Refusal("missing_secret", Some(app.client_id))));
         };
         if secrets_equal(&sha256(secret.expose_secret().as_bytes()), &hash) {
             Ok(Ok(app))
         } else {
-            Ok(Err(Refusal("wrong_secret")))
+            Ok(Err(Refusal("wrong_secret", Some(app.client_id))))
         }
+    }
+
+    /// `private_key_jwt`: the assertion verifies with the app's keys, names the app's tenant
+    /// issuer (or one of its endpoints) as audience, and is used once.
+    async fn assertion(
+        &self,
+        app: OidcApp,
+        presented: &PresentedClient,
+    ) -> anyhow::Result<Result<OidcApp, Refusal>> {
+        let (Some(assertion), Some(jwks)) = (presented.assertion.as_ref(), app.jwks.as_ref())
+        else {
+            return Ok(Err(Refusal("missing_assertion", Some(app.client_id))));
+        };
+        let Some(client) = self.clients.get_cached(app.client_id).await? else {
+            return Ok(Err(Refusal("client_inactive", Some(app.client_id))));
+        };
+        let issuer = super::tenant_issuer(&self.base_url, &client);
+        let audiences: Vec<String> = ["", "/token", "/introspect", "/revoke"]
+            .iter()
+            .map(|path| format!("{issuer}{path}"))
+            .collect();
+        let verified = match self.assertions.verify(
+            assertion.expose_secret(),
+            jwks,
+            &app.public_id,
+            &audiences,
+        ) {
+            Ok(verified) => verified,
+            Err(reason) => {
+                tracing::debug!(reason, "client assertion refused");
+                return Ok(Err(Refusal("bad_assertion", Some(app.client_id))));
+            }
+        };
+        let remaining = u64::try_from(verified.exp - self.clock.now().timestamp()).unwrap_or(0);
+        let fresh = self
+            .ephemeral
+            .put_new(
+                &format!("client_assertion:{}:{}", app.public_id, verified.jti),
+                Duration::from_secs(remaining + 60),
+            )
+            .await?;
+        Ok(if fresh {
+            Ok(app)
+        } else {
+            Err(Refusal("assertion_replayed", Some(app.client_id)))
+        })
     }
 }

@@ -10,7 +10,15 @@ use super::tenant_issuer;
 use crate::ports::{ClientRepository, Ports};
 
 /// How callers may authenticate at the token, introspection and revocation endpoints.
-pub const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+pub const AUTH_METHODS: [&str; 3] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+];
+/// What client assertions (`private_key_jwt`) may be signed with.
+pub const ASSERTION_ALGS: [&str; 9] = [
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+];
 
 pub struct TenantIssuer {
     clients: Arc<dyn ClientRepository>,
@@ -60,6 +68,7 @@ impl TenantIssuer {
             "grant_types_supported": ["client_credentials"],
             "response_types_supported": [],
             "token_endpoint_auth_methods_supported": AUTH_METHODS,
+            "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
             "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
             "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
             "service_documentation": format!("{}/docs", self.base_url),

@@ -43,6 +43,13 @@ pub trait EphemeralStore: Send + Sync {
     /// The store failed (e.g. Redis is unreachable).
     async fn get_value(&self, key: &str) -> anyhow::Result<Option<String>>;
 
+    /// Sets `key` for `ttl` only if it is not set (`SET NX`): `true` when this call set it — of
+    /// concurrent callers exactly one wins (single-use markers: a client assertion's `jti`).
+    ///
+    /// # Errors
+    /// The store failed (e.g. Redis is unreachable).
+    async fn put_new(&self, key: &str, ttl: Duration) -> anyhow::Result<bool>;
+
     /// Reads and deletes `key` atomically (`GETDEL`): of concurrent takers, one gets the value.
     ///
     /// # Errors

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 mod audit;
+mod client_assertions;
 mod clients;
 mod crypto;
 mod email;
@@ -21,6 +22,7 @@ mod tokens;
 mod users;
 
 pub use audit::{AuditFilter, AuditLog};
+pub use client_assertions::{ClientAssertions, VerifiedAssertion as VerifiedClientAssertion};
 pub use clients::{ClientRepository, ClientWriteError, SealedSigningKey};
 pub use crypto::{Clock, Random, SealedSecret, SecretBox, SystemClock};
 pub use email::{
@@ -77,6 +79,7 @@ pub struct Ports {
     pub org_authorization: Arc<dyn OrgAuthorizationRepository>,
     pub oidc_apps: Arc<dyn OidcAppRepository>,
     pub service_accounts: Arc<dyn ServiceAccountRepository>,
+    pub client_assertions: Arc<dyn ClientAssertions>,
     pub webauthn: Arc<dyn WebauthnEngine>,
     pub secret_box: Arc<dyn SecretBox>,
     pub random: Arc<dyn Random>,

@@ -29,7 +29,10 @@ use uuid::Uuid;
 
 use crate::postgres::{PgSigningKeys, StoredKey};
 
+mod assertions;
 mod keys;
+
+pub use assertions::JwtClientAssertions;
 
 use keys::*;
 

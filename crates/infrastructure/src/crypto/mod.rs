@@ -8,7 +8,7 @@ mod password_hasher;
 mod totp;
 mod webauthn;
 
-pub use jwt::JwtAccessTokens;
+pub use jwt::{JwtAccessTokens, JwtClientAssertions};
 pub use password_hasher::{HashAlgorithm, PooledHasher};
 pub use totp::RfcTotp;
 pub use webauthn::WebauthnRs;

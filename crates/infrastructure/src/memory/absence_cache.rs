@@ -183,6 +183,12 @@ impl EphemeralStore for AbsenceCachingStore {
         self.inner.get_value(key).await
     }
 
+    async fn put_new(&self, key: &str, ttl: Duration) -> anyhow::Result<bool> {
+        let written = self.inner.put_new(key, ttl).await;
+        self.invalidate(key);
+        written
+    }
+
     async fn take(&self, key: &str) -> anyhow::Result<Option<String>> {
         self.inner.take(key).await
     }
@@ -269,6 +275,9 @@ mod tests {
         }
         async fn get_value(&self, key: &str) -> anyhow::Result<Option<String>> {
             self.shared.get_value(key).await
+        }
+        async fn put_new(&self, key: &str, ttl: Duration) -> anyhow::Result<bool> {
+            self.shared.put_new(key, ttl).await
         }
         async fn take(&self, key: &str) -> anyhow::Result<Option<String>> {
             self.shared.take(key).await

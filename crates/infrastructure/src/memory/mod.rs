@@ -67,6 +67,16 @@ impl EphemeralStore for MemoryEphemeralStore {
             .map(|(_, value)| value.clone()))
     }
 
+    async fn put_new(&self, key: &str, ttl: Duration) -> anyhow::Result<bool> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if entries.get(key).is_some_and(|(until, _)| *until > now) {
+            return Ok(false);
+        }
+        entries.insert(key.to_owned(), (now + ttl, "1".to_owned()));
+        Ok(true)
+    }
+
     async fn take(&self, key: &str) -> anyhow::Result<Option<String>> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         Ok(entries

@@ -273,6 +273,21 @@ impl EphemeralStore for RedisEphemeralStore {
             .context("reading an ephemeral value")
     }
 
+    #[tracing::instrument(name = "redis.put_new", level = "debug", skip_all)]
+    async fn put_new(&self, key: &str, ttl: Duration) -> anyhow::Result<bool> {
+        let mut conn = self.pool.get().await.context("connecting to Redis")?;
+        let set: Option<String> = redis::cmd("SET")
+            .arg(format!("{}{key}", self.prefix))
+            .arg("1")
+            .arg("NX")
+            .arg("PX")
+            .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1))
+            .query_async(&mut conn)
+            .await
+            .context("setting a single-use key")?;
+        Ok(set.is_some())
+    }
+
     #[tracing::instrument(name = "redis.take", level = "debug", skip_all)]
     async fn take(&self, key: &str) -> anyhow::Result<Option<String>> {
         let mut conn = self.pool.get().await.context("connecting to Redis")?;

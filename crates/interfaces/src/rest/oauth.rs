@@ -123,6 +123,9 @@ fn presented(
     req: &HttpRequest,
     params: &HashMap<String, String>,
 ) -> Result<PresentedClient, OAuthError> {
+    if let Some(assertion) = assertion(req, params)? {
+        return Ok(assertion);
+    }
     let basic = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -164,6 +167,7 @@ fn presented(
             client_id: id,
             secret: Some(SecretString::from(decode(secret))),
             method: PresentedMethod::Basic,
+            assertion: None,
         });
     }
     let Some(id) = params.get("client_id").filter(|id| !id.is_empty()) else {
@@ -182,7 +186,72 @@ fn presented(
         } else {
             PresentedMethod::None
         },
+        assertion: None,
     })
+}
+
+/// The RFC 7523 client assertion type.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// A `private_key_jwt` caller: `client_assertion_type` + `client_assertion`, identified by
+/// `client_id` or the assertion's `sub`; alone (no Basic, no secret).
+fn assertion(
+    req: &HttpRequest,
+    params: &HashMap<String, String>,
+) -> Result<Option<PresentedClient>, OAuthError> {
+    let (kind, assertion) = (
+        params.get("client_assertion_type"),
+        params.get("client_assertion"),
+    );
+    if kind.is_none() && assertion.is_none() {
+        return Ok(None);
+    }
+    if kind.map(String::as_str) != Some(JWT_BEARER) {
+        return Err(OAuthError::InvalidRequest(format!(
+            "client_assertion_type must be {JWT_BEARER}"
+        )));
+    }
+    let Some(assertion) = assertion.filter(|a| !a.is_empty()) else {
+        return Err(OAuthError::InvalidRequest(
+            "client_assertion is required".into(),
+        ));
+    };
+    if req.headers().contains_key(header::AUTHORIZATION) || params.contains_key("client_secret") {
+        return Err(OAuthError::InvalidRequest(
+            "use one client authentication method".into(),
+        ));
+    }
+    let subject = assertion
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| v.get("sub").and_then(Value::as_str).map(str::to_owned));
+    let client_id = match (params.get("client_id"), subject) {
+        (Some(id), Some(sub)) if *id != sub => {
+            return Err(OAuthError::InvalidRequest(
+                "client_id differs from the assertion's subject".into(),
+            ));
+        }
+        (Some(id), _) => id.clone(),
+        (None, Some(sub)) => sub,
+        (None, None) => {
+            return Err(OAuthError::invalid_client(
+                "the client assertion names no client",
+                false,
+            ));
+        }
+    };
+    Ok(Some(PresentedClient {
+        client_id,
+        secret: None,
+        method: PresentedMethod::PrivateKeyJwt,
+        assertion: Some(SecretString::from(assertion.clone())),
+    }))
 }
 
 /// The tenant behind `/t/{slug}`; `None` answers 404 in RFC 6749 form.
