@@ -1061,3 +1061,82 @@ async fn an_app_authenticates_with_private_key_jwt_and_each_assertion_works_once
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_or_enormous_oauth_requests_get_rfc6749_errors() {
+    let app = authservice_tests::spawn_app().await;
+    let (client, sa, secret) = machine(&app, json!(["jobs:run"]), None).await;
+    let id = client["client"]["id"].as_str().unwrap();
+    let raw = |content_type: &'static str, body: String| {
+        let app = &app;
+        async move {
+            let res = app
+                .http
+                .post(app.url("/oauth/token"))
+                .header("Content-Type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    for (content_type, body) in [
+        ("application/json", "{not json".to_owned()),
+        ("application/json", "[1, 2]".to_owned()),
+        (
+            "application/json",
+            json!({"grant_type": "client_credentials", "scope": ["a"]}).to_string(),
+        ),
+        ("text/plain", "grant_type=client_credentials".to_owned()),
+    ] {
+        let (status, answer) = raw(content_type, body.clone()).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{content_type} {body}: {answer}"
+        );
+    }
+    // A malformed Basic header is a failed client authentication.
+    let res = app
+        .http
+        .post(app.url("/oauth/token"))
+        .header("Authorization", "Basic %%%")
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    // An enormous client_id is refused and audited only in part (64 characters).
+    let huge = "a".repeat(100_000);
+    let (status, _) = raw(
+        "application/json",
+        json!({"grant_type": "client_credentials", "client_id": format!("app_{huge}"), "client_secret": secret}).to_string(),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, _) = raw(
+        "application/json",
+        json!({"grant_type": "client_credentials", "client_id": sa, "client_secret": huge})
+            .to_string(),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let failures = app
+        .audit_events(&format!(
+            "event_type=oauth.client_auth_failed&client_id={id}"
+        ))
+        .await;
+    assert!(failures.iter().all(|e| e.to_string().len() < 4_000));
+    // Beyond the 1 MiB body limit: refused before any parsing.
+    let (status, _) = raw(
+        "application/x-www-form-urlencoded",
+        format!(
+            "grant_type=client_credentials&scope={}",
+            "a".repeat(2 * 1024 * 1024)
+        ),
+    )
+    .await;
+    assert_eq!(status, 413);
+}

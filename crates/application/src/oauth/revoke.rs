@@ -4,7 +4,6 @@
 //! answered like successes (the spec's 200), a token issued to someone else is refused.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use authservice_domain::{Client, EventType};
 use serde_json::json;
@@ -12,9 +11,6 @@ use serde_json::json;
 use super::{OAuthCaller, OAuthError};
 use crate::context::RequestCtx;
 use crate::ports::{AccessTokens, AuditLog, Clock, EphemeralStore, Ports, TokenError};
-
-/// Revocations outlive the token's expiry by this much (clock leeway of verifiers).
-const LEEWAY: Duration = Duration::from_secs(60);
 
 pub struct RevokeToken {
     tokens: Arc<dyn AccessTokens>,
@@ -74,12 +70,7 @@ impl RevokeToken {
         let now = self.clock.now();
         let remaining = u64::try_from(claims.exp - now.timestamp()).unwrap_or(0);
         if remaining > 0 {
-            self.ephemeral
-                .put(
-                    &crate::tokens::revoked_key(&claims.jti),
-                    Duration::from_secs(remaining) + LEEWAY,
-                )
-                .await?;
+            crate::tokens::deny_list(self.ephemeral.as_ref(), &claims.jti, remaining).await?;
         }
         let event = ctx
             .audit(EventType::OAuthTokenRevoked)

@@ -83,8 +83,25 @@ impl TokenRefusal {
 }
 
 /// The deny-list key of a revoked `jti`.
-pub(crate) fn revoked_key(jti: &str) -> String {
+fn revoked_key(jti: &str) -> String {
     format!("revoked_jti:{jti}")
+}
+
+/// Revocations outlive the token's expiry by this much (clock leeway of verifiers).
+pub(crate) const REVOCATION_LEEWAY: Duration = Duration::from_secs(60);
+
+/// Deny-lists access token `jti` for the `remaining` seconds of its life (and the leeway).
+pub(crate) async fn deny_list(
+    ephemeral: &dyn crate::ports::EphemeralStore,
+    jti: &str,
+    remaining: u64,
+) -> anyhow::Result<()> {
+    ephemeral
+        .put(
+            &revoked_key(jti),
+            Duration::from_secs(remaining) + REVOCATION_LEEWAY,
+        )
+        .await
 }
 
 /// Whether the access token `jti` was revoked (and its expiry has not passed yet).

@@ -7,13 +7,11 @@ use std::time::Duration;
 use authservice_domain::{Permission, ValidationError};
 use serde_json::json;
 
-use super::revoked_key;
+use super::{REVOCATION_LEEWAY, deny_list};
 use crate::context::{Forbidden, RequestCtx};
 use crate::error::{ErrorKind, UseCaseError};
 use crate::ports::Ports;
 
-/// Revocations outlive the token's expiry by this much (clock leeway of verifiers).
-const LEEWAY: Duration = Duration::from_secs(60);
 /// Longer-lived entries are refused: no access token lives this long.
 const MAX_TTL: Duration = Duration::from_secs(31 * 86_400);
 
@@ -66,7 +64,8 @@ impl RevokeAccessToken {
         let now = self.ports.clock.now();
         let remaining = exp - now.timestamp();
         let written = if remaining > 0 {
-            let ttl = Duration::from_secs(u64::try_from(remaining).unwrap_or(0)) + LEEWAY;
+            let remaining = u64::try_from(remaining).unwrap_or(0);
+            let ttl = Duration::from_secs(remaining) + REVOCATION_LEEWAY;
             if ttl > MAX_TTL {
                 return Err(ValidationError::new(
                     "exp",
@@ -74,7 +73,7 @@ impl RevokeAccessToken {
                 )
                 .into());
             }
-            self.ports.ephemeral.put(&revoked_key(jti), ttl).await?;
+            deny_list(self.ports.ephemeral.as_ref(), jti, remaining).await?;
             true
         } else {
             false

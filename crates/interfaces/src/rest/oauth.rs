@@ -254,9 +254,18 @@ fn assertion(
     }))
 }
 
-/// The tenant behind `/t/{slug}`; `None` answers 404 in RFC 6749 form.
-async fn tenant(state: &HttpState, slug: &str) -> Result<Option<Client>, OAuthError> {
-    Ok(state.services.tenant_issuer.find(slug).await?)
+/// Answers for the tenant behind `/t/{slug}` with `f`: 404 (RFC 6749 form) when there is
+/// none, failures in RFC 6749 form.
+async fn at_tenant(
+    state: &HttpState,
+    slug: &str,
+    f: impl AsyncFnOnce(Client) -> Result<HttpResponse, OAuthError>,
+) -> HttpResponse {
+    match state.services.tenant_issuer.find(slug).await {
+        Ok(Some(client)) => f(client).await.unwrap_or_else(|e| failure(&e)),
+        Ok(None) => unknown_issuer(),
+        Err(e) => failure(&e.into()),
+    }
 }
 
 fn unknown_issuer() -> HttpResponse {
@@ -329,13 +338,10 @@ async fn tenant_token(
     slug: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let answer = async {
-        let Some(client) = tenant(&state, &slug).await? else {
-            return Ok(unknown_issuer());
-        };
+    at_tenant(&state, &slug, async |client| {
         issue(&req, &state, Some(&client), &body).await
-    };
-    answer.await.unwrap_or_else(|e| failure(&e))
+    })
+    .await
 }
 
 /// The RFC 7662 answer for an active token: the standard members and this service's claims.
@@ -417,13 +423,10 @@ async fn tenant_introspect(
     slug: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let answer = async {
-        let Some(client) = tenant(&state, &slug).await? else {
-            return Ok(unknown_issuer());
-        };
+    at_tenant(&state, &slug, async |client| {
         introspect_for(&req, &state, Some(&client), &body).await
-    };
-    answer.await.unwrap_or_else(|e| failure(&e))
+    })
+    .await
 }
 
 async fn revoke_for(
@@ -464,44 +467,35 @@ async fn tenant_revoke(
     slug: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let answer = async {
-        let Some(client) = tenant(&state, &slug).await? else {
-            return Ok(unknown_issuer());
-        };
+    at_tenant(&state, &slug, async |client| {
         revoke_for(&req, &state, Some(&client), &body).await
-    };
-    answer.await.unwrap_or_else(|e| failure(&e))
+    })
+    .await
 }
 
 /// Metadata and keys are public and cacheable for a while.
 const PUBLIC_CACHE: &str = "public, max-age=300, stale-while-revalidate=60";
 
 async fn tenant_metadata(state: web::Data<HttpState>, slug: web::Path<String>) -> HttpResponse {
-    match tenant(&state, &slug).await {
-        Ok(Some(client)) => HttpResponse::Ok()
+    at_tenant(&state, &slug, async |client| {
+        Ok(HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, PUBLIC_CACHE))
-            .json(state.services.tenant_issuer.metadata(&client)),
-        Ok(None) => unknown_issuer(),
-        Err(e) => failure(&e),
-    }
+            .json(state.services.tenant_issuer.metadata(&client)))
+    })
+    .await
 }
 
 async fn tenant_jwks(state: web::Data<HttpState>, slug: web::Path<String>) -> HttpResponse {
-    let answer = async {
-        let Some(client) = tenant(&state, &slug).await? else {
-            return Ok(unknown_issuer());
-        };
+    at_tenant(&state, &slug, async |client| {
         let keys = state
             .services
             .publish_jwks
             .execute(Some(client.id))
             .await
-            .map_err(|e| OAuthError::Unexpected(anyhow::anyhow!("{e}")))?;
-        Ok::<_, OAuthError>(
-            HttpResponse::Ok()
-                .insert_header((header::CACHE_CONTROL, PUBLIC_CACHE))
-                .json(json!({ "keys": keys })),
-        )
-    };
-    answer.await.unwrap_or_else(|e| failure(&e))
+            .map_err(|e| OAuthError::Unexpected(e.into()))?;
+        Ok(HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, PUBLIC_CACHE))
+            .json(json!({ "keys": keys })))
+    })
+    .await
 }
