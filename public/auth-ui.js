@@ -1,7 +1,8 @@
 /* The runtime of the hosted pages: reads the client from `?api_key=` (kept in sessionStorage
- * while the tab lives), the locale from `?locale=` or the browser, applies the tenant's
- * branding from /api/auth/ui/config, and drives each page (<body data-page="...">) through the
- * SDK (authservice.js). No inline script anywhere: the pages run under a strict CSP. */
+ * while the tab lives) or, in an OpenID Connect sign-in, from `?oauth_request=`, the locale
+ * from `?locale=` or the browser, applies the tenant's branding from /api/auth/ui/config, and
+ * drives each page (<body data-page="...">) through the SDK (authservice.js). No inline script
+ * anywhere: the pages run under a strict CSP. */
 (function () {
   "use strict";
 
@@ -38,6 +39,53 @@
       else store.removeItem(`authservice.${name}`);
     }
   }
+  // An OpenID Connect sign-in (an app sent the browser to /t/{slug}/authorize) arrives with
+  // `?oauth_request=`: an opaque handle, good for 30 minutes, that names the client in place of
+  // the API key. It is kept for this tab (sessionStorage) and, with its time, in this browser
+  // (localStorage), so a magic link opened in a new tab still continues the sign-in. It is
+  // forgotten after 30 minutes, once used, when the server no longer knows it, and when a page
+  // is opened for a client outside any such sign-in (`?api_key=` or `?redirect_uri=`).
+  const OAUTH = "authservice.oauth_request";
+  const OAUTH_TTL = 30 * 60 * 1000;
+  const HANDLE = /^[A-Za-z0-9_-]{1,256}$/;
+  const oauthKept = (storage) => {
+    try {
+      const kept = JSON.parse(storage.getItem(OAUTH) || "null");
+      if (kept && HANDLE.test(kept.handle) && Date.now() - kept.at < OAUTH_TTL) return kept;
+    } catch (_) { /* not ours */ }
+    storage.removeItem(OAUTH);
+    return null;
+  };
+  const oauthDrop = () => { store.removeItem(OAUTH); keyStore.removeItem(OAUTH); };
+  let oauthHandle = null;
+  let oauthInvalid = false; // an `?oauth_request=` no server would have written
+  if (params.get("oauth_request") !== null) {
+    const handle = params.get("oauth_request");
+    if (HANDLE.test(handle)) {
+      // Arriving again with the same handle keeps the time it was first seen.
+      const seen = [oauthKept(store), oauthKept(keyStore)].find((k) => k && k.handle === handle);
+      const kept = JSON.stringify({ handle, at: seen ? seen.at : Date.now() });
+      store.setItem(OAUTH, kept);
+      keyStore.setItem(OAUTH, kept);
+      oauthHandle = handle;
+    } else {
+      oauthDrop();
+      oauthInvalid = true;
+    }
+    // The sign-in returns through the server, not to an earlier `redirect_uri` of this tab.
+    for (const name of ["redirect_uri", "code_challenge", "code_challenge_method"]) store.removeItem(`authservice.${name}`);
+  } else if (params.get("api_key") || params.get("redirect_uri")) {
+    oauthDrop();
+  } else {
+    const kept = oauthKept(store) || oauthKept(keyStore);
+    oauthHandle = kept && kept.handle;
+  }
+  // The pages of signing in (and of the links mailed meanwhile) serve the request; the account
+  // pages call the user's own routes, which want the API key.
+  const OAUTH_PAGES = ["login", "signup", "forgot-password", "reset-password", "verify-email", "consent"];
+  if (!OAUTH_PAGES.includes(document.body.dataset.page)) { oauthHandle = null; oauthInvalid = false; }
+  // The consent page is nothing without a request.
+  if (document.body.dataset.page === "consent" && !oauthHandle) oauthInvalid = true;
   const pick = (tag) => (tag || "").toLowerCase().split(/[-_]/)[0];
   let lang = [params.get("locale"), store.getItem("authservice.locale"), ...(navigator.languages || [navigator.language])]
     .map(pick).find((l) => LANGS[l]) || "en";
@@ -49,7 +97,9 @@
     return s;
   };
 
-  const auth = window.AuthService.createClient({ baseUrl: location.origin, apiKey, tokenTransport: "cookie" });
+  const auth = window.AuthService.createClient(oauthHandle
+    ? { baseUrl: location.origin, oauthRequest: oauthHandle, tokenTransport: "cookie" }
+    : { baseUrl: location.origin, apiKey, tokenTransport: "cookie" });
   let config = null;
 
   // ------------------------------------------------------------------ DOM helpers (the SDK's)
@@ -134,15 +184,74 @@
     else kids.push(el("span", { class: "as-brand-name", text: (config && config.brand_name) || "AuthService" }));
     return el("header", { class: "as-brand" }, kids);
   }
-  /** An internal path carrying the client's key (so a link opened in a new tab still works). */
+  /** An internal path carrying the client's key — or, in an OpenID Connect sign-in, its
+   * request's handle — (so a link opened in a new tab still works). */
   const withKey = (path) => {
-    if (!apiKey) return path;
+    if (!apiKey && !oauthHandle) return path;
     const url = new URL(path, location.origin);
-    url.searchParams.set("api_key", apiKey);
+    if (oauthHandle) url.searchParams.set("oauth_request", oauthHandle);
+    else url.searchParams.set("api_key", apiKey);
     url.searchParams.set("locale", lang);
     return url.pathname + url.search;
   };
   const link = (href, text) => el("a", { href: withKey(href) }, [text]);
+
+  // ------------------------------------------------------------------ OpenID Connect sign-in
+  let oauthInfo = null; // the request, read once per page load
+  /** The OpenID Connect request this page serves (null outside one): its app, scopes, login
+   * hint, where to continue and who is signed in. A handle the server no longer knows is
+   * forgotten here too. */
+  function oauthRequest() {
+    if (oauthInvalid) {
+      return Promise.reject(new window.AuthService.AuthError(404, { code: "oauth_request_not_found", message: "malformed oauth_request" }));
+    }
+    if (!oauthHandle) return Promise.resolve(null);
+    if (!oauthInfo) {
+      oauthInfo = auth.oauthRequest.get(oauthHandle).catch((err) => {
+        oauthInfo = null;
+        if (err && err.code === "oauth_request_not_found") oauthDrop();
+        throw err;
+      });
+    }
+    return oauthInfo;
+  }
+  /** The request for a page of signing in; when it cannot be read the page (titled `title`)
+   * says why and offers nothing else — without it the server knows no client — → undefined. */
+  async function oauthFor(title) {
+    try { return await oauthRequest(); } catch (err) {
+      const box = alertBox();
+      page(title, "", [box]);
+      showError(box, err);
+      return undefined;
+    }
+  }
+  /** The app's name, for the texts. */
+  const appName = (info) => (info && info.app && (info.app.name || info.app.client_id)) || (config && config.brand_name) || "";
+  /** The server's `continue_url` when it is a path of this server's authorization endpoint
+   * (`/t/{slug}/...`), else null. */
+  function continuePath(value) {
+    if (typeof value !== "string" || !value.startsWith("/t/")) return null;
+    try {
+      const url = new URL(value, location.origin);
+      return url.origin === location.origin && url.pathname.startsWith("/t/") ? url.pathname + url.search : null;
+    } catch (_) { return null; }
+  }
+  /** Signed in during an OpenID Connect sign-in: back to the server's authorization endpoint,
+   * which sends the browser on to the app or to the consent page. The handle is spent (the
+   * server names it again in the address of whatever page comes next). */
+  async function continueOAuth() {
+    let target = null;
+    let failure = null;
+    try { target = continuePath((await oauthRequest() || {}).continue_url); } catch (err) { failure = err; }
+    if (target) {
+      oauthDrop();
+      location.assign(target);
+      return;
+    }
+    const box = alertBox();
+    page(t("signInTitle"), "", [box]);
+    showError(box, failure);
+  }
 
   // ------------------------------------------------------------------ navigation after sign-in
   /** An organization invitation's token, kept while its invitee signs in or signs up — in this
@@ -161,10 +270,12 @@
     set(token) { keyStore.setItem(INVITATION, JSON.stringify({ token, at: Date.now() })); },
     clear() { keyStore.removeItem(INVITATION); },
   };
-  /** After sign-in: back to the app (a `redirect_uri` the server accepts for this client: one
-   * of its registered redirect URIs) with a one-time `auth_code` it exchanges for its own
-   * session, else the invitation page when an invitation waits, else the account page. */
+  /** After sign-in: in an OpenID Connect sign-in on to the server's authorization endpoint;
+   * else back to the app (a `redirect_uri` the server accepts for this client: one of its
+   * registered redirect URIs) with a one-time `auth_code` it exchanges for its own session,
+   * else the invitation page when an invitation waits, else the account page. */
   async function afterSignIn() {
+    if (oauthHandle) { await continueOAuth(); return; }
     const target = store.getItem("authservice.redirect_uri");
     const challenge = store.getItem("authservice.code_challenge");
     const method = store.getItem("authservice.code_challenge_method");
@@ -197,9 +308,12 @@
   const SIGN_IN_TEXTS = ["email", "password", "signIn", "passkey", "or", "magicLink", "magicSent",
     "code", "recoveryCode", "verify", "useTotp", "usePasskey", "useRecovery"];
   let signIn = null; // the mounted widget (a language switch mounts a new one)
-  /** The SDK's sign-in widget in the page's card: the second factor retitles the card. */
+  /** The SDK's sign-in widget in the page's card: the second factor retitles the card. In an
+   * OpenID Connect sign-in the lead names the app and the email comes from its login hint. */
   async function loginPage() {
     if (signIn) signIn.unmount();
+    const oauth = await oauthFor(t("signInTitle"));
+    if (oauth === undefined) return;
     const methods = (config && config.methods) || {};
     const slot = el("div");
     signIn = auth.mountSignIn(slot, {
@@ -207,12 +321,13 @@
       text: Object.assign(Object.fromEntries(SIGN_IN_TEXTS.map((k) => [k, t(k)])), { twoFactor: "", twoFactorLead: "" }),
       passkey: methods.passkey !== false,
       magicLink: methods.magic_link !== false,
+      email: oauth ? oauth.login_hint || params.get("email") || undefined : undefined,
       showError,
       showOk,
       onSecondFactor: (method) => page(t("twoFactorTitle"), method === "totp" ? t("twoFactorLead") : "", [slot]),
       onSuccess: () => { afterSignIn(); },
     });
-    page(t("signInTitle"), t("signInLead"), [slot,
+    page(t("signInTitle"), oauth ? t("oauthSignInLead", { app: appName(oauth) }) : t("signInLead"), [slot,
       el("div", { class: "as-links" }, [link("/signup.html", t("noAccount")), link("/forgot-password.html", t("forgot"))])]);
     const error = params.get("error");
     if (error) signIn.showError({ authCode: error });
@@ -224,7 +339,9 @@
     await signIn.autofill();
   }
 
-  function signupPage() {
+  async function signupPage() {
+    const oauth = await oauthFor(t("signUpTitle"));
+    if (oauth === undefined) return;
     const box = alertBox();
     const name = field(t("name"), { type: "text", autocomplete: "name" });
     const email = field(t("email"), { type: "email", autocomplete: "email", required: true });
@@ -242,7 +359,8 @@
             return;
           }
           const kids = [okBox(t("signedUp"))];
-          if (auth.passkeys.supported()) {
+          // (Not in an OpenID Connect sign-in: adding a passkey is an account route, for API keys.)
+          if (auth.passkeys.supported() && !oauth) {
             const add = button(t("addPasskeyNow"), { type: "button", class: "as-btn as-secondary" });
             const note = alertBox();
             add.addEventListener("click", () => busy(add, async () => {
@@ -257,7 +375,7 @@
         } catch (err) { showError(box, err); markInvalid(email.input, password.input); }
       });
     });
-    page(t("signUpTitle"), t("signUpLead"), [form, el("div", { class: "as-links" }, [link("/login.html", t("haveAccount"))])]);
+    page(t("signUpTitle"), oauth ? t("oauthSignUpLead", { app: appName(oauth) }) : t("signUpLead"), [form, el("div", { class: "as-links" }, [link("/login.html", t("haveAccount"))])]);
   }
 
   function forgotPage() {
@@ -312,6 +430,75 @@
     // Verified once per page load (a language switch re-renders without re-sending the token).
     verifying = verifying || auth.verifyEmail(token);
     try { await verifying; status.textContent = t("verified"); } catch (err) { showError(status, err); }
+  }
+
+  /** What each OpenID Connect scope lets an app use, in words; any other scope by its name. */
+  const SCOPE_TEXT = { openid: "scopeOpenid", profile: "scopeProfile", email: "scopeEmail", offline_access: "scopeOfflineAccess" };
+  const scopeList = (scopes, attrs) => el("ul", Object.assign({ class: "as-scopes" }, attrs),
+    [...new Set(scopes || [])].map((s) => el("li", { text: SCOPE_TEXT[s] ? t(SCOPE_TEXT[s]) : s })));
+  /** The server's `redirect_to`: the app's registered redirect URI, on any origin (a native
+   * app's own scheme too) — only never a scheme that runs or embeds content here. */
+  function appAddress(value) {
+    try {
+      const url = new URL(value);
+      return ["javascript:", "data:", "vbscript:", "blob:", "file:"].includes(url.protocol) ? null : url.href;
+    } catch (_) { return null; }
+  }
+
+  /** consent.html: an app asks, through the OpenID Connect request of `?oauth_request=`, to
+   * access the account signed in to this browser. Allow or Deny; the server answers with where
+   * the browser goes (the app's redirect URI, with a code or the refusal). Nobody signed in:
+   * the login page first, which comes back here through the server. */
+  async function consentPage() {
+    // Busy until the request is read (assistive technology waits; so do the tests).
+    main().setAttribute("aria-busy", "true");
+    let leaving = false;
+    try {
+      const info = await oauthFor(t("authorizeTitle"));
+      if (!info) return;
+      if (!info.user) {
+        leaving = true;
+        location.replace(withKey("/login.html"));
+        return;
+      }
+      consentView(info);
+    } finally {
+      if (!leaving) main().setAttribute("aria-busy", "false");
+    }
+  }
+
+  function consentView(info) {
+    const app = appName(info);
+    const box = alertBox();
+    const allow = button(t("consentAllow"), { type: "button", id: "consent-allow", name: "consent", value: "allow" });
+    const deny = button(t("consentDeny"), { type: "button", id: "consent-deny", name: "consent", value: "deny", class: "as-btn as-secondary" });
+    async function decide(approve) {
+      allow.disabled = true;
+      deny.disabled = true;
+      try {
+        const { redirectTo } = await auth.oauthRequest.consent(oauthHandle, approve);
+        const target = appAddress(redirectTo);
+        if (!target) throw new window.AuthService.AuthError(502, { code: "invalid_redirect", message: "no usable redirect_to" });
+        oauthDrop();
+        // Stays disabled while the browser leaves.
+        location.assign(target);
+      } catch (err) {
+        if (err && err.code === "oauth_request_not_found") oauthDrop();
+        allow.disabled = false;
+        deny.disabled = false;
+        showError(box, err);
+      }
+    }
+    allow.addEventListener("click", () => decide(true));
+    deny.addEventListener("click", () => decide(false));
+    page(t("consentTitle", { app }), t("consentSignedInAs", { email: (info.user && info.user.email) || "" }), [
+      box,
+      el("h2", { class: "as-subtitle", id: "consent-scopes", text: t("consentScopes") }),
+      scopeList(info.scopes, { "aria-labelledby": "consent-scopes" }),
+      el("p", { class: "as-hint", text: t("consentRevokeHint") }),
+      allow, deny]);
+    // No button has the focus at first: an Enter meant for something else allows nothing.
+    focusHeading("page-title");
   }
 
   function section(title, id, children) {
@@ -493,6 +680,31 @@
     return { node: section(t("passkeys"), "s-passkeys", [kBox, kList, add]), render };
   }
 
+  /** Connected apps: the apps the user allowed (OpenID Connect), what each may use and since
+   * when; Revoke access (the app asks again next time). */
+  function connectedAppsSection() {
+    const aBox = alertBox();
+    const aList = el("ul", { class: "as-list", id: "connected-apps" });
+    async function render() {
+      const apps = await auth.consents.list();
+      if (!apps || !apps.length) { aList.replaceChildren(el("li", { text: t("noApps") })); return; }
+      aList.replaceChildren(...apps.map((a) => {
+        const name = a.name || a.app_id;
+        const revoke = el("button", { class: "as-btn as-secondary as-inline", type: "button", "data-revoke-app": a.app_id, "aria-label": `${t("revokeApp")}: ${name}`, text: t("revokeApp") });
+        revoke.addEventListener("click", () => busy(revoke, async () => {
+          try { await guarded(aBox, () => auth.consents.revoke(a.app_id)); await render(); showOk(aBox, t("appRevoked", { name })); } catch (err) { showError(aBox, err); }
+        }));
+        return el("li", { "data-app": a.app_id }, [
+          el("div", {}, [el("div", { text: name }), scopeList(a.scopes, { "aria-label": t("appScopes", { name }) }),
+            el("div", { class: "as-meta", text: `${t("appConnected")} ${fmt(a.granted_at)}` })]),
+          revoke]);
+      }));
+    }
+    // A list that cannot load says so in its own section; the rest of the page stays usable.
+    const load = () => render().catch((err) => { aList.replaceChildren(); showError(aBox, err); });
+    return { node: section(t("connectedApps"), "s-apps", [aBox, aList]), load };
+  }
+
   /** The organizations part (auth-ui-orgs.js, loaded before this file by the pages using it),
    * built once with this file's helpers; null on pages without it. */
   let orgsUi;
@@ -514,9 +726,11 @@
     const recovery = recoverySection();
     const totp = totpSection(() => recovery.render());
     const passkeys = auth.passkeys.supported() ? passkeysSection() : null;
+    const apps = connectedAppsSection();
     const organizations = orgs() ? orgs().organizationsSection() : null;
     const sections = [profileSection(me), passwordSection(() => sessions.render()), sessions.node, totp.node, recovery.node];
     if (passkeys) sections.push(passkeys.node);
+    sections.push(apps.node);
     if (organizations) sections.push(organizations.node);
 
     const out = button(t("signOut"), { type: "button", class: "as-btn as-secondary" });
@@ -528,7 +742,7 @@
     main().replaceChildren(brandHeader(), el("h1", { class: "as-title", id: "page-title", text: t("accountTitle") }), ...sections, out);
     try {
       await Promise.all([sessions.render(), totp.render(), recovery.render(), passkeys ? passkeys.render() : null,
-        organizations ? organizations.render() : null]);
+        apps.load(), organizations ? organizations.render() : null]);
     } finally {
       main().setAttribute("aria-busy", "false");
     }
@@ -555,7 +769,7 @@
     document.body.append(languagePicker());
     const pages = {
       login: loginPage, signup: signupPage, "forgot-password": forgotPage, "reset-password": resetPage, "verify-email": verifyPage, account: accountPage,
-      "accept-invitation": () => orgs().acceptInvitationPage(),
+      "accept-invitation": () => orgs().acceptInvitationPage(), consent: consentPage,
     };
     const run = pages[document.body.dataset.page];
     if (run) {

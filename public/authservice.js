@@ -8,12 +8,21 @@
  * HttpOnly `auth_refresh` cookie (the SDK never sees it); with `tokenTransport: "json"` (alias
  * `sessionMode: "token"`) it is kept in memory for this page's life. Nothing is written to
  * localStorage, and no token is ever put in a URL.
+ *
+ * In an OpenID Connect sign-in (an app sent the browser to `/t/{slug}/authorize`) the hosted
+ * pages have no API key: `createClient({ baseUrl, oauthRequest })` names the client by the
+ * request's handle (`?oauth_request=`, sent as `X-OAuth-Request`) instead. `oauthRequest.get`
+ * and `oauthRequest.consent` read and answer such a request; `consents.list` and
+ * `consents.revoke` are the apps the signed-in user allowed.
  */
 (function (global) {
   "use strict";
 
   class AuthError extends Error {
-    constructor(status, body) {
+    constructor(status, envelope) {
+      // The error envelope is flat (`{ error, code, message, ... }`); one nested in `error`
+      // (`{ error: { code, message } }`) reads the same.
+      const body = envelope && envelope.error && typeof envelope.error === "object" ? envelope.error : envelope;
       super((body && (body.message || body.error)) || `request failed (${status})`);
       this.name = "AuthError";
       this.status = status;
@@ -84,6 +93,8 @@
     const opts = options || {};
     const baseUrl = String(opts.baseUrl || "").replace(/\/+$/, "");
     const apiKey = opts.apiKey;
+    // Without an API key, an OpenID Connect request's handle names the client.
+    const oauthRequest = opts.oauthRequest;
     const transport = opts.tokenTransport || (opts.sessionMode === "token" ? "json" : "cookie");
     let accessToken = null;
     let refreshToken = null;
@@ -94,9 +105,12 @@
 
     const emit = () => listeners.forEach((fn) => { try { fn(user); } catch (_) { /* listener errors stay theirs */ } });
 
-    async function request(method, path, { body, auth, headers } = {}) {
+    /** `handle`: this call is about that OpenID Connect request, which names the client. */
+    async function request(method, path, { body, auth, headers, handle } = {}) {
       const h = Object.assign({ Accept: "application/json" }, headers || {});
-      if (apiKey) h["X-API-Key"] = apiKey;
+      if (handle) h["X-OAuth-Request"] = handle;
+      else if (apiKey) h["X-API-Key"] = apiKey;
+      else if (oauthRequest) h["X-OAuth-Request"] = oauthRequest;
       if (body !== undefined) h["Content-Type"] = "application/json";
       if (auth) {
         await ensureFresh();
@@ -346,6 +360,28 @@
           body: withTransport({ code, code_verifier: codeVerifier, redirect_uri: redirectUri }),
         }));
       },
+      /** An OpenID Connect request (`?oauth_request=` on the hosted pages), the handle its only
+       * credential (with the browser's session cookie, if any). */
+      oauthRequest: {
+        /** → `{ app: { client_id, name, first_party }, scopes, login_hint, prompt, continue_url,
+         * user }` (`user`: `{ email }` when this browser is signed in to the tenant, else null). */
+        get: (handle) => request("GET", `/api/auth/oauth-requests/${encodeURIComponent(handle)}`, { handle }),
+        /** Allows (`approve: true`) or denies the app, as the signed-in user → `{ redirectTo }`:
+         * the app's registered redirect URI, with its code or the refusal. */
+        async consent(handle, approve) {
+          const data = await request("POST", `/api/auth/oauth-requests/${encodeURIComponent(handle)}/consent`, {
+            handle, body: { approve: approve === true },
+          });
+          return { redirectTo: data && data.redirect_to };
+        },
+      },
+      /** The apps the user allowed to access the account (OpenID Connect consents). */
+      consents: {
+        /** → `[{ app_id, name, scopes, granted_at }]`. */
+        list: async () => (await request("GET", "/api/auth/consents", { auth: true })).data,
+        /** Withdraws the app's consent: it asks again next time. */
+        revoke: (appId) => request("DELETE", `/api/auth/consents/${encodeURIComponent(appId)}`, { auth: true }),
+      },
       forgotPassword: (email) => request("POST", "/api/auth/forgot-password", { body: { email } }),
       resetPassword: ({ token, newPassword }) => request("POST", "/api/auth/reset-password", { body: { token, new_password: newPassword } }),
       verifyEmail: (token) => request("POST", "/api/auth/verify-email", { body: { token } }),
@@ -438,7 +474,7 @@
   /** The sign-in widget (the hosted login page is built on it too): password, passkey (button
    * and, with `conditional` or `autofill()`, the email field's autofill) and magic link, then the
    * second factor the challenge asks for — authenticator code, recovery code or passkey, with a
-   * switch between the ones it accepts. */
+   * switch between the ones it accepts. `email` fills the email field in advance. */
   function mountSignIn(auth, target, o) {
     const t = Object.assign({}, defaultText, o.text);
     const fail = o.showError || showError;
@@ -518,7 +554,7 @@
         });
     }
 
-    const email = field(t.email, { type: "email", name: "email", autocomplete: "username webauthn", required: true });
+    const email = field(t.email, { type: "email", name: "email", autocomplete: "username webauthn", required: true, value: o.email || undefined });
     const password = field(t.password, { type: "password", name: "password", autocomplete: "current-password", required: true });
     const submit = el("button", { class: "as-btn", type: "submit", text: t.signIn });
     const form = el("form", { class: "as-stack", novalidate: true }, [box, email.wrap, password.wrap, submit]);

@@ -29,7 +29,7 @@ TIMEOUT = 15
 
 def keygen():
     key = RSAKey.generate_key(2048, auto_kid=True)
-    print(json.dumps({"public_jwk": key.as_dict(private=False), "private_pem": key.as_pem(private=True).decode()}))
+    print(json.dumps({"public_jwk": key.as_dict(private=False), "private_jwk": key.as_dict(private=True), "private_pem": key.as_pem(private=True).decode()}))
     return 0
 
 

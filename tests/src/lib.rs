@@ -95,6 +95,9 @@ pub struct AppOptions {
     pub no_redis: bool,
     /// Serve an existing test database (another app's) instead of a fresh one.
     pub database: Option<String>,
+    /// Listen on a port chosen before start and make `BASE_URL` that real address
+    /// (`http://localhost:{port}`), so issuer URLs in metadata work for third-party clients.
+    pub real_base_url: bool,
 }
 
 /// A running application and helpers to call it.
@@ -177,6 +180,15 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     if options.no_redis {
         vars.remove("REDIS_URL");
     }
+    if options.real_base_url {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        vars.insert("PORT", port.to_string());
+        vars.insert("BASE_URL", format!("http://localhost:{port}"));
+        vars.insert("SERVE_FRONTEND", "true".to_owned());
+    }
     for (k, v) in options.env {
         vars.insert(k, v);
     }
@@ -185,7 +197,11 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     let app = Application::build(settings)
         .await
         .expect("build application");
-    let address = format!("http://127.0.0.1:{}", app.http_port());
+    let address = if options.real_base_url {
+        format!("http://localhost:{}", app.http_port())
+    } else {
+        format!("http://127.0.0.1:{}", app.http_port())
+    };
     let grpc_address = format!("http://127.0.0.1:{}", app.grpc_port());
     let (stop, mut stopped) = watch::channel(false);
     let running = tokio::spawn(app.run_until_stopped(async move {

@@ -116,6 +116,10 @@ pub enum ErrorKind {
     TooManyKeys,
     /// A machine token whose service account was disabled.
     ServiceAccountDisabled,
+    /// An OIDC authorization request handle that is unknown or expired.
+    OAuthRequestNotFound,
+    /// No consent of the user to that app.
+    ConsentNotFound,
 }
 
 /// Implemented by every use-case error.

@@ -98,6 +98,11 @@ pub struct Services {
     pub introspect: crate::oauth::Introspect,
     pub revoke_token: crate::oauth::RevokeToken,
     pub tenant_issuer: crate::oauth::TenantIssuer,
+    pub authorize: crate::oauth::Authorize,
+    pub code_exchange: crate::oauth::CodeExchange,
+    pub userinfo: crate::oauth::UserInfo,
+    pub end_session: crate::oauth::EndSession,
+    pub consents: crate::oauth::ManageConsents,
 }
 
 impl Services {
@@ -174,8 +179,13 @@ impl Services {
                 ports,
                 AuthenticateClient::new(ports, config.global_origins.clone()),
             )),
-            revoke_token: crate::oauth::RevokeToken::new(ports),
+            revoke_token: crate::oauth::RevokeToken::new(ports, config.auth.access_ttl),
             tenant_issuer: crate::oauth::TenantIssuer::new(ports, &config.auth.issuer),
+            authorize: crate::oauth::Authorize::new(ports, &config.auth),
+            code_exchange: crate::oauth::CodeExchange::new(ports, &config.auth),
+            userinfo: crate::oauth::UserInfo::new(ports),
+            end_session: crate::oauth::EndSession::new(ports, &config.auth),
+            consents: crate::oauth::ManageConsents::new(ports, config.auth.access_ttl),
         }
     }
 }

@@ -164,6 +164,11 @@ event_types! {
     ServiceAccountKeyRotated => "service_account.key_rotated",
     OAuthClientAuthFailed => "oauth.client_auth_failed",
     OAuthTokenRevoked => "oauth.token_revoked",
+    OAuthConsentGranted => "oauth.consent_granted",
+    OAuthConsentDenied => "oauth.consent_denied",
+    OAuthConsentRevoked => "oauth.consent_revoked",
+    OAuthCodeReplayed => "oauth.code_replayed",
+    OAuthLogout => "oauth.logout",
 }
 
 /// One audit record.

@@ -253,6 +253,10 @@ table! {
         "Too many keys" "This service account already holds the most keys it may; revoke one first." false;
     ServiceAccountDisabled     401 Unauthenticated    "service_account_disabled"      "AUTH_SERVICE_ACCOUNT_DISABLED"
         "Service account disabled" "This service account is disabled." false;
+    OAuthRequestNotFound       404 NotFound           "oauth_request_not_found"       "AUTH_OAUTH_REQUEST_NOT_FOUND"
+        "Authorization request not found" "This sign-in request is unknown or has expired; start again from the application." false;
+    ConsentNotFound            404 NotFound           "consent_not_found"             "AUTH_CONSENT_NOT_FOUND"
+        "Consent not found" "This application is not connected to the account." false;
 }
 
 /// The JSON body of every failure.

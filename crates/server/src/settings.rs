@@ -140,6 +140,7 @@ impl Settings {
         );
         let session_idle_timeout = r.parse("SESSION_IDLE_TIMEOUT", jwt_refresh_ttl, parse_duration);
         let reauth_max_age = r.parse("REAUTH_MAX_AGE", Duration::from_secs(300), parse_duration);
+        let oidc_code_ttl = r.parse("OIDC_CODE_TTL", Duration::from_secs(60), parse_duration);
         let org_token_ttl = r.parse("ORG_TOKEN_TTL", Duration::from_secs(300), |v| {
             parse_duration_in(v, Duration::from_secs(30), Duration::from_secs(3600))
         });
@@ -339,6 +340,7 @@ impl Settings {
                     session_max_lifetime,
                     session_idle_timeout,
                     reauth_max_age,
+                    oidc_code_ttl,
                     org_token_ttl,
                     bcrypt_cost,
                     password_hash,

@@ -198,6 +198,9 @@ impl Application {
             invitations: Arc::new(PgInvitations::new(pg_pool.clone())),
             org_authorization: Arc::new(PgOrgAuthorization::new(pg_pool.clone())),
             oidc_apps: Arc::new(PgOidcApps::new(pg_pool.clone())),
+            consents: Arc::new(authservice_infrastructure::postgres::PgConsents::new(
+                pg_pool.clone(),
+            )),
             service_accounts: Arc::new(PgServiceAccounts::new(pg_pool.clone())),
             client_assertions: Arc::new(authservice_infrastructure::crypto::JwtClientAssertions),
             webauthn: Arc::new(WebauthnRs::new()),
@@ -218,6 +221,7 @@ impl Application {
                     session_max_lifetime: settings.session_max_lifetime,
                     session_idle_timeout: settings.session_idle_timeout,
                     reauth_max_age: settings.reauth_max_age,
+                    oidc_code_ttl: settings.oidc_code_ttl,
                     org_token_ttl: settings.org_token_ttl,
                     password_policy: settings.password_policy.clone(),
                     blocked_email_domains: settings.blocked_email_domains.clone(),

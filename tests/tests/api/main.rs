@@ -11,6 +11,7 @@ mod grpc;
 mod grpc_auth;
 mod mfa;
 mod oidc_apps;
+mod oidc_flow;
 mod operations;
 mod organizations;
 mod pages;

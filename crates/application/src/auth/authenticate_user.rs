@@ -68,6 +68,11 @@ impl AuthenticateUser {
                 Err(e) => AuthenticateUserError::Unexpected(e),
             }
         })?;
+        // A token an OIDC app (or a service account) was given speaks for its scopes, never
+        // for the account routes.
+        if claims.grant.is_some() {
+            return Err(TokenRefusal::Invalid.into());
+        }
         if crate::tokens::is_revoked(&self.ports, &claims.jti).await? {
             return Err(TokenRefusal::Revoked.into());
         }

@@ -52,6 +52,8 @@ pub struct AuthConfig {
     pub session_idle_timeout: Duration,
     /// `REAUTH_MAX_AGE`: how recent `auth_time` must be for a sensitive change.
     pub reauth_max_age: Duration,
+    /// `OIDC_CODE_TTL`: how long an OIDC authorization code lives.
+    pub oidc_code_ttl: Duration,
     /// `ORG_TOKEN_TTL`: how long an organization token lives (at most as long as the access
     /// token that asked for it).
     pub org_token_ttl: Duration,
@@ -73,6 +75,8 @@ pub struct IssuedTokens {
     pub refresh_expires_in: u64,
     pub user: User,
     pub session_id: Uuid,
+    /// When the user last authenticated in the session (`auth_time`).
+    pub auth_time: DateTime<Utc>,
 }
 
 /// Every broken password rule, for the error envelope's `details`.
@@ -143,9 +147,32 @@ async fn sign_access_token(
     session: SessionStamp,
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {
+    sign_access_token_for(ports, config, client, user, session, None, now).await
+}
+
+/// An access token handed to an OIDC app: issued by the tenant's issuer, with the scopes the
+/// user granted and the app as authorized party (`token_use: access`).
+#[derive(Debug, Clone)]
+pub(crate) struct AppStamp {
+    pub(crate) issuer: String,
+    /// The app's `client_id` (`azp`).
+    pub(crate) azp: String,
+    pub(crate) scopes: Vec<String>,
+}
+
+/// [`sign_access_token`], for an OIDC app's session when `app` is given.
+pub(crate) async fn sign_access_token_for(
+    ports: &Ports,
+    config: &AuthConfig,
+    client: &Client,
+    user: &User,
+    session: SessionStamp,
+    app: Option<&AppStamp>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
     let claims = AccessClaims {
         sub: user.id.to_string(),
-        iss: config.issuer.clone(),
+        iss: app.map_or_else(|| config.issuer.clone(), |a| a.issuer.clone()),
         aud: client.id.to_string(),
         iat: now.timestamp(),
         exp: (now.timestamp() + i64::try_from(config.access_ttl.as_secs()).unwrap_or(900))
@@ -158,7 +185,12 @@ async fn sign_access_token(
         sid: session.family_id.to_string(),
         auth_time: session.auth_time.timestamp(),
         org: None,
-        grant: None,
+        grant: app.map(|a| crate::ports::GrantClaims {
+            token_use: "access".to_owned(),
+            scopes: a.scopes.clone(),
+            azp: a.azp.clone(),
+            service_account_name: None,
+        }),
     };
     ports.tokens.sign(client, &claims).await
 }
@@ -213,6 +245,20 @@ pub(crate) async fn prepare_session_authenticated_at(
     user: User,
     auth_time: DateTime<Utc>,
 ) -> anyhow::Result<PreparedSession> {
+    prepare_app_session(ports, config, ctx, client, user, auth_time, None).await
+}
+
+/// Prepares a new session (family) for `user`, who authenticated at `auth_time`; granted to an
+/// OIDC app (its id, and the stamp of its access tokens) when `app` is given.
+pub(crate) async fn prepare_app_session(
+    ports: &Ports,
+    config: &AuthConfig,
+    ctx: &crate::RequestCtx,
+    client: &Client,
+    user: User,
+    auth_time: DateTime<Utc>,
+    app: Option<(uuid::Uuid, &AppStamp)>,
+) -> anyhow::Result<PreparedSession> {
     let now = ports.clock.now();
     let auth_time = auth_time.min(now);
     let limits = SessionLimits::of(config, client)?;
@@ -232,8 +278,12 @@ pub(crate) async fn prepare_session_authenticated_at(
         expires_at,
         auth_time,
         rehash: None,
+        grant: app.map(|(app_id, stamp)| crate::ports::SessionGrant {
+            app_id,
+            scopes: stamp.scopes.clone(),
+        }),
     };
-    let access_token = sign_access_token(
+    let access_token = sign_access_token_for(
         ports,
         config,
         client,
@@ -243,6 +293,7 @@ pub(crate) async fn prepare_session_authenticated_at(
             ends_at: now + limits.max_lifetime,
             auth_time,
         },
+        app.map(|(_, stamp)| stamp),
         now,
     )
     .await?;
@@ -255,6 +306,7 @@ pub(crate) async fn prepare_session_authenticated_at(
             refresh_expires_in: u64::try_from((expires_at - now).num_seconds()).unwrap_or(0),
             user,
             session_id: family_id,
+            auth_time,
         },
     })
 }

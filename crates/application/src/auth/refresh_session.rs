@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{
     AuthConfig, IssuedTokens, SessionLimits, SessionStamp, new_refresh_token, require_client,
-    sign_access_token,
+    sign_access_token_for,
 };
 use crate::audit::record_quietly;
 use crate::context::RequestCtx;
@@ -73,6 +73,7 @@ impl RefreshSession {
         ctx: &RequestCtx,
         client: &authservice_domain::Client,
         presented: &[u8; 32],
+        app: Option<Uuid>,
     ) -> Result<PresentedToken, RefreshSessionError> {
         let now = self.ports.clock.now();
         let Some(token) = self.ports.sessions.find_token(client.id, presented).await? else {
@@ -82,6 +83,11 @@ impl RefreshSession {
                 _ => RefreshSessionError::Invalid,
             });
         };
+        // An OIDC app's refresh token works only at its token endpoint, for that app; the
+        // service's own tokens never there.
+        if token.grant.as_ref().map(|g| g.app_id) != app {
+            return Err(RefreshSessionError::Invalid);
+        }
         // Consumed rows are never marked revoked (revocation ends the live ones), so a consumed
         // token is always a reuse.
         if token.consumed {
@@ -131,10 +137,62 @@ impl RefreshSession {
             .map(|t| t.expose_secret().trim().to_owned())
             .filter(|t| !t.is_empty())
             .ok_or(RefreshSessionError::Invalid)?;
+        self.rotate_with(ctx, client, &presented, None, &mut Vec::new())
+            .await
+    }
+
+    /// The `refresh_token` grant of an OIDC app at its tenant's issuer: the token must belong
+    /// to a session granted to `app`; the new access token carries the granted scopes.
+    /// Returns the tokens and the scopes granted.
+    ///
+    /// # Errors
+    /// As [`Self::execute`]; a token of another app, or of the service's own sessions, is
+    /// `Invalid`.
+    #[tracing::instrument(name = "refresh_app_session", level = "debug", skip_all)]
+    pub async fn execute_for_app(
+        &self,
+        ctx: &RequestCtx,
+        client: &authservice_domain::Client,
+        app: &authservice_domain::oidc_app::OidcApp,
+        issuer: &str,
+        presented: &str,
+    ) -> Result<(IssuedTokens, Vec<String>), RefreshSessionError> {
+        let stamp = super::AppStamp {
+            issuer: issuer.to_owned(),
+            azp: app.public_id.clone(),
+            scopes: Vec::new(),
+        };
+        let mut scopes = Vec::new();
+        let tokens = self
+            .rotate_with(
+                ctx,
+                client,
+                presented.trim(),
+                Some((app.id, &stamp)),
+                &mut scopes,
+            )
+            .await?;
+        Ok((tokens, scopes))
+    }
+
+    async fn rotate_with(
+        &self,
+        ctx: &RequestCtx,
+        client: &authservice_domain::Client,
+        presented: &str,
+        app: Option<(Uuid, &super::AppStamp)>,
+        granted: &mut Vec<String>,
+    ) -> Result<IssuedTokens, RefreshSessionError> {
+        if presented.is_empty() {
+            return Err(RefreshSessionError::Invalid);
+        }
+        let app_id = app.map(|(id, _)| id);
         let presented_hash = authservice_domain::secret::sha256(presented.as_bytes());
         let now = self.ports.clock.now();
         let limits = SessionLimits::of(&self.config, client)?;
-        let token = self.live_token(ctx, client, &presented_hash).await?;
+        let token = self
+            .live_token(ctx, client, &presented_hash, app_id)
+            .await?;
         if token.started_at <= now - limits.max_lifetime {
             // The hard end: a session older than its lifetime is over, whatever the refreshes.
             return Err(RefreshSessionError::Invalid);
@@ -168,6 +226,7 @@ impl RefreshSession {
             expires_at,
             auth_time: token.auth_time,
             rehash: None,
+            grant: token.grant.clone(),
         };
         let mut audit = ctx
             .audit(EventType::TokenRefreshed)
@@ -183,11 +242,23 @@ impl RefreshSession {
         else {
             // A concurrent refresh (or a revocation) got there first: what the token is now
             // decides — a consumed token presented twice is a reuse.
-            self.live_token(ctx, client, &presented_hash).await?;
+            self.live_token(ctx, client, &presented_hash, app_id)
+                .await?;
             return Err(RefreshSessionError::Invalid);
         };
         let (family_id, started_at) = (token.family_id, token.started_at);
-        let access_token = sign_access_token(
+        let stamp = app.map(|(_, stamp)| super::AppStamp {
+            scopes: token
+                .grant
+                .as_ref()
+                .map(|g| g.scopes.clone())
+                .unwrap_or_default(),
+            ..stamp.clone()
+        });
+        if let Some(stamp) = &stamp {
+            granted.clone_from(&stamp.scopes);
+        }
+        let access_token = sign_access_token_for(
             &self.ports,
             &self.config,
             client,
@@ -197,6 +268,7 @@ impl RefreshSession {
                 ends_at: started_at + limits.max_lifetime,
                 auth_time,
             },
+            stamp.as_ref(),
             now,
         )
         .await?;
@@ -207,6 +279,7 @@ impl RefreshSession {
             refresh_expires_in: u64::try_from((expires_at - now).num_seconds()).unwrap_or(0),
             user,
             session_id: family_id,
+            auth_time,
         })
     }
 }

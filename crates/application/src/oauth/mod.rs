@@ -3,24 +3,36 @@
 //! `client_credentials` grant, introspection (RFC 7662), revocation (RFC 7009); and the service
 //! accounts operators manage. Failures are [`OAuthError`]s, answered in RFC 6749 form.
 
+mod authorize;
 mod caller;
 mod client_credentials;
+mod code_grant;
+mod consents;
 mod discovery;
 mod error;
 mod introspect;
+mod logout;
 mod revoke;
 mod service_accounts;
+mod userinfo;
 
+pub use authorize::{
+    AuthorizationRequestError, Authorize, AuthorizeOutcome, AuthorizeParams, RequestInfo,
+};
 pub use caller::{AuthenticateCaller, OAuthCaller, PresentedClient, PresentedMethod};
 pub use client_credentials::{ClientCredentialsGrant, IssuedGrant};
+pub use code_grant::{ACR, CodeExchange, UserGrant};
+pub use consents::{ConsentError, ManageConsents};
 pub use discovery::{AUTH_METHODS, TenantIssuer};
 pub use error::OAuthError;
 pub use introspect::{Introspect, Introspection};
+pub use logout::{EndSession, LogoutOutcome, LogoutRequest};
 pub use revoke::RevokeToken;
 pub use service_accounts::{
     CreatedKey, KeyInput, ManageServiceAccounts, ServiceAccountError, ServiceAccountInput,
     account_snapshot, key_snapshot,
 };
+pub use userinfo::{UserInfo, UserInfoError};
 
 use authservice_domain::{Client, ClientId};
 

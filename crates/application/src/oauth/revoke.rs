@@ -10,9 +10,14 @@ use serde_json::json;
 
 use super::{OAuthCaller, OAuthError};
 use crate::context::RequestCtx;
-use crate::ports::{AccessTokens, AuditLog, Clock, EphemeralStore, Ports, TokenError};
+use crate::ports::{
+    AccessTokens, AuditLog, Clock, EphemeralStore, Ports, SessionRepository, TokenError,
+};
 
 pub struct RevokeToken {
+    sessions: Arc<dyn SessionRepository>,
+    access_ttl: std::time::Duration,
+    ports: Ports,
     tokens: Arc<dyn AccessTokens>,
     ephemeral: Arc<dyn EphemeralStore>,
     audit: Arc<dyn AuditLog>,
@@ -21,8 +26,11 @@ pub struct RevokeToken {
 
 impl RevokeToken {
     #[must_use]
-    pub fn new(ports: &Ports) -> Self {
+    pub fn new(ports: &Ports, access_ttl: std::time::Duration) -> Self {
         Self {
+            sessions: ports.sessions.clone(),
+            access_ttl,
+            ports: ports.clone(),
             tokens: ports.tokens.clone(),
             ephemeral: ports.ephemeral.clone(),
             audit: ports.audit.clone(),
@@ -55,6 +63,12 @@ impl RevokeToken {
                 hint.chars().take(40).collect::<String>()
             )));
         }
+        if self
+            .revoke_refresh_token(ctx, client, caller, token.trim())
+            .await?
+        {
+            return Ok(());
+        }
         let claims = match self.tokens.verify(client, token.trim()).await {
             Ok(claims) => claims,
             Err(TokenError::Unexpected(e)) => return Err(e.into()),
@@ -81,5 +95,58 @@ impl RevokeToken {
             .at(now);
         self.audit.record(&event).await?;
         Ok(())
+    }
+
+    /// Revokes the session of `token` if it is a refresh token of the tenant (RFC 7009 §2.1:
+    /// with the access tokens of the same grant, which stop at the session check). Returns
+    /// whether it was one.
+    async fn revoke_refresh_token(
+        &self,
+        ctx: &RequestCtx,
+        client: &Client,
+        caller: &OAuthCaller,
+        token: &str,
+    ) -> Result<bool, OAuthError> {
+        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(false);
+        }
+        let hash = authservice_domain::secret::sha256(token.as_bytes());
+        let Some(found) = self.sessions.find_token(client.id, &hash).await? else {
+            return Ok(false);
+        };
+        let OAuthCaller::App(app) = caller else {
+            return Err(OAuthError::UnauthorizedClient(
+                "the token was not issued to this client".into(),
+            ));
+        };
+        if found.grant.as_ref().map(|g| g.app_id) != Some(app.id) {
+            return Err(OAuthError::UnauthorizedClient(
+                "the token was not issued to this client".into(),
+            ));
+        }
+        let now = self.clock.now();
+        if !found.revoked {
+            self.sessions
+                .revoke_family(
+                    client.id,
+                    found.user_id,
+                    found.family_id,
+                    "oauth_revoke",
+                    now,
+                )
+                .await?;
+            crate::tokens::note_session_end(&self.ports, self.access_ttl, client.id, found.user_id)
+                .await?;
+        }
+        let mut event = ctx
+            .audit(EventType::OAuthTokenRevoked)
+            .client(client.id)
+            .by_oauth_client(&caller.public_id())
+            .target("session", found.family_id)
+            .metadata(json!({ "azp": caller.public_id(), "token_type": "refresh_token" }))
+            .at(now);
+        event.user_id = Some(found.user_id.as_uuid());
+        self.audit.record(&event).await?;
+        Ok(true)
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 mod audit;
 mod client_assertions;
 mod clients;
+mod consents;
 mod crypto;
 mod email;
 mod ephemeral;
@@ -24,6 +25,7 @@ mod users;
 pub use audit::{AuditFilter, AuditLog};
 pub use client_assertions::{ClientAssertions, VerifiedAssertion as VerifiedClientAssertion};
 pub use clients::{ClientRepository, ClientWriteError, SealedSigningKey};
+pub use consents::{Consent, ConsentRepository};
 pub use crypto::{Clock, Random, SealedSecret, SecretBox, SystemClock};
 pub use email::{
     ClaimedEmail, ConsumeOutcome, EmailConfigRepository, EmailContent, EmailOutbox, EmailRenderer,
@@ -44,7 +46,9 @@ pub use organizations::{
 };
 pub use rate_limit::{RateDecision, RateLimiter, RateRule};
 pub use service_accounts::ServiceAccountRepository;
-pub use sessions::{NewSession, PasswordRehash, PresentedToken, SessionInfo, SessionRepository};
+pub use sessions::{
+    NewSession, PasswordRehash, PresentedToken, SessionGrant, SessionInfo, SessionRepository,
+};
 pub use signing_keys::{SigningKeyInfo, SigningKeyStore};
 pub use tokens::{
     AccessClaims, AccessTokens, GrantClaims, HashError, NewSigningKey, OrgClaims, PasswordHasher,
@@ -78,6 +82,7 @@ pub struct Ports {
     pub invitations: Arc<dyn InvitationRepository>,
     pub org_authorization: Arc<dyn OrgAuthorizationRepository>,
     pub oidc_apps: Arc<dyn OidcAppRepository>,
+    pub consents: Arc<dyn ConsentRepository>,
     pub service_accounts: Arc<dyn ServiceAccountRepository>,
     pub client_assertions: Arc<dyn ClientAssertions>,
     pub webauthn: Arc<dyn WebauthnEngine>,

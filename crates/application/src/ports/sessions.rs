@@ -22,6 +22,17 @@ pub struct NewSession {
     /// A password sign-in whose stored hash is upgraded (cost or algorithm): stored with the
     /// sign-in, and only over the hash that was verified. `None` for every other session row.
     pub rehash: Option<PasswordRehash>,
+    /// The OIDC app this session was granted to (authorization code flow), with the scopes
+    /// granted; every token of the family carries it. `None` for the service's own sessions.
+    pub grant: Option<SessionGrant>,
+}
+
+/// An OIDC app's hold on a session: which app, and what the user granted it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionGrant {
+    /// The app's internal id.
+    pub app_id: Uuid,
+    pub scopes: Vec<String>,
 }
 
 /// A verified password's hash replaced by a stronger one of the same password.
@@ -47,6 +58,8 @@ pub struct PresentedToken {
     pub consumed: bool,
     /// Its session was revoked (logout, revocation, password change, reuse).
     pub revoked: bool,
+    /// The OIDC app the session was granted to, if any.
+    pub grant: Option<SessionGrant>,
 }
 
 /// A live session (one login) as the user sees it.

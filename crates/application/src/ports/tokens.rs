@@ -121,6 +121,28 @@ pub trait AccessTokens: Send + Sync {
     /// The client has no active key or secret, the store failed, or the key could not be opened.
     async fn sign(&self, client: &Client, claims: &AccessClaims) -> anyhow::Result<String>;
 
+    /// Signs an OpenID Connect ID token (`claims` as they are, plus `at_hash` of
+    /// `access_token` when given, hashed as the key's algorithm requires) with the client's
+    /// active asymmetric key. ID tokens are never signed with a shared secret.
+    ///
+    /// # Errors
+    /// The client has no asymmetric key (`v1_hs256`), the store failed, or signing failed.
+    async fn sign_id_token(
+        &self,
+        client: &Client,
+        claims: &Value,
+        access_token: Option<&str>,
+    ) -> anyhow::Result<String>;
+
+    /// The claims of an ID token this service signed for `client` (an `id_token_hint`):
+    /// signature by one of the client's keys that still verifies; expiry is NOT checked (a
+    /// logout may present an expired hint), the caller checks `iss` and `aud`.
+    ///
+    /// # Errors
+    /// `Malformed`, `BadSignature`, `UnknownKey`, `ClientMismatch`, `RetiredKey`,
+    /// `AlgorithmNotAllowed`; `Unexpected` when the keys cannot be loaded.
+    async fn verify_id_token(&self, client: &Client, token: &str) -> Result<Value, TokenError>;
+
     /// Verifies signature, expiry and issuer, and that the token belongs to `client`.
     ///
     /// # Errors

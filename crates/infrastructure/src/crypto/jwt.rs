@@ -293,6 +293,67 @@ impl AccessTokens for JwtAccessTokens {
         }
     }
 
+    async fn sign_id_token(
+        &self,
+        client: &Client,
+        claims: &Value,
+        access_token: Option<&str>,
+    ) -> anyhow::Result<String> {
+        if client.token_mode != TokenMode::V2Jwks {
+            return Err(anyhow!(
+                "client {} signs with a shared secret: no ID tokens",
+                client.id
+            ));
+        }
+        let key = self.signing_key(client.id).await?;
+        let mut claims = claims.clone();
+        if let Some(access_token) = access_token {
+            // OpenID Connect Core 3.1.3.6: the left half of the hash the JWS algorithm uses
+            // (SHA-512 for Ed25519, as the OpenID Foundation's errata settle it).
+            let algorithm = match key.alg {
+                Algorithm::EdDSA => &aws_lc_rs::digest::SHA512,
+                _ => &aws_lc_rs::digest::SHA256,
+            };
+            let digest = aws_lc_rs::digest::digest(algorithm, access_token.as_bytes());
+            let half = &digest.as_ref()[..digest.as_ref().len() / 2];
+            claims["at_hash"] = json!(URL_SAFE_NO_PAD.encode(half));
+        }
+        let mut header = Header::new(key.alg);
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &key.encoding).context("signing ID token")
+    }
+
+    async fn verify_id_token(&self, client: &Client, token: &str) -> Result<Value, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if !matches!(
+            header.alg,
+            Algorithm::ES256 | Algorithm::RS256 | Algorithm::EdDSA
+        ) {
+            return Err(TokenError::AlgorithmNotAllowed);
+        }
+        let kid = header.kid.ok_or(TokenError::UnknownKey)?;
+        let key = self
+            .verifying_key(&kid)
+            .await?
+            .ok_or(TokenError::UnknownKey)?;
+        if key.client_id != client.id.as_uuid() {
+            return Err(TokenError::ClientMismatch);
+        }
+        if key.alg != header.alg {
+            return Err(TokenError::AlgorithmNotAllowed);
+        }
+        if !key.stored.verifies_at(chrono::Utc::now()) {
+            return Err(TokenError::RetiredKey);
+        }
+        let mut validation = Validation::new(key.alg);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.set_required_spec_claims::<&str>(&[]);
+        jsonwebtoken::decode::<Value>(token, &key.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| map_jwt_error(&e))
+    }
+
     async fn verify(&self, client: &Client, token: &str) -> Result<AccessClaims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| {
             // jsonwebtoken cannot even name `none`: read the raw header on this path only.

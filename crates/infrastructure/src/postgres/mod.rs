@@ -3,6 +3,7 @@
 mod audit;
 mod authorization;
 mod clients;
+mod consents;
 mod email_configs;
 mod invitations;
 mod mfa;
@@ -32,6 +33,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 pub use audit::PgAuditLog;
 pub use authorization::PgOrgAuthorization;
 pub use clients::PgClientRepository;
+pub use consents::PgConsents;
 pub use email_configs::PgEmailConfigs;
 pub use invitations::PgInvitations;
 pub use mfa::PgMfa;

@@ -92,6 +92,8 @@ diesel::table! {
         revoked_at -> Nullable<Timestamptz>,
         revoked_reason -> Nullable<Text>,
         auth_time -> Timestamptz,
+        oidc_app_id -> Nullable<Uuid>,
+        scopes -> Nullable<Array<Text>>,
     }
 }
 
@@ -302,3 +304,16 @@ diesel::table! {
 
 diesel::joinable!(service_account_keys -> service_accounts (service_account_id));
 diesel::allow_tables_to_appear_in_same_query!(service_accounts, service_account_keys);
+
+diesel::table! {
+    oidc_consents (user_id, app_id) {
+        client_id -> Uuid,
+        user_id -> Uuid,
+        app_id -> Uuid,
+        scopes -> Array<Text>,
+        granted_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(oidc_consents -> oidc_apps (app_id));
+diesel::allow_tables_to_appear_in_same_query!(oidc_consents, oidc_apps);

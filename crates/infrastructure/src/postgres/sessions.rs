@@ -3,7 +3,9 @@
 
 use anyhow::Context;
 use async_trait::async_trait;
-use authservice_application::ports::{NewSession, PresentedToken, SessionInfo, SessionRepository};
+use authservice_application::ports::{
+    NewSession, PresentedToken, SessionGrant, SessionInfo, SessionRepository,
+};
 use authservice_domain::{AuditEvent, ClientId, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -33,6 +35,8 @@ struct SessionRow<'a> {
     created_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
     auth_time: DateTime<Utc>,
+    oidc_app_id: Option<Uuid>,
+    scopes: Option<&'a [String]>,
 }
 
 pub struct PgSessionRepository {
@@ -60,6 +64,8 @@ impl<'a> SessionRow<'a> {
             created_at: s.created_at,
             expires_at: s.expires_at,
             auth_time: s.auth_time,
+            oidc_app_id: s.grant.as_ref().map(|g| g.app_id),
+            scopes: s.grant.as_ref().map(|g| g.scopes.as_slice()),
         }
     }
 }
@@ -138,6 +144,8 @@ impl SessionRepository for PgSessionRepository {
             DateTime<Utc>,
             Option<DateTime<Utc>>,
             Option<DateTime<Utc>>,
+            Option<Uuid>,
+            Option<Vec<String>>,
         );
         let row: Option<Row> = sessions::table
             .filter(sessions::refresh_token_hash.eq(presented.as_slice()))
@@ -151,13 +159,26 @@ impl SessionRepository for PgSessionRepository {
                 sessions::auth_time,
                 sessions::consumed_at,
                 sessions::revoked_at,
+                sessions::oidc_app_id,
+                sessions::scopes,
             ))
             .first(&mut conn)
             .await
             .optional()
             .context("looking up a refresh token")?;
         Ok(row.map(
-            |(id, family_id, user_id, started_at, expires_at, auth_time, consumed, revoked)| {
+            |(
+                id,
+                family_id,
+                user_id,
+                started_at,
+                expires_at,
+                auth_time,
+                consumed,
+                revoked,
+                app,
+                scopes,
+            )| {
                 PresentedToken {
                     id,
                     family_id,
@@ -167,6 +188,10 @@ impl SessionRepository for PgSessionRepository {
                     auth_time,
                     consumed: consumed.is_some(),
                     revoked: revoked.is_some(),
+                    grant: app.map(|app_id| SessionGrant {
+                        app_id,
+                        scopes: scopes.unwrap_or_default(),
+                    }),
                 }
             },
         ))

@@ -98,6 +98,27 @@ impl FromRequest for ClientCtx {
             let mut ctx = base_ctx(&req);
             let api_key = header(&req, "x-api-key");
             let origin = header(&req, "origin");
+            // A hosted page serving an OIDC authorization request acts for the request's
+            // tenant (it has no API key): the handle stands in for the key on this server's
+            // own origin only.
+            if api_key.is_none()
+                && let Some(handle) = header(&req, "x-oauth-request")
+            {
+                if origin.as_deref().is_some_and(|o| {
+                    let info = req.connection_info();
+                    o != format!("{}://{}", info.scheme(), info.host())
+                }) {
+                    return Err(ApiError::new(
+                        authservice_application::ErrorKind::OriginNotAllowed,
+                        "an authorization request is served by this server's own pages",
+                    ));
+                }
+                let client = state.services.authorize.client_of(&handle).await?;
+                tracing::Span::current().record("client_id", tracing::field::display(client.id));
+                ctx.principal = Principal::Client(client.id);
+                ctx.client = Some(client);
+                return Ok(Self(ctx));
+            }
             let client = state
                 .services
                 .authenticate_client

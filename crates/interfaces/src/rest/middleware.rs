@@ -100,8 +100,14 @@ pub async fn request_context(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/json"));
-    if status.as_u16() >= 400 && !is_json {
-        // A response built outside our handlers: give it the envelope.
+    let is_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    if status.as_u16() >= 400 && !is_json && !is_html {
+        // A response built outside our handlers: give it the envelope (the OIDC endpoints'
+        // error pages are HTML on purpose).
         let kind = kind_for_status(status);
         let body = ApiError::new(kind, spec(kind).title).body(Some(&request_id));
         res = res.map_body(|_, _| BoxBody::new(body));

@@ -15,6 +15,7 @@ mod health;
 mod mfa;
 mod middleware;
 mod oauth;
+mod oidc;
 mod org_authorization;
 mod organizations;
 pub mod transport;
@@ -99,6 +100,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/metrics").get(health::metrics))
         .configure(auth::well_known)
         .configure(oauth::routes)
+        .configure(oidc::routes)
         .service(
             web::scope("/api/admin")
                 .wrap(from_fn(middleware::audit_admin_failures))
@@ -119,6 +121,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(mfa::routes)
                 .configure(organizations::routes)
                 .configure(oauth::api_routes)
+                .configure(oidc::api_routes)
                 .default_service(web::to(route_not_found)),
         );
 }

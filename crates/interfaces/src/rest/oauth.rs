@@ -302,6 +302,9 @@ async fn issue(
     let params = params(req, body)?;
     match params.get("grant_type").map(String::as_str) {
         Some("client_credentials") => {}
+        Some(grant @ ("authorization_code" | "refresh_token")) => {
+            return user_grant(req, state, tenant, body, grant == "authorization_code").await;
+        }
         Some("") | None => {
             return Err(OAuthError::InvalidRequest("grant_type is required".into()));
         }
@@ -324,6 +327,54 @@ async fn issue(
         "expires_in": grant.expires_in,
         "scope": grant.scopes.join(" "),
     })))
+}
+
+/// `authorization_code` or `refresh_token` for an OIDC app (a public app by its `client_id`).
+async fn user_grant(
+    req: &HttpRequest,
+    state: &HttpState,
+    tenant: Option<&Client>,
+    body: &[u8],
+    code: bool,
+) -> Result<HttpResponse, OAuthError> {
+    let (params, client, caller) = authenticated(req, state, tenant, body, true).await?;
+    let OAuthCaller::App(app) = caller else {
+        return Err(OAuthError::UnauthorizedClient(
+            "service accounts use the client_credentials grant".into(),
+        ));
+    };
+    let get = |k: &str| params.get(k).map(String::as_str);
+    let ctx = base_ctx(req);
+    let exchange = &state.services.code_exchange;
+    let grant = if code {
+        exchange
+            .exchange(
+                &ctx,
+                &client,
+                &app,
+                get("code"),
+                get("redirect_uri"),
+                get("code_verifier"),
+            )
+            .await?
+    } else {
+        exchange
+            .refresh(&ctx, &client, &app, get("refresh_token"), get("scope"))
+            .await?
+    };
+    let mut out = json!({
+        "access_token": grant.access_token,
+        "token_type": "Bearer",
+        "expires_in": grant.expires_in,
+        "scope": grant.scopes.join(" "),
+    });
+    if let Some(id_token) = &grant.id_token {
+        out["id_token"] = json!(id_token);
+    }
+    if let Some(refresh) = &grant.refresh_token {
+        out["refresh_token"] = json!(secrecy::ExposeSecret::expose_secret(refresh));
+    }
+    Ok(no_store(&out))
 }
 
 async fn token(req: HttpRequest, state: web::Data<HttpState>, body: web::Bytes) -> HttpResponse {
@@ -474,13 +525,18 @@ async fn tenant_revoke(
 }
 
 /// Metadata and keys are public and cacheable for a while.
-const PUBLIC_CACHE: &str = "public, max-age=300, stale-while-revalidate=60";
+pub(super) const PUBLIC_CACHE: &str = "public, max-age=300, stale-while-revalidate=60";
 
 async fn tenant_metadata(state: web::Data<HttpState>, slug: web::Path<String>) -> HttpResponse {
     at_tenant(&state, &slug, async |client| {
         Ok(HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, PUBLIC_CACHE))
-            .json(state.services.tenant_issuer.metadata(&client)))
+            .json(
+                state
+                    .services
+                    .tenant_issuer
+                    .metadata(&client, &super::oidc::id_token_algs(&state, &client).await?),
+            ))
     })
     .await
 }

@@ -46,6 +46,7 @@ async fn ui_config(ClientCtx(ctx): ClientCtx) -> Result<HttpResponse, ApiError> 
             "reset_password": "/reset-password.html",
             "verify_email": "/verify-email.html",
             "accept_invitation": "/accept-invitation.html",
+            "consent": "/consent.html",
         },
     })))
 }

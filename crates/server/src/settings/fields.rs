@@ -51,6 +51,9 @@ pub struct Settings {
     /// `REAUTH_MAX_AGE`: how recent a sign-in or re-authentication must be for a sensitive
     /// change (default 5 minutes).
     pub reauth_max_age: Duration,
+    /// `OIDC_CODE_TTL`: how long an OIDC authorization code may wait for its exchange
+    /// (default 60 s; at most 10 minutes).
+    pub oidc_code_ttl: Duration,
     /// `ORG_TOKEN_TTL`: the lifetime of an organization token (default 5 minutes; never beyond
     /// the access token that asked for it).
     pub org_token_ttl: Duration,

@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 mod clients;
+mod consents;
 mod email;
 mod invitations;
 mod mfa;
@@ -84,6 +85,7 @@ struct State {
     )>,
     mappings: Vec<authservice_domain::organization::GroupMapping>,
     oidc_apps: Vec<(authservice_domain::oidc_app::OidcApp, Option<[u8; 32]>)>,
+    consents: Vec<(ClientId, UserId, authservice_application::ports::Consent)>,
     service_accounts: Vec<authservice_domain::service_account::ServiceAccount>,
     service_account_keys: Vec<(
         authservice_domain::service_account::ServiceAccountKey,

@@ -32,6 +32,7 @@ impl SessionRepository for MemoryDb {
                 auth_time: s.row.auth_time,
                 consumed: s.consumed_at.is_some(),
                 revoked: s.revoked_at.is_some(),
+                grant: s.row.grant.clone(),
             }))
     }
 

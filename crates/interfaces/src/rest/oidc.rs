@@ -1,0 +1,496 @@
+//! The browser side of a tenant's OpenID Connect provider: `/t/{slug}/authorize` (and
+//! `/authorize/continue` after the hosted login page), `/userinfo`, `/logout`, the discovery
+//! document at `/t/{slug}/.well-known/openid-configuration`; and for the hosted pages
+//! `/api/auth/oauth-requests/{handle}` (what is asked, the consent decision) and
+//! `/api/auth/consents` (the account page's connected apps).
+//!
+//! Failures the spec forbids redirecting (an unknown client or redirect URI) are shown as a
+//! small page of this server; the session is the hosted pages' `auth_refresh` cookie.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use authservice_application::ErrorKind;
+use authservice_application::oauth::{
+    AuthorizeOutcome, LogoutOutcome, LogoutRequest, UserInfoError,
+};
+use authservice_domain::Client;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::HttpState;
+use super::extractors::{CurrentUser, base_ctx, bearer};
+use super::transport::{REFRESH_COOKIE, cleared_cookie, hint_cookie};
+use crate::error::ApiError;
+
+/// Routes at the root (below each tenant's issuer).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/t/{slug}/authorize")
+            .get(authorize_get)
+            .post(authorize_post),
+    )
+    .service(web::resource("/t/{slug}/authorize/continue").get(authorize_continue))
+    .service(
+        web::resource("/t/{slug}/userinfo")
+            .get(userinfo)
+            .post(userinfo),
+    )
+    .service(
+        web::resource("/t/{slug}/logout")
+            .get(logout_get)
+            .post(logout_post),
+    )
+    .service(web::resource("/t/{slug}/.well-known/openid-configuration").get(discovery));
+}
+
+/// Routes inside `/api`.
+pub fn api_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/auth/oauth-requests/{handle}").get(request_info))
+        .service(web::resource("/auth/oauth-requests/{handle}/consent").post(consent))
+        .service(web::resource("/auth/consents").get(list_consents))
+        .service(web::resource("/auth/consents/{app}").delete(revoke_consent));
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// A small page of this server (no script; the hosted pages' stylesheet).
+fn page(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .content_type("text/html; charset=utf-8")
+        .body(format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>{title}</title><link rel=\"stylesheet\" href=\"/auth-ui.css\"></head>\
+             <body><main class=\"as-card\"><h1>{title}</h1>{body}</main></body></html>",
+            title = escape(title),
+        ))
+}
+
+fn refused(error: &str, description: &str) -> HttpResponse {
+    page(
+        actix_web::http::StatusCode::BAD_REQUEST,
+        "This sign-in request cannot be completed",
+        &format!(
+            "<p class=\"as-alert as-error\" role=\"alert\" id=\"oauth-error\" data-error=\"{}\">{}</p>",
+            escape(error),
+            escape(description)
+        ),
+    )
+}
+
+fn no_issuer() -> HttpResponse {
+    page(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "Unknown issuer",
+        "<p class=\"as-alert as-error\" role=\"alert\">There is no such issuer here.</p>",
+    )
+}
+
+fn server_error(e: &anyhow::Error) -> HttpResponse {
+    tracing::error!(error = format!("{e:#}"), "OIDC endpoint failed");
+    page(
+        actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "<p class=\"as-alert as-error\" role=\"alert\">The server could not complete the request. Try again.</p>",
+    )
+}
+
+fn answer(outcome: AuthorizeOutcome) -> HttpResponse {
+    match outcome {
+        AuthorizeOutcome::Redirect(to) => HttpResponse::Found()
+            .insert_header((header::LOCATION, to))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
+        AuthorizeOutcome::Refuse { error, description } => refused(error, &description),
+    }
+}
+
+fn cookie(req: &HttpRequest) -> Option<String> {
+    req.cookie(REFRESH_COOKIE).map(|c| c.value().to_owned())
+}
+
+/// The tenant behind `/t/{slug}`, or the page for an unknown one.
+async fn tenant(state: &HttpState, slug: &str) -> Result<Client, Box<HttpResponse>> {
+    match state.services.tenant_issuer.find(slug).await {
+        Ok(Some(client)) => Ok(client),
+        Ok(None) => Err(Box::new(no_issuer())),
+        Err(e) => Err(Box::new(server_error(&e))),
+    }
+}
+
+/// Query or form parameters; a repeated one is refused (shown: nothing is verified yet).
+fn single_params(raw: &[u8]) -> Result<HashMap<String, String>, Box<HttpResponse>> {
+    let mut out = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw) {
+        if out.insert(k.to_string(), v.into_owned()).is_some() {
+            return Err(Box::new(refused(
+                "invalid_request",
+                &format!(
+                    "the parameter '{}' is repeated",
+                    k.chars().take(40).collect::<String>()
+                ),
+            )));
+        }
+    }
+    Ok(out)
+}
+
+async fn authorize(state: &HttpState, req: &HttpRequest, slug: &str, raw: &[u8]) -> HttpResponse {
+    let client = match tenant(state, slug).await {
+        Ok(c) => c,
+        Err(page) => return *page,
+    };
+    let params = match single_params(raw) {
+        Ok(p) => p,
+        Err(page) => return *page,
+    };
+    match state
+        .services
+        .authorize
+        .begin(&client, &params, cookie(req).as_deref())
+        .await
+    {
+        Ok(outcome) => answer(outcome),
+        Err(e) => server_error(&e),
+    }
+}
+
+async fn authorize_get(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    slug: web::Path<String>,
+) -> HttpResponse {
+    authorize(&state, &req, &slug, req.query_string().as_bytes()).await
+}
+
+async fn authorize_post(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    slug: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    authorize(&state, &req, &slug, &body).await
+}
+
+#[derive(Deserialize)]
+struct ContinueQuery {
+    request: String,
+}
+
+async fn authorize_continue(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    slug: web::Path<String>,
+    query: web::Query<ContinueQuery>,
+) -> HttpResponse {
+    let client = match tenant(&state, &slug).await {
+        Ok(c) => c,
+        Err(page) => return *page,
+    };
+    match state
+        .services
+        .authorize
+        .resume(&client, &query.request, cookie(&req).as_deref())
+        .await
+    {
+        Ok(outcome) => answer(outcome),
+        Err(e) => server_error(&e),
+    }
+}
+
+async fn discovery(state: web::Data<HttpState>, slug: web::Path<String>) -> HttpResponse {
+    let client = match state.services.tenant_issuer.find(&slug).await {
+        Ok(Some(client)) => client,
+        Ok(None) => {
+            return HttpResponse::NotFound().json(
+                json!({ "error": "invalid_request", "error_description": "no such issuer" }),
+            );
+        }
+        Err(e) => return server_error(&e),
+    };
+    match id_token_algs(&state, &client).await {
+        Ok(algs) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, super::oauth::PUBLIC_CACHE))
+            .json(state.services.tenant_issuer.metadata(&client, &algs)),
+        Err(e) => server_error(&e),
+    }
+}
+
+/// The algorithms of the tenant's published keys (what its ID tokens may be signed with).
+pub(super) async fn id_token_algs(
+    state: &HttpState,
+    client: &Client,
+) -> anyhow::Result<Vec<String>> {
+    if client.token_mode != authservice_domain::TokenMode::V2Jwks {
+        return Ok(Vec::new());
+    }
+    let keys = state.services.publish_jwks.execute(Some(client.id)).await?;
+    let mut algs: Vec<String> = Vec::new();
+    for key in keys {
+        if let Some(alg) = key.get("alg").and_then(|a| a.as_str())
+            && !algs.iter().any(|a| a == alg)
+        {
+            algs.push(alg.to_owned());
+        }
+    }
+    Ok(algs)
+}
+
+async fn userinfo(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    slug: web::Path<String>,
+) -> HttpResponse {
+    let client = match state.services.tenant_issuer.find(&slug).await {
+        Ok(Some(client)) => client,
+        Ok(None) => {
+            return HttpResponse::NotFound().json(
+                json!({ "error": "invalid_request", "error_description": "no such issuer" }),
+            );
+        }
+        Err(e) => return server_error(&e),
+    };
+    match state
+        .services
+        .userinfo
+        .execute(&client, bearer(&req).as_deref())
+        .await
+    {
+        Ok(claims) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(claims),
+        Err(UserInfoError::Unexpected(e)) => server_error(&e),
+        Err(UserInfoError::InsufficientScope) => HttpResponse::Forbidden()
+            .insert_header((
+                header::WWW_AUTHENTICATE,
+                "Bearer error=\"insufficient_scope\", scope=\"openid\"",
+            ))
+            .json(json!({ "error": "insufficient_scope", "error_description": UserInfoError::InsufficientScope.to_string() })),
+        Err(UserInfoError::InvalidToken(why)) => HttpResponse::Unauthorized()
+            .insert_header((
+                header::WWW_AUTHENTICATE,
+                format!("Bearer error=\"invalid_token\", error_description=\"{why}\""),
+            ))
+            .json(json!({ "error": "invalid_token", "error_description": why })),
+    }
+}
+
+async fn logout(
+    state: &HttpState,
+    req: &HttpRequest,
+    slug: &str,
+    raw: &[u8],
+    confirmed: bool,
+) -> HttpResponse {
+    let client = match tenant(state, slug).await {
+        Ok(c) => c,
+        Err(page) => return *page,
+    };
+    let params = match single_params(raw) {
+        Ok(p) => p,
+        Err(page) => return *page,
+    };
+    let get = |k: &str| params.get(k).map(String::as_str);
+    let request = LogoutRequest {
+        id_token_hint: get("id_token_hint"),
+        client_id: get("client_id"),
+        post_logout_redirect_uri: get("post_logout_redirect_uri"),
+        state: get("state"),
+        confirmed: confirmed && get("confirm") == Some("yes"),
+    };
+    let outcome = match state
+        .services
+        .end_session
+        .execute(&base_ctx(req), &client, request, cookie(req).as_deref())
+        .await
+    {
+        Ok(outcome) => outcome,
+        Err(e) => return server_error(&e),
+    };
+    let cookies = &state.config.cookies;
+    match outcome {
+        LogoutOutcome::Refuse(why) => refused("invalid_request", &why),
+        LogoutOutcome::Confirm => {
+            let hidden: String = params
+                .iter()
+                .filter(|(k, _)| {
+                    matches!(
+                        k.as_str(),
+                        "client_id" | "post_logout_redirect_uri" | "state"
+                    )
+                })
+                .map(|(k, v)| {
+                    format!(
+                        "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                        escape(k),
+                        escape(v)
+                    )
+                })
+                .collect();
+            page(
+                actix_web::http::StatusCode::OK,
+                "Sign out?",
+                &format!(
+                    "<form method=\"post\" action=\"/t/{slug}/logout\">{hidden}\
+                     <input type=\"hidden\" name=\"confirm\" value=\"yes\">\
+                     <button class=\"as-btn\" type=\"submit\" id=\"logout-confirm\">Sign out</button></form>",
+                    slug = escape(client.slug.as_str()),
+                ),
+            )
+        }
+        LogoutOutcome::Redirect(to) => HttpResponse::Found()
+            .insert_header((header::LOCATION, to))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .cookie(cleared_cookie(cookies))
+            .cookie(hint_cookie(0, cookies))
+            .finish(),
+        LogoutOutcome::SignedOut => {
+            let mut res = page(
+                actix_web::http::StatusCode::OK,
+                "You are signed out",
+                "<p class=\"as-alert as-ok\" role=\"status\" id=\"signed-out\">You are signed out.</p>",
+            );
+            let _ = res.add_cookie(&cleared_cookie(cookies));
+            let _ = res.add_cookie(&hint_cookie(0, cookies));
+            res
+        }
+    }
+}
+
+async fn logout_get(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    slug: web::Path<String>,
+) -> HttpResponse {
+    logout(&state, &req, &slug, req.query_string().as_bytes(), false).await
+}
+
+async fn logout_post(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    slug: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    // The confirmation form is this server's own: a cross-site post cannot confirm.
+    let same_origin = same_origin(&req);
+    logout(&state, &req, &slug, &body, same_origin).await
+}
+
+/// Whether the request's `Origin` (when sent) is this server's own.
+fn same_origin(req: &HttpRequest) -> bool {
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+    else {
+        return true;
+    };
+    let info = req.connection_info();
+    origin == format!("{}://{}", info.scheme(), info.host())
+}
+
+// ------------------------------------------------------------------ hosted pages' API
+
+async fn request_info(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    handle: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let info = state
+        .services
+        .authorize
+        .info(&handle, cookie(&req).as_deref())
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "app": {
+                "client_id": info.app.public_id,
+                "name": info.app.name.as_str(),
+                "first_party": info.app.first_party,
+            },
+            "tenant": { "name": info.client.name.as_str() },
+            "scopes": info.scopes,
+            "login_hint": info.login_hint,
+            "prompt": info.prompt,
+            "continue_url": info.continue_url,
+            "user": info.user.map(|u| json!({ "email": u.email.as_str() })),
+        })))
+}
+
+#[derive(Deserialize)]
+struct ConsentBody {
+    approve: bool,
+}
+
+async fn consent(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    handle: web::Path<String>,
+    body: web::Json<ConsentBody>,
+) -> Result<HttpResponse, ApiError> {
+    if !same_origin(&req) {
+        return Err(ApiError::new(
+            ErrorKind::OriginNotAllowed,
+            "consent is given on this server's own page",
+        ));
+    }
+    let to = state
+        .services
+        .authorize
+        .consent(
+            &base_ctx(&req),
+            &handle,
+            cookie(&req).as_deref(),
+            body.approve,
+        )
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "redirect_to": to })))
+}
+
+async fn list_consents(
+    CurrentUser { ctx, caller }: CurrentUser,
+    state: web::Data<HttpState>,
+) -> Result<HttpResponse, ApiError> {
+    let client = ctx
+        .client
+        .as_ref()
+        .ok_or_else(|| ApiError::new(ErrorKind::Internal, "no client"))?;
+    let consents = state.services.consents.list(client, caller.user.id).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "data": consents.iter().map(|c| json!({
+            "app_id": c.app_public_id,
+            "name": c.app_name,
+            "scopes": c.scopes,
+            "granted_at": c.granted_at,
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+async fn revoke_consent(
+    CurrentUser { ctx, caller }: CurrentUser,
+    state: web::Data<HttpState>,
+    app: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let client = ctx
+        .client
+        .clone()
+        .ok_or_else(|| ApiError::new(ErrorKind::Internal, "no client"))?;
+    state
+        .services
+        .consents
+        .revoke(&ctx, &client, caller.user.id, &app)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
