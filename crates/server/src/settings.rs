@@ -140,7 +140,9 @@ impl Settings {
         );
         let session_idle_timeout = r.parse("SESSION_IDLE_TIMEOUT", jwt_refresh_ttl, parse_duration);
         let reauth_max_age = r.parse("REAUTH_MAX_AGE", Duration::from_secs(300), parse_duration);
-        let oidc_code_ttl = r.parse("OIDC_CODE_TTL", Duration::from_secs(60), parse_duration);
+        let oidc_code_ttl = r.parse("OIDC_CODE_TTL", Duration::from_secs(60), |v| {
+            parse_duration_in(v, Duration::from_secs(1), Duration::from_secs(600))
+        });
         let org_token_ttl = r.parse("ORG_TOKEN_TTL", Duration::from_secs(300), |v| {
             parse_duration_in(v, Duration::from_secs(30), Duration::from_secs(3600))
         });

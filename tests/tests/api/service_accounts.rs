@@ -860,6 +860,7 @@ async fn the_tenant_issuer_publishes_its_metadata_and_only_its_own_keys() {
         // lives below it; the required members are present.
         assert_eq!(meta["issuer"], issuer.as_str());
         for endpoint in [
+            "authorization_endpoint",
             "token_endpoint",
             "jwks_uri",
             "introspection_endpoint",
@@ -874,13 +875,17 @@ async fn the_tenant_issuer_publishes_its_metadata_and_only_its_own_keys() {
             );
         }
         assert!(meta["response_types_supported"].is_array());
-        assert_eq!(meta["grant_types_supported"], json!(["client_credentials"]));
+        assert_eq!(
+            meta["grant_types_supported"],
+            json!(["authorization_code", "refresh_token", "client_credentials"])
+        );
         assert_eq!(
             meta["token_endpoint_auth_methods_supported"],
             json!([
                 "client_secret_basic",
                 "client_secret_post",
-                "private_key_jwt"
+                "private_key_jwt",
+                "none"
             ])
         );
     }

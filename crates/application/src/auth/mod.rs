@@ -170,6 +170,8 @@ pub(crate) async fn sign_access_token_for(
     app: Option<&AppStamp>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {
+    // An app sees the address only with the `email` scope, and never the user's role.
+    let shows_email = app.is_none_or(|a| a.scopes.iter().any(|s| s == "email"));
     let claims = AccessClaims {
         sub: user.id.to_string(),
         iss: app.map_or_else(|| config.issuer.clone(), |a| a.issuer.clone()),
@@ -179,9 +181,17 @@ pub(crate) async fn sign_access_token_for(
             .min(session.ends_at.timestamp()),
         jti: Uuid::new_v4().simple().to_string(),
         client_id: client.id.to_string(),
-        email: user.email.as_str().to_owned(),
-        email_verified: user.email_verified,
-        role: user.role.clone(),
+        email: if shows_email {
+            user.email.as_str().to_owned()
+        } else {
+            String::new()
+        },
+        email_verified: shows_email && user.email_verified,
+        role: if app.is_some() {
+            String::new()
+        } else {
+            user.role.clone()
+        },
         sid: session.family_id.to_string(),
         auth_time: session.auth_time.timestamp(),
         org: None,

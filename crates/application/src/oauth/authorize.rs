@@ -64,6 +64,10 @@ struct Pending {
     login_hint: Option<String>,
     ui_locale: Option<String>,
     created_at: i64,
+    /// Set when the request reached the consent page: the user whose session passed the
+    /// sign-in rules then (only they may decide).
+    #[serde(default)]
+    consent_for: Option<Uuid>,
 }
 
 /// What a code stands for until it is exchanged.
@@ -281,7 +285,7 @@ impl Authorize {
                 .filter(|v| !v.is_empty())
         };
         // 1. Who asks, and where it may be answered: failures are shown, not redirected.
-        let Some(client_id) = get("client_id") else {
+        let Some(client_id) = get("client_id").filter(|c| c.len() <= 64) else {
             return Ok(AuthorizeOutcome::Refuse {
                 error: "invalid_request",
                 description: "client_id is required".into(),
@@ -489,6 +493,10 @@ impl Authorize {
                         "the user has not allowed this application",
                     ));
                 }
+                let pending = Pending {
+                    consent_for: Some(user.id.as_uuid()),
+                    ..pending
+                };
                 let handle = self.store(&pending, handle).await?;
                 return Ok(AuthorizeOutcome::Redirect(with_query(
                     &format!("{}/consent.html", self.base_url),
@@ -496,8 +504,14 @@ impl Authorize {
                 )));
             }
         }
-        if let Some(handle) = handle {
-            self.ports.ephemeral.take(&request_key(handle)).await?;
+        // A waiting request is answered once: of concurrent continuations one takes it.
+        if let Some(handle) = handle
+            && self.ports.ephemeral.take(&request_key(handle)).await?.is_none()
+        {
+            return Ok(AuthorizeOutcome::Refuse {
+                error: "invalid_request",
+                description: "the authorization request was already answered".into(),
+            });
         }
         self.issue_code(client, &pending, &user, &session).await
     }
@@ -675,6 +689,11 @@ impl Authorize {
         let Some((user, session)) = self.browser_session(&client, cookie).await? else {
             return Err(AuthorizationRequestError::NotSignedIn);
         };
+        // Only a request that reached the consent page with this user's session (which then
+        // passed prompt=login and max_age) may be decided.
+        if pending.consent_for != Some(user.id.as_uuid()) {
+            return Err(AuthorizationRequestError::NotFound);
+        }
         let now = self.ports.clock.now();
         let mut event = ctx
             .audit(if approve {
@@ -687,7 +706,9 @@ impl Authorize {
             .metadata(json!({ "client_id": app.public_id, "scopes": pending.scopes }))
             .at(now);
         event.user_id = Some(user.id.as_uuid());
-        self.ports.ephemeral.take(&request_key(handle)).await?;
+        if self.ports.ephemeral.take(&request_key(handle)).await?.is_none() {
+            return Err(AuthorizationRequestError::NotFound);
+        }
         if !approve {
             record_quietly(&self.ports, &event).await;
             let AuthorizeOutcome::Redirect(to) = self.error_to(

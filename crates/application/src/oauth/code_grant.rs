@@ -138,19 +138,26 @@ impl CodeExchange {
             return Err(OAuthError::InvalidGrant("the code is not valid".into()));
         }
         let hash = hex(&sha256(code.as_bytes()));
-        let Some(stored) = self.ports.ephemeral.take(&code_key(&hash)).await? else {
-            self.replayed(ctx, client, &hash).await?;
-            return Err(OAuthError::InvalidGrant(
-                "the code is not valid: unknown, expired or already used".into(),
-            ));
+        let unknown = || {
+            OAuthError::InvalidGrant("the code is not valid: unknown, expired or already used".into())
         };
-        let grant: CodeGrant = serde_json::from_str(&stored).map_err(anyhow::Error::from)?;
-        let now = self.ports.clock.now();
+        // Read first: a code presented by another app (which may have stolen it) is refused
+        // without spending it; the app's own presentation then takes it atomically.
+        let Some(peeked) = self.ports.ephemeral.get_value(&code_key(&hash)).await? else {
+            self.replayed(ctx, client, &hash).await?;
+            return Err(unknown());
+        };
+        let grant: CodeGrant = serde_json::from_str(&peeked).map_err(anyhow::Error::from)?;
         if grant.client_id != client.id.as_uuid() || grant.app_id != app.id {
             return Err(OAuthError::InvalidGrant(
                 "the code was issued to another client".into(),
             ));
         }
+        if self.ports.ephemeral.take(&code_key(&hash)).await?.is_none() {
+            self.replayed(ctx, client, &hash).await?;
+            return Err(unknown());
+        }
+        let now = self.ports.clock.now();
         if grant.expires_at < now.timestamp() {
             return Err(OAuthError::InvalidGrant("the code has expired".into()));
         }

@@ -19,10 +19,12 @@ use crate::ports::{Ports, TokenError};
 /// What the logout endpoint answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogoutOutcome {
-    /// Sessions ended: 302 to the app's registered address (with `state`).
-    Redirect(String),
-    /// Sessions ended; no address to return to: a "signed out" page.
-    SignedOut,
+    /// Sessions ended: 302 to the app's registered address (with `state`), or without one a
+    /// "signed out" page; `clear_cookie` when the browser's own session was among them.
+    Done {
+        redirect: Option<String>,
+        clear_cookie: bool,
+    },
     /// No valid hint: ask the user to confirm (a form posting `confirm=yes` back).
     Confirm,
     /// Shown, never redirected.
@@ -90,6 +92,13 @@ impl EndSession {
         request: LogoutRequest<'_>,
         cookie: Option<&str>,
     ) -> anyhow::Result<LogoutOutcome> {
+        if request.id_token_hint.is_some_and(|h| h.len() > 8192)
+            || request.client_id.is_some_and(|c| c.len() > 64)
+            || request.state.is_some_and(|s| s.len() > 1024)
+            || request.post_logout_redirect_uri.is_some_and(|u| u.len() > 2048)
+        {
+            return Ok(LogoutOutcome::Refuse("a parameter is too long".into()));
+        }
         let hinted = match request.id_token_hint.filter(|h| !h.is_empty()) {
             Some(hint) => match self.hint(client, hint).await? {
                 Some(found) => Some(found),
@@ -146,16 +155,32 @@ impl EndSession {
         }
         let now = self.ports.clock.now();
         let mut ended: Vec<(UserId, Uuid)> = Vec::new();
-        if let Some(cookie) = cookie
-            .map(str::trim)
-            .filter(|c| !c.is_empty() && c.len() <= 128)
-            && let Some(found) = self
+        let hinted_user = hinted
+            .as_ref()
+            .and_then(|(claims, _)| claims["sub"].as_str())
+            .and_then(|s| UserId::parse(s).ok());
+        // The browser's own session ends only when it is the hint's user's (or the user
+        // confirmed here): someone else's ID token signs nobody out.
+        let mut browser_ended = false;
+        if let Some(cookie) = cookie.map(str::trim).filter(|c| !c.is_empty() && c.len() <= 128) {
+            let hash = sha256(cookie.as_bytes());
+            let owner = self
                 .ports
                 .sessions
-                .revoke_by_token(client.id, &sha256(cookie.as_bytes()), now)
+                .find_token(client.id, &hash)
                 .await?
-        {
-            ended.push(found);
+                .map(|t| t.user_id);
+            if owner.is_some()
+                && (hinted.is_none() || owner == hinted_user)
+                && let Some(found) = self
+                    .ports
+                    .sessions
+                    .revoke_by_token(client.id, &hash, now)
+                    .await?
+            {
+                ended.push(found);
+                browser_ended = true;
+            }
         }
         if let Some((claims, _)) = &hinted
             && let (Some(user), Some(sid)) = (
@@ -181,11 +206,13 @@ impl EndSession {
             event.user_id = Some(user.as_uuid());
             crate::audit::record_quietly(&self.ports, &event).await;
         }
-        Ok(match redirect {
-            Some(uri) => LogoutOutcome::Redirect(match request.state {
+        Ok(LogoutOutcome::Done {
+            redirect: redirect.map(|uri| match request.state {
                 Some(state) if !state.is_empty() => with_query(&uri, &[("state", state)]),
                 _ => uri,
             }),
+            clear_cookie: browser_ended,
+        }),
             None => LogoutOutcome::SignedOut,
         })
     }

@@ -64,6 +64,7 @@ impl TokenService for TokenGrpc {
             match claims.grant {
                 Some(grant) => {
                     response.token_use = grant.token_use;
+                    response.azp = grant.azp;
                     response.scope = grant.scopes.join(" ");
                     response.scopes = grant.scopes;
                     if let Some(name) = grant.service_account_name {

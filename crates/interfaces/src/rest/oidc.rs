@@ -347,20 +347,22 @@ async fn logout(
                 ),
             )
         }
-        LogoutOutcome::Redirect(to) => HttpResponse::Found()
-            .insert_header((header::LOCATION, to))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .cookie(cleared_cookie(cookies))
-            .cookie(hint_cookie(0, cookies))
-            .finish(),
-        LogoutOutcome::SignedOut => {
-            let mut res = page(
-                actix_web::http::StatusCode::OK,
-                "You are signed out",
-                "<p class=\"as-alert as-ok\" role=\"status\" id=\"signed-out\">You are signed out.</p>",
-            );
-            let _ = res.add_cookie(&cleared_cookie(cookies));
-            let _ = res.add_cookie(&hint_cookie(0, cookies));
+        LogoutOutcome::Done { redirect, clear_cookie } => {
+            let mut res = match redirect {
+                Some(to) => HttpResponse::Found()
+                    .insert_header((header::LOCATION, to))
+                    .insert_header((header::CACHE_CONTROL, "no-store"))
+                    .finish(),
+                None => page(
+                    actix_web::http::StatusCode::OK,
+                    "You are signed out",
+                    "<p class=\"as-alert as-ok\" role=\"status\" id=\"signed-out\">You are signed out.</p>",
+                ),
+            };
+            if clear_cookie {
+                let _ = res.add_cookie(&cleared_cookie(cookies));
+                let _ = res.add_cookie(&hint_cookie(0, cookies));
+            }
             res
         }
     }
