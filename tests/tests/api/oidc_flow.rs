@@ -1177,3 +1177,100 @@ async fn openid_client_signs_a_user_in_through_the_hosted_pages_in_chromium() {
     assert_eq!(out["after_logout_error"], "login_required", "{out}");
     assert_eq!(out["console_errors"], json!([]), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_users_id_token_signs_nobody_out_and_app_tokens_show_only_what_was_granted() {
+    let app = oidc_app().await;
+    let (client, slug, key) = tenant(&app, json!({})).await;
+    let registered = register(&app, &client, json!({})).await;
+    let (id, secret) = (
+        registered["client_id"].as_str().unwrap(),
+        registered["client_secret"].as_str().unwrap(),
+    );
+    let victim = browser_session(&app, &key, "victim@example.com").await;
+    let attacker = browser_session(&app, &key, "mallory@example.com").await;
+
+    // The attacker's own ID token, replayed at the victim's browser.
+    let (_, location, _) = authorize(
+        &app,
+        &slug,
+        &code_request(id, &[("scope", "openid")]),
+        Some(&attacker),
+    )
+    .await;
+    let (status, tokens) = exchange(
+        &app,
+        &slug,
+        id,
+        secret,
+        &param(&location.unwrap(), "code").unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let access = claims_of(tokens["access_token"].as_str().unwrap());
+    assert!(
+        access.get("email").is_none_or(|e| e == ""),
+        "no email scope, no address: {access}"
+    );
+    assert!(
+        access.get("role").is_none_or(|r| r == ""),
+        "an app never sees the role: {access}"
+    );
+    let mut url = Url::parse(&app.url(&format!("/t/{slug}/logout"))).unwrap();
+    url.query_pairs_mut()
+        .append_pair("id_token_hint", tokens["id_token"].as_str().unwrap());
+    let res = app
+        .http
+        .get(url)
+        .header("Cookie", format!("auth_refresh={victim}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(
+        !res.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("auth_refresh=;")),
+        "the victim's cookie is not cleared"
+    );
+    let (status, location, _) = authorize(
+        &app,
+        &slug,
+        &code_request(id, &[("prompt", "none")]),
+        Some(&victim),
+    )
+    .await;
+    assert_eq!(status, 302);
+    assert!(
+        param(&location.unwrap(), "code").is_some(),
+        "the victim is still signed in"
+    );
+
+    // A request parked at the login page cannot be decided on the consent endpoint.
+    let third = register(
+        &app,
+        &client,
+        json!({"name": "Partner", "first_party": false}),
+    )
+    .await;
+    let (_, location, _) = authorize(
+        &app,
+        &slug,
+        &code_request(third["client_id"].as_str().unwrap(), &[("prompt", "login")]),
+        Some(&victim),
+    )
+    .await;
+    let location = location.unwrap();
+    assert_eq!(location.path(), "/login.html");
+    let handle = param(&location, "oauth_request").unwrap();
+    let res = app
+        .http
+        .post(app.url(&format!("/api/auth/oauth-requests/{handle}/consent")))
+        .header("Cookie", format!("auth_refresh={victim}"))
+        .json(&json!({ "approve": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404, "prompt=login is not skipped");
+}

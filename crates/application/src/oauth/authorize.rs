@@ -417,6 +417,7 @@ impl Authorize {
             login_hint,
             ui_locale,
             created_at: self.ports.clock.now().timestamp(),
+            consent_for: None,
         };
         let session = self.browser_session(client, cookie).await?;
         self.decide(client, &app, pending, None, session).await
@@ -506,7 +507,12 @@ impl Authorize {
         }
         // A waiting request is answered once: of concurrent continuations one takes it.
         if let Some(handle) = handle
-            && self.ports.ephemeral.take(&request_key(handle)).await?.is_none()
+            && self
+                .ports
+                .ephemeral
+                .take(&request_key(handle))
+                .await?
+                .is_none()
         {
             return Ok(AuthorizeOutcome::Refuse {
                 error: "invalid_request",
@@ -706,7 +712,13 @@ impl Authorize {
             .metadata(json!({ "client_id": app.public_id, "scopes": pending.scopes }))
             .at(now);
         event.user_id = Some(user.id.as_uuid());
-        if self.ports.ephemeral.take(&request_key(handle)).await?.is_none() {
+        if self
+            .ports
+            .ephemeral
+            .take(&request_key(handle))
+            .await?
+            .is_none()
+        {
             return Err(AuthorizationRequestError::NotFound);
         }
         if !approve {

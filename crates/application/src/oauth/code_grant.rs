@@ -139,7 +139,9 @@ impl CodeExchange {
         }
         let hash = hex(&sha256(code.as_bytes()));
         let unknown = || {
-            OAuthError::InvalidGrant("the code is not valid: unknown, expired or already used".into())
+            OAuthError::InvalidGrant(
+                "the code is not valid: unknown, expired or already used".into(),
+            )
         };
         // Read first: a code presented by another app (which may have stolen it) is refused
         // without spending it; the app's own presentation then takes it atomically.

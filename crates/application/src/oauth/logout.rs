@@ -95,7 +95,9 @@ impl EndSession {
         if request.id_token_hint.is_some_and(|h| h.len() > 8192)
             || request.client_id.is_some_and(|c| c.len() > 64)
             || request.state.is_some_and(|s| s.len() > 1024)
-            || request.post_logout_redirect_uri.is_some_and(|u| u.len() > 2048)
+            || request
+                .post_logout_redirect_uri
+                .is_some_and(|u| u.len() > 2048)
         {
             return Ok(LogoutOutcome::Refuse("a parameter is too long".into()));
         }
@@ -162,7 +164,10 @@ impl EndSession {
         // The browser's own session ends only when it is the hint's user's (or the user
         // confirmed here): someone else's ID token signs nobody out.
         let mut browser_ended = false;
-        if let Some(cookie) = cookie.map(str::trim).filter(|c| !c.is_empty() && c.len() <= 128) {
+        if let Some(cookie) = cookie
+            .map(str::trim)
+            .filter(|c| !c.is_empty() && c.len() <= 128)
+        {
             let hash = sha256(cookie.as_bytes());
             let owner = self
                 .ports
@@ -212,8 +217,6 @@ impl EndSession {
                 _ => uri,
             }),
             clear_cookie: browser_ended,
-        }),
-            None => LogoutOutcome::SignedOut,
         })
     }
 }

@@ -347,7 +347,10 @@ async fn logout(
                 ),
             )
         }
-        LogoutOutcome::Done { redirect, clear_cookie } => {
+        LogoutOutcome::Done {
+            redirect,
+            clear_cookie,
+        } => {
             let mut res = match redirect {
                 Some(to) => HttpResponse::Found()
                     .insert_header((header::LOCATION, to))
