@@ -296,6 +296,8 @@ fn same_origin_form(req: &HttpRequest) -> bool {
 
 mod magic_page;
 
+pub(super) use magic_page::escape;
+
 #[derive(Deserialize)]
 struct ExchangeBody {
     code: String,

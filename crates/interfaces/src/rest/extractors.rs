@@ -104,10 +104,7 @@ impl FromRequest for ClientCtx {
             if api_key.is_none()
                 && let Some(handle) = header(&req, "x-oauth-request")
             {
-                if origin.as_deref().is_some_and(|o| {
-                    let info = req.connection_info();
-                    o != format!("{}://{}", info.scheme(), info.host())
-                }) {
+                if !super::oidc::same_origin(&req) {
                     return Err(ApiError::new(
                         authservice_application::ErrorKind::OriginNotAllowed,
                         "an authorization request is served by this server's own pages",

@@ -20,6 +20,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::HttpState;
+use super::email::escape;
 use super::extractors::{CurrentUser, base_ctx, bearer};
 use super::transport::{REFRESH_COOKIE, cleared_cookie, hint_cookie};
 use crate::error::ApiError;
@@ -51,14 +52,6 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/auth/oauth-requests/{handle}/consent").post(consent))
         .service(web::resource("/auth/consents").get(list_consents))
         .service(web::resource("/auth/consents/{app}").delete(revoke_consent));
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 /// A small page of this server (no script; the hosted pages' stylesheet).
@@ -391,7 +384,7 @@ async fn logout_post(
 }
 
 /// Whether the request's `Origin` (when sent) is this server's own.
-fn same_origin(req: &HttpRequest) -> bool {
+pub(super) fn same_origin(req: &HttpRequest) -> bool {
     let Some(origin) = req
         .headers()
         .get(header::ORIGIN)

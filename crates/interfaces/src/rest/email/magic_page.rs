@@ -79,7 +79,8 @@ pub fn locale(req: &HttpRequest) -> &'static Strings {
     &EN
 }
 
-fn escape(raw: &str) -> String {
+/// HTML-escapes text for this server's small pages (also the OIDC error pages).
+pub(in crate::rest) fn escape(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
         match c {
