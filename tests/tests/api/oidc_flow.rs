@@ -1274,3 +1274,69 @@ async fn another_users_id_token_signs_nobody_out_and_app_tokens_show_only_what_w
         .unwrap();
     assert_eq!(res.status().as_u16(), 404, "prompt=login is not skipped");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enormous_and_malformed_oidc_input_is_refused_cleanly() {
+    let app = oidc_app().await;
+    let (client, slug, _) = tenant(&app, json!({})).await;
+    let registered = register(&app, &client, json!({})).await;
+    let (id, secret) = (
+        registered["client_id"].as_str().unwrap(),
+        registered["client_secret"].as_str().unwrap(),
+    );
+    let big = "x".repeat(5000);
+    let (status, location, _) = authorize(&app, &slug, &code_request(&big, &[]), None).await;
+    assert_eq!(
+        (status, location),
+        (400, None),
+        "enormous client_id is shown"
+    );
+    let (status, location, _) =
+        authorize(&app, &slug, &code_request(id, &[("state", &big)]), None).await;
+    assert_eq!(status, 302);
+    assert_eq!(
+        param(&location.unwrap(), "error").as_deref(),
+        Some("invalid_request")
+    );
+    let (status, location, _) =
+        authorize(&app, &slug, &code_request(id, &[("nonce", &big)]), None).await;
+    assert_eq!(status, 302);
+    assert_eq!(
+        param(&location.unwrap(), "error").as_deref(),
+        Some("invalid_request")
+    );
+    // A repeated parameter is shown, not guessed at.
+    let url = format!(
+        "{}?client_id={id}&client_id={id}&response_type=code",
+        app.url(&format!("/t/{slug}/authorize"))
+    );
+    let res = app.http.get(url).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    // Token endpoint: an enormous or garbage code is invalid_grant.
+    for code in [big.as_str(), "%%%", ""] {
+        let (status, body) = exchange(&app, &slug, id, secret, code).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(matches!(
+            body["error"].as_str(),
+            Some("invalid_grant" | "invalid_request")
+        ));
+    }
+    // Logout: enormous state or a garbage hint is shown, never followed.
+    for (k, v) in [("state", big.as_str()), ("id_token_hint", "not.a.jwt")] {
+        let mut url = Url::parse(&app.url(&format!("/t/{slug}/logout"))).unwrap();
+        url.query_pairs_mut().append_pair(k, v);
+        let res = app.http.get(url).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 400, "{k}");
+        assert!(res.headers().get("location").is_none());
+    }
+    // Userinfo with a garbage token, and the consent API with an enormous handle.
+    let (status, _) = userinfo(&app, &slug, "garbage").await;
+    assert_eq!(status, 401);
+    let res = app
+        .http
+        .get(app.url(&format!("/api/auth/oauth-requests/{big}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+}
