@@ -84,6 +84,80 @@ impl SecondFactors {
     }
 }
 
+/// A way the user proved who they are when a session began: what the session's `amr`
+/// (Authentication Methods References, RFC 8176) and `acr` claims are made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    Password,
+    /// A magic link (or its redirect code) opened from the inbox.
+    MagicLink,
+    Totp,
+    RecoveryCode,
+    /// A passkey (WebAuthn with user verification).
+    Passkey,
+}
+
+impl AuthMethod {
+    /// The method's name in challenge answers and audit events.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "password" => Self::Password,
+            "magic_link" => Self::MagicLink,
+            "totp" => Self::Totp,
+            "recovery_code" => Self::RecoveryCode,
+            "passkey" => Self::Passkey,
+            _ => return None,
+        })
+    }
+
+    /// Its `amr` values: `pwd`, `otp` (TOTP and recovery codes), `hwk` + `user` (a key held by
+    /// the user, unlocked by user verification) from RFC 8176; `email` for a link from the
+    /// inbox, which RFC 8176 has no value for.
+    #[must_use]
+    pub fn amr_values(self) -> &'static [&'static str] {
+        match self {
+            Self::Password => &["pwd"],
+            Self::MagicLink => &["email"],
+            Self::Totp | Self::RecoveryCode => &["otp"],
+            Self::Passkey => &["hwk", "user"],
+        }
+    }
+}
+
+/// The `amr` of a sign-in by `methods` (in the order used), each value once, with `mfa` when
+/// more than one factor was proven — two methods, or a passkey (a possession factor unlocked by
+/// a PIN or biometric).
+#[must_use]
+pub fn amr(methods: &[AuthMethod]) -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    for value in methods.iter().flat_map(|m| m.amr_values()) {
+        if !values.iter().any(|v| v == value) {
+            values.push((*value).to_owned());
+        }
+    }
+    if methods.len() > 1 || methods.contains(&AuthMethod::Passkey) {
+        values.push("mfa".to_owned());
+    }
+    values
+}
+
+/// The authentication context class (`acr`) of one factor.
+pub const ACR_ONE_FACTOR: &str = "urn:authservice:acr:loa1";
+/// The authentication context class (`acr`) of more than one factor.
+pub const ACR_MULTI_FACTOR: &str = "urn:authservice:acr:loa2";
+
+/// The `acr` of a session with this `amr`: [`ACR_MULTI_FACTOR`] with `mfa`, else
+/// [`ACR_ONE_FACTOR`].
+#[must_use]
+pub fn acr(amr: &[String]) -> &'static str {
+    if amr.iter().any(|v| v == "mfa") {
+        ACR_MULTI_FACTOR
+    } else {
+        ACR_ONE_FACTOR
+    }
+}
+
 /// Why a sign-in is refused although its proof was right.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
@@ -165,6 +239,24 @@ mod tests {
         let mut c = client();
         c.settings = ClientSettings::parse(json!({"require_verified_email": true})).unwrap();
         c
+    }
+
+    #[test]
+    fn amr_names_each_method_once_and_mfa_for_two_factors_or_a_passkey() {
+        use AuthMethod::{MagicLink, Passkey, Password, RecoveryCode, Totp};
+        assert_eq!(amr(&[Password]), vec!["pwd"]);
+        assert_eq!(acr(&amr(&[Password])), ACR_ONE_FACTOR);
+        assert_eq!(amr(&[MagicLink]), vec!["email"]);
+        assert_eq!(amr(&[Password, Totp]), vec!["pwd", "otp", "mfa"]);
+        assert_eq!(amr(&[MagicLink, RecoveryCode]), vec!["email", "otp", "mfa"]);
+        assert_eq!(amr(&[Password, Passkey]), vec!["pwd", "hwk", "user", "mfa"]);
+        assert_eq!(amr(&[Passkey]), vec!["hwk", "user", "mfa"]);
+        assert_eq!(acr(&amr(&[Passkey])), ACR_MULTI_FACTOR);
+        assert_eq!(acr(&[]), ACR_ONE_FACTOR);
+        for name in ["password", "magic_link", "totp", "recovery_code", "passkey"] {
+            assert!(AuthMethod::parse(name).is_some(), "{name}");
+        }
+        assert_eq!(AuthMethod::parse("sms"), None);
     }
 
     #[test]

@@ -38,7 +38,7 @@ fn to_json(c: &AccessClaims) -> Value {
     json!({
         "sub": c.sub, "iss": c.iss, "aud": c.aud, "iat": c.iat, "exp": c.exp, "jti": c.jti,
         "client_id": c.client_id, "email": c.email, "email_verified": c.email_verified,
-        "role": c.role, "sid": c.sid, "auth_time": c.auth_time,
+        "role": c.role, "sid": c.sid, "auth_time": c.auth_time, "amr": c.amr,
         "org": c.org.as_ref().map(|o| json!({
             "id": o.id, "slug": o.slug, "role": o.role, "permissions": o.permissions,
         })),
@@ -65,6 +65,7 @@ fn from_json(v: &Value) -> Option<AccessClaims> {
         role: text("role")?,
         sid: text("sid")?,
         auth_time: int("auth_time")?,
+        amr: serde_json::from_value(v.get("amr")?.clone()).ok()?,
         org: v.get("org").and_then(|o| {
             Some(OrgClaims {
                 id: o.get("id")?.as_str()?.to_owned(),

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::auth_helpers::{PASSWORD, b64url_decode, key_of, signup};
+use crate::mfa::{enrol_totp, pyotp};
 
 const REDIRECT: &str = "https://rp.example/cb";
 const POST_LOGOUT: &str = "https://rp.example/bye";
@@ -88,6 +89,11 @@ async fn sign_in(app: &TestApp, headers: &[(&str, &str)], email: &str) -> String
     }
     let res = req.send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
+    refresh_cookie(&res)
+}
+
+/// The `auth_refresh` cookie a sign-in answer sets.
+fn refresh_cookie(res: &reqwest::Response) -> String {
     res.headers()
         .get_all("set-cookie")
         .iter()
@@ -253,6 +259,7 @@ async fn a_first_party_app_gets_a_code_tokens_an_id_token_userinfo_refresh_and_l
     assert_eq!(id_token["email"], "ada@example.com");
     assert_eq!(id_token["name"], "Ada Lovelace");
     assert_eq!(id_token["acr"], "urn:authservice:acr:loa1");
+    assert_eq!(id_token["amr"], json!(["pwd"]), "a password sign-in");
     for claim in ["sub", "exp", "iat", "auth_time", "sid", "at_hash"] {
         assert!(
             id_token.get(claim).is_some(),
@@ -966,6 +973,19 @@ async fn discovery_metadata_has_every_required_field() {
     assert_eq!(meta["response_types_supported"], json!(["code"]));
     assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
+    for claim in ["auth_time", "acr", "amr", "sid", "at_hash", "nonce"] {
+        assert!(
+            meta["claims_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(claim)),
+            "claims_supported lacks {claim}"
+        );
+    }
+    assert_eq!(
+        meta["acr_values_supported"],
+        json!(["urn:authservice:acr:loa1", "urn:authservice:acr:loa2"])
+    );
     assert!(
         meta["scopes_supported"]
             .as_array()
@@ -1339,4 +1359,160 @@ async fn enormous_and_malformed_oidc_input_is_refused_cleanly() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 404);
+}
+
+/// Starts an authorization without a session: the hosted login's request handle and the URL
+/// the pages continue at once signed in.
+async fn pending_request(app: &TestApp, slug: &str, client_id: &str) -> (String, String) {
+    let (status, location, _) = authorize(app, slug, &code_request(client_id, &[]), None).await;
+    assert_eq!(status, 302);
+    let handle = param(&location.unwrap(), "oauth_request").expect("a handle");
+    let info: Value = app
+        .http
+        .get(app.url(&format!("/api/auth/oauth-requests/{handle}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let continue_url = info["continue_url"].as_str().unwrap().to_owned();
+    (handle, continue_url)
+}
+
+/// Follows the hosted pages' way back to the issuer with the new session `cookie`; returns
+/// the code the app receives.
+async fn continue_with(app: &TestApp, continue_url: &str, cookie: &str) -> String {
+    let res = app
+        .http
+        .get(app.url(continue_url))
+        .header("Cookie", format!("auth_refresh={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 302);
+    let to = app_url(app, res.headers()["location"].to_str().unwrap());
+    assert!(to.as_str().starts_with(REDIRECT), "{to}");
+    param(&to, "code").expect("a code")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_factor_or_a_magic_link_in_the_middle_of_the_flow_shows_in_amr_and_acr() {
+    let sink = authservice_tests::smtp::SmtpSink::start().await;
+    let app = oidc_app_with(authservice_tests::smtp_env(sink.port())).await;
+    let (client, slug, key) = tenant(&app, json!({})).await;
+    let registered = register(&app, &client, json!({})).await;
+    let (id, secret) = (
+        registered["client_id"].as_str().unwrap(),
+        registered["client_secret"].as_str().unwrap(),
+    );
+
+    // Password, then TOTP, on the hosted login page (by the request's handle).
+    let access = signup(&app, &key, "tia@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (totp_secret, t0, _) = enrol_totp(&app, &key, &access).await;
+    let (handle, continue_url) = pending_request(&app, &slug, id).await;
+    let res = app
+        .http
+        .post(app.url("/api/auth/login"))
+        .header("X-OAuth-Request", &handle)
+        .json(
+            &json!({"email": "tia@example.com", "password": PASSWORD, "token_transport": "cookie"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["requires_2fa"], true, "{body}");
+    let res = app
+        .http
+        .post(app.url("/api/auth/totp/verify"))
+        .header("X-OAuth-Request", &handle)
+        .json(&json!({
+            "two_factor_token": body["two_factor_token"],
+            "code": pyotp(&totp_secret, t0 + 30),
+            "token_transport": "cookie",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let cookie = refresh_cookie(&res);
+    let code = continue_with(&app, &continue_url, &cookie).await;
+    let (status, tokens) = exchange(&app, &slug, id, secret, &code).await;
+    assert_eq!(status, 200, "{tokens}");
+    let id_token = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id_token["amr"], json!(["pwd", "otp", "mfa"]), "{id_token}");
+    assert_eq!(id_token["acr"], "urn:authservice:acr:loa2");
+    let access_claims = claims_of(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access_claims["amr"], json!(["pwd", "otp", "mfa"]));
+    // Introspection tells resource servers too, and a refresh keeps it.
+    let res = app
+        .http
+        .post(app.url(&format!("/t/{slug}/introspect")))
+        .basic_auth(id, Some(secret))
+        .form(&[("token", tokens["access_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    let introspected: Value = res.json().await.unwrap();
+    assert_eq!(introspected["active"], true, "{introspected}");
+    assert_eq!(introspected["amr"], json!(["pwd", "otp", "mfa"]));
+    let (status, refreshed) = token(
+        &app,
+        &slug,
+        Some((id, secret)),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{refreshed}");
+    let id_token = claims_of(refreshed["id_token"].as_str().unwrap());
+    assert_eq!(id_token["amr"], json!(["pwd", "otp", "mfa"]));
+    assert_eq!(id_token["acr"], "urn:authservice:acr:loa2");
+    assert_eq!(
+        claims_of(refreshed["access_token"].as_str().unwrap())["amr"],
+        json!(["pwd", "otp", "mfa"])
+    );
+
+    // A magic link opened from the inbox.
+    signup(&app, &key, "mo@example.com").await;
+    let (handle, continue_url) = pending_request(&app, &slug, id).await;
+    let res = app
+        .http
+        .post(app.url("/api/auth/magic-link/send"))
+        .header("X-OAuth-Request", &handle)
+        .json(&json!({"email": "mo@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let link_token = sink
+        .wait_for_text(
+            "mo@example.com",
+            "/api/auth/magic-link/verify",
+            Duration::from_secs(15),
+        )
+        .await
+        .query_param("/api/auth/magic-link/verify", "token");
+    let res = app
+        .http
+        .post(app.url("/api/auth/magic-link/verify"))
+        .json(&json!({"token": link_token, "token_transport": "cookie"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let cookie = refresh_cookie(&res);
+    let code = continue_with(&app, &continue_url, &cookie).await;
+    let (status, tokens) = exchange(&app, &slug, id, secret, &code).await;
+    assert_eq!(status, 200, "{tokens}");
+    let id_token = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id_token["amr"], json!(["email"]), "{id_token}");
+    assert_eq!(id_token["acr"], "urn:authservice:acr:loa1");
+    assert_eq!(id_token["email"], "mo@example.com");
 }

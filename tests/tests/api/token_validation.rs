@@ -59,6 +59,11 @@ async fn validate_token_negative_matrix() {
         assert_eq!(res.client_id, id);
         assert_eq!(res.role, "user");
         assert_eq!(res.token_use, "access");
+        assert_eq!(
+            res.amr,
+            vec!["pwd"],
+            "how the user signed in (signup: password)"
+        );
         assert!(res.error.is_empty());
     }
 

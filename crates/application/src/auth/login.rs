@@ -195,7 +195,15 @@ impl Login {
         };
         let mut user = user;
         user.last_login_at = Some(self.ports.clock.now());
-        let mut prepared = prepare_session(&self.ports, &self.config, ctx, client, user).await?;
+        let mut prepared = prepare_session(
+            &self.ports,
+            &self.config,
+            ctx,
+            client,
+            user,
+            &[authservice_domain::sign_in::AuthMethod::Password],
+        )
+        .await?;
         prepared.session.rehash = rehash;
         let event = login_event(&self.ports, ctx, &prepared);
         self.ports

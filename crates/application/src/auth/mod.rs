@@ -29,6 +29,7 @@ use authservice_domain::EventType;
 use std::time::Duration;
 
 use authservice_domain::secret::sha256;
+use authservice_domain::sign_in::AuthMethod;
 use authservice_domain::{AuditEvent, Client, PasswordPolicy, User};
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
@@ -77,6 +78,8 @@ pub struct IssuedTokens {
     pub session_id: Uuid,
     /// When the user last authenticated in the session (`auth_time`).
     pub auth_time: DateTime<Utc>,
+    /// How the user signed in to the session (`amr`).
+    pub amr: Vec<String>,
 }
 
 /// Every broken password rule, for the error envelope's `details`.
@@ -144,7 +147,7 @@ async fn sign_access_token(
     config: &AuthConfig,
     client: &Client,
     user: &User,
-    session: SessionStamp,
+    session: SessionStamp<'_>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {
     sign_access_token_for(ports, config, client, user, session, None, now).await
@@ -166,7 +169,7 @@ pub(crate) async fn sign_access_token_for(
     config: &AuthConfig,
     client: &Client,
     user: &User,
-    session: SessionStamp,
+    session: SessionStamp<'_>,
     app: Option<&AppStamp>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {
@@ -194,6 +197,7 @@ pub(crate) async fn sign_access_token_for(
         },
         sid: session.family_id.to_string(),
         auth_time: session.auth_time.timestamp(),
+        amr: session.amr.to_vec(),
         org: None,
         grant: app.map(|a| crate::ports::GrantClaims {
             token_use: "access".to_owned(),
@@ -206,12 +210,13 @@ pub(crate) async fn sign_access_token_for(
 }
 
 /// The session an access token is signed for: its id (`sid`), its hard end (no token outlives
-/// it) and when the user last authenticated in it (`auth_time`).
+/// it), when the user last authenticated in it (`auth_time`) and how they signed in (`amr`).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct SessionStamp {
+pub(crate) struct SessionStamp<'a> {
     pub(crate) family_id: Uuid,
     pub(crate) ends_at: DateTime<Utc>,
     pub(crate) auth_time: DateTime<Utc>,
+    pub(crate) amr: &'a [String],
 }
 
 /// Whether the caller authenticated recently enough for a sensitive change: the access
@@ -233,19 +238,32 @@ pub(crate) struct PreparedSession {
     pub(crate) tokens: IssuedTokens,
 }
 
-/// Prepares a new session (family) for `user`, who authenticated just now.
+/// Prepares a new session (family) for `user`, who authenticated just now by `methods`.
 pub(crate) async fn prepare_session(
     ports: &Ports,
     config: &AuthConfig,
     ctx: &crate::RequestCtx,
     client: &Client,
     user: User,
+    methods: &[AuthMethod],
 ) -> anyhow::Result<PreparedSession> {
     let now = ports.clock.now();
-    prepare_session_authenticated_at(ports, config, ctx, client, user, now).await
+    let sign_in = SignIn {
+        auth_time: now,
+        amr: authservice_domain::sign_in::amr(methods),
+    };
+    prepare_session_authenticated_at(ports, config, ctx, client, user, sign_in).await
 }
 
-/// Prepares a new session (family) for `user`, who authenticated at `auth_time` (a redirect
+/// When and how the user authenticated (`auth_time`, `amr`): a session handed over from
+/// another (a redirect code, an OIDC code) carries the original sign-in's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SignIn {
+    pub(crate) auth_time: DateTime<Utc>,
+    pub(crate) amr: Vec<String>,
+}
+
+/// Prepares a new session (family) for `user`, who signed in as `sign_in` says (a redirect
 /// code hands over a sign-in that happened on the hosted pages moments before).
 pub(crate) async fn prepare_session_authenticated_at(
     ports: &Ports,
@@ -253,12 +271,12 @@ pub(crate) async fn prepare_session_authenticated_at(
     ctx: &crate::RequestCtx,
     client: &Client,
     user: User,
-    auth_time: DateTime<Utc>,
+    sign_in: SignIn,
 ) -> anyhow::Result<PreparedSession> {
-    prepare_app_session(ports, config, ctx, client, user, auth_time, None).await
+    prepare_app_session(ports, config, ctx, client, user, sign_in, None).await
 }
 
-/// Prepares a new session (family) for `user`, who authenticated at `auth_time`; granted to an
+/// Prepares a new session (family) for `user`, who signed in as `sign_in` says; granted to an
 /// OIDC app (its id, and the stamp of its access tokens) when `app` is given.
 pub(crate) async fn prepare_app_session(
     ports: &Ports,
@@ -266,9 +284,10 @@ pub(crate) async fn prepare_app_session(
     ctx: &crate::RequestCtx,
     client: &Client,
     user: User,
-    auth_time: DateTime<Utc>,
+    sign_in: SignIn,
     app: Option<(uuid::Uuid, &AppStamp)>,
 ) -> anyhow::Result<PreparedSession> {
+    let SignIn { auth_time, amr } = sign_in;
     let now = ports.clock.now();
     let auth_time = auth_time.min(now);
     let limits = SessionLimits::of(config, client)?;
@@ -287,6 +306,7 @@ pub(crate) async fn prepare_app_session(
         created_at: now,
         expires_at,
         auth_time,
+        amr: amr.clone(),
         rehash: None,
         grant: app.map(|(app_id, stamp)| crate::ports::SessionGrant {
             app_id,
@@ -302,6 +322,7 @@ pub(crate) async fn prepare_app_session(
             family_id,
             ends_at: now + limits.max_lifetime,
             auth_time,
+            amr: &amr,
         },
         app.map(|(_, stamp)| stamp),
         now,
@@ -317,6 +338,7 @@ pub(crate) async fn prepare_app_session(
             user,
             session_id: family_id,
             auth_time,
+            amr,
         },
     })
 }

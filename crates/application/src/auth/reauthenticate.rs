@@ -198,6 +198,8 @@ impl Reauthenticate {
                 family_id,
                 ends_at: started_at + limits.max_lifetime,
                 auth_time: now,
+                // How the session began; a re-authentication only renews its time.
+                amr: &caller.claims.amr,
             },
             now,
         )

@@ -225,6 +225,7 @@ impl RefreshSession {
             created_at: now,
             expires_at,
             auth_time: token.auth_time,
+            amr: token.amr.clone(),
             rehash: None,
             grant: token.grant.clone(),
         };
@@ -267,6 +268,7 @@ impl RefreshSession {
                 family_id,
                 ends_at: started_at + limits.max_lifetime,
                 auth_time,
+                amr: &token.amr,
             },
             stamp.as_ref(),
             now,
@@ -280,6 +282,7 @@ impl RefreshSession {
             user,
             session_id: family_id,
             auth_time,
+            amr: token.amr,
         })
     }
 }

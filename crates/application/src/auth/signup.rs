@@ -191,7 +191,17 @@ impl Signup {
         };
         let email = user.email.clone();
         let prepared = if session_now {
-            Some(prepare_session(&self.ports, &self.config, ctx, client, user.clone()).await?)
+            Some(
+                prepare_session(
+                    &self.ports,
+                    &self.config,
+                    ctx,
+                    client,
+                    user.clone(),
+                    &[authservice_domain::sign_in::AuthMethod::Password],
+                )
+                .await?,
+            )
         } else {
             None
         };

@@ -181,8 +181,15 @@ impl VerifyMagicLink {
                     user.email_verified = true;
                 }
                 user.last_login_at = Some(now);
-                let prepared =
-                    prepare_session(&self.ports, &self.config, ctx, &owner, user).await?;
+                let prepared = prepare_session(
+                    &self.ports,
+                    &self.config,
+                    ctx,
+                    &owner,
+                    user,
+                    &[authservice_domain::sign_in::AuthMethod::MagicLink],
+                )
+                .await?;
                 let mut login = login_event(&self.ports, ctx, &prepared);
                 login.metadata["method"] = json!("magic_link");
                 let outcome = self

@@ -143,13 +143,22 @@ impl ExchangeRedirectCode {
             .and_then(serde_json::Value::as_i64)
             .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
             .unwrap_or(now);
+        // ... and how the user signed in there (a magic link's code: the link itself).
+        let amr = if method == "magic_link" {
+            authservice_domain::sign_in::amr(&[authservice_domain::sign_in::AuthMethod::MagicLink])
+        } else {
+            stored
+                .get("amr")
+                .and_then(|v| serde_json::from_value::<Vec<String>>(v.clone()).ok())
+                .unwrap_or_default()
+        };
         let prepared = crate::auth::prepare_session_authenticated_at(
             &self.ports,
             &self.config,
             ctx,
             &owner,
             user,
-            auth_time,
+            crate::auth::SignIn { auth_time, amr },
         )
         .await?;
         let mut login = login_event(&self.ports, ctx, &prepared);
@@ -260,6 +269,7 @@ impl IssueRedirectCode {
             "redirect_uri": redirect_uri,
             "code_challenge": challenge,
             "auth_time": caller.claims.auth_time,
+            "amr": caller.claims.amr,
         })
         .to_string();
         self.ports

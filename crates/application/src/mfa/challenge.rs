@@ -3,7 +3,7 @@
 //! minutes.
 
 use authservice_domain::EventType;
-use authservice_domain::sign_in::{self, Proof, SecondFactors};
+use authservice_domain::sign_in::{self, AuthMethod, Proof, SecondFactors};
 use authservice_domain::{Client, ClientId, User, UserId};
 use serde_json::json;
 
@@ -237,8 +237,19 @@ impl CompleteChallenge {
         let now = self.ports.clock.now();
         let mut user = challenge.user;
         user.last_login_at = Some(now);
-        let prepared =
-            prepare_session(&self.ports, &self.config, ctx, &challenge.client, user).await?;
+        let methods: Vec<AuthMethod> = [challenge.first_factor.as_str(), method]
+            .into_iter()
+            .filter_map(AuthMethod::parse)
+            .collect();
+        let prepared = prepare_session(
+            &self.ports,
+            &self.config,
+            ctx,
+            &challenge.client,
+            user,
+            &methods,
+        )
+        .await?;
         let mut login = login_event(&self.ports, ctx, &prepared);
         login.metadata["method"] = json!(format!("{}+{method}", challenge.first_factor));
         self.ports

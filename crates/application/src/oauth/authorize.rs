@@ -81,6 +81,9 @@ pub(crate) struct CodeGrant {
     pub(crate) nonce: Option<String>,
     pub(crate) code_challenge: Option<String>,
     pub(crate) auth_time: i64,
+    /// How the user signed in to the browser's session (`amr`).
+    #[serde(default)]
+    pub(crate) amr: Vec<String>,
     pub(crate) expires_at: i64,
 }
 
@@ -561,6 +564,7 @@ impl Authorize {
             nonce: pending.nonce.clone(),
             code_challenge: pending.code_challenge.clone(),
             auth_time: session.auth_time.timestamp(),
+            amr: session.amr.clone(),
             expires_at: self.ports.clock.now().timestamp()
                 + i64::try_from(ttl.as_secs()).unwrap_or(60),
         };

@@ -93,6 +93,7 @@ impl ClientCredentialsGrant {
             role: role.to_owned(),
             sid: String::new(),
             auth_time: 0,
+            amr: Vec::new(),
             org: None,
             grant: Some(GrantClaims {
                 token_use: "client_credentials".to_owned(),

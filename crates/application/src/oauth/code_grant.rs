@@ -19,7 +19,6 @@ use crate::context::RequestCtx;
 use crate::ports::Ports;
 
 /// `acr` of every ID token: one authentication by the hosted pages' rules.
-pub const ACR: &str = "urn:authservice:acr:loa1";
 
 /// What the token endpoint answers an app for a user (no `Debug`: it holds tokens).
 pub struct UserGrant {
@@ -81,6 +80,7 @@ impl CodeExchange {
         scopes: &[String],
         sid: Uuid,
         auth_time: i64,
+        amr: &[String],
         nonce: Option<&str>,
         access_token: &str,
     ) -> anyhow::Result<Option<String>> {
@@ -95,7 +95,10 @@ impl CodeExchange {
         claims["iat"] = json!(now);
         claims["exp"] = json!(now + i64::try_from(self.config.access_ttl.as_secs()).unwrap_or(900));
         claims["auth_time"] = json!(auth_time);
-        claims["acr"] = json!(ACR);
+        claims["acr"] = json!(authservice_domain::sign_in::acr(amr));
+        if !amr.is_empty() {
+            claims["amr"] = json!(amr);
+        }
         claims["sid"] = json!(sid.to_string());
         if let Some(nonce) = nonce {
             claims["nonce"] = json!(nonce);
@@ -205,13 +208,17 @@ impl CodeExchange {
             scopes: grant.scopes.clone(),
         };
         let auth_time = chrono::DateTime::from_timestamp(grant.auth_time, 0).unwrap_or(now);
+        let sign_in = crate::auth::SignIn {
+            auth_time,
+            amr: grant.amr.clone(),
+        };
         let prepared = crate::auth::prepare_app_session(
             &self.ports,
             &self.config,
             ctx,
             client,
             user,
-            auth_time,
+            sign_in,
             Some((app.id, &stamp)),
         )
         .await?;
@@ -245,6 +252,7 @@ impl CodeExchange {
                 &grant.scopes,
                 tokens.session_id,
                 grant.auth_time,
+                &grant.amr,
                 grant.nonce.as_deref(),
                 &tokens.access_token,
             )
@@ -350,6 +358,7 @@ impl CodeExchange {
                 &scopes,
                 tokens.session_id,
                 auth_time,
+                &tokens.amr,
                 None,
                 &tokens.access_token,
             )

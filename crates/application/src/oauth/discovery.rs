@@ -101,6 +101,7 @@ impl TenantIssuer {
                 "auth_time",
                 "nonce",
                 "acr",
+                "amr",
                 "azp",
                 "sid",
                 "at_hash",
@@ -111,7 +112,10 @@ impl TenantIssuer {
                 "zoneinfo",
                 "updated_at"
             ]);
-            out["acr_values_supported"] = json!([super::ACR]);
+            out["acr_values_supported"] = json!([
+                authservice_domain::sign_in::ACR_ONE_FACTOR,
+                authservice_domain::sign_in::ACR_MULTI_FACTOR
+            ]);
             out["claims_parameter_supported"] = json!(false);
             out["request_parameter_supported"] = json!(false);
             out["request_uri_parameter_supported"] = json!(false);

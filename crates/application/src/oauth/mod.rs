@@ -21,7 +21,7 @@ pub use authorize::{
 };
 pub use caller::{AuthenticateCaller, OAuthCaller, PresentedClient, PresentedMethod};
 pub use client_credentials::{ClientCredentialsGrant, IssuedGrant};
-pub use code_grant::{ACR, CodeExchange, UserGrant};
+pub use code_grant::{CodeExchange, UserGrant};
 pub use consents::{ConsentError, ManageConsents};
 pub use discovery::{AUTH_METHODS, TenantIssuer};
 pub use error::OAuthError;

@@ -19,6 +19,8 @@ pub struct NewSession {
     pub expires_at: DateTime<Utc>,
     /// When the user last proved who they are in this session (`auth_time`).
     pub auth_time: DateTime<Utc>,
+    /// How the user signed in (`amr`, RFC 8176); the same for every token of the session.
+    pub amr: Vec<String>,
     /// A password sign-in whose stored hash is upgraded (cost or algorithm): stored with the
     /// sign-in, and only over the hash that was verified. `None` for every other session row.
     pub rehash: Option<PasswordRehash>,
@@ -54,6 +56,8 @@ pub struct PresentedToken {
     pub started_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub auth_time: DateTime<Utc>,
+    /// How the user signed in (`amr`); empty for sessions from before it was recorded.
+    pub amr: Vec<String>,
     /// Used already (by a refresh): presenting it again is a reuse.
     pub consumed: bool,
     /// Its session was revoked (logout, revocation, password change, reuse).

@@ -20,6 +20,9 @@ pub struct AccessClaims {
     /// When the user last authenticated in this session (sign-in or re-authentication), Unix
     /// seconds; carried through refreshes unchanged. 0 for tokens from before the claim existed.
     pub auth_time: i64,
+    /// How the user signed in to the session (`amr`, RFC 8176: `pwd`, `otp`, `hwk`, `mfa`, …);
+    /// empty for machine tokens and tokens from before the claim existed.
+    pub amr: Vec<String>,
     /// An organization token's organization and what its member may do there.
     pub org: Option<OrgClaims>,
     /// A token issued by an OAuth grant (`token_use`, `scope`, `azp`, a service account's name).

@@ -94,6 +94,7 @@ diesel::table! {
         auth_time -> Timestamptz,
         oidc_app_id -> Nullable<Uuid>,
         scopes -> Nullable<Array<Text>>,
+        amr -> Array<Text>,
     }
 }
 

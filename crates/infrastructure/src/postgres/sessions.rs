@@ -37,6 +37,7 @@ struct SessionRow<'a> {
     auth_time: DateTime<Utc>,
     oidc_app_id: Option<Uuid>,
     scopes: Option<&'a [String]>,
+    amr: &'a [String],
 }
 
 pub struct PgSessionRepository {
@@ -66,6 +67,7 @@ impl<'a> SessionRow<'a> {
             auth_time: s.auth_time,
             oidc_app_id: s.grant.as_ref().map(|g| g.app_id),
             scopes: s.grant.as_ref().map(|g| g.scopes.as_slice()),
+            amr: &s.amr,
         }
     }
 }
@@ -146,6 +148,7 @@ impl SessionRepository for PgSessionRepository {
             Option<DateTime<Utc>>,
             Option<Uuid>,
             Option<Vec<String>>,
+            Vec<String>,
         );
         let row: Option<Row> = sessions::table
             .filter(sessions::refresh_token_hash.eq(presented.as_slice()))
@@ -161,6 +164,7 @@ impl SessionRepository for PgSessionRepository {
                 sessions::revoked_at,
                 sessions::oidc_app_id,
                 sessions::scopes,
+                sessions::amr,
             ))
             .first(&mut conn)
             .await
@@ -178,6 +182,7 @@ impl SessionRepository for PgSessionRepository {
                 revoked,
                 app,
                 scopes,
+                amr,
             )| {
                 PresentedToken {
                     id,
@@ -186,6 +191,7 @@ impl SessionRepository for PgSessionRepository {
                     started_at,
                     expires_at,
                     auth_time,
+                    amr,
                     consumed: consumed.is_some(),
                     revoked: revoked.is_some(),
                     grant: app.map(|app_id| SessionGrant {

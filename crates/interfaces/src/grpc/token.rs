@@ -61,6 +61,7 @@ impl TokenService for TokenGrpc {
             response.role = claims.role;
             response.email_verified = claims.email_verified;
             response.client_id = claims.client_id;
+            response.amr = claims.amr;
             match claims.grant {
                 Some(grant) => {
                     response.token_use = grant.token_use;

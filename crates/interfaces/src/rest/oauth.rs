@@ -435,6 +435,9 @@ fn introspection_json(answer: &Introspection) -> Value {
     if !c.sid.is_empty() {
         out["sid"] = json!(c.sid);
     }
+    if !c.amr.is_empty() {
+        out["amr"] = json!(c.amr);
+    }
     if let Some(org) = &c.org {
         out["org_id"] = json!(org.id);
         out["org_slug"] = json!(org.slug);

@@ -30,6 +30,7 @@ impl SessionRepository for MemoryDb {
                 started_at: s.row.started_at,
                 expires_at: s.row.expires_at,
                 auth_time: s.row.auth_time,
+                amr: s.row.amr.clone(),
                 consumed: s.consumed_at.is_some(),
                 revoked: s.revoked_at.is_some(),
                 grant: s.row.grant.clone(),

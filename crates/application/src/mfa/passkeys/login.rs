@@ -166,7 +166,15 @@ impl PasskeyLogin {
             .user;
         sign_in::admit(client, &user, Proof::Passkey, SecondFactors::default())?;
         user.last_login_at = Some(now);
-        let prepared = prepare_session(&self.ports, &self.config, ctx, client, user).await?;
+        let prepared = prepare_session(
+            &self.ports,
+            &self.config,
+            ctx,
+            client,
+            user,
+            &[authservice_domain::sign_in::AuthMethod::Passkey],
+        )
+        .await?;
         let mut login = login_event(&self.ports, ctx, &prepared);
         login.metadata["method"] = json!("passkey");
         login.metadata["passkey_id"] = json!(credential.id.to_string());

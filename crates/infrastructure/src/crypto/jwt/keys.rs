@@ -23,6 +23,8 @@ pub(super) struct WireClaims {
     pub(super) sid: String,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub(super) auth_time: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) amr: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) org_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,6 +68,7 @@ impl From<&AccessClaims> for WireClaims {
             role: c.role.clone(),
             sid: c.sid.clone(),
             auth_time: c.auth_time,
+            amr: c.amr.clone(),
             org_id: c.org.as_ref().map(|o| o.id.clone()),
             org_slug: c.org.as_ref().map(|o| o.slug.clone()),
             org_role: c.org.as_ref().map(|o| o.role.clone()),
@@ -98,6 +101,7 @@ impl From<WireClaims> for AccessClaims {
             role: c.role,
             sid: c.sid,
             auth_time: c.auth_time,
+            amr: c.amr,
             org: match (c.org_id, c.org_slug, c.org_role) {
                 (Some(id), Some(slug), Some(role)) => Some(OrgClaims {
                     id,
