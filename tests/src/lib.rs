@@ -188,6 +188,10 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         vars.insert("PORT", port.to_string());
         vars.insert("BASE_URL", format!("http://localhost:{port}"));
         vars.insert("SERVE_FRONTEND", "true".to_owned());
+        vars.insert(
+            "PUBLIC_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../public").to_owned(),
+        );
     }
     for (k, v) in options.env {
         vars.insert(k, v);

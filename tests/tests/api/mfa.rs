@@ -612,7 +612,12 @@ async fn a_redirect_code_hands_a_signed_in_session_to_the_app_once() {
     assert_eq!(body["user"]["email"], "hand@example.com");
     assert!(body["refresh_token"].as_str().is_some());
     // The app's session says how the user signed in on the hosted pages (here: at signup).
-    let payload = body["access_token"].as_str().unwrap().split('.').nth(1).unwrap();
+    let payload = body["access_token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .nth(1)
+        .unwrap();
     let claims: Value =
         serde_json::from_slice(&crate::auth_helpers::b64url_decode(payload)).unwrap();
     assert_eq!(claims["amr"], json!(["pwd"]));
