@@ -36,6 +36,7 @@ pub enum Limit {
     AdminFailure,
     AdminFailureAudit,
     OAuthClientFailure,
+    Authorize,
 }
 
 /// One row of the catalogue.
@@ -63,7 +64,7 @@ const MIN: u64 = 60;
 const HOUR: u64 = 3600;
 
 /// The catalogue, in [`Limit`] order.
-pub const CATALOGUE: [LimitSpec; 17] = [
+pub const CATALOGUE: [LimitSpec; 18] = [
     LimitSpec {
         limit: Limit::Signup,
         name: "signup",
@@ -199,6 +200,14 @@ pub const CATALOGUE: [LimitSpec; 17] = [
         default: rule(20, MIN),
         setting: "OAUTH_CLIENT_FAILURE_RATE_LIMIT",
         counts: "failed app or service-account authentications at the OAuth endpoints per client IP (each audited)",
+    },
+    LimitSpec {
+        limit: Limit::Authorize,
+        name: "oauth_authorize",
+        subject: "{ip}",
+        default: rule(60, MIN),
+        setting: "OAUTH_AUTHORIZE_RATE_LIMIT",
+        counts: "OpenID Connect authorization requests (`/t/{slug}/authorize`) per client IP",
     },
 ];
 

@@ -1591,3 +1591,36 @@ async fn a_passkey_on_the_hosted_login_page_completes_the_flow_in_chromium() {
     assert_eq!(id_token["amr"], json!(["hwk", "user", "mfa"]), "{id_token}");
     assert_eq!(id_token["acr"], "urn:authservice:acr:loa2");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authorization_requests_are_limited_per_address() {
+    let app = oidc_app_with(vec![("OAUTH_AUTHORIZE_RATE_LIMIT", "3/1m".to_owned())]).await;
+    let (client, slug, _key) = tenant(&app, json!({})).await;
+    let registered = register(&app, &client, json!({})).await;
+    let id = registered["client_id"].as_str().unwrap();
+    for _ in 0..3 {
+        let (status, location, _) = authorize(&app, &slug, &code_request(id, &[]), None).await;
+        assert_eq!(status, 302);
+        assert_eq!(location.unwrap().path(), "/login.html");
+    }
+    let mut url = Url::parse(&app.url(&format!("/t/{slug}/authorize"))).unwrap();
+    url.query_pairs_mut().extend_pairs(code_request(id, &[]));
+    let res = app.http.get(url).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 429);
+    assert!(
+        res.headers().get("location").is_none(),
+        "shown, not redirected"
+    );
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("data-error=\"temporarily_unavailable\"")
+    );
+}

@@ -27,6 +27,7 @@ use super::tenant_issuer;
 use crate::audit::record_quietly;
 use crate::auth::AuthConfig;
 use crate::context::RequestCtx;
+use crate::limits::{Limit, subject};
 use crate::ports::{Ports, PresentedToken};
 
 /// How long a request waits for the user to sign in or consent.
@@ -47,6 +48,9 @@ pub enum AuthorizeOutcome {
     },
     /// 302 to this URL: the app's `redirect_uri` with a code or an error, or a hosted page.
     Redirect(String),
+    /// Too many authorization requests from this address (`OAUTH_AUTHORIZE_RATE_LIMIT`):
+    /// shown (429, `Retry-After`), nothing is stored.
+    RateLimited { retry_after: Duration },
 }
 
 /// A request waiting for sign-in or consent.
@@ -277,10 +281,20 @@ impl Authorize {
     #[tracing::instrument(name = "oauth_authorize", level = "debug", skip_all)]
     pub async fn begin(
         &self,
+        ctx: &RequestCtx,
         client: &Client,
         params: &AuthorizeParams,
         cookie: Option<&str>,
     ) -> anyhow::Result<AuthorizeOutcome> {
+        // Each request may park a pending request in the store: counted per address first.
+        if let Err(retry_after) = self
+            .ports
+            .limits
+            .take(Limit::Authorize, &subject::ip(ctx))
+            .await?
+        {
+            return Ok(AuthorizeOutcome::RateLimited { retry_after });
+        }
         let get = |name: &str| {
             params
                 .get(name)
@@ -746,6 +760,9 @@ impl Authorize {
             AuthorizeOutcome::Redirect(to) => Ok(to),
             AuthorizeOutcome::Refuse { description, .. } => {
                 Err(anyhow::anyhow!("unexpected refusal: {description}").into())
+            }
+            AuthorizeOutcome::RateLimited { .. } => {
+                Err(anyhow::anyhow!("unexpected rate limit issuing a code").into())
             }
         }
     }

@@ -104,6 +104,19 @@ fn answer(outcome: AuthorizeOutcome) -> HttpResponse {
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .finish(),
         AuthorizeOutcome::Refuse { error, description } => refused(error, &description),
+        AuthorizeOutcome::RateLimited { retry_after } => {
+            let mut res = page(
+                actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                "Too many sign-in requests",
+                "<p class=\"as-alert as-error\" role=\"alert\" id=\"oauth-error\" data-error=\"temporarily_unavailable\">Too many sign-in requests from this address. Wait a moment, then try again from the application.</p>",
+            );
+            if let Ok(value) =
+                header::HeaderValue::from_str(&retry_after.as_secs().max(1).to_string())
+            {
+                res.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            res
+        }
     }
 }
 
@@ -149,7 +162,7 @@ async fn authorize(state: &HttpState, req: &HttpRequest, slug: &str, raw: &[u8])
     match state
         .services
         .authorize
-        .begin(&client, &params, cookie(req).as_deref())
+        .begin(&base_ctx(req), &client, &params, cookie(req).as_deref())
         .await
     {
         Ok(outcome) => answer(outcome),
