@@ -112,6 +112,18 @@ async fn authorize(
     params: &[(&str, &str)],
     cookie: Option<&str>,
 ) -> (u16, Option<Url>, String) {
+    let (status, location, body, _) = authorize_binding(app, slug, params, cookie).await;
+    (status, location, body)
+}
+
+/// [`authorize`], with the `name=value` of the cookie that binds a parked request to the
+/// browser (set when the request goes to a hosted page).
+async fn authorize_binding(
+    app: &TestApp,
+    slug: &str,
+    params: &[(&str, &str)],
+    cookie: Option<&str>,
+) -> (u16, Option<Url>, String, Option<String>) {
     let mut url = Url::parse(&app.url(&format!("/t/{slug}/authorize"))).unwrap();
     url.query_pairs_mut().extend_pairs(params);
     let mut req = app.http.get(url);
@@ -124,7 +136,20 @@ async fn authorize(
         .headers()
         .get("location")
         .map(|l| app_url(app, l.to_str().unwrap()));
-    (status, location, res.text().await.unwrap_or_default())
+    let binding = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("oauth_req_"))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned);
+    (
+        status,
+        location,
+        res.text().await.unwrap_or_default(),
+        binding,
+    )
 }
 
 fn app_url(app: &TestApp, location: &str) -> Url {
@@ -725,8 +750,9 @@ async fn the_hosted_login_serves_the_request_by_its_handle_and_consent_is_rememb
     );
     signup(&app, &key, "ada@example.com").await;
 
-    // No session: to the hosted login page with a handle (and the login hint).
-    let (status, location, _) = authorize(
+    // No session: to the hosted login page with a handle (and the login hint), the request
+    // bound to this browser by a cookie.
+    let (status, location, _, binding) = authorize_binding(
         &app,
         &slug,
         &code_request(id, &[("login_hint", "ada@example.com")]),
@@ -734,6 +760,7 @@ async fn the_hosted_login_serves_the_request_by_its_handle_and_consent_is_rememb
     )
     .await;
     assert_eq!(status, 302);
+    let binding = binding.expect("the request's browser cookie");
     let location = location.unwrap();
     assert_eq!(location.path(), "/login.html");
     assert_eq!(
@@ -782,7 +809,8 @@ async fn the_hosted_login_serves_the_request_by_its_handle_and_consent_is_rememb
         .unwrap();
     assert_eq!(res.status().as_u16(), 403, "only this server's own pages");
 
-    // Back at the issuer: a third-party app needs consent.
+    // Another browser with the handle (leaked from the address bar) and its own session gets
+    // nowhere: neither the way back nor the consent.
     let res = app
         .http
         .get(app.url(&continue_url))
@@ -790,15 +818,50 @@ async fn the_hosted_login_serves_the_request_by_its_handle_and_consent_is_rememb
         .send()
         .await
         .unwrap();
+    assert_eq!(res.status().as_u16(), 400, "continued in another browser");
+    assert!(res.headers().get("location").is_none());
+    let res = app
+        .http
+        .get(app.url(&continue_url))
+        .header(
+            "Cookie",
+            format!(
+                "auth_refresh={cookie}; {}x",
+                binding.trim_end_matches(|c| c != '=')
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400, "a wrong binding");
+
+    // Back at the issuer in the browser that began: a third-party app needs consent.
+    let res = app
+        .http
+        .get(app.url(&continue_url))
+        .header("Cookie", format!("auth_refresh={cookie}; {binding}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 302);
     let to = app_url(&app, res.headers()["location"].to_str().unwrap());
     assert_eq!(to.path(), "/consent.html");
+    let res = app
+        .http
+        .post(app.url(&format!("/api/auth/oauth-requests/{handle}/consent")))
+        .header("Cookie", format!("auth_refresh={cookie}"))
+        .json(&json!({ "approve": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404, "consent from another browser");
     let consent = |approve: bool| {
         let (app, handle, cookie) = (&app, handle.clone(), cookie.clone());
+        let binding = binding.clone();
         async move {
             app.http
                 .post(app.url(&format!("/api/auth/oauth-requests/{handle}/consent")))
-                .header("Cookie", format!("auth_refresh={cookie}"))
+                .header("Cookie", format!("auth_refresh={cookie}; {binding}"))
                 .header("X-OAuth-Request", &handle)
                 .json(&json!({ "approve": approve }))
                 .send()
@@ -917,12 +980,16 @@ async fn the_hosted_login_serves_the_request_by_its_handle_and_consent_is_rememb
     }
 
     // Denying sends access_denied to the app.
-    let (_, location, _) = authorize(&app, &slug, &code_request(id, &[]), Some(&cookie)).await;
+    let (_, location, _, binding) =
+        authorize_binding(&app, &slug, &code_request(id, &[]), Some(&cookie)).await;
     let handle = param(&location.unwrap(), "oauth_request").unwrap();
     let res = app
         .http
         .post(app.url(&format!("/api/auth/oauth-requests/{handle}/consent")))
-        .header("Cookie", format!("auth_refresh={cookie}"))
+        .header(
+            "Cookie",
+            format!("auth_refresh={cookie}; {}", binding.unwrap()),
+        )
         .json(&json!({ "approve": false }))
         .send()
         .await
@@ -1266,7 +1333,7 @@ async fn another_users_id_token_signs_nobody_out_and_app_tokens_show_only_what_w
         json!({"name": "Partner", "first_party": false}),
     )
     .await;
-    let (_, location, _) = authorize(
+    let (_, location, _, binding) = authorize_binding(
         &app,
         &slug,
         &code_request(third["client_id"].as_str().unwrap(), &[("prompt", "login")]),
@@ -1279,7 +1346,10 @@ async fn another_users_id_token_signs_nobody_out_and_app_tokens_show_only_what_w
     let res = app
         .http
         .post(app.url(&format!("/api/auth/oauth-requests/{handle}/consent")))
-        .header("Cookie", format!("auth_refresh={victim}"))
+        .header(
+            "Cookie",
+            format!("auth_refresh={victim}; {}", binding.unwrap()),
+        )
         .json(&json!({ "approve": true }))
         .send()
         .await
@@ -1354,9 +1424,11 @@ async fn enormous_and_malformed_oidc_input_is_refused_cleanly() {
 }
 
 /// Starts an authorization without a session: the hosted login's request handle and the URL
-/// the pages continue at once signed in.
+/// the pages continue at once signed in (with the browser's binding cookie in its query, for
+/// [`continue_with`]).
 async fn pending_request(app: &TestApp, slug: &str, client_id: &str) -> (String, String) {
-    let (status, location, _) = authorize(app, slug, &code_request(client_id, &[]), None).await;
+    let (status, location, _, binding) =
+        authorize_binding(app, slug, &code_request(client_id, &[]), None).await;
     assert_eq!(status, 302);
     let handle = param(&location.unwrap(), "oauth_request").expect("a handle");
     let info: Value = app
@@ -1369,16 +1441,17 @@ async fn pending_request(app: &TestApp, slug: &str, client_id: &str) -> (String,
         .await
         .unwrap();
     let continue_url = info["continue_url"].as_str().unwrap().to_owned();
-    (handle, continue_url)
+    (handle, format!("{continue_url}#{}", binding.unwrap()))
 }
 
 /// Follows the hosted pages' way back to the issuer with the new session `cookie`; returns
 /// the code the app receives.
 async fn continue_with(app: &TestApp, continue_url: &str, cookie: &str) -> String {
+    let (continue_url, binding) = continue_url.split_once('#').unwrap();
     let res = app
         .http
         .get(app.url(continue_url))
-        .header("Cookie", format!("auth_refresh={cookie}"))
+        .header("Cookie", format!("auth_refresh={cookie}; {binding}"))
         .send()
         .await
         .unwrap();

@@ -48,6 +48,14 @@ pub enum AuthorizeOutcome {
     },
     /// 302 to this URL: the app's `redirect_uri` with a code or an error, or a hosted page.
     Redirect(String),
+    /// 302 to a hosted page (`to`) for a request parked just now, bound to this browser: the
+    /// cookie `cookie_name` = `binding` must come back to continue or decide it, so a handle
+    /// that leaks from an address bar is no use in another browser.
+    Park {
+        to: String,
+        cookie_name: String,
+        binding: String,
+    },
     /// Too many authorization requests from this address (`OAUTH_AUTHORIZE_RATE_LIMIT`):
     /// shown (429, `Retry-After`), nothing is stored.
     RateLimited { retry_after: Duration },
@@ -72,6 +80,9 @@ struct Pending {
     /// sign-in rules then (only they may decide).
     #[serde(default)]
     consent_for: Option<Uuid>,
+    /// SHA-256 (hex) of the secret in the cookie of the browser that started the request.
+    #[serde(default)]
+    browser: Option<String>,
 }
 
 /// What a code stands for until it is exchanged.
@@ -101,6 +112,25 @@ pub(crate) fn used_code_key(hash: &str) -> String {
 
 fn request_key(handle: &str) -> String {
     format!("oauth_req:{}", hex(&sha256(handle.as_bytes())))
+}
+
+/// The name of the cookie that binds the request under `handle` to its browser (one per
+/// request, so two sign-ins in two tabs do not overwrite each other).
+#[must_use]
+pub fn binding_cookie(handle: &str) -> String {
+    format!("oauth_req_{}", &hex(&sha256(handle.as_bytes()))[..16])
+}
+
+/// Whether `binding` (the cookie's value) is the secret `pending` was bound to.
+fn bound(pending: &Pending, binding: Option<&str>) -> bool {
+    pending.browser.as_deref().is_none_or(|expected| {
+        binding.is_some_and(|b| {
+            authservice_domain::secret::secrets_equal(
+                hex(&sha256(b.as_bytes())).as_bytes(),
+                expected.as_bytes(),
+            )
+        })
+    })
 }
 
 /// The request as the hosted pages show it.
@@ -435,6 +465,7 @@ impl Authorize {
             ui_locale,
             created_at: self.ports.clock.now().timestamp(),
             consent_for: None,
+            browser: None,
         };
         let session = self.browser_session(client, cookie).await?;
         self.decide(client, &app, pending, None, session).await
@@ -477,18 +508,14 @@ impl Authorize {
                     "the user is not signed in",
                 ));
             }
-            let handle = self.store(&pending, handle).await?;
-            let mut params = vec![("oauth_request", handle.as_str())];
+            let mut extra = Vec::new();
             if let Some(hint) = &pending.login_hint {
-                params.push(("email", hint.as_str()));
+                extra.push(("email", hint.clone()));
             }
             if let Some(locale) = &pending.ui_locale {
-                params.push(("locale", locale.as_str()));
+                extra.push(("locale", locale.clone()));
             }
-            return Ok(AuthorizeOutcome::Redirect(with_query(
-                &format!("{}/login.html", self.base_url),
-                &params,
-            )));
+            return self.park(pending, handle, "login.html", &extra).await;
         }
         let Some((user, session)) = session else {
             return Err(anyhow::anyhow!("unreachable: a session is present here"));
@@ -515,11 +542,7 @@ impl Authorize {
                     consent_for: Some(user.id.as_uuid()),
                     ..pending
                 };
-                let handle = self.store(&pending, handle).await?;
-                return Ok(AuthorizeOutcome::Redirect(with_query(
-                    &format!("{}/consent.html", self.base_url),
-                    &[("oauth_request", handle.as_str())],
-                )));
+                return self.park(pending, handle, "consent.html", &[]).await;
             }
         }
         // A waiting request is answered once: of concurrent continuations one takes it.
@@ -537,6 +560,40 @@ impl Authorize {
             });
         }
         self.issue_code(client, &pending, &user, &session).await
+    }
+
+    /// Parks `pending` for the hosted `page` (with `extra` query parameters): a request parked
+    /// for the first time is bound to this browser by a new secret (the `Park` outcome's
+    /// cookie); one parked again (login, then consent) keeps its binding.
+    async fn park(
+        &self,
+        pending: Pending,
+        handle: Option<&str>,
+        page: &str,
+        extra: &[(&str, String)],
+    ) -> anyhow::Result<AuthorizeOutcome> {
+        let binding = handle.is_none().then(|| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.ports.random.bytes32())
+        });
+        let pending = Pending {
+            browser: binding
+                .as_deref()
+                .map(|b| hex(&sha256(b.as_bytes())))
+                .or(pending.browser),
+            ..pending
+        };
+        let handle = self.store(&pending, handle).await?;
+        let mut params = vec![("oauth_request", handle.as_str())];
+        params.extend(extra.iter().map(|(k, v)| (*k, v.as_str())));
+        let to = with_query(&format!("{}/{page}", self.base_url), &params);
+        Ok(match binding {
+            Some(binding) => AuthorizeOutcome::Park {
+                to,
+                cookie_name: binding_cookie(&handle),
+                binding,
+            },
+            None => AuthorizeOutcome::Redirect(to),
+        })
     }
 
     /// Stores `pending` (under its existing handle, or a new one); returns the handle.
@@ -674,6 +731,7 @@ impl Authorize {
         client: &Client,
         handle: &str,
         cookie: Option<&str>,
+        binding: Option<&str>,
     ) -> anyhow::Result<AuthorizeOutcome> {
         let (pending, owner, app) = match self.pending(handle).await {
             Ok(found) => found,
@@ -689,6 +747,14 @@ impl Authorize {
             return Ok(AuthorizeOutcome::Refuse {
                 error: "invalid_request",
                 description: "the authorization request belongs to another issuer".into(),
+            });
+        }
+        if !bound(&pending, binding) {
+            return Ok(AuthorizeOutcome::Refuse {
+                error: "invalid_request",
+                description:
+                    "this sign-in was started in another browser; start again from the application"
+                        .into(),
             });
         }
         let session = self.browser_session(client, cookie).await?;
@@ -707,9 +773,13 @@ impl Authorize {
         ctx: &RequestCtx,
         handle: &str,
         cookie: Option<&str>,
+        binding: Option<&str>,
         approve: bool,
     ) -> Result<String, AuthorizationRequestError> {
         let (pending, client, app) = self.pending(handle).await?;
+        if !bound(&pending, binding) {
+            return Err(AuthorizationRequestError::NotFound);
+        }
         let Some((user, session)) = self.browser_session(&client, cookie).await? else {
             return Err(AuthorizationRequestError::NotSignedIn);
         };
@@ -761,8 +831,8 @@ impl Authorize {
             AuthorizeOutcome::Refuse { description, .. } => {
                 Err(anyhow::anyhow!("unexpected refusal: {description}").into())
             }
-            AuthorizeOutcome::RateLimited { .. } => {
-                Err(anyhow::anyhow!("unexpected rate limit issuing a code").into())
+            AuthorizeOutcome::RateLimited { .. } | AuthorizeOutcome::Park { .. } => {
+                Err(anyhow::anyhow!("unexpected answer issuing a code").into())
             }
         }
     }

@@ -17,7 +17,8 @@ mod service_accounts;
 mod userinfo;
 
 pub use authorize::{
-    AuthorizationRequestError, Authorize, AuthorizeOutcome, AuthorizeParams, RequestInfo,
+    AuthorizationRequestError, Authorize, AuthorizeOutcome, AuthorizeParams, REQUEST_TTL,
+    RequestInfo, binding_cookie,
 };
 pub use caller::{AuthenticateCaller, OAuthCaller, PresentedClient, PresentedMethod};
 pub use client_credentials::{ClientCredentialsGrant, IssuedGrant};

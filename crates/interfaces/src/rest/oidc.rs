@@ -13,7 +13,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use authservice_application::ErrorKind;
 use authservice_application::oauth::{
-    AuthorizeOutcome, LogoutOutcome, LogoutRequest, UserInfoError,
+    AuthorizeOutcome, LogoutOutcome, LogoutRequest, REQUEST_TTL, UserInfoError, binding_cookie,
 };
 use authservice_domain::Client;
 use serde::Deserialize;
@@ -97,12 +97,33 @@ fn server_error(e: &anyhow::Error) -> HttpResponse {
     )
 }
 
-fn answer(outcome: AuthorizeOutcome) -> HttpResponse {
+fn answer(state: &HttpState, outcome: AuthorizeOutcome) -> HttpResponse {
     match outcome {
         AuthorizeOutcome::Redirect(to) => HttpResponse::Found()
             .insert_header((header::LOCATION, to))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .finish(),
+        AuthorizeOutcome::Park {
+            to,
+            cookie_name,
+            binding,
+        } => {
+            // Lax: the way back to `/authorize/continue` is a top-level navigation.
+            let cookie = actix_web::cookie::Cookie::build(cookie_name, binding)
+                .path("/")
+                .http_only(true)
+                .secure(state.config.cookies.secure)
+                .same_site(actix_web::cookie::SameSite::Lax)
+                .max_age(actix_web::cookie::time::Duration::seconds(
+                    i64::try_from(REQUEST_TTL.as_secs()).unwrap_or(1800),
+                ))
+                .finish();
+            HttpResponse::Found()
+                .insert_header((header::LOCATION, to))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .cookie(cookie)
+                .finish()
+        }
         AuthorizeOutcome::Refuse { error, description } => refused(error, &description),
         AuthorizeOutcome::RateLimited { retry_after } => {
             let mut res = page(
@@ -165,9 +186,15 @@ async fn authorize(state: &HttpState, req: &HttpRequest, slug: &str, raw: &[u8])
         .begin(&base_ctx(req), &client, &params, cookie(req).as_deref())
         .await
     {
-        Ok(outcome) => answer(outcome),
+        Ok(outcome) => answer(state, outcome),
         Err(e) => server_error(&e),
     }
+}
+
+/// The value of the cookie binding the request under `handle` to this browser.
+fn binding(req: &HttpRequest, handle: &str) -> Option<String> {
+    req.cookie(&binding_cookie(handle))
+        .map(|c| c.value().to_owned())
 }
 
 async fn authorize_get(
@@ -205,10 +232,15 @@ async fn authorize_continue(
     match state
         .services
         .authorize
-        .resume(&client, &query.request, cookie(&req).as_deref())
+        .resume(
+            &client,
+            &query.request,
+            cookie(&req).as_deref(),
+            binding(&req, &query.request).as_deref(),
+        )
         .await
     {
-        Ok(outcome) => answer(outcome),
+        Ok(outcome) => answer(&state, outcome),
         Err(e) => server_error(&e),
     }
 }
@@ -462,6 +494,7 @@ async fn consent(
             &base_ctx(&req),
             &handle,
             cookie(&req).as_deref(),
+            binding(&req, &handle).as_deref(),
             body.approve,
         )
         .await?;
