@@ -18,8 +18,6 @@ use crate::auth::{AppStamp, AuthConfig, RefreshSession, RefreshSessionError};
 use crate::context::RequestCtx;
 use crate::ports::Ports;
 
-/// `acr` of every ID token: one authentication by the hosted pages' rules.
-
 /// What the token endpoint answers an app for a user (no `Debug`: it holds tokens).
 pub struct UserGrant {
     pub access_token: String,
