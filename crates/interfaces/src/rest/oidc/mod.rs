@@ -25,6 +25,11 @@ use super::extractors::{CurrentUser, base_ctx, bearer};
 use super::transport::{REFRESH_COOKIE, cleared_cookie, hint_cookie};
 use crate::error::ApiError;
 
+mod hosted;
+mod logout;
+use hosted::{consent, list_consents, request_info, revoke_consent};
+use logout::{logout_get, logout_post};
+
 /// Routes at the root (below each tenant's issuer).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -322,112 +327,6 @@ async fn userinfo(
     }
 }
 
-async fn logout(
-    state: &HttpState,
-    req: &HttpRequest,
-    slug: &str,
-    raw: &[u8],
-    confirmed: bool,
-) -> HttpResponse {
-    let client = match tenant(state, slug).await {
-        Ok(c) => c,
-        Err(page) => return *page,
-    };
-    let params = match single_params(raw) {
-        Ok(p) => p,
-        Err(page) => return *page,
-    };
-    let get = |k: &str| params.get(k).map(String::as_str);
-    let request = LogoutRequest {
-        id_token_hint: get("id_token_hint"),
-        client_id: get("client_id"),
-        post_logout_redirect_uri: get("post_logout_redirect_uri"),
-        state: get("state"),
-        confirmed: confirmed && get("confirm") == Some("yes"),
-    };
-    let outcome = match state
-        .services
-        .end_session
-        .execute(&base_ctx(req), &client, request, cookie(req).as_deref())
-        .await
-    {
-        Ok(outcome) => outcome,
-        Err(e) => return server_error(&e),
-    };
-    let cookies = &state.config.cookies;
-    match outcome {
-        LogoutOutcome::Refuse(why) => refused("invalid_request", &why),
-        LogoutOutcome::Confirm => {
-            let hidden: String = params
-                .iter()
-                .filter(|(k, _)| {
-                    matches!(
-                        k.as_str(),
-                        "client_id" | "post_logout_redirect_uri" | "state"
-                    )
-                })
-                .map(|(k, v)| {
-                    format!(
-                        "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                        escape(k),
-                        escape(v)
-                    )
-                })
-                .collect();
-            page(
-                actix_web::http::StatusCode::OK,
-                "Sign out?",
-                &format!(
-                    "<form method=\"post\" action=\"/t/{slug}/logout\">{hidden}\
-                     <input type=\"hidden\" name=\"confirm\" value=\"yes\">\
-                     <button class=\"as-btn\" type=\"submit\" id=\"logout-confirm\">Sign out</button></form>",
-                    slug = escape(client.slug.as_str()),
-                ),
-            )
-        }
-        LogoutOutcome::Done {
-            redirect,
-            clear_cookie,
-        } => {
-            let mut res = match redirect {
-                Some(to) => HttpResponse::Found()
-                    .insert_header((header::LOCATION, to))
-                    .insert_header((header::CACHE_CONTROL, "no-store"))
-                    .finish(),
-                None => page(
-                    actix_web::http::StatusCode::OK,
-                    "You are signed out",
-                    "<p class=\"as-alert as-ok\" role=\"status\" id=\"signed-out\">You are signed out.</p>",
-                ),
-            };
-            if clear_cookie {
-                let _ = res.add_cookie(&cleared_cookie(cookies));
-                let _ = res.add_cookie(&hint_cookie(0, cookies));
-            }
-            res
-        }
-    }
-}
-
-async fn logout_get(
-    req: HttpRequest,
-    state: web::Data<HttpState>,
-    slug: web::Path<String>,
-) -> HttpResponse {
-    logout(&state, &req, &slug, req.query_string().as_bytes(), false).await
-}
-
-async fn logout_post(
-    req: HttpRequest,
-    state: web::Data<HttpState>,
-    slug: web::Path<String>,
-    body: web::Bytes,
-) -> HttpResponse {
-    // The confirmation form is this server's own: a cross-site post cannot confirm.
-    let same_origin = same_origin(&req);
-    logout(&state, &req, &slug, &body, same_origin).await
-}
-
 /// Whether the request's `Origin` (when sent) is this server's own.
 pub(super) fn same_origin(req: &HttpRequest) -> bool {
     let Some(origin) = req
@@ -439,102 +338,4 @@ pub(super) fn same_origin(req: &HttpRequest) -> bool {
     };
     let info = req.connection_info();
     origin == format!("{}://{}", info.scheme(), info.host())
-}
-
-// ------------------------------------------------------------------ hosted pages' API
-
-async fn request_info(
-    req: HttpRequest,
-    state: web::Data<HttpState>,
-    handle: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let info = state
-        .services
-        .authorize
-        .info(&handle, cookie(&req).as_deref())
-        .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({
-            "app": {
-                "client_id": info.app.public_id,
-                "name": info.app.name.as_str(),
-                "first_party": info.app.first_party,
-            },
-            "tenant": { "name": info.client.name.as_str() },
-            "scopes": info.scopes,
-            "login_hint": info.login_hint,
-            "prompt": info.prompt,
-            "continue_url": info.continue_url,
-            "user": info.user.map(|u| json!({ "email": u.email.as_str() })),
-        })))
-}
-
-#[derive(Deserialize)]
-struct ConsentBody {
-    approve: bool,
-}
-
-async fn consent(
-    req: HttpRequest,
-    state: web::Data<HttpState>,
-    handle: web::Path<String>,
-    body: web::Json<ConsentBody>,
-) -> Result<HttpResponse, ApiError> {
-    if !same_origin(&req) {
-        return Err(ApiError::new(
-            ErrorKind::OriginNotAllowed,
-            "consent is given on this server's own page",
-        ));
-    }
-    let to = state
-        .services
-        .authorize
-        .consent(
-            &base_ctx(&req),
-            &handle,
-            cookie(&req).as_deref(),
-            binding(&req, &handle).as_deref(),
-            body.approve,
-        )
-        .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "redirect_to": to })))
-}
-
-async fn list_consents(
-    CurrentUser { ctx, caller }: CurrentUser,
-    state: web::Data<HttpState>,
-) -> Result<HttpResponse, ApiError> {
-    let client = ctx
-        .client
-        .as_ref()
-        .ok_or_else(|| ApiError::new(ErrorKind::Internal, "no client"))?;
-    let consents = state.services.consents.list(client, caller.user.id).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "data": consents.iter().map(|c| json!({
-            "app_id": c.app_public_id,
-            "name": c.app_name,
-            "scopes": c.scopes,
-            "granted_at": c.granted_at,
-        })).collect::<Vec<_>>(),
-    })))
-}
-
-async fn revoke_consent(
-    CurrentUser { ctx, caller }: CurrentUser,
-    state: web::Data<HttpState>,
-    app: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let client = ctx
-        .client
-        .clone()
-        .ok_or_else(|| ApiError::new(ErrorKind::Internal, "no client"))?;
-    state
-        .services
-        .consents
-        .revoke(&ctx, &client, caller.user.id, &app)
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
 }
