@@ -2,18 +2,14 @@
 //! be answered, then everything else), what comes next (sign-in, consent or the code), and the
 //! code.
 
-use std::time::Duration;
-
 use authservice_domain::oidc_app::{AppType, GrantType, OidcApp};
 use authservice_domain::secret::{hex, sha256};
-use authservice_domain::{Client, EventType, TokenMode, User};
+use authservice_domain::{Client, TokenMode, User};
 use base64::Engine;
-use serde_json::json;
-use uuid::Uuid;
 
 use super::{
     Authorize, AuthorizeOutcome, AuthorizeParams, CodeGrant, MAX_CODE_TTL, MAX_ECHO_LEN, Pending,
-    code_key, parse_prompt, parse_scopes, with_query,
+    code_key, parse_prompt, parse_scopes, request_key, with_query,
 };
 use crate::context::RequestCtx;
 use crate::limits::{Limit, subject};

@@ -14,20 +14,15 @@
 
 use std::time::Duration;
 
-use authservice_domain::oidc_app::{AppType, GrantType, OidcApp};
+use authservice_domain::oidc_app::OidcApp;
 use authservice_domain::secret::{hex, sha256};
 use authservice_domain::sign_in::{self, Proof, SecondFactors};
-use authservice_domain::{Client, EventType, TokenMode, User};
-use base64::Engine;
+use authservice_domain::{Client, User};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use uuid::Uuid;
 
 use super::tenant_issuer;
-use crate::audit::record_quietly;
 use crate::auth::AuthConfig;
-use crate::context::RequestCtx;
-use crate::limits::{Limit, subject};
 use crate::ports::{Ports, PresentedToken};
 
 /// How long a request waits for the user to sign in or consent.

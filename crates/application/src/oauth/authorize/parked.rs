@@ -4,15 +4,14 @@
 
 use std::time::Duration;
 
-use authservice_domain::oidc_app::{AppType, GrantType, OidcApp};
+use authservice_domain::oidc_app::OidcApp;
 use authservice_domain::secret::{hex, sha256};
-use authservice_domain::{Client, EventType, TokenMode, User};
+use authservice_domain::{Client, EventType};
 use base64::Engine;
 use serde_json::json;
-use uuid::Uuid;
 
 use super::{
-    Authorize, AuthorizationRequestError, AuthorizeOutcome, Pending, REQUEST_TTL, RequestInfo,
+    AuthorizationRequestError, Authorize, AuthorizeOutcome, Pending, REQUEST_TTL, RequestInfo,
     binding_cookie, bound, request_key, with_query,
 };
 use crate::audit::record_quietly;
@@ -54,7 +53,11 @@ impl Authorize {
     }
 
     /// Stores `pending` (under its existing handle, or a new one); returns the handle.
-    pub(super) async fn store(&self, pending: &Pending, handle: Option<&str>) -> anyhow::Result<String> {
+    pub(super) async fn store(
+        &self,
+        pending: &Pending,
+        handle: Option<&str>,
+    ) -> anyhow::Result<String> {
         let handle = handle.map_or_else(
             || base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.ports.random.bytes32()),
             str::to_owned,

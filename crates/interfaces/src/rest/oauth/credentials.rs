@@ -12,7 +12,10 @@ use serde_json::Value;
 
 /// The request's parameters: form-encoded or a JSON object of strings; a repeated or
 /// non-string parameter is `invalid_request`.
-pub(super) fn params(req: &HttpRequest, body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+pub(super) fn params(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<HashMap<String, String>, OAuthError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)

@@ -12,19 +12,15 @@ use std::collections::HashMap;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use authservice_application::oauth::{
-    Introspection, OAuthCaller, OAuthError, PresentedClient, PresentedMethod,
-};
+use authservice_application::oauth::{Introspection, OAuthCaller, OAuthError};
 use authservice_domain::Client;
-use base64::Engine;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use super::HttpState;
 use super::extractors::base_ctx;
 
 mod credentials;
-use credentials::{assertion, params, presented};
+use credentials::{params, presented};
 
 /// Routes at the root (`/oauth/*`, `/t/{slug}/*`, the path-inserted metadata).
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -41,7 +41,7 @@ pub(super) async fn request_info(
 }
 
 #[derive(Deserialize)]
-struct ConsentBody {
+pub(super) struct ConsentBody {
     approve: bool,
 }
 

@@ -9,7 +9,7 @@ use super::super::HttpState;
 use super::super::email::escape;
 use super::super::extractors::base_ctx;
 use super::super::transport::{cleared_cookie, hint_cookie};
-use super::{cookie, page, refused, server_error, single_params, tenant};
+use super::{cookie, page, refused, same_origin, server_error, single_params, tenant};
 
 pub(super) async fn logout(
     state: &HttpState,

@@ -11,9 +11,8 @@ use std::collections::HashMap;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use authservice_application::ErrorKind;
 use authservice_application::oauth::{
-    AuthorizeOutcome, LogoutOutcome, LogoutRequest, REQUEST_TTL, UserInfoError, binding_cookie,
+    AuthorizeOutcome, REQUEST_TTL, UserInfoError, binding_cookie,
 };
 use authservice_domain::Client;
 use serde::Deserialize;
@@ -21,9 +20,8 @@ use serde_json::json;
 
 use super::HttpState;
 use super::email::escape;
-use super::extractors::{CurrentUser, base_ctx, bearer};
-use super::transport::{REFRESH_COOKIE, cleared_cookie, hint_cookie};
-use crate::error::ApiError;
+use super::extractors::{base_ctx, bearer};
+use super::transport::REFRESH_COOKIE;
 
 mod hosted;
 mod logout;
