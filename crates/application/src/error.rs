@@ -88,6 +88,9 @@ pub enum ErrorKind {
     PasskeyNotFound,
     PasskeyAlreadyRegistered,
     PasskeyAttestationRefused,
+    /// Passkeys need a domain name as relying party id (`BASE_URL` is an IP address and the
+    /// client sets no `webauthn_rp_id`).
+    PasskeysNotConfigured,
     OrganizationNotFound,
     MemberNotFound,
     /// The change would leave an organization without an owner.

@@ -197,6 +197,8 @@ table! {
         "Passkey already registered" "This passkey is already registered." false;
     PasskeyAttestationRefused  400 FailedPrecondition "attestation_not_allowed"       "AUTH_PASSKEY_ATTESTATION"
         "Authenticator not accepted" "This security key is not accepted here." false;
+    PasskeysNotConfigured      409 FailedPrecondition "passkeys_not_configured"       "AUTH_PASSKEYS_NOT_CONFIGURED"
+        "Passkeys are not configured" "Passkeys are not available here." false;
     RedirectUriNotAllowed      400 InvalidArgument    "redirect_uri_not_allowed"      "AUTH_REDIRECT_URI_NOT_ALLOWED"
         "Redirect URI not allowed" "This app cannot receive the sign-in. Please contact its owner." false;
     RedirectUriMismatch        400 InvalidArgument    "redirect_uri_mismatch"         "AUTH_REDIRECT_URI_MISMATCH"

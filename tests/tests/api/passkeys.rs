@@ -470,3 +470,39 @@ async fn passkey_login_begin_looks_the_same_with_and_without_passkeys() {
     assert_eq!(shapes[0], shapes[1]);
     assert_eq!(shapes[0], shapes[2]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passkeys_on_a_server_addressed_by_ip_say_they_are_not_configured() {
+    let app = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![("BASE_URL", "http://127.0.0.1:8080".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    // No webauthn_rp_id: the relying party would be an IP address, which WebAuthn refuses.
+    let key = key_of(&app.new_client().await);
+    let access = signup(&app, &key, "ip@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (path, bearer) in [
+        ("/api/auth/passkey/login/begin", None),
+        ("/api/auth/passkey/register/begin", Some(access.as_str())),
+    ] {
+        let res = call(&app, Method::POST, path, &key, Some(json!({})), bearer).await;
+        assert_eq!(res.status(), 409, "{path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "passkeys_not_configured", "{path}: {body}");
+    }
+    // With a domain name as relying party id it works.
+    let named = webauthn_client(&app, json!({})).await;
+    let res = call(
+        &app,
+        Method::POST,
+        "/api/auth/passkey/login/begin",
+        &named,
+        Some(json!({})),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+}

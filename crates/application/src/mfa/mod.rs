@@ -69,6 +69,10 @@ pub enum MfaError {
     PasskeyExists,
     #[error("the authenticator's attestation is not accepted: {0}")]
     AttestationRefused(String),
+    #[error(
+        "passkeys need a domain name: set the client's webauthn_rp_id (the server's address is an IP address)"
+    )]
+    PasskeysNotConfigured,
     #[error("server is busy")]
     Busy,
     #[error("this change needs a recent sign-in: re-authenticate first")]
@@ -97,6 +101,7 @@ impl UseCaseError for MfaError {
             Self::PasskeyNotFound => ErrorKind::PasskeyNotFound,
             Self::PasskeyExists => ErrorKind::PasskeyAlreadyRegistered,
             Self::AttestationRefused(_) => ErrorKind::PasskeyAttestationRefused,
+            Self::PasskeysNotConfigured => ErrorKind::PasskeysNotConfigured,
             Self::Busy => ErrorKind::ServerBusy,
             Self::ReauthenticationRequired => ErrorKind::ReauthenticationRequired,
             Self::Unexpected(_) => ErrorKind::Internal,

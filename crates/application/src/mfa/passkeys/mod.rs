@@ -93,6 +93,11 @@ fn relying_party(client: &Client, base_url: &LinkBase) -> Result<RelyingParty, M
         .or(origin_host)
         .or_else(|| base.host_str().map(str::to_owned))
         .unwrap_or_default();
+    // WebAuthn relying parties are registrable domains; an IP address (or nothing) is none.
+    let bare = id.trim_start_matches('[').trim_end_matches(']');
+    if id.is_empty() || bare.parse::<std::net::IpAddr>().is_ok() {
+        return Err(MfaError::PasskeysNotConfigured);
+    }
     let same_site = |host: &str| host == id || host.ends_with(&format!(".{id}"));
     let extra_origins = client
         .allowed_origins
