@@ -1456,6 +1456,16 @@ async fn continue_with(app: &TestApp, continue_url: &str, cookie: &str) -> Strin
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 302);
+    // Answered: the browser forgets the binding.
+    let name = binding.split('=').next().unwrap();
+    assert!(
+        res.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.starts_with(&format!("{name}=;")) && v.contains("Max-Age=0")),
+        "the binding cookie is cleared"
+    );
     let to = app_url(app, res.headers()["location"].to_str().unwrap());
     assert!(to.as_str().starts_with(REDIRECT), "{to}");
     param(&to, "code").expect("a code")

@@ -41,15 +41,17 @@ pub enum AuthorizeOutcome {
         error: &'static str,
         description: String,
     },
-    /// 302 to this URL: the app's `redirect_uri` with a code or an error, or a hosted page.
+    /// 302 to this URL: the app's `redirect_uri` with a code or an error (the request, if it
+    /// waited, is answered).
     Redirect(String),
-    /// 302 to a hosted page (`to`) for a request parked just now, bound to this browser: the
-    /// cookie `cookie_name` = `binding` must come back to continue or decide it, so a handle
-    /// that leaks from an address bar is no use in another browser.
+    /// 302 to a hosted page (`to`) for a waiting request. Parked just now, it is bound to this
+    /// browser by `binding`, the value of the cookie `cookie_name`, which must come back to
+    /// continue or decide it (a handle leaked from an address bar is no use in another
+    /// browser); `None` when it was bound before.
     Park {
         to: String,
         cookie_name: String,
-        binding: String,
+        binding: Option<String>,
     },
     /// Too many authorization requests from this address (`OAUTH_AUTHORIZE_RATE_LIMIT`):
     /// shown (429, `Retry-After`), nothing is stored.

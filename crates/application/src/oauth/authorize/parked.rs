@@ -42,13 +42,10 @@ impl Authorize {
         let mut params = vec![("oauth_request", handle.as_str())];
         params.extend(extra.iter().map(|(k, v)| (*k, v.as_str())));
         let to = with_query(&format!("{}/{page}", self.base_url), &params);
-        Ok(match binding {
-            Some(binding) => AuthorizeOutcome::Park {
-                to,
-                cookie_name: binding_cookie(&handle),
-                binding,
-            },
-            None => AuthorizeOutcome::Redirect(to),
+        Ok(AuthorizeOutcome::Park {
+            to,
+            cookie_name: binding_cookie(&handle),
+            binding,
         })
     }
 

@@ -10,8 +10,9 @@ use serde_json::json;
 
 use super::super::HttpState;
 use super::super::extractors::{CurrentUser, base_ctx};
-use super::{binding, cookie, same_origin};
+use super::{binding, binding_cookie_of, cookie, same_origin};
 use crate::error::ApiError;
+use authservice_application::oauth::binding_cookie;
 
 pub(super) async fn request_info(
     req: HttpRequest,
@@ -68,8 +69,11 @@ pub(super) async fn consent(
             body.approve,
         )
         .await?;
+    // Answered: the binding has done its work.
+    let spent = binding_cookie_of(&state, binding_cookie(&handle), String::new(), 0);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(spent)
         .json(json!({ "redirect_to": to })))
 }
 

@@ -111,21 +111,14 @@ fn answer(state: &HttpState, outcome: AuthorizeOutcome) -> HttpResponse {
             cookie_name,
             binding,
         } => {
-            // Lax: the way back to `/authorize/continue` is a top-level navigation.
-            let cookie = actix_web::cookie::Cookie::build(cookie_name, binding)
-                .path("/")
-                .http_only(true)
-                .secure(state.config.cookies.secure)
-                .same_site(actix_web::cookie::SameSite::Lax)
-                .max_age(actix_web::cookie::time::Duration::seconds(
-                    i64::try_from(REQUEST_TTL.as_secs()).unwrap_or(1800),
-                ))
-                .finish();
-            HttpResponse::Found()
-                .insert_header((header::LOCATION, to))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .cookie(cookie)
-                .finish()
+            let mut res = HttpResponse::Found();
+            res.insert_header((header::LOCATION, to))
+                .insert_header((header::CACHE_CONTROL, "no-store"));
+            if let Some(binding) = binding {
+                let ttl = i64::try_from(REQUEST_TTL.as_secs()).unwrap_or(1800);
+                res.cookie(binding_cookie_of(state, cookie_name, binding, ttl));
+            }
+            res.finish()
         }
         AuthorizeOutcome::Refuse { error, description } => refused(error, &description),
         AuthorizeOutcome::RateLimited { retry_after } => {
@@ -194,6 +187,23 @@ async fn authorize(state: &HttpState, req: &HttpRequest, slug: &str, raw: &[u8])
     }
 }
 
+/// The cookie binding a waiting request to this browser (`max_age` 0 deletes it). Lax: the way
+/// back to `/authorize/continue` is a top-level navigation.
+pub(super) fn binding_cookie_of(
+    state: &HttpState,
+    name: String,
+    value: String,
+    max_age: i64,
+) -> actix_web::cookie::Cookie<'static> {
+    actix_web::cookie::Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .secure(state.config.cookies.secure)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(max_age))
+        .finish()
+}
+
 /// The value of the cookie binding the request under `handle` to this browser.
 fn binding(req: &HttpRequest, handle: &str) -> Option<String> {
     req.cookie(&binding_cookie(handle))
@@ -243,6 +253,13 @@ async fn authorize_continue(
         )
         .await
     {
+        Ok(outcome @ AuthorizeOutcome::Redirect(_)) => {
+            // Answered: the binding has done its work.
+            let mut res = answer(&state, outcome);
+            let spent = binding_cookie_of(&state, binding_cookie(&query.request), String::new(), 0);
+            let _ = res.add_cookie(&spent);
+            res
+        }
         Ok(outcome) => answer(&state, outcome),
         Err(e) => server_error(&e),
     }
