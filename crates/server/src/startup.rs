@@ -205,6 +205,9 @@ impl Application {
             client_assertions: Arc::new(authservice_infrastructure::crypto::JwtClientAssertions),
             webauthn: Arc::new(WebauthnRs::new()),
             secret_box,
+            uow: Arc::new(authservice_infrastructure::postgres::PgUnitOfWork::new(
+                pg_pool.clone(),
+            )),
             random: Arc::new(OsRandom),
             clock: Arc::new(SystemClock),
             probes,

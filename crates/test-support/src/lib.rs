@@ -127,6 +127,7 @@ impl World {
             client_assertions: Arc::new(authservice_infrastructure::crypto::JwtClientAssertions),
             webauthn: Arc::new(WebauthnRs::new()),
             secret_box,
+            uow: db.clone(),
             random: Arc::new(OsRandom),
             clock: clock.clone(),
             probes: Vec::new(),

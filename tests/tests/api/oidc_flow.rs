@@ -953,6 +953,22 @@ async fn the_hosted_login_serves_the_request_by_its_handle_and_consent_is_rememb
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 204);
+    // Once: a second disconnect finds nothing and records nothing (the unit is refused).
+    let res = app
+        .http
+        .delete(app.url(&format!("/api/auth/consents/{id}")))
+        .header("X-API-Key", &key)
+        .bearer_auth(me)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    assert_eq!(
+        app.audit_events("event_type=oauth.consent_revoked")
+            .await
+            .len(),
+        1
+    );
     let (status, body) = token(
         &app,
         &slug,

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, UseCaseError};
-use crate::ports::{Consent, Ports};
+use crate::ports::{Committed, Consent, Ports, Write, Written};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConsentError {
@@ -69,15 +69,37 @@ impl ManageConsents {
             .metadata(json!({ "client_id": app_public_id }))
             .at(now);
         event.user_id = Some(user.as_uuid());
-        let Some((_, families)) = self
+        let app = match self.ports.oidc_apps.by_public_id(app_public_id).await? {
+            Some((app, _)) if app.client_id == client.id => app,
+            _ => return Err(ConsentError::NotFound),
+        };
+        // The consent, the app's sessions of the user and the record: together or not at all.
+        let committed = self
             .ports
-            .consents
-            .revoke(client.id, user, app_public_id, now, &event)
-            .await?
-        else {
+            .uow
+            .commit(vec![
+                Write::ForgetConsent {
+                    client: client.id,
+                    user,
+                    app: app.id,
+                },
+                Write::EndAppSessions {
+                    client: client.id,
+                    user,
+                    app: app.id,
+                    at: now,
+                    reason: "consent_revoked",
+                },
+                Write::Audit(event),
+            ])
+            .await?;
+        let Committed::All(written) = committed else {
             return Err(ConsentError::NotFound);
         };
-        if !families.is_empty() {
+        if written
+            .iter()
+            .any(|w| matches!(w, Written::EndedSessions(f) if !f.is_empty()))
+        {
             crate::tokens::note_session_end(&self.ports, self.access_ttl, client.id, user).await?;
         }
         Ok(())

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::clients::{ClientActionError, existing_client};
 use crate::context::RequestCtx;
 use crate::pagination::{Page, PageRequest};
-use crate::ports::Ports;
+use crate::ports::{Ports, Write};
 
 /// An app's fields as sent: all on create (with defaults), those present on update.
 #[derive(Debug, Clone, Default)]
@@ -127,8 +127,14 @@ impl ManageOidcApps {
             .after(snapshot(&app))
             .at(now);
         self.ports
-            .oidc_apps
-            .create(&app, hash.as_ref(), &event)
+            .uow
+            .commit(vec![
+                Write::CreateOidcApp {
+                    app: app.clone(),
+                    secret_hash: hash,
+                },
+                Write::Audit(event),
+            ])
             .await?;
         Ok(SavedOidcApp {
             app,
@@ -193,23 +199,26 @@ impl ManageOidcApps {
             .before(before)
             .after(snapshot(&app))
             .at(now);
-        if had_secret == app.uses_secret() {
-            if !self.ports.oidc_apps.update(&app, &event).await? {
-                return Err(OidcAppError::NotFound);
-            }
-            return Ok(SavedOidcApp {
-                app,
-                client_secret: None,
-            });
-        }
-        let (secret, hash) = self.new_secret(&mut app);
-        if !self.ports.oidc_apps.update(&app, &event).await?
-            || !self
-                .ports
-                .oidc_apps
-                .set_secret(&app, hash.as_ref(), &event)
-                .await?
-        {
+        // A change of auth method that adds or drops the secret replaces it with the fields,
+        // in the same unit (one audit event).
+        let (secret, writes) = if had_secret == app.uses_secret() {
+            (
+                None,
+                vec![Write::UpdateOidcApp(app.clone()), Write::Audit(event)],
+            )
+        } else {
+            let (secret, hash) = self.new_secret(&mut app);
+            let writes = vec![
+                Write::UpdateOidcApp(app.clone()),
+                Write::SetOidcAppSecret {
+                    app: app.clone(),
+                    secret_hash: hash,
+                },
+                Write::Audit(event),
+            ];
+            (secret, writes)
+        };
+        if !self.ports.uow.commit(writes).await?.is_all() {
             return Err(OidcAppError::NotFound);
         }
         Ok(SavedOidcApp {
@@ -241,12 +250,14 @@ impl ManageOidcApps {
             .event(ctx, EventType::OidcAppSecretRotated, &app)
             .metadata(json!({ "secret_prefix": app.secret_prefix }))
             .at(self.ports.clock.now());
-        if !self
-            .ports
-            .oidc_apps
-            .set_secret(&app, hash.as_ref(), &event)
-            .await?
-        {
+        let writes = vec![
+            Write::SetOidcAppSecret {
+                app: app.clone(),
+                secret_hash: hash,
+            },
+            Write::Audit(event),
+        ];
+        if !self.ports.uow.commit(writes).await?.is_all() {
             return Err(OidcAppError::NotFound);
         }
         Ok(SavedOidcApp {
@@ -269,12 +280,14 @@ impl ManageOidcApps {
             .event(ctx, EventType::OidcAppDeleted, &app)
             .before(snapshot(&app))
             .at(self.ports.clock.now());
-        if self
-            .ports
-            .oidc_apps
-            .delete(app.client_id, app.id, &event)
-            .await?
-        {
+        let writes = vec![
+            Write::DeleteOidcApp {
+                client: app.client_id,
+                app: app.id,
+            },
+            Write::Audit(event),
+        ];
+        if self.ports.uow.commit(writes).await?.is_all() {
             Ok(())
         } else {
             Err(OidcAppError::NotFound)

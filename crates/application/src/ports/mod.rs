@@ -20,6 +20,7 @@ mod service_accounts;
 mod sessions;
 mod signing_keys;
 mod tokens;
+mod unit_of_work;
 mod users;
 
 pub use audit::{AuditFilter, AuditLog};
@@ -54,6 +55,7 @@ pub use tokens::{
     AccessClaims, AccessTokens, GrantClaims, HashError, NewSigningKey, OrgClaims, PasswordHasher,
     TokenError,
 };
+pub use unit_of_work::{Committed, UnitOfWork, Write, Written};
 pub use users::{UserRepository, UserWithPassword, UserWriteError};
 
 /// Every adapter the use cases need.
@@ -87,6 +89,8 @@ pub struct Ports {
     pub client_assertions: Arc<dyn ClientAssertions>,
     pub webauthn: Arc<dyn WebauthnEngine>,
     pub secret_box: Arc<dyn SecretBox>,
+    /// Writes that span aggregates, in one transaction.
+    pub uow: Arc<dyn UnitOfWork>,
     pub random: Arc<dyn Random>,
     pub clock: Arc<dyn Clock>,
     pub probes: Vec<Arc<dyn Probe>>,

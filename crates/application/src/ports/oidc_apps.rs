@@ -1,24 +1,14 @@
 use async_trait::async_trait;
+use authservice_domain::ClientId;
 use authservice_domain::oidc_app::OidcApp;
-use authservice_domain::{AuditEvent, ClientId};
 use uuid::Uuid;
 
 use crate::pagination::PageRequest;
 
-/// A client's OIDC applications. Every method is scoped by client.
+/// A client's OIDC applications, as read (every method scoped by client, but the lookup by
+/// public id); they are written through [`super::UnitOfWork`].
 #[async_trait]
 pub trait OidcAppRepository: Send + Sync {
-    /// Stores a new app with the hash of its secret (if it has one) and the audit event.
-    ///
-    /// # Errors
-    /// The store failed (nothing is written).
-    async fn create(
-        &self,
-        app: &OidcApp,
-        secret_hash: Option<&[u8; 32]>,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<()>;
-
     /// One page of the client's apps, oldest first: up to `page.limit + 1` after the cursor.
     ///
     /// # Errors
@@ -31,24 +21,6 @@ pub trait OidcAppRepository: Send + Sync {
     /// The store failed.
     async fn get(&self, client: ClientId, id: Uuid) -> anyhow::Result<Option<OidcApp>>;
 
-    /// Stores the app's fields (not its secret) with the audit event; `false` when it is gone.
-    ///
-    /// # Errors
-    /// The store failed.
-    async fn update(&self, app: &OidcApp, audit: &AuditEvent) -> anyhow::Result<bool>;
-
-    /// Replaces the app's secret (hash and prefix; `None` removes it) with the audit event;
-    /// the old secret stops working at once. `false` when the app is gone.
-    ///
-    /// # Errors
-    /// The store failed.
-    async fn set_secret(
-        &self,
-        app: &OidcApp,
-        secret_hash: Option<&[u8; 32]>,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<bool>;
-
     /// The app relying parties call `public_id` (any client: the caller checks the tenant),
     /// with the SHA-256 of its secret when it has one.
     ///
@@ -58,10 +30,4 @@ pub trait OidcAppRepository: Send + Sync {
         &self,
         public_id: &str,
     ) -> anyhow::Result<Option<(OidcApp, Option<[u8; 32]>)>>;
-
-    /// Deletes app `id` of `client` with the audit event; `false` when there was none.
-    ///
-    /// # Errors
-    /// The store failed.
-    async fn delete(&self, client: ClientId, id: Uuid, audit: &AuditEvent) -> anyhow::Result<bool>;
 }

@@ -1,19 +1,17 @@
-//! `oidc_consents`: what users allowed third-party OIDC apps; revoking one also ends the app's
-//! sessions of that user, in the same transaction.
+//! `oidc_consents`: what users allowed third-party OIDC apps (written in units of work: revoking
+//! one also ends the app's sessions of that user, in the same transaction).
 
 use anyhow::Context;
 use async_trait::async_trait;
 use authservice_application::ports::{Consent, ConsentRepository};
-use authservice_domain::{AuditEvent, ClientId, UserId};
+use authservice_domain::{ClientId, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::result::Error as DieselError;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::PgPool;
-use super::audit::insert_event;
-use super::schema::{oidc_apps, oidc_consents, sessions};
+use super::schema::{oidc_apps, oidc_consents};
 
 pub struct PgConsents {
     pool: PgPool,
@@ -45,40 +43,6 @@ impl ConsentRepository for PgConsents {
             .await
             .optional()
             .context("reading a consent")
-    }
-
-    #[tracing::instrument(name = "pg.consents.grant", level = "debug", skip_all)]
-    async fn grant(
-        &self,
-        client: ClientId,
-        user: UserId,
-        app: Uuid,
-        scopes: &[String],
-        at: DateTime<Utc>,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<()> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            // Scopes allowed before stay allowed: the union, without duplicates.
-            diesel::sql_query(
-                "INSERT INTO oidc_consents (client_id, user_id, app_id, scopes, granted_at) \
-                 SELECT $1, $2, a.id, $4, $5 FROM oidc_apps a WHERE a.id = $3 AND a.client_id = $1 \
-                 ON CONFLICT (user_id, app_id) DO UPDATE SET \
-                 scopes = ARRAY(SELECT DISTINCT unnest(oidc_consents.scopes || EXCLUDED.scopes)), \
-                 granted_at = EXCLUDED.granted_at",
-            )
-            .bind::<diesel::sql_types::Uuid, _>(client.as_uuid())
-            .bind::<diesel::sql_types::Uuid, _>(user.as_uuid())
-            .bind::<diesel::sql_types::Uuid, _>(app)
-            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(scopes)
-            .bind::<diesel::sql_types::Timestamptz, _>(at)
-            .execute(tx)
-            .await?;
-            insert_event(tx, audit).await?;
-            Ok(())
-        })
-        .await
-        .context("storing a consent")
     }
 
     #[tracing::instrument(name = "pg.consents.list", level = "debug", skip_all)]
@@ -114,59 +78,52 @@ impl ConsentRepository for PgConsents {
             )
             .collect())
     }
+}
 
-    #[tracing::instrument(name = "pg.consents.revoke", level = "debug", skip_all)]
-    async fn revoke(
-        &self,
-        client: ClientId,
-        user: UserId,
-        app_public_id: &str,
-        at: DateTime<Utc>,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<Option<(Uuid, Vec<Uuid>)>> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            let app: Option<Uuid> = oidc_apps::table
-                .filter(oidc_apps::client_id.eq(client.as_uuid()))
-                .filter(oidc_apps::public_id.eq(app_public_id))
-                .select(oidc_apps::id)
-                .first(tx)
-                .await
-                .optional()?;
-            let Some(app) = app else {
-                return Ok(None);
-            };
-            let deleted = diesel::delete(
-                oidc_consents::table
-                    .filter(oidc_consents::client_id.eq(client.as_uuid()))
-                    .filter(oidc_consents::user_id.eq(user.as_uuid()))
-                    .filter(oidc_consents::app_id.eq(app)),
-            )
-            .execute(tx)
-            .await?;
-            if deleted == 0 {
-                return Ok(None);
-            }
-            // Every row of the app's sessions is locked first, so a refresh in flight commits
-            // before (and its new row is revoked too) or waits and finds its row revoked.
-            let live = sessions::table
-                .filter(sessions::client_id.eq(client.as_uuid()))
-                .filter(sessions::user_id.eq(user.as_uuid()))
-                .filter(sessions::oidc_app_id.eq(app))
-                .filter(sessions::revoked_at.is_null());
-            let _locked: Vec<Uuid> = live.select(sessions::id).for_update().load(tx).await?;
-            let families: Vec<Uuid> = diesel::update(live.filter(sessions::consumed_at.is_null()))
-                .set((
-                    sessions::revoked_at.eq(at),
-                    sessions::revoked_reason.eq("consent_revoked"),
-                ))
-                .returning(sessions::family_id)
-                .get_results(tx)
-                .await?;
-            insert_event(tx, audit).await?;
-            Ok(Some((app, families)))
-        })
-        .await
-        .context("revoking a consent")
-    }
+// ------------------------------------------------------------------ writes (unit of work)
+
+/// Remembers that `user` allowed `app` the `scopes`, added to what was allowed before; `false`
+/// when the app is not the client's.
+pub(super) async fn grant(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    user: UserId,
+    app: Uuid,
+    scopes: &[String],
+    at: DateTime<Utc>,
+) -> QueryResult<bool> {
+    // Scopes allowed before stay allowed: the union, without duplicates.
+    diesel::sql_query(
+        "INSERT INTO oidc_consents (client_id, user_id, app_id, scopes, granted_at) \
+         SELECT $1, $2, a.id, $4, $5 FROM oidc_apps a WHERE a.id = $3 AND a.client_id = $1 \
+         ON CONFLICT (user_id, app_id) DO UPDATE SET \
+         scopes = ARRAY(SELECT DISTINCT unnest(oidc_consents.scopes || EXCLUDED.scopes)), \
+         granted_at = EXCLUDED.granted_at",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(client.as_uuid())
+    .bind::<diesel::sql_types::Uuid, _>(user.as_uuid())
+    .bind::<diesel::sql_types::Uuid, _>(app)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(scopes)
+    .bind::<diesel::sql_types::Timestamptz, _>(at)
+    .execute(tx)
+    .await
+    .map(|n| n > 0)
+}
+
+/// Forgets what `user` allowed `app`; `false` when there was nothing.
+pub(super) async fn forget(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    user: UserId,
+    app: Uuid,
+) -> QueryResult<bool> {
+    diesel::delete(
+        oidc_consents::table
+            .filter(oidc_consents::client_id.eq(client.as_uuid()))
+            .filter(oidc_consents::user_id.eq(user.as_uuid()))
+            .filter(oidc_consents::app_id.eq(app)),
+    )
+    .execute(tx)
+    .await
+    .map(|n| n > 0)
 }

@@ -16,6 +16,7 @@ pub mod schema;
 mod service_accounts;
 mod sessions;
 mod signing_keys;
+mod unit_of_work;
 mod users;
 
 use std::time::Duration;
@@ -45,6 +46,7 @@ pub use passkeys::PgPasskeys;
 pub use service_accounts::PgServiceAccounts;
 pub use sessions::PgSessionRepository;
 pub use signing_keys::{PgSigningKeys, StoredKey};
+pub use unit_of_work::PgUnitOfWork;
 pub use users::PgUserRepository;
 
 pub type PgPool = Pool<AsyncPgConnection>;

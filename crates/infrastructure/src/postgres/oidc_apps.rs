@@ -5,16 +5,14 @@ use async_trait::async_trait;
 use authservice_application::pagination::PageRequest;
 use authservice_application::ports::OidcAppRepository;
 use authservice_domain::oidc_app::{AppType, AuthMethod, GrantType, OidcApp};
-use authservice_domain::{AuditEvent, ClientId, ClientName, RedirectUri};
+use authservice_domain::{ClientId, ClientName, RedirectUri};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::result::Error as DieselError;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::PgPool;
-use super::audit::insert_event;
 use super::schema::oidc_apps;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -108,28 +106,6 @@ impl PgOidcApps {
 
 #[async_trait]
 impl OidcAppRepository for PgOidcApps {
-    #[tracing::instrument(name = "pg.oidc_apps.create", level = "debug", skip_all)]
-    async fn create(
-        &self,
-        app: &OidcApp,
-        secret_hash: Option<&[u8; 32]>,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<()> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            diesel::insert_into(oidc_apps::table)
-                .values((
-                    AppRow::of(app),
-                    oidc_apps::secret_hash.eq(secret_hash.map(|h| h.to_vec())),
-                ))
-                .execute(tx)
-                .await?;
-            insert_event(tx, audit).await
-        })
-        .await
-        .context("storing OIDC app")
-    }
-
     #[tracing::instrument(name = "pg.oidc_apps.list", level = "debug", skip_all)]
     async fn list(&self, client: ClientId, page: PageRequest) -> anyhow::Result<Vec<OidcApp>> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
@@ -160,68 +136,6 @@ impl OidcAppRepository for PgOidcApps {
         row.map(AppRow::into_app).transpose()
     }
 
-    #[tracing::instrument(name = "pg.oidc_apps.update", level = "debug", skip_all)]
-    async fn update(&self, app: &OidcApp, audit: &AuditEvent) -> anyhow::Result<bool> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let row = AppRow::of(app);
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            let n = diesel::update(
-                oidc_apps::table
-                    .filter(oidc_apps::client_id.eq(app.client_id.as_uuid()))
-                    .filter(oidc_apps::id.eq(app.id)),
-            )
-            .set((
-                oidc_apps::name.eq(&row.name),
-                oidc_apps::app_type.eq(&row.app_type),
-                oidc_apps::redirect_uris.eq(&row.redirect_uris),
-                oidc_apps::post_logout_redirect_uris.eq(&row.post_logout_redirect_uris),
-                oidc_apps::scopes.eq(&row.scopes),
-                oidc_apps::grant_types.eq(&row.grant_types),
-                oidc_apps::token_endpoint_auth_method.eq(&row.token_endpoint_auth_method),
-                oidc_apps::jwks.eq(&row.jwks),
-                oidc_apps::first_party.eq(row.first_party),
-                oidc_apps::updated_at.eq(row.updated_at),
-            ))
-            .execute(tx)
-            .await?;
-            if n > 0 {
-                insert_event(tx, audit).await?;
-            }
-            Ok(n > 0)
-        })
-        .await
-        .context("updating OIDC app")
-    }
-
-    #[tracing::instrument(name = "pg.oidc_apps.set_secret", level = "debug", skip_all)]
-    async fn set_secret(
-        &self,
-        app: &OidcApp,
-        secret_hash: Option<&[u8; 32]>,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<bool> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            let n = diesel::update(
-                oidc_apps::table
-                    .filter(oidc_apps::client_id.eq(app.client_id.as_uuid()))
-                    .filter(oidc_apps::id.eq(app.id)),
-            )
-            .set((
-                oidc_apps::secret_hash.eq(secret_hash.map(|h| h.to_vec())),
-                oidc_apps::secret_prefix.eq(&app.secret_prefix),
-            ))
-            .execute(tx)
-            .await?;
-            if n > 0 {
-                insert_event(tx, audit).await?;
-            }
-            Ok(n > 0)
-        })
-        .await
-        .context("replacing OIDC app secret")
-    }
-
     #[tracing::instrument(name = "pg.oidc_apps.by_public_id", level = "debug", skip_all)]
     async fn by_public_id(
         &self,
@@ -243,24 +157,83 @@ impl OidcAppRepository for PgOidcApps {
             .transpose()?;
         Ok(Some((row.into_app()?, hash)))
     }
+}
 
-    #[tracing::instrument(name = "pg.oidc_apps.delete", level = "debug", skip_all)]
-    async fn delete(&self, client: ClientId, id: Uuid, audit: &AuditEvent) -> anyhow::Result<bool> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            let n = diesel::delete(
-                oidc_apps::table
-                    .filter(oidc_apps::client_id.eq(client.as_uuid()))
-                    .filter(oidc_apps::id.eq(id)),
-            )
-            .execute(tx)
-            .await?;
-            if n > 0 {
-                insert_event(tx, audit).await?;
-            }
-            Ok(n > 0)
-        })
+// ------------------------------------------------------------------ writes (unit of work)
+
+/// Stores a new app with the SHA-256 of its secret.
+pub(super) async fn insert(
+    tx: &mut AsyncPgConnection,
+    app: &OidcApp,
+    secret_hash: Option<&[u8; 32]>,
+) -> QueryResult<bool> {
+    diesel::insert_into(oidc_apps::table)
+        .values((
+            AppRow::of(app),
+            oidc_apps::secret_hash.eq(secret_hash.map(|h| h.to_vec())),
+        ))
+        .execute(tx)
         .await
-        .context("deleting OIDC app")
-    }
+        .map(|n| n > 0)
+}
+
+/// Stores the app's fields (not its secret); `false` when it is gone.
+pub(super) async fn update(tx: &mut AsyncPgConnection, app: &OidcApp) -> QueryResult<bool> {
+    let row = AppRow::of(app);
+    diesel::update(
+        oidc_apps::table
+            .filter(oidc_apps::client_id.eq(app.client_id.as_uuid()))
+            .filter(oidc_apps::id.eq(app.id)),
+    )
+    .set((
+        oidc_apps::name.eq(&row.name),
+        oidc_apps::app_type.eq(&row.app_type),
+        oidc_apps::redirect_uris.eq(&row.redirect_uris),
+        oidc_apps::post_logout_redirect_uris.eq(&row.post_logout_redirect_uris),
+        oidc_apps::scopes.eq(&row.scopes),
+        oidc_apps::grant_types.eq(&row.grant_types),
+        oidc_apps::token_endpoint_auth_method.eq(&row.token_endpoint_auth_method),
+        oidc_apps::jwks.eq(&row.jwks),
+        oidc_apps::first_party.eq(row.first_party),
+        oidc_apps::updated_at.eq(row.updated_at),
+    ))
+    .execute(tx)
+    .await
+    .map(|n| n > 0)
+}
+
+/// Replaces the app's secret (hash and prefix); `false` when it is gone.
+pub(super) async fn set_secret(
+    tx: &mut AsyncPgConnection,
+    app: &OidcApp,
+    secret_hash: Option<&[u8; 32]>,
+) -> QueryResult<bool> {
+    diesel::update(
+        oidc_apps::table
+            .filter(oidc_apps::client_id.eq(app.client_id.as_uuid()))
+            .filter(oidc_apps::id.eq(app.id)),
+    )
+    .set((
+        oidc_apps::secret_hash.eq(secret_hash.map(|h| h.to_vec())),
+        oidc_apps::secret_prefix.eq(&app.secret_prefix),
+    ))
+    .execute(tx)
+    .await
+    .map(|n| n > 0)
+}
+
+/// Deletes app `id` of `client`; `false` when there was none.
+pub(super) async fn delete(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    id: Uuid,
+) -> QueryResult<bool> {
+    diesel::delete(
+        oidc_apps::table
+            .filter(oidc_apps::client_id.eq(client.as_uuid()))
+            .filter(oidc_apps::id.eq(id)),
+    )
+    .execute(tx)
+    .await
+    .map(|n| n > 0)
 }

@@ -19,7 +19,7 @@ use super::schema::{sessions, users};
 
 mod revoke;
 
-pub(super) use revoke::revoke_where;
+pub(super) use revoke::{end_app_sessions, revoke_where};
 
 #[derive(Insertable)]
 #[diesel(table_name = sessions)]

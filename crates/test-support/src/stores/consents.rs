@@ -20,25 +20,39 @@ impl ConsentRepository for MemoryDb {
             .map(|c| c.2.scopes.clone()))
     }
 
-    async fn grant(
-        &self,
+    async fn list(&self, client: ClientId, user: UserId) -> anyhow::Result<Vec<Consent>> {
+        let mut out: Vec<Consent> = self
+            .lock()
+            .consents
+            .iter()
+            .filter(|c| c.0 == client && c.1 == user)
+            .map(|c| c.2.clone())
+            .collect();
+        out.sort_by_key(|c| std::cmp::Reverse(c.granted_at));
+        Ok(out)
+    }
+}
+
+impl State {
+    /// Remembers the consent (scopes added to what was allowed); `false` when the app is not
+    /// the client's.
+    pub(super) fn grant_consent(
+        &mut self,
         client: ClientId,
         user: UserId,
         app: Uuid,
         scopes: &[String],
         at: DateTime<Utc>,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<()> {
-        let mut st = self.lock();
-        let Some(found) = st
+    ) -> bool {
+        let Some(found) = self
             .oidc_apps
             .iter()
             .find(|(a, _)| a.id == app && a.client_id == client)
         else {
-            anyhow::bail!("no such app");
+            return false;
         };
         let (public_id, name) = (found.0.public_id.clone(), found.0.name.as_str().to_owned());
-        match st
+        match self
             .consents
             .iter_mut()
             .find(|c| c.0 == client && c.1 == user && c.2.app_id == app)
@@ -51,7 +65,7 @@ impl ConsentRepository for MemoryDb {
                 }
                 existing.2.granted_at = at;
             }
-            None => st.consents.push((
+            None => self.consents.push((
                 client,
                 user,
                 Consent {
@@ -63,41 +77,28 @@ impl ConsentRepository for MemoryDb {
                 },
             )),
         }
-        st.audit.push(audit.clone());
-        Ok(())
+        true
     }
 
-    async fn list(&self, client: ClientId, user: UserId) -> anyhow::Result<Vec<Consent>> {
-        let mut out: Vec<Consent> = self
-            .lock()
-            .consents
-            .iter()
-            .filter(|c| c.0 == client && c.1 == user)
-            .map(|c| c.2.clone())
-            .collect();
-        out.sort_by_key(|c| std::cmp::Reverse(c.granted_at));
-        Ok(out)
+    /// Forgets the consent; `false` when there was none.
+    pub(super) fn forget_consent(&mut self, client: ClientId, user: UserId, app: Uuid) -> bool {
+        let before = self.consents.len();
+        self.consents
+            .retain(|c| !(c.0 == client && c.1 == user && c.2.app_id == app));
+        self.consents.len() < before
     }
 
-    async fn revoke(
-        &self,
+    /// Ends the live sessions `user` holds through `app`; returns their families.
+    pub(super) fn end_app_sessions(
+        &mut self,
         client: ClientId,
         user: UserId,
-        app_public_id: &str,
+        app: Uuid,
         at: DateTime<Utc>,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<Option<(Uuid, Vec<Uuid>)>> {
-        let mut st = self.lock();
-        let Some(index) = st
-            .consents
-            .iter()
-            .position(|c| c.0 == client && c.1 == user && c.2.app_public_id == app_public_id)
-        else {
-            return Ok(None);
-        };
-        let app = st.consents.remove(index).2.app_id;
+        reason: &str,
+    ) -> Vec<Uuid> {
         let mut families = Vec::new();
-        for s in &mut st.sessions {
+        for s in &mut self.sessions {
             if s.row.client_id == client
                 && s.row.user_id == user
                 && s.row.grant.as_ref().is_some_and(|g| g.app_id == app)
@@ -105,11 +106,10 @@ impl ConsentRepository for MemoryDb {
                 && s.consumed_at.is_none()
             {
                 s.revoked_at = Some(at);
-                s.revoked_reason = Some("consent_revoked".to_owned());
+                s.revoked_reason = Some(reason.to_owned());
                 families.push(s.row.family_id);
             }
         }
-        st.audit.push(audit.clone());
-        Ok(Some((app, families)))
+        families
     }
 }

@@ -30,6 +30,7 @@ mod org_authorization;
 mod organizations;
 mod service_accounts;
 mod sessions;
+mod unit_of_work;
 mod users;
 
 use email::issue;

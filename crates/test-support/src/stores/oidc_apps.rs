@@ -1,4 +1,4 @@
-//! The in-memory OIDC applications.
+//! The in-memory OIDC applications (written by the unit of work).
 
 use authservice_application::pagination::PageRequest;
 use authservice_application::ports::OidcAppRepository;
@@ -8,18 +8,6 @@ use super::*;
 
 #[async_trait]
 impl OidcAppRepository for MemoryDb {
-    async fn create(
-        &self,
-        app: &OidcApp,
-        secret_hash: Option<&[u8; 32]>,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<()> {
-        let mut st = self.lock();
-        st.oidc_apps.push((app.clone(), secret_hash.copied()));
-        st.audit.push(audit.clone());
-        Ok(())
-    }
-
     async fn list(&self, client: ClientId, page: PageRequest) -> anyhow::Result<Vec<OidcApp>> {
         let st = self.lock();
         let mut rows: Vec<OidcApp> = st
@@ -43,44 +31,6 @@ impl OidcAppRepository for MemoryDb {
             .map(|(a, _)| a.clone()))
     }
 
-    async fn update(&self, app: &OidcApp, audit: &AuditEvent) -> anyhow::Result<bool> {
-        let mut st = self.lock();
-        let Some((stored, _)) = st
-            .oidc_apps
-            .iter_mut()
-            .find(|(a, _)| a.client_id == app.client_id && a.id == app.id)
-        else {
-            return Ok(false);
-        };
-        let prefix = stored.secret_prefix.clone();
-        *stored = OidcApp {
-            secret_prefix: prefix,
-            ..app.clone()
-        };
-        st.audit.push(audit.clone());
-        Ok(true)
-    }
-
-    async fn set_secret(
-        &self,
-        app: &OidcApp,
-        secret_hash: Option<&[u8; 32]>,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<bool> {
-        let mut st = self.lock();
-        let Some((stored, hash)) = st
-            .oidc_apps
-            .iter_mut()
-            .find(|(a, _)| a.client_id == app.client_id && a.id == app.id)
-        else {
-            return Ok(false);
-        };
-        stored.secret_prefix.clone_from(&app.secret_prefix);
-        *hash = secret_hash.copied();
-        st.audit.push(audit.clone());
-        Ok(true)
-    }
-
     async fn by_public_id(
         &self,
         public_id: &str,
@@ -92,16 +42,49 @@ impl OidcAppRepository for MemoryDb {
             .find(|(a, _)| a.public_id == public_id)
             .cloned())
     }
+}
 
-    async fn delete(&self, client: ClientId, id: Uuid, audit: &AuditEvent) -> anyhow::Result<bool> {
-        let mut st = self.lock();
-        let before = st.oidc_apps.len();
-        st.oidc_apps
+impl State {
+    pub(super) fn insert_oidc_app(&mut self, app: &OidcApp, secret_hash: Option<[u8; 32]>) {
+        self.oidc_apps.push((app.clone(), secret_hash));
+    }
+
+    /// Stores the app's fields, keeping its secret prefix; `false` when it is gone.
+    pub(super) fn update_oidc_app(&mut self, app: &OidcApp) -> bool {
+        let Some((stored, _)) = self
+            .oidc_apps
+            .iter_mut()
+            .find(|(a, _)| a.client_id == app.client_id && a.id == app.id)
+        else {
+            return false;
+        };
+        let prefix = stored.secret_prefix.clone();
+        *stored = OidcApp {
+            secret_prefix: prefix,
+            ..app.clone()
+        };
+        true
+    }
+
+    pub(super) fn set_oidc_app_secret(&mut self, app: &OidcApp, secret: Option<[u8; 32]>) -> bool {
+        let Some((stored, hash)) = self
+            .oidc_apps
+            .iter_mut()
+            .find(|(a, _)| a.client_id == app.client_id && a.id == app.id)
+        else {
+            return false;
+        };
+        stored.secret_prefix.clone_from(&app.secret_prefix);
+        *hash = secret;
+        true
+    }
+
+    /// Deletes the app with its consents (as the foreign keys cascade); `false` when gone.
+    pub(super) fn delete_oidc_app(&mut self, client: ClientId, id: Uuid) -> bool {
+        let before = self.oidc_apps.len();
+        self.oidc_apps
             .retain(|(a, _)| !(a.client_id == client && a.id == id));
-        let gone = st.oidc_apps.len() < before;
-        if gone {
-            st.audit.push(audit.clone());
-        }
-        Ok(gone)
+        self.consents.retain(|c| c.2.app_id != id);
+        self.oidc_apps.len() < before
     }
 }

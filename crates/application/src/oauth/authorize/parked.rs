@@ -16,6 +16,7 @@ use super::{
 };
 use crate::audit::record_quietly;
 use crate::context::RequestCtx;
+use crate::ports::Write;
 
 impl Authorize {
     /// Parks `pending` for the hosted `page` (with `extra` query parameters): a request parked
@@ -239,10 +240,24 @@ impl Authorize {
             };
             return Ok(to);
         }
-        self.ports
-            .consents
-            .grant(client.id, user.id, app.id, &pending.scopes, now, &event)
+        let granted = self
+            .ports
+            .uow
+            .commit(vec![
+                Write::GrantConsent {
+                    client: client.id,
+                    user: user.id,
+                    app: app.id,
+                    scopes: pending.scopes.clone(),
+                    at: now,
+                },
+                Write::Audit(event),
+            ])
             .await?;
+        if !granted.is_all() {
+            // The app was deleted meanwhile.
+            return Err(AuthorizationRequestError::NotFound);
+        }
         match self.issue_code(&client, &pending, &user, &session).await? {
             AuthorizeOutcome::Redirect(to) => Ok(to),
             AuthorizeOutcome::Refuse { description, .. } => {

@@ -76,3 +76,30 @@ pub(in crate::postgres) async fn revoke_where(
     }
     Ok(revoked)
 }
+
+/// Ends every live session `user` holds through OIDC app `app` (a refresh in flight included:
+/// its rows are locked first, so it commits before and is revoked too, or waits and finds its
+/// row revoked). Returns the families ended. Must run inside a transaction.
+pub(in crate::postgres) async fn end_app_sessions(
+    conn: &mut AsyncPgConnection,
+    client: ClientId,
+    user: UserId,
+    app: Uuid,
+    at: DateTime<Utc>,
+    reason: &str,
+) -> QueryResult<Vec<Uuid>> {
+    let live = sessions::table
+        .filter(sessions::client_id.eq(client.as_uuid()))
+        .filter(sessions::user_id.eq(user.as_uuid()))
+        .filter(sessions::oidc_app_id.eq(app))
+        .filter(sessions::revoked_at.is_null());
+    let _locked: Vec<Uuid> = live.select(sessions::id).for_update().load(conn).await?;
+    diesel::update(live.filter(sessions::consumed_at.is_null()))
+        .set((
+            sessions::revoked_at.eq(at),
+            sessions::revoked_reason.eq(reason),
+        ))
+        .returning(sessions::family_id)
+        .get_results(conn)
+        .await
+}

@@ -1,0 +1,92 @@
+//! Writes that span aggregates, committed together: a use case lists what changes (an app, a
+//! consent, the sessions it ends, the audit event that records it) and the adapter applies the
+//! list in one transaction it owns — all or nothing. Repositories keep their reads and the
+//! writes that touch their aggregate alone.
+
+use async_trait::async_trait;
+use authservice_domain::oidc_app::OidcApp;
+use authservice_domain::{AuditEvent, ClientId, UserId};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// One write of a unit. A *required* write that finds nothing to change refuses the whole
+/// unit (nothing is written; [`Committed::Refused`] names it).
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Appends the event to the audit log.
+    Audit(AuditEvent),
+    /// Stores a new OIDC app with the SHA-256 of its secret, if it has one.
+    CreateOidcApp {
+        app: OidcApp,
+        secret_hash: Option<[u8; 32]>,
+    },
+    /// Stores the app's fields (not its secret). Required.
+    UpdateOidcApp(OidcApp),
+    /// Replaces the app's secret: its hash and the app's `secret_prefix` (`None` removes it);
+    /// the old secret stops working at once. Required.
+    SetOidcAppSecret {
+        app: OidcApp,
+        secret_hash: Option<[u8; 32]>,
+    },
+    /// Deletes the app (its consents and sessions go with it). Required.
+    DeleteOidcApp { client: ClientId, app: Uuid },
+    /// Remembers that `user` allowed app `app` the `scopes`, added to what was allowed before.
+    /// Required: the app must be the client's.
+    GrantConsent {
+        client: ClientId,
+        user: UserId,
+        app: Uuid,
+        scopes: Vec<String>,
+        at: DateTime<Utc>,
+    },
+    /// Forgets what `user` allowed app `app`. Required.
+    ForgetConsent {
+        client: ClientId,
+        user: UserId,
+        app: Uuid,
+    },
+    /// Ends every live session `user` holds through app `app`: their refresh tokens stop at
+    /// once, a refresh in flight included. Answers [`Written::EndedSessions`].
+    EndAppSessions {
+        client: ClientId,
+        user: UserId,
+        app: Uuid,
+        at: DateTime<Utc>,
+        reason: &'static str,
+    },
+}
+
+/// What one write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    Done,
+    /// The session families an [`Write::EndAppSessions`] ended.
+    EndedSessions(Vec<Uuid>),
+}
+
+/// How a unit ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Committed {
+    /// Every write, in order, with what each did.
+    All(Vec<Written>),
+    /// The required write at this index found nothing to change: nothing was written.
+    Refused(usize),
+}
+
+impl Committed {
+    /// Whether everything was written.
+    #[must_use]
+    pub fn is_all(&self) -> bool {
+        matches!(self, Self::All(_))
+    }
+}
+
+/// Applies units of work.
+#[async_trait]
+pub trait UnitOfWork: Send + Sync {
+    /// Applies `writes` in order in one transaction.
+    ///
+    /// # Errors
+    /// The store failed (nothing is written).
+    async fn commit(&self, writes: Vec<Write>) -> anyhow::Result<Committed>;
+}

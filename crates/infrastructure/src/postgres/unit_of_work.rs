@@ -1,0 +1,90 @@
+//! The unit of work: a list of writes across aggregates applied in one transaction, each by
+//! the module of its table. A required write that changes nothing rolls the unit back.
+
+use anyhow::Context;
+use async_trait::async_trait;
+use authservice_application::ports::{Committed, UnitOfWork, Write, Written};
+use diesel::result::Error as DieselError;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use super::PgPool;
+
+pub struct PgUnitOfWork {
+    pool: PgPool,
+}
+
+impl PgUnitOfWork {
+    #[must_use]
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+/// Applies one write; `None` when a required write changed nothing.
+async fn apply(tx: &mut AsyncPgConnection, write: &Write) -> Result<Option<Written>, DieselError> {
+    let required = |changed: bool| changed.then_some(Written::Done);
+    Ok(match write {
+        Write::Audit(event) => {
+            super::audit::insert_event(tx, event).await?;
+            Some(Written::Done)
+        }
+        Write::CreateOidcApp { app, secret_hash } => {
+            required(super::oidc_apps::insert(tx, app, secret_hash.as_ref()).await?)
+        }
+        Write::UpdateOidcApp(app) => required(super::oidc_apps::update(tx, app).await?),
+        Write::SetOidcAppSecret { app, secret_hash } => {
+            required(super::oidc_apps::set_secret(tx, app, secret_hash.as_ref()).await?)
+        }
+        Write::DeleteOidcApp { client, app } => {
+            required(super::oidc_apps::delete(tx, *client, *app).await?)
+        }
+        Write::GrantConsent {
+            client,
+            user,
+            app,
+            scopes,
+            at,
+        } => required(super::consents::grant(tx, *client, *user, *app, scopes, *at).await?),
+        Write::ForgetConsent { client, user, app } => {
+            required(super::consents::forget(tx, *client, *user, *app).await?)
+        }
+        Write::EndAppSessions {
+            client,
+            user,
+            app,
+            at,
+            reason,
+        } => Some(Written::EndedSessions(
+            super::sessions::end_app_sessions(tx, *client, *user, *app, *at, reason).await?,
+        )),
+    })
+}
+
+#[async_trait]
+impl UnitOfWork for PgUnitOfWork {
+    #[tracing::instrument(name = "pg.unit_of_work.commit", level = "debug", skip_all, fields(writes = writes.len()))]
+    async fn commit(&self, writes: Vec<Write>) -> anyhow::Result<Committed> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let mut refused = None;
+        let outcome = conn
+            .transaction::<_, DieselError, _>(async |tx| {
+                let mut written = Vec::with_capacity(writes.len());
+                for (i, write) in writes.iter().enumerate() {
+                    match apply(tx, write).await? {
+                        Some(w) => written.push(w),
+                        None => {
+                            refused = Some(i);
+                            return Err(DieselError::RollbackTransaction);
+                        }
+                    }
+                }
+                Ok(written)
+            })
+            .await;
+        match (outcome, refused) {
+            (Ok(written), _) => Ok(Committed::All(written)),
+            (Err(DieselError::RollbackTransaction), Some(i)) => Ok(Committed::Refused(i)),
+            (Err(e), _) => Err(e).context("committing a unit of work"),
+        }
+    }
+}

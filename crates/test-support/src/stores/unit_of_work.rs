@@ -1,0 +1,71 @@
+//! The in-memory unit of work: the writes applied under the one lock, all or nothing (the
+//! tables a unit can touch are restored when a required write changes nothing).
+
+use authservice_application::ports::{Committed, UnitOfWork, Write, Written};
+
+use super::*;
+
+#[async_trait]
+impl UnitOfWork for MemoryDb {
+    async fn commit(&self, writes: Vec<Write>) -> anyhow::Result<Committed> {
+        let mut st = self.lock();
+        let saved = (
+            st.oidc_apps.clone(),
+            st.consents.clone(),
+            st.sessions.clone(),
+            st.audit.len(),
+        );
+        let mut written = Vec::with_capacity(writes.len());
+        for (i, write) in writes.into_iter().enumerate() {
+            let done = match write {
+                Write::Audit(event) => {
+                    st.audit.push(event);
+                    Some(Written::Done)
+                }
+                Write::CreateOidcApp { app, secret_hash } => {
+                    st.insert_oidc_app(&app, secret_hash);
+                    Some(Written::Done)
+                }
+                Write::UpdateOidcApp(app) => st.update_oidc_app(&app).then_some(Written::Done),
+                Write::SetOidcAppSecret { app, secret_hash } => st
+                    .set_oidc_app_secret(&app, secret_hash)
+                    .then_some(Written::Done),
+                Write::DeleteOidcApp { client, app } => {
+                    st.delete_oidc_app(client, app).then_some(Written::Done)
+                }
+                Write::GrantConsent {
+                    client,
+                    user,
+                    app,
+                    scopes,
+                    at,
+                } => st
+                    .grant_consent(client, user, app, &scopes, at)
+                    .then_some(Written::Done),
+                Write::ForgetConsent { client, user, app } => st
+                    .forget_consent(client, user, app)
+                    .then_some(Written::Done),
+                Write::EndAppSessions {
+                    client,
+                    user,
+                    app,
+                    at,
+                    reason,
+                } => Some(Written::EndedSessions(
+                    st.end_app_sessions(client, user, app, at, reason),
+                )),
+            };
+            match done {
+                Some(w) => written.push(w),
+                None => {
+                    st.oidc_apps = saved.0;
+                    st.consents = saved.1;
+                    st.sessions = saved.2;
+                    st.audit.truncate(saved.3);
+                    return Ok(Committed::Refused(i));
+                }
+            }
+        }
+        Ok(Committed::All(written))
+    }
+}
