@@ -486,7 +486,9 @@
     let firstStep = true;
     let conditional = null; // the AbortController of a pending passkey autofill
     const stopAutofill = () => { if (conditional) conditional.abort(); conditional = null; };
-    const done = (r) => { if (o.onSuccess) o.onSuccess(r.user || auth.getUser()); };
+    // Once: a passkey chosen from the autofill and the button pressed meanwhile both sign in.
+    let finished = false;
+    const done = (r) => { if (finished) return; finished = true; if (o.onSuccess) o.onSuccess(r.user || auth.getUser()); };
     const signedIn = (r) => { stopAutofill(); if (r.requires2fa) secondFactor(r); else done(r); };
 
     // The second step offers every factor the challenge accepts (TOTP, recovery code, passkey).
