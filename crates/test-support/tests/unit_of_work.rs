@@ -161,3 +161,60 @@ async fn disconnecting_an_app_forgets_the_consent_once_and_records_it() {
     assert!(matches!(again, Err(ConsentError::NotFound)));
     assert_eq!(world.events(), before, "nothing recorded for nothing done");
 }
+
+#[tokio::test]
+async fn a_service_accounts_key_cap_and_revocations_write_all_or_nothing() {
+    use authservice_application::oauth::{
+        KeyInput, ManageServiceAccounts, ServiceAccountError, ServiceAccountInput,
+    };
+    let world = World::new();
+    let accounts = ManageServiceAccounts::new(&world.ports, std::time::Duration::from_secs(900));
+    let client = world.client.id.to_string();
+    let account = accounts
+        .create(
+            &admin(&world),
+            &client,
+            ServiceAccountInput {
+                name: Some("billing".into()),
+                scopes: Some(vec!["invoices:read".into()]),
+                status: None,
+            },
+        )
+        .await
+        .unwrap();
+    let id = account.id.to_string();
+    let mut first = None;
+    for _ in 0..authservice_domain::service_account::MAX_KEYS {
+        let key = accounts
+            .create_key(&admin(&world), &client, &id, KeyInput::default())
+            .await
+            .unwrap();
+        first.get_or_insert(key.key.id);
+    }
+    let before = world.events();
+    let over = accounts
+        .create_key(&admin(&world), &client, &id, KeyInput::default())
+        .await;
+    assert!(matches!(over, Err(ServiceAccountError::TooManyKeys)));
+    assert_eq!(world.events(), before, "a refused key records nothing");
+    let first = first.unwrap().to_string();
+    accounts
+        .revoke_key(&admin(&world), &client, &id, &first)
+        .await
+        .unwrap();
+    assert_eq!(
+        world.events().last().map(String::as_str),
+        Some("service_account.key_revoked")
+    );
+    let before = world.events();
+    let again = accounts
+        .revoke_key(&admin(&world), &client, &id, &first)
+        .await;
+    assert!(matches!(again, Err(ServiceAccountError::KeyNotFound)));
+    assert_eq!(world.events(), before);
+    // The freed place takes a new key.
+    accounts
+        .create_key(&admin(&world), &client, &id, KeyInput::default())
+        .await
+        .unwrap();
+}

@@ -22,7 +22,7 @@ use super::account_change_key;
 use crate::clients::{ClientActionError, existing_client};
 use crate::context::RequestCtx;
 use crate::pagination::{Page, PageRequest};
-use crate::ports::{Ports, ServiceAccountRepository};
+use crate::ports::{Ports, ServiceAccountRepository, Write};
 
 /// An account's fields as sent: all on create, those present on update.
 #[derive(Debug, Clone, Default)]
@@ -124,7 +124,13 @@ impl ManageServiceAccounts {
         let event = Self::event(ctx, EventType::ServiceAccountCreated, &account)
             .after(account_snapshot(&account))
             .at(now);
-        self.accounts.create(&account, &event).await?;
+        self.ports
+            .uow
+            .commit(vec![
+                Write::CreateServiceAccount(account.clone()),
+                Write::Audit(event),
+            ])
+            .await?;
         Ok(account)
     }
 
@@ -191,7 +197,11 @@ impl ManageServiceAccounts {
             .before(before)
             .after(account_snapshot(&account))
             .at(now);
-        if !self.accounts.update(&account, &event).await? {
+        let writes = vec![
+            Write::UpdateServiceAccount(account.clone()),
+            Write::Audit(event),
+        ];
+        if !self.ports.uow.commit(writes).await?.is_all() {
             return Err(ServiceAccountError::NotFound);
         }
         if disabling {
@@ -287,7 +297,15 @@ impl ManageServiceAccounts {
         let event = Self::event(ctx, EventType::ServiceAccountKeyCreated, &account)
             .metadata(key_snapshot(&key, now))
             .at(now);
-        if !self.accounts.add_key(&key, &hash, MAX_KEYS, &event).await? {
+        let writes = vec![
+            Write::AddServiceAccountKey {
+                key: key.clone(),
+                secret_hash: hash,
+                max_live: MAX_KEYS,
+            },
+            Write::Audit(event),
+        ];
+        if !self.ports.uow.commit(writes).await?.is_all() {
             return Err(ServiceAccountError::TooManyKeys);
         }
         Ok(CreatedKey { key, secret })
@@ -311,11 +329,16 @@ impl ManageServiceAccounts {
         let event = Self::event(ctx, EventType::ServiceAccountKeyRevoked, &account)
             .metadata(json!({ "key_id": key.to_string() }))
             .at(now);
-        if !self
-            .accounts
-            .revoke_key(account.client_id, account.id, key, now, &event)
-            .await?
-        {
+        let writes = vec![
+            Write::RevokeServiceAccountKey {
+                client: account.client_id,
+                account: account.id,
+                key,
+                at: now,
+            },
+            Write::Audit(event),
+        ];
+        if !self.ports.uow.commit(writes).await?.is_all() {
             return Err(ServiceAccountError::KeyNotFound);
         }
         self.note_change(&account).await?;
@@ -368,11 +391,16 @@ impl ManageServiceAccounts {
                 "new_key": key_snapshot(&new_key, now),
             }))
             .at(now);
-        if !self
-            .accounts
-            .rotate_key(old.id, old_expires_at, &new_key, &hash, &event)
-            .await?
-        {
+        let writes = vec![
+            Write::RotateServiceAccountKey {
+                old: old.id,
+                old_expires_at,
+                new_key: new_key.clone(),
+                secret_hash: hash,
+            },
+            Write::Audit(event),
+        ];
+        if !self.ports.uow.commit(writes).await?.is_all() {
             return Err(ServiceAccountError::KeyNotFound);
         }
         // The old key's new expiry must reach every replica's key cache.

@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use authservice_domain::oidc_app::OidcApp;
+use authservice_domain::service_account::{ServiceAccount, ServiceAccountKey};
 use authservice_domain::{AuditEvent, ClientId, UserId};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -53,6 +54,33 @@ pub enum Write {
         app: Uuid,
         at: DateTime<Utc>,
         reason: &'static str,
+    },
+    /// Stores a new service account.
+    CreateServiceAccount(ServiceAccount),
+    /// Stores the account's name, scopes, status and `tokens_valid_after`. Required.
+    UpdateServiceAccount(ServiceAccount),
+    /// Stores a new key with the SHA-256 of its secret, unless the account is gone or already
+    /// holds `max_live` keys usable at `key.created_at` (serialized per account). Required.
+    AddServiceAccountKey {
+        key: ServiceAccountKey,
+        secret_hash: [u8; 32],
+        max_live: usize,
+    },
+    /// Revokes key `key` of `account` at `at` and makes the account's tokens issued before
+    /// `at` stop counting (what the key minted dies with it). Required: a live key.
+    RevokeServiceAccountKey {
+        client: ClientId,
+        account: Uuid,
+        key: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// Key `old` expires at `old_expires_at` (or earlier, if it already did) and `new_key` is
+    /// stored. Required: `old` usable at `new_key.created_at`.
+    RotateServiceAccountKey {
+        old: Uuid,
+        old_expires_at: DateTime<Utc>,
+        new_key: ServiceAccountKey,
+        secret_hash: [u8; 32],
     },
 }
 

@@ -8,15 +8,13 @@ use authservice_application::ports::ServiceAccountRepository;
 use authservice_domain::service_account::{
     ServiceAccount, ServiceAccountKey, ServiceAccountStatus,
 };
-use authservice_domain::{AuditEvent, ClientId, ClientName};
+use authservice_domain::{ClientId, ClientName};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::result::Error as DieselError;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::PgPool;
-use super::audit::insert_event;
 use super::schema::{service_account_keys as keys, service_accounts as accounts};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -132,20 +130,6 @@ impl PgServiceAccounts {
 
 #[async_trait]
 impl ServiceAccountRepository for PgServiceAccounts {
-    #[tracing::instrument(name = "pg.service_accounts.create", level = "debug", skip_all)]
-    async fn create(&self, account: &ServiceAccount, audit: &AuditEvent) -> anyhow::Result<()> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            diesel::insert_into(accounts::table)
-                .values(AccountRow::of(account))
-                .execute(tx)
-                .await?;
-            insert_event(tx, audit).await
-        })
-        .await
-        .context("storing service account")
-    }
-
     #[tracing::instrument(name = "pg.service_accounts.list", level = "debug", skip_all)]
     async fn list(
         &self,
@@ -183,34 +167,6 @@ impl ServiceAccountRepository for PgServiceAccounts {
         row.map(AccountRow::into_account).transpose()
     }
 
-    #[tracing::instrument(name = "pg.service_accounts.update", level = "debug", skip_all)]
-    async fn update(&self, account: &ServiceAccount, audit: &AuditEvent) -> anyhow::Result<bool> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let row = AccountRow::of(account);
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            let n = diesel::update(
-                accounts::table
-                    .filter(accounts::client_id.eq(row.client_id))
-                    .filter(accounts::id.eq(row.id)),
-            )
-            .set((
-                accounts::name.eq(&row.name),
-                accounts::scopes.eq(&row.scopes),
-                accounts::status.eq(&row.status),
-                accounts::tokens_valid_after.eq(row.tokens_valid_after),
-                accounts::updated_at.eq(row.updated_at),
-            ))
-            .execute(tx)
-            .await?;
-            if n > 0 {
-                insert_event(tx, audit).await?;
-            }
-            Ok(n > 0)
-        })
-        .await
-        .context("updating service account")
-    }
-
     #[tracing::instrument(name = "pg.service_accounts.keys", level = "debug", skip_all)]
     async fn keys(
         &self,
@@ -227,135 +183,6 @@ impl ServiceAccountRepository for PgServiceAccounts {
             .await
             .context("listing service account keys")?;
         Ok(rows.into_iter().map(KeyRow::into_key).collect())
-    }
-
-    #[tracing::instrument(name = "pg.service_accounts.add_key", level = "debug", skip_all)]
-    async fn add_key(
-        &self,
-        key: &ServiceAccountKey,
-        secret_hash: &[u8; 32],
-        max_live: usize,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<bool> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let now = key.created_at;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            // Serialize key changes of one account.
-            let locked: Option<Uuid> = accounts::table
-                .filter(accounts::client_id.eq(key.client_id.as_uuid()))
-                .filter(accounts::id.eq(key.service_account_id))
-                .select(accounts::id)
-                .for_update()
-                .first(tx)
-                .await
-                .optional()?;
-            if locked.is_none() {
-                return Ok(false);
-            }
-            let live: i64 = keys::table
-                .filter(keys::client_id.eq(key.client_id.as_uuid()))
-                .filter(keys::service_account_id.eq(key.service_account_id))
-                .filter(keys::revoked_at.is_null())
-                .filter(keys::expires_at.is_null().or(keys::expires_at.gt(now)))
-                .count()
-                .get_result(tx)
-                .await?;
-            if usize::try_from(live).unwrap_or(usize::MAX) >= max_live {
-                return Ok(false);
-            }
-            diesel::insert_into(keys::table)
-                .values(insert_key(key, secret_hash))
-                .execute(tx)
-                .await?;
-            insert_event(tx, audit).await?;
-            Ok(true)
-        })
-        .await
-        .context("storing service account key")
-    }
-
-    #[tracing::instrument(name = "pg.service_accounts.revoke_key", level = "debug", skip_all)]
-    async fn revoke_key(
-        &self,
-        client: ClientId,
-        account: Uuid,
-        key: Uuid,
-        now: DateTime<Utc>,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<bool> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            let n = diesel::update(
-                keys::table
-                    .filter(keys::client_id.eq(client.as_uuid()))
-                    .filter(keys::service_account_id.eq(account))
-                    .filter(keys::id.eq(key))
-                    .filter(keys::revoked_at.is_null()),
-            )
-            .set(keys::revoked_at.eq(now))
-            .execute(tx)
-            .await?;
-            if n == 0 {
-                return Ok(false);
-            }
-            diesel::update(
-                accounts::table
-                    .filter(accounts::client_id.eq(client.as_uuid()))
-                    .filter(accounts::id.eq(account)),
-            )
-            .set((
-                accounts::tokens_valid_after.eq(now),
-                accounts::updated_at.eq(now),
-            ))
-            .execute(tx)
-            .await?;
-            insert_event(tx, audit).await?;
-            Ok(true)
-        })
-        .await
-        .context("revoking service account key")
-    }
-
-    #[tracing::instrument(name = "pg.service_accounts.rotate_key", level = "debug", skip_all)]
-    async fn rotate_key(
-        &self,
-        old: Uuid,
-        old_expires_at: DateTime<Utc>,
-        new_key: &ServiceAccountKey,
-        secret_hash: &[u8; 32],
-        audit: &AuditEvent,
-    ) -> anyhow::Result<bool> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let now = new_key.created_at;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            let current: Option<Option<DateTime<Utc>>> = keys::table
-                .filter(keys::client_id.eq(new_key.client_id.as_uuid()))
-                .filter(keys::service_account_id.eq(new_key.service_account_id))
-                .filter(keys::id.eq(old))
-                .filter(keys::revoked_at.is_null())
-                .filter(keys::expires_at.is_null().or(keys::expires_at.gt(now)))
-                .select(keys::expires_at)
-                .for_update()
-                .first(tx)
-                .await
-                .optional()?;
-            let Some(current) = current else {
-                return Ok(false);
-            };
-            let expires = current.map_or(old_expires_at, |at| at.min(old_expires_at));
-            diesel::update(keys::table.filter(keys::id.eq(old)))
-                .set(keys::expires_at.eq(expires))
-                .execute(tx)
-                .await?;
-            diesel::insert_into(keys::table)
-                .values(insert_key(new_key, secret_hash))
-                .execute(tx)
-                .await?;
-            insert_event(tx, audit).await?;
-            Ok(true)
-        })
-        .await
-        .context("rotating service account key")
     }
 
     #[tracing::instrument(name = "pg.service_accounts.by_secret", level = "debug", skip_all)]
@@ -379,4 +206,151 @@ impl ServiceAccountRepository for PgServiceAccounts {
         row.map(|(a, k)| Ok((a.into_account()?, k.into_key())))
             .transpose()
     }
+}
+
+// ------------------------------------------------------------------ writes (unit of work)
+
+/// Stores a new account.
+pub(super) async fn insert_account(
+    tx: &mut AsyncPgConnection,
+    account: &ServiceAccount,
+) -> QueryResult<bool> {
+    diesel::insert_into(accounts::table)
+        .values(AccountRow::of(account))
+        .execute(tx)
+        .await?;
+    Ok(true)
+}
+
+/// Stores the account's name, scopes, status and `tokens_valid_after`; `false` when gone.
+pub(super) async fn update_account(
+    tx: &mut AsyncPgConnection,
+    account: &ServiceAccount,
+) -> QueryResult<bool> {
+    let row = AccountRow::of(account);
+    let n = diesel::update(
+        accounts::table
+            .filter(accounts::client_id.eq(row.client_id))
+            .filter(accounts::id.eq(row.id)),
+    )
+    .set((
+        accounts::name.eq(&row.name),
+        accounts::scopes.eq(&row.scopes),
+        accounts::status.eq(&row.status),
+        accounts::tokens_valid_after.eq(row.tokens_valid_after),
+        accounts::updated_at.eq(row.updated_at),
+    ))
+    .execute(tx)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Stores a new key unless the account is gone or holds `max_live` usable keys (the
+/// account's row is locked: key changes of one account are serialized).
+pub(super) async fn add_key(
+    tx: &mut AsyncPgConnection,
+    key: &ServiceAccountKey,
+    secret_hash: &[u8; 32],
+    max_live: usize,
+) -> QueryResult<bool> {
+    let now = key.created_at;
+    // Serialize key changes of one account.
+    let locked: Option<Uuid> = accounts::table
+        .filter(accounts::client_id.eq(key.client_id.as_uuid()))
+        .filter(accounts::id.eq(key.service_account_id))
+        .select(accounts::id)
+        .for_update()
+        .first(tx)
+        .await
+        .optional()?;
+    if locked.is_none() {
+        return Ok(false);
+    }
+    let live: i64 = keys::table
+        .filter(keys::client_id.eq(key.client_id.as_uuid()))
+        .filter(keys::service_account_id.eq(key.service_account_id))
+        .filter(keys::revoked_at.is_null())
+        .filter(keys::expires_at.is_null().or(keys::expires_at.gt(now)))
+        .count()
+        .get_result(tx)
+        .await?;
+    if usize::try_from(live).unwrap_or(usize::MAX) >= max_live {
+        return Ok(false);
+    }
+    diesel::insert_into(keys::table)
+        .values(insert_key(key, secret_hash))
+        .execute(tx)
+        .await?;
+    Ok(true)
+}
+
+/// Revokes a live key and voids the account's earlier tokens; `false` when there is none.
+pub(super) async fn revoke_key(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    account: Uuid,
+    key: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        keys::table
+            .filter(keys::client_id.eq(client.as_uuid()))
+            .filter(keys::service_account_id.eq(account))
+            .filter(keys::id.eq(key))
+            .filter(keys::revoked_at.is_null()),
+    )
+    .set(keys::revoked_at.eq(now))
+    .execute(tx)
+    .await?;
+    if n == 0 {
+        return Ok(false);
+    }
+    diesel::update(
+        accounts::table
+            .filter(accounts::client_id.eq(client.as_uuid()))
+            .filter(accounts::id.eq(account)),
+    )
+    .set((
+        accounts::tokens_valid_after.eq(now),
+        accounts::updated_at.eq(now),
+    ))
+    .execute(tx)
+    .await?;
+    Ok(true)
+}
+
+/// Ends key `old` at `old_expires_at` (or earlier) and stores `new_key`; `false` when `old`
+/// is not usable.
+pub(super) async fn rotate_key(
+    tx: &mut AsyncPgConnection,
+    old: Uuid,
+    old_expires_at: DateTime<Utc>,
+    new_key: &ServiceAccountKey,
+    secret_hash: &[u8; 32],
+) -> QueryResult<bool> {
+    let now = new_key.created_at;
+    let current: Option<Option<DateTime<Utc>>> = keys::table
+        .filter(keys::client_id.eq(new_key.client_id.as_uuid()))
+        .filter(keys::service_account_id.eq(new_key.service_account_id))
+        .filter(keys::id.eq(old))
+        .filter(keys::revoked_at.is_null())
+        .filter(keys::expires_at.is_null().or(keys::expires_at.gt(now)))
+        .select(keys::expires_at)
+        .for_update()
+        .first(tx)
+        .await
+        .optional()?;
+    let Some(current) = current else {
+        return Ok(false);
+    };
+    let expires = current.map_or(old_expires_at, |at| at.min(old_expires_at));
+    diesel::update(keys::table.filter(keys::id.eq(old)))
+        .set(keys::expires_at.eq(expires))
+        .execute(tx)
+        .await?;
+    diesel::insert_into(keys::table)
+        .values(insert_key(new_key, secret_hash))
+        .execute(tx)
+        .await?;
+    Ok(true)
 }

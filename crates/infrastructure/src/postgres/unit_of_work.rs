@@ -57,6 +57,32 @@ async fn apply(tx: &mut AsyncPgConnection, write: &Write) -> Result<Option<Writt
         } => Some(Written::EndedSessions(
             super::sessions::end_app_sessions(tx, *client, *user, *app, *at, reason).await?,
         )),
+        Write::CreateServiceAccount(account) => {
+            required(super::service_accounts::insert_account(tx, account).await?)
+        }
+        Write::UpdateServiceAccount(account) => {
+            required(super::service_accounts::update_account(tx, account).await?)
+        }
+        Write::AddServiceAccountKey {
+            key,
+            secret_hash,
+            max_live,
+        } => required(super::service_accounts::add_key(tx, key, secret_hash, *max_live).await?),
+        Write::RevokeServiceAccountKey {
+            client,
+            account,
+            key,
+            at,
+        } => required(super::service_accounts::revoke_key(tx, *client, *account, *key, *at).await?),
+        Write::RotateServiceAccountKey {
+            old,
+            old_expires_at,
+            new_key,
+            secret_hash,
+        } => required(
+            super::service_accounts::rotate_key(tx, *old, *old_expires_at, new_key, secret_hash)
+                .await?,
+        ),
     })
 }
 

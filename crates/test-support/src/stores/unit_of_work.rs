@@ -14,6 +14,8 @@ impl UnitOfWork for MemoryDb {
             st.consents.clone(),
             st.sessions.clone(),
             st.audit.len(),
+            st.service_accounts.clone(),
+            st.service_account_keys.clone(),
         );
         let mut written = Vec::with_capacity(writes.len());
         for (i, write) in writes.into_iter().enumerate() {
@@ -54,6 +56,36 @@ impl UnitOfWork for MemoryDb {
                 } => Some(Written::EndedSessions(
                     st.end_app_sessions(client, user, app, at, reason),
                 )),
+                Write::CreateServiceAccount(account) => {
+                    st.insert_service_account(&account);
+                    Some(Written::Done)
+                }
+                Write::UpdateServiceAccount(account) => {
+                    st.update_service_account(&account).then_some(Written::Done)
+                }
+                Write::AddServiceAccountKey {
+                    key,
+                    secret_hash,
+                    max_live,
+                } => st
+                    .add_service_account_key(&key, &secret_hash, max_live)
+                    .then_some(Written::Done),
+                Write::RevokeServiceAccountKey {
+                    client,
+                    account,
+                    key,
+                    at,
+                } => st
+                    .revoke_service_account_key(client, account, key, at)
+                    .then_some(Written::Done),
+                Write::RotateServiceAccountKey {
+                    old,
+                    old_expires_at,
+                    new_key,
+                    secret_hash,
+                } => st
+                    .rotate_service_account_key(old, old_expires_at, &new_key, &secret_hash)
+                    .then_some(Written::Done),
             };
             match done {
                 Some(w) => written.push(w),
@@ -62,6 +94,8 @@ impl UnitOfWork for MemoryDb {
                     st.consents = saved.1;
                     st.sessions = saved.2;
                     st.audit.truncate(saved.3);
+                    st.service_accounts = saved.4;
+                    st.service_account_keys = saved.5;
                     return Ok(Committed::Refused(i));
                 }
             }
