@@ -28,6 +28,24 @@ async fn signed_in(world: &World) -> IssuedTokens {
     *tokens
 }
 
+/// An operator sets the user's status (disabling ends their sessions).
+async fn set_status(world: &World, user: &authservice_domain::User, status: &str) {
+    let admin = world
+        .ctx()
+        .with_principal(authservice_domain::Principal::Admin(
+            authservice_domain::AdminPrincipal::break_glass(),
+        ));
+    authservice_application::users::ManageUser::new(&world.ports, &world.auth_config())
+        .set_status(
+            &admin,
+            &user.client_id.to_string(),
+            &user.id.to_string(),
+            status,
+        )
+        .await
+        .expect("status set");
+}
+
 async fn refresh(world: &World, token: &SecretString) -> Result<IssuedTokens, RefreshSessionError> {
     RefreshSession::new(&world.ports, &world.auth_config())
         .execute(
@@ -118,56 +136,17 @@ async fn a_disabled_user_cannot_refresh_and_a_refusal_spends_no_token() {
     let ada = user();
     world.seed_user(&ada).await;
     let tokens = signed_in(&world).await;
-    let audit = world
-        .ctx()
-        .audit(authservice_domain::EventType::UserDisabled)
-        .at(world.clock_now());
-    use authservice_application::ports::UserRepository;
-    world
-        .db
-        .set_status(
-            ada.client_id,
-            ada.id,
-            authservice_domain::UserStatus::Disabled,
-            world.clock_now(),
-            &audit,
-        )
-        .await
-        .unwrap();
+    set_status(&world, &ada, "disabled").await;
     let err = refresh(&world, &tokens.refresh_token).await.unwrap_err();
     assert!(matches!(err, RefreshSessionError::Invalid), "{err:?}");
     // Disabling revoked the session: enabling the user again does not bring it back.
-    world
-        .db
-        .set_status(
-            ada.client_id,
-            ada.id,
-            authservice_domain::UserStatus::Active,
-            world.clock_now(),
-            &audit,
-        )
-        .await
-        .unwrap();
+    set_status(&world, &ada, "active").await;
     let err = refresh(&world, &tokens.refresh_token).await.unwrap_err();
     assert!(matches!(err, RefreshSessionError::Invalid), "{err:?}");
     // A session of an active user whose token was refused while disabled stays usable: the
     // refusal consumed nothing.
     let fresh = signed_in(&world).await;
-    let audit = world
-        .ctx()
-        .audit(authservice_domain::EventType::UserDisabled)
-        .at(world.clock_now());
-    world
-        .db
-        .set_status(
-            ada.client_id,
-            ada.id,
-            authservice_domain::UserStatus::Disabled,
-            world.clock_now(),
-            &audit,
-        )
-        .await
-        .unwrap();
+    set_status(&world, &ada, "disabled").await;
     assert!(refresh(&world, &fresh.refresh_token).await.is_err());
     assert!(
         world.db.sessions().iter().all(|s| s.consumed_at.is_none()),

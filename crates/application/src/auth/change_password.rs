@@ -13,7 +13,7 @@ use super::{AuthConfig, AuthenticatedUser};
 use crate::context::RequestCtx;
 use crate::error::{ErrorKind, UseCaseError};
 use crate::limits::{Limit, subject};
-use crate::ports::{HashError, Ports};
+use crate::ports::{HashError, Ports, Write};
 
 #[derive(Debug)]
 pub struct ChangePasswordInput {
@@ -149,18 +149,28 @@ impl ChangePassword {
             authservice_domain::Notice::PasswordChanged,
         )
         .await?;
-        self.ports
-            .users
-            .change_password(
-                user.client_id,
-                user.id,
-                &hash,
+        // The new hash, the end of the other sessions, the record and the owner's notice:
+        // together or not at all.
+        let writes = vec![
+            Write::SetPasswordHash {
+                client: user.client_id,
+                user: user.id,
+                hash,
+                at: now,
+            },
+            Write::RevokeUserSessions {
+                client: user.client_id,
+                user: user.id,
                 keep,
-                now,
-                &event,
-                Some(&notice),
-            )
-            .await?;
+                reason: "password_changed",
+                at: now,
+            },
+            Write::Audit(event),
+            Write::QueueEmail(notice),
+        ];
+        if !self.ports.uow.commit(writes).await?.is_all() {
+            return Err(anyhow::anyhow!("the user no longer exists").into());
+        }
         self.ports.outbox_signal.wake();
         crate::tokens::note_session_end(
             &self.ports,

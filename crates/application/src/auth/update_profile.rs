@@ -84,7 +84,13 @@ impl UpdateProfile {
             .after(after)
             .at(now);
         event.user_id = Some(user.id.as_uuid());
-        self.ports.users.update_profile(&user, &event).await?;
+        let writes = vec![
+            crate::ports::Write::UpdateUserProfile(user.clone()),
+            crate::ports::Write::Audit(event),
+        ];
+        if !self.ports.uow.commit(writes).await?.is_all() {
+            return Err(anyhow::anyhow!("the user no longer exists").into());
+        }
         Ok(user)
     }
 }

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use authservice_domain::oidc_app::OidcApp;
 use authservice_domain::service_account::{ServiceAccount, ServiceAccountKey};
-use authservice_domain::{AuditEvent, ClientId, UserId};
+use authservice_domain::{AuditEvent, ClientId, User, UserId, UserStatus};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -55,6 +55,32 @@ pub enum Write {
         at: DateTime<Utc>,
         reason: &'static str,
     },
+    /// Stores the profile fields of the user (display name, timezone, locale). Required.
+    UpdateUserProfile(User),
+    /// Sets the user's status. Required; answers [`Written::User`] (the user as stored).
+    SetUserStatus {
+        client: ClientId,
+        user: UserId,
+        status: UserStatus,
+        at: DateTime<Utc>,
+    },
+    /// Replaces the user's password hash. Required.
+    SetPasswordHash {
+        client: ClientId,
+        user: UserId,
+        hash: String,
+        at: DateTime<Utc>,
+    },
+    /// Revokes every live session of the user but `keep` (a refresh in flight included).
+    RevokeUserSessions {
+        client: ClientId,
+        user: UserId,
+        keep: Option<Uuid>,
+        reason: &'static str,
+        at: DateTime<Utc>,
+    },
+    /// Queues a message in the email outbox (sent after the commit, never lost with it).
+    QueueEmail(super::QueuedEmail),
     /// Stores a new service account.
     CreateServiceAccount(ServiceAccount),
     /// Stores the account's name, scopes, status and `tokens_valid_after`. Required.
@@ -85,15 +111,17 @@ pub enum Write {
 }
 
 /// What one write did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Written {
     Done,
     /// The session families an [`Write::EndAppSessions`] ended.
     EndedSessions(Vec<Uuid>),
+    /// The user as a [`Write::SetUserStatus`] left it.
+    User(User),
 }
 
 /// How a unit ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Committed {
     /// Every write, in order, with what each did.
     All(Vec<Written>),

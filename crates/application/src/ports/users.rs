@@ -1,7 +1,5 @@
 use async_trait::async_trait;
 use authservice_domain::{AuditEvent, ClientId, Email, User, UserId};
-use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use super::NewSession;
 
@@ -68,41 +66,4 @@ pub trait UserRepository: Send + Sync {
     /// # Errors
     /// The store failed.
     async fn get(&self, client: ClientId, id: UserId) -> anyhow::Result<Option<UserWithPassword>>;
-
-    /// Stores the profile fields of `user` (display name, timezone, locale) with its audit event.
-    ///
-    /// # Errors
-    /// The store failed.
-    async fn update_profile(&self, user: &User, audit: &AuditEvent) -> anyhow::Result<()>;
-
-    /// Sets the user's status with its audit event; disabling also revokes every session of
-    /// the user — in one transaction. `None` when the client has no such user.
-    ///
-    /// # Errors
-    /// The store failed.
-    async fn set_status(
-        &self,
-        client: ClientId,
-        id: UserId,
-        status: authservice_domain::UserStatus,
-        at: DateTime<Utc>,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<Option<User>>;
-
-    /// Replaces the password hash and revokes every other session of the user (all but
-    /// `keep`), with the audit event and the owner's notice — in one transaction.
-    ///
-    /// # Errors
-    /// The store failed (nothing is written).
-    #[allow(clippy::too_many_arguments)]
-    async fn change_password(
-        &self,
-        client: ClientId,
-        id: UserId,
-        new_hash: &str,
-        keep_session: Option<Uuid>,
-        at: DateTime<Utc>,
-        audit: &AuditEvent,
-        notice: Option<&super::QueuedEmail>,
-    ) -> anyhow::Result<()>;
 }

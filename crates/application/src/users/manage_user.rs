@@ -10,7 +10,7 @@ use crate::audit::record_quietly;
 use crate::auth::AuthConfig;
 use crate::context::{Forbidden, RequestCtx};
 use crate::error::{ErrorKind, UseCaseError};
-use crate::ports::Ports;
+use crate::ports::{Committed, Ports, Write, Written};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManageUserError {
@@ -109,12 +109,29 @@ impl ManageUser {
             .metadata(json!({ "sessions_revoked": status == UserStatus::Disabled }))
             .at(now);
         event.user_id = Some(user.as_uuid());
-        let updated = self
-            .ports
-            .users
-            .set_status(client, user, status, now, &event)
-            .await?
-            .ok_or(ManageUserError::NotFound)?;
+        // Disabling ends every session of the user with the change.
+        let mut writes = vec![Write::SetUserStatus {
+            client,
+            user,
+            status,
+            at: now,
+        }];
+        if status == UserStatus::Disabled {
+            writes.push(Write::RevokeUserSessions {
+                client,
+                user,
+                keep: None,
+                reason: "user_disabled",
+                at: now,
+            });
+        }
+        writes.push(Write::Audit(event));
+        let Committed::All(written) = self.ports.uow.commit(writes).await? else {
+            return Err(ManageUserError::NotFound);
+        };
+        let Some(Written::User(updated)) = written.into_iter().next() else {
+            return Err(anyhow::anyhow!("a status change answers the user").into());
+        };
         if status == UserStatus::Disabled {
             crate::tokens::note_session_end(&self.ports, self.config.access_ttl, client, user)
                 .await?;

@@ -57,6 +57,35 @@ async fn apply(tx: &mut AsyncPgConnection, write: &Write) -> Result<Option<Writt
         } => Some(Written::EndedSessions(
             super::sessions::end_app_sessions(tx, *client, *user, *app, *at, reason).await?,
         )),
+        Write::UpdateUserProfile(user) => required(super::users::update_profile(tx, user).await?),
+        Write::SetUserStatus {
+            client,
+            user,
+            status,
+            at,
+        } => super::users::set_status(tx, *client, *user, *status, *at)
+            .await?
+            .map(Written::User),
+        Write::SetPasswordHash {
+            client,
+            user,
+            hash,
+            at,
+        } => required(super::users::set_password_hash(tx, *client, *user, hash, *at).await?),
+        Write::RevokeUserSessions {
+            client,
+            user,
+            keep,
+            reason,
+            at,
+        } => {
+            super::sessions::revoke_where(tx, *client, *user, None, *keep, reason, *at).await?;
+            Some(Written::Done)
+        }
+        Write::QueueEmail(email) => {
+            super::outbox::insert_queued(tx, email).await?;
+            Some(Written::Done)
+        }
         Write::CreateServiceAccount(account) => {
             required(super::service_accounts::insert_account(tx, account).await?)
         }

@@ -9,16 +9,14 @@ use authservice_domain::{AuditEvent, ClientId, Email, User, UserId, UserStatus};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::PgPool;
 use super::audit::insert_event;
 use super::one_time_tokens::insert_pending;
-use super::outbox::queue_notice;
 use super::schema::{passkeys, users};
-use super::sessions::{insert_sign_in, revoke_where};
-use authservice_application::ports::QueuedEmail;
+use super::sessions::insert_sign_in;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -170,92 +168,69 @@ impl UserRepository for PgUserRepository {
             .map(UserRow::into_user)
             .transpose()
     }
+}
 
-    #[tracing::instrument(name = "pg.users.update_profile", level = "debug", skip_all)]
-    async fn update_profile(&self, user: &User, audit: &AuditEvent) -> anyhow::Result<()> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            diesel::update(
-                users::table
-                    .filter(users::client_id.eq(user.client_id.as_uuid()))
-                    .filter(users::id.eq(user.id.as_uuid())),
-            )
-            .set((
-                users::display_name.eq(&user.display_name),
-                users::timezone.eq(&user.timezone),
-                users::locale.eq(&user.locale),
-                users::updated_at.eq(user.updated_at),
-            ))
-            .execute(tx)
-            .await?;
-            insert_event(tx, audit).await
-        })
-        .await
-        .context("updating profile")
-    }
+// ------------------------------------------------------------------ writes (unit of work)
 
-    #[tracing::instrument(name = "pg.users.set_status", level = "debug", skip_all)]
-    async fn set_status(
-        &self,
-        client: ClientId,
-        id: UserId,
-        status: UserStatus,
-        at: DateTime<Utc>,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<Option<User>> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let row: Option<UserRow> = conn
-            .transaction::<_, DieselError, _>(async |tx| {
-                let row: Option<UserRow> = diesel::update(
-                    users::table
-                        .filter(users::client_id.eq(client.as_uuid()))
-                        .filter(users::id.eq(id.as_uuid())),
-                )
-                .set((users::status.eq(status.as_str()), users::updated_at.eq(at)))
-                .returning(UserRow::as_returning())
-                .get_result(tx)
-                .await
-                .optional()?;
-                if row.is_some() {
-                    if status == UserStatus::Disabled {
-                        revoke_where(tx, client, id, None, None, "user_disabled", at).await?;
-                    }
-                    insert_event(tx, audit).await?;
-                }
-                Ok(row)
-            })
-            .await
-            .context("setting a user's status")?;
-        row.map(|r| r.into_user().map(|u| u.user)).transpose()
-    }
+/// Stores the profile fields of `user`; `false` when the user is gone.
+pub(super) async fn update_profile(tx: &mut AsyncPgConnection, user: &User) -> QueryResult<bool> {
+    diesel::update(
+        users::table
+            .filter(users::client_id.eq(user.client_id.as_uuid()))
+            .filter(users::id.eq(user.id.as_uuid())),
+    )
+    .set((
+        users::display_name.eq(&user.display_name),
+        users::timezone.eq(&user.timezone),
+        users::locale.eq(&user.locale),
+        users::updated_at.eq(user.updated_at),
+    ))
+    .execute(tx)
+    .await
+    .map(|n| n > 0)
+}
 
-    #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(name = "pg.users.change_password", level = "debug", skip_all)]
-    async fn change_password(
-        &self,
-        client: ClientId,
-        id: UserId,
-        new_hash: &str,
-        keep_session: Option<Uuid>,
-        at: DateTime<Utc>,
-        audit: &AuditEvent,
-        notice: Option<&QueuedEmail>,
-    ) -> anyhow::Result<()> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            diesel::update(
-                users::table
-                    .filter(users::client_id.eq(client.as_uuid()))
-                    .filter(users::id.eq(id.as_uuid())),
-            )
-            .set((users::password_hash.eq(new_hash), users::updated_at.eq(at)))
-            .execute(tx)
-            .await?;
-            revoke_where(tx, client, id, None, keep_session, "password_changed", at).await?;
-            insert_event(tx, audit).await?;
-            queue_notice(tx, notice).await
-        })
-        .await
-        .context("changing password")
-    }
+/// Sets the user's status; the user as stored, `None` when gone.
+pub(super) async fn set_status(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    id: UserId,
+    status: UserStatus,
+    at: DateTime<Utc>,
+) -> QueryResult<Option<User>> {
+    let row: Option<UserRow> = diesel::update(
+        users::table
+            .filter(users::client_id.eq(client.as_uuid()))
+            .filter(users::id.eq(id.as_uuid())),
+    )
+    .set((users::status.eq(status.as_str()), users::updated_at.eq(at)))
+    .returning(UserRow::as_returning())
+    .get_result(tx)
+    .await
+    .optional()?;
+    row.map(|r| {
+        r.into_user()
+            .map(|u| u.user)
+            .map_err(|e| DieselError::DeserializationError(e.into()))
+    })
+    .transpose()
+}
+
+/// Replaces the user's password hash; `false` when the user is gone.
+pub(super) async fn set_password_hash(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    id: UserId,
+    hash: &str,
+    at: DateTime<Utc>,
+) -> QueryResult<bool> {
+    diesel::update(
+        users::table
+            .filter(users::client_id.eq(client.as_uuid()))
+            .filter(users::id.eq(id.as_uuid())),
+    )
+    .set((users::password_hash.eq(hash), users::updated_at.eq(at)))
+    .execute(tx)
+    .await
+    .map(|n| n > 0)
 }

@@ -50,11 +50,13 @@ impl StoredSession {
     }
 }
 
+#[derive(Clone)]
 struct OneTimeRow {
     token_hash: [u8; 32],
     record: OneTimeTokenRecord,
 }
 
+#[derive(Clone)]
 struct OutboxRow {
     email: QueuedEmail,
     status: &'static str,
@@ -62,7 +64,7 @@ struct OutboxRow {
     claim: Option<Uuid>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct State {
     clients: Vec<(Client, SealedSecret)>,
     users: Vec<(User, Option<String>)>,

@@ -1,5 +1,5 @@
 //! The in-memory unit of work: the writes applied under the one lock, all or nothing (the
-//! tables a unit can touch are restored when a required write changes nothing).
+//! database is restored when a required write changes nothing).
 
 use authservice_application::ports::{Committed, UnitOfWork, Write, Written};
 
@@ -9,14 +9,8 @@ use super::*;
 impl UnitOfWork for MemoryDb {
     async fn commit(&self, writes: Vec<Write>) -> anyhow::Result<Committed> {
         let mut st = self.lock();
-        let saved = (
-            st.oidc_apps.clone(),
-            st.consents.clone(),
-            st.sessions.clone(),
-            st.audit.len(),
-            st.service_accounts.clone(),
-            st.service_account_keys.clone(),
-        );
+        // Everything a unit can touch comes back as it was when a write is refused.
+        let saved = st.clone();
         let mut written = Vec::with_capacity(writes.len());
         for (i, write) in writes.into_iter().enumerate() {
             let done = match write {
@@ -56,6 +50,35 @@ impl UnitOfWork for MemoryDb {
                 } => Some(Written::EndedSessions(
                     st.end_app_sessions(client, user, app, at, reason),
                 )),
+                Write::UpdateUserProfile(user) => st.update_profile(&user).then_some(Written::Done),
+                Write::SetUserStatus {
+                    client,
+                    user,
+                    status,
+                    at,
+                } => st.set_status(client, user, status, at).map(Written::User),
+                Write::SetPasswordHash {
+                    client,
+                    user,
+                    hash,
+                    at,
+                } => st
+                    .set_password_hash(client, user, &hash, at)
+                    .then_some(Written::Done),
+                Write::RevokeUserSessions {
+                    client,
+                    user,
+                    keep,
+                    reason,
+                    at,
+                } => {
+                    st.revoke(client, user, None, keep, reason, at);
+                    Some(Written::Done)
+                }
+                Write::QueueEmail(email) => {
+                    st.queue(&email);
+                    Some(Written::Done)
+                }
                 Write::CreateServiceAccount(account) => {
                     st.insert_service_account(&account);
                     Some(Written::Done)
@@ -90,12 +113,7 @@ impl UnitOfWork for MemoryDb {
             match done {
                 Some(w) => written.push(w),
                 None => {
-                    st.oidc_apps = saved.0;
-                    st.consents = saved.1;
-                    st.sessions = saved.2;
-                    st.audit.truncate(saved.3);
-                    st.service_accounts = saved.4;
-                    st.service_account_keys = saved.5;
+                    *st = saved;
                     return Ok(Committed::Refused(i));
                 }
             }

@@ -68,61 +68,45 @@ impl UserRepository for MemoryDb {
                 password_hash: hash.clone(),
             }))
     }
+}
 
-    async fn update_profile(&self, user: &User, audit: &AuditEvent) -> anyhow::Result<()> {
-        let mut st = self.lock();
-        if let Some((stored, _)) = st.user_mut(user.client_id, user.id) {
-            stored.display_name.clone_from(&user.display_name);
-            stored.timezone.clone_from(&user.timezone);
-            stored.locale.clone_from(&user.locale);
-            stored.updated_at = user.updated_at;
-        }
-        st.audit.push(audit.clone());
-        Ok(())
+impl State {
+    pub(super) fn update_profile(&mut self, user: &User) -> bool {
+        let Some((stored, _)) = self.user_mut(user.client_id, user.id) else {
+            return false;
+        };
+        stored.display_name.clone_from(&user.display_name);
+        stored.timezone.clone_from(&user.timezone);
+        stored.locale.clone_from(&user.locale);
+        stored.updated_at = user.updated_at;
+        true
     }
 
-    async fn set_status(
-        &self,
+    pub(super) fn set_status(
+        &mut self,
         client: ClientId,
         id: UserId,
         status: UserStatus,
         at: DateTime<Utc>,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<Option<User>> {
-        let mut st = self.lock();
-        let Some((user, _)) = st.user_mut(client, id) else {
-            return Ok(None);
-        };
+    ) -> Option<User> {
+        let (user, _) = self.user_mut(client, id)?;
         user.status = status;
         user.updated_at = at;
-        let user = user.clone();
-        if status == UserStatus::Disabled {
-            st.revoke(client, id, None, None, "user_disabled", at);
-        }
-        st.audit.push(audit.clone());
-        Ok(Some(user))
+        Some(user.clone())
     }
 
-    async fn change_password(
-        &self,
+    pub(super) fn set_password_hash(
+        &mut self,
         client: ClientId,
         id: UserId,
         new_hash: &str,
-        keep_session: Option<Uuid>,
         at: DateTime<Utc>,
-        audit: &AuditEvent,
-        notice: Option<&QueuedEmail>,
-    ) -> anyhow::Result<()> {
-        let mut st = self.lock();
-        if let Some((user, hash)) = st.user_mut(client, id) {
-            *hash = Some(new_hash.to_owned());
-            user.updated_at = at;
-        }
-        st.revoke(client, id, None, keep_session, "password_changed", at);
-        st.audit.push(audit.clone());
-        if let Some(notice) = notice {
-            st.queue(notice);
-        }
-        Ok(())
+    ) -> bool {
+        let Some((user, hash)) = self.user_mut(client, id) else {
+            return false;
+        };
+        *hash = Some(new_hash.to_owned());
+        user.updated_at = at;
+        true
     }
 }
