@@ -189,3 +189,89 @@ async fn a_recovery_code_works_once() {
         .await
         .expect("another unused code still works");
 }
+
+/// Signs Ada in with her password and a TOTP code, then disables TOTP with the password.
+async fn disable_with_password(world: &World, secret: &str) -> Result<(), MfaError> {
+    world.clock.advance(Duration::from_secs(30));
+    let c = challenge(login(world).await);
+    let tokens = CompleteChallenge::new(&world.ports, &world.auth_config())
+        .with_totp(
+            &world.ctx(),
+            c.token.expose_secret(),
+            &code_at(secret, world.clock.unix()),
+        )
+        .await
+        .expect("signed in with a code");
+    let me = AuthenticateUser::new(&world.ports)
+        .execute(&world.ctx(), Some(&tokens.access_token))
+        .await
+        .expect("the access token authenticates");
+    ManageTotp::new(&world.ports, &world.auth_config(), &world.mail_config())
+        .disable(
+            &world.ctx(),
+            me,
+            authservice_application::mfa::DisableTotpInput {
+                code: None,
+                password: Some(SecretString::from(PASSWORD)),
+            },
+        )
+        .await
+}
+
+#[tokio::test]
+async fn disabling_totp_drops_the_recovery_codes_unless_a_passkey_remains() {
+    use authservice_application::ports::{StoredPasskey, Write};
+    let world = World::new();
+    let (secret, codes) = enrolled(&world).await;
+    assert!(!codes.is_empty());
+    let ada = user();
+    // A passkey is the other second factor: the codes still back it up.
+    let passkey = StoredPasskey {
+        id: uuid::Uuid::now_v7(),
+        client_id: ada.client_id,
+        user_id: ada.id,
+        credential_id: vec![7; 16],
+        passkey: serde_json::json!({}),
+        name: "Laptop".into(),
+        sign_count: 0,
+        attestation_format: None,
+        backed_up: false,
+        created_at: world.clock_now(),
+        last_used_at: None,
+    };
+    assert!(
+        world
+            .ports
+            .uow
+            .commit(vec![Write::AddPasskey(passkey.clone())])
+            .await
+            .unwrap()
+            .is_all()
+    );
+    let counts = |world: &World| {
+        let ports = world.ports.clone();
+        async move {
+            ports
+                .mfa
+                .recovery_code_counts(ada.client_id, ada.id)
+                .await
+                .unwrap()
+        }
+    };
+    let before = counts(&world).await;
+    disable_with_password(&world, &secret)
+        .await
+        .expect("disabled");
+    assert_eq!(counts(&world).await, before, "kept next to the passkey");
+    assert_eq!(
+        world.events().last().map(String::as_str),
+        Some("mfa.totp_disabled")
+    );
+    // Without any second factor left, they go with TOTP.
+    let world = World::new();
+    let (secret, _) = enrolled(&world).await;
+    disable_with_password(&world, &secret)
+        .await
+        .expect("disabled");
+    assert_eq!(counts(&world).await, (0, 0));
+}

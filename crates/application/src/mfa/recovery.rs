@@ -73,17 +73,17 @@ impl ManageRecoveryCodes {
             authservice_domain::Notice::RecoveryCodesRegenerated,
         )
         .await?;
-        self.ports
-            .mfa
-            .replace_recovery_codes(
-                user.client_id,
-                user.id,
-                &hashes,
-                self.ports.clock.now(),
-                &event,
-                Some(&notice),
-            )
-            .await?;
+        let writes = vec![
+            crate::ports::Write::ReplaceRecoveryCodes {
+                client: user.client_id,
+                user: user.id,
+                codes: hashes,
+                at: self.ports.clock.now(),
+            },
+            crate::ports::Write::Audit(event),
+            crate::ports::Write::QueueEmail(notice),
+        ];
+        self.ports.uow.commit(writes).await?;
         self.ports.outbox_signal.wake();
         Ok(codes)
     }

@@ -13,7 +13,7 @@ use super::{MfaError, TOTP_SETUP_TTL, new_recovery_codes};
 use crate::auth::AuthenticatedUser;
 use crate::context::RequestCtx;
 use crate::limits::{Limit, subject};
-use crate::ports::{Ports, SealedSecret};
+use crate::ports::{Ports, SealedSecret, Write};
 
 /// What `setup` hands out (shown once).
 #[derive(Clone)]
@@ -227,21 +227,25 @@ impl ManageTotp {
             authservice_domain::Notice::TotpEnabled,
         )
         .await?;
-        let enabled = self
-            .ports
-            .mfa
-            .enable_totp(
-                user.client_id,
-                user.id,
-                &sealed,
+        let now = self.ports.clock.now();
+        let writes = vec![
+            Write::EnableTotp {
+                client: user.client_id,
+                user: user.id,
+                secret: sealed,
                 step,
-                &hashes,
-                self.ports.clock.now(),
-                &self.audit(ctx, &user, EventType::TotpEnabled),
-                Some(&notice),
-            )
-            .await?;
-        if !enabled {
+                at: now,
+            },
+            Write::ReplaceRecoveryCodes {
+                client: user.client_id,
+                user: user.id,
+                codes: hashes,
+                at: now,
+            },
+            Write::Audit(self.audit(ctx, &user, EventType::TotpEnabled)),
+            Write::QueueEmail(notice),
+        ];
+        if !self.ports.uow.commit(writes).await?.is_all() {
             return Err(MfaError::AlreadyEnabled);
         }
         self.ports.outbox_signal.wake();
@@ -306,18 +310,35 @@ impl ManageTotp {
             authservice_domain::Notice::TotpDisabled,
         )
         .await?;
+        let now = self.ports.clock.now();
+        let mut writes = vec![Write::DisableTotp {
+            client: user.client_id,
+            user: user.id,
+            at: now,
+        }];
+        // Recovery codes back up the second factor: they go with the last one (a passkey
+        // still registered keeps them).
         if self
             .ports
-            .mfa
-            .disable_totp(
-                user.client_id,
-                user.id,
-                self.ports.clock.now(),
-                &self.audit(ctx, &user, EventType::TotpDisabled),
-                Some(&notice),
-            )
+            .passkeys
+            .list(user.client_id, user.id)
             .await?
+            .is_empty()
         {
+            writes.push(Write::ReplaceRecoveryCodes {
+                client: user.client_id,
+                user: user.id,
+                codes: Vec::new(),
+                at: now,
+            });
+        }
+        writes.push(Write::Audit(self.audit(
+            ctx,
+            &user,
+            EventType::TotpDisabled,
+        )));
+        writes.push(Write::QueueEmail(notice));
+        if self.ports.uow.commit(writes).await?.is_all() {
             self.ports.outbox_signal.wake();
         }
         Ok(())

@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use authservice_domain::{AuditEvent, ClientId, UserId};
+use authservice_domain::{ClientId, UserId};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
@@ -23,25 +23,6 @@ pub trait MfaRepository: Send + Sync {
     /// The store failed.
     async fn totp(&self, client: ClientId, user: UserId) -> anyhow::Result<Option<TotpState>>;
 
-    /// Enables TOTP with `secret` (`step` counts as used) and replaces the recovery codes, with
-    /// the audit event and the owner's notice (queued in the outbox), in one transaction.
-    /// `false` when TOTP was already enabled.
-    ///
-    /// # Errors
-    /// The store failed (nothing is written).
-    #[allow(clippy::too_many_arguments)]
-    async fn enable_totp(
-        &self,
-        client: ClientId,
-        user: UserId,
-        secret: &SealedSecret,
-        step: u64,
-        recovery_codes: &[[u8; 32]],
-        at: DateTime<Utc>,
-        audit: &AuditEvent,
-        notice: Option<&super::QueuedEmail>,
-    ) -> anyhow::Result<bool>;
-
     /// Records `step` as used if it is later than the last used one (one conditional UPDATE);
     /// `false` means the code was already used.
     ///
@@ -53,34 +34,6 @@ pub trait MfaRepository: Send + Sync {
         user: UserId,
         step: u64,
     ) -> anyhow::Result<bool>;
-
-    /// Disables TOTP and deletes the recovery codes, with the audit event and the notice.
-    ///
-    /// # Errors
-    /// The store failed.
-    async fn disable_totp(
-        &self,
-        client: ClientId,
-        user: UserId,
-        at: DateTime<Utc>,
-        audit: &AuditEvent,
-        notice: Option<&super::QueuedEmail>,
-    ) -> anyhow::Result<bool>;
-
-    /// Replaces the user's recovery codes (the old ones stop working), with the audit event
-    /// and the notice.
-    ///
-    /// # Errors
-    /// The store failed.
-    async fn replace_recovery_codes(
-        &self,
-        client: ClientId,
-        user: UserId,
-        codes: &[[u8; 32]],
-        at: DateTime<Utc>,
-        audit: &AuditEvent,
-        notice: Option<&super::QueuedEmail>,
-    ) -> anyhow::Result<()>;
 
     /// `(unused, total)` recovery codes of the user.
     ///
@@ -157,19 +110,6 @@ pub struct StoredPasskey {
 /// Passkeys of users; every query is scoped by client.
 #[async_trait]
 pub trait PasskeyRepository: Send + Sync {
-    /// Stores a new passkey with its audit event. `false` when the credential is already
-    /// registered with this client.
-    /// Stores a passkey with its audit event and the owner's notice, in one transaction.
-    ///
-    /// # Errors
-    /// The store failed (nothing is written).
-    async fn insert(
-        &self,
-        passkey: &StoredPasskey,
-        audit: &AuditEvent,
-        notice: Option<&super::QueuedEmail>,
-    ) -> anyhow::Result<bool>;
-
     /// The user's passkeys, oldest first.
     ///
     /// # Errors
@@ -198,34 +138,6 @@ pub trait PasskeyRepository: Send + Sync {
         previous: u32,
         sign_count: u32,
         at: DateTime<Utc>,
-    ) -> anyhow::Result<bool>;
-
-    /// Renames passkey `id` of the user, with the audit event. `false` when there is no such
-    /// passkey.
-    ///
-    /// # Errors
-    /// The store failed.
-    async fn rename(
-        &self,
-        client: ClientId,
-        user: UserId,
-        id: Uuid,
-        name: &str,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<bool>;
-
-    /// Deletes passkey `id` of the user, with the audit event and the notice. `false` when there
-    /// is no such passkey.
-    ///
-    /// # Errors
-    /// The store failed.
-    async fn delete(
-        &self,
-        client: ClientId,
-        user: UserId,
-        id: Uuid,
-        audit: &AuditEvent,
-        notice: Option<&super::QueuedEmail>,
     ) -> anyhow::Result<bool>;
 }
 

@@ -81,6 +81,43 @@ pub enum Write {
     },
     /// Queues a message in the email outbox (sent after the commit, never lost with it).
     QueueEmail(super::QueuedEmail),
+    /// Enables TOTP with the sealed `secret` (`step` counts as used). Required: TOTP was off.
+    EnableTotp {
+        client: ClientId,
+        user: UserId,
+        secret: super::SealedSecret,
+        step: u64,
+        at: DateTime<Utc>,
+    },
+    /// Disables TOTP and forgets its secret. Required: TOTP was on.
+    DisableTotp {
+        client: ClientId,
+        user: UserId,
+        at: DateTime<Utc>,
+    },
+    /// Replaces the user's recovery codes by these (SHA-256 digests; none deletes them all):
+    /// the old ones stop working.
+    ReplaceRecoveryCodes {
+        client: ClientId,
+        user: UserId,
+        codes: Vec<[u8; 32]>,
+        at: DateTime<Utc>,
+    },
+    /// Stores a new passkey. Required: its credential is not registered with the client yet.
+    AddPasskey(super::StoredPasskey),
+    /// Renames passkey `id` of the user. Required.
+    RenamePasskey {
+        client: ClientId,
+        user: UserId,
+        id: Uuid,
+        name: String,
+    },
+    /// Deletes passkey `id` of the user. Required.
+    DeletePasskey {
+        client: ClientId,
+        user: UserId,
+        id: Uuid,
+    },
     /// Stores a new service account.
     CreateServiceAccount(ServiceAccount),
     /// Stores the account's name, scopes, status and `tokens_valid_after`. Required.

@@ -4,18 +4,14 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use authservice_application::ports::{MfaRepository, SealedSecret, TotpState};
-use authservice_domain::{AuditEvent, ClientId, UserId};
+use authservice_domain::{ClientId, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::result::Error as DieselError;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::PgPool;
-use super::audit::insert_event;
-use super::outbox::queue_notice;
 use super::schema::{recovery_codes, users};
-use authservice_application::ports::QueuedEmail;
 
 pub struct PgMfa {
     pool: PgPool,
@@ -28,7 +24,7 @@ impl PgMfa {
     }
 }
 
-async fn store_codes(
+pub(super) async fn store_codes(
     conn: &mut AsyncPgConnection,
     client: ClientId,
     user: UserId,
@@ -42,6 +38,9 @@ async fn store_codes(
     )
     .execute(conn)
     .await?;
+    if codes.is_empty() {
+        return Ok(());
+    }
     let rows: Vec<_> = codes
         .iter()
         .map(|hash| {
@@ -87,46 +86,6 @@ impl MfaRepository for PgMfa {
         }))
     }
 
-    #[tracing::instrument(name = "pg.mfa.enable_totp", level = "debug", skip_all)]
-    async fn enable_totp(
-        &self,
-        client: ClientId,
-        user: UserId,
-        secret: &SealedSecret,
-        step: u64,
-        codes: &[[u8; 32]],
-        at: DateTime<Utc>,
-        audit: &AuditEvent,
-        notice: Option<&QueuedEmail>,
-    ) -> anyhow::Result<bool> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            let n = diesel::update(
-                users::table
-                    .filter(users::client_id.eq(client.as_uuid()))
-                    .filter(users::id.eq(user.as_uuid()))
-                    .filter(users::totp_enabled.eq(false)),
-            )
-            .set((
-                users::totp_enabled.eq(true),
-                users::totp_secret_sealed.eq(Some(secret.0.clone())),
-                users::totp_last_step.eq(Some(step_i64(step))),
-                users::updated_at.eq(at),
-            ))
-            .execute(tx)
-            .await?;
-            if n == 0 {
-                return Ok(false);
-            }
-            store_codes(tx, client, user, codes, at).await?;
-            insert_event(tx, audit).await?;
-            queue_notice(tx, notice).await?;
-            Ok(true)
-        })
-        .await
-        .context("enabling TOTP")
-    }
-
     #[tracing::instrument(name = "pg.mfa.use_totp_step", level = "debug", skip_all)]
     async fn use_totp_step(
         &self,
@@ -152,68 +111,6 @@ impl MfaRepository for PgMfa {
         .await
         .context("recording a TOTP step")?;
         Ok(n > 0)
-    }
-
-    #[tracing::instrument(name = "pg.mfa.disable_totp", level = "debug", skip_all)]
-    async fn disable_totp(
-        &self,
-        client: ClientId,
-        user: UserId,
-        at: DateTime<Utc>,
-        audit: &AuditEvent,
-        notice: Option<&QueuedEmail>,
-    ) -> anyhow::Result<bool> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            let n = diesel::update(
-                users::table
-                    .filter(users::client_id.eq(client.as_uuid()))
-                    .filter(users::id.eq(user.as_uuid()))
-                    .filter(users::totp_enabled.eq(true)),
-            )
-            .set((
-                users::totp_enabled.eq(false),
-                users::totp_secret_sealed.eq(None::<Vec<u8>>),
-                users::totp_last_step.eq(None::<i64>),
-                users::updated_at.eq(at),
-            ))
-            .execute(tx)
-            .await?;
-            diesel::delete(
-                recovery_codes::table
-                    .filter(recovery_codes::client_id.eq(client.as_uuid()))
-                    .filter(recovery_codes::user_id.eq(user.as_uuid())),
-            )
-            .execute(tx)
-            .await?;
-            if n > 0 {
-                insert_event(tx, audit).await?;
-                queue_notice(tx, notice).await?;
-            }
-            Ok(n > 0)
-        })
-        .await
-        .context("disabling TOTP")
-    }
-
-    #[tracing::instrument(name = "pg.mfa.replace_recovery_codes", level = "debug", skip_all)]
-    async fn replace_recovery_codes(
-        &self,
-        client: ClientId,
-        user: UserId,
-        codes: &[[u8; 32]],
-        at: DateTime<Utc>,
-        audit: &AuditEvent,
-        notice: Option<&QueuedEmail>,
-    ) -> anyhow::Result<()> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            store_codes(tx, client, user, codes, at).await?;
-            insert_event(tx, audit).await?;
-            queue_notice(tx, notice).await
-        })
-        .await
-        .context("replacing recovery codes")
     }
 
     #[tracing::instrument(name = "pg.mfa.recovery_code_counts", level = "debug", skip_all)]
@@ -257,4 +154,56 @@ impl MfaRepository for PgMfa {
         .context("using a recovery code")?;
         Ok(n > 0)
     }
+}
+
+// ------------------------------------------------------------------ writes (unit of work)
+
+/// Enables TOTP; `false` when it was already on (or the user is gone).
+pub(super) async fn enable_totp(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    user: UserId,
+    secret: &SealedSecret,
+    step: u64,
+    at: DateTime<Utc>,
+) -> QueryResult<bool> {
+    diesel::update(
+        users::table
+            .filter(users::client_id.eq(client.as_uuid()))
+            .filter(users::id.eq(user.as_uuid()))
+            .filter(users::totp_enabled.eq(false)),
+    )
+    .set((
+        users::totp_enabled.eq(true),
+        users::totp_secret_sealed.eq(Some(secret.0.clone())),
+        users::totp_last_step.eq(Some(step_i64(step))),
+        users::updated_at.eq(at),
+    ))
+    .execute(tx)
+    .await
+    .map(|n| n > 0)
+}
+
+/// Disables TOTP and forgets its secret; `false` when it was off.
+pub(super) async fn disable_totp(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    user: UserId,
+    at: DateTime<Utc>,
+) -> QueryResult<bool> {
+    diesel::update(
+        users::table
+            .filter(users::client_id.eq(client.as_uuid()))
+            .filter(users::id.eq(user.as_uuid()))
+            .filter(users::totp_enabled.eq(true)),
+    )
+    .set((
+        users::totp_enabled.eq(false),
+        users::totp_secret_sealed.eq(None::<Vec<u8>>),
+        users::totp_last_step.eq(None::<i64>),
+        users::updated_at.eq(at),
+    ))
+    .execute(tx)
+    .await
+    .map(|n| n > 0)
 }

@@ -4,19 +4,15 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use authservice_application::ports::{PasskeyRepository, StoredPasskey};
-use authservice_domain::{AuditEvent, ClientId, UserId};
+use authservice_domain::{ClientId, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::PgPool;
-use super::audit::insert_event;
-use super::outbox::queue_notice;
 use super::schema::passkeys;
-use authservice_application::ports::QueuedEmail;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = passkeys)]
@@ -66,44 +62,6 @@ impl PgPasskeys {
 
 #[async_trait]
 impl PasskeyRepository for PgPasskeys {
-    #[tracing::instrument(name = "pg.passkeys.insert", level = "debug", skip_all)]
-    async fn insert(
-        &self,
-        p: &StoredPasskey,
-        audit: &AuditEvent,
-        notice: Option<&QueuedEmail>,
-    ) -> anyhow::Result<bool> {
-        let row = PasskeyRow {
-            id: p.id,
-            client_id: p.client_id.as_uuid(),
-            user_id: p.user_id.as_uuid(),
-            credential_id: p.credential_id.clone(),
-            passkey: p.passkey.clone(),
-            name: p.name.clone(),
-            sign_count: i64::from(p.sign_count),
-            attestation_format: p.attestation_format.clone(),
-            backed_up: p.backed_up,
-            created_at: p.created_at,
-            last_used_at: p.last_used_at,
-        };
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let stored = conn
-            .transaction::<_, DieselError, _>(async |tx| {
-                diesel::insert_into(passkeys::table)
-                    .values(&row)
-                    .execute(tx)
-                    .await?;
-                insert_event(tx, audit).await?;
-                queue_notice(tx, notice).await
-            })
-            .await;
-        match stored {
-            Ok(()) => Ok(true),
-            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
-            Err(e) => Err(anyhow::Error::new(e).context("storing a passkey")),
-        }
-    }
-
     #[tracing::instrument(name = "pg.passkeys.list", level = "debug", skip_all)]
     async fn list(&self, client: ClientId, user: UserId) -> anyhow::Result<Vec<StoredPasskey>> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
@@ -161,62 +119,67 @@ impl PasskeyRepository for PgPasskeys {
         .context("recording a passkey login")?;
         Ok(n > 0)
     }
+}
 
-    #[tracing::instrument(name = "pg.passkeys.rename", level = "debug", skip_all)]
-    async fn rename(
-        &self,
-        client: ClientId,
-        user: UserId,
-        id: Uuid,
-        name: &str,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<bool> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            let n = diesel::update(
-                passkeys::table
-                    .filter(passkeys::client_id.eq(client.as_uuid()))
-                    .filter(passkeys::user_id.eq(user.as_uuid()))
-                    .filter(passkeys::id.eq(id)),
-            )
-            .set(passkeys::name.eq(name))
-            .execute(tx)
-            .await?;
-            if n > 0 {
-                insert_event(tx, audit).await?;
-            }
-            Ok(n > 0)
-        })
-        .await
-        .context("renaming a passkey")
-    }
+// ------------------------------------------------------------------ writes (unit of work)
 
-    #[tracing::instrument(name = "pg.passkeys.delete", level = "debug", skip_all)]
-    async fn delete(
-        &self,
-        client: ClientId,
-        user: UserId,
-        id: Uuid,
-        audit: &AuditEvent,
-        notice: Option<&QueuedEmail>,
-    ) -> anyhow::Result<bool> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            let n = diesel::delete(
-                passkeys::table
-                    .filter(passkeys::client_id.eq(client.as_uuid()))
-                    .filter(passkeys::user_id.eq(user.as_uuid()))
-                    .filter(passkeys::id.eq(id)),
-            )
-            .execute(tx)
-            .await?;
-            if n > 0 {
-                insert_event(tx, audit).await?;
-                queue_notice(tx, notice).await?;
-            }
-            Ok(n > 0)
-        })
+/// Stores a new passkey; `false` when its credential is already registered with the client.
+pub(super) async fn insert(tx: &mut AsyncPgConnection, p: &StoredPasskey) -> QueryResult<bool> {
+    let row = PasskeyRow {
+        id: p.id,
+        client_id: p.client_id.as_uuid(),
+        user_id: p.user_id.as_uuid(),
+        credential_id: p.credential_id.clone(),
+        passkey: p.passkey.clone(),
+        name: p.name.clone(),
+        sign_count: i64::from(p.sign_count),
+        attestation_format: p.attestation_format.clone(),
+        backed_up: p.backed_up,
+        created_at: p.created_at,
+        last_used_at: p.last_used_at,
+    };
+    diesel::insert_into(passkeys::table)
+        .values(&row)
+        .on_conflict_do_nothing()
+        .execute(tx)
         .await
-        .context("deleting a passkey")
-    }
+        .map(|n| n > 0)
+}
+
+/// Renames passkey `id` of the user; `false` when there is none.
+pub(super) async fn rename(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    user: UserId,
+    id: Uuid,
+    name: &str,
+) -> QueryResult<bool> {
+    diesel::update(
+        passkeys::table
+            .filter(passkeys::client_id.eq(client.as_uuid()))
+            .filter(passkeys::user_id.eq(user.as_uuid()))
+            .filter(passkeys::id.eq(id)),
+    )
+    .set(passkeys::name.eq(name))
+    .execute(tx)
+    .await
+    .map(|n| n > 0)
+}
+
+/// Deletes passkey `id` of the user; `false` when there is none.
+pub(super) async fn delete(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    user: UserId,
+    id: Uuid,
+) -> QueryResult<bool> {
+    diesel::delete(
+        passkeys::table
+            .filter(passkeys::client_id.eq(client.as_uuid()))
+            .filter(passkeys::user_id.eq(user.as_uuid()))
+            .filter(passkeys::id.eq(id)),
+    )
+    .execute(tx)
+    .await
+    .map(|n| n > 0)
 }

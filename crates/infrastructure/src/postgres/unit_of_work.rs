@@ -86,6 +86,35 @@ async fn apply(tx: &mut AsyncPgConnection, write: &Write) -> Result<Option<Writt
             super::outbox::insert_queued(tx, email).await?;
             Some(Written::Done)
         }
+        Write::EnableTotp {
+            client,
+            user,
+            secret,
+            step,
+            at,
+        } => required(super::mfa::enable_totp(tx, *client, *user, secret, *step, *at).await?),
+        Write::DisableTotp { client, user, at } => {
+            required(super::mfa::disable_totp(tx, *client, *user, *at).await?)
+        }
+        Write::ReplaceRecoveryCodes {
+            client,
+            user,
+            codes,
+            at,
+        } => {
+            super::mfa::store_codes(tx, *client, *user, codes, *at).await?;
+            Some(Written::Done)
+        }
+        Write::AddPasskey(passkey) => required(super::passkeys::insert(tx, passkey).await?),
+        Write::RenamePasskey {
+            client,
+            user,
+            id,
+            name,
+        } => required(super::passkeys::rename(tx, *client, *user, *id, name).await?),
+        Write::DeletePasskey { client, user, id } => {
+            required(super::passkeys::delete(tx, *client, *user, *id).await?)
+        }
         Write::CreateServiceAccount(account) => {
             required(super::service_accounts::insert_account(tx, account).await?)
         }

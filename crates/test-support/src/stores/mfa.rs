@@ -4,48 +4,68 @@
 
 use super::*;
 
-#[async_trait]
-impl MfaRepository for MemoryDb {
-    async fn totp(&self, client: ClientId, user: UserId) -> anyhow::Result<Option<TotpState>> {
-        Ok(self.lock().totp.get(&(client, user)).cloned())
-    }
-
-    async fn enable_totp(
-        &self,
+impl State {
+    pub(super) fn enable_totp(
+        &mut self,
         client: ClientId,
         user: UserId,
         secret: &SealedSecret,
         step: u64,
-        recovery_codes: &[[u8; 32]],
         at: DateTime<Utc>,
-        audit: &AuditEvent,
-        notice: Option<&QueuedEmail>,
-    ) -> anyhow::Result<bool> {
-        let mut st = self.lock();
-        let Some((stored, _)) = st.user_mut(client, user) else {
-            return Ok(false);
+    ) -> bool {
+        let Some((stored, _)) = self.user_mut(client, user) else {
+            return false;
         };
         if stored.totp_enabled {
-            return Ok(false);
+            return false;
         }
         stored.totp_enabled = true;
         stored.updated_at = at;
-        st.totp.insert(
+        self.totp.insert(
             (client, user),
             TotpState {
                 secret: secret.clone(),
                 last_step: Some(step),
             },
         );
-        st.recovery
-            .retain(|(c, u, _, _)| !(*c == client && *u == user));
-        st.recovery
-            .extend(recovery_codes.iter().map(|h| (client, user, *h, false)));
-        st.audit.push(audit.clone());
-        if let Some(notice) = notice {
-            st.queue(notice);
+        true
+    }
+
+    pub(super) fn disable_totp(
+        &mut self,
+        client: ClientId,
+        user: UserId,
+        at: DateTime<Utc>,
+    ) -> bool {
+        let Some((stored, _)) = self.user_mut(client, user) else {
+            return false;
+        };
+        if !stored.totp_enabled {
+            return false;
         }
-        Ok(true)
+        stored.totp_enabled = false;
+        stored.updated_at = at;
+        self.totp.remove(&(client, user));
+        true
+    }
+
+    pub(super) fn replace_recovery_codes(
+        &mut self,
+        client: ClientId,
+        user: UserId,
+        codes: &[[u8; 32]],
+    ) {
+        self.recovery
+            .retain(|(c, u, _, _)| !(*c == client && *u == user));
+        self.recovery
+            .extend(codes.iter().map(|h| (client, user, *h, false)));
+    }
+}
+
+#[async_trait]
+impl MfaRepository for MemoryDb {
+    async fn totp(&self, client: ClientId, user: UserId) -> anyhow::Result<Option<TotpState>> {
+        Ok(self.lock().totp.get(&(client, user)).cloned())
     }
 
     async fn use_totp_step(
@@ -63,60 +83,6 @@ impl MfaRepository for MemoryDb {
         }
         state.last_step = Some(step);
         Ok(true)
-    }
-
-    async fn disable_totp(
-        &self,
-        client: ClientId,
-        user: UserId,
-        at: DateTime<Utc>,
-        audit: &AuditEvent,
-        notice: Option<&QueuedEmail>,
-    ) -> anyhow::Result<bool> {
-        let mut st = self.lock();
-        let Some((stored, _)) = st.user_mut(client, user) else {
-            return Ok(false);
-        };
-        if !stored.totp_enabled {
-            return Ok(false);
-        }
-        stored.totp_enabled = false;
-        stored.updated_at = at;
-        st.totp.remove(&(client, user));
-        let has_passkey = st
-            .passkeys
-            .iter()
-            .any(|p| p.client_id == client && p.user_id == user);
-        if !has_passkey {
-            st.recovery
-                .retain(|(c, u, _, _)| !(*c == client && *u == user));
-        }
-        st.audit.push(audit.clone());
-        if let Some(notice) = notice {
-            st.queue(notice);
-        }
-        Ok(true)
-    }
-
-    async fn replace_recovery_codes(
-        &self,
-        client: ClientId,
-        user: UserId,
-        codes: &[[u8; 32]],
-        _at: DateTime<Utc>,
-        audit: &AuditEvent,
-        notice: Option<&QueuedEmail>,
-    ) -> anyhow::Result<()> {
-        let mut st = self.lock();
-        st.recovery
-            .retain(|(c, u, _, _)| !(*c == client && *u == user));
-        st.recovery
-            .extend(codes.iter().map(|h| (client, user, *h, false)));
-        st.audit.push(audit.clone());
-        if let Some(notice) = notice {
-            st.queue(notice);
-        }
-        Ok(())
     }
 
     async fn recovery_code_counts(
@@ -162,28 +128,6 @@ impl MfaRepository for MemoryDb {
 
 #[async_trait]
 impl PasskeyRepository for MemoryDb {
-    async fn insert(
-        &self,
-        passkey: &StoredPasskey,
-        audit: &AuditEvent,
-        notice: Option<&QueuedEmail>,
-    ) -> anyhow::Result<bool> {
-        let mut st = self.lock();
-        if st
-            .passkeys
-            .iter()
-            .any(|p| p.client_id == passkey.client_id && p.credential_id == passkey.credential_id)
-        {
-            return Ok(false);
-        }
-        st.passkeys.push(passkey.clone());
-        st.audit.push(audit.clone());
-        if let Some(notice) = notice {
-            st.queue(notice);
-        }
-        Ok(true)
-    }
-
     async fn list(&self, client: ClientId, user: UserId) -> anyhow::Result<Vec<StoredPasskey>> {
         Ok(self
             .lock()
@@ -228,48 +172,44 @@ impl PasskeyRepository for MemoryDb {
         p.last_used_at = Some(at);
         Ok(true)
     }
+}
 
-    async fn rename(
-        &self,
+impl State {
+    pub(super) fn add_passkey(&mut self, passkey: &StoredPasskey) -> bool {
+        if self
+            .passkeys
+            .iter()
+            .any(|p| p.client_id == passkey.client_id && p.credential_id == passkey.credential_id)
+        {
+            return false;
+        }
+        self.passkeys.push(passkey.clone());
+        true
+    }
+
+    pub(super) fn rename_passkey(
+        &mut self,
         client: ClientId,
         user: UserId,
         id: Uuid,
         name: &str,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<bool> {
-        let mut st = self.lock();
-        let Some(p) = st
+    ) -> bool {
+        let Some(p) = self
             .passkeys
             .iter_mut()
             .find(|p| p.client_id == client && p.user_id == user && p.id == id)
         else {
-            return Ok(false);
+            return false;
         };
         name.clone_into(&mut p.name);
-        st.audit.push(audit.clone());
-        Ok(true)
+        true
     }
 
-    async fn delete(
-        &self,
-        client: ClientId,
-        user: UserId,
-        id: Uuid,
-        audit: &AuditEvent,
-        notice: Option<&QueuedEmail>,
-    ) -> anyhow::Result<bool> {
-        let mut st = self.lock();
-        let was = st.passkeys.len();
-        st.passkeys
+    pub(super) fn delete_passkey(&mut self, client: ClientId, user: UserId, id: Uuid) -> bool {
+        let was = self.passkeys.len();
+        self.passkeys
             .retain(|p| !(p.client_id == client && p.user_id == user && p.id == id));
-        if st.passkeys.len() == was {
-            return Ok(false);
-        }
-        st.audit.push(audit.clone());
-        if let Some(notice) = notice {
-            st.queue(notice);
-        }
-        Ok(true)
+        self.passkeys.len() < was
     }
 }
 

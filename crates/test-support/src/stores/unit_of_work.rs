@@ -79,6 +79,39 @@ impl UnitOfWork for MemoryDb {
                     st.queue(&email);
                     Some(Written::Done)
                 }
+                Write::EnableTotp {
+                    client,
+                    user,
+                    secret,
+                    step,
+                    at,
+                } => st
+                    .enable_totp(client, user, &secret, step, at)
+                    .then_some(Written::Done),
+                Write::DisableTotp { client, user, at } => {
+                    st.disable_totp(client, user, at).then_some(Written::Done)
+                }
+                Write::ReplaceRecoveryCodes {
+                    client,
+                    user,
+                    codes,
+                    ..
+                } => {
+                    st.replace_recovery_codes(client, user, &codes);
+                    Some(Written::Done)
+                }
+                Write::AddPasskey(passkey) => st.add_passkey(&passkey).then_some(Written::Done),
+                Write::RenamePasskey {
+                    client,
+                    user,
+                    id,
+                    name,
+                } => st
+                    .rename_passkey(client, user, id, &name)
+                    .then_some(Written::Done),
+                Write::DeletePasskey { client, user, id } => {
+                    st.delete_passkey(client, user, id).then_some(Written::Done)
+                }
                 Write::CreateServiceAccount(account) => {
                     st.insert_service_account(&account);
                     Some(Written::Done)

@@ -164,12 +164,12 @@ impl ManagePasskeys {
             authservice_domain::Notice::PasskeyAdded,
         )
         .await?;
-        if !self
-            .ports
-            .passkeys
-            .insert(&stored, &event, Some(&notice))
-            .await?
-        {
+        let writes = vec![
+            crate::ports::Write::AddPasskey(stored.clone()),
+            crate::ports::Write::Audit(event),
+            crate::ports::Write::QueueEmail(notice),
+        ];
+        if !self.ports.uow.commit(writes).await?.is_all() {
             return Err(MfaError::PasskeyExists);
         }
         self.ports.outbox_signal.wake();
@@ -209,12 +209,16 @@ impl ManagePasskeys {
             EventType::PasskeyRenamed,
             json!({ "passkey_id": id.to_string(), "name": name }),
         );
-        if self
-            .ports
-            .passkeys
-            .rename(user.client_id, user.id, id, &name, &event)
-            .await?
-        {
+        let writes = vec![
+            crate::ports::Write::RenamePasskey {
+                client: user.client_id,
+                user: user.id,
+                id,
+                name,
+            },
+            crate::ports::Write::Audit(event),
+        ];
+        if self.ports.uow.commit(writes).await?.is_all() {
             Ok(())
         } else {
             Err(MfaError::PasskeyNotFound)
@@ -245,12 +249,16 @@ impl ManagePasskeys {
             authservice_domain::Notice::PasskeyRemoved,
         )
         .await?;
-        if self
-            .ports
-            .passkeys
-            .delete(user.client_id, user.id, id, &event, Some(&notice))
-            .await?
-        {
+        let writes = vec![
+            crate::ports::Write::DeletePasskey {
+                client: user.client_id,
+                user: user.id,
+                id,
+            },
+            crate::ports::Write::Audit(event),
+            crate::ports::Write::QueueEmail(notice),
+        ];
+        if self.ports.uow.commit(writes).await?.is_all() {
             self.ports.outbox_signal.wake();
             Ok(())
         } else {
