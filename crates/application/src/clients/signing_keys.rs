@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{SigningKeysError, existing_client};
 use crate::audit::record_quietly;
 use crate::context::RequestCtx;
-use crate::ports::{Ports, SealedSigningKey, SigningKeyInfo};
+use crate::ports::{Ports, SealedSigningKey, SigningKeyInfo, Write};
 
 #[derive(Debug, Clone, Default)]
 pub struct RotateSigningKeyInput {
@@ -98,8 +98,16 @@ impl ManageSigningKeys {
             }))
             .at(now);
         self.ports
-            .signing_keys
-            .rotate(client, &sealed, overlap, now, &audit)
+            .uow
+            .commit(vec![
+                Write::RotateSigningKey {
+                    client,
+                    key: sealed,
+                    overlap,
+                    at: now,
+                },
+                Write::Audit(audit),
+            ])
             .await?;
         self.ports.tokens.forget_client(client);
         Ok(self.ports.signing_keys.list(client, now).await?)

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::audit::record_quietly;
 use crate::context::RequestCtx;
-use crate::ports::{OutboxStats, Ports, StoredEmailConfig};
+use crate::ports::{OutboxStats, Ports, StoredEmailConfig, Write};
 
 /// What managing a client's email settings fails with.
 pub type EmailConfigError = crate::clients::ClientActionError;
@@ -338,7 +338,16 @@ impl ManageEmailConfig {
             .before(snapshot(before.as_ref()))
             .after(snapshot(Some(&stored)))
             .at(now);
-        self.ports.email_configs.put(id, &stored, &event).await?;
+        self.ports
+            .uow
+            .commit(vec![
+                Write::PutEmailConfig {
+                    client: id,
+                    config: stored.clone(),
+                },
+                Write::Audit(event),
+            ])
+            .await?;
         self.view(id, Some(stored)).await
     }
 
@@ -352,7 +361,8 @@ impl ManageEmailConfig {
             .target("client", id)
             .before(snapshot(before.as_ref()))
             .at(self.ports.clock.now());
-        Ok(self.ports.email_configs.delete(id, &event).await?)
+        let writes = vec![Write::DeleteEmailConfig(id), Write::Audit(event)];
+        Ok(self.ports.uow.commit(writes).await?.is_all())
     }
 }
 

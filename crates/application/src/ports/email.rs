@@ -240,23 +240,6 @@ pub trait EmailConfigRepository: Send + Sync {
     /// # Errors
     /// The store failed.
     async fn get(&self, client: ClientId) -> anyhow::Result<Option<StoredEmailConfig>>;
-
-    /// Creates or replaces the settings, with the audit event.
-    ///
-    /// # Errors
-    /// The store failed.
-    async fn put(
-        &self,
-        client: ClientId,
-        config: &StoredEmailConfig,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<()>;
-
-    /// Deletes the settings (with the audit event). Returns whether there were any.
-    ///
-    /// # Errors
-    /// The store failed.
-    async fn delete(&self, client: ClientId, audit: &AuditEvent) -> anyhow::Result<bool>;
 }
 
 /// What a message says, before rendering.

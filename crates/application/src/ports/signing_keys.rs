@@ -1,10 +1,6 @@
-use std::time::Duration;
-
 use async_trait::async_trait;
-use authservice_domain::{AuditEvent, ClientId};
+use authservice_domain::ClientId;
 use chrono::{DateTime, Utc};
-
-use super::SealedSigningKey;
 
 /// A client's signing key as operators see it (never the private half).
 #[derive(Debug, Clone)]
@@ -30,18 +26,4 @@ pub trait SigningKeyStore: Send + Sync {
         client: ClientId,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<SigningKeyInfo>>;
-
-    /// Makes `new_key` the active key of `client`; the previous active key stays published for
-    /// `overlap` (retired at once when zero). Stores `audit` in the same transaction.
-    ///
-    /// # Errors
-    /// The store failed (nothing is written).
-    async fn rotate(
-        &self,
-        client: ClientId,
-        new_key: &SealedSigningKey,
-        overlap: Duration,
-        now: DateTime<Utc>,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<()>;
 }

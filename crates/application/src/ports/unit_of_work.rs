@@ -118,6 +118,21 @@ pub enum Write {
         user: UserId,
         id: Uuid,
     },
+    /// Creates or replaces the client's email settings.
+    PutEmailConfig {
+        client: ClientId,
+        config: super::StoredEmailConfig,
+    },
+    /// Deletes the client's email settings. Required.
+    DeleteEmailConfig(ClientId),
+    /// Makes `key` the client's active signing key; the previous active key stays published
+    /// for `overlap` (retired at once when zero).
+    RotateSigningKey {
+        client: ClientId,
+        key: super::SealedSigningKey,
+        overlap: std::time::Duration,
+        at: DateTime<Utc>,
+    },
     /// Stores a new service account.
     CreateServiceAccount(ServiceAccount),
     /// Stores the account's name, scopes, status and `tokens_valid_after`. Required.

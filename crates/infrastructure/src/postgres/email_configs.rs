@@ -3,15 +3,13 @@
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use authservice_application::ports::{EmailConfigRepository, SealedSecret, StoredEmailConfig};
-use authservice_domain::{AuditEvent, ClientEmailConfig, ClientId, Email, LinkBase, SmtpServer};
+use authservice_domain::{ClientEmailConfig, ClientId, Email, LinkBase, SmtpServer};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::result::Error as DieselError;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::PgPool;
-use super::audit::insert_event;
 use super::schema::client_email_configs;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -116,43 +114,31 @@ impl EmailConfigRepository for PgEmailConfigs {
             .map(ConfigRow::into_stored)
             .transpose()
     }
+}
 
-    #[tracing::instrument(name = "pg.email_configs.put", level = "debug", skip_all)]
-    async fn put(
-        &self,
-        client: ClientId,
-        config: &StoredEmailConfig,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<()> {
-        let row = ConfigRow::from_stored(client, config);
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            diesel::insert_into(client_email_configs::table)
-                .values(&row)
-                .on_conflict(client_email_configs::client_id)
-                .do_update()
-                .set(&row)
-                .execute(tx)
-                .await?;
-            insert_event(tx, audit).await
-        })
-        .await
-        .context("storing email config")
-    }
+// ------------------------------------------------------------------ writes (unit of work)
 
-    #[tracing::instrument(name = "pg.email_configs.delete", level = "debug", skip_all)]
-    async fn delete(&self, client: ClientId, audit: &AuditEvent) -> anyhow::Result<bool> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            let n = diesel::delete(client_email_configs::table.find(client.as_uuid()))
-                .execute(tx)
-                .await?;
-            if n > 0 {
-                insert_event(tx, audit).await?;
-            }
-            Ok(n > 0)
-        })
+/// Creates or replaces the client's settings.
+pub(super) async fn put(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    config: &StoredEmailConfig,
+) -> QueryResult<bool> {
+    let row = ConfigRow::from_stored(client, config);
+    diesel::insert_into(client_email_configs::table)
+        .values(&row)
+        .on_conflict(client_email_configs::client_id)
+        .do_update()
+        .set(&row)
+        .execute(tx)
         .await
-        .context("deleting email config")
-    }
+        .map(|n| n > 0)
+}
+
+/// Deletes the client's settings; `false` when there were none.
+pub(super) async fn delete(tx: &mut AsyncPgConnection, client: ClientId) -> QueryResult<bool> {
+    diesel::delete(client_email_configs::table.find(client.as_uuid()))
+        .execute(tx)
+        .await
+        .map(|n| n > 0)
 }

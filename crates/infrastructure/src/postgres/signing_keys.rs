@@ -6,16 +6,15 @@ use std::time::Duration;
 use anyhow::Context;
 use async_trait::async_trait;
 use authservice_application::ports::{SealedSigningKey, SigningKeyInfo, SigningKeyStore};
-use authservice_domain::{AuditEvent, ClientId};
+use authservice_domain::ClientId;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::PgPool;
-use super::audit::insert_event;
 use super::schema::{client_signing_keys, clients};
 
 /// A stored key; the private half is still sealed.
@@ -142,50 +141,49 @@ impl SigningKeyStore for PgSigningKeys {
             })
             .collect())
     }
+}
 
-    #[tracing::instrument(name = "pg.signing_keys.rotate", level = "debug", skip_all)]
-    async fn rotate(
-        &self,
-        client: ClientId,
-        new_key: &SealedSigningKey,
-        overlap: Duration,
-        now: DateTime<Utc>,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<()> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let retires_at = now + chrono::Duration::from_std(overlap)?;
-        let old_status = if overlap.is_zero() {
-            "retired"
-        } else {
-            "published"
-        };
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            diesel::update(
-                client_signing_keys::table
-                    .filter(client_signing_keys::client_id.eq(client.as_uuid()))
-                    .filter(client_signing_keys::status.eq("active")),
-            )
-            .set((
-                client_signing_keys::status.eq(old_status),
-                client_signing_keys::retires_at.eq(retires_at),
-            ))
-            .execute(tx)
-            .await?;
-            diesel::insert_into(client_signing_keys::table)
-                .values((
-                    client_signing_keys::kid.eq(&new_key.kid),
-                    client_signing_keys::client_id.eq(client.as_uuid()),
-                    client_signing_keys::alg.eq(&new_key.alg),
-                    client_signing_keys::private_key_sealed.eq(&new_key.private_key.0),
-                    client_signing_keys::public_jwk.eq(&new_key.public_jwk),
-                    client_signing_keys::status.eq("active"),
-                    client_signing_keys::created_at.eq(now),
-                ))
-                .execute(tx)
-                .await?;
-            insert_event(tx, audit).await
-        })
+// ------------------------------------------------------------------ writes (unit of work)
+
+/// Makes `new_key` the client's active key; the previous one stays published until
+/// `now + overlap` (retired at once when zero).
+pub(super) async fn rotate(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    new_key: &SealedSigningKey,
+    overlap: Duration,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let retires_at = now
+        + chrono::Duration::from_std(overlap)
+            .map_err(|e| DieselError::SerializationError(Box::new(e)))?;
+    let old_status = if overlap.is_zero() {
+        "retired"
+    } else {
+        "published"
+    };
+    diesel::update(
+        client_signing_keys::table
+            .filter(client_signing_keys::client_id.eq(client.as_uuid()))
+            .filter(client_signing_keys::status.eq("active")),
+    )
+    .set((
+        client_signing_keys::status.eq(old_status),
+        client_signing_keys::retires_at.eq(retires_at),
+    ))
+    .execute(tx)
+    .await?;
+    diesel::insert_into(client_signing_keys::table)
+        .values((
+            client_signing_keys::kid.eq(&new_key.kid),
+            client_signing_keys::client_id.eq(client.as_uuid()),
+            client_signing_keys::alg.eq(&new_key.alg),
+            client_signing_keys::private_key_sealed.eq(&new_key.private_key.0),
+            client_signing_keys::public_jwk.eq(&new_key.public_jwk),
+            client_signing_keys::status.eq("active"),
+            client_signing_keys::created_at.eq(now),
+        ))
+        .execute(tx)
         .await
-        .context("rotating signing key")
-    }
+        .map(|n| n > 0)
 }

@@ -115,6 +115,18 @@ async fn apply(tx: &mut AsyncPgConnection, write: &Write) -> Result<Option<Writt
         Write::DeletePasskey { client, user, id } => {
             required(super::passkeys::delete(tx, *client, *user, *id).await?)
         }
+        Write::PutEmailConfig { client, config } => {
+            required(super::email_configs::put(tx, *client, config).await?)
+        }
+        Write::DeleteEmailConfig(client) => {
+            required(super::email_configs::delete(tx, *client).await?)
+        }
+        Write::RotateSigningKey {
+            client,
+            key,
+            overlap,
+            at,
+        } => required(super::signing_keys::rotate(tx, *client, key, *overlap, *at).await?),
         Write::CreateServiceAccount(account) => {
             required(super::service_accounts::insert_account(tx, account).await?)
         }

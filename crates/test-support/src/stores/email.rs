@@ -290,23 +290,4 @@ impl EmailConfigRepository for MemoryDb {
     async fn get(&self, client: ClientId) -> anyhow::Result<Option<StoredEmailConfig>> {
         Ok(self.lock().email_configs.get(&client).cloned())
     }
-
-    async fn put(
-        &self,
-        client: ClientId,
-        config: &StoredEmailConfig,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<()> {
-        let mut st = self.lock();
-        st.email_configs.insert(client, config.clone());
-        st.audit.push(audit.clone());
-        Ok(())
-    }
-
-    async fn delete(&self, client: ClientId, audit: &AuditEvent) -> anyhow::Result<bool> {
-        let mut st = self.lock();
-        let had = st.email_configs.remove(&client).is_some();
-        st.audit.push(audit.clone());
-        Ok(had)
-    }
 }

@@ -229,18 +229,18 @@ impl SigningKeyStore for MemoryDb {
             .map(|(_, k)| k.clone())
             .collect())
     }
+}
 
-    async fn rotate(
-        &self,
+impl State {
+    pub(super) fn rotate_signing_key(
+        &mut self,
         client: ClientId,
         new_key: &SealedSigningKey,
         overlap: Duration,
         now: DateTime<Utc>,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<()> {
-        let mut st = self.lock();
-        let retires = now + chrono::Duration::from_std(overlap)?;
-        for (c, key) in &mut st.signing_keys {
+    ) {
+        let retires = now + chrono::Duration::from_std(overlap).unwrap_or_default();
+        for (c, key) in &mut self.signing_keys {
             if *c == client && key.status == "active" {
                 key.status = if overlap.is_zero() {
                     "retired"
@@ -251,7 +251,7 @@ impl SigningKeyStore for MemoryDb {
                 key.retires_at = Some(retires);
             }
         }
-        st.signing_keys.push((
+        self.signing_keys.push((
             client,
             SigningKeyInfo {
                 kid: new_key.kid.clone(),
@@ -261,7 +261,5 @@ impl SigningKeyStore for MemoryDb {
                 retires_at: None,
             },
         ));
-        st.audit.push(audit.clone());
-        Ok(())
     }
 }

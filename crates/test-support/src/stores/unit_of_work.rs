@@ -112,6 +112,24 @@ impl UnitOfWork for MemoryDb {
                 Write::DeletePasskey { client, user, id } => {
                     st.delete_passkey(client, user, id).then_some(Written::Done)
                 }
+                Write::PutEmailConfig { client, config } => {
+                    st.email_configs.insert(client, config);
+                    Some(Written::Done)
+                }
+                Write::DeleteEmailConfig(client) => st
+                    .email_configs
+                    .remove(&client)
+                    .is_some()
+                    .then_some(Written::Done),
+                Write::RotateSigningKey {
+                    client,
+                    key,
+                    overlap,
+                    at,
+                } => {
+                    st.rotate_signing_key(client, &key, overlap, at);
+                    Some(Written::Done)
+                }
                 Write::CreateServiceAccount(account) => {
                     st.insert_service_account(&account);
                     Some(Written::Done)
