@@ -56,13 +56,16 @@ pub struct ServiceAccount {
 }
 
 impl ServiceAccount {
-    /// Whether a token of this account issued at `iat` (Unix seconds) still counts.
+    /// Whether a token of this account issued at `iat` (Unix seconds) still counts. `iat` has
+    /// whole seconds: a token of the very second of a revocation may be from before it, so only
+    /// tokens of the seconds after count (a token minted in that second by another key is
+    /// refused too, for at most a second — the client asks again).
     #[must_use]
     pub fn honours_token(&self, iat: i64) -> bool {
         self.status == ServiceAccountStatus::Active
             && self
                 .tokens_valid_after
-                .is_none_or(|after| iat >= after.timestamp())
+                .is_none_or(|after| iat > after.timestamp())
     }
 }
 
@@ -205,8 +208,12 @@ mod tests {
             created_at: now,
             updated_at: now,
         };
-        assert!(account.honours_token(now.timestamp()));
+        assert!(
+            !account.honours_token(now.timestamp()),
+            "the second of the revocation is ambiguous: refused"
+        );
         assert!(!account.honours_token(now.timestamp() - 1));
+        assert!(account.honours_token(now.timestamp() + 1));
         account.status = ServiceAccountStatus::Disabled;
         assert!(!account.honours_token(now.timestamp() + 10));
     }
