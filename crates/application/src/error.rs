@@ -93,6 +93,13 @@ pub enum ErrorKind {
     PasskeysNotConfigured,
     OrganizationNotFound,
     MemberNotFound,
+    DomainNotFound,
+    /// The organization claims the domain already, or it is verified for another one.
+    DomainTaken,
+    /// The domain's TXT record is missing or says something else.
+    DomainNotVerified,
+    /// No DNS answer (the resolver failed or timed out).
+    DnsUnavailable,
     /// The change would leave an organization without an owner.
     LastOwner,
     RoleNotFound,

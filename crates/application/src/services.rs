@@ -91,6 +91,7 @@ pub struct Services {
     pub org_token: IssueOrgToken,
     pub org_authorization: ManageAuthorization,
     pub operate_organizations: OperateOrganizations,
+    pub domains: crate::organizations::ManageDomains,
     pub oidc_apps: crate::oidc::ManageOidcApps,
     pub service_accounts: crate::oauth::ManageServiceAccounts,
     pub oauth_caller: crate::oauth::AuthenticateCaller,
@@ -164,6 +165,7 @@ impl Services {
             org_token: IssueOrgToken::new(ports, &config.auth),
             org_authorization: ManageAuthorization::new(ports, &config.auth),
             operate_organizations: OperateOrganizations::new(ports, &config.auth),
+            domains: crate::organizations::ManageDomains::new(ports),
             oidc_apps: crate::oidc::ManageOidcApps::new(ports),
             service_accounts: crate::oauth::ManageServiceAccounts::new(
                 ports,

@@ -2,6 +2,7 @@
 //! crate sees a diesel or redis error type.
 
 pub mod crypto;
+pub mod dns;
 pub mod email;
 pub mod memory;
 pub mod postgres;

@@ -217,6 +217,14 @@ table! {
         "Organization not found" "That organization does not exist." false;
     MemberNotFound             404 NotFound           "member_not_found"              "AUTH_MEMBER_NOT_FOUND"
         "Member not found" "That person is not a member of this organization." false;
+    DomainNotFound             404 NotFound           "domain_not_found"              "AUTH_DOMAIN_NOT_FOUND"
+        "Domain not found" "That domain is not claimed by this organization." false;
+    DomainTaken                409 AlreadyExists      "domain_taken"                  "AUTH_DOMAIN_TAKEN"
+        "Domain taken" "That domain is already claimed here or verified by another organization." false;
+    DomainNotVerified          422 FailedPrecondition "domain_not_verified"           "AUTH_DOMAIN_NOT_VERIFIED"
+        "Domain not verified" "The DNS record was not found yet. Publish it, wait a few minutes, then try again." true;
+    DnsUnavailable             503 Unavailable        "dns_unavailable"               "AUTH_DNS_UNAVAILABLE"
+        "DNS lookup failed" "The domain could not be checked right now. Try again shortly." true;
     LastOwner                  409 FailedPrecondition "last_owner"                    "AUTH_LAST_OWNER"
         "Last owner" "An organization needs at least one owner. Make someone else an owner first." false;
     RoleNotFound               422 InvalidArgument    "role_not_found"                "AUTH_ROLE_NOT_FOUND"

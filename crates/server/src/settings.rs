@@ -211,6 +211,16 @@ impl Settings {
                 }
             })
         });
+        let dns_nameservers = r.parse("DNS_NAMESERVERS", Vec::new(), |v| {
+            parse_list(v, |s| {
+                s.parse::<std::net::SocketAddr>()
+                    .or_else(|_| {
+                        s.parse::<std::net::IpAddr>()
+                            .map(|ip| std::net::SocketAddr::new(ip, 53))
+                    })
+                    .map_err(|_| format!("'{s}' is not an address (ip or ip:port)"))
+            })
+        });
         let rate_rules = CATALOGUE.iter().fold(RateRules::default(), |rules, spec| {
             let rule = r.parse(spec.setting, spec.default, |v| {
                 limits::parse_rule(v, spec.default)
@@ -349,6 +359,7 @@ impl Settings {
                     password_hash_queue,
                     password_policy,
                     blocked_email_domains,
+                    dns_nameservers,
                     rate_rules,
                     account_lockout_enabled,
                     client_cache_ttl,

@@ -198,6 +198,13 @@ impl Application {
             invitations: Arc::new(PgInvitations::new(pg_pool.clone())),
             org_authorization: Arc::new(PgOrgAuthorization::new(pg_pool.clone())),
             oidc_apps: Arc::new(PgOidcApps::new(pg_pool.clone())),
+            org_domains: Arc::new(authservice_infrastructure::postgres::PgOrgDomains::new(
+                pg_pool.clone(),
+            )),
+            dns: Arc::new(
+                authservice_infrastructure::dns::HickoryDns::new(&settings.dns_nameservers)
+                    .context("configuring the DNS resolver")?,
+            ),
             consents: Arc::new(authservice_infrastructure::postgres::PgConsents::new(
                 pg_pool.clone(),
             )),

@@ -60,6 +60,40 @@ impl Mailer for RecordingMailer {
     }
 }
 
+/// DNS answers set by the test: TXT strings per name (a name not set has none).
+#[derive(Default)]
+pub struct StaticDns {
+    pub txt: std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>,
+}
+
+impl StaticDns {
+    /// Publishes `value` as a TXT record at `name`.
+    pub fn publish(&self, name: &str, value: &str) {
+        self.txt
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(name.to_owned())
+            .or_default()
+            .push(value.to_owned());
+    }
+}
+
+#[async_trait::async_trait]
+impl authservice_application::ports::DnsResolver for StaticDns {
+    async fn txt(
+        &self,
+        name: &str,
+    ) -> Result<Vec<String>, authservice_application::ports::DnsError> {
+        Ok(self
+            .txt
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
 /// Counts wake-ups of the outbox worker.
 #[derive(Default)]
 pub struct CountingSignal(pub std::sync::atomic::AtomicUsize);
@@ -76,6 +110,7 @@ pub struct World {
     pub db: Arc<MemoryDb>,
     pub clock: Arc<ManualClock>,
     pub client: Client,
+    pub dns: Arc<StaticDns>,
 }
 
 impl Default for World {
@@ -96,6 +131,7 @@ impl World {
     pub fn with_rules(rules: RateRules) -> Self {
         let clock = Arc::new(ManualClock::default());
         let db = Arc::new(MemoryDb::new());
+        let dns = Arc::new(StaticDns::default());
         let client = authservice_domain::testing::client();
         db.seed_client(&client);
         let secret_box = Arc::new(AesGcmSecretBox::new(&[7; 32]));
@@ -122,6 +158,8 @@ impl World {
             invitations: db.clone(),
             org_authorization: db.clone(),
             oidc_apps: db.clone(),
+            org_domains: db.clone(),
+            dns: dns.clone(),
             consents: db.clone(),
             service_accounts: db.clone(),
             client_assertions: Arc::new(authservice_infrastructure::crypto::JwtClientAssertions),
@@ -137,6 +175,7 @@ impl World {
             db,
             clock,
             client,
+            dns,
         }
     }
 

@@ -6,6 +6,7 @@ mod admin_auth;
 mod auth_helpers;
 mod clients;
 mod cookies;
+mod domains;
 mod email;
 mod grpc;
 mod grpc_auth;

@@ -4,6 +4,7 @@
 //! all (404, never 403); an organization of another client does not exist here.
 
 mod authorization;
+mod domains;
 mod invitations;
 mod manage;
 mod mappings;
@@ -12,6 +13,7 @@ mod operate;
 mod token;
 
 pub use authorization::{ManageAuthorization, Simulation, SimulationSubject};
+pub use domains::{DomainActor, ManageDomains};
 pub use invitations::{ManageInvitations, NewInvitation};
 pub use manage::{ManageOrganizations, NewOrganization, OrganizationPatch, OrganizationView};
 pub use mappings::{MappingInput, mapping_json};
@@ -44,6 +46,18 @@ pub enum OrgError {
     NotFound,
     #[error("member not found")]
     MemberNotFound,
+    #[error("no such domain claim")]
+    DomainNotFound,
+    #[error("the domain is already claimed by this organization or verified by another")]
+    DomainTaken,
+    #[error("no TXT record {txt_name} with the expected value was found")]
+    DomainNotVerified {
+        txt_name: String,
+        txt_value: String,
+        found: Vec<String>,
+    },
+    #[error("the DNS lookup failed")]
+    DnsUnavailable,
     #[error("your role in this organization does not allow this")]
     Forbidden,
     #[error("the slug is taken")]
@@ -94,6 +108,10 @@ impl UseCaseError for OrgError {
             Self::Page(PageError::BadLimit) => ErrorKind::InvalidRequest,
             Self::NotFound => ErrorKind::OrganizationNotFound,
             Self::MemberNotFound => ErrorKind::MemberNotFound,
+            Self::DomainNotFound => ErrorKind::DomainNotFound,
+            Self::DomainTaken => ErrorKind::DomainTaken,
+            Self::DomainNotVerified { .. } => ErrorKind::DomainNotVerified,
+            Self::DnsUnavailable => ErrorKind::DnsUnavailable,
             Self::Forbidden => ErrorKind::Forbidden,
             Self::SlugTaken => ErrorKind::SlugTaken,
             Self::LastOwner => ErrorKind::LastOwner,
@@ -120,6 +138,16 @@ impl UseCaseError for OrgError {
     fn details(&self) -> Option<serde_json::Value> {
         match self {
             Self::InvalidPolicy(err) => Some(err.details()),
+            Self::DomainNotVerified {
+                txt_name,
+                txt_value,
+                found,
+            } => Some(serde_json::json!({
+                "txt_name": txt_name,
+                "txt_value": txt_value,
+                // What the resolver found there (bounded: records are public anyway).
+                "found": found.iter().take(10).map(|f| f.chars().take(255).collect::<String>()).collect::<Vec<_>>(),
+            })),
             _ => None,
         }
     }

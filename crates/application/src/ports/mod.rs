@@ -14,6 +14,7 @@ mod ephemeral;
 mod health;
 mod mfa;
 mod oidc_apps;
+mod org_domains;
 mod organizations;
 mod rate_limit;
 mod service_accounts;
@@ -41,6 +42,7 @@ pub use mfa::{
     TotpProvisioning, TotpState, VerifiedAssertion, WebauthnEngine, WebauthnRefusal,
 };
 pub use oidc_apps::OidcAppRepository;
+pub use org_domains::{DnsError, DnsResolver, OrgDomainRepository};
 pub use organizations::{
     AcceptOutcome, CheckedMember, InvitationRepository, MemberView, OrgAuthorizationRepository,
     OrgWriteError, OrganizationRepository, PolicyVersion,
@@ -83,6 +85,9 @@ pub struct Ports {
     pub organizations: Arc<dyn OrganizationRepository>,
     pub invitations: Arc<dyn InvitationRepository>,
     pub org_authorization: Arc<dyn OrgAuthorizationRepository>,
+    pub org_domains: Arc<dyn OrgDomainRepository>,
+    /// DNS lookups (domain verification).
+    pub dns: Arc<dyn DnsResolver>,
     pub oidc_apps: Arc<dyn OidcAppRepository>,
     pub consents: Arc<dyn ConsentRepository>,
     pub service_accounts: Arc<dyn ServiceAccountRepository>,

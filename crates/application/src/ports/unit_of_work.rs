@@ -133,6 +133,18 @@ pub enum Write {
         overlap: std::time::Duration,
         at: DateTime<Utc>,
     },
+    /// Stores an organization's new (pending) claim on a domain. Required: the organization
+    /// does not claim it yet.
+    AddOrgDomain(authservice_domain::organization::OrgDomain),
+    /// Marks a pending claim verified. Required: still pending, and the domain is verified for
+    /// no other organization of the client.
+    VerifyOrgDomain {
+        client: ClientId,
+        id: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// Deletes a claim. Required.
+    DeleteOrgDomain { client: ClientId, id: Uuid },
     /// Stores a new service account.
     CreateServiceAccount(ServiceAccount),
     /// Stores the account's name, scopes, status and `tokens_valid_after`. Required.

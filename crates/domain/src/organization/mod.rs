@@ -2,12 +2,14 @@
 //! organization belongs to one client; nothing of it shows through another client.
 
 mod authorization;
+mod domain;
 mod grants;
 mod invitation;
 mod roles;
 mod security;
 
 pub use authorization::{AuthorizationPolicy, PermissionDef, PolicyError, RoleDef};
+pub use domain::{DomainStatus, OrgDomain, TXT_LABEL, TXT_VALUE_PREFIX, parse_domain};
 pub use grants::{
     Grant, GroupMapping, GroupSource, MemberGroups, effective_permissions, groups_from_value,
     groups_to_value,

@@ -318,3 +318,17 @@ diesel::table! {
 
 diesel::joinable!(oidc_consents -> oidc_apps (app_id));
 diesel::allow_tables_to_appear_in_same_query!(oidc_consents, oidc_apps);
+
+diesel::table! {
+    organization_domains (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        organization_id -> Uuid,
+        domain -> Text,
+        status -> Text,
+        txt_name -> Text,
+        txt_value -> Text,
+        created_at -> Timestamptz,
+        verified_at -> Nullable<Timestamptz>,
+    }
+}

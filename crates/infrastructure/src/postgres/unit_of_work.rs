@@ -127,6 +127,13 @@ async fn apply(tx: &mut AsyncPgConnection, write: &Write) -> Result<Option<Writt
             overlap,
             at,
         } => required(super::signing_keys::rotate(tx, *client, key, *overlap, *at).await?),
+        Write::AddOrgDomain(domain) => required(super::org_domains::insert(tx, domain).await?),
+        Write::VerifyOrgDomain { client, id, at } => {
+            required(super::org_domains::verify(tx, *client, *id, *at).await?)
+        }
+        Write::DeleteOrgDomain { client, id } => {
+            required(super::org_domains::delete(tx, *client, *id).await?)
+        }
         Write::CreateServiceAccount(account) => {
             required(super::service_accounts::insert_account(tx, account).await?)
         }

@@ -8,6 +8,7 @@ mod admin_service_accounts;
 mod admin_tokens;
 mod audit;
 mod auth;
+mod domains;
 pub(crate) mod dto;
 mod email;
 mod extractors;
@@ -107,6 +108,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(admin_clients::routes)
                 .configure(admin_email::routes)
                 .configure(admin_organizations::routes)
+                .configure(domains::admin_routes)
                 .configure(admin_oidc_apps::routes)
                 .configure(admin_service_accounts::routes)
                 .configure(audit::routes)
@@ -120,6 +122,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(email::routes)
                 .configure(mfa::routes)
                 .configure(organizations::routes)
+                .configure(domains::member_routes)
                 .configure(oauth::api_routes)
                 .configure(oidc::api_routes)
                 .default_service(web::to(route_not_found)),

@@ -65,6 +65,9 @@ pub struct Settings {
     pub password_hash_queue: usize,
     pub password_policy: PasswordPolicy,
     pub blocked_email_domains: Vec<String>,
+    /// `DNS_NAMESERVERS`: the resolvers asked for domain verification (`ip` or `ip:port`,
+    /// comma-separated); empty = the system's (`/etc/resolv.conf`).
+    pub dns_nameservers: Vec<std::net::SocketAddr>,
     /// Every rate limit's rule: the catalogue's defaults (`authservice_application::limits`)
     /// with the `*_RATE_LIMIT` settings applied.
     pub rate_rules: RateRules,

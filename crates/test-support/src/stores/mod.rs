@@ -27,6 +27,7 @@ mod invitations;
 mod mfa;
 mod oidc_apps;
 mod org_authorization;
+mod org_domains;
 mod organizations;
 mod service_accounts;
 mod sessions;
@@ -88,6 +89,7 @@ struct State {
     )>,
     mappings: Vec<authservice_domain::organization::GroupMapping>,
     oidc_apps: Vec<(authservice_domain::oidc_app::OidcApp, Option<[u8; 32]>)>,
+    org_domains: Vec<authservice_domain::organization::OrgDomain>,
     consents: Vec<(ClientId, UserId, authservice_application::ports::Consent)>,
     service_accounts: Vec<authservice_domain::service_account::ServiceAccount>,
     service_account_keys: Vec<(

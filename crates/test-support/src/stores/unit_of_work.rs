@@ -130,6 +130,13 @@ impl UnitOfWork for MemoryDb {
                     st.rotate_signing_key(client, &key, overlap, at);
                     Some(Written::Done)
                 }
+                Write::AddOrgDomain(claim) => st.add_org_domain(&claim).then_some(Written::Done),
+                Write::VerifyOrgDomain { client, id, at } => st
+                    .verify_org_domain(client, id, at)
+                    .then_some(Written::Done),
+                Write::DeleteOrgDomain { client, id } => {
+                    st.delete_org_domain(client, id).then_some(Written::Done)
+                }
                 Write::CreateServiceAccount(account) => {
                     st.insert_service_account(&account);
                     Some(Written::Done)

@@ -1,0 +1,316 @@
+//! Domains an organization claims (enterprise onboarding): claimed by members with
+//! `enterprise:write` or by operators, proven by a TXT record looked up through a real resolver,
+//! verified for at most one organization of a client. Only verified domains will route SSO
+//! sign-ins and enforce SSO.
+
+use authservice_domain::organization::{
+    OrgDomain, OrgPermission, OrgRef, Organization, OrganizationId, parse_domain,
+};
+use authservice_domain::secret::hex;
+use authservice_domain::{ClientId, EventType, Permission, UserId};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{OrgError, access};
+use crate::auth::AuthenticatedUser;
+use crate::context::RequestCtx;
+use crate::ports::{Ports, Write};
+
+/// Who manages a client's domains.
+#[derive(Clone, Copy)]
+pub enum DomainActor<'a> {
+    /// An operator (`X-Admin-Key`): `users:read` to list, `clients:update` to change, for the
+    /// client named in the path.
+    Operator { client: &'a str },
+    /// A member of the organization: `enterprise:read` to list, `enterprise:write` to change.
+    Member(&'a AuthenticatedUser),
+}
+
+pub struct ManageDomains {
+    ports: Ports,
+}
+
+impl ManageDomains {
+    #[must_use]
+    pub fn new(ports: &Ports) -> Self {
+        Self {
+            ports: ports.clone(),
+        }
+    }
+
+    fn operator_client(
+        ctx: &RequestCtx,
+        permission: Permission,
+        raw: &str,
+    ) -> Result<ClientId, OrgError> {
+        ctx.require(permission).map_err(|_| OrgError::Forbidden)?;
+        let client = ClientId::parse(raw)?;
+        ctx.require_for_client(permission, client)
+            .map_err(|_| OrgError::Forbidden)?;
+        Ok(client)
+    }
+
+    /// The organization `org` (id or slug) the actor may act on, with `write` or read rights.
+    async fn organization(
+        &self,
+        ctx: &RequestCtx,
+        actor: DomainActor<'_>,
+        org: &str,
+        write: bool,
+    ) -> Result<Organization, OrgError> {
+        match actor {
+            DomainActor::Member(caller) => {
+                let permission = if write {
+                    OrgPermission::EnterpriseWrite
+                } else {
+                    OrgPermission::EnterpriseRead
+                };
+                Ok(access(&self.ports, caller, org, Some(permission))
+                    .await?
+                    .org)
+            }
+            DomainActor::Operator { client } => {
+                let permission = if write {
+                    Permission::ClientsUpdate
+                } else {
+                    Permission::UsersRead
+                };
+                let client = Self::operator_client(ctx, permission, client)?;
+                let org_ref = OrgRef::parse(org)?;
+                // The user id only selects a membership row; operators see the organization.
+                let nobody = UserId::from_uuid(Uuid::nil());
+                Ok(self
+                    .ports
+                    .organizations
+                    .find(client, &org_ref, nobody)
+                    .await?
+                    .ok_or(OrgError::NotFound)?
+                    .0)
+            }
+        }
+    }
+
+    /// The claim `id` the actor may change (a member: with `enterprise:write` in its
+    /// organization).
+    async fn claim(
+        &self,
+        ctx: &RequestCtx,
+        actor: DomainActor<'_>,
+        id: &str,
+    ) -> Result<OrgDomain, OrgError> {
+        let id = Uuid::try_parse(id.trim()).map_err(|_| OrgError::DomainNotFound)?;
+        let client = match actor {
+            DomainActor::Member(caller) => caller.user.client_id,
+            DomainActor::Operator { client } => {
+                Self::operator_client(ctx, Permission::ClientsUpdate, client)?
+            }
+        };
+        let claim = self
+            .ports
+            .org_domains
+            .get(client, id)
+            .await?
+            .ok_or(OrgError::DomainNotFound)?;
+        if let DomainActor::Member(caller) = actor {
+            // Not a member with the right there: the claim does not exist for them.
+            let org = claim.organization_id.as_uuid().to_string();
+            match access(
+                &self.ports,
+                caller,
+                &org,
+                Some(OrgPermission::EnterpriseWrite),
+            )
+            .await
+            {
+                Ok(_) => {}
+                Err(OrgError::NotFound) => return Err(OrgError::DomainNotFound),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(claim)
+    }
+
+    fn event(
+        ctx: &RequestCtx,
+        event: EventType,
+        claim: &OrgDomain,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> authservice_domain::AuditEvent {
+        ctx.audit(event)
+            .client(claim.client_id)
+            .target("organization", claim.organization_id.as_uuid())
+            .metadata(json!({
+                "domain_id": claim.id.to_string(),
+                "domain": claim.domain,
+                "status": claim.status.as_str(),
+            }))
+            .at(at)
+    }
+
+    /// Claims `domain` for organization `org`: a pending claim with the TXT record to publish.
+    ///
+    /// # Errors
+    /// `Invalid` (not a domain name), `NotFound`/`Forbidden`, `DomainTaken` (claimed by this
+    /// organization already, or verified by another), a store failure.
+    pub async fn add(
+        &self,
+        ctx: &RequestCtx,
+        actor: DomainActor<'_>,
+        org: &str,
+        domain: &str,
+    ) -> Result<OrgDomain, OrgError> {
+        let domain = parse_domain(domain)?;
+        let org = self.organization(ctx, actor, org, true).await?;
+        if self
+            .verified_elsewhere(org.client_id, org.id, &domain)
+            .await?
+        {
+            return Err(OrgError::DomainTaken);
+        }
+        let token = hex(&self.ports.random.bytes32());
+        let claim = OrgDomain::claim(
+            org.client_id,
+            org.id,
+            domain,
+            &token,
+            self.ports.clock.now(),
+        );
+        let event = Self::event(
+            ctx,
+            EventType::OrganizationDomainAdded,
+            &claim,
+            claim.created_at,
+        );
+        let writes = vec![Write::AddOrgDomain(claim.clone()), Write::Audit(event)];
+        if !self.ports.uow.commit(writes).await?.is_all() {
+            return Err(OrgError::DomainTaken);
+        }
+        Ok(claim)
+    }
+
+    async fn verified_elsewhere(
+        &self,
+        client: ClientId,
+        org: OrganizationId,
+        domain: &str,
+    ) -> Result<bool, OrgError> {
+        Ok(self
+            .ports
+            .org_domains
+            .list(client, None)
+            .await?
+            .iter()
+            .any(|d| {
+                d.domain == domain
+                    && d.organization_id != org
+                    && d.status == authservice_domain::organization::DomainStatus::Verified
+            }))
+    }
+
+    /// The domains of organization `org` (a member), or of the client (an operator, all of
+    /// them when `org` is `None`).
+    ///
+    /// # Errors
+    /// `NotFound`/`Forbidden`, a store failure.
+    pub async fn list(
+        &self,
+        ctx: &RequestCtx,
+        actor: DomainActor<'_>,
+        org: Option<&str>,
+    ) -> Result<Vec<OrgDomain>, OrgError> {
+        let (client, org) = match (actor, org) {
+            (_, Some(org)) => {
+                let org = self.organization(ctx, actor, org, false).await?;
+                (org.client_id, Some(org.id))
+            }
+            (DomainActor::Operator { client }, None) => (
+                Self::operator_client(ctx, Permission::UsersRead, client)?,
+                None,
+            ),
+            (DomainActor::Member(_), None) => {
+                return Err(authservice_domain::ValidationError::new(
+                    "organization_id",
+                    "is required",
+                )
+                .into());
+            }
+        };
+        Ok(self.ports.org_domains.list(client, org).await?)
+    }
+
+    /// Looks the claim's TXT record up and, when it carries the expected value, marks the
+    /// claim verified.
+    ///
+    /// # Errors
+    /// `DomainNotFound`, `DomainNotVerified` (with what was found), `DomainTaken` (verified
+    /// for another organization meanwhile), `DnsUnavailable`, a store failure.
+    pub async fn verify(
+        &self,
+        ctx: &RequestCtx,
+        actor: DomainActor<'_>,
+        id: &str,
+    ) -> Result<OrgDomain, OrgError> {
+        let mut claim = self.claim(ctx, actor, id).await?;
+        if claim.status == authservice_domain::organization::DomainStatus::Verified {
+            return Ok(claim);
+        }
+        let found = self.ports.dns.txt(&claim.txt_name).await.map_err(|e| {
+            tracing::warn!(error = %e, domain = %claim.domain, "TXT lookup failed");
+            OrgError::DnsUnavailable
+        })?;
+        if !claim.proven_by(&found) {
+            return Err(OrgError::DomainNotVerified {
+                txt_name: claim.txt_name,
+                txt_value: claim.txt_value,
+                found,
+            });
+        }
+        let now = self.ports.clock.now();
+        claim.status = authservice_domain::organization::DomainStatus::Verified;
+        claim.verified_at = Some(now);
+        let event = Self::event(ctx, EventType::OrganizationDomainVerified, &claim, now);
+        let writes = vec![
+            Write::VerifyOrgDomain {
+                client: claim.client_id,
+                id: claim.id,
+                at: now,
+            },
+            Write::Audit(event),
+        ];
+        if !self.ports.uow.commit(writes).await?.is_all() {
+            return Err(OrgError::DomainTaken);
+        }
+        Ok(claim)
+    }
+
+    /// Deletes a claim (verified or not).
+    ///
+    /// # Errors
+    /// `DomainNotFound`, a store failure.
+    pub async fn delete(
+        &self,
+        ctx: &RequestCtx,
+        actor: DomainActor<'_>,
+        id: &str,
+    ) -> Result<(), OrgError> {
+        let claim = self.claim(ctx, actor, id).await?;
+        let event = Self::event(
+            ctx,
+            EventType::OrganizationDomainRemoved,
+            &claim,
+            self.ports.clock.now(),
+        );
+        let writes = vec![
+            Write::DeleteOrgDomain {
+                client: claim.client_id,
+                id: claim.id,
+            },
+            Write::Audit(event),
+        ];
+        if self.ports.uow.commit(writes).await?.is_all() {
+            Ok(())
+        } else {
+            Err(OrgError::DomainNotFound)
+        }
+    }
+}

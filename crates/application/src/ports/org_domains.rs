@@ -1,0 +1,44 @@
+use async_trait::async_trait;
+use authservice_domain::ClientId;
+use authservice_domain::organization::{OrgDomain, OrganizationId};
+use uuid::Uuid;
+
+/// The domains organizations claim, as read (written through [`super::UnitOfWork`]). Every
+/// method is scoped by client.
+#[async_trait]
+pub trait OrgDomainRepository: Send + Sync {
+    /// The client's domains (of one organization when `org` is given), oldest first.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn list(
+        &self,
+        client: ClientId,
+        org: Option<OrganizationId>,
+    ) -> anyhow::Result<Vec<OrgDomain>>;
+
+    /// Domain claim `id` of `client`.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn get(&self, client: ClientId, id: Uuid) -> anyhow::Result<Option<OrgDomain>>;
+}
+
+/// Why a DNS lookup gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum DnsError {
+    /// The resolver could not be reached or failed (not: the name has no records).
+    #[error("DNS lookup failed: {0}")]
+    Unavailable(String),
+}
+
+/// A DNS resolver (the system's, or `DNS_NAMESERVERS`).
+#[async_trait]
+pub trait DnsResolver: Send + Sync {
+    /// The TXT records at `name`, each record's strings joined; empty when the name has none
+    /// (or does not exist).
+    ///
+    /// # Errors
+    /// `Unavailable` when no nameserver answered.
+    async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError>;
+}

@@ -1,0 +1,81 @@
+//! The in-memory domain claims of organizations.
+
+use authservice_application::ports::OrgDomainRepository;
+use authservice_domain::organization::{DomainStatus, OrgDomain, OrganizationId};
+
+use super::*;
+
+#[async_trait]
+impl OrgDomainRepository for MemoryDb {
+    async fn list(
+        &self,
+        client: ClientId,
+        org: Option<OrganizationId>,
+    ) -> anyhow::Result<Vec<OrgDomain>> {
+        let mut rows: Vec<OrgDomain> = self
+            .lock()
+            .org_domains
+            .iter()
+            .filter(|d| d.client_id == client && org.is_none_or(|o| d.organization_id == o))
+            .cloned()
+            .collect();
+        rows.sort_by_key(|d| d.id);
+        Ok(rows)
+    }
+
+    async fn get(&self, client: ClientId, id: Uuid) -> anyhow::Result<Option<OrgDomain>> {
+        Ok(self
+            .lock()
+            .org_domains
+            .iter()
+            .find(|d| d.client_id == client && d.id == id)
+            .cloned())
+    }
+}
+
+impl State {
+    pub(super) fn add_org_domain(&mut self, claim: &OrgDomain) -> bool {
+        if self
+            .org_domains
+            .iter()
+            .any(|d| d.organization_id == claim.organization_id && d.domain == claim.domain)
+        {
+            return false;
+        }
+        self.org_domains.push(claim.clone());
+        true
+    }
+
+    pub(super) fn verify_org_domain(
+        &mut self,
+        client: ClientId,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> bool {
+        let Some(domain) = self
+            .org_domains
+            .iter()
+            .find(|d| d.client_id == client && d.id == id && d.status == DomainStatus::Pending)
+            .map(|d| d.domain.clone())
+        else {
+            return false;
+        };
+        if self.org_domains.iter().any(|d| {
+            d.client_id == client && d.domain == domain && d.status == DomainStatus::Verified
+        }) {
+            return false;
+        }
+        if let Some(d) = self.org_domains.iter_mut().find(|d| d.id == id) {
+            d.status = DomainStatus::Verified;
+            d.verified_at = Some(at);
+        }
+        true
+    }
+
+    pub(super) fn delete_org_domain(&mut self, client: ClientId, id: Uuid) -> bool {
+        let before = self.org_domains.len();
+        self.org_domains
+            .retain(|d| !(d.client_id == client && d.id == id));
+        self.org_domains.len() < before
+    }
+}
