@@ -19,14 +19,22 @@ impl HickoryDns {
     /// A resolver asking `nameservers`, or the system's configured ones when empty.
     ///
     /// # Errors
-    /// The system configuration cannot be read.
+    /// None today (kept for configurations that can fail).
     pub fn new(nameservers: &[SocketAddr]) -> anyhow::Result<Self> {
         let mut opts = ResolverOpts::default();
         opts.cache_size = 0;
         opts.timeout = std::time::Duration::from_secs(3);
         opts.attempts = 2;
         let builder = if nameservers.is_empty() {
-            TokioResolver::builder_tokio()?
+            // Without a readable system configuration the server still starts: lookups then
+            // answer `dns_unavailable` until DNS_NAMESERVERS is set.
+            TokioResolver::builder_tokio().unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "no system DNS configuration: set DNS_NAMESERVERS for domain verification");
+                TokioResolver::builder_with_config(
+                    ResolverConfig::new(),
+                    TokioConnectionProvider::default(),
+                )
+            })
         } else {
             let mut config = ResolverConfig::new();
             for addr in nameservers {
