@@ -139,3 +139,79 @@ async fn an_org_token_needs_a_second_factor_and_a_recent_sign_in_when_the_policy
         "{no_factor:?}"
     );
 }
+
+#[tokio::test]
+async fn a_domain_claim_is_verified_only_by_its_own_txt_record_and_once_per_client() {
+    use authservice_application::organizations::{DomainActor, ManageDomains};
+    let world = World::new();
+    let (_, ada) = founder(&world).await;
+    let domains = ManageDomains::new(&world.ports);
+    let ctx = world.ctx();
+    let claim = domains
+        .add(&ctx, DomainActor::Member(&ada), "acme", "Acme.example")
+        .await
+        .expect("claimed");
+    assert_eq!(claim.domain, "acme.example");
+    let id = claim.id.to_string();
+    let refused = domains
+        .verify(&ctx, DomainActor::Member(&ada), &id)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, OrgError::DomainNotVerified { .. }),
+        "{refused:?}"
+    );
+    world
+        .dns
+        .publish(&claim.txt_name, "authservice-domain-verification=nope");
+    assert!(
+        domains
+            .verify(&ctx, DomainActor::Member(&ada), &id)
+            .await
+            .is_err()
+    );
+    world.dns.publish(&claim.txt_name, &claim.txt_value);
+    let verified = domains
+        .verify(&ctx, DomainActor::Member(&ada), &id)
+        .await
+        .expect("verified");
+    assert_eq!(
+        verified.status,
+        authservice_domain::organization::DomainStatus::Verified
+    );
+    assert!(
+        world
+            .events()
+            .contains(&"organization.domain_verified".to_owned())
+    );
+
+    // A second organization of the client cannot claim it any more.
+    let mut grace = user();
+    grace.id = UserId::from_uuid(uuid::Uuid::now_v7());
+    grace.email = authservice_domain::Email::parse("grace@example.com").unwrap();
+    world.seed_user(&grace).await;
+    let tokens = sign_in(&world, "grace@example.com").await;
+    let grace = caller(&world, &tokens.access_token).await;
+    ManageOrganizations::new(&world.ports, &world.auth_config())
+        .create(
+            &world.ctx(),
+            &grace,
+            NewOrganization {
+                name: "Globex".to_owned(),
+                ..NewOrganization::default()
+            },
+        )
+        .await
+        .expect("created");
+    let taken = domains
+        .add(&ctx, DomainActor::Member(&grace), "globex", "acme.example")
+        .await
+        .unwrap_err();
+    assert!(matches!(taken, OrgError::DomainTaken), "{taken:?}");
+    // Nor see or remove Acme's claim.
+    let hidden = domains
+        .delete(&ctx, DomainActor::Member(&grace), &id)
+        .await
+        .unwrap_err();
+    assert!(matches!(hidden, OrgError::DomainNotFound), "{hidden:?}");
+}
