@@ -16,6 +16,9 @@ use crate::auth::AuthenticatedUser;
 use crate::context::RequestCtx;
 use crate::ports::{Ports, Write};
 
+/// How many domains one organization may claim.
+pub const MAX_DOMAINS: usize = 100;
+
 /// Who manages a client's domains.
 #[derive(Clone, Copy)]
 pub enum DomainActor<'a> {
@@ -161,6 +164,18 @@ impl ManageDomains {
     ) -> Result<OrgDomain, OrgError> {
         let domain = parse_domain(domain)?;
         let org = self.organization(ctx, actor, org, true).await?;
+        let claimed = self
+            .ports
+            .org_domains
+            .list(org.client_id, Some(org.id))
+            .await?;
+        if claimed.len() >= MAX_DOMAINS {
+            return Err(authservice_domain::ValidationError::new(
+                "domain",
+                format!("an organization claims at most {MAX_DOMAINS} domains"),
+            )
+            .into());
+        }
         if self
             .verified_elsewhere(org.client_id, org.id, &domain)
             .await?
