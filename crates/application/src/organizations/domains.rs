@@ -4,13 +4,14 @@
 //! sign-ins and enforce SSO.
 
 use authservice_domain::organization::{
-    OrgDomain, OrgPermission, OrgRef, Organization, OrganizationId, parse_domain,
+    OrgDomain, OrgPermission, Organization, OrganizationId, parse_domain,
 };
 use authservice_domain::secret::hex;
-use authservice_domain::{ClientId, EventType, Permission, UserId};
+use authservice_domain::{ClientId, EventType, Permission};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::operate::{operator_client, operator_org};
 use super::{OrgError, access};
 use crate::auth::AuthenticatedUser;
 use crate::context::RequestCtx;
@@ -41,18 +42,6 @@ impl ManageDomains {
         }
     }
 
-    fn operator_client(
-        ctx: &RequestCtx,
-        permission: Permission,
-        raw: &str,
-    ) -> Result<ClientId, OrgError> {
-        ctx.require(permission).map_err(|_| OrgError::Forbidden)?;
-        let client = ClientId::parse(raw)?;
-        ctx.require_for_client(permission, client)
-            .map_err(|_| OrgError::Forbidden)?;
-        Ok(client)
-    }
-
     /// The organization `org` (id or slug) the actor may act on, with `write` or read rights.
     async fn organization(
         &self,
@@ -78,17 +67,8 @@ impl ManageDomains {
                 } else {
                     Permission::UsersRead
                 };
-                let client = Self::operator_client(ctx, permission, client)?;
-                let org_ref = OrgRef::parse(org)?;
-                // The user id only selects a membership row; operators see the organization.
-                let nobody = UserId::from_uuid(Uuid::nil());
-                Ok(self
-                    .ports
-                    .organizations
-                    .find(client, &org_ref, nobody)
-                    .await?
-                    .ok_or(OrgError::NotFound)?
-                    .0)
+                let client = operator_client(ctx, permission, client)?;
+                operator_org(&self.ports, client, org).await
             }
         }
     }
@@ -105,7 +85,7 @@ impl ManageDomains {
         let client = match actor {
             DomainActor::Member(caller) => caller.user.client_id,
             DomainActor::Operator { client } => {
-                Self::operator_client(ctx, Permission::ClientsUpdate, client)?
+                operator_client(ctx, Permission::ClientsUpdate, client)?
             }
         };
         let claim = self
@@ -238,10 +218,9 @@ impl ManageDomains {
                 let org = self.organization(ctx, actor, org, false).await?;
                 (org.client_id, Some(org.id))
             }
-            (DomainActor::Operator { client }, None) => (
-                Self::operator_client(ctx, Permission::UsersRead, client)?,
-                None,
-            ),
+            (DomainActor::Operator { client }, None) => {
+                (operator_client(ctx, Permission::UsersRead, client)?, None)
+            }
             (DomainActor::Member(_), None) => {
                 return Err(authservice_domain::ValidationError::new(
                     "organization_id",

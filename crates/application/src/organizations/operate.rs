@@ -12,6 +12,36 @@ use crate::context::RequestCtx;
 use crate::pagination::{Page, PageRequest};
 use crate::ports::{MemberView, Ports};
 
+/// The client an operator names in the path, if `permission` reaches it.
+pub(crate) fn operator_client(
+    ctx: &RequestCtx,
+    permission: Permission,
+    raw: &str,
+) -> Result<ClientId, OrgError> {
+    ctx.require(permission).map_err(|_| OrgError::Forbidden)?;
+    let client = ClientId::parse(raw)?;
+    ctx.require_for_client(permission, client)
+        .map_err(|_| OrgError::Forbidden)?;
+    Ok(client)
+}
+
+/// Organization `raw` (id or slug) of `client`, as operators see it.
+pub(crate) async fn operator_org(
+    ports: &Ports,
+    client: ClientId,
+    raw: &str,
+) -> Result<Organization, OrgError> {
+    let org_ref = OrgRef::parse(raw)?;
+    // The user id only selects a membership row; operators see the organization itself.
+    let nobody = UserId::from_uuid(uuid::Uuid::nil());
+    Ok(ports
+        .organizations
+        .find(client, &org_ref, nobody)
+        .await?
+        .ok_or(OrgError::NotFound)?
+        .0)
+}
+
 pub struct OperateOrganizations {
     ports: Ports,
     config: crate::auth::AuthConfig,
@@ -27,24 +57,11 @@ impl OperateOrganizations {
     }
 
     fn client(ctx: &RequestCtx, permission: Permission, raw: &str) -> Result<ClientId, OrgError> {
-        ctx.require(permission).map_err(|_| OrgError::Forbidden)?;
-        let client = ClientId::parse(raw)?;
-        ctx.require_for_client(permission, client)
-            .map_err(|_| OrgError::Forbidden)?;
-        Ok(client)
+        operator_client(ctx, permission, raw)
     }
 
     async fn org(&self, client: ClientId, raw: &str) -> Result<Organization, OrgError> {
-        let org_ref = OrgRef::parse(raw)?;
-        // The user id only selects a membership row; operators see the organization itself.
-        let nobody = UserId::from_uuid(uuid::Uuid::nil());
-        Ok(self
-            .ports
-            .organizations
-            .find(client, &org_ref, nobody)
-            .await?
-            .ok_or(OrgError::NotFound)?
-            .0)
+        operator_org(&self.ports, client, raw).await
     }
 
     async fn listed(&self, ctx: &RequestCtx, client: ClientId, what: serde_json::Value) {
