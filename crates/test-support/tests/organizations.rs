@@ -215,3 +215,32 @@ async fn a_domain_claim_is_verified_only_by_its_own_txt_record_and_once_per_clie
         .unwrap_err();
     assert!(matches!(hidden, OrgError::DomainNotFound), "{hidden:?}");
 }
+
+#[tokio::test]
+async fn a_taken_slug_refuses_the_whole_unit() {
+    let world = World::new();
+    let (_, ada) = founder(&world).await;
+    let before = world.events();
+    let again = ManageOrganizations::new(&world.ports, &world.auth_config())
+        .create(
+            &world.ctx(),
+            &ada,
+            NewOrganization {
+                name: "Acme".to_owned(),
+                ..NewOrganization::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(again, OrgError::SlugTaken), "{again:?}");
+    assert_eq!(world.events(), before, "nothing recorded");
+    assert_eq!(
+        ManageOrganizations::new(&world.ports, &world.auth_config())
+            .list(&ada)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "and no second organization or membership"
+    );
+}

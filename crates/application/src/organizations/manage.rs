@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{OrgError, access, org_event, require_recent_auth, snapshot};
 use crate::auth::{AuthConfig, AuthenticatedUser};
 use crate::context::RequestCtx;
-use crate::ports::Ports;
+use crate::ports::{Committed, Ports, Write};
 
 /// An organization as its member sees it: with their role.
 #[derive(Debug, Clone)]
@@ -112,10 +112,14 @@ impl ManageOrganizations {
         let event = org_event(ctx, user, &org, EventType::OrganizationCreated)
             .after(snapshot(&org))
             .at(now);
-        self.ports
-            .organizations
-            .create(&org, &owner, &event)
-            .await?;
+        let writes = vec![
+            Write::CreateOrganization {
+                org: org.clone(),
+                owner: owner.clone(),
+            },
+            Write::Audit(event),
+        ];
+        written(self.ports.uow.commit(writes).await?)?;
         Ok(OrganizationView {
             organization: org,
             role: owner.role,
@@ -166,7 +170,8 @@ impl ManageOrganizations {
             .before(before)
             .after(snapshot(&org))
             .at(now);
-        self.ports.organizations.update(&org, &event).await?;
+        let writes = vec![Write::UpdateOrganization(org.clone()), Write::Audit(event)];
+        written(self.ports.uow.commit(writes).await?)?;
         Ok(OrganizationView {
             organization: org,
             role: access.membership.role,
@@ -191,10 +196,14 @@ impl ManageOrganizations {
         )
         .before(snapshot(&access.org))
         .at(self.ports.clock.now());
-        self.ports
-            .organizations
-            .delete(access.org.client_id, access.org.id, &event)
-            .await?;
+        let writes = vec![
+            Write::DeleteOrganization {
+                client: access.org.client_id,
+                org: access.org.id,
+            },
+            Write::Audit(event),
+        ];
+        written(self.ports.uow.commit(writes).await?)?;
         crate::tokens::note_membership_change(
             &self.ports,
             self.config.access_ttl,
@@ -242,10 +251,11 @@ impl ManageOrganizations {
         .before(before)
         .after(policy.to_value())
         .at(now);
-        self.ports
-            .organizations
-            .set_security_policy(&org, &event)
-            .await?;
+        let writes = vec![
+            Write::SetOrgSecurityPolicy(org.clone()),
+            Write::Audit(event),
+        ];
+        written(self.ports.uow.commit(writes).await?)?;
         Ok(policy)
     }
 
@@ -262,5 +272,14 @@ impl ManageOrganizations {
             .into_iter()
             .filter_map(|role| policy.role_permissions(&role).map(|set| (role, set)))
             .collect())
+    }
+}
+
+/// What a refused unit of organization writes means: a slug taken, or the organization gone.
+fn written(committed: Committed) -> Result<(), OrgError> {
+    match committed {
+        Committed::All(_) => Ok(()),
+        Committed::Duplicate(_) => Err(OrgError::SlugTaken),
+        Committed::Refused(_) => Err(OrgError::NotFound),
     }
 }

@@ -49,19 +49,10 @@ pub enum OrgWriteError {
 
 /// Organizations and their memberships (one aggregate: an organization owns its members).
 /// Every method is scoped by client; an organization of another client does not exist here.
+/// Organizations are created, changed and deleted through [`super::UnitOfWork`]; membership
+/// changes, serialized per organization, stay here.
 #[async_trait]
 pub trait OrganizationRepository: Send + Sync {
-    /// Creates `org` with its first member (`owner`) and the audit event, in one transaction.
-    ///
-    /// # Errors
-    /// `SlugTaken`, or `Unexpected`.
-    async fn create(
-        &self,
-        org: &Organization,
-        owner: &Membership,
-        audit: &AuditEvent,
-    ) -> Result<(), OrgWriteError>;
-
     /// One page of the client's organizations, oldest first: up to `page.limit + 1` after the
     /// cursor (operators).
     ///
@@ -93,34 +84,6 @@ pub trait OrganizationRepository: Send + Sync {
         org: &OrgRef,
         user: UserId,
     ) -> anyhow::Result<Option<(Organization, Option<Membership>)>>;
-
-    /// Stores the security policy of `org` (only it) with its audit event.
-    ///
-    /// # Errors
-    /// `NotFound`, or `Unexpected`.
-    async fn set_security_policy(
-        &self,
-        org: &Organization,
-        audit: &AuditEvent,
-    ) -> Result<(), OrgWriteError>;
-
-    /// Stores the name, slug, metadata and logo of `org` (only those) with its audit event.
-    ///
-    /// # Errors
-    /// `NotFound`, `SlugTaken`, or `Unexpected`.
-    async fn update(&self, org: &Organization, audit: &AuditEvent) -> Result<(), OrgWriteError>;
-
-    /// Deletes `org` with its memberships (their organization tokens stop validating), with
-    /// the audit event.
-    ///
-    /// # Errors
-    /// `NotFound`, or `Unexpected`.
-    async fn delete(
-        &self,
-        client: ClientId,
-        org: OrganizationId,
-        audit: &AuditEvent,
-    ) -> Result<(), OrgWriteError>;
 
     /// One page of members in joining order: up to `page.limit + 1` rows after the cursor
     /// (the extra row tells that more exist).

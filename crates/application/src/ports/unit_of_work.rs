@@ -133,6 +133,23 @@ pub enum Write {
         overlap: std::time::Duration,
         at: DateTime<Utc>,
     },
+    /// Stores a new organization with its first member. Its slug must be free in the client
+    /// ([`Committed::Duplicate`] otherwise).
+    CreateOrganization {
+        org: authservice_domain::organization::Organization,
+        owner: authservice_domain::organization::Membership,
+    },
+    /// Stores the organization's name, slug, metadata and logo (its policy changes through its
+    /// own versioned write). Required; the slug must be free ([`Committed::Duplicate`]).
+    UpdateOrganization(authservice_domain::organization::Organization),
+    /// Stores the organization's security policy. Required.
+    SetOrgSecurityPolicy(authservice_domain::organization::Organization),
+    /// Deletes the organization with its memberships (their organization tokens stop
+    /// validating). Required.
+    DeleteOrganization {
+        client: ClientId,
+        org: authservice_domain::organization::OrganizationId,
+    },
     /// Stores an organization's new (pending) claim on a domain. Required: the organization
     /// does not claim it yet.
     AddOrgDomain(authservice_domain::organization::OrgDomain),
@@ -191,6 +208,9 @@ pub enum Committed {
     All(Vec<Written>),
     /// The required write at this index found nothing to change: nothing was written.
     Refused(usize),
+    /// The write at this index would have duplicated a unique value (a slug): nothing was
+    /// written.
+    Duplicate(usize),
 }
 
 impl Committed {

@@ -40,30 +40,6 @@ impl PgOrganizations {
 
 #[async_trait]
 impl OrganizationRepository for PgOrganizations {
-    #[tracing::instrument(name = "pg.organizations.create", level = "debug", skip_all)]
-    async fn create(
-        &self,
-        org: &Organization,
-        owner: &Membership,
-        audit: &AuditEvent,
-    ) -> Result<(), OrgWriteError> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, TxError, _>(async |tx| {
-            diesel::insert_into(organizations::table)
-                .values(OrgRow::of(org))
-                .execute(tx)
-                .await?;
-            diesel::insert_into(organization_members::table)
-                .values(MemberRow::of(owner))
-                .execute(tx)
-                .await?;
-            insert_event(tx, audit).await?;
-            Ok(())
-        })
-        .await
-        .map_err(|e| write_error(e, "creating organization"))
-    }
-
     #[tracing::instrument(name = "pg.organizations.list_for_client", level = "debug", skip_all)]
     async fn list_for_client(
         &self,
@@ -141,95 +117,6 @@ impl OrganizationRepository for PgOrganizations {
             ))
         })
         .transpose()
-    }
-
-    #[tracing::instrument(
-        name = "pg.organizations.set_security_policy",
-        level = "debug",
-        skip_all
-    )]
-    async fn set_security_policy(
-        &self,
-        org: &Organization,
-        audit: &AuditEvent,
-    ) -> Result<(), OrgWriteError> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, TxError, _>(async |tx| {
-            let n = diesel::update(
-                organizations::table
-                    .filter(organizations::client_id.eq(org.client_id.as_uuid()))
-                    .filter(organizations::id.eq(org.id.as_uuid())),
-            )
-            .set((
-                organizations::security_policy.eq(org.security.to_value()),
-                organizations::updated_at.eq(org.updated_at),
-            ))
-            .execute(tx)
-            .await?;
-            if n == 0 {
-                return Err(TxError::Refused(OrgWriteError::NotFound));
-            }
-            insert_event(tx, audit).await?;
-            Ok(())
-        })
-        .await
-        .map_err(|e| write_error(e, "storing security policy"))
-    }
-
-    #[tracing::instrument(name = "pg.organizations.update", level = "debug", skip_all)]
-    async fn update(&self, org: &Organization, audit: &AuditEvent) -> Result<(), OrgWriteError> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, TxError, _>(async |tx| {
-            let n = diesel::update(
-                organizations::table
-                    .filter(organizations::client_id.eq(org.client_id.as_uuid()))
-                    .filter(organizations::id.eq(org.id.as_uuid())),
-            )
-            // Its own fields only: the policy changes through `set_policy`, versioned.
-            .set((
-                organizations::name.eq(org.name.as_str()),
-                organizations::slug.eq(org.slug.as_str()),
-                organizations::metadata.eq(&org.metadata),
-                organizations::logo_url.eq(org.logo_url.as_ref().map(|l| l.as_str())),
-                organizations::updated_at.eq(org.updated_at),
-            ))
-            .execute(tx)
-            .await?;
-            if n == 0 {
-                return Err(TxError::Refused(OrgWriteError::NotFound));
-            }
-            insert_event(tx, audit).await?;
-            Ok(())
-        })
-        .await
-        .map_err(|e| write_error(e, "updating organization"))
-    }
-
-    #[tracing::instrument(name = "pg.organizations.delete", level = "debug", skip_all)]
-    async fn delete(
-        &self,
-        client: ClientId,
-        org: OrganizationId,
-        audit: &AuditEvent,
-    ) -> Result<(), OrgWriteError> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, TxError, _>(async |tx| {
-            // Memberships go with it (ON DELETE CASCADE).
-            let n = diesel::delete(
-                organizations::table
-                    .filter(organizations::client_id.eq(client.as_uuid()))
-                    .filter(organizations::id.eq(org.as_uuid())),
-            )
-            .execute(tx)
-            .await?;
-            if n == 0 {
-                return Err(TxError::Refused(OrgWriteError::NotFound));
-            }
-            insert_event(tx, audit).await?;
-            Ok(())
-        })
-        .await
-        .map_err(|e| write_error(e, "deleting organization"))
     }
 
     #[tracing::instrument(name = "pg.organizations.members", level = "debug", skip_all)]
@@ -338,4 +225,79 @@ impl OrganizationRepository for PgOrganizations {
         .await
         .map_err(|e| write_error(e, "removing a member"))
     }
+}
+
+// ------------------------------------------------------------------ writes (unit of work)
+
+/// Stores a new organization with its first member (a taken slug is a unique violation).
+pub(super) async fn create(
+    tx: &mut AsyncPgConnection,
+    org: &Organization,
+    owner: &Membership,
+) -> QueryResult<bool> {
+    diesel::insert_into(organizations::table)
+        .values(OrgRow::of(org))
+        .execute(tx)
+        .await?;
+    diesel::insert_into(organization_members::table)
+        .values(MemberRow::of(owner))
+        .execute(tx)
+        .await
+        .map(|n| n > 0)
+}
+
+/// Stores the organization's own fields; `false` when it is gone.
+pub(super) async fn update(tx: &mut AsyncPgConnection, org: &Organization) -> QueryResult<bool> {
+    diesel::update(
+        organizations::table
+            .filter(organizations::client_id.eq(org.client_id.as_uuid()))
+            .filter(organizations::id.eq(org.id.as_uuid())),
+    )
+    // Its own fields only: the policy changes through `set_policy`, versioned.
+    .set((
+        organizations::name.eq(org.name.as_str()),
+        organizations::slug.eq(org.slug.as_str()),
+        organizations::metadata.eq(&org.metadata),
+        organizations::logo_url.eq(org.logo_url.as_ref().map(|l| l.as_str())),
+        organizations::updated_at.eq(org.updated_at),
+    ))
+    .execute(tx)
+    .await
+    .map(|n| n > 0)
+}
+
+/// Stores the organization's security policy; `false` when it is gone.
+pub(super) async fn set_security_policy(
+    tx: &mut AsyncPgConnection,
+    org: &Organization,
+) -> QueryResult<bool> {
+    diesel::update(
+        organizations::table
+            .filter(organizations::client_id.eq(org.client_id.as_uuid()))
+            .filter(organizations::id.eq(org.id.as_uuid())),
+    )
+    .set((
+        organizations::security_policy.eq(org.security.to_value()),
+        organizations::updated_at.eq(org.updated_at),
+    ))
+    .execute(tx)
+    .await
+    .map(|n| n > 0)
+}
+
+/// Deletes the organization (its memberships go with it: ON DELETE CASCADE); `false` when
+/// there was none.
+pub(super) async fn delete(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    org: OrganizationId,
+) -> QueryResult<bool> {
+    diesel::delete(
+        organizations::table
+            .filter(organizations::client_id.eq(client.as_uuid()))
+            .filter(organizations::id.eq(org.as_uuid())),
+    )
+    .execute(tx)
+    .await
+    .map(|n| n > 0)
 }

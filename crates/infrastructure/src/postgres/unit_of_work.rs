@@ -4,7 +4,7 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use authservice_application::ports::{Committed, UnitOfWork, Write, Written};
-use diesel::result::Error as DieselError;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use super::PgPool;
@@ -127,6 +127,16 @@ async fn apply(tx: &mut AsyncPgConnection, write: &Write) -> Result<Option<Writt
             overlap,
             at,
         } => required(super::signing_keys::rotate(tx, *client, key, *overlap, *at).await?),
+        Write::CreateOrganization { org, owner } => {
+            required(super::organizations::create(tx, org, owner).await?)
+        }
+        Write::UpdateOrganization(org) => required(super::organizations::update(tx, org).await?),
+        Write::SetOrgSecurityPolicy(org) => {
+            required(super::organizations::set_security_policy(tx, org).await?)
+        }
+        Write::DeleteOrganization { client, org } => {
+            required(super::organizations::delete(tx, *client, *org).await?)
+        }
         Write::AddOrgDomain(domain) => required(super::org_domains::insert(tx, domain).await?),
         Write::VerifyOrgDomain { client, id, at } => {
             required(super::org_domains::verify(tx, *client, *id, *at).await?)
@@ -169,10 +179,12 @@ impl UnitOfWork for PgUnitOfWork {
     async fn commit(&self, writes: Vec<Write>) -> anyhow::Result<Committed> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let mut refused = None;
+        let mut at = 0;
         let outcome = conn
             .transaction::<_, DieselError, _>(async |tx| {
                 let mut written = Vec::with_capacity(writes.len());
                 for (i, write) in writes.iter().enumerate() {
+                    at = i;
                     match apply(tx, write).await? {
                         Some(w) => written.push(w),
                         None => {
@@ -187,6 +199,9 @@ impl UnitOfWork for PgUnitOfWork {
         match (outcome, refused) {
             (Ok(written), _) => Ok(Committed::All(written)),
             (Err(DieselError::RollbackTransaction), Some(i)) => Ok(Committed::Refused(i)),
+            (Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)), _) => {
+                Ok(Committed::Duplicate(at))
+            }
             (Err(e), _) => Err(e).context("committing a unit of work"),
         }
     }

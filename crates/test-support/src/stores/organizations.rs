@@ -73,26 +73,6 @@ impl State {
 
 #[async_trait]
 impl OrganizationRepository for MemoryDb {
-    async fn create(
-        &self,
-        org: &Organization,
-        owner: &Membership,
-        audit: &AuditEvent,
-    ) -> Result<(), OrgWriteError> {
-        let mut st = self.lock();
-        if st
-            .organizations
-            .iter()
-            .any(|o| o.client_id == org.client_id && o.slug == org.slug)
-        {
-            return Err(OrgWriteError::SlugTaken);
-        }
-        st.organizations.push(org.clone());
-        st.members.push(owner.clone());
-        st.audit.push(audit.clone());
-        Ok(())
-    }
-
     async fn list_for_client(
         &self,
         client: ClientId,
@@ -152,65 +132,6 @@ impl OrganizationRepository for MemoryDb {
                 .cloned();
             (o.clone(), member)
         }))
-    }
-
-    async fn set_security_policy(
-        &self,
-        org: &Organization,
-        audit: &AuditEvent,
-    ) -> Result<(), OrgWriteError> {
-        let mut st = self.lock();
-        let stored = st
-            .organizations
-            .iter_mut()
-            .find(|o| o.client_id == org.client_id && o.id == org.id)
-            .ok_or(OrgWriteError::NotFound)?;
-        stored.security = org.security.clone();
-        stored.updated_at = org.updated_at;
-        st.audit.push(audit.clone());
-        Ok(())
-    }
-
-    async fn update(&self, org: &Organization, audit: &AuditEvent) -> Result<(), OrgWriteError> {
-        let mut st = self.lock();
-        if st
-            .organizations
-            .iter()
-            .any(|o| o.client_id == org.client_id && o.slug == org.slug && o.id != org.id)
-        {
-            return Err(OrgWriteError::SlugTaken);
-        }
-        let stored = st
-            .organizations
-            .iter_mut()
-            .find(|o| o.client_id == org.client_id && o.id == org.id)
-            .ok_or(OrgWriteError::NotFound)?;
-        // Its own fields only, as the PostgreSQL adapter writes them.
-        stored.name = org.name.clone();
-        stored.slug = org.slug.clone();
-        stored.metadata = org.metadata.clone();
-        stored.logo_url = org.logo_url.clone();
-        stored.updated_at = org.updated_at;
-        st.audit.push(audit.clone());
-        Ok(())
-    }
-
-    async fn delete(
-        &self,
-        client: ClientId,
-        org: OrganizationId,
-        audit: &AuditEvent,
-    ) -> Result<(), OrgWriteError> {
-        let mut st = self.lock();
-        let before = st.organizations.len();
-        st.organizations
-            .retain(|o| !(o.client_id == client && o.id == org));
-        if st.organizations.len() == before {
-            return Err(OrgWriteError::NotFound);
-        }
-        st.members.retain(|m| m.organization_id != org);
-        st.audit.push(audit.clone());
-        Ok(())
     }
 
     async fn members(
@@ -281,5 +202,78 @@ impl OrganizationRepository for MemoryDb {
         st.members.remove(i);
         st.audit.push(audit.clone());
         Ok(())
+    }
+}
+
+/// How an organization write went, in memory.
+pub(super) enum OrgWrite {
+    Done,
+    Missing,
+    SlugTaken,
+}
+
+impl State {
+    fn slug_taken(&self, org: &Organization) -> bool {
+        self.organizations
+            .iter()
+            .any(|o| o.client_id == org.client_id && o.slug == org.slug && o.id != org.id)
+    }
+
+    pub(super) fn create_organization(
+        &mut self,
+        org: &Organization,
+        owner: &Membership,
+    ) -> OrgWrite {
+        if self.slug_taken(org) {
+            return OrgWrite::SlugTaken;
+        }
+        self.organizations.push(org.clone());
+        self.members.push(owner.clone());
+        OrgWrite::Done
+    }
+
+    /// Its own fields only, as the PostgreSQL adapter writes them.
+    pub(super) fn update_organization(&mut self, org: &Organization) -> OrgWrite {
+        if self.slug_taken(org) {
+            return OrgWrite::SlugTaken;
+        }
+        let Some(stored) = self
+            .organizations
+            .iter_mut()
+            .find(|o| o.client_id == org.client_id && o.id == org.id)
+        else {
+            return OrgWrite::Missing;
+        };
+        stored.name = org.name.clone();
+        stored.slug = org.slug.clone();
+        stored.metadata = org.metadata.clone();
+        stored.logo_url = org.logo_url.clone();
+        stored.updated_at = org.updated_at;
+        OrgWrite::Done
+    }
+
+    pub(super) fn set_org_security_policy(&mut self, org: &Organization) -> bool {
+        let Some(stored) = self
+            .organizations
+            .iter_mut()
+            .find(|o| o.client_id == org.client_id && o.id == org.id)
+        else {
+            return false;
+        };
+        stored.security = org.security.clone();
+        stored.updated_at = org.updated_at;
+        true
+    }
+
+    pub(super) fn delete_organization(&mut self, client: ClientId, org: OrganizationId) -> bool {
+        let before = self.organizations.len();
+        self.organizations
+            .retain(|o| !(o.client_id == client && o.id == org));
+        if self.organizations.len() == before {
+            return false;
+        }
+        self.members.retain(|m| m.organization_id != org);
+        self.org_domains.retain(|d| d.organization_id != org);
+        true
     }
 }

@@ -130,6 +130,30 @@ impl UnitOfWork for MemoryDb {
                     st.rotate_signing_key(client, &key, overlap, at);
                     Some(Written::Done)
                 }
+                Write::CreateOrganization { org, owner } => {
+                    match st.create_organization(&org, &owner) {
+                        super::organizations::OrgWrite::Done => Some(Written::Done),
+                        super::organizations::OrgWrite::SlugTaken => {
+                            *st = saved;
+                            return Ok(Committed::Duplicate(i));
+                        }
+                        super::organizations::OrgWrite::Missing => None,
+                    }
+                }
+                Write::UpdateOrganization(org) => match st.update_organization(&org) {
+                    super::organizations::OrgWrite::Done => Some(Written::Done),
+                    super::organizations::OrgWrite::SlugTaken => {
+                        *st = saved;
+                        return Ok(Committed::Duplicate(i));
+                    }
+                    super::organizations::OrgWrite::Missing => None,
+                },
+                Write::SetOrgSecurityPolicy(org) => {
+                    st.set_org_security_policy(&org).then_some(Written::Done)
+                }
+                Write::DeleteOrganization { client, org } => {
+                    st.delete_organization(client, org).then_some(Written::Done)
+                }
                 Write::AddOrgDomain(claim) => st.add_org_domain(&claim).then_some(Written::Done),
                 Write::VerifyOrgDomain { client, id, at } => st
                     .verify_org_domain(client, id, at)
