@@ -290,6 +290,22 @@ async fn a_domain_is_verified_by_its_txt_record_and_then_taken_for_other_organiz
         .map(|d| d["domain"].as_str().unwrap())
         .collect();
     assert_eq!(domains, ["acme.test", "beta.test"]);
+    // In pages.
+    let (_, first) = admin(&app, Method::GET, &format!("{base}?limit=1"), None).await;
+    assert_eq!(first["domains"].as_array().unwrap().len(), 1);
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let (_, second) = admin(
+        &app,
+        Method::GET,
+        &format!("{base}?limit=1&cursor={cursor}"),
+        None,
+    )
+    .await;
+    assert_eq!(second["domains"][0]["domain"], "beta.test");
+    assert!(second["next_cursor"].is_null());
     let (_, only_beta) = admin(
         &app,
         Method::GET,

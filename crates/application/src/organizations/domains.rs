@@ -3,11 +3,9 @@
 //! verified for at most one organization of a client. Only verified domains will route SSO
 //! sign-ins and enforce SSO.
 
-use authservice_domain::organization::{
-    OrgDomain, OrgPermission, Organization, OrganizationId, parse_domain,
-};
+use authservice_domain::organization::{OrgDomain, OrgPermission, Organization, parse_domain};
 use authservice_domain::secret::hex;
-use authservice_domain::{ClientId, EventType, Permission};
+use authservice_domain::{EventType, Permission};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -15,6 +13,7 @@ use super::operate::{operator_client, operator_org};
 use super::{OrgError, access};
 use crate::auth::AuthenticatedUser;
 use crate::context::RequestCtx;
+use crate::pagination::{Page, PageRequest};
 use crate::ports::{Ports, Write};
 
 /// How many domains one organization may claim.
@@ -144,12 +143,8 @@ impl ManageDomains {
     ) -> Result<OrgDomain, OrgError> {
         let domain = parse_domain(domain)?;
         let org = self.organization(ctx, actor, org, true).await?;
-        let claimed = self
-            .ports
-            .org_domains
-            .list(org.client_id, Some(org.id))
-            .await?;
-        if claimed.len() >= MAX_DOMAINS {
+        let claimed = self.ports.org_domains.count(org.client_id, org.id).await?;
+        if claimed >= MAX_DOMAINS {
             return Err(authservice_domain::ValidationError::new(
                 "domain",
                 format!("an organization claims at most {MAX_DOMAINS} domains"),
@@ -157,6 +152,8 @@ impl ManageDomains {
             .into());
         }
         if self
+            .ports
+            .org_domains
             .verified_elsewhere(org.client_id, org.id, &domain)
             .await?
         {
@@ -183,27 +180,8 @@ impl ManageDomains {
         Ok(claim)
     }
 
-    async fn verified_elsewhere(
-        &self,
-        client: ClientId,
-        org: OrganizationId,
-        domain: &str,
-    ) -> Result<bool, OrgError> {
-        Ok(self
-            .ports
-            .org_domains
-            .list(client, None)
-            .await?
-            .iter()
-            .any(|d| {
-                d.domain == domain
-                    && d.organization_id != org
-                    && d.status == authservice_domain::organization::DomainStatus::Verified
-            }))
-    }
-
-    /// The domains of organization `org` (a member), or of the client (an operator, all of
-    /// them when `org` is `None`).
+    /// One page of the domains of organization `org` (a member), or of the client (an
+    /// operator, all of them when `org` is `None`).
     ///
     /// # Errors
     /// `NotFound`/`Forbidden`, a store failure.
@@ -212,7 +190,8 @@ impl ManageDomains {
         ctx: &RequestCtx,
         actor: DomainActor<'_>,
         org: Option<&str>,
-    ) -> Result<Vec<OrgDomain>, OrgError> {
+        page: PageRequest,
+    ) -> Result<Page<OrgDomain>, OrgError> {
         let (client, org) = match (actor, org) {
             (_, Some(org)) => {
                 let org = self.organization(ctx, actor, org, false).await?;
@@ -229,7 +208,8 @@ impl ManageDomains {
                 .into());
             }
         };
-        Ok(self.ports.org_domains.list(client, org).await?)
+        let rows = self.ports.org_domains.list(client, org, page).await?;
+        Ok(Page::from_overfetch(rows, page.limit, |d| d.id))
     }
 
     /// Looks the claim's TXT record up and, when it carries the expected value, marks the

@@ -3,11 +3,14 @@ use authservice_domain::ClientId;
 use authservice_domain::organization::{OrgDomain, OrganizationId};
 use uuid::Uuid;
 
+use crate::pagination::PageRequest;
+
 /// The domains organizations claim, as read (written through [`super::UnitOfWork`]). Every
 /// method is scoped by client.
 #[async_trait]
 pub trait OrgDomainRepository: Send + Sync {
-    /// The client's domains (of one organization when `org` is given), oldest first.
+    /// One page of the client's domains (of one organization when `org` is given), oldest
+    /// first: up to `page.limit + 1` after the cursor.
     ///
     /// # Errors
     /// The store failed.
@@ -15,7 +18,25 @@ pub trait OrgDomainRepository: Send + Sync {
         &self,
         client: ClientId,
         org: Option<OrganizationId>,
+        page: PageRequest,
     ) -> anyhow::Result<Vec<OrgDomain>>;
+
+    /// Whether `domain` is verified for an organization of `client` other than `org`.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn verified_elsewhere(
+        &self,
+        client: ClientId,
+        org: OrganizationId,
+        domain: &str,
+    ) -> anyhow::Result<bool>;
+
+    /// How many domains organization `org` claims.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn count(&self, client: ClientId, org: OrganizationId) -> anyhow::Result<usize>;
 
     /// Domain claim `id` of `client`.
     ///

@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use async_trait::async_trait;
+use authservice_application::pagination::PageRequest;
 use authservice_application::ports::OrgDomainRepository;
 use authservice_domain::ClientId;
 use authservice_domain::organization::{DomainStatus, OrgDomain, OrganizationId};
@@ -77,19 +78,57 @@ impl OrgDomainRepository for PgOrgDomains {
         &self,
         client: ClientId,
         org: Option<OrganizationId>,
+        page: PageRequest,
     ) -> anyhow::Result<Vec<OrgDomain>> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let mut query = domains::table
             .filter(domains::client_id.eq(client.as_uuid()))
             .order(domains::id.asc())
-            .limit(500)
+            .limit(i64::try_from(page.limit + 1).unwrap_or(i64::MAX))
             .select(DomainRow::as_select())
             .into_boxed();
         if let Some(org) = org {
             query = query.filter(domains::organization_id.eq(org.as_uuid()));
         }
+        if let Some(after) = page.after {
+            query = query.filter(domains::id.gt(after));
+        }
         let rows: Vec<DomainRow> = query.load(&mut conn).await.context("listing domains")?;
         rows.into_iter().map(DomainRow::into_domain).collect()
+    }
+
+    #[tracing::instrument(name = "pg.org_domains.verified_elsewhere", level = "debug", skip_all)]
+    async fn verified_elsewhere(
+        &self,
+        client: ClientId,
+        org: OrganizationId,
+        domain: &str,
+    ) -> anyhow::Result<bool> {
+        use diesel::dsl::exists;
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        diesel::select(exists(
+            domains::table
+                .filter(domains::client_id.eq(client.as_uuid()))
+                .filter(domains::domain.eq(domain))
+                .filter(domains::status.eq(DomainStatus::Verified.as_str()))
+                .filter(domains::organization_id.ne(org.as_uuid())),
+        ))
+        .get_result(&mut conn)
+        .await
+        .context("checking a domain")
+    }
+
+    #[tracing::instrument(name = "pg.org_domains.count", level = "debug", skip_all)]
+    async fn count(&self, client: ClientId, org: OrganizationId) -> anyhow::Result<usize> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let n: i64 = domains::table
+            .filter(domains::client_id.eq(client.as_uuid()))
+            .filter(domains::organization_id.eq(org.as_uuid()))
+            .count()
+            .get_result(&mut conn)
+            .await
+            .context("counting domains")?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     #[tracing::instrument(name = "pg.org_domains.get", level = "debug", skip_all)]

@@ -3,7 +3,8 @@
 //! (operators). A claim is proven by publishing its TXT record, then `…/verify`.
 
 use actix_web::{HttpResponse, web};
-use authservice_application::organizations::DomainActor;
+use authservice_application::organizations::{DomainActor, OrgError};
+use authservice_application::pagination::{Page, PageRequest};
 use authservice_domain::organization::OrgDomain;
 use chrono::SecondsFormat;
 use serde::Deserialize;
@@ -48,14 +49,22 @@ fn domain_json(d: &OrgDomain) -> Value {
     })
 }
 
-fn listed(domains: &[OrgDomain]) -> HttpResponse {
-    let items: Vec<Value> = domains.iter().map(domain_json).collect();
-    HttpResponse::Ok().json(json!({ "domains": items }))
+fn listed(page: &Page<OrgDomain>) -> HttpResponse {
+    let items: Vec<Value> = page.items.iter().map(domain_json).collect();
+    HttpResponse::Ok().json(json!({ "domains": items, "next_cursor": page.next_cursor }))
 }
 
 #[derive(Deserialize)]
 struct ListQuery {
     organization_id: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+impl ListQuery {
+    fn page(&self) -> Result<PageRequest, OrgError> {
+        Ok(PageRequest::parse(self.limit, self.cursor.as_deref())?)
+    }
 }
 
 #[derive(Deserialize)]
@@ -76,6 +85,7 @@ async fn member_list(
             &ctx,
             DomainActor::Member(&caller),
             query.organization_id.as_deref(),
+            query.page()?,
         )
         .await?;
     Ok(listed(&domains))
@@ -138,6 +148,7 @@ async fn admin_list(
             &ctx,
             DomainActor::Operator { client: &client },
             query.organization_id.as_deref(),
+            query.page()?,
         )
         .await?;
     Ok(listed(&domains))

@@ -1,5 +1,6 @@
 //! The in-memory domain claims of organizations.
 
+use authservice_application::pagination::PageRequest;
 use authservice_application::ports::OrgDomainRepository;
 use authservice_domain::organization::{DomainStatus, OrgDomain, OrganizationId};
 
@@ -11,16 +12,42 @@ impl OrgDomainRepository for MemoryDb {
         &self,
         client: ClientId,
         org: Option<OrganizationId>,
+        page: PageRequest,
     ) -> anyhow::Result<Vec<OrgDomain>> {
         let mut rows: Vec<OrgDomain> = self
             .lock()
             .org_domains
             .iter()
             .filter(|d| d.client_id == client && org.is_none_or(|o| d.organization_id == o))
+            .filter(|d| page.after.is_none_or(|after| d.id > after))
             .cloned()
             .collect();
         rows.sort_by_key(|d| d.id);
+        rows.truncate(page.limit + 1);
         Ok(rows)
+    }
+
+    async fn verified_elsewhere(
+        &self,
+        client: ClientId,
+        org: OrganizationId,
+        domain: &str,
+    ) -> anyhow::Result<bool> {
+        Ok(self.lock().org_domains.iter().any(|d| {
+            d.client_id == client
+                && d.domain == domain
+                && d.organization_id != org
+                && d.status == DomainStatus::Verified
+        }))
+    }
+
+    async fn count(&self, client: ClientId, org: OrganizationId) -> anyhow::Result<usize> {
+        Ok(self
+            .lock()
+            .org_domains
+            .iter()
+            .filter(|d| d.client_id == client && d.organization_id == org)
+            .count())
     }
 
     async fn get(&self, client: ClientId, id: Uuid) -> anyhow::Result<Option<OrgDomain>> {
