@@ -130,8 +130,15 @@ impl ManageInvitations {
         }))
         .at(now);
         self.ports
-            .invitations
-            .create(&invitation, &sha256(token.as_bytes()), &message, &event)
+            .uow
+            .commit(vec![
+                crate::ports::Write::CreateInvitation {
+                    invitation: invitation.clone(),
+                    token_hash: sha256(token.as_bytes()),
+                },
+                crate::ports::Write::QueueEmail(message),
+                crate::ports::Write::Audit(event),
+            ])
             .await?;
         self.ports.outbox_signal.wake();
         Ok(invitation)

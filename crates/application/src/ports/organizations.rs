@@ -7,7 +7,6 @@ use authservice_domain::{AuditEvent, ClientId, UserId};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::QueuedEmail;
 use crate::pagination::PageRequest;
 
 /// What a membership change was authorized against: the member's role and the policy version
@@ -252,20 +251,6 @@ pub enum AcceptOutcome {
 /// by client like organizations.
 #[async_trait]
 pub trait InvitationRepository: Send + Sync {
-    /// Stores `invitation` with the hash of its token, the email carrying it (outbox) and the
-    /// audit event, in one transaction; earlier pending invitations of the same address into
-    /// the same organization are revoked by it.
-    ///
-    /// # Errors
-    /// The store failed (nothing is written).
-    async fn create(
-        &self,
-        invitation: &Invitation,
-        token_hash: &[u8; 32],
-        email: &QueuedEmail,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<()>;
-
     /// One page of `org`'s invitations, oldest first: up to `page.limit + 1` after the cursor.
     ///
     /// # Errors

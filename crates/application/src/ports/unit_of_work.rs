@@ -150,6 +150,12 @@ pub enum Write {
         client: ClientId,
         org: authservice_domain::organization::OrganizationId,
     },
+    /// Stores an invitation with the SHA-256 of its token; the earlier pending invitations of
+    /// the same address into the same organization are revoked by it.
+    CreateInvitation {
+        invitation: authservice_domain::organization::Invitation,
+        token_hash: [u8; 32],
+    },
     /// Stores an organization's new (pending) claim on a domain. Required: the organization
     /// does not claim it yet.
     AddOrgDomain(authservice_domain::organization::OrgDomain),

@@ -4,18 +4,17 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use authservice_application::pagination::PageRequest;
-use authservice_application::ports::{AcceptOutcome, InvitationRepository, QueuedEmail};
+use authservice_application::ports::{AcceptOutcome, InvitationRepository};
 use authservice_domain::organization::{Invitation, Membership, OrgRole, OrganizationId};
 use authservice_domain::{AuditEvent, ClientId, Email, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::PgPool;
 use super::audit::insert_event;
-use super::outbox::queue_notice;
 use super::schema::{organization_invitations, organization_members};
 
 #[derive(Queryable, Selectable)]
@@ -89,50 +88,6 @@ macro_rules! pending {
 
 #[async_trait]
 impl InvitationRepository for PgInvitations {
-    #[tracing::instrument(name = "pg.invitations.create", level = "debug", skip_all)]
-    async fn create(
-        &self,
-        invitation: &Invitation,
-        token_hash: &[u8; 32],
-        email: &QueuedEmail,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<()> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        conn.transaction::<_, DieselError, _>(async |tx| {
-            diesel::update(
-                organization_invitations::table
-                    .filter(organization_invitations::client_id.eq(invitation.client_id.as_uuid()))
-                    .filter(
-                        organization_invitations::organization_id
-                            .eq(invitation.organization_id.as_uuid()),
-                    )
-                    .filter(organization_invitations::email.eq(invitation.email.as_str()))
-                    .filter(pending!()),
-            )
-            .set(organization_invitations::revoked_at.eq(invitation.created_at))
-            .execute(tx)
-            .await?;
-            diesel::insert_into(organization_invitations::table)
-                .values(NewInvitationRow {
-                    id: invitation.id,
-                    organization_id: invitation.organization_id.as_uuid(),
-                    client_id: invitation.client_id.as_uuid(),
-                    email: invitation.email.as_str(),
-                    role: invitation.role.as_str(),
-                    token_hash,
-                    invited_by: invitation.invited_by.map(|u| u.as_uuid()),
-                    created_at: invitation.created_at,
-                    expires_at: invitation.expires_at,
-                })
-                .execute(tx)
-                .await?;
-            queue_notice(tx, Some(email)).await?;
-            insert_event(tx, audit).await
-        })
-        .await
-        .context("storing invitation")
-    }
-
     #[tracing::instrument(name = "pg.invitations.list", level = "debug", skip_all)]
     async fn list(
         &self,
@@ -268,4 +223,42 @@ impl InvitationRepository for PgInvitations {
             Err(e) => Err(e).context("accepting invitation"),
         }
     }
+}
+
+// ------------------------------------------------------------------ writes (unit of work)
+
+/// Stores an invitation, revoking the earlier pending ones of the same address into the same
+/// organization.
+pub(super) async fn create(
+    tx: &mut AsyncPgConnection,
+    invitation: &Invitation,
+    token_hash: &[u8; 32],
+) -> QueryResult<bool> {
+    diesel::update(
+        organization_invitations::table
+            .filter(organization_invitations::client_id.eq(invitation.client_id.as_uuid()))
+            .filter(
+                organization_invitations::organization_id.eq(invitation.organization_id.as_uuid()),
+            )
+            .filter(organization_invitations::email.eq(invitation.email.as_str()))
+            .filter(pending!()),
+    )
+    .set(organization_invitations::revoked_at.eq(invitation.created_at))
+    .execute(tx)
+    .await?;
+    diesel::insert_into(organization_invitations::table)
+        .values(NewInvitationRow {
+            id: invitation.id,
+            organization_id: invitation.organization_id.as_uuid(),
+            client_id: invitation.client_id.as_uuid(),
+            email: invitation.email.as_str(),
+            role: invitation.role.as_str(),
+            token_hash,
+            invited_by: invitation.invited_by.map(|u| u.as_uuid()),
+            created_at: invitation.created_at,
+            expires_at: invitation.expires_at,
+        })
+        .execute(tx)
+        .await
+        .map(|n| n > 0)
 }

@@ -68,17 +68,6 @@ pub(super) async fn insert_queued(
         .map(|_| ())
 }
 
-/// Queues the owner's notice of a change, if any, in the change's transaction.
-pub(super) async fn queue_notice(
-    conn: &mut diesel_async::AsyncPgConnection,
-    notice: Option<&authservice_application::ports::QueuedEmail>,
-) -> QueryResult<()> {
-    match notice {
-        Some(notice) => insert_queued(conn, notice).await,
-        None => Ok(()),
-    }
-}
-
 pub struct PgEmailOutbox {
     pool: PgPool,
 }

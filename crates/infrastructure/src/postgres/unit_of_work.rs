@@ -137,6 +137,10 @@ async fn apply(tx: &mut AsyncPgConnection, write: &Write) -> Result<Option<Writt
         Write::DeleteOrganization { client, org } => {
             required(super::organizations::delete(tx, *client, *org).await?)
         }
+        Write::CreateInvitation {
+            invitation,
+            token_hash,
+        } => required(super::invitations::create(tx, invitation, token_hash).await?),
         Write::AddOrgDomain(domain) => required(super::org_domains::insert(tx, domain).await?),
         Write::VerifyOrgDomain { client, id, at } => {
             required(super::org_domains::verify(tx, *client, *id, *at).await?)

@@ -10,29 +10,6 @@ use super::*;
 
 #[async_trait]
 impl InvitationRepository for MemoryDb {
-    async fn create(
-        &self,
-        invitation: &Invitation,
-        token_hash: &[u8; 32],
-        email: &QueuedEmail,
-        audit: &AuditEvent,
-    ) -> anyhow::Result<()> {
-        let mut st = self.lock();
-        for (earlier, _) in &mut st.invitations {
-            if earlier.organization_id == invitation.organization_id
-                && earlier.email == invitation.email
-                && earlier.accepted_at.is_none()
-                && earlier.revoked_at.is_none()
-            {
-                earlier.revoked_at = Some(invitation.created_at);
-            }
-        }
-        st.invitations.push((invitation.clone(), *token_hash));
-        st.queue(email);
-        st.audit.push(audit.clone());
-        Ok(())
-    }
-
     async fn list(
         &self,
         client: ClientId,
@@ -122,5 +99,27 @@ impl InvitationRepository for MemoryDb {
         st.members.push(member.clone());
         st.audit.push(audit.clone());
         Ok(AcceptOutcome::Accepted)
+    }
+}
+
+impl State {
+    /// Stores an invitation, revoking the earlier pending ones of the address into the
+    /// organization.
+    pub(super) fn create_invitation(
+        &mut self,
+        invitation: &authservice_domain::organization::Invitation,
+        token_hash: [u8; 32],
+    ) {
+        for (earlier, _) in &mut self.invitations {
+            if earlier.client_id == invitation.client_id
+                && earlier.organization_id == invitation.organization_id
+                && earlier.email == invitation.email
+                && earlier.accepted_at.is_none()
+                && earlier.revoked_at.is_none()
+            {
+                earlier.revoked_at = Some(invitation.created_at);
+            }
+        }
+        self.invitations.push((invitation.clone(), token_hash));
     }
 }

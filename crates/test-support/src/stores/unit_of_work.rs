@@ -154,6 +154,13 @@ impl UnitOfWork for MemoryDb {
                 Write::DeleteOrganization { client, org } => {
                     st.delete_organization(client, org).then_some(Written::Done)
                 }
+                Write::CreateInvitation {
+                    invitation,
+                    token_hash,
+                } => {
+                    st.create_invitation(&invitation, token_hash);
+                    Some(Written::Done)
+                }
                 Write::AddOrgDomain(claim) => st.add_org_domain(&claim).then_some(Written::Done),
                 Write::VerifyOrgDomain { client, id, at } => st
                     .verify_org_domain(client, id, at)
