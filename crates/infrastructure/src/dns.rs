@@ -17,10 +17,8 @@ pub struct HickoryDns {
 
 impl HickoryDns {
     /// A resolver asking `nameservers`, or the system's configured ones when empty.
-    ///
-    /// # Errors
-    /// None today (kept for configurations that can fail).
-    pub fn new(nameservers: &[SocketAddr]) -> anyhow::Result<Self> {
+    #[must_use]
+    pub fn new(nameservers: &[SocketAddr]) -> Self {
         let mut opts = ResolverOpts::default();
         opts.cache_size = 0;
         opts.timeout = std::time::Duration::from_secs(3);
@@ -43,9 +41,9 @@ impl HickoryDns {
             }
             TokioResolver::builder_with_config(config, TokioConnectionProvider::default())
         };
-        Ok(Self {
+        Self {
             resolver: builder.with_options(opts).build(),
-        })
+        }
     }
 }
 

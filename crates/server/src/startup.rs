@@ -201,10 +201,9 @@ impl Application {
             org_domains: Arc::new(authservice_infrastructure::postgres::PgOrgDomains::new(
                 pg_pool.clone(),
             )),
-            dns: Arc::new(
-                authservice_infrastructure::dns::HickoryDns::new(&settings.dns_nameservers)
-                    .context("configuring the DNS resolver")?,
-            ),
+            dns: Arc::new(authservice_infrastructure::dns::HickoryDns::new(
+                &settings.dns_nameservers,
+            )),
             consents: Arc::new(authservice_infrastructure::postgres::PgConsents::new(
                 pg_pool.clone(),
             )),

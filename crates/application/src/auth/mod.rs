@@ -252,7 +252,7 @@ pub(crate) async fn prepare_session(
         auth_time: now,
         amr: authservice_domain::sign_in::amr(methods),
     };
-    prepare_session_authenticated_at(ports, config, ctx, client, user, sign_in).await
+    prepare_app_session(ports, config, ctx, client, user, sign_in, None).await
 }
 
 /// When and how the user authenticated (`auth_time`, `amr`): a session handed over from
@@ -264,19 +264,7 @@ pub(crate) struct SignIn {
 }
 
 /// Prepares a new session (family) for `user`, who signed in as `sign_in` says (a redirect
-/// code hands over a sign-in that happened on the hosted pages moments before).
-pub(crate) async fn prepare_session_authenticated_at(
-    ports: &Ports,
-    config: &AuthConfig,
-    ctx: &crate::RequestCtx,
-    client: &Client,
-    user: User,
-    sign_in: SignIn,
-) -> anyhow::Result<PreparedSession> {
-    prepare_app_session(ports, config, ctx, client, user, sign_in, None).await
-}
-
-/// Prepares a new session (family) for `user`, who signed in as `sign_in` says; granted to an
+/// code hands over a sign-in that happened on the hosted pages moments before); granted to an
 /// OIDC app (its id, and the stamp of its access tokens) when `app` is given.
 pub(crate) async fn prepare_app_session(
     ports: &Ports,

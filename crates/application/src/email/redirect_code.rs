@@ -152,13 +152,14 @@ impl ExchangeRedirectCode {
                 .and_then(|v| serde_json::from_value::<Vec<String>>(v.clone()).ok())
                 .unwrap_or_default()
         };
-        let prepared = crate::auth::prepare_session_authenticated_at(
+        let prepared = crate::auth::prepare_app_session(
             &self.ports,
             &self.config,
             ctx,
             &owner,
             user,
             crate::auth::SignIn { auth_time, amr },
+            None,
         )
         .await?;
         let mut login = login_event(&self.ports, ctx, &prepared);
