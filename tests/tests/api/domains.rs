@@ -159,6 +159,55 @@ async fn a_domain_is_verified_by_its_txt_record_and_then_taken_for_other_organiz
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
     }
 
+    // Enormous or malformed input is refused cleanly, never a 5xx.
+    let huge = "a".repeat(5000);
+    for (org, domain, expected) in [
+        (
+            acme.as_str(),
+            format!("{huge}.com"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            huge.as_str(),
+            "acme.test".to_owned(),
+            StatusCode::BAD_REQUEST,
+        ),
+        ("not-an-org", "acme.test".to_owned(), StatusCode::NOT_FOUND),
+    ] {
+        let (status, body) = send(
+            &app,
+            Method::POST,
+            ONBOARDING,
+            &key,
+            &ada,
+            Some(json!({ "organization_id": org, "domain": domain })),
+        )
+        .await;
+        assert_eq!(status, expected, "{body}");
+    }
+    for id in ["not-a-uuid", huge.as_str()] {
+        let (status, _) = send(
+            &app,
+            Method::POST,
+            &format!("{ONBOARDING}/{id}/verify"),
+            &key,
+            &ada,
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{}", &id[..id.len().min(20)]);
+    }
+    let (status, _) = send(
+        &app,
+        Method::GET,
+        &format!("{ONBOARDING}?organization_id={acme}&limit=0"),
+        &key,
+        &ada,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a bad page size");
+
     // A plain member may not claim domains.
     let carol = signup(&app, &key, "carol@acme.test").await;
     app.execute_sql(&format!(
