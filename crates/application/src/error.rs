@@ -100,6 +100,23 @@ pub enum ErrorKind {
     DomainNotVerified,
     /// No DNS answer (the resolver failed or timed out).
     DnsUnavailable,
+    SsoConnectionNotFound,
+    /// No active SSO connection routes this domain (or address).
+    SsoNotConfigured,
+    /// The SSO connection is disabled.
+    SsoConnectionDisabled,
+    /// The SSO sign-in's state is unknown, expired, used, or began in another browser.
+    SsoStateInvalid,
+    /// The identity provider refused the sign-in, or its answer failed a check.
+    SsoFailed,
+    /// The identity provider could not be reached.
+    IdpUnavailable,
+    /// An account with the IdP's address exists and may not be linked to this identity.
+    SsoAccountConflict,
+    /// The user is unknown and the connection does not create users.
+    SsoUserNotProvisioned,
+    /// This protocol is not available yet.
+    SsoProtocolUnsupported,
     /// The change would leave an organization without an owner.
     LastOwner,
     RoleNotFound,

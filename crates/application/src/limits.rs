@@ -37,6 +37,7 @@ pub enum Limit {
     AdminFailureAudit,
     OAuthClientFailure,
     Authorize,
+    SsoStart,
 }
 
 /// One row of the catalogue.
@@ -64,7 +65,7 @@ const MIN: u64 = 60;
 const HOUR: u64 = 3600;
 
 /// The catalogue, in [`Limit`] order.
-pub const CATALOGUE: [LimitSpec; 18] = [
+pub const CATALOGUE: [LimitSpec; 19] = [
     LimitSpec {
         limit: Limit::Signup,
         name: "signup",
@@ -208,6 +209,14 @@ pub const CATALOGUE: [LimitSpec; 18] = [
         default: rule(60, MIN),
         setting: "OAUTH_AUTHORIZE_RATE_LIMIT",
         counts: "OpenID Connect authorization requests (`/t/{slug}/authorize`) per client IP",
+    },
+    LimitSpec {
+        limit: Limit::SsoStart,
+        name: "sso_start",
+        subject: "{ip}",
+        default: rule(60, MIN),
+        setting: "SSO_RATE_LIMIT",
+        counts: "enterprise SSO sign-ins begun (`/api/auth/sso…`) per client IP",
     },
 ];
 

@@ -39,6 +39,9 @@ pub struct UseCaseConfig {
     pub global_origins: Vec<AllowedOrigin>,
     pub auth: AuthConfig,
     pub mail: MailConfig,
+    /// `ALLOW_INSECURE_IDP_URLS`: SSO IdPs on http and loopback or private hosts (development
+    /// and tests only).
+    pub allow_insecure_idp_urls: bool,
 }
 
 /// All use cases, built once at startup and shared by REST and gRPC.
@@ -92,6 +95,8 @@ pub struct Services {
     pub org_authorization: ManageAuthorization,
     pub operate_organizations: OperateOrganizations,
     pub domains: crate::organizations::ManageDomains,
+    pub sso_connections: crate::organizations::ManageSsoConnections,
+    pub sso_sign_in: crate::sso::SsoSignIn,
     pub oidc_apps: crate::oidc::ManageOidcApps,
     pub service_accounts: crate::oauth::ManageServiceAccounts,
     pub oauth_caller: crate::oauth::AuthenticateCaller,
@@ -109,6 +114,16 @@ pub struct Services {
 impl Services {
     #[must_use]
     pub fn new(ports: &Ports, config: &UseCaseConfig) -> Self {
+        let sso = crate::organizations::SsoSettings {
+            base_url: config
+                .mail
+                .base_url
+                .as_str()
+                .trim_end_matches('/')
+                .to_owned(),
+            allow_insecure_idp_urls: config.allow_insecure_idp_urls,
+            access_ttl: config.auth.access_ttl,
+        };
         Self {
             authenticate_admin: AuthenticateAdmin::new(ports, config.admin_api_key.clone()),
             authenticate_client: AuthenticateClient::new(ports, config.global_origins.clone()),
@@ -166,6 +181,8 @@ impl Services {
             org_authorization: ManageAuthorization::new(ports, &config.auth),
             operate_organizations: OperateOrganizations::new(ports, &config.auth),
             domains: crate::organizations::ManageDomains::new(ports),
+            sso_connections: crate::organizations::ManageSsoConnections::new(ports, &sso),
+            sso_sign_in: crate::sso::SsoSignIn::new(ports, &sso),
             oidc_apps: crate::oidc::ManageOidcApps::new(ports),
             service_accounts: crate::oauth::ManageServiceAccounts::new(
                 ports,

@@ -16,6 +16,12 @@ pub fn is_s256_challenge(challenge: &str) -> bool {
     challenge.len() == 43 && is_base64url(challenge)
 }
 
+/// BASE64URL(SHA-256(`verifier`)): the S256 challenge of a verifier.
+#[must_use]
+pub fn s256_challenge(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha256(verifier.as_bytes()))
+}
+
 /// Whether `verifier` (43–128 unreserved characters) hashes to `challenge`, compared in
 /// constant time.
 #[must_use]
@@ -27,9 +33,7 @@ pub fn verifier_matches(verifier: &str, challenge: &str) -> bool {
     if !well_formed {
         return false;
     }
-    let computed =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha256(verifier.as_bytes()));
-    secrets_equal(computed.as_bytes(), challenge.as_bytes())
+    secrets_equal(s256_challenge(verifier).as_bytes(), challenge.as_bytes())
 }
 
 #[cfg(test)]

@@ -5,5 +5,6 @@ pub mod crypto;
 pub mod dns;
 pub mod email;
 pub mod memory;
+pub mod oidc_rp;
 pub mod postgres;
 pub mod redis;

@@ -225,6 +225,24 @@ table! {
         "Domain not verified" "The DNS record was not found yet. Publish it, wait a few minutes, then try again." true;
     DnsUnavailable             503 Unavailable        "dns_unavailable"               "AUTH_DNS_UNAVAILABLE"
         "DNS lookup failed" "The domain could not be checked right now. Try again shortly." true;
+    SsoConnectionNotFound      404 NotFound           "sso_connection_not_found"      "AUTH_SSO_CONNECTION_NOT_FOUND"
+        "SSO connection not found" "That single sign-on connection does not exist." false;
+    SsoNotConfigured           404 NotFound           "sso_not_configured"            "AUTH_SSO_NOT_CONFIGURED"
+        "SSO not configured" "Single sign-on is not set up for that address. Sign in another way." false;
+    SsoConnectionDisabled      403 FailedPrecondition "sso_connection_disabled"       "AUTH_SSO_CONNECTION_DISABLED"
+        "SSO connection disabled" "Single sign-on through this connection is turned off." false;
+    SsoStateInvalid            400 InvalidArgument    "sso_state_invalid"             "AUTH_SSO_STATE_INVALID"
+        "SSO sign-in expired" "This single sign-on attempt expired or began in another browser. Start again." false;
+    SsoFailed                  401 Unauthenticated    "sso_failed"                    "AUTH_SSO_FAILED"
+        "SSO sign-in failed" "Your identity provider did not confirm the sign-in. Try again or contact your administrator." false;
+    IdpUnavailable             502 Unavailable        "idp_unavailable"               "AUTH_IDP_UNAVAILABLE"
+        "Identity provider unavailable" "Your identity provider could not be reached. Try again shortly." true;
+    SsoAccountConflict         409 AlreadyExists      "sso_account_conflict"          "AUTH_SSO_ACCOUNT_CONFLICT"
+        "Account exists" "An account with this email address already exists and cannot be joined to single sign-on. Sign in as before or contact your administrator." false;
+    SsoUserNotProvisioned      403 PermissionDenied   "sso_user_not_provisioned"      "AUTH_SSO_USER_NOT_PROVISIONED"
+        "No account" "Your organization has not given you an account here yet. Contact your administrator." false;
+    SsoProtocolUnsupported     422 InvalidArgument    "sso_protocol_unsupported"      "AUTH_SSO_PROTOCOL_UNSUPPORTED"
+        "Protocol not available" "This server does not offer that single sign-on protocol yet." false;
     LastOwner                  409 FailedPrecondition "last_owner"                    "AUTH_LAST_OWNER"
         "Last owner" "An organization needs at least one owner. Make someone else an owner first." false;
     RoleNotFound               422 InvalidArgument    "role_not_found"                "AUTH_ROLE_NOT_FOUND"

@@ -211,6 +211,7 @@ impl Settings {
                 }
             })
         });
+        let allow_insecure_idp_urls = r.parse("ALLOW_INSECURE_IDP_URLS", false, parse_bool);
         let dns_nameservers = r.parse("DNS_NAMESERVERS", Vec::new(), |v| {
             parse_list(v, |s| {
                 s.parse::<std::net::SocketAddr>()
@@ -360,6 +361,7 @@ impl Settings {
                     password_policy,
                     blocked_email_domains,
                     dns_nameservers,
+                    allow_insecure_idp_urls,
                     rate_rules,
                     account_lockout_enabled,
                     client_cache_ttl,

@@ -160,6 +160,11 @@ impl Application {
                 tracing::warn!(error = %err, "could not precompute the dummy password hash");
             }
         });
+        if settings.allow_insecure_idp_urls {
+            tracing::warn!(
+                "ALLOW_INSECURE_IDP_URLS is on: SSO connections may name http and internal identity providers (development and tests only)"
+            );
+        }
         let outbox_wakeup = Arc::new(Notify::new());
         let transport = match &settings.smtp {
             Some(smtp) => MailTransport::Smtp {
@@ -198,6 +203,15 @@ impl Application {
             invitations: Arc::new(PgInvitations::new(pg_pool.clone())),
             org_authorization: Arc::new(PgOrgAuthorization::new(pg_pool.clone())),
             oidc_apps: Arc::new(PgOidcApps::new(pg_pool.clone())),
+            sso_connections: Arc::new(authservice_infrastructure::postgres::PgSsoConnections::new(
+                pg_pool.clone(),
+            )),
+            oidc_rp: Arc::new(
+                authservice_infrastructure::oidc_rp::OpenIdConnectRp::new(
+                    settings.allow_insecure_idp_urls,
+                )
+                .context("setting up the SSO HTTP client")?,
+            ),
             org_domains: Arc::new(authservice_infrastructure::postgres::PgOrgDomains::new(
                 pg_pool.clone(),
             )),
@@ -222,6 +236,7 @@ impl Application {
             &ports,
             &UseCaseConfig {
                 admin_api_key: settings.admin_api_key.clone(),
+                allow_insecure_idp_urls: settings.allow_insecure_idp_urls,
                 global_origins: global_origins(&settings),
                 auth: AuthConfig {
                     issuer,

@@ -60,6 +60,77 @@ impl Mailer for RecordingMailer {
     }
 }
 
+/// An identity provider the test scripts: the authorization URL names the state, and the
+/// next `finish` answers what [`FakeIdp::answer`] set (checking the nonce it was sent).
+#[derive(Default)]
+pub struct FakeIdp {
+    /// (state, nonce) of each authorization URL handed out.
+    pub requests: std::sync::Mutex<Vec<(String, String)>>,
+    next: std::sync::Mutex<Option<authservice_application::ports::IdpAssertion>>,
+}
+
+impl FakeIdp {
+    /// The next sign-in at the IdP is `subject` with `claims`.
+    pub fn answer(&self, subject: &str, claims: serde_json::Value) {
+        *self.next.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(authservice_application::ports::IdpAssertion {
+                subject: subject.to_owned(),
+                claims: claims.as_object().cloned().unwrap_or_default(),
+            });
+    }
+
+    /// The `state` of the last authorization URL.
+    #[must_use]
+    pub fn last_state(&self) -> Option<String> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last()
+            .map(|(state, _)| state.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl authservice_application::ports::OidcRelyingParty for FakeIdp {
+    async fn authorization_url(
+        &self,
+        request: authservice_application::ports::OidcAuthRequest<'_>,
+    ) -> Result<String, authservice_application::ports::IdpError> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((request.state.to_owned(), request.nonce.to_owned()));
+        Ok(format!(
+            "{}/authorize?state={}",
+            request.idp.issuer, request.state
+        ))
+    }
+
+    async fn finish(
+        &self,
+        callback: authservice_application::ports::OidcCallback<'_>,
+    ) -> Result<
+        authservice_application::ports::IdpAssertion,
+        authservice_application::ports::IdpError,
+    > {
+        use authservice_application::ports::IdpError;
+        let sent_nonce = self
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|(_, nonce)| nonce == callback.nonce);
+        if !sent_nonce {
+            return Err(IdpError::Refused("nonce".to_owned()));
+        }
+        self.next
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .ok_or_else(|| IdpError::Refused("no answer scripted".to_owned()))
+    }
+}
+
 /// DNS answers set by the test: TXT strings per name (a name not set has none).
 #[derive(Default)]
 pub struct StaticDns {
@@ -111,6 +182,8 @@ pub struct World {
     pub clock: Arc<ManualClock>,
     pub client: Client,
     pub dns: Arc<StaticDns>,
+    /// The OpenID Connect IdP of SSO connections.
+    pub idp: Arc<FakeIdp>,
 }
 
 impl Default for World {
@@ -132,6 +205,7 @@ impl World {
         let clock = Arc::new(ManualClock::default());
         let db = Arc::new(MemoryDb::new());
         let dns = Arc::new(StaticDns::default());
+        let idp = Arc::new(FakeIdp::default());
         let client = authservice_domain::testing::client();
         db.seed_client(&client);
         let secret_box = Arc::new(AesGcmSecretBox::new(&[7; 32]));
@@ -160,6 +234,8 @@ impl World {
             oidc_apps: db.clone(),
             org_domains: db.clone(),
             dns: dns.clone(),
+            sso_connections: db.clone(),
+            oidc_rp: idp.clone(),
             consents: db.clone(),
             service_accounts: db.clone(),
             client_assertions: Arc::new(authservice_infrastructure::crypto::JwtClientAssertions),
@@ -176,6 +252,7 @@ impl World {
             clock,
             client,
             dns,
+            idp,
         }
     }
 

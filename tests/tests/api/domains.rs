@@ -14,14 +14,14 @@ use serde_json::{Value, json};
 use super::auth_helpers::{call, key_of, signup};
 
 /// dnslib answering TXT queries from a records file the test rewrites.
-struct Dns {
+pub(crate) struct Dns {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     records: std::path::PathBuf,
 }
 
 impl Dns {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let records = std::env::temp_dir().join(format!("dns-{}.json", uuid::Uuid::new_v4()));
         std::fs::write(&records, "{}").unwrap();
         let mut child = Command::new("python3")
@@ -43,7 +43,7 @@ impl Dns {
         }
     }
 
-    fn publish(&self, name: &str, values: &[&str]) {
+    pub(crate) fn publish(&self, name: &str, values: &[&str]) {
         let mut all: Value =
             serde_json::from_str(&std::fs::read_to_string(&self.records).unwrap()).unwrap();
         all[format!("{name}.")] = json!(values);
@@ -62,7 +62,7 @@ impl Drop for Dns {
     }
 }
 
-async fn send(
+pub(crate) async fn send(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -75,14 +75,19 @@ async fn send(
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-async fn admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn admin(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let res = app.admin(method, path, body).await;
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
 /// A signed-up user who owns a new organization: (access token, organization id).
-async fn owner_of(app: &TestApp, key: &str, email: &str, org: &str) -> (String, String) {
+pub(crate) async fn owner_of(app: &TestApp, key: &str, email: &str, org: &str) -> (String, String) {
     let token = signup(app, key, email).await["access_token"]
         .as_str()
         .unwrap()
@@ -100,7 +105,7 @@ async fn owner_of(app: &TestApp, key: &str, email: &str, org: &str) -> (String, 
     (token, body["id"].as_str().unwrap().to_owned())
 }
 
-const ONBOARDING: &str = "/api/auth/enterprise-onboarding/domains";
+pub(crate) const ONBOARDING: &str = "/api/auth/enterprise-onboarding/domains";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_domain_is_verified_by_its_txt_record_and_then_taken_for_other_organizations() {

@@ -20,5 +20,6 @@ mod passkeys;
 mod pipeline;
 mod service_accounts;
 mod signing_keys;
+mod sso;
 mod token_validation;
 mod validator;

@@ -10,7 +10,7 @@ mod deliver;
 mod email_config;
 mod errors;
 mod magic_link;
-mod redirect_code;
+pub(crate) mod redirect_code;
 mod reset_password;
 mod verify_email;
 

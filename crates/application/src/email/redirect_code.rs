@@ -262,7 +262,6 @@ impl IssueRedirectCode {
                 .into());
             }
         };
-        let code = hex(&self.ports.random.bytes32());
         let value = json!({
             "client_id": user.client_id.to_string(),
             "user_id": user.id.to_string(),
@@ -271,16 +270,8 @@ impl IssueRedirectCode {
             "code_challenge": challenge,
             "auth_time": caller.claims.auth_time,
             "amr": caller.claims.amr,
-        })
-        .to_string();
-        self.ports
-            .ephemeral
-            .put_value(
-                &redirect_key(&sha256(code.as_bytes())),
-                &value,
-                REDIRECT_CODE_TTL,
-            )
-            .await?;
+        });
+        let code = mint_code(&self.ports, &value).await?;
         let mut event = ctx
             .audit(EventType::RedirectCodeIssued)
             .client(user.client_id)
@@ -291,4 +282,23 @@ impl IssueRedirectCode {
         record_quietly(&self.ports, &event).await;
         Ok(code)
     }
+}
+
+/// Stores a one-time redirect code for `value` (`client_id`, `user_id`, `method`, and the
+/// `redirect_uri`, `code_challenge`, `auth_time` and `amr` it was issued with) for two minutes
+/// and returns it; only its SHA-256 is stored.
+///
+/// # Errors
+/// The store failed.
+pub(crate) async fn mint_code(ports: &Ports, value: &serde_json::Value) -> anyhow::Result<String> {
+    let code = hex(&ports.random.bytes32());
+    ports
+        .ephemeral
+        .put_value(
+            &redirect_key(&sha256(code.as_bytes())),
+            &value.to_string(),
+            REDIRECT_CODE_TTL,
+        )
+        .await?;
+    Ok(code)
 }

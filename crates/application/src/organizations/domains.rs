@@ -41,37 +41,6 @@ impl ManageDomains {
         }
     }
 
-    /// The organization `org` (id or slug) the actor may act on, with `write` or read rights.
-    async fn organization(
-        &self,
-        ctx: &RequestCtx,
-        actor: DomainActor<'_>,
-        org: &str,
-        write: bool,
-    ) -> Result<Organization, OrgError> {
-        match actor {
-            DomainActor::Member(caller) => {
-                let permission = if write {
-                    OrgPermission::EnterpriseWrite
-                } else {
-                    OrgPermission::EnterpriseRead
-                };
-                Ok(access(&self.ports, caller, org, Some(permission))
-                    .await?
-                    .org)
-            }
-            DomainActor::Operator { client } => {
-                let permission = if write {
-                    Permission::ClientsUpdate
-                } else {
-                    Permission::UsersRead
-                };
-                let client = operator_client(ctx, permission, client)?;
-                operator_org(&self.ports, client, org).await
-            }
-        }
-    }
-
     /// The claim `id` the actor may change (a member: with `enterprise:write` in its
     /// organization).
     async fn claim(
@@ -81,34 +50,20 @@ impl ManageDomains {
         id: &str,
     ) -> Result<OrgDomain, OrgError> {
         let id = Uuid::try_parse(id.trim()).map_err(|_| OrgError::DomainNotFound)?;
-        let client = match actor {
-            DomainActor::Member(caller) => caller.user.client_id,
-            DomainActor::Operator { client } => {
-                operator_client(ctx, Permission::ClientsUpdate, client)?
-            }
-        };
+        let client = acting_client(ctx, actor)?;
         let claim = self
             .ports
             .org_domains
             .get(client, id)
             .await?
             .ok_or(OrgError::DomainNotFound)?;
-        if let DomainActor::Member(caller) = actor {
-            // Not a member with the right there: the claim does not exist for them.
-            let org = claim.organization_id.as_uuid().to_string();
-            match access(
-                &self.ports,
-                caller,
-                &org,
-                Some(OrgPermission::EnterpriseWrite),
-            )
-            .await
-            {
-                Ok(_) => {}
-                Err(OrgError::NotFound) => return Err(OrgError::DomainNotFound),
-                Err(e) => return Err(e),
-            }
-        }
+        require_member_write(
+            &self.ports,
+            actor,
+            claim.organization_id,
+            OrgError::DomainNotFound,
+        )
+        .await?;
         Ok(claim)
     }
 
@@ -142,7 +97,7 @@ impl ManageDomains {
         domain: &str,
     ) -> Result<OrgDomain, OrgError> {
         let domain = parse_domain(domain)?;
-        let org = self.organization(ctx, actor, org, true).await?;
+        let org = acting_org(&self.ports, ctx, actor, org, true).await?;
         let claimed = self.ports.org_domains.count(org.client_id, org.id).await?;
         if claimed >= MAX_DOMAINS {
             return Err(authservice_domain::ValidationError::new(
@@ -194,7 +149,7 @@ impl ManageDomains {
     ) -> Result<Page<OrgDomain>, OrgError> {
         let (client, org) = match (actor, org) {
             (_, Some(org)) => {
-                let org = self.organization(ctx, actor, org, false).await?;
+                let org = acting_org(&self.ports, ctx, actor, org, false).await?;
                 (org.client_id, Some(org.id))
             }
             (DomainActor::Operator { client }, None) => {
@@ -287,4 +242,65 @@ impl ManageDomains {
             Err(OrgError::DomainNotFound)
         }
     }
+}
+
+/// The organization `org` (id or slug) the actor may act on, with `write` or read rights
+/// (`enterprise:write`/`enterprise:read` for members, `clients:update`/`users:read` for
+/// operators).
+pub(crate) async fn acting_org(
+    ports: &Ports,
+    ctx: &RequestCtx,
+    actor: DomainActor<'_>,
+    org: &str,
+    write: bool,
+) -> Result<Organization, OrgError> {
+    match actor {
+        DomainActor::Member(caller) => {
+            let permission = if write {
+                OrgPermission::EnterpriseWrite
+            } else {
+                OrgPermission::EnterpriseRead
+            };
+            Ok(access(ports, caller, org, Some(permission)).await?.org)
+        }
+        DomainActor::Operator { client } => {
+            let permission = if write {
+                Permission::ClientsUpdate
+            } else {
+                Permission::UsersRead
+            };
+            let client = operator_client(ctx, permission, client)?;
+            operator_org(ports, client, org).await
+        }
+    }
+}
+
+/// The client an actor acts in (an operator: `clients:update` on the client in the path).
+pub(crate) fn acting_client(
+    ctx: &RequestCtx,
+    actor: DomainActor<'_>,
+) -> Result<authservice_domain::ClientId, OrgError> {
+    match actor {
+        DomainActor::Member(caller) => Ok(caller.user.client_id),
+        DomainActor::Operator { client } => operator_client(ctx, Permission::ClientsUpdate, client),
+    }
+}
+
+/// Refuses a member without `enterprise:write` in organization `org` as if the thing they
+/// asked for did not exist (`missing`); operators pass.
+pub(crate) async fn require_member_write(
+    ports: &Ports,
+    actor: DomainActor<'_>,
+    org: authservice_domain::organization::OrganizationId,
+    missing: OrgError,
+) -> Result<(), OrgError> {
+    if let DomainActor::Member(caller) = actor {
+        let org = org.as_uuid().to_string();
+        match access(ports, caller, &org, Some(OrgPermission::EnterpriseWrite)).await {
+            Ok(_) => {}
+            Err(OrgError::NotFound) => return Err(missing),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

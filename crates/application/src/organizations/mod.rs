@@ -10,6 +10,7 @@ mod manage;
 mod mappings;
 mod members;
 mod operate;
+mod sso_connections;
 mod token;
 
 pub use authorization::{ManageAuthorization, Simulation, SimulationSubject};
@@ -19,6 +20,9 @@ pub use manage::{ManageOrganizations, NewOrganization, OrganizationPatch, Organi
 pub use mappings::{MappingInput, mapping_json};
 pub use members::ManageMembers;
 pub use operate::OperateOrganizations;
+pub use sso_connections::{
+    ConnectionInput, ManageSsoConnections, SsoSettings, snapshot as connection_snapshot,
+};
 pub use token::{IssueOrgToken, OrgToken};
 
 use std::collections::BTreeMap;
@@ -58,6 +62,10 @@ pub enum OrgError {
     },
     #[error("the DNS lookup failed")]
     DnsUnavailable,
+    #[error("no such SSO connection")]
+    ConnectionNotFound,
+    #[error("this protocol is not available yet")]
+    ProtocolUnsupported,
     #[error("your role in this organization does not allow this")]
     Forbidden,
     #[error("the slug is taken")]
@@ -112,6 +120,8 @@ impl UseCaseError for OrgError {
             Self::DomainTaken => ErrorKind::DomainTaken,
             Self::DomainNotVerified { .. } => ErrorKind::DomainNotVerified,
             Self::DnsUnavailable => ErrorKind::DnsUnavailable,
+            Self::ConnectionNotFound => ErrorKind::SsoConnectionNotFound,
+            Self::ProtocolUnsupported => ErrorKind::SsoProtocolUnsupported,
             Self::Forbidden => ErrorKind::Forbidden,
             Self::SlugTaken => ErrorKind::SlugTaken,
             Self::LastOwner => ErrorKind::LastOwner,

@@ -20,6 +20,7 @@ mod rate_limit;
 mod service_accounts;
 mod sessions;
 mod signing_keys;
+mod sso;
 mod tokens;
 mod unit_of_work;
 mod users;
@@ -53,6 +54,10 @@ pub use sessions::{
     NewSession, PasswordRehash, PresentedToken, SessionGrant, SessionInfo, SessionRepository,
 };
 pub use signing_keys::{SigningKeyInfo, SigningKeyStore};
+pub use sso::{
+    IdpAssertion, IdpError, OidcAuthRequest, OidcCallback, OidcRelyingParty,
+    SsoConnectionRepository,
+};
 pub use tokens::{
     AccessClaims, AccessTokens, GrantClaims, HashError, NewSigningKey, OrgClaims, PasswordHasher,
     TokenError,
@@ -88,6 +93,9 @@ pub struct Ports {
     pub org_domains: Arc<dyn OrgDomainRepository>,
     /// DNS lookups (domain verification).
     pub dns: Arc<dyn DnsResolver>,
+    pub sso_connections: Arc<dyn SsoConnectionRepository>,
+    /// The OpenID Connect relying party (enterprise SSO).
+    pub oidc_rp: Arc<dyn OidcRelyingParty>,
     pub oidc_apps: Arc<dyn OidcAppRepository>,
     pub consents: Arc<dyn ConsentRepository>,
     pub service_accounts: Arc<dyn ServiceAccountRepository>,

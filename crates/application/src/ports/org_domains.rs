@@ -32,6 +32,16 @@ pub trait OrgDomainRepository: Send + Sync {
         domain: &str,
     ) -> anyhow::Result<bool>;
 
+    /// The organization of `client` that `domain` is verified for, if any.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn verified_for(
+        &self,
+        client: ClientId,
+        domain: &str,
+    ) -> anyhow::Result<Option<OrganizationId>>;
+
     /// How many domains organization `org` claims.
     ///
     /// # Errors

@@ -5,7 +5,9 @@
 
 use async_trait::async_trait;
 use authservice_domain::oidc_app::OidcApp;
+use authservice_domain::organization::{MemberGroups, Membership, OrganizationId};
 use authservice_domain::service_account::{ServiceAccount, ServiceAccountKey};
+use authservice_domain::sso::SsoConnection;
 use authservice_domain::{AuditEvent, ClientId, User, UserId, UserStatus};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -168,6 +170,34 @@ pub enum Write {
     },
     /// Deletes a claim. Required.
     DeleteOrgDomain { client: ClientId, id: Uuid },
+    /// Stores a new SSO connection.
+    CreateSsoConnection(SsoConnection),
+    /// Stores a connection's fields; required (the connection exists).
+    UpdateSsoConnection(SsoConnection),
+    /// Deletes a connection with its identities; required.
+    DeleteSsoConnection { client: ClientId, id: Uuid },
+    /// Links identity (`connection`, `external_id`) to `user` (or notes its sign-in when it is
+    /// linked to them already) and stamps the connection's last sign-in; required: refused
+    /// when the identity belongs to another user.
+    LinkSsoIdentity {
+        client: ClientId,
+        connection: Uuid,
+        external_id: String,
+        user: UserId,
+        at: DateTime<Utc>,
+    },
+    /// Stores a new user without a password (signed in by an identity provider); a taken
+    /// email is [`Committed::Duplicate`].
+    CreateUser(User),
+    /// Makes the user a member (nothing when they are one already).
+    AddMember(Membership),
+    /// Replaces a member's groups; required (the membership exists).
+    SetMemberGroups {
+        client: ClientId,
+        org: OrganizationId,
+        user: UserId,
+        groups: MemberGroups,
+    },
     /// Stores a new service account.
     CreateServiceAccount(ServiceAccount),
     /// Stores the account's name, scopes, status and `tokens_valid_after`. Required.

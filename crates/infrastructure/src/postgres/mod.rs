@@ -17,6 +17,7 @@ pub mod schema;
 mod service_accounts;
 mod sessions;
 mod signing_keys;
+mod sso;
 mod unit_of_work;
 mod users;
 
@@ -48,6 +49,7 @@ pub use passkeys::PgPasskeys;
 pub use service_accounts::PgServiceAccounts;
 pub use sessions::PgSessionRepository;
 pub use signing_keys::{PgSigningKeys, StoredKey};
+pub use sso::PgSsoConnections;
 pub use unit_of_work::PgUnitOfWork;
 pub use users::PgUserRepository;
 

@@ -118,6 +118,25 @@ impl OrgDomainRepository for PgOrgDomains {
         .context("checking a domain")
     }
 
+    #[tracing::instrument(name = "pg.org_domains.verified_for", level = "debug", skip_all)]
+    async fn verified_for(
+        &self,
+        client: ClientId,
+        domain: &str,
+    ) -> anyhow::Result<Option<OrganizationId>> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let org: Option<Uuid> = domains::table
+            .filter(domains::client_id.eq(client.as_uuid()))
+            .filter(domains::domain.eq(domain))
+            .filter(domains::status.eq(DomainStatus::Verified.as_str()))
+            .select(domains::organization_id)
+            .first(&mut conn)
+            .await
+            .optional()
+            .context("finding a verified domain")?;
+        Ok(org.map(OrganizationId::from_uuid))
+    }
+
     #[tracing::instrument(name = "pg.org_domains.count", level = "debug", skip_all)]
     async fn count(&self, client: ClientId, org: OrganizationId) -> anyhow::Result<usize> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;

@@ -8,8 +8,8 @@ use authservice_application::ports::{
     CheckedMember, MemberView, OrgWriteError, OrganizationRepository,
 };
 use authservice_domain::organization::{
-    AuthorizationPolicy, LogoUrl, Membership, OrgRef, OrgRole, Organization, OrganizationId,
-    SecurityPolicy, groups_from_value, groups_to_value,
+    AuthorizationPolicy, LogoUrl, MemberGroups, Membership, OrgRef, OrgRole, Organization,
+    OrganizationId, SecurityPolicy, groups_from_value, groups_to_value,
 };
 use authservice_domain::{AuditEvent, ClientId, ClientName, Slug, UserId};
 use chrono::{DateTime, Utc};
@@ -244,6 +244,40 @@ pub(super) async fn create(
         .execute(tx)
         .await
         .map(|n| n > 0)
+}
+
+/// Adds a member; nothing when they are one already.
+pub(super) async fn add_member(tx: &mut AsyncPgConnection, member: &Membership) -> QueryResult<()> {
+    diesel::insert_into(organization_members::table)
+        .values(MemberRow::of(member))
+        .on_conflict((
+            organization_members::organization_id,
+            organization_members::user_id,
+        ))
+        .do_nothing()
+        .execute(tx)
+        .await
+        .map(|_| ())
+}
+
+/// Replaces a member's groups; `false` when they are not a member.
+pub(super) async fn set_member_groups(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    org: OrganizationId,
+    user: UserId,
+    groups: &MemberGroups,
+) -> QueryResult<bool> {
+    diesel::update(
+        organization_members::table
+            .filter(organization_members::client_id.eq(client.as_uuid()))
+            .filter(organization_members::organization_id.eq(org.as_uuid()))
+            .filter(organization_members::user_id.eq(user.as_uuid())),
+    )
+    .set(organization_members::groups.eq(groups_to_value(groups)))
+    .execute(tx)
+    .await
+    .map(|n| n > 0)
 }
 
 /// Stores the organization's own fields; `false` when it is gone.

@@ -332,3 +332,36 @@ diesel::table! {
         verified_at -> Nullable<Timestamptz>,
     }
 }
+
+diesel::table! {
+    sso_connections (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        organization_id -> Uuid,
+        name -> Text,
+        protocol -> Text,
+        status -> Text,
+        domains -> Array<Text>,
+        enforce_for_domains -> Bool,
+        jit -> Bool,
+        attribute_mapping -> Jsonb,
+        config -> Jsonb,
+        secret_sealed -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        last_login_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    sso_identities (connection_id, external_id) {
+        connection_id -> Uuid,
+        external_id -> Text,
+        client_id -> Uuid,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+        last_login_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(sso_connections, organization_domains);

@@ -148,6 +148,33 @@ async fn apply(tx: &mut AsyncPgConnection, write: &Write) -> Result<Option<Writt
         Write::DeleteOrgDomain { client, id } => {
             required(super::org_domains::delete(tx, *client, *id).await?)
         }
+        Write::CreateSsoConnection(c) => required(super::sso::insert(tx, c).await?),
+        Write::UpdateSsoConnection(c) => required(super::sso::update(tx, c).await?),
+        Write::DeleteSsoConnection { client, id } => {
+            required(super::sso::delete(tx, *client, *id).await?)
+        }
+        Write::LinkSsoIdentity {
+            client,
+            connection,
+            external_id,
+            user,
+            at,
+        } => required(
+            super::sso::link_identity(tx, *client, *connection, external_id, *user, *at).await?,
+        ),
+        Write::CreateUser(user) => required(super::users::insert_without_password(tx, user).await?),
+        Write::AddMember(member) => {
+            super::organizations::add_member(tx, member).await?;
+            Some(Written::Done)
+        }
+        Write::SetMemberGroups {
+            client,
+            org,
+            user,
+            groups,
+        } => required(
+            super::organizations::set_member_groups(tx, *client, *org, *user, groups).await?,
+        ),
         Write::CreateServiceAccount(account) => {
             required(super::service_accounts::insert_account(tx, account).await?)
         }

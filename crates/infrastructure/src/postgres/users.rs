@@ -39,6 +39,27 @@ pub(super) struct UserRow {
 }
 
 impl UserRow {
+    fn of(user: &User, password_hash: Option<String>) -> Self {
+        Self {
+            id: user.id.as_uuid(),
+            client_id: user.client_id.as_uuid(),
+            email: user.email.as_str().to_owned(),
+            email_verified: user.email_verified,
+            password_hash,
+            display_name: user.display_name.clone(),
+            timezone: user.timezone.clone(),
+            locale: user.locale.clone(),
+            role: user.role.clone(),
+            status: user.status.as_str().to_owned(),
+            totp_enabled: user.totp_enabled,
+            last_login_at: user.last_login_at,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+impl UserRow {
     pub(super) fn into_user(self) -> anyhow::Result<UserWithPassword> {
         Ok(UserWithPassword {
             has_passkey: None,
@@ -85,22 +106,7 @@ impl UserRepository for PgUserRepository {
         verification: Option<&PendingEmail>,
     ) -> Result<(), UserWriteError> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let row = UserRow {
-            id: user.id.as_uuid(),
-            client_id: user.client_id.as_uuid(),
-            email: user.email.as_str().to_owned(),
-            email_verified: user.email_verified,
-            password_hash: Some(password_hash.to_owned()),
-            display_name: user.display_name.clone(),
-            timezone: user.timezone.clone(),
-            locale: user.locale.clone(),
-            role: user.role.clone(),
-            status: user.status.as_str().to_owned(),
-            totp_enabled: user.totp_enabled,
-            last_login_at: user.last_login_at,
-            created_at: user.created_at,
-            updated_at: user.updated_at,
-        };
+        let row = UserRow::of(user, Some(password_hash.to_owned()));
         conn.transaction::<_, DieselError, _>(async |tx| {
             diesel::insert_into(users::table)
                 .values(&row)
@@ -171,6 +177,18 @@ impl UserRepository for PgUserRepository {
 }
 
 // ------------------------------------------------------------------ writes (unit of work)
+
+/// Stores a new user without a password (signed in by an identity provider).
+pub(super) async fn insert_without_password(
+    tx: &mut AsyncPgConnection,
+    user: &User,
+) -> QueryResult<bool> {
+    diesel::insert_into(users::table)
+        .values(UserRow::of(user, None))
+        .execute(tx)
+        .await
+        .map(|n| n > 0)
+}
 
 /// Stores the profile fields of `user`; `false` when the user is gone.
 pub(super) async fn update_profile(tx: &mut AsyncPgConnection, user: &User) -> QueryResult<bool> {

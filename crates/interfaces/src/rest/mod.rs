@@ -19,6 +19,7 @@ mod oauth;
 mod oidc;
 mod org_authorization;
 mod organizations;
+mod sso;
 pub mod transport;
 mod ui_config;
 
@@ -109,6 +110,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(admin_email::routes)
                 .configure(admin_organizations::routes)
                 .configure(domains::admin_routes)
+                .configure(sso::admin_routes)
                 .configure(admin_oidc_apps::routes)
                 .configure(admin_service_accounts::routes)
                 .configure(audit::routes)
@@ -123,6 +125,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(mfa::routes)
                 .configure(organizations::routes)
                 .configure(domains::member_routes)
+                .configure(sso::member_routes)
                 .configure(oauth::api_routes)
                 .configure(oidc::api_routes)
                 .default_service(web::to(route_not_found)),

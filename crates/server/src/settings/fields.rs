@@ -68,6 +68,9 @@ pub struct Settings {
     /// `DNS_NAMESERVERS`: the resolvers asked for domain verification (`ip` or `ip:port`,
     /// comma-separated); empty = the system's (`/etc/resolv.conf`).
     pub dns_nameservers: Vec<std::net::SocketAddr>,
+    /// `ALLOW_INSECURE_IDP_URLS`: SSO identity providers on http and on loopback or private
+    /// hosts (development and tests only; logged at startup).
+    pub allow_insecure_idp_urls: bool,
     /// Every rate limit's rule: the catalogue's defaults (`authservice_application::limits`)
     /// with the `*_RATE_LIMIT` settings applied.
     pub rate_rules: RateRules,

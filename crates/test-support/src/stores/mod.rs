@@ -31,6 +31,7 @@ mod org_domains;
 mod organizations;
 mod service_accounts;
 mod sessions;
+mod sso;
 mod unit_of_work;
 mod users;
 
@@ -90,6 +91,8 @@ struct State {
     mappings: Vec<authservice_domain::organization::GroupMapping>,
     oidc_apps: Vec<(authservice_domain::oidc_app::OidcApp, Option<[u8; 32]>)>,
     org_domains: Vec<authservice_domain::organization::OrgDomain>,
+    sso_connections: Vec<authservice_domain::sso::SsoConnection>,
+    sso_identities: Vec<sso::Identity>,
     consents: Vec<(ClientId, UserId, authservice_application::ports::Consent)>,
     service_accounts: Vec<authservice_domain::service_account::ServiceAccount>,
     service_account_keys: Vec<(

@@ -41,6 +41,21 @@ impl OrgDomainRepository for MemoryDb {
         }))
     }
 
+    async fn verified_for(
+        &self,
+        client: ClientId,
+        domain: &str,
+    ) -> anyhow::Result<Option<OrganizationId>> {
+        Ok(self
+            .lock()
+            .org_domains
+            .iter()
+            .find(|d| {
+                d.client_id == client && d.domain == domain && d.status == DomainStatus::Verified
+            })
+            .map(|d| d.organization_id))
+    }
+
     async fn count(&self, client: ClientId, org: OrganizationId) -> anyhow::Result<usize> {
         Ok(self
             .lock()

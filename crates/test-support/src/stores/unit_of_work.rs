@@ -168,6 +168,44 @@ impl UnitOfWork for MemoryDb {
                 Write::DeleteOrgDomain { client, id } => {
                     st.delete_org_domain(client, id).then_some(Written::Done)
                 }
+                Write::CreateSsoConnection(c) => {
+                    st.sso_connections.push(c);
+                    Some(Written::Done)
+                }
+                Write::UpdateSsoConnection(c) => {
+                    st.update_sso_connection(&c).then_some(Written::Done)
+                }
+                Write::DeleteSsoConnection { client, id } => st
+                    .delete_sso_connection(client, id)
+                    .then_some(Written::Done),
+                Write::LinkSsoIdentity {
+                    client,
+                    connection,
+                    external_id,
+                    user,
+                    at,
+                } => st
+                    .link_sso_identity(client, connection, &external_id, user, at)
+                    .then_some(Written::Done),
+                Write::CreateUser(user) => {
+                    if !st.create_user(&user) {
+                        *st = saved;
+                        return Ok(Committed::Duplicate(i));
+                    }
+                    Some(Written::Done)
+                }
+                Write::AddMember(member) => {
+                    st.add_member(&member);
+                    Some(Written::Done)
+                }
+                Write::SetMemberGroups {
+                    client,
+                    org,
+                    user,
+                    groups,
+                } => st
+                    .replace_member_groups(client, org, user, &groups)
+                    .then_some(Written::Done),
                 Write::CreateServiceAccount(account) => {
                     st.insert_service_account(&account);
                     Some(Written::Done)

@@ -1,0 +1,380 @@
+//! Organizations' SSO connections (enterprise onboarding): managed by members with
+//! `enterprise:write` (`enterprise:read` to read) or by operators. The OIDC client secret is
+//! sealed with `ENCRYPTION_KEY` and never shown again; audit snapshots leave it out.
+
+use authservice_domain::organization::Organization;
+use authservice_domain::sso::{
+    AttributeMapping, ConnectionStatus, OidcIdp, SsoConnection, SsoProtocol,
+    parse_connection_domains, parse_connection_name,
+};
+use authservice_domain::{EventType, ValidationError};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::OrgError;
+use super::domains::{DomainActor, acting_client, acting_org, require_member_write};
+use crate::context::{AuditDraft, RequestCtx};
+use crate::pagination::{Page, PageRequest};
+use crate::ports::{Ports, Write};
+
+/// How many SSO connections one organization may have.
+pub const MAX_CONNECTIONS: usize = 20;
+
+/// What SSO connections need from the configuration.
+#[derive(Debug, Clone)]
+pub struct SsoSettings {
+    /// `BASE_URL` without a trailing `/`: callbacks are `{base}/api/auth/sso/callback/{id}`.
+    pub base_url: String,
+    /// `ALLOW_INSECURE_IDP_URLS`: IdPs on `http` and loopback or private hosts (development
+    /// and tests only).
+    pub allow_insecure_idp_urls: bool,
+    /// `JWT_ACCESS_TTL`: how long a group change must be checked against the store.
+    pub access_ttl: std::time::Duration,
+}
+
+impl SsoSettings {
+    /// Where the IdP sends the user back for connection `id`.
+    #[must_use]
+    pub fn callback_url(&self, id: Uuid) -> String {
+        format!("{}/api/auth/sso/callback/{id}", self.base_url)
+    }
+
+    /// Where a browser starts a sign-in through connection `id`.
+    #[must_use]
+    pub fn start_url(&self, id: Uuid) -> String {
+        format!("{}/api/auth/sso/{id}", self.base_url)
+    }
+}
+
+/// A connection body: every field optional (a patch), the creation needs
+/// `organization_id`, `name`, `protocol` and the protocol's settings.
+#[derive(Default)]
+pub struct ConnectionInput {
+    pub organization_id: Option<String>,
+    pub name: Option<String>,
+    pub protocol: Option<String>,
+    pub status: Option<String>,
+    pub domains: Option<Value>,
+    pub enforce_for_domains: Option<bool>,
+    pub jit: Option<bool>,
+    pub attribute_mapping: Option<Value>,
+    /// `{issuer, client_id, client_secret, scopes}`.
+    pub oidc: Option<Value>,
+    pub saml: Option<Value>,
+}
+
+impl std::fmt::Debug for ConnectionInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionInput")
+            .field("organization_id", &self.organization_id)
+            .field("name", &self.name)
+            .field("protocol", &self.protocol)
+            .field("oidc", &self.oidc.as_ref().map(|_| "[with secret]"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The connection as audit events and answers show it (never the secret).
+#[must_use]
+pub fn snapshot(c: &SsoConnection) -> Value {
+    json!({
+        "id": c.id.to_string(),
+        "organization_id": c.organization_id.as_uuid().to_string(),
+        "name": c.name,
+        "protocol": c.protocol.as_str(),
+        "status": c.status.as_str(),
+        "domains": c.domains,
+        "enforce_for_domains": c.enforce_for_domains,
+        "jit": c.jit,
+        "attribute_mapping": c.attribute_mapping.to_value(),
+        "oidc": c.oidc.as_ref().map(|o| {
+            let mut v = o.to_value();
+            v["client_secret_set"] = json!(c.sealed_secret.is_some());
+            v
+        }),
+    })
+}
+
+pub struct ManageSsoConnections {
+    ports: Ports,
+    settings: SsoSettings,
+}
+
+impl ManageSsoConnections {
+    #[must_use]
+    pub fn new(ports: &Ports, settings: &SsoSettings) -> Self {
+        Self {
+            ports: ports.clone(),
+            settings: settings.clone(),
+        }
+    }
+
+    #[must_use]
+    pub fn settings(&self) -> &SsoSettings {
+        &self.settings
+    }
+
+    /// Connection `id` the actor may see (`write`: change).
+    async fn connection(
+        &self,
+        ctx: &RequestCtx,
+        actor: DomainActor<'_>,
+        id: &str,
+    ) -> Result<SsoConnection, OrgError> {
+        let id = Uuid::try_parse(id.trim()).map_err(|_| OrgError::ConnectionNotFound)?;
+        let client = acting_client(ctx, actor)?;
+        let connection = self
+            .ports
+            .sso_connections
+            .get(client, id)
+            .await?
+            .ok_or(OrgError::ConnectionNotFound)?;
+        require_member_write(
+            &self.ports,
+            actor,
+            connection.organization_id,
+            OrgError::ConnectionNotFound,
+        )
+        .await?;
+        Ok(connection)
+    }
+
+    /// The sealed client secret from `oidc.client_secret`, if the body has one.
+    fn sealed_secret(&self, oidc: &Value) -> Result<Option<Vec<u8>>, OrgError> {
+        match oidc.get("client_secret") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(secret)) if (1..=1024).contains(&secret.len()) => {
+                Ok(Some(self.ports.secret_box.seal(secret.as_bytes())?.0))
+            }
+            Some(_) => Err(ValidationError::new(
+                "oidc",
+                "client_secret must be 1 to 1,024 characters",
+            )
+            .into()),
+        }
+    }
+
+    /// Applies the body's fields to `c` (the protocol is fixed at creation).
+    fn apply(&self, c: &mut SsoConnection, input: &ConnectionInput) -> Result<(), OrgError> {
+        if let Some(name) = &input.name {
+            c.name = parse_connection_name(name)?;
+        }
+        if let Some(status) = &input.status {
+            c.status = ConnectionStatus::parse(status)?;
+        }
+        if let Some(domains) = &input.domains {
+            c.domains = parse_connection_domains(domains)?;
+        }
+        if let Some(enforce) = input.enforce_for_domains {
+            c.enforce_for_domains = enforce;
+        }
+        if let Some(jit) = input.jit {
+            c.jit = jit;
+        }
+        if let Some(mapping) = &input.attribute_mapping {
+            c.attribute_mapping = AttributeMapping::parse(mapping)?;
+        }
+        if let Some(oidc) = &input.oidc {
+            if c.protocol != SsoProtocol::Oidc {
+                return Err(ValidationError::new("oidc", "only for protocol oidc").into());
+            }
+            c.oidc = Some(OidcIdp::parse(oidc, self.settings.allow_insecure_idp_urls)?);
+            if let Some(sealed) = self.sealed_secret(oidc)? {
+                c.sealed_secret = Some(sealed);
+            }
+        }
+        if c.protocol == SsoProtocol::Oidc && (c.oidc.is_none() || c.sealed_secret.is_none()) {
+            return Err(ValidationError::new(
+                "oidc",
+                "issuer, client_id and client_secret are required for protocol oidc",
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    fn event(ctx: &RequestCtx, event: EventType, c: &SsoConnection) -> AuditDraft {
+        ctx.audit(event)
+            .client(c.client_id)
+            .target("sso_connection", c.id)
+            .metadata(json!({
+                "organization_id": c.organization_id.as_uuid().to_string(),
+                "protocol": c.protocol.as_str(),
+            }))
+    }
+
+    /// Adds a connection to organization `input.organization_id`.
+    ///
+    /// # Errors
+    /// `Invalid` (a field), `ProtocolUnsupported` (SAML, for now), `NotFound`/`Forbidden`, a
+    /// store failure.
+    pub async fn create(
+        &self,
+        ctx: &RequestCtx,
+        actor: DomainActor<'_>,
+        input: &ConnectionInput,
+    ) -> Result<SsoConnection, OrgError> {
+        let org_ref = input
+            .organization_id
+            .as_deref()
+            .ok_or_else(|| ValidationError::new("organization_id", "is required"))?;
+        let name = parse_connection_name(input.name.as_deref().unwrap_or_default())?;
+        let protocol = SsoProtocol::parse(input.protocol.as_deref().unwrap_or_default())?;
+        if protocol == SsoProtocol::Saml {
+            return Err(OrgError::ProtocolUnsupported);
+        }
+        let org: Organization = acting_org(&self.ports, ctx, actor, org_ref, true).await?;
+        let count = self
+            .ports
+            .sso_connections
+            .count(org.client_id, org.id)
+            .await?;
+        if count >= MAX_CONNECTIONS {
+            return Err(ValidationError::new(
+                "organization_id",
+                format!("an organization has at most {MAX_CONNECTIONS} SSO connections"),
+            )
+            .into());
+        }
+        let now = self.ports.clock.now();
+        let mut connection = SsoConnection {
+            id: Uuid::now_v7(),
+            client_id: org.client_id,
+            organization_id: org.id,
+            name,
+            protocol,
+            status: ConnectionStatus::Active,
+            domains: Vec::new(),
+            enforce_for_domains: false,
+            jit: true,
+            attribute_mapping: AttributeMapping::default(),
+            oidc: None,
+            sealed_secret: None,
+            created_at: now,
+            updated_at: now,
+            last_login_at: None,
+        };
+        self.apply(&mut connection, input)?;
+        let event = Self::event(ctx, EventType::SsoConnectionCreated, &connection)
+            .after(snapshot(&connection))
+            .at(now);
+        self.ports
+            .uow
+            .commit(vec![
+                Write::CreateSsoConnection(connection.clone()),
+                Write::Audit(event),
+            ])
+            .await?;
+        Ok(connection)
+    }
+
+    /// One page of the connections of organization `org` (or, for an operator, of the client).
+    ///
+    /// # Errors
+    /// `NotFound`/`Forbidden`, `Invalid` (a member without `organization_id`), a store failure.
+    pub async fn list(
+        &self,
+        ctx: &RequestCtx,
+        actor: DomainActor<'_>,
+        org: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<SsoConnection>, OrgError> {
+        let (client, org) = match (actor, org) {
+            (_, Some(org)) => {
+                let org = acting_org(&self.ports, ctx, actor, org, false).await?;
+                (org.client_id, Some(org.id))
+            }
+            (DomainActor::Operator { .. }, None) => (acting_client(ctx, actor)?, None),
+            (DomainActor::Member(_), None) => {
+                return Err(ValidationError::new("organization_id", "is required").into());
+            }
+        };
+        let rows = self.ports.sso_connections.list(client, org, page).await?;
+        Ok(Page::from_overfetch(rows, page.limit, |c| c.id))
+    }
+
+    /// Connection `id`.
+    ///
+    /// # Errors
+    /// `ConnectionNotFound`, a store failure.
+    pub async fn get(
+        &self,
+        ctx: &RequestCtx,
+        actor: DomainActor<'_>,
+        id: &str,
+    ) -> Result<SsoConnection, OrgError> {
+        self.connection(ctx, actor, id).await
+    }
+
+    /// Changes connection `id` (a new `oidc.client_secret` replaces the sealed one; without
+    /// one the old secret stays).
+    ///
+    /// # Errors
+    /// `ConnectionNotFound`, `Invalid`, a store failure.
+    pub async fn update(
+        &self,
+        ctx: &RequestCtx,
+        actor: DomainActor<'_>,
+        id: &str,
+        input: &ConnectionInput,
+    ) -> Result<SsoConnection, OrgError> {
+        let mut connection = self.connection(ctx, actor, id).await?;
+        if let Some(protocol) = &input.protocol
+            && SsoProtocol::parse(protocol)? != connection.protocol
+        {
+            return Err(ValidationError::new("protocol", "cannot change").into());
+        }
+        let before = snapshot(&connection);
+        self.apply(&mut connection, input)?;
+        let now = self.ports.clock.now();
+        connection.updated_at = now;
+        let event = Self::event(ctx, EventType::SsoConnectionUpdated, &connection)
+            .before(before)
+            .after(snapshot(&connection))
+            .at(now);
+        let committed = self
+            .ports
+            .uow
+            .commit(vec![
+                Write::UpdateSsoConnection(connection.clone()),
+                Write::Audit(event),
+            ])
+            .await?;
+        if !committed.is_all() {
+            return Err(OrgError::ConnectionNotFound);
+        }
+        Ok(connection)
+    }
+
+    /// Deletes connection `id` with the identities it linked (their users stay).
+    ///
+    /// # Errors
+    /// `ConnectionNotFound`, a store failure.
+    pub async fn delete(
+        &self,
+        ctx: &RequestCtx,
+        actor: DomainActor<'_>,
+        id: &str,
+    ) -> Result<(), OrgError> {
+        let connection = self.connection(ctx, actor, id).await?;
+        let event = Self::event(ctx, EventType::SsoConnectionDeleted, &connection)
+            .before(snapshot(&connection))
+            .at(self.ports.clock.now());
+        let committed = self
+            .ports
+            .uow
+            .commit(vec![
+                Write::DeleteSsoConnection {
+                    client: connection.client_id,
+                    id: connection.id,
+                },
+                Write::Audit(event),
+            ])
+            .await?;
+        if committed.is_all() {
+            Ok(())
+        } else {
+            Err(OrgError::ConnectionNotFound)
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Who an IdP's user is here: the identity (connection, subject) already linked; else an
+//! account of the same address — linked only when the address is on a domain verified for the
+//! connection's organization (never an account outside it); else a new user (JIT), again only
+//! on such a domain. The user joins the organization, and their IdP groups replace their `sso`
+//! groups (which group mappings grant by) on every sign-in.
+
+use authservice_domain::organization::{GroupSource, Membership, OrgRole};
+use authservice_domain::sign_in::Proof;
+use authservice_domain::sso::{ExternalProfile, SsoConnection};
+use authservice_domain::{EventType, User, UserId, UserStatus};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::SsoError;
+use super::sign_in::SsoSignIn;
+use crate::context::RequestCtx;
+use crate::ports::{Committed, Write};
+
+/// The role a member added by SSO gets (group mappings grant more).
+const SSO_MEMBER_ROLE: &str = "member";
+
+impl SsoSignIn {
+    /// The user `profile` signs in as, with the writes that record it.
+    ///
+    /// # Errors
+    /// `AccountConflict`, `NotProvisioned`, a refusal of the sign-in gate, a store failure.
+    pub(super) async fn sign_in_as(
+        &self,
+        ctx: &RequestCtx,
+        connection: &SsoConnection,
+        profile: &ExternalProfile,
+    ) -> Result<User, SsoError> {
+        let ports = &self.ports;
+        let client = ports
+            .clients
+            .get(connection.client_id)
+            .await?
+            .ok_or(SsoError::ConnectionNotFound)?;
+        let now = ports.clock.now();
+        let mut writes = Vec::new();
+        let linked = ports
+            .sso_connections
+            .identity_user(client.id, connection.id, &profile.subject)
+            .await?;
+        let (user, event_type) = if let Some(user_id) = linked {
+            let user = ports
+                .users
+                .get(client.id, user_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("linked user is gone"))?
+                .user;
+            (user, EventType::SsoLogin)
+        } else {
+            let owner = ports
+                .org_domains
+                .verified_for(client.id, profile.email.domain())
+                .await?;
+            let on_verified_domain = owner == Some(connection.organization_id);
+            match ports.users.find_by_email(client.id, &profile.email).await? {
+                Some(_) if !on_verified_domain => return Err(SsoError::AccountConflict),
+                Some(found) => (found.user, EventType::SsoIdentityLinked),
+                None if !connection.jit => return Err(SsoError::NotProvisioned("jit_off")),
+                None if !on_verified_domain => {
+                    return Err(SsoError::NotProvisioned("email_domain_not_verified"));
+                }
+                None => {
+                    let user = User {
+                        id: UserId::from_uuid(Uuid::now_v7()),
+                        client_id: client.id,
+                        email: profile.email.clone(),
+                        // The organization proved it owns the domain; its IdP vouches.
+                        email_verified: true,
+                        display_name: profile.display_name(),
+                        timezone: None,
+                        locale: None,
+                        role: "user".to_owned(),
+                        status: UserStatus::Active,
+                        totp_enabled: false,
+                        last_login_at: Some(now),
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    writes.push(Write::CreateUser(user.clone()));
+                    (user, EventType::SsoUserProvisioned)
+                }
+            }
+        };
+        // The same rule as every sign-in (no second factor: the IdP authenticated the user).
+        crate::auth::gate::admit(ports, &client, &user, Proof::CompletedSignIn).await??;
+
+        let org = connection.organization_id;
+        let member = ports.organizations.member(client.id, org, user.id).await?;
+        let groups_changed = match member {
+            Some(view) => {
+                let mut groups = view.membership.groups.clone();
+                groups.insert(GroupSource::Sso, profile.groups.clone());
+                groups.retain(|_, names| !names.is_empty());
+                let changed = groups != view.membership.groups;
+                if changed {
+                    writes.push(Write::SetMemberGroups {
+                        client: client.id,
+                        org,
+                        user: user.id,
+                        groups,
+                    });
+                }
+                changed
+            }
+            None => {
+                let mut groups = authservice_domain::organization::MemberGroups::new();
+                if !profile.groups.is_empty() {
+                    groups.insert(GroupSource::Sso, profile.groups.clone());
+                }
+                writes.push(Write::AddMember(Membership {
+                    id: Uuid::now_v7(),
+                    organization_id: org,
+                    client_id: client.id,
+                    user_id: user.id,
+                    role: OrgRole::parse(SSO_MEMBER_ROLE)?,
+                    groups,
+                    joined_at: now,
+                }));
+                true
+            }
+        };
+        let link_at = writes.len();
+        writes.push(Write::LinkSsoIdentity {
+            client: client.id,
+            connection: connection.id,
+            external_id: profile.subject.clone(),
+            user: user.id,
+            at: now,
+        });
+        let mut event = ctx
+            .audit(event_type)
+            .client(client.id)
+            .target("sso_connection", connection.id)
+            .metadata(json!({
+                "organization_id": org.as_uuid().to_string(),
+                "groups": profile.groups.len(),
+            }))
+            .at(now);
+        event.user_id = Some(user.id.as_uuid());
+        writes.push(Write::Audit(event));
+        match ports.uow.commit(writes).await? {
+            Committed::All(_) => {}
+            // The address was taken meanwhile, or the identity linked to someone else.
+            Committed::Duplicate(_) => return Err(SsoError::AccountConflict),
+            Committed::Refused(i) if i == link_at => return Err(SsoError::AccountConflict),
+            Committed::Refused(_) => {
+                return Err(anyhow::anyhow!("the membership changed during the sign-in").into());
+            }
+        }
+        if groups_changed {
+            crate::tokens::note_membership_change(
+                ports,
+                self.settings.access_ttl,
+                org,
+                Some(user.id),
+            )
+            .await?;
+        }
+        Ok(user)
+    }
+}

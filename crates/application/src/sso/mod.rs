@@ -1,0 +1,144 @@
+//! Enterprise SSO sign-in: a browser starts at `/api/auth/sso/{connection}` (or finds its
+//! connection by email domain), signs in at the organization's IdP, comes back to the
+//! connection's callback, and is sent on to the app with a one-time `auth_code` the app
+//! exchanges (`redirect/exchange`) for a session — or to the hosted login page.
+//!
+//! The attempt's state (nonce, PKCE verifier, where to go back) is kept server-side for ten
+//! minutes under the SHA-256 of the `state` sent to the IdP, used once, and bound to the browser
+//! that began it by a cookie, so a callback URL that leaks (or is forced on a victim) signs
+//! nobody in.
+
+mod identity;
+mod sign_in;
+
+pub use sign_in::{CallbackInput, SsoSignIn, StartInput, Started, binding_cookie_name};
+
+use std::time::Duration;
+
+use crate::error::{ErrorKind, UseCaseError};
+
+/// How long an SSO attempt may take at the IdP.
+pub const SSO_STATE_TTL: Duration = Duration::from_secs(600);
+
+/// Why an SSO sign-in stopped. The reason shown (or sent to the app) is the code of
+/// [`UseCaseError::kind`] only; the details go to the log and the audit trail.
+#[derive(Debug, thiserror::Error)]
+pub enum SsoError {
+    #[error(transparent)]
+    Invalid(#[from] authservice_domain::ValidationError),
+    #[error("no SSO connection for that")]
+    NotConfigured,
+    #[error("no such SSO connection")]
+    ConnectionNotFound,
+    #[error("the SSO connection is disabled")]
+    ConnectionDisabled,
+    #[error("the redirect URI is not registered for this client")]
+    RedirectUriNotAllowed,
+    #[error("the sign-in attempt is unknown, expired, used or of another browser")]
+    StateInvalid,
+    #[error("the identity provider refused: {0}")]
+    Failed(String),
+    #[error("the identity provider is unavailable: {0}")]
+    IdpUnavailable(String),
+    #[error("an account with this address exists and cannot be linked")]
+    AccountConflict,
+    #[error("the user has no account and the connection does not create them: {0}")]
+    NotProvisioned(&'static str),
+    #[error("this application is suspended")]
+    ClientSuspended,
+    #[error("this account is disabled")]
+    AccountDisabled,
+    #[error("email address is not verified")]
+    EmailNotVerified,
+    #[error("too many requests")]
+    RateLimited { retry_after: Duration },
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for SsoError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Invalid(_) => ErrorKind::InvalidRequest,
+            Self::NotConfigured => ErrorKind::SsoNotConfigured,
+            Self::ConnectionNotFound => ErrorKind::SsoConnectionNotFound,
+            Self::ConnectionDisabled => ErrorKind::SsoConnectionDisabled,
+            Self::RedirectUriNotAllowed => ErrorKind::RedirectUriNotAllowed,
+            Self::StateInvalid => ErrorKind::SsoStateInvalid,
+            Self::Failed(_) => ErrorKind::SsoFailed,
+            Self::IdpUnavailable(_) => ErrorKind::IdpUnavailable,
+            Self::AccountConflict => ErrorKind::SsoAccountConflict,
+            Self::NotProvisioned(_) => ErrorKind::SsoUserNotProvisioned,
+            Self::ClientSuspended => ErrorKind::ClientSuspended,
+            Self::AccountDisabled => ErrorKind::AccountDisabled,
+            Self::EmailNotVerified => ErrorKind::EmailNotVerified,
+            Self::RateLimited { .. } => ErrorKind::RateLimited,
+            Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+impl SsoError {
+    /// The reason recorded in `sso.login_failed`.
+    fn reason(&self) -> String {
+        match self {
+            Self::Failed(why) | Self::IdpUnavailable(why) => why.chars().take(200).collect(),
+            Self::NotProvisioned(why) => (*why).to_owned(),
+            other => other.kind_code().to_owned(),
+        }
+    }
+
+    fn kind_code(&self) -> &'static str {
+        match self {
+            Self::StateInvalid => "state_invalid",
+            Self::AccountConflict => "account_conflict",
+            Self::ClientSuspended => "client_suspended",
+            Self::AccountDisabled => "account_disabled",
+            Self::EmailNotVerified => "email_not_verified",
+            Self::ConnectionDisabled => "connection_disabled",
+            _ => "refused",
+        }
+    }
+}
+
+impl From<authservice_domain::sign_in::Refusal> for SsoError {
+    fn from(refusal: authservice_domain::sign_in::Refusal) -> Self {
+        use authservice_domain::sign_in::Refusal;
+        match refusal {
+            Refusal::ClientSuspended => Self::ClientSuspended,
+            Refusal::AccountDisabled => Self::AccountDisabled,
+            Refusal::EmailNotVerified => Self::EmailNotVerified,
+        }
+    }
+}
+
+/// Where a failed (or finished) attempt sends the browser: the app's validated redirect URI
+/// with its `state`, or — when there is none — the hosted login page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReturnTo {
+    pub redirect_uri: Option<String>,
+    pub app_state: Option<String>,
+}
+
+/// A stopped attempt and where to tell the browser.
+#[derive(Debug)]
+pub struct SsoFailure {
+    pub error: SsoError,
+    pub return_to: ReturnTo,
+}
+
+impl<E: Into<SsoError>> From<E> for SsoFailure {
+    fn from(error: E) -> Self {
+        Self {
+            error: error.into(),
+            return_to: ReturnTo::default(),
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! The browser's way through an SSO connection: start (connection by id, or by the domain of
+//! an address) and callback.
+
+use authservice_domain::secret::{hex, secrets_equal, sha256};
+use authservice_domain::sso::{SsoConnection, SsoProtocol};
+use authservice_domain::{Client, ClientId, EventType, ValidationError};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{ReturnTo, SSO_STATE_TTL, SsoError, SsoFailure};
+use crate::audit::record_quietly;
+use crate::context::RequestCtx;
+use crate::limits::{Limit, subject};
+use crate::organizations::SsoSettings;
+use crate::ports::{IdpError, OidcAuthRequest, OidcCallback, Ports};
+
+/// What a browser brings to `/api/auth/sso…` (besides the client of its `api_key`).
+#[derive(Debug, Default, Clone)]
+pub struct StartInput {
+    /// `/api/auth/sso/{connection}`.
+    pub connection: Option<String>,
+    /// `?domain=` or the domain of `?email=` (home-realm discovery).
+    pub domain: Option<String>,
+    pub email: Option<String>,
+    /// Where the app wants the `auth_code`: exactly a registered redirect URI of the client
+    /// (missing: the hosted login page).
+    pub redirect_uri: Option<String>,
+    /// The app's own `state`, handed back with the code or the error.
+    pub app_state: Option<String>,
+    /// The app's PKCE challenge (S256), checked at the exchange.
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+}
+
+/// Where to send the browser, and the cookie that binds the attempt to it.
+#[derive(Debug)]
+pub struct Started {
+    pub location: String,
+    pub cookie_name: String,
+    pub cookie_value: String,
+}
+
+/// The IdP's answer at the callback.
+#[derive(Default)]
+pub struct CallbackInput {
+    pub connection: String,
+    pub state: Option<String>,
+    pub code: Option<String>,
+    /// The IdP's own refusal (`error=access_denied`, …).
+    pub error: Option<String>,
+    /// The value of the attempt's binding cookie ([`binding_cookie_name`]) in this browser.
+    pub binding: Option<String>,
+}
+
+impl std::fmt::Debug for CallbackInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackInput")
+            .field("connection", &self.connection)
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The cookie binding the attempt with this `state` to its browser (one per attempt, so
+/// attempts in several tabs do not overwrite each other).
+#[must_use]
+pub fn binding_cookie_name(state: &str) -> String {
+    format!("sso_{}", &hex(&sha256(state.as_bytes()))[..16])
+}
+
+fn state_key(state: &str) -> String {
+    format!("sso_state:{}", hex(&sha256(state.as_bytes())))
+}
+
+pub struct SsoSignIn {
+    pub(super) ports: Ports,
+    pub(super) settings: SsoSettings,
+}
+
+impl SsoSignIn {
+    #[must_use]
+    pub fn new(ports: &Ports, settings: &SsoSettings) -> Self {
+        Self {
+            ports: ports.clone(),
+            settings: settings.clone(),
+        }
+    }
+
+    /// Where the code (or an error) may be sent: a registered redirect URI of `client`, or
+    /// the hosted login page when there is none.
+    fn return_to(&self, client: &Client, input: &StartInput) -> Result<ReturnTo, SsoError> {
+        let app_state = input
+            .app_state
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.chars().take(512).collect());
+        let Some(uri) = input
+            .redirect_uri
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        else {
+            return Ok(ReturnTo {
+                redirect_uri: None,
+                app_state,
+            });
+        };
+        let own = url::Url::parse(&self.settings.base_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        if !client.accepts_redirect_uri(uri, &own) {
+            return Err(SsoError::RedirectUriNotAllowed);
+        }
+        Ok(ReturnTo {
+            redirect_uri: Some(uri.to_owned()),
+            app_state,
+        })
+    }
+
+    /// The app's PKCE challenge, if it sent one (S256 only).
+    fn app_challenge(input: &StartInput) -> Result<Option<String>, SsoError> {
+        let challenge = input
+            .code_challenge
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
+        match (challenge, input.code_challenge_method.as_deref()) {
+            (None, _) => Ok(None),
+            (Some(c), Some("S256")) if authservice_domain::pkce::is_s256_challenge(c) => {
+                Ok(Some(c.to_owned()))
+            }
+            _ => Err(ValidationError::new(
+                "code_challenge",
+                "must be BASE64URL(SHA-256(code_verifier)) with code_challenge_method=S256",
+            )
+            .into()),
+        }
+    }
+
+    /// The connection the browser asked for: by id, or the one routing the address's domain.
+    async fn connection(
+        &self,
+        client: &Client,
+        input: &StartInput,
+    ) -> Result<SsoConnection, SsoError> {
+        let found = if let Some(id) = input.connection.as_deref() {
+            let id = Uuid::try_parse(id.trim()).map_err(|_| SsoError::ConnectionNotFound)?;
+            self.ports
+                .sso_connections
+                .get(client.id, id)
+                .await?
+                .ok_or(SsoError::ConnectionNotFound)?
+        } else {
+            let raw = match (input.domain.as_deref(), input.email.as_deref()) {
+                (Some(domain), _) => domain.to_owned(),
+                (None, Some(email)) => email.rsplit_once('@').map_or("", |(_, d)| d).to_owned(),
+                (None, None) => {
+                    return Err(
+                        ValidationError::new("domain", "domain or email is required").into(),
+                    );
+                }
+            };
+            let domain = authservice_domain::organization::parse_domain(&raw)
+                .map_err(|_| SsoError::NotConfigured)?;
+            self.ports
+                .sso_connections
+                .for_domain(client.id, &domain)
+                .await?
+                .ok_or(SsoError::NotConfigured)?
+        };
+        if !found.is_active() {
+            return Err(SsoError::ConnectionDisabled);
+        }
+        Ok(found)
+    }
+
+    /// Begins a sign-in: the IdP's authorization URL and the binding cookie.
+    ///
+    /// # Errors
+    /// A failure with where to report it (the app's redirect URI once it is validated).
+    #[tracing::instrument(name = "sso_start", level = "debug", skip_all)]
+    pub async fn start(&self, ctx: &RequestCtx, input: StartInput) -> Result<Started, SsoFailure> {
+        let client = ctx
+            .client
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("SSO start without a client"))?;
+        self.ports
+            .limits
+            .take(Limit::SsoStart, &subject::ip(ctx))
+            .await?
+            .map_err(|retry_after| SsoError::RateLimited { retry_after })?;
+        let return_to = self.return_to(client, &input)?;
+        let fail = |error: SsoError| SsoFailure {
+            error,
+            return_to: return_to.clone(),
+        };
+        if !client.is_active() {
+            return Err(fail(SsoError::ClientSuspended));
+        }
+        let app_challenge = Self::app_challenge(&input).map_err(fail)?;
+        let connection = self.connection(client, &input).await.map_err(fail)?;
+        let (Some(idp), SsoProtocol::Oidc) = (&connection.oidc, connection.protocol) else {
+            return Err(fail(SsoError::Failed("protocol not available".to_owned())));
+        };
+        let state = hex(&self.ports.random.bytes32());
+        let nonce = hex(&self.ports.random.bytes32());
+        // 64 hex characters: a valid PKCE verifier (43–128 unreserved characters).
+        let verifier = hex(&self.ports.random.bytes32());
+        let binding = hex(&self.ports.random.bytes32());
+        let callback = self.settings.callback_url(connection.id);
+        let location = self
+            .ports
+            .oidc_rp
+            .authorization_url(OidcAuthRequest {
+                idp,
+                redirect_uri: &callback,
+                state: &state,
+                nonce: &nonce,
+                code_verifier: &verifier,
+                login_hint: input.email.as_deref().map(str::trim),
+            })
+            .await
+            .map_err(|e| fail(idp_error(e)))?;
+        let stored = json!({
+            "client_id": client.id.to_string(),
+            "connection_id": connection.id.to_string(),
+            "nonce": nonce,
+            "verifier": verifier,
+            "binding": hex(&sha256(binding.as_bytes())),
+            "redirect_uri": return_to.redirect_uri,
+            "app_state": return_to.app_state,
+            "code_challenge": app_challenge,
+        });
+        self.ports
+            .ephemeral
+            .put_value(&state_key(&state), &stored.to_string(), SSO_STATE_TTL)
+            .await
+            .map_err(|e| fail(e.into()))?;
+        Ok(Started {
+            location,
+            cookie_name: binding_cookie_name(&state),
+            cookie_value: binding,
+        })
+    }
+
+    /// The IdP sent the browser back: checks the attempt, the IdP's answer and the user, and
+    /// answers where to send the browser with its `auth_code`.
+    ///
+    /// # Errors
+    /// A failure with where to report it (the app's redirect URI when the attempt named one).
+    #[tracing::instrument(name = "sso_callback", level = "debug", skip_all)]
+    pub async fn callback(
+        &self,
+        ctx: &RequestCtx,
+        input: CallbackInput,
+    ) -> Result<String, SsoFailure> {
+        let state = input
+            .state
+            .as_deref()
+            .filter(|s| s.len() == 64)
+            .ok_or(SsoError::StateInvalid)?;
+        // Used once, whatever follows.
+        let stored = self
+            .ports
+            .ephemeral
+            .take(&state_key(state))
+            .await?
+            .and_then(|v| serde_json::from_str::<Value>(&v).ok())
+            .ok_or(SsoError::StateInvalid)?;
+        let field = |name: &str| stored.get(name).and_then(Value::as_str);
+        let return_to = ReturnTo {
+            redirect_uri: field("redirect_uri").map(str::to_owned),
+            app_state: field("app_state").map(str::to_owned),
+        };
+        let outcome = self
+            .finish(ctx, &input, &stored)
+            .await
+            .map(|code| self.success_location(&return_to, &code));
+        match outcome {
+            Ok(location) => Ok(location),
+            Err((error, connection)) => {
+                self.record_failure(ctx, &stored, connection.as_ref(), &error)
+                    .await;
+                Err(SsoFailure { error, return_to })
+            }
+        }
+    }
+
+    fn success_location(&self, return_to: &ReturnTo, code: &str) -> String {
+        let base = return_to
+            .redirect_uri
+            .clone()
+            .unwrap_or_else(|| format!("{}/login.html", self.settings.base_url));
+        let mut url = url::Url::parse(&base).unwrap_or_else(|_| {
+            url::Url::parse(&format!("{}/login.html", self.settings.base_url))
+                .expect("BASE_URL is a URL")
+        });
+        url.query_pairs_mut().append_pair("auth_code", code);
+        if let Some(state) = &return_to.app_state {
+            url.query_pairs_mut().append_pair("state", state);
+        }
+        url.into()
+    }
+
+    /// The checks after the attempt was found; the connection, when known, for the audit.
+    async fn finish(
+        &self,
+        ctx: &RequestCtx,
+        input: &CallbackInput,
+        stored: &Value,
+    ) -> Result<String, (SsoError, Option<SsoConnection>)> {
+        let field = |name: &str| stored.get(name).and_then(Value::as_str).unwrap_or_default();
+        // The stored binding is the hex SHA-256 of the cookie's value.
+        let bound = input.binding.as_deref().is_some_and(|b| {
+            secrets_equal(
+                hex(&sha256(b.as_bytes())).as_bytes(),
+                field("binding").as_bytes(),
+            )
+        });
+        if !bound || field("connection_id") != input.connection.trim() {
+            return Err((SsoError::StateInvalid, None));
+        }
+        let client_id =
+            ClientId::parse(field("client_id")).map_err(|_| (SsoError::StateInvalid, None))?;
+        let connection_id =
+            Uuid::try_parse(field("connection_id")).map_err(|_| (SsoError::StateInvalid, None))?;
+        let connection = self
+            .ports
+            .sso_connections
+            .get(client_id, connection_id)
+            .await
+            .map_err(|e| (e.into(), None))?
+            .ok_or((SsoError::ConnectionNotFound, None))?;
+        let with = |e: SsoError| (e, Some(connection.clone()));
+        if !connection.is_active() {
+            return Err(with(SsoError::ConnectionDisabled));
+        }
+        if let Some(error) = &input.error {
+            let why: String = error.chars().take(64).collect();
+            return Err(with(SsoError::Failed(format!("idp_error:{why}"))));
+        }
+        let code = input
+            .code
+            .as_deref()
+            .filter(|c| !c.is_empty() && c.len() <= 4096)
+            .ok_or_else(|| with(SsoError::Failed("no_code".to_owned())))?;
+        let (Some(idp), Some(sealed)) = (&connection.oidc, &connection.sealed_secret) else {
+            return Err(with(SsoError::Failed("connection_incomplete".to_owned())));
+        };
+        let secret = self
+            .ports
+            .secret_box
+            .open(&crate::ports::SealedSecret(sealed.clone()))
+            .map_err(|e| with(e.into()))?;
+        let secret = SecretString::from(String::from_utf8_lossy(&secret).into_owned());
+        let callback = self.settings.callback_url(connection.id);
+        let assertion = self
+            .ports
+            .oidc_rp
+            .finish(OidcCallback {
+                idp,
+                client_secret: &secret,
+                redirect_uri: &callback,
+                code,
+                code_verifier: field("verifier"),
+                nonce: field("nonce"),
+            })
+            .await
+            .map_err(|e| with(idp_error(e)))?;
+        let profile = connection
+            .attribute_mapping
+            .profile(&assertion.subject, &assertion.claims)
+            .map_err(|e| with(SsoError::Failed(format!("profile: {e}"))))?;
+        let amr = idp_amr(&assertion.claims);
+        let user = self
+            .sign_in_as(ctx, &connection, &profile)
+            .await
+            .map_err(with)?;
+        let value = json!({
+            "client_id": client_id.to_string(),
+            "user_id": user.id.to_string(),
+            "method": "sso",
+            "redirect_uri": stored.get("redirect_uri"),
+            "code_challenge": stored.get("code_challenge"),
+            "auth_time": self.ports.clock.now().timestamp(),
+            "amr": amr,
+        });
+        crate::email::redirect_code::mint_code(&self.ports, &value)
+            .await
+            .map_err(|e| with(e.into()))
+    }
+
+    async fn record_failure(
+        &self,
+        ctx: &RequestCtx,
+        stored: &Value,
+        connection: Option<&SsoConnection>,
+        error: &SsoError,
+    ) {
+        tracing::info!(reason = %error.reason(), "SSO sign-in refused");
+        let mut event = ctx.audit(EventType::SsoLoginFailed);
+        if let Some(client) = stored
+            .get("client_id")
+            .and_then(Value::as_str)
+            .and_then(|c| ClientId::parse(c).ok())
+        {
+            event = event.client(client);
+        }
+        if let Some(c) = connection {
+            event = event.target("sso_connection", c.id);
+        }
+        let event = event
+            .metadata(json!({ "reason": error.reason() }))
+            .at(self.ports.clock.now());
+        record_quietly(&self.ports, &event).await;
+    }
+}
+
+fn idp_error(e: IdpError) -> SsoError {
+    match e {
+        IdpError::Unavailable(why) => SsoError::IdpUnavailable(why),
+        IdpError::Refused(why) => SsoError::Failed(why),
+    }
+}
+
+/// The IdP's `amr` values that RFC 8176 registers (how the user signed in there), if it sent
+/// any.
+fn idp_amr(claims: &serde_json::Map<String, Value>) -> Vec<String> {
+    const REGISTERED: &[&str] = &[
+        "face", "fpt", "geo", "hwk", "iris", "kba", "mca", "mfa", "otp", "pin", "pwd", "rba",
+        "retina", "sc", "sms", "swk", "tel", "user", "vbm", "wia",
+    ];
+    claims
+        .get("amr")
+        .and_then(Value::as_array)
+        .map(|values| {
+            values
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|v| REGISTERED.contains(v))
+                .take(10)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}

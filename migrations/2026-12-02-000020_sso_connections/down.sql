@@ -1,0 +1,2 @@
+DROP TABLE sso_identities;
+DROP TABLE sso_connections;
