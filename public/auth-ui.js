@@ -327,10 +327,28 @@
       onSecondFactor: (method) => page(t("twoFactorTitle"), method === "totp" ? t("twoFactorLead") : "", [slot]),
       onSuccess: () => { afterSignIn(); },
     });
-    page(t("signInTitle"), oauth ? t("oauthSignInLead", { app: appName(oauth) }) : t("signInLead"), [slot,
+    // Enterprise SSO (when the client has a connection): the address's domain picks the
+    // organization's identity provider; the way back is this page with a one-time code.
+    const sso = [];
+    if (methods.sso && !oauth) {
+      const go = button(t("ssoSignIn"), { type: "button", class: "as-btn as-secondary", "data-sso": "" });
+      go.addEventListener("click", () => {
+        const input = slot.querySelector('input[type="email"]');
+        const email = input ? input.value.trim() : "";
+        if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
+          signIn.showError({ authCode: "ssoEmailFirst" });
+          if (input) input.focus();
+          return;
+        }
+        location.assign(`/api/auth/sso?${new URLSearchParams({ api_key: apiKey, email })}`);
+      });
+      sso.push(go);
+    }
+    page(t("signInTitle"), oauth ? t("oauthSignInLead", { app: appName(oauth) }) : t("signInLead"), [slot, ...sso,
       el("div", { class: "as-links" }, [link("/signup.html", t("noAccount")), link("/forgot-password.html", t("forgot"))])]);
     const error = params.get("error");
-    if (error) signIn.showError({ authCode: error });
+    // (A stable code from the server: the SSO way back and other redirects.)
+    if (error) signIn.showError({ authCode: error, code: error });
     const code = params.get("auth_code");
     if (code) {
       history.replaceState(null, "", location.pathname);

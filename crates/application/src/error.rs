@@ -117,6 +117,8 @@ pub enum ErrorKind {
     SsoUserNotProvisioned,
     /// This protocol is not available yet.
     SsoProtocolUnsupported,
+    /// The address's organization signs its people in through its identity provider only.
+    SsoRequired,
     /// The change would leave an organization without an owner.
     LastOwner,
     RoleNotFound,

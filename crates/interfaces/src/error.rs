@@ -243,6 +243,8 @@ table! {
         "No account" "Your organization has not given you an account here yet. Contact your administrator." false;
     SsoProtocolUnsupported     422 InvalidArgument    "sso_protocol_unsupported"      "AUTH_SSO_PROTOCOL_UNSUPPORTED"
         "Protocol not available" "This server does not offer that single sign-on protocol yet." false;
+    SsoRequired                403 PermissionDenied   "sso_required"                  "AUTH_SSO_REQUIRED"
+        "Single sign-on required" "Your organization signs you in through its identity provider. Use Sign in with SSO." false;
     LastOwner                  409 FailedPrecondition "last_owner"                    "AUTH_LAST_OWNER"
         "Last owner" "An organization needs at least one owner. Make someone else an owner first." false;
     RoleNotFound               422 InvalidArgument    "role_not_found"                "AUTH_ROLE_NOT_FOUND"

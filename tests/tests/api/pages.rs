@@ -52,7 +52,7 @@ async fn pages_app_with(extra: Vec<(&'static str, String)>) -> (TestApp, SmtpSin
 }
 
 /// Runs a step and fails on an error answer or a console error.
-async fn ok(browser: &mut Browser, step: Value) -> Value {
+pub(crate) async fn ok(browser: &mut Browser, step: Value) -> Value {
     let answer = browser.step(step.clone()).await;
     assert!(
         answer.get("error").is_none(),
@@ -92,11 +92,11 @@ async fn ok_refused(browser: &mut Browser, step: Value, statuses: &[&str]) -> Va
     answer
 }
 
-async fn click(browser: &mut Browser, name: &str) {
+pub(crate) async fn click(browser: &mut Browser, name: &str) {
     ok(browser, json!({ "op": "click", "name": name })).await;
 }
 
-async fn fill(browser: &mut Browser, label: &str, value: &str) {
+pub(crate) async fn fill(browser: &mut Browser, label: &str, value: &str) {
     ok(
         browser,
         json!({ "op": "fill", "label": label, "value": value }),
@@ -104,11 +104,11 @@ async fn fill(browser: &mut Browser, label: &str, value: &str) {
     .await;
 }
 
-async fn sees(browser: &mut Browser, text: &str) {
+pub(crate) async fn sees(browser: &mut Browser, text: &str) {
     ok(browser, json!({ "op": "check_text", "text": text })).await;
 }
 
-async fn lands_on(browser: &mut Browser, path: &str) {
+pub(crate) async fn lands_on(browser: &mut Browser, path: &str) {
     ok(browser, json!({ "op": "wait_url", "path": path })).await;
 }
 

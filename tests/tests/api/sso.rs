@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::auth_helpers::{call, key_of, signup};
 use super::domains::{Dns, ONBOARDING, admin, owner_of, send};
+use super::pages::{click, fill, lands_on, ok, sees};
 
 const CONNECTIONS: &str = "/api/auth/enterprise-onboarding/sso-connections";
 const APP_CALLBACK: &str = "https://app.example.com/sso/done";
@@ -647,4 +648,119 @@ async fn sso_connections_are_managed_by_members_with_enterprise_write_and_by_ope
         assert_eq!(events.len(), 1, "{event}");
         assert!(!Value::Array(events).to_string().contains("idp-secret"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_hosted_login_page_signs_in_through_sso_in_chromium() {
+    let idp = Idp::start();
+    let s = setup(&idp).await;
+    let callback = s.connection["callback_url"].as_str().unwrap().to_owned();
+    idp.configure(
+        &callback,
+        json!([account("u-ann", "ann@acme.test", &["eng"])]),
+    );
+    let mut b = authservice_tests::browser::Browser::launch(&s.app.address).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": format!("/login.html?api_key={}&locale=en", s.key) }),
+    )
+    .await;
+    // The button asks for the address first (it names the organization).
+    click(&mut b, "Sign in with SSO").await;
+    sees(&mut b, "Enter your work email first").await;
+    fill(&mut b, "Email", "ann@acme.test").await;
+    click(&mut b, "Sign in with SSO").await;
+    // The IdP signs Ann in, the callback hands a code to the login page, which exchanges it.
+    lands_on(&mut b, "/account.html").await;
+    sees(&mut b, "ann@acme.test").await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_enforcing_connection_refuses_every_other_first_factor_for_its_domain() {
+    let idp = Idp::start();
+    let s = setup(&idp).await;
+    let id = s.connection["id"].as_str().unwrap().to_owned();
+    signup(&s.app, &s.key, "carol@acme.test").await;
+    signup(&s.app, &s.key, "bob@elsewhere.test").await;
+    let (status, body) = send(
+        &s.app,
+        Method::PATCH,
+        &format!("{CONNECTIONS}/{id}"),
+        &s.key,
+        &s.owner,
+        Some(json!({ "enforce_for_domains": true })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let password = super::auth_helpers::PASSWORD;
+    for (path, body) in [
+        (
+            "/api/auth/login",
+            json!({ "email": "carol@acme.test", "password": password }),
+        ),
+        (
+            "/api/auth/login",
+            json!({ "email": "nobody@acme.test", "password": password }),
+        ),
+        (
+            "/api/auth/signup",
+            json!({ "email": "dan@acme.test", "password": "a long new passphrase 9" }),
+        ),
+        (
+            "/api/auth/forgot-password",
+            json!({ "email": "carol@acme.test" }),
+        ),
+        (
+            "/api/auth/magic-link/send",
+            json!({ "email": "Carol@Acme.test" }),
+        ),
+    ] {
+        let res = call(&s.app, Method::POST, path, &s.key, Some(body), None).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
+        let answer: Value = res.json().await.unwrap();
+        assert_eq!(answer["code"], "sso_required", "{path}: {answer}");
+        assert_eq!(answer["details"]["sso"]["connection_id"], id.as_str());
+        assert!(
+            answer["details"]["sso"]["url"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/api/auth/sso/{id}")),
+            "{answer}"
+        );
+    }
+    // Other domains are untouched.
+    let res = call(
+        &s.app,
+        Method::POST,
+        "/api/auth/login",
+        &s.key,
+        Some(json!({ "email": "bob@elsewhere.test", "password": password })),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // Enforcement stops with the connection (disabled) — and never holds for a domain the
+    // organization has not verified.
+    let (status, _) = send(
+        &s.app,
+        Method::PATCH,
+        &format!("{CONNECTIONS}/{id}"),
+        &s.key,
+        &s.owner,
+        Some(json!({ "status": "disabled" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let res = call(
+        &s.app,
+        Method::POST,
+        "/api/auth/login",
+        &s.key,
+        Some(json!({ "email": "carol@acme.test", "password": password })),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
 }

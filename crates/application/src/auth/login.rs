@@ -39,6 +39,8 @@ pub enum LoginError {
     Locked { retry_after: Duration },
     #[error("server is busy")]
     Busy,
+    #[error("this address signs in through its organization's identity provider")]
+    SsoRequired(crate::sso::SsoRequired),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -53,7 +55,15 @@ impl UseCaseError for LoginError {
             Self::RateLimited { .. } => ErrorKind::RateLimited,
             Self::Locked { .. } => ErrorKind::AccountLocked,
             Self::Busy => ErrorKind::ServerBusy,
+            Self::SsoRequired(_) => ErrorKind::SsoRequired,
             Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            Self::SsoRequired(sso) => Some(sso.details()),
+            _ => None,
         }
     }
 
@@ -127,6 +137,16 @@ impl Login {
             .take(Limit::Login, &subject::ip(ctx))
             .await?
             .map_err(|retry_after| LoginError::RateLimited { retry_after })?;
+        // An organization that enforces SSO for the address's domain: no password here, for
+        // accounts and unknown addresses alike.
+        if let Ok(email) = Email::parse(&input.email)
+            && let Some(sso) =
+                crate::sso::required_for(&self.ports, &self.config.issuer, client.id, &email)
+                    .await?
+        {
+            self.fail(ctx, "sso_required", None).await;
+            return Err(LoginError::SsoRequired(sso));
+        }
         let slot = self
             .reserve_failure_slot(ctx, client.id, &input.email)
             .await?;

@@ -51,6 +51,8 @@ pub enum SignupError {
     RateLimited { retry_after: Duration },
     #[error("server is busy")]
     Busy,
+    #[error("this address signs in through its organization's identity provider")]
+    SsoRequired(crate::sso::SsoRequired),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -64,6 +66,7 @@ impl UseCaseError for SignupError {
             Self::EmailTaken => ErrorKind::EmailTaken,
             Self::RateLimited { .. } => ErrorKind::RateLimited,
             Self::Busy => ErrorKind::ServerBusy,
+            Self::SsoRequired(_) => ErrorKind::SsoRequired,
             Self::Unexpected(_) => ErrorKind::Internal,
         }
     }
@@ -79,6 +82,7 @@ impl UseCaseError for SignupError {
     fn details(&self) -> Option<serde_json::Value> {
         match self {
             Self::PasswordPolicy(rules) => Some(super::rules_json(rules)),
+            Self::SsoRequired(sso) => Some(sso.details()),
             _ => None,
         }
     }
@@ -122,6 +126,11 @@ impl Signup {
             .await?
             .map_err(|retry_after| SignupError::RateLimited { retry_after })?;
         let email = Email::parse(&input.email)?;
+        if let Some(sso) =
+            crate::sso::required_for(&self.ports, &self.config.issuer, client.id, &email).await?
+        {
+            return Err(SignupError::SsoRequired(sso));
+        }
         let display_name = input
             .display_name
             .as_deref()

@@ -64,6 +64,8 @@ pub enum EmailFlowError {
     PasswordPolicy(Vec<authservice_domain::PasswordRule>),
     #[error("server is busy")]
     Busy,
+    #[error("this address signs in through its organization's identity provider")]
+    SsoRequired(crate::sso::SsoRequired),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -87,6 +89,7 @@ impl UseCaseError for EmailFlowError {
             Self::ApiKeyRequired => ErrorKind::MissingApiKey,
             Self::PasswordPolicy(_) => ErrorKind::PasswordPolicy,
             Self::Busy => ErrorKind::ServerBusy,
+            Self::SsoRequired(_) => ErrorKind::SsoRequired,
             Self::Unexpected(_) => ErrorKind::Internal,
         }
     }
@@ -102,6 +105,7 @@ impl UseCaseError for EmailFlowError {
     fn details(&self) -> Option<serde_json::Value> {
         match self {
             Self::PasswordPolicy(rules) => Some(crate::auth::rules_json(rules)),
+            Self::SsoRequired(sso) => Some(sso.details()),
             _ => None,
         }
     }

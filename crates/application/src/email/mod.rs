@@ -249,6 +249,12 @@ async fn request_link(
     let base = checked_base(request.base_url, client, settings.base_url.as_ref(), config)?;
     limit_mail_volume(ports, ctx, client).await?;
     limit_per_email(ports, request.limit, client, &email).await?;
+    // An organization that enforces SSO for the domain: no link is sent (known or not).
+    if let Some(sso) =
+        crate::sso::required_for(ports, config.base_url.as_str(), client.id, &email).await?
+    {
+        return Err(EmailFlowError::SsoRequired(sso));
+    }
     let user = ports
         .users
         .find_by_email(client.id, &email)

@@ -39,6 +39,12 @@ pub trait SsoConnectionRepository: Send + Sync {
     /// The store failed.
     async fn count(&self, client: ClientId, org: OrganizationId) -> anyhow::Result<usize>;
 
+    /// Whether `client` has any active connection (the hosted login page offers SSO then).
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn any_active(&self, client: ClientId) -> anyhow::Result<bool>;
+
     /// The active connection that routes `domain` for `client`: one that lists it, of the
     /// organization the domain is verified for (the oldest such connection).
     ///

@@ -17,6 +17,53 @@ use std::time::Duration;
 
 use crate::error::{ErrorKind, UseCaseError};
 
+/// An address whose organization enforces SSO: the connection to use and where a browser
+/// starts it (`403 sso_required` carries both as `details.sso`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoRequired {
+    pub connection_id: uuid::Uuid,
+    pub url: String,
+}
+
+impl SsoRequired {
+    /// `{sso: {connection_id, url}}`.
+    #[must_use]
+    pub fn details(&self) -> serde_json::Value {
+        serde_json::json!({
+            "sso": { "connection_id": self.connection_id.to_string(), "url": self.url }
+        })
+    }
+}
+
+/// Whether `email` (of `client`) must sign in through SSO: its domain is verified for an
+/// organization whose active connection routing it has `enforce_for_domains`. Password login,
+/// signup, magic links and password resets ask this first.
+///
+/// # Errors
+/// The store failed.
+pub(crate) async fn required_for(
+    ports: &crate::ports::Ports,
+    base_url: &str,
+    client: authservice_domain::ClientId,
+    email: &authservice_domain::Email,
+) -> anyhow::Result<Option<SsoRequired>> {
+    let Some(connection) = ports
+        .sso_connections
+        .for_domain(client, email.domain())
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(connection.enforce_for_domains.then(|| SsoRequired {
+        connection_id: connection.id,
+        url: format!(
+            "{}/api/auth/sso/{}",
+            base_url.trim_end_matches('/'),
+            connection.id
+        ),
+    }))
+}
+
 /// How long an SSO attempt may take at the IdP.
 pub const SSO_STATE_TTL: Duration = Duration::from_secs(600);
 

@@ -175,6 +175,14 @@ impl SsoSignIn {
         Ok(found)
     }
 
+    /// Whether the client has an active connection (the hosted login page offers SSO).
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn offered(&self, client: ClientId) -> anyhow::Result<bool> {
+        self.ports.sso_connections.any_active(client).await
+    }
+
     /// Begins a sign-in: the IdP's authorization URL and the binding cookie.
     ///
     /// # Errors

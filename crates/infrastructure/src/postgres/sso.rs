@@ -182,6 +182,20 @@ impl SsoConnectionRepository for PgSsoConnections {
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
+    #[tracing::instrument(name = "pg.sso.any_active", level = "debug", skip_all)]
+    async fn any_active(&self, client: ClientId) -> anyhow::Result<bool> {
+        use diesel::dsl::exists;
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        diesel::select(exists(
+            conns::table
+                .filter(conns::client_id.eq(client.as_uuid()))
+                .filter(conns::status.eq(ConnectionStatus::Active.as_str())),
+        ))
+        .get_result(&mut conn)
+        .await
+        .context("looking for SSO connections")
+    }
+
     #[tracing::instrument(name = "pg.sso.for_domain", level = "debug", skip_all)]
     async fn for_domain(
         &self,

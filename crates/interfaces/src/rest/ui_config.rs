@@ -10,7 +10,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/auth/ui/config").get(ui_config));
 }
 
-async fn ui_config(ClientCtx(ctx): ClientCtx) -> Result<HttpResponse, ApiError> {
+async fn ui_config(
+    ClientCtx(ctx): ClientCtx,
+    state: web::Data<super::HttpState>,
+) -> Result<HttpResponse, ApiError> {
     let Some(client) = ctx.client else {
         return Err(ApiError::new(
             authservice_application::ErrorKind::Internal,
@@ -18,6 +21,13 @@ async fn ui_config(ClientCtx(ctx): ClientCtx) -> Result<HttpResponse, ApiError> 
         ));
     };
     let ui = &client.policy().auth_ui;
+    // Enterprise SSO is offered when the client has an active connection.
+    let sso = state
+        .services
+        .sso_sign_in
+        .offered(client.id)
+        .await
+        .map_err(|e| ApiError::new(authservice_application::ErrorKind::Internal, e.to_string()))?;
     // Branding as used for email too: a hex colour, an http(s) logo, a bounded name.
     let brand = authservice_domain::Branding::of(&client);
     Ok(HttpResponse::Ok().json(json!({
@@ -34,6 +44,7 @@ async fn ui_config(ClientCtx(ctx): ClientCtx) -> Result<HttpResponse, ApiError> 
             "passkey": ui.passkey,
             "totp": true,
             "recovery_code": true,
+            "sso": sso,
         },
         "allowed_redirect_origins": client.allowed_origins.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
         // Exact return addresses; when any is registered only these receive a code.

@@ -55,6 +55,14 @@ impl SsoConnectionRepository for MemoryDb {
             .count())
     }
 
+    async fn any_active(&self, client: ClientId) -> anyhow::Result<bool> {
+        Ok(self
+            .lock()
+            .sso_connections
+            .iter()
+            .any(|c| c.client_id == client && c.is_active()))
+    }
+
     async fn for_domain(
         &self,
         client: ClientId,
