@@ -119,6 +119,8 @@ pub enum ErrorKind {
     SsoProtocolUnsupported,
     /// The address's organization signs its people in through its identity provider only.
     SsoRequired,
+    /// No finished test sign-in with that id (not yet, expired, or of another connection).
+    SsoTestNotFound,
     /// The change would leave an organization without an owner.
     LastOwner,
     RoleNotFound,

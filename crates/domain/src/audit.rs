@@ -157,6 +157,7 @@ event_types! {
     SsoConnectionCreated => "sso_connection.created",
     SsoConnectionUpdated => "sso_connection.updated",
     SsoConnectionDeleted => "sso_connection.deleted",
+    SsoConnectionTested => "sso_connection.tested",
     SsoLogin => "sso.login",
     SsoLoginFailed => "sso.login_failed",
     SsoUserProvisioned => "sso.user_provisioned",

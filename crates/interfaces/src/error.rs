@@ -245,6 +245,8 @@ table! {
         "Protocol not available" "This server does not offer that single sign-on protocol yet." false;
     SsoRequired                403 PermissionDenied   "sso_required"                  "AUTH_SSO_REQUIRED"
         "Single sign-on required" "Your organization signs you in through its identity provider. Use Sign in with SSO." false;
+    SsoTestNotFound            404 NotFound           "sso_test_not_found"            "AUTH_SSO_TEST_NOT_FOUND"
+        "Test result not found" "That test sign-in has not finished yet or has expired." false;
     LastOwner                  409 FailedPrecondition "last_owner"                    "AUTH_LAST_OWNER"
         "Last owner" "An organization needs at least one owner. Make someone else an owner first." false;
     RoleNotFound               422 InvalidArgument    "role_not_found"                "AUTH_ROLE_NOT_FOUND"

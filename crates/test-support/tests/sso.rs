@@ -11,7 +11,9 @@ use authservice_application::organizations::{
     ConnectionInput, DomainActor, ManageDomains, ManageOrganizations, ManageSsoConnections,
     NewOrganization, SsoSettings,
 };
-use authservice_application::sso::{CallbackInput, SsoError, SsoSignIn, StartInput, Started};
+use authservice_application::sso::{
+    CallbackInput, Landed, SsoError, SsoSignIn, StartInput, Started,
+};
 use authservice_domain::organization::GroupSource;
 use authservice_domain::testing::user;
 use authservice_domain::{Email, UserId};
@@ -134,6 +136,10 @@ async fn callback(
     )
     .await
     .map_err(|f| f.error)
+    .map(|landed| match landed {
+        Landed::Redirect(location) => location,
+        Landed::Tested(result) => panic!("not a test sign-in: {result}"),
+    })
 }
 
 /// One whole sign-in as the IdP's `subject` with `email` and `groups`.

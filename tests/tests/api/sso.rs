@@ -764,3 +764,112 @@ async fn an_enforcing_connection_refuses_every_other_first_factor_for_its_domain
     .await;
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_test_sign_in_shows_what_the_idp_sends_and_signs_nobody_in() {
+    let idp = Idp::start();
+    let s = setup(&idp).await;
+    let id = s.connection["id"].as_str().unwrap().to_owned();
+    let callback = s.connection["callback_url"].as_str().unwrap().to_owned();
+    idp.configure(
+        &callback,
+        json!([account("u-ann", "ann@acme.test", &["eng"])]),
+    );
+    let (status, test) = send(
+        &s.app,
+        Method::POST,
+        &format!("{CONNECTIONS}/{id}/test-sign-in"),
+        &s.key,
+        &s.owner,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{test}");
+    let result_path = format!(
+        "{CONNECTIONS}/{id}/test-sign-in/{}",
+        test["test_id"].as_str().unwrap()
+    );
+    let (status, body) = send(&s.app, Method::GET, &result_path, &s.key, &s.owner, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("sso_test_not_found"))
+    );
+
+    // The admin's browser signs in at the IdP and comes back to a page, not to an app.
+    let mut browser = Browser::new();
+    let at_callback = browser
+        .follow(test["url"].as_str().unwrap(), &callback)
+        .await;
+    let page = browser.get(&at_callback).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("ann@acme.test") && html.contains("Nobody was signed in"),
+        "{html}"
+    );
+    assert!(!html.contains("<script"), "{html}");
+
+    let (status, result) = send(&s.app, Method::GET, &result_path, &s.key, &s.owner, None).await;
+    assert_eq!(status, StatusCode::OK, "{result}");
+    assert_eq!(result["ok"], true);
+    assert_eq!(result["subject"], "u-ann");
+    assert_eq!(result["profile"]["email"], "ann@acme.test");
+    assert_eq!(result["profile"]["groups"], json!(["eng"]));
+    assert_eq!(result["claims"]["given_name"], "Test");
+    assert!(
+        s.app
+            .audit_events("event_type=sso.user_provisioned")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        s.app
+            .audit_events("event_type=sso_connection.tested")
+            .await
+            .len(),
+        1
+    );
+    let res = call(
+        &s.app,
+        Method::POST,
+        "/api/auth/magic-link/send",
+        &s.key,
+        Some(json!({ "email": "ann@acme.test" })),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK, "no account was made");
+    let count: usize = s
+        .app
+        .audit_events("event_type=user.magic_link_requested")
+        .await
+        .len();
+    assert_eq!(count, 1, "an unknown address");
+
+    // A member without enterprise:write cannot run one; operators can.
+    let bob = signup(&s.app, &s.key, "bob@acme.test").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = send(
+        &s.app,
+        Method::POST,
+        &format!("{CONNECTIONS}/{id}/test-sign-in"),
+        &s.key,
+        &bob,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, test) = admin(
+        &s.app,
+        Method::POST,
+        &format!(
+            "/api/admin/clients/{}/sso-connections/{id}/test-sign-in",
+            s.client_id
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{test}");
+}

@@ -66,6 +66,10 @@ pub enum OrgError {
     ConnectionNotFound,
     #[error("this protocol is not available yet")]
     ProtocolUnsupported,
+    #[error("the identity provider is unavailable: {0}")]
+    IdpUnavailable(String),
+    #[error("no finished test sign-in with that id")]
+    TestNotFound,
     #[error("your role in this organization does not allow this")]
     Forbidden,
     #[error("the slug is taken")]
@@ -122,6 +126,8 @@ impl UseCaseError for OrgError {
             Self::DnsUnavailable => ErrorKind::DnsUnavailable,
             Self::ConnectionNotFound => ErrorKind::SsoConnectionNotFound,
             Self::ProtocolUnsupported => ErrorKind::SsoProtocolUnsupported,
+            Self::IdpUnavailable(_) => ErrorKind::IdpUnavailable,
+            Self::TestNotFound => ErrorKind::SsoTestNotFound,
             Self::Forbidden => ErrorKind::Forbidden,
             Self::SlugTaken => ErrorKind::SlugTaken,
             Self::LastOwner => ErrorKind::LastOwner,

@@ -377,4 +377,46 @@ impl ManageSsoConnections {
             Err(OrgError::ConnectionNotFound)
         }
     }
+
+    /// Begins a test sign-in through connection `id`: `(test id, the IdP URL to open in a
+    /// browser)`. The browser comes back to the connection's callback, which shows what the
+    /// IdP sent; [`Self::test_result`] reads it.
+    ///
+    /// # Errors
+    /// `ConnectionNotFound`, `IdpUnavailable` (discovery failed), `ProtocolUnsupported`, a
+    /// store failure.
+    pub async fn test_sign_in(
+        &self,
+        ctx: &RequestCtx,
+        actor: DomainActor<'_>,
+        id: &str,
+    ) -> Result<(Uuid, String), OrgError> {
+        let connection = self.connection(ctx, actor, id).await?;
+        crate::sso::begin_test(&self.ports, &self.settings, &connection)
+            .await
+            .map_err(|e| match e {
+                crate::sso::SsoError::IdpUnavailable(why) => OrgError::IdpUnavailable(why),
+                crate::sso::SsoError::Failed(_) => OrgError::ProtocolUnsupported,
+                other => OrgError::Unexpected(anyhow::Error::new(other)),
+            })
+    }
+
+    /// The result of test sign-in `test` of connection `id`.
+    ///
+    /// # Errors
+    /// `ConnectionNotFound`, `TestNotFound` (not finished, expired, another connection's), a
+    /// store failure.
+    pub async fn test_result(
+        &self,
+        ctx: &RequestCtx,
+        actor: DomainActor<'_>,
+        id: &str,
+        test: &str,
+    ) -> Result<Value, OrgError> {
+        let connection = self.connection(ctx, actor, id).await?;
+        let test = Uuid::try_parse(test.trim()).map_err(|_| OrgError::TestNotFound)?;
+        crate::sso::test_result(&self.ports, &connection, test)
+            .await?
+            .ok_or(OrgError::TestNotFound)
+    }
 }

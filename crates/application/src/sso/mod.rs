@@ -8,10 +8,14 @@
 //! that began it by a cookie, so a callback URL that leaks (or is forced on a victim) signs
 //! nobody in.
 
+mod attempt;
 mod identity;
 mod sign_in;
+mod test_sign_in;
 
-pub use sign_in::{CallbackInput, SsoSignIn, StartInput, Started, binding_cookie_name};
+pub use attempt::binding_cookie_name;
+pub use sign_in::{CallbackInput, Landed, SsoSignIn, StartInput, Started};
+pub(crate) use test_sign_in::{begin as begin_test, result as test_result};
 
 use std::time::Duration;
 
@@ -133,6 +137,54 @@ impl UseCaseError for SsoError {
 }
 
 impl SsoError {
+    /// The stable `code` of [`UseCaseError::kind`] (the error table's; a unit test of the
+    /// interfaces crate checks they agree), for answers the application itself writes down.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid_request",
+            Self::NotConfigured => "sso_not_configured",
+            Self::ConnectionNotFound => "sso_connection_not_found",
+            Self::ConnectionDisabled => "sso_connection_disabled",
+            Self::RedirectUriNotAllowed => "redirect_uri_not_allowed",
+            Self::StateInvalid => "sso_state_invalid",
+            Self::Failed(_) => "sso_failed",
+            Self::IdpUnavailable(_) => "idp_unavailable",
+            Self::AccountConflict => "sso_account_conflict",
+            Self::NotProvisioned(_) => "sso_user_not_provisioned",
+            Self::ClientSuspended => "client_suspended",
+            Self::AccountDisabled => "account_disabled",
+            Self::EmailNotVerified => "email_not_verified",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Unexpected(_) => "internal_error",
+        }
+    }
+
+    /// Every variant once (for the table check).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn samples() -> Vec<Self> {
+        vec![
+            Self::Invalid(authservice_domain::ValidationError::new("x", "y")),
+            Self::NotConfigured,
+            Self::ConnectionNotFound,
+            Self::ConnectionDisabled,
+            Self::RedirectUriNotAllowed,
+            Self::StateInvalid,
+            Self::Failed(String::new()),
+            Self::IdpUnavailable(String::new()),
+            Self::AccountConflict,
+            Self::NotProvisioned(""),
+            Self::ClientSuspended,
+            Self::AccountDisabled,
+            Self::EmailNotVerified,
+            Self::RateLimited {
+                retry_after: Duration::from_secs(1),
+            },
+            Self::Unexpected(anyhow::anyhow!("x")),
+        ]
+    }
+
     /// The reason recorded in `sso.login_failed`.
     fn reason(&self) -> String {
         match self {

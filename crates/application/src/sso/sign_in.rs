@@ -2,18 +2,18 @@
 //! an address) and callback.
 
 use authservice_domain::secret::{hex, secrets_equal, sha256};
-use authservice_domain::sso::{SsoConnection, SsoProtocol};
+use authservice_domain::sso::SsoConnection;
 use authservice_domain::{Client, ClientId, EventType, ValidationError};
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{ReturnTo, SSO_STATE_TTL, SsoError, SsoFailure};
+use super::attempt::{self, binding_cookie_name, state_key};
+use super::{ReturnTo, SsoError, SsoFailure};
 use crate::audit::record_quietly;
 use crate::context::RequestCtx;
 use crate::limits::{Limit, subject};
 use crate::organizations::SsoSettings;
-use crate::ports::{IdpError, OidcAuthRequest, OidcCallback, Ports};
+use crate::ports::Ports;
 
 /// What a browser brings to `/api/auth/sso…` (besides the client of its `api_key`).
 #[derive(Debug, Default, Clone)]
@@ -62,15 +62,13 @@ impl std::fmt::Debug for CallbackInput {
     }
 }
 
-/// The cookie binding the attempt with this `state` to its browser (one per attempt, so
-/// attempts in several tabs do not overwrite each other).
-#[must_use]
-pub fn binding_cookie_name(state: &str) -> String {
-    format!("sso_{}", &hex(&sha256(state.as_bytes()))[..16])
-}
-
-fn state_key(state: &str) -> String {
-    format!("sso_state:{}", hex(&sha256(state.as_bytes())))
+/// Where the callback leaves the browser.
+#[derive(Debug)]
+pub enum Landed {
+    /// At the app (or the login page) with its `auth_code`.
+    Redirect(String),
+    /// A test sign-in's result, to show (see [`super::test_sign_in`]).
+    Tested(Value),
 }
 
 pub struct SsoSignIn {
@@ -208,43 +206,22 @@ impl SsoSignIn {
         }
         let app_challenge = Self::app_challenge(&input).map_err(fail)?;
         let connection = self.connection(client, &input).await.map_err(fail)?;
-        let (Some(idp), SsoProtocol::Oidc) = (&connection.oidc, connection.protocol) else {
-            return Err(fail(SsoError::Failed("protocol not available".to_owned())));
-        };
-        let state = hex(&self.ports.random.bytes32());
-        let nonce = hex(&self.ports.random.bytes32());
-        // 64 hex characters: a valid PKCE verifier (43–128 unreserved characters).
-        let verifier = hex(&self.ports.random.bytes32());
         let binding = hex(&self.ports.random.bytes32());
-        let callback = self.settings.callback_url(connection.id);
-        let location = self
-            .ports
-            .oidc_rp
-            .authorization_url(OidcAuthRequest {
-                idp,
-                redirect_uri: &callback,
-                state: &state,
-                nonce: &nonce,
-                code_verifier: &verifier,
-                login_hint: input.email.as_deref().map(str::trim),
-            })
-            .await
-            .map_err(|e| fail(idp_error(e)))?;
         let stored = json!({
-            "client_id": client.id.to_string(),
-            "connection_id": connection.id.to_string(),
-            "nonce": nonce,
-            "verifier": verifier,
             "binding": hex(&sha256(binding.as_bytes())),
             "redirect_uri": return_to.redirect_uri,
             "app_state": return_to.app_state,
             "code_challenge": app_challenge,
         });
-        self.ports
-            .ephemeral
-            .put_value(&state_key(&state), &stored.to_string(), SSO_STATE_TTL)
-            .await
-            .map_err(|e| fail(e.into()))?;
+        let (location, state) = attempt::begin(
+            &self.ports,
+            &self.settings,
+            &connection,
+            input.email.as_deref().map(str::trim),
+            stored,
+        )
+        .await
+        .map_err(fail)?;
         Ok(Started {
             location,
             cookie_name: binding_cookie_name(&state),
@@ -262,7 +239,7 @@ impl SsoSignIn {
         &self,
         ctx: &RequestCtx,
         input: CallbackInput,
-    ) -> Result<String, SsoFailure> {
+    ) -> Result<Landed, SsoFailure> {
         let state = input
             .state
             .as_deref()
@@ -277,6 +254,19 @@ impl SsoSignIn {
             .and_then(|v| serde_json::from_str::<Value>(&v).ok())
             .ok_or(SsoError::StateInvalid)?;
         let field = |name: &str| stored.get(name).and_then(Value::as_str);
+        // A test sign-in: checked like one, shown, never used (no binding: nothing is granted).
+        if stored.get("test_id").is_some() {
+            return Ok(Landed::Tested(
+                self.finish_test(
+                    ctx,
+                    &input.connection,
+                    input.code.as_deref(),
+                    input.error.as_deref(),
+                    &stored,
+                )
+                .await,
+            ));
+        }
         let return_to = ReturnTo {
             redirect_uri: field("redirect_uri").map(str::to_owned),
             app_state: field("app_state").map(str::to_owned),
@@ -286,7 +276,7 @@ impl SsoSignIn {
             .await
             .map(|code| self.success_location(&return_to, &code));
         match outcome {
-            Ok(location) => Ok(location),
+            Ok(location) => Ok(Landed::Redirect(location)),
             Err((error, connection)) => {
                 self.record_failure(ctx, &stored, connection.as_ref(), &error)
                     .await;
@@ -348,39 +338,16 @@ impl SsoSignIn {
             let why: String = error.chars().take(64).collect();
             return Err(with(SsoError::Failed(format!("idp_error:{why}"))));
         }
-        let code = input
-            .code
-            .as_deref()
-            .filter(|c| !c.is_empty() && c.len() <= 4096)
-            .ok_or_else(|| with(SsoError::Failed("no_code".to_owned())))?;
-        let (Some(idp), Some(sealed)) = (&connection.oidc, &connection.sealed_secret) else {
-            return Err(with(SsoError::Failed("connection_incomplete".to_owned())));
-        };
-        let secret = self
-            .ports
-            .secret_box
-            .open(&crate::ports::SealedSecret(sealed.clone()))
-            .map_err(|e| with(e.into()))?;
-        let secret = SecretString::from(String::from_utf8_lossy(&secret).into_owned());
-        let callback = self.settings.callback_url(connection.id);
-        let assertion = self
-            .ports
-            .oidc_rp
-            .finish(OidcCallback {
-                idp,
-                client_secret: &secret,
-                redirect_uri: &callback,
-                code,
-                code_verifier: field("verifier"),
-                nonce: field("nonce"),
-            })
-            .await
-            .map_err(|e| with(idp_error(e)))?;
-        let profile = connection
-            .attribute_mapping
-            .profile(&assertion.subject, &assertion.claims)
-            .map_err(|e| with(SsoError::Failed(format!("profile: {e}"))))?;
-        let amr = idp_amr(&assertion.claims);
+        let (assertion, profile) = attempt::answer(
+            &self.ports,
+            &self.settings,
+            &connection,
+            input.code.as_deref(),
+            stored,
+        )
+        .await
+        .map_err(with)?;
+        let amr = attempt::idp_amr(&assertion.claims);
         let user = self
             .sign_in_as(ctx, &connection, &profile)
             .await
@@ -423,33 +390,4 @@ impl SsoSignIn {
             .at(self.ports.clock.now());
         record_quietly(&self.ports, &event).await;
     }
-}
-
-fn idp_error(e: IdpError) -> SsoError {
-    match e {
-        IdpError::Unavailable(why) => SsoError::IdpUnavailable(why),
-        IdpError::Refused(why) => SsoError::Failed(why),
-    }
-}
-
-/// The IdP's `amr` values that RFC 8176 registers (how the user signed in there), if it sent
-/// any.
-fn idp_amr(claims: &serde_json::Map<String, Value>) -> Vec<String> {
-    const REGISTERED: &[&str] = &[
-        "face", "fpt", "geo", "hwk", "iris", "kba", "mca", "mfa", "otp", "pin", "pwd", "rba",
-        "retina", "sc", "sms", "swk", "tel", "user", "vbm", "wia",
-    ];
-    claims
-        .get("amr")
-        .and_then(Value::as_array)
-        .map(|values| {
-            values
-                .iter()
-                .filter_map(Value::as_str)
-                .filter(|v| REGISTERED.contains(v))
-                .take(10)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
 }

@@ -55,3 +55,11 @@ fn retry_after_rounds_up() {
     assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
     assert_eq!(retry_after_secs(Duration::from_secs(60)), 60);
 }
+
+#[test]
+fn the_codes_sso_writes_down_are_the_tables() {
+    use authservice_application::UseCaseError;
+    for error in authservice_application::sso::SsoError::samples() {
+        assert_eq!(error.code(), spec(error.kind()).code, "{error:?}");
+    }
+}

@@ -11,7 +11,7 @@ use authservice_application::clients::AuthenticateClientInput;
 use authservice_application::organizations::{ConnectionInput, DomainActor, OrgError};
 use authservice_application::pagination::{Page, PageRequest};
 use authservice_application::sso::{
-    CallbackInput, ReturnTo, SsoFailure, StartInput, binding_cookie_name,
+    CallbackInput, Landed, ReturnTo, SsoFailure, StartInput, binding_cookie_name,
 };
 use authservice_domain::sso::SsoConnection;
 use chrono::SecondsFormat;
@@ -36,6 +36,14 @@ pub fn member_routes(cfg: &mut web::ServiceConfig) {
             .patch(member_update)
             .delete(member_delete),
     )
+    .service(
+        web::resource("/auth/enterprise-onboarding/sso-connections/{id}/test-sign-in")
+            .post(member_test),
+    )
+    .service(
+        web::resource("/auth/enterprise-onboarding/sso-connections/{id}/test-sign-in/{test}")
+            .get(member_test_result),
+    )
     .service(web::resource("/auth/sso").get(start))
     .service(
         web::resource("/auth/sso/callback/{connection}")
@@ -57,6 +65,13 @@ pub fn admin_routes(cfg: &mut web::ServiceConfig) {
             .get(admin_get)
             .patch(admin_update)
             .delete(admin_delete),
+    )
+    .service(
+        web::resource("/clients/{id}/sso-connections/{connection}/test-sign-in").post(admin_test),
+    )
+    .service(
+        web::resource("/clients/{id}/sso-connections/{connection}/test-sign-in/{test}")
+            .get(admin_test_result),
     );
 }
 
@@ -274,6 +289,94 @@ async fn admin_delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+async fn test(
+    state: &HttpState,
+    ctx: &authservice_application::context::RequestCtx,
+    actor: DomainActor<'_>,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    let (test, url) = state
+        .services
+        .sso_connections
+        .test_sign_in(ctx, actor, id)
+        .await?;
+    Ok(HttpResponse::Created().json(json!({ "test_id": test.to_string(), "url": url })))
+}
+
+async fn member_test(
+    CurrentUser { ctx, caller }: CurrentUser,
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    test(&state, &ctx, DomainActor::Member(&caller), &id).await
+}
+
+async fn admin_test(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (client, id) = path.into_inner();
+    test(&state, &ctx, DomainActor::Operator { client: &client }, &id).await
+}
+
+async fn member_test_result(
+    CurrentUser { ctx, caller }: CurrentUser,
+    state: web::Data<HttpState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, test) = path.into_inner();
+    let actor = DomainActor::Member(&caller);
+    let result = state
+        .services
+        .sso_connections
+        .test_result(&ctx, actor, &id, &test)
+        .await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+async fn admin_test_result(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (client, id, test) = path.into_inner();
+    let actor = DomainActor::Operator { client: &client };
+    let result = state
+        .services
+        .sso_connections
+        .test_result(&ctx, actor, &id, &test)
+        .await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// A test sign-in's result as a page for the admin's browser (escaped; no script).
+fn tested_page(result: &Value) -> HttpResponse {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let pretty = serde_json::to_string_pretty(result).unwrap_or_default();
+    let verdict = if result["ok"] == true {
+        "The identity provider signed this person in. Nobody was signed in here."
+    } else {
+        "The test sign-in failed. Nobody was signed in here."
+    };
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>SSO test sign-in</title></head>\
+         <body><main><h1>SSO test sign-in</h1><p>{}</p><pre>{}</pre></main></body></html>",
+        escape(verdict),
+        escape(&pretty)
+    );
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
 // ------------------------------------------------------------------ the browser's way
 
 #[derive(Deserialize)]
@@ -438,7 +541,8 @@ async fn callback(
         .callback(&base_ctx(&req), input)
         .await
     {
-        Ok(location) => redirect(&location).finish(),
+        Ok(Landed::Redirect(location)) => redirect(&location).finish(),
+        Ok(Landed::Tested(result)) => tested_page(&result),
         Err(failure) => failed(&state, &failure),
     };
     // The attempt is over either way: its cookie goes.
