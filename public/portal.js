@@ -2,7 +2,8 @@
  * stored), list / create / edit / suspend clients, rotate the API key and JWT secret, manage
  * signing keys, list a client's organizations and their members, register / rotate / delete a
  * client's OIDC applications (a new client secret is shown once), manage a client's service
- * accounts and their keys (a new key secret is shown once), browse audit events.
+ * accounts and their keys (a new key secret is shown once), manage the domains and SSO
+ * connections of its organizations (portal-enterprise.js), browse audit events.
  * Same-origin calls to /api/admin/* with X-Admin-Key. */
 (function () {
   "use strict";
@@ -303,11 +304,23 @@
       card(t("signingKeys"), "h-keys", [kBox, el("div", { class: "as-scroll", tabindex: 0, role: "region", "aria-label": t("scrollTable") }, [el("table", { class: "as-table" }, [
         el("thead", {}, [el("tr", {}, [t("kid"), t("algorithm"), t("status"), t("retires")].map((h) => el("th", { scope: "col", text: h })))]), kRows])]), kForm]),
       orgsCard(id),
+      ...(enterprise() ? [enterprise().enterpriseCard(id)] : []),
       oidcCard(id),
       serviceAccountsCard(id),
       auditCard(id),
     ]);
     await loadKeys().catch((err) => show(kBox, err.message));
+  }
+
+  /** The domains and SSO connections card (portal-enterprise.js, loaded before this file). */
+  let enterpriseUi;
+  function enterprise() {
+    if (enterpriseUi === undefined) {
+      enterpriseUi = window.PortalEnterprise
+        ? window.PortalEnterprise({ api, el, field, button, show, alertBox, card, lang })
+        : null;
+    }
+    return enterpriseUi;
   }
 
   /** The client's organizations (a page at a time, oldest first), each with a Members button

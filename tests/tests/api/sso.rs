@@ -873,3 +873,105 @@ async fn a_test_sign_in_shows_what_the_idp_sends_and_signs_nobody_in() {
     .await;
     assert_eq!(status, 201, "{test}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_portal_claims_a_domain_and_manages_sso_connections_in_chromium() {
+    let idp = Idp::start();
+    let s = setup(&idp).await;
+    let mut b = authservice_tests::browser::Browser::launch(&s.app.address).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": "/portal.html?locale=en" }),
+    )
+    .await;
+    fill(&mut b, "Admin key", &s.app.admin_key).await;
+    click(&mut b, "Sign in").await;
+    click(&mut b, "Open: Test App").await;
+    sees(&mut b, "Domains and SSO").await;
+    sees(&mut b, "Acme Okta").await;
+    sees(&mut b, s.connection["callback_url"].as_str().unwrap()).await;
+    let axe = ok(&mut b, json!({ "op": "axe" })).await;
+    assert_eq!(axe["violations"], json!([]), "accessibility: {axe}");
+
+    // A new domain: its TXT record is shown, published, verified from the portal.
+    fill(&mut b, "Domain", "beta.test").await;
+    click(&mut b, "Claim domain").await;
+    sees(&mut b, "_authservice-verification.beta.test").await;
+    let (_, domains) = admin(
+        &s.app,
+        Method::GET,
+        &format!("/api/admin/clients/{}/domains", s.client_id),
+        None,
+    )
+    .await;
+    let beta = domains["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["domain"] == "beta.test")
+        .cloned()
+        .unwrap();
+    s._dns.publish(
+        beta["txt_name"].as_str().unwrap(),
+        &[beta["txt_value"].as_str().unwrap()],
+    );
+    click(&mut b, "Verify: beta.test").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "[aria-label='Verify: beta.test']", "state": "detached" }),
+    )
+    .await;
+
+    // A connection for it, disabled, then removed.
+    fill(&mut b, "Connection name", "Beta IdP").await;
+    fill(&mut b, "Issuer URL", &idp.issuer).await;
+    fill(&mut b, "Client ID at the identity provider", "beta-app").await;
+    fill(
+        &mut b,
+        "Client secret at the identity provider",
+        "beta-secret",
+    )
+    .await;
+    fill(&mut b, "Domains it signs in (space-separated)", "beta.test").await;
+    click(&mut b, "Add SSO connection").await;
+    sees(&mut b, "Beta IdP").await;
+    click(&mut b, "Disable: Beta IdP").await;
+    click(&mut b, "Test sign-in: Acme Okta").await;
+    sees(&mut b, "Open the test sign-in").await;
+    let list = format!("/api/admin/clients/{}/sso-connections", s.client_id);
+    let (_, page) = admin(&s.app, Method::GET, &list, None).await;
+    let beta = page["sso_connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Beta IdP")
+        .cloned()
+        .expect("created from the portal");
+    assert_eq!(beta["status"], "disabled");
+    assert_eq!(beta["domains"], json!(["beta.test"]));
+    assert_eq!(beta["oidc"]["client_secret_set"], true);
+    assert!(!page.to_string().contains("beta-secret"));
+    let (_, domains) = admin(
+        &s.app,
+        Method::GET,
+        &format!("/api/admin/clients/{}/domains", s.client_id),
+        None,
+    )
+    .await;
+    assert!(
+        domains["domains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["domain"] == "beta.test" && d["status"] == "verified")
+    );
+    click(&mut b, "Remove: Beta IdP").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "[aria-label='Remove: Beta IdP']", "state": "detached" }),
+    )
+    .await;
+    let (_, page) = admin(&s.app, Method::GET, &list, None).await;
+    assert_eq!(page["sso_connections"].as_array().unwrap().len(), 1);
+    b.close().await;
+}

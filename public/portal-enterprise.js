@@ -1,0 +1,194 @@
+/* The operator portal's enterprise card for one client: the domains its organizations claim
+ * (add, verify by the DNS TXT record, remove) and their SSO connections (OpenID Connect: add,
+ * enable / disable, test sign-in, remove). Loaded before portal.js, which calls
+ * `PortalEnterprise(ui)` with its helpers. DOM only (no innerHTML), no inline script or style.
+ * The client secret of a connection is sent once and never shown again. */
+(function () {
+  "use strict";
+
+  const STRINGS = {
+    en: {
+      enterprise: "Domains and SSO", domains: "Domains", noDomains: "No domains claimed yet.", domain: "Domain",
+      organization: "Organization", addDomain: "Claim domain", verify: "Verify", verified: "verified", pending: "pending",
+      txtHint: "Publish this TXT record, then Verify:", remove: "Remove", removeWarn: "Remove {name}?",
+      connections: "SSO connections", noConnections: "No SSO connections yet.", connName: "Connection name",
+      issuer: "Issuer URL", idpClientId: "Client ID at the identity provider", idpSecret: "Client secret at the identity provider",
+      connDomains: "Domains it signs in (space-separated)", enforce: "Require SSO for these domains", addConnection: "Add SSO connection",
+      callback: "Redirect URI to register at the identity provider", enable: "Enable", disable: "Disable",
+      testSignIn: "Test sign-in", openTest: "Open the test sign-in", showResult: "Show the result", needOrg: "Create an organization first.",
+    },
+    de: {
+      enterprise: "Domains und SSO", domains: "Domains", noDomains: "Noch keine Domains beansprucht.", domain: "Domain",
+      organization: "Organisation", addDomain: "Domain beanspruchen", verify: "Prüfen", verified: "geprüft", pending: "ausstehend",
+      txtHint: "Veröffentlichen Sie diesen TXT-Eintrag, dann Prüfen:", remove: "Entfernen", removeWarn: "{name} entfernen?",
+      connections: "SSO-Verbindungen", noConnections: "Noch keine SSO-Verbindungen.", connName: "Name der Verbindung",
+      issuer: "Issuer-URL", idpClientId: "Client-ID beim Identitätsanbieter", idpSecret: "Client-Secret beim Identitätsanbieter",
+      connDomains: "Domains, die sie anmeldet (durch Leerzeichen getrennt)", enforce: "SSO für diese Domains verlangen", addConnection: "SSO-Verbindung hinzufügen",
+      callback: "Beim Identitätsanbieter einzutragende Redirect-URI", enable: "Einschalten", disable: "Ausschalten",
+      testSignIn: "Testanmeldung", openTest: "Testanmeldung öffnen", showResult: "Ergebnis zeigen", needOrg: "Legen Sie zuerst eine Organisation an.",
+    },
+    fr: {
+      enterprise: "Domaines et SSO", domains: "Domaines", noDomains: "Aucun domaine revendiqué.", domain: "Domaine",
+      organization: "Organisation", addDomain: "Revendiquer le domaine", verify: "Vérifier", verified: "vérifié", pending: "en attente",
+      txtHint: "Publiez cet enregistrement TXT, puis Vérifier :", remove: "Retirer", removeWarn: "Retirer {name} ?",
+      connections: "Connexions SSO", noConnections: "Aucune connexion SSO.", connName: "Nom de la connexion",
+      issuer: "URL de l'émetteur", idpClientId: "Identifiant client chez le fournisseur d'identité", idpSecret: "Secret client chez le fournisseur d'identité",
+      connDomains: "Domaines qu'elle connecte (séparés par des espaces)", enforce: "Exiger le SSO pour ces domaines", addConnection: "Ajouter la connexion SSO",
+      callback: "URI de redirection à enregistrer chez le fournisseur d'identité", enable: "Activer", disable: "Désactiver",
+      testSignIn: "Connexion de test", openTest: "Ouvrir la connexion de test", showResult: "Afficher le résultat", needOrg: "Créez d'abord une organisation.",
+    },
+    es: {
+      enterprise: "Dominios y SSO", domains: "Dominios", noDomains: "Aún no hay dominios reclamados.", domain: "Dominio",
+      organization: "Organización", addDomain: "Reclamar dominio", verify: "Verificar", verified: "verificado", pending: "pendiente",
+      txtHint: "Publica este registro TXT y luego Verificar:", remove: "Quitar", removeWarn: "¿Quitar {name}?",
+      connections: "Conexiones SSO", noConnections: "Aún no hay conexiones SSO.", connName: "Nombre de la conexión",
+      issuer: "URL del emisor", idpClientId: "ID de cliente en el proveedor de identidad", idpSecret: "Secreto de cliente en el proveedor de identidad",
+      connDomains: "Dominios que inicia sesión (separados por espacios)", enforce: "Exigir SSO para estos dominios", addConnection: "Añadir conexión SSO",
+      callback: "URI de redirección que registrar en el proveedor de identidad", enable: "Activar", disable: "Desactivar",
+      testSignIn: "Inicio de sesión de prueba", openTest: "Abrir el inicio de sesión de prueba", showResult: "Mostrar el resultado", needOrg: "Crea primero una organización.",
+    },
+  };
+
+  window.PortalEnterprise = function (ui) {
+    const { api, el, field, button, show, alertBox, card, lang } = ui;
+    const tx = (k, vars) => {
+      let s = (STRINGS[lang] && STRINGS[lang][k]) || STRINGS.en[k] || k;
+      Object.entries(vars || {}).forEach(([name, v]) => { s = s.replace(`{${name}}`, () => v); });
+      return s;
+    };
+    const small = (text, label) => button(text, { type: "button", class: "as-btn as-secondary as-inline", "aria-label": label });
+
+    /** A select of the client's organizations (the first 100), or null when there is none. */
+    function orgSelect(orgs) {
+      const id = `org-${Math.random().toString(36).slice(2)}`;
+      const select = el("select", { id, required: true }, orgs.map((o) => el("option", { value: o.id }, [o.name])));
+      return { wrap: el("div", { class: "as-field" }, [el("label", { for: id, text: tx("organization") }), select]), input: select };
+    }
+
+    function domainsPart(base, orgs, orgName) {
+      const box = alertBox();
+      const list = el("ul", { class: "as-list as-domain-list" });
+      async function load() {
+        const page = await api("GET", `${base}/domains?limit=100`);
+        list.replaceChildren(...page.domains.map(item));
+        if (!page.domains.length) list.append(el("li", { class: "as-meta", text: tx("noDomains") }));
+      }
+      function item(d) {
+        const kids = [el("div", {}, [el("h4", { text: d.domain }),
+          el("p", { class: "as-meta", text: `${orgName(d.organization_id)} · ${tx(d.status === "verified" ? "verified" : "pending")}` })])];
+        if (d.status !== "verified") {
+          kids.push(el("p", { class: "as-meta", text: tx("txtHint") }), el("p", { class: "as-secret", text: `${d.txt_name} TXT "${d.txt_value}"` }));
+          const verify = small(tx("verify"), `${tx("verify")}: ${d.domain}`);
+          verify.addEventListener("click", async () => {
+            try { await api("POST", `${base}/domains/${encodeURIComponent(d.id)}/verify`); await load(); } catch (err) { show(box, err.message); }
+          });
+          kids.push(verify);
+        }
+        const remove = small(tx("remove"), `${tx("remove")}: ${d.domain}`);
+        remove.addEventListener("click", async () => {
+          if (!window.confirm(tx("removeWarn", { name: d.domain }))) return;
+          try { await api("DELETE", `${base}/domains/${encodeURIComponent(d.id)}`); await load(); } catch (err) { show(box, err.message); }
+        });
+        kids.push(remove);
+        return el("li", { "data-domain": d.domain }, kids);
+      }
+      const org = orgSelect(orgs);
+      const domain = field(tx("domain"), { type: "text", required: true, autocomplete: "off" });
+      const form = el("form", { class: "as-row" }, [org.wrap, domain.wrap, button(tx("addDomain"))]);
+      form.addEventListener("submit", async (e) => {
+        e.preventDefault();
+        try {
+          await api("POST", `${base}/domains`, { organization_id: org.input.value, domain: domain.input.value.trim() });
+          domain.input.value = "";
+          await load();
+        } catch (err) { show(box, err.message); }
+      });
+      load().catch((err) => show(box, err.message));
+      return [el("h3", { text: tx("domains") }), box, list, form];
+    }
+
+    function connectionsPart(base, orgs, orgName) {
+      const box = alertBox();
+      const list = el("ul", { class: "as-list as-connection-list" });
+      async function load() {
+        const page = await api("GET", `${base}/sso-connections?limit=100`);
+        list.replaceChildren(...page.sso_connections.map(item));
+        if (!page.sso_connections.length) list.append(el("li", { class: "as-meta", text: tx("noConnections") }));
+      }
+      function item(c) {
+        const path = `${base}/sso-connections/${encodeURIComponent(c.id)}`;
+        const result = el("pre", { class: "as-secret", hidden: true });
+        const toggle = small(c.status === "active" ? tx("disable") : tx("enable"), `${c.status === "active" ? tx("disable") : tx("enable")}: ${c.name}`);
+        toggle.addEventListener("click", async () => {
+          try { await api("PATCH", path, { status: c.status === "active" ? "disabled" : "active" }); await load(); } catch (err) { show(box, err.message); }
+        });
+        const test = small(tx("testSignIn"), `${tx("testSignIn")}: ${c.name}`);
+        const testArea = el("div", { class: "as-stack" });
+        test.addEventListener("click", async () => {
+          try {
+            const started = await api("POST", `${path}/test-sign-in`);
+            const open = el("a", { href: started.url, target: "_blank", rel: "noopener noreferrer", text: tx("openTest") });
+            const fetchResult = small(tx("showResult"), `${tx("showResult")}: ${c.name}`);
+            fetchResult.addEventListener("click", async () => {
+              try { result.textContent = JSON.stringify(await api("GET", `${path}/test-sign-in/${encodeURIComponent(started.test_id)}`), null, 2); result.hidden = false; } catch (err) { show(box, err.message); }
+            });
+            testArea.replaceChildren(open, fetchResult, result);
+          } catch (err) { show(box, err.message); }
+        });
+        const remove = small(tx("remove"), `${tx("remove")}: ${c.name}`);
+        remove.addEventListener("click", async () => {
+          if (!window.confirm(tx("removeWarn", { name: c.name }))) return;
+          try { await api("DELETE", path); await load(); } catch (err) { show(box, err.message); }
+        });
+        return el("li", { "data-connection": c.id }, [
+          el("div", {}, [el("h4", { text: c.name }),
+            el("p", { class: "as-meta", text: `${orgName(c.organization_id)} · ${c.protocol.toUpperCase()} · ${c.status} · ${c.domains.join(" ") || "—"}${c.enforce_for_domains ? ` · ${tx("enforce")}` : ""}` }),
+            el("p", { class: "as-meta", text: `${tx("callback")}:` }), el("p", { class: "as-secret", text: c.callback_url })]),
+          toggle, test, remove, testArea]);
+      }
+      const org = orgSelect(orgs);
+      const name = field(tx("connName"), { type: "text", required: true });
+      const issuer = field(tx("issuer"), { type: "url", required: true, autocomplete: "off" });
+      const clientId = field(tx("idpClientId"), { type: "text", required: true, autocomplete: "off" });
+      const secret = field(tx("idpSecret"), { type: "password", required: true, autocomplete: "new-password" });
+      const domains = field(tx("connDomains"), { type: "text", autocomplete: "off" });
+      const enforceId = `enforce-${Math.random().toString(36).slice(2)}`;
+      const enforce = el("input", { type: "checkbox", id: enforceId });
+      const form = el("form", { class: "as-stack" }, [org.wrap, name.wrap, issuer.wrap, clientId.wrap, secret.wrap, domains.wrap,
+        el("div", { class: "as-check" }, [enforce, el("label", { for: enforceId, text: tx("enforce") })]), button(tx("addConnection"))]);
+      form.addEventListener("submit", async (e) => {
+        e.preventDefault();
+        try {
+          await api("POST", `${base}/sso-connections`, {
+            organization_id: org.input.value, name: name.input.value.trim(), protocol: "oidc",
+            domains: domains.input.value.split(/\s+/).filter(Boolean), enforce_for_domains: enforce.checked,
+            oidc: { issuer: issuer.input.value.trim(), client_id: clientId.input.value.trim(), client_secret: secret.input.value },
+          });
+          for (const f of [name, issuer, clientId, secret, domains]) f.input.value = "";
+          await load();
+        } catch (err) { show(box, err.message); }
+      });
+      load().catch((err) => show(box, err.message));
+      return [el("h3", { text: tx("connections") }), box, list, form];
+    }
+
+    /** The card: loads the organizations first (both parts name them). */
+    function enterpriseCard(clientId) {
+      const base = `/api/admin/clients/${encodeURIComponent(clientId)}`;
+      const body = el("div", { class: "as-stack" });
+      const box = alertBox();
+      setTimeout(async () => {
+        try {
+          const orgs = (await api("GET", `${base}/organizations?limit=100`)).organizations;
+          if (!orgs.length) { body.replaceChildren(el("p", { class: "as-meta", text: tx("needOrg") })); return; }
+          const names = Object.fromEntries(orgs.map((o) => [o.id, o.name]));
+          const orgName = (id) => names[id] || id;
+          body.replaceChildren(...domainsPart(base, orgs, orgName), ...connectionsPart(base, orgs, orgName));
+        } catch (err) { show(box, err.message); }
+      }, 0);
+      return card(tx("enterprise"), "h-enterprise", [box, body]);
+    }
+
+    return { enterpriseCard };
+  };
+})();
