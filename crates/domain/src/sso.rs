@@ -284,6 +284,72 @@ impl OidcIdp {
     }
 }
 
+/// A SAML 2.0 IdP as a connection trusts it: its entityID (the `Issuer` it must send), where
+/// AuthnRequests go (HTTP-Redirect binding), and the certificates its signatures must verify
+/// with (two during a rotation). The certificates are base64 DER, as in metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SamlIdp {
+    pub entity_id: String,
+    pub sso_url: String,
+    pub certificates: Vec<String>,
+}
+
+impl SamlIdp {
+    /// Most certificates a connection trusts at once.
+    pub const MAX_CERTIFICATES: usize = 4;
+
+    /// Checks what was read from metadata or given: an entityID, a safe SSO URL, one to
+    /// [`Self::MAX_CERTIFICATES`] certificates (never none: nothing unsigned is accepted).
+    ///
+    /// # Errors
+    /// A missing or unsafe part.
+    pub fn checked(self, allow_insecure: bool) -> Result<Self, ValidationError> {
+        let bad = |why: String| ValidationError::new("saml", why);
+        let entity_id = self.entity_id.trim().to_owned();
+        if entity_id.is_empty() || entity_id.len() > 1024 {
+            return Err(bad("idp_entity_id of 1 to 1,024 characters".to_owned()));
+        }
+        check_idp_url(&self.sso_url, allow_insecure)
+            .map_err(|e| bad(format!("idp_sso_url: {}", e.message)))?;
+        if self.certificates.is_empty() || self.certificates.len() > Self::MAX_CERTIFICATES {
+            return Err(bad(format!(
+                "1 to {} signing certificates are required",
+                Self::MAX_CERTIFICATES
+            )));
+        }
+        Ok(Self {
+            entity_id,
+            sso_url: self.sso_url.trim().to_owned(),
+            certificates: self.certificates,
+        })
+    }
+
+    #[must_use]
+    pub fn to_value(&self) -> Value {
+        json!({
+            "idp_entity_id": self.entity_id,
+            "idp_sso_url": self.sso_url,
+            "idp_certificates": self.certificates,
+        })
+    }
+
+    /// The stored settings (checked when written).
+    #[must_use]
+    pub fn from_stored(value: &Value) -> Option<Self> {
+        Some(Self {
+            entity_id: value.get("idp_entity_id")?.as_str()?.to_owned(),
+            sso_url: value.get("idp_sso_url")?.as_str()?.to_owned(),
+            certificates: value
+                .get("idp_certificates")?
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
+}
+
 /// An organization's connection to its IdP.
 #[derive(Clone)]
 pub struct SsoConnection {
@@ -302,6 +368,7 @@ pub struct SsoConnection {
     pub jit: bool,
     pub attribute_mapping: AttributeMapping,
     pub oidc: Option<OidcIdp>,
+    pub saml: Option<SamlIdp>,
     /// The OIDC client secret, sealed with `ENCRYPTION_KEY`.
     pub sealed_secret: Option<Vec<u8>>,
     pub created_at: DateTime<Utc>,
@@ -319,6 +386,7 @@ impl std::fmt::Debug for SsoConnection {
             .field("status", &self.status)
             .field("domains", &self.domains)
             .field("oidc", &self.oidc)
+            .field("saml", &self.saml.as_ref().map(|s| &s.entity_id))
             .field(
                 "sealed_secret",
                 &self.sealed_secret.as_ref().map(|_| "[sealed]"),

@@ -4,7 +4,9 @@
 pub mod crypto;
 pub mod dns;
 pub mod email;
+mod idp_http;
 pub mod memory;
 pub mod oidc_rp;
 pub mod postgres;
 pub mod redis;
+pub mod saml_sp;

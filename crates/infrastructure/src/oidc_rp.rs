@@ -4,101 +4,33 @@
 //! (`client_secret_basic`), and the ID token's checks (signature by the IdP's JWKS, issuer,
 //! audience, expiry, nonce).
 //!
-//! Every request goes through one HTTP client that follows no redirects, times out, reads at
-//! most 1 MiB, and — unless `ALLOW_INSECURE_IDP_URLS` — calls only `https` URLs of public hosts
-//! whose names resolve to public addresses (discovery documents name further URLs: a hostile
-//! IdP cannot point them at the internal network).
+//! Every request goes through [`IdpHttp`] (no redirects, bounded, public addresses only unless
+//! `ALLOW_INSECURE_IDP_URLS`): discovery documents name further URLs, and a hostile IdP cannot
+//! point them at the internal network.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use authservice_application::ports::{
     IdpAssertion, IdpError, OidcAuthRequest, OidcCallback, OidcRelyingParty,
 };
-use authservice_domain::sso::{check_idp_url, is_public_ip};
 use base64::Engine;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdTokenVerifier, CoreProviderMetadata,
 };
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest, HttpResponse, IssuerUrl,
-    Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest, IssuerUrl, Nonce,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 
+use crate::idp_http::IdpHttp;
+
 /// How long a discovery document (with its keys) is reused.
 const DISCOVERY_TTL: Duration = Duration::from_secs(600);
-/// The most a response body may be.
-const MAX_BODY: usize = 1 << 20;
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct HttpError(String);
-
-/// The HTTP client every IdP request goes through.
-#[derive(Clone)]
-struct IdpHttp {
-    client: reqwest::Client,
-    allow_insecure: bool,
-}
-
-impl IdpHttp {
-    async fn call(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
-        let url = request.uri().to_string();
-        check_idp_url(&url, self.allow_insecure)
-            .map_err(|e| HttpError(format!("refused URL {url}: {}", e.message)))?;
-        let (parts, body) = request.into_parts();
-        let mut response = self
-            .client
-            .request(parts.method, &url)
-            .headers(parts.headers)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| HttpError(format!("{url}: {e}")))?;
-        let mut builder = openidconnect::http::Response::builder().status(response.status());
-        for (name, value) in response.headers() {
-            builder = builder.header(name, value);
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| HttpError(format!("{url}: {e}")))?
-        {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(HttpError(format!("{url}: the response exceeds 1 MiB")));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        builder
-            .body(body)
-            .map_err(|e| HttpError(format!("{url}: {e}")))
-    }
-}
-
-/// Resolves host names to their public addresses only.
-struct PublicOnly;
-
-impl reqwest::dns::Resolve for PublicOnly {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        Box::pin(async move {
-            let host = name.as_str().to_owned();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .filter(|a| is_public_ip(a.ip()))
-                .collect();
-            if addrs.is_empty() {
-                return Err(format!("{host} has no public address").into());
-            }
-            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
 
 pub struct OpenIdConnectRp {
     http: IdpHttp,
@@ -109,19 +41,8 @@ impl OpenIdConnectRp {
     /// # Errors
     /// The HTTP client cannot be built (no TLS backend).
     pub fn new(allow_insecure: bool) -> anyhow::Result<Self> {
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
-            .user_agent("authservice-sso");
-        if !allow_insecure {
-            builder = builder.https_only(true).dns_resolver(Arc::new(PublicOnly));
-        }
         Ok(Self {
-            http: IdpHttp {
-                client: builder.build()?,
-                allow_insecure,
-            },
+            http: IdpHttp::new(allow_insecure)?,
             discovered: Mutex::new(HashMap::new()),
         })
     }

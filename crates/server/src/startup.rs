@@ -212,6 +212,12 @@ impl Application {
                 )
                 .context("setting up the SSO HTTP client")?,
             ),
+            saml_sp: Arc::new(
+                authservice_infrastructure::saml_sp::SamaelSp::new(
+                    settings.allow_insecure_idp_urls,
+                )
+                .context("setting up the SAML HTTP client")?,
+            ),
             org_domains: Arc::new(authservice_infrastructure::postgres::PgOrgDomains::new(
                 pg_pool.clone(),
             )),

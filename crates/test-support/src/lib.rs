@@ -236,6 +236,9 @@ impl World {
             dns: dns.clone(),
             sso_connections: db.clone(),
             oidc_rp: idp.clone(),
+            saml_sp: Arc::new(
+                authservice_infrastructure::saml_sp::SamaelSp::new(true).expect("SAML SP"),
+            ),
             consents: db.clone(),
             service_accounts: db.clone(),
             client_assertions: Arc::new(authservice_infrastructure::crypto::JwtClientAssertions),

@@ -130,6 +130,7 @@ async fn callback(
             connection: connection.to_owned(),
             state: Some(state.to_owned()),
             code: Some("code".to_owned()),
+            saml_response: None,
             error: None,
             binding: Some(binding.to_owned()),
         },

@@ -18,6 +18,7 @@ mod organizations;
 mod pages;
 mod passkeys;
 mod pipeline;
+mod saml;
 mod service_accounts;
 mod signing_keys;
 mod sso;

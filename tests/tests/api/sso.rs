@@ -17,8 +17,8 @@ use super::auth_helpers::{call, key_of, signup};
 use super::domains::{Dns, ONBOARDING, admin, owner_of, send};
 use super::pages::{click, fill, lands_on, ok, sees};
 
-const CONNECTIONS: &str = "/api/auth/enterprise-onboarding/sso-connections";
-const APP_CALLBACK: &str = "https://app.example.com/sso/done";
+pub(crate) const CONNECTIONS: &str = "/api/auth/enterprise-onboarding/sso-connections";
+pub(crate) const APP_CALLBACK: &str = "https://app.example.com/sso/done";
 
 /// `oidc-provider` answering from a config file the test rewrites (clients, accounts).
 struct Idp {
@@ -82,13 +82,13 @@ fn account(sub: &str, email: &str, groups: &[&str]) -> Value {
 
 /// A browser: follows redirects by hand, keeping cookies (every host here is 127.0.0.1, and
 /// cookies ignore ports).
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     jar: HashMap<String, String>,
 }
 
 impl Browser {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -98,7 +98,15 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, url: &str) -> reqwest::Response {
+    /// The cookies this browser holds.
+    pub(crate) fn jar_pairs(&self) -> Vec<(String, String)> {
+        self.jar
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    pub(crate) async fn get(&mut self, url: &str) -> reqwest::Response {
         let cookie: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let res = self
             .http
@@ -124,7 +132,7 @@ impl Browser {
 
     /// Follows redirects from `url` until one leaves for `stop` (or a page answers): that
     /// last `Location` (or the page's URL).
-    async fn follow(&mut self, url: &str, stop: &str) -> String {
+    pub(crate) async fn follow(&mut self, url: &str, stop: &str) -> String {
         let mut url = url.to_owned();
         for _ in 0..20 {
             if url.starts_with(stop) {
@@ -145,7 +153,7 @@ impl Browser {
     }
 }
 
-fn query(url: &str, name: &str) -> Option<String> {
+pub(crate) fn query(url: &str, name: &str) -> Option<String> {
     reqwest::Url::parse(url)
         .unwrap()
         .query_pairs()
@@ -154,18 +162,20 @@ fn query(url: &str, name: &str) -> Option<String> {
 }
 
 /// An app with an organization owning the verified domain `acme.test`, and an OIDC SSO
-/// connection to `idp` routing it: (app, api key, owner's token, organization, connection).
-struct Setup {
-    app: TestApp,
-    key: String,
-    client_id: String,
-    owner: String,
-    org: String,
-    connection: Value,
-    _dns: Dns,
+/// connection to `idp` routing it.
+pub(crate) struct Setup {
+    pub(crate) app: TestApp,
+    pub(crate) key: String,
+    pub(crate) client_id: String,
+    pub(crate) owner: String,
+    pub(crate) org: String,
+    pub(crate) connection: Value,
+    pub(crate) dns: Dns,
 }
 
-async fn setup(idp: &Idp) -> Setup {
+/// The app (its `BASE_URL` real, insecure IdP URLs allowed, a DNS server of its own) with
+/// organization "Acme" whose owner verified `acme.test`: the setup without a connection.
+pub(crate) async fn acme() -> Setup {
     let dns = Dns::start();
     let app = spawn_app_with(AppOptions {
         env: vec![
@@ -198,15 +208,27 @@ async fn setup(idp: &Idp) -> Setup {
     let verify = format!("{ONBOARDING}/{}/verify", claim["id"].as_str().unwrap());
     let (status, body) = send(&app, Method::POST, &verify, &key, &owner, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    Setup {
+        app,
+        key,
+        client_id,
+        owner,
+        org,
+        connection: Value::Null,
+        dns,
+    }
+}
 
+async fn setup(idp: &Idp) -> Setup {
+    let mut s = acme().await;
     let (status, connection) = send(
-        &app,
+        &s.app,
         Method::POST,
         CONNECTIONS,
-        &key,
-        &owner,
+        &s.key,
+        &s.owner,
         Some(json!({
-            "organization_id": org, "name": "Acme Okta", "protocol": "oidc",
+            "organization_id": s.org, "name": "Acme Okta", "protocol": "oidc",
             "domains": ["acme.test"],
             "oidc": { "issuer": idp.issuer, "client_id": "authservice",
                       "client_secret": "idp-secret", "scopes": ["email", "profile", "groups"] },
@@ -214,15 +236,8 @@ async fn setup(idp: &Idp) -> Setup {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{connection}");
-    Setup {
-        app,
-        key,
-        client_id,
-        owner,
-        org,
-        connection,
-        _dns: dns,
-    }
+    s.connection = connection;
+    s
 }
 
 impl Setup {
@@ -238,7 +253,7 @@ impl Setup {
         browser.follow(&start, "https://").await
     }
 
-    async fn exchange(&self, code: &str, redirect_uri: &str) -> (StatusCode, Value) {
+    pub(crate) async fn exchange(&self, code: &str, redirect_uri: &str) -> (StatusCode, Value) {
         let res = call(
             &self.app,
             Method::POST,
@@ -252,7 +267,7 @@ impl Setup {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
-    async fn me(&self, token: &str) -> Value {
+    pub(crate) async fn me(&self, token: &str) -> Value {
         let res = call(
             &self.app,
             Method::GET,
@@ -267,7 +282,7 @@ impl Setup {
     }
 }
 
-fn urlencoding(s: &str) -> String {
+pub(crate) fn urlencoding(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
@@ -911,7 +926,7 @@ async fn the_portal_claims_a_domain_and_manages_sso_connections_in_chromium() {
         .find(|d| d["domain"] == "beta.test")
         .cloned()
         .unwrap();
-    s._dns.publish(
+    s.dns.publish(
         beta["txt_name"].as_str().unwrap(),
         &[beta["txt_value"].as_str().unwrap()],
     );

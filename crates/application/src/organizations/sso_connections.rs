@@ -4,8 +4,8 @@
 
 use authservice_domain::organization::Organization;
 use authservice_domain::sso::{
-    AttributeMapping, ConnectionStatus, OidcIdp, SsoConnection, SsoProtocol,
-    parse_connection_domains, parse_connection_name,
+    AttributeMapping, ConnectionStatus, OidcIdp, SamlIdp, SsoConnection, SsoProtocol,
+    check_idp_url, parse_connection_domains, parse_connection_name,
 };
 use authservice_domain::{EventType, ValidationError};
 use serde_json::{Value, json};
@@ -15,7 +15,7 @@ use super::OrgError;
 use super::domains::{DomainActor, acting_client, acting_org, require_member_write};
 use crate::context::{AuditDraft, RequestCtx};
 use crate::pagination::{Page, PageRequest};
-use crate::ports::{Ports, Write};
+use crate::ports::{IdpError, Ports, Write};
 
 /// How many SSO connections one organization may have.
 pub const MAX_CONNECTIONS: usize = 20;
@@ -37,6 +37,12 @@ impl SsoSettings {
     #[must_use]
     pub fn callback_url(&self, id: Uuid) -> String {
         format!("{}/api/auth/sso/callback/{id}", self.base_url)
+    }
+
+    /// This server's SAML entityID for connection `id` (its SP metadata).
+    #[must_use]
+    pub fn metadata_url(&self, id: Uuid) -> String {
+        format!("{}/api/auth/sso/metadata/{id}", self.base_url)
     }
 
     /// Where a browser starts a sign-in through connection `id`.
@@ -92,7 +98,22 @@ pub fn snapshot(c: &SsoConnection) -> Value {
             v["client_secret_set"] = json!(c.sealed_secret.is_some());
             v
         }),
+        "saml": c.saml.as_ref().map(|s| json!({
+            "idp_entity_id": s.entity_id,
+            "idp_sso_url": s.sso_url,
+            // SHA-256 fingerprints (hex) of the trusted certificates, not the certificates.
+            "idp_certificate_fingerprints": s.certificates.iter().map(|c| fingerprint(c)).collect::<Vec<_>>(),
+        })),
     })
+}
+
+/// The SHA-256 (hex) of a base64 DER certificate, as admins compare it with their IdP's.
+fn fingerprint(certificate: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(certificate)
+        .map(|der| authservice_domain::secret::hex(&authservice_domain::secret::sha256(&der)))
+        .unwrap_or_default()
 }
 
 pub struct ManageSsoConnections {
@@ -154,8 +175,54 @@ impl ManageSsoConnections {
         }
     }
 
+    /// The IdP a `saml` object describes: `idp_metadata_xml`, `idp_metadata_url` (fetched
+    /// now), or `idp_entity_id` + `idp_sso_url` + `idp_certificates` (PEM).
+    async fn saml_idp(&self, saml: &Value) -> Result<SamlIdp, OrgError> {
+        let bad = |why: String| OrgError::from(ValidationError::new("saml", why));
+        let text = |name: &str| saml.get(name).and_then(Value::as_str).map(str::trim);
+        let sp = &self.ports.saml_sp;
+        let idp =
+            if let Some(xml) = text("idp_metadata_xml") {
+                if xml.len() > 512 * 1024 {
+                    return Err(bad("idp_metadata_xml: at most 512 KiB".to_owned()));
+                }
+                sp.idp_from_metadata(xml)
+                    .map_err(|e| bad(format!("idp_metadata_xml: {e}")))?
+            } else if let Some(url) = text("idp_metadata_url") {
+                check_idp_url(url, self.settings.allow_insecure_idp_urls)
+                    .map_err(|e| bad(format!("idp_metadata_url: {}", e.message)))?;
+                sp.idp_from_metadata_url(url).await.map_err(|e| match e {
+                    IdpError::Unavailable(why) => OrgError::IdpUnavailable(why),
+                    IdpError::Refused(why) => bad(format!("idp_metadata_url: {why}")),
+                })?
+            } else {
+                let pems =
+                    saml.get("idp_certificates")
+                        .and_then(Value::as_array)
+                        .ok_or_else(|| {
+                            bad("idp_metadata_xml, idp_metadata_url, or idp_entity_id, idp_sso_url \
+                         and idp_certificates are required"
+                        .to_owned())
+                        })?;
+                let mut certificates = Vec::new();
+                for pem in pems.iter().take(SamlIdp::MAX_CERTIFICATES + 1) {
+                    let pem = pem.as_str().unwrap_or_default();
+                    certificates.push(
+                        sp.certificate_from_pem(pem)
+                            .map_err(|e| bad(format!("idp_certificates: {e}")))?,
+                    );
+                }
+                SamlIdp {
+                    entity_id: text("idp_entity_id").unwrap_or_default().to_owned(),
+                    sso_url: text("idp_sso_url").unwrap_or_default().to_owned(),
+                    certificates,
+                }
+            };
+        Ok(idp.checked(self.settings.allow_insecure_idp_urls)?)
+    }
+
     /// Applies the body's fields to `c` (the protocol is fixed at creation).
-    fn apply(&self, c: &mut SsoConnection, input: &ConnectionInput) -> Result<(), OrgError> {
+    async fn apply(&self, c: &mut SsoConnection, input: &ConnectionInput) -> Result<(), OrgError> {
         if let Some(name) = &input.name {
             c.name = parse_connection_name(name)?;
         }
@@ -182,6 +249,15 @@ impl ManageSsoConnections {
             if let Some(sealed) = self.sealed_secret(oidc)? {
                 c.sealed_secret = Some(sealed);
             }
+        }
+        if let Some(saml) = &input.saml {
+            if c.protocol != SsoProtocol::Saml {
+                return Err(ValidationError::new("saml", "only for protocol saml").into());
+            }
+            c.saml = Some(self.saml_idp(saml).await?);
+        }
+        if c.protocol == SsoProtocol::Saml && c.saml.is_none() {
+            return Err(ValidationError::new("saml", "is required for protocol saml").into());
         }
         if c.protocol == SsoProtocol::Oidc && (c.oidc.is_none() || c.sealed_secret.is_none()) {
             return Err(ValidationError::new(
@@ -220,9 +296,6 @@ impl ManageSsoConnections {
             .ok_or_else(|| ValidationError::new("organization_id", "is required"))?;
         let name = parse_connection_name(input.name.as_deref().unwrap_or_default())?;
         let protocol = SsoProtocol::parse(input.protocol.as_deref().unwrap_or_default())?;
-        if protocol == SsoProtocol::Saml {
-            return Err(OrgError::ProtocolUnsupported);
-        }
         let org: Organization = acting_org(&self.ports, ctx, actor, org_ref, true).await?;
         let count = self
             .ports
@@ -249,12 +322,13 @@ impl ManageSsoConnections {
             jit: true,
             attribute_mapping: AttributeMapping::default(),
             oidc: None,
+            saml: None,
             sealed_secret: None,
             created_at: now,
             updated_at: now,
             last_login_at: None,
         };
-        self.apply(&mut connection, input)?;
+        self.apply(&mut connection, input).await?;
         let event = Self::event(ctx, EventType::SsoConnectionCreated, &connection)
             .after(snapshot(&connection))
             .at(now);
@@ -325,7 +399,7 @@ impl ManageSsoConnections {
             return Err(ValidationError::new("protocol", "cannot change").into());
         }
         let before = snapshot(&connection);
-        self.apply(&mut connection, input)?;
+        self.apply(&mut connection, input).await?;
         let now = self.ports.clock.now();
         connection.updated_at = now;
         let event = Self::event(ctx, EventType::SsoConnectionUpdated, &connection)

@@ -55,8 +55,8 @@ pub use sessions::{
 };
 pub use signing_keys::{SigningKeyInfo, SigningKeyStore};
 pub use sso::{
-    IdpAssertion, IdpError, OidcAuthRequest, OidcCallback, OidcRelyingParty,
-    SsoConnectionRepository,
+    IdpAssertion, IdpError, OidcAuthRequest, OidcCallback, OidcRelyingParty, SamlAssertion,
+    SamlAuthRequest, SamlResponseCheck, SamlServiceProvider, SsoConnectionRepository,
 };
 pub use tokens::{
     AccessClaims, AccessTokens, GrantClaims, HashError, NewSigningKey, OrgClaims, PasswordHasher,
@@ -96,6 +96,8 @@ pub struct Ports {
     pub sso_connections: Arc<dyn SsoConnectionRepository>,
     /// The OpenID Connect relying party (enterprise SSO).
     pub oidc_rp: Arc<dyn OidcRelyingParty>,
+    /// The SAML 2.0 service provider (enterprise SSO).
+    pub saml_sp: Arc<dyn SamlServiceProvider>,
     pub oidc_apps: Arc<dyn OidcAppRepository>,
     pub consents: Arc<dyn ConsentRepository>,
     pub service_accounts: Arc<dyn ServiceAccountRepository>,

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use authservice_domain::organization::OrganizationId;
-use authservice_domain::sso::{OidcIdp, SsoConnection};
+use authservice_domain::sso::{OidcIdp, SamlIdp, SsoConnection};
 use authservice_domain::{ClientId, UserId};
 use secrecy::SecretString;
 use serde_json::{Map, Value};
@@ -55,6 +55,12 @@ pub trait SsoConnectionRepository: Send + Sync {
         client: ClientId,
         domain: &str,
     ) -> anyhow::Result<Option<SsoConnection>>;
+
+    /// Connection `id` of whichever client (its public SP metadata names only URLs).
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn find(&self, id: Uuid) -> anyhow::Result<Option<SsoConnection>>;
 
     /// The user identity (`connection`, `external_id`) signs in as.
     ///
@@ -127,4 +133,89 @@ pub trait OidcRelyingParty: Send + Sync {
     /// # Errors
     /// `Unavailable` (IdP unreachable), `Refused` (a check failed).
     async fn finish(&self, callback: OidcCallback<'_>) -> Result<IdpAssertion, IdpError>;
+}
+
+/// What an SP-initiated SAML sign-in starts with.
+#[derive(Debug, Clone, Copy)]
+pub struct SamlAuthRequest<'a> {
+    pub idp: &'a SamlIdp,
+    /// This server's entityID for the connection (its metadata URL).
+    pub sp_entity_id: &'a str,
+    /// The connection's Assertion Consumer Service (HTTP-POST).
+    pub acs_url: &'a str,
+    /// The AuthnRequest's ID (an NCName); the Response must answer it (`InResponseTo`).
+    pub request_id: &'a str,
+    /// Sent back by the IdP with the Response.
+    pub relay_state: &'a str,
+}
+
+/// A posted SAML Response and what it must match.
+#[derive(Clone, Copy)]
+pub struct SamlResponseCheck<'a> {
+    pub idp: &'a SamlIdp,
+    pub sp_entity_id: &'a str,
+    pub acs_url: &'a str,
+    /// The base64 `SAMLResponse` form field.
+    pub saml_response: &'a str,
+    /// The AuthnRequest it must answer.
+    pub request_id: &'a str,
+}
+
+/// The user a SAML IdP vouched for, read only from the signed element.
+#[derive(Debug, Clone)]
+pub struct SamlAssertion {
+    /// The `NameID`.
+    pub subject: String,
+    /// The Assertion's ID (one use only).
+    pub assertion_id: String,
+    /// Attributes by name: a single value as a string, several as a list.
+    pub attributes: Map<String, Value>,
+    /// When the assertion stops being acceptable (the earliest of its limits).
+    pub not_on_or_after: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A SAML 2.0 service provider (with `samael`): IdP metadata, AuthnRequests over the
+/// HTTP-Redirect binding, and Response validation — the signature by one of the IdP's
+/// certificates (nothing unsigned), only the signed element read (no signature wrapping),
+/// issuer, audience, destination and recipient, validity window, `InResponseTo`.
+#[async_trait]
+pub trait SamlServiceProvider: Send + Sync {
+    /// The IdP described by metadata XML (its entityID, HTTP-Redirect SSO URL and signing
+    /// certificates).
+    ///
+    /// # Errors
+    /// Not metadata, or it lacks one of those.
+    fn idp_from_metadata(&self, xml: &str) -> Result<SamlIdp, String>;
+
+    /// The IdP described by the metadata at `url` (fetched like every IdP call: https, public,
+    /// no redirects, bounded).
+    ///
+    /// # Errors
+    /// `Unavailable` (the fetch failed), `Refused` (not usable metadata).
+    async fn idp_from_metadata_url(&self, url: &str) -> Result<SamlIdp, IdpError>;
+
+    /// A PEM certificate as base64 DER.
+    ///
+    /// # Errors
+    /// Not a PEM X.509 certificate.
+    fn certificate_from_pem(&self, pem: &str) -> Result<String, String>;
+
+    /// The URL sending the browser to the IdP with the AuthnRequest.
+    ///
+    /// # Errors
+    /// `Refused` when the request cannot be built.
+    fn authn_request_url(&self, request: SamlAuthRequest<'_>) -> Result<String, IdpError>;
+
+    /// Validates a posted Response.
+    ///
+    /// # Errors
+    /// `Refused` with the reason (for logs and audit) when any check fails.
+    async fn check_response(&self, check: SamlResponseCheck<'_>)
+    -> Result<SamlAssertion, IdpError>;
+
+    /// This server's SP metadata for a connection.
+    ///
+    /// # Errors
+    /// It cannot be written.
+    fn sp_metadata(&self, sp_entity_id: &str, acs_url: &str) -> Result<String, String>;
 }

@@ -9,7 +9,10 @@ use serde_json::Value;
 
 use super::{SSO_STATE_TTL, SsoError};
 use crate::organizations::SsoSettings;
-use crate::ports::{IdpAssertion, IdpError, OidcAuthRequest, OidcCallback, Ports, SealedSecret};
+use crate::ports::{
+    IdpAssertion, IdpError, OidcAuthRequest, OidcCallback, Ports, SamlAuthRequest,
+    SamlResponseCheck, SealedSecret,
+};
 
 /// The cookie binding the attempt with this `state` to its browser (one per attempt, so
 /// attempts in several tabs do not overwrite each other).
@@ -35,30 +38,50 @@ pub(crate) async fn begin(
     login_hint: Option<&str>,
     mut stored: Value,
 ) -> Result<(String, String), SsoError> {
-    let (Some(idp), SsoProtocol::Oidc) = (&connection.oidc, connection.protocol) else {
-        return Err(SsoError::Failed("protocol not available".to_owned()));
-    };
     let state = hex(&ports.random.bytes32());
-    let nonce = hex(&ports.random.bytes32());
-    // 64 hex characters: a valid PKCE verifier (43–128 unreserved characters).
-    let verifier = hex(&ports.random.bytes32());
     let callback = settings.callback_url(connection.id);
-    let location = ports
-        .oidc_rp
-        .authorization_url(OidcAuthRequest {
-            idp,
-            redirect_uri: &callback,
-            state: &state,
-            nonce: &nonce,
-            code_verifier: &verifier,
-            login_hint,
-        })
-        .await
-        .map_err(idp_error)?;
+    let location = match (connection.protocol, &connection.oidc, &connection.saml) {
+        (SsoProtocol::Oidc, Some(idp), _) => {
+            let nonce = hex(&ports.random.bytes32());
+            // 64 hex characters: a valid PKCE verifier (43–128 unreserved characters).
+            let verifier = hex(&ports.random.bytes32());
+            let location = ports
+                .oidc_rp
+                .authorization_url(OidcAuthRequest {
+                    idp,
+                    redirect_uri: &callback,
+                    state: &state,
+                    nonce: &nonce,
+                    code_verifier: &verifier,
+                    login_hint,
+                })
+                .await
+                .map_err(idp_error)?;
+            stored["nonce"] = Value::from(nonce);
+            stored["verifier"] = Value::from(verifier);
+            location
+        }
+        (SsoProtocol::Saml, _, Some(idp)) => {
+            // An NCName: a letter first.
+            let request_id = format!("_{}", hex(&ports.random.bytes32()));
+            let sp_entity_id = settings.metadata_url(connection.id);
+            let location = ports
+                .saml_sp
+                .authn_request_url(SamlAuthRequest {
+                    idp,
+                    sp_entity_id: &sp_entity_id,
+                    acs_url: &callback,
+                    request_id: &request_id,
+                    relay_state: &state,
+                })
+                .map_err(idp_error)?;
+            stored["request_id"] = Value::from(request_id);
+            location
+        }
+        _ => return Err(SsoError::Failed("connection_incomplete".to_owned())),
+    };
     stored["client_id"] = Value::from(connection.client_id.to_string());
     stored["connection_id"] = Value::from(connection.id.to_string());
-    stored["nonce"] = Value::from(nonce);
-    stored["verifier"] = Value::from(verifier);
     ports
         .ephemeral
         .put_value(&state_key(&state), &stored.to_string(), SSO_STATE_TTL)
@@ -75,9 +98,99 @@ pub(super) async fn answer(
     ports: &Ports,
     settings: &SsoSettings,
     connection: &SsoConnection,
-    code: Option<&str>,
+    answer: IdpAnswer<'_>,
     stored: &Value,
 ) -> Result<(IdpAssertion, ExternalProfile), SsoError> {
+    let assertion = match connection.protocol {
+        SsoProtocol::Oidc => oidc_answer(ports, settings, connection, answer.code, stored).await?,
+        SsoProtocol::Saml => {
+            saml_answer(ports, settings, connection, answer.saml_response, stored).await?
+        }
+    };
+    let profile = connection
+        .attribute_mapping
+        .profile(&assertion.subject, &assertion.claims)
+        .map_err(|e| SsoError::Failed(format!("profile: {e}")))?;
+    Ok((assertion, profile))
+}
+
+/// What the IdP brought back: an OIDC `code`, or a SAML `SAMLResponse`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct IdpAnswer<'a> {
+    pub code: Option<&'a str>,
+    pub saml_response: Option<&'a str>,
+}
+
+/// A SAML Response: validated (signature, issuer, audience, destination, recipient, window,
+/// `InResponseTo` = this attempt's request), used once (its assertion ID is remembered until
+/// it expires), its `NameID` the subject and its attributes the claims.
+async fn saml_answer(
+    ports: &Ports,
+    settings: &SsoSettings,
+    connection: &SsoConnection,
+    saml_response: Option<&str>,
+    stored: &Value,
+) -> Result<IdpAssertion, SsoError> {
+    let response = saml_response
+        .filter(|r| !r.is_empty() && r.len() <= 1024 * 1024)
+        .ok_or_else(|| SsoError::Failed("no_saml_response".to_owned()))?;
+    let Some(idp) = &connection.saml else {
+        return Err(SsoError::Failed("connection_incomplete".to_owned()));
+    };
+    let sp_entity_id = settings.metadata_url(connection.id);
+    let acs_url = settings.callback_url(connection.id);
+    let request_id = stored
+        .get("request_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let assertion = ports
+        .saml_sp
+        .check_response(SamlResponseCheck {
+            idp,
+            sp_entity_id: &sp_entity_id,
+            acs_url: &acs_url,
+            saml_response: response,
+            request_id,
+        })
+        .await
+        .map_err(idp_error)?;
+    // One use per assertion, for as long as it could be accepted.
+    let now = ports.clock.now();
+    let ttl = assertion
+        .not_on_or_after
+        .and_then(|t| (t - now).to_std().ok())
+        .unwrap_or(SSO_STATE_TTL)
+        .max(std::time::Duration::from_secs(60))
+        + std::time::Duration::from_secs(300);
+    let key = format!(
+        "saml_assertion:{}:{}",
+        connection.id,
+        hex(&sha256(assertion.assertion_id.as_bytes()))
+    );
+    if !ports.ephemeral.put_new(&key, ttl).await? {
+        return Err(SsoError::Failed("assertion_replayed".to_owned()));
+    }
+    let mut claims = assertion.attributes;
+    // A NameID that is an address stands in for a missing `email` attribute.
+    if !claims.contains_key(&connection.attribute_mapping.email)
+        && connection.attribute_mapping.email == "email"
+        && authservice_domain::Email::parse(&assertion.subject).is_ok()
+    {
+        claims.insert("email".to_owned(), Value::from(assertion.subject.clone()));
+    }
+    Ok(IdpAssertion {
+        subject: assertion.subject,
+        claims,
+    })
+}
+
+async fn oidc_answer(
+    ports: &Ports,
+    settings: &SsoSettings,
+    connection: &SsoConnection,
+    code: Option<&str>,
+    stored: &Value,
+) -> Result<IdpAssertion, SsoError> {
     let field = |name: &str| stored.get(name).and_then(Value::as_str).unwrap_or_default();
     let code = code
         .filter(|c| !c.is_empty() && c.len() <= 4096)
@@ -100,11 +213,7 @@ pub(super) async fn answer(
         })
         .await
         .map_err(idp_error)?;
-    let profile = connection
-        .attribute_mapping
-        .profile(&assertion.subject, &assertion.claims)
-        .map_err(|e| SsoError::Failed(format!("profile: {e}")))?;
-    Ok((assertion, profile))
+    Ok(assertion)
 }
 
 pub(super) fn idp_error(e: IdpError) -> SsoError {

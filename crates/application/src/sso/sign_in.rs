@@ -39,6 +39,9 @@ pub struct Started {
     pub location: String,
     pub cookie_name: String,
     pub cookie_value: String,
+    /// The IdP comes back with a cross-site POST (SAML): the cookie must be `SameSite=None`
+    /// (and `Secure`) to come along.
+    pub cross_site_post: bool,
 }
 
 /// The IdP's answer at the callback.
@@ -47,10 +50,21 @@ pub struct CallbackInput {
     pub connection: String,
     pub state: Option<String>,
     pub code: Option<String>,
+    /// SAML: the posted `SAMLResponse` (the `state` is its `RelayState`).
+    pub saml_response: Option<String>,
     /// The IdP's own refusal (`error=access_denied`, …).
     pub error: Option<String>,
     /// The value of the attempt's binding cookie ([`binding_cookie_name`]) in this browser.
     pub binding: Option<String>,
+}
+
+impl CallbackInput {
+    pub(super) fn idp_answer(&self) -> attempt::IdpAnswer<'_> {
+        attempt::IdpAnswer {
+            code: self.code.as_deref(),
+            saml_response: self.saml_response.as_deref(),
+        }
+    }
 }
 
 impl std::fmt::Debug for CallbackInput {
@@ -181,6 +195,28 @@ impl SsoSignIn {
         self.ports.sso_connections.any_active(client).await
     }
 
+    /// This server's SAML SP metadata for connection `id` (public: it names only URLs).
+    ///
+    /// # Errors
+    /// `ConnectionNotFound` (unknown, or not SAML), a store failure.
+    pub async fn sp_metadata(&self, id: &str) -> Result<String, SsoError> {
+        let id = Uuid::try_parse(id.trim()).map_err(|_| SsoError::ConnectionNotFound)?;
+        let connection = self
+            .ports
+            .sso_connections
+            .find(id)
+            .await?
+            .filter(|c| c.protocol == authservice_domain::sso::SsoProtocol::Saml)
+            .ok_or(SsoError::ConnectionNotFound)?;
+        self.ports
+            .saml_sp
+            .sp_metadata(
+                &self.settings.metadata_url(connection.id),
+                &self.settings.callback_url(connection.id),
+            )
+            .map_err(|e| SsoError::Unexpected(anyhow::anyhow!(e)))
+    }
+
     /// Begins a sign-in: the IdP's authorization URL and the binding cookie.
     ///
     /// # Errors
@@ -226,6 +262,7 @@ impl SsoSignIn {
             location,
             cookie_name: binding_cookie_name(&state),
             cookie_value: binding,
+            cross_site_post: connection.protocol == authservice_domain::sso::SsoProtocol::Saml,
         })
     }
 
@@ -256,16 +293,7 @@ impl SsoSignIn {
         let field = |name: &str| stored.get(name).and_then(Value::as_str);
         // A test sign-in: checked like one, shown, never used (no binding: nothing is granted).
         if stored.get("test_id").is_some() {
-            return Ok(Landed::Tested(
-                self.finish_test(
-                    ctx,
-                    &input.connection,
-                    input.code.as_deref(),
-                    input.error.as_deref(),
-                    &stored,
-                )
-                .await,
-            ));
+            return Ok(Landed::Tested(self.finish_test(ctx, &input, &stored).await));
         }
         let return_to = ReturnTo {
             redirect_uri: field("redirect_uri").map(str::to_owned),
@@ -342,7 +370,7 @@ impl SsoSignIn {
             &self.ports,
             &self.settings,
             &connection,
-            input.code.as_deref(),
+            input.idp_answer(),
             stored,
         )
         .await

@@ -60,11 +60,11 @@ impl SsoSignIn {
     pub(super) async fn finish_test(
         &self,
         ctx: &RequestCtx,
-        connection_in_path: &str,
-        code: Option<&str>,
-        idp_error: Option<&str>,
+        input: &super::CallbackInput,
         stored: &Value,
     ) -> Value {
+        let connection_in_path = input.connection.as_str();
+        let idp_error = input.error.as_deref();
         let field = |name: &str| stored.get(name).and_then(Value::as_str).unwrap_or_default();
         let test = Uuid::try_parse(field("test_id")).ok();
         let client = ClientId::parse(field("client_id")).ok();
@@ -84,7 +84,9 @@ impl SsoSignIn {
                 "idp_error:{}",
                 error.chars().take(64).collect::<String>()
             ))),
-            (Some(c), None) => attempt::answer(&self.ports, &self.settings, c, code, stored).await,
+            (Some(c), None) => {
+                attempt::answer(&self.ports, &self.settings, c, input.idp_answer(), stored).await
+            }
         };
         let mut result = match outcome {
             Ok((assertion, profile)) => json!({

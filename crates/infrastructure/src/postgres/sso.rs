@@ -8,7 +8,7 @@ use authservice_application::pagination::PageRequest;
 use authservice_application::ports::SsoConnectionRepository;
 use authservice_domain::organization::OrganizationId;
 use authservice_domain::sso::{
-    AttributeMapping, ConnectionStatus, OidcIdp, SsoConnection, SsoProtocol,
+    AttributeMapping, ConnectionStatus, OidcIdp, SamlIdp, SsoConnection, SsoProtocol,
 };
 use authservice_domain::{ClientId, UserId};
 use chrono::{DateTime, Utc};
@@ -54,7 +54,11 @@ impl ConnectionRow {
             enforce_for_domains: c.enforce_for_domains,
             jit: c.jit,
             attribute_mapping: c.attribute_mapping.to_value(),
-            config: c.oidc.as_ref().map_or(Value::Null, OidcIdp::to_value),
+            config: match (&c.oidc, &c.saml) {
+                (Some(oidc), _) => oidc.to_value(),
+                (None, Some(saml)) => saml.to_value(),
+                (None, None) => Value::Null,
+            },
             secret_sealed: c.sealed_secret.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -64,10 +68,13 @@ impl ConnectionRow {
 
     fn into_domain(self) -> anyhow::Result<SsoConnection> {
         let protocol = SsoProtocol::parse(&self.protocol).context("stored SSO protocol")?;
-        let oidc = match protocol {
-            // Stored values were checked when written; insecure URLs were allowed then or not.
-            SsoProtocol::Oidc => Some(stored_oidc(&self.config)?),
-            SsoProtocol::Saml => None,
+        // Stored values were checked when written (insecure URLs were allowed then or not).
+        let (oidc, saml) = match protocol {
+            SsoProtocol::Oidc => (Some(stored_oidc(&self.config)?), None),
+            SsoProtocol::Saml => (
+                None,
+                Some(SamlIdp::from_stored(&self.config).context("stored SAML settings")?),
+            ),
         };
         Ok(SsoConnection {
             id: self.id,
@@ -82,6 +89,7 @@ impl ConnectionRow {
             attribute_mapping: AttributeMapping::parse(&self.attribute_mapping)
                 .context("stored attribute mapping")?,
             oidc,
+            saml,
             sealed_secret: self.secret_sealed,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -160,6 +168,19 @@ impl SsoConnectionRepository for PgSsoConnections {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let row: Option<ConnectionRow> = conns::table
             .filter(conns::client_id.eq(client.as_uuid()))
+            .filter(conns::id.eq(id))
+            .select(ConnectionRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .context("loading an SSO connection")?;
+        row.map(ConnectionRow::into_domain).transpose()
+    }
+
+    #[tracing::instrument(name = "pg.sso.find", level = "debug", skip_all)]
+    async fn find(&self, id: Uuid) -> anyhow::Result<Option<SsoConnection>> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let row: Option<ConnectionRow> = conns::table
             .filter(conns::id.eq(id))
             .select(ConnectionRow::as_select())
             .first(&mut conn)

@@ -47,9 +47,12 @@ pub fn member_routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/auth/sso").get(start))
     .service(
         web::resource("/auth/sso/callback/{connection}")
+            // A SAML Response (with its certificates) is larger than the default form limit.
+            .app_data(web::FormConfig::default().limit(1024 * 1024))
             .get(callback)
-            .post(callback),
+            .post(callback_post),
     )
+    .service(web::resource("/auth/sso/metadata/{connection}").get(sp_metadata))
     .service(web::resource("/auth/sso/{connection}").get(start_connection));
 }
 
@@ -80,6 +83,12 @@ fn connection_json(state: &HttpState, c: &SsoConnection) -> Value {
     let mut v = authservice_application::organizations::connection_snapshot(c);
     let time = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
     v["callback_url"] = json!(settings.callback_url(c.id));
+    if c.protocol == authservice_domain::sso::SsoProtocol::Saml {
+        // What the IdP is configured with: our entityID (= metadata URL) and ACS.
+        v["sp_entity_id"] = json!(settings.metadata_url(c.id));
+        v["metadata_url"] = json!(settings.metadata_url(c.id));
+        v["acs_url"] = json!(settings.callback_url(c.id));
+    }
     v["start_url"] = json!(settings.start_url(c.id));
     v["created_at"] = json!(time(c.created_at));
     v["updated_at"] = json!(time(c.updated_at));
@@ -491,12 +500,23 @@ async fn begin(
     };
     match state.services.sso_sign_in.start(&ctx, input).await {
         Ok(started) => {
+            // A SAML IdP comes back with a cross-site POST, which carries only SameSite=None
+            // cookies, and those only when Secure (browsers treat http://localhost as secure;
+            // SAML needs https otherwise).
+            let (same_site, secure) = if started.cross_site_post {
+                (actix_web::cookie::SameSite::None, true)
+            } else {
+                (
+                    actix_web::cookie::SameSite::Lax,
+                    state.config.cookies.secure,
+                )
+            };
             let cookie =
                 actix_web::cookie::Cookie::build(started.cookie_name, started.cookie_value)
                     .path("/api/auth/sso/callback")
                     .http_only(true)
-                    .secure(state.config.cookies.secure)
-                    .same_site(actix_web::cookie::SameSite::Lax)
+                    .secure(secure)
+                    .same_site(same_site)
                     .max_age(actix_web::cookie::time::Duration::seconds(
                         i64::try_from(authservice_application::sso::SSO_STATE_TTL.as_secs())
                             .unwrap_or(600),
@@ -515,13 +535,71 @@ struct CallbackQuery {
     error: Option<String>,
 }
 
+/// A SAML IdP's HTTP-POST binding: `SAMLResponse` and `RelayState` (our `state`).
+#[derive(Deserialize)]
+struct SamlPost {
+    #[serde(rename = "SAMLResponse")]
+    saml_response: Option<String>,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+async fn callback_post(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    connection: web::Path<String>,
+    form: web::Form<SamlPost>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    let query = CallbackQuery {
+        state: form.relay_state,
+        code: None,
+        error: None,
+    };
+    finish(
+        &req,
+        &state,
+        connection.into_inner(),
+        query,
+        form.saml_response,
+    )
+    .await
+}
+
 async fn callback(
     req: HttpRequest,
     state: web::Data<HttpState>,
     connection: web::Path<String>,
     query: web::Query<CallbackQuery>,
 ) -> HttpResponse {
-    let query = query.into_inner();
+    finish(
+        &req,
+        &state,
+        connection.into_inner(),
+        query.into_inner(),
+        None,
+    )
+    .await
+}
+
+/// This server's SAML SP metadata for a connection (what its IdP is configured with).
+async fn sp_metadata(state: web::Data<HttpState>, connection: web::Path<String>) -> HttpResponse {
+    match state.services.sso_sign_in.sp_metadata(&connection).await {
+        Ok(xml) => HttpResponse::Ok()
+            .content_type("application/samlmetadata+xml")
+            .insert_header((header::CACHE_CONTROL, "max-age=300"))
+            .body(xml),
+        Err(e) => actix_web::ResponseError::error_response(&ApiError::from(e)),
+    }
+}
+
+async fn finish(
+    req: &HttpRequest,
+    state: &HttpState,
+    connection: String,
+    query: CallbackQuery,
+    saml_response: Option<String>,
+) -> HttpResponse {
     let binding = query
         .state
         .as_deref()
@@ -529,7 +607,8 @@ async fn callback(
         .map(|c| c.value().to_owned());
     let cookie_name = query.state.as_deref().map(binding_cookie_name);
     let input = CallbackInput {
-        connection: connection.into_inner(),
+        connection,
+        saml_response,
         state: query.state,
         code: query.code,
         error: query.error,
@@ -538,12 +617,12 @@ async fn callback(
     let mut response = match state
         .services
         .sso_sign_in
-        .callback(&base_ctx(&req), input)
+        .callback(&base_ctx(req), input)
         .await
     {
         Ok(Landed::Redirect(location)) => redirect(&location).finish(),
         Ok(Landed::Tested(result)) => tested_page(&result),
-        Err(failure) => failed(&state, &failure),
+        Err(failure) => failed(state, &failure),
     };
     // The attempt is over either way: its cookie goes.
     if let Some(name) = cookie_name {

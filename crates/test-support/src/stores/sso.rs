@@ -46,6 +46,15 @@ impl SsoConnectionRepository for MemoryDb {
             .cloned())
     }
 
+    async fn find(&self, id: Uuid) -> anyhow::Result<Option<SsoConnection>> {
+        Ok(self
+            .lock()
+            .sso_connections
+            .iter()
+            .find(|c| c.id == id)
+            .cloned())
+    }
+
     async fn count(&self, client: ClientId, org: OrganizationId) -> anyhow::Result<usize> {
         Ok(self
             .lock()

@@ -1,0 +1,465 @@
+//! Enterprise SSO over SAML 2.0 against a real IdP peer (node: `tests/browser/saml_idp.mjs`,
+//! responses signed with xml-crypto, RSA-SHA256): SP metadata, SP-initiated sign-in in headless
+//! Chromium (HTTP-Redirect AuthnRequest, HTTP-POST Response), and the negative matrix — every
+//! forged, stale, replayed or misdirected response refused by name, with certificate rotation.
+
+use std::io::{BufRead, BufReader, Write as _};
+use std::process::{Child, Command, Stdio};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::domains::send;
+use super::pages::{click, fill, lands_on, ok, sees};
+use super::sso::{APP_CALLBACK, Browser, CONNECTIONS, Setup, acme, query, urlencoding};
+
+/// The SAML IdP peer.
+struct SamlIdp {
+    child: Child,
+    url: String,
+    entity_id: String,
+    http: reqwest::Client,
+}
+
+impl SamlIdp {
+    fn start() -> Self {
+        let mut child = Command::new("node")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/browser/saml_idp.mjs"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run node tests/browser/saml_idp.mjs (npm ci in tests/browser)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let started: Value = serde_json::from_str(line.trim()).expect("the IdP's first line");
+        Self {
+            child,
+            url: started["url"].as_str().unwrap().to_owned(),
+            entity_id: started["entity_id"].as_str().unwrap().to_owned(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn metadata(&self, certs: &str) -> String {
+        self.http
+            .get(format!("{}/metadata?certs={certs}", self.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// A Response minted as `body` says (see the peer for the fields).
+    async fn response(&self, body: Value) -> String {
+        let res = self
+            .http
+            .post(format!("{}/response", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let minted: Value = res.json().await.unwrap();
+        minted["saml_response"].as_str().unwrap().to_owned()
+    }
+
+    /// The AuthnRequest a redirect to the IdP carries: `{id, acs, issuer, destination,
+    /// relay_state}`.
+    async fn decode(&self, redirect: &str) -> Value {
+        let query = reqwest::Url::parse(redirect).unwrap();
+        let res = self
+            .http
+            .get(format!("{}/decode?{}", self.url, query.query().unwrap()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+}
+
+impl Drop for SamlIdp {
+    fn drop(&mut self) {
+        if let Some(stdin) = self.child.stdin.as_mut() {
+            let _ = stdin.write_all(b"");
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Acme with a SAML connection to `idp` (from its metadata with `certs`).
+async fn saml_setup(idp: &SamlIdp, certs: &str) -> Setup {
+    let mut s = acme().await;
+    let (status, connection) = send(
+        &s.app,
+        Method::POST,
+        CONNECTIONS,
+        &s.key,
+        &s.owner,
+        Some(json!({
+            "organization_id": s.org, "name": "Acme SAML", "protocol": "saml",
+            "domains": ["acme.test"],
+            "attribute_mapping": { "groups": "groups" },
+            "saml": { "idp_metadata_xml": idp.metadata(certs).await },
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{connection}");
+    s.connection = connection;
+    s
+}
+
+/// Begins an attempt in `browser`: the AuthnRequest the IdP receives.
+async fn begin(s: &Setup, idp: &SamlIdp, browser: &mut Browser) -> Value {
+    let start = format!(
+        "{}/api/auth/sso/{}?api_key={}&redirect_uri={}",
+        s.app.address,
+        s.connection["id"].as_str().unwrap(),
+        s.key,
+        urlencoding(APP_CALLBACK)
+    );
+    let res = browser.get(&start).await;
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with(&format!("{}/sso?", idp.url)),
+        "{location}"
+    );
+    idp.decode(&location).await
+}
+
+/// Posts `saml_response` to the ACS as the IdP's form does: where the browser lands.
+async fn post(s: &Setup, browser: &mut Browser, request: &Value, saml_response: &str) -> String {
+    let cookie: Vec<String> = browser
+        .jar_pairs()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(request["acs"].as_str().unwrap())
+        .header("Cookie", cookie.join("; "))
+        .form(&[
+            ("SAMLResponse", saml_response),
+            ("RelayState", request["relay_state"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND, "{:?}", res.text().await);
+    let _ = s;
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn saml_sp_metadata_names_the_acs_and_a_signed_response_signs_in_through_chromium() {
+    let idp = SamlIdp::start();
+    let s = saml_setup(&idp, "primary").await;
+    let c = &s.connection;
+    let id = c["id"].as_str().unwrap();
+    assert_eq!(c["saml"]["idp_entity_id"], idp.entity_id.as_str());
+    assert_eq!(
+        c["saml"]["idp_certificate_fingerprints"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // The SP metadata (public) names the entityID and the ACS.
+    let res = reqwest::get(c["metadata_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let xml = res.text().await.unwrap();
+    assert!(xml.contains(&format!(
+        "entityID=\"{}\"",
+        c["sp_entity_id"].as_str().unwrap()
+    )));
+    assert!(xml.contains(c["acs_url"].as_str().unwrap()));
+    assert!(
+        c["acs_url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/api/auth/sso/callback/{id}"))
+    );
+
+    // Chromium: the login page's SSO button, the IdP's auto-posted form, back signed in.
+    let mut b = authservice_tests::browser::Browser::launch(&s.app.address).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": format!("/login.html?api_key={}&locale=en", s.key) }),
+    )
+    .await;
+    fill(&mut b, "Email", "ann@acme.test").await;
+    click(&mut b, "Sign in with SSO").await;
+    lands_on(&mut b, "/account.html").await;
+    sees(&mut b, "ann@acme.test").await;
+    b.close().await;
+    assert_eq!(
+        s.app
+            .audit_events("event_type=sso.user_provisioned")
+            .await
+            .len(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_saml_negative_matrix_is_refused_by_name() {
+    let idp = SamlIdp::start();
+    let s = saml_setup(&idp, "primary,secondary").await;
+    let sp_entity_id = s.connection["sp_entity_id"].as_str().unwrap().to_owned();
+
+    // A valid response, then each forgery of it: (name, changes, signs in?).
+    let cases: Vec<(&str, Value, bool)> = vec![
+        ("valid, both signed", json!({}), true),
+        (
+            "only the assertion signed",
+            json!({ "sign": "assertion" }),
+            true,
+        ),
+        (
+            "only the response signed",
+            json!({ "sign": "response" }),
+            true,
+        ),
+        (
+            "rotation: the second certificate",
+            json!({ "key": "secondary" }),
+            true,
+        ),
+        ("unsigned", json!({ "sign": "none" }), false),
+        (
+            "tampered after signing",
+            json!({ "tamper": "name_id" }),
+            false,
+        ),
+        ("signed by an unknown key", json!({ "key": "rogue" }), false),
+        (
+            "wrong audience",
+            json!({ "audience_override": "https://other.example/sp" }),
+            false,
+        ),
+        (
+            "no audience restriction",
+            json!({ "no_audience": true }),
+            false,
+        ),
+        (
+            "wrong destination",
+            json!({ "destination": "https://other.example/acs", "sign": "response" }),
+            false,
+        ),
+        (
+            "wrong recipient",
+            json!({ "recipient": "https://other.example/acs" }),
+            false,
+        ),
+        (
+            "expired",
+            json!({ "not_on_or_after_offset_s": -600, "subject_not_on_or_after_offset_s": -600 }),
+            false,
+        ),
+        (
+            "not yet valid",
+            json!({ "not_before_offset_s": 600 }),
+            false,
+        ),
+        (
+            "InResponseTo of another request",
+            json!({ "in_response_to": "_another" }),
+            false,
+        ),
+        (
+            "unknown issuer",
+            json!({ "issuer": "https://evil.example/idp" }),
+            false,
+        ),
+    ];
+    for (name, changes, signs_in) in cases {
+        let mut browser = Browser::new();
+        let request = begin(&s, &idp, &mut browser).await;
+        let mut body = json!({
+            "acs": request["acs"], "audience": sp_entity_id, "in_response_to": request["id"],
+            "name_id": "ann@acme.test", "attributes": { "email": "ann@acme.test", "groups": ["eng"] },
+        });
+        for (k, v) in changes.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let landed = post(&s, &mut browser, &request, &idp.response(body).await).await;
+        if signs_in {
+            let code = query(&landed, "auth_code").unwrap_or_else(|| panic!("{name}: {landed}"));
+            let (status, tokens) = s.exchange(&code, APP_CALLBACK).await;
+            assert_eq!(status, StatusCode::OK, "{name}: {tokens}");
+            let me = s.me(tokens["access_token"].as_str().unwrap()).await;
+            assert_eq!(me["email"], "ann@acme.test", "{name}");
+        } else {
+            assert_eq!(
+                query(&landed, "error").as_deref(),
+                Some("sso_failed"),
+                "{name}: {landed}"
+            );
+        }
+    }
+
+    // Signature wrapping: an unsigned assertion for someone else before the signed one is
+    // never read (the signed one is).
+    let mut browser = Browser::new();
+    let request = begin(&s, &idp, &mut browser).await;
+    let wrapped = idp
+        .response(json!({
+            "acs": request["acs"], "audience": sp_entity_id, "in_response_to": request["id"],
+            "name_id": "ann@acme.test", "sign": "assertion", "wrap": true,
+        }))
+        .await;
+    let landed = post(&s, &mut browser, &request, &wrapped).await;
+    if let Some(code) = query(&landed, "auth_code") {
+        let (_, tokens) = s.exchange(&code, APP_CALLBACK).await;
+        let me = s.me(tokens["access_token"].as_str().unwrap()).await;
+        assert_eq!(me["email"], "ann@acme.test", "never the wrapped identity");
+    } else {
+        assert_eq!(query(&landed, "error").as_deref(), Some("sso_failed"));
+    }
+
+    // Replay: the same response again (a new attempt of the same browser): refused.
+    let mut browser = Browser::new();
+    let request = begin(&s, &idp, &mut browser).await;
+    let body = json!({
+        "acs": request["acs"], "audience": sp_entity_id, "in_response_to": request["id"],
+        "name_id": "ann@acme.test", "assertion_id": "_fixed-assertion-1",
+    });
+    let response = idp.response(body).await;
+    let landed = post(&s, &mut browser, &request, &response).await;
+    assert!(query(&landed, "auth_code").is_some(), "{landed}");
+    let landed = post(&s, &mut browser, &request, &response).await;
+    assert_eq!(
+        query(&landed, "error").as_deref(),
+        Some("sso_state_invalid"),
+        "the attempt was spent"
+    );
+    // Even answering a fresh attempt, the same assertion ID is refused.
+    let mut browser = Browser::new();
+    let again = begin(&s, &idp, &mut browser).await;
+    let replayed = idp
+        .response(json!({
+            "acs": again["acs"], "audience": sp_entity_id, "in_response_to": again["id"],
+            "name_id": "ann@acme.test", "assertion_id": "_fixed-assertion-1",
+        }))
+        .await;
+    let landed = post(&s, &mut browser, &again, &replayed).await;
+    assert_eq!(
+        query(&landed, "error").as_deref(),
+        Some("sso_failed"),
+        "{landed}"
+    );
+    let failed = s.app.audit_events("event_type=sso.login_failed").await;
+    assert!(
+        failed
+            .iter()
+            .any(|e| e["metadata"]["reason"] == "assertion_replayed"),
+        "{failed:?}"
+    );
+
+    // A response posted without the browser's binding cookie signs nobody in.
+    let mut browser = Browser::new();
+    let request = begin(&s, &idp, &mut browser).await;
+    let response = idp
+        .response(json!({
+            "acs": request["acs"], "audience": sp_entity_id, "in_response_to": request["id"],
+        }))
+        .await;
+    let landed = post(&s, &mut Browser::new(), &request, &response).await;
+    assert_eq!(
+        query(&landed, "error").as_deref(),
+        Some("sso_state_invalid")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn saml_connections_refuse_idps_without_certificates_and_bad_metadata() {
+    let idp = SamlIdp::start();
+    let s = acme().await;
+    let create = |saml: Value| json!({ "organization_id": s.org, "name": "S", "protocol": "saml", "saml": saml });
+    let certs: Value = reqwest::get(format!("{}/certs", idp.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (saml, why) in [
+        (
+            json!({ "idp_metadata_xml": "<not metadata" }),
+            "bad metadata",
+        ),
+        (
+            json!({ "idp_metadata_xml": "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"x\"/>" }),
+            "no IdP",
+        ),
+        (
+            json!({ "idp_entity_id": "x", "idp_sso_url": format!("{}/sso", idp.url), "idp_certificates": [] }),
+            "no certificate",
+        ),
+        (
+            json!({ "idp_entity_id": "x", "idp_sso_url": format!("{}/sso", idp.url), "idp_certificates": ["not a pem"] }),
+            "bad certificate",
+        ),
+        (
+            json!({ "idp_entity_id": "x", "idp_sso_url": "ftp://idp", "idp_certificates": [certs["primary"]] }),
+            "bad URL",
+        ),
+        (json!({}), "nothing"),
+    ] {
+        let (status, body) = send(
+            &s.app,
+            Method::POST,
+            CONNECTIONS,
+            &s.key,
+            &s.owner,
+            Some(create(saml)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{why}: {body}");
+    }
+    // By hand (entityID, SSO URL, PEM certificates), and from a metadata URL.
+    let (status, body) = send(
+        &s.app,
+        Method::POST,
+        CONNECTIONS,
+        &s.key,
+        &s.owner,
+        Some(create(json!({
+            "idp_entity_id": idp.entity_id, "idp_sso_url": format!("{}/sso", idp.url),
+            "idp_certificates": [certs["primary"], certs["secondary"]],
+        }))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        body["saml"]["idp_certificate_fingerprints"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let (status, body) = send(
+        &s.app,
+        Method::POST,
+        CONNECTIONS,
+        &s.key,
+        &s.owner,
+        Some(create(
+            json!({ "idp_metadata_url": format!("{}/metadata", idp.url) }),
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["saml"]["idp_entity_id"], idp.entity_id.as_str());
+}
