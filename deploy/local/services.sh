@@ -43,7 +43,10 @@ pkg_present() {
 
 install_packages() {
   local pkg missing=() sudo=()
-  for pkg in postgresql redis-server pkg-config ca-certificates python3; do
+  # (libxml2-dev, libxmlsec1-dev and libclang-dev build the SAML signature checks: samael's
+  # xmlsec bindings.)
+  for pkg in postgresql redis-server pkg-config ca-certificates python3 \
+    libxml2-dev libxmlsec1-dev libclang-dev; do
     pkg_present "$pkg" || missing+=("$pkg")
   done
   ((${#missing[@]})) || return 0

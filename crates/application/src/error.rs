@@ -115,8 +115,6 @@ pub enum ErrorKind {
     SsoAccountConflict,
     /// The user is unknown and the connection does not create users.
     SsoUserNotProvisioned,
-    /// This protocol is not available yet.
-    SsoProtocolUnsupported,
     /// The address's organization signs its people in through its identity provider only.
     SsoRequired,
     /// No finished test sign-in with that id (not yet, expired, or of another connection).

@@ -325,4 +325,54 @@ mod tests {
             assert!(validate(&idp, "https://sp", "https://sp/acs", &sample, "_r").is_err());
         }
     }
+
+    /// A property test: 600 random mutations (byte flips, truncations, insertions of markup)
+    /// of a Response-shaped document are all refused, none panics.
+    #[test]
+    fn mutated_responses_never_panic_and_are_all_refused() {
+        let idp = SamlIdp {
+            entity_id: "https://idp.example.com".to_owned(),
+            sso_url: "https://idp.example.com/sso".to_owned(),
+            certificates: vec!["MIIBfake".to_owned()],
+        };
+        let seed = "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+            xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_r\" Version=\"2.0\" \
+            IssueInstant=\"2026-01-01T00:00:00Z\" InResponseTo=\"_q\"><saml:Issuer>https://idp.example.com\
+            </saml:Issuer><samlp:Status><samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/>\
+            </samlp:Status><saml:Assertion ID=\"_a\" Version=\"2.0\" IssueInstant=\"2026-01-01T00:00:00Z\">\
+            <saml:Issuer>https://idp.example.com</saml:Issuer><saml:Subject><saml:NameID>a@b.c</saml:NameID>\
+            </saml:Subject></saml:Assertion></samlp:Response>";
+        let pieces: [&[u8]; 6] = [b"<", b">", b"&amp;", b"<!--x-->", b"\"", b"<![CDATA[x]]>"];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let engine = base64::engine::general_purpose::STANDARD;
+        for _ in 0..600 {
+            let mut bytes = seed.as_bytes().to_vec();
+            for _ in 0..(1 + next() % 4) {
+                let len = bytes.len().max(1);
+                let at = usize::try_from(next()).unwrap_or(0) % len;
+                match next() % 3 {
+                    0 => {
+                        let last = bytes.len() - 1;
+                        bytes[at.min(last)] ^= u8::try_from(next() % 255 + 1).unwrap_or(1);
+                    }
+                    1 => bytes.truncate(at),
+                    _ => {
+                        let piece = pieces[usize::try_from(next()).unwrap_or(0) % pieces.len()];
+                        bytes.splice(at..at, piece.iter().copied());
+                    }
+                }
+                if bytes.is_empty() {
+                    break;
+                }
+            }
+            let encoded = engine.encode(&bytes);
+            assert!(validate(&idp, "https://sp", "https://sp/acs", &encoded, "_q").is_err());
+        }
+    }
 }

@@ -241,8 +241,6 @@ table! {
         "Account exists" "An account with this email address already exists and cannot be joined to single sign-on. Sign in as before or contact your administrator." false;
     SsoUserNotProvisioned      403 PermissionDenied   "sso_user_not_provisioned"      "AUTH_SSO_USER_NOT_PROVISIONED"
         "No account" "Your organization has not given you an account here yet. Contact your administrator." false;
-    SsoProtocolUnsupported     422 InvalidArgument    "sso_protocol_unsupported"      "AUTH_SSO_PROTOCOL_UNSUPPORTED"
-        "Protocol not available" "This server does not offer that single sign-on protocol yet." false;
     SsoRequired                403 PermissionDenied   "sso_required"                  "AUTH_SSO_REQUIRED"
         "Single sign-on required" "Your organization signs you in through its identity provider. Use Sign in with SSO." false;
     SsoTestNotFound            404 NotFound           "sso_test_not_found"            "AUTH_SSO_TEST_NOT_FOUND"

@@ -616,8 +616,9 @@ async fn sso_connections_are_managed_by_members_with_enterprise_write_and_by_ope
     )
     .await;
     assert_eq!(
-        answer["code"], "sso_protocol_unsupported",
-        "{status} {answer}"
+        (status, answer["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request")),
+        "SAML without its IdP: {answer}"
     );
 
     // A member without enterprise:write, and another client, see nothing.

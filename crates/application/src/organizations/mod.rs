@@ -64,8 +64,6 @@ pub enum OrgError {
     DnsUnavailable,
     #[error("no such SSO connection")]
     ConnectionNotFound,
-    #[error("this protocol is not available yet")]
-    ProtocolUnsupported,
     #[error("the identity provider is unavailable: {0}")]
     IdpUnavailable(String),
     #[error("no finished test sign-in with that id")]
@@ -125,7 +123,6 @@ impl UseCaseError for OrgError {
             Self::DomainNotVerified { .. } => ErrorKind::DomainNotVerified,
             Self::DnsUnavailable => ErrorKind::DnsUnavailable,
             Self::ConnectionNotFound => ErrorKind::SsoConnectionNotFound,
-            Self::ProtocolUnsupported => ErrorKind::SsoProtocolUnsupported,
             Self::IdpUnavailable(_) => ErrorKind::IdpUnavailable,
             Self::TestNotFound => ErrorKind::SsoTestNotFound,
             Self::Forbidden => ErrorKind::Forbidden,

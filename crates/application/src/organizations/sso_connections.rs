@@ -282,7 +282,8 @@ impl ManageSsoConnections {
     /// Adds a connection to organization `input.organization_id`.
     ///
     /// # Errors
-    /// `Invalid` (a field), `ProtocolUnsupported` (SAML, for now), `NotFound`/`Forbidden`, a
+    /// `Invalid` (a field; SAML metadata that cannot be read), `IdpUnavailable` (a metadata URL
+    /// that cannot be fetched), `NotFound`/`Forbidden`, a
     /// store failure.
     pub async fn create(
         &self,
@@ -457,7 +458,7 @@ impl ManageSsoConnections {
     /// IdP sent; [`Self::test_result`] reads it.
     ///
     /// # Errors
-    /// `ConnectionNotFound`, `IdpUnavailable` (discovery failed), `ProtocolUnsupported`, a
+    /// `ConnectionNotFound`, `IdpUnavailable` (discovery failed), a
     /// store failure.
     pub async fn test_sign_in(
         &self,
@@ -470,7 +471,6 @@ impl ManageSsoConnections {
             .await
             .map_err(|e| match e {
                 crate::sso::SsoError::IdpUnavailable(why) => OrgError::IdpUnavailable(why),
-                crate::sso::SsoError::Failed(_) => OrgError::ProtocolUnsupported,
                 other => OrgError::Unexpected(anyhow::Error::new(other)),
             })
     }
