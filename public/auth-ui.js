@@ -340,7 +340,11 @@
           if (input) input.focus();
           return;
         }
-        location.assign(`/api/auth/sso?${new URLSearchParams({ api_key: apiKey, email })}`);
+        // This tab's random state: the code that comes back is exchanged only with it, so a
+        // code of someone else's sign-in cannot be planted in this page.
+        const state = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+        store.setItem("authservice.sso_state", state);
+        location.assign(`/api/auth/sso?${new URLSearchParams({ api_key: apiKey, email, state })}`);
       });
       sso.push(go);
     }
@@ -352,7 +356,9 @@
     const code = params.get("auth_code");
     if (code) {
       history.replaceState(null, "", location.pathname);
-      try { const r = await auth.exchangeCode(code); if (r.requires2fa) signIn.secondFactor(r); else afterSignIn(); return; } catch (err) { signIn.showError(err); }
+      const ssoState = store.getItem("authservice.sso_state");
+      store.removeItem("authservice.sso_state");
+      try { const r = await auth.exchangeCode(code, { state: ssoState || undefined }); if (r.requires2fa) signIn.secondFactor(r); else afterSignIn(); return; } catch (err) { signIn.showError(err); }
     }
     await signIn.autofill();
   }

@@ -355,9 +355,9 @@
       }),
       /** Exchanges a one-time `auth_code` (a magic link's on the hosted login page, or one sent
        * to this page as `redirectUri` with the `codeVerifier` of its challenge). */
-      async exchangeCode(code, { codeVerifier, redirectUri } = {}) {
+      async exchangeCode(code, { codeVerifier, redirectUri, state } = {}) {
         return accept(await request("POST", "/api/auth/redirect/exchange", {
-          body: withTransport({ code, code_verifier: codeVerifier, redirect_uri: redirectUri }),
+          body: withTransport({ code, code_verifier: codeVerifier, redirect_uri: redirectUri, state }),
         }));
       },
       /** An OpenID Connect request (`?oauth_request=` on the hosted pages), the handle its only

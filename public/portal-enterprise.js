@@ -8,6 +8,8 @@
 
   const STRINGS = {
     en: {
+      badUrl: "The identity provider named an address that is not a web page.",
+      protocol: "Protocol", metadataUrl: "IdP metadata URL", metadataXml: "or IdP metadata XML", spEntityId: "Entity ID (SP metadata URL) to register at the identity provider", acsUrl: "Assertion Consumer Service URL (HTTP-POST)",
       enterprise: "Domains and SSO", domains: "Domains", noDomains: "No domains claimed yet.", domain: "Domain",
       organization: "Organization", addDomain: "Claim domain", verify: "Verify", verified: "verified", pending: "pending",
       txtHint: "Publish this TXT record, then Verify:", remove: "Remove", removeWarn: "Remove {name}?",
@@ -18,6 +20,8 @@
       testSignIn: "Test sign-in", openTest: "Open the test sign-in", showResult: "Show the result", needOrg: "Create an organization first.",
     },
     de: {
+      badUrl: "Der Identitätsanbieter nannte eine Adresse, die keine Webseite ist.",
+      protocol: "Protokoll", metadataUrl: "URL der IdP-Metadaten", metadataXml: "oder IdP-Metadaten als XML", spEntityId: "Beim Identitätsanbieter einzutragende Entity-ID (URL der SP-Metadaten)", acsUrl: "Assertion-Consumer-Service-URL (HTTP-POST)",
       enterprise: "Domains und SSO", domains: "Domains", noDomains: "Noch keine Domains beansprucht.", domain: "Domain",
       organization: "Organisation", addDomain: "Domain beanspruchen", verify: "Prüfen", verified: "geprüft", pending: "ausstehend",
       txtHint: "Veröffentlichen Sie diesen TXT-Eintrag, dann Prüfen:", remove: "Entfernen", removeWarn: "{name} entfernen?",
@@ -28,6 +32,8 @@
       testSignIn: "Testanmeldung", openTest: "Testanmeldung öffnen", showResult: "Ergebnis zeigen", needOrg: "Legen Sie zuerst eine Organisation an.",
     },
     fr: {
+      badUrl: "Le fournisseur d'identité a indiqué une adresse qui n'est pas une page web.",
+      protocol: "Protocole", metadataUrl: "URL des métadonnées du fournisseur", metadataXml: "ou métadonnées XML du fournisseur", spEntityId: "Entity ID (URL des métadonnées SP) à enregistrer chez le fournisseur d'identité", acsUrl: "URL de l'Assertion Consumer Service (HTTP-POST)",
       enterprise: "Domaines et SSO", domains: "Domaines", noDomains: "Aucun domaine revendiqué.", domain: "Domaine",
       organization: "Organisation", addDomain: "Revendiquer le domaine", verify: "Vérifier", verified: "vérifié", pending: "en attente",
       txtHint: "Publiez cet enregistrement TXT, puis Vérifier :", remove: "Retirer", removeWarn: "Retirer {name} ?",
@@ -38,6 +44,8 @@
       testSignIn: "Connexion de test", openTest: "Ouvrir la connexion de test", showResult: "Afficher le résultat", needOrg: "Créez d'abord une organisation.",
     },
     es: {
+      badUrl: "El proveedor de identidad indicó una dirección que no es una página web.",
+      protocol: "Protocolo", metadataUrl: "URL de metadatos del proveedor", metadataXml: "o metadatos XML del proveedor", spEntityId: "Entity ID (URL de metadatos SP) que registrar en el proveedor de identidad", acsUrl: "URL del Assertion Consumer Service (HTTP-POST)",
       enterprise: "Dominios y SSO", domains: "Dominios", noDomains: "Aún no hay dominios reclamados.", domain: "Dominio",
       organization: "Organización", addDomain: "Reclamar dominio", verify: "Verificar", verified: "verificado", pending: "pendiente",
       txtHint: "Publica este registro TXT y luego Verificar:", remove: "Quitar", removeWarn: "¿Quitar {name}?",
@@ -127,6 +135,8 @@
         test.addEventListener("click", async () => {
           try {
             const started = await api("POST", `${path}/test-sign-in`);
+            // Only a web address becomes a link (the IdP's document names it).
+            if (!["https:", "http:"].includes(new URL(started.url).protocol)) throw new Error(tx("badUrl"));
             const open = el("a", { href: started.url, target: "_blank", rel: "noopener noreferrer", text: tx("openTest") });
             const fetchResult = small(tx("showResult"), `${tx("showResult")}: ${c.name}`);
             fetchResult.addEventListener("click", async () => {
@@ -143,28 +153,54 @@
         return el("li", { "data-connection": c.id }, [
           el("div", {}, [el("h4", { text: c.name }),
             el("p", { class: "as-meta", text: `${orgName(c.organization_id)} · ${c.protocol.toUpperCase()} · ${c.status} · ${c.domains.join(" ") || "—"}${c.enforce_for_domains ? ` · ${tx("enforce")}` : ""}` }),
-            el("p", { class: "as-meta", text: `${tx("callback")}:` }), el("p", { class: "as-secret", text: c.callback_url })]),
+            // What the IdP must be told: OIDC a redirect URI; SAML our entity ID and ACS.
+            ...(c.protocol === "saml"
+              ? [el("p", { class: "as-meta", text: `${tx("spEntityId")}:` }), el("p", { class: "as-secret", text: c.sp_entity_id }),
+                el("p", { class: "as-meta", text: `${tx("acsUrl")}:` }), el("p", { class: "as-secret", text: c.acs_url })]
+              : [el("p", { class: "as-meta", text: `${tx("callback")}:` }), el("p", { class: "as-secret", text: c.callback_url })])]),
           toggle, test, remove, testArea]);
       }
       const org = orgSelect(orgs);
       const name = field(tx("connName"), { type: "text", required: true });
+      const protocolId = `protocol-${Math.random().toString(36).slice(2)}`;
+      const protocol = el("select", { id: protocolId }, [el("option", { value: "oidc" }, ["OpenID Connect"]), el("option", { value: "saml" }, ["SAML 2.0"])]);
       const issuer = field(tx("issuer"), { type: "url", required: true, autocomplete: "off" });
       const clientId = field(tx("idpClientId"), { type: "text", required: true, autocomplete: "off" });
       const secret = field(tx("idpSecret"), { type: "password", required: true, autocomplete: "new-password" });
+      const metadataUrl = field(tx("metadataUrl"), { type: "url", autocomplete: "off" });
+      const metadataXml = field(tx("metadataXml"), { rows: 4, spellcheck: "false" }, "textarea");
+      const oidcFields = [issuer, clientId, secret];
+      const samlFields = [metadataUrl, metadataXml];
+      const showProtocol = () => {
+        const saml = protocol.value === "saml";
+        oidcFields.forEach((f) => { f.wrap.hidden = saml; f.input.required = !saml; });
+        samlFields.forEach((f) => { f.wrap.hidden = !saml; });
+      };
+      protocol.addEventListener("change", showProtocol);
+      showProtocol();
       const domains = field(tx("connDomains"), { type: "text", autocomplete: "off" });
       const enforceId = `enforce-${Math.random().toString(36).slice(2)}`;
       const enforce = el("input", { type: "checkbox", id: enforceId });
-      const form = el("form", { class: "as-stack" }, [org.wrap, name.wrap, issuer.wrap, clientId.wrap, secret.wrap, domains.wrap,
+      const form = el("form", { class: "as-stack" }, [org.wrap, name.wrap,
+        el("div", { class: "as-field" }, [el("label", { for: protocolId, text: tx("protocol") }), protocol]),
+        ...oidcFields.map((f) => f.wrap), ...samlFields.map((f) => f.wrap), domains.wrap,
         el("div", { class: "as-check" }, [enforce, el("label", { for: enforceId, text: tx("enforce") })]), button(tx("addConnection"))]);
       form.addEventListener("submit", async (e) => {
         e.preventDefault();
         try {
-          await api("POST", `${base}/sso-connections`, {
-            organization_id: org.input.value, name: name.input.value.trim(), protocol: "oidc",
+          const body = {
+            organization_id: org.input.value, name: name.input.value.trim(), protocol: protocol.value,
             domains: domains.input.value.split(/\s+/).filter(Boolean), enforce_for_domains: enforce.checked,
-            oidc: { issuer: issuer.input.value.trim(), client_id: clientId.input.value.trim(), client_secret: secret.input.value },
-          });
-          for (const f of [name, issuer, clientId, secret, domains]) f.input.value = "";
+          };
+          if (protocol.value === "saml") {
+            body.saml = metadataXml.input.value.trim()
+              ? { idp_metadata_xml: metadataXml.input.value.trim() }
+              : { idp_metadata_url: metadataUrl.input.value.trim() };
+          } else {
+            body.oidc = { issuer: issuer.input.value.trim(), client_id: clientId.input.value.trim(), client_secret: secret.input.value };
+          }
+          await api("POST", `${base}/sso-connections`, body);
+          for (const f of [name, domains, ...oidcFields, ...samlFields]) f.input.value = "";
           await load();
         } catch (err) { show(box, err.message); }
       });

@@ -171,6 +171,9 @@ async function pageStep(step) {
     case 'fill':
       await target(step).fill(step.value, { timeout });
       return {};
+    case 'select':
+      await target(step).selectOption(step.value, { timeout });
+      return {};
     case 'click':
       await target(step).click({ timeout });
       return {};

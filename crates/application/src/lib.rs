@@ -91,6 +91,7 @@ mod debug_redaction {
                     code: secret,
                     code_verifier: Some(secret),
                     redirect_uri: None,
+                    state: Some(secret),
                 }
             ),
             format!(

@@ -156,8 +156,11 @@ impl AttributeMapping {
             .ok_or(ProfileError::Email)
             .and_then(|raw| Email::parse(raw).map_err(|_| ProfileError::Email))?;
         // Only the standard `email` claim has an `email_verified` companion.
-        let email_verified = self.email == "email"
-            && matches!(claims.get("email_verified"), Some(Value::Bool(true)));
+        let email_verified = if self.email == "email" {
+            claims.get("email_verified").and_then(Value::as_bool)
+        } else {
+            None
+        };
         let groups = match claims.get(&self.groups) {
             Some(Value::Array(names)) => names
                 .iter()
@@ -196,8 +199,9 @@ pub struct ExternalProfile {
     /// The IdP's stable id of the user (OIDC `sub`): with the connection, the identity.
     pub subject: String,
     pub email: Email,
-    /// Whether the IdP says it verified the address.
-    pub email_verified: bool,
+    /// What the IdP says of the address (OIDC `email_verified`), when it says anything: an
+    /// address it calls unverified never links an account nor creates one.
+    pub email_verified: Option<bool>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     pub groups: Vec<String>,
@@ -402,6 +406,16 @@ impl SsoConnection {
     }
 }
 
+/// The ASCII (IDNA, `xn--`) form of an address's domain, as organizations claim domains: an
+/// address written with a Unicode domain routes and is enforced like its ASCII form.
+#[must_use]
+pub fn ascii_domain(email: &Email) -> String {
+    match url::Host::parse(email.domain()) {
+        Ok(url::Host::Domain(ascii)) => ascii.to_ascii_lowercase(),
+        _ => email.domain().to_ascii_lowercase(),
+    }
+}
+
 /// A connection's name: 1–100 characters once trimmed.
 ///
 /// # Errors
@@ -507,13 +521,20 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public_ip(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let [first, second, ..] = v6.segments();
+            // IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96), 6to4 (2002::/16) and Teredo
+            // (2001::/32) embed IPv4 addresses: refused rather than decoded.
+            let embeds_v4 = v6.segments()[..6].iter().all(|s| *s == 0)
+                || (first == 0x64 && second == 0xff9b)
+                || first == 0x2002
+                || (first == 0x2001 && second == 0);
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
+                || embeds_v4
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
-                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+                || first == 0x2001 && second == 0x0db8)
         }
     }
 }
@@ -531,15 +552,15 @@ mod tests {
         let claims = claims.as_object().unwrap();
         let profile = AttributeMapping::default().profile("u-1", claims).unwrap();
         assert_eq!(profile.email.as_str(), "ann@example.com");
-        assert!(profile.email_verified);
+        assert_eq!(profile.email_verified, Some(true));
         assert_eq!(profile.groups, ["eng", "admins"]);
         assert_eq!(profile.display_name().as_deref(), Some("Ann Lee"));
 
         let mapping = AttributeMapping::parse(&json!({ "email": "mail" })).unwrap();
         let profile = mapping.profile("u-1", claims).unwrap();
         assert_eq!(profile.email.as_str(), "a@b.example");
-        assert!(
-            !profile.email_verified,
+        assert_eq!(
+            profile.email_verified, None,
             "email_verified speaks of `email` only"
         );
 
@@ -577,6 +598,17 @@ mod tests {
         assert!(check_idp_url("ftp://127.0.0.1:9000", true).is_err());
         assert!(is_public_ip("8.8.8.8".parse().unwrap()));
         assert!(!is_public_ip("::ffff:10.1.2.3".parse().unwrap()));
+        for embedded in [
+            "::10.0.0.1",
+            "64:ff9b::a00:1",
+            "2002:a00:1::",
+            "2001:0:a00:1::",
+        ] {
+            assert!(!is_public_ip(embedded.parse().unwrap()), "{embedded}");
+        }
+        assert!(is_public_ip("2a00:1450:4001::1".parse().unwrap()));
+        let email = Email::parse("a@Bücher.de").unwrap();
+        assert_eq!(ascii_domain(&email), "xn--bcher-kva.de");
     }
 
     #[test]

@@ -32,7 +32,9 @@ impl IdpHttp {
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(10))
-            .user_agent("authservice-sso");
+            .user_agent("authservice-sso")
+            // A proxy would resolve names itself, past the public-address rule.
+            .no_proxy();
         if !allow_insecure {
             builder = builder.https_only(true).dns_resolver(Arc::new(PublicOnly));
         }
@@ -40,6 +42,11 @@ impl IdpHttp {
             client: builder.build()?,
             allow_insecure,
         })
+    }
+
+    /// Whether `ALLOW_INSECURE_IDP_URLS` is on.
+    pub(crate) fn allow_insecure(&self) -> bool {
+        self.allow_insecure
     }
 
     /// GETs `url` (checked like every IdP URL): the body of a 2xx answer.

@@ -196,6 +196,9 @@ impl OidcRelyingParty for OpenIdConnectRp {
             auth = auth.add_extra_param("login_hint", hint.to_owned());
         }
         let (url, _, _) = auth.url();
+        // The browser is sent there: an https URL of a public host, like every IdP URL.
+        authservice_domain::sso::check_idp_url(url.as_str(), self.http.allow_insecure())
+            .map_err(|e| IdpError::Unavailable(format!("authorization endpoint: {}", e.message)))?;
         Ok(url.into())
     }
 

@@ -32,6 +32,12 @@ fn settings() -> SsoSettings {
 /// Ada (ada@example.com), owner of organization `acme`, which verified `example.com` and
 /// connected its IdP for it: (Ada, the connection's id).
 async fn acme(world: &World, jit: bool) -> (AuthenticatedUser, String) {
+    let (ada, connection, _) = acme_with_claim(world, jit).await;
+    (ada, connection)
+}
+
+/// [`acme`], with the id of the domain claim.
+async fn acme_with_claim(world: &World, jit: bool) -> (AuthenticatedUser, String, String) {
     world.seed_user(&user()).await;
     let LoginOutcome::Tokens(tokens) = Login::new(&world.ports, &world.auth_config())
         .execute(
@@ -99,7 +105,7 @@ async fn acme(world: &World, jit: bool) -> (AuthenticatedUser, String) {
         )
         .await
         .expect("connection created");
-    (ada, connection.id.to_string())
+    (ada, connection.id.to_string(), claim.id.to_string())
 }
 
 async fn start(world: &World, sso: &SsoSignIn) -> (Started, String) {
@@ -108,6 +114,8 @@ async fn start(world: &World, sso: &SsoSignIn) -> (Started, String) {
             &world.ctx(),
             StartInput {
                 email: Some("someone@example.com".to_owned()),
+                // Back to the hosted login page: its tab's state.
+                app_state: Some("tab-state".to_owned()),
                 ..StartInput::default()
             },
         )
@@ -354,4 +362,146 @@ async fn sso_links_an_account_of_the_verified_domain_but_never_one_elsewhere() {
     sign_in_as(&world, &sso, &connection, "sub-ada", "ada@example.com", &[])
         .await
         .expect("signed in again");
+}
+
+#[tokio::test]
+async fn an_unproven_account_or_an_address_the_idp_calls_unverified_is_never_linked() {
+    let world = World::new();
+    let (_, connection) = acme(&world, true).await;
+    let sso = SsoSignIn::new(&world.ports, &settings());
+    // Someone registered the CEO's address before the organization set SSO up, never verified.
+    let mut trap = user();
+    trap.id = UserId::from_uuid(uuid::Uuid::now_v7());
+    trap.email = Email::parse("ceo@example.com").unwrap();
+    trap.email_verified = false;
+    world.seed_user(&trap).await;
+    let refused = sign_in_as(&world, &sso, &connection, "sub-ceo", "ceo@example.com", &[]).await;
+    assert!(
+        matches!(refused, Err(SsoError::AccountConflict)),
+        "{refused:?}"
+    );
+
+    // An IdP that says the address is unverified (its users may edit it) neither links nor
+    // creates.
+    let (started, state) = start(&world, &sso).await;
+    world.idp.answer(
+        "sub-eve",
+        json!({ "email": "ada@example.com", "email_verified": false }),
+    );
+    let refused = callback(&world, &sso, &connection, &state, &started.cookie_value).await;
+    assert!(
+        matches!(refused, Err(SsoError::AccountConflict)),
+        "{refused:?}"
+    );
+    let (started, state) = start(&world, &sso).await;
+    world.idp.answer(
+        "sub-new",
+        json!({ "email": "new@example.com", "email_verified": false }),
+    );
+    let refused = callback(&world, &sso, &connection, &state, &started.cookie_value).await;
+    assert!(
+        matches!(
+            refused,
+            Err(SsoError::NotProvisioned("email_not_verified_by_idp"))
+        ),
+        "{refused:?}"
+    );
+    assert!(
+        user_by_email(&world, "new@example.com").await.is_none(),
+        "nobody was created"
+    );
+}
+
+#[tokio::test]
+async fn a_linked_identity_ends_with_the_domain_and_another_idp_forgets_the_links() {
+    use authservice_application::ports::SsoConnectionRepository;
+    let world = World::new();
+    let (ada, connection, claim) = acme_with_claim(&world, true).await;
+    let sso = SsoSignIn::new(&world.ports, &settings());
+    sign_in_as(&world, &sso, &connection, "sub-ann", "ann@example.com", &[])
+        .await
+        .expect("provisioned");
+    let id = uuid::Uuid::parse_str(&connection).unwrap();
+    assert!(
+        world
+            .db
+            .identity_user(world.client.id, id, "sub-ann")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Another issuer needs its own secret; once changed, the old subjects are forgotten.
+    let manage = ManageSsoConnections::new(&world.ports, &settings());
+    let moved = ConnectionInput {
+        oidc: Some(json!({ "issuer": "https://other-idp.example.net", "client_id": "app" })),
+        ..ConnectionInput::default()
+    };
+    let refused = manage
+        .update(&world.ctx(), DomainActor::Member(&ada), &connection, &moved)
+        .await;
+    assert!(
+        refused.is_err(),
+        "the sealed secret is not sent to another IdP"
+    );
+    let moved = ConnectionInput {
+        oidc: Some(
+            json!({ "issuer": "https://other-idp.example.net", "client_id": "app",
+                           "client_secret": "other" }),
+        ),
+        ..ConnectionInput::default()
+    };
+    manage
+        .update(&world.ctx(), DomainActor::Member(&ada), &connection, &moved)
+        .await
+        .expect("moved");
+    assert!(
+        world
+            .db
+            .identity_user(world.client.id, id, "sub-ann")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Linked again by address (Ann's account is verified, on the verified domain).
+    sign_in_as(
+        &world,
+        &sso,
+        &connection,
+        "sub-ann-2",
+        "ann@example.com",
+        &[],
+    )
+    .await
+    .expect("linked again");
+
+    // The organization gives the domain up: its IdP no longer signs Ann in.
+    ManageDomains::new(&world.ports)
+        .delete(&world.ctx(), DomainActor::Member(&ada), &claim)
+        .await
+        .expect("domain removed");
+    // (The domain no longer routes to it; the connection is started by its id.)
+    let started = sso
+        .start(
+            &world.ctx(),
+            StartInput {
+                connection: Some(connection.clone()),
+                app_state: Some("tab-state".to_owned()),
+                ..StartInput::default()
+            },
+        )
+        .await
+        .expect("started");
+    let state = world.idp.last_state().unwrap();
+    world
+        .idp
+        .answer("sub-ann-2", json!({ "email": "ann@example.com" }));
+    let refused = callback(&world, &sso, &connection, &state, &started.cookie_value).await;
+    assert!(
+        matches!(
+            refused,
+            Err(SsoError::NotProvisioned("domain_no_longer_verified"))
+        ),
+        "{refused:?}"
+    );
 }

@@ -463,3 +463,43 @@ async fn saml_connections_refuse_idps_without_certificates_and_bad_metadata() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["saml"]["idp_entity_id"], idp.entity_id.as_str());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_portal_adds_a_saml_connection_from_its_metadata_url() {
+    let idp = SamlIdp::start();
+    let s = acme().await;
+    let mut b = authservice_tests::browser::Browser::launch(&s.app.address).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": "/portal.html?locale=en" }),
+    )
+    .await;
+    fill(&mut b, "Admin key", &s.app.admin_key).await;
+    click(&mut b, "Sign in").await;
+    click(&mut b, "Open: Test App").await;
+    sees(&mut b, "Domains and SSO").await;
+    fill(&mut b, "Connection name", "Acme SAML").await;
+    ok(
+        &mut b,
+        json!({ "op": "select", "label": "Protocol", "value": "saml" }),
+    )
+    .await;
+    fill(&mut b, "IdP metadata URL", &format!("{}/metadata", idp.url)).await;
+    fill(&mut b, "Domains it signs in (space-separated)", "acme.test").await;
+    click(&mut b, "Add SSO connection").await;
+    sees(&mut b, "Assertion Consumer Service URL (HTTP-POST)").await;
+    let (_, page) = super::domains::admin(
+        &s.app,
+        Method::GET,
+        &format!("/api/admin/clients/{}/sso-connections", s.client_id),
+        None,
+    )
+    .await;
+    let c = &page["sso_connections"][0];
+    assert_eq!(c["protocol"], "saml", "{page}");
+    assert_eq!(c["saml"]["idp_entity_id"], idp.entity_id.as_str());
+    sees(&mut b, c["acs_url"].as_str().unwrap()).await;
+    let axe = ok(&mut b, json!({ "op": "axe" })).await;
+    assert_eq!(axe["violations"], json!([]), "accessibility: {axe}");
+    b.close().await;
+}

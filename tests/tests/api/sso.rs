@@ -171,17 +171,21 @@ pub(crate) struct Setup {
     pub(crate) org: String,
     pub(crate) connection: Value,
     pub(crate) dns: Dns,
+    pub(crate) sink: authservice_tests::smtp::SmtpSink,
 }
 
 /// The app (its `BASE_URL` real, insecure IdP URLs allowed, a DNS server of its own) with
 /// organization "Acme" whose owner verified `acme.test`: the setup without a connection.
 pub(crate) async fn acme() -> Setup {
     let dns = Dns::start();
+    let sink = authservice_tests::smtp::SmtpSink::start().await;
+    let mut env = authservice_tests::smtp_env(sink.port());
+    env.extend([
+        ("DNS_NAMESERVERS", format!("127.0.0.1:{}", dns.port)),
+        ("ALLOW_INSECURE_IDP_URLS", "true".to_owned()),
+    ]);
     let app = spawn_app_with(AppOptions {
-        env: vec![
-            ("DNS_NAMESERVERS", format!("127.0.0.1:{}", dns.port)),
-            ("ALLOW_INSECURE_IDP_URLS", "true".to_owned()),
-        ],
+        env,
         // The IdP sends the browser back to BASE_URL's callback.
         real_base_url: true,
         ..Default::default()
@@ -216,7 +220,32 @@ pub(crate) async fn acme() -> Setup {
         org,
         connection: Value::Null,
         dns,
+        sink,
     }
+}
+
+/// Signs `email` up with a password and verifies the address from its email.
+pub(crate) async fn verified_signup(s: &Setup, email: &str) -> Value {
+    let signed_up = signup(&s.app, &s.key, email).await;
+    let mail = s
+        .sink
+        .wait_for_text(
+            email,
+            "verify-email.html",
+            std::time::Duration::from_secs(10),
+        )
+        .await;
+    let token = mail.query_param("/verify-email.html", "token");
+    let res = s
+        .app
+        .http
+        .post(s.app.url("/api/auth/verify-email"))
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    signed_up
 }
 
 async fn setup(idp: &Idp) -> Setup {
@@ -421,15 +450,18 @@ async fn sso_links_only_accounts_of_the_verified_domain_and_never_redirects_erro
     let s = setup(&idp).await;
     let callback = s.connection["callback_url"].as_str().unwrap().to_owned();
     // Carol has a password account on the organization's domain; Bob one elsewhere.
-    let carol = signup(&s.app, &s.key, "carol@acme.test").await;
+    let carol = verified_signup(&s, "carol@acme.test").await;
     let carol_id = carol["user"]["id"].as_str().unwrap().to_owned();
     signup(&s.app, &s.key, "bob@elsewhere.test").await;
+    // Dave never proved his inbox: his account is not joined to the identity either.
+    signup(&s.app, &s.key, "dave@acme.test").await;
     idp.configure(
         &callback,
         json!([
             account("u-carol", "carol@acme.test", &[]),
             account("u-bob", "bob@elsewhere.test", &[]),
             account("u-dan", "dan@elsewhere.test", &[]),
+            account("u-dave", "dave@acme.test", &[]),
         ]),
     );
     let start = |hint: &str| {
@@ -478,8 +510,15 @@ async fn sso_links_only_accounts_of_the_verified_domain_and_never_redirects_erro
         query(&landed, "error").as_deref(),
         Some("sso_user_not_provisioned")
     );
+    let landed = Browser::new()
+        .follow(&start("dave@acme.test"), "https://")
+        .await;
+    assert_eq!(
+        query(&landed, "error").as_deref(),
+        Some("sso_account_conflict")
+    );
     let failed = s.app.audit_events("event_type=sso.login_failed").await;
-    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert_eq!(failed.len(), 3, "{failed:?}");
 
     // An unregistered redirect URI is never redirected to: the login page says why.
     let evil = format!(
@@ -990,4 +1029,122 @@ async fn the_portal_claims_a_domain_and_manages_sso_connections_in_chromium() {
     let (_, page) = admin(&s.app, Method::GET, &list, None).await;
     assert_eq!(page["sso_connections"].as_array().unwrap().len(), 1);
     b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_enforcing_connection_refuses_passkey_sign_ins_too() {
+    let idp = Idp::start();
+    let s = setup(&idp).await;
+    let base = s.app.address.clone();
+    let res = s
+        .app
+        .admin(
+            Method::PATCH,
+            &format!("/api/admin/clients/{}", s.client_id),
+            Some(json!({
+                "allowed_origins": ["https://app.example.com", base],
+                "settings": { "webauthn_rp_id": "localhost", "webauthn_rp_origin": base },
+            })),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let access = signup(&s.app, &s.key, "pia@acme.test").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut browser = authservice_tests::browser::Browser::launch(&base).await;
+    let registered = browser
+        .step(json!({ "op": "register", "key": s.key, "access": access, "name": "Laptop" }))
+        .await;
+    assert_eq!(registered["status"], 201, "{registered}");
+    let login = browser.step(json!({ "op": "login", "key": s.key })).await;
+    assert_eq!(login["status"], 200, "{login}");
+
+    let (status, _) = send(
+        &s.app,
+        Method::PATCH,
+        &format!("{CONNECTIONS}/{}", s.connection["id"].as_str().unwrap()),
+        &s.key,
+        &s.owner,
+        Some(json!({ "enforce_for_domains": true })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let login = browser.step(json!({ "op": "login", "key": s.key })).await;
+    assert_eq!(
+        (login["status"].as_u64(), login["body"]["code"].as_str()),
+        (Some(403), Some("sso_required")),
+        "{login}"
+    );
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_code_for_the_login_page_is_exchanged_only_with_its_tabs_state() {
+    let idp = Idp::start();
+    let s = setup(&idp).await;
+    let callback = s.connection["callback_url"].as_str().unwrap().to_owned();
+    idp.configure(&callback, json!([account("u-ann", "ann@acme.test", &[])]));
+    let login_page = format!("{}/login.html", s.app.address);
+    let start = |state: Option<&str>| {
+        let mut url = format!(
+            "{}/api/auth/sso?api_key={}&email=ann@acme.test",
+            s.app.address, s.key
+        );
+        if let Some(state) = state {
+            url.push_str(&format!("&state={state}"));
+        }
+        url
+    };
+    // Without a redirect URI the page must bring its state.
+    let landed = Browser::new().follow(&start(None), &login_page).await;
+    assert_eq!(
+        query(&landed, "error").as_deref(),
+        Some("invalid_request"),
+        "{landed}"
+    );
+
+    let exchange = |code: String, state: Option<&'static str>| {
+        let app = &s.app;
+        let key = s.key.clone();
+        async move {
+            let mut body = json!({ "code": code, "token_transport": "json" });
+            if let Some(state) = state {
+                body["state"] = json!(state);
+            }
+            let res = call(
+                app,
+                Method::POST,
+                "/api/auth/redirect/exchange",
+                &key,
+                Some(body),
+                None,
+            )
+            .await;
+            let status = res.status();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    // A code planted in another tab's (or browser's) login page: refused.
+    let landed = Browser::new()
+        .follow(&start(Some("tab-1")), &login_page)
+        .await;
+    assert_eq!(query(&landed, "state").as_deref(), Some("tab-1"));
+    let code = query(&landed, "auth_code").expect(&landed);
+    let (status, body) = exchange(code, Some("another-tab")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("sso_state_invalid"))
+    );
+    let landed = Browser::new()
+        .follow(&start(Some("tab-1")), &login_page)
+        .await;
+    let (status, _) = exchange(query(&landed, "auth_code").unwrap(), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // The tab that began it.
+    let landed = Browser::new()
+        .follow(&start(Some("tab-1")), &login_page)
+        .await;
+    let (status, body) = exchange(query(&landed, "auth_code").unwrap(), Some("tab-1")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }

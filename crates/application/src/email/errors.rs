@@ -52,6 +52,8 @@ pub enum EmailFlowError {
     RedirectUriMismatch,
     #[error("code_verifier is missing or does not match the code_challenge")]
     CodeVerifierInvalid,
+    #[error("the code was begun in another browser tab (state mismatch)")]
+    StateMismatch,
     #[error("the redirect code is not valid (unknown, used or expired)")]
     RedirectCodeInvalid,
     #[error("the redirect code was issued for another client")]
@@ -83,6 +85,7 @@ impl UseCaseError for EmailFlowError {
             Self::RedirectUriNotAllowed => ErrorKind::RedirectUriNotAllowed,
             Self::RedirectUriMismatch => ErrorKind::RedirectUriMismatch,
             Self::CodeVerifierInvalid => ErrorKind::CodeVerifierInvalid,
+            Self::StateMismatch => ErrorKind::SsoStateInvalid,
             Self::RedirectCodeInvalid => ErrorKind::RedirectCodeInvalid,
             Self::RedirectCodeClientMismatch => ErrorKind::RedirectCodeClientMismatch,
             Self::ReauthenticationRequired => ErrorKind::ReauthenticationRequired,

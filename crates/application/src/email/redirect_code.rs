@@ -22,6 +22,8 @@ pub struct ExchangeRedirectCodeInput<'a> {
     pub code_verifier: Option<&'a str>,
     /// Must equal the `redirect_uri` the code was issued for.
     pub redirect_uri: Option<&'a str>,
+    /// An SSO code for the hosted login page: the page's `state` it was begun with.
+    pub state: Option<&'a str>,
 }
 
 impl std::fmt::Debug for ExchangeRedirectCodeInput<'_> {
@@ -30,6 +32,7 @@ impl std::fmt::Debug for ExchangeRedirectCodeInput<'_> {
             .field("code", &"[redacted]")
             .field("code_verifier", &self.code_verifier.map(|_| "[redacted]"))
             .field("redirect_uri", &self.redirect_uri)
+            .field("state", &self.state.map(|_| "[redacted]"))
             .finish()
     }
 }
@@ -104,6 +107,17 @@ impl ExchangeRedirectCode {
             && input.redirect_uri.map(str::trim) != Some(expected)
         {
             return Err(EmailFlowError::RedirectUriMismatch);
+        }
+        if let Some(expected) = field("page_state") {
+            let presented = input
+                .state
+                .map(|s| authservice_domain::secret::hex(&sha256(s.trim().as_bytes())));
+            let matches = presented.is_some_and(|p| {
+                authservice_domain::secret::secrets_equal(p.as_bytes(), expected.as_bytes())
+            });
+            if !matches {
+                return Err(EmailFlowError::StateMismatch);
+            }
         }
         if let Some(challenge) = field("code_challenge") {
             let verifier = input

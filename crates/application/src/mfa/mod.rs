@@ -77,6 +77,8 @@ pub enum MfaError {
     Busy,
     #[error("this change needs a recent sign-in: re-authenticate first")]
     ReauthenticationRequired,
+    #[error("this address signs in through its organization's identity provider")]
+    SsoRequired(crate::sso::SsoRequired),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -104,7 +106,15 @@ impl UseCaseError for MfaError {
             Self::PasskeysNotConfigured => ErrorKind::PasskeysNotConfigured,
             Self::Busy => ErrorKind::ServerBusy,
             Self::ReauthenticationRequired => ErrorKind::ReauthenticationRequired,
+            Self::SsoRequired(_) => ErrorKind::SsoRequired,
             Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            Self::SsoRequired(sso) => Some(sso.details()),
+            _ => None,
         }
     }
 

@@ -107,6 +107,17 @@ pub fn snapshot(c: &SsoConnection) -> Value {
     })
 }
 
+/// Who the connection's subjects belong to: the OIDC issuer and client id, or the SAML
+/// entityID (certificates rotate within one IdP).
+fn idp_identity(c: &SsoConnection) -> (Option<(String, String)>, Option<String>) {
+    (
+        c.oidc
+            .as_ref()
+            .map(|o| (o.issuer.clone(), o.client_id.clone())),
+        c.saml.as_ref().map(|s| s.entity_id.clone()),
+    )
+}
+
 /// The SHA-256 (hex) of a base64 DER certificate, as admins compare it with their IdP's.
 fn fingerprint(certificate: &str) -> String {
     use base64::Engine;
@@ -245,10 +256,21 @@ impl ManageSsoConnections {
             if c.protocol != SsoProtocol::Oidc {
                 return Err(ValidationError::new("oidc", "only for protocol oidc").into());
             }
-            c.oidc = Some(OidcIdp::parse(oidc, self.settings.allow_insecure_idp_urls)?);
-            if let Some(sealed) = self.sealed_secret(oidc)? {
+            let idp = OidcIdp::parse(oidc, self.settings.allow_insecure_idp_urls)?;
+            let sealed = self.sealed_secret(oidc)?;
+            // The sealed secret goes only to the IdP it was given for: another issuer or client
+            // id needs its own.
+            let same_idp = c
+                .oidc
+                .as_ref()
+                .is_some_and(|o| o.issuer == idp.issuer && o.client_id == idp.client_id);
+            if sealed.is_none() && !same_idp {
+                c.sealed_secret = None;
+            }
+            if let Some(sealed) = sealed {
                 c.sealed_secret = Some(sealed);
             }
+            c.oidc = Some(idp);
         }
         if let Some(saml) = &input.saml {
             if c.protocol != SsoProtocol::Saml {
@@ -356,7 +378,9 @@ impl ManageSsoConnections {
     ) -> Result<Page<SsoConnection>, OrgError> {
         let (client, org) = match (actor, org) {
             (_, Some(org)) => {
-                let org = acting_org(&self.ports, ctx, actor, org, false).await?;
+                // Members need `enterprise:write` (as for one connection); operators `users:read`.
+                let write = matches!(actor, DomainActor::Member(_));
+                let org = acting_org(&self.ports, ctx, actor, org, write).await?;
                 (org.client_id, Some(org.id))
             }
             (DomainActor::Operator { .. }, None) => (acting_client(ctx, actor)?, None),
@@ -400,21 +424,25 @@ impl ManageSsoConnections {
             return Err(ValidationError::new("protocol", "cannot change").into());
         }
         let before = snapshot(&connection);
+        let idp_before = idp_identity(&connection);
         self.apply(&mut connection, input).await?;
+        // Another IdP (issuer, client id, entityID) has other subjects: the old links go.
+        let forget_identities = idp_identity(&connection) != idp_before;
         let now = self.ports.clock.now();
         connection.updated_at = now;
         let event = Self::event(ctx, EventType::SsoConnectionUpdated, &connection)
             .before(before)
             .after(snapshot(&connection))
             .at(now);
-        let committed = self
-            .ports
-            .uow
-            .commit(vec![
-                Write::UpdateSsoConnection(connection.clone()),
-                Write::Audit(event),
-            ])
-            .await?;
+        let mut writes = vec![Write::UpdateSsoConnection(connection.clone())];
+        if forget_identities {
+            writes.push(Write::DeleteSsoIdentities {
+                client: connection.client_id,
+                connection: connection.id,
+            });
+        }
+        writes.push(Write::Audit(event));
+        let committed = self.ports.uow.commit(writes).await?;
         if !committed.is_all() {
             return Err(OrgError::ConnectionNotFound);
         }

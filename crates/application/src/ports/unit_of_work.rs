@@ -176,6 +176,8 @@ pub enum Write {
     UpdateSsoConnection(SsoConnection),
     /// Deletes a connection with its identities; required.
     DeleteSsoConnection { client: ClientId, id: Uuid },
+    /// Forgets every identity a connection linked (its IdP changed).
+    DeleteSsoIdentities { client: ClientId, connection: Uuid },
     /// Links identity (`connection`, `external_id`) to `user` (or notes its sign-in when it is
     /// linked to them already) and stamps the connection's last sign-in; required: refused
     /// when the identity belongs to another user.

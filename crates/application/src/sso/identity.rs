@@ -1,12 +1,13 @@
-//! Who an IdP's user is here: the identity (connection, subject) already linked; else an
-//! account of the same address — linked only when the address is on a domain verified for the
-//! connection's organization (never an account outside it); else a new user (JIT), again only
-//! on such a domain. The user joins the organization, and their IdP groups replace their `sso`
+//! Who an IdP's user is here: the identity (connection, subject) already linked — while its
+//! account's domain is still verified for the connection's organization; else an account of
+//! the same address — linked only when the address is on such a domain, the account's address
+//! was proven (verified) and the IdP does not call it unverified; else a new user (JIT), again
+//! only on such a domain. The user joins the organization, and their IdP groups replace their `sso`
 //! groups (which group mappings grant by) on every sign-in.
 
 use authservice_domain::organization::{GroupSource, Membership, OrgRole};
 use authservice_domain::sign_in::Proof;
-use authservice_domain::sso::{ExternalProfile, SsoConnection};
+use authservice_domain::sso::{ExternalProfile, SsoConnection, ascii_domain};
 use authservice_domain::{EventType, User, UserId, UserStatus};
 use serde_json::json;
 use uuid::Uuid;
@@ -42,6 +43,14 @@ impl SsoSignIn {
             .sso_connections
             .identity_user(client.id, connection.id, &profile.subject)
             .await?;
+        // Whether an address is on a domain verified for this connection's organization.
+        let owns = async |email: &authservice_domain::Email| -> anyhow::Result<bool> {
+            let owner = ports
+                .org_domains
+                .verified_for(client.id, &ascii_domain(email))
+                .await?;
+            Ok(owner == Some(connection.organization_id))
+        };
         let (user, event_type) = if let Some(user_id) = linked {
             let user = ports
                 .users
@@ -49,19 +58,32 @@ impl SsoSignIn {
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("linked user is gone"))?
                 .user;
+            // Only while the organization still owns the account's domain (it may have lost
+            // it, or another organization verified it since).
+            if !owns(&user.email).await? {
+                return Err(SsoError::NotProvisioned("domain_no_longer_verified"));
+            }
             (user, EventType::SsoLogin)
         } else {
-            let owner = ports
-                .org_domains
-                .verified_for(client.id, profile.email.domain())
-                .await?;
-            let on_verified_domain = owner == Some(connection.organization_id);
+            let on_verified_domain = owns(&profile.email).await?;
+            // An address the IdP itself calls unverified proves nothing (its users may edit it).
+            let idp_unverified = profile.email_verified == Some(false);
             match ports.users.find_by_email(client.id, &profile.email).await? {
-                Some(_) if !on_verified_domain => return Err(SsoError::AccountConflict),
+                Some(_) if !on_verified_domain || idp_unverified => {
+                    return Err(SsoError::AccountConflict);
+                }
+                // An account nobody proved the inbox of may be someone's trap (made before the
+                // organization set SSO up): never joined to the identity.
+                Some(found) if !found.user.email_verified => {
+                    return Err(SsoError::AccountConflict);
+                }
                 Some(found) => (found.user, EventType::SsoIdentityLinked),
                 None if !connection.jit => return Err(SsoError::NotProvisioned("jit_off")),
                 None if !on_verified_domain => {
                     return Err(SsoError::NotProvisioned("email_domain_not_verified"));
+                }
+                None if idp_unverified => {
+                    return Err(SsoError::NotProvisioned("email_not_verified_by_idp"));
                 }
                 None => {
                     let user = User {

@@ -53,7 +53,7 @@ pub(crate) async fn required_for(
 ) -> anyhow::Result<Option<SsoRequired>> {
     let Some(connection) = ports
         .sso_connections
-        .for_domain(client, email.domain())
+        .for_domain(client, &authservice_domain::sso::ascii_domain(email))
         .await?
     else {
         return Ok(None);

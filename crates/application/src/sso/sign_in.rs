@@ -166,7 +166,9 @@ impl SsoSignIn {
         } else {
             let raw = match (input.domain.as_deref(), input.email.as_deref()) {
                 (Some(domain), _) => domain.to_owned(),
-                (None, Some(email)) => email.rsplit_once('@').map_or("", |(_, d)| d).to_owned(),
+                (None, Some(email)) => authservice_domain::Email::parse(email)
+                    .map(|e| authservice_domain::sso::ascii_domain(&e))
+                    .unwrap_or_default(),
                 (None, None) => {
                     return Err(
                         ValidationError::new("domain", "domain or email is required").into(),
@@ -242,6 +244,14 @@ impl SsoSignIn {
         }
         let app_challenge = Self::app_challenge(&input).map_err(fail)?;
         let connection = self.connection(client, &input).await.map_err(fail)?;
+        // Back to the hosted login page: the page's own random `state` binds the code to the
+        // tab that began (the exchange must present it), so nobody can plant a code of their
+        // sign-in in another browser's login page.
+        if return_to.redirect_uri.is_none() && return_to.app_state.is_none() {
+            return Err(fail(
+                ValidationError::new("state", "is required without a redirect_uri").into(),
+            ));
+        }
         let binding = hex(&self.ports.random.bytes32());
         let stored = json!({
             "binding": hex(&sha256(binding.as_bytes())),
@@ -386,6 +396,12 @@ impl SsoSignIn {
             "method": "sso",
             "redirect_uri": stored.get("redirect_uri"),
             "code_challenge": stored.get("code_challenge"),
+            // The login page's state (see `start`), as a digest.
+            "page_state": stored
+                .get("redirect_uri")
+                .filter(|r| r.is_null())
+                .and(stored.get("app_state").and_then(Value::as_str))
+                .map(|s| hex(&sha256(s.as_bytes()))),
             "auth_time": self.ports.clock.now().timestamp(),
             "amr": amr,
         });

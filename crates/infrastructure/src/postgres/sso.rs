@@ -316,6 +316,21 @@ pub(super) async fn delete(
     .map(|n| n > 0)
 }
 
+/// Forgets the identities a connection linked.
+pub(super) async fn delete_identities(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    connection: Uuid,
+) -> QueryResult<usize> {
+    diesel::delete(
+        ids::table
+            .filter(ids::client_id.eq(client.as_uuid()))
+            .filter(ids::connection_id.eq(connection)),
+    )
+    .execute(tx)
+    .await
+}
+
 /// Links the identity to `user`, or stamps its sign-in when it is theirs already; `false` when
 /// it belongs to another user. Stamps the connection's last sign-in too.
 pub(super) async fn link_identity(

@@ -153,6 +153,10 @@ async fn apply(tx: &mut AsyncPgConnection, write: &Write) -> Result<Option<Writt
         Write::DeleteSsoConnection { client, id } => {
             required(super::sso::delete(tx, *client, *id).await?)
         }
+        Write::DeleteSsoIdentities { client, connection } => {
+            super::sso::delete_identities(tx, *client, *connection).await?;
+            Some(Written::Done)
+        }
         Write::LinkSsoIdentity {
             client,
             connection,

@@ -303,6 +303,8 @@ struct ExchangeBody {
     code: String,
     code_verifier: Option<String>,
     redirect_uri: Option<String>,
+    /// An SSO code for the hosted login page: the page's `state`.
+    state: Option<String>,
     token_transport: Option<String>,
     session_mode: Option<String>,
 }
@@ -334,6 +336,7 @@ async fn exchange_redirect_code(
                 code: &body.code,
                 code_verifier: body.code_verifier.as_deref(),
                 redirect_uri: body.redirect_uri.as_deref(),
+                state: body.state.as_deref(),
             },
         )
         .await?;

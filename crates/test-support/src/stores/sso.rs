@@ -138,6 +138,11 @@ impl State {
         self.sso_connections.len() < before
     }
 
+    pub(super) fn forget_sso_identities(&mut self, client: ClientId, connection: Uuid) {
+        self.sso_identities
+            .retain(|i| !(i.client == client && i.connection == connection));
+    }
+
     /// Links (or stamps) the identity; `false` when it belongs to another user.
     pub(super) fn link_sso_identity(
         &mut self,

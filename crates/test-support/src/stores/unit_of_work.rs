@@ -178,6 +178,10 @@ impl UnitOfWork for MemoryDb {
                 Write::DeleteSsoConnection { client, id } => st
                     .delete_sso_connection(client, id)
                     .then_some(Written::Done),
+                Write::DeleteSsoIdentities { client, connection } => {
+                    st.forget_sso_identities(client, connection);
+                    Some(Written::Done)
+                }
                 Write::LinkSsoIdentity {
                     client,
                     connection,

@@ -165,6 +165,14 @@ impl PasskeyLogin {
             .ok_or(MfaError::PasskeyNotFound)?
             .user;
         sign_in::admit(client, &user, Proof::Passkey, SecondFactors::default())?;
+        // A passkey is a first factor too: an organization enforcing SSO for the address's
+        // domain (e.g. to cut off people it offboards at its IdP) refuses it.
+        if let Some(sso) =
+            crate::sso::required_for(&self.ports, &self.config.issuer, client.id, &user.email)
+                .await?
+        {
+            return Err(MfaError::SsoRequired(sso));
+        }
         user.last_login_at = Some(now);
         let prepared = prepare_session(
             &self.ports,
