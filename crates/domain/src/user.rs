@@ -165,6 +165,34 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
+impl User {
+    /// A new active user of `client` (role `user`, no second factor), created `now`.
+    #[must_use]
+    pub fn new(
+        client: ClientId,
+        email: Email,
+        email_verified: bool,
+        display_name: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: UserId::from_uuid(uuid::Uuid::now_v7()),
+            client_id: client,
+            email,
+            email_verified,
+            display_name,
+            timezone: None,
+            locale: None,
+            role: "user".to_owned(),
+            status: UserStatus::Active,
+            totp_enabled: false,
+            last_login_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// Whether the email's domain (or a parent domain) is a known disposable-mail provider
 /// (mailchecker's maintained list) or listed in `extra` (`BLOCKED_EMAIL_DOMAINS`). An `extra`
 /// entry written `!domain` overrides the list: that domain (and its subdomains) is accepted.

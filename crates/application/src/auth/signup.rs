@@ -8,10 +8,9 @@ use authservice_domain::EventType;
 use std::time::Duration;
 
 use authservice_domain::user::parse_display_name;
-use authservice_domain::{Email, PasswordRule, User, UserId, UserStatus, ValidationError};
+use authservice_domain::{Email, PasswordRule, User, ValidationError};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use uuid::Uuid;
 
 use super::{AuthConfig, IssuedTokens, login_event, prepare_session, require_client};
 use crate::audit::record_quietly;
@@ -160,21 +159,8 @@ impl Signup {
             .hash(input.password.expose_secret())
             .await?;
         let now = self.ports.clock.now();
-        let mut user = User {
-            id: UserId::from_uuid(Uuid::now_v7()),
-            client_id: client.id,
-            email,
-            email_verified: false,
-            display_name,
-            timezone: None,
-            locale: None,
-            role: "user".to_owned(),
-            status: UserStatus::Active,
-            totp_enabled: false,
-            last_login_at: Some(now),
-            created_at: now,
-            updated_at: now,
-        };
+        let mut user = User::new(client.id, email, false, display_name, now);
+        user.last_login_at = Some(now);
         let mut event = ctx
             .audit(EventType::Signup)
             .client(client.id)

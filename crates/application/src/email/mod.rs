@@ -265,21 +265,7 @@ async fn request_link(
         // The same preparation (token, rendering, sealing) and the same database statements
         // as for a real account, undone: only the audit event stays.
         let now = ports.clock.now();
-        let stand_in = User {
-            id: authservice_domain::UserId::from_uuid(Uuid::new_v4()),
-            client_id: client.id,
-            email: email.clone(),
-            email_verified: false,
-            display_name: None,
-            timezone: None,
-            locale: None,
-            role: "user".to_owned(),
-            status: authservice_domain::UserStatus::Active,
-            totp_enabled: false,
-            last_login_at: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let stand_in = User::new(client.id, email.clone(), false, None, now);
         let mut decoy = prepare_email(
             ports,
             config,

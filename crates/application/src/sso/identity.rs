@@ -8,7 +8,7 @@
 use authservice_domain::organization::{GroupSource, Membership, OrgRole};
 use authservice_domain::sign_in::Proof;
 use authservice_domain::sso::{ExternalProfile, SsoConnection, ascii_domain};
-use authservice_domain::{EventType, User, UserId, UserStatus};
+use authservice_domain::{EventType, User};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -86,22 +86,15 @@ impl SsoSignIn {
                     return Err(SsoError::NotProvisioned("email_not_verified_by_idp"));
                 }
                 None => {
-                    let user = User {
-                        id: UserId::from_uuid(Uuid::now_v7()),
-                        client_id: client.id,
-                        email: profile.email.clone(),
-                        // The organization proved it owns the domain; its IdP vouches.
-                        email_verified: true,
-                        display_name: profile.display_name(),
-                        timezone: None,
-                        locale: None,
-                        role: "user".to_owned(),
-                        status: UserStatus::Active,
-                        totp_enabled: false,
-                        last_login_at: Some(now),
-                        created_at: now,
-                        updated_at: now,
-                    };
+                    // The organization proved it owns the domain; its IdP vouches.
+                    let mut user = User::new(
+                        client.id,
+                        profile.email.clone(),
+                        true,
+                        profile.display_name(),
+                        now,
+                    );
+                    user.last_login_at = Some(now);
                     writes.push(Write::CreateUser(user.clone()));
                     (user, EventType::SsoUserProvisioned)
                 }
