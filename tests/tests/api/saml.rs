@@ -39,7 +39,10 @@ impl SamlIdp {
             child,
             url: started["url"].as_str().unwrap().to_owned(),
             entity_id: started["entity_id"].as_str().unwrap().to_owned(),
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .unwrap(),
         }
     }
 
@@ -143,6 +146,7 @@ async fn post(s: &Setup, browser: &mut Browser, request: &Value, saml_response: 
         .collect();
     let res = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(30))
         .build()
         .unwrap()
         .post(request["acs"].as_str().unwrap())

@@ -92,6 +92,8 @@ impl Browser {
         Self {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                // A stuck peer fails the test instead of hanging the suite.
+                .timeout(std::time::Duration::from_secs(30))
                 .build()
                 .unwrap(),
             jar: HashMap::new(),
