@@ -119,6 +119,8 @@ pub enum ErrorKind {
     SsoRequired,
     /// No finished test sign-in with that id (not yet, expired, or of another connection).
     SsoTestNotFound,
+    /// The client has not configured (or has disabled) that social provider.
+    SocialProviderNotFound,
     /// The change would leave an organization without an owner.
     LastOwner,
     RoleNotFound,

@@ -20,6 +20,7 @@ pub mod organizations;
 pub mod pagination;
 pub mod ports;
 pub mod services;
+pub mod social;
 pub mod sso;
 pub mod tokens;
 pub mod users;

@@ -97,6 +97,8 @@ pub struct Services {
     pub domains: crate::organizations::ManageDomains,
     pub sso_connections: crate::organizations::ManageSsoConnections,
     pub sso_sign_in: crate::sso::SsoSignIn,
+    pub social_providers: crate::social::ManageSocialProviders,
+    pub social_sign_in: crate::social::SocialSignIn,
     pub oidc_apps: crate::oidc::ManageOidcApps,
     pub service_accounts: crate::oauth::ManageServiceAccounts,
     pub oauth_caller: crate::oauth::AuthenticateCaller,
@@ -183,6 +185,8 @@ impl Services {
             domains: crate::organizations::ManageDomains::new(ports),
             sso_connections: crate::organizations::ManageSsoConnections::new(ports, &sso),
             sso_sign_in: crate::sso::SsoSignIn::new(ports, &sso),
+            social_providers: crate::social::ManageSocialProviders::new(ports, &sso),
+            social_sign_in: crate::social::SocialSignIn::new(ports, &sso),
             oidc_apps: crate::oidc::ManageOidcApps::new(ports),
             service_accounts: crate::oauth::ManageServiceAccounts::new(
                 ports,

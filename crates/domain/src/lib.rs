@@ -17,6 +17,7 @@ pub mod principal;
 pub mod secret;
 pub mod service_account;
 pub mod sign_in;
+pub mod social;
 pub mod sso;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

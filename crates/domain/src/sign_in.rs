@@ -25,6 +25,9 @@ pub enum Proof {
     MagicLinkCode,
     /// A redirect code minted after a completed sign-in.
     CompletedSignIn,
+    /// A redirect code minted after a consumer identity provider (social sign-in) vouched for
+    /// the user: a first factor (the user's own second factor is still asked for).
+    ExternalIdentity,
     /// A password-reset link: proves the address; leads to no session by itself.
     PasswordReset,
     /// A refresh token of a live session: the session continues only while the rule holds.
@@ -35,7 +38,10 @@ impl Proof {
     /// Whether a second factor is still owed after this proof.
     #[must_use]
     pub fn is_first_factor(self) -> bool {
-        matches!(self, Self::Password | Self::MagicLink | Self::MagicLinkCode)
+        matches!(
+            self,
+            Self::Password | Self::MagicLink | Self::MagicLinkCode | Self::ExternalIdentity
+        )
     }
 
     /// Whether this proof shows the caller reads the account's inbox.
@@ -95,6 +101,8 @@ pub enum AuthMethod {
     RecoveryCode,
     /// A passkey (WebAuthn with user verification).
     Passkey,
+    /// An external identity provider (social sign-in); RFC 8176 has no value for it.
+    Federated,
 }
 
 impl AuthMethod {
@@ -107,6 +115,7 @@ impl AuthMethod {
             "totp" => Self::Totp,
             "recovery_code" => Self::RecoveryCode,
             "passkey" => Self::Passkey,
+            "federated" => Self::Federated,
             _ => return None,
         })
     }
@@ -121,6 +130,7 @@ impl AuthMethod {
             Self::MagicLink => &["email"],
             Self::Totp | Self::RecoveryCode => &["otp"],
             Self::Passkey => &["hwk", "user"],
+            Self::Federated => &[],
         }
     }
 }

@@ -245,6 +245,8 @@ table! {
         "Single sign-on required" "Your organization signs you in through its identity provider. Use Sign in with SSO." false;
     SsoTestNotFound            404 NotFound           "sso_test_not_found"            "AUTH_SSO_TEST_NOT_FOUND"
         "Test result not found" "That test sign-in has not finished yet or has expired." false;
+    SocialProviderNotFound     404 NotFound           "social_provider_not_found"     "AUTH_SOCIAL_PROVIDER_NOT_FOUND"
+        "Provider not available" "Signing in with that provider is not available here." false;
     LastOwner                  409 FailedPrecondition "last_owner"                    "AUTH_LAST_OWNER"
         "Last owner" "An organization needs at least one owner. Make someone else an owner first." false;
     RoleNotFound               422 InvalidArgument    "role_not_found"                "AUTH_ROLE_NOT_FOUND"

@@ -212,6 +212,9 @@ impl Application {
                 )
                 .context("setting up the SSO HTTP client")?,
             ),
+            social_providers: Arc::new(
+                authservice_infrastructure::postgres::PgSocialProviders::new(pg_pool.clone()),
+            ),
             saml_sp: Arc::new(
                 authservice_infrastructure::saml_sp::SamaelSp::new(
                     settings.allow_insecure_idp_urls,

@@ -236,6 +236,7 @@ impl World {
             dns: dns.clone(),
             sso_connections: db.clone(),
             oidc_rp: idp.clone(),
+            social_providers: db.clone(),
             saml_sp: Arc::new(
                 authservice_infrastructure::saml_sp::SamaelSp::new(true).expect("SAML SP"),
             ),

@@ -21,6 +21,7 @@ mod pipeline;
 mod saml;
 mod service_accounts;
 mod signing_keys;
+mod social;
 mod sso;
 mod token_validation;
 mod validator;

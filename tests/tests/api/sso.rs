@@ -21,14 +21,14 @@ pub(crate) const CONNECTIONS: &str = "/api/auth/enterprise-onboarding/sso-connec
 pub(crate) const APP_CALLBACK: &str = "https://app.example.com/sso/done";
 
 /// `oidc-provider` answering from a config file the test rewrites (clients, accounts).
-struct Idp {
+pub(crate) struct Idp {
     child: Child,
-    issuer: String,
+    pub(crate) issuer: String,
     config: std::path::PathBuf,
 }
 
 impl Idp {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let config =
             std::env::temp_dir().join(format!("idp-{}.json", uuid::Uuid::new_v4().simple()));
         std::fs::write(&config, r#"{"clients":[],"accounts":[]}"#).unwrap();
@@ -53,10 +53,15 @@ impl Idp {
     }
 
     /// Our client at the IdP, redirecting to `callback`, and the IdP's users.
-    fn configure(&self, callback: &str, accounts: Value) {
+    pub(crate) fn configure(&self, callback: &str, accounts: Value) {
+        self.configure_many(&[callback], accounts);
+    }
+
+    /// [`Self::configure`] with several redirect URIs.
+    pub(crate) fn configure_many(&self, callbacks: &[&str], accounts: Value) {
         let config = json!({
             "clients": [{ "client_id": "authservice", "client_secret": "idp-secret",
-                          "redirect_uris": [callback] }],
+                          "redirect_uris": callbacks }],
             "accounts": accounts,
             "default_account": "u-ann",
         });
@@ -75,7 +80,7 @@ impl Drop for Idp {
     }
 }
 
-fn account(sub: &str, email: &str, groups: &[&str]) -> Value {
+pub(crate) fn account(sub: &str, email: &str, groups: &[&str]) -> Value {
     json!({ "sub": sub, "email": email, "email_verified": true, "given_name": "Test",
             "family_name": sub, "groups": groups })
 }

@@ -131,10 +131,11 @@ impl ExchangeRedirectCode {
         let (owner, mut user) = super::magic_link::load_login(&self.ports, owner, user_id).await?;
         // A magic link is a first factor; a code issued after a completed hosted sign-in is not
         // asked for a second factor again.
-        let proof = if method == "magic_link" {
-            Proof::MagicLinkCode
-        } else {
-            Proof::CompletedSignIn
+        let proof = match method.as_str() {
+            "magic_link" => Proof::MagicLinkCode,
+            // A consumer provider vouched: the user's own second factor is still asked.
+            "social" => Proof::ExternalIdentity,
+            _ => Proof::CompletedSignIn,
         };
         let admission = crate::auth::gate::admit(&self.ports, &owner, &user, proof).await??;
         if let Admission::SecondFactor(methods) = admission {
@@ -143,7 +144,11 @@ impl ExchangeRedirectCode {
                 ctx,
                 &owner,
                 &user,
-                crate::mfa::FirstFactor::MagicLink,
+                if method == "social" {
+                    crate::mfa::FirstFactor::Federated
+                } else {
+                    crate::mfa::FirstFactor::MagicLink
+                },
                 methods,
             )
             .await?;

@@ -45,6 +45,8 @@ impl std::fmt::Debug for TwoFactorChallenge {
 pub enum FirstFactor {
     Password,
     MagicLink,
+    /// A social provider's sign-in.
+    Federated,
 }
 
 impl FirstFactor {
@@ -52,6 +54,7 @@ impl FirstFactor {
         match self {
             Self::Password => "password",
             Self::MagicLink => "magic_link",
+            Self::Federated => "federated",
         }
     }
 }

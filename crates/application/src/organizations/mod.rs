@@ -68,6 +68,10 @@ pub enum OrgError {
     IdpUnavailable(String),
     #[error("no finished test sign-in with that id")]
     TestNotFound,
+    #[error("no such client")]
+    ClientNotFound,
+    #[error("that social provider is not configured")]
+    ProviderNotFound,
     #[error("your role in this organization does not allow this")]
     Forbidden,
     #[error("the slug is taken")]
@@ -125,6 +129,8 @@ impl UseCaseError for OrgError {
             Self::ConnectionNotFound => ErrorKind::SsoConnectionNotFound,
             Self::IdpUnavailable(_) => ErrorKind::IdpUnavailable,
             Self::TestNotFound => ErrorKind::SsoTestNotFound,
+            Self::ClientNotFound => ErrorKind::ClientNotFound,
+            Self::ProviderNotFound => ErrorKind::SocialProviderNotFound,
             Self::Forbidden => ErrorKind::Forbidden,
             Self::SlugTaken => ErrorKind::SlugTaken,
             Self::LastOwner => ErrorKind::LastOwner,

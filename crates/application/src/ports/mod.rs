@@ -56,7 +56,8 @@ pub use sessions::{
 pub use signing_keys::{SigningKeyInfo, SigningKeyStore};
 pub use sso::{
     IdpAssertion, IdpError, OidcAuthRequest, OidcCallback, OidcRelyingParty, SamlAssertion,
-    SamlAuthRequest, SamlResponseCheck, SamlServiceProvider, SsoConnectionRepository,
+    SamlAuthRequest, SamlResponseCheck, SamlServiceProvider, SocialProviderRepository,
+    SsoConnectionRepository,
 };
 pub use tokens::{
     AccessClaims, AccessTokens, GrantClaims, HashError, NewSigningKey, OrgClaims, PasswordHasher,
@@ -96,6 +97,7 @@ pub struct Ports {
     pub sso_connections: Arc<dyn SsoConnectionRepository>,
     /// The OpenID Connect relying party (enterprise SSO).
     pub oidc_rp: Arc<dyn OidcRelyingParty>,
+    pub social_providers: Arc<dyn SocialProviderRepository>,
     /// The SAML 2.0 service provider (enterprise SSO).
     pub saml_sp: Arc<dyn SamlServiceProvider>,
     pub oidc_apps: Arc<dyn OidcAppRepository>,

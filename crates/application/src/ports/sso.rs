@@ -219,3 +219,38 @@ pub trait SamlServiceProvider: Send + Sync {
     /// It cannot be written.
     fn sp_metadata(&self, sp_entity_id: &str, acs_url: &str) -> Result<String, String>;
 }
+
+/// Clients' social providers and the identities they sign in as (written through
+/// [`super::UnitOfWork`]). Every method is scoped by client.
+#[async_trait]
+pub trait SocialProviderRepository: Send + Sync {
+    /// The client's configuration of provider `kind`.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn get(
+        &self,
+        client: ClientId,
+        kind: authservice_domain::social::SocialKind,
+    ) -> anyhow::Result<Option<authservice_domain::social::SocialProvider>>;
+
+    /// Every provider the client configured.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn list(
+        &self,
+        client: ClientId,
+    ) -> anyhow::Result<Vec<authservice_domain::social::SocialProvider>>;
+
+    /// The user identity (`kind`, `subject`) signs in as.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn identity_user(
+        &self,
+        client: ClientId,
+        kind: authservice_domain::social::SocialKind,
+        subject: &str,
+    ) -> anyhow::Result<Option<UserId>>;
+}

@@ -176,6 +176,22 @@ pub enum Write {
     UpdateSsoConnection(SsoConnection),
     /// Deletes a connection with its identities; required.
     DeleteSsoConnection { client: ClientId, id: Uuid },
+    /// Stores a client's configuration of a social provider (replacing it).
+    PutSocialProvider(authservice_domain::social::SocialProvider),
+    /// Deletes a social provider with the identities it linked; required.
+    DeleteSocialProvider {
+        client: ClientId,
+        kind: authservice_domain::social::SocialKind,
+    },
+    /// Links identity (`kind`, `subject`) to `user`, or stamps its sign-in; required: refused
+    /// when it belongs to another user.
+    LinkSocialIdentity {
+        client: ClientId,
+        kind: authservice_domain::social::SocialKind,
+        subject: String,
+        user: UserId,
+        at: DateTime<Utc>,
+    },
     /// Forgets every identity a connection linked (its IdP changed).
     DeleteSsoIdentities { client: ClientId, connection: Uuid },
     /// Links identity (`connection`, `external_id`) to `user` (or notes its sign-in when it is

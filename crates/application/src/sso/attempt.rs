@@ -7,12 +7,14 @@ use authservice_domain::sso::{ExternalProfile, SsoConnection, SsoProtocol};
 use secrecy::SecretString;
 use serde_json::Value;
 
-use super::{SSO_STATE_TTL, SsoError};
+use super::sign_in::StartInput;
+use super::{ReturnTo, SSO_STATE_TTL, SsoError};
 use crate::organizations::SsoSettings;
 use crate::ports::{
     IdpAssertion, IdpError, OidcAuthRequest, OidcCallback, Ports, SamlAuthRequest,
     SamlResponseCheck, SealedSecret,
 };
+use authservice_domain::{Client, ValidationError};
 
 /// The cookie binding the attempt with this `state` to its browser (one per attempt, so
 /// attempts in several tabs do not overwrite each other).
@@ -21,7 +23,7 @@ pub fn binding_cookie_name(state: &str) -> String {
     format!("sso_{}", &hex(&sha256(state.as_bytes()))[..16])
 }
 
-pub(super) fn state_key(state: &str) -> String {
+pub(crate) fn state_key(state: &str) -> String {
     format!("sso_state:{}", hex(&sha256(state.as_bytes())))
 }
 
@@ -42,24 +44,7 @@ pub(crate) async fn begin(
     let callback = settings.callback_url(connection.id);
     let location = match (connection.protocol, &connection.oidc, &connection.saml) {
         (SsoProtocol::Oidc, Some(idp), _) => {
-            let nonce = hex(&ports.random.bytes32());
-            // 64 hex characters: a valid PKCE verifier (43–128 unreserved characters).
-            let verifier = hex(&ports.random.bytes32());
-            let location = ports
-                .oidc_rp
-                .authorization_url(OidcAuthRequest {
-                    idp,
-                    redirect_uri: &callback,
-                    state: &state,
-                    nonce: &nonce,
-                    code_verifier: &verifier,
-                    login_hint,
-                })
-                .await
-                .map_err(idp_error)?;
-            stored["nonce"] = Value::from(nonce);
-            stored["verifier"] = Value::from(verifier);
-            location
+            oidc_authorization(ports, idp, &callback, &state, login_hint, &mut stored).await?
         }
         (SsoProtocol::Saml, _, Some(idp)) => {
             // An NCName: a letter first.
@@ -87,6 +72,39 @@ pub(crate) async fn begin(
         .put_value(&state_key(&state), &stored.to_string(), SSO_STATE_TTL)
         .await?;
     Ok((location, state))
+}
+
+/// An OpenID Connect IdP's authorization URL for the attempt `state` (code flow, PKCE, nonce);
+/// the nonce and verifier go into `stored` for the way back.
+///
+/// # Errors
+/// `IdpUnavailable` (discovery failed).
+pub(crate) async fn oidc_authorization(
+    ports: &Ports,
+    idp: &authservice_domain::sso::OidcIdp,
+    callback: &str,
+    state: &str,
+    login_hint: Option<&str>,
+    stored: &mut Value,
+) -> Result<String, SsoError> {
+    let nonce = hex(&ports.random.bytes32());
+    // 64 hex characters: a valid PKCE verifier (43–128 unreserved characters).
+    let verifier = hex(&ports.random.bytes32());
+    let location = ports
+        .oidc_rp
+        .authorization_url(OidcAuthRequest {
+            idp,
+            redirect_uri: callback,
+            state,
+            nonce: &nonce,
+            code_verifier: &verifier,
+            login_hint,
+        })
+        .await
+        .map_err(idp_error)?;
+    stored["nonce"] = Value::from(nonce);
+    stored["verifier"] = Value::from(verifier);
+    Ok(location)
 }
 
 /// The IdP's answer to the attempt `stored`: the code exchanged (with the attempt's verifier),
@@ -191,16 +209,33 @@ async fn oidc_answer(
     code: Option<&str>,
     stored: &Value,
 ) -> Result<IdpAssertion, SsoError> {
+    let (Some(idp), Some(sealed)) = (&connection.oidc, &connection.sealed_secret) else {
+        return Err(SsoError::Failed("connection_incomplete".to_owned()));
+    };
+    let callback = settings.callback_url(connection.id);
+    oidc_exchange(ports, idp, sealed, &callback, code, stored).await
+}
+
+/// An OpenID Connect IdP's answer: the code exchanged with the attempt's verifier and the
+/// client secret (`sealed`), the ID token verified with its nonce.
+///
+/// # Errors
+/// `Failed` (no code, a refused exchange or token), `IdpUnavailable`.
+pub(crate) async fn oidc_exchange(
+    ports: &Ports,
+    idp: &authservice_domain::sso::OidcIdp,
+    sealed: &[u8],
+    callback: &str,
+    code: Option<&str>,
+    stored: &Value,
+) -> Result<IdpAssertion, SsoError> {
     let field = |name: &str| stored.get(name).and_then(Value::as_str).unwrap_or_default();
     let code = code
         .filter(|c| !c.is_empty() && c.len() <= 4096)
         .ok_or_else(|| SsoError::Failed("no_code".to_owned()))?;
-    let (Some(idp), Some(sealed)) = (&connection.oidc, &connection.sealed_secret) else {
-        return Err(SsoError::Failed("connection_incomplete".to_owned()));
-    };
-    let secret = ports.secret_box.open(&SealedSecret(sealed.clone()))?;
+    let secret = ports.secret_box.open(&SealedSecret(sealed.to_vec()))?;
     let secret = SecretString::from(String::from_utf8_lossy(&secret).into_owned());
-    let callback = settings.callback_url(connection.id);
+    let callback = callback.to_owned();
     let assertion = ports
         .oidc_rp
         .finish(OidcCallback {
@@ -216,7 +251,7 @@ async fn oidc_answer(
     Ok(assertion)
 }
 
-pub(super) fn idp_error(e: IdpError) -> SsoError {
+pub(crate) fn idp_error(e: IdpError) -> SsoError {
     match e {
         IdpError::Unavailable(why) => SsoError::IdpUnavailable(why),
         IdpError::Refused(why) => SsoError::Failed(why),
@@ -225,7 +260,7 @@ pub(super) fn idp_error(e: IdpError) -> SsoError {
 
 /// The IdP's `amr` values that RFC 8176 registers (how the user signed in there), if it sent
 /// any.
-pub(super) fn idp_amr(claims: &serde_json::Map<String, Value>) -> Vec<String> {
+pub(crate) fn idp_amr(claims: &serde_json::Map<String, Value>) -> Vec<String> {
     const REGISTERED: &[&str] = &[
         "face", "fpt", "geo", "hwk", "iris", "kba", "mca", "mfa", "otp", "pin", "pwd", "rba",
         "retina", "sc", "sms", "swk", "tel", "user", "vbm", "wia",
@@ -243,4 +278,74 @@ pub(super) fn idp_amr(claims: &serde_json::Map<String, Value>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Where the code (or an error) may be sent: a registered redirect URI of `client`, or
+/// the hosted login page when there is none.
+pub(crate) fn return_to(
+    settings: &SsoSettings,
+    client: &Client,
+    input: &StartInput,
+) -> Result<ReturnTo, SsoError> {
+    let app_state = input
+        .app_state
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| s.chars().take(512).collect());
+    let Some(uri) = input
+        .redirect_uri
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    else {
+        return Ok(ReturnTo {
+            redirect_uri: None,
+            app_state,
+        });
+    };
+    let own = url::Url::parse(&settings.base_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    if !client.accepts_redirect_uri(uri, &own) {
+        return Err(SsoError::RedirectUriNotAllowed);
+    }
+    Ok(ReturnTo {
+        redirect_uri: Some(uri.to_owned()),
+        app_state,
+    })
+}
+
+/// The app's PKCE challenge, if it sent one (S256 only).
+pub(crate) fn app_challenge(input: &StartInput) -> Result<Option<String>, SsoError> {
+    let challenge = input
+        .code_challenge
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    match (challenge, input.code_challenge_method.as_deref()) {
+        (None, _) => Ok(None),
+        (Some(c), Some("S256")) if authservice_domain::pkce::is_s256_challenge(c) => {
+            Ok(Some(c.to_owned()))
+        }
+        _ => Err(ValidationError::new(
+            "code_challenge",
+            "must be BASE64URL(SHA-256(code_verifier)) with code_challenge_method=S256",
+        )
+        .into()),
+    }
+}
+
+pub(crate) fn success_location(settings: &SsoSettings, return_to: &ReturnTo, code: &str) -> String {
+    let base = return_to
+        .redirect_uri
+        .clone()
+        .unwrap_or_else(|| format!("{}/login.html", settings.base_url));
+    let mut url = url::Url::parse(&base).unwrap_or_else(|_| {
+        url::Url::parse(&format!("{}/login.html", settings.base_url)).expect("BASE_URL is a URL")
+    });
+    url.query_pairs_mut().append_pair("auth_code", code);
+    if let Some(state) = &return_to.app_state {
+        url.query_pairs_mut().append_pair("state", state);
+    }
+    url.into()
 }

@@ -8,12 +8,13 @@
 //! that began it by a cookie, so a callback URL that leaks (or is forced on a victim) signs
 //! nobody in.
 
-mod attempt;
+pub(crate) mod attempt;
 mod identity;
 mod sign_in;
 mod test_sign_in;
 
 pub use attempt::binding_cookie_name;
+pub(crate) use attempt::{app_challenge, return_to, success_location};
 pub use sign_in::{CallbackInput, Landed, SsoSignIn, StartInput, Started};
 pub(crate) use test_sign_in::{begin as begin_test, result as test_result};
 
@@ -103,6 +104,10 @@ pub enum SsoError {
     EmailNotVerified,
     #[error("too many requests")]
     RateLimited { retry_after: Duration },
+    #[error("the address's organization signs in through its own IdP")]
+    Required(SsoRequired),
+    #[error("that social provider is not configured here")]
+    ProviderNotFound,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -124,6 +129,8 @@ impl UseCaseError for SsoError {
             Self::AccountDisabled => ErrorKind::AccountDisabled,
             Self::EmailNotVerified => ErrorKind::EmailNotVerified,
             Self::RateLimited { .. } => ErrorKind::RateLimited,
+            Self::Required(_) => ErrorKind::SsoRequired,
+            Self::ProviderNotFound => ErrorKind::SocialProviderNotFound,
             Self::Unexpected(_) => ErrorKind::Internal,
         }
     }
@@ -156,6 +163,8 @@ impl SsoError {
             Self::AccountDisabled => "account_disabled",
             Self::EmailNotVerified => "email_not_verified",
             Self::RateLimited { .. } => "rate_limited",
+            Self::Required(_) => "sso_required",
+            Self::ProviderNotFound => "social_provider_not_found",
             Self::Unexpected(_) => "internal_error",
         }
     }
@@ -181,6 +190,11 @@ impl SsoError {
             Self::RateLimited {
                 retry_after: Duration::from_secs(1),
             },
+            Self::Required(SsoRequired {
+                connection_id: uuid::Uuid::nil(),
+                url: String::new(),
+            }),
+            Self::ProviderNotFound,
             Self::Unexpected(anyhow::anyhow!("x")),
         ]
     }

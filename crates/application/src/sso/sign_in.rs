@@ -7,7 +7,9 @@ use authservice_domain::{Client, ClientId, EventType, ValidationError};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::attempt::{self, binding_cookie_name, state_key};
+use super::attempt::{
+    self, app_challenge, binding_cookie_name, return_to, state_key, success_location,
+};
 use super::{ReturnTo, SsoError, SsoFailure};
 use crate::audit::record_quietly;
 use crate::context::RequestCtx;
@@ -99,57 +101,6 @@ impl SsoSignIn {
         }
     }
 
-    /// Where the code (or an error) may be sent: a registered redirect URI of `client`, or
-    /// the hosted login page when there is none.
-    fn return_to(&self, client: &Client, input: &StartInput) -> Result<ReturnTo, SsoError> {
-        let app_state = input
-            .app_state
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|s| s.chars().take(512).collect());
-        let Some(uri) = input
-            .redirect_uri
-            .as_deref()
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-        else {
-            return Ok(ReturnTo {
-                redirect_uri: None,
-                app_state,
-            });
-        };
-        let own = url::Url::parse(&self.settings.base_url)
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_default();
-        if !client.accepts_redirect_uri(uri, &own) {
-            return Err(SsoError::RedirectUriNotAllowed);
-        }
-        Ok(ReturnTo {
-            redirect_uri: Some(uri.to_owned()),
-            app_state,
-        })
-    }
-
-    /// The app's PKCE challenge, if it sent one (S256 only).
-    fn app_challenge(input: &StartInput) -> Result<Option<String>, SsoError> {
-        let challenge = input
-            .code_challenge
-            .as_deref()
-            .map(str::trim)
-            .filter(|c| !c.is_empty());
-        match (challenge, input.code_challenge_method.as_deref()) {
-            (None, _) => Ok(None),
-            (Some(c), Some("S256")) if authservice_domain::pkce::is_s256_challenge(c) => {
-                Ok(Some(c.to_owned()))
-            }
-            _ => Err(ValidationError::new(
-                "code_challenge",
-                "must be BASE64URL(SHA-256(code_verifier)) with code_challenge_method=S256",
-            )
-            .into()),
-        }
-    }
-
     /// The connection the browser asked for: by id, or the one routing the address's domain.
     async fn connection(
         &self,
@@ -234,7 +185,7 @@ impl SsoSignIn {
             .take(Limit::SsoStart, &subject::ip(ctx))
             .await?
             .map_err(|retry_after| SsoError::RateLimited { retry_after })?;
-        let return_to = self.return_to(client, &input)?;
+        let return_to = return_to(&self.settings, client, &input)?;
         let fail = |error: SsoError| SsoFailure {
             error,
             return_to: return_to.clone(),
@@ -242,7 +193,7 @@ impl SsoSignIn {
         if !client.is_active() {
             return Err(fail(SsoError::ClientSuspended));
         }
-        let app_challenge = Self::app_challenge(&input).map_err(fail)?;
+        let app_challenge = app_challenge(&input).map_err(fail)?;
         let connection = self.connection(client, &input).await.map_err(fail)?;
         // Back to the hosted login page: the page's own random `state` binds the code to the
         // tab that began (the exchange must present it), so nobody can plant a code of their
@@ -312,7 +263,7 @@ impl SsoSignIn {
         let outcome = self
             .finish(ctx, &input, &stored)
             .await
-            .map(|code| self.success_location(&return_to, &code));
+            .map(|code| success_location(&self.settings, &return_to, &code));
         match outcome {
             Ok(location) => Ok(Landed::Redirect(location)),
             Err((error, connection)) => {
@@ -321,22 +272,6 @@ impl SsoSignIn {
                 Err(SsoFailure { error, return_to })
             }
         }
-    }
-
-    fn success_location(&self, return_to: &ReturnTo, code: &str) -> String {
-        let base = return_to
-            .redirect_uri
-            .clone()
-            .unwrap_or_else(|| format!("{}/login.html", self.settings.base_url));
-        let mut url = url::Url::parse(&base).unwrap_or_else(|_| {
-            url::Url::parse(&format!("{}/login.html", self.settings.base_url))
-                .expect("BASE_URL is a URL")
-        });
-        url.query_pairs_mut().append_pair("auth_code", code);
-        if let Some(state) = &return_to.app_state {
-            url.query_pairs_mut().append_pair("state", state);
-        }
-        url.into()
     }
 
     /// The checks after the attempt was found; the connection, when known, for the audit.

@@ -365,3 +365,26 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(sso_connections, organization_domains);
+
+diesel::table! {
+    social_providers (client_id, provider) {
+        client_id -> Uuid,
+        provider -> Text,
+        enabled -> Bool,
+        config -> Jsonb,
+        secret_sealed -> Bytea,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    social_identities (client_id, provider, subject) {
+        client_id -> Uuid,
+        provider -> Text,
+        subject -> Text,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+        last_login_at -> Timestamptz,
+    }
+}

@@ -153,6 +153,17 @@ async fn apply(tx: &mut AsyncPgConnection, write: &Write) -> Result<Option<Writt
         Write::DeleteSsoConnection { client, id } => {
             required(super::sso::delete(tx, *client, *id).await?)
         }
+        Write::PutSocialProvider(p) => required(super::social::put(tx, p).await?),
+        Write::DeleteSocialProvider { client, kind } => {
+            required(super::social::delete(tx, *client, *kind).await?)
+        }
+        Write::LinkSocialIdentity {
+            client,
+            kind,
+            subject,
+            user,
+            at,
+        } => required(super::social::link_identity(tx, *client, *kind, subject, *user, *at).await?),
         Write::DeleteSsoIdentities { client, connection } => {
             super::sso::delete_identities(tx, *client, *connection).await?;
             Some(Written::Done)

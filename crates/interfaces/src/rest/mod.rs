@@ -19,6 +19,7 @@ mod oauth;
 mod oidc;
 mod org_authorization;
 mod organizations;
+mod social;
 mod sso;
 pub mod transport;
 mod ui_config;
@@ -111,6 +112,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(admin_organizations::routes)
                 .configure(domains::admin_routes)
                 .configure(sso::admin_routes)
+                .configure(social::admin_routes)
                 .configure(admin_oidc_apps::routes)
                 .configure(admin_service_accounts::routes)
                 .configure(audit::routes)
@@ -126,6 +128,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(organizations::routes)
                 .configure(domains::member_routes)
                 .configure(sso::member_routes)
+                .configure(social::routes)
                 .configure(oauth::api_routes)
                 .configure(oidc::api_routes)
                 .default_service(web::to(route_not_found)),

@@ -93,6 +93,13 @@ struct State {
     org_domains: Vec<authservice_domain::organization::OrgDomain>,
     sso_connections: Vec<authservice_domain::sso::SsoConnection>,
     sso_identities: Vec<sso::Identity>,
+    social_providers: Vec<authservice_domain::social::SocialProvider>,
+    social_identities: Vec<(
+        ClientId,
+        authservice_domain::social::SocialKind,
+        String,
+        UserId,
+    )>,
     consents: Vec<(ClientId, UserId, authservice_application::ports::Consent)>,
     service_accounts: Vec<authservice_domain::service_account::ServiceAccount>,
     service_account_keys: Vec<(

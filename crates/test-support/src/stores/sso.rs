@@ -220,3 +220,88 @@ impl State {
         true
     }
 }
+
+#[async_trait]
+impl authservice_application::ports::SocialProviderRepository for MemoryDb {
+    async fn get(
+        &self,
+        client: ClientId,
+        kind: authservice_domain::social::SocialKind,
+    ) -> anyhow::Result<Option<authservice_domain::social::SocialProvider>> {
+        Ok(self
+            .lock()
+            .social_providers
+            .iter()
+            .find(|p| p.client_id == client && p.kind == kind)
+            .cloned())
+    }
+
+    async fn list(
+        &self,
+        client: ClientId,
+    ) -> anyhow::Result<Vec<authservice_domain::social::SocialProvider>> {
+        Ok(self
+            .lock()
+            .social_providers
+            .iter()
+            .filter(|p| p.client_id == client)
+            .cloned()
+            .collect())
+    }
+
+    async fn identity_user(
+        &self,
+        client: ClientId,
+        kind: authservice_domain::social::SocialKind,
+        subject: &str,
+    ) -> anyhow::Result<Option<UserId>> {
+        Ok(self
+            .lock()
+            .social_identities
+            .iter()
+            .find(|(c, k, s, _)| *c == client && *k == kind && s == subject)
+            .map(|(_, _, _, u)| *u))
+    }
+}
+
+impl State {
+    pub(super) fn put_social_provider(&mut self, p: &authservice_domain::social::SocialProvider) {
+        self.social_providers
+            .retain(|q| !(q.client_id == p.client_id && q.kind == p.kind));
+        self.social_providers.push(p.clone());
+    }
+
+    pub(super) fn delete_social_provider(
+        &mut self,
+        client: ClientId,
+        kind: authservice_domain::social::SocialKind,
+    ) -> bool {
+        let before = self.social_providers.len();
+        self.social_providers
+            .retain(|p| !(p.client_id == client && p.kind == kind));
+        self.social_identities
+            .retain(|(c, k, _, _)| !(*c == client && *k == kind));
+        self.social_providers.len() < before
+    }
+
+    pub(super) fn link_social_identity(
+        &mut self,
+        client: ClientId,
+        kind: authservice_domain::social::SocialKind,
+        subject: &str,
+        user: UserId,
+    ) -> bool {
+        match self
+            .social_identities
+            .iter()
+            .find(|(c, k, s, _)| *c == client && *k == kind && s == subject)
+        {
+            Some((_, _, _, owner)) => *owner == user,
+            None => {
+                self.social_identities
+                    .push((client, kind, subject.to_owned(), user));
+                true
+            }
+        }
+    }
+}

@@ -178,6 +178,22 @@ impl UnitOfWork for MemoryDb {
                 Write::DeleteSsoConnection { client, id } => st
                     .delete_sso_connection(client, id)
                     .then_some(Written::Done),
+                Write::PutSocialProvider(p) => {
+                    st.put_social_provider(&p);
+                    Some(Written::Done)
+                }
+                Write::DeleteSocialProvider { client, kind } => st
+                    .delete_social_provider(client, kind)
+                    .then_some(Written::Done),
+                Write::LinkSocialIdentity {
+                    client,
+                    kind,
+                    subject,
+                    user,
+                    ..
+                } => st
+                    .link_social_identity(client, kind, &subject, user)
+                    .then_some(Written::Done),
                 Write::DeleteSsoIdentities { client, connection } => {
                     st.forget_sso_identities(client, connection);
                     Some(Written::Done)

@@ -1,0 +1,2 @@
+DROP TABLE social_identities;
+DROP TABLE social_providers;

@@ -1,0 +1,241 @@
+//! Social sign-in against a real OpenID Connect provider (node `oidc-provider`) standing in for
+//! the generic `oidc` provider and for Google (its issuer overridden): operators configure a
+//! client's providers; a browser signs in and lands at the app with an `auth_code`. A new,
+//! provider-verified address makes a user; an existing account is never taken over by an
+//! asserted address; an unverified one is refused; a domain that enforces SSO is refused.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::auth_helpers::{call, key_of};
+use super::domains::{admin, send};
+use super::sso::{
+    APP_CALLBACK, Browser, CONNECTIONS, Idp, Setup, account, acme, query, urlencoding,
+    verified_signup,
+};
+
+async fn put_provider(s: &Setup, provider: &str, body: Value) -> (u16, Value) {
+    admin(
+        &s.app,
+        Method::PUT,
+        &format!(
+            "/api/admin/clients/{}/social-providers/{provider}",
+            s.client_id
+        ),
+        Some(body),
+    )
+    .await
+}
+
+async fn sign_in(s: &Setup, provider: &str, hint: &str) -> String {
+    let start = format!(
+        "{}/api/auth/oauth/{provider}?api_key={}&email={}&redirect_uri={}&state=app-state",
+        s.app.address,
+        s.key,
+        urlencoding(hint),
+        urlencoding(APP_CALLBACK)
+    );
+    Browser::new().follow(&start, "https://").await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn social_sign_in_creates_provider_verified_users_and_never_takes_accounts_over() {
+    let idp = Idp::start();
+    let s = acme().await;
+    let oidc = json!({
+        "client_id": "authservice", "client_secret": "idp-secret", "issuer": idp.issuer,
+        "scopes": ["email", "profile"],
+    });
+    let (status, provider) = put_provider(&s, "oidc", oidc.clone()).await;
+    assert_eq!(status, 200, "{provider}");
+    assert!(!provider.to_string().contains("idp-secret"));
+    let oidc_callback = provider["redirect_uri"].as_str().unwrap().to_owned();
+    assert!(oidc_callback.ends_with("/api/auth/oauth/oidc/callback"));
+    // Google, pointed at the same IdP for the test (its issuer is overridable).
+    let (status, google) = put_provider(&s, "google", oidc.clone()).await;
+    assert_eq!(status, 200, "{google}");
+    let google_callback = google["redirect_uri"].as_str().unwrap().to_owned();
+    let mut unverified = account("u-uv", "uv@gmail.test", &[]);
+    unverified["email_verified"] = json!(false);
+    idp.configure_many(
+        &[&oidc_callback, &google_callback],
+        json!([
+            account("u-zoe", "zoe@gmail.test", &[]),
+            account("u-bob", "bob@gmail.test", &[]),
+            account("u-carl", "carl@acme.test", &[]),
+            unverified,
+        ]),
+    );
+
+    // A new address the provider verified: a user, signed in at the app.
+    let landed = sign_in(&s, "oidc", "zoe@gmail.test").await;
+    assert_eq!(query(&landed, "state").as_deref(), Some("app-state"));
+    let (status, tokens) = s
+        .exchange(&query(&landed, "auth_code").expect(&landed), APP_CALLBACK)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let me = s.me(tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(me["email"], "zoe@gmail.test");
+    assert_eq!(me["email_verified"], true);
+    // Again: the same user, by the identity.
+    let landed = sign_in(&s, "oidc", "zoe@gmail.test").await;
+    let (_, tokens) = s
+        .exchange(&query(&landed, "auth_code").unwrap(), APP_CALLBACK)
+        .await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(s.me(&access).await["id"], me["id"]);
+    // Zoe adds a second factor: the provider is her first factor only from now on.
+    super::mfa::enrol_totp(&s.app, &s.key, &access).await;
+    let landed = sign_in(&s, "oidc", "zoe@gmail.test").await;
+    let (status, answer) = s
+        .exchange(&query(&landed, "auth_code").unwrap(), APP_CALLBACK)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["requires_2fa"], true, "{answer}");
+    assert!(answer.get("access_token").is_none_or(Value::is_null));
+    // Through "Google" the same person is another identity, of the same address: refused,
+    // like any existing account.
+    let landed = sign_in(&s, "google", "zoe@gmail.test").await;
+    assert_eq!(
+        query(&landed, "error").as_deref(),
+        Some("sso_account_conflict")
+    );
+
+    // An existing account is not taken over by a provider asserting its address.
+    verified_signup(&s, "bob@gmail.test").await;
+    let landed = sign_in(&s, "oidc", "bob@gmail.test").await;
+    assert_eq!(
+        query(&landed, "error").as_deref(),
+        Some("sso_account_conflict")
+    );
+    // An address the provider did not verify makes nobody.
+    let landed = sign_in(&s, "oidc", "uv@gmail.test").await;
+    assert_eq!(
+        query(&landed, "error").as_deref(),
+        Some("sso_user_not_provisioned")
+    );
+
+    // A domain whose organization enforces SSO: not through a social provider either.
+    let (status, connection) = send(
+        &s.app,
+        Method::POST,
+        CONNECTIONS,
+        &s.key,
+        &s.owner,
+        Some(json!({
+            "organization_id": s.org, "name": "Acme", "protocol": "oidc",
+            "domains": ["acme.test"], "enforce_for_domains": true,
+            "oidc": { "issuer": idp.issuer, "client_id": "authservice", "client_secret": "x" },
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{connection}");
+    let landed = sign_in(&s, "oidc", "carl@acme.test").await;
+    assert_eq!(query(&landed, "error").as_deref(), Some("sso_required"));
+
+    let events = |t: &'static str| s.app.audit_events(t);
+    assert_eq!(events("event_type=social.user_created").await.len(), 1);
+    assert_eq!(events("event_type=social.login").await.len(), 2);
+    assert_eq!(events("event_type=social.login_failed").await.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn social_providers_are_configured_by_operators_only() {
+    let idp = Idp::start();
+    let s = acme().await;
+    let path = format!("/api/admin/clients/{}/social-providers", s.client_id);
+    for (provider, body, expected) in [
+        (
+            "github",
+            json!({ "client_id": "x", "client_secret": "y" }),
+            400,
+        ),
+        (
+            "oidc",
+            json!({ "client_id": "x", "client_secret": "y" }),
+            400,
+        ),
+        (
+            "oidc",
+            json!({ "client_id": "x", "client_secret": "y", "issuer": "ftp://x" }),
+            400,
+        ),
+        (
+            "oidc",
+            json!({ "client_id": "x", "issuer": idp.issuer }),
+            400,
+        ),
+    ] {
+        let (status, answer) = admin(
+            &s.app,
+            Method::PUT,
+            &format!("{path}/{provider}"),
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, expected, "{provider}: {answer}");
+    }
+    let good = json!({ "client_id": "x", "client_secret": "y", "issuer": idp.issuer });
+    let (status, _) = admin(&s.app, Method::PUT, &format!("{path}/oidc"), Some(good)).await;
+    assert_eq!(status, 200);
+    // The secret may be left out while the provider stays the same.
+    let (status, answer) = admin(
+        &s.app,
+        Method::PUT,
+        &format!("{path}/oidc"),
+        Some(json!({ "client_id": "x", "issuer": idp.issuer, "enabled": false })),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["enabled"].as_bool()),
+        (200, Some(false)),
+        "{answer}"
+    );
+    let (status, list) = admin(&s.app, Method::GET, &path, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["providers"].as_array().unwrap().len(), 1);
+    // A disabled provider signs nobody in.
+    let landed = Browser::new()
+        .follow(
+            &format!(
+                "{}/api/auth/oauth/oidc?api_key={}&redirect_uri={}",
+                s.app.address,
+                s.key,
+                urlencoding(APP_CALLBACK)
+            ),
+            "https://",
+        )
+        .await;
+    assert_eq!(
+        query(&landed, "error").as_deref(),
+        Some("social_provider_not_found")
+    );
+    // Not an app's business, nor another client's.
+    let res = call(&s.app, Method::GET, &path, &s.key, None, None).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let other = key_of(&s.app.new_client().await);
+    let landed = Browser::new()
+        .follow(
+            &format!(
+                "{}/api/auth/oauth/oidc?api_key={other}&state=s",
+                s.app.address
+            ),
+            &format!("{}/login.html", s.app.address),
+        )
+        .await;
+    assert!(
+        landed.contains("error=social_provider_not_found"),
+        "{landed}"
+    );
+    let (status, _) = admin(&s.app, Method::DELETE, &format!("{path}/oidc"), None).await;
+    assert_eq!(status, 204);
+    let (status, _) = admin(&s.app, Method::DELETE, &format!("{path}/oidc"), None).await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        s.app
+            .audit_events("event_type=social_provider.updated")
+            .await
+            .len(),
+        2
+    );
+}
