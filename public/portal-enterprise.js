@@ -8,6 +8,7 @@
 
   const STRINGS = {
     en: {
+      social: "Social sign-in", noProviders: "No social providers yet.", provider: "Provider", issuerOptional: "Issuer URL (Google: leave empty)", addProvider: "Save provider", enabled: "enabled", disabledState: "disabled",
       badUrl: "The identity provider named an address that is not a web page.",
       protocol: "Protocol", metadataUrl: "IdP metadata URL", metadataXml: "or IdP metadata XML", spEntityId: "Entity ID (SP metadata URL) to register at the identity provider", acsUrl: "Assertion Consumer Service URL (HTTP-POST)",
       enterprise: "Domains and SSO", domains: "Domains", noDomains: "No domains claimed yet.", domain: "Domain",
@@ -20,6 +21,7 @@
       testSignIn: "Test sign-in", openTest: "Open the test sign-in", showResult: "Show the result", needOrg: "Create an organization first.",
     },
     de: {
+      social: "Social Login", noProviders: "Noch keine Social-Login-Anbieter.", provider: "Anbieter", issuerOptional: "Issuer-URL (Google: leer lassen)", addProvider: "Anbieter speichern", enabled: "eingeschaltet", disabledState: "ausgeschaltet",
       badUrl: "Der Identitätsanbieter nannte eine Adresse, die keine Webseite ist.",
       protocol: "Protokoll", metadataUrl: "URL der IdP-Metadaten", metadataXml: "oder IdP-Metadaten als XML", spEntityId: "Beim Identitätsanbieter einzutragende Entity-ID (URL der SP-Metadaten)", acsUrl: "Assertion-Consumer-Service-URL (HTTP-POST)",
       enterprise: "Domains und SSO", domains: "Domains", noDomains: "Noch keine Domains beansprucht.", domain: "Domain",
@@ -32,6 +34,7 @@
       testSignIn: "Testanmeldung", openTest: "Testanmeldung öffnen", showResult: "Ergebnis zeigen", needOrg: "Legen Sie zuerst eine Organisation an.",
     },
     fr: {
+      social: "Connexion sociale", noProviders: "Aucun fournisseur de connexion sociale.", provider: "Fournisseur", issuerOptional: "URL de l'émetteur (Google : laisser vide)", addProvider: "Enregistrer le fournisseur", enabled: "activé", disabledState: "désactivé",
       badUrl: "Le fournisseur d'identité a indiqué une adresse qui n'est pas une page web.",
       protocol: "Protocole", metadataUrl: "URL des métadonnées du fournisseur", metadataXml: "ou métadonnées XML du fournisseur", spEntityId: "Entity ID (URL des métadonnées SP) à enregistrer chez le fournisseur d'identité", acsUrl: "URL de l'Assertion Consumer Service (HTTP-POST)",
       enterprise: "Domaines et SSO", domains: "Domaines", noDomains: "Aucun domaine revendiqué.", domain: "Domaine",
@@ -44,6 +47,7 @@
       testSignIn: "Connexion de test", openTest: "Ouvrir la connexion de test", showResult: "Afficher le résultat", needOrg: "Créez d'abord une organisation.",
     },
     es: {
+      social: "Inicio de sesión social", noProviders: "Aún no hay proveedores sociales.", provider: "Proveedor", issuerOptional: "URL del emisor (Google: dejar vacío)", addProvider: "Guardar proveedor", enabled: "activado", disabledState: "desactivado",
       badUrl: "El proveedor de identidad indicó una dirección que no es una página web.",
       protocol: "Protocolo", metadataUrl: "URL de metadatos del proveedor", metadataXml: "o metadatos XML del proveedor", spEntityId: "Entity ID (URL de metadatos SP) que registrar en el proveedor de identidad", acsUrl: "URL del Assertion Consumer Service (HTTP-POST)",
       enterprise: "Dominios y SSO", domains: "Dominios", noDomains: "Aún no hay dominios reclamados.", domain: "Dominio",
@@ -208,6 +212,56 @@
       return [el("h3", { text: tx("connections") }), box, list, form];
     }
 
+    /** The client's social sign-in providers (Google, any OpenID Connect provider). */
+    function socialCard(clientId) {
+      const base = `/api/admin/clients/${encodeURIComponent(clientId)}/social-providers`;
+      const box = alertBox();
+      const list = el("ul", { class: "as-list as-provider-list" });
+      async function load() {
+        const providers = (await api("GET", base)).providers;
+        list.replaceChildren(...providers.map(item));
+        if (!providers.length) list.append(el("li", { class: "as-meta", text: tx("noProviders") }));
+      }
+      function item(p) {
+        const path = `${base}/${encodeURIComponent(p.provider)}`;
+        const label = p.provider === "google" ? "Google" : `OpenID Connect (${p.issuer})`;
+        const toggle = small(p.enabled ? tx("disable") : tx("enable"), `${p.enabled ? tx("disable") : tx("enable")}: ${label}`);
+        toggle.addEventListener("click", async () => {
+          try { await api("PUT", path, { client_id: p.client_id, issuer: p.issuer, scopes: p.scopes, enabled: !p.enabled }); await load(); } catch (err) { show(box, err.message); }
+        });
+        const remove = small(tx("remove"), `${tx("remove")}: ${label}`);
+        remove.addEventListener("click", async () => {
+          if (!window.confirm(tx("removeWarn", { name: label }))) return;
+          try { await api("DELETE", path); await load(); } catch (err) { show(box, err.message); }
+        });
+        return el("li", { "data-provider": p.provider }, [
+          el("div", {}, [el("h4", { text: label }),
+            el("p", { class: "as-meta", text: `${p.client_id} · ${p.enabled ? tx("enabled") : tx("disabledState")}` }),
+            el("p", { class: "as-meta", text: `${tx("callback")}:` }), el("p", { class: "as-secret", text: p.redirect_uri })]),
+          toggle, remove]);
+      }
+      const providerId = `provider-${Math.random().toString(36).slice(2)}`;
+      const provider = el("select", { id: providerId }, [el("option", { value: "google" }, ["Google"]), el("option", { value: "oidc" }, ["OpenID Connect"])]);
+      const clientIdField = field(tx("idpClientId"), { type: "text", required: true, autocomplete: "off" });
+      const secret = field(tx("idpSecret"), { type: "password", required: true, autocomplete: "new-password" });
+      const issuer = field(tx("issuerOptional"), { type: "url", autocomplete: "off" });
+      const form = el("form", { class: "as-stack" }, [
+        el("div", { class: "as-field" }, [el("label", { for: providerId, text: tx("provider") }), provider]),
+        clientIdField.wrap, secret.wrap, issuer.wrap, button(tx("addProvider"))]);
+      form.addEventListener("submit", async (e) => {
+        e.preventDefault();
+        try {
+          const body = { client_id: clientIdField.input.value.trim(), client_secret: secret.input.value };
+          if (issuer.input.value.trim()) body.issuer = issuer.input.value.trim();
+          await api("PUT", `${base}/${provider.value}`, body);
+          for (const f of [clientIdField, secret, issuer]) f.input.value = "";
+          await load();
+        } catch (err) { show(box, err.message); }
+      });
+      setTimeout(() => load().catch((err) => show(box, err.message)), 0);
+      return card(tx("social"), "h-social", [box, list, form]);
+    }
+
     /** The card: loads the organizations first (both parts name them). */
     function enterpriseCard(clientId) {
       const base = `/api/admin/clients/${encodeURIComponent(clientId)}`;
@@ -225,6 +279,6 @@
       return card(tx("enterprise"), "h-enterprise", [box, body]);
     }
 
-    return { enterpriseCard };
+    return { enterpriseCard, socialCard };
   };
 })();

@@ -304,7 +304,7 @@
       card(t("signingKeys"), "h-keys", [kBox, el("div", { class: "as-scroll", tabindex: 0, role: "region", "aria-label": t("scrollTable") }, [el("table", { class: "as-table" }, [
         el("thead", {}, [el("tr", {}, [t("kid"), t("algorithm"), t("status"), t("retires")].map((h) => el("th", { scope: "col", text: h })))]), kRows])]), kForm]),
       orgsCard(id),
-      ...(enterprise() ? [enterprise().enterpriseCard(id)] : []),
+      ...(enterprise() ? [enterprise().enterpriseCard(id), enterprise().socialCard(id)] : []),
       oidcCard(id),
       serviceAccountsCard(id),
       auditCard(id),

@@ -239,3 +239,61 @@ async fn social_providers_are_configured_by_operators_only() {
         2
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_portal_configures_a_social_provider_in_chromium() {
+    use super::pages::{click, fill, ok, sees};
+    let idp = Idp::start();
+    let s = acme().await;
+    let mut b = authservice_tests::browser::Browser::launch(&s.app.address).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": "/portal.html?locale=en" }),
+    )
+    .await;
+    fill(&mut b, "Admin key", &s.app.admin_key).await;
+    click(&mut b, "Sign in").await;
+    click(&mut b, "Open: Test App").await;
+    sees(&mut b, "No social providers yet.").await;
+    ok(
+        &mut b,
+        json!({ "op": "select", "label": "Provider", "value": "oidc" }),
+    )
+    .await;
+    // (Two forms name the client id at the provider: the social one is the second.)
+    ok(
+        &mut b,
+        json!({ "op": "fill", "label": "Client ID at the identity provider", "nth": 1, "value": "portal-app" }),
+    )
+    .await;
+    ok(
+        &mut b,
+        json!({ "op": "fill", "label": "Client secret at the identity provider", "nth": 1, "value": "portal-secret" }),
+    )
+    .await;
+    fill(&mut b, "Issuer URL (Google: leave empty)", &idp.issuer).await;
+    click(&mut b, "Save provider").await;
+    sees(&mut b, "/api/auth/oauth/oidc/callback").await;
+    let label = format!("Disable: OpenID Connect ({})", idp.issuer);
+    click(&mut b, &label).await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": format!("[aria-label='Enable: OpenID Connect ({})']", idp.issuer) }),
+    )
+    .await;
+    let axe = ok(&mut b, json!({ "op": "axe" })).await;
+    assert_eq!(axe["violations"], json!([]), "accessibility: {axe}");
+    let (_, list) = admin(
+        &s.app,
+        Method::GET,
+        &format!("/api/admin/clients/{}/social-providers", s.client_id),
+        None,
+    )
+    .await;
+    let p = &list["providers"][0];
+    assert_eq!(p["provider"], "oidc", "{list}");
+    assert_eq!(p["client_id"], "portal-app");
+    assert_eq!(p["enabled"], false);
+    assert!(!list.to_string().contains("portal-secret"));
+    b.close().await;
+}
