@@ -442,3 +442,28 @@ impl TcpProxy {
         self.enabled.store(true, Ordering::SeqCst);
     }
 }
+
+/// The first line a peer process prints on stdout (its address), waiting at most 60 s: a peer
+/// that never starts fails the test instead of hanging the suite.
+///
+/// # Panics
+/// When the peer prints nothing in time, or its stdout is not piped.
+#[must_use]
+pub fn first_line(child: &mut std::process::Child, what: &str) -> String {
+    use std::io::BufRead as _;
+    let stdout = child.stdout.take().expect("the peer's stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let read = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(read.map(|_| line));
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(Ok(line)) if !line.trim().is_empty() => line.trim().to_owned(),
+        Ok(other) => panic!("{what} printed no first line: {other:?}"),
+        Err(_) => {
+            let _ = child.kill();
+            panic!("{what} did not start within 60 s")
+        }
+    }
+}

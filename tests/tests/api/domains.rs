@@ -4,7 +4,7 @@
 //! is refused with what was found; a verified domain is taken for the other organizations of
 //! the client; members without the right, and other clients, reach nothing.
 
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::Write as _;
 use std::process::{Child, Command, Stdio};
 
 use authservice_tests::{AppOptions, TestApp, spawn_app_with};
@@ -31,11 +31,8 @@ impl Dns {
             .stdout(Stdio::piped())
             .spawn()
             .expect("run python3 tests/peers/dns_server.py (pip install -r tests/peers/requirements.txt)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line.trim().parse().expect("the DNS server's port");
+        let line = authservice_tests::first_line(&mut child, "the DNS server");
+        let port = line.parse().expect("the DNS server's port");
         Self {
             child,
             port,

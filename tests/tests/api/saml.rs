@@ -3,7 +3,7 @@
 //! Chromium (HTTP-Redirect AuthnRequest, HTTP-POST Response), and the negative matrix — every
 //! forged, stale, replayed or misdirected response refused by name, with certificate rotation.
 
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::Write as _;
 use std::process::{Child, Command, Stdio};
 
 use reqwest::{Method, StatusCode};
@@ -30,11 +30,8 @@ impl SamlIdp {
             .stderr(Stdio::null())
             .spawn()
             .expect("run node tests/browser/saml_idp.mjs (npm ci in tests/browser)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let started: Value = serde_json::from_str(line.trim()).expect("the IdP's first line");
+        let line = authservice_tests::first_line(&mut child, "the SAML IdP peer");
+        let started: Value = serde_json::from_str(&line).expect("the IdP's first line");
         Self {
             child,
             url: started["url"].as_str().unwrap().to_owned(),

@@ -6,7 +6,7 @@
 //! used once, errors that never reach an unregistered redirect URI, and tenant isolation.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::Write as _;
 use std::process::{Child, Command, Stdio};
 
 use authservice_tests::{AppOptions, TestApp, spawn_app_with};
@@ -40,11 +40,8 @@ impl Idp {
             .stderr(Stdio::null())
             .spawn()
             .expect("run node tests/browser/oidc_idp.mjs (npm ci in tests/browser)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let started: Value = serde_json::from_str(line.trim()).expect("the IdP's issuer line");
+        let line = authservice_tests::first_line(&mut child, "the OIDC IdP peer");
+        let started: Value = serde_json::from_str(&line).expect("the IdP's issuer line");
         Self {
             child,
             issuer: started["issuer"].as_str().unwrap().to_owned(),
