@@ -121,6 +121,8 @@ pub enum ErrorKind {
     SsoTestNotFound,
     /// The client has not configured (or has disabled) that social provider.
     SocialProviderNotFound,
+    /// Removing it would leave the account without a way to sign in.
+    LastSignInMethod,
     /// The change would leave an organization without an owner.
     LastOwner,
     RoleNotFound,

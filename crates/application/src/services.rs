@@ -99,6 +99,7 @@ pub struct Services {
     pub sso_sign_in: crate::sso::SsoSignIn,
     pub social_providers: crate::social::ManageSocialProviders,
     pub social_sign_in: crate::social::SocialSignIn,
+    pub connected_accounts: crate::social::ConnectedAccounts,
     pub oidc_apps: crate::oidc::ManageOidcApps,
     pub service_accounts: crate::oauth::ManageServiceAccounts,
     pub oauth_caller: crate::oauth::AuthenticateCaller,
@@ -187,6 +188,7 @@ impl Services {
             sso_sign_in: crate::sso::SsoSignIn::new(ports, &sso),
             social_providers: crate::social::ManageSocialProviders::new(ports, &sso),
             social_sign_in: crate::social::SocialSignIn::new(ports, &sso),
+            connected_accounts: crate::social::ConnectedAccounts::new(ports, &sso, &config.auth),
             oidc_apps: crate::oidc::ManageOidcApps::new(ports),
             service_accounts: crate::oauth::ManageServiceAccounts::new(
                 ports,

@@ -164,6 +164,8 @@ event_types! {
     SocialLogin => "social.login",
     SocialUserCreated => "social.user_created",
     SocialLoginFailed => "social.login_failed",
+    SocialIdentityLinked => "social.identity_linked",
+    SocialIdentityUnlinked => "social.identity_unlinked",
     SsoLoginFailed => "sso.login_failed",
     SsoUserProvisioned => "sso.user_provisioned",
     SsoIdentityLinked => "sso.identity_linked",

@@ -247,6 +247,8 @@ table! {
         "Test result not found" "That test sign-in has not finished yet or has expired." false;
     SocialProviderNotFound     404 NotFound           "social_provider_not_found"     "AUTH_SOCIAL_PROVIDER_NOT_FOUND"
         "Provider not available" "Signing in with that provider is not available here." false;
+    LastSignInMethod           409 FailedPrecondition "last_sign_in_method"           "AUTH_LAST_SIGN_IN_METHOD"
+        "Last way to sign in" "Set a password or add a passkey first: this is your only way to sign in." false;
     LastOwner                  409 FailedPrecondition "last_owner"                    "AUTH_LAST_OWNER"
         "Last owner" "An organization needs at least one owner. Make someone else an owner first." false;
     RoleNotFound               422 InvalidArgument    "role_not_found"                "AUTH_ROLE_NOT_FOUND"

@@ -297,3 +297,133 @@ async fn the_portal_configures_a_social_provider_in_chromium() {
     assert!(!list.to_string().contains("portal-secret"));
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provider_is_connected_from_the_signed_in_account_and_never_the_last_way_in_is_removed() {
+    let idp = Idp::start();
+    let s = acme().await;
+    let (status, provider) = put_provider(
+        &s,
+        "oidc",
+        json!({ "client_id": "authservice", "client_secret": "idp-secret", "issuer": idp.issuer }),
+    )
+    .await;
+    assert_eq!(status, 200, "{provider}");
+    let callback = provider["redirect_uri"].as_str().unwrap().to_owned();
+    idp.configure(
+        &callback,
+        json!([
+            account("u-bob-elsewhere", "bob.other@gmail.test", &[]),
+            account("u-zoe", "zoe@gmail.test", &[]),
+        ]),
+    );
+    let bob = verified_signup(&s, "bob@gmail.test").await;
+    let bob_token = bob["access_token"].as_str().unwrap().to_owned();
+    let bearer = format!("Bearer {bob_token}");
+    let headers = [
+        ("X-API-Key", s.key.as_str()),
+        ("Authorization", bearer.as_str()),
+    ];
+
+    // Bob, signed in, connects his account at the provider (another address there: the
+    // connection rests on both sign-ins, not on an address).
+    let mut browser = Browser::new();
+    let res = browser
+        .post(&s.app.url("/api/auth/oauth/oidc/link"), &headers, json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let url = res.json::<Value>().await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let account_page = format!("{}/account.html", s.app.address);
+    let landed = browser
+        .follow(
+            &format!("{url}&login_hint=bob.other@gmail.test"),
+            &account_page,
+        )
+        .await;
+    assert!(landed.ends_with("/account.html?connected=oidc"), "{landed}");
+    let res = call(
+        &s.app,
+        Method::GET,
+        "/api/auth/me/identities",
+        &s.key,
+        None,
+        Some(&bob_token),
+    )
+    .await;
+    let listed: Value = res.json().await.unwrap();
+    assert_eq!(listed["identities"][0]["provider"], "oidc", "{listed}");
+    // That identity now signs in as Bob.
+    let landed = sign_in(&s, "oidc", "bob.other@gmail.test").await;
+    let (status, tokens) = s
+        .exchange(&query(&landed, "auth_code").expect(&landed), APP_CALLBACK)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(
+        s.me(tokens["access_token"].as_str().unwrap()).await["email"],
+        "bob@gmail.test"
+    );
+    // Nobody else can connect the same identity.
+    let carol = verified_signup(&s, "carol@gmail.test").await;
+    let carol_bearer = format!("Bearer {}", carol["access_token"].as_str().unwrap());
+    let mut other = Browser::new();
+    let res = other
+        .post(
+            &s.app.url("/api/auth/oauth/oidc/link"),
+            &[
+                ("X-API-Key", s.key.as_str()),
+                ("Authorization", carol_bearer.as_str()),
+            ],
+            json!({}),
+        )
+        .await;
+    let url = res.json::<Value>().await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let landed = other
+        .follow(
+            &format!("{url}&login_hint=bob.other@gmail.test"),
+            &format!("{}/login.html", s.app.address),
+        )
+        .await;
+    assert!(landed.contains("error=sso_account_conflict"), "{landed}");
+
+    // Bob disconnects it (he has a password); the identity no longer signs in as him.
+    let res = call(
+        &s.app,
+        Method::DELETE,
+        "/api/auth/me/identities/oidc",
+        &s.key,
+        None,
+        Some(&bob_token),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    // Zoe's only way in is the provider: it stays.
+    let landed = sign_in(&s, "oidc", "zoe@gmail.test").await;
+    let (_, tokens) = s
+        .exchange(&query(&landed, "auth_code").unwrap(), APP_CALLBACK)
+        .await;
+    let res = call(
+        &s.app,
+        Method::DELETE,
+        "/api/auth/me/identities/oidc",
+        &s.key,
+        None,
+        tokens["access_token"].as_str(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "last_sign_in_method");
+    assert_eq!(
+        s.app
+            .audit_events("event_type=social.identity_linked")
+            .await
+            .len(),
+        1
+    );
+}

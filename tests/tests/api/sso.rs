@@ -119,6 +119,27 @@ impl Browser {
             .send()
             .await
             .unwrap();
+        self.absorb(&res);
+        res
+    }
+
+    /// A POST of JSON with these headers, keeping the cookies the answer sets.
+    pub(crate) async fn post(
+        &mut self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Value,
+    ) -> reqwest::Response {
+        let mut req = self.http.post(url).json(&body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.unwrap();
+        self.absorb(&res);
+        res
+    }
+
+    fn absorb(&mut self, res: &reqwest::Response) {
         for set in res.headers().get_all("set-cookie") {
             let set = set.to_str().unwrap();
             let (pair, attrs) = set.split_once(';').unwrap_or((set, ""));
@@ -131,7 +152,6 @@ impl Browser {
                 self.jar.insert(name.trim().to_owned(), value.to_owned());
             }
         }
-        res
     }
 
     /// Follows redirects from `url` until one leaves for `stop` (or a page answers): that

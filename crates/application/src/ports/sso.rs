@@ -253,4 +253,19 @@ pub trait SocialProviderRepository: Send + Sync {
         kind: authservice_domain::social::SocialKind,
         subject: &str,
     ) -> anyhow::Result<Option<UserId>>;
+
+    /// The providers `user` has an identity at, with when it was linked.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn identities_of(
+        &self,
+        client: ClientId,
+        user: UserId,
+    ) -> anyhow::Result<
+        Vec<(
+            authservice_domain::social::SocialKind,
+            chrono::DateTime<chrono::Utc>,
+        )>,
+    >;
 }

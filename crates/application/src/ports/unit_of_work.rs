@@ -192,6 +192,12 @@ pub enum Write {
         user: UserId,
         at: DateTime<Utc>,
     },
+    /// Forgets `user`'s identity at provider `kind`; required.
+    UnlinkSocialIdentity {
+        client: ClientId,
+        user: UserId,
+        kind: authservice_domain::social::SocialKind,
+    },
     /// Forgets every identity a connection linked (its IdP changed).
     DeleteSsoIdentities { client: ClientId, connection: Uuid },
     /// Links identity (`connection`, `external_id`) to `user` (or notes its sign-in when it is

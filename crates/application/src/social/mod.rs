@@ -13,7 +13,10 @@ use crate::context::RequestCtx;
 use crate::organizations::{OrgError, SsoSettings};
 use crate::ports::{Ports, Write};
 
+mod connected;
 mod sign_in;
+
+pub use connected::ConnectedAccounts;
 
 pub use sign_in::SocialSignIn;
 

@@ -146,10 +146,15 @@ impl SocialSignIn {
             app_state: field("app_state").map(str::to_owned),
         };
         match self.finish(ctx, kind, &input, &stored).await {
-            Ok(code) => Ok(Landed::Redirect(crate::sso::success_location(
+            Ok(Some(code)) => Ok(Landed::Redirect(crate::sso::success_location(
                 &self.settings,
                 &return_to,
                 &code,
+            ))),
+            // A provider connected from the account page: back there.
+            Ok(None) => Ok(Landed::Redirect(format!(
+                "{}/account.html?connected={kind}",
+                self.settings.base_url
             ))),
             Err(error) => {
                 let mut event = ctx
@@ -170,7 +175,7 @@ impl SocialSignIn {
         kind: &str,
         input: &crate::sso::CallbackInput,
         stored: &Value,
-    ) -> Result<String, SsoError> {
+    ) -> Result<Option<String>, SsoError> {
         let field = |name: &str| stored.get(name).and_then(Value::as_str).unwrap_or_default();
         let bound = input.binding.as_deref().is_some_and(|b| {
             authservice_domain::secret::secrets_equal(
@@ -203,6 +208,12 @@ impl SocialSignIn {
             .get(client_id)
             .await?
             .ok_or(SsoError::StateInvalid)?;
+        if let Some(user) = stored.get("link_user").and_then(Value::as_str) {
+            let user =
+                authservice_domain::UserId::parse(user).map_err(|_| SsoError::StateInvalid)?;
+            super::connected::link(&self.ports, ctx, &client, &provider, &assertion, user).await?;
+            return Ok(None);
+        }
         let user = self.sign_in_as(ctx, &client, &provider, &assertion).await?;
         let value = json!({
             "client_id": client_id.to_string(),
@@ -218,7 +229,9 @@ impl SocialSignIn {
             "auth_time": self.ports.clock.now().timestamp(),
             "amr": attempt::idp_amr(&assertion.claims),
         });
-        Ok(crate::email::redirect_code::mint_code(&self.ports, &value).await?)
+        Ok(Some(
+            crate::email::redirect_code::mint_code(&self.ports, &value).await?,
+        ))
     }
 
     /// Who the provider's user is here (see the module's rules).

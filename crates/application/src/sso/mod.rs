@@ -108,6 +108,10 @@ pub enum SsoError {
     Required(SsoRequired),
     #[error("that social provider is not configured here")]
     ProviderNotFound,
+    #[error("a recent sign-in is required")]
+    ReauthenticationRequired,
+    #[error("this is the account's only way to sign in")]
+    LastSignInMethod,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -131,6 +135,8 @@ impl UseCaseError for SsoError {
             Self::RateLimited { .. } => ErrorKind::RateLimited,
             Self::Required(_) => ErrorKind::SsoRequired,
             Self::ProviderNotFound => ErrorKind::SocialProviderNotFound,
+            Self::ReauthenticationRequired => ErrorKind::ReauthenticationRequired,
+            Self::LastSignInMethod => ErrorKind::LastSignInMethod,
             Self::Unexpected(_) => ErrorKind::Internal,
         }
     }
@@ -165,6 +171,8 @@ impl SsoError {
             Self::RateLimited { .. } => "rate_limited",
             Self::Required(_) => "sso_required",
             Self::ProviderNotFound => "social_provider_not_found",
+            Self::ReauthenticationRequired => "reauthentication_required",
+            Self::LastSignInMethod => "last_sign_in_method",
             Self::Unexpected(_) => "internal_error",
         }
     }
@@ -195,6 +203,8 @@ impl SsoError {
                 url: String::new(),
             }),
             Self::ProviderNotFound,
+            Self::ReauthenticationRequired,
+            Self::LastSignInMethod,
             Self::Unexpected(anyhow::anyhow!("x")),
         ]
     }

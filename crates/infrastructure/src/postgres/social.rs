@@ -140,9 +140,47 @@ impl SocialProviderRepository for PgSocialProviders {
             .context("finding a social identity")?;
         Ok(user.map(UserId::from_uuid))
     }
+
+    #[tracing::instrument(name = "pg.social.identities_of", level = "debug", skip_all)]
+    async fn identities_of(
+        &self,
+        client: ClientId,
+        user: UserId,
+    ) -> anyhow::Result<Vec<(SocialKind, DateTime<Utc>)>> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let rows: Vec<(String, DateTime<Utc>)> = ids::table
+            .filter(ids::client_id.eq(client.as_uuid()))
+            .filter(ids::user_id.eq(user.as_uuid()))
+            .order(ids::provider.asc())
+            .select((ids::provider, ids::created_at))
+            .load(&mut conn)
+            .await
+            .context("listing a user's social identities")?;
+        rows.into_iter()
+            .map(|(p, at)| Ok((SocialKind::parse(&p).context("stored provider")?, at)))
+            .collect()
+    }
 }
 
 // ------------------------------------------------------------------ writes (unit of work)
+
+/// Forgets a user's identity at a provider; `false` when there was none.
+pub(super) async fn unlink(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    user: UserId,
+    kind: SocialKind,
+) -> QueryResult<bool> {
+    diesel::delete(
+        ids::table
+            .filter(ids::client_id.eq(client.as_uuid()))
+            .filter(ids::user_id.eq(user.as_uuid()))
+            .filter(ids::provider.eq(kind.as_str())),
+    )
+    .execute(tx)
+    .await
+    .map(|n| n > 0)
+}
 
 /// Stores (or replaces) a provider's configuration.
 pub(super) async fn put(tx: &mut AsyncPgConnection, p: &SocialProvider) -> QueryResult<bool> {

@@ -154,6 +154,9 @@ async fn apply(tx: &mut AsyncPgConnection, write: &Write) -> Result<Option<Writt
             required(super::sso::delete(tx, *client, *id).await?)
         }
         Write::PutSocialProvider(p) => required(super::social::put(tx, p).await?),
+        Write::UnlinkSocialIdentity { client, user, kind } => {
+            required(super::social::unlink(tx, *client, *user, *kind).await?)
+        }
         Write::DeleteSocialProvider { client, kind } => {
             required(super::social::delete(tx, *client, *kind).await?)
         }

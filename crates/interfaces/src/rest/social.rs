@@ -7,14 +7,17 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::HttpState;
-use super::extractors::AdminCtx;
+use super::extractors::{AdminCtx, CurrentUser};
 use super::sso::browser::{CallbackQuery, StartQuery, Target, begin, finish};
 use crate::error::ApiError;
 
 /// Routes inside `/api` (the browser's way).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/auth/oauth/{provider}").get(start))
-        .service(web::resource("/auth/oauth/{provider}/callback").get(callback));
+        .service(web::resource("/auth/oauth/{provider}/callback").get(callback))
+        .service(web::resource("/auth/oauth/{provider}/link").post(link))
+        .service(web::resource("/auth/me/identities").get(identities))
+        .service(web::resource("/auth/me/identities/{provider}").delete(disconnect));
 }
 
 /// Routes inside `/api/admin`.
@@ -88,4 +91,51 @@ async fn callback(
         None,
     )
     .await
+}
+
+/// The caller's connected providers.
+async fn identities(
+    CurrentUser { caller, .. }: CurrentUser,
+    state: web::Data<HttpState>,
+) -> Result<HttpResponse, ApiError> {
+    let identities = state.services.connected_accounts.list(&caller).await?;
+    Ok(HttpResponse::Ok().json(json!({ "identities": identities })))
+}
+
+/// Begins connecting a provider to the caller's account: `{url}` to open in this browser (the
+/// answer sets the cookie binding the attempt to it); the provider comes back to the callback,
+/// which returns to `/account.html?connected={provider}`.
+async fn link(
+    CurrentUser { caller, .. }: CurrentUser,
+    state: web::Data<HttpState>,
+    provider: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let started = state
+        .services
+        .connected_accounts
+        .begin(&caller, &provider)
+        .await?;
+    let cookie = actix_web::cookie::Cookie::build(started.cookie_name, started.cookie_value)
+        .path("/api/auth/oauth")
+        .http_only(true)
+        .secure(state.config.cookies.secure)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(600))
+        .finish();
+    Ok(HttpResponse::Ok()
+        .cookie(cookie)
+        .json(json!({ "url": started.location })))
+}
+
+async fn disconnect(
+    CurrentUser { ctx, caller }: CurrentUser,
+    state: web::Data<HttpState>,
+    provider: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .services
+        .connected_accounts
+        .disconnect(&ctx, &caller, &provider)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -262,6 +262,20 @@ impl authservice_application::ports::SocialProviderRepository for MemoryDb {
             .find(|(c, k, s, _)| *c == client && *k == kind && s == subject)
             .map(|(_, _, _, u)| *u))
     }
+
+    async fn identities_of(
+        &self,
+        client: ClientId,
+        user: UserId,
+    ) -> anyhow::Result<Vec<(authservice_domain::social::SocialKind, DateTime<Utc>)>> {
+        Ok(self
+            .lock()
+            .social_identities
+            .iter()
+            .filter(|(c, _, _, u)| *c == client && *u == user)
+            .map(|(_, k, _, _)| (*k, DateTime::<Utc>::UNIX_EPOCH))
+            .collect())
+    }
 }
 
 impl State {

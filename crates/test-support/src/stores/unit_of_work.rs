@@ -178,6 +178,12 @@ impl UnitOfWork for MemoryDb {
                 Write::DeleteSsoConnection { client, id } => st
                     .delete_sso_connection(client, id)
                     .then_some(Written::Done),
+                Write::UnlinkSocialIdentity { client, user, kind } => {
+                    let before = st.social_identities.len();
+                    st.social_identities
+                        .retain(|(c, k, _, u)| !(*c == client && *u == user && *k == kind));
+                    (st.social_identities.len() < before).then_some(Written::Done)
+                }
                 Write::PutSocialProvider(p) => {
                     st.put_social_provider(&p);
                     Some(Written::Done)

@@ -1,0 +1,211 @@
+//! Connected accounts: a signed-in user connects a social provider to their own account (the
+//! sign-in proves the account, the provider's sign-in the identity — no address is trusted),
+//! lists and disconnects them — never the last way to sign in.
+
+use authservice_domain::secret::{hex, sha256};
+use authservice_domain::social::{SocialKind, SocialProvider};
+use authservice_domain::{Client, EventType, UserId};
+use serde_json::{Value, json};
+
+use super::callback_url;
+use crate::auth::{AuthConfig, AuthenticatedUser};
+use crate::context::RequestCtx;
+use crate::organizations::SsoSettings;
+use crate::ports::{Committed, IdpAssertion, Ports, Write};
+use crate::sso::attempt::{self, binding_cookie_name, state_key};
+use crate::sso::{SsoError, Started};
+
+pub struct ConnectedAccounts {
+    ports: Ports,
+    settings: SsoSettings,
+    config: AuthConfig,
+}
+
+impl ConnectedAccounts {
+    #[must_use]
+    pub fn new(ports: &Ports, settings: &SsoSettings, config: &AuthConfig) -> Self {
+        Self {
+            ports: ports.clone(),
+            settings: settings.clone(),
+            config: config.clone(),
+        }
+    }
+
+    fn recent(&self, caller: &AuthenticatedUser) -> Result<(), SsoError> {
+        if crate::auth::recently_authenticated(&self.config, &caller.claims, self.ports.clock.now())
+        {
+            Ok(())
+        } else {
+            Err(SsoError::ReauthenticationRequired)
+        }
+    }
+
+    /// The providers the caller's account is connected to.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn list(&self, caller: &AuthenticatedUser) -> Result<Vec<Value>, SsoError> {
+        let user = &caller.user;
+        let identities = self
+            .ports
+            .social_providers
+            .identities_of(user.client_id, user.id)
+            .await?;
+        Ok(identities
+            .into_iter()
+            .map(|(kind, at)| json!({ "provider": kind.as_str(), "connected_at": at.to_rfc3339() }))
+            .collect())
+    }
+
+    /// Begins connecting provider `kind` (a recent sign-in needed): where to send the browser,
+    /// and the cookie binding the attempt to it.
+    ///
+    /// # Errors
+    /// `ReauthenticationRequired`, `ProviderNotFound`, `IdpUnavailable`, a store failure.
+    pub async fn begin(&self, caller: &AuthenticatedUser, kind: &str) -> Result<Started, SsoError> {
+        self.recent(caller)?;
+        let user = &caller.user;
+        let kind = SocialKind::parse(kind).map_err(|_| SsoError::ProviderNotFound)?;
+        let provider = self
+            .ports
+            .social_providers
+            .get(user.client_id, kind)
+            .await?
+            .filter(|p| p.enabled)
+            .ok_or(SsoError::ProviderNotFound)?;
+        let binding = hex(&self.ports.random.bytes32());
+        let state = hex(&self.ports.random.bytes32());
+        let mut stored = json!({
+            "social": kind.as_str(),
+            "client_id": user.client_id.to_string(),
+            "binding": hex(&sha256(binding.as_bytes())),
+            "link_user": user.id.to_string(),
+        });
+        let location = attempt::oidc_authorization(
+            &self.ports,
+            &provider.idp,
+            &callback_url(&self.settings, kind),
+            &state,
+            None,
+            &mut stored,
+        )
+        .await?;
+        self.ports
+            .ephemeral
+            .put_value(
+                &state_key(&state),
+                &stored.to_string(),
+                crate::sso::SSO_STATE_TTL,
+            )
+            .await?;
+        Ok(Started {
+            location,
+            cookie_name: binding_cookie_name(&state),
+            cookie_value: binding,
+            cross_site_post: false,
+        })
+    }
+
+    /// Disconnects provider `kind` (a recent sign-in needed) unless it is the account's only
+    /// way to sign in (no password, no passkey, no other provider).
+    ///
+    /// # Errors
+    /// `ReauthenticationRequired`, `ProviderNotFound` (not connected), `LastSignInMethod`, a
+    /// store failure.
+    pub async fn disconnect(
+        &self,
+        ctx: &RequestCtx,
+        caller: &AuthenticatedUser,
+        kind: &str,
+    ) -> Result<(), SsoError> {
+        self.recent(caller)?;
+        let user = &caller.user;
+        let kind = SocialKind::parse(kind).map_err(|_| SsoError::ProviderNotFound)?;
+        let identities = self
+            .ports
+            .social_providers
+            .identities_of(user.client_id, user.id)
+            .await?;
+        if !identities.iter().any(|(k, _)| *k == kind) {
+            return Err(SsoError::ProviderNotFound);
+        }
+        let has_password = self
+            .ports
+            .users
+            .get(user.client_id, user.id)
+            .await?
+            .is_some_and(|u| u.password_hash.is_some());
+        let has_passkey = !self
+            .ports
+            .passkeys
+            .list(user.client_id, user.id)
+            .await?
+            .is_empty();
+        if !has_password && !has_passkey && identities.len() < 2 {
+            return Err(SsoError::LastSignInMethod);
+        }
+        let mut event = ctx
+            .audit(EventType::SocialIdentityUnlinked)
+            .client(user.client_id)
+            .target("social_provider", kind.as_str())
+            .at(self.ports.clock.now());
+        event.user_id = Some(user.id.as_uuid());
+        let committed = self
+            .ports
+            .uow
+            .commit(vec![
+                Write::UnlinkSocialIdentity {
+                    client: user.client_id,
+                    user: user.id,
+                    kind,
+                },
+                Write::Audit(event),
+            ])
+            .await?;
+        if committed.is_all() {
+            Ok(())
+        } else {
+            Err(SsoError::ProviderNotFound)
+        }
+    }
+}
+
+/// The provider's identity joins the account `user` that began the connection (refused when
+/// it belongs to someone else).
+pub(super) async fn link(
+    ports: &Ports,
+    ctx: &RequestCtx,
+    client: &Client,
+    provider: &SocialProvider,
+    assertion: &IdpAssertion,
+    user: UserId,
+) -> Result<(), SsoError> {
+    let subject = assertion.subject.trim();
+    if subject.is_empty() || subject.len() > 255 {
+        return Err(SsoError::Failed("profile: no subject".to_owned()));
+    }
+    let now = ports.clock.now();
+    let mut event = ctx
+        .audit(EventType::SocialIdentityLinked)
+        .client(client.id)
+        .target("social_provider", provider.kind.as_str())
+        .at(now);
+    event.user_id = Some(user.as_uuid());
+    match ports
+        .uow
+        .commit(vec![
+            Write::LinkSocialIdentity {
+                client: client.id,
+                kind: provider.kind,
+                subject: subject.to_owned(),
+                user,
+                at: now,
+            },
+            Write::Audit(event),
+        ])
+        .await?
+    {
+        Committed::All(_) => Ok(()),
+        _ => Err(SsoError::AccountConflict),
+    }
+}
