@@ -729,6 +729,34 @@
     return { node: section(t("connectedApps"), "s-apps", [aBox, aList]), load };
   }
 
+  /** Connected accounts: the social providers the client offers, each connected to this
+   * account or not; Connect (the provider's sign-in, back here) and Disconnect. */
+  function identitiesSection() {
+    const iBox = alertBox();
+    const iList = el("ul", { class: "as-list", id: "connected-accounts" });
+    const offered = (config && config.methods && config.methods.social) || [];
+    const nameOf = (p) => (p === "google" ? "Google" : "OpenID Connect");
+    async function render() {
+      const connected = new Set((await auth.identities.list()).map((i) => i.provider));
+      iList.replaceChildren(...offered.map((p) => {
+        const on = connected.has(p);
+        const action = el("button", { class: "as-btn as-secondary as-inline", type: "button", "aria-label": `${on ? t("disconnect") : t("connect")}: ${nameOf(p)}`, text: on ? t("disconnect") : t("connect") });
+        action.addEventListener("click", () => busy(action, async () => {
+          try {
+            if (on) { await guarded(iBox, () => auth.identities.disconnect(p)); await render(); return; }
+            const { url } = await guarded(iBox, () => auth.identities.connect(p));
+            location.assign(url);
+          } catch (err) { showError(iBox, err); }
+        }));
+        return el("li", { "data-provider": p }, [el("div", {}, [el("div", { text: nameOf(p) }),
+          el("div", { class: "as-meta", text: on ? t("providerConnected") : t("providerNotConnected") })]), action]);
+      }));
+      if (params.get("connected")) showOk(iBox, t("providerConnected"));
+    }
+    const load = () => render().catch((err) => { iList.replaceChildren(); showError(iBox, err); });
+    return offered.length ? { node: section(t("connectedAccounts"), "s-identities", [iBox, iList]), load } : null;
+  }
+
   /** The organizations part (auth-ui-orgs.js, loaded before this file by the pages using it),
    * built once with this file's helpers; null on pages without it. */
   let orgsUi;
@@ -751,9 +779,11 @@
     const totp = totpSection(() => recovery.render());
     const passkeys = auth.passkeys.supported() ? passkeysSection() : null;
     const apps = connectedAppsSection();
+    const identities = identitiesSection();
     const organizations = orgs() ? orgs().organizationsSection() : null;
     const sections = [profileSection(me), passwordSection(() => sessions.render()), sessions.node, totp.node, recovery.node];
     if (passkeys) sections.push(passkeys.node);
+    if (identities) sections.push(identities.node);
     sections.push(apps.node);
     if (organizations) sections.push(organizations.node);
 
@@ -766,7 +796,7 @@
     main().replaceChildren(brandHeader(), el("h1", { class: "as-title", id: "page-title", text: t("accountTitle") }), ...sections, out);
     try {
       await Promise.all([sessions.render(), totp.render(), recovery.render(), passkeys ? passkeys.render() : null,
-        apps.load(), organizations ? organizations.render() : null]);
+        apps.load(), identities ? identities.load() : null, organizations ? organizations.render() : null]);
     } finally {
       main().setAttribute("aria-busy", "false");
     }

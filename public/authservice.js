@@ -376,6 +376,15 @@
         },
       },
       /** The apps the user allowed to access the account (OpenID Connect consents). */
+      /** The signed-in user's connected social providers. */
+      identities: {
+        /** → `[{ provider, connected_at }]`. */
+        list: async () => (await request("GET", "/api/auth/me/identities", { auth: true })).identities,
+        /** → `{ url }`: open it in this browser to connect `provider` (a recent sign-in is needed). */
+        connect: (provider) => request("POST", `/api/auth/oauth/${encodeURIComponent(provider)}/link`, { auth: true }),
+        /** Disconnects `provider` (never the account's last way to sign in). */
+        disconnect: (provider) => request("DELETE", `/api/auth/me/identities/${encodeURIComponent(provider)}`, { auth: true }),
+      },
       consents: {
         /** → `[{ app_id, name, scopes, granted_at }]`. */
         list: async () => (await request("GET", "/api/auth/consents", { auth: true })).data,

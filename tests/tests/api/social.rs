@@ -427,3 +427,73 @@ async fn a_provider_is_connected_from_the_signed_in_account_and_never_the_last_w
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_account_page_connects_and_disconnects_a_provider_in_chromium() {
+    use super::pages::{click, fill, lands_on, ok, sees};
+    let idp = Idp::start();
+    let s = acme().await;
+    let (status, provider) = put_provider(
+        &s,
+        "oidc",
+        json!({ "client_id": "authservice", "client_secret": "idp-secret", "issuer": idp.issuer }),
+    )
+    .await;
+    assert_eq!(status, 200, "{provider}");
+    // The IdP signs in its default user, whose address there differs from Bob's here.
+    idp.configure(
+        provider["redirect_uri"].as_str().unwrap(),
+        json!([account("u-ann", "bob.other@gmail.test", &[])]),
+    );
+    let bob = verified_signup(&s, "bob@gmail.test").await;
+    let mut b = authservice_tests::browser::Browser::launch(&s.app.address).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": format!("/login.html?api_key={}&locale=en", s.key) }),
+    )
+    .await;
+    fill(&mut b, "Email", "bob@gmail.test").await;
+    fill(&mut b, "Password", super::auth_helpers::PASSWORD).await;
+    click(&mut b, "Sign in").await;
+    lands_on(&mut b, "/account.html").await;
+    sees(&mut b, "Connected accounts").await;
+    sees(&mut b, "Not connected.").await;
+    click(&mut b, "Connect: OpenID Connect").await;
+    // Through the provider and back, connected.
+    sees(&mut b, "Connected to your account.").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "[aria-label='Disconnect: OpenID Connect']" }),
+    )
+    .await;
+    let token = bob["access_token"].as_str().unwrap();
+    let res = call(
+        &s.app,
+        Method::GET,
+        "/api/auth/me/identities",
+        &s.key,
+        None,
+        Some(token),
+    )
+    .await;
+    let listed: Value = res.json().await.unwrap();
+    assert_eq!(listed["identities"][0]["provider"], "oidc", "{listed}");
+    click(&mut b, "Disconnect: OpenID Connect").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "[aria-label='Connect: OpenID Connect']" }),
+    )
+    .await;
+    let res = call(
+        &s.app,
+        Method::GET,
+        "/api/auth/me/identities",
+        &s.key,
+        None,
+        Some(token),
+    )
+    .await;
+    let listed: Value = res.json().await.unwrap();
+    assert_eq!(listed["identities"], json!([]), "{listed}");
+    b.close().await;
+}

@@ -40,6 +40,19 @@ impl SocialSignIn {
             .ok_or(SsoError::ProviderNotFound)
     }
 
+    /// The providers the client offers (enabled), for the hosted pages.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn offered(&self, client: ClientId) -> anyhow::Result<Vec<&'static str>> {
+        let providers = self.ports.social_providers.list(client).await?;
+        Ok(providers
+            .iter()
+            .filter(|p| p.enabled)
+            .map(|p| p.kind.as_str())
+            .collect())
+    }
+
     /// Begins a sign-in at provider `kind` for the request's client.
     ///
     /// # Errors

@@ -22,12 +22,22 @@ async fn ui_config(
     };
     let ui = &client.policy().auth_ui;
     // Enterprise SSO is offered when the client has an active connection.
+    let internal = |e: anyhow::Error| {
+        ApiError::new(authservice_application::ErrorKind::Internal, e.to_string())
+    };
     let sso = state
         .services
         .sso_sign_in
         .offered(client.id)
         .await
-        .map_err(|e| ApiError::new(authservice_application::ErrorKind::Internal, e.to_string()))?;
+        .map_err(internal)?;
+    // The social providers it offers (enabled), for "Connected accounts".
+    let social = state
+        .services
+        .social_sign_in
+        .offered(client.id)
+        .await
+        .map_err(internal)?;
     // Branding as used for email too: a hex colour, an http(s) logo, a bounded name.
     let brand = authservice_domain::Branding::of(&client);
     Ok(HttpResponse::Ok().json(json!({
@@ -45,6 +55,7 @@ async fn ui_config(
             "totp": true,
             "recovery_code": true,
             "sso": sso,
+            "social": social,
         },
         "allowed_redirect_origins": client.allowed_origins.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
         // Exact return addresses; when any is registered only these receive a code.
