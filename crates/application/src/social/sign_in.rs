@@ -13,7 +13,7 @@ use crate::limits::{Limit, subject};
 use crate::organizations::SsoSettings;
 use crate::ports::{Committed, Ports, Write};
 use crate::sso::attempt::{self, binding_cookie_name, state_key};
-use crate::sso::{Landed, ReturnTo, SsoError, SsoFailure, StartInput, Started};
+use crate::sso::{Landed, SsoError, SsoFailure, StartInput, Started};
 
 /// The browser's way through a social provider.
 pub struct SocialSignIn {
@@ -141,23 +141,8 @@ impl SocialSignIn {
         kind: &str,
         input: crate::sso::CallbackInput,
     ) -> Result<Landed, SsoFailure> {
-        let state = input
-            .state
-            .as_deref()
-            .filter(|s| s.len() == 64)
-            .ok_or(SsoError::StateInvalid)?;
-        let stored = self
-            .ports
-            .ephemeral
-            .take(&state_key(state))
-            .await?
-            .and_then(|v| serde_json::from_str::<Value>(&v).ok())
-            .ok_or(SsoError::StateInvalid)?;
+        let (stored, return_to) = attempt::take(&self.ports, input.state.as_deref()).await?;
         let field = |name: &str| stored.get(name).and_then(Value::as_str);
-        let return_to = ReturnTo {
-            redirect_uri: field("redirect_uri").map(str::to_owned),
-            app_state: field("app_state").map(str::to_owned),
-        };
         match self.finish(ctx, kind, &input, &stored).await {
             Ok(Some(code)) => Ok(Landed::Redirect(crate::sso::success_location(
                 &self.settings,
@@ -190,13 +175,7 @@ impl SocialSignIn {
         stored: &Value,
     ) -> Result<Option<String>, SsoError> {
         let field = |name: &str| stored.get(name).and_then(Value::as_str).unwrap_or_default();
-        let bound = input.binding.as_deref().is_some_and(|b| {
-            authservice_domain::secret::secrets_equal(
-                hex(&sha256(b.as_bytes())).as_bytes(),
-                field("binding").as_bytes(),
-            )
-        });
-        if !bound || field("social") != kind {
+        if !attempt::bound(input.binding.as_deref(), stored) || field("social") != kind {
             return Err(SsoError::StateInvalid);
         }
         let client_id = ClientId::parse(field("client_id")).map_err(|_| SsoError::StateInvalid)?;
@@ -234,11 +213,7 @@ impl SocialSignIn {
             "method": "social",
             "redirect_uri": stored.get("redirect_uri"),
             "code_challenge": stored.get("code_challenge"),
-            "page_state": stored
-                .get("redirect_uri")
-                .filter(|r| r.is_null())
-                .and(stored.get("app_state").and_then(Value::as_str))
-                .map(|s| hex(&sha256(s.as_bytes()))),
+            "page_state": attempt::page_state(stored),
             "auth_time": self.ports.clock.now().timestamp(),
             "amr": attempt::idp_amr(&assertion.claims),
         });

@@ -349,3 +349,53 @@ pub(crate) fn success_location(settings: &SsoSettings, return_to: &ReturnTo, cod
     }
     url.into()
 }
+
+/// Takes the attempt `state` names (single use, whatever follows) and where it reports to.
+///
+/// # Errors
+/// `StateInvalid` (no state, unknown, expired, used), a store failure.
+pub(crate) async fn take(
+    ports: &Ports,
+    state: Option<&str>,
+) -> Result<(Value, ReturnTo), SsoError> {
+    let state = state
+        .filter(|s| s.len() == 64)
+        .ok_or(SsoError::StateInvalid)?;
+    let stored = ports
+        .ephemeral
+        .take(&state_key(state))
+        .await?
+        .and_then(|v| serde_json::from_str::<Value>(&v).ok())
+        .ok_or(SsoError::StateInvalid)?;
+    let field = |name: &str| stored.get(name).and_then(Value::as_str).map(str::to_owned);
+    let return_to = ReturnTo {
+        redirect_uri: field("redirect_uri"),
+        app_state: field("app_state"),
+    };
+    Ok((stored, return_to))
+}
+
+/// Whether `binding` (the cookie's value in this browser) is the attempt's: its stored hex
+/// SHA-256, compared in constant time.
+pub(crate) fn bound(binding: Option<&str>, stored: &Value) -> bool {
+    let expected = stored
+        .get("binding")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    binding.is_some_and(|b| {
+        authservice_domain::secret::secrets_equal(
+            hex(&sha256(b.as_bytes())).as_bytes(),
+            expected.as_bytes(),
+        )
+    })
+}
+
+/// The digest of the hosted login page's state a code for that page carries (`None` when the
+/// attempt returns to an app's redirect URI).
+pub(crate) fn page_state(stored: &Value) -> Option<String> {
+    stored
+        .get("redirect_uri")
+        .filter(|r| r.is_null())
+        .and(stored.get("app_state").and_then(Value::as_str))
+        .map(|s| hex(&sha256(s.as_bytes())))
+}

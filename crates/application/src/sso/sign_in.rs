@@ -1,16 +1,14 @@
 //! The browser's way through an SSO connection: start (connection by id, or by the domain of
 //! an address) and callback.
 
-use authservice_domain::secret::{hex, secrets_equal, sha256};
+use authservice_domain::secret::{hex, sha256};
 use authservice_domain::sso::SsoConnection;
 use authservice_domain::{Client, ClientId, EventType, ValidationError};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::attempt::{
-    self, app_challenge, binding_cookie_name, return_to, state_key, success_location,
-};
-use super::{ReturnTo, SsoError, SsoFailure};
+use super::attempt::{self, app_challenge, binding_cookie_name, return_to, success_location};
+use super::{SsoError, SsoFailure};
 use crate::audit::record_quietly;
 use crate::context::RequestCtx;
 use crate::limits::{Limit, subject};
@@ -238,28 +236,11 @@ impl SsoSignIn {
         ctx: &RequestCtx,
         input: CallbackInput,
     ) -> Result<Landed, SsoFailure> {
-        let state = input
-            .state
-            .as_deref()
-            .filter(|s| s.len() == 64)
-            .ok_or(SsoError::StateInvalid)?;
-        // Used once, whatever follows.
-        let stored = self
-            .ports
-            .ephemeral
-            .take(&state_key(state))
-            .await?
-            .and_then(|v| serde_json::from_str::<Value>(&v).ok())
-            .ok_or(SsoError::StateInvalid)?;
-        let field = |name: &str| stored.get(name).and_then(Value::as_str);
+        let (stored, return_to) = attempt::take(&self.ports, input.state.as_deref()).await?;
         // A test sign-in: checked like one, shown, never used (no binding: nothing is granted).
         if stored.get("test_id").is_some() {
             return Ok(Landed::Tested(self.finish_test(ctx, &input, &stored).await));
         }
-        let return_to = ReturnTo {
-            redirect_uri: field("redirect_uri").map(str::to_owned),
-            app_state: field("app_state").map(str::to_owned),
-        };
         let outcome = self
             .finish(ctx, &input, &stored)
             .await
@@ -282,14 +263,9 @@ impl SsoSignIn {
         stored: &Value,
     ) -> Result<String, (SsoError, Option<SsoConnection>)> {
         let field = |name: &str| stored.get(name).and_then(Value::as_str).unwrap_or_default();
-        // The stored binding is the hex SHA-256 of the cookie's value.
-        let bound = input.binding.as_deref().is_some_and(|b| {
-            secrets_equal(
-                hex(&sha256(b.as_bytes())).as_bytes(),
-                field("binding").as_bytes(),
-            )
-        });
-        if !bound || field("connection_id") != input.connection.trim() {
+        if !attempt::bound(input.binding.as_deref(), stored)
+            || field("connection_id") != input.connection.trim()
+        {
             return Err((SsoError::StateInvalid, None));
         }
         let client_id =
@@ -332,11 +308,7 @@ impl SsoSignIn {
             "redirect_uri": stored.get("redirect_uri"),
             "code_challenge": stored.get("code_challenge"),
             // The login page's state (see `start`), as a digest.
-            "page_state": stored
-                .get("redirect_uri")
-                .filter(|r| r.is_null())
-                .and(stored.get("app_state").and_then(Value::as_str))
-                .map(|s| hex(&sha256(s.as_bytes()))),
+            "page_state": attempt::page_state(stored),
             "auth_time": self.ports.clock.now().timestamp(),
             "amr": amr,
         });
