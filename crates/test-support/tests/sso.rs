@@ -505,3 +505,40 @@ async fn a_linked_identity_ends_with_the_domain_and_another_idp_forgets_the_link
         "{refused:?}"
     );
 }
+
+/// A stolen access token (no recent sign-in) can neither connect the attacker's provider
+/// identity to the account nor disconnect the owner's.
+#[tokio::test]
+async fn an_old_access_token_cannot_connect_or_disconnect_a_provider() {
+    use authservice_application::social::{ConnectedAccounts, ManageSocialProviders};
+    let world = World::new();
+    let (ada, _) = acme(&world, true).await;
+    let admin = world
+        .ctx()
+        .with_principal(authservice_domain::Principal::Admin(
+            authservice_domain::AdminPrincipal::break_glass(),
+        ));
+    ManageSocialProviders::new(&world.ports, &settings())
+        .put(
+            &admin,
+            &world.client.id.to_string(),
+            "google",
+            &json!({ "client_id": "g", "client_secret": "s" }),
+        )
+        .await
+        .expect("configured");
+    let connected = ConnectedAccounts::new(&world.ports, &settings(), &world.auth_config());
+    assert!(
+        connected.begin(&ada, "google").await.is_ok(),
+        "fresh sign-in"
+    );
+    world.clock.advance(Duration::from_secs(10 * 60));
+    assert!(matches!(
+        connected.begin(&ada, "google").await,
+        Err(SsoError::ReauthenticationRequired)
+    ));
+    assert!(matches!(
+        connected.disconnect(&world.ctx(), &ada, "google").await,
+        Err(SsoError::ReauthenticationRequired)
+    ));
+}
