@@ -450,6 +450,19 @@ impl TcpProxy {
 /// When the peer prints nothing in time, or its stdout is not piped.
 #[must_use]
 pub fn first_line(child: &mut std::process::Child, what: &str) -> String {
+    try_first_line(child, std::time::Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("{what} did not start within 60 s"))
+}
+
+/// [`first_line`] within `timeout`, or `None` (the child is killed then).
+///
+/// # Panics
+/// When the peer's stdout is not piped.
+#[must_use]
+pub fn try_first_line(
+    child: &mut std::process::Child,
+    timeout: std::time::Duration,
+) -> Option<String> {
     use std::io::BufRead as _;
     let stdout = child.stdout.take().expect("the peer's stdout is piped");
     let (tx, rx) = std::sync::mpsc::channel();
@@ -458,12 +471,12 @@ pub fn first_line(child: &mut std::process::Child, what: &str) -> String {
         let read = std::io::BufReader::new(stdout).read_line(&mut line);
         let _ = tx.send(read.map(|_| line));
     });
-    match rx.recv_timeout(std::time::Duration::from_secs(60)) {
-        Ok(Ok(line)) if !line.trim().is_empty() => line.trim().to_owned(),
-        Ok(other) => panic!("{what} printed no first line: {other:?}"),
-        Err(_) => {
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(line)) if !line.trim().is_empty() => Some(line.trim().to_owned()),
+        _ => {
             let _ = child.kill();
-            panic!("{what} did not start within 60 s")
+            let _ = child.wait();
+            None
         }
     }
 }

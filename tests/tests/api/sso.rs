@@ -32,15 +32,21 @@ impl Idp {
         let config =
             std::env::temp_dir().join(format!("idp-{}.json", uuid::Uuid::new_v4().simple()));
         std::fs::write(&config, r#"{"clients":[],"accounts":[]}"#).unwrap();
-        let mut child = Command::new("node")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/browser/oidc_idp.mjs"))
-            .arg(&config)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run node tests/browser/oidc_idp.mjs (npm ci in tests/browser)");
-        let line = authservice_tests::first_line(&mut child, "the OIDC IdP peer");
+        // (Rarely, a node peer started while the box is loaded prints nothing: start it anew.)
+        let (child, line) = (0..3)
+            .find_map(|_| {
+                let mut child = Command::new("node")
+                    .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/browser/oidc_idp.mjs"))
+                    .arg(&config)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("run node tests/browser/oidc_idp.mjs (npm ci in tests/browser)");
+                authservice_tests::try_first_line(&mut child, std::time::Duration::from_secs(20))
+                    .map(|line| (child, line))
+            })
+            .expect("the OIDC IdP peer did not start in three attempts");
         let started: Value = serde_json::from_str(&line).expect("the IdP's issuer line");
         Self {
             child,
