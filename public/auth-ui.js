@@ -304,6 +304,16 @@
   }
 
   // ------------------------------------------------------------------ pages
+  /** How a social provider is named on buttons. */
+  const PROVIDER_NAMES = { google: "Google", microsoft: "Microsoft", apple: "Apple", github: "GitHub", discord: "Discord", oidc: "OpenID Connect" };
+  const providerName = (p) => PROVIDER_NAMES[p] || p;
+  /** A random state for this tab: the code that comes back to the login page is exchanged
+   * only with it, so a code of someone else's sign-in cannot be planted in this page. */
+  function tabState() {
+    const state = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+    store.setItem("authservice.sso_state", state);
+    return state;
+  }
   /** The login page's texts for the SDK's sign-in widget (same keys). */
   const SIGN_IN_TEXTS = ["email", "password", "signIn", "passkey", "or", "magicLink", "magicSent",
     "code", "recoveryCode", "verify", "useTotp", "usePasskey", "useRecovery"];
@@ -340,13 +350,19 @@
           if (input) input.focus();
           return;
         }
-        // This tab's random state: the code that comes back is exchanged only with it, so a
-        // code of someone else's sign-in cannot be planted in this page.
-        const state = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
-        store.setItem("authservice.sso_state", state);
-        location.assign(`/api/auth/sso?${new URLSearchParams({ api_key: apiKey, email, state })}`);
+        location.assign(`/api/auth/sso?${new URLSearchParams({ api_key: apiKey, email, state: tabState() })}`);
       });
       sso.push(go);
+    }
+    // Social providers the client offers: the provider's sign-in, back here with a code.
+    if (!oauth) {
+      for (const p of methods.social || []) {
+        const go = button(t("continueWith", { provider: providerName(p) }), { type: "button", class: "as-btn as-secondary", "data-social": p });
+        go.addEventListener("click", () => {
+          location.assign(`/api/auth/oauth/${encodeURIComponent(p)}?${new URLSearchParams({ api_key: apiKey, state: tabState() })}`);
+        });
+        sso.push(go);
+      }
     }
     page(t("signInTitle"), oauth ? t("oauthSignInLead", { app: appName(oauth) }) : t("signInLead"), [slot, ...sso,
       el("div", { class: "as-links" }, [link("/signup.html", t("noAccount")), link("/forgot-password.html", t("forgot"))])]);
@@ -735,7 +751,7 @@
     const iBox = alertBox();
     const iList = el("ul", { class: "as-list", id: "connected-accounts" });
     const offered = (config && config.methods && config.methods.social) || [];
-    const nameOf = (p) => (p === "google" ? "Google" : "OpenID Connect");
+    const nameOf = providerName;
     async function render() {
       const connected = new Set((await auth.identities.list()).map((i) => i.provider));
       iList.replaceChildren(...offered.map((p) => {

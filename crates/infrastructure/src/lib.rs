@@ -6,6 +6,7 @@ pub mod dns;
 pub mod email;
 mod idp_http;
 pub mod memory;
+pub mod oauth2_social;
 pub mod oidc_rp;
 pub mod postgres;
 pub mod redis;

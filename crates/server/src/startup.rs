@@ -215,6 +215,12 @@ impl Application {
             social_providers: Arc::new(
                 authservice_infrastructure::postgres::PgSocialProviders::new(pg_pool.clone()),
             ),
+            oauth2: Arc::new(
+                authservice_infrastructure::oauth2_social::OAuth2Social::new(
+                    settings.allow_insecure_idp_urls,
+                )
+                .context("setting up the social sign-in HTTP client")?,
+            ),
             saml_sp: Arc::new(
                 authservice_infrastructure::saml_sp::SamaelSp::new(
                     settings.allow_insecure_idp_urls,

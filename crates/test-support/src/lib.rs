@@ -76,6 +76,7 @@ impl FakeIdp {
             Some(authservice_application::ports::IdpAssertion {
                 subject: subject.to_owned(),
                 claims: claims.as_object().cloned().unwrap_or_default(),
+                provider_tokens: None,
             });
     }
 
@@ -128,6 +129,39 @@ impl authservice_application::ports::OidcRelyingParty for FakeIdp {
             .unwrap_or_else(|p| p.into_inner())
             .take()
             .ok_or_else(|| IdpError::Refused("no answer scripted".to_owned()))
+    }
+}
+
+#[async_trait::async_trait]
+impl authservice_application::ports::OAuth2Client for FakeIdp {
+    async fn authorization_url(
+        &self,
+        request: authservice_application::ports::OAuth2AuthRequest<'_>,
+    ) -> Result<String, authservice_application::ports::IdpError> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((request.state.to_owned(), String::new()));
+        Ok(format!(
+            "{}?state={}",
+            request.endpoints.authorization, request.state
+        ))
+    }
+
+    async fn finish(
+        &self,
+        _callback: authservice_application::ports::OAuth2Callback<'_>,
+    ) -> Result<
+        authservice_application::ports::IdpAssertion,
+        authservice_application::ports::IdpError,
+    > {
+        self.next
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .ok_or_else(|| {
+                authservice_application::ports::IdpError::Refused("no answer scripted".to_owned())
+            })
     }
 }
 
@@ -237,6 +271,7 @@ impl World {
             sso_connections: db.clone(),
             oidc_rp: idp.clone(),
             social_providers: db.clone(),
+            oauth2: idp.clone(),
             saml_sp: Arc::new(
                 authservice_infrastructure::saml_sp::SamaelSp::new(true).expect("SAML SP"),
             ),

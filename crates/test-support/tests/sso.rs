@@ -139,8 +139,8 @@ async fn callback(
             state: Some(state.to_owned()),
             code: Some("code".to_owned()),
             saml_response: None,
-            error: None,
             binding: Some(binding.to_owned()),
+            ..CallbackInput::default()
         },
     )
     .await

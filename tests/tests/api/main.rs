@@ -22,6 +22,7 @@ mod saml;
 mod service_accounts;
 mod signing_keys;
 mod social;
+mod social_providers;
 mod sso;
 mod token_validation;
 mod validator;

@@ -146,8 +146,13 @@ async fn social_providers_are_configured_by_operators_only() {
     let path = format!("/api/admin/clients/{}/social-providers", s.client_id);
     for (provider, body, expected) in [
         (
-            "github",
+            "myspace",
             json!({ "client_id": "x", "client_secret": "y" }),
+            400,
+        ),
+        (
+            "apple",
+            json!({ "client_id": "x", "client_secret": "y", "team_id": "T", "key_id": "K" }),
             400,
         ),
         (

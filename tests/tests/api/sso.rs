@@ -145,6 +145,25 @@ impl Browser {
         res
     }
 
+    /// A form POST (what an auto-submitting page does), with this browser's cookies.
+    pub(crate) async fn post_form(
+        &mut self,
+        url: &str,
+        fields: &[(String, String)],
+    ) -> reqwest::Response {
+        let cookie: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let res = self
+            .http
+            .post(url)
+            .header("Cookie", cookie.join("; "))
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        self.absorb(&res);
+        res
+    }
+
     fn absorb(&mut self, res: &reqwest::Response) {
         for set in res.headers().get_all("set-cookie") {
             let set = set.to_str().unwrap();

@@ -55,9 +55,9 @@ pub use sessions::{
 };
 pub use signing_keys::{SigningKeyInfo, SigningKeyStore};
 pub use sso::{
-    IdpAssertion, IdpError, OidcAuthRequest, OidcCallback, OidcRelyingParty, SamlAssertion,
-    SamlAuthRequest, SamlResponseCheck, SamlServiceProvider, SocialProviderRepository,
-    SsoConnectionRepository,
+    IdpAssertion, IdpError, OAuth2AuthRequest, OAuth2Callback, OAuth2Client, OidcAuthRequest,
+    OidcCallback, OidcQuirks, OidcRelyingParty, SamlAssertion, SamlAuthRequest, SamlResponseCheck,
+    SamlServiceProvider, SocialProviderRepository, SsoConnectionRepository,
 };
 pub use tokens::{
     AccessClaims, AccessTokens, GrantClaims, HashError, NewSigningKey, OrgClaims, PasswordHasher,
@@ -98,6 +98,8 @@ pub struct Ports {
     /// The OpenID Connect relying party (enterprise SSO).
     pub oidc_rp: Arc<dyn OidcRelyingParty>,
     pub social_providers: Arc<dyn SocialProviderRepository>,
+    /// OAuth 2.0 providers without OpenID Connect (social sign-in through GitHub, Discord).
+    pub oauth2: Arc<dyn OAuth2Client>,
     /// The SAML 2.0 service provider (enterprise SSO).
     pub saml_sp: Arc<dyn SamlServiceProvider>,
     pub oidc_apps: Arc<dyn OidcAppRepository>,

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use authservice_domain::organization::OrganizationId;
+use authservice_domain::social::{AppleKey, OAuth2Endpoints, SocialKind};
 use authservice_domain::sso::{OidcIdp, SamlIdp, SsoConnection};
 use authservice_domain::{ClientId, UserId};
 use secrecy::SecretString;
@@ -86,6 +87,10 @@ pub struct OidcAuthRequest<'a> {
     pub code_verifier: &'a str,
     /// Passed on as `login_hint` (the address the user typed), when known.
     pub login_hint: Option<&'a str>,
+    /// Asks for `response_mode=form_post` (Apple).
+    pub form_post: bool,
+    /// Microsoft's multi-tenant issuer ([`OidcQuirks::multi_tenant`]).
+    pub multi_tenant: bool,
 }
 
 /// What the IdP's answer is checked with.
@@ -97,6 +102,69 @@ pub struct OidcCallback<'a> {
     pub code: &'a str,
     pub code_verifier: &'a str,
     pub nonce: &'a str,
+    /// The provider's rules beyond the standard flow.
+    pub quirks: OidcQuirks<'a>,
+}
+
+/// What a consumer provider does beyond the standard flow (enterprise connections have none).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OidcQuirks<'a> {
+    /// Microsoft's multi-tenant endpoints: the discovery document's issuer holds `{tenantid}`
+    /// and a token's issuer must be it with the token's `tid`
+    /// ([`authservice_domain::social::issuer_matches`]).
+    pub multi_tenant: bool,
+    /// Apple: the client secret sent is an ES256 JWT signed with this team's key, whose PEM is
+    /// `client_secret`.
+    pub apple: Option<&'a AppleKey>,
+    /// Keep the provider's tokens in [`IdpAssertion::provider_tokens`].
+    pub keep_tokens: bool,
+}
+
+/// What an OAuth 2.0 provider without OpenID Connect (GitHub, Discord) is asked with.
+#[derive(Debug, Clone, Copy)]
+pub struct OAuth2AuthRequest<'a> {
+    pub kind: SocialKind,
+    pub endpoints: &'a OAuth2Endpoints,
+    pub client_id: &'a str,
+    pub scopes: &'a [String],
+    pub redirect_uri: &'a str,
+    pub state: &'a str,
+    /// The PKCE verifier (its S256 challenge goes to the provider).
+    pub code_verifier: &'a str,
+}
+
+/// An OAuth 2.0 provider's answer and what it is exchanged with.
+#[derive(Clone, Copy)]
+pub struct OAuth2Callback<'a> {
+    pub kind: SocialKind,
+    pub endpoints: &'a OAuth2Endpoints,
+    pub client_id: &'a str,
+    pub client_secret: &'a SecretString,
+    pub redirect_uri: &'a str,
+    pub code: &'a str,
+    pub code_verifier: &'a str,
+    /// Keep the provider's tokens in [`IdpAssertion::provider_tokens`].
+    pub keep_tokens: bool,
+}
+
+/// A provider speaking OAuth 2.0 and a profile API instead of OpenID Connect: the code
+/// exchanged (`client_secret_post`, PKCE), then who the user is — GitHub's `/user` and its
+/// verified addresses (`/user/emails`), Discord's `/users/@me` — as claims `email`,
+/// `email_verified`, `name`, the provider's user id the subject.
+#[async_trait]
+pub trait OAuth2Client: Send + Sync {
+    /// The provider's authorization URL for this request.
+    ///
+    /// # Errors
+    /// `Unavailable` when the endpoint is unusable.
+    async fn authorization_url(&self, request: OAuth2AuthRequest<'_>) -> Result<String, IdpError>;
+
+    /// Exchanges the code and reads the profile.
+    ///
+    /// # Errors
+    /// `Unavailable` (provider unreachable or answering nonsense), `Refused` (the code or
+    /// token was refused).
+    async fn finish(&self, callback: OAuth2Callback<'_>) -> Result<IdpAssertion, IdpError>;
 }
 
 /// The user an IdP vouched for: the ID token's subject and every claim of the verified token.
@@ -104,6 +172,9 @@ pub struct OidcCallback<'a> {
 pub struct IdpAssertion {
     pub subject: String,
     pub claims: Map<String, Value>,
+    /// The provider's tokens (`{access_token, refresh_token?, expires_at?, scope?}` as JSON),
+    /// only when the provider's configuration keeps them.
+    pub provider_tokens: Option<SecretString>,
 }
 
 /// Why an IdP exchange failed (the reason is for logs and audit, never shown to the user).
@@ -268,4 +339,15 @@ pub trait SocialProviderRepository: Send + Sync {
             chrono::DateTime<chrono::Utc>,
         )>,
     >;
+
+    /// The provider tokens (sealed) kept with `user`'s identity at `kind`, if any.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn sealed_tokens(
+        &self,
+        client: ClientId,
+        user: UserId,
+        kind: SocialKind,
+    ) -> anyhow::Result<Option<Vec<u8>>>;
 }

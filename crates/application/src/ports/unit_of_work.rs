@@ -191,6 +191,8 @@ pub enum Write {
         subject: String,
         user: UserId,
         at: DateTime<Utc>,
+        /// The provider's tokens, sealed (replacing any kept before; `None` forgets them).
+        tokens: Option<Vec<u8>>,
     },
     /// Forgets `user`'s identity at provider `kind`; required.
     UnlinkSocialIdentity {

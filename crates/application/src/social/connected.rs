@@ -2,17 +2,14 @@
 //! sign-in proves the account, the provider's sign-in the identity — no address is trusted),
 //! lists and disconnects them — never the last way to sign in.
 
-use authservice_domain::secret::{hex, sha256};
 use authservice_domain::social::{SocialKind, SocialProvider};
 use authservice_domain::{Client, EventType, UserId};
 use serde_json::{Value, json};
 
-use super::callback_url;
 use crate::auth::{AuthConfig, AuthenticatedUser};
 use crate::context::RequestCtx;
 use crate::organizations::SsoSettings;
 use crate::ports::{Committed, IdpAssertion, Ports, Write};
-use crate::sso::attempt::{self, binding_cookie_name, state_key};
 use crate::sso::{SsoError, Started};
 
 pub struct ConnectedAccounts {
@@ -38,6 +35,31 @@ impl ConnectedAccounts {
         } else {
             Err(SsoError::ReauthenticationRequired)
         }
+    }
+
+    /// The tokens provider `kind` gave at the caller's last sign-in or connection there, for
+    /// the app to call the provider's API on the user's behalf — kept only when the provider's
+    /// configuration says `store_tokens`.
+    ///
+    /// # Errors
+    /// `ProviderNotFound` (not connected, or no tokens kept), a store failure.
+    pub async fn tokens(&self, caller: &AuthenticatedUser, kind: &str) -> Result<Value, SsoError> {
+        let user = &caller.user;
+        let kind = SocialKind::parse(kind).map_err(|_| SsoError::ProviderNotFound)?;
+        let sealed = self
+            .ports
+            .social_providers
+            .sealed_tokens(user.client_id, user.id, kind)
+            .await?
+            .ok_or(SsoError::ProviderNotFound)?;
+        let tokens = self
+            .ports
+            .secret_box
+            .open(&crate::ports::SealedSecret(sealed))?;
+        let mut tokens: Value = serde_json::from_slice(&tokens)
+            .map_err(|e| anyhow::anyhow!("stored provider tokens: {e}"))?;
+        tokens["provider"] = json!(kind.as_str());
+        Ok(tokens)
     }
 
     /// The providers the caller's account is connected to.
@@ -73,37 +95,11 @@ impl ConnectedAccounts {
             .await?
             .filter(|p| p.enabled)
             .ok_or(SsoError::ProviderNotFound)?;
-        let binding = hex(&self.ports.random.bytes32());
-        let state = hex(&self.ports.random.bytes32());
-        let mut stored = json!({
-            "social": kind.as_str(),
+        let stored = json!({
             "client_id": user.client_id.to_string(),
-            "binding": hex(&sha256(binding.as_bytes())),
             "link_user": user.id.to_string(),
         });
-        let location = attempt::oidc_authorization(
-            &self.ports,
-            &provider.idp,
-            &callback_url(&self.settings, kind),
-            &state,
-            None,
-            &mut stored,
-        )
-        .await?;
-        self.ports
-            .ephemeral
-            .put_value(
-                &state_key(&state),
-                &stored.to_string(),
-                crate::sso::SSO_STATE_TTL,
-            )
-            .await?;
-        Ok(Started {
-            location,
-            cookie_name: binding_cookie_name(&state),
-            cookie_value: binding,
-            cross_site_post: false,
-        })
+        super::provider::begin(&self.ports, &self.settings, &provider, stored, None).await
     }
 
     /// Disconnects provider `kind` (a recent sign-in needed) unless it is the account's only
@@ -200,6 +196,7 @@ pub(super) async fn link(
                 subject: subject.to_owned(),
                 user,
                 at: now,
+                tokens: super::provider::sealed_tokens(ports, assertion)?,
             },
             Write::Audit(event),
         ])

@@ -14,6 +14,7 @@ use crate::organizations::{OrgError, SsoSettings};
 use crate::ports::{Ports, Write};
 
 mod connected;
+mod provider;
 mod sign_in;
 
 pub use connected::ConnectedAccounts;
@@ -33,15 +34,12 @@ pub fn callback_url(settings: &SsoSettings, kind: SocialKind) -> String {
 /// A provider as operators see it (never the secret).
 #[must_use]
 pub fn provider_json(settings: &SsoSettings, p: &SocialProvider) -> Value {
-    json!({
-        "provider": p.kind.as_str(),
-        "enabled": p.enabled,
-        "client_id": p.idp.client_id,
-        "issuer": p.idp.issuer,
-        "scopes": p.idp.scopes,
-        "client_secret_set": true,
-        "redirect_uri": callback_url(settings, p.kind),
-    })
+    let mut answer = p.config();
+    answer["provider"] = json!(p.kind.as_str());
+    answer["enabled"] = json!(p.enabled);
+    answer["client_secret_set"] = json!(true);
+    answer["redirect_uri"] = json!(callback_url(settings, p.kind));
+    answer
 }
 
 /// Operators configure a client's providers (`clients:update`; `users:read` to list).
@@ -83,8 +81,9 @@ impl ManageSocialProviders {
     }
 
     /// Sets provider `kind` of client `client`: `{client_id, client_secret, scopes?, issuer?,
-    /// enabled?}` (the secret may be left out to keep the sealed one, unless the issuer or
-    /// client id change).
+    /// authorization_endpoint?, token_endpoint?, userinfo_endpoint?, team_id?, key_id?,
+    /// store_tokens?, enabled?}` ([`SocialProvider::settings`]; the secret may be left out to
+    /// keep the sealed one, unless the issuer, client id or Apple key change).
     ///
     /// # Errors
     /// `Invalid`, `Forbidden`, `ClientNotFound`, a store failure.
@@ -97,15 +96,22 @@ impl ManageSocialProviders {
     ) -> Result<Value, OrgError> {
         let client = self.client(ctx, Permission::ClientsUpdate, client).await?;
         let kind = SocialKind::parse(kind)?;
-        let idp = SocialProvider::settings(kind, body, self.settings.allow_insecure_idp_urls)?;
+        let settings = SocialProvider::settings(kind, body, self.settings.allow_insecure_idp_urls)?;
         let existing = self.ports.social_providers.get(client, kind).await?;
         let sealed = match body.get("client_secret") {
-            Some(Value::String(secret)) if (1..=1024).contains(&secret.len()) => {
+            Some(Value::String(secret)) if (1..=4096).contains(&secret.len()) => {
+                if kind == SocialKind::Apple && !secret.contains("-----BEGIN PRIVATE KEY-----") {
+                    return Err(authservice_domain::ValidationError::new(
+                        "client_secret",
+                        "is the PEM of the key Apple gave (the .p8 file) for apple",
+                    )
+                    .into());
+                }
                 self.ports.secret_box.seal(secret.as_bytes())?.0
             }
             None | Some(Value::Null) => existing
                 .as_ref()
-                .filter(|e| e.idp.issuer == idp.issuer && e.idp.client_id == idp.client_id)
+                .filter(|e| e.same_credentials(&settings))
                 .map(|e| e.sealed_secret.clone())
                 .ok_or_else(|| {
                     authservice_domain::ValidationError::new(
@@ -116,7 +122,7 @@ impl ManageSocialProviders {
             Some(_) => {
                 return Err(authservice_domain::ValidationError::new(
                     "client_secret",
-                    "1 to 1,024 characters",
+                    "1 to 4,096 characters",
                 )
                 .into());
             }
@@ -126,7 +132,10 @@ impl ManageSocialProviders {
             client_id: client,
             kind,
             enabled: body.get("enabled").and_then(Value::as_bool).unwrap_or(true),
-            idp,
+            idp: settings.idp,
+            endpoints: settings.endpoints,
+            apple: settings.apple,
+            store_tokens: settings.store_tokens,
             sealed_secret: sealed,
             created_at: existing.as_ref().map_or(now, |e| e.created_at),
             updated_at: now,

@@ -1,18 +1,16 @@
 //! The browser's way through a social provider (see the module above for who signs in).
 
-use authservice_domain::secret::{hex, sha256};
 use authservice_domain::sign_in::Proof;
 use authservice_domain::social::{SocialKind, SocialProvider};
 use authservice_domain::{Client, ClientId, Email, EventType, User};
 use serde_json::{Value, json};
 
-use super::callback_url;
 use crate::audit::record_quietly;
 use crate::context::RequestCtx;
 use crate::limits::{Limit, subject};
 use crate::organizations::SsoSettings;
 use crate::ports::{Committed, Ports, Write};
-use crate::sso::attempt::{self, binding_cookie_name, state_key};
+use crate::sso::attempt;
 use crate::sso::{Landed, SsoError, SsoFailure, StartInput, Started};
 
 /// The browser's way through a social provider.
@@ -92,42 +90,21 @@ impl SocialSignIn {
                 .into(),
             ));
         }
-        let binding = hex(&self.ports.random.bytes32());
-        let state = hex(&self.ports.random.bytes32());
-        let mut stored = json!({
-            "social": provider.kind.as_str(),
+        let stored = json!({
             "client_id": client.id.to_string(),
-            "binding": hex(&sha256(binding.as_bytes())),
             "redirect_uri": return_to.redirect_uri,
             "app_state": return_to.app_state,
             "code_challenge": app_challenge,
         });
-        let callback = callback_url(&self.settings, provider.kind);
-        let location = attempt::oidc_authorization(
+        super::provider::begin(
             &self.ports,
-            &provider.idp,
-            &callback,
-            &state,
+            &self.settings,
+            &provider,
+            stored,
             input.email.as_deref().map(str::trim),
-            &mut stored,
         )
         .await
-        .map_err(fail)?;
-        self.ports
-            .ephemeral
-            .put_value(
-                &state_key(&state),
-                &stored.to_string(),
-                crate::sso::SSO_STATE_TTL,
-            )
-            .await
-            .map_err(|e| fail(e.into()))?;
-        Ok(Started {
-            location,
-            cookie_name: binding_cookie_name(&state),
-            cookie_value: binding,
-            cross_site_post: false,
-        })
+        .map_err(fail)
     }
 
     /// The provider sent the browser back.
@@ -184,16 +161,9 @@ impl SocialSignIn {
             let why: String = error.chars().take(64).collect();
             return Err(SsoError::Failed(format!("idp_error:{why}")));
         }
-        let callback = callback_url(&self.settings, provider.kind);
-        let assertion = attempt::oidc_exchange(
-            &self.ports,
-            &provider.idp,
-            &provider.sealed_secret,
-            &callback,
-            input.code.as_deref(),
-            stored,
-        )
-        .await?;
+        let assertion =
+            super::provider::exchange(&self.ports, &self.settings, &provider, input, stored)
+                .await?;
         let client = self
             .ports
             .clients
@@ -297,6 +267,7 @@ impl SocialSignIn {
             subject: subject.to_owned(),
             user: user.id,
             at: now,
+            tokens: super::provider::sealed_tokens(ports, assertion)?,
         });
         let mut event = ctx
             .audit(event_type)

@@ -11,7 +11,7 @@ use super::sign_in::StartInput;
 use super::{ReturnTo, SSO_STATE_TTL, SsoError};
 use crate::organizations::SsoSettings;
 use crate::ports::{
-    IdpAssertion, IdpError, OidcAuthRequest, OidcCallback, Ports, SamlAuthRequest,
+    IdpAssertion, IdpError, OidcAuthRequest, OidcCallback, OidcQuirks, Ports, SamlAuthRequest,
     SamlResponseCheck, SealedSecret,
 };
 use authservice_domain::{Client, ValidationError};
@@ -44,7 +44,7 @@ pub(crate) async fn begin(
     let callback = settings.callback_url(connection.id);
     let location = match (connection.protocol, &connection.oidc, &connection.saml) {
         (SsoProtocol::Oidc, Some(idp), _) => {
-            oidc_authorization(ports, idp, &callback, &state, login_hint, &mut stored).await?
+            oidc_authorization(ports, idp, &callback, &state, login_hint, None, &mut stored).await?
         }
         (SsoProtocol::Saml, _, Some(idp)) => {
             // An NCName: a letter first.
@@ -85,6 +85,7 @@ pub(crate) async fn oidc_authorization(
     callback: &str,
     state: &str,
     login_hint: Option<&str>,
+    social: Option<authservice_domain::social::SocialKind>,
     stored: &mut Value,
 ) -> Result<String, SsoError> {
     let nonce = hex(&ports.random.bytes32());
@@ -99,6 +100,8 @@ pub(crate) async fn oidc_authorization(
             nonce: &nonce,
             code_verifier: &verifier,
             login_hint,
+            form_post: social.is_some_and(authservice_domain::social::SocialKind::posts_back),
+            multi_tenant: social == Some(authservice_domain::social::SocialKind::Microsoft),
         })
         .await
         .map_err(idp_error)?;
@@ -199,6 +202,7 @@ async fn saml_answer(
     Ok(IdpAssertion {
         subject: assertion.subject,
         claims,
+        provider_tokens: None,
     })
 }
 
@@ -213,7 +217,16 @@ async fn oidc_answer(
         return Err(SsoError::Failed("connection_incomplete".to_owned()));
     };
     let callback = settings.callback_url(connection.id);
-    oidc_exchange(ports, idp, sealed, &callback, code, stored).await
+    oidc_exchange(
+        ports,
+        idp,
+        sealed,
+        &callback,
+        code,
+        OidcQuirks::default(),
+        stored,
+    )
+    .await
 }
 
 /// An OpenID Connect IdP's answer: the code exchanged with the attempt's verifier and the
@@ -227,6 +240,7 @@ pub(crate) async fn oidc_exchange(
     sealed: &[u8],
     callback: &str,
     code: Option<&str>,
+    quirks: OidcQuirks<'_>,
     stored: &Value,
 ) -> Result<IdpAssertion, SsoError> {
     let field = |name: &str| stored.get(name).and_then(Value::as_str).unwrap_or_default();
@@ -245,6 +259,7 @@ pub(crate) async fn oidc_exchange(
             code,
             code_verifier: field("verifier"),
             nonce: field("nonce"),
+            quirks,
         })
         .await
         .map_err(idp_error)?;

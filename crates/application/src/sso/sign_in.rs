@@ -56,6 +56,8 @@ pub struct CallbackInput {
     pub error: Option<String>,
     /// The value of the attempt's binding cookie ([`binding_cookie_name`]) in this browser.
     pub binding: Option<String>,
+    /// Apple's `user` form field (the name, on the first sign-in only).
+    pub user: Option<String>,
 }
 
 impl CallbackInput {

@@ -386,5 +386,6 @@ diesel::table! {
         user_id -> Uuid,
         created_at -> Timestamptz,
         last_login_at -> Timestamptz,
+        tokens_sealed -> Nullable<Bytea>,
     }
 }

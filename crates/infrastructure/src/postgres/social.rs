@@ -5,7 +5,6 @@ use anyhow::Context;
 use async_trait::async_trait;
 use authservice_application::ports::SocialProviderRepository;
 use authservice_domain::social::{SocialKind, SocialProvider};
-use authservice_domain::sso::OidcIdp;
 use authservice_domain::{ClientId, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -35,7 +34,7 @@ impl ProviderRow {
             client_id: p.client_id.as_uuid(),
             provider: p.kind.as_str().to_owned(),
             enabled: p.enabled,
-            config: p.idp.to_value(),
+            config: p.config(),
             secret_sealed: p.sealed_secret.clone(),
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -43,33 +42,17 @@ impl ProviderRow {
     }
 
     fn into_domain(self) -> anyhow::Result<SocialProvider> {
-        let text = |name: &str| {
-            self.config
-                .get(name)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .with_context(|| format!("stored social provider {name}"))
-        };
-        let idp = OidcIdp {
-            issuer: text("issuer")?,
-            client_id: text("client_id")?,
-            scopes: self
-                .config
-                .get("scopes")
-                .and_then(Value::as_array)
-                .map(|s| {
-                    s.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-        };
+        let kind = SocialKind::parse(&self.provider).context("stored social provider")?;
+        let settings =
+            SocialProvider::read_config(kind, &self.config).context("stored social provider")?;
         Ok(SocialProvider {
             client_id: ClientId::from_uuid(self.client_id),
-            kind: SocialKind::parse(&self.provider).context("stored social provider")?,
+            kind,
             enabled: self.enabled,
-            idp,
+            idp: settings.idp,
+            endpoints: settings.endpoints,
+            apple: settings.apple,
+            store_tokens: settings.store_tokens,
             sealed_secret: self.secret_sealed,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -160,6 +143,26 @@ impl SocialProviderRepository for PgSocialProviders {
             .map(|(p, at)| Ok((SocialKind::parse(&p).context("stored provider")?, at)))
             .collect()
     }
+
+    #[tracing::instrument(name = "pg.social.sealed_tokens", level = "debug", skip_all)]
+    async fn sealed_tokens(
+        &self,
+        client: ClientId,
+        user: UserId,
+        kind: SocialKind,
+    ) -> anyhow::Result<Option<Vec<u8>>> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let tokens: Option<Option<Vec<u8>>> = ids::table
+            .filter(ids::client_id.eq(client.as_uuid()))
+            .filter(ids::user_id.eq(user.as_uuid()))
+            .filter(ids::provider.eq(kind.as_str()))
+            .select(ids::tokens_sealed)
+            .first(&mut conn)
+            .await
+            .optional()
+            .context("reading a social identity's tokens")?;
+        Ok(tokens.flatten())
+    }
 }
 
 // ------------------------------------------------------------------ writes (unit of work)
@@ -232,13 +235,14 @@ pub(super) async fn link_identity(
     subject: &str,
     user: UserId,
     at: DateTime<Utc>,
+    tokens: Option<&[u8]>,
 ) -> QueryResult<bool> {
     diesel::sql_query(
         "INSERT INTO social_identities \
-         (client_id, provider, subject, user_id, created_at, last_login_at) \
-         VALUES ($1, $2, $3, $4, $5, $5) \
+         (client_id, provider, subject, user_id, created_at, last_login_at, tokens_sealed) \
+         VALUES ($1, $2, $3, $4, $5, $5, $6) \
          ON CONFLICT (client_id, provider, subject) DO UPDATE \
-         SET last_login_at = excluded.last_login_at \
+         SET last_login_at = excluded.last_login_at, tokens_sealed = excluded.tokens_sealed \
          WHERE social_identities.user_id = excluded.user_id",
     )
     .bind::<diesel::sql_types::Uuid, _>(client.as_uuid())
@@ -246,6 +250,7 @@ pub(super) async fn link_identity(
     .bind::<diesel::sql_types::Text, _>(subject)
     .bind::<diesel::sql_types::Uuid, _>(user.as_uuid())
     .bind::<diesel::sql_types::Timestamptz, _>(at)
+    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Bytea>, _>(tokens)
     .execute(tx)
     .await
     .map(|n| n > 0)

@@ -166,7 +166,19 @@ async fn apply(tx: &mut AsyncPgConnection, write: &Write) -> Result<Option<Writt
             subject,
             user,
             at,
-        } => required(super::social::link_identity(tx, *client, *kind, subject, *user, *at).await?),
+            tokens,
+        } => required(
+            super::social::link_identity(
+                tx,
+                *client,
+                *kind,
+                subject,
+                *user,
+                *at,
+                tokens.as_deref(),
+            )
+            .await?,
+        ),
         Write::DeleteSsoIdentities { client, connection } => {
             super::sso::delete_identities(tx, *client, *connection).await?;
             Some(Written::Done)

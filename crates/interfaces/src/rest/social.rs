@@ -8,16 +8,21 @@ use serde_json::{Value, json};
 
 use super::HttpState;
 use super::extractors::{AdminCtx, CurrentUser};
-use super::sso::browser::{CallbackQuery, StartQuery, Target, begin, finish};
+use super::sso::browser::{CallbackQuery, StartQuery, Target, begin, binding_cookie, finish};
 use crate::error::ApiError;
 
 /// Routes inside `/api` (the browser's way).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/auth/oauth/{provider}").get(start))
-        .service(web::resource("/auth/oauth/{provider}/callback").get(callback))
+        .service(
+            web::resource("/auth/oauth/{provider}/callback")
+                .get(callback)
+                .post(callback_post),
+        )
         .service(web::resource("/auth/oauth/{provider}/link").post(link))
         .service(web::resource("/auth/me/identities").get(identities))
-        .service(web::resource("/auth/me/identities/{provider}").delete(disconnect));
+        .service(web::resource("/auth/me/identities/{provider}").delete(disconnect))
+        .service(web::resource("/auth/me/identities/{provider}/tokens").get(tokens));
 }
 
 /// Routes inside `/api/admin`.
@@ -93,6 +98,39 @@ async fn callback(
     .await
 }
 
+/// A provider answering with `response_mode=form_post` (Apple).
+async fn callback_post(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    provider: web::Path<String>,
+    form: web::Form<CallbackQuery>,
+) -> HttpResponse {
+    finish(
+        &req,
+        &state,
+        Target::Social(&provider),
+        form.into_inner(),
+        None,
+    )
+    .await
+}
+
+/// The provider's tokens kept with the caller's identity (`store_tokens`).
+async fn tokens(
+    CurrentUser { caller, .. }: CurrentUser,
+    state: web::Data<HttpState>,
+    provider: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let tokens = state
+        .services
+        .connected_accounts
+        .tokens(&caller, &provider)
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(tokens))
+}
+
 /// The caller's connected providers.
 async fn identities(
     CurrentUser { caller, .. }: CurrentUser,
@@ -115,15 +153,8 @@ async fn link(
         .connected_accounts
         .begin(&caller, &provider)
         .await?;
-    let cookie = actix_web::cookie::Cookie::build(started.cookie_name, started.cookie_value)
-        .path("/api/auth/oauth")
-        .http_only(true)
-        .secure(state.config.cookies.secure)
-        .same_site(actix_web::cookie::SameSite::Lax)
-        .max_age(actix_web::cookie::time::Duration::seconds(600))
-        .finish();
     Ok(HttpResponse::Ok()
-        .cookie(cookie)
+        .cookie(binding_cookie(&state, &started, "/api/auth/oauth"))
         .json(json!({ "url": started.location })))
 }
 

@@ -100,6 +100,13 @@ struct State {
         String,
         UserId,
     )>,
+    /// Sealed provider tokens by (client, user, provider).
+    social_tokens: Vec<(
+        ClientId,
+        UserId,
+        authservice_domain::social::SocialKind,
+        Vec<u8>,
+    )>,
     consents: Vec<(ClientId, UserId, authservice_application::ports::Consent)>,
     service_accounts: Vec<authservice_domain::service_account::ServiceAccount>,
     service_account_keys: Vec<(

@@ -276,6 +276,20 @@ impl authservice_application::ports::SocialProviderRepository for MemoryDb {
             .map(|(_, k, _, _)| (*k, DateTime::<Utc>::UNIX_EPOCH))
             .collect())
     }
+
+    async fn sealed_tokens(
+        &self,
+        client: ClientId,
+        user: UserId,
+        kind: authservice_domain::social::SocialKind,
+    ) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(self
+            .lock()
+            .social_tokens
+            .iter()
+            .find(|(c, u, k, _)| *c == client && *u == user && *k == kind)
+            .map(|(_, _, _, t)| t.clone()))
+    }
 }
 
 impl State {
@@ -304,8 +318,9 @@ impl State {
         kind: authservice_domain::social::SocialKind,
         subject: &str,
         user: UserId,
+        tokens: Option<Vec<u8>>,
     ) -> bool {
-        match self
+        let linked = match self
             .social_identities
             .iter()
             .find(|(c, k, s, _)| *c == client && *k == kind && s == subject)
@@ -316,6 +331,14 @@ impl State {
                     .push((client, kind, subject.to_owned(), user));
                 true
             }
+        };
+        if linked {
+            self.social_tokens
+                .retain(|(c, u, k, _)| !(*c == client && *u == user && *k == kind));
+            if let Some(tokens) = tokens {
+                self.social_tokens.push((client, user, kind, tokens));
+            }
         }
+        linked
     }
 }

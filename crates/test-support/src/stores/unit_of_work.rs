@@ -182,6 +182,8 @@ impl UnitOfWork for MemoryDb {
                     let before = st.social_identities.len();
                     st.social_identities
                         .retain(|(c, k, _, u)| !(*c == client && *u == user && *k == kind));
+                    st.social_tokens
+                        .retain(|(c, u, k, _)| !(*c == client && *u == user && *k == kind));
                     (st.social_identities.len() < before).then_some(Written::Done)
                 }
                 Write::PutSocialProvider(p) => {
@@ -196,9 +198,10 @@ impl UnitOfWork for MemoryDb {
                     kind,
                     subject,
                     user,
+                    tokens,
                     ..
                 } => st
-                    .link_social_identity(client, kind, &subject, user)
+                    .link_social_identity(client, kind, &subject, user, tokens)
                     .then_some(Written::Done),
                 Write::DeleteSsoIdentities { client, connection } => {
                     st.forget_sso_identities(client, connection);

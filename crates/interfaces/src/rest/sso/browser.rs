@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use authservice_application::UseCaseError;
 use authservice_application::clients::AuthenticateClientInput;
 use authservice_application::sso::{
-    CallbackInput, Landed, ReturnTo, SsoFailure, StartInput, binding_cookie_name,
+    CallbackInput, Landed, ReturnTo, SsoFailure, StartInput, Started, binding_cookie_name,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -181,40 +181,50 @@ pub(in crate::rest) async fn begin(
         Target::Social(kind) => state.services.social_sign_in.start(&ctx, kind, input).await,
     };
     match started {
-        Ok(started) => {
-            // A SAML IdP comes back with a cross-site POST, which carries only SameSite=None
-            // cookies, and those only when Secure (browsers treat http://localhost as secure;
-            // SAML needs https otherwise).
-            let (same_site, secure) = if started.cross_site_post {
-                (actix_web::cookie::SameSite::None, true)
-            } else {
-                (
-                    actix_web::cookie::SameSite::Lax,
-                    state.config.cookies.secure,
-                )
-            };
-            let cookie =
-                actix_web::cookie::Cookie::build(started.cookie_name, started.cookie_value)
-                    .path(target.cookie_path())
-                    .http_only(true)
-                    .secure(secure)
-                    .same_site(same_site)
-                    .max_age(actix_web::cookie::time::Duration::seconds(
-                        i64::try_from(authservice_application::sso::SSO_STATE_TTL.as_secs())
-                            .unwrap_or(600),
-                    ))
-                    .finish();
-            redirect(&started.location).cookie(cookie).finish()
-        }
+        Ok(started) => redirect(&started.location)
+            .cookie(binding_cookie(state, &started, target.cookie_path()))
+            .finish(),
         Err(failure) => failed(state, &failure),
     }
 }
 
+/// The cookie binding an attempt to the browser that began it (path `path`, the attempt's
+/// lifetime).
+pub(in crate::rest) fn binding_cookie(
+    state: &HttpState,
+    started: &Started,
+    path: &'static str,
+) -> actix_web::cookie::Cookie<'static> {
+    // A SAML IdP (and Apple) come back with a cross-site POST, which carries only
+    // SameSite=None cookies, and those only when Secure (browsers treat http://localhost as
+    // secure; those IdPs need https otherwise).
+    let (same_site, secure) = if started.cross_site_post {
+        (actix_web::cookie::SameSite::None, true)
+    } else {
+        (
+            actix_web::cookie::SameSite::Lax,
+            state.config.cookies.secure,
+        )
+    };
+    actix_web::cookie::Cookie::build(started.cookie_name.clone(), started.cookie_value.clone())
+        .path(path)
+        .http_only(true)
+        .secure(secure)
+        .same_site(same_site)
+        .max_age(actix_web::cookie::time::Duration::seconds(
+            i64::try_from(authservice_application::sso::SSO_STATE_TTL.as_secs()).unwrap_or(600),
+        ))
+        .finish()
+}
+
+/// What a provider sends back, in the query or (`response_mode=form_post`) a form.
 #[derive(Deserialize)]
 pub(in crate::rest) struct CallbackQuery {
     state: Option<String>,
     code: Option<String>,
     error: Option<String>,
+    /// Apple's first-sign-in `user` (the name).
+    user: Option<String>,
 }
 
 /// A SAML IdP's HTTP-POST binding: `SAMLResponse` and `RelayState` (our `state`).
@@ -237,6 +247,7 @@ pub(super) async fn callback_post(
         state: form.relay_state,
         code: None,
         error: None,
+        user: None,
     };
     finish(
         &req,
@@ -301,6 +312,7 @@ pub(in crate::rest) async fn finish(
         code: query.code,
         error: query.error,
         binding,
+        user: query.user,
     };
     let ctx = base_ctx(req);
     let landed = match target {
