@@ -8,7 +8,7 @@
 
   const STRINGS = {
     en: {
-      social: "Social sign-in", noProviders: "No social providers yet.", provider: "Provider", issuerOptional: "Issuer URL (Google: leave empty)", addProvider: "Save provider", enabled: "enabled", disabledState: "disabled",
+      social: "Social sign-in", noProviders: "No social providers yet.", provider: "Provider", issuerOptional: "Issuer URL (empty: the provider's own; required for OpenID Connect)", teamId: "Apple team ID", keyId: "Apple key ID", appleKey: "Private key (.p8 file contents)", addProvider: "Save provider", enabled: "enabled", disabledState: "disabled",
       badUrl: "The identity provider named an address that is not a web page.",
       protocol: "Protocol", metadataUrl: "IdP metadata URL", metadataXml: "or IdP metadata XML", spEntityId: "Entity ID (SP metadata URL) to register at the identity provider", acsUrl: "Assertion Consumer Service URL (HTTP-POST)",
       enterprise: "Domains and SSO", domains: "Domains", noDomains: "No domains claimed yet.", domain: "Domain",
@@ -21,7 +21,7 @@
       testSignIn: "Test sign-in", openTest: "Open the test sign-in", showResult: "Show the result", needOrg: "Create an organization first.",
     },
     de: {
-      social: "Social Login", noProviders: "Noch keine Social-Login-Anbieter.", provider: "Anbieter", issuerOptional: "Issuer-URL (Google: leer lassen)", addProvider: "Anbieter speichern", enabled: "eingeschaltet", disabledState: "ausgeschaltet",
+      social: "Social Login", noProviders: "Noch keine Social-Login-Anbieter.", provider: "Anbieter", issuerOptional: "Issuer-URL (leer: die des Anbieters; für OpenID Connect erforderlich)", teamId: "Apple-Team-ID", keyId: "Apple-Schlüssel-ID", appleKey: "Privater Schlüssel (Inhalt der .p8-Datei)", addProvider: "Anbieter speichern", enabled: "eingeschaltet", disabledState: "ausgeschaltet",
       badUrl: "Der Identitätsanbieter nannte eine Adresse, die keine Webseite ist.",
       protocol: "Protokoll", metadataUrl: "URL der IdP-Metadaten", metadataXml: "oder IdP-Metadaten als XML", spEntityId: "Beim Identitätsanbieter einzutragende Entity-ID (URL der SP-Metadaten)", acsUrl: "Assertion-Consumer-Service-URL (HTTP-POST)",
       enterprise: "Domains und SSO", domains: "Domains", noDomains: "Noch keine Domains beansprucht.", domain: "Domain",
@@ -34,7 +34,7 @@
       testSignIn: "Testanmeldung", openTest: "Testanmeldung öffnen", showResult: "Ergebnis zeigen", needOrg: "Legen Sie zuerst eine Organisation an.",
     },
     fr: {
-      social: "Connexion sociale", noProviders: "Aucun fournisseur de connexion sociale.", provider: "Fournisseur", issuerOptional: "URL de l'émetteur (Google : laisser vide)", addProvider: "Enregistrer le fournisseur", enabled: "activé", disabledState: "désactivé",
+      social: "Connexion sociale", noProviders: "Aucun fournisseur de connexion sociale.", provider: "Fournisseur", issuerOptional: "URL de l'émetteur (vide : celle du fournisseur ; requise pour OpenID Connect)", teamId: "Identifiant d'équipe Apple", keyId: "Identifiant de clé Apple", appleKey: "Clé privée (contenu du fichier .p8)", addProvider: "Enregistrer le fournisseur", enabled: "activé", disabledState: "désactivé",
       badUrl: "Le fournisseur d'identité a indiqué une adresse qui n'est pas une page web.",
       protocol: "Protocole", metadataUrl: "URL des métadonnées du fournisseur", metadataXml: "ou métadonnées XML du fournisseur", spEntityId: "Entity ID (URL des métadonnées SP) à enregistrer chez le fournisseur d'identité", acsUrl: "URL de l'Assertion Consumer Service (HTTP-POST)",
       enterprise: "Domaines et SSO", domains: "Domaines", noDomains: "Aucun domaine revendiqué.", domain: "Domaine",
@@ -47,7 +47,7 @@
       testSignIn: "Connexion de test", openTest: "Ouvrir la connexion de test", showResult: "Afficher le résultat", needOrg: "Créez d'abord une organisation.",
     },
     es: {
-      social: "Inicio de sesión social", noProviders: "Aún no hay proveedores sociales.", provider: "Proveedor", issuerOptional: "URL del emisor (Google: dejar vacío)", addProvider: "Guardar proveedor", enabled: "activado", disabledState: "desactivado",
+      social: "Inicio de sesión social", noProviders: "Aún no hay proveedores sociales.", provider: "Proveedor", issuerOptional: "URL del emisor (vacío: la del proveedor; obligatoria para OpenID Connect)", teamId: "ID de equipo de Apple", keyId: "ID de clave de Apple", appleKey: "Clave privada (contenido del archivo .p8)", addProvider: "Guardar proveedor", enabled: "activado", disabledState: "desactivado",
       badUrl: "El proveedor de identidad indicó una dirección que no es una página web.",
       protocol: "Protocolo", metadataUrl: "URL de metadatos del proveedor", metadataXml: "o metadatos XML del proveedor", spEntityId: "Entity ID (URL de metadatos SP) que registrar en el proveedor de identidad", acsUrl: "URL del Assertion Consumer Service (HTTP-POST)",
       enterprise: "Dominios y SSO", domains: "Dominios", noDomains: "Aún no hay dominios reclamados.", domain: "Dominio",
@@ -212,7 +212,11 @@
       return [el("h3", { text: tx("connections") }), box, list, form];
     }
 
-    /** The client's social sign-in providers (Google, any OpenID Connect provider). */
+    /** How the portal names each social provider. */
+    const PROVIDERS = { google: "Google", microsoft: "Microsoft", apple: "Apple", github: "GitHub", discord: "Discord", oidc: "OpenID Connect" };
+
+    /** The client's social sign-in providers (Google, Microsoft, Apple, GitHub, Discord, any
+     * OpenID Connect provider). */
     function socialCard(clientId) {
       const base = `/api/admin/clients/${encodeURIComponent(clientId)}/social-providers`;
       const box = alertBox();
@@ -224,10 +228,16 @@
       }
       function item(p) {
         const path = `${base}/${encodeURIComponent(p.provider)}`;
-        const label = p.provider === "google" ? "Google" : `OpenID Connect (${p.issuer})`;
+        const label = p.provider === "oidc" ? `OpenID Connect (${p.issuer})` : PROVIDERS[p.provider] || p.provider;
         const toggle = small(p.enabled ? tx("disable") : tx("enable"), `${p.enabled ? tx("disable") : tx("enable")}: ${label}`);
         toggle.addEventListener("click", async () => {
-          try { await api("PUT", path, { client_id: p.client_id, issuer: p.issuer, scopes: p.scopes, enabled: !p.enabled }); await load(); } catch (err) { show(box, err.message); }
+          // The configuration as it is (no secret: the sealed one is kept), switched.
+          const body = {};
+          for (const k of ["client_id", "issuer", "scopes", "authorization_endpoint", "token_endpoint", "userinfo_endpoint", "team_id", "key_id", "store_tokens"]) {
+            if (p[k] !== undefined) body[k] = p[k];
+          }
+          body.enabled = !p.enabled;
+          try { await api("PUT", path, body); await load(); } catch (err) { show(box, err.message); }
         });
         const remove = small(tx("remove"), `${tx("remove")}: ${label}`);
         remove.addEventListener("click", async () => {
@@ -241,20 +251,35 @@
           toggle, remove]);
       }
       const providerId = `provider-${Math.random().toString(36).slice(2)}`;
-      const provider = el("select", { id: providerId }, [el("option", { value: "google" }, ["Google"]), el("option", { value: "oidc" }, ["OpenID Connect"])]);
+      const provider = el("select", { id: providerId }, Object.entries(PROVIDERS).map(([value, name]) => el("option", { value }, [name])));
       const clientIdField = field(tx("idpClientId"), { type: "text", required: true, autocomplete: "off" });
       const secret = field(tx("idpSecret"), { type: "password", required: true, autocomplete: "new-password" });
+      // Apple: the team's key (a PEM keeps its line breaks in a text area) with its ids.
+      const appleKey = field(tx("appleKey"), { rows: 4, spellcheck: "false", autocomplete: "off" }, "textarea");
+      const teamId = field(tx("teamId"), { type: "text", autocomplete: "off" });
+      const keyId = field(tx("keyId"), { type: "text", autocomplete: "off" });
       const issuer = field(tx("issuerOptional"), { type: "url", autocomplete: "off" });
+      const appleFields = [appleKey, teamId, keyId];
+      const showProvider = () => {
+        const apple = provider.value === "apple";
+        appleFields.forEach((f) => { f.wrap.hidden = !apple; f.input.required = apple; });
+        secret.wrap.hidden = apple;
+        secret.input.required = !apple;
+      };
+      provider.addEventListener("change", showProvider);
+      showProvider();
       const form = el("form", { class: "as-stack" }, [
         el("div", { class: "as-field" }, [el("label", { for: providerId, text: tx("provider") }), provider]),
-        clientIdField.wrap, secret.wrap, issuer.wrap, button(tx("addProvider"))]);
+        clientIdField.wrap, secret.wrap, ...appleFields.map((f) => f.wrap), issuer.wrap, button(tx("addProvider"))]);
       form.addEventListener("submit", async (e) => {
         e.preventDefault();
         try {
-          const body = { client_id: clientIdField.input.value.trim(), client_secret: secret.input.value };
+          const apple = provider.value === "apple";
+          const body = { client_id: clientIdField.input.value.trim(), client_secret: apple ? appleKey.input.value : secret.input.value };
+          if (apple) Object.assign(body, { team_id: teamId.input.value.trim(), key_id: keyId.input.value.trim() });
           if (issuer.input.value.trim()) body.issuer = issuer.input.value.trim();
           await api("PUT", `${base}/${provider.value}`, body);
-          for (const f of [clientIdField, secret, issuer]) f.input.value = "";
+          for (const f of [clientIdField, secret, issuer, ...appleFields]) f.input.value = "";
           await load();
         } catch (err) { show(box, err.message); }
       });

@@ -384,12 +384,21 @@ mod tests {
             published,
             "https://login.microsoftonline.com/a/b/v2.0"
         ));
-        assert!(!template_covers(published, "https://evil.example/common/v2.0"));
+        assert!(!template_covers(
+            published,
+            "https://evil.example/common/v2.0"
+        ));
         assert!(!template_covers(
             published,
             "https://login.microsoftonline.com//v2.0"
         ));
-        assert!(template_covers("https://idp.example", "https://idp.example"));
-        assert!(!template_covers("https://idp.example/", "https://idp.example"));
+        assert!(template_covers(
+            "https://idp.example",
+            "https://idp.example"
+        ));
+        assert!(!template_covers(
+            "https://idp.example/",
+            "https://idp.example"
+        ));
     }
 }

@@ -245,6 +245,13 @@ async fn social_providers_are_configured_by_operators_only() {
     );
 }
 
+/// A throwaway P-256 key in the shape Apple hands a team (PKCS#8 PEM).
+const APPLE_TEST_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgwwNkn5YxfNQJYP7d
+1RgLwYiWEU7GCJDfBIYGM5YKLWyhRANCAARLLdWuHfPTjFArehIcvGWguUgQv8qp
+eYvpaSo6k6bFa9WIVwsPG4SXgsPtLs68pO+gzwFiSJnIdKX95SYmf22c
+-----END PRIVATE KEY-----";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_portal_configures_a_social_provider_in_chromium() {
     use super::pages::{click, fill, ok, sees};
@@ -276,7 +283,12 @@ async fn the_portal_configures_a_social_provider_in_chromium() {
         json!({ "op": "fill", "label": "Client secret at the identity provider", "nth": 1, "value": "portal-secret" }),
     )
     .await;
-    fill(&mut b, "Issuer URL (Google: leave empty)", &idp.issuer).await;
+    fill(
+        &mut b,
+        "Issuer URL (empty: the provider's own; required for OpenID Connect)",
+        &idp.issuer,
+    )
+    .await;
     click(&mut b, "Save provider").await;
     sees(&mut b, "/api/auth/oauth/oidc/callback").await;
     let label = format!("Disable: OpenID Connect ({})", idp.issuer);
@@ -286,6 +298,22 @@ async fn the_portal_configures_a_social_provider_in_chromium() {
         json!({ "op": "wait_selector", "selector": format!("[aria-label='Enable: OpenID Connect ({})']", idp.issuer) }),
     )
     .await;
+    // Apple: the team's key pasted whole (a PEM keeps its line breaks) with its ids.
+    ok(
+        &mut b,
+        json!({ "op": "select", "label": "Provider", "value": "apple" }),
+    )
+    .await;
+    ok(
+        &mut b,
+        json!({ "op": "fill", "label": "Client ID at the identity provider", "nth": 1, "value": "com.example.portal" }),
+    )
+    .await;
+    fill(&mut b, "Private key (.p8 file contents)", APPLE_TEST_KEY).await;
+    fill(&mut b, "Apple team ID", "TEAM42").await;
+    fill(&mut b, "Apple key ID", "KEY42").await;
+    click(&mut b, "Save provider").await;
+    sees(&mut b, "/api/auth/oauth/apple/callback").await;
     let axe = ok(&mut b, json!({ "op": "axe" })).await;
     assert_eq!(axe["violations"], json!([]), "accessibility: {axe}");
     let (_, list) = admin(
@@ -295,7 +323,14 @@ async fn the_portal_configures_a_social_provider_in_chromium() {
         None,
     )
     .await;
-    let p = &list["providers"][0];
+    let apple = &list["providers"][0];
+    assert_eq!(
+        (&apple["provider"], &apple["team_id"], &apple["key_id"]),
+        (&json!("apple"), &json!("TEAM42"), &json!("KEY42")),
+        "{list}"
+    );
+    assert!(!list.to_string().contains("PRIVATE KEY"));
+    let p = &list["providers"][1];
     assert_eq!(p["provider"], "oidc", "{list}");
     assert_eq!(p["client_id"], "portal-app");
     assert_eq!(p["enabled"], false);
