@@ -275,6 +275,13 @@
    * registered redirect URIs) with a one-time `auth_code` it exchanges for its own session,
    * else the invitation page when an invitation waits, else the account page. */
   async function afterSignIn() {
+    // A social sign-in that found this account: the provider joins it now that its owner
+    // signed in (a link that fails leaves the sign-in as it is).
+    const linkToken = store.getItem("authservice.link_token");
+    if (linkToken) {
+      store.removeItem("authservice.link_token");
+      try { await auth.identities.completeLink(linkToken); } catch (_) { /* expired or used: nothing joined */ }
+    }
     if (oauthHandle) { await continueOAuth(); return; }
     const target = store.getItem("authservice.redirect_uri");
     const challenge = store.getItem("authservice.code_challenge");
@@ -367,8 +374,17 @@
     page(t("signInTitle"), oauth ? t("oauthSignInLead", { app: appName(oauth) }) : t("signInLead"), [slot, ...sso,
       el("div", { class: "as-links" }, [link("/signup.html", t("noAccount")), link("/forgot-password.html", t("forgot"))])]);
     const error = params.get("error");
-    // (A stable code from the server: the SSO way back and other redirects.)
-    if (error) signIn.showError({ authCode: error, code: error });
+    const linkToken = params.get("link_token");
+    if (error === "sso_account_conflict" && linkToken) {
+      // The provider vouched for the address of an existing account: its owner signs in
+      // here first, then the provider joins the account.
+      store.setItem("authservice.link_token", linkToken);
+      history.replaceState(null, "", `${location.pathname}?${new URLSearchParams({ api_key: apiKey })}`);
+      signIn.showOk(t("linkAfterSignIn", { provider: providerName(params.get("provider") || "") }));
+    } else if (error) {
+      // (A stable code from the server: the SSO way back and other redirects.)
+      signIn.showError({ authCode: error, code: error });
+    }
     const code = params.get("auth_code");
     if (code) {
       history.replaceState(null, "", location.pathname);

@@ -375,7 +375,6 @@
           return { redirectTo: data && data.redirect_to };
         },
       },
-      /** The apps the user allowed to access the account (OpenID Connect consents). */
       /** The signed-in user's connected social providers. */
       identities: {
         /** → `[{ provider, connected_at }]`. */
@@ -384,7 +383,12 @@
         connect: (provider) => request("POST", `/api/auth/oauth/${encodeURIComponent(provider)}/link`, { auth: true }),
         /** Disconnects `provider` (never the account's last way to sign in). */
         disconnect: (provider) => request("DELETE", `/api/auth/me/identities/${encodeURIComponent(provider)}`, { auth: true }),
+        /** After a social sign-in found this account's address (`error=sso_account_conflict`
+         * with `link_token`) and the user then signed in here: joins that provider's identity
+         * to the account. → `{ provider }`. */
+        completeLink: (linkToken) => request("POST", "/api/auth/oauth/link/complete", { auth: true, body: { link_token: linkToken } }),
       },
+      /** The apps the user allowed to access the account (OpenID Connect consents). */
       consents: {
         /** → `[{ app_id, name, scopes, granted_at }]`. */
         list: async () => (await request("GET", "/api/auth/consents", { auth: true })).data,
@@ -611,6 +615,8 @@
       secondFactor,
       /** Shows an error in the widget's alert. */
       showError: (err) => fail(box, err),
+      /** Shows a notice in the widget's alert. */
+      showOk: (text) => ok(box, text),
       autofill,
     };
   }

@@ -24,6 +24,18 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// The bytes of lowercase or uppercase hex ([`hex`]'s inverse); `None` for anything else.
+#[must_use]
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// Constant-time equality of two secrets of any length.
 #[must_use]
 pub fn secrets_equal(presented: &[u8], expected: &[u8]) -> bool {
@@ -33,6 +45,14 @@ pub fn secrets_equal(presented: &[u8], expected: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unhex_reverses_hex_and_refuses_the_rest() {
+        assert_eq!(unhex(&hex(&[0, 1, 254, 255])), Some(vec![0, 1, 254, 255]));
+        assert_eq!(unhex("0g"), None);
+        assert_eq!(unhex("abc"), None);
+        assert_eq!(unhex("+1"), None);
+    }
 
     #[test]
     fn equal_secrets_match_and_others_do_not() {

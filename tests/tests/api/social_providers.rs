@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::auth_helpers::call;
 use super::domains::admin;
-use super::pages::{click, lands_on, ok, sees};
+use super::pages::{click, fill, lands_on, ok, sees};
 use super::sso::{APP_CALLBACK, Browser, Setup, acme, query, urlencoding, verified_signup};
 
 struct SocialIdp {
@@ -442,6 +442,140 @@ async fn the_hosted_login_page_offers_each_provider_and_signs_in_in_chromium() {
     click(&mut b, "Continue with Apple").await;
     lands_on(&mut b, "/account.html").await;
     sees(&mut b, "ann@icloud.test").await;
+    click(&mut b, "Sign out").await;
+    lands_on(&mut b, "/login.html").await;
+    // GitHub vouches for an existing account's address: the page asks its owner to sign in,
+    // then GitHub joins the account.
+    verified_signup(&s, "carla@gh.test").await;
+    idp.post(
+        "/_next/github",
+        json!({ "id": 78, "login": "carla",
+                "emails": [{ "email": "carla@gh.test", "primary": true, "verified": true }] }),
+    )
+    .await;
+    click(&mut b, "Continue with GitHub").await;
+    sees(&mut b, "An account with this address already exists").await;
+    fill(&mut b, "Email", "carla@gh.test").await;
+    fill(&mut b, "Password", super::auth_helpers::PASSWORD).await;
+    click(&mut b, "Sign in").await;
+    lands_on(&mut b, "/account.html").await;
+    sees(&mut b, "Connected to your account.").await;
     b.close().await;
+    let linked = s
+        .app
+        .audit_events("event_type=social.identity_linked")
+        .await;
+    assert_eq!(linked.len(), 1);
     assert!(idp.refusals().await.is_empty());
+}
+
+async fn password_login(s: &Setup, email: &str) -> String {
+    let res = call(
+        &s.app,
+        Method::POST,
+        "/api/auth/login",
+        &s.key,
+        Some(json!({ "email": email, "password": super::auth_helpers::PASSWORD })),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn complete_link(s: &Setup, access: &str, token: &str) -> (StatusCode, Value) {
+    let res = call(
+        &s.app,
+        Method::POST,
+        "/api/auth/oauth/link/complete",
+        &s.key,
+        Some(json!({ "link_token": token })),
+        Some(access),
+    )
+    .await;
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_existing_account_joins_a_provider_only_once_its_owner_signs_in() {
+    let idp = SocialIdp::start();
+    let s = acme().await;
+    let base = idp.base.clone();
+    configure(
+        &s,
+        &idp,
+        "github",
+        json!({
+            "client_id": "gh-app", "client_secret": "secret-of-gh",
+            "authorization_endpoint": format!("{base}/github/login/oauth/authorize"),
+            "token_endpoint": format!("{base}/github/login/oauth/access_token"),
+            "userinfo_endpoint": format!("{base}/github/api/user"),
+            "store_tokens": true,
+        }),
+    )
+    .await;
+    let bob = verified_signup(&s, "bob@gh.test").await;
+    verified_signup(&s, "eve@gh.test").await;
+    let bob_at_github = json!({ "id": 501, "login": "bob",
+        "emails": [{ "email": "bob@gh.test", "primary": true, "verified": true }] });
+
+    // GitHub vouches for Bob's address: nobody is signed in, nothing linked — the identity
+    // waits for the account's own sign-in, under a one-time token.
+    let landed = sign_in(&s, &idp, "github", bob_at_github.clone()).await;
+    assert_eq!(error_of(&landed).as_deref(), Some("sso_account_conflict"));
+    assert_eq!(query(&landed, "provider").as_deref(), Some("github"));
+    let token = query(&landed, "link_token").expect("a link token");
+    assert!(query(&landed, "auth_code").is_none());
+    // Another account cannot take it (and does not burn it).
+    let eve = password_login(&s, "eve@gh.test").await;
+    let (status, answer) = complete_link(&s, &eve, &token).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("sso_state_invalid")),
+        "{answer}"
+    );
+    // Nor does anyone without a sign-in.
+    let res = call(
+        &s.app,
+        Method::POST,
+        "/api/auth/oauth/link/complete",
+        &s.key,
+        Some(json!({ "link_token": token })),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // Bob signs in with his password: the identity joins his account, once.
+    let access = password_login(&s, "bob@gh.test").await;
+    let (status, answer) = complete_link(&s, &access, &token).await;
+    assert_eq!(
+        (status, &answer),
+        (StatusCode::OK, &json!({ "provider": "github" }))
+    );
+    let (status, _) = complete_link(&s, &access, &token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // The tokens GitHub gave at that sign-in were kept with it (sealed).
+    let res = call(
+        &s.app,
+        Method::GET,
+        "/api/auth/me/identities/github/tokens",
+        &s.key,
+        None,
+        Some(&access),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // From now on GitHub signs Bob in.
+    let tokens = tokens_of(&s, &sign_in(&s, &idp, "github", bob_at_github).await).await;
+    let me = s.me(tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(me["id"], bob["user"]["id"], "{bob}");
+    assert_eq!(
+        s.app
+            .audit_events("event_type=social.identity_linked")
+            .await
+            .len(),
+        1
+    );
 }

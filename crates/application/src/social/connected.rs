@@ -2,18 +2,18 @@
 //! sign-in proves the account, the provider's sign-in the identity — no address is trusted),
 //! lists and disconnects them — never the last way to sign in.
 
-use authservice_domain::social::{SocialKind, SocialProvider};
-use authservice_domain::{Client, EventType, UserId};
+use authservice_domain::social::SocialKind;
+use authservice_domain::{ClientId, EventType, UserId};
 use serde_json::{Value, json};
 
 use crate::auth::{AuthConfig, AuthenticatedUser};
 use crate::context::RequestCtx;
 use crate::organizations::SsoSettings;
-use crate::ports::{Committed, IdpAssertion, Ports, Write};
+use crate::ports::{Committed, Ports, Write};
 use crate::sso::{SsoError, Started};
 
 pub struct ConnectedAccounts {
-    ports: Ports,
+    pub(super) ports: Ports,
     settings: SsoSettings,
     config: AuthConfig,
 }
@@ -28,7 +28,7 @@ impl ConnectedAccounts {
         }
     }
 
-    fn recent(&self, caller: &AuthenticatedUser) -> Result<(), SsoError> {
+    pub(super) fn recent(&self, caller: &AuthenticatedUser) -> Result<(), SsoError> {
         if crate::auth::recently_authenticated(&self.config, &caller.claims, self.ports.clock.now())
         {
             Ok(())
@@ -166,37 +166,38 @@ impl ConnectedAccounts {
     }
 }
 
-/// The provider's identity joins the account `user` that began the connection (refused when
-/// it belongs to someone else).
+/// The identity (`kind`, `subject`) joins the account `user` (refused when it belongs to
+/// someone else), with the provider's sealed `tokens` when they are kept.
 pub(super) async fn link(
     ports: &Ports,
     ctx: &RequestCtx,
-    client: &Client,
-    provider: &SocialProvider,
-    assertion: &IdpAssertion,
+    client: ClientId,
+    kind: SocialKind,
+    subject: &str,
+    tokens: Option<Vec<u8>>,
     user: UserId,
 ) -> Result<(), SsoError> {
-    let subject = assertion.subject.trim();
+    let subject = subject.trim();
     if subject.is_empty() || subject.len() > 255 {
         return Err(SsoError::Failed("profile: no subject".to_owned()));
     }
     let now = ports.clock.now();
     let mut event = ctx
         .audit(EventType::SocialIdentityLinked)
-        .client(client.id)
-        .target("social_provider", provider.kind.as_str())
+        .client(client)
+        .target("social_provider", kind.as_str())
         .at(now);
     event.user_id = Some(user.as_uuid());
     match ports
         .uow
         .commit(vec![
             Write::LinkSocialIdentity {
-                client: client.id,
-                kind: provider.kind,
+                client,
+                kind,
                 subject: subject.to_owned(),
                 user,
                 at: now,
-                tokens: super::provider::sealed_tokens(ports, assertion)?,
+                tokens,
             },
             Write::Audit(event),
         ])

@@ -14,6 +14,7 @@ use crate::organizations::{OrgError, SsoSettings};
 use crate::ports::{Ports, Write};
 
 mod connected;
+mod pending;
 mod provider;
 mod sign_in;
 

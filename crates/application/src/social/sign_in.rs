@@ -173,7 +173,17 @@ impl SocialSignIn {
         if let Some(user) = stored.get("link_user").and_then(Value::as_str) {
             let user =
                 authservice_domain::UserId::parse(user).map_err(|_| SsoError::StateInvalid)?;
-            super::connected::link(&self.ports, ctx, &client, &provider, &assertion, user).await?;
+            let tokens = super::provider::sealed_tokens(&self.ports, &assertion)?;
+            super::connected::link(
+                &self.ports,
+                ctx,
+                client.id,
+                provider.kind,
+                &assertion.subject,
+                tokens,
+                user,
+            )
+            .await?;
             return Ok(None);
         }
         let user = self.sign_in_as(ctx, &client, &provider, &assertion).await?;
@@ -234,14 +244,12 @@ impl SocialSignIn {
             {
                 return Err(SsoError::NotProvisioned("email_not_verified_by_idp"));
             }
-            if ports
-                .users
-                .find_by_email(client.id, &email)
-                .await?
-                .is_some()
-            {
-                // Never a takeover by an asserted address: the account signs in its own way.
-                return Err(SsoError::AccountConflict);
+            if let Some(existing) = ports.users.find_by_email(client.id, &email).await? {
+                // Never a takeover by an asserted address: the account's owner signs in their
+                // own way first, then the identity joins it.
+                return Err(
+                    super::pending::offer(ports, provider, assertion, &existing.user).await?,
+                );
             }
             let name = assertion
                 .claims

@@ -94,6 +94,13 @@ pub enum SsoError {
     IdpUnavailable(String),
     #[error("an account with this address exists and cannot be linked")]
     AccountConflict,
+    /// An account has the address a provider vouched for: its owner signs in their own way,
+    /// then completes the link with `link_token` (10 minutes, once).
+    #[error("an account with this address exists: it connects the provider after signing in")]
+    LinkAfterSignIn {
+        link_token: String,
+        provider: &'static str,
+    },
     #[error("the user has no account and the connection does not create them: {0}")]
     NotProvisioned(&'static str),
     #[error("this application is suspended")]
@@ -127,7 +134,7 @@ impl UseCaseError for SsoError {
             Self::StateInvalid => ErrorKind::SsoStateInvalid,
             Self::Failed(_) => ErrorKind::SsoFailed,
             Self::IdpUnavailable(_) => ErrorKind::IdpUnavailable,
-            Self::AccountConflict => ErrorKind::SsoAccountConflict,
+            Self::AccountConflict | Self::LinkAfterSignIn { .. } => ErrorKind::SsoAccountConflict,
             Self::NotProvisioned(_) => ErrorKind::SsoUserNotProvisioned,
             Self::ClientSuspended => ErrorKind::ClientSuspended,
             Self::AccountDisabled => ErrorKind::AccountDisabled,
@@ -163,7 +170,7 @@ impl SsoError {
             Self::StateInvalid => "sso_state_invalid",
             Self::Failed(_) => "sso_failed",
             Self::IdpUnavailable(_) => "idp_unavailable",
-            Self::AccountConflict => "sso_account_conflict",
+            Self::AccountConflict | Self::LinkAfterSignIn { .. } => "sso_account_conflict",
             Self::NotProvisioned(_) => "sso_user_not_provisioned",
             Self::ClientSuspended => "client_suspended",
             Self::AccountDisabled => "account_disabled",
@@ -174,6 +181,21 @@ impl SsoError {
             Self::ReauthenticationRequired => "reauthentication_required",
             Self::LastSignInMethod => "last_sign_in_method",
             Self::Unexpected(_) => "internal_error",
+        }
+    }
+
+    /// What the way back carries besides `error` (the pending link's token and provider).
+    #[must_use]
+    pub fn redirect_params(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::LinkAfterSignIn {
+                link_token,
+                provider,
+            } => vec![
+                ("link_token", link_token.clone()),
+                ("provider", (*provider).to_owned()),
+            ],
+            _ => Vec::new(),
         }
     }
 
@@ -191,6 +213,10 @@ impl SsoError {
             Self::Failed(String::new()),
             Self::IdpUnavailable(String::new()),
             Self::AccountConflict,
+            Self::LinkAfterSignIn {
+                link_token: String::new(),
+                provider: "",
+            },
             Self::NotProvisioned(""),
             Self::ClientSuspended,
             Self::AccountDisabled,
@@ -221,7 +247,7 @@ impl SsoError {
     fn kind_code(&self) -> &'static str {
         match self {
             Self::StateInvalid => "state_invalid",
-            Self::AccountConflict => "account_conflict",
+            Self::AccountConflict | Self::LinkAfterSignIn { .. } => "account_conflict",
             Self::ClientSuspended => "client_suspended",
             Self::AccountDisabled => "account_disabled",
             Self::EmailNotVerified => "email_not_verified",

@@ -13,7 +13,8 @@ use crate::error::ApiError;
 
 /// Routes inside `/api` (the browser's way).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/auth/oauth/{provider}").get(start))
+    cfg.service(web::resource("/auth/oauth/link/complete").post(complete_link))
+        .service(web::resource("/auth/oauth/{provider}").get(start))
         .service(
             web::resource("/auth/oauth/{provider}/callback")
                 .get(callback)
@@ -129,6 +130,25 @@ async fn tokens(
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(tokens))
+}
+
+#[derive(serde::Deserialize)]
+struct CompleteLink {
+    link_token: String,
+}
+
+/// Completes the link a social sign-in parked for this (just signed-in) account.
+async fn complete_link(
+    CurrentUser { ctx, caller }: CurrentUser,
+    state: web::Data<HttpState>,
+    body: web::Json<CompleteLink>,
+) -> Result<HttpResponse, ApiError> {
+    let kind = state
+        .services
+        .connected_accounts
+        .complete_link(&ctx, &caller, &body.link_token)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "provider": kind.as_str() })))
 }
 
 /// The caller's connected providers.

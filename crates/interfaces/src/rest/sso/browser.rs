@@ -87,13 +87,21 @@ fn redirect(location: &str) -> actix_web::HttpResponseBuilder {
 /// Sends the browser where a stopped attempt is reported: the app's validated redirect URI
 /// with `error=<code>` (and its `state`), else the hosted login page. Never any detail.
 fn failed(state: &HttpState, failure: &SsoFailure) -> HttpResponse {
-    report(state, &failure.error, &failure.return_to)
+    report(
+        state,
+        &failure.error,
+        &failure.return_to,
+        &failure.error.redirect_params(),
+    )
 }
 
+/// Redirects to the validated `return_to` (or the login page) with the error's stable code
+/// (and `extra` parameters), never its text.
 fn report<E: UseCaseError + std::error::Error>(
     state: &HttpState,
     error: &E,
     return_to: &ReturnTo,
+    extra: &[(&'static str, String)],
 ) -> HttpResponse {
     let kind = error.kind();
     if kind == authservice_application::ErrorKind::Internal {
@@ -111,6 +119,9 @@ fn report<E: UseCaseError + std::error::Error>(
     let mut url = url::Url::parse(&target)
         .unwrap_or_else(|_| url::Url::parse(&format!("{base}/login.html")).expect("BASE_URL"));
     url.query_pairs_mut().append_pair("error", code);
+    for (name, value) in extra {
+        url.query_pairs_mut().append_pair(name, value);
+    }
     if let Some(app_state) = app_state {
         url.query_pairs_mut().append_pair("state", app_state);
     }
@@ -160,7 +171,7 @@ pub(in crate::rest) async fn begin(
     let client = match client {
         Ok(client) => client,
         // No client: the hosted login page says why (nothing is redirected anywhere else).
-        Err(e) => return report(state, &e, &ReturnTo::default()),
+        Err(e) => return report(state, &e, &ReturnTo::default(), &[]),
     };
     ctx.principal = authservice_domain::Principal::Client(client.id);
     ctx.client = Some(client);
