@@ -243,7 +243,9 @@ async fn shutdown_finishes_in_flight_requests_and_refuses_new_ones() {
     let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(&body.as_bytes()[..10]).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // (Long enough for the server to have read the head and begun the request even on a busy
+    // box: a connection it has not read from yet is not in flight.)
+    tokio::time::sleep(Duration::from_millis(1000)).await;
 
     app.begin_shutdown();
     tokio::time::sleep(Duration::from_millis(200)).await;
