@@ -30,7 +30,7 @@ command -v cargo >/dev/null || svc_die "cargo not found: install Rust with rustu
 # Third-party peers the tests check our output with (PyJWT verifies tokens against the live JWKS,
 # Authlib's OAuth 2.0 client drives the machine endpoints).
 python3 -m pip --version >/dev/null 2>&1 || svc_die "python3 with pip is required for the peer tests"
-if ! python3 -c 'import jwt, cryptography, pyotp, authlib, requests, dnslib' 2>/dev/null; then
+if ! python3 -c 'import jwt, cryptography, pyotp, authlib, requests, dnslib, saml2' 2>/dev/null; then
   step python3 -m pip install --quiet --disable-pip-version-check -r tests/peers/requirements.txt
 fi
 
@@ -39,6 +39,8 @@ browser_pkgs=()
 command -v chromium >/dev/null || browser_pkgs+=(chromium)
 command -v node >/dev/null || browser_pkgs+=(nodejs)
 command -v npm >/dev/null || browser_pkgs+=(npm)
+# pysaml2 (the second SAML IdP peer) signs through the xmlsec1 command.
+command -v xmlsec1 >/dev/null || browser_pkgs+=(xmlsec1)
 if ((${#browser_pkgs[@]})); then
   sudo=()
   ((EUID == 0)) || sudo=(sudo)

@@ -77,17 +77,18 @@ function metadata(certNames) {
 }
 
 // Enveloped signature of the element with this ID, inserted right after its <saml:Issuer> child.
-function sign(xml, id, keyName) {
+// `sha1`: RSA-SHA1 with SHA-1 digests (what some IdPs still default to), else RSA-SHA256.
+function sign(xml, id, keyName, sha1 = false) {
   const { key, cert } = keys[keyName];
   const sig = new SignedXml({
     privateKey: key,
     publicCert: cert, // KeyInfo/X509Data
-    signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+    signatureAlgorithm: sha1 ? 'http://www.w3.org/2000/09/xmldsig#rsa-sha1' : 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
     canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#',
   });
   sig.addReference({
     xpath: `//*[@ID='${id}']`,
-    digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
+    digestAlgorithm: sha1 ? 'http://www.w3.org/2000/09/xmldsig#sha1' : 'http://www.w3.org/2001/04/xmlenc#sha256',
     transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'],
   });
   sig.computeSignature(xml, {
@@ -139,14 +140,15 @@ function mintResponse(body) {
   };
   const responseId = newId();
   let assertion = assertionXml(o);
-  if (signMode === 'assertion' || signMode === 'both') assertion = sign(assertion, o.id, keyName);
+  const sha1 = body.algorithm === 'sha1';
+  if (signMode === 'assertion' || signMode === 'both') assertion = sign(assertion, o.id, keyName, sha1);
   const irt = body.in_response_to != null ? ` InResponseTo="${esc(body.in_response_to)}"` : '';
   let xml = `<samlp:Response xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${responseId}"${irt} Version="2.0" `
     + `IssueInstant="${o.issueInstant}" Destination="${esc(body.destination ?? body.acs)}">`
     + `<saml:Issuer>${esc(o.issuer)}</saml:Issuer>`
     + `<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>`
     + `${assertion}</samlp:Response>`;
-  if (signMode === 'response' || signMode === 'both') xml = sign(xml, responseId, keyName);
+  if (signMode === 'response' || signMode === 'both') xml = sign(xml, responseId, keyName, sha1);
   if (body.tamper === 'name_id') {
     // After signing: the digest no longer matches.
     xml = xml.replace(/(<saml:NameID[^>]*>)[^<]*/, '$1evil@acme.test');

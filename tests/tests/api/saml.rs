@@ -1,7 +1,9 @@
-//! Enterprise SSO over SAML 2.0 against a real IdP peer (node: `tests/browser/saml_idp.mjs`,
-//! responses signed with xml-crypto, RSA-SHA256): SP metadata, SP-initiated sign-in in headless
-//! Chromium (HTTP-Redirect AuthnRequest, HTTP-POST Response), and the negative matrix — every
-//! forged, stale, replayed or misdirected response refused by name, with certificate rotation.
+//! Enterprise SSO over SAML 2.0 against two real IdP peers with one HTTP API — node
+//! (`tests/browser/saml_idp.mjs`, responses signed with xml-crypto) and pysaml2
+//! (`tests/peers/saml_idp.py`, its objects signed by its xmlsec1 backend, its own IdP path for
+//! SP-initiated sign-in): SP metadata, SP-initiated sign-in in headless Chromium (HTTP-Redirect
+//! AuthnRequest, HTTP-POST Response), and the negative matrix against each — every forged,
+//! stale, replayed or misdirected response refused by name, with certificate rotation.
 
 use std::io::Write as _;
 use std::process::{Child, Command, Stdio};
@@ -22,14 +24,30 @@ struct SamlIdp {
 }
 
 impl SamlIdp {
+    /// The node peer (xml-crypto).
     fn start() -> Self {
-        let mut child = Command::new("node")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/browser/saml_idp.mjs"))
+        Self::spawn(
+            Command::new("node").arg(concat!(env!("CARGO_MANIFEST_DIR"), "/browser/saml_idp.mjs")),
+        )
+    }
+
+    /// The pysaml2 peer (pip install -r tests/peers/requirements.txt; apt xmlsec1).
+    fn start_pysaml2() -> Self {
+        Self::spawn(
+            Command::new("python3")
+                .arg("-W")
+                .arg("ignore")
+                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/peers/saml_idp.py")),
+        )
+    }
+
+    fn spawn(command: &mut Command) -> Self {
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("run node tests/browser/saml_idp.mjs (npm ci in tests/browser)");
+            .expect("run the SAML IdP peer");
         let line = authservice_tests::first_line(&mut child, "the SAML IdP peer");
         let started: Value = serde_json::from_str(&line).expect("the IdP's first line");
         Self {
@@ -215,8 +233,41 @@ async fn saml_sp_metadata_names_the_acs_and_a_signed_response_signs_in_through_c
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_saml_negative_matrix_is_refused_by_name() {
-    let idp = SamlIdp::start();
-    let s = saml_setup(&idp, "primary,secondary").await;
+    negative_matrix(&SamlIdp::start()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_saml_negative_matrix_is_refused_by_name_for_pysaml2_responses() {
+    negative_matrix(&SamlIdp::start_pysaml2()).await;
+}
+
+/// pysaml2's own IdP path: it parses our AuthnRequest, builds and signs its answer for our SP
+/// metadata and posts it back through the browser.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pysaml2_idp_signs_in_through_chromium() {
+    let idp = SamlIdp::start_pysaml2();
+    let s = saml_setup(&idp, "primary").await;
+    assert_eq!(
+        s.connection["saml"]["idp_entity_id"],
+        idp.entity_id.as_str()
+    );
+    let mut b = authservice_tests::browser::Browser::launch(&s.app.address).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": format!("/login.html?api_key={}&locale=en", s.key) }),
+    )
+    .await;
+    fill(&mut b, "Email", "ann@acme.test").await;
+    click(&mut b, "Sign in with SSO").await;
+    lands_on(&mut b, "/account.html").await;
+    sees(&mut b, "ann@acme.test").await;
+    b.close().await;
+    let provisioned = s.app.audit_events("event_type=sso.user_provisioned").await;
+    assert_eq!(provisioned.len(), 1);
+}
+
+async fn negative_matrix(idp: &SamlIdp) {
+    let s = saml_setup(idp, "primary,secondary").await;
     let sp_entity_id = s.connection["sp_entity_id"].as_str().unwrap().to_owned();
 
     // A valid response, then each forgery of it: (name, changes, signs in?).
@@ -244,6 +295,11 @@ async fn the_saml_negative_matrix_is_refused_by_name() {
             false,
         ),
         ("signed by an unknown key", json!({ "key": "rogue" }), false),
+        (
+            "signed with RSA-SHA1",
+            json!({ "algorithm": "sha1" }),
+            false,
+        ),
         (
             "wrong audience",
             json!({ "audience_override": "https://other.example/sp" }),
@@ -287,7 +343,7 @@ async fn the_saml_negative_matrix_is_refused_by_name() {
     ];
     for (name, changes, signs_in) in cases {
         let mut browser = Browser::new();
-        let request = begin(&s, &idp, &mut browser).await;
+        let request = begin(&s, idp, &mut browser).await;
         let mut body = json!({
             "acs": request["acs"], "audience": sp_entity_id, "in_response_to": request["id"],
             "name_id": "ann@acme.test", "attributes": { "email": "ann@acme.test", "groups": ["eng"] },
@@ -314,7 +370,7 @@ async fn the_saml_negative_matrix_is_refused_by_name() {
     // Signature wrapping: an unsigned assertion for someone else before the signed one is
     // never read (the signed one is).
     let mut browser = Browser::new();
-    let request = begin(&s, &idp, &mut browser).await;
+    let request = begin(&s, idp, &mut browser).await;
     let wrapped = idp
         .response(json!({
             "acs": request["acs"], "audience": sp_entity_id, "in_response_to": request["id"],
@@ -332,7 +388,7 @@ async fn the_saml_negative_matrix_is_refused_by_name() {
 
     // Replay: the same response again (a new attempt of the same browser): refused.
     let mut browser = Browser::new();
-    let request = begin(&s, &idp, &mut browser).await;
+    let request = begin(&s, idp, &mut browser).await;
     let body = json!({
         "acs": request["acs"], "audience": sp_entity_id, "in_response_to": request["id"],
         "name_id": "ann@acme.test", "assertion_id": "_fixed-assertion-1",
@@ -348,7 +404,7 @@ async fn the_saml_negative_matrix_is_refused_by_name() {
     );
     // Even answering a fresh attempt, the same assertion ID is refused.
     let mut browser = Browser::new();
-    let again = begin(&s, &idp, &mut browser).await;
+    let again = begin(&s, idp, &mut browser).await;
     let replayed = idp
         .response(json!({
             "acs": again["acs"], "audience": sp_entity_id, "in_response_to": again["id"],
@@ -371,7 +427,7 @@ async fn the_saml_negative_matrix_is_refused_by_name() {
 
     // A response posted without the browser's binding cookie signs nobody in.
     let mut browser = Browser::new();
-    let request = begin(&s, &idp, &mut browser).await;
+    let request = begin(&s, idp, &mut browser).await;
     let response = idp
         .response(json!({
             "acs": request["acs"], "audience": sp_entity_id, "in_response_to": request["id"],
