@@ -47,7 +47,7 @@ if ((${#browser_pkgs[@]})); then
   step "${sudo[@]}" apt-get update
   step "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${browser_pkgs[@]}"
 fi
-if [[ ! -d tests/browser/node_modules/playwright-core || ! -d tests/browser/node_modules/axe-core || ! -d tests/browser/node_modules/openid-client || ! -d tests/browser/node_modules/oidc-provider || ! -d tests/browser/node_modules/xml-crypto ]]; then
+if [[ ! -d tests/browser/node_modules/playwright-core || ! -d tests/browser/node_modules/axe-core || ! -d tests/browser/node_modules/openid-client || ! -d tests/browser/node_modules/oidc-provider || ! -d tests/browser/node_modules/xml-crypto || ! -d tests/browser/node_modules/samlify ]]; then
   step npm ci --prefix tests/browser --no-audit --no-fund
 fi
 

@@ -1,9 +1,11 @@
-//! Enterprise SSO over SAML 2.0 against two real IdP peers with one HTTP API — node
-//! (`tests/browser/saml_idp.mjs`, responses signed with xml-crypto) and pysaml2
-//! (`tests/peers/saml_idp.py`, its objects signed by its xmlsec1 backend, its own IdP path for
-//! SP-initiated sign-in): SP metadata, SP-initiated sign-in in headless Chromium (HTTP-Redirect
-//! AuthnRequest, HTTP-POST Response), and the negative matrix against each — every forged,
-//! stale, replayed or misdirected response refused by name, with certificate rotation.
+//! Enterprise SSO over SAML 2.0 against three real IdP peers with one HTTP API — node
+//! (`tests/browser/saml_idp.mjs`, responses signed with xml-crypto), pysaml2
+//! (`tests/peers/saml_idp.py`, its objects signed by its xmlsec1 backend) and samlify
+//! (`tests/browser/saml_idp_samlify.mjs`, its login-response template signed by it); pysaml2 and
+//! samlify also answer by their own IdP path: SP metadata, SP-initiated sign-in in headless
+//! Chromium (HTTP-Redirect AuthnRequest, HTTP-POST Response), and the negative matrix against
+//! each — every forged, stale, replayed or misdirected response refused by name, with
+//! certificate rotation.
 
 use std::io::Write as _;
 use std::process::{Child, Command, Stdio};
@@ -29,6 +31,14 @@ impl SamlIdp {
         Self::spawn(
             Command::new("node").arg(concat!(env!("CARGO_MANIFEST_DIR"), "/browser/saml_idp.mjs")),
         )
+    }
+
+    /// The samlify peer (npm ci in tests/browser).
+    fn start_samlify() -> Self {
+        Self::spawn(Command::new("node").arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/browser/saml_idp_samlify.mjs"
+        )))
     }
 
     /// The pysaml2 peer (pip install -r tests/peers/requirements.txt; apt xmlsec1).
@@ -241,11 +251,25 @@ async fn the_saml_negative_matrix_is_refused_by_name_for_pysaml2_responses() {
     negative_matrix(&SamlIdp::start_pysaml2()).await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_saml_negative_matrix_is_refused_by_name_for_samlify_responses() {
+    negative_matrix(&SamlIdp::start_samlify()).await;
+}
+
 /// pysaml2's own IdP path: it parses our AuthnRequest, builds and signs its answer for our SP
 /// metadata and posts it back through the browser.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pysaml2_idp_signs_in_through_chromium() {
-    let idp = SamlIdp::start_pysaml2();
+    idp_path_in_chromium(SamlIdp::start_pysaml2()).await;
+}
+
+/// samlify's own IdP path, the same way.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_samlify_idp_signs_in_through_chromium() {
+    idp_path_in_chromium(SamlIdp::start_samlify()).await;
+}
+
+async fn idp_path_in_chromium(idp: SamlIdp) {
     let s = saml_setup(&idp, "primary").await;
     assert_eq!(
         s.connection["saml"]["idp_entity_id"],
