@@ -128,12 +128,17 @@ fn validate(
     sp_entity_id: &str,
     acs_url: &str,
     response: &str,
-    request_id: &str,
+    request_id: Option<&str>,
 ) -> Result<SamlAssertion, String> {
     let sp = provider(idp, sp_entity_id, acs_url)?;
+    let expected = request_id.map(|id| [id]);
     let assertion = sp
-        .parse_base64_response(response.trim(), Some(&[request_id]))
+        .parse_base64_response(
+            response.trim(),
+            expected.as_ref().map(<[&str; 1]>::as_slice),
+        )
         .map_err(|e| format!("response: {e}"))?;
+    check_in_response_to(&assertion, response, request_id)?;
     let audiences: Vec<&String> = assertion
         .conditions
         .as_ref()
@@ -203,6 +208,50 @@ fn validate(
     })
 }
 
+/// Binds the answer to its request: an SP-initiated response's bearer confirmation names our
+/// AuthnRequest (`InResponseTo`; samael compares it only when present); an IdP-initiated one
+/// answers no request at all (neither the Response nor a confirmation names one) — so a
+/// response minted for someone's SP-initiated sign-in cannot be replayed as unsolicited.
+fn check_in_response_to(
+    assertion: &samael::schema::Assertion,
+    response: &str,
+    request_id: Option<&str>,
+) -> Result<(), String> {
+    let answered: Vec<Option<&str>> = assertion
+        .subject
+        .as_ref()
+        .and_then(|s| s.subject_confirmations.as_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.subject_confirmation_data.as_ref())
+        .map(|d| d.in_response_to.as_deref())
+        .collect();
+    match request_id {
+        Some(id) => {
+            if answered.contains(&Some(id)) && answered.iter().all(|a| a.is_none_or(|a| a == id)) {
+                Ok(())
+            } else {
+                Err("response: the subject confirmation does not answer this request".into())
+            }
+        }
+        None => {
+            let xml = base64::engine::general_purpose::STANDARD
+                .decode(response.trim())
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or("response: not base64 UTF-8")?;
+            let outer = xml
+                .parse::<samael::schema::Response>()
+                .map_err(|_| "response: not a SAML Response")?;
+            if outer.in_response_to.is_some() || answered.iter().any(Option::is_some) {
+                Err("response: an unsolicited response answers a request".into())
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl SamlServiceProvider for SamaelSp {
     fn idp_from_metadata(&self, xml: &str) -> Result<SamlIdp, String> {
@@ -256,9 +305,15 @@ impl SamlServiceProvider for SamaelSp {
         let sp_entity_id = check.sp_entity_id.to_owned();
         let acs_url = check.acs_url.to_owned();
         let response = check.saml_response.to_owned();
-        let request_id = check.request_id.to_owned();
+        let request_id = check.request_id.map(str::to_owned);
         tokio::task::spawn_blocking(move || {
-            validate(&idp, &sp_entity_id, &acs_url, &response, &request_id)
+            validate(
+                &idp,
+                &sp_entity_id,
+                &acs_url,
+                &response,
+                request_id.as_deref(),
+            )
         })
         .await
         .map_err(|e| IdpError::Unavailable(e.to_string()))?
@@ -322,7 +377,7 @@ mod tests {
             ),
         ];
         for sample in samples {
-            assert!(validate(&idp, "https://sp", "https://sp/acs", &sample, "_r").is_err());
+            assert!(validate(&idp, "https://sp", "https://sp/acs", &sample, Some("_r")).is_err());
         }
     }
 
@@ -372,7 +427,7 @@ mod tests {
                 }
             }
             let encoded = engine.encode(&bytes);
-            assert!(validate(&idp, "https://sp", "https://sp/acs", &encoded, "_q").is_err());
+            assert!(validate(&idp, "https://sp", "https://sp/acs", &encoded, Some("_q")).is_err());
         }
     }
 }

@@ -360,6 +360,11 @@ async fn negative_matrix(idp: &SamlIdp) {
             false,
         ),
         (
+            "answering no request (unsolicited) into an attempt",
+            json!({ "in_response_to": null }),
+            false,
+        ),
+        (
             "unknown issuer",
             json!({ "issuer": "https://evil.example/idp" }),
             false,

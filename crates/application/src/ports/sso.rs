@@ -228,8 +228,9 @@ pub struct SamlResponseCheck<'a> {
     pub acs_url: &'a str,
     /// The base64 `SAMLResponse` form field.
     pub saml_response: &'a str,
-    /// The AuthnRequest it must answer.
-    pub request_id: &'a str,
+    /// The AuthnRequest it must answer (its `InResponseTo`); `None`: an IdP-initiated
+    /// (unsolicited) response, which must answer no request.
+    pub request_id: Option<&'a str>,
 }
 
 /// The user a SAML IdP vouched for, read only from the signed element.

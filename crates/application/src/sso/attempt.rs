@@ -160,10 +160,8 @@ async fn saml_answer(
     };
     let sp_entity_id = settings.metadata_url(connection.id);
     let acs_url = settings.callback_url(connection.id);
-    let request_id = stored
-        .get("request_id")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    // (None: an IdP-initiated response, which must answer no request.)
+    let request_id = stored.get("request_id").and_then(Value::as_str);
     let assertion = ports
         .saml_sp
         .check_response(SamlResponseCheck {
