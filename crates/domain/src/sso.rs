@@ -296,6 +296,9 @@ pub struct SamlIdp {
     pub entity_id: String,
     pub sso_url: String,
     pub certificates: Vec<String>,
+    /// IdP-initiated (unsolicited) sign-in is off unless this names where it lands: a
+    /// registered redirect URI of the client, which receives the `auth_code`.
+    pub idp_initiated_redirect_uri: Option<String>,
 }
 
 impl SamlIdp {
@@ -325,6 +328,7 @@ impl SamlIdp {
             entity_id,
             sso_url: self.sso_url.trim().to_owned(),
             certificates: self.certificates,
+            idp_initiated_redirect_uri: self.idp_initiated_redirect_uri,
         })
     }
 
@@ -334,6 +338,7 @@ impl SamlIdp {
             "idp_entity_id": self.entity_id,
             "idp_sso_url": self.sso_url,
             "idp_certificates": self.certificates,
+            "idp_initiated_redirect_uri": self.idp_initiated_redirect_uri,
         })
     }
 
@@ -350,6 +355,10 @@ impl SamlIdp {
                 .filter_map(Value::as_str)
                 .map(str::to_owned)
                 .collect(),
+            idp_initiated_redirect_uri: value
+                .get("idp_initiated_redirect_uri")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         })
     }
 }

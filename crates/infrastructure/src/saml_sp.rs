@@ -119,6 +119,7 @@ fn read_metadata(xml: &str) -> Result<SamlIdp, String> {
         entity_id,
         sso_url,
         certificates,
+        idp_initiated_redirect_uri: None,
     })
 }
 
@@ -130,7 +131,10 @@ fn validate(
     response: &str,
     request_id: Option<&str>,
 ) -> Result<SamlAssertion, String> {
-    let sp = provider(idp, sp_entity_id, acs_url)?;
+    let mut sp = provider(idp, sp_entity_id, acs_url)?;
+    // samael requires the Response's InResponseTo to name a possible request unless told the
+    // response may be unsolicited; `check_in_response_to` then requires it to name none.
+    sp.allow_idp_initiated = request_id.is_none();
     let expected = request_id.map(|id| [id]);
     let assertion = sp
         .parse_base64_response(
@@ -347,6 +351,7 @@ mod tests {
             entity_id: "https://idp.example.com/<x>".to_owned(),
             sso_url: "https://idp.example.com/sso?a=1&b=2".to_owned(),
             certificates: vec!["MIIBfake".to_owned()],
+            idp_initiated_redirect_uri: None,
         };
         let read = read_metadata(&idp_metadata(&idp)).unwrap();
         assert_eq!(read, idp);
@@ -363,6 +368,7 @@ mod tests {
             entity_id: "https://idp.example.com".to_owned(),
             sso_url: "https://idp.example.com/sso".to_owned(),
             certificates: vec!["MIIBfake".to_owned()],
+            idp_initiated_redirect_uri: None,
         };
         let engine = base64::engine::general_purpose::STANDARD;
         let samples = [
@@ -389,6 +395,7 @@ mod tests {
             entity_id: "https://idp.example.com".to_owned(),
             sso_url: "https://idp.example.com/sso".to_owned(),
             certificates: vec!["MIIBfake".to_owned()],
+            idp_initiated_redirect_uri: None,
         };
         let seed = "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
             xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_r\" Version=\"2.0\" \

@@ -589,3 +589,96 @@ async fn the_portal_adds_a_saml_connection_from_its_metadata_url() {
     assert_eq!(axe["violations"], json!([]), "accessibility: {axe}");
     b.close().await;
 }
+
+/// Posts `saml_response` to the ACS with no attempt (an IdP-initiated sign-in): where the
+/// browser is sent.
+async fn post_unsolicited(s: &Setup, saml_response: &str, relay_state: Option<&str>) -> String {
+    let mut form = vec![("SAMLResponse", saml_response.to_owned())];
+    if let Some(relay) = relay_state {
+        form.push(("RelayState", relay.to_owned()));
+    }
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(s.connection["acs_url"].as_str().unwrap())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idp_initiated_sign_in_lands_only_where_its_connection_says() {
+    let idp = SamlIdp::start();
+    let s = saml_setup(&idp, "primary").await;
+    let sp_entity_id = s.connection["sp_entity_id"].as_str().unwrap().to_owned();
+    let acs = s.connection["acs_url"].as_str().unwrap().to_owned();
+    let unsolicited = |name: &str| {
+        json!({ "acs": acs, "audience": sp_entity_id, "in_response_to": null, "name_id": name,
+                "attributes": { "email": name } })
+    };
+    // Off by default: an unsolicited response signs nobody in (the login page says why).
+    let landed =
+        post_unsolicited(&s, &idp.response(unsolicited("ann@acme.test")).await, None).await;
+    assert!(
+        landed.contains("/login.html?error=sso_state_invalid"),
+        "{landed}"
+    );
+
+    // It lands only on a registered redirect URI of the client.
+    let path = format!("{CONNECTIONS}/{}", s.connection["id"].as_str().unwrap());
+    let metadata = idp.metadata("primary").await;
+    let (status, answer) = send(
+        &s.app,
+        Method::PATCH,
+        &path,
+        &s.key,
+        &s.owner,
+        Some(json!({ "saml": { "idp_metadata_xml": metadata,
+                               "idp_initiated_redirect_uri": "https://evil.example/catch" } })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let (status, answer) = send(
+        &s.app,
+        Method::PATCH,
+        &path,
+        &s.key,
+        &s.owner,
+        Some(json!({ "saml": { "idp_metadata_xml": metadata,
+                               "idp_initiated_redirect_uri": APP_CALLBACK } })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["saml"]["idp_initiated_redirect_uri"], APP_CALLBACK);
+
+    // Now the IdP signs Ann in on its own: a code at the app (a RelayState that is not a
+    // registered URI changes nothing).
+    let response = idp.response(unsolicited("ann@acme.test")).await;
+    let landed = post_unsolicited(&s, &response, Some("https://evil.example/catch")).await;
+    assert!(landed.starts_with(APP_CALLBACK), "{landed}");
+    let (status, tokens) = s
+        .exchange(&query(&landed, "auth_code").expect(&landed), APP_CALLBACK)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(
+        s.me(tokens["access_token"].as_str().unwrap()).await["email"],
+        "ann@acme.test"
+    );
+    // The same response again: refused (its assertion was used).
+    let landed = post_unsolicited(&s, &response, None).await;
+    assert_eq!(query(&landed, "error").as_deref(), Some("sso_failed"));
+    // A response minted for someone's SP-initiated request is not accepted as unsolicited.
+    let mut answering = unsolicited("ann@acme.test");
+    answering["in_response_to"] = json!("_someone-elses-request");
+    let landed = post_unsolicited(&s, &idp.response(answering).await, None).await;
+    assert_eq!(query(&landed, "error").as_deref(), Some("sso_failed"));
+    // Forgeries stay forgeries.
+    let mut unsigned = unsolicited("ann@acme.test");
+    unsigned["sign"] = json!("none");
+    let landed = post_unsolicited(&s, &idp.response(unsigned).await, None).await;
+    assert_eq!(query(&landed, "error").as_deref(), Some("sso_failed"));
+}

@@ -103,6 +103,7 @@ pub fn snapshot(c: &SsoConnection) -> Value {
             "idp_sso_url": s.sso_url,
             // SHA-256 fingerprints (hex) of the trusted certificates, not the certificates.
             "idp_certificate_fingerprints": s.certificates.iter().map(|c| fingerprint(c)).collect::<Vec<_>>(),
+            "idp_initiated_redirect_uri": s.idp_initiated_redirect_uri,
         })),
     })
 }
@@ -186,9 +187,21 @@ impl ManageSsoConnections {
         }
     }
 
+    /// This server's origin (redirect URIs on it are always acceptable).
+    fn own_origin(&self) -> String {
+        url::Url::parse(&self.settings.base_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default()
+    }
+
     /// The IdP a `saml` object describes: `idp_metadata_xml`, `idp_metadata_url` (fetched
-    /// now), or `idp_entity_id` + `idp_sso_url` + `idp_certificates` (PEM).
-    async fn saml_idp(&self, saml: &Value) -> Result<SamlIdp, OrgError> {
+    /// now), or `idp_entity_id` + `idp_sso_url` + `idp_certificates` (PEM); and
+    /// `idp_initiated_redirect_uri` (IdP-initiated sign-in, off when missing).
+    async fn saml_idp(
+        &self,
+        saml: &Value,
+        client: &authservice_domain::Client,
+    ) -> Result<SamlIdp, OrgError> {
         let bad = |why: String| OrgError::from(ValidationError::new("saml", why));
         let text = |name: &str| saml.get(name).and_then(Value::as_str).map(str::trim);
         let sp = &self.ports.saml_sp;
@@ -227,8 +240,27 @@ impl ManageSsoConnections {
                     entity_id: text("idp_entity_id").unwrap_or_default().to_owned(),
                     sso_url: text("idp_sso_url").unwrap_or_default().to_owned(),
                     certificates,
+                    idp_initiated_redirect_uri: None,
                 }
             };
+        let idp = SamlIdp {
+            idp_initiated_redirect_uri: match saml.get("idp_initiated_redirect_uri") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(uri))
+                    if client.accepts_redirect_uri(uri, &self.own_origin()) =>
+                {
+                    Some(uri.clone())
+                }
+                Some(_) => {
+                    return Err(bad(
+                        "idp_initiated_redirect_uri must be a redirect URI the client accepts \
+                         (registered; IdP-initiated sign-in lands there)"
+                            .to_owned(),
+                    ));
+                }
+            },
+            ..idp
+        };
         Ok(idp.checked(self.settings.allow_insecure_idp_urls)?)
     }
 
@@ -276,7 +308,13 @@ impl ManageSsoConnections {
             if c.protocol != SsoProtocol::Saml {
                 return Err(ValidationError::new("saml", "only for protocol saml").into());
             }
-            c.saml = Some(self.saml_idp(saml).await?);
+            let client = self
+                .ports
+                .clients
+                .get(c.client_id)
+                .await?
+                .ok_or(OrgError::ClientNotFound)?;
+            c.saml = Some(self.saml_idp(saml, &client).await?);
         }
         if c.protocol == SsoProtocol::Saml && c.saml.is_none() {
             return Err(ValidationError::new("saml", "is required for protocol saml").into());

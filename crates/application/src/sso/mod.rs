@@ -12,6 +12,7 @@ pub(crate) mod attempt;
 mod identity;
 mod sign_in;
 mod test_sign_in;
+mod unsolicited;
 
 pub use attempt::binding_cookie_name;
 pub(crate) use attempt::{app_challenge, return_to, success_location};

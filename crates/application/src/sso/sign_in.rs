@@ -238,6 +238,14 @@ impl SsoSignIn {
         ctx: &RequestCtx,
         input: CallbackInput,
     ) -> Result<Landed, SsoFailure> {
+        // A SAML Response whose RelayState is none of our attempts: IdP-initiated.
+        let ours = input
+            .state
+            .as_deref()
+            .is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()));
+        if input.saml_response.is_some() && !ours {
+            return self.unsolicited(ctx, &input).await;
+        }
         let (stored, return_to) = attempt::take(&self.ports, input.state.as_deref()).await?;
         // A test sign-in: checked like one, shown, never used (no binding: nothing is granted).
         if stored.get("test_id").is_some() {
@@ -270,6 +278,18 @@ impl SsoSignIn {
         {
             return Err((SsoError::StateInvalid, None));
         }
+        self.answered(ctx, input, stored).await
+    }
+
+    /// The IdP's answer for the attempt (or unsolicited sign-in) `stored`, its user, and the
+    /// one-time code.
+    pub(super) async fn answered(
+        &self,
+        ctx: &RequestCtx,
+        input: &CallbackInput,
+        stored: &Value,
+    ) -> Result<String, (SsoError, Option<SsoConnection>)> {
+        let field = |name: &str| stored.get(name).and_then(Value::as_str).unwrap_or_default();
         let client_id =
             ClientId::parse(field("client_id")).map_err(|_| (SsoError::StateInvalid, None))?;
         let connection_id =
@@ -319,7 +339,7 @@ impl SsoSignIn {
             .map_err(|e| with(e.into()))
     }
 
-    async fn record_failure(
+    pub(super) async fn record_failure(
         &self,
         ctx: &RequestCtx,
         stored: &Value,
