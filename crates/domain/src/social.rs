@@ -319,20 +319,9 @@ impl SocialProvider {
                 .map(str::to_owned)
                 .ok_or_else(|| ValidationError::new(name, "is missing from the stored provider"))
         };
-        let idp = OidcIdp {
-            issuer: text("issuer")?,
-            client_id: text("client_id")?,
-            scopes: config
-                .get("scopes")
-                .and_then(Value::as_array)
-                .map(|s| {
-                    s.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-        };
+        let idp = OidcIdp::from_stored(config).ok_or_else(|| {
+            ValidationError::new("issuer", "or client_id is missing from the stored provider")
+        })?;
         let endpoints = match kind.default_endpoints() {
             Some(defaults) => Some(OAuth2Endpoints {
                 authorization: text("authorization_endpoint").unwrap_or(defaults.authorization),

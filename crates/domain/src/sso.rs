@@ -286,6 +286,26 @@ impl OidcIdp {
     pub fn to_value(&self) -> Value {
         json!({ "issuer": self.issuer, "client_id": self.client_id, "scopes": self.scopes })
     }
+
+    /// The stored settings ([`Self::to_value`]), read back without re-checking the issuer's
+    /// address; `None` without an issuer or client id.
+    #[must_use]
+    pub fn from_stored(value: &Value) -> Option<Self> {
+        Some(Self {
+            issuer: value.get("issuer")?.as_str()?.to_owned(),
+            client_id: value.get("client_id")?.as_str()?.to_owned(),
+            scopes: value
+                .get("scopes")
+                .and_then(Value::as_array)
+                .map(|s| {
+                    s.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
 }
 
 /// A SAML 2.0 IdP as a connection trusts it: its entityID (the `Issuer` it must send), where

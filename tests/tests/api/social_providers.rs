@@ -109,6 +109,17 @@ async fn configure(s: &Setup, idp: &SocialIdp, provider: &str, body: Value) -> V
     answer
 }
 
+/// GitHub's configuration with every endpoint at the peer.
+fn github(base: &str, store_tokens: bool) -> Value {
+    json!({
+        "client_id": "gh-app", "client_secret": "secret-of-gh",
+        "authorization_endpoint": format!("{base}/github/login/oauth/authorize"),
+        "token_endpoint": format!("{base}/github/login/oauth/access_token"),
+        "userinfo_endpoint": format!("{base}/github/api/user"),
+        "store_tokens": store_tokens,
+    })
+}
+
 fn start_url(s: &Setup, provider: &str) -> String {
     format!(
         "{}/api/auth/oauth/{provider}?api_key={}&redirect_uri={}&state=app-state",
@@ -188,19 +199,7 @@ async fn github_discord_microsoft_and_apple_sign_in_in_their_own_protocols() {
 
     // GitHub: OAuth 2.0 + PKCE, the profile and the verified primary address from its API;
     // its tokens kept (sealed) because the configuration asks.
-    configure(
-        &s,
-        &idp,
-        "github",
-        json!({
-            "client_id": "gh-app", "client_secret": "secret-of-gh",
-            "authorization_endpoint": format!("{base}/github/login/oauth/authorize"),
-            "token_endpoint": format!("{base}/github/login/oauth/access_token"),
-            "userinfo_endpoint": format!("{base}/github/api/user"),
-            "store_tokens": true,
-        }),
-    )
-    .await;
+    configure(&s, &idp, "github", github(&base, true)).await;
     let octo = json!({ "id": 4242, "login": "octo", "name": "Octo Cat",
         "emails": [{ "email": "octo@gh.test", "primary": true, "verified": true }] });
     let tokens = tokens_of(&s, &sign_in(&s, &idp, "github", octo.clone()).await).await;
@@ -390,18 +389,7 @@ async fn the_hosted_login_page_offers_each_provider_and_signs_in_in_chromium() {
     let idp = SocialIdp::start();
     let s = acme().await;
     let base = idp.base.clone();
-    configure(
-        &s,
-        &idp,
-        "github",
-        json!({
-            "client_id": "gh-app", "client_secret": "secret-of-gh",
-            "authorization_endpoint": format!("{base}/github/login/oauth/authorize"),
-            "token_endpoint": format!("{base}/github/login/oauth/access_token"),
-            "userinfo_endpoint": format!("{base}/github/api/user"),
-        }),
-    )
-    .await;
+    configure(&s, &idp, "github", github(&base, false)).await;
     let pem = idp.get("/_apple_key").await["private_pem"]
         .as_str()
         .unwrap()
@@ -503,19 +491,7 @@ async fn an_existing_account_joins_a_provider_only_once_its_owner_signs_in() {
     let idp = SocialIdp::start();
     let s = acme().await;
     let base = idp.base.clone();
-    configure(
-        &s,
-        &idp,
-        "github",
-        json!({
-            "client_id": "gh-app", "client_secret": "secret-of-gh",
-            "authorization_endpoint": format!("{base}/github/login/oauth/authorize"),
-            "token_endpoint": format!("{base}/github/login/oauth/access_token"),
-            "userinfo_endpoint": format!("{base}/github/api/user"),
-            "store_tokens": true,
-        }),
-    )
-    .await;
+    configure(&s, &idp, "github", github(&base, true)).await;
     let bob = verified_signup(&s, "bob@gh.test").await;
     verified_signup(&s, "eve@gh.test").await;
     let bob_at_github = json!({ "id": 501, "login": "bob",

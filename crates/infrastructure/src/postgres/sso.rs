@@ -100,27 +100,7 @@ impl ConnectionRow {
 
 /// The stored OIDC settings, read back without re-checking the issuer's address.
 fn stored_oidc(config: &Value) -> anyhow::Result<OidcIdp> {
-    let text = |name: &str| {
-        config
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .with_context(|| format!("stored OIDC {name}"))
-    };
-    Ok(OidcIdp {
-        issuer: text("issuer")?,
-        client_id: text("client_id")?,
-        scopes: config
-            .get("scopes")
-            .and_then(Value::as_array)
-            .map(|s| {
-                s.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default(),
-    })
+    OidcIdp::from_stored(config).context("stored OIDC settings without issuer or client id")
 }
 
 pub struct PgSsoConnections {
