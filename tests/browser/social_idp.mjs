@@ -151,6 +151,7 @@ function idToken(provider, grant) {
       ver: '2.0',
     });
     if (a.xms_edov !== undefined) claims.xms_edov = a.xms_edov;
+    if (a.email_verified !== undefined) claims.email_verified = a.email_verified;
   } else {
     Object.assign(claims, {
       iss: `${base}/apple`, email: a.email, email_verified: a.email_verified ?? 'true',

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::client::{ClientId, ValidationError};
-use crate::sso::{OidcIdp, check_idp_url};
+use crate::sso::{OIDC_ENDPOINT_FIELDS, OidcIdp, check_idp_url};
 
 /// A provider a client can offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -206,10 +206,11 @@ const ENDPOINT_FIELDS: [&str; 3] = [
 
 impl SocialProvider {
     /// The body `{client_id, scopes?, issuer?, authorization_endpoint?, token_endpoint?,
-    /// userinfo_endpoint?, team_id?, key_id?, store_tokens?}`: `issuer` defaults for named
-    /// providers and is required for `oidc`; OAuth 2.0 providers (GitHub, Discord) take
-    /// endpoint overrides, OpenID Connect ones find theirs by discovery; Apple needs
-    /// `team_id` and `key_id`.
+    /// userinfo_endpoint?, jwks_uri?, team_id?, key_id?, store_tokens?}`: `issuer` defaults for
+    /// named providers and is required for `oidc`; OAuth 2.0 providers (GitHub, Discord) take
+    /// endpoint overrides one by one, OpenID Connect ones find theirs by discovery unless
+    /// `authorization_endpoint`, `token_endpoint` and `jwks_uri` are given together; Apple
+    /// needs `team_id` and `key_id`.
     ///
     /// # Errors
     /// A missing or unsafe URL, a missing client id, bad scopes, a field the provider does not
@@ -231,19 +232,27 @@ impl SocialProvider {
             Some(scopes) if !scopes.is_null() => scopes.clone(),
             _ => json!(kind.default_scopes()),
         };
-        let idp = OidcIdp::parse(&settings, allow_insecure)?;
         let endpoints = match kind.default_endpoints() {
-            Some(defaults) => Some(endpoints(body, defaults, allow_insecure)?),
-            None => {
-                if let Some(field) = ENDPOINT_FIELDS.iter().find(|f| body.get(**f).is_some()) {
+            Some(defaults) => {
+                if body.get("jwks_uri").is_some_and(|v| !v.is_null()) {
                     return Err(ValidationError::new(
-                        field,
-                        "is found by discovery from the issuer for this provider: set issuer",
+                        "jwks_uri",
+                        "is for OpenID Connect providers (GitHub and Discord sign no ID tokens)",
                     ));
+                }
+                Some(endpoints(body, defaults, allow_insecure)?)
+            }
+            None => {
+                // OpenID Connect: discovery from the issuer, or these endpoints by hand.
+                for field in OIDC_ENDPOINT_FIELDS {
+                    if let Some(value) = body.get(field) {
+                        settings[field] = value.clone();
+                    }
                 }
                 None
             }
         };
+        let idp = OidcIdp::parse(&settings, allow_insecure)?;
         let apple = if kind == SocialKind::Apple {
             let id = |name: &'static str| {
                 body.get(name)
@@ -447,7 +456,7 @@ mod tests {
     }
 
     #[test]
-    fn oauth2_providers_take_endpoint_overrides_and_oidc_ones_refuse_them() {
+    fn oauth2_providers_take_endpoint_overrides_and_oidc_ones_all_three_or_discovery() {
         let github = SocialProvider::settings(
             SocialKind::Github,
             &json!({ "client_id": "gh", "token_endpoint": "https://ghe.example.com/token" }),
@@ -469,7 +478,25 @@ mod tests {
             &json!({ "client_id": "g", "token_endpoint": "https://example.com/t" }),
             false,
         );
-        assert_eq!(google.unwrap_err().field, "token_endpoint");
+        assert_eq!(google.unwrap_err().field, "oidc", "all three or none");
+        let google = SocialProvider::settings(
+            SocialKind::Google,
+            &json!({ "client_id": "g", "token_endpoint": "https://example.com/t",
+                     "authorization_endpoint": "https://example.com/a",
+                     "jwks_uri": "https://example.com/k" }),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            google.idp.endpoints.unwrap().jwks_uri,
+            "https://example.com/k"
+        );
+        let github = SocialProvider::settings(
+            SocialKind::Github,
+            &json!({ "client_id": "gh", "jwks_uri": "https://example.com/k" }),
+            false,
+        );
+        assert_eq!(github.unwrap_err().field, "jwks_uri");
     }
 
     #[test]

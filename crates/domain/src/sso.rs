@@ -229,6 +229,75 @@ pub struct OidcIdp {
     pub client_id: String,
     /// Requested besides `openid` (default `email profile`).
     pub scopes: Vec<String>,
+    /// Endpoints given instead of discovery.
+    pub endpoints: Option<OidcEndpoints>,
+}
+
+/// An IdP's endpoints named by hand (an IdP without a discovery document, a test IdP): the
+/// ID token's issuer is still checked against [`OidcIdp::issuer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcEndpoints {
+    pub authorization: String,
+    pub token: String,
+    pub jwks_uri: String,
+    pub userinfo: Option<String>,
+}
+
+/// The body fields of [`OidcEndpoints`].
+pub const OIDC_ENDPOINT_FIELDS: [&str; 4] = [
+    "authorization_endpoint",
+    "token_endpoint",
+    "jwks_uri",
+    "userinfo_endpoint",
+];
+
+impl OidcEndpoints {
+    /// `authorization_endpoint`, `token_endpoint` and `jwks_uri` together (with
+    /// `userinfo_endpoint` optional), or none of them.
+    ///
+    /// # Errors
+    /// Only some of them, or an unsafe URL.
+    pub fn parse(
+        object: &serde_json::Map<String, Value>,
+        allow_insecure: bool,
+    ) -> Result<Option<Self>, ValidationError> {
+        if !OIDC_ENDPOINT_FIELDS
+            .iter()
+            .any(|f| object.get(*f).is_some_and(|v| !v.is_null()))
+        {
+            return Ok(None);
+        }
+        let url = |name: &str| -> Result<Option<String>, ValidationError> {
+            match object.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(url)) => {
+                    check_idp_url(url.trim(), allow_insecure).map_err(|e| {
+                        ValidationError::new("oidc", format!("{name}: {}", e.message))
+                    })?;
+                    Ok(Some(url.trim().to_owned()))
+                }
+                Some(_) => Err(ValidationError::new(
+                    "oidc",
+                    format!("{name} must be a URL"),
+                )),
+            }
+        };
+        let required = |name: &str| {
+            url(name)?.ok_or_else(|| {
+                ValidationError::new(
+                    "oidc",
+                    "authorization_endpoint, token_endpoint and jwks_uri go together \
+                     (or none: discovery)",
+                )
+            })
+        };
+        Ok(Some(Self {
+            authorization: required(OIDC_ENDPOINT_FIELDS[0])?,
+            token: required(OIDC_ENDPOINT_FIELDS[1])?,
+            jwks_uri: required(OIDC_ENDPOINT_FIELDS[2])?,
+            userinfo: url(OIDC_ENDPOINT_FIELDS[3])?,
+        }))
+    }
 }
 
 impl OidcIdp {
@@ -279,12 +348,21 @@ impl OidcIdp {
             issuer: issuer.trim().to_owned(),
             client_id: client_id.to_owned(),
             scopes,
+            endpoints: OidcEndpoints::parse(object, allow_insecure)?,
         })
     }
 
     #[must_use]
     pub fn to_value(&self) -> Value {
-        json!({ "issuer": self.issuer, "client_id": self.client_id, "scopes": self.scopes })
+        let mut value =
+            json!({ "issuer": self.issuer, "client_id": self.client_id, "scopes": self.scopes });
+        if let Some(e) = &self.endpoints {
+            value["authorization_endpoint"] = json!(e.authorization);
+            value["token_endpoint"] = json!(e.token);
+            value["jwks_uri"] = json!(e.jwks_uri);
+            value["userinfo_endpoint"] = json!(e.userinfo);
+        }
+        value
     }
 
     /// The stored settings ([`Self::to_value`]), read back without re-checking the issuer's
@@ -304,6 +382,9 @@ impl OidcIdp {
                         .collect()
                 })
                 .unwrap_or_default(),
+            endpoints: value
+                .as_object()
+                .and_then(|object| OidcEndpoints::parse(object, true).ok().flatten()),
         })
     }
 }

@@ -19,15 +19,17 @@ use async_trait::async_trait;
 use authservice_application::ports::{
     IdpAssertion, IdpError, OidcAuthRequest, OidcCallback, OidcRelyingParty,
 };
+use authservice_domain::sso::{OidcEndpoints, OidcIdp};
 use base64::Engine;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreIdTokenVerifier,
-    CoreProviderMetadata,
+    CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
-    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest, IssuerUrl,
-    JsonWebKeySet, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    Scope, TokenResponse,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    EmptyAdditionalProviderMetadata, HttpRequest, IssuerUrl, JsonWebKeySet, JsonWebKeySetUrl,
+    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, ResponseTypes,
+    Scope, TokenResponse, TokenUrl, UserInfoUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
@@ -57,11 +59,12 @@ impl OpenIdConnectRp {
     /// configured issuer's tenant segment (Microsoft's `common`).
     async fn metadata(
         &self,
-        issuer: &str,
+        idp: &OidcIdp,
         multi_tenant: bool,
         fresh: bool,
     ) -> Result<CoreProviderMetadata, IdpError> {
-        let key = format!("{multi_tenant}|{issuer}");
+        let issuer = idp.issuer.as_str();
+        let key = format!("{multi_tenant}|{issuer}|{:?}", idp.endpoints);
         if !fresh
             && let Some((at, metadata)) = self.discovered.lock().expect("discovery cache").get(&key)
             && at.elapsed() < DISCOVERY_TTL
@@ -75,7 +78,9 @@ impl OpenIdConnectRp {
             let http = http.clone();
             async move { http.call(request).await }
         };
-        let metadata = if multi_tenant {
+        let metadata = if let Some(endpoints) = &idp.endpoints {
+            given_metadata(issuer_url, endpoints, &call).await?
+        } else if multi_tenant {
             self.tenant_metadata(issuer, &call).await?
         } else {
             CoreProviderMetadata::discover_async(issuer_url, &call)
@@ -178,7 +183,7 @@ impl OpenIdConnectRp {
             // current keys (the code is spent; only the token's check is repeated).
             Err(openidconnect::ClaimsVerificationError::SignatureVerification(_)) => {
                 let fresh = self
-                    .metadata(&callback.idp.issuer, quirks.multi_tenant, true)
+                    .metadata(callback.idp, quirks.multi_tenant, true)
                     .await?;
                 let verifier = CoreIdTokenVerifier::new_confidential_client(
                     ClientId::new(callback.idp.client_id.clone()),
@@ -233,6 +238,47 @@ impl OpenIdConnectRp {
             provider_tokens,
         })
     }
+}
+
+/// The metadata of an IdP whose endpoints are given by hand (no discovery), with its keys.
+async fn given_metadata<C>(
+    issuer: IssuerUrl,
+    endpoints: &OidcEndpoints,
+    call: &C,
+) -> Result<CoreProviderMetadata, IdpError>
+where
+    C: for<'c> openidconnect::AsyncHttpClient<'c>,
+{
+    let bad = |what: &str, e: &dyn std::fmt::Display| IdpError::Unavailable(format!("{what}: {e}"));
+    let authorization = AuthUrl::new(endpoints.authorization.clone())
+        .map_err(|e| bad("authorization endpoint", &e))?;
+    let jwks_uri =
+        JsonWebKeySetUrl::new(endpoints.jwks_uri.clone()).map_err(|e| bad("jwks_uri", &e))?;
+    let token = TokenUrl::new(endpoints.token.clone()).map_err(|e| bad("token endpoint", &e))?;
+    let userinfo = endpoints
+        .userinfo
+        .clone()
+        .map(UserInfoUrl::new)
+        .transpose()
+        .map_err(|e| bad("userinfo endpoint", &e))?;
+    let metadata = CoreProviderMetadata::new(
+        issuer,
+        authorization,
+        jwks_uri,
+        vec![ResponseTypes::new(vec![CoreResponseType::Code])],
+        vec![CoreSubjectIdentifierType::Public],
+        vec![
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        ],
+        EmptyAdditionalProviderMetadata {},
+    )
+    .set_token_endpoint(Some(token))
+    .set_userinfo_endpoint(userinfo);
+    let jwks = JsonWebKeySet::fetch_async(metadata.jwks_uri(), call)
+        .await
+        .map_err(|e| IdpError::Unavailable(format!("keys: {}", chain(&e))))?;
+    Ok(metadata.set_jwks(jwks))
 }
 
 /// `client_secret_basic` unless the provider offers only `client_secret_post` (Apple).
@@ -320,7 +366,7 @@ impl OidcRelyingParty for OpenIdConnectRp {
     #[tracing::instrument(name = "oidc_rp.authorization_url", level = "debug", skip_all)]
     async fn authorization_url(&self, request: OidcAuthRequest<'_>) -> Result<String, IdpError> {
         let metadata = self
-            .metadata(&request.idp.issuer, request.multi_tenant, false)
+            .metadata(request.idp, request.multi_tenant, false)
             .await?;
         let redirect = RedirectUrl::new(request.redirect_uri.to_owned())
             .map_err(|e| IdpError::Unavailable(format!("redirect URI: {e}")))?;
@@ -363,7 +409,7 @@ impl OidcRelyingParty for OpenIdConnectRp {
     #[tracing::instrument(name = "oidc_rp.finish", level = "debug", skip_all)]
     async fn finish(&self, callback: OidcCallback<'_>) -> Result<IdpAssertion, IdpError> {
         let metadata = self
-            .metadata(&callback.idp.issuer, callback.quirks.multi_tenant, false)
+            .metadata(callback.idp, callback.quirks.multi_tenant, false)
             .await?;
         self.exchange(&callback, metadata).await
     }

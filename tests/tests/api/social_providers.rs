@@ -555,3 +555,65 @@ async fn an_existing_account_joins_a_provider_only_once_its_owner_signs_in() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_openid_connect_provider_with_its_endpoints_given_needs_no_discovery() {
+    let idp = SocialIdp::start();
+    let s = acme().await;
+    let base = idp.base.clone();
+    let tid = "55555555-2222-3333-4444-555555555555";
+    // An issuer that publishes no discovery document: unusable by its issuer alone…
+    let path = format!("/api/admin/clients/{}/social-providers/oidc", s.client_id);
+    let body = json!({ "client_id": "ms-app", "client_secret": "secret-of-ms",
+                       "issuer": format!("{base}/ms/{tid}/v2.0") });
+    let (status, answer) = admin(&s.app, Method::PUT, &path, Some(body.clone())).await;
+    assert_eq!(status, 200, "{answer}");
+    idp.post(
+        "/_client/microsoft",
+        json!({ "client_id": "ms-app", "client_secret": "secret-of-ms",
+                "redirect_uri": answer["redirect_uri"] }),
+    )
+    .await;
+    idp.post(
+        "/_next/microsoft",
+        json!({ "sub": "ms-9", "tid": tid, "email": "nine@corp.test", "email_verified": true }),
+    )
+    .await;
+    let landed = Browser::new()
+        .follow(&start_url(&s, "oidc"), "https://")
+        .await;
+    assert_eq!(error_of(&landed).as_deref(), Some("idp_unavailable"));
+    // …but with its endpoints given (all three, or none), the ID token's issuer still checked.
+    let mut partial = body.clone();
+    partial["token_endpoint"] = json!(format!("{base}/ms/common/oauth2/v2.0/token"));
+    let (status, _) = admin(&s.app, Method::PUT, &path, Some(partial.clone())).await;
+    assert_eq!(status, 400);
+    let mut given = partial;
+    given["authorization_endpoint"] = json!(format!("{base}/ms/common/oauth2/v2.0/authorize"));
+    given["jwks_uri"] = json!(format!("{base}/ms/common/discovery/v2.0/keys"));
+    let (status, answer) = admin(&s.app, Method::PUT, &path, Some(given)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer["jwks_uri"].as_str().unwrap().ends_with("/keys"));
+    let tokens = tokens_of(
+        &s,
+        &Browser::new()
+            .follow(&start_url(&s, "oidc"), "https://")
+            .await,
+    )
+    .await;
+    assert_eq!(
+        s.me(tokens["access_token"].as_str().unwrap()).await["email"],
+        "nine@corp.test"
+    );
+    // A token of another issuer than the configured one: refused.
+    idp.post(
+        "/_next/microsoft",
+        json!({ "sub": "ms-10", "tid": tid, "iss_tenant": "other", "email": "ten@corp.test",
+                "email_verified": true }),
+    )
+    .await;
+    let landed = Browser::new()
+        .follow(&start_url(&s, "oidc"), "https://")
+        .await;
+    assert_eq!(error_of(&landed).as_deref(), Some("sso_failed"));
+}
