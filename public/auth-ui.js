@@ -380,7 +380,8 @@
       // here first, then the provider joins the account.
       store.setItem("authservice.link_token", linkToken);
       history.replaceState(null, "", `${location.pathname}?${new URLSearchParams({ api_key: apiKey })}`);
-      signIn.showOk(t("linkAfterSignIn", { provider: providerName(params.get("provider") || "") }));
+      const named = PROVIDER_NAMES[params.get("provider")] || "";
+      if (named) signIn.showOk(t("linkAfterSignIn", { provider: named }));
     } else if (error) {
       // (A stable code from the server: the SSO way back and other redirects.)
       signIn.showError({ authCode: error, code: error });

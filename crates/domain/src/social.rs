@@ -286,12 +286,15 @@ impl SocialProvider {
         })
     }
 
-    /// Whether a secret is bound to what changed: a new issuer, client id, Apple team or key
-    /// needs a new one.
+    /// Whether the provider is still the same one: a new issuer, client id, endpoint (a token
+    /// endpoint elsewhere would receive the secret; other keys or another server mean other
+    /// subjects), Apple team or key needs a new secret and forgets the identities.
     #[must_use]
     pub fn same_credentials(&self, settings: &SocialSettings) -> bool {
         self.idp.issuer == settings.idp.issuer
             && self.idp.client_id == settings.idp.client_id
+            && self.idp.endpoints == settings.idp.endpoints
+            && self.endpoints == settings.endpoints
             && self.apple == settings.apple
     }
 
@@ -416,9 +419,10 @@ pub fn email_verified(kind: SocialKind, claims: &Map<String, Value>) -> bool {
         _ => false,
     };
     match kind {
+        // (Microsoft never sends `email_verified`: a tenant-defined claim of that name is not
+        // believed.)
         SocialKind::Microsoft => {
-            truthy("email_verified")
-                || truthy("xms_edov")
+            truthy("xms_edov")
                 || claims.get("tid").and_then(Value::as_str) == Some(MICROSOFT_CONSUMERS_TENANT)
         }
         SocialKind::Apple => truthy("email_verified"),

@@ -22,8 +22,8 @@ use authservice_application::ports::{
 use authservice_domain::sso::{OidcEndpoints, OidcIdp};
 use base64::Engine;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreIdTokenVerifier,
-    CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreResponseType, CoreSubjectIdentifierType,
+    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
@@ -185,13 +185,16 @@ impl OpenIdConnectRp {
                 let fresh = self
                     .metadata(callback.idp, quirks.multi_tenant, true)
                     .await?;
-                let verifier = CoreIdTokenVerifier::new_confidential_client(
+                // (Through a client, like the first check: the algorithms the IdP publishes,
+                // not only RS256.)
+                let fresh_client = CoreClient::from_provider_metadata(
+                    fresh,
                     ClientId::new(callback.idp.client_id.clone()),
-                    ClientSecret::new(secret),
-                    fresh.issuer().clone(),
-                    fresh.jwks().clone(),
-                )
-                .require_issuer_match(!quirks.multi_tenant);
+                    Some(ClientSecret::new(secret)),
+                );
+                let verifier = fresh_client
+                    .id_token_verifier()
+                    .require_issuer_match(!quirks.multi_tenant);
                 id_token
                     .claims(&verifier, &nonce)
                     .map_err(|e| IdpError::Refused(format!("ID token: {e}")))?

@@ -486,6 +486,28 @@ async fn complete_link(s: &Setup, access: &str, token: &str) -> (StatusCode, Val
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// Completes a parked link in `browser` (with its link cookie).
+async fn complete_in(
+    browser: &mut Browser,
+    s: &Setup,
+    access: &str,
+    token: &str,
+) -> (StatusCode, Value) {
+    let bearer = format!("Bearer {access}");
+    let res = browser
+        .post(
+            &s.app.url("/api/auth/oauth/link/complete"),
+            &[
+                ("X-API-Key", s.key.as_str()),
+                ("Authorization", bearer.as_str()),
+            ],
+            json!({ "link_token": token }),
+        )
+        .await;
+    let status = res.status();
+    (status, res.json::<Value>().await.unwrap_or(Value::Null))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_existing_account_joins_a_provider_only_once_its_owner_signs_in() {
     let idp = SocialIdp::start();
@@ -498,15 +520,17 @@ async fn an_existing_account_joins_a_provider_only_once_its_owner_signs_in() {
         "emails": [{ "email": "bob@gh.test", "primary": true, "verified": true }] });
 
     // GitHub vouches for Bob's address: nobody is signed in, nothing linked — the identity
-    // waits for the account's own sign-in, under a one-time token.
-    let landed = sign_in(&s, &idp, "github", bob_at_github.clone()).await;
+    // waits for the account's own sign-in in this browser, under a one-time token.
+    idp.post("/_next/github", bob_at_github.clone()).await;
+    let mut browser = Browser::new();
+    let landed = browser.follow(&start_url(&s, "github"), "https://").await;
     assert_eq!(error_of(&landed).as_deref(), Some("sso_account_conflict"));
     assert_eq!(query(&landed, "provider").as_deref(), Some("github"));
     let token = query(&landed, "link_token").expect("a link token");
     assert!(query(&landed, "auth_code").is_none());
-    // Another account cannot take it (and does not burn it).
+    // Another account cannot take it, even in that browser (and does not burn it).
     let eve = password_login(&s, "eve@gh.test").await;
-    let (status, answer) = complete_link(&s, &eve, &token).await;
+    let (status, answer) = complete_in(&mut browser, &s, &eve, &token).await;
     assert_eq!(
         (status, answer["code"].as_str()),
         (StatusCode::BAD_REQUEST, Some("sso_state_invalid")),
@@ -523,14 +547,18 @@ async fn an_existing_account_joins_a_provider_only_once_its_owner_signs_in() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    // Bob signs in with his password: the identity joins his account, once.
+    // A token sent to Bob's own browser elsewhere (no link cookie) joins nothing: a planted
+    // link cannot ride Bob's next sign-in.
     let access = password_login(&s, "bob@gh.test").await;
-    let (status, answer) = complete_link(&s, &access, &token).await;
+    let (status, _) = complete_link(&s, &access, &token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Bob signs in with his password in that browser: the identity joins his account, once.
+    let (status, answer) = complete_in(&mut browser, &s, &access, &token).await;
     assert_eq!(
         (status, &answer),
         (StatusCode::OK, &json!({ "provider": "github" }))
     );
-    let (status, _) = complete_link(&s, &access, &token).await;
+    let (status, _) = complete_in(&mut browser, &s, &access, &token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     // The tokens GitHub gave at that sign-in were kept with it (sealed).
     let res = call(
@@ -554,6 +582,41 @@ async fn an_existing_account_joins_a_provider_only_once_its_owner_signs_in() {
             .len(),
         1
     );
+    // An account whose address was never proven is nobody's yet: no link is offered.
+    super::auth_helpers::signup(&s.app, &s.key, "unproven@gh.test").await;
+    let landed = sign_in(
+        &s,
+        &idp,
+        "github",
+        json!({ "id": 502, "login": "up",
+                "emails": [{ "email": "unproven@gh.test", "primary": true, "verified": true }] }),
+    )
+    .await;
+    assert_eq!(error_of(&landed).as_deref(), Some("sso_account_conflict"));
+    assert!(query(&landed, "link_token").is_none());
+    // Another GitHub server (an endpoint moved) is another provider: the secret is asked again
+    // and the identities it linked are forgotten.
+    let path = format!("/api/admin/clients/{}/social-providers/github", s.client_id);
+    let mut moved = github(&base, true);
+    moved["token_endpoint"] = json!(format!("{base}/github/login/oauth/access_token?ghe=1"));
+    let mut without_secret = moved.clone();
+    without_secret
+        .as_object_mut()
+        .unwrap()
+        .remove("client_secret");
+    let (status, _) = admin(&s.app, Method::PUT, &path, Some(without_secret)).await;
+    assert_eq!(status, 400);
+    let (status, _) = admin(&s.app, Method::PUT, &path, Some(moved)).await;
+    assert_eq!(status, 200);
+    let landed = sign_in(
+        &s,
+        &idp,
+        "github",
+        json!({ "id": 501, "login": "bob",
+                "emails": [{ "email": "bob@gh.test", "primary": true, "verified": true }] }),
+    )
+    .await;
+    assert_eq!(error_of(&landed).as_deref(), Some("sso_account_conflict"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -129,14 +129,20 @@ impl Browser {
         res
     }
 
-    /// A POST of JSON with these headers, keeping the cookies the answer sets.
+    /// A POST of JSON with these headers and this browser's cookies, keeping the cookies the
+    /// answer sets.
     pub(crate) async fn post(
         &mut self,
         url: &str,
         headers: &[(&str, &str)],
         body: Value,
     ) -> reqwest::Response {
-        let mut req = self.http.post(url).json(&body);
+        let cookie: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut req = self
+            .http
+            .post(url)
+            .header("Cookie", cookie.join("; "))
+            .json(&body);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }

@@ -108,13 +108,17 @@ pub fn snapshot(c: &SsoConnection) -> Value {
     })
 }
 
-/// Who the connection's subjects belong to: the OIDC issuer and client id, or the SAML
-/// entityID (certificates rotate within one IdP).
-fn idp_identity(c: &SsoConnection) -> (Option<(String, String)>, Option<String>) {
+/// Who the connection's subjects belong to: the OIDC issuer, client id and hand-named endpoints
+/// (their keys sign the tokens), or the SAML entityID (certificates rotate within one IdP).
+fn idp_identity(c: &SsoConnection) -> (Option<(String, String, String)>, Option<String>) {
     (
-        c.oidc
-            .as_ref()
-            .map(|o| (o.issuer.clone(), o.client_id.clone())),
+        c.oidc.as_ref().map(|o| {
+            (
+                o.issuer.clone(),
+                o.client_id.clone(),
+                format!("{:?}", o.endpoints),
+            )
+        }),
         c.saml.as_ref().map(|s| s.entity_id.clone()),
     )
 }
@@ -290,12 +294,13 @@ impl ManageSsoConnections {
             }
             let idp = OidcIdp::parse(oidc, self.settings.allow_insecure_idp_urls)?;
             let sealed = self.sealed_secret(oidc)?;
-            // The sealed secret goes only to the IdP it was given for: another issuer or client
-            // id needs its own.
-            let same_idp = c
-                .oidc
-                .as_ref()
-                .is_some_and(|o| o.issuer == idp.issuer && o.client_id == idp.client_id);
+            // The sealed secret goes only to the IdP it was given for: another issuer, client
+            // id or endpoint (a token endpoint elsewhere would receive it) needs its own.
+            let same_idp = c.oidc.as_ref().is_some_and(|o| {
+                o.issuer == idp.issuer
+                    && o.client_id == idp.client_id
+                    && o.endpoints == idp.endpoints
+            });
             if sealed.is_none() && !same_idp {
                 c.sealed_secret = None;
             }

@@ -46,6 +46,14 @@ impl ConnectedAccounts {
     pub async fn tokens(&self, caller: &AuthenticatedUser, kind: &str) -> Result<Value, SsoError> {
         let user = &caller.user;
         let kind = SocialKind::parse(kind).map_err(|_| SsoError::ProviderNotFound)?;
+        // Only while the provider is on and still keeps tokens (turning `store_tokens` off
+        // hides the ones kept; the next sign-in forgets them).
+        self.ports
+            .social_providers
+            .get(user.client_id, kind)
+            .await?
+            .filter(|p| p.enabled && p.store_tokens)
+            .ok_or(SsoError::ProviderNotFound)?;
         let sealed = self
             .ports
             .social_providers

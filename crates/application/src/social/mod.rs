@@ -99,6 +99,9 @@ impl ManageSocialProviders {
         let kind = SocialKind::parse(kind)?;
         let settings = SocialProvider::settings(kind, body, self.settings.allow_insecure_idp_urls)?;
         let existing = self.ports.social_providers.get(client, kind).await?;
+        let changed = existing
+            .as_ref()
+            .is_some_and(|e| !e.same_credentials(&settings));
         let sealed = match body.get("client_secret") {
             Some(Value::String(secret)) if (1..=4096).contains(&secret.len()) => {
                 if kind == SocialKind::Apple && !secret.contains("-----BEGIN PRIVATE KEY-----") {
@@ -149,13 +152,15 @@ impl ManageSocialProviders {
         if let Some(before) = &existing {
             event = event.before(provider_json(&self.settings, before));
         }
-        self.ports
-            .uow
-            .commit(vec![
-                Write::PutSocialProvider(provider.clone()),
-                Write::Audit(event.at(now)),
-            ])
-            .await?;
+        // Another provider (issuer, client id, endpoints, Apple key) has other subjects: its
+        // identities go with the old configuration.
+        let mut writes = Vec::new();
+        if changed {
+            writes.push(Write::DeleteSocialProvider { client, kind });
+        }
+        writes.push(Write::PutSocialProvider(provider.clone()));
+        writes.push(Write::Audit(event.at(now)));
+        self.ports.uow.commit(writes).await?;
         Ok(provider_json(&self.settings, &provider))
     }
 

@@ -37,14 +37,17 @@ pub(super) async fn offer(
     user: &User,
 ) -> Result<SsoError, SsoError> {
     let token = hex(&ports.random.bytes32());
+    let binding = hex(&ports.random.bytes32());
     let tokens = super::provider::sealed_tokens(ports, assertion)?.map(|t| hex(&t));
     let parked = json!({
         "client_id": user.client_id.to_string(),
         "user_id": user.id.to_string(),
         "email": user.email.as_str(),
         "provider": provider.kind.as_str(),
+        "issuer": provider.idp.issuer,
         "subject": assertion.subject,
         "tokens": tokens,
+        "binding": hex(&sha256(binding.as_bytes())),
     });
     ports
         .ephemeral
@@ -53,24 +56,27 @@ pub(super) async fn offer(
     Ok(SsoError::LinkAfterSignIn {
         link_token: token,
         provider: provider.kind.as_str(),
+        binding,
     })
 }
 
 impl ConnectedAccounts {
-    /// Completes a parked link for the signed-in caller (a recent sign-in): the identity joins
-    /// their account (`social.identity_linked`). The token is used once, and only by its
-    /// account — anyone else's attempt leaves it in place.
+    /// Completes a parked link for the signed-in caller (a recent sign-in), in the browser
+    /// whose social sign-in parked it (`binding`: its link cookie): the identity joins their
+    /// account (`social.identity_linked`). The token is used once, and only by its account in
+    /// that browser — anyone else's attempt leaves it in place.
     ///
     /// # Errors
-    /// `ReauthenticationRequired`, `StateInvalid` (unknown, expired, used, or another
-    /// account's token, or the address changed since), `ProviderNotFound` (removed or
-    /// disabled since), `AccountConflict` (the identity joined another account meanwhile), a
-    /// store failure.
+    /// `ReauthenticationRequired`, `StateInvalid` (unknown, expired, used, another account's
+    /// token or browser, or the address or provider changed since), `ProviderNotFound`
+    /// (removed or disabled since), `AccountConflict` (the identity joined another account
+    /// meanwhile), a store failure.
     pub async fn complete_link(
         &self,
         ctx: &RequestCtx,
         caller: &AuthenticatedUser,
         token: &str,
+        binding: Option<&str>,
     ) -> Result<SocialKind, SsoError> {
         self.recent(caller)?;
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -88,7 +94,8 @@ impl ConnectedAccounts {
         let user = &caller.user;
         let theirs = ClientId::parse(field("client_id")).ok() == Some(user.client_id)
             && UserId::parse(field("user_id")).ok() == Some(user.id)
-            && field("email") == user.email.as_str();
+            && field("email") == user.email.as_str()
+            && crate::sso::attempt::bound(binding, &parked);
         if !theirs {
             return Err(SsoError::StateInvalid);
         }
@@ -96,18 +103,22 @@ impl ConnectedAccounts {
             return Err(SsoError::StateInvalid);
         }
         let kind = SocialKind::parse(field("provider")).map_err(|_| SsoError::StateInvalid)?;
-        ports
+        let provider = ports
             .social_providers
             .get(user.client_id, kind)
             .await?
             .filter(|p| p.enabled)
             .ok_or(SsoError::ProviderNotFound)?;
+        // The identity's subject means something only at the provider it was parked from.
+        if provider.idp.issuer != field("issuer") {
+            return Err(SsoError::StateInvalid);
+        }
         let tokens = match parked.get("tokens").and_then(Value::as_str) {
-            Some(sealed) => Some(
+            Some(sealed) if provider.store_tokens => Some(
                 authservice_domain::secret::unhex(sealed)
                     .ok_or_else(|| anyhow::anyhow!("parked provider tokens"))?,
             ),
-            None => None,
+            _ => None,
         };
         super::connected::link(
             ports,

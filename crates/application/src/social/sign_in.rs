@@ -246,7 +246,11 @@ impl SocialSignIn {
             }
             if let Some(existing) = ports.users.find_by_email(client.id, &email).await? {
                 // Never a takeover by an asserted address: the account's owner signs in their
-                // own way first, then the identity joins it.
+                // own way first, then the identity joins it — only an account whose address
+                // was proven (a pre-registered, unproven one is nobody's yet).
+                if !existing.user.email_verified {
+                    return Err(SsoError::AccountConflict);
+                }
                 return Err(
                     super::pending::offer(ports, provider, assertion, &existing.user).await?,
                 );

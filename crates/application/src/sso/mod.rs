@@ -70,6 +70,10 @@ pub(crate) async fn required_for(
     }))
 }
 
+/// The cookie (path `/api/auth/oauth/link`) binding a parked social link to the browser whose
+/// social sign-in parked it: a link token sent to someone else's browser completes nothing.
+pub const LINK_COOKIE: &str = "authservice_social_link";
+
 /// How long an SSO attempt may take at the IdP.
 pub const SSO_STATE_TTL: Duration = Duration::from_secs(600);
 
@@ -101,6 +105,8 @@ pub enum SsoError {
     LinkAfterSignIn {
         link_token: String,
         provider: &'static str,
+        /// The value of the cookie binding the link to this browser ([`LINK_COOKIE`]).
+        binding: String,
     },
     #[error("the user has no account and the connection does not create them: {0}")]
     NotProvisioned(&'static str),
@@ -185,6 +191,16 @@ impl SsoError {
         }
     }
 
+    /// The value of the cookie that binds a parked link to the browser of the social sign-in
+    /// that parked it.
+    #[must_use]
+    pub fn link_binding(&self) -> Option<&str> {
+        match self {
+            Self::LinkAfterSignIn { binding, .. } => Some(binding),
+            _ => None,
+        }
+    }
+
     /// What the way back carries besides `error` (the pending link's token and provider).
     #[must_use]
     pub fn redirect_params(&self) -> Vec<(&'static str, String)> {
@@ -192,6 +208,7 @@ impl SsoError {
             Self::LinkAfterSignIn {
                 link_token,
                 provider,
+                ..
             } => vec![
                 ("link_token", link_token.clone()),
                 ("provider", (*provider).to_owned()),
@@ -217,6 +234,7 @@ impl SsoError {
             Self::LinkAfterSignIn {
                 link_token: String::new(),
                 provider: "",
+                binding: String::new(),
             },
             Self::NotProvisioned(""),
             Self::ClientSuspended,

@@ -137,18 +137,31 @@ struct CompleteLink {
     link_token: String,
 }
 
-/// Completes the link a social sign-in parked for this (just signed-in) account.
+/// Completes the link a social sign-in parked for this (just signed-in) account, in the
+/// browser that holds the link's cookie.
 async fn complete_link(
+    req: HttpRequest,
     CurrentUser { ctx, caller }: CurrentUser,
     state: web::Data<HttpState>,
     body: web::Json<CompleteLink>,
 ) -> Result<HttpResponse, ApiError> {
+    use authservice_application::sso::LINK_COOKIE;
+    let binding = req.cookie(LINK_COOKIE).map(|c| c.value().to_owned());
     let kind = state
         .services
         .connected_accounts
-        .complete_link(&ctx, &caller, &body.link_token)
+        .complete_link(&ctx, &caller, &body.link_token, binding.as_deref())
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "provider": kind.as_str() })))
+    let mut gone = actix_web::cookie::Cookie::build(LINK_COOKIE, "")
+        .path("/api/auth/oauth/link")
+        .http_only(true)
+        .secure(state.config.cookies.secure)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .finish();
+    gone.make_removal();
+    Ok(HttpResponse::Ok()
+        .cookie(gone)
+        .json(json!({ "provider": kind.as_str() })))
 }
 
 /// The caller's connected providers.

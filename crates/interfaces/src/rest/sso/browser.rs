@@ -87,12 +87,27 @@ fn redirect(location: &str) -> actix_web::HttpResponseBuilder {
 /// Sends the browser where a stopped attempt is reported: the app's validated redirect URI
 /// with `error=<code>` (and its `state`), else the hosted login page. Never any detail.
 fn failed(state: &HttpState, failure: &SsoFailure) -> HttpResponse {
-    report(
+    let mut response = report(
         state,
         &failure.error,
         &failure.return_to,
         &failure.error.redirect_params(),
-    )
+    );
+    // A parked social link completes only in this browser.
+    if let Some(binding) = failure.error.link_binding() {
+        let cookie = actix_web::cookie::Cookie::build(
+            authservice_application::sso::LINK_COOKIE,
+            binding.to_owned(),
+        )
+        .path("/api/auth/oauth/link")
+        .http_only(true)
+        .secure(state.config.cookies.secure)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(600))
+        .finish();
+        let _ = response.add_cookie(&cookie);
+    }
+    response
 }
 
 /// Redirects to the validated `return_to` (or the login page) with the error's stable code
