@@ -160,13 +160,7 @@ fn validate(
         .map(|n| n.value.trim().to_owned())
         .filter(|n| !n.is_empty())
         .ok_or("response: no NameID")?;
-    let confirmation_end = assertion
-        .subject
-        .as_ref()
-        .and_then(|s| s.subject_confirmations.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.subject_confirmation_data.as_ref())
+    let confirmation_end = confirmation_data(&assertion)
         .filter_map(|d| d.not_on_or_after)
         .min();
     let conditions_end = assertion
@@ -212,6 +206,19 @@ fn validate(
     })
 }
 
+/// The data of the assertion's subject confirmations.
+fn confirmation_data(
+    assertion: &samael::schema::Assertion,
+) -> impl Iterator<Item = &samael::schema::SubjectConfirmationData> {
+    assertion
+        .subject
+        .as_ref()
+        .and_then(|s| s.subject_confirmations.as_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.subject_confirmation_data.as_ref())
+}
+
 /// Binds the answer to its request: an SP-initiated response's bearer confirmation names our
 /// AuthnRequest (`InResponseTo`; samael compares it only when present); an IdP-initiated one
 /// answers no request at all (neither the Response nor a confirmation names one) — so a
@@ -221,13 +228,7 @@ fn check_in_response_to(
     response: &str,
     request_id: Option<&str>,
 ) -> Result<(), String> {
-    let answered: Vec<Option<&str>> = assertion
-        .subject
-        .as_ref()
-        .and_then(|s| s.subject_confirmations.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.subject_confirmation_data.as_ref())
+    let answered: Vec<Option<&str>> = confirmation_data(assertion)
         .map(|d| d.in_response_to.as_deref())
         .collect();
     match request_id {

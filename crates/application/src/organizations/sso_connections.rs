@@ -33,6 +33,16 @@ pub struct SsoSettings {
 }
 
 impl SsoSettings {
+    /// Whether `client` accepts `uri` as where a sign-in lands: a registered redirect URI (or,
+    /// for clients with none, an allowed origin), or this server's own origin.
+    #[must_use]
+    pub fn accepts_redirect_uri(&self, client: &authservice_domain::Client, uri: &str) -> bool {
+        let own = url::Url::parse(&self.base_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        client.accepts_redirect_uri(uri, &own)
+    }
+
     /// Where the IdP sends the user back for connection `id`.
     #[must_use]
     pub fn callback_url(&self, id: Uuid) -> String {
@@ -191,13 +201,6 @@ impl ManageSsoConnections {
         }
     }
 
-    /// This server's origin (redirect URIs on it are always acceptable).
-    fn own_origin(&self) -> String {
-        url::Url::parse(&self.settings.base_url)
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_default()
-    }
-
     /// The IdP a `saml` object describes: `idp_metadata_xml`, `idp_metadata_url` (fetched
     /// now), or `idp_entity_id` + `idp_sso_url` + `idp_certificates` (PEM); and
     /// `idp_initiated_redirect_uri` (IdP-initiated sign-in, off when missing).
@@ -250,9 +253,7 @@ impl ManageSsoConnections {
         let idp = SamlIdp {
             idp_initiated_redirect_uri: match saml.get("idp_initiated_redirect_uri") {
                 None | Some(Value::Null) => None,
-                Some(Value::String(uri))
-                    if client.accepts_redirect_uri(uri, &self.own_origin()) =>
-                {
+                Some(Value::String(uri)) if self.settings.accepts_redirect_uri(client, uri) => {
                     Some(uri.clone())
                 }
                 Some(_) => {

@@ -115,7 +115,7 @@ impl ManageSocialProviders {
             }
             None | Some(Value::Null) => existing
                 .as_ref()
-                .filter(|e| e.same_credentials(&settings))
+                .filter(|_| !changed)
                 .map(|e| e.sealed_secret.clone())
                 .ok_or_else(|| {
                     authservice_domain::ValidationError::new(

@@ -316,10 +316,7 @@ pub(crate) fn return_to(
             app_state,
         });
     };
-    let own = url::Url::parse(&settings.base_url)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default();
-    if !client.accepts_redirect_uri(uri, &own) {
+    if !settings.accepts_redirect_uri(client, uri) {
         return Err(SsoError::RedirectUriNotAllowed);
     }
     Ok(ReturnTo {
@@ -363,6 +360,12 @@ pub(crate) fn success_location(settings: &SsoSettings, return_to: &ReturnTo, cod
     url.into()
 }
 
+/// Whether `state` has the shape of an attempt's state (64 hex characters, [`hex`] of 32
+/// random bytes).
+pub(crate) fn is_attempt_state(state: &str) -> bool {
+    state.len() == 64 && state.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Takes the attempt `state` names (single use, whatever follows) and where it reports to.
 ///
 /// # Errors
@@ -372,7 +375,7 @@ pub(crate) async fn take(
     state: Option<&str>,
 ) -> Result<(Value, ReturnTo), SsoError> {
     let state = state
-        .filter(|s| s.len() == 64)
+        .filter(|s| is_attempt_state(s))
         .ok_or(SsoError::StateInvalid)?;
     let stored = ports
         .ephemeral

@@ -242,7 +242,7 @@ impl SsoSignIn {
         let ours = input
             .state
             .as_deref()
-            .is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()));
+            .is_some_and(attempt::is_attempt_state);
         if input.saml_response.is_some() && !ours {
             return self.unsolicited(ctx, &input).await;
         }

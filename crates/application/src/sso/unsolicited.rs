@@ -48,10 +48,7 @@ impl SsoSignIn {
             .await
             .map_err(|e| refused(e.into()))?
             .ok_or_else(|| refused(SsoError::ConnectionNotFound))?;
-        let own = url::Url::parse(&self.settings.base_url)
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_default();
-        let registered = |uri: &str| client.accepts_redirect_uri(uri, &own);
+        let registered = |uri: &str| self.settings.accepts_redirect_uri(&client, uri);
         let redirect = match input.state.as_deref() {
             Some(relay) if registered(relay) => relay.to_owned(),
             _ => target,
