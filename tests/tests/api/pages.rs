@@ -112,6 +112,18 @@ pub(crate) async fn lands_on(browser: &mut Browser, path: &str) {
     ok(browser, json!({ "op": "wait_url", "path": path })).await;
 }
 
+/// Signs out from the account page once every section has loaded: a request still in flight
+/// when the session ends is (rightly) refused, which the browser logs as a console error.
+pub(crate) async fn signs_out(browser: &mut Browser) {
+    ok(
+        browser,
+        json!({ "op": "wait_selector", "selector": "main[aria-busy=false]", "state": "attached" }),
+    )
+    .await;
+    click(browser, "Sign out").await;
+    lands_on(browser, "/login.html").await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_user_goes_through_every_hosted_page() {
     let (app, sink, key) = pages_app().await;
@@ -188,8 +200,7 @@ async fn a_user_goes_through_every_hosted_page() {
     assert_eq!(codes.len(), 10);
 
     // Sign out, sign in with password and TOTP.
-    click(&mut b, "Sign out").await;
-    lands_on(&mut b, "/login.html").await;
+    signs_out(&mut b).await;
     fill(&mut b, "Email", "ada@example.com").await;
     fill(&mut b, "Password", PASSWORD).await;
     click(&mut b, "Sign in").await;
@@ -201,8 +212,7 @@ async fn a_user_goes_through_every_hosted_page() {
     // Enrol a passkey (virtual authenticator), then sign in with it.
     click(&mut b, "Add a passkey").await;
     ok(&mut b, json!({ "op": "check_text", "text": "Rename" })).await;
-    click(&mut b, "Sign out").await;
-    lands_on(&mut b, "/login.html").await;
+    signs_out(&mut b).await;
     // Passkey autofill may sign in on its own (the virtual authenticator answers at once);
     // otherwise the button does.
     let auto = b

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::auth_helpers::call;
 use super::domains::admin;
-use super::pages::{click, fill, lands_on, ok, sees};
+use super::pages::{click, fill, lands_on, ok, sees, signs_out};
 use super::sso::{APP_CALLBACK, Browser, Setup, acme, query, urlencoding, verified_signup};
 
 struct SocialIdp {
@@ -423,15 +423,13 @@ async fn the_hosted_login_page_offers_each_provider_and_signs_in_in_chromium() {
     click(&mut b, "Continue with GitHub").await;
     lands_on(&mut b, "/account.html").await;
     sees(&mut b, "octo@gh.test").await;
-    click(&mut b, "Sign out").await;
-    lands_on(&mut b, "/login.html").await;
+    signs_out(&mut b).await;
     // Apple answers with a page posting the code back cross-site: the attempt's cookie
     // (SameSite=None; Secure) comes along in a real browser.
     click(&mut b, "Continue with Apple").await;
     lands_on(&mut b, "/account.html").await;
     sees(&mut b, "ann@icloud.test").await;
-    click(&mut b, "Sign out").await;
-    lands_on(&mut b, "/login.html").await;
+    signs_out(&mut b).await;
     // GitHub vouches for an existing account's address: the page asks its owner to sign in,
     // then GitHub joins the account.
     verified_signup(&s, "carla@gh.test").await;
