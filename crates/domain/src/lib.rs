@@ -14,6 +14,7 @@ pub mod organization;
 pub mod password;
 pub mod pkce;
 pub mod principal;
+pub mod scim;
 pub mod secret;
 pub mod service_account;
 pub mod sign_in;
