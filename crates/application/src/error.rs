@@ -101,6 +101,7 @@ pub enum ErrorKind {
     /// No DNS answer (the resolver failed or timed out).
     DnsUnavailable,
     SsoConnectionNotFound,
+    ScimDirectoryNotFound,
     /// No active SSO connection routes this domain (or address).
     SsoNotConfigured,
     /// The SSO connection is disabled.

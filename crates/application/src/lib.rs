@@ -19,6 +19,7 @@ pub mod oidc;
 pub mod organizations;
 pub mod pagination;
 pub mod ports;
+pub mod scim;
 pub mod services;
 pub mod social;
 pub mod sso;

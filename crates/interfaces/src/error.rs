@@ -227,6 +227,8 @@ table! {
         "DNS lookup failed" "The domain could not be checked right now. Try again shortly." true;
     SsoConnectionNotFound      404 NotFound           "sso_connection_not_found"      "AUTH_SSO_CONNECTION_NOT_FOUND"
         "SSO connection not found" "That single sign-on connection does not exist." false;
+    ScimDirectoryNotFound      404 NotFound           "scim_directory_not_found"      "AUTH_SCIM_DIRECTORY_NOT_FOUND"
+        "SCIM directory not found" "That SCIM directory does not exist." false;
     SsoNotConfigured           404 NotFound           "sso_not_configured"            "AUTH_SSO_NOT_CONFIGURED"
         "SSO not configured" "Single sign-on is not set up for that address. Sign in another way." false;
     SsoConnectionDisabled      403 FailedPrecondition "sso_connection_disabled"       "AUTH_SSO_CONNECTION_DISABLED"

@@ -206,6 +206,9 @@ impl Application {
             sso_connections: Arc::new(authservice_infrastructure::postgres::PgSsoConnections::new(
                 pg_pool.clone(),
             )),
+            scim_directories: Arc::new(
+                authservice_infrastructure::postgres::PgScimDirectories::new(pg_pool.clone()),
+            ),
             oidc_rp: Arc::new(
                 authservice_infrastructure::oidc_rp::OpenIdConnectRp::new(
                     settings.allow_insecure_idp_urls,

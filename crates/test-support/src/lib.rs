@@ -269,6 +269,7 @@ impl World {
             org_domains: db.clone(),
             dns: dns.clone(),
             sso_connections: db.clone(),
+            scim_directories: db.clone(),
             oidc_rp: idp.clone(),
             social_providers: db.clone(),
             oauth2: idp.clone(),

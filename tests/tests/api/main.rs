@@ -19,6 +19,7 @@ mod pages;
 mod passkeys;
 mod pipeline;
 mod saml;
+mod scim;
 mod service_accounts;
 mod signing_keys;
 mod social;

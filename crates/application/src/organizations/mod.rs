@@ -10,6 +10,7 @@ mod manage;
 mod mappings;
 mod members;
 mod operate;
+mod scim_directories;
 mod sso_connections;
 mod token;
 
@@ -20,6 +21,7 @@ pub use manage::{ManageOrganizations, NewOrganization, OrganizationPatch, Organi
 pub use mappings::{MappingInput, mapping_json};
 pub use members::ManageMembers;
 pub use operate::OperateOrganizations;
+pub use scim_directories::{DirectoryInput, ManageScimDirectories, directory_snapshot};
 pub use sso_connections::{
     ConnectionInput, ManageSsoConnections, SsoSettings, snapshot as connection_snapshot,
 };
@@ -64,6 +66,8 @@ pub enum OrgError {
     DnsUnavailable,
     #[error("no such SSO connection")]
     ConnectionNotFound,
+    #[error("no such SCIM directory")]
+    DirectoryNotFound,
     #[error("the identity provider is unavailable: {0}")]
     IdpUnavailable(String),
     #[error("no finished test sign-in with that id")]
@@ -127,6 +131,7 @@ impl UseCaseError for OrgError {
             Self::DomainNotVerified { .. } => ErrorKind::DomainNotVerified,
             Self::DnsUnavailable => ErrorKind::DnsUnavailable,
             Self::ConnectionNotFound => ErrorKind::SsoConnectionNotFound,
+            Self::DirectoryNotFound => ErrorKind::ScimDirectoryNotFound,
             Self::IdpUnavailable(_) => ErrorKind::IdpUnavailable,
             Self::TestNotFound => ErrorKind::SsoTestNotFound,
             Self::ClientNotFound => ErrorKind::ClientNotFound,

@@ -17,6 +17,7 @@ mod oidc_apps;
 mod org_domains;
 mod organizations;
 mod rate_limit;
+mod scim;
 mod service_accounts;
 mod sessions;
 mod signing_keys;
@@ -49,6 +50,7 @@ pub use organizations::{
     OrgWriteError, OrganizationRepository, PolicyVersion,
 };
 pub use rate_limit::{RateDecision, RateLimiter, RateRule};
+pub use scim::ScimDirectoryRepository;
 pub use service_accounts::ServiceAccountRepository;
 pub use sessions::{
     NewSession, PasswordRehash, PresentedToken, SessionGrant, SessionInfo, SessionRepository,
@@ -95,6 +97,7 @@ pub struct Ports {
     /// DNS lookups (domain verification).
     pub dns: Arc<dyn DnsResolver>,
     pub sso_connections: Arc<dyn SsoConnectionRepository>,
+    pub scim_directories: Arc<dyn ScimDirectoryRepository>,
     /// The OpenID Connect relying party (enterprise SSO).
     pub oidc_rp: Arc<dyn OidcRelyingParty>,
     pub social_providers: Arc<dyn SocialProviderRepository>,

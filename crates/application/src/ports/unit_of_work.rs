@@ -176,6 +176,19 @@ pub enum Write {
     UpdateSsoConnection(SsoConnection),
     /// Deletes a connection with its identities; required.
     DeleteSsoConnection { client: ClientId, id: Uuid },
+    /// Stores a new SCIM directory with the SHA-256 of its token. Required.
+    CreateScimDirectory {
+        directory: authservice_domain::scim::ScimDirectory,
+        token_hash: [u8; 32],
+    },
+    /// Stores the directory's name and status. Required.
+    UpdateScimDirectory(authservice_domain::scim::ScimDirectory),
+    /// Replaces the directory's token (its SHA-256 and the directory's `token_prefix`): the old
+    /// token stops at once. Required.
+    SetScimDirectoryToken {
+        directory: authservice_domain::scim::ScimDirectory,
+        token_hash: [u8; 32],
+    },
     /// Stores a client's configuration of a social provider (replacing it).
     PutSocialProvider(authservice_domain::social::SocialProvider),
     /// Deletes a social provider with the identities it linked; required.

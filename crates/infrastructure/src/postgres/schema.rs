@@ -389,3 +389,18 @@ diesel::table! {
         tokens_sealed -> Nullable<Bytea>,
     }
 }
+
+diesel::table! {
+    scim_directories (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        organization_id -> Uuid,
+        name -> Text,
+        status -> Text,
+        token_hash -> Bytea,
+        token_prefix -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        last_sync_at -> Nullable<Timestamptz>,
+    }
+}

@@ -153,6 +153,17 @@ async fn apply(tx: &mut AsyncPgConnection, write: &Write) -> Result<Option<Writt
         Write::DeleteSsoConnection { client, id } => {
             required(super::sso::delete(tx, *client, *id).await?)
         }
+        Write::CreateScimDirectory {
+            directory,
+            token_hash,
+        } => required(super::scim::insert(tx, directory, token_hash).await?),
+        Write::UpdateScimDirectory(directory) => {
+            required(super::scim::update(tx, directory).await?)
+        }
+        Write::SetScimDirectoryToken {
+            directory,
+            token_hash,
+        } => required(super::scim::set_token(tx, directory, token_hash).await?),
         Write::PutSocialProvider(p) => required(super::social::put(tx, p).await?),
         Write::UnlinkSocialIdentity { client, user, kind } => {
             required(super::social::unlink(tx, *client, *user, *kind).await?)

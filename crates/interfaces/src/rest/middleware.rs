@@ -21,6 +21,7 @@ use super::extractors::{CorsApproved, RequestMeta, ctx_from_meta};
 use crate::client_ip::resolve_client_ip;
 use crate::error::{ApiError, REQUEST_ID, spec};
 use crate::request_id;
+use crate::rest::scim::server::SCIM_JSON;
 
 /// `Content-Security-Policy` of every response.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -99,7 +100,7 @@ pub async fn request_context(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/json"));
+        .is_some_and(|ct| ct.starts_with("application/json") || ct.starts_with(SCIM_JSON));
     let is_html = res
         .headers()
         .get(header::CONTENT_TYPE)

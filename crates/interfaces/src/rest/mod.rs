@@ -19,6 +19,7 @@ mod oauth;
 mod oidc;
 mod org_authorization;
 mod organizations;
+pub(crate) mod scim;
 mod social;
 mod sso;
 pub mod transport;
@@ -104,6 +105,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(auth::well_known)
         .configure(oauth::routes)
         .configure(oidc::routes)
+        .configure(scim::server::routes)
         .service(
             web::scope("/api/admin")
                 .wrap(from_fn(middleware::audit_admin_failures))
@@ -112,6 +114,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(admin_organizations::routes)
                 .configure(domains::admin_routes)
                 .configure(sso::admin_routes)
+                .configure(scim::admin_routes)
                 .configure(social::admin_routes)
                 .configure(admin_oidc_apps::routes)
                 .configure(admin_service_accounts::routes)
@@ -128,6 +131,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(organizations::routes)
                 .configure(domains::member_routes)
                 .configure(sso::member_routes)
+                .configure(scim::member_routes)
                 .configure(social::routes)
                 .configure(oauth::api_routes)
                 .configure(oidc::api_routes)

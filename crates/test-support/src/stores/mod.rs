@@ -29,6 +29,7 @@ mod oidc_apps;
 mod org_authorization;
 mod org_domains;
 mod organizations;
+mod scim;
 mod service_accounts;
 mod sessions;
 mod sso;
@@ -92,6 +93,8 @@ struct State {
     oidc_apps: Vec<(authservice_domain::oidc_app::OidcApp, Option<[u8; 32]>)>,
     org_domains: Vec<authservice_domain::organization::OrgDomain>,
     sso_connections: Vec<authservice_domain::sso::SsoConnection>,
+    /// Directories with the SHA-256 of their token.
+    scim_directories: Vec<(authservice_domain::scim::ScimDirectory, [u8; 32])>,
     sso_identities: Vec<sso::Identity>,
     social_providers: Vec<authservice_domain::social::SocialProvider>,
     social_identities: Vec<(

@@ -175,6 +175,30 @@ impl UnitOfWork for MemoryDb {
                 Write::UpdateSsoConnection(c) => {
                     st.update_sso_connection(&c).then_some(Written::Done)
                 }
+                Write::CreateScimDirectory {
+                    directory,
+                    token_hash,
+                } => {
+                    st.scim_directories.push((directory, token_hash));
+                    Some(Written::Done)
+                }
+                Write::UpdateScimDirectory(d) => st
+                    .change_scim_directory(&d, |stored, _| {
+                        stored.name.clone_from(&d.name);
+                        stored.status = d.status;
+                        stored.updated_at = d.updated_at;
+                    })
+                    .then_some(Written::Done),
+                Write::SetScimDirectoryToken {
+                    directory: d,
+                    token_hash,
+                } => st
+                    .change_scim_directory(&d, |stored, hash| {
+                        stored.token_prefix.clone_from(&d.token_prefix);
+                        stored.updated_at = d.updated_at;
+                        *hash = token_hash;
+                    })
+                    .then_some(Written::Done),
                 Write::DeleteSsoConnection { client, id } => st
                     .delete_sso_connection(client, id)
                     .then_some(Written::Done),

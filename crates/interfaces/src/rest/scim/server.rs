@@ -1,0 +1,185 @@
+//! `/scim/v2/{directory}/…`: the SCIM 2.0 protocol (RFC 7644) with the directory's bearer
+//! token. Answers are `application/scim+json`; errors use the SCIM error schema
+//! (`{schemas, status, scimType?, detail}`), never this API's envelope.
+
+use actix_web::body::BoxBody;
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use authservice_application::scim::ScimError;
+use authservice_domain::scim::ScimDirectory;
+use futures_util::future::LocalBoxFuture;
+use serde_json::{Value, json};
+
+use crate::rest::HttpState;
+
+/// The media type of every SCIM answer (RFC 7644 §3.1).
+pub const SCIM_JSON: &str = "application/scim+json";
+const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/scim/v2/{directory}")
+            .service(web::resource("/ServiceProviderConfig").get(service_provider_config))
+            .service(web::resource("/ResourceTypes").get(resource_types))
+            .service(web::resource("/Schemas").get(schemas))
+            .default_service(web::to(not_found)),
+    );
+}
+
+/// A SCIM error answer.
+#[derive(Debug)]
+pub struct ScimApiError {
+    status: StatusCode,
+    scim_type: Option<&'static str>,
+    detail: String,
+}
+
+impl std::fmt::Display for ScimApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl From<ScimError> for ScimApiError {
+    fn from(e: ScimError) -> Self {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let detail = if let ScimError::Unexpected(cause) = &e {
+            tracing::error!(error = format!("{cause:#}"), "SCIM request failed");
+            "internal error".to_owned()
+        } else {
+            e.to_string()
+        };
+        Self {
+            status,
+            scim_type: e.scim_type(),
+            detail,
+        }
+    }
+}
+
+impl ResponseError for ScimApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        let mut body = json!({
+            "schemas": [ERROR_SCHEMA],
+            "status": self.status.as_u16().to_string(),
+            "detail": self.detail,
+        });
+        if let Some(t) = self.scim_type {
+            body["scimType"] = json!(t);
+        }
+        let mut res = scim_json(self.status, &body);
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"scim\""),
+            );
+        }
+        res
+    }
+}
+
+/// `body` as `application/scim+json` with `status`.
+pub fn scim_json(status: StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(SCIM_JSON)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body.to_string())
+}
+
+/// The directory of the path, authenticated by its bearer token.
+pub struct Directory {
+    pub directory: ScimDirectory,
+    /// `{BASE_URL}/scim/v2/{directory}`.
+    pub base: String,
+}
+
+impl FromRequest for Directory {
+    type Error = ScimApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ScimApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<HttpState>>()
+                .ok_or_else(|| ScimError::Unexpected(anyhow::anyhow!("no HTTP state")))?;
+            let id = req.match_info().get("directory").unwrap_or_default();
+            let bearer = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| {
+                    v.get(..7)
+                        .filter(|p| p.eq_ignore_ascii_case("bearer "))
+                        .map(|_| &v[7..])
+                });
+            let directory = state.services.scim.authenticate(id, bearer).await?;
+            let base = format!(
+                "{}/scim/v2/{}",
+                state.services.sso_connections.settings().base_url,
+                directory.id
+            );
+            Ok(Self { directory, base })
+        })
+    }
+}
+
+/// A ListResponse of every item at once (discovery lists are short).
+fn list_response(items: Vec<Value>) -> Value {
+    json!({
+        "schemas": [LIST_SCHEMA],
+        "totalResults": items.len(),
+        "startIndex": 1,
+        "itemsPerPage": items.len(),
+        "Resources": items,
+    })
+}
+
+async fn service_provider_config(d: Directory) -> HttpResponse {
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "patch": { "supported": false },
+        "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
+        "filter": { "supported": false, "maxResults": 0 },
+        "changePassword": { "supported": false },
+        "sort": { "supported": false },
+        "etag": { "supported": false },
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "Directory token",
+            "description": "The directory's token (scim_…) in Authorization: Bearer",
+            "primary": true,
+        }],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": format!("{}/ServiceProviderConfig", d.base),
+        },
+    });
+    scim_json(StatusCode::OK, &body)
+}
+
+/// The resource types served (none yet: Users and Groups come with their endpoints).
+async fn resource_types(_d: Directory) -> HttpResponse {
+    scim_json(StatusCode::OK, &list_response(Vec::new()))
+}
+
+/// The schemas of the resource types served.
+async fn schemas(_d: Directory) -> HttpResponse {
+    scim_json(StatusCode::OK, &list_response(Vec::new()))
+}
+
+async fn not_found(_d: Directory, req: HttpRequest) -> HttpResponse {
+    ScimApiError {
+        status: StatusCode::NOT_FOUND,
+        scim_type: None,
+        detail: format!("no SCIM endpoint {} {}", req.method(), req.path()),
+    }
+    .error_response()
+}
