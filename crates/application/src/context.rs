@@ -140,6 +140,14 @@ impl AuditDraft {
         self
     }
 
+    /// A SCIM directory's identity provider acting with the directory's token.
+    #[must_use]
+    pub fn by_directory(mut self, directory: uuid::Uuid) -> Self {
+        self.0.actor_type = ActorType::Client;
+        self.0.actor_id = Some(format!("scim_directory:{directory}"));
+        self
+    }
+
     #[must_use]
     pub fn target(mut self, target_type: &str, target_id: impl ToString) -> Self {
         self.0.target_type = Some(target_type.to_owned());

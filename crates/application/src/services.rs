@@ -188,7 +188,7 @@ impl Services {
             domains: crate::organizations::ManageDomains::new(ports),
             sso_connections: crate::organizations::ManageSsoConnections::new(ports, &sso),
             scim_directories: crate::organizations::ManageScimDirectories::new(ports, &config.auth),
-            scim: crate::scim::Scim::new(ports),
+            scim: crate::scim::Scim::new(ports, config.auth.access_ttl),
             sso_sign_in: crate::sso::SsoSignIn::new(ports, &sso),
             social_providers: crate::social::ManageSocialProviders::new(ports, &sso),
             social_sign_in: crate::social::SocialSignIn::new(ports, &sso),

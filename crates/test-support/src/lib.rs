@@ -270,6 +270,7 @@ impl World {
             dns: dns.clone(),
             sso_connections: db.clone(),
             scim_directories: db.clone(),
+            scim_users: db.clone(),
             oidc_rp: idp.clone(),
             social_providers: db.clone(),
             oauth2: idp.clone(),

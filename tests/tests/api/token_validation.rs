@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::auth_helpers::{b64url_decode, b64url_encode, call, key_of, signup};
 
-async fn validate(
+pub(crate) async fn validate(
     app: &TestApp,
     token: &str,
     api_key: &str,
@@ -206,7 +206,7 @@ async fn validate_token_time_checks_with_a_known_hs256_secret() {
 }
 
 /// Polls `ValidateToken` until it refuses `token` (at most `within`); returns the error string.
-async fn refused_within(
+pub(crate) async fn refused_within(
     app: &TestApp,
     token: &str,
     api_key: &str,

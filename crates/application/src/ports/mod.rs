@@ -50,7 +50,7 @@ pub use organizations::{
     OrgWriteError, OrganizationRepository, PolicyVersion,
 };
 pub use rate_limit::{RateDecision, RateLimiter, RateRule};
-pub use scim::ScimDirectoryRepository;
+pub use scim::{ScimDirectoryRepository, ScimUserRepository, UserPage, UserQuery};
 pub use service_accounts::ServiceAccountRepository;
 pub use sessions::{
     NewSession, PasswordRehash, PresentedToken, SessionGrant, SessionInfo, SessionRepository,
@@ -98,6 +98,7 @@ pub struct Ports {
     pub dns: Arc<dyn DnsResolver>,
     pub sso_connections: Arc<dyn SsoConnectionRepository>,
     pub scim_directories: Arc<dyn ScimDirectoryRepository>,
+    pub scim_users: Arc<dyn ScimUserRepository>,
     /// The OpenID Connect relying party (enterprise SSO).
     pub oidc_rp: Arc<dyn OidcRelyingParty>,
     pub social_providers: Arc<dyn SocialProviderRepository>,

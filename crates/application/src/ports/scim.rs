@@ -55,3 +55,57 @@ pub trait ScimDirectoryRepository: Send + Sync {
     /// The store failed.
     async fn touch(&self, id: Uuid, at: DateTime<Utc>) -> anyhow::Result<()>;
 }
+
+/// One page of a directory's users: the 1-based `start_index` and at most `count` of them,
+/// in `sort` order (creation order without one).
+#[derive(Debug, Clone)]
+pub struct UserQuery {
+    pub filter: Option<authservice_domain::scim::Filter>,
+    pub sort: Option<(authservice_domain::scim::AttrPath, bool)>,
+    pub start_index: u64,
+    pub count: u64,
+}
+
+/// The users of a page and how many match in all.
+#[derive(Debug, Clone)]
+pub struct UserPage {
+    pub total: u64,
+    pub users: Vec<authservice_domain::scim::ScimUser>,
+}
+
+/// Directories' SCIM users (read here; written through [`super::UnitOfWork`]). Every method is
+/// scoped by directory.
+#[async_trait]
+pub trait ScimUserRepository: Send + Sync {
+    /// User `id` of `directory`.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn get(
+        &self,
+        directory: Uuid,
+        id: Uuid,
+    ) -> anyhow::Result<Option<authservice_domain::scim::ScimUser>>;
+
+    /// The user of `directory` that provisions `account`.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn of_account(
+        &self,
+        directory: Uuid,
+        account: authservice_domain::UserId,
+    ) -> anyhow::Result<Option<authservice_domain::scim::ScimUser>>;
+
+    /// A page of `directory`'s users matching the query's filter, translated to the store's
+    /// query language (never filtered in memory).
+    ///
+    /// # Errors
+    /// `Ok(Err(problem))` for a filter or sort naming what the schema does not have (or
+    /// comparing it wrongly); `Err` when the store failed.
+    async fn list(
+        &self,
+        directory: Uuid,
+        query: &UserQuery,
+    ) -> anyhow::Result<Result<UserPage, authservice_domain::scim::ScimProblem>>;
+}

@@ -176,6 +176,14 @@ pub enum Write {
     UpdateSsoConnection(SsoConnection),
     /// Deletes a connection with its identities; required.
     DeleteSsoConnection { client: ClientId, id: Uuid },
+    /// Stores a new SCIM user. Required; a `userName` or account the directory has already
+    /// is [`Committed::Duplicate`].
+    CreateScimUser(authservice_domain::scim::ScimUser),
+    /// Replaces a SCIM user's fields if its stored version is `user.version - 1`. Required (a
+    /// concurrent change refuses it).
+    ReplaceScimUser(authservice_domain::scim::ScimUser),
+    /// Deletes SCIM user `id` of `directory`. Required.
+    DeleteScimUser { directory: Uuid, id: Uuid },
     /// Stores a new SCIM directory with the SHA-256 of its token. Required.
     CreateScimDirectory {
         directory: authservice_domain::scim::ScimDirectory,

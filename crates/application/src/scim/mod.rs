@@ -9,6 +9,9 @@ use uuid::Uuid;
 
 use crate::ports::Ports;
 
+mod users;
+pub use users::{DEFAULT_COUNT, ListParams, MAX_COUNT};
+
 /// Why a SCIM request was refused; [`ScimError::status`] and [`ScimError::scim_type`] are what
 /// the SCIM error answer says.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +22,12 @@ pub enum ScimError {
     DirectoryDisabled,
     #[error("the application is suspended")]
     ClientSuspended,
+    #[error("{}", .0.detail)]
+    Problem(authservice_domain::scim::ScimProblem),
+    #[error("no such resource")]
+    NotFound,
+    #[error("the resource changed since that version (If-Match)")]
+    PreconditionFailed,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -30,6 +39,9 @@ impl ScimError {
         match self {
             Self::Unauthorized => 401,
             Self::DirectoryDisabled | Self::ClientSuspended => 403,
+            Self::Problem(p) => p.scim_type.status(),
+            Self::NotFound => 404,
+            Self::PreconditionFailed => 412,
             Self::Unexpected(_) => 500,
         }
     }
@@ -37,19 +49,26 @@ impl ScimError {
     /// The SCIM `scimType` (RFC 7644 §3.12), for the errors that have one.
     #[must_use]
     pub fn scim_type(&self) -> Option<&'static str> {
-        None
+        match self {
+            Self::Problem(p) => Some(p.scim_type.as_str()),
+            _ => None,
+        }
     }
 }
 
 pub struct Scim {
     ports: Ports,
+    /// `JWT_ACCESS_TTL`: how long a deprovisioned account's tokens must be checked against
+    /// the store.
+    access_ttl: std::time::Duration,
 }
 
 impl Scim {
     #[must_use]
-    pub fn new(ports: &Ports) -> Self {
+    pub fn new(ports: &Ports, access_ttl: std::time::Duration) -> Self {
         Self {
             ports: ports.clone(),
+            access_ttl,
         }
     }
 

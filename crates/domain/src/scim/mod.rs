@@ -1,7 +1,87 @@
-//! SCIM 2.0 provisioning (RFC 7643, RFC 7644): directories, and the filter language.
+//! SCIM 2.0 provisioning (RFC 7643, RFC 7644): directories, the resources' schemas, Users, and
+//! the filter language.
 
 pub mod directory;
 pub mod filter;
+pub mod schema;
+pub mod user;
 
 pub use directory::{DirectoryStatus, ScimDirectory};
 pub use filter::{AttrPath, CompValue, CompareOp, Filter, FilterError};
+pub use user::{ScimUser, UserInput};
+
+/// The `scimType` of an error answer (RFC 7644 §3.12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScimType {
+    InvalidFilter,
+    TooMany,
+    Uniqueness,
+    Mutability,
+    InvalidSyntax,
+    InvalidPath,
+    NoTarget,
+    InvalidValue,
+    InvalidVers,
+    Sensitive,
+}
+
+impl ScimType {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidFilter => "invalidFilter",
+            Self::TooMany => "tooMany",
+            Self::Uniqueness => "uniqueness",
+            Self::Mutability => "mutability",
+            Self::InvalidSyntax => "invalidSyntax",
+            Self::InvalidPath => "invalidPath",
+            Self::NoTarget => "noTarget",
+            Self::InvalidValue => "invalidValue",
+            Self::InvalidVers => "invalidVers",
+            Self::Sensitive => "sensitive",
+        }
+    }
+
+    /// The HTTP status that goes with it.
+    #[must_use]
+    pub fn status(self) -> u16 {
+        match self {
+            Self::Uniqueness => 409,
+            Self::Sensitive => 403,
+            _ => 400,
+        }
+    }
+}
+
+/// A request SCIM refuses with a `scimType`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{detail}")]
+pub struct ScimProblem {
+    pub scim_type: ScimType,
+    pub detail: String,
+}
+
+impl ScimProblem {
+    #[must_use]
+    pub fn new(scim_type: ScimType, detail: impl Into<String>) -> Self {
+        Self {
+            scim_type,
+            detail: detail.into(),
+        }
+    }
+
+    /// The same problem inside attribute `parent` (`name.givenName must be …`).
+    #[must_use]
+    pub fn prefixed(self, parent: &str) -> Self {
+        Self {
+            detail: format!("{parent}.{}", self.detail),
+            ..self
+        }
+    }
+}
+
+impl From<FilterError> for ScimProblem {
+    fn from(e: FilterError) -> Self {
+        Self::new(ScimType::InvalidFilter, e.to_string())
+    }
+}

@@ -404,3 +404,19 @@ diesel::table! {
         last_sync_at -> Nullable<Timestamptz>,
     }
 }
+
+diesel::table! {
+    scim_users (id) {
+        id -> Uuid,
+        directory_id -> Uuid,
+        client_id -> Uuid,
+        user_id -> Uuid,
+        user_name -> Text,
+        external_id -> Nullable<Text>,
+        active -> Bool,
+        attributes -> Jsonb,
+        version -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}

@@ -95,6 +95,7 @@ struct State {
     sso_connections: Vec<authservice_domain::sso::SsoConnection>,
     /// Directories with the SHA-256 of their token.
     scim_directories: Vec<(authservice_domain::scim::ScimDirectory, [u8; 32])>,
+    scim_users: Vec<authservice_domain::scim::ScimUser>,
     sso_identities: Vec<sso::Identity>,
     social_providers: Vec<authservice_domain::social::SocialProvider>,
     social_identities: Vec<(

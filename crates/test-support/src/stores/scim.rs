@@ -94,3 +94,87 @@ impl State {
         }
     }
 }
+
+#[async_trait]
+impl authservice_application::ports::ScimUserRepository for MemoryDb {
+    async fn get(
+        &self,
+        directory: Uuid,
+        id: Uuid,
+    ) -> anyhow::Result<Option<authservice_domain::scim::ScimUser>> {
+        Ok(self
+            .lock()
+            .scim_users
+            .iter()
+            .find(|u| u.directory_id == directory && u.id == id)
+            .cloned())
+    }
+
+    async fn of_account(
+        &self,
+        directory: Uuid,
+        account: UserId,
+    ) -> anyhow::Result<Option<authservice_domain::scim::ScimUser>> {
+        Ok(self
+            .lock()
+            .scim_users
+            .iter()
+            .find(|u| u.directory_id == directory && u.user_id == account)
+            .cloned())
+    }
+
+    /// Pages in creation order; filters and sorting are the SQL store's (not evaluated here).
+    async fn list(
+        &self,
+        directory: Uuid,
+        query: &authservice_application::ports::UserQuery,
+    ) -> anyhow::Result<
+        Result<authservice_application::ports::UserPage, authservice_domain::scim::ScimProblem>,
+    > {
+        if query.filter.is_some() || query.sort.is_some() {
+            anyhow::bail!("the in-memory store does not evaluate SCIM filters or sorting");
+        }
+        let mut all: Vec<_> = self
+            .lock()
+            .scim_users
+            .iter()
+            .filter(|u| u.directory_id == directory)
+            .cloned()
+            .collect();
+        all.sort_by_key(|u| (u.created_at, u.id));
+        let total = all.len() as u64;
+        let skip = usize::try_from(query.start_index.saturating_sub(1)).unwrap_or(usize::MAX);
+        let take = usize::try_from(query.count).unwrap_or(usize::MAX);
+        Ok(Ok(authservice_application::ports::UserPage {
+            total,
+            users: all.into_iter().skip(skip).take(take).collect(),
+        }))
+    }
+}
+
+impl State {
+    /// Adds a SCIM user unless its `userName` (any case) or account is the directory's already.
+    pub(super) fn create_scim_user(&mut self, user: authservice_domain::scim::ScimUser) -> bool {
+        let taken = self.scim_users.iter().any(|u| {
+            u.directory_id == user.directory_id
+                && (u.user_id == user.user_id || u.user_name.eq_ignore_ascii_case(&user.user_name))
+        });
+        if !taken {
+            self.scim_users.push(user);
+        }
+        !taken
+    }
+
+    /// Replaces a SCIM user stored at the version before `user.version`.
+    pub(super) fn replace_scim_user(&mut self, user: authservice_domain::scim::ScimUser) -> bool {
+        match self.scim_users.iter_mut().find(|u| {
+            u.directory_id == user.directory_id && u.id == user.id && u.version == user.version - 1
+        }) {
+            Some(stored) => {
+                *stored = user;
+                true
+            }
+            None => false,
+        }
+    }
+}

@@ -175,6 +175,20 @@ impl UnitOfWork for MemoryDb {
                 Write::UpdateSsoConnection(c) => {
                     st.update_sso_connection(&c).then_some(Written::Done)
                 }
+                Write::CreateScimUser(user) => {
+                    if !st.create_scim_user(user) {
+                        *st = saved;
+                        return Ok(Committed::Duplicate(i));
+                    }
+                    Some(Written::Done)
+                }
+                Write::ReplaceScimUser(user) => st.replace_scim_user(user).then_some(Written::Done),
+                Write::DeleteScimUser { directory, id } => {
+                    let before = st.scim_users.len();
+                    st.scim_users
+                        .retain(|u| !(u.directory_id == directory && u.id == id));
+                    (st.scim_users.len() < before).then_some(Written::Done)
+                }
                 Write::CreateScimDirectory {
                     directory,
                     token_hash,

@@ -14,6 +14,10 @@ use serde_json::{Value, json};
 
 use crate::rest::HttpState;
 
+mod users;
+use authservice_application::scim::MAX_COUNT;
+use authservice_domain::scim::schema;
+
 /// The media type of every SCIM answer (RFC 7644 §3.1).
 pub const SCIM_JSON: &str = "application/scim+json";
 const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
@@ -25,6 +29,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/ServiceProviderConfig").get(service_provider_config))
             .service(web::resource("/ResourceTypes").get(resource_types))
             .service(web::resource("/Schemas").get(schemas))
+            .service(web::resource("/Users").get(users::list).post(users::create))
+            .service(web::resource("/Users/.search").post(users::search))
+            .service(
+                web::resource("/Users/{id}")
+                    .get(users::get)
+                    .put(users::replace)
+                    .delete(users::delete),
+            )
             .default_service(web::to(not_found)),
     );
 }
@@ -32,9 +44,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// A SCIM error answer.
 #[derive(Debug)]
 pub struct ScimApiError {
-    status: StatusCode,
-    scim_type: Option<&'static str>,
-    detail: String,
+    pub(super) status: StatusCode,
+    pub(super) scim_type: Option<&'static str>,
+    pub(super) detail: String,
 }
 
 impl std::fmt::Display for ScimApiError {
@@ -95,6 +107,7 @@ pub fn scim_json(status: StatusCode, body: &Value) -> HttpResponse {
 
 /// The directory of the path, authenticated by its bearer token.
 pub struct Directory {
+    pub ctx: authservice_application::context::RequestCtx,
     pub directory: ScimDirectory,
     /// `{BASE_URL}/scim/v2/{directory}`.
     pub base: String,
@@ -126,13 +139,18 @@ impl FromRequest for Directory {
                 state.services.sso_connections.settings().base_url,
                 directory.id
             );
-            Ok(Self { directory, base })
+            let ctx = crate::rest::extractors::base_ctx(&req);
+            Ok(Self {
+                ctx,
+                directory,
+                base,
+            })
         })
     }
 }
 
 /// A ListResponse of every item at once (discovery lists are short).
-fn list_response(items: Vec<Value>) -> Value {
+pub(super) fn list_response(items: Vec<Value>) -> Value {
     json!({
         "schemas": [LIST_SCHEMA],
         "totalResults": items.len(),
@@ -147,10 +165,10 @@ async fn service_provider_config(d: Directory) -> HttpResponse {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "patch": { "supported": false },
         "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
-        "filter": { "supported": false, "maxResults": 0 },
+        "filter": { "supported": true, "maxResults": MAX_COUNT },
         "changePassword": { "supported": false },
-        "sort": { "supported": false },
-        "etag": { "supported": false },
+        "sort": { "supported": true },
+        "etag": { "supported": true },
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "Directory token",
@@ -165,14 +183,20 @@ async fn service_provider_config(d: Directory) -> HttpResponse {
     scim_json(StatusCode::OK, &body)
 }
 
-/// The resource types served (none yet: Users and Groups come with their endpoints).
-async fn resource_types(_d: Directory) -> HttpResponse {
-    scim_json(StatusCode::OK, &list_response(Vec::new()))
+/// The resource types served.
+async fn resource_types(d: Directory) -> HttpResponse {
+    scim_json(
+        StatusCode::OK,
+        &list_response(schema::resource_types_json(&d.base)),
+    )
 }
 
 /// The schemas of the resource types served.
-async fn schemas(_d: Directory) -> HttpResponse {
-    scim_json(StatusCode::OK, &list_response(Vec::new()))
+async fn schemas(d: Directory) -> HttpResponse {
+    scim_json(
+        StatusCode::OK,
+        &list_response(schema::schemas_json(&d.base)),
+    )
 }
 
 async fn not_found(_d: Directory, req: HttpRequest) -> HttpResponse {

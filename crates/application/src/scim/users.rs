@@ -1,0 +1,419 @@
+//! SCIM Users of a directory. Each provisions one account of the client on an address of a
+//! domain verified for the directory's organization (as SSO provisions): a new account, or an
+//! existing one whose address was proven — never someone else's. The account joins the
+//! organization; `active: false` or a deletion disables it and revokes every session at once.
+
+use authservice_domain::organization::{MemberGroups, Membership, OrgRole};
+use authservice_domain::scim::{ScimDirectory, ScimProblem, ScimType, ScimUser, UserInput};
+use authservice_domain::sso::ascii_domain;
+use authservice_domain::{EventType, User, UserStatus};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{Scim, ScimError};
+use crate::context::RequestCtx;
+use crate::ports::{Committed, UserPage, UserQuery, Write};
+
+/// Most users one list answers.
+pub const MAX_COUNT: u64 = 1000;
+/// Users per list page without `count`.
+pub const DEFAULT_COUNT: u64 = 100;
+
+/// The query parameters of a list (`GET /Users`, `POST /Users/.search`).
+#[derive(Debug, Default, Clone)]
+pub struct ListParams {
+    pub filter: Option<String>,
+    pub sort_by: Option<String>,
+    pub sort_order: Option<String>,
+    pub start_index: Option<i64>,
+    pub count: Option<i64>,
+}
+
+fn problem(scim_type: ScimType, detail: impl Into<String>) -> ScimError {
+    ScimError::Problem(ScimProblem::new(scim_type, detail))
+}
+
+/// The role an account provisioned by SCIM gets in the organization.
+const SCIM_MEMBER_ROLE: &str = "member";
+
+impl Scim {
+    /// User `id` of the directory.
+    ///
+    /// # Errors
+    /// `NotFound`, a store failure.
+    pub async fn get_user(&self, dir: &ScimDirectory, id: &str) -> Result<ScimUser, ScimError> {
+        let id = Uuid::try_parse(id).map_err(|_| ScimError::NotFound)?;
+        self.ports
+            .scim_users
+            .get(dir.id, id)
+            .await?
+            .ok_or(ScimError::NotFound)
+    }
+
+    /// A page of the directory's users.
+    ///
+    /// # Errors
+    /// `invalidFilter` (the filter), `invalidValue` (`sortBy`, `sortOrder`), a store failure.
+    pub async fn list_users(
+        &self,
+        dir: &ScimDirectory,
+        params: &ListParams,
+    ) -> Result<(UserPage, u64), ScimError> {
+        let filter = params
+            .filter
+            .as_deref()
+            .filter(|f| !f.trim().is_empty())
+            .map(authservice_domain::scim::Filter::parse)
+            .transpose()
+            .map_err(|e| ScimError::Problem(e.into()))?;
+        let ascending = match params
+            .sort_order
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("ascending") => true,
+            Some("descending") => false,
+            Some(other) => {
+                return Err(problem(
+                    ScimType::InvalidValue,
+                    format!("sortOrder `{other}`: ascending or descending"),
+                ));
+            }
+        };
+        let sort = params
+            .sort_by
+            .as_deref()
+            .map(|s| authservice_domain::scim::AttrPath::parse(s.trim()))
+            .transpose()
+            .map_err(|e| problem(ScimType::InvalidValue, format!("sortBy: {e}")))?
+            .map(|path| (path, ascending));
+        let start_index = params.start_index.unwrap_or(1).max(1).unsigned_abs();
+        let count = params
+            .count
+            .unwrap_or(i64::try_from(DEFAULT_COUNT).unwrap_or(100))
+            .clamp(0, i64::try_from(MAX_COUNT).unwrap_or(1000))
+            .unsigned_abs();
+        let query = UserQuery {
+            filter,
+            sort,
+            start_index,
+            count,
+        };
+        let page = self
+            .ports
+            .scim_users
+            .list(dir.id, &query)
+            .await?
+            .map_err(ScimError::Problem)?;
+        Ok((page, start_index))
+    }
+
+    /// Provisions a user.
+    ///
+    /// # Errors
+    /// `invalidValue` (the body; no address; an address off the organization's verified
+    /// domains), `uniqueness` (the `userName` is the directory's already; the address is an
+    /// account's that was not proven or is provisioned already), a store failure.
+    pub async fn create_user(
+        &self,
+        ctx: &RequestCtx,
+        dir: &ScimDirectory,
+        body: &Value,
+    ) -> Result<ScimUser, ScimError> {
+        let input = UserInput::parse(body).map_err(ScimError::Problem)?;
+        let email = input.email().ok_or_else(|| {
+            problem(
+                ScimType::InvalidValue,
+                "an email address is required (emails[].value or an email-shaped userName)",
+            )
+        })?;
+        let ports = &self.ports;
+        let owner = ports
+            .org_domains
+            .verified_for(dir.client_id, &ascii_domain(&email))
+            .await?;
+        if owner != Some(dir.organization_id) {
+            return Err(problem(
+                ScimType::InvalidValue,
+                format!(
+                    "{} is not on a domain verified for the directory's organization",
+                    email.as_str()
+                ),
+            ));
+        }
+        let now = ports.clock.now();
+        let mut writes = Vec::new();
+        let account = match ports.users.find_by_email(dir.client_id, &email).await? {
+            // An account nobody proved the inbox of may be someone's trap: never joined.
+            Some(found) if !found.user.email_verified => {
+                return Err(problem(
+                    ScimType::Uniqueness,
+                    "an account with this address exists and its address is not verified",
+                ));
+            }
+            Some(found) => {
+                if ports
+                    .scim_users
+                    .of_account(dir.id, found.user.id)
+                    .await?
+                    .is_some()
+                {
+                    return Err(problem(
+                        ScimType::Uniqueness,
+                        "this address is provisioned in the directory already",
+                    ));
+                }
+                found.user
+            }
+            None => {
+                let user = User::new(dir.client_id, email, true, input.display_name(), now);
+                writes.push(Write::CreateUser(user.clone()));
+                user
+            }
+        };
+        let user = ScimUser {
+            id: Uuid::now_v7(),
+            directory_id: dir.id,
+            client_id: dir.client_id,
+            user_id: account.id,
+            user_name: input.user_name,
+            external_id: input.external_id,
+            active: input.active,
+            attributes: input.attributes,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let member = ports
+            .organizations
+            .member(dir.client_id, dir.organization_id, account.id)
+            .await?;
+        if member.is_none() {
+            writes.push(Write::AddMember(Membership {
+                id: Uuid::now_v7(),
+                organization_id: dir.organization_id,
+                client_id: dir.client_id,
+                user_id: account.id,
+                role: OrgRole::parse(SCIM_MEMBER_ROLE).map_err(anyhow::Error::from)?,
+                groups: MemberGroups::new(),
+                joined_at: now,
+            }));
+        }
+        let scim_at = writes.len();
+        writes.push(Write::CreateScimUser(user.clone()));
+        let wanted = if user.active {
+            UserStatus::Active
+        } else {
+            UserStatus::Disabled
+        };
+        let ends_sessions = self.status_writes(&mut writes, &account, wanted, now);
+        writes.push(Write::Audit(
+            self.event(ctx, dir, EventType::ScimUserProvisioned, &user)
+                .at(now),
+        ));
+        match ports.uow.commit(writes).await? {
+            Committed::All(_) => {}
+            Committed::Duplicate(i) if i == scim_at => {
+                return Err(problem(
+                    ScimType::Uniqueness,
+                    "userName is taken in this directory",
+                ));
+            }
+            Committed::Duplicate(_) | Committed::Refused(_) => {
+                return Err(problem(
+                    ScimType::Uniqueness,
+                    "the account changed meanwhile; try again",
+                ));
+            }
+        }
+        if ends_sessions {
+            self.sessions_ended(&account).await?;
+        }
+        Ok(user)
+    }
+
+    /// Replaces user `id` with `body` (`if_match`: the `ETag` it must still have).
+    ///
+    /// # Errors
+    /// `NotFound`, `PreconditionFailed`, `invalidValue`, `uniqueness`, a store failure.
+    pub async fn replace_user(
+        &self,
+        ctx: &RequestCtx,
+        dir: &ScimDirectory,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> Result<ScimUser, ScimError> {
+        let stored = self.get_user(dir, id).await?;
+        check_version(&stored, if_match)?;
+        let input = UserInput::parse(body).map_err(ScimError::Problem)?;
+        let now = self.ports.clock.now();
+        let user = ScimUser {
+            user_name: input.user_name.clone(),
+            external_id: input.external_id.clone(),
+            active: input.active,
+            attributes: input.attributes.clone(),
+            version: stored.version + 1,
+            updated_at: now,
+            ..stored.clone()
+        };
+        let account = self
+            .ports
+            .users
+            .get(dir.client_id, stored.user_id)
+            .await?
+            .ok_or(ScimError::NotFound)?
+            .user;
+        let mut writes = vec![Write::ReplaceScimUser(user.clone())];
+        let name = input.display_name();
+        if name.is_some() && name != account.display_name {
+            writes.push(Write::UpdateUserProfile(User {
+                display_name: name,
+                updated_at: now,
+                ..account.clone()
+            }));
+        }
+        let wanted = if user.active {
+            UserStatus::Active
+        } else {
+            UserStatus::Disabled
+        };
+        let ends_sessions = self.status_writes(&mut writes, &account, wanted, now);
+        writes.push(Write::Audit(
+            self.event(ctx, dir, EventType::ScimUserUpdated, &user)
+                .before(json!({ "userName": stored.user_name, "active": stored.active }))
+                .at(now),
+        ));
+        match self.ports.uow.commit(writes).await? {
+            Committed::All(_) => {}
+            Committed::Refused(0) => return Err(ScimError::PreconditionFailed),
+            Committed::Duplicate(0) => {
+                return Err(problem(
+                    ScimType::Uniqueness,
+                    "userName is taken in this directory",
+                ));
+            }
+            Committed::Duplicate(_) | Committed::Refused(_) => {
+                return Err(anyhow::anyhow!("the account changed during a SCIM update").into());
+            }
+        }
+        if ends_sessions {
+            self.sessions_ended(&account).await?;
+        }
+        Ok(user)
+    }
+
+    /// Deletes user `id`: its account is disabled and every session of it revoked.
+    ///
+    /// # Errors
+    /// `NotFound`, `PreconditionFailed`, a store failure.
+    pub async fn delete_user(
+        &self,
+        ctx: &RequestCtx,
+        dir: &ScimDirectory,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<(), ScimError> {
+        let stored = self.get_user(dir, id).await?;
+        check_version(&stored, if_match)?;
+        let now = self.ports.clock.now();
+        let mut writes = vec![Write::DeleteScimUser {
+            directory: dir.id,
+            id: stored.id,
+        }];
+        let account = self
+            .ports
+            .users
+            .get(dir.client_id, stored.user_id)
+            .await?
+            .map(|found| found.user);
+        let ends_sessions = account.as_ref().is_some_and(|account| {
+            self.status_writes(&mut writes, account, UserStatus::Disabled, now)
+        });
+        writes.push(Write::Audit(
+            self.event(ctx, dir, EventType::ScimUserDeleted, &stored)
+                .at(now),
+        ));
+        match self.ports.uow.commit(writes).await? {
+            Committed::All(_) => {}
+            _ => return Err(ScimError::NotFound),
+        }
+        if let (true, Some(account)) = (ends_sessions, account) {
+            self.sessions_ended(&account).await?;
+        }
+        Ok(())
+    }
+
+    /// The writes that give `account` status `wanted` (disabling revokes its sessions);
+    /// whether sessions end.
+    fn status_writes(
+        &self,
+        writes: &mut Vec<Write>,
+        account: &User,
+        wanted: UserStatus,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        if account.status == wanted {
+            return false;
+        }
+        writes.push(Write::SetUserStatus {
+            client: account.client_id,
+            user: account.id,
+            status: wanted,
+            at: now,
+        });
+        if wanted == UserStatus::Disabled {
+            writes.push(Write::RevokeUserSessions {
+                client: account.client_id,
+                user: account.id,
+                keep: None,
+                reason: "scim_deprovisioned",
+                at: now,
+            });
+            return true;
+        }
+        false
+    }
+
+    /// Tells the token validators (and other replicas) that `account`'s sessions ended.
+    async fn sessions_ended(&self, account: &User) -> anyhow::Result<()> {
+        crate::tokens::note_session_end(&self.ports, self.access_ttl, account.client_id, account.id)
+            .await
+    }
+
+    fn event(
+        &self,
+        ctx: &RequestCtx,
+        dir: &ScimDirectory,
+        event: EventType,
+        user: &ScimUser,
+    ) -> crate::context::AuditDraft {
+        ctx.audit(event)
+            .client(dir.client_id)
+            .by_directory(dir.id)
+            .target("user", user.user_id)
+            .metadata(json!({
+                "scim_user_id": user.id.to_string(),
+                "organization_id": dir.organization_id.as_uuid().to_string(),
+                "active": user.active,
+            }))
+            .after(json!({ "userName": user.user_name, "active": user.active }))
+    }
+}
+
+/// `If-Match`: `*` or the user's current `ETag` (a list of them too).
+fn check_version(user: &ScimUser, if_match: Option<&str>) -> Result<(), ScimError> {
+    let Some(expected) = if_match else {
+        return Ok(());
+    };
+    let current = user.etag();
+    let matches = expected.split(',').map(str::trim).any(|tag| {
+        tag == "*" || tag == current || tag.strip_prefix("W/") == current.strip_prefix("W/")
+    });
+    if matches {
+        Ok(())
+    } else {
+        Err(ScimError::PreconditionFailed)
+    }
+}
