@@ -682,3 +682,149 @@ async fn a_directory_sees_and_changes_only_its_own_users() {
     .await;
     assert_eq!(status, 200);
 }
+
+fn patch_op(ops: Value) -> Value {
+    json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn entra_id_and_okta_patch_sequences_change_and_deprovision_users() {
+    let (s, base, token) = directory().await;
+    let app = &s.app;
+    verified_signup(&s, "frank@acme.test").await;
+    // Entra ID: create with the enterprise extension, then its PATCH shapes (Microsoft's
+    // provisioning documentation): path-less replace with paths as keys, add through a value
+    // filter, string booleans.
+    let created = create(
+        &base,
+        &token,
+        app,
+        user(
+            "frank@acme.test",
+            json!({ "externalId": "frank", "active": true, "displayName": "Frank",
+                    "emails": [{ "primary": true, "type": "work", "value": "frank@acme.test" }],
+                    "name": { "givenName": "Frank", "familyName": "Harris" } }),
+        ),
+    )
+    .await;
+    let url = format!("{base}/Users/{}", created["id"].as_str().unwrap());
+    let (status, patched, _) = scim(
+        app,
+        Method::PATCH,
+        &url,
+        &token,
+        Some(patch_op(json!([
+            { "op": "Replace", "path": "displayName", "value": "Frank H." },
+            { "op": "Add", "path": "phoneNumbers[type eq \"work\"].value", "value": "+1 555 0100" },
+            { "op": "Replace", "value": {
+                "name.familyName": "Hill",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Sales" } },
+        ]))),
+    )
+    .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["displayName"], "Frank H.");
+    assert_eq!(patched["name"]["familyName"], "Hill");
+    assert_eq!(
+        patched["phoneNumbers"],
+        json!([{ "type": "work", "value": "+1 555 0100" }])
+    );
+    assert_eq!(patched[ENTERPRISE]["department"], "Sales");
+    assert_eq!(patched["meta"]["version"], "W/\"2\"");
+    // A stale If-Match is refused; bad operations name their scimType.
+    let res = app
+        .http
+        .patch(&url)
+        .bearer_auth(&token)
+        .header("if-match", "W/\"1\"")
+        .json(&patch_op(
+            json!([{ "op": "replace", "path": "title", "value": "x" }]),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 412);
+    for (ops, scim_type) in [
+        (
+            json!([{ "op": "replace", "path": "id", "value": "x" }]),
+            "mutability",
+        ),
+        (json!([{ "op": "remove" }]), "noTarget"),
+        (
+            json!([{ "op": "replace", "path": "nope", "value": "x" }]),
+            "invalidPath",
+        ),
+        (
+            json!([{ "op": "remove", "path": "userName" }]),
+            "invalidValue",
+        ),
+    ] {
+        let (status, err, _) = scim(
+            app,
+            Method::PATCH,
+            &url,
+            &token,
+            Some(patch_op(ops.clone())),
+        )
+        .await;
+        assert_eq!(
+            (status, err["scimType"].as_str()),
+            (400, Some(scim_type)),
+            "{ops}: {err}"
+        );
+    }
+
+    // Signed in, then deactivated the Entra way: `"active": "False"` in a path-less replace.
+    let login = async || {
+        super::auth_helpers::call(
+            app,
+            Method::POST,
+            "/api/auth/login",
+            &s.key,
+            Some(json!({ "email": "frank@acme.test", "password": super::auth_helpers::PASSWORD, "token_transport": "json" })),
+            None,
+        )
+        .await
+    };
+    let tokens: Value = login().await.json().await.unwrap();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let (status, off, _) = scim(
+        app,
+        Method::PATCH,
+        &url,
+        &token,
+        Some(patch_op(
+            json!([{ "op": "Replace", "value": { "active": "False" } }]),
+        )),
+    )
+    .await;
+    assert_eq!((status, off["active"].as_bool()), (200, Some(false)));
+    let refusal = super::token_validation::refused_within(
+        app,
+        &access,
+        &s.key,
+        std::time::Duration::from_secs(2),
+    )
+    .await;
+    assert!(
+        refusal == "user_disabled" || refusal == "session_revoked",
+        "{refusal}"
+    );
+    assert_eq!(login().await.status(), 403);
+    // Okta reactivates with `{"op": "replace", "value": {"active": true}}`.
+    let (status, on, _) = scim(
+        app,
+        Method::PATCH,
+        &url,
+        &token,
+        Some(patch_op(
+            json!([{ "op": "replace", "value": { "active": true } }]),
+        )),
+    )
+    .await;
+    assert_eq!((status, on["active"].as_bool()), (200, Some(true)));
+    assert_eq!(login().await.status(), 200);
+    // The account's shown name follows the directory.
+    let updates = app.audit_events("event_type=scim.user_updated").await;
+    assert_eq!(updates.len(), 3);
+}

@@ -4,7 +4,7 @@
 //! organization; `active: false` or a deletion disables it and revokes every session at once.
 
 use authservice_domain::organization::{MemberGroups, Membership, OrgRole};
-use authservice_domain::scim::{ScimDirectory, ScimProblem, ScimType, ScimUser, UserInput};
+use authservice_domain::scim::{ScimDirectory, ScimProblem, ScimType, ScimUser, UserInput, patch};
 use authservice_domain::sso::ascii_domain;
 use authservice_domain::{EventType, User, UserStatus};
 use serde_json::{Value, json};
@@ -248,6 +248,40 @@ impl Scim {
         let stored = self.get_user(dir, id).await?;
         check_version(&stored, if_match)?;
         let input = UserInput::parse(body).map_err(ScimError::Problem)?;
+        self.store_replacement(ctx, dir, &stored, input).await
+    }
+
+    /// Applies a `PatchOp` body to user `id` (`if_match`: the `ETag` it must still have).
+    ///
+    /// # Errors
+    /// `NotFound`, `PreconditionFailed`, `invalidSyntax`, `invalidPath`, `noTarget`,
+    /// `mutability`, `invalidValue`, `uniqueness`, a store failure.
+    pub async fn patch_user(
+        &self,
+        ctx: &RequestCtx,
+        dir: &ScimDirectory,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> Result<ScimUser, ScimError> {
+        let stored = self.get_user(dir, id).await?;
+        check_version(&stored, if_match)?;
+        let ops = patch::parse_patch(body).map_err(ScimError::Problem)?;
+        let mut doc = stored.document();
+        patch::apply(&mut doc, &ops).map_err(ScimError::Problem)?;
+        let input = UserInput::parse(&Value::Object(doc)).map_err(ScimError::Problem)?;
+        self.store_replacement(ctx, dir, &stored, input).await
+    }
+
+    /// Stores `input` as the new state of `stored` (at the next version), with what it does
+    /// to the account.
+    async fn store_replacement(
+        &self,
+        ctx: &RequestCtx,
+        dir: &ScimDirectory,
+        stored: &ScimUser,
+        input: UserInput,
+    ) -> Result<ScimUser, ScimError> {
         let now = self.ports.clock.now();
         let user = ScimUser {
             user_name: input.user_name.clone(),

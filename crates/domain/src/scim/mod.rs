@@ -3,6 +3,7 @@
 
 pub mod directory;
 pub mod filter;
+pub mod patch;
 pub mod schema;
 pub mod user;
 

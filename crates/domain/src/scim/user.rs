@@ -45,6 +45,18 @@ impl ScimUser {
         format!("W/\"{}\"", self.version)
     }
 
+    /// The writable part of the resource (what PATCH operates on).
+    #[must_use]
+    pub fn document(&self) -> Map<String, Value> {
+        let mut doc = self.attributes.clone();
+        doc.insert("userName".into(), json!(self.user_name));
+        if let Some(external) = &self.external_id {
+            doc.insert("externalId".into(), json!(external));
+        }
+        doc.insert("active".into(), json!(self.active));
+        doc
+    }
+
     /// The resource as served at `{base}/Users/{id}`, with its groups' references.
     #[must_use]
     pub fn to_json(&self, base: &str, groups: &[Value]) -> Value {

@@ -35,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::resource("/Users/{id}")
                     .get(users::get)
                     .put(users::replace)
+                    .patch(users::patch)
                     .delete(users::delete),
             )
             .default_service(web::to(not_found)),
@@ -163,7 +164,7 @@ pub(super) fn list_response(items: Vec<Value>) -> Value {
 async fn service_provider_config(d: Directory) -> HttpResponse {
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-        "patch": { "supported": false },
+        "patch": { "supported": true },
         "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
         "filter": { "supported": true, "maxResults": MAX_COUNT },
         "changePassword": { "supported": false },

@@ -298,3 +298,25 @@ pub(super) async fn delete(
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+pub(super) async fn patch(
+    d: Directory,
+    state: web::Data<HttpState>,
+    id: web::Path<(String, String)>,
+    req: HttpRequest,
+    raw: web::Bytes,
+) -> Result<HttpResponse, ScimApiError> {
+    let value = body(&raw)?;
+    let user = state
+        .services
+        .scim
+        .patch_user(
+            &d.ctx,
+            &d.directory,
+            &id.1,
+            &value,
+            header_text(&req, header::IF_MATCH),
+        )
+        .await?;
+    Ok(answer(&d, &user, StatusCode::OK, &Selection::default()))
+}
