@@ -11,6 +11,9 @@ CREATE TABLE scim_users (
     active       boolean     NOT NULL,
     attributes   jsonb       NOT NULL,
     version      bigint      NOT NULL,
+    -- This user's deactivation disabled the account (so its reactivation may enable it again;
+    -- an account an operator disabled stays disabled).
+    disabled_account boolean NOT NULL DEFAULT false,
     created_at   timestamptz NOT NULL,
     updated_at   timestamptz NOT NULL,
     CONSTRAINT scim_users_user_fk FOREIGN KEY (client_id, user_id)

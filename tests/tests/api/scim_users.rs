@@ -828,3 +828,165 @@ async fn entra_id_and_okta_patch_sequences_change_and_deprovision_users() {
     let updates = app.audit_events("event_type=scim.user_updated").await;
     assert_eq!(updates.len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_disabled_by_an_operator_or_another_directory_stays_disabled() {
+    let (s, base, token) = directory().await;
+    let app = &s.app;
+    let signed_up = verified_signup(&s, "gina@acme.test").await;
+    let account = signed_up["user"]["id"].as_str().unwrap().to_owned();
+    let created = create(&base, &token, app, user("gina@acme.test", json!({}))).await;
+    let url = format!("{base}/Users/{}", created["id"].as_str().unwrap());
+    let login_status = async || {
+        super::auth_helpers::call(
+            app,
+            Method::POST,
+            "/api/auth/login",
+            &s.key,
+            Some(json!({ "email": "gina@acme.test", "password": super::auth_helpers::PASSWORD })),
+            None,
+        )
+        .await
+        .status()
+        .as_u16()
+    };
+    // An operator disables the account: the directory's routine updates do not undo it.
+    let (status, _) = super::domains::admin(
+        app,
+        Method::PATCH,
+        &format!("/api/admin/clients/{}/users/{account}", s.client_id),
+        Some(json!({ "status": "disabled" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = scim(
+        app,
+        Method::PUT,
+        &url,
+        &token,
+        Some(user(
+            "gina@acme.test",
+            json!({ "active": true, "title": "x" }),
+        )),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(login_status().await, 403);
+    // Neither does a deactivation and reactivation by the directory.
+    for active in [false, true] {
+        let (status, _, _) = scim(
+            app,
+            Method::PUT,
+            &url,
+            &token,
+            Some(user("gina@acme.test", json!({ "active": active }))),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    assert_eq!(login_status().await, 403);
+    let (status, _) = super::domains::admin(
+        app,
+        Method::PATCH,
+        &format!("/api/admin/clients/{}/users/{account}", s.client_id),
+        Some(json!({ "status": "active" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(login_status().await, 200);
+
+    // Two directories provision the account: while one holds it deactivated, the other's
+    // reactivation does not enable it.
+    let (_, second) = super::domains::send(
+        app,
+        Method::POST,
+        super::scim::DIRECTORIES,
+        &s.key,
+        &s.owner,
+        Some(json!({ "organization_id": s.org, "name": "Second" })),
+    )
+    .await;
+    let second_base = format!("{}/scim/v2/{}", app.address, second["id"].as_str().unwrap());
+    let second_token = second["token"].as_str().unwrap();
+    let other = create(
+        &second_base,
+        second_token,
+        app,
+        user("gina@acme.test", json!({})),
+    )
+    .await;
+    let other_url = format!("{second_base}/Users/{}", other["id"].as_str().unwrap());
+    for (url, token, active) in [
+        (&url, token.as_str(), false),
+        (&other_url, second_token, false),
+        (&other_url, second_token, true),
+    ] {
+        let (status, _, _) = scim(
+            app,
+            Method::PUT,
+            url,
+            token,
+            Some(user("gina@acme.test", json!({ "active": active }))),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    assert_eq!(login_status().await, 403);
+    let (status, _, _) = scim(
+        app,
+        Method::PUT,
+        &url,
+        &token,
+        Some(user("gina@acme.test", json!({ "active": true }))),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(login_status().await, 200);
+    assert!(
+        !app.audit_events("event_type=user.disabled")
+            .await
+            .is_empty()
+    );
+
+    // What is not offered answers in SCIM's error schema; NUL characters are refused.
+    for (method, path, expected) in [(Method::PUT, "/Users", 405), (Method::POST, "/Bulk", 501)] {
+        let (status, body, kind) = scim(
+            app,
+            method,
+            &format!("{base}{path}"),
+            &token,
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(
+            (status, kind.as_str()),
+            (expected, "application/scim+json"),
+            "{path}: {body}"
+        );
+        assert_eq!(body["status"], expected.to_string());
+    }
+    let url = reqwest::Url::parse_with_params(
+        &format!("{base}/Users"),
+        &[("filter", "userName eq \"a\\u0000b\"")],
+    )
+    .unwrap();
+    let (status, body, _) = scim(app, Method::GET, url.as_str(), &token, None).await;
+    assert_eq!(
+        (status, body["scimType"].as_str()),
+        (400, Some("invalidFilter")),
+        "{body}"
+    );
+    let (status, body, _) = scim(
+        app,
+        Method::POST,
+        &format!("{base}/Users"),
+        &token,
+        Some(user("nul\u{0}@acme.test", json!({}))),
+    )
+    .await;
+    assert_eq!(
+        (status, body["scimType"].as_str()),
+        (400, Some("invalidValue")),
+        "{body}"
+    );
+}

@@ -97,6 +97,17 @@ pub trait ScimUserRepository: Send + Sync {
         account: authservice_domain::UserId,
     ) -> anyhow::Result<Option<authservice_domain::scim::ScimUser>>;
 
+    /// Whether a SCIM user other than `except` (of any directory) holds `account`
+    /// deactivated.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn inactive_elsewhere(
+        &self,
+        account: authservice_domain::UserId,
+        except: Uuid,
+    ) -> anyhow::Result<bool>;
+
     /// A page of `directory`'s users matching the query's filter, translated to the store's
     /// query language (never filtered in memory).
     ///

@@ -182,8 +182,12 @@ pub enum Write {
     /// Replaces a SCIM user's fields if its stored version is `user.version - 1`. Required (a
     /// concurrent change refuses it).
     ReplaceScimUser(authservice_domain::scim::ScimUser),
-    /// Deletes SCIM user `id` of `directory`. Required.
-    DeleteScimUser { directory: Uuid, id: Uuid },
+    /// Deletes SCIM user `id` of `directory` if it is still at `version`. Required.
+    DeleteScimUser {
+        directory: Uuid,
+        id: Uuid,
+        version: i64,
+    },
     /// Stores a new SCIM directory with the SHA-256 of its token. Required.
     CreateScimDirectory {
         directory: authservice_domain::scim::ScimDirectory,

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::ports::Ports;
 
+mod accounts;
 mod users;
 pub use users::{DEFAULT_COUNT, ListParams, MAX_COUNT};
 
@@ -28,6 +29,8 @@ pub enum ScimError {
     NotFound,
     #[error("the resource changed since that version (If-Match)")]
     PreconditionFailed,
+    #[error("the directory's organization no longer owns the account's address domain")]
+    DomainNotOwned,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -38,7 +41,7 @@ impl ScimError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthorized => 401,
-            Self::DirectoryDisabled | Self::ClientSuspended => 403,
+            Self::DirectoryDisabled | Self::ClientSuspended | Self::DomainNotOwned => 403,
             Self::Problem(p) => p.scim_type.status(),
             Self::NotFound => 404,
             Self::PreconditionFailed => 412,

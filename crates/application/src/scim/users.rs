@@ -6,7 +6,7 @@
 use authservice_domain::organization::{MemberGroups, Membership, OrgRole};
 use authservice_domain::scim::{ScimDirectory, ScimProblem, ScimType, ScimUser, UserInput, patch};
 use authservice_domain::sso::ascii_domain;
-use authservice_domain::{EventType, User, UserStatus};
+use authservice_domain::{EventType, User};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -172,7 +172,7 @@ impl Scim {
                 user
             }
         };
-        let user = ScimUser {
+        let mut user = ScimUser {
             id: Uuid::now_v7(),
             directory_id: dir.id,
             client_id: dir.client_id,
@@ -182,6 +182,7 @@ impl Scim {
             active: input.active,
             attributes: input.attributes,
             version: 1,
+            disabled_account: false,
             created_at: now,
             updated_at: now,
         };
@@ -200,14 +201,11 @@ impl Scim {
                 joined_at: now,
             }));
         }
+        let ends_sessions = self
+            .status_change(ctx, dir, &mut writes, &account, None, &mut user)
+            .await?;
         let scim_at = writes.len();
         writes.push(Write::CreateScimUser(user.clone()));
-        let wanted = if user.active {
-            UserStatus::Active
-        } else {
-            UserStatus::Disabled
-        };
-        let ends_sessions = self.status_writes(&mut writes, &account, wanted, now);
         writes.push(Write::Audit(
             self.event(ctx, dir, EventType::ScimUserProvisioned, &user)
                 .at(now),
@@ -283,7 +281,7 @@ impl Scim {
         input: UserInput,
     ) -> Result<ScimUser, ScimError> {
         let now = self.ports.clock.now();
-        let user = ScimUser {
+        let mut user = ScimUser {
             user_name: input.user_name.clone(),
             external_id: input.external_id.clone(),
             active: input.active,
@@ -299,6 +297,20 @@ impl Scim {
             .await?
             .ok_or(ScimError::NotFound)?
             .user;
+        if !self.owns(dir, &account).await? {
+            return Err(ScimError::DomainNotOwned);
+        }
+        let mut status_writes = Vec::new();
+        let ends_sessions = self
+            .status_change(
+                ctx,
+                dir,
+                &mut status_writes,
+                &account,
+                Some(stored),
+                &mut user,
+            )
+            .await?;
         let mut writes = vec![Write::ReplaceScimUser(user.clone())];
         let name = input.display_name();
         if name.is_some() && name != account.display_name {
@@ -308,12 +320,7 @@ impl Scim {
                 ..account.clone()
             }));
         }
-        let wanted = if user.active {
-            UserStatus::Active
-        } else {
-            UserStatus::Disabled
-        };
-        let ends_sessions = self.status_writes(&mut writes, &account, wanted, now);
+        writes.extend(status_writes);
         writes.push(Write::Audit(
             self.event(ctx, dir, EventType::ScimUserUpdated, &user)
                 .before(json!({ "userName": stored.user_name, "active": stored.active }))
@@ -355,6 +362,7 @@ impl Scim {
         let mut writes = vec![Write::DeleteScimUser {
             directory: dir.id,
             id: stored.id,
+            version: stored.version,
         }];
         let account = self
             .ports
@@ -362,58 +370,27 @@ impl Scim {
             .get(dir.client_id, stored.user_id)
             .await?
             .map(|found| found.user);
-        let ends_sessions = account.as_ref().is_some_and(|account| {
-            self.status_writes(&mut writes, account, UserStatus::Disabled, now)
-        });
+        // A directory whose organization lost the account's domain forgets the user only.
+        let mut ends_sessions = false;
+        if let Some(account) = &account
+            && self.owns(dir, account).await?
+        {
+            ends_sessions = self.deletion(ctx, dir, &mut writes, account, &stored, now);
+        }
         writes.push(Write::Audit(
             self.event(ctx, dir, EventType::ScimUserDeleted, &stored)
                 .at(now),
         ));
         match self.ports.uow.commit(writes).await? {
             Committed::All(_) => {}
-            _ => return Err(ScimError::NotFound),
+            // Changed since it was read (a concurrent PUT or PATCH): the client reads again.
+            Committed::Refused(0) => return Err(ScimError::PreconditionFailed),
+            _ => return Err(anyhow::anyhow!("the account changed during a SCIM deletion").into()),
         }
         if let (true, Some(account)) = (ends_sessions, account) {
             self.sessions_ended(&account).await?;
         }
         Ok(())
-    }
-
-    /// The writes that give `account` status `wanted` (disabling revokes its sessions);
-    /// whether sessions end.
-    fn status_writes(
-        &self,
-        writes: &mut Vec<Write>,
-        account: &User,
-        wanted: UserStatus,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> bool {
-        if account.status == wanted {
-            return false;
-        }
-        writes.push(Write::SetUserStatus {
-            client: account.client_id,
-            user: account.id,
-            status: wanted,
-            at: now,
-        });
-        if wanted == UserStatus::Disabled {
-            writes.push(Write::RevokeUserSessions {
-                client: account.client_id,
-                user: account.id,
-                keep: None,
-                reason: "scim_deprovisioned",
-                at: now,
-            });
-            return true;
-        }
-        false
-    }
-
-    /// Tells the token validators (and other replicas) that `account`'s sessions ended.
-    async fn sessions_ended(&self, account: &User) -> anyhow::Result<()> {
-        crate::tokens::note_session_end(&self.ports, self.access_ttl, account.client_id, account.id)
-            .await
     }
 
     fn event(
@@ -436,18 +413,10 @@ impl Scim {
     }
 }
 
-/// `If-Match`: `*` or the user's current `ETag` (a list of them too).
+/// `If-Match`: `*` or the user's current `ETag` (weak and strong alike).
 fn check_version(user: &ScimUser, if_match: Option<&str>) -> Result<(), ScimError> {
-    let Some(expected) = if_match else {
-        return Ok(());
-    };
-    let current = user.etag();
-    let matches = expected.split(',').map(str::trim).any(|tag| {
-        tag == "*" || tag == current || tag.strip_prefix("W/") == current.strip_prefix("W/")
-    });
-    if matches {
-        Ok(())
-    } else {
-        Err(ScimError::PreconditionFailed)
+    match if_match {
+        Some(tags) if !user.has_etag(tags) => Err(ScimError::PreconditionFailed),
+        _ => Ok(()),
     }
 }

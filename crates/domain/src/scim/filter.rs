@@ -278,6 +278,9 @@ fn lex(raw: &str) -> Result<Vec<Token>, FilterError> {
                 };
                 let text: String = serde_json::from_str(&raw[start..=end])
                     .map_err(|_| FilterError(format!("bad string {}", &raw[start..=end])))?;
+                if text.contains('\0') {
+                    return err("a string contains a NUL character");
+                }
                 tokens.push(Token::Str(text));
             }
             _ => {

@@ -161,19 +161,19 @@ pub fn parse_patch(body: &Value) -> Result<Vec<PatchOp>, ScimProblem> {
         .collect()
 }
 
+/// The object holding an attribute, the attribute's canonical name and its definition.
+type Located<'d> = (
+    &'d mut Map<String, Value>,
+    &'static str,
+    Option<&'static AttrDef>,
+);
+
 /// Where a path lands in the document: the object holding the attribute, and the
 /// attribute's canonical name and definition (`None` for `userName`, `externalId`, `active`).
 fn locate<'d>(
     doc: &'d mut Map<String, Value>,
     path: &AttrPath,
-) -> Result<
-    (
-        &'d mut Map<String, Value>,
-        &'static str,
-        Option<&'static AttrDef>,
-    ),
-    ScimProblem,
-> {
+) -> Result<Located<'d>, ScimProblem> {
     let unknown = || problem(ScimType::InvalidPath, format!("unknown attribute `{path}`"));
     let enterprise = match path.uri.as_deref() {
         None => false,

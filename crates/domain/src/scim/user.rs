@@ -34,6 +34,8 @@ pub struct ScimUser {
     pub attributes: Map<String, Value>,
     /// Grows with every change: the resource's ETag is `W/"{version}"`.
     pub version: i64,
+    /// This user's deactivation disabled the account (its reactivation may enable it again).
+    pub disabled_account: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -43,6 +45,16 @@ impl ScimUser {
     #[must_use]
     pub fn etag(&self) -> String {
         format!("W/\"{}\"", self.version)
+    }
+
+    /// Whether `tags` (an `If-Match` / `If-None-Match` value) names this version; weak and
+    /// strong forms compare alike (RFC 7232 weak comparison), `*` matches.
+    #[must_use]
+    pub fn has_etag(&self, tags: &str) -> bool {
+        let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+        let current = opaque(&self.etag());
+        tags.split(',')
+            .any(|t| t.trim() == "*" || opaque(t) == current)
     }
 
     /// The writable part of the resource (what PATCH operates on).
@@ -212,6 +224,9 @@ impl UserInput {
 fn text(name: &str, value: &Value) -> Result<Option<String>, ScimProblem> {
     match value {
         Value::Null => Ok(None),
+        Value::String(s) if s.contains('\0') => {
+            Err(invalid(format!("{name} contains a NUL character")))
+        }
         Value::String(s) if s.chars().count() <= MAX_STRING => {
             let s = s.trim();
             Ok((!s.is_empty()).then(|| s.to_owned()))

@@ -416,6 +416,7 @@ diesel::table! {
         active -> Bool,
         attributes -> Jsonb,
         version -> Int8,
+        disabled_account -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
     }

@@ -39,6 +39,15 @@ fn bad(detail: impl Into<String>) -> ScimProblem {
     ScimProblem::new(ScimType::InvalidFilter, detail)
 }
 
+/// The columns that hold a value in every row.
+const NOT_NULL_COLUMNS: [&str; 5] = [
+    "id::text",
+    "user_name",
+    "active",
+    "created_at",
+    "updated_at",
+];
+
 /// How an attribute is read.
 enum Operand {
     /// A column: its SQL, type and case-exactness.
@@ -317,13 +326,17 @@ fn compare(
             match op {
                 Co => format!("strpos({x}, {v}) > 0"),
                 Sw => format!("starts_with({x}, {v})"),
-                Ew => format!("right({x}, char_length({p})) = {v}"),
+                Ew => format!("right({x}, char_length({v})) = {v}"),
                 _ => format!("{x} {sql_op} {v}"),
             }
         }
         (_, _) => return Err(bad("a string attribute is compared with a string")),
     };
-    // A missing attribute is unequal to everything (and so `ne` anything).
+    // A missing attribute is unequal to everything (and so `ne` anything). Columns that are
+    // never NULL need no COALESCE (which would keep PostgreSQL from their indexes).
+    if NOT_NULL_COLUMNS.contains(&expr) {
+        return Ok(format!("({test})"));
+    }
     Ok(if op == Ne {
         format!("COALESCE({test}, true)")
     } else {

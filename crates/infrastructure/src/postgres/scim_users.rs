@@ -9,7 +9,7 @@ use authservice_domain::{ClientId, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text, Timestamptz, Uuid as SqlUuid};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -30,6 +30,7 @@ struct UserRow {
     active: bool,
     attributes: Value,
     version: i64,
+    disabled_account: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -46,6 +47,7 @@ impl UserRow {
             active: u.active,
             attributes: Value::Object(u.attributes.clone()),
             version: u.version,
+            disabled_account: u.disabled_account,
             created_at: u.created_at,
             updated_at: u.updated_at,
         }
@@ -65,6 +67,7 @@ impl UserRow {
                 _ => serde_json::Map::new(),
             },
             version: self.version,
+            disabled_account: self.disabled_account,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -100,6 +103,9 @@ fn bound<'a>(
             Bind::BigInt(n) => q.bind::<BigInt, _>(n),
         })
 }
+
+/// How long one list query may run, in milliseconds.
+const LIST_TIMEOUT_MS: u32 = 5_000;
 
 pub struct PgScimUsers {
     pool: PgPool,
@@ -144,6 +150,21 @@ impl ScimUserRepository for PgScimUsers {
             .optional()
             .context("loading a SCIM user")?;
         Ok(row.map(UserRow::into_domain))
+    }
+
+    #[tracing::instrument(name = "pg.scim_users.inactive_elsewhere", level = "debug", skip_all)]
+    async fn inactive_elsewhere(&self, account: UserId, except: Uuid) -> anyhow::Result<bool> {
+        use diesel::dsl::exists;
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        diesel::select(exists(
+            users::table
+                .filter(users::user_id.eq(account.as_uuid()))
+                .filter(users::id.ne(except))
+                .filter(users::active.eq(false)),
+        ))
+        .get_result(&mut conn)
+        .await
+        .context("looking for deactivated SCIM users")
     }
 
     #[tracing::instrument(name = "pg.scim_users.list", level = "debug", skip_all)]
@@ -191,11 +212,18 @@ impl ScimUserRepository for PgScimUsers {
         ));
         let text = format!(
             "SELECT id, directory_id, client_id, user_id, user_name, external_id, active, attributes, \
-             version, created_at, updated_at, count(*) OVER () AS total FROM scim_users \
+             version, disabled_account, created_at, updated_at, count(*) OVER () AS total \
+             FROM scim_users \
              WHERE {condition} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
         );
-        let rows: Vec<CountedRow> = bound(text, paged.binds)
-            .load(&mut conn)
+        // A filter of many value paths over a large directory must not hold a connection long.
+        let rows: Vec<CountedRow> = conn
+            .transaction::<_, diesel::result::Error, _>(async |tx| {
+                diesel::sql_query(format!("SET LOCAL statement_timeout = {LIST_TIMEOUT_MS}"))
+                    .execute(tx)
+                    .await?;
+                bound(text, paged.binds).load(tx).await
+            })
             .await
             .context("listing SCIM users")?;
         let total = match <[CountedRow]>::first(&rows) {
@@ -240,6 +268,7 @@ pub(super) async fn replace(tx: &mut AsyncPgConnection, u: &ScimUser) -> QueryRe
         users::active.eq(row.active),
         users::attributes.eq(row.attributes),
         users::version.eq(row.version),
+        users::disabled_account.eq(row.disabled_account),
         users::updated_at.eq(row.updated_at),
     ))
     .execute(tx)
@@ -247,16 +276,18 @@ pub(super) async fn replace(tx: &mut AsyncPgConnection, u: &ScimUser) -> QueryRe
     .map(|n| n > 0)
 }
 
-/// Deletes a SCIM user; `false` when it is gone.
+/// Deletes a SCIM user still at `version`; `false` when it is gone or changed.
 pub(super) async fn delete(
     tx: &mut AsyncPgConnection,
     directory: Uuid,
     id: Uuid,
+    version: i64,
 ) -> QueryResult<bool> {
     diesel::delete(
         users::table
             .filter(users::directory_id.eq(directory))
-            .filter(users::id.eq(id)),
+            .filter(users::id.eq(id))
+            .filter(users::version.eq(version)),
     )
     .execute(tx)
     .await

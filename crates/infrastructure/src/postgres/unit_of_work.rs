@@ -155,9 +155,11 @@ async fn apply(tx: &mut AsyncPgConnection, write: &Write) -> Result<Option<Writt
         }
         Write::CreateScimUser(user) => required(super::scim_users::insert(tx, user).await?),
         Write::ReplaceScimUser(user) => required(super::scim_users::replace(tx, user).await?),
-        Write::DeleteScimUser { directory, id } => {
-            required(super::scim_users::delete(tx, *directory, *id).await?)
-        }
+        Write::DeleteScimUser {
+            directory,
+            id,
+            version,
+        } => required(super::scim_users::delete(tx, *directory, *id, *version).await?),
         Write::CreateScimDirectory {
             directory,
             token_hash,

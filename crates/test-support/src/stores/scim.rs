@@ -123,6 +123,14 @@ impl authservice_application::ports::ScimUserRepository for MemoryDb {
             .cloned())
     }
 
+    async fn inactive_elsewhere(&self, account: UserId, except: Uuid) -> anyhow::Result<bool> {
+        Ok(self
+            .lock()
+            .scim_users
+            .iter()
+            .any(|u| u.user_id == account && u.id != except && !u.active))
+    }
+
     /// Pages in creation order; filters and sorting are the SQL store's (not evaluated here).
     async fn list(
         &self,

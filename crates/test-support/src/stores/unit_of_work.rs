@@ -183,10 +183,15 @@ impl UnitOfWork for MemoryDb {
                     Some(Written::Done)
                 }
                 Write::ReplaceScimUser(user) => st.replace_scim_user(user).then_some(Written::Done),
-                Write::DeleteScimUser { directory, id } => {
+                Write::DeleteScimUser {
+                    directory,
+                    id,
+                    version,
+                } => {
                     let before = st.scim_users.len();
-                    st.scim_users
-                        .retain(|u| !(u.directory_id == directory && u.id == id));
+                    st.scim_users.retain(|u| {
+                        !(u.directory_id == directory && u.id == id && u.version == version)
+                    });
                     (st.scim_users.len() < before).then_some(Written::Done)
                 }
                 Write::CreateScimDirectory {

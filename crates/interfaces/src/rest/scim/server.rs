@@ -29,15 +29,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/ServiceProviderConfig").get(service_provider_config))
             .service(web::resource("/ResourceTypes").get(resource_types))
             .service(web::resource("/Schemas").get(schemas))
-            .service(web::resource("/Users").get(users::list).post(users::create))
-            .service(web::resource("/Users/.search").post(users::search))
+            .service(
+                web::resource("/Users")
+                    .get(users::list)
+                    .post(users::create)
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/Users/.search")
+                    .post(users::search)
+                    .default_service(web::to(method_not_allowed)),
+            )
             .service(
                 web::resource("/Users/{id}")
                     .get(users::get)
                     .put(users::replace)
                     .patch(users::patch)
-                    .delete(users::delete),
+                    .delete(users::delete)
+                    .default_service(web::to(method_not_allowed)),
             )
+            .service(web::resource("/Bulk").to(not_implemented))
             .default_service(web::to(not_found)),
     );
 }
@@ -205,6 +216,25 @@ async fn not_found(_d: Directory, req: HttpRequest) -> HttpResponse {
         status: StatusCode::NOT_FOUND,
         scim_type: None,
         detail: format!("no SCIM endpoint {} {}", req.method(), req.path()),
+    }
+    .error_response()
+}
+
+async fn method_not_allowed(_d: Directory, req: HttpRequest) -> HttpResponse {
+    ScimApiError {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        scim_type: None,
+        detail: format!("{} is not allowed on {}", req.method(), req.path()),
+    }
+    .error_response()
+}
+
+/// Features not offered yet answer 501 (RFC 7644 §3.12); the ServiceProviderConfig says so.
+async fn not_implemented(_d: Directory) -> HttpResponse {
+    ScimApiError {
+        status: StatusCode::NOT_IMPLEMENTED,
+        scim_type: None,
+        detail: "not implemented".to_owned(),
     }
     .error_response()
 }

@@ -244,11 +244,7 @@ pub(super) async fn get(
     )?;
     let user = state.services.scim.get_user(&d.directory, &id.1).await?;
     let etag = user.etag();
-    if header_text(&req, header::IF_NONE_MATCH).is_some_and(|tags| {
-        tags.split(',')
-            .map(str::trim)
-            .any(|t| t == etag || t == "*")
-    }) {
+    if header_text(&req, header::IF_NONE_MATCH).is_some_and(|tags| user.has_etag(tags)) {
         let mut res = HttpResponse::NotModified().finish();
         if let Ok(v) = HeaderValue::from_str(&etag) {
             res.headers_mut().insert(header::ETAG, v);

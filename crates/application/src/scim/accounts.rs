@@ -1,0 +1,133 @@
+//! What a SCIM user does to its account. Only a change of the resource's `active` acts: its
+//! deactivation disables the account (revoking every session) and remembers that it did; its
+//! reactivation enables the account again only if that deactivation disabled it and no other
+//! directory holds the account deactivated — an account an operator disabled stays disabled.
+//! A directory acts only while its organization owns the account's address domain.
+
+use authservice_domain::scim::{ScimDirectory, ScimUser};
+use authservice_domain::sso::ascii_domain;
+use authservice_domain::{EventType, User, UserStatus};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::Scim;
+use crate::context::RequestCtx;
+use crate::ports::Write;
+
+impl Scim {
+    /// Whether the directory's organization still owns `account`'s address domain.
+    pub(super) async fn owns(&self, dir: &ScimDirectory, account: &User) -> anyhow::Result<bool> {
+        let owner = self
+            .ports
+            .org_domains
+            .verified_for(dir.client_id, &ascii_domain(&account.email))
+            .await?;
+        Ok(owner == Some(dir.organization_id))
+    }
+
+    /// The writes for `user.active` after `before` (`None`: a new resource), at
+    /// `user.updated_at`; sets `user.disabled_account`. Whether the account's sessions end.
+    pub(super) async fn status_change(
+        &self,
+        ctx: &RequestCtx,
+        dir: &ScimDirectory,
+        writes: &mut Vec<Write>,
+        account: &User,
+        before: Option<&ScimUser>,
+        user: &mut ScimUser,
+    ) -> anyhow::Result<bool> {
+        let now = user.updated_at;
+        let was_active = before.is_none_or(|b| b.active);
+        user.disabled_account = before.is_some_and(|b| b.disabled_account);
+        match (was_active, user.active) {
+            (true, false) => {
+                user.disabled_account = account.status == UserStatus::Active;
+                if user.disabled_account {
+                    self.set_status(ctx, dir, writes, account, UserStatus::Disabled, now);
+                }
+                Ok(user.disabled_account)
+            }
+            (false, true) => {
+                let ours = user.disabled_account;
+                user.disabled_account = false;
+                if ours
+                    && account.status == UserStatus::Disabled
+                    && !self
+                        .ports
+                        .scim_users
+                        .inactive_elsewhere(account.id, user.id)
+                        .await?
+                {
+                    self.set_status(ctx, dir, writes, account, UserStatus::Active, now);
+                }
+                Ok(false)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// A deleted resource that was active disables its account. Whether sessions end.
+    pub(super) fn deletion(
+        &self,
+        ctx: &RequestCtx,
+        dir: &ScimDirectory,
+        writes: &mut Vec<Write>,
+        account: &User,
+        deleted: &ScimUser,
+        now: DateTime<Utc>,
+    ) -> bool {
+        let disables = deleted.active && account.status == UserStatus::Active;
+        if disables {
+            self.set_status(ctx, dir, writes, account, UserStatus::Disabled, now);
+        }
+        disables
+    }
+
+    /// Sets the account's status (disabling revokes every session), audited like an
+    /// operator's change with the directory as the actor.
+    fn set_status(
+        &self,
+        ctx: &RequestCtx,
+        dir: &ScimDirectory,
+        writes: &mut Vec<Write>,
+        account: &User,
+        status: UserStatus,
+        now: DateTime<Utc>,
+    ) {
+        writes.push(Write::SetUserStatus {
+            client: account.client_id,
+            user: account.id,
+            status,
+            at: now,
+        });
+        let disabled = status == UserStatus::Disabled;
+        if disabled {
+            writes.push(Write::RevokeUserSessions {
+                client: account.client_id,
+                user: account.id,
+                keep: None,
+                reason: "scim_deprovisioned",
+                at: now,
+            });
+        }
+        let mut event = ctx
+            .audit(if disabled {
+                EventType::UserDisabled
+            } else {
+                EventType::UserEnabled
+            })
+            .client(account.client_id)
+            .by_directory(dir.id)
+            .target("user", account.id)
+            .metadata(json!({ "sessions_revoked": disabled, "by": "scim" }))
+            .at(now);
+        event.user_id = Some(account.id.as_uuid());
+        writes.push(Write::Audit(event));
+    }
+
+    /// Tells the token validators (and other replicas) that `account`'s sessions ended.
+    pub(super) async fn sessions_ended(&self, account: &User) -> anyhow::Result<()> {
+        crate::tokens::note_session_end(&self.ports, self.access_ttl, account.client_id, account.id)
+            .await
+    }
+}
