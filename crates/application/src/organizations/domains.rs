@@ -275,6 +275,34 @@ pub(crate) async fn acting_org(
     }
 }
 
+/// Whose enterprise settings a list shows: organization `org` (members need
+/// `enterprise:write`, as for one item; operators `users:read`), or for an operator without
+/// one, the whole client.
+pub(crate) async fn list_scope(
+    ports: &Ports,
+    ctx: &RequestCtx,
+    actor: DomainActor<'_>,
+    org: Option<&str>,
+) -> Result<
+    (
+        authservice_domain::ClientId,
+        Option<authservice_domain::organization::OrganizationId>,
+    ),
+    OrgError,
+> {
+    match (actor, org) {
+        (_, Some(org)) => {
+            let write = matches!(actor, DomainActor::Member(_));
+            let org = acting_org(ports, ctx, actor, org, write).await?;
+            Ok((org.client_id, Some(org.id)))
+        }
+        (DomainActor::Operator { .. }, None) => Ok((acting_client(ctx, actor)?, None)),
+        (DomainActor::Member(_), None) => {
+            Err(authservice_domain::ValidationError::new("organization_id", "is required").into())
+        }
+    }
+}
+
 /// The client an actor acts in (an operator: `clients:update` on the client in the path).
 pub(crate) fn acting_client(
     ctx: &RequestCtx,

@@ -11,7 +11,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::domains::{DomainActor, acting_client, acting_org, require_member_write};
+use super::domains::{DomainActor, acting_client, acting_org, list_scope, require_member_write};
 use super::{OrgError, require_recent_auth};
 use crate::auth::AuthConfig;
 use crate::context::{AuditDraft, RequestCtx};
@@ -166,17 +166,7 @@ impl ManageScimDirectories {
         org: Option<&str>,
         page: PageRequest,
     ) -> Result<Page<ScimDirectory>, OrgError> {
-        let (client, org) = match (actor, org) {
-            (_, Some(org)) => {
-                let write = matches!(actor, DomainActor::Member(_));
-                let org = acting_org(&self.ports, ctx, actor, org, write).await?;
-                (org.client_id, Some(org.id))
-            }
-            (DomainActor::Operator { .. }, None) => (acting_client(ctx, actor)?, None),
-            (DomainActor::Member(_), None) => {
-                return Err(ValidationError::new("organization_id", "is required").into());
-            }
-        };
+        let (client, org) = list_scope(&self.ports, ctx, actor, org).await?;
         let rows = self.ports.scim_directories.list(client, org, page).await?;
         Ok(Page::from_overfetch(rows, page.limit, |d| d.id))
     }

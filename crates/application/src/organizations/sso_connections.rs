@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::OrgError;
-use super::domains::{DomainActor, acting_client, acting_org, require_member_write};
+use super::domains::{DomainActor, acting_client, acting_org, list_scope, require_member_write};
 use crate::context::{AuditDraft, RequestCtx};
 use crate::pagination::{Page, PageRequest};
 use crate::ports::{IdpError, Ports, Write};
@@ -420,18 +420,7 @@ impl ManageSsoConnections {
         org: Option<&str>,
         page: PageRequest,
     ) -> Result<Page<SsoConnection>, OrgError> {
-        let (client, org) = match (actor, org) {
-            (_, Some(org)) => {
-                // Members need `enterprise:write` (as for one connection); operators `users:read`.
-                let write = matches!(actor, DomainActor::Member(_));
-                let org = acting_org(&self.ports, ctx, actor, org, write).await?;
-                (org.client_id, Some(org.id))
-            }
-            (DomainActor::Operator { .. }, None) => (acting_client(ctx, actor)?, None),
-            (DomainActor::Member(_), None) => {
-                return Err(ValidationError::new("organization_id", "is required").into());
-            }
-        };
+        let (client, org) = list_scope(&self.ports, ctx, actor, org).await?;
         let rows = self.ports.sso_connections.list(client, org, page).await?;
         Ok(Page::from_overfetch(rows, page.limit, |c| c.id))
     }
