@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 #[path = "bench/m2m.rs"]
 mod m2m;
+#[path = "bench/scim.rs"]
+mod scim;
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -125,6 +127,18 @@ async fn main() -> anyhow::Result<()> {
     if std::env::var("BENCH_ONLY").as_deref() == Ok("m2m") {
         let client_id = created["client"]["id"].as_str().unwrap_or_default();
         let rows = m2m::benchmarks(&ctx.http, &base, &admin_key, client_id, secs).await?;
+        println!();
+        println!("| measure | result |");
+        println!("|---|---|");
+        for row in rows {
+            println!("{row}");
+        }
+        return Ok(());
+    }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("scim") {
+        let client_id = created["client"]["id"].as_str().unwrap_or_default();
+        let rows =
+            scim::benchmarks(&ctx.http, &base, &admin_key, &ctx.key, client_id, secs).await?;
         println!();
         println!("| measure | result |");
         println!("|---|---|");

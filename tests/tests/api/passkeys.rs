@@ -371,17 +371,19 @@ async fn the_clients_attestation_policy_applies_to_registration() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_passkey_renews_a_stale_sign_in_before_a_sensitive_change() {
+    // REAUTH_MAX_AGE of 5 s stands in for the 5 minutes an attacker waits out (long enough for
+    // the registration on a busy box; the browser starts before the sign-up).
     let app = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
-        env: vec![("REAUTH_MAX_AGE", "2s".to_owned())],
+        env: vec![("REAUTH_MAX_AGE", "5s".to_owned())],
         ..Default::default()
     })
     .await;
     let key = webauthn_client(&app, json!({})).await;
+    let mut browser = Browser::launch(&app.localhost_base()).await;
     let access = signup(&app, &key, "renew@example.com").await["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
-    let mut browser = Browser::launch(&app.localhost_base()).await;
     let registered = browser
         .step(json!({ "op": "register", "key": key, "access": access, "name": "Laptop" }))
         .await;
@@ -390,7 +392,7 @@ async fn a_passkey_renews_a_stale_sign_in_before_a_sensitive_change() {
         .as_str()
         .unwrap()
         .to_owned();
-    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5500)).await;
     let path = format!("/api/auth/passkeys/{passkey_id}");
     let res = call(&app, Method::DELETE, &path, &key, None, Some(&access)).await;
     assert_eq!(res.status(), 401);

@@ -10,11 +10,11 @@ use serde_json::{Value, json};
 
 use super::{ms, percentile};
 
-type Request = Arc<dyn Fn(u64) -> reqwest::RequestBuilder + Send + Sync>;
+pub(super) type Request = Arc<dyn Fn(u64) -> reqwest::RequestBuilder + Send + Sync>;
 
 /// `concurrency` loops sending `request(i)` (i counts per loop) for `secs`: answers per second
 /// that are 200 and contain `expect`, p50, p99, failures.
-async fn phase(
+pub(super) async fn phase(
     secs: u64,
     concurrency: usize,
     request: Request,
