@@ -1,6 +1,7 @@
 /* The operator portal's enterprise card for one client: the domains its organizations claim
- * (add, verify by the DNS TXT record, remove) and their SSO connections (OpenID Connect: add,
- * enable / disable, test sign-in, remove). Loaded before portal.js, which calls
+ * (add, verify by the DNS TXT record, remove), their SSO connections (OpenID Connect: add,
+ * enable / disable, test sign-in, remove) and their SCIM directories (add, new token,
+ * enable / disable; a token is shown once). Loaded before portal.js, which calls
  * `PortalEnterprise(ui)` with its helpers. DOM only (no innerHTML), no inline script or style.
  * The client secret of a connection is sent once and never shown again. */
 (function () {
@@ -8,6 +9,7 @@
 
   const STRINGS = {
     en: {
+      scim: "SCIM directories", noDirectories: "No SCIM directories yet.", dirName: "Directory name", addDirectory: "Add SCIM directory", rotateToken: "New token", scimBase: "SCIM base URL", tokenOnce: "Bearer token (shown only now; give it to the identity provider):", lastSync: "last call", never: "never",
       social: "Social sign-in", noProviders: "No social providers yet.", provider: "Provider", issuerOptional: "Issuer URL (empty: the provider's own; required for OpenID Connect)", teamId: "Apple team ID", keyId: "Apple key ID", appleKey: "Private key (.p8 file contents)", addProvider: "Save provider", enabled: "enabled", disabledState: "disabled",
       badUrl: "The identity provider named an address that is not a web page.",
       protocol: "Protocol", metadataUrl: "IdP metadata URL", metadataXml: "or IdP metadata XML", spEntityId: "Entity ID (SP metadata URL) to register at the identity provider", acsUrl: "Assertion Consumer Service URL (HTTP-POST)",
@@ -21,6 +23,7 @@
       testSignIn: "Test sign-in", openTest: "Open the test sign-in", showResult: "Show the result", needOrg: "Create an organization first.",
     },
     de: {
+      scim: "SCIM-Verzeichnisse", noDirectories: "Noch keine SCIM-Verzeichnisse.", dirName: "Name des Verzeichnisses", addDirectory: "SCIM-Verzeichnis hinzufügen", rotateToken: "Neues Token", scimBase: "SCIM-Basis-URL", tokenOnce: "Bearer-Token (nur jetzt sichtbar; dem Identitätsanbieter geben):", lastSync: "letzter Aufruf", never: "nie",
       social: "Social Login", noProviders: "Noch keine Social-Login-Anbieter.", provider: "Anbieter", issuerOptional: "Issuer-URL (leer: die des Anbieters; für OpenID Connect erforderlich)", teamId: "Apple-Team-ID", keyId: "Apple-Schlüssel-ID", appleKey: "Privater Schlüssel (Inhalt der .p8-Datei)", addProvider: "Anbieter speichern", enabled: "eingeschaltet", disabledState: "ausgeschaltet",
       badUrl: "Der Identitätsanbieter nannte eine Adresse, die keine Webseite ist.",
       protocol: "Protokoll", metadataUrl: "URL der IdP-Metadaten", metadataXml: "oder IdP-Metadaten als XML", spEntityId: "Beim Identitätsanbieter einzutragende Entity-ID (URL der SP-Metadaten)", acsUrl: "Assertion-Consumer-Service-URL (HTTP-POST)",
@@ -34,6 +37,7 @@
       testSignIn: "Testanmeldung", openTest: "Testanmeldung öffnen", showResult: "Ergebnis zeigen", needOrg: "Legen Sie zuerst eine Organisation an.",
     },
     fr: {
+      scim: "Annuaires SCIM", noDirectories: "Aucun annuaire SCIM.", dirName: "Nom de l'annuaire", addDirectory: "Ajouter l'annuaire SCIM", rotateToken: "Nouveau jeton", scimBase: "URL de base SCIM", tokenOnce: "Jeton Bearer (affiché seulement maintenant ; à donner au fournisseur d'identité) :", lastSync: "dernier appel", never: "jamais",
       social: "Connexion sociale", noProviders: "Aucun fournisseur de connexion sociale.", provider: "Fournisseur", issuerOptional: "URL de l'émetteur (vide : celle du fournisseur ; requise pour OpenID Connect)", teamId: "Identifiant d'équipe Apple", keyId: "Identifiant de clé Apple", appleKey: "Clé privée (contenu du fichier .p8)", addProvider: "Enregistrer le fournisseur", enabled: "activé", disabledState: "désactivé",
       badUrl: "Le fournisseur d'identité a indiqué une adresse qui n'est pas une page web.",
       protocol: "Protocole", metadataUrl: "URL des métadonnées du fournisseur", metadataXml: "ou métadonnées XML du fournisseur", spEntityId: "Entity ID (URL des métadonnées SP) à enregistrer chez le fournisseur d'identité", acsUrl: "URL de l'Assertion Consumer Service (HTTP-POST)",
@@ -47,6 +51,7 @@
       testSignIn: "Connexion de test", openTest: "Ouvrir la connexion de test", showResult: "Afficher le résultat", needOrg: "Créez d'abord une organisation.",
     },
     es: {
+      scim: "Directorios SCIM", noDirectories: "Aún no hay directorios SCIM.", dirName: "Nombre del directorio", addDirectory: "Añadir directorio SCIM", rotateToken: "Nuevo token", scimBase: "URL base de SCIM", tokenOnce: "Token Bearer (solo se muestra ahora; dáselo al proveedor de identidad):", lastSync: "última llamada", never: "nunca",
       social: "Inicio de sesión social", noProviders: "Aún no hay proveedores sociales.", provider: "Proveedor", issuerOptional: "URL del emisor (vacío: la del proveedor; obligatoria para OpenID Connect)", teamId: "ID de equipo de Apple", keyId: "ID de clave de Apple", appleKey: "Clave privada (contenido del archivo .p8)", addProvider: "Guardar proveedor", enabled: "activado", disabledState: "desactivado",
       badUrl: "El proveedor de identidad indicó una dirección que no es una página web.",
       protocol: "Protocolo", metadataUrl: "URL de metadatos del proveedor", metadataXml: "o metadatos XML del proveedor", spEntityId: "Entity ID (URL de metadatos SP) que registrar en el proveedor de identidad", acsUrl: "URL del Assertion Consumer Service (HTTP-POST)",
@@ -287,6 +292,48 @@
       return card(tx("social"), "h-social", [box, list, form]);
     }
 
+    /** SCIM directories: add (the token is shown once), new token, enable / disable. */
+    function directoriesPart(base, orgs, orgName) {
+      const box = alertBox();
+      const secret = el("div", { class: "as-stack", "aria-live": "polite" });
+      const list = el("ul", { class: "as-list as-directory-list" });
+      const reveal = (d) => secret.replaceChildren(el("p", { class: "as-meta", text: `${tx("scimBase")}: ${d.base_url}` }),
+        el("p", { class: "as-meta", text: tx("tokenOnce") }), el("p", { class: "as-secret", text: d.token }));
+      async function load() {
+        const page = await api("GET", `${base}/scim-directories?limit=100`);
+        list.replaceChildren(...page.scim_directories.map(item));
+        if (!page.scim_directories.length) list.append(el("li", { class: "as-meta", text: tx("noDirectories") }));
+      }
+      function item(d) {
+        const path = `${base}/scim-directories/${encodeURIComponent(d.id)}`;
+        const on = d.status === "active";
+        const meta = `${orgName(d.organization_id)} · ${tx(on ? "enabled" : "disabledState")} · ${d.token_prefix}… · ${tx("lastSync")}: ${d.last_sync_at || tx("never")}`;
+        const rotate = small(tx("rotateToken"), `${tx("rotateToken")}: ${d.name}`);
+        rotate.addEventListener("click", async () => {
+          try { reveal(await api("POST", `${path}/rotate-token`)); await load(); } catch (err) { show(box, err.message); }
+        });
+        const toggle = small(tx(on ? "disable" : "enable"), `${tx(on ? "disable" : "enable")}: ${d.name}`);
+        toggle.addEventListener("click", async () => {
+          try { await api("PATCH", path, { status: on ? "disabled" : "active" }); await load(); } catch (err) { show(box, err.message); }
+        });
+        return el("li", { "data-directory": d.id }, [el("div", {}, [el("h4", { text: d.name }), el("p", { class: "as-meta", text: meta }),
+          el("p", { class: "as-meta", text: `${tx("scimBase")}: ${d.base_url}` })]), rotate, toggle]);
+      }
+      const org = orgSelect(orgs);
+      const name = field(tx("dirName"), { type: "text", required: true, autocomplete: "off", maxlength: "100" });
+      const form = el("form", { class: "as-row" }, [org.wrap, name.wrap, button(tx("addDirectory"))]);
+      form.addEventListener("submit", async (e) => {
+        e.preventDefault();
+        try {
+          reveal(await api("POST", `${base}/scim-directories`, { organization_id: org.input.value, name: name.input.value.trim() }));
+          name.input.value = "";
+          await load();
+        } catch (err) { show(box, err.message); }
+      });
+      load().catch((err) => show(box, err.message));
+      return [el("h3", { text: tx("scim") }), box, secret, list, form];
+    }
+
     /** The card: loads the organizations first (both parts name them). */
     function enterpriseCard(clientId) {
       const base = `/api/admin/clients/${encodeURIComponent(clientId)}`;
@@ -298,7 +345,8 @@
           if (!orgs.length) { body.replaceChildren(el("p", { class: "as-meta", text: tx("needOrg") })); return; }
           const names = Object.fromEntries(orgs.map((o) => [o.id, o.name]));
           const orgName = (id) => names[id] || id;
-          body.replaceChildren(...domainsPart(base, orgs, orgName), ...connectionsPart(base, orgs, orgName));
+          body.replaceChildren(...domainsPart(base, orgs, orgName), ...connectionsPart(base, orgs, orgName),
+            ...directoriesPart(base, orgs, orgName));
         } catch (err) { show(box, err.message); }
       }, 0);
       return card(tx("enterprise"), "h-enterprise", [box, body]);

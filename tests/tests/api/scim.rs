@@ -429,3 +429,89 @@ async fn a_stolen_access_token_cannot_mint_a_scim_token() {
     .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_portal_adds_a_scim_directory_shows_its_token_once_and_rotates_it_in_chromium() {
+    use super::pages::{click, fill, ok, sees};
+    let s = super::sso::acme().await;
+    let mut b = authservice_tests::browser::Browser::launch(&s.app.address).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": "/portal.html?locale=en" }),
+    )
+    .await;
+    fill(&mut b, "Admin key", &s.app.admin_key).await;
+    click(&mut b, "Sign in").await;
+    click(&mut b, "Open: Test App").await;
+    sees(&mut b, "SCIM directories").await;
+    sees(&mut b, "No SCIM directories yet.").await;
+    fill(&mut b, "Directory name", "Okta provisioning").await;
+    click(&mut b, "Add SCIM directory").await;
+    sees(&mut b, "shown only now").await;
+    let shown = ok(
+        &mut b,
+        json!({ "op": "text", "selector": ".as-directory-list ~ * .as-secret, .as-secret" }),
+    )
+    .await;
+    let token = shown["text"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|t| t.starts_with("scim_"))
+        .expect("the token is shown")
+        .to_owned();
+    let axe = ok(&mut b, json!({ "op": "axe" })).await;
+    assert_eq!(axe["violations"], json!([]), "accessibility: {axe}");
+
+    let list = format!("/api/admin/clients/{}/scim-directories", s.client_id);
+    let (_, page) = admin(&s.app, Method::GET, &list, None).await;
+    let dir = page["scim_directories"][0].clone();
+    assert_eq!(dir["name"], "Okta provisioning");
+    let config = format!(
+        "{}/scim/v2/{}/ServiceProviderConfig",
+        s.app.address,
+        dir["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        scim(&s.app, Method::GET, &config, &token, None).await.0,
+        200
+    );
+
+    // A new token from the portal: the old one stops.
+    click(&mut b, "New token: Okta provisioning").await;
+    let mut old_status = 0;
+    for _ in 0..100 {
+        old_status = scim(&s.app, Method::GET, &config, &token, None).await.0;
+        if old_status == 401 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(old_status, 401, "the old token still works");
+    let mut new_token = String::new();
+    for _ in 0..50 {
+        let shown = ok(&mut b, json!({ "op": "text", "selector": ".as-secret" })).await;
+        if let Some(t) = shown["text"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| t.starts_with("scim_") && *t != token)
+        {
+            new_token = t.to_owned();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        scim(&s.app, Method::GET, &config, &new_token, None).await.0,
+        200,
+        "the page shows the new token"
+    );
+    click(&mut b, "Disable: Okta provisioning").await;
+    sees(&mut b, "Enable").await;
+    let (_, page) = admin(&s.app, Method::GET, &list, None).await;
+    assert_eq!(page["scim_directories"][0]["status"], "disabled");
+    b.close().await;
+}
