@@ -217,8 +217,11 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         admin_key,
         database,
         encryption_key,
+        // Idle connections are dropped before the server's 5 s keep-alive ends them: reusing
+        // one the server is closing fails the request (IncompleteMessage).
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .build()
             .expect("http client"),
         redis_proxy,

@@ -392,7 +392,7 @@ async fn a_passkey_renews_a_stale_sign_in_before_a_sensitive_change() {
         .as_str()
         .unwrap()
         .to_owned();
-    tokio::time::sleep(std::time::Duration::from_millis(5500)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(6500)).await;
     let path = format!("/api/auth/passkeys/{passkey_id}");
     let res = call(&app, Method::DELETE, &path, &key, None, Some(&access)).await;
     assert_eq!(res.status(), 401);

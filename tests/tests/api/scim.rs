@@ -402,7 +402,7 @@ async fn a_stolen_access_token_cannot_mint_a_scim_token() {
     .await;
     assert_eq!(status, StatusCode::CREATED);
     let id = created["id"].as_str().unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(5500)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(6500)).await;
     for (path, body) in [
         (
             DIRECTORIES.to_owned(),
