@@ -48,8 +48,8 @@ pub trait ScimDirectoryRepository: Send + Sync {
         token_hash: &[u8; 32],
     ) -> anyhow::Result<Option<ScimDirectory>>;
 
-    /// Records that the directory's identity provider called at `at` (stored at most once a
-    /// minute).
+    /// Records that the directory's identity provider called at `at`, unless a call within
+    /// [`ScimDirectory::SYNC_RECORDED_EVERY`] before it is recorded already.
     ///
     /// # Errors
     /// The store failed.

@@ -104,10 +104,11 @@ impl Scim {
         if client.is_none_or(|c| c.status != ClientStatus::Active) {
             return Err(ScimError::ClientSuspended);
         }
-        self.ports
-            .scim_directories
-            .touch(found.id, self.ports.clock.now())
-            .await?;
+        // Recorded at most once a minute: no write on every request of a sync.
+        let now = self.ports.clock.now();
+        if found.sync_is_stale(now) {
+            self.ports.scim_directories.touch(found.id, now).await?;
+        }
         Ok(found)
     }
 }

@@ -33,6 +33,18 @@ pub struct ScimDirectory {
     pub last_sync_at: Option<DateTime<Utc>>,
 }
 
+impl ScimDirectory {
+    /// How often a directory's last call is recorded.
+    pub const SYNC_RECORDED_EVERY: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+
+    /// Whether a call at `now` is worth recording as the directory's last sync.
+    #[must_use]
+    pub fn sync_is_stale(&self, now: DateTime<Utc>) -> bool {
+        self.last_sync_at
+            .is_none_or(|at| now - at >= Self::SYNC_RECORDED_EVERY)
+    }
+}
+
 /// A new token from 32 random bytes: the token (shown once), its SHA-256 and its prefix.
 #[must_use]
 pub fn new_token(random: &[u8; 32]) -> (String, [u8; 32], String) {

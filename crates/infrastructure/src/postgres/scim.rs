@@ -8,7 +8,7 @@ use authservice_application::ports::ScimDirectoryRepository;
 use authservice_domain::ClientId;
 use authservice_domain::organization::OrganizationId;
 use authservice_domain::scim::{DirectoryStatus, ScimDirectory};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -135,7 +135,7 @@ impl ScimDirectoryRepository for PgScimDirectories {
     #[tracing::instrument(name = "pg.scim.touch", level = "debug", skip_all)]
     async fn touch(&self, id: Uuid, at: DateTime<Utc>) -> anyhow::Result<()> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let stale = at - Duration::minutes(1);
+        let stale = at - ScimDirectory::SYNC_RECORDED_EVERY;
         diesel::update(
             dirs::table.filter(dirs::id.eq(id)).filter(
                 dirs::last_sync_at
