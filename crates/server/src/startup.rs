@@ -212,6 +212,9 @@ impl Application {
             scim_users: Arc::new(authservice_infrastructure::postgres::PgScimUsers::new(
                 pg_pool.clone(),
             )),
+            scim_groups: Arc::new(authservice_infrastructure::postgres::PgScimGroups::new(
+                pg_pool.clone(),
+            )),
             oidc_rp: Arc::new(
                 authservice_infrastructure::oidc_rp::OpenIdConnectRp::new(
                     settings.allow_insecure_idp_urls,

@@ -271,6 +271,7 @@ impl World {
             sso_connections: db.clone(),
             scim_directories: db.clone(),
             scim_users: db.clone(),
+            scim_groups: db.clone(),
             oidc_rp: idp.clone(),
             social_providers: db.clone(),
             oauth2: idp.clone(),

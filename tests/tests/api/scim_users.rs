@@ -12,7 +12,7 @@ const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 /// Acme (owning `acme.test`) with a directory: (setup, `…/scim/v2/{dir}`, token).
-async fn directory() -> (Setup, String, String) {
+pub(crate) async fn directory() -> (Setup, String, String) {
     let s = acme().await;
     let (status, d) = super::domains::send(
         &s.app,
@@ -28,7 +28,7 @@ async fn directory() -> (Setup, String, String) {
     (s, base, d["token"].as_str().unwrap().to_owned())
 }
 
-fn user(user_name: &str, extra: Value) -> Value {
+pub(crate) fn user(user_name: &str, extra: Value) -> Value {
     let mut body = json!({ "schemas": [USER], "userName": user_name });
     if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
         b.extend(e);
@@ -36,7 +36,12 @@ fn user(user_name: &str, extra: Value) -> Value {
     body
 }
 
-async fn create(base: &str, token: &str, app: &authservice_tests::TestApp, body: Value) -> Value {
+pub(crate) async fn create(
+    base: &str,
+    token: &str,
+    app: &authservice_tests::TestApp,
+    body: Value,
+) -> Value {
     let (status, created, _) = scim(
         app,
         Method::POST,
@@ -683,7 +688,7 @@ async fn a_directory_sees_and_changes_only_its_own_users() {
     assert_eq!(status, 200);
 }
 
-fn patch_op(ops: Value) -> Value {
+pub(crate) fn patch_op(ops: Value) -> Value {
     json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops })
 }
 

@@ -50,7 +50,10 @@ pub use organizations::{
     OrgWriteError, OrganizationRepository, PolicyVersion,
 };
 pub use rate_limit::{RateDecision, RateLimiter, RateRule};
-pub use scim::{ScimDirectoryRepository, ScimUserRepository, UserPage, UserQuery};
+pub use scim::{
+    GroupPage, GroupRef, ScimDirectoryRepository, ScimGroupRepository, ScimQuery,
+    ScimUserRepository, UserPage,
+};
 pub use service_accounts::ServiceAccountRepository;
 pub use sessions::{
     NewSession, PasswordRehash, PresentedToken, SessionGrant, SessionInfo, SessionRepository,
@@ -99,6 +102,7 @@ pub struct Ports {
     pub sso_connections: Arc<dyn SsoConnectionRepository>,
     pub scim_directories: Arc<dyn ScimDirectoryRepository>,
     pub scim_users: Arc<dyn ScimUserRepository>,
+    pub scim_groups: Arc<dyn ScimGroupRepository>,
     /// The OpenID Connect relying party (enterprise SSO).
     pub oidc_rp: Arc<dyn OidcRelyingParty>,
     pub social_providers: Arc<dyn SocialProviderRepository>,

@@ -56,10 +56,10 @@ pub trait ScimDirectoryRepository: Send + Sync {
     async fn touch(&self, id: Uuid, at: DateTime<Utc>) -> anyhow::Result<()>;
 }
 
-/// One page of a directory's users: the 1-based `start_index` and at most `count` of them,
-/// in `sort` order (creation order without one).
+/// One page of a directory's users or groups: the 1-based `start_index` and at most `count`
+/// of them, in `sort` order (creation order without one).
 #[derive(Debug, Clone)]
-pub struct UserQuery {
+pub struct ScimQuery {
     pub filter: Option<authservice_domain::scim::Filter>,
     pub sort: Option<(authservice_domain::scim::AttrPath, bool)>,
     pub start_index: u64,
@@ -117,6 +117,65 @@ pub trait ScimUserRepository: Send + Sync {
     async fn list(
         &self,
         directory: Uuid,
-        query: &UserQuery,
+        query: &ScimQuery,
     ) -> anyhow::Result<Result<UserPage, authservice_domain::scim::ScimProblem>>;
+}
+
+/// The groups of a page and how many match in all.
+#[derive(Debug, Clone)]
+pub struct GroupPage {
+    pub total: u64,
+    pub groups: Vec<authservice_domain::scim::ScimGroup>,
+}
+
+/// A group a SCIM user is a member of (the user's `groups`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRef {
+    pub user: Uuid,
+    pub group: Uuid,
+    pub display_name: String,
+}
+
+/// Directories' SCIM groups (read here; written through [`super::UnitOfWork`]). Every method
+/// is scoped by directory.
+#[async_trait]
+pub trait ScimGroupRepository: Send + Sync {
+    /// Group `id` of `directory`, with its members.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn get(
+        &self,
+        directory: Uuid,
+        id: Uuid,
+    ) -> anyhow::Result<Option<authservice_domain::scim::ScimGroup>>;
+
+    /// A page of `directory`'s groups matching the query's filter (translated to the store's
+    /// query language), with their members when `members` (else none).
+    ///
+    /// # Errors
+    /// `Ok(Err(problem))` for a filter or sort the schema does not allow; `Err` when the store
+    /// failed.
+    async fn list(
+        &self,
+        directory: Uuid,
+        query: &ScimQuery,
+        members: bool,
+    ) -> anyhow::Result<Result<GroupPage, authservice_domain::scim::ScimProblem>>;
+
+    /// The groups of `directory` that each of `users` (SCIM user ids) is a member of.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn of_users(&self, directory: Uuid, users: &[Uuid]) -> anyhow::Result<Vec<GroupRef>>;
+
+    /// Those of `ids` that are users of `directory`, as members.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn members_among(
+        &self,
+        directory: Uuid,
+        ids: &[Uuid],
+    ) -> anyhow::Result<Vec<authservice_domain::scim::GroupMember>>;
 }

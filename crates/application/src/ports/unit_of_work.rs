@@ -188,6 +188,28 @@ pub enum Write {
         id: Uuid,
         version: i64,
     },
+    /// Stores a new SCIM group with those of its members that are users of its directory.
+    /// Required; a `displayName` the directory has already is [`Committed::Duplicate`].
+    CreateScimGroup(authservice_domain::scim::ScimGroup),
+    /// Replaces a SCIM group's fields and members (those that are users of its directory) if
+    /// its stored version is `group.version - 1`. Required (a concurrent change refuses it); a
+    /// taken `displayName` is [`Committed::Duplicate`].
+    ReplaceScimGroup(authservice_domain::scim::ScimGroup),
+    /// Deletes SCIM group `id` of `directory` if it is still at `version`. Required.
+    DeleteScimGroup {
+        directory: Uuid,
+        id: Uuid,
+        version: i64,
+    },
+    /// Sets the `scim` groups of each of `accounts`' membership in `org` to the names of the
+    /// SCIM groups (of the organization's directories) holding them, as stored once the
+    /// unit's earlier writes are — serialized per organization, so concurrent changes of
+    /// groups never leave a membership with a stale list.
+    SyncScimMemberGroups {
+        client: ClientId,
+        org: OrganizationId,
+        accounts: Vec<UserId>,
+    },
     /// Stores a new SCIM directory with the SHA-256 of its token. Required.
     CreateScimDirectory {
         directory: authservice_domain::scim::ScimDirectory,

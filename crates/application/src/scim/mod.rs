@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::ports::Ports;
 
 mod accounts;
+mod groups;
 mod users;
 pub use users::{DEFAULT_COUNT, ListParams, MAX_COUNT};
 

@@ -4,6 +4,7 @@
 //! organization; `active: false` or a deletion disables it and revokes every session at once.
 
 use authservice_domain::organization::{MemberGroups, Membership, OrgRole};
+use authservice_domain::scim::schema::Resource;
 use authservice_domain::scim::{ScimDirectory, ScimProblem, ScimType, ScimUser, UserInput, patch};
 use authservice_domain::sso::ascii_domain;
 use authservice_domain::{EventType, User};
@@ -12,7 +13,7 @@ use uuid::Uuid;
 
 use super::{Scim, ScimError};
 use crate::context::RequestCtx;
-use crate::ports::{Committed, UserPage, UserQuery, Write};
+use crate::ports::{Committed, ScimQuery, UserPage, Write};
 
 /// Most users one list answers.
 pub const MAX_COUNT: u64 = 1000;
@@ -29,7 +30,56 @@ pub struct ListParams {
     pub count: Option<i64>,
 }
 
-fn problem(scim_type: ScimType, detail: impl Into<String>) -> ScimError {
+impl ListParams {
+    /// The store's query: the filter parsed, the sort checked, the page bounded.
+    ///
+    /// # Errors
+    /// `invalidFilter` (the filter), `invalidValue` (`sortBy`, `sortOrder`).
+    pub(super) fn query(&self) -> Result<ScimQuery, ScimError> {
+        let filter = self
+            .filter
+            .as_deref()
+            .filter(|f| !f.trim().is_empty())
+            .map(authservice_domain::scim::Filter::parse)
+            .transpose()
+            .map_err(|e| ScimError::Problem(e.into()))?;
+        let ascending = match self
+            .sort_order
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("ascending") => true,
+            Some("descending") => false,
+            Some(other) => {
+                return Err(problem(
+                    ScimType::InvalidValue,
+                    format!("sortOrder `{other}`: ascending or descending"),
+                ));
+            }
+        };
+        let sort = self
+            .sort_by
+            .as_deref()
+            .map(|s| authservice_domain::scim::AttrPath::parse(s.trim()))
+            .transpose()
+            .map_err(|e| problem(ScimType::InvalidValue, format!("sortBy: {e}")))?
+            .map(|path| (path, ascending));
+        let count = self
+            .count
+            .unwrap_or(i64::try_from(DEFAULT_COUNT).unwrap_or(100))
+            .clamp(0, i64::try_from(MAX_COUNT).unwrap_or(1000))
+            .unsigned_abs();
+        Ok(ScimQuery {
+            filter,
+            sort,
+            start_index: self.start_index.unwrap_or(1).max(1).unsigned_abs(),
+            count,
+        })
+    }
+}
+
+pub(super) fn problem(scim_type: ScimType, detail: impl Into<String>) -> ScimError {
     ScimError::Problem(ScimProblem::new(scim_type, detail))
 }
 
@@ -59,54 +109,40 @@ impl Scim {
         dir: &ScimDirectory,
         params: &ListParams,
     ) -> Result<(UserPage, u64), ScimError> {
-        let filter = params
-            .filter
-            .as_deref()
-            .filter(|f| !f.trim().is_empty())
-            .map(authservice_domain::scim::Filter::parse)
-            .transpose()
-            .map_err(|e| ScimError::Problem(e.into()))?;
-        let ascending = match params
-            .sort_order
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            None | Some("ascending") => true,
-            Some("descending") => false,
-            Some(other) => {
-                return Err(problem(
-                    ScimType::InvalidValue,
-                    format!("sortOrder `{other}`: ascending or descending"),
-                ));
-            }
-        };
-        let sort = params
-            .sort_by
-            .as_deref()
-            .map(|s| authservice_domain::scim::AttrPath::parse(s.trim()))
-            .transpose()
-            .map_err(|e| problem(ScimType::InvalidValue, format!("sortBy: {e}")))?
-            .map(|path| (path, ascending));
-        let start_index = params.start_index.unwrap_or(1).max(1).unsigned_abs();
-        let count = params
-            .count
-            .unwrap_or(i64::try_from(DEFAULT_COUNT).unwrap_or(100))
-            .clamp(0, i64::try_from(MAX_COUNT).unwrap_or(1000))
-            .unsigned_abs();
-        let query = UserQuery {
-            filter,
-            sort,
-            start_index,
-            count,
-        };
+        let query = params.query()?;
         let page = self
             .ports
             .scim_users
             .list(dir.id, &query)
             .await?
             .map_err(ScimError::Problem)?;
-        Ok((page, start_index))
+        Ok((page, query.start_index))
+    }
+
+    /// The `groups` of each of `users` (SCIM user ids): `{value, $ref, display, type}` under
+    /// `base`.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn groups_of(
+        &self,
+        dir: &ScimDirectory,
+        base: &str,
+        users: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, Vec<Value>>, ScimError> {
+        let mut out: std::collections::HashMap<Uuid, Vec<Value>> = Default::default();
+        if users.is_empty() {
+            return Ok(out);
+        }
+        for r in self.ports.scim_groups.of_users(dir.id, users).await? {
+            out.entry(r.user).or_default().push(json!({
+                "value": r.group.to_string(),
+                "$ref": format!("{base}/Groups/{}", r.group),
+                "display": r.display_name,
+                "type": "direct",
+            }));
+        }
+        Ok(out)
     }
 
     /// Provisions a user.
@@ -244,7 +280,7 @@ impl Scim {
         if_match: Option<&str>,
     ) -> Result<ScimUser, ScimError> {
         let stored = self.get_user(dir, id).await?;
-        check_version(&stored, if_match)?;
+        check_version(&stored.etag(), if_match)?;
         let input = UserInput::parse(body).map_err(ScimError::Problem)?;
         self.store_replacement(ctx, dir, &stored, input).await
     }
@@ -263,10 +299,10 @@ impl Scim {
         if_match: Option<&str>,
     ) -> Result<ScimUser, ScimError> {
         let stored = self.get_user(dir, id).await?;
-        check_version(&stored, if_match)?;
+        check_version(&stored.etag(), if_match)?;
         let ops = patch::parse_patch(body).map_err(ScimError::Problem)?;
         let mut doc = stored.document();
-        patch::apply(&mut doc, &ops).map_err(ScimError::Problem)?;
+        patch::apply(Resource::User, &mut doc, &ops).map_err(ScimError::Problem)?;
         let input = UserInput::parse(&Value::Object(doc)).map_err(ScimError::Problem)?;
         self.store_replacement(ctx, dir, &stored, input).await
     }
@@ -357,7 +393,7 @@ impl Scim {
         if_match: Option<&str>,
     ) -> Result<(), ScimError> {
         let stored = self.get_user(dir, id).await?;
-        check_version(&stored, if_match)?;
+        check_version(&stored.etag(), if_match)?;
         let now = self.ports.clock.now();
         let mut writes = vec![Write::DeleteScimUser {
             directory: dir.id,
@@ -377,6 +413,12 @@ impl Scim {
         {
             ends_sessions = self.deletion(ctx, dir, &mut writes, account, &stored, now);
         }
+        // Its group memberships go with it: the names its account had from them too.
+        writes.push(Write::SyncScimMemberGroups {
+            client: dir.client_id,
+            org: dir.organization_id,
+            accounts: vec![stored.user_id],
+        });
         writes.push(Write::Audit(
             self.event(ctx, dir, EventType::ScimUserDeleted, &stored)
                 .at(now),
@@ -390,6 +432,7 @@ impl Scim {
         if let (true, Some(account)) = (ends_sessions, account) {
             self.sessions_ended(&account).await?;
         }
+        self.groups_changed(dir, &[stored.user_id]).await?;
         Ok(())
     }
 
@@ -413,10 +456,12 @@ impl Scim {
     }
 }
 
-/// `If-Match`: `*` or the user's current `ETag` (weak and strong alike).
-fn check_version(user: &ScimUser, if_match: Option<&str>) -> Result<(), ScimError> {
+/// `If-Match`: `*` or the resource's current `ETag` (weak and strong alike).
+pub(super) fn check_version(etag: &str, if_match: Option<&str>) -> Result<(), ScimError> {
     match if_match {
-        Some(tags) if !user.has_etag(tags) => Err(ScimError::PreconditionFailed),
+        Some(tags) if !authservice_domain::scim::etag_matches(etag, tags) => {
+            Err(ScimError::PreconditionFailed)
+        }
         _ => Ok(()),
     }
 }

@@ -1,15 +1,27 @@
-//! SCIM 2.0 provisioning (RFC 7643, RFC 7644): directories, the resources' schemas, Users, and
-//! the filter language.
+//! SCIM 2.0 provisioning (RFC 7643, RFC 7644): directories, the resources' schemas, Users,
+//! Groups, and the filter language.
 
 pub mod directory;
 pub mod filter;
+pub mod group;
 pub mod patch;
 pub mod schema;
 pub mod user;
 
 pub use directory::{DirectoryStatus, ScimDirectory};
 pub use filter::{AttrPath, CompValue, CompareOp, Filter, FilterError};
+pub use group::{GroupInput, GroupMember, ScimGroup};
 pub use user::{ScimUser, UserInput};
+
+/// Whether `tags` (an `If-Match` / `If-None-Match` value) names `etag`; weak and strong forms
+/// compare alike (RFC 7232 weak comparison), `*` matches.
+#[must_use]
+pub fn etag_matches(etag: &str, tags: &str) -> bool {
+    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    let current = opaque(etag);
+    tags.split(',')
+        .any(|t| t.trim() == "*" || opaque(t) == current)
+}
 
 /// The `scimType` of an error answer (RFC 7644 §3.12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

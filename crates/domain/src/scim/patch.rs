@@ -8,9 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::filter::{AttrPath, CompValue, CompareOp, Filter};
-use super::schema::{
-    AttrDef, ENTERPRISE_ATTRIBUTES, ENTERPRISE_USER_SCHEMA, USER_ATTRIBUTES, USER_SCHEMA, find,
-};
+use super::schema::{AttrDef, Resource, find};
 use super::{ScimProblem, ScimType};
 
 /// Most operations one PATCH may carry.
@@ -168,23 +166,27 @@ type Located<'d> = (
     Option<&'static AttrDef>,
 );
 
-/// Where a path lands in the document: the object holding the attribute, and the
-/// attribute's canonical name and definition (`None` for `userName`, `externalId`, `active`).
+/// Where a path lands in a `resource`'s document: the object holding the attribute, and the
+/// attribute's canonical name and definition (`None` for the columns: `userName`,
+/// `externalId`, `active`, a Group's `displayName`).
 fn locate<'d>(
+    resource: Resource,
     doc: &'d mut Map<String, Value>,
     path: &AttrPath,
 ) -> Result<Located<'d>, ScimProblem> {
     let unknown = || problem(ScimType::InvalidPath, format!("unknown attribute `{path}`"));
-    let enterprise = match path.uri.as_deref() {
-        None => false,
-        Some(u) if u.eq_ignore_ascii_case(USER_SCHEMA) => false,
-        Some(u) if u.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA) => true,
-        Some(_) => return Err(unknown()),
+    let extension = match path.uri.as_deref() {
+        None => None,
+        Some(u) if u.eq_ignore_ascii_case(resource.schema()) => None,
+        Some(u) => match resource.extension() {
+            Some((uri, attributes)) if u.eq_ignore_ascii_case(uri) => Some((uri, attributes)),
+            _ => return Err(unknown()),
+        },
     };
-    if enterprise {
-        let def = find(ENTERPRISE_ATTRIBUTES, &path.attr).ok_or_else(unknown)?;
+    if let Some((uri, attributes)) = extension {
+        let def = find(attributes, &path.attr).ok_or_else(unknown)?;
         let ext = doc
-            .entry(ENTERPRISE_USER_SCHEMA.to_owned())
+            .entry(uri.to_owned())
             .or_insert_with(|| Value::Object(Map::new()));
         if !ext.is_object() {
             *ext = Value::Object(Map::new());
@@ -192,12 +194,13 @@ fn locate<'d>(
         let ext = ext.as_object_mut().ok_or_else(unknown)?;
         return Ok((ext, def.name, Some(def)));
     }
-    for fixed in ["userName", "externalId", "active"] {
+    for fixed in resource.columns() {
         if path.attr.eq_ignore_ascii_case(fixed) {
             return Ok((doc, fixed, None));
         }
     }
-    if ["id", "meta", "groups", "schemas"]
+    if resource
+        .read_only()
         .iter()
         .any(|r| path.attr.eq_ignore_ascii_case(r))
     {
@@ -206,36 +209,43 @@ fn locate<'d>(
             format!("`{path}` is read-only"),
         ));
     }
-    let def = find(USER_ATTRIBUTES, &path.attr).ok_or_else(unknown)?;
+    let def = find(resource.attributes(), &path.attr).ok_or_else(unknown)?;
     Ok((doc, def.name, Some(def)))
 }
 
-/// Applies the operations in order to `doc` (a User as JSON: `userName`, `active`, …).
+/// Applies the operations in order to `doc` (the resource's writable document: a User's
+/// `userName`, `active`, …; a Group's `displayName`, `members`).
 ///
 /// # Errors
 /// `invalidPath`, `noTarget`, `mutability`, `invalidValue`.
-pub fn apply(doc: &mut Map<String, Value>, ops: &[PatchOp]) -> Result<(), ScimProblem> {
+pub fn apply(
+    resource: Resource,
+    doc: &mut Map<String, Value>,
+    ops: &[PatchOp],
+) -> Result<(), ScimProblem> {
     for op in ops {
         match (&op.path, &op.value) {
             (None, Some(Value::Object(fields))) => {
                 for (key, value) in fields {
-                    // Entra ID's path-less replace names paths as keys; `schemas` is ignored.
-                    if key.eq_ignore_ascii_case("schemas") {
+                    // Entra ID's path-less replace names paths as keys; `schemas` is ignored,
+                    // and so is `id` (Okta repeats the resource's id in a Group's replace).
+                    if key.eq_ignore_ascii_case("schemas") || key.eq_ignore_ascii_case("id") {
                         continue;
                     }
-                    if key.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA) {
+                    if let Some((uri, _)) = resource.extension()
+                        && key.eq_ignore_ascii_case(uri)
+                    {
                         // The whole extension object: each of its attributes.
                         for (attr, v) in value.as_object().into_iter().flatten() {
-                            let path =
-                                PatchPath::parse(&format!("{ENTERPRISE_USER_SCHEMA}:{attr}"))?;
-                            apply_one(doc, op.kind, &path, Some(v))?;
+                            let path = PatchPath::parse(&format!("{uri}:{attr}"))?;
+                            apply_one(resource, doc, op.kind, &path, Some(v))?;
                         }
                         continue;
                     }
-                    apply_one(doc, op.kind, &PatchPath::parse(key)?, Some(value))?;
+                    apply_one(resource, doc, op.kind, &PatchPath::parse(key)?, Some(value))?;
                 }
             }
-            (Some(path), value) => apply_one(doc, op.kind, path, value.as_ref())?,
+            (Some(path), value) => apply_one(resource, doc, op.kind, path, value.as_ref())?,
             (None, _) => {
                 return Err(problem(
                     ScimType::NoTarget,
@@ -275,12 +285,13 @@ fn is_true(v: &Value) -> bool {
 }
 
 fn apply_one(
+    resource: Resource,
     doc: &mut Map<String, Value>,
     kind: OpKind,
     path: &PatchPath,
     value: Option<&Value>,
 ) -> Result<(), ScimProblem> {
-    let (holder, name, def) = locate(doc, &path.attr)?;
+    let (holder, name, def) = locate(resource, doc, &path.attr)?;
     let multi = def.is_some_and(|d| d.multi);
     let complex = def.is_some_and(|d| !d.sub.is_empty());
     let sub_name = |raw: &str| -> Result<&'static str, ScimProblem> {

@@ -6,6 +6,70 @@ use serde_json::{Value, json};
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_USER_SCHEMA: &str =
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+/// The resource types served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    User,
+    Group,
+}
+
+impl Resource {
+    /// The core schema's URI.
+    #[must_use]
+    pub fn schema(self) -> &'static str {
+        match self {
+            Self::User => USER_SCHEMA,
+            Self::Group => GROUP_SCHEMA,
+        }
+    }
+
+    /// The core attributes (without the common `id`, `externalId`, `meta`).
+    #[must_use]
+    pub fn attributes(self) -> &'static [AttrDef] {
+        match self {
+            Self::User => USER_ATTRIBUTES,
+            Self::Group => GROUP_ATTRIBUTES,
+        }
+    }
+
+    /// The schema extension and its attributes.
+    #[must_use]
+    pub fn extension(self) -> Option<(&'static str, &'static [AttrDef])> {
+        match self {
+            Self::User => Some((ENTERPRISE_USER_SCHEMA, ENTERPRISE_ATTRIBUTES)),
+            Self::Group => None,
+        }
+    }
+
+    /// The attributes kept apart from the others (columns), under their canonical names.
+    #[must_use]
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Self::User => &["userName", "externalId", "active"],
+            Self::Group => &["displayName", "externalId"],
+        }
+    }
+
+    /// The attributes nobody writes.
+    #[must_use]
+    pub fn read_only(self) -> &'static [&'static str] {
+        match self {
+            Self::User => &["id", "meta", "groups", "schemas"],
+            Self::Group => &["id", "meta", "schemas"],
+        }
+    }
+
+    /// The name of its endpoint and resource type.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::User => "User",
+            Self::Group => "Group",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttrType {
@@ -121,7 +185,7 @@ impl AttrDef {
                 Mutability::WriteOnly => "writeOnly",
             },
             "returned": if self.mutability == Mutability::WriteOnly { "never" } else { "default" },
-            "uniqueness": if self.name == "userName" { "server" } else { "none" },
+            "uniqueness": if self.required { "server" } else { "none" },
         });
         if !self.sub.is_empty() {
             v["subAttributes"] = self.sub.iter().map(AttrDef::describe).collect();
@@ -235,6 +299,22 @@ pub const ENTERPRISE_ATTRIBUTES: &[AttrDef] = &[
     AttrDef::complex("manager", &MANAGER, "The user's manager"),
 ];
 
+const MEMBER: [AttrDef; 4] = [
+    AttrDef::string("value", "The member's id (a User of the directory)").exact(),
+    AttrDef::new("$ref", AttrType::Reference, "The member's URI").read_only(),
+    AttrDef::string("display", "The member's name").read_only(),
+    AttrDef::string("type", "User").read_only(),
+];
+
+/// The core Group attributes (without the common `id`, `externalId`, `meta`).
+pub const GROUP_ATTRIBUTES: &[AttrDef] = &[
+    AttrDef {
+        required: true,
+        ..AttrDef::string("displayName", "The group's name, unique in the directory")
+    },
+    AttrDef::complex("members", &MEMBER, "The group's members (Users)").multi(),
+];
+
 /// Attribute `name` (case-insensitive) of `attributes`.
 #[must_use]
 pub fn find(attributes: &'static [AttrDef], name: &str) -> Option<&'static AttrDef> {
@@ -264,20 +344,33 @@ pub fn schemas_json(base: &str) -> Vec<Value> {
             "Enterprise User",
             ENTERPRISE_ATTRIBUTES,
         ),
+        schema(GROUP_SCHEMA, "Group", "Group", GROUP_ATTRIBUTES),
     ]
 }
 
 /// The resource types `/ResourceTypes` publishes.
 #[must_use]
 pub fn resource_types_json(base: &str) -> Vec<Value> {
-    vec![json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
-        "id": "User",
-        "name": "User",
-        "endpoint": "/Users",
-        "description": "User Account",
-        "schema": USER_SCHEMA,
-        "schemaExtensions": [{ "schema": ENTERPRISE_USER_SCHEMA, "required": false }],
-        "meta": { "resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User") },
-    })]
+    vec![
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+            "id": "User",
+            "name": "User",
+            "endpoint": "/Users",
+            "description": "User Account",
+            "schema": USER_SCHEMA,
+            "schemaExtensions": [{ "schema": ENTERPRISE_USER_SCHEMA, "required": false }],
+            "meta": { "resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User") },
+        }),
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+            "id": "Group",
+            "name": "Group",
+            "endpoint": "/Groups",
+            "description": "Group",
+            "schema": GROUP_SCHEMA,
+            "schemaExtensions": [],
+            "meta": { "resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/Group") },
+        }),
+    ]
 }

@@ -47,14 +47,10 @@ impl ScimUser {
         format!("W/\"{}\"", self.version)
     }
 
-    /// Whether `tags` (an `If-Match` / `If-None-Match` value) names this version; weak and
-    /// strong forms compare alike (RFC 7232 weak comparison), `*` matches.
+    /// Whether `tags` (an `If-Match` / `If-None-Match` value) names this version.
     #[must_use]
     pub fn has_etag(&self, tags: &str) -> bool {
-        let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
-        let current = opaque(&self.etag());
-        tags.split(',')
-            .any(|t| t.trim() == "*" || opaque(t) == current)
+        super::etag_matches(&self.etag(), tags)
     }
 
     /// The writable part of the resource (what PATCH operates on).
@@ -221,7 +217,7 @@ impl UserInput {
 }
 
 /// A string value (null: none).
-fn text(name: &str, value: &Value) -> Result<Option<String>, ScimProblem> {
+pub(crate) fn text(name: &str, value: &Value) -> Result<Option<String>, ScimProblem> {
     match value {
         Value::Null => Ok(None),
         Value::String(s) if s.contains('\0') => {

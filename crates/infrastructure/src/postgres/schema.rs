@@ -406,6 +406,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    scim_group_members (group_id, scim_user_id) {
+        group_id -> Uuid,
+        scim_user_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    scim_groups (id) {
+        id -> Uuid,
+        directory_id -> Uuid,
+        client_id -> Uuid,
+        display_name -> Text,
+        external_id -> Nullable<Text>,
+        version -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     scim_users (id) {
         id -> Uuid,
         directory_id -> Uuid,

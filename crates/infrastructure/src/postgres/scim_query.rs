@@ -1,15 +1,18 @@
-//! A SCIM filter and sort order as SQL over `scim_users`: every value a bind parameter, every
+//! A SCIM filter and sort order as SQL over `scim_users` or `scim_groups`: every value a bind
+//! parameter, every
 //! attribute name one of the schema's (static) names. Comparisons are case-insensitive unless
 //! the attribute is `caseExact`; a multi-valued attribute matches when one of its values does;
 //! each comparison is `false`, never `NULL`, when the attribute is missing (so `not` means
 //! what it says).
 
-use authservice_domain::scim::schema::{
-    AttrDef, AttrType, ENTERPRISE_ATTRIBUTES, ENTERPRISE_USER_SCHEMA, USER_ATTRIBUTES, USER_SCHEMA,
-    find,
-};
+use anyhow::Context;
+use authservice_application::ports::ScimQuery;
+use authservice_domain::scim::schema::{AttrDef, AttrType, Resource, find};
 use authservice_domain::scim::{AttrPath, CompValue, CompareOp, Filter, ScimProblem, ScimType};
 use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 /// A bind parameter's value.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,9 +43,10 @@ fn bad(detail: impl Into<String>) -> ScimProblem {
 }
 
 /// The columns that hold a value in every row.
-const NOT_NULL_COLUMNS: [&str; 5] = [
+const NOT_NULL_COLUMNS: [&str; 6] = [
     "id::text",
     "user_name",
+    "display_name",
     "active",
     "created_at",
     "updated_at",
@@ -66,43 +70,81 @@ fn key(name: &str) -> String {
     format!("'{name}'")
 }
 
-/// Resolves an attribute path of a User (`uri` the core or enterprise schema).
-fn resolve(path: &AttrPath) -> Result<Operand, ScimProblem> {
+/// A User's groups as a jsonb array of `{value, display, type}` (for filters and sorting).
+const USER_GROUPS: &str = "(SELECT COALESCE(jsonb_agg(jsonb_build_object('value', g.id::text, \
+     'display', g.display_name, 'type', 'direct')), '[]'::jsonb) \
+     FROM scim_group_members gm JOIN scim_groups g ON g.id = gm.group_id \
+     WHERE gm.scim_user_id = scim_users.id)";
+
+/// A Group's members as a jsonb array of `{value, display, type}`.
+const GROUP_MEMBERS: &str = "(SELECT COALESCE(jsonb_agg(jsonb_build_object('value', \
+     mu.id::text, 'display', COALESCE(mu.attributes->>'displayName', mu.user_name), \
+     'type', 'User')), '[]'::jsonb) \
+     FROM scim_group_members gm JOIN scim_users mu ON mu.id = gm.scim_user_id \
+     WHERE gm.group_id = scim_groups.id)";
+
+/// The column of a core attribute of `resource` kept apart (with its type and
+/// case-exactness), `None` for the others; an error for a sub-attribute of a column.
+fn column(
+    resource: Resource,
+    path: &AttrPath,
+) -> Result<Option<(&'static str, AttrType, bool)>, ()> {
+    let attr = path.attr.to_ascii_lowercase();
+    let sub = path.sub.as_deref().map(str::to_ascii_lowercase);
+    let common = match (attr.as_str(), sub.as_deref()) {
+        ("id", None) => Some(("id::text", AttrType::String, true)),
+        ("externalid", None) => Some(("external_id", AttrType::String, true)),
+        ("meta", Some("created")) => Some(("created_at", AttrType::DateTime, true)),
+        ("meta", Some("lastmodified")) => Some(("updated_at", AttrType::DateTime, true)),
+        ("meta", Some("resourcetype")) => Some(match resource {
+            Resource::User => ("'User'::text", AttrType::String, true),
+            Resource::Group => ("'Group'::text", AttrType::String, true),
+        }),
+        ("meta" | "id" | "externalid", _) => return Err(()),
+        _ => None,
+    };
+    if common.is_some() {
+        return Ok(common);
+    }
+    match (resource, attr.as_str(), sub.is_some()) {
+        (Resource::User, "username", false) => Ok(Some(("user_name", AttrType::String, false))),
+        (Resource::User, "active", false) => Ok(Some(("active", AttrType::Boolean, true))),
+        (Resource::Group, "displayname", false) => {
+            Ok(Some(("display_name", AttrType::String, false)))
+        }
+        (Resource::User, "username" | "active", true) | (Resource::Group, "displayname", true) => {
+            Err(())
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Resolves an attribute path of `resource` (`uri` its core schema or its extension).
+fn resolve(resource: Resource, path: &AttrPath) -> Result<Operand, ScimProblem> {
     let unknown = || bad(format!("unknown attribute `{path}`"));
     let (attributes, base) = match path.uri.as_deref() {
-        None => (USER_ATTRIBUTES, "attributes".to_owned()),
-        Some(u) if u.eq_ignore_ascii_case(USER_SCHEMA) => {
-            (USER_ATTRIBUTES, "attributes".to_owned())
+        None => (resource.attributes(), "attributes".to_owned()),
+        Some(u) if u.eq_ignore_ascii_case(resource.schema()) => {
+            (resource.attributes(), "attributes".to_owned())
         }
-        Some(u) if u.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA) => (
-            ENTERPRISE_ATTRIBUTES,
-            format!("attributes->{}", key(ENTERPRISE_USER_SCHEMA)),
-        ),
-        Some(_) => return Err(unknown()),
+        Some(u) => match resource.extension() {
+            Some((uri, attributes)) if u.eq_ignore_ascii_case(uri) => {
+                (attributes, format!("attributes->{}", key(uri)))
+            }
+            _ => return Err(unknown()),
+        },
     };
-    let core = std::ptr::eq(attributes, USER_ATTRIBUTES);
-    let attr = path.attr.to_ascii_lowercase();
-    if core {
-        let column = match (
-            attr.as_str(),
-            path.sub.as_deref().map(str::to_ascii_lowercase).as_deref(),
-        ) {
-            ("id", None) => Some(("id::text", AttrType::String, true)),
-            ("externalid", None) => Some(("external_id", AttrType::String, true)),
-            ("username", None) => Some(("user_name", AttrType::String, false)),
-            ("active", None) => Some(("active", AttrType::Boolean, true)),
-            ("meta", Some("created")) => Some(("created_at", AttrType::DateTime, true)),
-            ("meta", Some("lastmodified")) => Some(("updated_at", AttrType::DateTime, true)),
-            ("meta", Some("resourcetype")) => Some(("'User'::text", AttrType::String, true)),
-            ("meta" | "id" | "externalid" | "username" | "active", _) => return Err(unknown()),
-            _ => None,
-        };
-        if let Some((sql, kind, exact)) = column {
-            return Ok(Operand::Column(sql, kind, exact));
-        }
+    if std::ptr::eq(attributes, resource.attributes())
+        && let Some((sql, kind, exact)) = column(resource, path).map_err(|()| unknown())?
+    {
+        return Ok(Operand::Column(sql, kind, exact));
     }
     let def = find(attributes, &path.attr).ok_or_else(unknown)?;
-    let value = format!("{base}->{}", key(def.name));
+    let value = match (resource, def.name) {
+        (Resource::User, "groups") => USER_GROUPS.to_owned(),
+        (Resource::Group, "members") => GROUP_MEMBERS.to_owned(),
+        _ => format!("{base}->{}", key(def.name)),
+    };
     let sub = match &path.sub {
         Some(s) => Some(def.sub_attribute(s).ok_or_else(unknown)?),
         None => None,
@@ -123,16 +165,30 @@ fn array(value: &str) -> String {
     format!("(CASE WHEN jsonb_typeof({value}) = 'array' THEN {value} ELSE '[]'::jsonb END)")
 }
 
-/// The SQL of `filter` over a `scim_users` row.
-pub(super) fn filter_sql(sql: &mut Sql, filter: &Filter) -> Result<String, ScimProblem> {
+/// The SQL of `filter` over a row of `resource`'s table.
+pub(super) fn filter_sql(
+    sql: &mut Sql,
+    resource: Resource,
+    filter: &Filter,
+) -> Result<String, ScimProblem> {
     Ok(match filter {
-        Filter::And(l, r) => format!("({} AND {})", filter_sql(sql, l)?, filter_sql(sql, r)?),
-        Filter::Or(l, r) => format!("({} OR {})", filter_sql(sql, l)?, filter_sql(sql, r)?),
-        Filter::Not(inner) => format!("(NOT {})", filter_sql(sql, inner)?),
-        Filter::Present(path) => present(&resolve(path)?),
-        Filter::Compare { path, op, value } => compare_operand(sql, &resolve(path)?, *op, value)?,
+        Filter::And(l, r) => format!(
+            "({} AND {})",
+            filter_sql(sql, resource, l)?,
+            filter_sql(sql, resource, r)?
+        ),
+        Filter::Or(l, r) => format!(
+            "({} OR {})",
+            filter_sql(sql, resource, l)?,
+            filter_sql(sql, resource, r)?
+        ),
+        Filter::Not(inner) => format!("(NOT {})", filter_sql(sql, resource, inner)?),
+        Filter::Present(path) => present(&resolve(resource, path)?),
+        Filter::Compare { path, op, value } => {
+            compare_operand(sql, &resolve(resource, path)?, *op, value)?
+        }
         Filter::ValuePath { path, filter } => {
-            let Operand::Multi(values, def, None) = resolve(path)? else {
+            let Operand::Multi(values, def, None) = resolve(resource, path)? else {
                 return Err(bad(format!("`{path}[…]` needs a multi-valued attribute")));
             };
             format!(
@@ -346,34 +402,38 @@ fn compare(
 
 /// `ORDER BY` for `sortBy` (`ascending`): single-valued attributes, or a multi-valued one's
 /// primary (else first) value; missing values last; creation order breaks ties.
-pub(super) fn order_sql(sort: Option<&(AttrPath, bool)>) -> Result<String, ScimProblem> {
+pub(super) fn order_sql(
+    resource: Resource,
+    sort: Option<&(AttrPath, bool)>,
+) -> Result<String, ScimProblem> {
     let Some((path, ascending)) = sort else {
         return Ok("created_at, id".to_owned());
     };
     let invalid =
         |why: &str| ScimProblem::new(ScimType::InvalidValue, format!("sortBy `{path}`: {why}"));
-    let (expr, exact) =
-        match resolve(path).map_err(|e| ScimProblem::new(ScimType::InvalidValue, e.detail))? {
-            Operand::Column(sql, _, exact) => (sql.to_owned(), exact),
-            Operand::Json(json, def) if def.kind != AttrType::Complex => {
-                (format!("({json} #>> '{{}}')"), def.case_exact)
-            }
-            Operand::Multi(values, def, sub) if def.kind == AttrType::Complex => {
-                let target = sub
-                    .or_else(|| def.sub_attribute("value"))
-                    .ok_or_else(|| invalid("no value to sort by"))?;
-                (
-                    format!(
-                        "(SELECT e.v->>{} FROM jsonb_array_elements({}) AS e(v) \
+    let (expr, exact) = match resolve(resource, path)
+        .map_err(|e| ScimProblem::new(ScimType::InvalidValue, e.detail))?
+    {
+        Operand::Column(sql, _, exact) => (sql.to_owned(), exact),
+        Operand::Json(json, def) if def.kind != AttrType::Complex => {
+            (format!("({json} #>> '{{}}')"), def.case_exact)
+        }
+        Operand::Multi(values, def, sub) if def.kind == AttrType::Complex => {
+            let target = sub
+                .or_else(|| def.sub_attribute("value"))
+                .ok_or_else(|| invalid("no value to sort by"))?;
+            (
+                format!(
+                    "(SELECT e.v->>{} FROM jsonb_array_elements({}) AS e(v) \
                      ORDER BY (e.v->'primary') = 'true'::jsonb DESC NULLS LAST LIMIT 1)",
-                        key(target.name),
-                        array(&values)
-                    ),
-                    target.case_exact,
-                )
-            }
-            _ => return Err(invalid("not sortable")),
-        };
+                    key(target.name),
+                    array(&values)
+                ),
+                target.case_exact,
+            )
+        }
+        _ => return Err(invalid("not sortable")),
+    };
     let expr = if exact {
         expr
     } else {
@@ -381,4 +441,113 @@ pub(super) fn order_sql(sort: Option<&(AttrPath, bool)>) -> Result<String, ScimP
     };
     let direction = if *ascending { "ASC" } else { "DESC" };
     Ok(format!("{expr} {direction} NULLS LAST, created_at, id"))
+}
+
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = SqlUuid)]
+    id: uuid::Uuid,
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+}
+
+#[derive(QueryableByName)]
+struct Total {
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+}
+
+fn bound<'a>(
+    text: String,
+    binds: Vec<Bind>,
+) -> diesel::query_builder::BoxedSqlQuery<'a, diesel::pg::Pg, diesel::query_builder::SqlQuery> {
+    binds
+        .into_iter()
+        .fold(diesel::sql_query(text).into_boxed(), |q, b| match b {
+            Bind::Text(s) => q.bind::<Text, _>(s),
+            Bind::Bool(b) => q.bind::<Bool, _>(b),
+            Bind::Time(t) => q.bind::<Timestamptz, _>(t),
+            Bind::Uuid(u) => q.bind::<SqlUuid, _>(u),
+            Bind::BigInt(n) => q.bind::<BigInt, _>(n),
+        })
+}
+
+/// How long one list query may run, in milliseconds.
+const LIST_TIMEOUT_MS: u32 = 5_000;
+
+/// The ids of one page of `directory`'s `resource`s matching the query, in its order, and how
+/// many match in all — one SQL query (a second only to count past the end).
+///
+/// # Errors
+/// `Ok(Err(problem))` for a filter or sort the schema does not allow; `Err` when the store
+/// failed.
+pub(super) async fn page(
+    conn: &mut AsyncPgConnection,
+    resource: Resource,
+    directory: uuid::Uuid,
+    query: &ScimQuery,
+) -> anyhow::Result<Result<(Vec<uuid::Uuid>, u64), ScimProblem>> {
+    let table = match resource {
+        Resource::User => "scim_users",
+        Resource::Group => "scim_groups",
+    };
+    let mut sql = Sql::default();
+    let dir = sql.bind(Bind::Uuid(directory));
+    let mut condition = format!("directory_id = {dir}");
+    if let Some(filter) = &query.filter {
+        match filter_sql(&mut sql, resource, filter) {
+            Ok(f) => condition = format!("{condition} AND {f}"),
+            Err(problem) => return Ok(Err(problem)),
+        }
+    }
+    let order = match order_sql(resource, query.sort.as_ref()) {
+        Ok(order) => order,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    let count_only = |sql: &Sql| {
+        bound(
+            format!("SELECT count(*) AS total FROM {table} WHERE {condition}"),
+            sql.binds.clone(),
+        )
+    };
+    if query.count == 0 {
+        let total: Total = count_only(&sql)
+            .get_result(conn)
+            .await
+            .context("counting SCIM resources")?;
+        return Ok(Ok((Vec::new(), total.total.unsigned_abs())));
+    }
+    let mut paged = Sql {
+        binds: sql.binds.clone(),
+    };
+    let limit = paged.bind(Bind::BigInt(i64::try_from(query.count).unwrap_or(i64::MAX)));
+    let offset = paged.bind(Bind::BigInt(
+        i64::try_from(query.start_index.saturating_sub(1)).unwrap_or(i64::MAX),
+    ));
+    let text = format!(
+        "SELECT id, count(*) OVER () AS total FROM {table} \
+         WHERE {condition} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+    );
+    // A filter of many value paths over a large directory must not hold a connection long.
+    let rows: Vec<Counted> = conn
+        .transaction::<_, diesel::result::Error, _>(async |tx| {
+            diesel::sql_query(format!("SET LOCAL statement_timeout = {LIST_TIMEOUT_MS}"))
+                .execute(tx)
+                .await?;
+            bound(text, paged.binds).load(tx).await
+        })
+        .await
+        .context("listing SCIM resources")?;
+    let total = match <[Counted]>::first(&rows) {
+        Some(first) => first.total.unsigned_abs(),
+        // Past the end: the page is empty, the total still counts.
+        None if query.start_index > 1 => count_only(&sql)
+            .get_result::<Total>(conn)
+            .await
+            .context("counting SCIM resources")?
+            .total
+            .unsigned_abs(),
+        None => 0,
+    };
+    Ok(Ok((rows.into_iter().map(|r| r.id).collect(), total)))
 }

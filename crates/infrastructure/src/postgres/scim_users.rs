@@ -1,23 +1,23 @@
-//! `scim_users`: directories' SCIM users. Lists are one SQL query each (the filter and order
-//! from [`super::scim_query`]), with the total counted by the same query.
+//! `scim_users`: directories' SCIM users. A list is one SQL query for the page's ids and the
+//! total ([`super::scim_query::page`]), and one for the rows.
 
 use anyhow::Context;
 use async_trait::async_trait;
-use authservice_application::ports::{ScimUserRepository, UserPage, UserQuery};
+use authservice_application::ports::{ScimQuery, ScimUserRepository, UserPage};
+use authservice_domain::scim::schema::Resource;
 use authservice_domain::scim::{ScimProblem, ScimUser};
 use authservice_domain::{ClientId, UserId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text, Timestamptz, Uuid as SqlUuid};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::PgPool;
 use super::schema::scim_users as users;
-use super::scim_query::{Bind, Sql, filter_sql, order_sql};
+use super::scim_query::page;
 
-#[derive(Queryable, Selectable, Insertable, QueryableByName)]
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 struct UserRow {
@@ -73,39 +73,6 @@ impl UserRow {
         }
     }
 }
-
-/// A listed row with the count of all matches.
-#[derive(QueryableByName)]
-struct CountedRow {
-    #[diesel(embed)]
-    user: UserRow,
-    #[diesel(sql_type = BigInt)]
-    total: i64,
-}
-
-#[derive(QueryableByName)]
-struct Total {
-    #[diesel(sql_type = BigInt)]
-    total: i64,
-}
-
-fn bound<'a>(
-    text: String,
-    binds: Vec<Bind>,
-) -> diesel::query_builder::BoxedSqlQuery<'a, diesel::pg::Pg, diesel::query_builder::SqlQuery> {
-    binds
-        .into_iter()
-        .fold(diesel::sql_query(text).into_boxed(), |q, b| match b {
-            Bind::Text(s) => q.bind::<Text, _>(s),
-            Bind::Bool(b) => q.bind::<Bool, _>(b),
-            Bind::Time(t) => q.bind::<Timestamptz, _>(t),
-            Bind::Uuid(u) => q.bind::<SqlUuid, _>(u),
-            Bind::BigInt(n) => q.bind::<BigInt, _>(n),
-        })
-}
-
-/// How long one list query may run, in milliseconds.
-const LIST_TIMEOUT_MS: u32 = 5_000;
 
 pub struct PgScimUsers {
     pool: PgPool,
@@ -171,75 +138,24 @@ impl ScimUserRepository for PgScimUsers {
     async fn list(
         &self,
         directory: Uuid,
-        query: &UserQuery,
+        query: &ScimQuery,
     ) -> anyhow::Result<Result<UserPage, ScimProblem>> {
-        let mut sql = Sql::default();
-        let dir = sql.bind(Bind::Uuid(directory));
-        let mut condition = format!("directory_id = {dir}");
-        if let Some(filter) = &query.filter {
-            match filter_sql(&mut sql, filter) {
-                Ok(f) => condition = format!("{condition} AND {f}"),
-                Err(problem) => return Ok(Err(problem)),
-            }
-        }
-        let order = match order_sql(query.sort.as_ref()) {
-            Ok(order) => order,
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let (ids, total) = match page(&mut conn, Resource::User, directory, query).await? {
+            Ok(found) => found,
             Err(problem) => return Ok(Err(problem)),
         };
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let count_only = |sql: &Sql| {
-            bound(
-                format!("SELECT count(*) AS total FROM scim_users WHERE {condition}"),
-                sql.binds.clone(),
-            )
-        };
-        if query.count == 0 {
-            let total: Total = count_only(&sql)
-                .get_result(&mut conn)
-                .await
-                .context("counting SCIM users")?;
-            return Ok(Ok(UserPage {
-                total: total.total.unsigned_abs(),
-                users: Vec::new(),
-            }));
-        }
-        let mut paged = Sql {
-            binds: sql.binds.clone(),
-        };
-        let limit = paged.bind(Bind::BigInt(i64::try_from(query.count).unwrap_or(i64::MAX)));
-        let offset = paged.bind(Bind::BigInt(
-            i64::try_from(query.start_index.saturating_sub(1)).unwrap_or(i64::MAX),
-        ));
-        let text = format!(
-            "SELECT id, directory_id, client_id, user_id, user_name, external_id, active, attributes, \
-             version, disabled_account, created_at, updated_at, count(*) OVER () AS total \
-             FROM scim_users \
-             WHERE {condition} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
-        );
-        // A filter of many value paths over a large directory must not hold a connection long.
-        let rows: Vec<CountedRow> = conn
-            .transaction::<_, diesel::result::Error, _>(async |tx| {
-                diesel::sql_query(format!("SET LOCAL statement_timeout = {LIST_TIMEOUT_MS}"))
-                    .execute(tx)
-                    .await?;
-                bound(text, paged.binds).load(tx).await
-            })
+        let mut rows: Vec<UserRow> = users::table
+            .filter(users::directory_id.eq(directory))
+            .filter(users::id.eq_any(&ids))
+            .select(UserRow::as_select())
+            .load(&mut conn)
             .await
-            .context("listing SCIM users")?;
-        let total = match <[CountedRow]>::first(&rows) {
-            Some(first) => first.total.unsigned_abs(),
-            // Past the end: the page is empty, the total still counts.
-            None if query.start_index > 1 => count_only(&sql)
-                .get_result::<Total>(&mut conn)
-                .await
-                .context("counting SCIM users")?
-                .total
-                .unsigned_abs(),
-            None => 0,
-        };
+            .context("loading SCIM users")?;
+        rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
         Ok(Ok(UserPage {
             total,
-            users: rows.into_iter().map(|r| r.user.into_domain()).collect(),
+            users: rows.into_iter().map(UserRow::into_domain).collect(),
         }))
     }
 }

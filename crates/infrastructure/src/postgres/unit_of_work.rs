@@ -160,6 +160,21 @@ async fn apply(tx: &mut AsyncPgConnection, write: &Write) -> Result<Option<Writt
             id,
             version,
         } => required(super::scim_users::delete(tx, *directory, *id, *version).await?),
+        Write::CreateScimGroup(group) => required(super::scim_groups::insert(tx, group).await?),
+        Write::ReplaceScimGroup(group) => required(super::scim_groups::replace(tx, group).await?),
+        Write::DeleteScimGroup {
+            directory,
+            id,
+            version,
+        } => required(super::scim_groups::delete(tx, *directory, *id, *version).await?),
+        Write::SyncScimMemberGroups {
+            client,
+            org,
+            accounts,
+        } => {
+            super::scim_groups::sync_member_groups(tx, *client, *org, accounts).await?;
+            Some(Written::Done)
+        }
         Write::CreateScimDirectory {
             directory,
             token_hash,

@@ -30,6 +30,7 @@ mod org_authorization;
 mod org_domains;
 mod organizations;
 mod scim;
+mod scim_groups;
 mod service_accounts;
 mod sessions;
 mod sso;
@@ -96,6 +97,7 @@ struct State {
     /// Directories with the SHA-256 of their token.
     scim_directories: Vec<(authservice_domain::scim::ScimDirectory, [u8; 32])>,
     scim_users: Vec<authservice_domain::scim::ScimUser>,
+    scim_groups: Vec<authservice_domain::scim::ScimGroup>,
     sso_identities: Vec<sso::Identity>,
     social_providers: Vec<authservice_domain::social::SocialProvider>,
     social_identities: Vec<(

@@ -135,7 +135,7 @@ impl authservice_application::ports::ScimUserRepository for MemoryDb {
     async fn list(
         &self,
         directory: Uuid,
-        query: &authservice_application::ports::UserQuery,
+        query: &authservice_application::ports::ScimQuery,
     ) -> anyhow::Result<
         Result<authservice_application::ports::UserPage, authservice_domain::scim::ScimProblem>,
     > {

@@ -194,6 +194,39 @@ impl UnitOfWork for MemoryDb {
                     });
                     (st.scim_users.len() < before).then_some(Written::Done)
                 }
+                Write::CreateScimGroup(group) => match st.put_scim_group(group, false) {
+                    None => {
+                        *st = saved;
+                        return Ok(Committed::Duplicate(i));
+                    }
+                    Some(done) => done.then_some(Written::Done),
+                },
+                Write::ReplaceScimGroup(group) => match st.put_scim_group(group, true) {
+                    None => {
+                        *st = saved;
+                        return Ok(Committed::Duplicate(i));
+                    }
+                    Some(done) => done.then_some(Written::Done),
+                },
+                Write::DeleteScimGroup {
+                    directory,
+                    id,
+                    version,
+                } => {
+                    let before = st.scim_groups.len();
+                    st.scim_groups.retain(|g| {
+                        !(g.directory_id == directory && g.id == id && g.version == version)
+                    });
+                    (st.scim_groups.len() < before).then_some(Written::Done)
+                }
+                Write::SyncScimMemberGroups {
+                    client,
+                    org,
+                    accounts,
+                } => {
+                    st.sync_scim_member_groups(client, org, &accounts);
+                    Some(Written::Done)
+                }
                 Write::CreateScimDirectory {
                     directory,
                     token_hash,

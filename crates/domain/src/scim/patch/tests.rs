@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::scim::schema::ENTERPRISE_USER_SCHEMA;
 
 fn doc() -> Map<String, Value> {
     json!({
@@ -22,7 +23,7 @@ fn patch(doc: &mut Map<String, Value>, ops: Value) -> Result<(), ScimProblem> {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": ops,
     }))?;
-    apply(doc, &parsed)
+    apply(Resource::User, doc, &parsed)
 }
 
 #[test]

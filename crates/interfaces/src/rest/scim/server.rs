@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 
 use crate::rest::HttpState;
 
+mod groups;
+mod request;
 mod users;
 use authservice_application::scim::MAX_COUNT;
 use authservice_domain::scim::schema;
@@ -26,9 +28,52 @@ const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/scim/v2/{directory}")
-            .service(web::resource("/ServiceProviderConfig").get(service_provider_config))
-            .service(web::resource("/ResourceTypes").get(resource_types))
-            .service(web::resource("/Schemas").get(schemas))
+            .service(
+                web::resource("/ServiceProviderConfig")
+                    .get(service_provider_config)
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/ResourceTypes")
+                    .get(resource_types)
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/ResourceTypes/{id}")
+                    .get(resource_type)
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/Schemas")
+                    .get(schemas)
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/Schemas/{id}")
+                    .get(schema_by_id)
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/Groups")
+                    .get(groups::list)
+                    .post(groups::create)
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/Groups/.search")
+                    .post(groups::search)
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/Groups/{id}")
+                    .get(groups::get)
+                    .put(groups::replace)
+                    .patch(groups::patch)
+                    .delete(groups::delete)
+                    .default_service(web::to(method_not_allowed)),
+            )
+            // A search across every resource type is not offered (RFC 7644 §3.4.3 allows 501).
+            .service(web::resource("/.search").to(not_implemented))
             .service(
                 web::resource("/Users")
                     .get(users::list)
@@ -201,6 +246,29 @@ async fn resource_types(d: Directory) -> HttpResponse {
         StatusCode::OK,
         &list_response(schema::resource_types_json(&d.base)),
     )
+}
+
+/// One item of a discovery list by its `id`, else 404 in the SCIM form.
+fn one_of(items: Vec<Value>, id: &str, what: &str) -> HttpResponse {
+    match items.into_iter().find(|i| i["id"].as_str() == Some(id)) {
+        Some(item) => scim_json(StatusCode::OK, &item),
+        None => ScimApiError {
+            status: StatusCode::NOT_FOUND,
+            scim_type: None,
+            detail: format!("no {what} `{id}`"),
+        }
+        .error_response(),
+    }
+}
+
+/// `GET /ResourceTypes/{id}`.
+async fn resource_type(d: Directory, id: web::Path<(String, String)>) -> HttpResponse {
+    one_of(schema::resource_types_json(&d.base), &id.1, "resource type")
+}
+
+/// `GET /Schemas/{id}` (the schema's URI).
+async fn schema_by_id(d: Directory, id: web::Path<(String, String)>) -> HttpResponse {
+    one_of(schema::schemas_json(&d.base), &id.1, "schema")
 }
 
 /// The schemas of the resource types served.
