@@ -37,9 +37,9 @@ impl Scim {
         user: &mut ScimUser,
     ) -> anyhow::Result<bool> {
         let now = user.updated_at;
-        let was_active = before.is_none_or(|b| b.active);
+        let was_active = before.is_none_or(ScimUser::is_active);
         user.disabled_account = before.is_some_and(|b| b.disabled_account);
-        match (was_active, user.active) {
+        match (was_active, user.is_active()) {
             (true, false) => {
                 user.disabled_account = account.status == UserStatus::Active;
                 if user.disabled_account {
@@ -76,7 +76,7 @@ impl Scim {
         deleted: &ScimUser,
         now: DateTime<Utc>,
     ) -> bool {
-        let disables = deleted.active && account.status == UserStatus::Active;
+        let disables = deleted.is_active() && account.status == UserStatus::Active;
         if disables {
             self.set_status(ctx, dir, writes, account, UserStatus::Disabled, now);
         }

@@ -215,7 +215,8 @@ impl Scim {
             user_id: account.id,
             user_name: input.user_name,
             external_id: input.external_id,
-            active: input.active,
+            // Created without `active`: active (RFC 7643 leaves the default to the provider).
+            active: input.active.or(Some(true)),
             attributes: input.attributes,
             version: 1,
             disabled_account: false,
@@ -359,7 +360,7 @@ impl Scim {
         writes.extend(status_writes);
         writes.push(Write::Audit(
             self.event(ctx, dir, EventType::ScimUserUpdated, &user)
-                .before(json!({ "userName": stored.user_name, "active": stored.active }))
+                .before(json!({ "userName": stored.user_name, "active": stored.is_active() }))
                 .at(now),
         ));
         match self.ports.uow.commit(writes).await? {
@@ -450,9 +451,9 @@ impl Scim {
             .metadata(json!({
                 "scim_user_id": user.id.to_string(),
                 "organization_id": dir.organization_id.as_uuid().to_string(),
-                "active": user.active,
+                "active": user.is_active(),
             }))
-            .after(json!({ "userName": user.user_name, "active": user.active }))
+            .after(json!({ "userName": user.user_name, "active": user.is_active() }))
     }
 }
 

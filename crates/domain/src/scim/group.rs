@@ -74,20 +74,25 @@ impl ScimGroup {
         doc
     }
 
-    /// The resource as served at `{base}/Groups/{id}`.
+    /// The resource as served at `{base}/Groups/{id}`: members as `{value}`, or with their
+    /// `$ref`, `display` and `type` when `full` (asked for by name).
     #[must_use]
-    pub fn to_json(&self, base: &str) -> Value {
+    pub fn to_json(&self, base: &str, full: bool) -> Value {
         let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
         let mut out = json!({
             "schemas": [GROUP_SCHEMA],
             "id": self.id.to_string(),
             "displayName": self.display_name,
-            "members": self.members.iter().map(|m| json!({
-                "value": m.id.to_string(),
-                "$ref": format!("{base}/Users/{}", m.id),
-                "display": m.display,
-                "type": "User",
-            })).collect::<Vec<_>>(),
+            "members": self.members.iter().map(|m| if full {
+                json!({
+                    "value": m.id.to_string(),
+                    "$ref": format!("{base}/Users/{}", m.id),
+                    "display": m.display,
+                    "type": "User",
+                })
+            } else {
+                json!({ "value": m.id.to_string() })
+            }).collect::<Vec<_>>(),
             "meta": {
                 "resourceType": "Group",
                 "created": time(self.created_at),
@@ -262,8 +267,10 @@ mod tests {
         };
         let input = GroupInput::parse(&Value::Object(group.document())).unwrap();
         assert_eq!(input.members, vec![member.id]);
-        let out = group.to_json("https://x/scim/v2/d");
+        let out = group.to_json("https://x/scim/v2/d", true);
         assert_eq!(out["members"][0]["display"], "Ann");
+        let out = group.to_json("https://x/scim/v2/d", false);
+        assert_eq!(out["members"][0], json!({ "value": member.id.to_string() }));
         assert_eq!(out["meta"]["version"], "W/\"3\"");
     }
 }

@@ -245,6 +245,9 @@ pub fn apply(
                     apply_one(resource, doc, op.kind, &PatchPath::parse(key)?, Some(value))?;
                 }
             }
+            (Some(path), value) if is_extension(resource, path) => {
+                extension_op(resource, doc, op.kind, value.as_ref())?;
+            }
             (Some(path), value) => apply_one(resource, doc, op.kind, path, value.as_ref())?,
             (None, _) => {
                 return Err(problem(
@@ -253,6 +256,48 @@ pub fn apply(
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// Whether `path` names the resource's schema extension as a whole.
+fn is_extension(resource: Resource, path: &PatchPath) -> bool {
+    path.filter.is_none()
+        && path.attr.sub.is_none()
+        && resource
+            .extension()
+            .is_some_and(|(uri, _)| path.attr.to_string().eq_ignore_ascii_case(uri))
+}
+
+/// An operation on the whole extension object: `remove` drops it, `replace` sets it to the
+/// value's attributes, `add` adds them (`schemas` inside is ignored).
+fn extension_op(
+    resource: Resource,
+    doc: &mut Map<String, Value>,
+    kind: OpKind,
+    value: Option<&Value>,
+) -> Result<(), ScimProblem> {
+    let Some((uri, _)) = resource.extension() else {
+        return Ok(());
+    };
+    if kind != OpKind::Add {
+        doc.remove(uri);
+    }
+    if kind == OpKind::Remove {
+        return Ok(());
+    }
+    let fields = value.and_then(Value::as_object).ok_or_else(|| {
+        problem(
+            ScimType::InvalidValue,
+            format!("{uri} takes an object of its attributes"),
+        )
+    })?;
+    for (attr, v) in fields {
+        if attr.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
+        let path = PatchPath::parse(&format!("{uri}:{attr}"))?;
+        apply_one(resource, doc, OpKind::Add, &path, Some(v))?;
     }
     Ok(())
 }

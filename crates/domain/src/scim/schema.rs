@@ -110,6 +110,8 @@ pub struct AttrDef {
     pub case_exact: bool,
     pub required: bool,
     pub mutability: Mutability,
+    /// Returned only when asked for by name (`attributes=members.display`).
+    pub on_request: bool,
     pub sub: &'static [AttrDef],
     pub description: &'static str,
 }
@@ -123,6 +125,7 @@ impl AttrDef {
             case_exact: false,
             required: false,
             mutability: Mutability::ReadWrite,
+            on_request: false,
             sub: &[],
             description,
         }
@@ -164,6 +167,13 @@ impl AttrDef {
         }
     }
 
+    const fn on_request(self) -> Self {
+        Self {
+            on_request: true,
+            ..self
+        }
+    }
+
     /// Sub-attribute `name` (case-insensitive).
     #[must_use]
     pub fn sub_attribute(&self, name: &str) -> Option<&'static AttrDef> {
@@ -184,7 +194,13 @@ impl AttrDef {
                 Mutability::Immutable => "immutable",
                 Mutability::WriteOnly => "writeOnly",
             },
-            "returned": if self.mutability == Mutability::WriteOnly { "never" } else { "default" },
+            "returned": if self.mutability == Mutability::WriteOnly {
+                "never"
+            } else if self.on_request {
+                "request"
+            } else {
+                "default"
+            },
             "uniqueness": if self.required { "server" } else { "none" },
         });
         if !self.sub.is_empty() {
@@ -299,11 +315,16 @@ pub const ENTERPRISE_ATTRIBUTES: &[AttrDef] = &[
     AttrDef::complex("manager", &MANAGER, "The user's manager"),
 ];
 
+/// A member is answered as it was written (`value`); its URI, name and type on request.
 const MEMBER: [AttrDef; 4] = [
     AttrDef::string("value", "The member's id (a User of the directory)").exact(),
-    AttrDef::new("$ref", AttrType::Reference, "The member's URI").read_only(),
-    AttrDef::string("display", "The member's name").read_only(),
-    AttrDef::string("type", "User").read_only(),
+    AttrDef::new("$ref", AttrType::Reference, "The member's URI")
+        .read_only()
+        .on_request(),
+    AttrDef::string("display", "The member's name")
+        .read_only()
+        .on_request(),
+    AttrDef::string("type", "User").read_only().on_request(),
 ];
 
 /// The core Group attributes (without the common `id`, `externalId`, `meta`).

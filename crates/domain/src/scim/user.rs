@@ -29,7 +29,9 @@ pub struct ScimUser {
     pub user_id: UserId,
     pub user_name: String,
     pub external_id: Option<String>,
-    pub active: bool,
+    /// `None` when the identity provider never set it (or removed it): the account is left as
+    /// it is; only `Some(false)` deactivates.
+    pub active: Option<bool>,
     /// The other attributes (core at the top level, the enterprise extension under its URI).
     pub attributes: Map<String, Value>,
     /// Grows with every change: the resource's ETag is `W/"{version}"`.
@@ -61,8 +63,16 @@ impl ScimUser {
         if let Some(external) = &self.external_id {
             doc.insert("externalId".into(), json!(external));
         }
-        doc.insert("active".into(), json!(self.active));
+        if let Some(active) = self.active {
+            doc.insert("active".into(), json!(active));
+        }
         doc
+    }
+
+    /// Whether the resource leaves its account active (`active` true or unset).
+    #[must_use]
+    pub fn is_active(&self) -> bool {
+        self.active != Some(false)
     }
 
     /// The resource as served at `{base}/Users/{id}`, with its groups' references.
@@ -79,7 +89,9 @@ impl ScimUser {
             out.insert("externalId".into(), json!(external));
         }
         out.insert("userName".into(), json!(self.user_name));
-        out.insert("active".into(), json!(self.active));
+        if let Some(active) = self.active {
+            out.insert("active".into(), json!(active));
+        }
         for (k, v) in &self.attributes {
             out.insert(k.clone(), v.clone());
         }
@@ -104,7 +116,7 @@ impl ScimUser {
 pub struct UserInput {
     pub user_name: String,
     pub external_id: Option<String>,
-    pub active: bool,
+    pub active: Option<bool>,
     pub attributes: Map<String, Value>,
 }
 
@@ -113,8 +125,8 @@ fn invalid(detail: impl Into<String>) -> ScimProblem {
 }
 
 impl UserInput {
-    /// Checks a User resource: `userName` required; `active` true unless it says otherwise
-    /// (`"False"` strings too, as Entra ID sends them); read-only (`id`, `meta`, `groups`),
+    /// Checks a User resource: `userName` required; `active` as given, if given (`"False"`
+    /// strings too, as Entra ID sends them); read-only (`id`, `meta`, `groups`),
     /// write-only (`password`) and unknown attributes are ignored.
     ///
     /// # Errors
@@ -128,7 +140,7 @@ impl UserInput {
         };
         let mut user_name = None;
         let mut external_id = None;
-        let mut active = true;
+        let mut active = None;
         let mut attributes = Map::new();
         for (key, value) in body {
             if key.eq_ignore_ascii_case("userName") {
@@ -137,7 +149,7 @@ impl UserInput {
             } else if key.eq_ignore_ascii_case("externalId") {
                 external_id = text("externalId", value)?;
             } else if key.eq_ignore_ascii_case("active") {
-                active = boolean("active", value)?.unwrap_or(true);
+                active = boolean("active", value)?;
             } else if key.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA) {
                 let ext = complex(ENTERPRISE_USER_SCHEMA, ENTERPRISE_ATTRIBUTES, value)?;
                 if let Some(ext) = ext.filter(|e| e.as_object().is_some_and(|o| !o.is_empty())) {
@@ -336,7 +348,7 @@ mod tests {
         .unwrap();
         assert_eq!(input.user_name, "bjensen");
         assert_eq!(input.external_id.as_deref(), Some("701984"));
-        assert!(!input.active);
+        assert_eq!(input.active, Some(false));
         assert_eq!(input.attributes["name"]["givenName"], "Barbara");
         assert_eq!(input.attributes["emails"][0]["primary"], true);
         assert_eq!(

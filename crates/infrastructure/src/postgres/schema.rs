@@ -433,7 +433,7 @@ diesel::table! {
         user_id -> Uuid,
         user_name -> Text,
         external_id -> Nullable<Text>,
-        active -> Bool,
+        active -> Nullable<Bool>,
         attributes -> Jsonb,
         version -> Int8,
         disabled_account -> Bool,

@@ -43,11 +43,10 @@ fn bad(detail: impl Into<String>) -> ScimProblem {
 }
 
 /// The columns that hold a value in every row.
-const NOT_NULL_COLUMNS: [&str; 6] = [
+const NOT_NULL_COLUMNS: [&str; 5] = [
     "id::text",
     "user_name",
     "display_name",
-    "active",
     "created_at",
     "updated_at",
 ];

@@ -27,7 +27,7 @@ struct UserRow {
     user_id: Uuid,
     user_name: String,
     external_id: Option<String>,
-    active: bool,
+    active: Option<bool>,
     attributes: Value,
     version: i64,
     disabled_account: bool,

@@ -128,7 +128,7 @@ impl authservice_application::ports::ScimUserRepository for MemoryDb {
             .lock()
             .scim_users
             .iter()
-            .any(|u| u.user_id == account && u.id != except && !u.active))
+            .any(|u| u.user_id == account && u.id != except && !u.is_active()))
     }
 
     /// Pages in creation order; filters and sorting are the SQL store's (not evaluated here).

@@ -180,3 +180,82 @@ fn value_filters_match_values_case_insensitively() {
         assert_eq!(matches(&item, &Filter::parse(f).unwrap()), expected, "{f}");
     }
 }
+
+#[test]
+fn the_extension_is_added_replaced_and_removed_as_a_whole() {
+    let mut d = doc();
+    patch(
+        &mut d,
+        json!([{ "op": "add", "path": ENTERPRISE_USER_SCHEMA,
+                 "value": { "schemas": [ENTERPRISE_USER_SCHEMA], "department": "Sales", "costCenter": "7" } }]),
+    )
+    .unwrap();
+    assert_eq!(
+        d[ENTERPRISE_USER_SCHEMA],
+        json!({ "department": "Sales", "costCenter": "7" })
+    );
+    patch(
+        &mut d,
+        json!([{ "op": "replace", "path": ENTERPRISE_USER_SCHEMA, "value": { "division": "North" } }]),
+    )
+    .unwrap();
+    assert_eq!(d[ENTERPRISE_USER_SCHEMA], json!({ "division": "North" }));
+    patch(
+        &mut d,
+        json!([{ "op": "remove", "path": ENTERPRISE_USER_SCHEMA }]),
+    )
+    .unwrap();
+    assert!(!d.contains_key(ENTERPRISE_USER_SCHEMA));
+    let err = patch(
+        &mut d,
+        json!([{ "op": "add", "path": ENTERPRISE_USER_SCHEMA, "value": "x" }]),
+    )
+    .unwrap_err();
+    assert_eq!(err.scim_type, ScimType::InvalidValue);
+}
+
+#[test]
+fn group_members_are_added_and_removed_the_ways_okta_and_entra_send_them() {
+    let group = |ops: Value| {
+        let mut d =
+            json!({ "displayName": "Sales", "members": [{ "value": "a" }, { "value": "b" }] })
+                .as_object()
+                .cloned()
+                .unwrap();
+        let parsed = parse_patch(&json!({ "Operations": ops }))?;
+        apply(Resource::Group, &mut d, &parsed).map(|()| d)
+    };
+    let d = group(json!([{ "op": "remove", "path": "members[value eq \"a\"]" }])).unwrap();
+    assert_eq!(d["members"], json!([{ "value": "b" }]));
+    let d =
+        group(json!([{ "op": "Remove", "path": "members", "value": [{ "value": "b" }] }])).unwrap();
+    assert_eq!(d["members"], json!([{ "value": "a" }]));
+    let d =
+        group(json!([{ "op": "add", "path": "members", "value": [{ "value": "c" }] }])).unwrap();
+    assert_eq!(d["members"].as_array().unwrap().len(), 3);
+    let d =
+        group(json!([{ "op": "replace", "value": { "id": "g", "displayName": "Ops" } }])).unwrap();
+    assert_eq!(d["displayName"], "Ops");
+    let d = group(json!([{ "op": "remove", "path": "members" }])).unwrap();
+    assert!(!d.contains_key("members"));
+    for (ops, scim_type) in [
+        (
+            json!([{ "op": "add", "path": "userName", "value": "x" }]),
+            ScimType::InvalidPath,
+        ),
+        (
+            json!([{ "op": "replace", "path": "meta", "value": {} }]),
+            ScimType::Mutability,
+        ),
+        (
+            json!([{ "op": "add", "path": format!("{ENTERPRISE_USER_SCHEMA}:department"), "value": "x" }]),
+            ScimType::InvalidPath,
+        ),
+    ] {
+        assert_eq!(
+            group(ops.clone()).unwrap_err().scim_type,
+            scim_type,
+            "{ops}"
+        );
+    }
+}

@@ -19,7 +19,7 @@ fn answer(
     selection: &Selection,
 ) -> HttpResponse {
     super::request::resource(
-        &selection.apply(group.to_json(&d.base)),
+        &selection.apply(group.to_json(&d.base, selection.asks_within("members"))),
         &group.etag(),
         &format!("{}/Groups/{}", d.base, group.id),
         status,
@@ -40,7 +40,7 @@ async fn listed(
     let items = page
         .groups
         .iter()
-        .map(|g| selection.apply(g.to_json(&d.base)))
+        .map(|g| selection.apply(g.to_json(&d.base, selection.asks_within("members"))))
         .collect();
     Ok(super::request::page(items, page.total, start_index))
 }

@@ -71,6 +71,17 @@ impl Selection {
         selected && !excluded_whole
     }
 
+    /// Whether `attributes` names a sub-attribute of `attr` other than `value` (what
+    /// attributes returned on request need).
+    pub(super) fn asks_within(&self, attr: &str) -> bool {
+        self.attributes.iter().any(|p| {
+            p.attr.eq_ignore_ascii_case(attr)
+                && p.sub
+                    .as_deref()
+                    .is_some_and(|s| !s.eq_ignore_ascii_case("value"))
+        })
+    }
+
     /// The resource with only the selected attributes (`id` and `schemas` always).
     pub(super) fn apply(&self, resource: Value) -> Value {
         let Value::Object(mut fields) = resource else {
