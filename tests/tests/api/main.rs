@@ -20,6 +20,7 @@ mod passkeys;
 mod pipeline;
 mod saml;
 mod scim;
+mod scim_bulk;
 mod scim_groups;
 mod scim_users;
 mod service_accounts;

@@ -954,7 +954,11 @@ async fn an_account_disabled_by_an_operator_or_another_directory_stays_disabled(
     );
 
     // What is not offered answers in SCIM's error schema; NUL characters are refused.
-    for (method, path, expected) in [(Method::PUT, "/Users", 405), (Method::POST, "/Bulk", 501)] {
+    for (method, path, expected) in [
+        (Method::PUT, "/Users", 405),
+        (Method::GET, "/Bulk", 405),
+        (Method::POST, "/.search", 501),
+    ] {
         let (status, body, kind) = scim(
             app,
             method,

@@ -10,8 +10,10 @@ use uuid::Uuid;
 use crate::ports::Ports;
 
 mod accounts;
+mod bulk;
 mod groups;
 mod users;
+pub use bulk::{BULK_MAX_OPERATIONS, BulkResult};
 pub use users::{DEFAULT_COUNT, ListParams, MAX_COUNT};
 
 /// Why a SCIM request was refused; [`ScimError::status`] and [`ScimError::scim_type`] are what
@@ -32,6 +34,10 @@ pub enum ScimError {
     PreconditionFailed,
     #[error("the directory's organization no longer owns the account's address domain")]
     DomainNotOwned,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooLarge(String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -45,7 +51,9 @@ impl ScimError {
             Self::DirectoryDisabled | Self::ClientSuspended | Self::DomainNotOwned => 403,
             Self::Problem(p) => p.scim_type.status(),
             Self::NotFound => 404,
+            Self::Conflict(_) => 409,
             Self::PreconditionFailed => 412,
+            Self::TooLarge(_) => 413,
             Self::Unexpected(_) => 500,
         }
     }

@@ -21,7 +21,7 @@ use super::extractors::{CorsApproved, RequestMeta, ctx_from_meta};
 use crate::client_ip::resolve_client_ip;
 use crate::error::{ApiError, REQUEST_ID, spec};
 use crate::request_id;
-use crate::rest::scim::server::SCIM_JSON;
+use crate::rest::scim::server::{SCIM_JSON, ScimApiError};
 
 /// `Content-Security-Policy` of every response.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -79,6 +79,7 @@ pub async fn request_context(
     });
     let method = req.method().clone();
     let is_api = req.path().starts_with("/api/");
+    let is_scim = req.path().starts_with("/scim/");
     // Every log line of the request carries its id (and, once known, its client, route and
     // status): the JSON logs include the current span's fields.
     let span = tracing::info_span!(
@@ -106,7 +107,21 @@ pub async fn request_context(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("text/html"));
-    if status.as_u16() >= 400 && !is_json && !is_html {
+    if status.as_u16() >= 400 && !is_json && !is_html && is_scim {
+        // The SCIM protocol answers in its own error schema (a body too large, above all).
+        let detail = match status.as_u16() {
+            413 => format!("the body is larger than {} bytes", crate::rest::BODY_LIMIT),
+            _ => status
+                .canonical_reason()
+                .unwrap_or("request refused")
+                .to_owned(),
+        };
+        let body = ScimApiError::plain(status, detail).body().to_string();
+        res = res.map_body(|_, _| BoxBody::new(body));
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+        res.headers_mut().remove(header::CONTENT_LENGTH);
+    } else if status.as_u16() >= 400 && !is_json && !is_html {
         // A response built outside our handlers: give it the envelope (the OIDC endpoints'
         // error pages are HTML on purpose).
         let kind = kind_for_status(status);

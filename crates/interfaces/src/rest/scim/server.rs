@@ -17,7 +17,7 @@ use crate::rest::HttpState;
 mod groups;
 mod request;
 mod users;
-use authservice_application::scim::MAX_COUNT;
+use authservice_application::scim::{BULK_MAX_OPERATIONS, MAX_COUNT};
 use authservice_domain::scim::schema;
 
 /// The media type of every SCIM answer (RFC 7644 §3.1).
@@ -93,7 +93,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .delete(users::delete)
                     .default_service(web::to(method_not_allowed)),
             )
-            .service(web::resource("/Bulk").to(not_implemented))
+            .service(
+                web::resource("/Bulk")
+                    .post(bulk)
+                    .default_service(web::to(method_not_allowed)),
+            )
             .default_service(web::to(not_found)),
     );
 }
@@ -129,12 +133,10 @@ impl From<ScimError> for ScimApiError {
     }
 }
 
-impl ResponseError for ScimApiError {
-    fn status_code(&self) -> StatusCode {
-        self.status
-    }
-
-    fn error_response(&self) -> HttpResponse<BoxBody> {
+impl ScimApiError {
+    /// The SCIM error document.
+    #[must_use]
+    pub fn body(&self) -> Value {
         let mut body = json!({
             "schemas": [ERROR_SCHEMA],
             "status": self.status.as_u16().to_string(),
@@ -143,7 +145,27 @@ impl ResponseError for ScimApiError {
         if let Some(t) = self.scim_type {
             body["scimType"] = json!(t);
         }
-        let mut res = scim_json(self.status, &body);
+        body
+    }
+
+    /// An error without a `scimType` (answers built outside the handlers: 404, 405, 413).
+    #[must_use]
+    pub fn plain(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            scim_type: None,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl ResponseError for ScimApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        let mut res = scim_json(self.status, &self.body());
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -221,7 +243,11 @@ async fn service_provider_config(d: Directory) -> HttpResponse {
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "patch": { "supported": true },
-        "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
+        "bulk": {
+            "supported": true,
+            "maxOperations": BULK_MAX_OPERATIONS,
+            "maxPayloadSize": crate::rest::BODY_LIMIT,
+        },
         "filter": { "supported": true, "maxResults": MAX_COUNT },
         "changePassword": { "supported": false },
         "sort": { "supported": true },
@@ -246,6 +272,47 @@ async fn resource_types(d: Directory) -> HttpResponse {
         StatusCode::OK,
         &list_response(schema::resource_types_json(&d.base)),
     )
+}
+
+/// `POST /Bulk`: a `BulkResponse` with each applied operation's result (`response` holds a
+/// failed one's SCIM error).
+async fn bulk(
+    d: Directory,
+    state: web::Data<HttpState>,
+    raw: web::Bytes,
+) -> Result<HttpResponse, ScimApiError> {
+    let body = request::body(&raw)?;
+    let results = state
+        .services
+        .scim
+        .bulk(&d.ctx, &d.directory, &body)
+        .await?;
+    let operations: Vec<Value> = results
+        .into_iter()
+        .map(|r| {
+            let mut out = json!({ "method": r.method, "status": r.status.to_string() });
+            if let Some(id) = r.bulk_id {
+                out["bulkId"] = json!(id);
+            }
+            if let Some(location) = r.location {
+                out["location"] = json!(format!("{}{location}", d.base));
+            }
+            if let Some(version) = r.version {
+                out["version"] = json!(version);
+            }
+            if let Some(error) = r.error {
+                out["response"] = ScimApiError::from(error).body();
+            }
+            out
+        })
+        .collect();
+    Ok(scim_json(
+        StatusCode::OK,
+        &json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkResponse"],
+            "Operations": operations,
+        }),
+    ))
 }
 
 /// One item of a discovery list by its `id`, else 404 in the SCIM form.
