@@ -38,6 +38,7 @@ pub enum Limit {
     OAuthClientFailure,
     Authorize,
     SsoStart,
+    ScimRequest,
 }
 
 /// One row of the catalogue.
@@ -65,7 +66,7 @@ const MIN: u64 = 60;
 const HOUR: u64 = 3600;
 
 /// The catalogue, in [`Limit`] order.
-pub const CATALOGUE: [LimitSpec; 19] = [
+pub const CATALOGUE: [LimitSpec; 20] = [
     LimitSpec {
         limit: Limit::Signup,
         name: "signup",
@@ -217,6 +218,14 @@ pub const CATALOGUE: [LimitSpec; 19] = [
         default: rule(60, MIN),
         setting: "SSO_RATE_LIMIT",
         counts: "enterprise SSO sign-ins begun (`/api/auth/sso…`) per client IP",
+    },
+    LimitSpec {
+        limit: Limit::ScimRequest,
+        name: "scim",
+        subject: "{directory}",
+        default: rule(1200, MIN),
+        setting: "SCIM_RATE_LIMIT",
+        counts: "SCIM requests (`/scim/v2/{directory}/…`) per directory; over it 429 with `Retry-After`",
     },
 ];
 

@@ -515,3 +515,61 @@ async fn the_portal_adds_a_scim_directory_shows_its_token_once_and_rotates_it_in
     assert_eq!(page["scim_directories"][0]["status"], "disabled");
     b.close().await;
 }
+
+/// Each directory has its own request budget (`SCIM_RATE_LIMIT`): over it, 429 in SCIM's
+/// error schema with `Retry-After`; another directory is not affected.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_directory_is_rate_limited_on_its_own() {
+    let (app, key, _client, owner, org) =
+        acme_with(vec![("SCIM_RATE_LIMIT", "3/1m".to_owned())]).await;
+    let mut dirs = Vec::new();
+    for name in ["A", "B"] {
+        let (status, d) = send(
+            &app,
+            Method::POST,
+            DIRECTORIES,
+            &key,
+            &owner,
+            Some(json!({ "organization_id": org, "name": name })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        dirs.push((
+            d["id"].as_str().unwrap().to_owned(),
+            d["token"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let config = |dir: &str| format!("{}/scim/v2/{dir}/ServiceProviderConfig", app.address);
+    let (a, a_token) = &dirs[0];
+    for _ in 0..3 {
+        assert_eq!(
+            scim(&app, Method::GET, &config(a), a_token, None).await.0,
+            200
+        );
+    }
+    let res = app
+        .http
+        .get(config(a))
+        .bearer_auth(a_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:Error"
+    );
+    assert_eq!(body["status"], "429");
+    let (b, b_token) = &dirs[1];
+    assert_eq!(
+        scim(&app, Method::GET, &config(b), b_token, None).await.0,
+        200
+    );
+}

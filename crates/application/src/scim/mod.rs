@@ -7,6 +7,7 @@ use authservice_domain::scim::directory::presented_digest;
 use authservice_domain::scim::{DirectoryStatus, ScimDirectory};
 use uuid::Uuid;
 
+use crate::limits::Limit;
 use crate::ports::Ports;
 
 mod accounts;
@@ -38,6 +39,8 @@ pub enum ScimError {
     Conflict(String),
     #[error("{0}")]
     TooLarge(String),
+    #[error("too many requests for this directory")]
+    RateLimited(std::time::Duration),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -54,7 +57,17 @@ impl ScimError {
             Self::Conflict(_) => 409,
             Self::PreconditionFailed => 412,
             Self::TooLarge(_) => 413,
+            Self::RateLimited(_) => 429,
             Self::Unexpected(_) => 500,
+        }
+    }
+
+    /// How long to wait before the next request, when rate limited.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::RateLimited(after) => Some(*after),
+            _ => None,
         }
     }
 
@@ -89,7 +102,7 @@ impl Scim {
     ///
     /// # Errors
     /// `Unauthorized` (no such directory, another directory's or an old token — all alike),
-    /// `DirectoryDisabled`, `ClientSuspended`, a store failure.
+    /// `DirectoryDisabled`, `ClientSuspended`, `RateLimited`, a store or limiter failure.
     #[tracing::instrument(name = "scim.authenticate", level = "debug", skip_all)]
     pub async fn authenticate(
         &self,
@@ -108,6 +121,15 @@ impl Scim {
             .ok_or(ScimError::Unauthorized)?;
         if found.status != DirectoryStatus::Active {
             return Err(ScimError::DirectoryDisabled);
+        }
+        // Each directory's identity provider gets its own budget (SCIM_RATE_LIMIT).
+        if let Err(after) = self
+            .ports
+            .limits
+            .take(Limit::ScimRequest, &found.id.to_string())
+            .await?
+        {
+            return Err(ScimError::RateLimited(after));
         }
         let client = self.ports.clients.get(found.client_id).await?;
         if client.is_none_or(|c| c.status != ClientStatus::Active) {

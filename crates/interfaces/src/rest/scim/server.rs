@@ -108,6 +108,8 @@ pub struct ScimApiError {
     pub(super) status: StatusCode,
     pub(super) scim_type: Option<&'static str>,
     pub(super) detail: String,
+    /// Seconds to wait (`Retry-After`) when rate limited.
+    pub(super) retry_after: Option<u64>,
 }
 
 impl std::fmt::Display for ScimApiError {
@@ -128,6 +130,7 @@ impl From<ScimError> for ScimApiError {
         Self {
             status,
             scim_type: e.scim_type(),
+            retry_after: e.retry_after().map(|d| d.as_secs().max(1)),
             detail,
         }
     }
@@ -155,6 +158,7 @@ impl ScimApiError {
             status,
             scim_type: None,
             detail: detail.into(),
+            retry_after: None,
         }
     }
 }
@@ -166,6 +170,11 @@ impl ResponseError for ScimApiError {
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
         let mut res = scim_json(self.status, &self.body());
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -323,6 +332,7 @@ fn one_of(items: Vec<Value>, id: &str, what: &str) -> HttpResponse {
             status: StatusCode::NOT_FOUND,
             scim_type: None,
             detail: format!("no {what} `{id}`"),
+            retry_after: None,
         }
         .error_response(),
     }
@@ -351,6 +361,7 @@ async fn not_found(_d: Directory, req: HttpRequest) -> HttpResponse {
         status: StatusCode::NOT_FOUND,
         scim_type: None,
         detail: format!("no SCIM endpoint {} {}", req.method(), req.path()),
+        retry_after: None,
     }
     .error_response()
 }
@@ -360,6 +371,7 @@ async fn method_not_allowed(_d: Directory, req: HttpRequest) -> HttpResponse {
         status: StatusCode::METHOD_NOT_ALLOWED,
         scim_type: None,
         detail: format!("{} is not allowed on {}", req.method(), req.path()),
+        retry_after: None,
     }
     .error_response()
 }
@@ -370,6 +382,7 @@ async fn not_implemented(_d: Directory) -> HttpResponse {
         status: StatusCode::NOT_IMPLEMENTED,
         scim_type: None,
         detail: "not implemented".to_owned(),
+        retry_after: None,
     }
     .error_response()
 }

@@ -18,6 +18,7 @@ pub(super) fn body(raw: &[u8]) -> Result<Value, ScimApiError> {
         status: StatusCode::BAD_REQUEST,
         scim_type: Some("invalidSyntax"),
         detail: format!("the body is not JSON: {e}"),
+        retry_after: None,
     })
 }
 
@@ -47,6 +48,7 @@ impl Selection {
                         status: StatusCode::BAD_REQUEST,
                         scim_type: Some("invalidValue"),
                         detail: e.to_string(),
+                        retry_after: None,
                     })
                 })
                 .collect()
@@ -179,6 +181,7 @@ impl ListQuery {
                 status: StatusCode::BAD_REQUEST,
                 scim_type: Some("invalidValue"),
                 detail: e.to_string(),
+                retry_after: None,
             })
     }
 
@@ -199,6 +202,7 @@ impl ListQuery {
             status: StatusCode::BAD_REQUEST,
             scim_type: Some("invalidValue"),
             detail: e.to_string(),
+            retry_after: None,
         })
     }
 }
