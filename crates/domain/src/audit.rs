@@ -167,6 +167,7 @@ event_types! {
     ScimGroupCreated => "scim.group_created",
     ScimGroupUpdated => "scim.group_updated",
     ScimGroupDeleted => "scim.group_deleted",
+    ScimUserEmailChanged => "scim.user_email_changed",
     SsoLogin => "sso.login",
     SocialProviderUpdated => "social_provider.updated",
     SocialProviderDeleted => "social_provider.deleted",

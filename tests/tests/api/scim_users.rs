@@ -999,3 +999,90 @@ async fn an_account_disabled_by_an_operator_or_another_directory_stays_disabled(
         "{body}"
     );
 }
+
+/// When the identity provider changes a user's primary address, the account's address
+/// follows — only to an address on a domain verified for the organization, never to one
+/// another account has — and the change is audited with both addresses.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_primary_address_moves_the_account_on_verified_domains_only() {
+    let (s, base, token) = directory().await;
+    let app = &s.app;
+    verified_signup(&s, "taken@acme.test").await;
+    let created = create(
+        &base,
+        &token,
+        app,
+        user(
+            "dana",
+            json!({ "emails": [{ "value": "dana@acme.test", "primary": true }] }),
+        ),
+    )
+    .await;
+    let url = format!("{base}/Users/{}", created["id"].as_str().unwrap());
+    let new_primary = |address: &str| {
+        patch_op(
+            json!([{ "op": "replace", "path": "emails[primary eq true].value", "value": address }]),
+        )
+    };
+    // Off the organization's domains, or another account's address: refused, nothing moved.
+    for (address, status, scim_type) in [
+        ("dana@elsewhere.test", 400, "invalidValue"),
+        ("taken@acme.test", 409, "uniqueness"),
+    ] {
+        let (got, err, _) =
+            scim(app, Method::PATCH, &url, &token, Some(new_primary(address))).await;
+        assert_eq!(
+            (got, err["scimType"].as_str()),
+            (status, Some(scim_type)),
+            "{address}: {err}"
+        );
+    }
+    let (_, read, _) = scim(app, Method::GET, &url, &token, None).await;
+    assert_eq!(read["emails"][0]["value"], "dana@acme.test");
+    assert_eq!(read["meta"]["version"], "W/\"1\"");
+    // On the domain: the account's address follows.
+    let (status, patched, _) = scim(
+        app,
+        Method::PATCH,
+        &url,
+        &token,
+        Some(new_primary("dana.smith@acme.test")),
+    )
+    .await;
+    assert_eq!(status, 200, "{patched}");
+    let (_, listed) = super::domains::send(
+        app,
+        Method::GET,
+        &format!("/api/auth/organizations/{}/members", s.org),
+        &s.key,
+        &s.owner,
+        None,
+    )
+    .await;
+    let listed = listed.to_string();
+    assert!(
+        listed.contains("dana.smith@acme.test") && !listed.contains("\"dana@acme.test\""),
+        "{listed}"
+    );
+    let events = app.audit_events("event_type=scim.user_email_changed").await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["before"]["email"], "dana@acme.test");
+    assert_eq!(events[0]["after"]["email"], "dana.smith@acme.test");
+    // The account can be reached at the new address: a magic link goes there.
+    let res = app
+        .http
+        .post(format!("{}/api/auth/magic-link/send", app.address))
+        .header("X-API-Key", &s.key)
+        .json(&json!({ "email": "dana.smith@acme.test" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    s.sink
+        .wait_for_text(
+            "dana.smith@acme.test",
+            "magic-link/verify",
+            std::time::Duration::from_secs(10),
+        )
+        .await;
+}

@@ -188,6 +188,14 @@ pub enum Write {
         id: Uuid,
         version: i64,
     },
+    /// Sets the user's address, proven (`email_verified`), at `at`. Required; an address
+    /// another account of the client has is [`Committed::Duplicate`].
+    SetUserEmail {
+        client: ClientId,
+        user: UserId,
+        email: authservice_domain::Email,
+        at: DateTime<Utc>,
+    },
     /// Stores a new SCIM group with those of its members that are users of its directory.
     /// Required; a `displayName` the directory has already is [`Committed::Duplicate`].
     CreateScimGroup(authservice_domain::scim::ScimGroup),

@@ -4,17 +4,66 @@
 //! directory holds the account deactivated — an account an operator disabled stays disabled.
 //! A directory acts only while its organization owns the account's address domain.
 
-use authservice_domain::scim::{ScimDirectory, ScimUser};
+use authservice_domain::scim::{ScimDirectory, ScimType, ScimUser, UserInput};
 use authservice_domain::sso::ascii_domain;
 use authservice_domain::{EventType, User, UserStatus};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::Scim;
+use super::users::problem;
+use super::{Scim, ScimError};
 use crate::context::RequestCtx;
 use crate::ports::Write;
 
 impl Scim {
+    /// When the resource's address (primary email, else an email-shaped `userName`) is no
+    /// longer the account's: the write that moves the account to it (proven: the organization
+    /// owns its domain and the IdP vouches) and its audit event; the write's index.
+    ///
+    /// # Errors
+    /// `invalidValue`: the new address is off the organization's verified domains.
+    pub(super) async fn address_change(
+        &self,
+        ctx: &RequestCtx,
+        dir: &ScimDirectory,
+        account: &User,
+        input: &UserInput,
+        user: &ScimUser,
+        writes: &mut Vec<Write>,
+    ) -> Result<Option<usize>, ScimError> {
+        let Some(email) = input.email().filter(|e| *e != account.email) else {
+            return Ok(None);
+        };
+        let owner = self
+            .ports
+            .org_domains
+            .verified_for(dir.client_id, &ascii_domain(&email))
+            .await?;
+        if owner != Some(dir.organization_id) {
+            return Err(problem(
+                ScimType::InvalidValue,
+                format!(
+                    "{} is not on a domain verified for the directory's organization",
+                    email.as_str()
+                ),
+            ));
+        }
+        let at = writes.len();
+        writes.push(Write::SetUserEmail {
+            client: dir.client_id,
+            user: account.id,
+            email: email.clone(),
+            at: user.updated_at,
+        });
+        writes.push(Write::Audit(
+            self.event(ctx, dir, EventType::ScimUserEmailChanged, user)
+                .before(json!({ "email": account.email.as_str() }))
+                .after(json!({ "email": email.as_str() }))
+                .at(user.updated_at),
+        ));
+        Ok(Some(at))
+    }
+
     /// Whether the directory's organization still owns `account`'s address domain.
     pub(super) async fn owns(&self, dir: &ScimDirectory, account: &User) -> anyhow::Result<bool> {
         let owner = self

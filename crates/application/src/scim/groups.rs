@@ -13,7 +13,8 @@ use authservice_domain::{EventType, UserId};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::users::{ListParams, check_version, problem};
+use super::ListParams;
+use super::users::{check_version, problem};
 use super::{Scim, ScimError};
 use crate::context::RequestCtx;
 use crate::ports::{Committed, GroupPage, Write};

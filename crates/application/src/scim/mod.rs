@@ -13,9 +13,11 @@ use crate::ports::Ports;
 mod accounts;
 mod bulk;
 mod groups;
+mod listing;
 mod users;
 pub use bulk::{BULK_MAX_OPERATIONS, BulkResult};
-pub use users::{DEFAULT_COUNT, ListParams, MAX_COUNT};
+pub use listing::ListParams;
+pub use users::{DEFAULT_COUNT, MAX_COUNT};
 
 /// Why a SCIM request was refused; [`ScimError::status`] and [`ScimError::scim_type`] are what
 /// the SCIM error answer says.

@@ -11,73 +11,15 @@ use authservice_domain::{EventType, User};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::ListParams;
 use super::{Scim, ScimError};
 use crate::context::RequestCtx;
-use crate::ports::{Committed, ScimQuery, UserPage, Write};
+use crate::ports::{Committed, UserPage, Write};
 
 /// Most users one list answers.
 pub const MAX_COUNT: u64 = 1000;
 /// Users per list page without `count`.
 pub const DEFAULT_COUNT: u64 = 100;
-
-/// The query parameters of a list (`GET /Users`, `POST /Users/.search`).
-#[derive(Debug, Default, Clone)]
-pub struct ListParams {
-    pub filter: Option<String>,
-    pub sort_by: Option<String>,
-    pub sort_order: Option<String>,
-    pub start_index: Option<i64>,
-    pub count: Option<i64>,
-}
-
-impl ListParams {
-    /// The store's query: the filter parsed, the sort checked, the page bounded.
-    ///
-    /// # Errors
-    /// `invalidFilter` (the filter), `invalidValue` (`sortBy`, `sortOrder`).
-    pub(super) fn query(&self) -> Result<ScimQuery, ScimError> {
-        let filter = self
-            .filter
-            .as_deref()
-            .filter(|f| !f.trim().is_empty())
-            .map(authservice_domain::scim::Filter::parse)
-            .transpose()
-            .map_err(|e| ScimError::Problem(e.into()))?;
-        let ascending = match self
-            .sort_order
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            None | Some("ascending") => true,
-            Some("descending") => false,
-            Some(other) => {
-                return Err(problem(
-                    ScimType::InvalidValue,
-                    format!("sortOrder `{other}`: ascending or descending"),
-                ));
-            }
-        };
-        let sort = self
-            .sort_by
-            .as_deref()
-            .map(|s| authservice_domain::scim::AttrPath::parse(s.trim()))
-            .transpose()
-            .map_err(|e| problem(ScimType::InvalidValue, format!("sortBy: {e}")))?
-            .map(|path| (path, ascending));
-        let count = self
-            .count
-            .unwrap_or(i64::try_from(DEFAULT_COUNT).unwrap_or(100))
-            .clamp(0, i64::try_from(MAX_COUNT).unwrap_or(1000))
-            .unsigned_abs();
-        Ok(ScimQuery {
-            filter,
-            sort,
-            start_index: self.start_index.unwrap_or(1).max(1).unsigned_abs(),
-            count,
-        })
-    }
-}
 
 pub(super) fn problem(scim_type: ScimType, detail: impl Into<String>) -> ScimError {
     ScimError::Problem(ScimProblem::new(scim_type, detail))
@@ -117,32 +59,6 @@ impl Scim {
             .await?
             .map_err(ScimError::Problem)?;
         Ok((page, query.start_index))
-    }
-
-    /// The `groups` of each of `users` (SCIM user ids): `{value, $ref, display, type}` under
-    /// `base`.
-    ///
-    /// # Errors
-    /// A store failure.
-    pub async fn groups_of(
-        &self,
-        dir: &ScimDirectory,
-        base: &str,
-        users: &[Uuid],
-    ) -> Result<std::collections::HashMap<Uuid, Vec<Value>>, ScimError> {
-        let mut out: std::collections::HashMap<Uuid, Vec<Value>> = Default::default();
-        if users.is_empty() {
-            return Ok(out);
-        }
-        for r in self.ports.scim_groups.of_users(dir.id, users).await? {
-            out.entry(r.user).or_default().push(json!({
-                "value": r.group.to_string(),
-                "$ref": format!("{base}/Groups/{}", r.group),
-                "display": r.display_name,
-                "type": "direct",
-            }));
-        }
-        Ok(out)
     }
 
     /// Provisions a user.
@@ -349,6 +265,9 @@ impl Scim {
             )
             .await?;
         let mut writes = vec![Write::ReplaceScimUser(user.clone())];
+        let email_at = self
+            .address_change(ctx, dir, &account, &input, &user, &mut writes)
+            .await?;
         let name = input.display_name();
         if name.is_some() && name != account.display_name {
             writes.push(Write::UpdateUserProfile(User {
@@ -370,6 +289,12 @@ impl Scim {
                 return Err(problem(
                     ScimType::Uniqueness,
                     "userName is taken in this directory",
+                ));
+            }
+            Committed::Duplicate(i) if Some(i) == email_at => {
+                return Err(problem(
+                    ScimType::Uniqueness,
+                    "another account of the application has this address",
                 ));
             }
             Committed::Duplicate(_) | Committed::Refused(_) => {
@@ -437,7 +362,7 @@ impl Scim {
         Ok(())
     }
 
-    fn event(
+    pub(super) fn event(
         &self,
         ctx: &RequestCtx,
         dir: &ScimDirectory,

@@ -160,6 +160,12 @@ async fn apply(tx: &mut AsyncPgConnection, write: &Write) -> Result<Option<Writt
             id,
             version,
         } => required(super::scim_users::delete(tx, *directory, *id, *version).await?),
+        Write::SetUserEmail {
+            client,
+            user,
+            email,
+            at,
+        } => required(super::users::set_email(tx, *client, *user, email, *at).await?),
         Write::CreateScimGroup(group) => required(super::scim_groups::insert(tx, group).await?),
         Write::ReplaceScimGroup(group) => required(super::scim_groups::replace(tx, group).await?),
         Write::DeleteScimGroup {

@@ -208,6 +208,30 @@ pub(super) async fn update_profile(tx: &mut AsyncPgConnection, user: &User) -> Q
     .map(|n| n > 0)
 }
 
+/// Sets the user's address as proven; `false` when the user is gone (a taken address is a
+/// unique violation).
+pub(super) async fn set_email(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    id: UserId,
+    email: &authservice_domain::Email,
+    at: DateTime<Utc>,
+) -> QueryResult<bool> {
+    diesel::update(
+        users::table
+            .filter(users::client_id.eq(client.as_uuid()))
+            .filter(users::id.eq(id.as_uuid())),
+    )
+    .set((
+        users::email.eq(email.as_str()),
+        users::email_verified.eq(true),
+        users::updated_at.eq(at),
+    ))
+    .execute(tx)
+    .await
+    .map(|n| n > 0)
+}
+
 /// Sets the user's status; the user as stored, `None` when gone.
 pub(super) async fn set_status(
     tx: &mut AsyncPgConnection,

@@ -82,6 +82,31 @@ impl State {
         true
     }
 
+    /// Sets a user's address as proven: `None` when another account has it, `Some(false)`
+    /// when the user is gone.
+    pub(super) fn set_email(
+        &mut self,
+        client: ClientId,
+        id: UserId,
+        email: &authservice_domain::Email,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<bool> {
+        if self
+            .users
+            .iter()
+            .any(|(u, _)| u.client_id == client && u.id != id && u.email == *email)
+        {
+            return None;
+        }
+        let Some((stored, _)) = self.user_mut(client, id) else {
+            return Some(false);
+        };
+        stored.email = email.clone();
+        stored.email_verified = true;
+        stored.updated_at = at;
+        Some(true)
+    }
+
     pub(super) fn set_status(
         &mut self,
         client: ClientId,
