@@ -208,3 +208,90 @@ async fn bulk_applies_operations_with_references_and_reports_each_result() {
         assert!(err["scimType"].is_string());
     }
 }
+
+/// 1,000 users made by one Bulk request, then read back in pages of every size the protocol
+/// allows, sorted both ways: each user exactly once, in order, with the total on every page.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thousand_users_made_in_one_bulk_request_page_and_sort_in_order() {
+    let (s, base, token) = directory().await;
+    let app = &s.app;
+    let ops: Vec<Value> = (0..1000)
+        .map(|i| {
+            json!({ "method": "POST", "path": "/Users", "bulkId": format!("u{i}"),
+                    "data": user(&format!("user{i:04}@acme.test"),
+                                 json!({ "name": { "familyName": format!("F{:04}", 999 - i) } })) })
+        })
+        .collect();
+    let (status, answer, _) = scim(
+        app,
+        Method::POST,
+        &format!("{base}/Bulk"),
+        &token,
+        Some(bulk(Value::Array(ops))),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let created = answer["Operations"].as_array().unwrap();
+    assert_eq!(created.len(), 1000);
+    assert!(
+        created.iter().all(|o| o["status"] == "201"),
+        "{}",
+        created.iter().find(|o| o["status"] != "201").unwrap()
+    );
+
+    let page = |query: String| {
+        let (app, base, token) = (app, &base, &token);
+        async move {
+            let (status, list, _) = scim(
+                app,
+                Method::GET,
+                &format!("{base}/Users?{query}"),
+                token,
+                None,
+            )
+            .await;
+            assert_eq!(status, 200, "{query}: {list}");
+            list
+        }
+    };
+    for (sort, count) in [
+        ("sortBy=userName&sortOrder=descending", 100),
+        ("sortBy=name.familyName", 333),
+    ] {
+        let mut names = Vec::new();
+        let mut start = 1;
+        loop {
+            let list = page(format!("{sort}&startIndex={start}&count={count}")).await;
+            assert_eq!(list["totalResults"], 1000);
+            assert_eq!(list["startIndex"], start);
+            let items = list["Resources"].as_array().unwrap();
+            assert_eq!(list["itemsPerPage"], items.len());
+            if items.is_empty() {
+                break;
+            }
+            names.extend(
+                items
+                    .iter()
+                    .map(|u| u["userName"].as_str().unwrap().to_owned()),
+            );
+            start += items.len();
+        }
+        let mut expected: Vec<String> =
+            (0..1000).map(|i| format!("user{i:04}@acme.test")).collect();
+        // Descending by userName, and ascending by family name (which runs the other way).
+        expected.reverse();
+        assert_eq!(names, expected, "{sort}");
+    }
+    // A filtered page: 100 of the 1,000, in pages of 30.
+    let list = page("filter=userName%20sw%20%22user09%22&count=30&startIndex=91".to_owned()).await;
+    assert_eq!(list["totalResults"], 100);
+    assert_eq!(list["Resources"].as_array().unwrap().len(), 10);
+    // At most 1,000 per page, whatever is asked.
+    let list = page("count=5000&attributes=userName".to_owned()).await;
+    assert_eq!(list["Resources"].as_array().unwrap().len(), 1000);
+    assert_eq!(
+        list["Resources"][0].as_object().unwrap().len(),
+        3,
+        "id, schemas, userName"
+    );
+}
