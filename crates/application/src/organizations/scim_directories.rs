@@ -201,6 +201,7 @@ impl ManageScimDirectories {
             return Err(ValidationError::new("organization_id", "cannot change").into());
         }
         let before = directory_snapshot(&directory);
+        let was = directory.status;
         if let Some(name) = &input.name {
             directory.name = parse_connection_name(name)?;
         }
@@ -213,16 +214,34 @@ impl ManageScimDirectories {
             .before(before)
             .after(directory_snapshot(&directory))
             .at(now);
-        let committed = self
-            .ports
-            .uow
-            .commit(vec![
-                Write::UpdateScimDirectory(directory.clone()),
-                Write::Audit(event),
-            ])
-            .await?;
+        let mut writes = vec![Write::UpdateScimDirectory(directory.clone())];
+        // A disabled directory's groups grant nothing (and grant again when it is enabled):
+        // its members' names are recomputed with the change.
+        let accounts = if was == directory.status {
+            Vec::new()
+        } else {
+            self.ports.scim_groups.accounts_in(directory.id).await?
+        };
+        if !accounts.is_empty() {
+            writes.push(Write::SyncScimMemberGroups {
+                client: directory.client_id,
+                org: directory.organization_id,
+                accounts: accounts.clone(),
+            });
+        }
+        writes.push(Write::Audit(event));
+        let committed = self.ports.uow.commit(writes).await?;
         if !committed.is_all() {
             return Err(OrgError::DirectoryNotFound);
+        }
+        if !accounts.is_empty() {
+            crate::tokens::note_membership_change(
+                &self.ports,
+                self.config.access_ttl,
+                directory.organization_id,
+                None,
+            )
+            .await?;
         }
         Ok(directory)
     }

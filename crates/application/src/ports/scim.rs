@@ -151,7 +151,7 @@ pub trait ScimGroupRepository: Send + Sync {
     ) -> anyhow::Result<Option<authservice_domain::scim::ScimGroup>>;
 
     /// A page of `directory`'s groups matching the query's filter (translated to the store's
-    /// query language), with their members when `members` (else none).
+    /// query language), without their members.
     ///
     /// # Errors
     /// `Ok(Err(problem))` for a filter or sort the schema does not allow; `Err` when the store
@@ -160,8 +160,30 @@ pub trait ScimGroupRepository: Send + Sync {
         &self,
         directory: Uuid,
         query: &ScimQuery,
-        members: bool,
     ) -> anyhow::Result<Result<GroupPage, authservice_domain::scim::ScimProblem>>;
+
+    /// The members of each of `groups` (of `directory`).
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn members_of(
+        &self,
+        directory: Uuid,
+        groups: &[Uuid],
+    ) -> anyhow::Result<std::collections::HashMap<Uuid, Vec<authservice_domain::scim::GroupMember>>>;
+
+    /// How many members `groups` (of `directory`) have together.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn count_members(&self, directory: Uuid, groups: &[Uuid]) -> anyhow::Result<u64>;
+
+    /// The accounts that are members of some group of `directory`.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn accounts_in(&self, directory: Uuid)
+    -> anyhow::Result<Vec<authservice_domain::UserId>>;
 
     /// The groups of `directory` that each of `users` (SCIM user ids) is a member of.
     ///

@@ -188,8 +188,9 @@ pub enum Write {
         id: Uuid,
         version: i64,
     },
-    /// Sets the user's address, proven (`email_verified`), at `at`. Required; an address
-    /// another account of the client has is [`Committed::Duplicate`].
+    /// Sets the user's address, proven (`email_verified`), at `at`, and voids the emailed
+    /// links still out (they went to the old address). Required; an address another account
+    /// of the client has is [`Committed::Duplicate`].
     SetUserEmail {
         client: ClientId,
         user: UserId,
@@ -323,7 +324,8 @@ pub enum Written {
 pub enum Committed {
     /// Every write, in order, with what each did.
     All(Vec<Written>),
-    /// The required write at this index found nothing to change: nothing was written.
+    /// The required write at this index found nothing to change, or what it refers to is
+    /// gone: nothing was written.
     Refused(usize),
     /// The write at this index would have duplicated a unique value (a slug): nothing was
     /// written.

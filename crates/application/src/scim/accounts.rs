@@ -31,7 +31,12 @@ impl Scim {
         user: &ScimUser,
         writes: &mut Vec<Write>,
     ) -> Result<Option<usize>, ScimError> {
-        let Some(email) = input.email().filter(|e| *e != account.email) else {
+        // A deactivation is never held up by an address it cannot take: an inactive user's
+        // account keeps its address.
+        let Some(email) = input
+            .email()
+            .filter(|e| *e != account.email && user.is_active())
+        else {
             return Ok(None);
         };
         let owner = self
@@ -88,7 +93,8 @@ impl Scim {
         let now = user.updated_at;
         let was_active = before.is_none_or(ScimUser::is_active);
         user.disabled_account = before.is_some_and(|b| b.disabled_account);
-        match (was_active, user.is_active()) {
+        // A user without `active` (removed, left out of a PUT) leaves its account as it was.
+        match (was_active, user.active.unwrap_or(was_active)) {
             (true, false) => {
                 user.disabled_account = account.status == UserStatus::Active;
                 if user.disabled_account {

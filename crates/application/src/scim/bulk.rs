@@ -3,7 +3,9 @@
 //! `bulkId` references (`"bulkId:qwerty"` in a path or anywhere in `data`) name what an earlier
 //! POST of the same request created; operations are applied in order, an operation waiting on
 //! a later one's `bulkId` after it, and references that can never resolve (unknown, failed,
-//! circular) fail that operation only. `failOnErrors` stops after that many errors.
+//! circular) fail that operation only. `failOnErrors` stops after that many errors. Every
+//! operation counts against the directory's rate limit as a request of its own (429 in its
+//! result when over it).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -12,6 +14,7 @@ use serde_json::Value;
 
 use super::{Scim, ScimError};
 use crate::context::RequestCtx;
+use crate::limits::Limit;
 
 /// Most operations one request may carry (advertised in `ServiceProviderConfig`).
 pub const BULK_MAX_OPERATIONS: usize = 1000;
@@ -173,6 +176,17 @@ impl Scim {
         body: &Value,
     ) -> Result<Vec<BulkResult>, ScimError> {
         let (ops, fail_on_errors) = parse(body)?;
+        let refs: Vec<BTreeSet<String>> = ops
+            .iter()
+            .map(|op| {
+                let mut refs = BTreeSet::new();
+                refs_in(&Value::String(op.path.clone()), &mut refs);
+                if let Some(data) = &op.data {
+                    refs_in(data, &mut refs);
+                }
+                refs
+            })
+            .collect();
         let mut created: HashMap<String, String> = HashMap::new();
         let mut pending: Vec<usize> = (0..ops.len()).collect();
         let mut results = Vec::with_capacity(ops.len());
@@ -188,15 +202,21 @@ impl Scim {
                     return Ok(results);
                 }
                 let op = &ops[i];
-                let mut refs = BTreeSet::new();
-                refs_in(&Value::String(op.path.clone()), &mut refs);
-                if let Some(data) = &op.data {
-                    refs_in(data, &mut refs);
-                }
-                let unresolved: Vec<&String> =
-                    refs.iter().filter(|r| !created.contains_key(*r)).collect();
+                let unresolved: Vec<&String> = refs[i]
+                    .iter()
+                    .filter(|r| !created.contains_key(*r))
+                    .collect();
                 let outcome = if unresolved.is_empty() {
-                    self.apply_bulk(ctx, dir, op, &created).await
+                    // Each operation counts against the directory's budget as a request would.
+                    match self
+                        .ports
+                        .limits
+                        .take(Limit::ScimRequest, &dir.id.to_string())
+                        .await?
+                    {
+                        Ok(_) => self.apply_bulk(ctx, dir, op, &created).await,
+                        Err(after) => Err(ScimError::RateLimited(after)),
+                    }
                 } else if unresolved
                     .iter()
                     .all(|r| waiting_on.contains(*r) && op.bulk_id.as_ref() != Some(*r))

@@ -15,9 +15,12 @@ use uuid::Uuid;
 
 use super::ListParams;
 use super::users::{check_version, problem};
-use super::{Scim, ScimError};
+use super::{RETRIES, Scim, ScimError};
 use crate::context::RequestCtx;
 use crate::ports::{Committed, GroupPage, Write};
+
+/// Most members one list of groups answers (its groups' members together).
+pub const MAX_LISTED_MEMBERS: u64 = 100_000;
 
 /// Above this many accounts changed at once, token validation is told the whole organization
 /// changed rather than each member.
@@ -48,12 +51,30 @@ impl Scim {
         members: bool,
     ) -> Result<(GroupPage, u64), ScimError> {
         let query = params.query()?;
-        let page = self
+        let mut page = self
             .ports
             .scim_groups
-            .list(dir.id, &query, members)
+            .list(dir.id, &query)
             .await?
             .map_err(ScimError::Problem)?;
+        if members && !page.groups.is_empty() {
+            let ids: Vec<Uuid> = page.groups.iter().map(|g| g.id).collect();
+            let count = self.ports.scim_groups.count_members(dir.id, &ids).await?;
+            if count > MAX_LISTED_MEMBERS {
+                return Err(problem(
+                    ScimType::TooMany,
+                    format!(
+                        "the page's groups have {count} members, more than the {MAX_LISTED_MEMBERS} \
+                         a list answers: ask for fewer groups (count) or leave the members out \
+                         (excludedAttributes=members)"
+                    ),
+                ));
+            }
+            let mut found = self.ports.scim_groups.members_of(dir.id, &ids).await?;
+            for group in &mut page.groups {
+                group.members = found.remove(&group.id).unwrap_or_default();
+            }
+        }
         Ok((page, query.start_index))
     }
 
@@ -126,13 +147,23 @@ impl Scim {
         body: &Value,
         if_match: Option<&str>,
     ) -> Result<ScimGroup, ScimError> {
-        let stored = self.get_group(dir, id).await?;
-        check_version(&stored.etag(), if_match)?;
         let ops = patch::parse_patch(body).map_err(ScimError::Problem)?;
-        let mut doc = stored.document();
-        patch::apply(Resource::Group, &mut doc, &ops).map_err(ScimError::Problem)?;
-        let input = GroupInput::parse(&Value::Object(doc)).map_err(ScimError::Problem)?;
-        self.store_group(ctx, dir, &stored, input).await
+        let mut attempt = 0;
+        loop {
+            let stored = self.get_group(dir, id).await?;
+            check_version(&stored.etag(), if_match)?;
+            let mut doc = stored.document();
+            patch::apply(Resource::Group, &mut doc, &ops).map_err(ScimError::Problem)?;
+            let input = GroupInput::parse(&Value::Object(doc)).map_err(ScimError::Problem)?;
+            match self.store_group(ctx, dir, &stored, input).await {
+                // Two member changes at once (Okta and Entra ID send them without If-Match):
+                // the later one is applied to the state the earlier one left.
+                Err(ScimError::PreconditionFailed) if if_match.is_none() && attempt < RETRIES => {
+                    attempt += 1;
+                }
+                done => return done,
+            }
+        }
     }
 
     async fn store_group(
@@ -222,16 +253,23 @@ impl Scim {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let found = self.ports.scim_groups.members_among(dir.id, ids).await?;
+        let mut found: std::collections::HashMap<Uuid, GroupMember> = self
+            .ports
+            .scim_groups
+            .members_among(dir.id, ids)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect();
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            let member = found.iter().find(|m| m.id == *id).ok_or_else(|| {
+            let member = found.remove(id).ok_or_else(|| {
                 problem(
                     ScimType::InvalidValue,
                     format!("members: {id} is no User of this directory"),
                 )
             })?;
-            out.push(member.clone());
+            out.push(member);
         }
         Ok(out)
     }

@@ -83,6 +83,9 @@ impl ScimError {
     }
 }
 
+/// How often a PATCH without `If-Match` is applied again when the resource changed under it.
+const RETRIES: u32 = 3;
+
 pub struct Scim {
     ports: Ports,
     /// `JWT_ACCESS_TTL`: how long a deprovisioned account's tokens must be checked against

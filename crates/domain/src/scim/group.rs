@@ -179,6 +179,7 @@ fn parse_members(value: &Value) -> Result<Vec<Uuid>, ScimProblem> {
         return Err(invalid(format!("members: at most {MAX_MEMBERS} values")));
     }
     let mut out = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
     for item in items {
         let field = |name: &str| {
             item.as_object()
@@ -197,7 +198,7 @@ fn parse_members(value: &Value) -> Result<Vec<Uuid>, ScimProblem> {
             .ok_or_else(|| invalid("members[].value is required"))?;
         let id = Uuid::try_parse(id.trim())
             .map_err(|_| invalid(format!("members: `{id}` is no User of this directory")))?;
-        if !out.contains(&id) {
+        if seen.insert(id) {
             out.push(id);
         }
     }

@@ -5,6 +5,8 @@
 //! (`name.givenName`, `urn:…:enterprise:2.0:User:department`), and `add` through a value
 //! filter that matches nothing (the value is created with the filter's `eq` attributes).
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
 use super::filter::{AttrPath, CompValue, CompareOp, Filter};
@@ -366,16 +368,15 @@ fn apply_one(
         let Value::Array(items) = values else {
             return Ok(());
         };
-        let hits: Vec<usize> = (0..items.len())
-            .filter(|i| matches(&items[*i], filter))
-            .collect();
+        let hit: Vec<bool> = items.iter().map(|item| matches(item, filter)).collect();
+        let hits: Vec<usize> = (0..items.len()).filter(|i| hit[*i]).collect();
         match kind {
             OpKind::Remove => {
                 let mut i = 0;
                 items.retain_mut(|item| {
-                    let hit = hits.contains(&i);
+                    let matched = hit[i];
                     i += 1;
-                    match (hit, sub, item.as_object_mut()) {
+                    match (matched, sub, item.as_object_mut()) {
                         (true, Some(sub), Some(o)) => {
                             o.remove(sub);
                             true
@@ -454,9 +455,9 @@ fn apply_one(
     match (kind, value) {
         (OpKind::Remove, Some(v)) if multi => {
             // Remove the listed values (Entra ID removes group members so).
-            let gone = as_list(v);
+            let gone: HashSet<String> = as_list(v).iter().map(value_key).collect();
             if let Some(Value::Array(items)) = holder.get_mut(name) {
-                items.retain(|item| !gone.iter().any(|g| same_value(item, g)));
+                items.retain(|item| !gone.contains(&value_key(item)));
                 if items.is_empty() {
                     holder.remove(name);
                 }
@@ -473,8 +474,18 @@ fn apply_one(
                 *items = Value::Array(Vec::new());
             }
             if let Value::Array(items) = items {
+                // Group members are the same member when their ids are; other values when
+                // they are equal as a whole.
+                let key = |item: &Value| {
+                    if name == "members" {
+                        value_key(item)
+                    } else {
+                        item.to_string()
+                    }
+                };
+                let mut present: HashSet<String> = items.iter().map(key).collect();
                 for new in as_list(v) {
-                    if !items.iter().any(|i| i == &new) {
+                    if present.insert(key(&new)) {
                         items.push(new);
                     }
                 }
@@ -525,11 +536,13 @@ fn merge_into(
     Ok(())
 }
 
-/// Two values of a multi-valued attribute are the same when their `value`s are.
-fn same_value(item: &Value, gone: &Value) -> bool {
-    match (item.get("value"), gone.get("value")) {
-        (Some(a), Some(b)) => a == b,
-        _ => item == gone,
+/// What identifies a value of a multi-valued attribute for a removal by value: its `value`
+/// (a string compared trimmed and in any case: ids, addresses), else the whole value.
+fn value_key(item: &Value) -> String {
+    match item.get("value") {
+        Some(Value::String(s)) => format!("v:{}", s.trim().to_lowercase()),
+        Some(other) => format!("v:{other}"),
+        None => format!("o:{item}"),
     }
 }
 

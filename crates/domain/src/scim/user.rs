@@ -69,10 +69,11 @@ impl ScimUser {
         doc
     }
 
-    /// Whether the resource leaves its account active (`active` true or unset).
+    /// Whether the resource leaves its account active: `active`, or when it is unset, whether
+    /// its last deactivation still holds the account disabled.
     #[must_use]
     pub fn is_active(&self) -> bool {
-        self.active != Some(false)
+        self.active.unwrap_or(!self.disabled_account)
     }
 
     /// The resource as served at `{base}/Users/{id}`, with its groups' references.

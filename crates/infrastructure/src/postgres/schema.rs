@@ -407,6 +407,7 @@ diesel::table! {
 
 diesel::table! {
     scim_group_members (group_id, scim_user_id) {
+        directory_id -> Uuid,
         group_id -> Uuid,
         scim_user_id -> Uuid,
     }

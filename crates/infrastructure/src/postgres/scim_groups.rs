@@ -98,7 +98,7 @@ async fn members_of(
         "SELECT gm.group_id, u.id, u.user_id, \
          COALESCE(u.attributes->>'displayName', u.user_name) AS display \
          FROM scim_group_members gm JOIN scim_users u ON u.id = gm.scim_user_id \
-         WHERE u.directory_id = $1 AND gm.group_id = ANY($2) ORDER BY u.created_at, u.id",
+         WHERE gm.directory_id = $1 AND gm.group_id = ANY($2) ORDER BY u.created_at, u.id",
     )
     .bind::<SqlUuid, _>(directory)
     .bind::<Array<SqlUuid>, _>(group_ids)
@@ -151,7 +151,6 @@ impl ScimGroupRepository for PgScimGroups {
         &self,
         directory: Uuid,
         query: &ScimQuery,
-        members: bool,
     ) -> anyhow::Result<Result<GroupPage, ScimProblem>> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let (ids, total) = match page(&mut conn, Resource::Group, directory, query).await? {
@@ -165,24 +164,68 @@ impl ScimGroupRepository for PgScimGroups {
             .load(&mut conn)
             .await
             .context("loading SCIM groups")?;
-        rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
-        let mut found = if members {
-            members_of(&mut conn, directory, &ids)
-                .await
-                .context("loading SCIM groups' members")?
-        } else {
-            HashMap::new()
-        };
+        let order: HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        rows.sort_by_key(|r| order.get(&r.id).copied());
         Ok(Ok(GroupPage {
             total,
             groups: rows
                 .into_iter()
-                .map(|r| {
-                    let m = found.remove(&r.id).unwrap_or_default();
-                    r.into_domain(m)
-                })
+                .map(|r| r.into_domain(Vec::new()))
                 .collect(),
         }))
+    }
+
+    #[tracing::instrument(name = "pg.scim_groups.members_of", level = "debug", skip_all)]
+    async fn members_of(
+        &self,
+        directory: Uuid,
+        groups: &[Uuid],
+    ) -> anyhow::Result<HashMap<Uuid, Vec<GroupMember>>> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        members_of(&mut conn, directory, groups)
+            .await
+            .context("loading SCIM groups' members")
+    }
+
+    #[tracing::instrument(name = "pg.scim_groups.count_members", level = "debug", skip_all)]
+    async fn count_members(&self, directory: Uuid, groups: &[Uuid]) -> anyhow::Result<u64> {
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let count: Count = diesel::sql_query(
+            "SELECT count(*) AS n FROM scim_group_members WHERE directory_id = $1 AND group_id = ANY($2)",
+        )
+        .bind::<SqlUuid, _>(directory)
+        .bind::<Array<SqlUuid>, _>(groups)
+        .get_result(&mut conn)
+        .await
+        .context("counting SCIM groups' members")?;
+        Ok(count.n.unsigned_abs())
+    }
+
+    #[tracing::instrument(name = "pg.scim_groups.accounts_in", level = "debug", skip_all)]
+    async fn accounts_in(&self, directory: Uuid) -> anyhow::Result<Vec<UserId>> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = SqlUuid)]
+            user_id: Uuid,
+        }
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let rows: Vec<Row> = diesel::sql_query(
+            "SELECT DISTINCT u.user_id FROM scim_group_members gm \
+             JOIN scim_users u ON u.id = gm.scim_user_id WHERE gm.directory_id = $1",
+        )
+        .bind::<SqlUuid, _>(directory)
+        .load(&mut conn)
+        .await
+        .context("listing the accounts of SCIM groups")?;
+        Ok(rows
+            .into_iter()
+            .map(|r| UserId::from_uuid(r.user_id))
+            .collect())
     }
 
     #[tracing::instrument(name = "pg.scim_groups.of_users", level = "debug", skip_all)]
@@ -262,8 +305,9 @@ async fn add_members(
     members: &[Uuid],
 ) -> QueryResult<usize> {
     diesel::sql_query(
-        "INSERT INTO scim_group_members (group_id, scim_user_id) \
-         SELECT $2, u.id FROM scim_users u WHERE u.directory_id = $1 AND u.id = ANY($3) \
+        "INSERT INTO scim_group_members (directory_id, group_id, scim_user_id) \
+         SELECT $1, $2, u.id FROM scim_users u \
+         WHERE u.directory_id = $1 AND u.id IN (SELECT unnest($3::uuid[])) \
          ON CONFLICT DO NOTHING",
     )
     .bind::<SqlUuid, _>(directory)
@@ -310,7 +354,8 @@ pub(super) async fn replace(tx: &mut AsyncPgConnection, g: &ScimGroup) -> QueryR
     }
     let ids = member_ids(g);
     diesel::sql_query(
-        "DELETE FROM scim_group_members WHERE group_id = $1 AND NOT (scim_user_id = ANY($2))",
+        "DELETE FROM scim_group_members \
+         WHERE group_id = $1 AND scim_user_id NOT IN (SELECT unnest($2::uuid[]))",
     )
     .bind::<SqlUuid, _>(g.id)
     .bind::<Array<SqlUuid>, _>(&ids)
@@ -363,7 +408,7 @@ pub(super) async fn sync_member_groups(
                   JOIN scim_users u ON u.id = gm.scim_user_id \
                   JOIN scim_directories d ON d.id = g.directory_id \
                   WHERE u.user_id = a.user_id AND d.client_id = $1 \
-                    AND d.organization_id = $2) AS names \
+                    AND d.organization_id = $2 AND d.status = 'active') AS names \
                FROM unnest($3::uuid[]) AS a(user_id)) AS s \
          WHERE om.client_id = $1 AND om.organization_id = $2 AND om.user_id = s.user_id",
     )

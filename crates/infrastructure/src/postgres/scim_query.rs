@@ -503,22 +503,9 @@ pub(super) async fn page(
         Ok(order) => order,
         Err(problem) => return Ok(Err(problem)),
     };
-    let count_only = |sql: &Sql| {
-        bound(
-            format!("SELECT count(*) AS total FROM {table} WHERE {condition}"),
-            sql.binds.clone(),
-        )
-    };
-    if query.count == 0 {
-        let total: Total = count_only(&sql)
-            .get_result(conn)
-            .await
-            .context("counting SCIM resources")?;
-        return Ok(Ok((Vec::new(), total.total.unsigned_abs())));
-    }
-    let mut paged = Sql {
-        binds: sql.binds.clone(),
-    };
+    let count_text = format!("SELECT count(*) AS total FROM {table} WHERE {condition}");
+    let count_binds = sql.binds.clone();
+    let mut paged = sql;
     let limit = paged.bind(Bind::BigInt(i64::try_from(query.count).unwrap_or(i64::MAX)));
     let offset = paged.bind(Bind::BigInt(
         i64::try_from(query.start_index.saturating_sub(1)).unwrap_or(i64::MAX),
@@ -527,26 +514,34 @@ pub(super) async fn page(
         "SELECT id, count(*) OVER () AS total FROM {table} \
          WHERE {condition} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
     );
-    // A filter of many value paths over a large directory must not hold a connection long.
-    let rows: Vec<Counted> = conn
+    let (count, start_index) = (query.count, query.start_index);
+    // A filter of many value paths over a large directory must not hold a connection long:
+    // the page and any count run under one statement timeout.
+    let (rows, total) = conn
         .transaction::<_, diesel::result::Error, _>(async |tx| {
             diesel::sql_query(format!("SET LOCAL statement_timeout = {LIST_TIMEOUT_MS}"))
                 .execute(tx)
                 .await?;
-            bound(text, paged.binds).load(tx).await
+            let rows: Vec<Counted> = if count == 0 {
+                Vec::new()
+            } else {
+                bound(text, paged.binds).load(tx).await?
+            };
+            let total = match <[Counted]>::first(&rows) {
+                Some(first) => first.total,
+                // Nothing asked for, or past the end: the page is empty, the total still counts.
+                None if count == 0 || start_index > 1 => {
+                    bound(count_text, count_binds)
+                        .get_result::<Total>(tx)
+                        .await?
+                        .total
+                }
+                None => 0,
+            };
+            Ok((rows, total))
         })
         .await
         .context("listing SCIM resources")?;
-    let total = match <[Counted]>::first(&rows) {
-        Some(first) => first.total.unsigned_abs(),
-        // Past the end: the page is empty, the total still counts.
-        None if query.start_index > 1 => count_only(&sql)
-            .get_result::<Total>(conn)
-            .await
-            .context("counting SCIM resources")?
-            .total
-            .unsigned_abs(),
-        None => 0,
-    };
+    let total = total.unsigned_abs();
     Ok(Ok((rows.into_iter().map(|r| r.id).collect(), total)))
 }

@@ -127,7 +127,11 @@ impl ScimUserRepository for PgScimUsers {
             users::table
                 .filter(users::user_id.eq(account.as_uuid()))
                 .filter(users::id.ne(except))
-                .filter(users::active.eq(false)),
+                .filter(
+                    users::active.eq(false).or(users::active
+                        .is_null()
+                        .and(users::disabled_account.eq(true))),
+                ),
         ))
         .get_result(&mut conn)
         .await

@@ -302,6 +302,10 @@ impl UnitOfWork for PgUnitOfWork {
             (Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)), _) => {
                 Ok(Committed::Duplicate(at))
             }
+            // What the write names was deleted meanwhile (a group's member, say).
+            (Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)), _) => {
+                Ok(Committed::Refused(at))
+            }
             (Err(e), _) => Err(e).context("committing a unit of work"),
         }
     }

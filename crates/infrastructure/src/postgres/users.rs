@@ -208,8 +208,9 @@ pub(super) async fn update_profile(tx: &mut AsyncPgConnection, user: &User) -> Q
     .map(|n| n > 0)
 }
 
-/// Sets the user's address as proven; `false` when the user is gone (a taken address is a
-/// unique violation).
+/// Sets the user's address as proven and voids the links still out for the old one (reset,
+/// magic link, verification); `false` when the user is gone (a taken address is a unique
+/// violation).
 pub(super) async fn set_email(
     tx: &mut AsyncPgConnection,
     client: ClientId,
@@ -217,7 +218,7 @@ pub(super) async fn set_email(
     email: &authservice_domain::Email,
     at: DateTime<Utc>,
 ) -> QueryResult<bool> {
-    diesel::update(
+    let changed = diesel::update(
         users::table
             .filter(users::client_id.eq(client.as_uuid()))
             .filter(users::id.eq(id.as_uuid())),
@@ -228,8 +229,22 @@ pub(super) async fn set_email(
         users::updated_at.eq(at),
     ))
     .execute(tx)
-    .await
-    .map(|n| n > 0)
+    .await?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    use super::schema::one_time_tokens as links;
+    diesel::update(
+        links::table
+            .filter(links::client_id.eq(client.as_uuid()))
+            .filter(links::user_id.eq(id.as_uuid()))
+            .filter(links::consumed_at.is_null())
+            .filter(links::voided_at.is_null()),
+    )
+    .set(links::voided_at.eq(at))
+    .execute(tx)
+    .await?;
+    Ok(true)
 }
 
 /// Sets the user's status; the user as stored, `None` when gone.

@@ -81,7 +81,11 @@ impl State {
         let directories: Vec<Uuid> = self
             .scim_directories
             .iter()
-            .filter(|(d, _)| d.client_id == client && d.organization_id == org)
+            .filter(|(d, _)| {
+                d.client_id == client
+                    && d.organization_id == org
+                    && d.status == authservice_domain::scim::DirectoryStatus::Active
+            })
             .map(|(d, _)| d.id)
             .collect();
         for account in accounts {
@@ -124,7 +128,6 @@ impl ScimGroupRepository for MemoryDb {
         &self,
         directory: Uuid,
         query: &ScimQuery,
-        members: bool,
     ) -> anyhow::Result<Result<GroupPage, ScimProblem>> {
         if query.filter.is_some() || query.sort.is_some() {
             anyhow::bail!("the in-memory store does not evaluate SCIM filters or sorting");
@@ -134,16 +137,9 @@ impl ScimGroupRepository for MemoryDb {
             .scim_groups
             .iter()
             .filter(|g| g.directory_id == directory)
-            .map(|g| st.read_scim_group(g))
-            .map(|g| {
-                if members {
-                    g
-                } else {
-                    ScimGroup {
-                        members: Vec::new(),
-                        ..g
-                    }
-                }
+            .map(|g| ScimGroup {
+                members: Vec::new(),
+                ..g.clone()
             })
             .collect();
         all.sort_by_key(|g| (g.created_at, g.id));
@@ -174,6 +170,43 @@ impl ScimGroupRepository for MemoryDb {
                 }
             }
         }
+        Ok(out)
+    }
+
+    async fn members_of(
+        &self,
+        directory: Uuid,
+        groups: &[Uuid],
+    ) -> anyhow::Result<std::collections::HashMap<Uuid, Vec<GroupMember>>> {
+        let st = self.lock();
+        Ok(st
+            .scim_groups
+            .iter()
+            .filter(|g| g.directory_id == directory && groups.contains(&g.id))
+            .map(|g| (g.id, st.read_scim_group(g).members))
+            .collect())
+    }
+
+    async fn count_members(&self, directory: Uuid, groups: &[Uuid]) -> anyhow::Result<u64> {
+        Ok(self
+            .members_of(directory, groups)
+            .await?
+            .values()
+            .map(|m| m.len() as u64)
+            .sum())
+    }
+
+    async fn accounts_in(&self, directory: Uuid) -> anyhow::Result<Vec<UserId>> {
+        let st = self.lock();
+        let mut out: Vec<UserId> = st
+            .scim_groups
+            .iter()
+            .filter(|g| g.directory_id == directory)
+            .flat_map(|g| st.read_scim_group(g).members)
+            .map(|m| m.user_id)
+            .collect();
+        out.sort();
+        out.dedup();
         Ok(out)
     }
 

@@ -104,6 +104,16 @@ impl State {
         stored.email = email.clone();
         stored.email_verified = true;
         stored.updated_at = at;
+        for row in &mut self.one_time {
+            let r = &mut row.record;
+            if r.client_id == client
+                && r.user_id == id
+                && r.consumed_at.is_none()
+                && r.voided_at.is_none()
+            {
+                r.voided_at = Some(at);
+            }
+        }
         Some(true)
     }
 
