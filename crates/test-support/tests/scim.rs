@@ -254,3 +254,86 @@ async fn bulk_resolves_references_in_any_order_and_stops_at_fail_on_errors() {
     assert_eq!(results.len(), 1);
     assert_eq!(results[0].status, 400);
 }
+
+#[tokio::test]
+async fn an_address_change_voids_old_links_and_never_holds_up_a_deactivation() {
+    use authservice_application::email::{ForgotPassword, ResetPassword, ResetPasswordInput};
+    use authservice_domain::UserStatus;
+
+    let world = World::new();
+    let (_org, dir, scim) = acme(&world).await;
+    let ctx = world.ctx();
+    // Ada's own (verified) account joins the directory.
+    let ada = scim
+        .create_user(&ctx, &dir, &json!({ "userName": "ada@example.com" }))
+        .await
+        .expect("ada");
+    let account = |world: &World| {
+        let (ports, client, id) = (world.ports.clone(), world.client.id, ada.user_id);
+        async move {
+            ports
+                .users
+                .get(client, id)
+                .await
+                .expect("read")
+                .expect("ada")
+                .user
+        }
+    };
+    ForgotPassword::new(&world.ports, &world.mail_config())
+        .execute(&ctx, "ada@example.com", None)
+        .await
+        .expect("sent");
+    let reset = world.last_link_token("ada@example.com");
+    let id = ada.id.to_string();
+    let rename =
+        |name: &str| patch(json!([{ "op": "replace", "path": "userName", "value": name }]));
+    scim.patch_user(&ctx, &dir, &id, &rename("ada.l@example.com"), None)
+        .await
+        .expect("moved");
+    assert_eq!(account(&world).await.email.as_str(), "ada.l@example.com");
+    let voided = ResetPassword::new(&world.ports, &world.auth_config())
+        .execute(
+            &ctx,
+            ResetPasswordInput {
+                token: reset,
+                new_password: SecretString::from("a brand new passphrase 42"),
+            },
+            None,
+        )
+        .await;
+    assert!(voided.is_err(), "the link went to the old address");
+
+    // Deactivated with an address it cannot take: deactivated all the same, address kept.
+    let ops = patch(json!([
+        { "op": "replace", "path": "active", "value": false },
+        { "op": "replace", "path": "userName", "value": "ada@elsewhere.test" },
+    ]));
+    scim.patch_user(&ctx, &dir, &id, &ops, None)
+        .await
+        .expect("deactivated");
+    let now = account(&world).await;
+    assert_eq!(now.status, UserStatus::Disabled);
+    assert_eq!(now.email.as_str(), "ada.l@example.com");
+    // `active` removed: the account stays as it was; set again: enabled.
+    let removed = scim
+        .patch_user(
+            &ctx,
+            &dir,
+            &id,
+            &patch(json!([{ "op": "remove", "path": "active" }])),
+            None,
+        )
+        .await
+        .expect("removed");
+    assert_eq!(removed.active, None);
+    assert_eq!(account(&world).await.status, UserStatus::Disabled);
+    let ops = patch(json!([
+        { "op": "add", "path": "active", "value": true },
+        { "op": "replace", "path": "userName", "value": "ada.l@example.com" },
+    ]));
+    scim.patch_user(&ctx, &dir, &id, &ops, None)
+        .await
+        .expect("reactivated");
+    assert_eq!(account(&world).await.status, UserStatus::Active);
+}

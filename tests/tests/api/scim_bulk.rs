@@ -295,3 +295,48 @@ async fn a_thousand_users_made_in_one_bulk_request_page_and_sort_in_order() {
         "id, schemas, userName"
     );
 }
+
+/// A Bulk request is no way around the directory's rate limit: each operation counts.
+#[tokio::test(flavor = "multi_thread")]
+async fn bulk_operations_count_against_the_rate_limit() {
+    let (app, key, _client, owner, org) =
+        super::scim::acme_with(vec![("SCIM_RATE_LIMIT", "6/1m".to_owned())]).await;
+    let (status, d) = super::domains::send(
+        &app,
+        Method::POST,
+        super::scim::DIRECTORIES,
+        &key,
+        &owner,
+        Some(json!({ "organization_id": org, "name": "A" })),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let base = format!("{}/scim/v2/{}", app.address, d["id"].as_str().unwrap());
+    let token = d["token"].as_str().unwrap();
+    let ops: Vec<Value> = (0..8)
+        .map(|i| json!({ "method": "DELETE", "path": format!("/Groups/{}", uuid::Uuid::now_v7()), "bulkId": format!("b{i}") }))
+        .collect();
+    let (status, answer, _) = scim(
+        &app,
+        Method::POST,
+        &format!("{base}/Bulk"),
+        token,
+        Some(bulk(Value::Array(ops))),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    // The request itself took one: five operations ran (404), three were refused (429).
+    let codes: Vec<&str> = answer["Operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["404", "404", "404", "404", "404", "429", "429", "429"],
+        "{answer}"
+    );
+    let (status, _, _) = scim(&app, Method::GET, &format!("{base}/Groups"), token, None).await;
+    assert_eq!(status, 429);
+}

@@ -549,3 +549,99 @@ async fn scim2_tester_passes_every_check() {
     println!("scim2-tester: {summary}");
     drop(s);
 }
+
+/// Okta and Entra ID send member changes without `If-Match`, often several at once: each is
+/// applied to the state the others left (none lost). A disabled directory's groups grant
+/// nothing until it is enabled again. Members are removed by id in any case.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_member_changes_all_land_and_a_disabled_directory_grants_nothing() {
+    let (s, base, token) = directory().await;
+    let app = &s.app;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let u = create(
+            &base,
+            &token,
+            app,
+            user(&format!("p{i}@acme.test"), json!({})),
+        )
+        .await;
+        ids.push(u["id"].as_str().unwrap().to_owned());
+    }
+    let (status, mapping) = send(
+        app,
+        Method::POST,
+        &format!(
+            "/api/auth/organizations/{}/authorization/group-mappings",
+            s.org
+        ),
+        &s.key,
+        &s.owner,
+        Some(json!({ "source": "scim", "group": "Admins", "role": "admin" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{mapping}");
+    let (_, group, _) = scim(
+        app,
+        Method::POST,
+        &format!("{base}/Groups"),
+        &token,
+        Some(json!({ "displayName": "Admins" })),
+    )
+    .await;
+    let url = format!("{base}/Groups/{}", group["id"].as_str().unwrap());
+    let adds = ids.iter().map(|id| {
+        let (url, token) = (url.clone(), token.clone());
+        let body =
+            patch_op(json!([{ "op": "add", "path": "members", "value": [{ "value": id }] }]));
+        async move { scim(app, Method::PATCH, &url, &token, Some(body)).await.0 }
+    });
+    let statuses = futures_util::future::join_all(adds).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let (_, read, _) = scim(app, Method::GET, &url, &token, None).await;
+    assert_eq!(read["members"].as_array().unwrap().len(), 12, "{read}");
+
+    // Removal by the id in capitals still removes.
+    let (status, patched, _) = scim(
+        app,
+        Method::PATCH,
+        &url,
+        &token,
+        Some(patch_op(json!([
+            { "op": "remove", "path": "members", "value": [{ "value": ids[0].to_uppercase() }] }
+        ]))),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(patched["members"].as_array().unwrap().len(), 11);
+
+    let account = account_of(&s, "p1@acme.test").await;
+    assert!(allowed(&s, &account, "members:invite").await);
+    let dir_path = format!(
+        "{}/{}",
+        super::scim::DIRECTORIES,
+        base.rsplit('/').next().unwrap()
+    );
+    let (status, _) = send(
+        app,
+        Method::PATCH,
+        &dir_path,
+        &s.key,
+        &s.owner,
+        Some(json!({ "status": "disabled" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(!allowed(&s, &account, "members:invite").await);
+    let (status, _) = send(
+        app,
+        Method::PATCH,
+        &dir_path,
+        &s.key,
+        &s.owner,
+        Some(json!({ "status": "active" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(allowed(&s, &account, "members:invite").await);
+}

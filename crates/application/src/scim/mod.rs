@@ -83,8 +83,9 @@ impl ScimError {
     }
 }
 
-/// How often a PATCH without `If-Match` is applied again when the resource changed under it.
-const RETRIES: u32 = 3;
+/// How often a PATCH without `If-Match` is applied again when the resource changed under it:
+/// each failure means another change landed, so up to this many changes at once all land.
+const RETRIES: u32 = 16;
 
 pub struct Scim {
     ports: Ports,
