@@ -573,3 +573,78 @@ async fn each_directory_is_rate_limited_on_its_own() {
         200
     );
 }
+
+/// An organization admin (who has `enterprise:write`) cannot mint a directory token, or point
+/// an SSO connection at an IdP, while group mappings of that source grant more than they may
+/// grant: whoever holds the token puts anyone — themselves — in any group.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_cannot_gain_owner_through_a_directory_or_a_connection() {
+    let (app, key, client, owner, org) = acme_with(Vec::new()).await;
+    let body = signup(&app, &key, "admin@acme.test").await;
+    let (admin_token, admin_id) = (
+        body["access_token"].as_str().unwrap().to_owned(),
+        body["user"]["id"].as_str().unwrap().to_owned(),
+    );
+    app.execute_sql(&format!(
+        "INSERT INTO organization_members (id, organization_id, client_id, user_id, role, joined_at) \
+         VALUES ('{}', '{org}', '{client}', '{admin_id}', 'admin', now())",
+        uuid::Uuid::now_v7()
+    ))
+    .await
+    .unwrap();
+    let create = |token: &str| {
+        let (app, key, org, token) = (&app, &key, &org, token.to_owned());
+        async move {
+            send(
+                app,
+                Method::POST,
+                DIRECTORIES,
+                key,
+                &token,
+                Some(json!({ "organization_id": org, "name": "Okta" })),
+            )
+            .await
+        }
+    };
+    // Without mappings the admin may.
+    let (status, first) = create(&admin_token).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let mappings = format!("/api/auth/organizations/{org}/authorization/group-mappings");
+    for (source, group) in [("scim", "Owners"), ("sso", "Owners")] {
+        let (status, mapping) = send(
+            &app,
+            Method::POST,
+            &mappings,
+            &key,
+            &owner,
+            Some(json!({ "source": source, "group": group, "role": "owner" })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{mapping}");
+    }
+    let (status, err) = create(&admin_token).await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden")),
+        "{err}"
+    );
+    let rotate = format!(
+        "{DIRECTORIES}/{}/rotate-token",
+        first["id"].as_str().unwrap()
+    );
+    let (status, _) = send(&app, Method::POST, &rotate, &key, &admin_token, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = send(&app, Method::POST, &rotate, &key, &owner, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, err) = send(&app, Method::POST, "/api/auth/enterprise-onboarding/sso-connections", &key, &admin_token,
+        Some(json!({ "organization_id": org, "name": "Mine", "protocol": "oidc",
+                     "oidc": { "issuer": "https://idp.example.net", "client_id": "a", "client_secret": "s" } }))).await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden")),
+        "{err}"
+    );
+    // The owner, who can grant it all, may.
+    let (status, _) = create(&owner).await;
+    assert_eq!(status, StatusCode::CREATED);
+}

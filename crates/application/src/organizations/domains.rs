@@ -316,6 +316,36 @@ pub(crate) fn acting_client(
 
 /// Refuses a member without `enterprise:write` in organization `org` as if the thing they
 /// asked for did not exist (`missing`); operators pass.
+/// Refuses a member who could not grant everything the organization's group mappings of
+/// `source` grant: whoever connects an identity provider (an SSO connection) or holds a
+/// directory's token can put anyone — themselves included — in any group, so they must be
+/// able to grant what those groups get. Operators may.
+///
+/// # Errors
+/// `Forbidden`, a store failure.
+pub(crate) async fn require_covers_mappings(
+    ports: &Ports,
+    actor: DomainActor<'_>,
+    org: authservice_domain::organization::OrganizationId,
+    source: authservice_domain::organization::GroupSource,
+) -> Result<(), OrgError> {
+    let DomainActor::Member(caller) = actor else {
+        return Ok(());
+    };
+    let access = access(ports, caller, &org.as_uuid().to_string(), None).await?;
+    let mappings = ports
+        .org_authorization
+        .group_mappings(access.org.client_id, access.org.id)
+        .await?;
+    for mapping in mappings.iter().filter(|m| m.source == source) {
+        if let Some(role) = &mapping.role {
+            access.grantable(role)?;
+        }
+        access.covering(&mapping.permissions.iter().cloned().collect())?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn require_member_write(
     ports: &Ports,
     actor: DomainActor<'_>,

@@ -3,6 +3,7 @@
 //! operators. A directory's bearer token is shown at creation and rotation only; a rotation
 //! ends the old token at once.
 
+use authservice_domain::organization::GroupSource;
 use authservice_domain::scim::directory::{MAX_DIRECTORIES, new_token};
 use authservice_domain::scim::{DirectoryStatus, ScimDirectory};
 use authservice_domain::sso::parse_connection_name;
@@ -11,7 +12,10 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::domains::{DomainActor, acting_client, acting_org, list_scope, require_member_write};
+use super::domains::{
+    DomainActor, acting_client, acting_org, list_scope, require_covers_mappings,
+    require_member_write,
+};
 use super::{OrgError, require_recent_auth};
 use crate::auth::AuthConfig;
 use crate::context::{AuditDraft, RequestCtx};
@@ -111,6 +115,7 @@ impl ManageScimDirectories {
         let name = parse_connection_name(input.name.as_deref().unwrap_or_default())?;
         let org = acting_org(&self.ports, ctx, actor, org_ref, true).await?;
         self.require_recent(actor)?;
+        require_covers_mappings(&self.ports, actor, org.id, GroupSource::Scim).await?;
         let count = self
             .ports
             .scim_directories
@@ -258,6 +263,13 @@ impl ManageScimDirectories {
     ) -> Result<(ScimDirectory, SecretString), OrgError> {
         let mut directory = self.directory(ctx, actor, id).await?;
         self.require_recent(actor)?;
+        require_covers_mappings(
+            &self.ports,
+            actor,
+            directory.organization_id,
+            GroupSource::Scim,
+        )
+        .await?;
         let before = directory_snapshot(&directory);
         let (token, token_hash, token_prefix) = new_token(&self.ports.random.bytes32());
         let now = self.ports.clock.now();

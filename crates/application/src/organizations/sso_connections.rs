@@ -2,7 +2,7 @@
 //! `enterprise:write` (`enterprise:read` to read) or by operators. The OIDC client secret is
 //! sealed with `ENCRYPTION_KEY` and never shown again; audit snapshots leave it out.
 
-use authservice_domain::organization::Organization;
+use authservice_domain::organization::{GroupSource, Organization};
 use authservice_domain::sso::{
     AttributeMapping, ConnectionStatus, OidcIdp, SamlIdp, SsoConnection, SsoProtocol,
     check_idp_url, parse_connection_domains, parse_connection_name,
@@ -12,7 +12,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::OrgError;
-use super::domains::{DomainActor, acting_client, acting_org, list_scope, require_member_write};
+use super::domains::{
+    DomainActor, acting_client, acting_org, list_scope, require_covers_mappings,
+    require_member_write,
+};
 use crate::context::{AuditDraft, RequestCtx};
 use crate::pagination::{Page, PageRequest};
 use crate::ports::{IdpError, Ports, Write};
@@ -364,6 +367,7 @@ impl ManageSsoConnections {
         let name = parse_connection_name(input.name.as_deref().unwrap_or_default())?;
         let protocol = SsoProtocol::parse(input.protocol.as_deref().unwrap_or_default())?;
         let org: Organization = acting_org(&self.ports, ctx, actor, org_ref, true).await?;
+        require_covers_mappings(&self.ports, actor, org.id, GroupSource::Sso).await?;
         let count = self
             .ports
             .sso_connections
@@ -451,6 +455,14 @@ impl ManageSsoConnections {
         input: &ConnectionInput,
     ) -> Result<SsoConnection, OrgError> {
         let mut connection = self.connection(ctx, actor, id).await?;
+        // Whoever points the connection somewhere puts people in its groups.
+        require_covers_mappings(
+            &self.ports,
+            actor,
+            connection.organization_id,
+            GroupSource::Sso,
+        )
+        .await?;
         if let Some(protocol) = &input.protocol
             && SsoProtocol::parse(protocol)? != connection.protocol
         {
