@@ -511,8 +511,17 @@ async fn the_portal_adds_a_scim_directory_shows_its_token_once_and_rotates_it_in
     );
     click(&mut b, "Disable: Okta provisioning").await;
     sees(&mut b, "Enable").await;
-    let (_, page) = admin(&s.app, Method::GET, &list, None).await;
-    assert_eq!(page["scim_directories"][0]["status"], "disabled");
+    // "Enable" may be another card's button: wait for the change itself.
+    let mut status = Value::Null;
+    for _ in 0..50 {
+        let (_, page) = admin(&s.app, Method::GET, &list, None).await;
+        status = page["scim_directories"][0]["status"].clone();
+        if status == "disabled" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "disabled");
     b.close().await;
 }
 

@@ -63,6 +63,7 @@ async fn social_sign_in_creates_provider_verified_users_and_never_takes_accounts
             account("u-zoe", "zoe@gmail.test", &[]),
             account("u-bob", "bob@gmail.test", &[]),
             account("u-carl", "carl@acme.test", &[]),
+            account("u-gail", "gail@gmail.test", &[]),
             unverified,
         ]),
     );
@@ -101,6 +102,18 @@ async fn social_sign_in_creates_provider_verified_users_and_never_takes_accounts
         Some("sso_account_conflict")
     );
 
+    // A named provider (Google, its issuer pointed at the same IdP) signs a new person in.
+    let landed = sign_in(&s, "google", "gail@gmail.test").await;
+    let (status, tokens) = s
+        .exchange(&query(&landed, "auth_code").expect(&landed), APP_CALLBACK)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let gail = s.me(tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(
+        (gail["email"].as_str(), gail["email_verified"].as_bool()),
+        (Some("gail@gmail.test"), Some(true))
+    );
+
     // An existing account is not taken over by a provider asserting its address.
     verified_signup(&s, "bob@gmail.test").await;
     let landed = sign_in(&s, "oidc", "bob@gmail.test").await;
@@ -134,7 +147,7 @@ async fn social_sign_in_creates_provider_verified_users_and_never_takes_accounts
     assert_eq!(query(&landed, "error").as_deref(), Some("sso_required"));
 
     let events = |t: &'static str| s.app.audit_events(t);
-    assert_eq!(events("event_type=social.user_created").await.len(), 1);
+    assert_eq!(events("event_type=social.user_created").await.len(), 2);
     assert_eq!(events("event_type=social.login").await.len(), 2);
     assert_eq!(events("event_type=social.login_failed").await.len(), 4);
 }

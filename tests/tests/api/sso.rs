@@ -793,6 +793,40 @@ async fn an_enforcing_connection_refuses_every_other_first_factor_for_its_domain
     let id = s.connection["id"].as_str().unwrap().to_owned();
     signup(&s.app, &s.key, "carol@acme.test").await;
     signup(&s.app, &s.key, "bob@elsewhere.test").await;
+    // Links sent before enforcement began.
+    for (path, needle) in [
+        ("/api/auth/magic-link/send", "magic-link/verify"),
+        ("/api/auth/forgot-password", "reset-password.html"),
+    ] {
+        let res = call(
+            &s.app,
+            Method::POST,
+            path,
+            &s.key,
+            Some(json!({ "email": "carol@acme.test" })),
+            None,
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        s.sink
+            .wait_for_text(
+                "carol@acme.test",
+                needle,
+                std::time::Duration::from_secs(10),
+            )
+            .await;
+    }
+    let mails = s.sink.messages_to("carol@acme.test");
+    let token = |needle: &str| {
+        mails
+            .iter()
+            .find(|m| m.text.contains(needle) || m.html.contains(needle))
+            .map(|m| m.query_param(needle, "token"))
+    };
+    let (magic, reset) = (
+        token("/api/auth/magic-link/verify"),
+        token("/reset-password.html"),
+    );
     let (status, body) = send(
         &s.app,
         Method::PATCH,
@@ -803,6 +837,23 @@ async fn an_enforcing_connection_refuses_every_other_first_factor_for_its_domain
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let sent_before = s.sink.messages_to("carol@acme.test").len();
+    // The links sent before sign nobody in and set no password now.
+    for (path, body) in [
+        (
+            "/api/auth/magic-link/verify",
+            json!({ "token": magic.unwrap() }),
+        ),
+        (
+            "/api/auth/reset-password",
+            json!({ "token": reset.unwrap(), "new_password": "a long new passphrase 9" }),
+        ),
+    ] {
+        let res = call(&s.app, Method::POST, path, &s.key, Some(body), None).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
+        let answer: Value = res.json().await.unwrap();
+        assert_eq!(answer["code"], "sso_required", "{path}: {answer}");
+    }
 
     let password = super::auth_helpers::PASSWORD;
     for (path, body) in [
@@ -840,6 +891,60 @@ async fn an_enforcing_connection_refuses_every_other_first_factor_for_its_domain
             "{answer}"
         );
     }
+    // The same over gRPC: every first factor of the domain answers sso_required.
+    {
+        use authservice_interfaces::grpc::proto::auth_service_client::AuthServiceClient;
+        use authservice_interfaces::grpc::proto::{
+            ForgotPasswordRequest, LoginRequest, SendMagicLinkRequest, SignupRequest,
+        };
+        let mut grpc = AuthServiceClient::connect(s.app.grpc_address.clone())
+            .await
+            .unwrap();
+        let (email, key) = ("carol@acme.test".to_owned(), s.key.clone());
+        let refused = [
+            grpc.login(LoginRequest {
+                email: email.clone(),
+                password: password.into(),
+                api_key: key.clone(),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ()),
+            grpc.signup(SignupRequest {
+                email: "eli@acme.test".into(),
+                password: "a long new passphrase 9".into(),
+                api_key: key.clone(),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ()),
+            grpc.forgot_password(ForgotPasswordRequest {
+                email: email.clone(),
+                api_key: key.clone(),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ()),
+            grpc.send_magic_link(SendMagicLinkRequest {
+                email: email.clone(),
+                api_key: key.clone(),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ()),
+        ];
+        for (i, outcome) in refused.into_iter().enumerate() {
+            let status = outcome.expect_err("refused");
+            let code = status
+                .metadata()
+                .get("x-error-code")
+                .and_then(|v| v.to_str().ok());
+            assert_eq!(code, Some("sso_required"), "rpc {i}: {status:?}");
+        }
+    }
+    // No message went out while enforced.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(s.sink.messages_to("carol@acme.test").len(), sent_before);
     // Other domains are untouched.
     let res = call(
         &s.app,
@@ -1202,4 +1307,105 @@ async fn a_code_for_the_login_page_is_exchanged_only_with_its_tabs_state() {
         .await;
     let (status, body) = exchange(query(&landed, "auth_code").unwrap(), Some("tab-1")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// A connection belongs to its organization: another organization's owner (same client)
+/// neither reads, changes nor deletes it, nor creates one for it; a connection another
+/// organization lists for a domain it has not verified routes and enforces nothing there; and
+/// home-realm discovery by domain signs in through the connection of the organization that
+/// verified it.
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_belong_to_their_organization_and_route_only_its_verified_domains() {
+    let idp = Idp::start();
+    let s = setup(&idp).await;
+    let id = s.connection["id"].as_str().unwrap().to_owned();
+    let path = format!("{CONNECTIONS}/{id}");
+    let (beta, beta_org) =
+        super::domains::owner_of(&s.app, &s.key, "owner@beta.test", "Beta").await;
+    for (method, body) in [
+        (Method::GET, None),
+        (Method::PATCH, Some(json!({ "name": "Mine now" }))),
+        (Method::DELETE, None),
+    ] {
+        let (status, err) = send(&s.app, method.clone(), &path, &s.key, &beta, body).await;
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("sso_connection_not_found")),
+            "{method}: {err}"
+        );
+    }
+    let (_, listed) = send(
+        &s.app,
+        Method::GET,
+        &format!("{CONNECTIONS}?organization_id={}", s.org),
+        &s.key,
+        &beta,
+        None,
+    )
+    .await;
+    assert!(!listed.to_string().contains(&id), "{listed}");
+    let oidc = json!({ "issuer": idp.issuer, "client_id": "beta", "client_secret": "beta-secret" });
+    let (status, _) = send(
+        &s.app,
+        Method::POST,
+        CONNECTIONS,
+        &s.key,
+        &beta,
+        Some(
+            json!({ "organization_id": s.org, "name": "Hijack", "protocol": "oidc", "oidc": oidc }),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Beta names Acme's domain and enforces: nothing routes or enforces through it.
+    let (status, theirs) = send(
+        &s.app,
+        Method::POST,
+        CONNECTIONS,
+        &s.key,
+        &beta,
+        Some(
+            json!({ "organization_id": beta_org, "name": "Beta IdP", "protocol": "oidc",
+                     "domains": ["acme.test"], "enforce_for_domains": true, "oidc": oidc }),
+        ),
+    )
+    .await;
+    let beta_connection = theirs["id"].as_str().map(str::to_owned);
+    assert!(
+        status == StatusCode::CREATED || status.is_client_error(),
+        "{status}: {theirs}"
+    );
+    signup(&s.app, &s.key, "dora@acme.test").await;
+    let res = call(
+        &s.app,
+        Method::POST,
+        "/api/auth/login",
+        &s.key,
+        Some(json!({ "email": "dora@acme.test", "password": super::auth_helpers::PASSWORD })),
+        None,
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "Beta's connection enforces nothing on acme.test"
+    );
+
+    // Discovery by domain: to Acme's connection (its client at the IdP), not Beta's.
+    let start = format!(
+        "{}/api/auth/sso?api_key={}&domain=acme.test&redirect_uri={}&state=by-domain",
+        s.app.address,
+        s.key,
+        urlencoding(APP_CALLBACK),
+    );
+    let res = Browser::new().get(&start).await;
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(&idp.issuer), "{location}");
+    assert!(
+        location.contains("client_id=authservice&") || location.ends_with("client_id=authservice"),
+        "{location}"
+    );
+    if let Some(theirs) = beta_connection {
+        assert_ne!(theirs, id);
+    }
 }

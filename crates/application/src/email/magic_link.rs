@@ -141,6 +141,14 @@ impl VerifyMagicLink {
         let record =
             super::live_token(&self.ports, TokenPurpose::MagicLink, &hash, client, now).await?;
         let (owner, mut user) = load_login(&self.ports, record.client_id, record.user_id).await?;
+        // A link sent before the organization began enforcing SSO signs nobody in after it
+        // (it stays unconsumed).
+        if let Some(sso) =
+            crate::sso::required_for(&self.ports, &self.config.issuer, owner.id, &user.email)
+                .await?
+        {
+            return Err(EmailFlowError::SsoRequired(sso));
+        }
         let audit = ctx
             .audit(EventType::MagicLinkLogin)
             .metadata(json!({ "mode": match mode {

@@ -115,6 +115,14 @@ impl ResetPassword {
             Proof::PasswordReset,
             SecondFactors::default(),
         )?;
+        // A reset link sent before the organization began enforcing SSO sets no password
+        // after it (it stays unconsumed).
+        if let Some(sso) =
+            crate::sso::required_for(&self.ports, &self.config.issuer, owner.id, &user.email)
+                .await?
+        {
+            return Err(EmailFlowError::SsoRequired(sso));
+        }
         let broken = self.config.password_policy.check(
             input.new_password.expose_secret(),
             Some(&user.email),
