@@ -136,6 +136,7 @@ event_types! {
     SigningKeysListed => "signing_keys.listed",
     TokenRevoked => "token.revoked",
     UserRead => "user.read",
+    UsersListed => "users.listed",
     OrganizationCreated => "organization.created",
     OrganizationUpdated => "organization.updated",
     OrganizationDeleted => "organization.deleted",

@@ -3,6 +3,7 @@
 mod account_settings;
 mod accounts;
 mod admin_auth;
+mod admin_users;
 mod auth_helpers;
 mod clients;
 mod cookies;

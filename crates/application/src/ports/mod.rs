@@ -69,7 +69,7 @@ pub use tokens::{
     TokenError,
 };
 pub use unit_of_work::{Committed, UnitOfWork, Write, Written};
-pub use users::{UserRepository, UserWithPassword, UserWriteError};
+pub use users::{UserFilter, UserRepository, UserWithPassword, UserWriteError};
 
 /// Every adapter the use cases need.
 #[derive(Clone)]

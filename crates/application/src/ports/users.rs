@@ -66,4 +66,29 @@ pub trait UserRepository: Send + Sync {
     /// # Errors
     /// The store failed.
     async fn get(&self, client: ClientId, id: UserId) -> anyhow::Result<Option<UserWithPassword>>;
+
+    /// One page of `client`'s users matching `filter`, oldest first: up to `page.limit + 1`
+    /// after the cursor.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn search(
+        &self,
+        client: ClientId,
+        filter: &UserFilter,
+        page: crate::pagination::PageRequest,
+    ) -> anyhow::Result<Vec<User>>;
+}
+
+/// What an operator's user search asks for; every given field must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// A prefix of the address, of the display name (any case) or of the id (its text).
+    pub prefix: Option<String>,
+    pub status: Option<authservice_domain::UserStatus>,
+    pub email_verified: Option<bool>,
+    /// Has a second factor (TOTP or a passkey), or has none.
+    pub has_mfa: Option<bool>,
+    /// Is a member of this organization.
+    pub organization: Option<authservice_domain::organization::OrganizationId>,
 }

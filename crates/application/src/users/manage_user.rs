@@ -3,6 +3,7 @@
 //! user's access tokens, and `ValidateToken` answers `user_disabled` within a second.
 
 use authservice_domain::EventType;
+use authservice_domain::organization::OrganizationId;
 use authservice_domain::{ClientId, Permission, User, UserId, UserStatus, ValidationError};
 use serde_json::json;
 
@@ -10,7 +11,8 @@ use crate::audit::record_quietly;
 use crate::auth::AuthConfig;
 use crate::context::{Forbidden, RequestCtx};
 use crate::error::{ErrorKind, UseCaseError};
-use crate::ports::{Committed, Ports, Write, Written};
+use crate::pagination::{Page, PageRequest};
+use crate::ports::{Committed, Ports, UserFilter, Write, Written};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManageUserError {
@@ -21,6 +23,8 @@ pub enum ManageUserError {
     #[error("user not found")]
     NotFound,
     #[error(transparent)]
+    Page(#[from] crate::pagination::PageError),
+    #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
 
@@ -28,11 +32,24 @@ impl UseCaseError for ManageUserError {
     fn kind(&self) -> ErrorKind {
         match self {
             Self::Forbidden(_) => ErrorKind::Forbidden,
-            Self::Invalid(_) => ErrorKind::InvalidRequest,
+            Self::Invalid(_) | Self::Page(_) => ErrorKind::InvalidRequest,
             Self::NotFound => ErrorKind::UserNotFound,
             Self::Unexpected(_) => ErrorKind::Internal,
         }
     }
+}
+
+/// The query of an operator's user search (raw values).
+#[derive(Debug, Clone, Default)]
+pub struct UserSearchInput {
+    /// A prefix of the address, the display name or the id.
+    pub q: Option<String>,
+    pub status: Option<String>,
+    pub email_verified: Option<String>,
+    pub has_mfa: Option<String>,
+    pub organization_id: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
 }
 
 pub struct ManageUser {
@@ -61,6 +78,80 @@ impl ManageUser {
         // Any malformed id is simply not one of this client's users.
         let user = UserId::parse(user).map_err(|_| ManageUserError::NotFound)?;
         Ok((client, user))
+    }
+
+    /// A page of the client's users matching `input` (oldest first); audited `users.listed`
+    /// with the query.
+    pub async fn search(
+        &self,
+        ctx: &RequestCtx,
+        client: &str,
+        input: &UserSearchInput,
+    ) -> Result<Page<User>, ManageUserError> {
+        ctx.require(Permission::UsersRead)?;
+        let client = ClientId::parse(client)?;
+        ctx.require_for_client(Permission::UsersRead, client)?;
+        let page = PageRequest::parse(input.limit, input.cursor.as_deref())?;
+        let flag =
+            |name: &'static str, raw: &Option<String>| -> Result<Option<bool>, ValidationError> {
+                match raw.as_deref().map(str::trim) {
+                    None | Some("") => Ok(None),
+                    Some("true") => Ok(Some(true)),
+                    Some("false") => Ok(Some(false)),
+                    Some(_) => Err(ValidationError::new(name, "must be true or false")),
+                }
+            };
+        let prefix = input
+            .q
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned);
+        if prefix
+            .as_ref()
+            .is_some_and(|q| q.chars().count() > 254 || q.contains('\0'))
+        {
+            return Err(ValidationError::new("q", "at most 254 characters, no NUL").into());
+        }
+        let filter = UserFilter {
+            prefix,
+            status: input
+                .status
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(UserStatus::parse)
+                .transpose()?,
+            email_verified: flag("email_verified", &input.email_verified)?,
+            has_mfa: flag("has_mfa", &input.has_mfa)?,
+            organization: input
+                .organization_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|raw| {
+                    uuid::Uuid::try_parse(raw)
+                        .map(OrganizationId::from_uuid)
+                        .map_err(|_| ValidationError::new("organization_id", "must be a UUID"))
+                })
+                .transpose()?,
+        };
+        let rows = self.ports.users.search(client, &filter, page).await?;
+        let found = Page::from_overfetch(rows, page.limit, |u| u.id.as_uuid());
+        let event = ctx
+            .audit(EventType::UsersListed)
+            .client(client)
+            .metadata(json!({
+                "q": filter.prefix,
+                "status": filter.status.map(UserStatus::as_str),
+                "email_verified": filter.email_verified,
+                "has_mfa": filter.has_mfa,
+                "organization_id": filter.organization.map(|o| o.as_uuid().to_string()),
+                "returned": found.items.len(),
+            }))
+            .at(self.ports.clock.now());
+        record_quietly(&self.ports, &event).await;
+        Ok(found)
     }
 
     /// `client` and `user` are the raw path values.

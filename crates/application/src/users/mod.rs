@@ -2,4 +2,4 @@
 
 mod manage_user;
 
-pub use manage_user::{ManageUser, ManageUserError};
+pub use manage_user::{ManageUser, ManageUserError, UserSearchInput};

@@ -2,8 +2,9 @@
 
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
+use authservice_application::pagination::PageRequest;
 use authservice_application::ports::{
-    NewSession, PendingEmail, UserRepository, UserWithPassword, UserWriteError,
+    NewSession, PendingEmail, UserFilter, UserRepository, UserWithPassword, UserWriteError,
 };
 use authservice_domain::{AuditEvent, ClientId, Email, User, UserId, UserStatus};
 use chrono::{DateTime, Utc};
@@ -174,6 +175,95 @@ impl UserRepository for PgUserRepository {
             .map(UserRow::into_user)
             .transpose()
     }
+
+    #[tracing::instrument(name = "pg.users.search", level = "debug", skip_all)]
+    async fn search(
+        &self,
+        client: ClientId,
+        filter: &UserFilter,
+        page: PageRequest,
+    ) -> anyhow::Result<Vec<User>> {
+        use diesel::dsl::{exists, not, sql};
+        use diesel::sql_types::Text;
+
+        use super::schema::organization_members as members;
+
+        let mut query = users::table
+            .filter(users::client_id.eq(client.as_uuid()))
+            .into_boxed();
+        if let Some(prefix) = filter
+            .prefix
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            let pattern = format!("{}%", escape_like(&prefix.to_lowercase()));
+            let by_id = prefix.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+            query = if by_id {
+                query.filter(
+                    users::email
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(users::display_name.ilike(pattern.clone()).escape('\\'))
+                        .or(sql::<Text>("id::text").like(pattern).escape('\\')),
+                )
+            } else {
+                query.filter(
+                    users::email
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(users::display_name.ilike(pattern).escape('\\')),
+                )
+            };
+        }
+        if let Some(status) = filter.status {
+            query = query.filter(users::status.eq(status.as_str()));
+        }
+        if let Some(verified) = filter.email_verified {
+            query = query.filter(users::email_verified.eq(verified));
+        }
+        if let Some(has_mfa) = filter.has_mfa {
+            let passkey = exists(
+                passkeys::table
+                    .filter(passkeys::client_id.eq(client.as_uuid()))
+                    .filter(passkeys::user_id.eq(users::id)),
+            );
+            query = if has_mfa {
+                query.filter(users::totp_enabled.eq(true).or(passkey))
+            } else {
+                query.filter(users::totp_enabled.eq(false).and(not(passkey)))
+            };
+        }
+        if let Some(org) = filter.organization {
+            query = query.filter(exists(
+                members::table
+                    .filter(members::client_id.eq(client.as_uuid()))
+                    .filter(members::organization_id.eq(org.as_uuid()))
+                    .filter(members::user_id.eq(users::id)),
+            ));
+        }
+        if let Some(after) = page.after {
+            query = query.filter(users::id.gt(after));
+        }
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let rows: Vec<UserRow> = query
+            .order(users::id.asc())
+            .limit(i64::try_from(page.limit + 1).unwrap_or(i64::MAX))
+            .select(UserRow::as_select())
+            .load(&mut conn)
+            .await
+            .context("searching users")?;
+        rows.into_iter()
+            .map(|r| r.into_user().map(|u| u.user))
+            .collect()
+    }
+}
+
+/// `raw` with LIKE's wildcards and its escape character escaped (`\`).
+fn escape_like(raw: &str) -> String {
+    raw.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 // ------------------------------------------------------------------ writes (unit of work)

@@ -30,11 +30,49 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/clients/{id}/rotate-jwt").post(rotate_jwt_secret))
     .service(web::resource("/clients/{id}/signing-keys").get(list_signing_keys))
     .service(web::resource("/clients/{id}/signing-keys/rotate").post(rotate_signing_key))
+    .service(web::resource("/clients/{id}/users").get(search_users))
     .service(
         web::resource("/clients/{id}/users/{user_id}")
             .get(get_user)
             .patch(update_user),
     );
+}
+
+#[derive(Debug, Deserialize)]
+struct UserSearchQuery {
+    q: Option<String>,
+    status: Option<String>,
+    email_verified: Option<String>,
+    has_mfa: Option<String>,
+    organization_id: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// `GET /clients/{id}/users?q=&status=&email_verified=&has_mfa=&organization_id=&limit=&cursor=`
+async fn search_users(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    client: web::Path<String>,
+    query: web::Query<UserSearchQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let input = authservice_application::users::UserSearchInput {
+        q: q.q,
+        status: q.status,
+        email_verified: q.email_verified,
+        has_mfa: q.has_mfa,
+        organization_id: q.organization_id,
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    let page = state
+        .services
+        .manage_user
+        .search(&ctx, &client, &input)
+        .await?;
+    let users: Vec<Value> = page.items.iter().map(super::auth::user_json).collect();
+    Ok(HttpResponse::Ok().json(json!({ "users": users, "next_cursor": page.next_cursor })))
 }
 
 async fn get_user(

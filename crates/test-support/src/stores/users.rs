@@ -68,6 +68,54 @@ impl UserRepository for MemoryDb {
                 password_hash: hash.clone(),
             }))
     }
+
+    async fn search(
+        &self,
+        client: ClientId,
+        filter: &authservice_application::ports::UserFilter,
+        page: authservice_application::pagination::PageRequest,
+    ) -> anyhow::Result<Vec<User>> {
+        let st = self.lock();
+        let prefix = filter.prefix.as_deref().map(str::to_lowercase);
+        let mut found: Vec<User> = st
+            .users
+            .iter()
+            .map(|(u, _)| u)
+            .filter(|u| u.client_id == client)
+            .filter(|u| {
+                prefix.as_deref().is_none_or(|p| {
+                    u.email.as_str().starts_with(p)
+                        || u.display_name
+                            .as_deref()
+                            .is_some_and(|n| n.to_lowercase().starts_with(p))
+                        || u.id.to_string().starts_with(p)
+                })
+            })
+            .filter(|u| filter.status.is_none_or(|s| u.status == s))
+            .filter(|u| filter.email_verified.is_none_or(|v| u.email_verified == v))
+            .filter(|u| {
+                filter.has_mfa.is_none_or(|want| {
+                    let passkey = st
+                        .passkeys
+                        .iter()
+                        .any(|p| p.client_id == client && p.user_id == u.id);
+                    (u.totp_enabled || passkey) == want
+                })
+            })
+            .filter(|u| {
+                filter.organization.is_none_or(|org| {
+                    st.members.iter().any(|m| {
+                        m.client_id == client && m.organization_id == org && m.user_id == u.id
+                    })
+                })
+            })
+            .filter(|u| page.after.is_none_or(|after| u.id.as_uuid() > after))
+            .cloned()
+            .collect();
+        found.sort_by_key(|u| u.id);
+        found.truncate(page.limit + 1);
+        Ok(found)
+    }
 }
 
 impl State {
