@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::ListParams;
 use super::users::{check_version, problem};
-use super::{RETRIES, Scim, ScimError};
+use super::{Scim, ScimError, retrying};
 use crate::context::RequestCtx;
 use crate::ports::{Committed, GroupPage, Write};
 
@@ -147,23 +147,18 @@ impl Scim {
         body: &Value,
         if_match: Option<&str>,
     ) -> Result<ScimGroup, ScimError> {
-        let ops = patch::parse_patch(body).map_err(ScimError::Problem)?;
-        let mut attempt = 0;
-        loop {
+        let ops = &patch::parse_patch(body).map_err(ScimError::Problem)?;
+        // Two member changes at once (Okta and Entra ID send them without If-Match): the
+        // later one is applied to the state the earlier one left.
+        retrying(if_match, || async move {
             let stored = self.get_group(dir, id).await?;
             check_version(&stored.etag(), if_match)?;
             let mut doc = stored.document();
-            patch::apply(Resource::Group, &mut doc, &ops).map_err(ScimError::Problem)?;
+            patch::apply(Resource::Group, &mut doc, ops).map_err(ScimError::Problem)?;
             let input = GroupInput::parse(&Value::Object(doc)).map_err(ScimError::Problem)?;
-            match self.store_group(ctx, dir, &stored, input).await {
-                // Two member changes at once (Okta and Entra ID send them without If-Match):
-                // the later one is applied to the state the earlier one left.
-                Err(ScimError::PreconditionFailed) if if_match.is_none() && attempt < RETRIES => {
-                    attempt += 1;
-                }
-                done => return done,
-            }
-        }
+            self.store_group(ctx, dir, &stored, input).await
+        })
+        .await
     }
 
     async fn store_group(

@@ -87,6 +87,24 @@ impl ScimError {
 /// each failure means another change landed, so up to this many changes at once all land.
 const RETRIES: u32 = 16;
 
+/// Runs a read-modify-write again while it meets a concurrent change (412 from the versioned
+/// write) and the caller asked for no version (`If-Match`); up to [`RETRIES`] times.
+async fn retrying<T, F, Fut>(if_match: Option<&str>, mut attempt: F) -> Result<T, ScimError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ScimError>>,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await {
+            Err(ScimError::PreconditionFailed) if if_match.is_none() && tries < RETRIES => {
+                tries += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
 pub struct Scim {
     ports: Ports,
     /// `JWT_ACCESS_TTL`: how long a deprovisioned account's tokens must be checked against

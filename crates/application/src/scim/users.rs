@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::ListParams;
-use super::{RETRIES, Scim, ScimError};
+use super::{Scim, ScimError, retrying};
 use crate::context::RequestCtx;
 use crate::ports::{Committed, UserPage, Write};
 
@@ -215,22 +215,16 @@ impl Scim {
         body: &Value,
         if_match: Option<&str>,
     ) -> Result<ScimUser, ScimError> {
-        let ops = patch::parse_patch(body).map_err(ScimError::Problem)?;
-        let mut attempt = 0;
-        loop {
+        let ops = &patch::parse_patch(body).map_err(ScimError::Problem)?;
+        retrying(if_match, || async move {
             let stored = self.get_user(dir, id).await?;
             check_version(&stored.etag(), if_match)?;
             let mut doc = stored.document();
-            patch::apply(Resource::User, &mut doc, &ops).map_err(ScimError::Problem)?;
+            patch::apply(Resource::User, &mut doc, ops).map_err(ScimError::Problem)?;
             let input = UserInput::parse(&Value::Object(doc)).map_err(ScimError::Problem)?;
-            match self.store_replacement(ctx, dir, &stored, input).await {
-                // Changed meanwhile and no version was asked for: apply to the new state.
-                Err(ScimError::PreconditionFailed) if if_match.is_none() && attempt < RETRIES => {
-                    attempt += 1;
-                }
-                done => return done,
-            }
-        }
+            self.store_replacement(ctx, dir, &stored, input).await
+        })
+        .await
     }
 
     /// Stores `input` as the new state of `stored` (at the next version), with what it does
