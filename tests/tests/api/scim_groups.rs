@@ -374,7 +374,7 @@ async fn groups_hold_users_feed_group_mappings_and_follow_okta_and_entra_member_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn discovery_describes_groups_and_answers_one_schema_or_resource_type_at_a_time() {
+async fn discovery_describes_groups_answers_one_schema_at_a_time_and_searches_both_types() {
     let (s, base, token) = directory().await;
     let app = &s.app;
     let (status, types, _) = scim(
@@ -433,15 +433,68 @@ async fn discovery_describes_groups_and_answers_one_schema_or_resource_type_at_a
         .await;
         assert_eq!(status, 405, "{method}: {err}");
     }
-    let (status, _, _) = scim(
+    // One search across both types: users first, then groups; a filter naming what only one
+    // type has finds none of the other.
+    let ann = create(&base, &token, app, user("ann@acme.test", json!({}))).await;
+    let (_, group, _) = scim(
         app,
         Method::POST,
-        &format!("{base}/.search"),
+        &format!("{base}/Groups"),
         &token,
-        Some(json!({})),
+        Some(json!({ "displayName": "Sales", "members": [{ "value": ann["id"] }] })),
     )
     .await;
-    assert_eq!(status, 501);
+    let search = |body: Value| {
+        let (base, token) = (&base, &token);
+        async move {
+            scim(
+                app,
+                Method::POST,
+                &format!("{base}/.search"),
+                token,
+                Some(body),
+            )
+            .await
+        }
+    };
+    let (status, all, _) =
+        search(json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"] })).await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["totalResults"], 2);
+    assert_eq!(
+        ids(&all),
+        [ann["id"].as_str().unwrap(), group["id"].as_str().unwrap()]
+    );
+    assert_eq!(all["Resources"][1]["meta"]["resourceType"], "Group");
+    for (filter, expected) in [
+        ("displayName eq \"Sales\"", group["id"].as_str().unwrap()),
+        ("userName sw \"ann\"", ann["id"].as_str().unwrap()),
+    ] {
+        let (status, found, _) = search(json!({ "filter": filter })).await;
+        assert_eq!(status, 200, "{filter}: {found}");
+        assert_eq!(ids(&found), [expected], "{filter}");
+    }
+    let (_, second, _) =
+        search(json!({ "startIndex": 2, "count": 1, "excludedAttributes": ["members"] })).await;
+    assert_eq!(
+        (
+            second["totalResults"].as_u64(),
+            second["startIndex"].as_u64()
+        ),
+        (Some(2), Some(2))
+    );
+    assert_eq!(ids(&second), [group["id"].as_str().unwrap()]);
+    assert!(second["Resources"][0].get("members").is_none());
+    let (status, err, _) = search(json!({ "sortBy": "userName" })).await;
+    assert_eq!(
+        (status, err["scimType"].as_str()),
+        (400, Some("invalidValue"))
+    );
+    let (status, err, _) = search(json!({ "filter": "nope eq 1" })).await;
+    assert_eq!(
+        (status, err["scimType"].as_str()),
+        (400, Some("invalidFilter"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -57,25 +57,41 @@ impl Scim {
             .list(dir.id, &query)
             .await?
             .map_err(ScimError::Problem)?;
-        if members && !page.groups.is_empty() {
-            let ids: Vec<Uuid> = page.groups.iter().map(|g| g.id).collect();
-            let count = self.ports.scim_groups.count_members(dir.id, &ids).await?;
-            if count > MAX_LISTED_MEMBERS {
-                return Err(problem(
-                    ScimType::TooMany,
-                    format!(
-                        "the page's groups have {count} members, more than the {MAX_LISTED_MEMBERS} \
-                         a list answers: ask for fewer groups (count) or leave the members out \
-                         (excludedAttributes=members)"
-                    ),
-                ));
-            }
-            let mut found = self.ports.scim_groups.members_of(dir.id, &ids).await?;
-            for group in &mut page.groups {
-                group.members = found.remove(&group.id).unwrap_or_default();
-            }
+        if members {
+            self.fill_members(dir, &mut page.groups).await?;
         }
         Ok((page, query.start_index))
+    }
+
+    /// Reads the members of listed `groups` — at most [`MAX_LISTED_MEMBERS`] in all.
+    ///
+    /// # Errors
+    /// `tooMany`, a store failure.
+    pub(super) async fn fill_members(
+        &self,
+        dir: &ScimDirectory,
+        groups: &mut [ScimGroup],
+    ) -> Result<(), ScimError> {
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = groups.iter().map(|g| g.id).collect();
+        let count = self.ports.scim_groups.count_members(dir.id, &ids).await?;
+        if count > MAX_LISTED_MEMBERS {
+            return Err(problem(
+                ScimType::TooMany,
+                format!(
+                    "the page's groups have {count} members, more than the {MAX_LISTED_MEMBERS} \
+                     a list answers: ask for fewer groups (count) or leave the members out \
+                     (excludedAttributes=members)"
+                ),
+            ));
+        }
+        let mut found = self.ports.scim_groups.members_of(dir.id, &ids).await?;
+        for group in groups {
+            group.members = found.remove(&group.id).unwrap_or_default();
+        }
+        Ok(())
     }
 
     /// Creates a group.

@@ -97,3 +97,87 @@ impl Scim {
         Ok(out)
     }
 }
+
+/// One page of a search across both resource types (`POST /.search`): users first, then groups,
+/// each in creation order.
+#[derive(Debug, Clone, Default)]
+pub struct MixedPage {
+    pub total: u64,
+    pub users: Vec<authservice_domain::scim::ScimUser>,
+    pub groups: Vec<authservice_domain::scim::ScimGroup>,
+}
+
+impl Scim {
+    /// A search across Users and Groups: a filter naming what only one type has matches none
+    /// of the other (an error only when it fits neither); no `sortBy` across types.
+    ///
+    /// # Errors
+    /// `invalidFilter`, `invalidValue` (`sortBy`), `tooMany` (members), a store failure.
+    pub async fn search_all(
+        &self,
+        dir: &ScimDirectory,
+        params: &ListParams,
+        members: bool,
+    ) -> Result<(MixedPage, u64), ScimError> {
+        if params.sort_by.is_some() {
+            return Err(problem(
+                ScimType::InvalidValue,
+                "sortBy is not offered across resource types: search /Users/.search or \
+                 /Groups/.search",
+            ));
+        }
+        let query = params.query()?;
+        let counting = ScimQuery {
+            count: 0,
+            start_index: 1,
+            ..query.clone()
+        };
+        let users_total = self.ports.scim_users.list(dir.id, &counting).await?;
+        let groups_total = self.ports.scim_groups.list(dir.id, &counting).await?;
+        let (users_total, groups_total) = match (users_total, groups_total) {
+            (Err(problem), Err(_)) => return Err(ScimError::Problem(problem)),
+            (u, g) => (
+                u.map(|p| p.total).unwrap_or(0),
+                g.map(|p| p.total).unwrap_or(0),
+            ),
+        };
+        let skip = query.start_index - 1;
+        let mut page = MixedPage {
+            total: users_total + groups_total,
+            ..MixedPage::default()
+        };
+        if skip < users_total && query.count > 0 {
+            let slice = ScimQuery {
+                start_index: skip + 1,
+                count: query.count.min(users_total - skip),
+                ..query.clone()
+            };
+            page.users = self
+                .ports
+                .scim_users
+                .list(dir.id, &slice)
+                .await?
+                .map_err(ScimError::Problem)?
+                .users;
+        }
+        let room = query.count - page.users.len() as u64;
+        if room > 0 && groups_total > 0 {
+            let slice = ScimQuery {
+                start_index: skip.saturating_sub(users_total) + 1,
+                count: room,
+                ..query.clone()
+            };
+            page.groups = self
+                .ports
+                .scim_groups
+                .list(dir.id, &slice)
+                .await?
+                .map_err(ScimError::Problem)?
+                .groups;
+            if members {
+                self.fill_members(dir, &mut page.groups).await?;
+            }
+        }
+        Ok((page, query.start_index))
+    }
+}

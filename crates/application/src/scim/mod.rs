@@ -16,7 +16,7 @@ mod groups;
 mod listing;
 mod users;
 pub use bulk::{BULK_MAX_OPERATIONS, BulkResult};
-pub use listing::ListParams;
+pub use listing::{ListParams, MixedPage};
 pub use users::{DEFAULT_COUNT, MAX_COUNT};
 
 /// Why a SCIM request was refused; [`ScimError::status`] and [`ScimError::scim_type`] are what

@@ -16,6 +16,7 @@ use crate::rest::HttpState;
 
 mod groups;
 mod request;
+mod search;
 mod users;
 use authservice_application::scim::{BULK_MAX_OPERATIONS, MAX_COUNT};
 use authservice_domain::scim::schema;
@@ -72,8 +73,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .delete(groups::delete)
                     .default_service(web::to(method_not_allowed)),
             )
-            // A search across every resource type is not offered (RFC 7644 §3.4.3 allows 501).
-            .service(web::resource("/.search").to(not_implemented))
+            .service(
+                web::resource("/.search")
+                    .post(search::search)
+                    .default_service(web::to(method_not_allowed)),
+            )
             .service(
                 web::resource("/Users")
                     .get(users::list)
@@ -371,17 +375,6 @@ async fn method_not_allowed(_d: Directory, req: HttpRequest) -> HttpResponse {
         status: StatusCode::METHOD_NOT_ALLOWED,
         scim_type: None,
         detail: format!("{} is not allowed on {}", req.method(), req.path()),
-        retry_after: None,
-    }
-    .error_response()
-}
-
-/// Features not offered yet answer 501 (RFC 7644 §3.12); the ServiceProviderConfig says so.
-async fn not_implemented(_d: Directory) -> HttpResponse {
-    ScimApiError {
-        status: StatusCode::NOT_IMPLEMENTED,
-        scim_type: None,
-        detail: "not implemented".to_owned(),
         retry_after: None,
     }
     .error_response()

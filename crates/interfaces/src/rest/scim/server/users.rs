@@ -12,7 +12,7 @@ use super::{Directory, ScimApiError};
 use crate::rest::HttpState;
 
 /// The users with their `groups` (read only when answered), selected.
-async fn rendered(
+pub(super) async fn rendered(
     state: &HttpState,
     d: &Directory,
     users: &[ScimUser],
