@@ -153,3 +153,68 @@ async fn operators_search_a_clients_users_by_prefix_state_factor_and_organizatio
         "{events:?}"
     );
 }
+
+/// An operator ends every session of a user: refresh stops and the account routes refuse the
+/// user's access token; another client's path does not reach the user.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_ends_every_session_of_a_user() {
+    let app = authservice_tests::spawn_app().await;
+    let created = app.new_client().await;
+    let (key, client) = (
+        key_of(&created),
+        created["client"]["id"].as_str().unwrap().to_owned(),
+    );
+    let body = signup(&app, &key, "dee@acme.test").await;
+    let (user, access, refresh) = (
+        body["user"]["id"].as_str().unwrap().to_owned(),
+        body["access_token"].as_str().unwrap().to_owned(),
+        body["refresh_token"].as_str().unwrap().to_owned(),
+    );
+    let me =
+        || super::auth_helpers::call(&app, Method::GET, "/api/auth/me", &key, None, Some(&access));
+    assert_eq!(me().await.status(), 200);
+    let other = app.new_client().await;
+    let res = app
+        .admin(
+            Method::POST,
+            &format!(
+                "/api/admin/clients/{}/users/{user}/sessions/revoke",
+                other["client"]["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+    let res = app
+        .admin(
+            Method::POST,
+            &format!("/api/admin/clients/{client}/users/{user}/sessions/revoke"),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), 204);
+    let res = super::auth_helpers::call(
+        &app,
+        Method::POST,
+        "/api/auth/refresh",
+        &key,
+        Some(json!({ "refresh_token": refresh })),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    let mut status = 0;
+    for _ in 0..30 {
+        status = me().await.status().as_u16();
+        if status == 401 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 401, "the access token of an ended session");
+    let events = app.audit_events("event_type=session.revoked").await;
+    assert!(
+        events.iter().any(|e| e["metadata"]["by"] == "operator"),
+        "{events:?}"
+    );
+}

@@ -178,6 +178,46 @@ impl ManageUser {
         Ok(found)
     }
 
+    /// Ends every session of the user: refresh tokens stop, the account routes and
+    /// `ValidateToken` refuse its access tokens within a second. Audited `session.revoked`
+    /// with the operator as actor.
+    pub async fn revoke_sessions(
+        &self,
+        ctx: &RequestCtx,
+        client: &str,
+        user: &str,
+    ) -> Result<(), ManageUserError> {
+        let (client, user) = Self::ids(ctx, Permission::UsersUpdate, client, user)?;
+        self.ports
+            .users
+            .get(client, user)
+            .await?
+            .ok_or(ManageUserError::NotFound)?;
+        let now = self.ports.clock.now();
+        let mut event = ctx
+            .audit(EventType::SessionRevoked)
+            .client(client)
+            .target("user", user)
+            .metadata(json!({ "sessions": "all", "by": "operator" }))
+            .at(now);
+        event.user_id = Some(user.as_uuid());
+        self.ports
+            .uow
+            .commit(vec![
+                Write::RevokeUserSessions {
+                    client,
+                    user,
+                    keep: None,
+                    reason: "operator",
+                    at: now,
+                },
+                Write::Audit(event),
+            ])
+            .await?;
+        crate::tokens::note_session_end(&self.ports, self.config.access_ttl, client, user).await?;
+        Ok(())
+    }
+
     /// Sets `status` (`active` | `disabled`); audited `user_disabled` / `user_enabled`.
     pub async fn set_status(
         &self,

@@ -32,6 +32,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/clients/{id}/signing-keys/rotate").post(rotate_signing_key))
     .service(web::resource("/clients/{id}/users").get(search_users))
     .service(
+        web::resource("/clients/{id}/users/{user_id}/sessions/revoke").post(revoke_user_sessions),
+    )
+    .service(
         web::resource("/clients/{id}/users/{user_id}")
             .get(get_user)
             .patch(update_user),
@@ -73,6 +76,21 @@ async fn search_users(
         .await?;
     let users: Vec<Value> = page.items.iter().map(super::auth::user_json).collect();
     Ok(HttpResponse::Ok().json(json!({ "users": users, "next_cursor": page.next_cursor })))
+}
+
+/// Ends every session of the user at once.
+async fn revoke_user_sessions(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (client, user) = path.into_inner();
+    state
+        .services
+        .manage_user
+        .revoke_sessions(&ctx, &client, &user)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 async fn get_user(
