@@ -6,7 +6,7 @@
 
 use authservice_domain::scim::{ScimDirectory, ScimType, ScimUser, UserInput};
 use authservice_domain::sso::ascii_domain;
-use authservice_domain::{EventType, User, UserStatus};
+use authservice_domain::{Email, EventType, User, UserStatus};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -39,20 +39,7 @@ impl Scim {
         else {
             return Ok(None);
         };
-        let owner = self
-            .ports
-            .org_domains
-            .verified_for(dir.client_id, &ascii_domain(&email))
-            .await?;
-        if owner != Some(dir.organization_id) {
-            return Err(problem(
-                ScimType::InvalidValue,
-                format!(
-                    "{} is not on a domain verified for the directory's organization",
-                    email.as_str()
-                ),
-            ));
-        }
+        self.require_org_address(dir, &email).await?;
         let at = writes.len();
         writes.push(Write::SetUserEmail {
             client: dir.client_id,
@@ -69,14 +56,40 @@ impl Scim {
         Ok(Some(at))
     }
 
-    /// Whether the directory's organization still owns `account`'s address domain.
-    pub(super) async fn owns(&self, dir: &ScimDirectory, account: &User) -> anyhow::Result<bool> {
+    /// Whether `email`'s domain is verified for the directory's organization.
+    async fn owns_address(&self, dir: &ScimDirectory, email: &Email) -> anyhow::Result<bool> {
         let owner = self
             .ports
             .org_domains
-            .verified_for(dir.client_id, &ascii_domain(&account.email))
+            .verified_for(dir.client_id, &ascii_domain(email))
             .await?;
         Ok(owner == Some(dir.organization_id))
+    }
+
+    /// Whether the directory's organization still owns `account`'s address domain.
+    pub(super) async fn owns(&self, dir: &ScimDirectory, account: &User) -> anyhow::Result<bool> {
+        self.owns_address(dir, &account.email).await
+    }
+
+    /// Refuses an address off the domains verified for the directory's organization.
+    ///
+    /// # Errors
+    /// `invalidValue`, a store failure.
+    pub(super) async fn require_org_address(
+        &self,
+        dir: &ScimDirectory,
+        email: &Email,
+    ) -> Result<(), ScimError> {
+        if self.owns_address(dir, email).await? {
+            return Ok(());
+        }
+        Err(problem(
+            ScimType::InvalidValue,
+            format!(
+                "{} is not on a domain verified for the directory's organization",
+                email.as_str()
+            ),
+        ))
     }
 
     /// The writes for `user.active` after `before` (`None`: a new resource), at

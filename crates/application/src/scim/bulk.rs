@@ -9,9 +9,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use authservice_domain::scim::{ScimDirectory, ScimProblem, ScimType};
+use authservice_domain::scim::{ScimDirectory, ScimType};
 use serde_json::Value;
 
+use super::users::problem;
 use super::{Scim, ScimError};
 use crate::context::RequestCtx;
 use crate::limits::Limit;
@@ -40,10 +41,6 @@ struct Op {
     bulk_id: Option<String>,
     version: Option<String>,
     data: Option<Value>,
-}
-
-fn problem(scim_type: ScimType, detail: impl Into<String>) -> ScimError {
-    ScimError::Problem(ScimProblem::new(scim_type, detail))
 }
 
 fn field<'v>(o: &'v Value, name: &str) -> Option<&'v Value> {

@@ -6,7 +6,6 @@
 use authservice_domain::organization::{MemberGroups, Membership, OrgRole};
 use authservice_domain::scim::schema::Resource;
 use authservice_domain::scim::{ScimDirectory, ScimProblem, ScimType, ScimUser, UserInput, patch};
-use authservice_domain::sso::ascii_domain;
 use authservice_domain::{EventType, User};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -81,19 +80,7 @@ impl Scim {
             )
         })?;
         let ports = &self.ports;
-        let owner = ports
-            .org_domains
-            .verified_for(dir.client_id, &ascii_domain(&email))
-            .await?;
-        if owner != Some(dir.organization_id) {
-            return Err(problem(
-                ScimType::InvalidValue,
-                format!(
-                    "{} is not on a domain verified for the directory's organization",
-                    email.as_str()
-                ),
-            ));
-        }
+        self.require_org_address(dir, &email).await?;
         let now = ports.clock.now();
         let mut writes = Vec::new();
         let account = match ports.users.find_by_email(dir.client_id, &email).await? {

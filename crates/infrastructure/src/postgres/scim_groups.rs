@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::PgPool;
 use super::schema::scim_groups as groups;
-use super::scim_query::page;
+use super::scim_query::{in_page_order, page};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = groups)]
@@ -164,8 +164,7 @@ impl ScimGroupRepository for PgScimGroups {
             .load(&mut conn)
             .await
             .context("loading SCIM groups")?;
-        let order: HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        rows.sort_by_key(|r| order.get(&r.id).copied());
+        in_page_order(&mut rows, &ids, |r| r.id);
         Ok(Ok(GroupPage {
             total,
             groups: rows

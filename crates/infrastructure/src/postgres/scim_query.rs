@@ -545,3 +545,10 @@ pub(super) async fn page(
     let total = total.unsigned_abs();
     Ok(Ok((rows.into_iter().map(|r| r.id).collect(), total)))
 }
+
+/// Puts `rows` (loaded by id) in the order of the page's `ids`.
+pub(super) fn in_page_order<T>(rows: &mut [T], ids: &[uuid::Uuid], id: impl Fn(&T) -> uuid::Uuid) {
+    let order: std::collections::HashMap<uuid::Uuid, usize> =
+        ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    rows.sort_by_key(|r| order.get(&id(r)).copied());
+}

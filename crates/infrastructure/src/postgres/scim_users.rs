@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::PgPool;
 use super::schema::scim_users as users;
-use super::scim_query::page;
+use super::scim_query::{in_page_order, page};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -156,7 +156,7 @@ impl ScimUserRepository for PgScimUsers {
             .load(&mut conn)
             .await
             .context("loading SCIM users")?;
-        rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+        in_page_order(&mut rows, &ids, |r| r.id);
         Ok(Ok(UserPage {
             total,
             users: rows.into_iter().map(UserRow::into_domain).collect(),
