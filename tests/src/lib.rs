@@ -110,6 +110,8 @@ pub struct TestApp {
     pub encryption_key: String,
     pub http: reqwest::Client,
     pub redis_proxy: Option<RedisProxy>,
+    /// The settings this app was built from (the console commands take the same).
+    vars: HashMap<&'static str, String>,
     stop: watch::Sender<bool>,
     running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -198,6 +200,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     }
     let encryption_key = vars["ENCRYPTION_KEY"].clone();
     let settings = Settings::from_lookup(&|k| vars.get(k).cloned()).expect("valid test settings");
+    let vars: HashMap<&'static str, String> = vars.into_iter().collect();
     let app = Application::build(settings)
         .await
         .expect("build application");
@@ -225,12 +228,19 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
             .build()
             .expect("http client"),
         redis_proxy,
+        vars,
         stop,
         running: Some(running),
     }
 }
 
 impl TestApp {
+    /// This app's settings, as `authservice` commands on its host would read them.
+    #[must_use]
+    pub fn settings(&self) -> Settings {
+        Settings::from_lookup(&|k| self.vars.get(k).cloned()).expect("valid test settings")
+    }
+
     /// Asks the server to shut down, as SIGTERM does.
     pub fn begin_shutdown(&self) {
         let _ = self.stop.send(true);

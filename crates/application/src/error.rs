@@ -154,6 +154,12 @@ pub enum ErrorKind {
     OAuthRequestNotFound,
     /// No consent of the user to that app.
     ConsentNotFound,
+    AdminUserNotFound,
+    AdminRoleNotFound,
+    /// An admin sign-in without `totp_code` (TOTP is mandatory for admin users).
+    TotpRequired,
+    /// An admin TOTP enrolment token that is unknown, used or expired.
+    EnrollmentTokenInvalid,
 }
 
 /// Implemented by every use-case error.

@@ -39,6 +39,7 @@ pub enum Limit {
     Authorize,
     SsoStart,
     ScimRequest,
+    AdminLoginFailure,
 }
 
 /// One row of the catalogue.
@@ -66,7 +67,7 @@ const MIN: u64 = 60;
 const HOUR: u64 = 3600;
 
 /// The catalogue, in [`Limit`] order.
-pub const CATALOGUE: [LimitSpec; 20] = [
+pub const CATALOGUE: [LimitSpec; 21] = [
     LimitSpec {
         limit: Limit::Signup,
         name: "signup",
@@ -226,6 +227,14 @@ pub const CATALOGUE: [LimitSpec; 20] = [
         default: rule(1200, MIN),
         setting: "SCIM_RATE_LIMIT",
         counts: "SCIM requests (`/scim/v2/{directory}/…`) per directory; over it 429 with `Retry-After`",
+    },
+    LimitSpec {
+        limit: Limit::AdminLoginFailure,
+        name: "admin_login_fail",
+        subject: "{email digest}",
+        default: rule(5, 15 * MIN),
+        setting: "ADMIN_LOGIN_FAILURE_RATE_LIMIT",
+        counts: "failed admin sign-ins (password or TOTP) per admin email; over it 429",
     },
 ];
 

@@ -8,7 +8,7 @@ use crate::organizations::{
     OperateOrganizations,
 };
 
-use crate::admin::AuthenticateAdmin;
+use crate::admin::{AdminAuthConfig, AdminPorts, AdminSignIn, AuthenticateAdmin, ManageAdmins};
 use crate::audit::{ListAuditEvents, RecordAudit};
 use crate::auth::{
     AuthConfig, AuthenticateUser, ChangePassword, Login, Logout, ManageSessions, PublishJwks,
@@ -35,6 +35,8 @@ use crate::users::ManageUser;
 #[derive(Clone)]
 pub struct UseCaseConfig {
     pub admin_api_key: SecretString,
+    /// Lifetimes of admin users' sessions.
+    pub admin_auth: AdminAuthConfig,
     /// `ALLOW_ORIGIN`: origins allowed for every client and for the admin API.
     pub global_origins: Vec<AllowedOrigin>,
     pub auth: AuthConfig,
@@ -47,6 +49,8 @@ pub struct UseCaseConfig {
 /// All use cases, built once at startup and shared by REST and gRPC.
 pub struct Services {
     pub authenticate_admin: AuthenticateAdmin,
+    pub admin_sign_in: AdminSignIn,
+    pub manage_admins: ManageAdmins,
     pub authenticate_client: AuthenticateClient,
     pub check_origin: CheckOrigin,
     pub create_client: CreateClient,
@@ -130,7 +134,13 @@ impl Services {
             access_ttl: config.auth.access_ttl,
         };
         Self {
-            authenticate_admin: AuthenticateAdmin::new(ports, config.admin_api_key.clone()),
+            authenticate_admin: AuthenticateAdmin::new(
+                ports,
+                config.admin_api_key.clone(),
+                config.admin_auth,
+            ),
+            admin_sign_in: AdminSignIn::new(AdminPorts::of(ports), config.admin_auth),
+            manage_admins: ManageAdmins::new(AdminPorts::of(ports)),
             authenticate_client: AuthenticateClient::new(ports, config.global_origins.clone()),
             check_origin: CheckOrigin::new(ports, config.global_origins.clone()),
             create_client: CreateClient::new(ports),

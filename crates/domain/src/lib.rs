@@ -4,6 +4,7 @@
 //! their raw input once (`Slug::parse`, `AllowedOrigin::parse`, ...); holding one is proof that
 //! it is valid.
 
+pub mod admin;
 pub mod api_key;
 pub mod audit;
 pub mod client;

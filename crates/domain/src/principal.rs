@@ -6,6 +6,7 @@
 //! adding them touches the authenticator, not the handlers.
 
 use crate::client::ClientId;
+use crate::organization::OrganizationId;
 
 /// An operation an admin principal may be allowed to perform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,10 +19,12 @@ pub enum Permission {
     TokensRevoke,
     UsersRead,
     UsersUpdate,
+    /// Manage admin users and roles (with scope `all` only).
+    AdminsManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Self::ClientsRead,
         Self::ClientsCreate,
         Self::ClientsUpdate,
@@ -30,7 +33,14 @@ impl Permission {
         Self::TokensRevoke,
         Self::UsersRead,
         Self::UsersUpdate,
+        Self::AdminsManage,
     ];
+
+    /// The permission named `raw` (`clients:read`, ...).
+    #[must_use]
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == raw)
+    }
 
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -43,6 +53,7 @@ impl Permission {
             Self::TokensRevoke => "tokens:revoke",
             Self::UsersRead => "users:read",
             Self::UsersUpdate => "users:update",
+            Self::AdminsManage => "admins:manage",
         }
     }
 }
@@ -52,6 +63,11 @@ impl Permission {
 pub enum AdminScope {
     All,
     Clients(Vec<ClientId>),
+    /// One organization of one client: only routes naming that organization.
+    Organization {
+        client: ClientId,
+        organization: OrganizationId,
+    },
 }
 
 /// How the admin authenticated.
@@ -59,6 +75,10 @@ pub enum AdminScope {
 pub enum AdminKind {
     /// The `ADMIN_API_KEY` from the settings.
     BreakGlassKey,
+    /// An admin user signed in with password and TOTP (a bearer admin session).
+    AdminUser,
+    /// The `authservice admin` command on the server's host.
+    Console,
 }
 
 /// An authenticated operator.
@@ -69,6 +89,8 @@ pub struct AdminPrincipal {
     pub actor_id: String,
     pub permissions: Vec<Permission>,
     pub scope: AdminScope,
+    /// The admin session of an [`AdminKind::AdminUser`].
+    pub session: Option<uuid::Uuid>,
 }
 
 impl AdminPrincipal {
@@ -80,6 +102,17 @@ impl AdminPrincipal {
             actor_id: "break-glass".to_owned(),
             permissions: Permission::ALL.to_vec(),
             scope: AdminScope::All,
+            session: None,
+        }
+    }
+
+    /// The operator at the server's console (`authservice admin ...`).
+    #[must_use]
+    pub fn console() -> Self {
+        Self {
+            kind: AdminKind::Console,
+            actor_id: "console".to_owned(),
+            ..Self::break_glass()
         }
     }
 
@@ -93,6 +126,20 @@ impl AdminPrincipal {
         match &self.scope {
             AdminScope::All => true,
             AdminScope::Clients(ids) => ids.contains(&client),
+            AdminScope::Organization { .. } => false,
+        }
+    }
+
+    /// Whether the scope reaches organization `organization` of `client`: any of the client's
+    /// organizations for a client scope, that one only for an organization scope.
+    #[must_use]
+    pub fn can_access_organization(&self, client: ClientId, organization: OrganizationId) -> bool {
+        match &self.scope {
+            AdminScope::Organization {
+                client: c,
+                organization: o,
+            } => *c == client && *o == organization,
+            _ => self.can_access_client(client),
         }
     }
 }
@@ -128,6 +175,7 @@ mod tests {
             actor_id: "x".into(),
             permissions: vec![Permission::ClientsRead],
             scope: AdminScope::Clients(vec![mine]),
+            session: None,
         };
         assert!(admin.can_access_client(mine));
         assert!(!admin.can_access_client(other));

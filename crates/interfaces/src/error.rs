@@ -293,6 +293,14 @@ table! {
         "Authorization request not found" "This sign-in request is unknown or has expired; start again from the application." false;
     ConsentNotFound            404 NotFound           "consent_not_found"             "AUTH_CONSENT_NOT_FOUND"
         "Consent not found" "This application is not connected to the account." false;
+    AdminUserNotFound          404 NotFound           "admin_user_not_found"          "AUTH_ADMIN_USER_NOT_FOUND"
+        "Admin user not found" "That administrator does not exist." false;
+    AdminRoleNotFound          404 NotFound           "admin_role_not_found"          "AUTH_ADMIN_ROLE_NOT_FOUND"
+        "Admin role not found" "That role does not exist." false;
+    TotpRequired               401 Unauthenticated    "totp_required"                 "AUTH_TOTP_REQUIRED"
+        "Authenticator code required" "Enter the code from your authenticator app." false;
+    EnrollmentTokenInvalid     401 Unauthenticated    "enrollment_token_invalid"      "AUTH_ENROLLMENT_TOKEN_INVALID"
+        "Enrolment expired" "This setup has expired; sign in again to start over." false;
 }
 
 /// The JSON body of every failure.

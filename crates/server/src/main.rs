@@ -1,4 +1,4 @@
-//! `authservice [serve|migrate]`.
+//! `authservice [serve|migrate|admin …]`.
 
 use std::process::ExitCode;
 
@@ -6,7 +6,7 @@ use authservice_server::settings::Settings;
 use authservice_server::startup::{Application, migrate, shutdown_signal};
 use authservice_server::telemetry;
 
-const USAGE: &str = "usage: authservice [serve|migrate|help]\n  serve    run the REST and gRPC servers (default)\n  migrate  apply pending database migrations and exit\nSettings come from the environment and .env; see .env.example.";
+const USAGE: &str = "usage: authservice [serve|migrate|admin|help]\n  serve    run the REST and gRPC servers (default)\n  migrate  apply pending database migrations and exit\n  admin    admin create --email <email> --role <role> [--scope all|client:<id>|organization:<id>] [--password-stdin]\n           create an operator account (the first super admin)\nSettings come from the environment and .env; see .env.example.";
 
 fn main() -> ExitCode {
     let command = std::env::args()
@@ -16,7 +16,7 @@ fn main() -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    if !matches!(command.as_str(), "serve" | "migrate") {
+    if !matches!(command.as_str(), "serve" | "migrate" | "admin") {
         eprintln!("unknown command '{command}'\n{USAGE}");
         return ExitCode::from(2);
     }
@@ -58,6 +58,15 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
+        if command == "admin" {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            let args = authservice_server::console::parse(&args)?;
+            let out =
+                authservice_server::console::create(&settings, args, &mut std::io::stdin().lock())
+                    .await?;
+            print!("{out}");
+            return Ok(());
+        }
         if command == "migrate" {
             let applied = migrate(&settings).await?;
             tracing::info!(count = applied.len(), migrations = ?applied, "migrations applied");

@@ -140,6 +140,12 @@ impl Settings {
         );
         let session_idle_timeout = r.parse("SESSION_IDLE_TIMEOUT", jwt_refresh_ttl, parse_duration);
         let reauth_max_age = r.parse("REAUTH_MAX_AGE", Duration::from_secs(300), parse_duration);
+        let admin_access_ttl = r.parse("ADMIN_ACCESS_TTL", Duration::from_secs(900), |v| {
+            parse_duration_in(v, Duration::from_secs(60), Duration::from_secs(3600))
+        });
+        let admin_session_ttl = r.parse("ADMIN_SESSION_TTL", Duration::from_secs(8 * 3600), |v| {
+            parse_duration_in(v, Duration::from_secs(300), Duration::from_secs(86_400))
+        });
         let oidc_code_ttl = r.parse("OIDC_CODE_TTL", Duration::from_secs(60), |v| {
             parse_duration_in(v, Duration::from_secs(1), Duration::from_secs(600))
         });
@@ -353,6 +359,8 @@ impl Settings {
                     session_max_lifetime,
                     session_idle_timeout,
                     reauth_max_age,
+                    admin_access_ttl,
+                    admin_session_ttl,
                     oidc_code_ttl,
                     org_token_ttl,
                     bcrypt_cost,

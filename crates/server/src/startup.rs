@@ -176,6 +176,9 @@ impl Application {
         let mailer = SmtpMailer::new(transport, settings.smtp_timeout)
             .context("setting up email delivery")?;
         let ports = Ports {
+            admins: Arc::new(authservice_infrastructure::postgres::PgAdmins::new(
+                pg_pool.clone(),
+            )),
             clients: clients.clone(),
             users: Arc::new(PgUserRepository::new(pg_pool.clone())),
             sessions: Arc::new(PgSessionRepository::new(pg_pool.clone())),
@@ -260,6 +263,11 @@ impl Application {
             &ports,
             &UseCaseConfig {
                 admin_api_key: settings.admin_api_key.clone(),
+                admin_auth: authservice_application::admin::AdminAuthConfig {
+                    access_ttl: settings.admin_access_ttl,
+                    session_ttl: settings.admin_session_ttl,
+                    ..Default::default()
+                },
                 allow_insecure_idp_urls: settings.allow_insecure_idp_urls,
                 global_origins: global_origins(&settings),
                 auth: AuthConfig {

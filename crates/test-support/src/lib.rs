@@ -244,6 +244,7 @@ impl World {
         db.seed_client(&client);
         let secret_box = Arc::new(AesGcmSecretBox::new(&[7; 32]));
         let ports = Ports {
+            admins: db.clone(),
             clients: db.clone(),
             users: db.clone(),
             sessions: db.clone(),

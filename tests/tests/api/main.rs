@@ -2,7 +2,9 @@
 
 mod account_settings;
 mod accounts;
+mod admin_accounts;
 mod admin_auth;
+mod admin_matrix;
 mod admin_users;
 mod auth_helpers;
 mod clients;

@@ -1,6 +1,7 @@
-//! Authenticate an operator by the break-glass `ADMIN_API_KEY`.
+//! Authenticate an operator: the break-glass `ADMIN_API_KEY` (`X-Admin-Key`), or an admin
+//! user's bearer access token (`Authorization: Bearer adm_at_…`).
 //!
-//! The key is compared in constant time. Failed attempts are counted per client IP in a
+//! The key is compared in constant time; a bearer token is looked up by its digest. Failed attempts are counted per client IP in a
 //! sliding window: after 10 failures within a minute, every attempt from that IP gets 429
 //! until the window slides. Every failure is audited.
 
@@ -17,6 +18,8 @@ use crate::context::RequestCtx;
 use crate::error::{ErrorKind, UseCaseError};
 use crate::limits::{Limit, subject};
 use crate::ports::Ports;
+
+use super::{AdminAuthConfig, AdminPorts, AdminSignIn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthenticateAdminError {
@@ -51,14 +54,25 @@ impl UseCaseError for AuthenticateAdminError {
 pub struct AuthenticateAdmin {
     ports: Ports,
     admin_api_key: SecretString,
+    sessions: AdminSignIn,
+}
+
+/// What an admin request carried.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AdminCredentialsPresented<'a> {
+    /// `X-Admin-Key` (`x-admin-api-key` over gRPC).
+    pub key: Option<&'a str>,
+    /// The bearer token of `Authorization`.
+    pub bearer: Option<&'a str>,
 }
 
 impl AuthenticateAdmin {
     #[must_use]
-    pub fn new(ports: &Ports, admin_api_key: SecretString) -> Self {
+    pub fn new(ports: &Ports, admin_api_key: SecretString, config: AdminAuthConfig) -> Self {
         Self {
             ports: ports.clone(),
             admin_api_key,
+            sessions: AdminSignIn::new(AdminPorts::of(ports), config),
         }
     }
 
@@ -71,7 +85,7 @@ impl AuthenticateAdmin {
     pub async fn execute(
         &self,
         ctx: &RequestCtx,
-        presented: Option<&str>,
+        presented: AdminCredentialsPresented<'_>,
     ) -> Result<AdminPrincipal, AuthenticateAdminError> {
         let ip = subject::ip(ctx);
         let limits = &self.ports.limits;
@@ -87,21 +101,31 @@ impl AuthenticateAdmin {
                 return Err(AuthenticateAdminError::Unavailable(err));
             }
         };
-        let presented = presented.map(str::trim).filter(|k| !k.is_empty());
-        if let Some(key) = presented
-            && secrets_equal(
+        let key = presented.key.map(str::trim).filter(|k| !k.is_empty());
+        let bearer = presented.bearer.map(str::trim).filter(|k| !k.is_empty());
+        let principal = match (key, bearer) {
+            (Some(key), _) => secrets_equal(
                 key.as_bytes(),
                 self.admin_api_key.expose_secret().as_bytes(),
             )
-        {
+            .then(AdminPrincipal::break_glass),
+            (None, Some(token)) => self
+                .sessions
+                .principal(token)
+                .await
+                .map_err(AuthenticateAdminError::Unavailable)?,
+            (None, None) => None,
+        };
+        if let Some(principal) = principal {
             if let Err(err) = limits.give_back(slot).await {
                 tracing::warn!(error = %err, "could not release an admin rate-limit slot");
             }
-            return Ok(AdminPrincipal::break_glass());
+            return Ok(principal);
         }
-        let (reason, err) = match presented {
-            None => ("missing", AuthenticateAdminError::Missing),
-            Some(_) => ("invalid", AuthenticateAdminError::Invalid),
+        let (reason, err) = match (key, bearer) {
+            (None, None) => ("missing", AuthenticateAdminError::Missing),
+            (Some(_), _) => ("invalid", AuthenticateAdminError::Invalid),
+            (None, Some(_)) => ("invalid_bearer", AuthenticateAdminError::Invalid),
         };
         self.audit_failure(ctx, EventType::AdminAuthFailed, reason)
             .await;

@@ -84,9 +84,16 @@ impl ListAuditEvents {
     ) -> Result<Page<AuditEvent>, ListAuditEventsError> {
         let admin = ctx.require(Permission::AuditRead)?;
         let page = PageRequest::parse(input.limit, input.cursor.as_deref())?;
-        let client_id = non_empty(input.client_id)
+        let mut client_id = non_empty(input.client_id)
             .map(|c| ClientId::parse(&c))
             .transpose()?;
+        // A client-scoped admin reads its client's trail without naming it.
+        if client_id.is_none()
+            && let authservice_domain::AdminScope::Clients(ids) = &admin.scope
+            && let [only] = ids.as_slice()
+        {
+            client_id = Some(*only);
+        }
         if let Some(id) = client_id {
             ctx.require_for_client(Permission::AuditRead, id)?;
         } else if !matches!(admin.scope, authservice_domain::AdminScope::All) {

@@ -5,4 +5,4 @@ mod record_audit;
 
 pub use list_audit_events::{ListAuditEvents, ListAuditEventsError, ListAuditEventsInput};
 pub use record_audit::RecordAudit;
-pub(crate) use record_audit::record_quietly;
+pub(crate) use record_audit::{record_quietly, record_to};

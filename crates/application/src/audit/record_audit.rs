@@ -11,7 +11,12 @@ use crate::ports::Ports;
 /// Appends an event; a failure is logged, never surfaced (for events that must not turn a
 /// successful read or an authentication answer into an error).
 pub(crate) async fn record_quietly(ports: &Ports, event: &AuditEvent) {
-    if let Err(err) = ports.audit.record(event).await {
+    record_to(ports.audit.as_ref(), event).await;
+}
+
+/// As [`record_quietly`], for use cases that hold the audit log port alone.
+pub(crate) async fn record_to(log: &dyn crate::ports::AuditLog, event: &AuditEvent) {
+    if let Err(err) = log.record(event).await {
         tracing::error!(error = %err, event_type = %event.event_type, "could not write audit event");
     }
 }

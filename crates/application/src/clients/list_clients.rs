@@ -56,17 +56,30 @@ impl ListClients {
     ) -> Result<Page<Client>, ListClientsError> {
         let admin = ctx.require(Permission::ClientsRead)?;
         let request = PageRequest::parse(input.limit, input.cursor.as_deref())?;
-        let rows = self
-            .ports
-            .clients
-            .list(request.after, request.limit + 1)
-            .await?;
+        // A scoped admin's clients are read by id: nothing outside the scope is ever loaded.
         let rows = match &admin.scope {
-            AdminScope::All => rows,
-            AdminScope::Clients(_) => rows
-                .into_iter()
-                .filter(|c| admin.can_access_client(c.id))
-                .collect(),
+            AdminScope::All => {
+                self.ports
+                    .clients
+                    .list(request.after, request.limit + 1)
+                    .await?
+            }
+            AdminScope::Clients(ids) => {
+                let mut ids: Vec<_> = ids
+                    .iter()
+                    .filter(|id| request.after.is_none_or(|after| id.as_uuid() > after))
+                    .copied()
+                    .collect();
+                ids.sort_by_key(|id| id.as_uuid());
+                let mut rows = Vec::new();
+                for id in ids.into_iter().take(request.limit + 1) {
+                    if let Some(client) = self.ports.clients.get(id).await? {
+                        rows.push(client);
+                    }
+                }
+                rows
+            }
+            AdminScope::Organization { .. } => Vec::new(),
         };
         let page = Page::from_overfetch(rows, request.limit, |c| c.id.as_uuid());
         let event = ctx

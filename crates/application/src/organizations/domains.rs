@@ -50,7 +50,7 @@ impl ManageDomains {
         id: &str,
     ) -> Result<OrgDomain, OrgError> {
         let id = Uuid::try_parse(id.trim()).map_err(|_| OrgError::DomainNotFound)?;
-        let client = acting_client(ctx, actor)?;
+        let client = acting_client(ctx, actor, true)?;
         let claim = self
             .ports
             .org_domains
@@ -296,7 +296,7 @@ pub(crate) async fn list_scope(
             let org = acting_org(ports, ctx, actor, org, write).await?;
             Ok((org.client_id, Some(org.id)))
         }
-        (DomainActor::Operator { .. }, None) => Ok((acting_client(ctx, actor)?, None)),
+        (DomainActor::Operator { .. }, None) => Ok((acting_client(ctx, actor, false)?, None)),
         (DomainActor::Member(_), None) => {
             Err(authservice_domain::ValidationError::new("organization_id", "is required").into())
         }
@@ -307,10 +307,19 @@ pub(crate) async fn list_scope(
 pub(crate) fn acting_client(
     ctx: &RequestCtx,
     actor: DomainActor<'_>,
+    write: bool,
 ) -> Result<authservice_domain::ClientId, OrgError> {
     match actor {
         DomainActor::Member(caller) => Ok(caller.user.client_id),
-        DomainActor::Operator { client } => operator_client(ctx, Permission::ClientsUpdate, client),
+        // Operators: `clients:update` to change, `users:read` to read (as `acting_org`).
+        DomainActor::Operator { client } => {
+            let permission = if write {
+                Permission::ClientsUpdate
+            } else {
+                Permission::UsersRead
+            };
+            operator_client(ctx, permission, client)
+        }
     }
 }
 

@@ -64,6 +64,31 @@ impl OperateOrganizations {
         operator_org(&self.ports, client, raw).await
     }
 
+    /// Client and organization of an organization route: the admin's scope must reach the
+    /// organization (an organization-scoped admin reaches its own one only).
+    async fn scoped_org(
+        &self,
+        ctx: &RequestCtx,
+        permission: Permission,
+        client: &str,
+        org: &str,
+    ) -> Result<(ClientId, Organization), OrgError> {
+        let admin = ctx.require(permission).map_err(|_| OrgError::Forbidden)?;
+        let client = ClientId::parse(client)?;
+        if !matches!(
+            admin.scope,
+            authservice_domain::AdminScope::Organization { .. }
+        ) {
+            ctx.require_for_client(permission, client)
+                .map_err(|_| OrgError::Forbidden)?;
+        }
+        let org = self.org(client, org).await?;
+        if !admin.can_access_organization(client, org.id) {
+            return Err(OrgError::Forbidden);
+        }
+        Ok((client, org))
+    }
+
     async fn listed(&self, ctx: &RequestCtx, client: ClientId, what: serde_json::Value) {
         let event = ctx
             .audit(EventType::OrganizationsListed)
@@ -100,8 +125,9 @@ impl OperateOrganizations {
         org: &str,
         page: PageRequest,
     ) -> Result<Page<MemberView>, OrgError> {
-        let client = Self::client(ctx, Permission::UsersRead, client)?;
-        let org = self.org(client, org).await?;
+        let (client, org) = self
+            .scoped_org(ctx, Permission::UsersRead, client, org)
+            .await?;
         let rows = self
             .ports
             .organizations
@@ -126,8 +152,9 @@ impl OperateOrganizations {
         user: &str,
         groups: &serde_json::Value,
     ) -> Result<MemberView, OrgError> {
-        let client = Self::client(ctx, Permission::UsersUpdate, client)?;
-        let org = self.org(client, org).await?;
+        let (client, org) = self
+            .scoped_org(ctx, Permission::UsersUpdate, client, org)
+            .await?;
         let user = UserId::parse(user)?;
         let groups = checked_groups(groups)?;
         let member = self

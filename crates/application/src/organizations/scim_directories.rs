@@ -57,15 +57,16 @@ impl ManageScimDirectories {
         }
     }
 
-    /// Directory `id` the actor may see and change.
+    /// Directory `id` the actor may see (`write`: and change).
     async fn directory(
         &self,
         ctx: &RequestCtx,
         actor: DomainActor<'_>,
         id: &str,
+        write: bool,
     ) -> Result<ScimDirectory, OrgError> {
         let id = Uuid::try_parse(id.trim()).map_err(|_| OrgError::DirectoryNotFound)?;
-        let client = acting_client(ctx, actor)?;
+        let client = acting_client(ctx, actor, write)?;
         let directory = self
             .ports
             .scim_directories
@@ -186,7 +187,7 @@ impl ManageScimDirectories {
         actor: DomainActor<'_>,
         id: &str,
     ) -> Result<ScimDirectory, OrgError> {
-        self.directory(ctx, actor, id).await
+        self.directory(ctx, actor, id, false).await
     }
 
     /// Renames directory `id` or changes its status (`disabled`: its token is refused until
@@ -201,7 +202,7 @@ impl ManageScimDirectories {
         id: &str,
         input: &DirectoryInput,
     ) -> Result<ScimDirectory, OrgError> {
-        let mut directory = self.directory(ctx, actor, id).await?;
+        let mut directory = self.directory(ctx, actor, id, true).await?;
         if input.organization_id.is_some() {
             return Err(ValidationError::new("organization_id", "cannot change").into());
         }
@@ -261,7 +262,7 @@ impl ManageScimDirectories {
         actor: DomainActor<'_>,
         id: &str,
     ) -> Result<(ScimDirectory, SecretString), OrgError> {
-        let mut directory = self.directory(ctx, actor, id).await?;
+        let mut directory = self.directory(ctx, actor, id, true).await?;
         self.require_recent(actor)?;
         require_covers_mappings(
             &self.ports,

@@ -170,9 +170,10 @@ impl ManageSsoConnections {
         ctx: &RequestCtx,
         actor: DomainActor<'_>,
         id: &str,
+        write: bool,
     ) -> Result<SsoConnection, OrgError> {
         let id = Uuid::try_parse(id.trim()).map_err(|_| OrgError::ConnectionNotFound)?;
-        let client = acting_client(ctx, actor)?;
+        let client = acting_client(ctx, actor, write)?;
         let connection = self
             .ports
             .sso_connections
@@ -439,7 +440,7 @@ impl ManageSsoConnections {
         actor: DomainActor<'_>,
         id: &str,
     ) -> Result<SsoConnection, OrgError> {
-        self.connection(ctx, actor, id).await
+        self.connection(ctx, actor, id, false).await
     }
 
     /// Changes connection `id` (a new `oidc.client_secret` replaces the sealed one; without
@@ -454,7 +455,7 @@ impl ManageSsoConnections {
         id: &str,
         input: &ConnectionInput,
     ) -> Result<SsoConnection, OrgError> {
-        let mut connection = self.connection(ctx, actor, id).await?;
+        let mut connection = self.connection(ctx, actor, id, true).await?;
         // Whoever points the connection somewhere puts people in its groups.
         require_covers_mappings(
             &self.ports,
@@ -504,7 +505,7 @@ impl ManageSsoConnections {
         actor: DomainActor<'_>,
         id: &str,
     ) -> Result<(), OrgError> {
-        let connection = self.connection(ctx, actor, id).await?;
+        let connection = self.connection(ctx, actor, id, true).await?;
         let event = Self::event(ctx, EventType::SsoConnectionDeleted, &connection)
             .before(snapshot(&connection))
             .at(self.ports.clock.now());
@@ -539,7 +540,7 @@ impl ManageSsoConnections {
         actor: DomainActor<'_>,
         id: &str,
     ) -> Result<(Uuid, String), OrgError> {
-        let connection = self.connection(ctx, actor, id).await?;
+        let connection = self.connection(ctx, actor, id, true).await?;
         crate::sso::begin_test(&self.ports, &self.settings, &connection)
             .await
             .map_err(|e| match e {
@@ -560,7 +561,7 @@ impl ManageSsoConnections {
         id: &str,
         test: &str,
     ) -> Result<Value, OrgError> {
-        let connection = self.connection(ctx, actor, id).await?;
+        let connection = self.connection(ctx, actor, id, false).await?;
         let test = Uuid::try_parse(test.trim()).map_err(|_| OrgError::TestNotFound)?;
         crate::sso::test_result(&self.ports, &connection, test)
             .await?

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+mod admins;
 mod audit;
 mod client_assertions;
 mod clients;
@@ -26,6 +27,9 @@ mod tokens;
 mod unit_of_work;
 mod users;
 
+pub use admins::{
+    AdminCredentials, AdminRepository, AdminSession, AdminWriteError, NewAdminSession, RefreshMatch,
+};
 pub use audit::{AuditFilter, AuditLog};
 pub use client_assertions::{ClientAssertions, VerifiedAssertion as VerifiedClientAssertion};
 pub use clients::{ClientRepository, ClientWriteError, SealedSigningKey};
@@ -74,6 +78,8 @@ pub use users::{UserFilter, UserRepository, UserWithPassword, UserWriteError};
 /// Every adapter the use cases need.
 #[derive(Clone)]
 pub struct Ports {
+    /// Admin users, their sessions and the custom admin roles.
+    pub admins: Arc<dyn AdminRepository>,
     pub clients: Arc<dyn ClientRepository>,
     pub users: Arc<dyn UserRepository>,
     pub sessions: Arc<dyn SessionRepository>,

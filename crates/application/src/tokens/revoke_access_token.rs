@@ -56,7 +56,10 @@ impl RevokeAccessToken {
         jti: &str,
         exp: i64,
     ) -> Result<bool, RevokeAccessTokenError> {
-        ctx.require(Permission::TokensRevoke)?;
+        // A jti names no tenant: only an operator of every client revokes by jti.
+        if ctx.require(Permission::TokensRevoke)?.scope != authservice_domain::AdminScope::All {
+            return Err(crate::context::Forbidden("tokens:revoke with scope all").into());
+        }
         let jti = jti.trim();
         if jti.is_empty() || jti.len() > 128 || jti.chars().any(char::is_control) {
             return Err(ValidationError::new("jti", "must be 1 to 128 characters").into());

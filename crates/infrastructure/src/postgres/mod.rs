@@ -1,5 +1,6 @@
 //! PostgreSQL through diesel-async and a deadpool pool; migrations embedded in the binary.
 
+mod admins;
 mod audit;
 mod authorization;
 mod clients;
@@ -38,6 +39,7 @@ use diesel_async::pooled_connection::{
 use diesel_async::{AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+pub use admins::PgAdmins;
 pub use audit::PgAuditLog;
 pub use authorization::PgOrgAuthorization;
 pub use clients::PgClientRepository;

@@ -442,3 +442,54 @@ diesel::table! {
         updated_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    admin_roles (name) {
+        name -> Text,
+        description -> Text,
+        permissions -> Array<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    admin_users (id) {
+        id -> Uuid,
+        email -> Text,
+        password_hash -> Nullable<Text>,
+        roles -> Array<Text>,
+        scope_type -> Text,
+        scope_client_id -> Nullable<Uuid>,
+        scope_organization_id -> Nullable<Uuid>,
+        status -> Text,
+        totp_secret -> Nullable<Bytea>,
+        totp_enabled_at -> Nullable<Timestamptz>,
+        totp_last_step -> Nullable<Int8>,
+        enrollment_hash -> Nullable<Bytea>,
+        enrollment_expires_at -> Nullable<Timestamptz>,
+        last_login_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    admin_sessions (id) {
+        id -> Uuid,
+        admin_user_id -> Uuid,
+        access_hash -> Bytea,
+        access_expires_at -> Timestamptz,
+        refresh_hash -> Bytea,
+        previous_refresh_hash -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        last_used_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(admin_sessions -> admin_users (admin_user_id));
+diesel::allow_tables_to_appear_in_same_query!(admin_sessions, admin_users);

@@ -1,8 +1,10 @@
-//! `auth.v1.AdminService`: metadata `x-admin-api-key` authenticates every call, through the
+//! `auth.v1.AdminService`: metadata `x-admin-api-key` (break-glass) or `authorization: Bearer
+//! adm_at_…` (an admin user) authenticates every call, through the
 //! same use case (constant-time compare, per-IP failure limit, audit) as REST.
 
 use std::sync::Arc;
 
+use authservice_application::admin::AdminCredentialsPresented;
 use authservice_application::clients::{CreateClientInput, ListClientsInput};
 use authservice_application::{RequestCtx, Services};
 use authservice_domain::{Client, Principal};
@@ -39,7 +41,20 @@ impl AdminGrpc {
         let ctx = super::base_ctx(request, &self.trusted_proxies);
         let meta = request.metadata();
         let key = meta.get("x-admin-api-key").and_then(|v| v.to_str().ok());
-        match self.services.authenticate_admin.execute(&ctx, key).await {
+        let bearer = meta
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            });
+        let presented = AdminCredentialsPresented { key, bearer };
+        match self
+            .services
+            .authenticate_admin
+            .execute(&ctx, presented)
+            .await
+        {
             Ok(principal) => Ok(ctx.with_principal(Principal::Admin(principal))),
             Err(err) => Err(to_status(&ctx, err)),
         }

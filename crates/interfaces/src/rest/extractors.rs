@@ -1,6 +1,7 @@
 //! Extractors that authenticate the caller and build the `RequestCtx`.
 //!
-//! `AdminCtx`: `X-Admin-Key` (break-glass). `ClientCtx`: `X-API-Key`, plus the `Origin` check.
+//! `AdminCtx`: `X-Admin-Key` (break-glass) or an admin user's bearer token, authorized against
+//! the route's entry in [`super::admin_routes::ADMIN_ROUTES`]. `ClientCtx`: `X-API-Key`, plus the `Origin` check.
 //! `CurrentUser`: `ClientCtx` plus the bearer access token of a signed-in user.
 //! Put them first in a handler's arguments so authentication runs before the body is read.
 
@@ -47,39 +48,41 @@ pub(crate) fn base_ctx(req: &HttpRequest) -> RequestCtx {
     }
 }
 
-fn header(req: &HttpRequest, name: &str) -> Option<String> {
+pub(super) fn header(req: &HttpRequest, name: &str) -> Option<String> {
     req.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
 }
 
-fn state(req: &HttpRequest) -> Result<web::Data<HttpState>, ApiError> {
+pub(super) fn state(req: &HttpRequest) -> Result<web::Data<HttpState>, ApiError> {
     req.app_data::<web::Data<HttpState>>()
         .cloned()
         .ok_or_else(|| ApiError::new(ErrorKind::Internal, "state missing"))
 }
 
-/// An authenticated operator.
+/// An authenticated operator, allowed on this route: set by
+/// [`super::admin_routes::authorize_admin`], which runs before any extractor reads the body.
 pub struct AdminCtx(pub RequestCtx);
 
 impl FromRequest for AdminCtx {
     type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = state(&req)?;
-            let ctx = base_ctx(&req);
-            let key = header(&req, "x-admin-key");
-            let principal = state
-                .services
-                .authenticate_admin
-                .execute(&ctx, key.as_deref())
-                .await?;
-            req.extensions_mut().insert(principal.clone());
-            Ok(Self(ctx.with_principal(Principal::Admin(principal))))
+        let principal = req
+            .extensions()
+            .get::<authservice_domain::AdminPrincipal>()
+            .cloned();
+        std::future::ready(match principal {
+            Some(principal) => Ok(Self(
+                base_ctx(req).with_principal(Principal::Admin(principal)),
+            )),
+            // Fails closed: only the admin scope's middleware authenticates operators.
+            None => Err(ApiError::new(
+                ErrorKind::AdminUnauthorized,
+                "admin credentials are required",
+            )),
         })
     }
 }

@@ -1,9 +1,11 @@
 //! REST over actix-web.
 
+mod admin_accounts;
 mod admin_clients;
 mod admin_email;
 mod admin_oidc_apps;
 mod admin_organizations;
+pub mod admin_routes;
 mod admin_service_accounts;
 mod admin_tokens;
 mod audit;
@@ -108,7 +110,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(scim::server::routes)
         .service(
             web::scope("/api/admin")
+                .wrap(from_fn(admin_routes::authorize_admin))
                 .wrap(from_fn(middleware::audit_admin_failures))
+                .configure(admin_accounts::routes)
                 .configure(admin_clients::routes)
                 .configure(admin_email::routes)
                 .configure(admin_organizations::routes)

@@ -44,6 +44,11 @@ pub struct Settings {
     pub otel_service_name: String,
     pub jwt_access_ttl: Duration,
     pub jwt_refresh_ttl: Duration,
+    /// `ADMIN_ACCESS_TTL`: an admin user's access token (default 15 minutes, 1 m – 1 h).
+    pub admin_access_ttl: Duration,
+    /// `ADMIN_SESSION_TTL`: an admin session ends this long after sign-in whatever the
+    /// refreshes (default 8 hours, 5 m – 24 h).
+    pub admin_session_ttl: Duration,
     /// `SESSION_MAX_LIFETIME`: sessions end this long after sign-in (default 30 days).
     pub session_max_lifetime: Duration,
     /// `SESSION_IDLE_TIMEOUT`: sessions end when unused this long (default `JWT_REFRESH_TTL`).

@@ -20,6 +20,7 @@ use authservice_domain::{
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+mod admins;
 mod clients;
 mod consents;
 mod email;
@@ -70,6 +71,7 @@ struct OutboxRow {
 
 #[derive(Default, Clone)]
 struct State {
+    admins: admins::Admins,
     clients: Vec<(Client, SealedSecret)>,
     users: Vec<(User, Option<String>)>,
     sessions: Vec<StoredSession>,
