@@ -1,17 +1,17 @@
-/* The operator portal: sign in with the admin key (kept in this page's memory only — never
- * stored), list / create / edit / suspend clients, rotate the API key and JWT secret, manage
+/* The operator portal: sign in with an admin account (email, password, TOTP; see
+ * portal-operators.js) or the break-glass admin key (both kept in this page's memory only —
+ * never stored); what is shown follows the operator's permissions. List / create / edit / suspend clients, rotate the API key and JWT secret, manage
  * signing keys, list a client's organizations and their members, register / rotate / delete a
  * client's OIDC applications (a new client secret is shown once), manage a client's service
  * accounts and their keys (a new key secret is shown once), manage the domains and SSO
  * connections of its organizations (portal-enterprise.js), browse audit events.
- * Same-origin calls to /api/admin/* with X-Admin-Key. */
+ * Same-origin calls to /api/admin/* with the bearer token or X-Admin-Key. */
 (function () {
   "use strict";
 
   const STRINGS = {
     en: {
       title: "Operator portal", adminKey: "Admin key", signIn: "Sign in", signOut: "Sign out",
-      lead: "Sign in with the admin API key. It stays in this tab's memory only.",
       clients: "Clients", newClient: "New client", name: "Name", slug: "Slug (optional)", origins: "Allowed origins (one per line)", redirectUris: "Redirect URIs (exact, one per line)",
       create: "Create client", status: "Status", created: "Created", open: "Open", more: "Load more",
       apiKeyOnce: "API key (shown once; store it now)", jwtOnce: "JWT secret (shown once)",
@@ -39,7 +39,6 @@
     },
     de: {
       title: "Betreiberportal", adminKey: "Admin-Schlüssel", signIn: "Anmelden", signOut: "Abmelden",
-      lead: "Melden Sie sich mit dem Admin-API-Schlüssel an. Er bleibt nur im Speicher dieses Tabs.",
       clients: "Clients", newClient: "Neuer Client", name: "Name", slug: "Slug (optional)", origins: "Erlaubte Origins (eine pro Zeile)", redirectUris: "Redirect-URIs (exakt, eine pro Zeile)",
       create: "Client anlegen", status: "Status", created: "Angelegt", open: "Öffnen", more: "Mehr laden",
       apiKeyOnce: "API-Schlüssel (nur jetzt sichtbar; jetzt speichern)", jwtOnce: "JWT-Geheimnis (nur jetzt sichtbar)",
@@ -67,7 +66,6 @@
     },
     fr: {
       title: "Portail d’exploitation", adminKey: "Clé d’administration", signIn: "Se connecter", signOut: "Se déconnecter",
-      lead: "Connectez-vous avec la clé d’API d’administration. Elle reste uniquement en mémoire dans cet onglet.",
       clients: "Clients", newClient: "Nouveau client", name: "Nom", slug: "Slug (facultatif)", origins: "Origines autorisées (une par ligne)", redirectUris: "URI de redirection (exactes, une par ligne)",
       create: "Créer le client", status: "Statut", created: "Créé", open: "Ouvrir", more: "Charger plus",
       apiKeyOnce: "Clé d’API (affichée une seule fois ; enregistrez-la)", jwtOnce: "Secret JWT (affiché une seule fois)",
@@ -95,7 +93,6 @@
     },
     es: {
       title: "Portal de operación", adminKey: "Clave de administración", signIn: "Iniciar sesión", signOut: "Cerrar sesión",
-      lead: "Inicie sesión con la clave de API de administración. Solo se guarda en la memoria de esta pestaña.",
       clients: "Clientes", newClient: "Nuevo cliente", name: "Nombre", slug: "Slug (opcional)", origins: "Orígenes permitidos (uno por línea)", redirectUris: "URI de redirección (exactas, una por línea)",
       create: "Crear cliente", status: "Estado", created: "Creado", open: "Abrir", more: "Cargar más",
       apiKeyOnce: "Clave de API (se muestra una vez; guárdela ahora)", jwtOnce: "Secreto JWT (se muestra una vez)",
@@ -129,6 +126,7 @@
     .map(pick).find((l) => STRINGS[l]) || "en";
   const t = (k) => STRINGS[lang][k] || STRINGS.en[k] || k;
   let adminKey = null;
+  let ops = null; // window.PortalOperators: the admin account's session and the operators section
 
   const { el, alertBox, uniqueId, busy, markInvalid } = window.AuthService.dom;
   const field = (label, attrs, tag) => window.AuthService.dom.field(label, attrs, { tag });
@@ -137,16 +135,22 @@
   const main = () => document.getElementById("main");
   const fmt = (iso) => (iso ? new Date(iso).toLocaleString(lang) : "—");
 
-  async function api(method, path, body) {
+  const signedIn = () => Boolean(adminKey || ops.headers());
+
+  async function api(method, path, body, retried) {
+    const auth = adminKey ? { "X-Admin-Key": adminKey } : (ops.headers() || {});
     const res = await fetch(path, {
       method,
-      headers: Object.assign({ Accept: "application/json", "X-Admin-Key": adminKey }, body ? { "Content-Type": "application/json" } : {}),
+      headers: Object.assign({ Accept: "application/json" }, auth, body ? { "Content-Type": "application/json" } : {}),
       body: body ? JSON.stringify(body) : undefined,
     });
     const data = await res.json().catch(() => null);
-    if (res.status === 401 && adminKey) {
-      // The key was revoked or mistyped: back to sign-in (the key is dropped from memory).
+    // A lapsed access token is renewed once, then the call is made again.
+    if (res.status === 401 && !adminKey && !retried && ops.headers() && (await ops.refresh())) return api(method, path, body, true);
+    if (res.status === 401 && (adminKey || retried || !ops.headers())) {
+      // The key was revoked or mistyped, or the session ended: back to sign-in (dropped from memory).
       adminKey = null;
+      await ops.signOut();
       signIn();
     }
     if (!res.ok) {
@@ -163,25 +167,32 @@
 
   function render(children) {
     const out = el("button", { class: "as-btn as-secondary as-inline", type: "button", text: t("signOut") });
-    out.addEventListener("click", () => { adminKey = null; signIn(); });
+    out.addEventListener("click", async () => { adminKey = null; await ops.signOut(); signIn(); });
+    const who = signedIn() && ops.who();
     main().replaceChildren(
-      el("div", { class: "as-row" }, [el("h1", { class: "as-title", id: "page-title", text: t("title") }), adminKey ? out : null]),
+      el("div", { class: "as-row" }, [el("h1", { class: "as-title", id: "page-title", text: t("title") }), who ? el("span", { class: "as-meta", text: who }) : null, signedIn() ? out : null]),
       ...children,
     );
   }
 
   function signIn() {
+    const account = ops.signInCard(afterSignIn, (enrol) => render([enrol]));
     const box = alertBox();
     const key = field(t("adminKey"), { type: "password", autocomplete: "off", required: true });
-    const submit = button(t("signIn"));
-    const form = el("form", { class: "as-stack" }, [el("p", { class: "as-lead", text: t("lead") }), box, key.wrap, submit]);
+    const form = el("form", { class: "as-stack" }, [el("p", { class: "as-lead", text: ops.keyLead }), box, key.wrap, button(ops.keySignIn)]);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       adminKey = key.input.value.trim();
-      try { await api("GET", "/api/admin/clients?limit=1"); clientsView(); } catch (err) { adminKey = null; show(box, err.message); }
+      try { await api("GET", "/api/admin/clients?limit=1"); await afterSignIn(); } catch (err) { adminKey = null; show(box, err.message); }
     });
-    render([el("section", { class: "as-card" }, [form])]);
-    key.input.focus();
+    render([el("section", { class: "as-card" }, [account.form]), card(ops.keyTitle, "h-key", [form])]);
+    account.focus();
+  }
+
+  /** Reads what the operator may do, then opens the clients. */
+  async function afterSignIn() {
+    await ops.load(api);
+    await clientsView();
   }
 
   async function clientsView() {
@@ -227,7 +238,12 @@
         await load();
       } catch (err) { show(cBox, err.message); }
     });
-    render([card(t("clients"), "h-clients", [box, table, more]), card(t("newClient"), "h-new", [form]), auditCard(null)]);
+    render([
+      card(t("clients"), "h-clients", [box, table, more]),
+      ...(ops.can("clients:create") && ops.global() ? [card(t("newClient"), "h-new", [form])] : []),
+      ...(ops.can("admins:manage") && ops.global() ? ops.operatorsCard(api) : []),
+      ...(ops.can("audit:read") ? [auditCard(null)] : []),
+    ]);
     await load().catch((err) => show(box, err.message));
   }
 
@@ -279,7 +295,8 @@
       if (!window.confirm(`${t("rotateSecret")}: ${t("oldStops")}`)) return;
       try { const r = await api("POST", `/api/admin/clients/${id}/rotate-secret`); secrets.replaceChildren(secretBox(t("jwtOnce"), r.jwt_secret, "rotated-jwt-secret")); } catch (err) { show(box, err.message); }
     });
-    actions.append(toggle, rotKey, rotSecret);
+    if (ops.can("clients:update")) actions.append(toggle); else save.hidden = true;
+    if (ops.can("clients:rotate_keys")) actions.append(rotKey, rotSecret);
 
     const kBox = alertBox();
     const kRows = el("tbody");
@@ -296,6 +313,7 @@
       e.preventDefault();
       try { await api("POST", `/api/admin/clients/${id}/signing-keys/rotate`, { algorithm: alg.value, overlap_hours: Number(overlap.input.value) }); await loadKeys(); } catch (err) { show(kBox, err.message); }
     });
+    kForm.hidden = !ops.can("clients:rotate_keys");
     const back = el("button", { class: "as-btn as-secondary as-inline", type: "button", text: t("back") });
     back.addEventListener("click", clientsView);
     render([
@@ -307,7 +325,7 @@
       ...(enterprise() ? [enterprise().enterpriseCard(id), enterprise().socialCard(id)] : []),
       oidcCard(id),
       serviceAccountsCard(id),
-      auditCard(id),
+      ...(ops.can("audit:read") ? [auditCard(id)] : []),
     ]);
     await loadKeys().catch((err) => show(kBox, err.message));
   }
@@ -730,6 +748,7 @@
   }
 
   function start() {
+    ops = window.PortalOperators({ el, field, button, show, alertBox, card, lang });
     document.documentElement.lang = lang;
     document.title = t("title");
     const id = "lang-picker";

@@ -21,6 +21,7 @@ mod organizations;
 mod pages;
 mod passkeys;
 mod pipeline;
+mod portal_operators;
 mod saml;
 mod scim;
 mod scim_bulk;

@@ -17,7 +17,7 @@ const WAIT: Duration = Duration::from_secs(15);
 const PASSWORD: &str = "violet-Harbor-42-quill";
 const NEW_PASSWORD: &str = "amber-Lantern-77-fjord";
 
-async fn pages_app() -> (TestApp, SmtpSink, String) {
+pub(crate) async fn pages_app() -> (TestApp, SmtpSink, String) {
     pages_app_with(Vec::new()).await
 }
 
@@ -491,7 +491,7 @@ async fn the_portal_creates_a_client_and_rotates_its_key() {
     )
     .await;
     fill(&mut b, "Admin key", &app.admin_key).await;
-    click(&mut b, "Sign in").await;
+    click(&mut b, "Sign in with the admin key").await;
     sees(&mut b, "New client").await;
     fill(&mut b, "Name", "Portal Made").await;
     fill(
@@ -647,7 +647,7 @@ async fn the_portal_lists_a_clients_organizations_and_their_members() {
     )
     .await;
     fill(&mut b, "Admin key", &app.admin_key).await;
-    click(&mut b, "Sign in").await;
+    click(&mut b, "Sign in with the admin key").await;
     sees(&mut b, "New client").await;
 
     // A client without organizations says so.
@@ -773,7 +773,7 @@ async fn the_portal_registers_an_oidc_app_and_shows_its_secret_once() {
     )
     .await;
     fill(&mut b, "Admin key", &app.admin_key).await;
-    click(&mut b, "Sign in").await;
+    click(&mut b, "Sign in with the admin key").await;
     sees(&mut b, "New client").await;
     click(&mut b, "Open: OIDC Portal").await;
     sees(&mut b, "No OIDC applications yet.").await;
@@ -944,7 +944,7 @@ async fn the_portal_creates_a_service_account_and_shows_a_key_secret_once() {
     )
     .await;
     fill(&mut b, "Admin key", &app.admin_key).await;
-    click(&mut b, "Sign in").await;
+    click(&mut b, "Sign in with the admin key").await;
     sees(&mut b, "New client").await;
     click(&mut b, "Open: Machines Portal").await;
     sees(&mut b, "No service accounts yet.").await;
@@ -1065,7 +1065,7 @@ async fn the_portal_creates_a_service_account_and_shows_a_key_secret_once() {
     )
     .await;
     fill(&mut b, "Admin key", &app.admin_key).await;
-    click(&mut b, "Sign in").await;
+    click(&mut b, "Sign in with the admin key").await;
     sees(&mut b, "New client").await;
     click(&mut b, "Open: Machines Portal").await;
     click(&mut b, "Keys: Billing worker").await;

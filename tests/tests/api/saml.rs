@@ -561,7 +561,7 @@ async fn the_portal_adds_a_saml_connection_from_its_metadata_url() {
     )
     .await;
     fill(&mut b, "Admin key", &s.app.admin_key).await;
-    click(&mut b, "Sign in").await;
+    click(&mut b, "Sign in with the admin key").await;
     click(&mut b, "Open: Test App").await;
     sees(&mut b, "Domains and SSO").await;
     fill(&mut b, "Connection name", "Acme SAML").await;

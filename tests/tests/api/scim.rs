@@ -441,7 +441,7 @@ async fn the_portal_adds_a_scim_directory_shows_its_token_once_and_rotates_it_in
     )
     .await;
     fill(&mut b, "Admin key", &s.app.admin_key).await;
-    click(&mut b, "Sign in").await;
+    click(&mut b, "Sign in with the admin key").await;
     click(&mut b, "Open: Test App").await;
     sees(&mut b, "SCIM directories").await;
     sees(&mut b, "No SCIM directories yet.").await;

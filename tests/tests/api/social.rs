@@ -277,7 +277,7 @@ async fn the_portal_configures_a_social_provider_in_chromium() {
     )
     .await;
     fill(&mut b, "Admin key", &s.app.admin_key).await;
-    click(&mut b, "Sign in").await;
+    click(&mut b, "Sign in with the admin key").await;
     click(&mut b, "Open: Test App").await;
     sees(&mut b, "No social providers yet.").await;
     ok(

@@ -1100,7 +1100,7 @@ async fn the_portal_claims_a_domain_and_manages_sso_connections_in_chromium() {
     )
     .await;
     fill(&mut b, "Admin key", &s.app.admin_key).await;
-    click(&mut b, "Sign in").await;
+    click(&mut b, "Sign in with the admin key").await;
     click(&mut b, "Open: Test App").await;
     sees(&mut b, "Domains and SSO").await;
     sees(&mut b, "Acme Okta").await;
