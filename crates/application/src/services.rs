@@ -183,7 +183,7 @@ impl Services {
             complete_challenge: CompleteChallenge::new(ports, &config.auth),
             passkeys: ManagePasskeys::new(ports, &config.auth, &config.mail),
             passkey_login: PasskeyLogin::new(ports, &config.auth, &config.mail.base_url),
-            manage_user: ManageUser::new(ports, &config.auth),
+            manage_user: ManageUser::new(ports, &config.auth, &config.mail),
             reauthenticate: Reauthenticate::new(
                 ports,
                 &config.auth,

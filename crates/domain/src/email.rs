@@ -69,10 +69,12 @@ pub enum Notice {
     PasswordChanged,
     /// Someone tried to sign up with an address that already has an account.
     SignupWithExistingAccount,
+    /// An operator removed the account's second factors (TOTP, recovery codes, passkeys).
+    SecondFactorsReset,
 }
 
 impl Notice {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::PasskeyAdded,
         Self::PasskeyRemoved,
         Self::TotpEnabled,
@@ -80,6 +82,7 @@ impl Notice {
         Self::RecoveryCodesRegenerated,
         Self::PasswordChanged,
         Self::SignupWithExistingAccount,
+        Self::SecondFactorsReset,
     ];
 
     /// The message's name (its strings section is `notice_<name>`, its outbox kind too).
@@ -93,6 +96,7 @@ impl Notice {
             Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             Self::PasswordChanged => "password_changed",
             Self::SignupWithExistingAccount => "signup_existing_account",
+            Self::SecondFactorsReset => "second_factors_reset",
         }
     }
 

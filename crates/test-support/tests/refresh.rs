@@ -35,15 +35,19 @@ async fn set_status(world: &World, user: &authservice_domain::User, status: &str
         .with_principal(authservice_domain::Principal::Admin(
             authservice_domain::AdminPrincipal::break_glass(),
         ));
-    authservice_application::users::ManageUser::new(&world.ports, &world.auth_config())
-        .set_status(
-            &admin,
-            &user.client_id.to_string(),
-            &user.id.to_string(),
-            status,
-        )
-        .await
-        .expect("status set");
+    authservice_application::users::ManageUser::new(
+        &world.ports,
+        &world.auth_config(),
+        &world.mail_config(),
+    )
+    .set_status(
+        &admin,
+        &user.client_id.to_string(),
+        &user.id.to_string(),
+        status,
+    )
+    .await
+    .expect("status set");
 }
 
 async fn refresh(world: &World, token: &SecretString) -> Result<IssuedTokens, RefreshSessionError> {

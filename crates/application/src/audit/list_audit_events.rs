@@ -13,6 +13,7 @@ use crate::ports::{AuditFilter, Ports};
 #[derive(Debug, Clone, Default)]
 pub struct ListAuditEventsInput {
     pub client_id: Option<String>,
+    pub user_id: Option<String>,
     pub event_type: Option<String>,
     pub actor_type: Option<String>,
     pub actor_id: Option<String>,
@@ -109,8 +110,15 @@ impl ListAuditEvents {
                 })
             })
             .transpose()?;
+        let user_id = non_empty(input.user_id)
+            .map(|u| {
+                uuid::Uuid::parse_str(&u)
+                    .map_err(|_| ValidationError::new("user_id", "must be a UUID"))
+            })
+            .transpose()?;
         let filter = AuditFilter {
             client_id,
+            user_id,
             event_type: non_empty(input.event_type),
             actor_type,
             actor_id: non_empty(input.actor_id),

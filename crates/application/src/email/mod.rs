@@ -306,6 +306,41 @@ async fn request_link(
     Ok(())
 }
 
+/// An operator has a link for `purpose` (a password reset, a verification) sent to `user`: the
+/// client's link base, the per-address limit (3 an hour), audited `event_type` with the
+/// operator as actor.
+///
+/// # Errors
+/// `RateLimited`, a store or rendering failure.
+pub(crate) async fn send_link_for_operator(
+    ports: &Ports,
+    config: &MailConfig,
+    ctx: &RequestCtx,
+    client: &Client,
+    user: &authservice_domain::User,
+    purpose: TokenPurpose,
+    event_type: EventType,
+) -> Result<(), EmailFlowError> {
+    limit_per_email(ports, purpose.as_str(), client, &user.email).await?;
+    let settings = compose::load_settings(ports, client).await?;
+    let pending = compose::prepare_email(
+        ports,
+        config,
+        ctx,
+        client,
+        user,
+        compose::Outgoing {
+            purpose,
+            base_url: None,
+            settings: &settings,
+            event_type,
+        },
+    )
+    .await?;
+    enqueue(ports, &pending).await?;
+    Ok(())
+}
+
 /// Stores a prepared message and wakes the worker.
 async fn enqueue(ports: &Ports, pending: &PendingEmail) -> anyhow::Result<()> {
     ports.one_time_tokens.issue(pending).await?;

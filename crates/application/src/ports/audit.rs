@@ -7,6 +7,8 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub client_id: Option<ClientId>,
+    /// Events about this user (`user_id`).
+    pub user_id: Option<uuid::Uuid>,
     pub event_type: Option<String>,
     pub actor_type: Option<ActorType>,
     pub actor_id: Option<String>,

@@ -188,14 +188,24 @@ pub enum Write {
         id: Uuid,
         version: i64,
     },
-    /// Sets the user's address, proven (`email_verified`), at `at`, and voids the emailed
-    /// links still out (they went to the old address). Required; an address another account
-    /// of the client has is [`Committed::Duplicate`].
+    /// Sets the user's address and whether it is proven (`verified`), at `at`, and voids the
+    /// emailed links still out (they went to the old address). Required; an address another
+    /// account of the client has is [`Committed::Duplicate`].
     SetUserEmail {
         client: ClientId,
         user: UserId,
         email: authservice_domain::Email,
+        verified: bool,
         at: DateTime<Utc>,
+    },
+    /// Erases a user: the account and everything that cascades from it (sessions, factors,
+    /// identities, memberships, links), its queued and sent emails, and pseudonymises its audit
+    /// events (`pseudonym` replaces its id; IP, user agent, snapshots and addresses removed).
+    /// Required: refused when the user is gone or is the last owner of an organization.
+    EraseUser {
+        client: ClientId,
+        user: UserId,
+        pseudonym: Uuid,
     },
     /// Stores a new SCIM group with those of its members that are users of its directory.
     /// Required; a `displayName` the directory has already is [`Committed::Duplicate`].

@@ -45,6 +45,7 @@ impl Scim {
             client: dir.client_id,
             user: account.id,
             email: email.clone(),
+            verified: true,
             at: user.updated_at,
         });
         writes.push(Write::Audit(

@@ -24,8 +24,26 @@ pub enum ManageUserError {
     NotFound,
     #[error(transparent)]
     Page(#[from] crate::pagination::PageError),
+    #[error("the address is already verified")]
+    AlreadyVerified,
+    #[error("the user is the last owner of an organization")]
+    LastOwner,
+    #[error("too many emails to this address; try again later")]
+    RateLimited { retry_after: std::time::Duration },
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl From<crate::email::EmailFlowError> for ManageUserError {
+    fn from(err: crate::email::EmailFlowError) -> Self {
+        match err {
+            crate::email::EmailFlowError::RateLimited { retry_after } => {
+                Self::RateLimited { retry_after }
+            }
+            crate::email::EmailFlowError::AlreadyVerified => Self::AlreadyVerified,
+            other => Self::Unexpected(anyhow::Error::new(other)),
+        }
+    }
 }
 
 impl UseCaseError for ManageUserError {
@@ -34,7 +52,17 @@ impl UseCaseError for ManageUserError {
             Self::Forbidden(_) => ErrorKind::Forbidden,
             Self::Invalid(_) | Self::Page(_) => ErrorKind::InvalidRequest,
             Self::NotFound => ErrorKind::UserNotFound,
+            Self::AlreadyVerified => ErrorKind::EmailAlreadyVerified,
+            Self::LastOwner => ErrorKind::LastOwner,
+            Self::RateLimited { .. } => ErrorKind::RateLimited,
             Self::Unexpected(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
         }
     }
 }
@@ -53,20 +81,22 @@ pub struct UserSearchInput {
 }
 
 pub struct ManageUser {
-    ports: Ports,
-    config: AuthConfig,
+    pub(super) ports: Ports,
+    pub(super) config: AuthConfig,
+    pub(super) mail: crate::email::MailConfig,
 }
 
 impl ManageUser {
     #[must_use]
-    pub fn new(ports: &Ports, config: &AuthConfig) -> Self {
+    pub fn new(ports: &Ports, config: &AuthConfig, mail: &crate::email::MailConfig) -> Self {
         Self {
             ports: ports.clone(),
             config: config.clone(),
+            mail: mail.clone(),
         }
     }
 
-    fn ids(
+    pub(super) fn ids(
         ctx: &RequestCtx,
         permission: Permission,
         client: &str,

@@ -141,6 +141,9 @@ impl AuditLog for PgAuditLog {
         if let Some(client) = filter.client_id {
             query = query.filter(audit_events::client_id.eq(client.as_uuid()));
         }
+        if let Some(user) = filter.user_id {
+            query = query.filter(audit_events::user_id.eq(user));
+        }
         if let Some(v) = &filter.event_type {
             query = query.filter(audit_events::event_type.eq(v.clone()));
         }

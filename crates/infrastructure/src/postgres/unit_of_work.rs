@@ -164,8 +164,14 @@ async fn apply(tx: &mut AsyncPgConnection, write: &Write) -> Result<Option<Writt
             client,
             user,
             email,
+            verified,
             at,
-        } => required(super::users::set_email(tx, *client, *user, email, *at).await?),
+        } => required(super::users::set_email(tx, *client, *user, email, *verified, *at).await?),
+        Write::EraseUser {
+            client,
+            user,
+            pseudonym,
+        } => required(super::users::erase(tx, *client, *user, *pseudonym).await?),
         Write::CreateScimGroup(group) => required(super::scim_groups::insert(tx, group).await?),
         Write::ReplaceScimGroup(group) => required(super::scim_groups::replace(tx, group).await?),
         Write::DeleteScimGroup {

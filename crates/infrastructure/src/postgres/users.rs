@@ -306,6 +306,7 @@ pub(super) async fn set_email(
     client: ClientId,
     id: UserId,
     email: &authservice_domain::Email,
+    verified: bool,
     at: DateTime<Utc>,
 ) -> QueryResult<bool> {
     let changed = diesel::update(
@@ -315,7 +316,7 @@ pub(super) async fn set_email(
     )
     .set((
         users::email.eq(email.as_str()),
-        users::email_verified.eq(true),
+        users::email_verified.eq(verified),
         users::updated_at.eq(at),
     ))
     .execute(tx)
@@ -335,6 +336,84 @@ pub(super) async fn set_email(
     .execute(tx)
     .await?;
     Ok(true)
+}
+
+/// Erases user `id` of `client` (see `Write::EraseUser`); `false` when the user is gone or is
+/// the last owner of an organization (nothing is changed then).
+pub(super) async fn erase(
+    tx: &mut AsyncPgConnection,
+    client: ClientId,
+    id: UserId,
+    pseudonym: uuid::Uuid,
+) -> QueryResult<bool> {
+    use diesel::sql_types::{Text, Uuid as SqlUuid};
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        found: bool,
+    }
+    // Locks the account; an owner with no other owner in an organization is refused.
+    let email: Option<String> = users::table
+        .filter(users::client_id.eq(client.as_uuid()))
+        .filter(users::id.eq(id.as_uuid()))
+        .select(users::email)
+        .for_update()
+        .first(tx)
+        .await
+        .optional()?;
+    let Some(email) = email else {
+        return Ok(false);
+    };
+    let last_owner: Found = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM organization_members m \
+           WHERE m.client_id = $1 AND m.user_id = $2 AND m.role = 'owner' \
+           AND NOT EXISTS (SELECT 1 FROM organization_members o \
+             WHERE o.organization_id = m.organization_id AND o.role = 'owner' AND o.user_id <> m.user_id)) AS found",
+    )
+    .bind::<SqlUuid, _>(client.as_uuid())
+    .bind::<SqlUuid, _>(id.as_uuid())
+    .get_result(tx)
+    .await?;
+    if last_owner.found {
+        return Ok(false);
+    }
+    diesel::sql_query(
+        "DELETE FROM email_outbox WHERE client_id = $1 AND (user_id = $2 OR recipient = $3)",
+    )
+    .bind::<SqlUuid, _>(client.as_uuid())
+    .bind::<SqlUuid, _>(id.as_uuid())
+    .bind::<Text, _>(&email)
+    .execute(tx)
+    .await?;
+    // The trigger lets this transaction pseudonymise (and only that), until switched off.
+    diesel::sql_query("SET LOCAL authservice.audit_erasure = 'on'")
+        .execute(tx)
+        .await?;
+    diesel::sql_query(
+        "UPDATE audit_events SET \
+           user_id = CASE WHEN user_id = $2 THEN $3 ELSE user_id END, \
+           target_id = CASE WHEN target_id = $2::text THEN $3::text ELSE target_id END, \
+           actor_id = CASE WHEN actor_id = $2::text THEN $3::text ELSE actor_id END, \
+           ip = NULL, user_agent = NULL, before = NULL, after = NULL, \
+           metadata = metadata - 'email' - 'old_email' - 'new_email' - 'display_name' - 'name' - 'q' \
+         WHERE client_id = $1 AND (user_id = $2 OR target_id = $2::text OR actor_id = $2::text)",
+    )
+    .bind::<SqlUuid, _>(client.as_uuid())
+    .bind::<SqlUuid, _>(id.as_uuid())
+    .bind::<SqlUuid, _>(pseudonym)
+    .execute(tx)
+    .await?;
+    diesel::sql_query("SET LOCAL authservice.audit_erasure = 'off'")
+        .execute(tx)
+        .await?;
+    let deleted = diesel::delete(
+        users::table
+            .filter(users::client_id.eq(client.as_uuid()))
+            .filter(users::id.eq(id.as_uuid())),
+    )
+    .execute(tx)
+    .await?;
+    Ok(deleted > 0)
 }
 
 /// Sets the user's status; the user as stored, `None` when gone.

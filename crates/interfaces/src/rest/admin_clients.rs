@@ -1,4 +1,4 @@
-//! `/api/admin/clients`: create, list, get, patch, rotate keys; read and disable a client's users.
+//! `/api/admin/clients`: create, list, get, patch, rotate keys (a client's users: admin_end_users).
 
 use actix_web::{HttpResponse, web};
 use authservice_application::clients::{
@@ -29,99 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/clients/{id}/rotate-secret").post(rotate_jwt_secret))
     .service(web::resource("/clients/{id}/rotate-jwt").post(rotate_jwt_secret))
     .service(web::resource("/clients/{id}/signing-keys").get(list_signing_keys))
-    .service(web::resource("/clients/{id}/signing-keys/rotate").post(rotate_signing_key))
-    .service(web::resource("/clients/{id}/users").get(search_users))
-    .service(
-        web::resource("/clients/{id}/users/{user_id}/sessions/revoke").post(revoke_user_sessions),
-    )
-    .service(
-        web::resource("/clients/{id}/users/{user_id}")
-            .get(get_user)
-            .patch(update_user),
-    );
-}
-
-#[derive(Debug, Deserialize)]
-struct UserSearchQuery {
-    q: Option<String>,
-    status: Option<String>,
-    email_verified: Option<String>,
-    has_mfa: Option<String>,
-    organization_id: Option<String>,
-    limit: Option<i64>,
-    cursor: Option<String>,
-}
-
-/// `GET /clients/{id}/users?q=&status=&email_verified=&has_mfa=&organization_id=&limit=&cursor=`
-async fn search_users(
-    AdminCtx(ctx): AdminCtx,
-    state: web::Data<HttpState>,
-    client: web::Path<String>,
-    query: web::Query<UserSearchQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let q = query.into_inner();
-    let input = authservice_application::users::UserSearchInput {
-        q: q.q,
-        status: q.status,
-        email_verified: q.email_verified,
-        has_mfa: q.has_mfa,
-        organization_id: q.organization_id,
-        limit: q.limit,
-        cursor: q.cursor,
-    };
-    let page = state
-        .services
-        .manage_user
-        .search(&ctx, &client, &input)
-        .await?;
-    let users: Vec<Value> = page.items.iter().map(super::auth::user_json).collect();
-    Ok(HttpResponse::Ok().json(json!({ "users": users, "next_cursor": page.next_cursor })))
-}
-
-/// Ends every session of the user at once.
-async fn revoke_user_sessions(
-    AdminCtx(ctx): AdminCtx,
-    state: web::Data<HttpState>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (client, user) = path.into_inner();
-    state
-        .services
-        .manage_user
-        .revoke_sessions(&ctx, &client, &user)
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-async fn get_user(
-    AdminCtx(ctx): AdminCtx,
-    state: web::Data<HttpState>,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (client, user) = path.into_inner();
-    let user = state.services.manage_user.get(&ctx, &client, &user).await?;
-    Ok(HttpResponse::Ok().json(super::auth::user_json(&user)))
-}
-
-#[derive(Debug, Deserialize)]
-struct PatchUserBody {
-    status: String,
-}
-
-/// `{status: "disabled"}` ends every session of the user at once; `"active"` re-enables.
-async fn update_user(
-    AdminCtx(ctx): AdminCtx,
-    state: web::Data<HttpState>,
-    path: web::Path<(String, String)>,
-    body: web::Json<PatchUserBody>,
-) -> Result<HttpResponse, ApiError> {
-    let (client, user) = path.into_inner();
-    let user = state
-        .services
-        .manage_user
-        .set_status(&ctx, &client, &user, &body.status)
-        .await?;
-    Ok(HttpResponse::Ok().json(super::auth::user_json(&user)))
+    .service(web::resource("/clients/{id}/signing-keys/rotate").post(rotate_signing_key));
 }
 
 #[derive(Debug, Deserialize)]

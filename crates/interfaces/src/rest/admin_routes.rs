@@ -102,6 +102,23 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
         "/clients/{id}/users/{user_id}/sessions/revoke",
         UsersUpdate,
     ),
+    route("DELETE", "/clients/{id}/users/{user_id}", UsersUpdate),
+    route(
+        "POST",
+        "/clients/{id}/users/{user_id}/mfa/reset",
+        UsersUpdate,
+    ),
+    route(
+        "POST",
+        "/clients/{id}/users/{user_id}/send-password-reset",
+        UsersUpdate,
+    ),
+    route(
+        "POST",
+        "/clients/{id}/users/{user_id}/resend-verification",
+        UsersUpdate,
+    ),
+    route("GET", "/clients/{id}/users/{user_id}/export", UsersRead),
     route("GET", "/clients/{id}/email-config", ClientsRead),
     route("PUT", "/clients/{id}/email-config", ClientsUpdate),
     route("POST", "/clients/{id}/email-config", ClientsUpdate),

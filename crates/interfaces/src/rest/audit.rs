@@ -17,6 +17,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize)]
 struct AuditQuery {
     client_id: Option<String>,
+    user_id: Option<String>,
     event_type: Option<String>,
     actor_type: Option<String>,
     actor_id: Option<String>,
@@ -42,6 +43,7 @@ async fn list_audit_events(
             &ctx,
             ListAuditEventsInput {
                 client_id: q.client_id,
+                user_id: q.user_id,
                 event_type: q.event_type,
                 actor_type: q.actor_type,
                 actor_id: q.actor_id,

@@ -3,6 +3,7 @@
 mod admin_accounts;
 mod admin_clients;
 mod admin_email;
+mod admin_end_users;
 mod admin_oidc_apps;
 mod admin_organizations;
 pub mod admin_routes;
@@ -114,6 +115,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .wrap(from_fn(middleware::audit_admin_failures))
                 .configure(admin_accounts::routes)
                 .configure(admin_clients::routes)
+                .configure(admin_end_users::routes)
                 .configure(admin_email::routes)
                 .configure(admin_organizations::routes)
                 .configure(domains::admin_routes)

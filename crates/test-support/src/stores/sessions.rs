@@ -207,6 +207,7 @@ impl AuditLog for MemoryDb {
             .iter()
             .rev()
             .filter(|e| filter.client_id.is_none_or(|c| e.client_id == Some(c)))
+            .filter(|e| filter.user_id.is_none_or(|u| e.user_id == Some(u)))
             .filter(|e| {
                 filter
                     .event_type

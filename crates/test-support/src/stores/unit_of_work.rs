@@ -51,12 +51,18 @@ impl UnitOfWork for MemoryDb {
                     st.end_app_sessions(client, user, app, at, reason),
                 )),
                 Write::UpdateUserProfile(user) => st.update_profile(&user).then_some(Written::Done),
+                Write::EraseUser {
+                    client,
+                    user,
+                    pseudonym,
+                } => st.erase(client, user, pseudonym).then_some(Written::Done),
                 Write::SetUserEmail {
                     client,
                     user,
                     email,
+                    verified,
                     at,
-                } => match st.set_email(client, user, &email, at) {
+                } => match st.set_email(client, user, &email, verified, at) {
                     None => {
                         *st = saved;
                         return Ok(Committed::Duplicate(i));

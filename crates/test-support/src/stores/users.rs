@@ -132,11 +132,66 @@ impl State {
 
     /// Sets a user's address as proven: `None` when another account has it, `Some(false)`
     /// when the user is gone.
+    /// Erases the user (see `Write::EraseUser`); `false` when gone or the last owner of an
+    /// organization.
+    pub(super) fn erase(&mut self, client: ClientId, id: UserId, pseudonym: Uuid) -> bool {
+        use authservice_domain::organization::OrgRole;
+        if self.user_mut(client, id).is_none() {
+            return false;
+        }
+        let last_owner = self.members.iter().any(|m| {
+            m.client_id == client
+                && m.user_id == id
+                && m.role == OrgRole::owner()
+                && !self.members.iter().any(|o| {
+                    o.organization_id == m.organization_id
+                        && o.role == OrgRole::owner()
+                        && o.user_id != id
+                })
+        });
+        if last_owner {
+            return false;
+        }
+        let raw = id.to_string();
+        for e in &mut self.audit {
+            if e.client_id == Some(client)
+                && (e.user_id == Some(id.as_uuid())
+                    || e.target_id.as_deref() == Some(raw.as_str())
+                    || e.actor_id.as_deref() == Some(raw.as_str()))
+            {
+                if e.user_id == Some(id.as_uuid()) {
+                    e.user_id = Some(pseudonym);
+                }
+                for field in [&mut e.target_id, &mut e.actor_id] {
+                    if field.as_deref() == Some(raw.as_str()) {
+                        *field = Some(pseudonym.to_string());
+                    }
+                }
+                e.ip = None;
+                e.user_agent = None;
+                e.before = None;
+                e.after = None;
+            }
+        }
+        self.users
+            .retain(|(u, _)| !(u.client_id == client && u.id == id));
+        self.sessions
+            .retain(|s| !(s.row.client_id == client && s.row.user_id == id));
+        self.members
+            .retain(|m| !(m.client_id == client && m.user_id == id));
+        self.passkeys
+            .retain(|p| !(p.client_id == client && p.user_id == id));
+        self.totp.remove(&(client, id));
+        self.recovery.retain(|r| !(r.0 == client && r.1 == id));
+        true
+    }
+
     pub(super) fn set_email(
         &mut self,
         client: ClientId,
         id: UserId,
         email: &authservice_domain::Email,
+        verified: bool,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Option<bool> {
         if self
@@ -150,7 +205,7 @@ impl State {
             return Some(false);
         };
         stored.email = email.clone();
-        stored.email_verified = true;
+        stored.email_verified = verified;
         stored.updated_at = at;
         for row in &mut self.one_time {
             let r = &mut row.record;

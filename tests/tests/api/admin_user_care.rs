@@ -1,0 +1,291 @@
+//! Operators look after one user: the whole account, profile and address changes (the new
+//! address is verified by the user), a second-factor reset (the user is emailed, sessions end),
+//! emailed links, an export for access requests, and an erasure that removes the personal data
+//! and keeps the audit trail with a pseudonym.
+
+use std::time::Duration;
+
+use authservice_tests::smtp::SmtpSink;
+use authservice_tests::{AppOptions, TestApp, smtp_env, spawn_app_with};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::auth_helpers::{call, key_of, signup};
+use crate::mfa::enrol_totp;
+
+async fn app_with_mail() -> (TestApp, SmtpSink) {
+    let sink = SmtpSink::start().await;
+    let mut env = smtp_env(sink.port());
+    env.push(("SIGNUP_RATE_LIMIT", "100".to_owned()));
+    let app = spawn_app_with(AppOptions {
+        env,
+        ..Default::default()
+    })
+    .await;
+    (app, sink)
+}
+
+async fn admin(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let res = app.admin(method, path, body).await;
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operators_read_reset_change_and_export_a_user() {
+    let (app, sink) = app_with_mail().await;
+    let created = app.new_client().await;
+    let (key, client) = (
+        key_of(&created),
+        created["client"]["id"].as_str().unwrap().to_owned(),
+    );
+    let ada = signup(&app, &key, "ada@example.com").await;
+    let id = ada["user"]["id"].as_str().unwrap().to_owned();
+    let access = ada["access_token"].as_str().unwrap().to_owned();
+    enrol_totp(&app, &key, &access).await;
+    let user_path = format!("/api/admin/clients/{client}/users/{id}");
+
+    let (status, detail) = admin(&app, Method::GET, &user_path, None).await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    assert_eq!(detail["email"], "ada@example.com");
+    assert_eq!(detail["second_factors"]["totp"], true, "{detail}");
+    assert!(
+        detail["second_factors"]["recovery_codes"]["unused"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(!detail["sessions"].as_array().unwrap().is_empty());
+    assert!(
+        detail["recent_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event_type"] == "mfa.totp_enabled")
+    );
+    assert_eq!(detail["organizations"], json!([]));
+    let text = detail.to_string();
+    assert!(
+        !text.contains("password") && !text.contains("secret"),
+        "{detail}"
+    );
+
+    // Second factors reset: TOTP, recovery codes and passkeys gone, sessions ended, user told.
+    let (status, body) = admin(&app, Method::POST, &format!("{user_path}/mfa/reset"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, detail) = admin(&app, Method::GET, &user_path, None).await;
+    assert_eq!(detail["second_factors"]["totp"], false);
+    assert_eq!(detail["second_factors"]["recovery_codes"]["total"], 0);
+    assert_eq!(detail["sessions"], json!([]));
+    let me = call(&app, Method::GET, "/api/auth/me", &key, None, Some(&access)).await;
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    let notice = sink
+        .wait_for_text("ada@example.com", "the passkeys of your", WAIT)
+        .await;
+    assert!(
+        notice.subject.contains("second factors"),
+        "{}",
+        notice.subject
+    );
+    let reset = app.audit_events("event_type=user.mfa_reset").await;
+    assert_eq!(reset[0]["actor_type"], "admin");
+    assert_eq!(reset[0]["user_id"], json!(id));
+
+    // A new address is the user's to prove: a link goes there, and it is unverified until then.
+    let (status, changed) = admin(
+        &app,
+        Method::PATCH,
+        &user_path,
+        Some(json!({ "display_name": "Grace Hopper", "email": "grace@example.com" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["email"], "grace@example.com");
+    assert_eq!(changed["email_verified"], false);
+    assert_eq!(changed["display_name"], "Grace Hopper");
+    let link = sink.wait_for_rcpt("grace@example.com", WAIT).await;
+    assert!(link.link("verify").contains("token="), "{}", link.text);
+    let updated = app.audit_events("event_type=user.updated").await;
+    assert_eq!(updated[0]["before"]["email"], "ada@example.com");
+    assert_eq!(updated[0]["after"]["email"], "grace@example.com");
+    let (status, body) = admin(
+        &app,
+        Method::PATCH,
+        &user_path,
+        Some(json!({ "email": "not-an-address" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    let (status, _) = admin(
+        &app,
+        Method::POST,
+        &format!("{user_path}/resend-verification"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, verified) = admin(
+        &app,
+        Method::PATCH,
+        &user_path,
+        Some(json!({ "email_verified": true })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(verified["email_verified"], true);
+    let (status, body) = admin(
+        &app,
+        Method::POST,
+        &format!("{user_path}/resend-verification"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["code"], "email_already_verified");
+
+    let (status, _) = admin(
+        &app,
+        Method::POST,
+        &format!("{user_path}/send-password-reset"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let reset_mail = sink.wait_for_text("grace@example.com", "reset", WAIT).await;
+    assert!(reset_mail.link("reset").contains("token="));
+
+    // The export: the account, its factors, its events; never a secret.
+    let res = app
+        .admin(Method::GET, &format!("{user_path}/export"), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let export: Value = res.json().await.unwrap();
+    assert_eq!(export["email"], "grace@example.com");
+    assert!(
+        export["audit_events"].as_array().unwrap().len() >= 5,
+        "{export}"
+    );
+    assert!(export["consents"].is_array());
+    assert!(
+        !app.audit_events("event_type=user.exported")
+            .await
+            .is_empty()
+    );
+    let (status, events) = admin(
+        &app,
+        Method::GET,
+        &format!("/api/admin/audit-events?user_id={id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["user_id"] == json!(id))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn erasing_a_user_removes_the_personal_data_and_keeps_a_pseudonymous_trail() {
+    let (app, _sink) = app_with_mail().await;
+    let created = app.new_client().await;
+    let (key, client) = (
+        key_of(&created),
+        created["client"]["id"].as_str().unwrap().to_owned(),
+    );
+    let bob = signup(&app, &key, "bob@example.com").await;
+    let id = bob["user"]["id"].as_str().unwrap().to_owned();
+    let access = bob["access_token"].as_str().unwrap().to_owned();
+    let user_path = format!("/api/admin/clients/{client}/users/{id}");
+
+    // The last owner of an organization is not erased (the organization would be orphaned).
+    let org = call(
+        &app,
+        Method::POST,
+        "/api/auth/organizations",
+        &key,
+        Some(json!({ "name": "Bob Co" })),
+        Some(&access),
+    )
+    .await;
+    assert_eq!(org.status(), StatusCode::CREATED);
+    let (status, body) = admin(&app, Method::DELETE, &user_path, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "last_owner");
+    let org: Value = org.json().await.unwrap();
+    let org_id = org["id"]
+        .as_str()
+        .or_else(|| org["organization"]["id"].as_str())
+        .unwrap()
+        .to_owned();
+    app.execute_sql(&format!("DELETE FROM organizations WHERE id = '{org_id}'"))
+        .await
+        .unwrap();
+
+    let (status, erased) = admin(&app, Method::DELETE, &user_path, None).await;
+    assert_eq!(status, StatusCode::OK, "{erased}");
+    let pseudonym = erased["pseudonym"].as_str().unwrap().to_owned();
+    assert_ne!(pseudonym, id);
+    let (status, _) = admin(&app, Method::GET, &user_path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let me = call(&app, Method::GET, "/api/auth/me", &key, None, Some(&access)).await;
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+
+    // Nothing in the trail names the person; their events remain, under the pseudonym.
+    let count = |sql: String| {
+        let app = &app;
+        async move { app.query_text(&sql).await[0].clone() }
+    };
+    assert_eq!(
+        count(format!("SELECT count(*)::text AS value FROM audit_events WHERE user_id = '{id}' OR target_id = '{id}' OR actor_id = '{id}'")).await,
+        "0"
+    );
+    assert_eq!(
+        count("SELECT count(*)::text AS value FROM audit_events WHERE concat(metadata::text, before::text, after::text, ip, user_agent) ILIKE '%bob@example.com%'".to_owned()).await,
+        "0"
+    );
+    assert_ne!(
+        count(format!(
+            "SELECT count(*)::text AS value FROM audit_events WHERE user_id = '{pseudonym}'"
+        ))
+        .await,
+        "0"
+    );
+    assert_eq!(
+        count(format!(
+            "SELECT count(*)::text AS value FROM users WHERE id = '{id}'"
+        ))
+        .await,
+        "0"
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*)::text AS value FROM email_outbox WHERE recipient = 'bob@example.com'"
+                .to_owned()
+        )
+        .await,
+        "0"
+    );
+    let erasure = app.audit_events("event_type=user.erased").await;
+    assert_eq!(erasure[0]["target_id"], json!(pseudonym));
+    // The address is free again.
+    let again = signup(&app, &key, "bob@example.com").await;
+    assert!(again["user"]["id"].is_string());
+}
