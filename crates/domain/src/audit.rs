@@ -131,6 +131,7 @@ event_types! {
     AdminRoleSaved => "admin_role.saved",
     AdminRoleDeleted => "admin_role.deleted",
     AuditRead => "audit.read",
+    AuditExported => "audit.exported",
     ClientCreated => "client.created",
     ClientRead => "client.read",
     ClientUpdated => "client.updated",

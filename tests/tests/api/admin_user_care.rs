@@ -289,3 +289,97 @@ async fn erasing_a_user_removes_the_personal_data_and_keeps_a_pseudonymous_trail
     let again = signup(&app, &key, "bob@example.com").await;
     assert!(again["user"]["id"].is_string());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_trail_filters_by_several_types_and_exports_csv_without_formulas() {
+    let app = authservice_tests::spawn_app().await;
+    let created = app.new_client().await;
+    let (key, client) = (
+        key_of(&created),
+        created["client"]["id"].as_str().unwrap().to_owned(),
+    );
+    signup(&app, &key, "carol@example.com").await;
+    // A value a spreadsheet would run as a formula.
+    let res = app
+        .admin(
+            Method::GET,
+            &format!("/api/admin/clients/{client}/users?q=%3D1%2B1"),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let (status, types) = admin(&app, Method::GET, "/api/admin/event-types", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let names: Vec<&str> = types["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"users.listed") && names.contains(&"audit.exported"),
+        "{names:?}"
+    );
+
+    let (status, both) = admin(
+        &app,
+        Method::GET,
+        &format!(
+            "/api/admin/audit-events?client_id={client}&event_type=users.listed,client.created"
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{both}");
+    let mut seen: Vec<&str> = both["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen, ["client.created", "users.listed"]);
+
+    let res = app
+        .admin(Method::GET, &format!("/api/admin/audit-events/export?format=csv&client_id={client}&event_type=users.listed"), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = res.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("id,occurred_at,client_id")
+    );
+    let row = lines.next().unwrap();
+    assert!(row.contains("users.listed"), "{row}");
+    // The metadata cell starts with `{`, so it is not defused; a cell that would start with
+    // `=` is: no field of the row starts a formula.
+    assert!(
+        !row.split("\",\"")
+            .any(|f| f.trim_start_matches('"').starts_with('=')),
+        "{row}"
+    );
+    let (status, body) = admin(
+        &app,
+        Method::GET,
+        "/api/admin/audit-events/export?format=xml",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        !app.audit_events("event_type=audit.exported")
+            .await
+            .is_empty()
+    );
+}

@@ -65,6 +65,24 @@ fn parse_time(
     .transpose()
 }
 
+/// `event_type`: one name or several, comma-separated (at most 50, each a known shape).
+fn event_types(raw: Option<&str>) -> Result<Vec<String>, ValidationError> {
+    let names: Vec<String> = raw
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if names.len() > 50 || names.iter().any(|n| n.len() > 100) {
+        return Err(ValidationError::new(
+            "event_type",
+            "at most 50 names of at most 100 characters",
+        ));
+    }
+    Ok(names)
+}
+
 fn non_empty(raw: Option<String>) -> Option<String> {
     raw.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
@@ -77,14 +95,13 @@ impl ListAuditEvents {
         }
     }
 
-    #[tracing::instrument(name = "list_audit_events", level = "debug", skip_all)]
-    pub async fn execute(
-        &self,
+    /// The caller's filter: `audit:read`, and a client inside the caller's scope (a
+    /// client-scoped admin's own client when none is named).
+    fn filter(
         ctx: &RequestCtx,
         input: ListAuditEventsInput,
-    ) -> Result<Page<AuditEvent>, ListAuditEventsError> {
+    ) -> Result<AuditFilter, ListAuditEventsError> {
         let admin = ctx.require(Permission::AuditRead)?;
-        let page = PageRequest::parse(input.limit, input.cursor.as_deref())?;
         let mut client_id = non_empty(input.client_id)
             .map(|c| ClientId::parse(&c))
             .transpose()?;
@@ -119,7 +136,7 @@ impl ListAuditEvents {
         let filter = AuditFilter {
             client_id,
             user_id,
-            event_type: non_empty(input.event_type),
+            event_types: event_types(input.event_type.as_deref())?,
             actor_type,
             actor_id: non_empty(input.actor_id),
             target_type: non_empty(input.target_type),
@@ -128,6 +145,17 @@ impl ListAuditEvents {
             from: parse_time("from", input.from.as_deref())?,
             to: parse_time("to", input.to.as_deref())?,
         };
+        Ok(filter)
+    }
+
+    #[tracing::instrument(name = "list_audit_events", level = "debug", skip_all)]
+    pub async fn execute(
+        &self,
+        ctx: &RequestCtx,
+        input: ListAuditEventsInput,
+    ) -> Result<Page<AuditEvent>, ListAuditEventsError> {
+        let page = PageRequest::parse(input.limit, input.cursor.as_deref())?;
+        let filter = Self::filter(ctx, input)?;
         let rows = self
             .ports
             .audit
@@ -140,5 +168,53 @@ impl ListAuditEvents {
             .at(self.ports.clock.now());
         record_quietly(&self.ports, &event).await;
         Ok(result)
+    }
+}
+
+/// How many events an export reads at a time (its memory stays that of one page).
+const EXPORT_PAGE: usize = 1000;
+
+impl ListAuditEvents {
+    /// Every event matching `input`, newest first, a page at a time: the caller streams them
+    /// out, so an export of any size holds one page in memory. Audited `audit.exported` once.
+    ///
+    /// # Errors
+    /// `Forbidden` or an invalid filter (before anything is read).
+    pub async fn export(
+        &self,
+        ctx: &RequestCtx,
+        input: ListAuditEventsInput,
+        format: &str,
+    ) -> Result<
+        futures_util::stream::BoxStream<'static, anyhow::Result<Vec<AuditEvent>>>,
+        ListAuditEventsError,
+    > {
+        let filter = Self::filter(ctx, input)?;
+        let event = ctx
+            .audit(EventType::AuditExported)
+            .metadata(serde_json::json!({
+                "format": format,
+                "client_id": filter.client_id.map(|c| c.to_string()),
+                "event_types": filter.event_types,
+            }))
+            .at(self.ports.clock.now());
+        record_quietly(&self.ports, &event).await;
+        let audit = self.ports.audit.clone();
+        let pages = futures_util::stream::try_unfold(
+            (audit, filter, None::<uuid::Uuid>, false),
+            |(audit, filter, before, done)| async move {
+                if done {
+                    return Ok(None);
+                }
+                let rows = audit.list(&filter, before, EXPORT_PAGE).await?;
+                let last = rows.last().map(|e| e.id);
+                let done = rows.len() < EXPORT_PAGE;
+                if rows.is_empty() {
+                    return Ok(None);
+                }
+                Ok(Some((rows, (audit, filter, last, done))))
+            },
+        );
+        Ok(Box::pin(pages))
     }
 }

@@ -9,7 +9,8 @@ pub struct AuditFilter {
     pub client_id: Option<ClientId>,
     /// Events about this user (`user_id`).
     pub user_id: Option<uuid::Uuid>,
-    pub event_type: Option<String>,
+    /// Any of these types (none: every type).
+    pub event_types: Vec<String>,
     pub actor_type: Option<ActorType>,
     pub actor_id: Option<String>,
     pub target_type: Option<String>,

@@ -144,8 +144,8 @@ impl AuditLog for PgAuditLog {
         if let Some(user) = filter.user_id {
             query = query.filter(audit_events::user_id.eq(user));
         }
-        if let Some(v) = &filter.event_type {
-            query = query.filter(audit_events::event_type.eq(v.clone()));
+        if !filter.event_types.is_empty() {
+            query = query.filter(audit_events::event_type.eq_any(filter.event_types.clone()));
         }
         if let Some(v) = filter.actor_type {
             query = query.filter(audit_events::actor_type.eq(v.as_str()));

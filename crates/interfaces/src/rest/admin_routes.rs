@@ -242,6 +242,8 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
         ClientsRotateKeys,
     ),
     route("GET", "/audit-events", AuditRead),
+    route("GET", "/audit-events/export", AuditRead),
+    route("GET", "/event-types", AuditRead),
     global("POST", "/tokens/revoke", TokensRevoke),
 ];
 

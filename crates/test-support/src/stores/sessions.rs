@@ -208,12 +208,7 @@ impl AuditLog for MemoryDb {
             .rev()
             .filter(|e| filter.client_id.is_none_or(|c| e.client_id == Some(c)))
             .filter(|e| filter.user_id.is_none_or(|u| e.user_id == Some(u)))
-            .filter(|e| {
-                filter
-                    .event_type
-                    .as_ref()
-                    .is_none_or(|t| &e.event_type == t)
-            })
+            .filter(|e| filter.event_types.is_empty() || filter.event_types.contains(&e.event_type))
             .cloned()
             .collect();
         if let Some(before) = before
