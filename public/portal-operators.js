@@ -8,6 +8,7 @@
 
   const STRINGS = {
     en: {
+      setup: "Setup code (first sign-in only)", setupHint: "The code you were given with your account; not needed once your authenticator is set up.", setupOnce: "Setup code for the first sign-in (shown once; give it to the operator with the password)",
       accountLead: "Sign in with your admin account.", email: "Email", password: "Password", code: "Authenticator code",
       codeHint: "The 6-digit code from your authenticator app (not needed the first time).", signIn: "Sign in",
       keyTitle: "Break-glass key", keyLead: "Or use the admin API key. It stays in this tab's memory only.", keySignIn: "Sign in with the admin key",
@@ -21,6 +22,7 @@
       active: "active", disabled: "disabled", none: "Nothing yet.", scrollTable: "Scrollable table", created: "Operator created.",
     },
     de: {
+      setup: "Einrichtungscode (nur bei der ersten Anmeldung)", setupHint: "Der Code, den Sie mit Ihrem Konto erhalten haben; nicht mehr nötig, sobald Ihr Authenticator eingerichtet ist.", setupOnce: "Einrichtungscode für die erste Anmeldung (nur jetzt sichtbar; mit dem Passwort an den Betreiber weitergeben)",
       accountLead: "Melden Sie sich mit Ihrem Admin-Konto an.", email: "E-Mail", password: "Passwort", code: "Authenticator-Code",
       codeHint: "Der 6-stellige Code aus Ihrer Authenticator-App (beim ersten Mal nicht nötig).", signIn: "Anmelden",
       keyTitle: "Notfallschlüssel", keyLead: "Oder verwenden Sie den Admin-API-Schlüssel. Er bleibt nur im Speicher dieses Tabs.", keySignIn: "Mit dem Admin-Schlüssel anmelden",
@@ -34,6 +36,7 @@
       active: "aktiv", disabled: "deaktiviert", none: "Noch nichts.", scrollTable: "Scrollbare Tabelle", created: "Betreiber angelegt.",
     },
     fr: {
+      setup: "Code de configuration (première connexion uniquement)", setupHint: "Le code reçu avec votre compte ; inutile une fois votre application d’authentification configurée.", setupOnce: "Code de configuration pour la première connexion (affiché une seule fois ; à remettre à l’opérateur avec le mot de passe)",
       accountLead: "Connectez-vous avec votre compte d’administration.", email: "E-mail", password: "Mot de passe", code: "Code d’authentification",
       codeHint: "Le code à 6 chiffres de votre application d’authentification (inutile la première fois).", signIn: "Se connecter",
       keyTitle: "Clé de secours", keyLead: "Ou utilisez la clé d’API d’administration. Elle reste uniquement en mémoire dans cet onglet.", keySignIn: "Se connecter avec la clé d’administration",
@@ -47,6 +50,7 @@
       active: "actif", disabled: "désactivé", none: "Rien pour l’instant.", scrollTable: "Tableau défilant", created: "Opérateur créé.",
     },
     es: {
+      setup: "Código de configuración (solo el primer inicio de sesión)", setupHint: "El código que recibió con su cuenta; no hace falta una vez configurada su aplicación de autenticación.", setupOnce: "Código de configuración para el primer inicio de sesión (se muestra una vez; entréguelo al operador con la contraseña)",
       accountLead: "Inicie sesión con su cuenta de administración.", email: "Correo electrónico", password: "Contraseña", code: "Código de autenticación",
       codeHint: "El código de 6 dígitos de su aplicación de autenticación (no hace falta la primera vez).", signIn: "Iniciar sesión",
       keyTitle: "Clave de emergencia", keyLead: "O use la clave de API de administración. Solo se guarda en la memoria de esta pestaña.", keySignIn: "Iniciar sesión con la clave de administración",
@@ -91,16 +95,19 @@
       return session ? { Authorization: `Bearer ${session.access}` } : null;
     }
 
-    /** A lapsed access token is renewed once; false when the session is over. */
-    async function refresh() {
-      if (!session) return false;
-      try {
-        take(await post("/api/admin/auth/refresh", { refresh_token: session.refresh }));
-        return true;
-      } catch (_) {
-        session = null;
-        return false;
+    /** A lapsed access token is renewed once; false when the session is over. Calls that
+     * fail together share one refresh (a second one with the same token would be a reuse,
+     * which ends the session). */
+    let refreshing = null;
+    function refresh() {
+      if (!session) return Promise.resolve(false);
+      if (!refreshing) {
+        refreshing = post("/api/admin/auth/refresh", { refresh_token: session.refresh })
+          .then((tokens) => { take(tokens); return true; })
+          .catch(() => { session = null; return false; })
+          .finally(() => { refreshing = null; });
       }
+      return refreshing;
     }
 
     async function signOut() {
@@ -119,7 +126,10 @@
       const code = field(t("code"), { type: "text", inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: 6 });
       const hint = el("p", { class: "as-meta", id: "totp-hint", text: t("codeHint") });
       code.input.setAttribute("aria-describedby", "totp-hint");
-      const form = el("form", { class: "as-stack" }, [el("p", { class: "as-lead", text: t("accountLead") }), box, email.wrap, password.wrap, code.wrap, hint, button(t("signIn"))]);
+      const setup = field(t("setup"), { type: "text", autocomplete: "off", spellcheck: "false" });
+      const setupHint = el("p", { class: "as-meta", id: "setup-hint", text: t("setupHint") });
+      setup.input.setAttribute("aria-describedby", "setup-hint");
+      const form = el("form", { class: "as-stack" }, [el("p", { class: "as-lead", text: t("accountLead") }), box, email.wrap, password.wrap, code.wrap, hint, setup.wrap, setupHint, button(t("signIn"))]);
       form.addEventListener("submit", async (e) => {
         e.preventDefault();
         try {
@@ -127,6 +137,7 @@
             email: email.input.value.trim(),
             password: password.input.value,
             totp_code: code.input.value.trim() || undefined,
+            setup_token: setup.input.value.trim() || undefined,
           });
           if (out.mfa_enrollment_required) { enrolInto(enrolCard(out, done)); return; }
           take(out);
@@ -134,6 +145,7 @@
         } catch (err) {
           show(box, err.message);
           if (err.code === "totp_required") code.input.focus();
+          if (err.code === "setup_token_required") setup.input.focus();
         }
       });
       return { form, focus: () => email.input.focus() };
@@ -222,7 +234,7 @@
       form.addEventListener("submit", async (e) => {
         e.preventDefault();
         try {
-          await api("POST", "/api/admin/users", {
+          const made = await api("POST", "/api/admin/users", {
             email: email.input.value.trim(),
             password: password.input.value,
             roles: [role.value],
@@ -230,6 +242,8 @@
           });
           form.reset();
           show(nBox, t("created"), true);
+          // Not a live region: a screen reader should not read the code aloud.
+          nBox.after(el("div", { class: "as-alert as-ok" }, [el("div", { text: t("setupOnce") }), el("code", { class: "as-secret", id: "new-setup-token", text: made.setup_token })]));
           await reload();
         } catch (err) { show(nBox, err.message); }
       });

@@ -160,6 +160,8 @@ pub enum ErrorKind {
     TotpRequired,
     /// An admin TOTP enrolment token that is unknown, used or expired.
     EnrollmentTokenInvalid,
+    /// A first admin sign-in (no TOTP yet) without its valid one-time setup token.
+    SetupTokenRequired,
 }
 
 /// Implemented by every use-case error.

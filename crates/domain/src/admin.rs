@@ -28,6 +28,8 @@ pub fn built_in_permissions(role: &str) -> Option<Vec<Permission>> {
             P::TokensRevoke,
             P::UsersRead,
             P::UsersUpdate,
+            P::UsersIdentity,
+            P::UsersErase,
         ],
         "support" => vec![
             P::ClientsRead,
@@ -211,6 +213,9 @@ mod tests {
         let client_admin = built_in_permissions("client_admin").unwrap();
         assert!(!client_admin.contains(&Permission::ClientsCreate));
         assert!(!client_admin.contains(&Permission::AdminsManage));
+        let support = built_in_permissions("support").unwrap();
+        assert!(!support.contains(&Permission::UsersIdentity));
+        assert!(!support.contains(&Permission::UsersErase));
         assert!(
             built_in_permissions("super_admin")
                 .unwrap()

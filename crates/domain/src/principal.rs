@@ -21,10 +21,15 @@ pub enum Permission {
     UsersUpdate,
     /// Manage admin users and roles (with scope `all` only).
     AdminsManage,
+    /// Change a user's address or mark it verified (who holds it can take the account over
+    /// through a reset link, so not every support role has it).
+    UsersIdentity,
+    /// Erase a user (irreversible).
+    UsersErase,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 11] = [
         Self::ClientsRead,
         Self::ClientsCreate,
         Self::ClientsUpdate,
@@ -34,6 +39,8 @@ impl Permission {
         Self::UsersRead,
         Self::UsersUpdate,
         Self::AdminsManage,
+        Self::UsersIdentity,
+        Self::UsersErase,
     ];
 
     /// The permission named `raw` (`clients:read`, ...).
@@ -54,6 +61,8 @@ impl Permission {
             Self::UsersRead => "users:read",
             Self::UsersUpdate => "users:update",
             Self::AdminsManage => "admins:manage",
+            Self::UsersIdentity => "users:identity",
+            Self::UsersErase => "users:erase",
         }
     }
 }

@@ -301,6 +301,8 @@ table! {
         "Authenticator code required" "Enter the code from your authenticator app." false;
     EnrollmentTokenInvalid     401 Unauthenticated    "enrollment_token_invalid"      "AUTH_ENROLLMENT_TOKEN_INVALID"
         "Enrolment expired" "This setup has expired; sign in again to start over." false;
+    SetupTokenRequired         401 Unauthenticated    "setup_token_required"          "AUTH_SETUP_TOKEN_REQUIRED"
+        "Setup code required" "Enter the setup code you were given with your account." false;
 }
 
 /// The JSON body of every failure.

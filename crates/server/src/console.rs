@@ -133,7 +133,7 @@ pub async fn create(
         &authservice_application::ports::Random::bytes32(&OsRandom)[..16],
     ))
     .with_principal(Principal::Admin(AdminPrincipal::console()));
-    let admin = ManageAdmins::new(ports)
+    let (admin, setup) = ManageAdmins::new(ports)
         .create(
             &ctx,
             AdminUserInput {
@@ -152,10 +152,12 @@ pub async fn create(
         admin.email.as_str(),
         admin.roles.join(", ")
     );
+    out.push_str(&format!(
+        "setup code (shown once, valid 72 hours): {}\nthe first sign-in at /portal.html takes the password and this code, and enrols TOTP\n",
+        setup.token
+    ));
     if generated {
-        out.push_str(&format!(
-            "password (shown once): {password}\nsign in at /portal.html: the first sign-in enrols TOTP\n"
-        ));
+        out.push_str(&format!("password (shown once): {password}\n"));
     }
     Ok(out)
 }

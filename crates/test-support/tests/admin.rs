@@ -36,7 +36,8 @@ fn sign_in(world: &World) -> AdminSignIn {
     AdminSignIn::new(AdminPorts::of(&world.ports), AdminAuthConfig::default())
 }
 
-async fn create(world: &World, email: &str, role: &str) {
+/// Creates an admin; returns its setup token.
+async fn create(world: &World, email: &str, role: &str) -> String {
     ManageAdmins::new(AdminPorts::of(&world.ports))
         .create(
             &console(world),
@@ -51,13 +52,24 @@ async fn create(world: &World, email: &str, role: &str) {
             },
         )
         .await
-        .expect("admin created");
+        .expect("admin created")
+        .1
+        .token
 }
 
 async fn login(
     world: &World,
     email: &str,
     code: Option<String>,
+) -> Result<AdminLoginOutcome, AdminAuthError> {
+    login_with(world, email, code, None).await
+}
+
+async fn login_with(
+    world: &World,
+    email: &str,
+    code: Option<String>,
+    setup: Option<&str>,
 ) -> Result<AdminLoginOutcome, AdminAuthError> {
     sign_in(world)
         .login(
@@ -66,14 +78,20 @@ async fn login(
                 email: email.to_owned(),
                 password: PASSWORD.to_owned(),
                 totp_code: code,
+                setup_token: setup.map(str::to_owned),
             },
         )
         .await
 }
 
 /// Enrols and signs in; returns the tokens and the TOTP secret.
-async fn enrolled(world: &World, email: &str) -> (AdminTokens, String) {
-    let AdminLoginOutcome::EnrollmentRequired(enrolment) = login(world, email, None).await.unwrap()
+async fn enrolled(world: &World, email: &str, setup: &str) -> (AdminTokens, String) {
+    assert!(matches!(
+        login(world, email, None).await,
+        Err(AdminAuthError::SetupTokenRequired)
+    ));
+    let AdminLoginOutcome::EnrollmentRequired(enrolment) =
+        login_with(world, email, None, Some(setup)).await.unwrap()
     else {
         panic!("enrolment expected");
     };
@@ -91,8 +109,8 @@ async fn enrolled(world: &World, email: &str) -> (AdminTokens, String) {
 #[tokio::test]
 async fn the_first_sign_in_enrols_and_later_ones_need_a_fresh_code() {
     let world = World::new();
-    create(&world, "ops@example.com", "support").await;
-    let (tokens, secret) = enrolled(&world, "ops@example.com").await;
+    let setup = create(&world, "ops@example.com", "support").await;
+    let (tokens, secret) = enrolled(&world, "ops@example.com", &setup).await;
     let principal = sign_in(&world)
         .principal(&tokens.access_token)
         .await
@@ -132,8 +150,8 @@ async fn the_first_sign_in_enrols_and_later_ones_need_a_fresh_code() {
 #[tokio::test]
 async fn refresh_rotates_and_a_replay_ends_the_session() {
     let world = World::new();
-    create(&world, "ops@example.com", "auditor").await;
-    let (first, _) = enrolled(&world, "ops@example.com").await;
+    let setup = create(&world, "ops@example.com", "auditor").await;
+    let (first, _) = enrolled(&world, "ops@example.com", &setup).await;
     let s = sign_in(&world);
     let second = s
         .refresh(&world.ctx(), &first.refresh_token)
@@ -156,8 +174,8 @@ async fn refresh_rotates_and_a_replay_ends_the_session() {
 #[tokio::test]
 async fn access_tokens_lapse_and_sessions_end_at_their_hard_lifetime() {
     let world = World::new();
-    create(&world, "ops@example.com", "auditor").await;
-    let (tokens, _) = enrolled(&world, "ops@example.com").await;
+    let setup = create(&world, "ops@example.com", "auditor").await;
+    let (tokens, _) = enrolled(&world, "ops@example.com", &setup).await;
     let s = sign_in(&world);
     world.clock.advance(Duration::from_secs(16 * 60));
     assert!(s.principal(&tokens.access_token).await.unwrap().is_none());
@@ -175,8 +193,8 @@ async fn access_tokens_lapse_and_sessions_end_at_their_hard_lifetime() {
 #[tokio::test]
 async fn disabling_an_account_ends_its_sessions_and_its_sign_ins() {
     let world = World::new();
-    create(&world, "ops@example.com", "client_admin").await;
-    let (tokens, secret) = enrolled(&world, "ops@example.com").await;
+    let setup = create(&world, "ops@example.com", "client_admin").await;
+    let (tokens, secret) = enrolled(&world, "ops@example.com", &setup).await;
     let manage = ManageAdmins::new(AdminPorts::of(&world.ports));
     let id = tokens.admin.id.to_string();
     manage
@@ -208,8 +226,8 @@ async fn disabling_an_account_ends_its_sessions_and_its_sign_ins() {
 #[tokio::test]
 async fn only_a_global_holder_of_admins_manage_manages_admins() {
     let world = World::new();
-    create(&world, "auditor@example.com", "auditor").await;
-    let (tokens, _) = enrolled(&world, "auditor@example.com").await;
+    let setup = create(&world, "auditor@example.com", "auditor").await;
+    let (tokens, _) = enrolled(&world, "auditor@example.com", &setup).await;
     let principal = sign_in(&world)
         .principal(&tokens.access_token)
         .await

@@ -39,8 +39,13 @@ pub async fn bearer(
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-/// Creates an admin user with the break-glass key; returns its id.
-pub async fn create_admin(app: &TestApp, email: &str, roles: &[&str], scope: Value) -> String {
+/// Creates an admin user with the break-glass key; returns its id and setup token.
+pub async fn create_admin(
+    app: &TestApp,
+    email: &str,
+    roles: &[&str],
+    scope: Value,
+) -> (String, String) {
     let res = app
         .admin(
             Method::POST,
@@ -49,19 +54,20 @@ pub async fn create_admin(app: &TestApp, email: &str, roles: &[&str], scope: Val
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
-    res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    let body: Value = res.json().await.unwrap();
+    (
+        body["id"].as_str().unwrap().to_owned(),
+        body["setup_token"].as_str().unwrap().to_owned(),
+    )
 }
 
 /// First sign-in of an account: enrols TOTP with a pyotp code; returns the tokens and the
 /// TOTP secret.
-pub async fn enrol(app: &TestApp, email: &str, password: &str) -> (Value, String) {
+pub async fn enrol(app: &TestApp, email: &str, password: &str, setup: &str) -> (Value, String) {
     let (status, body) = post(
         app,
         "/api/admin/auth/login",
-        json!({ "email": email, "password": password }),
+        json!({ "email": email, "password": password, "setup_token": setup }),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -79,14 +85,19 @@ pub async fn enrol(app: &TestApp, email: &str, password: &str) -> (Value, String
 
 /// An admin user with these roles and scope, signed in: its access token.
 pub async fn signed_in_admin(app: &TestApp, email: &str, roles: &[&str], scope: Value) -> String {
-    create_admin(app, email, roles, scope).await;
-    let (tokens, _) = enrol(app, email, ADMIN_PASSWORD).await;
+    let (_, setup) = create_admin(app, email, roles, scope).await;
+    let (tokens, _) = enrol(app, email, ADMIN_PASSWORD, &setup).await;
     tokens["access_token"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_console_creates_the_first_super_admin_who_enrols_totp_and_signs_in() {
-    let app = authservice_tests::spawn_app().await;
+    // More failures than the per-address window allows by default are made on purpose here.
+    let app = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![("ADMIN_LOGIN_FAILURE_RATE_LIMIT", "20".to_owned())],
+        ..Default::default()
+    })
+    .await;
     let args = authservice_server::console::parse(
         &[
             "create",
@@ -104,6 +115,11 @@ async fn the_console_creates_the_first_super_admin_who_enrols_totp_and_signs_in(
     let password = out
         .lines()
         .find_map(|l| l.strip_prefix("password (shown once): "))
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_owned();
+    let setup = out
+        .lines()
+        .find_map(|l| l.strip_prefix("setup code (shown once, valid 72 hours): "))
         .unwrap_or_else(|| panic!("{out}"))
         .to_owned();
     // The console refuses what the API refuses.
@@ -140,11 +156,22 @@ async fn the_console_creates_the_first_super_admin_who_enrols_totp_and_signs_in(
         assert_eq!(body["code"], "invalid_credentials");
     }
 
+    // The password alone does not open the first enrolment: the setup code does.
+    for setup_token in [None, Some("adm_st_forged")] {
+        let (status, body) = post(
+            &app,
+            "/api/admin/auth/login",
+            json!({ "email": "root@example.com", "password": password, "setup_token": setup_token }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["code"], "setup_token_required");
+    }
     // First sign-in: enrolment is required; a wrong code does not complete it.
     let (status, body) = post(
         &app,
         "/api/admin/auth/login",
-        json!({ "email": "root@example.com", "password": password }),
+        json!({ "email": "root@example.com", "password": password, "setup_token": setup }),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -330,7 +357,7 @@ async fn failed_admin_sign_ins_are_limited_per_address() {
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(res.headers().contains_key("retry-after"));
     // Another address is not held up.
-    create_admin(
+    let (_, setup) = create_admin(
         &app,
         "other@example.com",
         &["auditor"],
@@ -340,7 +367,7 @@ async fn failed_admin_sign_ins_are_limited_per_address() {
     let (status, body) = post(
         &app,
         "/api/admin/auth/login",
-        json!({ "email": "other@example.com", "password": ADMIN_PASSWORD }),
+        json!({ "email": "other@example.com", "password": ADMIN_PASSWORD, "setup_token": setup }),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -446,7 +473,8 @@ async fn super_admins_manage_admin_users_and_custom_roles() {
     }
 
     // The rotator rotates its client's key, and reads nothing it was not given.
-    let (tokens, _) = enrol(&app, "rotator@example.com", ADMIN_PASSWORD).await;
+    let setup = created["setup_token"].as_str().unwrap().to_owned();
+    let (tokens, _) = enrol(&app, "rotator@example.com", ADMIN_PASSWORD, &setup).await;
     let rotator = tokens["access_token"].as_str().unwrap();
     let (status, body) = bearer(
         &app,
@@ -508,7 +536,16 @@ async fn super_admins_manage_admin_users_and_custom_roles() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["totp_enabled"], false);
-    enrol(&app, "rotator@example.com", ADMIN_PASSWORD).await;
+    // The old setup code was used up; the reset hands out a new one.
+    let (status, refused) = post(
+        &app,
+        "/api/admin/auth/login",
+        json!({ "email": "rotator@example.com", "password": ADMIN_PASSWORD, "setup_token": setup }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{refused}");
+    let new_setup = body["setup_token"].as_str().unwrap().to_owned();
+    enrol(&app, "rotator@example.com", ADMIN_PASSWORD, &new_setup).await;
 
     // Operators cannot lock themselves out.
     let (status, me) = bearer(&app, &root, Method::GET, "/api/admin/auth/me", None).await;
@@ -517,6 +554,9 @@ async fn super_admins_manage_admin_users_and_custom_roles() {
     for patch in [
         json!({ "status": "disabled" }),
         json!({ "roles": ["auditor"] }),
+        json!({ "password": "Another-Passphrase-77" }),
+        json!({ "reset_totp": true }),
+        json!({ "email": "elsewhere@example.com" }),
     ] {
         let (status, body) = bearer(
             &app,
@@ -638,4 +678,107 @@ async fn a_client_scoped_admin_sees_and_changes_only_its_client() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_operator_grants_what_it_does_not_hold_and_support_cannot_move_an_address() {
+    let app = authservice_tests::spawn_app_with(authservice_tests::AppOptions {
+        env: vec![("SIGNUP_RATE_LIMIT", "100".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    let res = app
+        .admin(
+            Method::PUT,
+            "/api/admin/roles/operators-only",
+            Some(json!({ "permissions": ["admins:manage"] })),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let manager = signed_in_admin(
+        &app,
+        "manager@example.com",
+        &["operators-only"],
+        json!({ "type": "all" }),
+    )
+    .await;
+    for roles in [json!(["super_admin"]), json!(["auditor"])] {
+        let (status, body) = bearer(
+            &app,
+            &manager,
+            Method::POST,
+            "/api/admin/users",
+            Some(json!({ "email": "x@example.com", "password": ADMIN_PASSWORD, "roles": roles, "scope": { "type": "all" } })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{roles}: {body}");
+    }
+    let (status, body) = bearer(
+        &app,
+        &manager,
+        Method::PUT,
+        "/api/admin/roles/bigger",
+        Some(json!({ "permissions": ["admins:manage", "clients:create"] })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = bearer(
+        &app,
+        &manager,
+        Method::POST,
+        "/api/admin/users",
+        Some(json!({ "email": "peer@example.com", "password": ADMIN_PASSWORD, "roles": ["operators-only"], "scope": { "type": "all" } })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // Support may reset factors and send links, not move an address or erase.
+    let created = app.new_client().await;
+    let client = created["client"]["id"].as_str().unwrap().to_owned();
+    let key = created["api_key"].as_str().unwrap().to_owned();
+    let user = crate::auth_helpers::signup(&app, &key, "dana@example.com").await;
+    let user_path = format!(
+        "/api/admin/clients/{client}/users/{}",
+        user["user"]["id"].as_str().unwrap()
+    );
+    let support = signed_in_admin(
+        &app,
+        "helpdesk@example.com",
+        &["support"],
+        json!({ "type": "client", "id": client }),
+    )
+    .await;
+    for patch in [
+        json!({ "email": "attacker@example.com" }),
+        json!({ "email_verified": true }),
+    ] {
+        let (status, body) = bearer(&app, &support, Method::PATCH, &user_path, Some(patch)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    }
+    let (status, _) = bearer(&app, &support, Method::DELETE, &user_path, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = bearer(
+        &app,
+        &support,
+        Method::PATCH,
+        &user_path,
+        Some(json!({ "display_name": "Dana S." })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A percent-encoded client id is not a way around the scope.
+    let other = app.new_client().await["client"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let encoded = format!("%{:x}{}", other.as_bytes()[0], &other[1..]);
+    let (status, _) = bearer(
+        &app,
+        &support,
+        Method::GET,
+        &format!("/api/admin/clients/{encoded}/users"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

@@ -17,9 +17,10 @@ async fn texts(b: &mut Browser, selector: &str) -> Vec<Value> {
 }
 
 /// Signs in as `email` for the first time: enrols the authenticator shown on the page.
-async fn first_sign_in(b: &mut Browser, email: &str) {
+async fn first_sign_in(b: &mut Browser, email: &str, setup: &str) {
     fill(b, "Email", email).await;
     fill(b, "Password", ADMIN_PASSWORD).await;
+    fill(b, "Setup code (first sign-in only)", setup).await;
     click(b, "Sign in").await;
     sees(b, "Set up your authenticator").await;
     ok(
@@ -61,7 +62,7 @@ async fn operators_sign_in_to_the_portal_with_totp_and_see_what_their_role_permi
         .as_str()
         .unwrap()
         .to_owned();
-    create_admin(
+    let (_, root_setup) = create_admin(
         &app,
         "root@example.com",
         &["super_admin"],
@@ -76,7 +77,7 @@ async fn operators_sign_in_to_the_portal_with_totp_and_see_what_their_role_permi
     .await;
     sees(&mut b, "Sign in with your admin account.").await;
     accessible(&mut b, "portal sign-in").await;
-    first_sign_in(&mut b, "root@example.com").await;
+    first_sign_in(&mut b, "root@example.com", &root_setup).await;
     sees(&mut b, "New client").await;
     sees(&mut b, "Operators").await;
     ok(
@@ -103,6 +104,11 @@ async fn operators_sign_in_to_the_portal_with_totp_and_see_what_their_role_permi
     click(&mut b, "Create operator").await;
     sees(&mut b, "Operator created.").await;
     sees(&mut b, "support@example.com").await;
+    let support_setup = texts(&mut b, "#new-setup-token").await[0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(support_setup.starts_with("adm_st_"), "{support_setup}");
     let admins = app
         .admin(reqwest::Method::GET, "/api/admin/users", None)
         .await;
@@ -147,7 +153,7 @@ async fn operators_sign_in_to_the_portal_with_totp_and_see_what_their_role_permi
     assert_eq!(signed_out.len(), 1);
 
     // The support operator sees its client, and neither client creation nor operators.
-    first_sign_in(&mut b, "support@example.com").await;
+    first_sign_in(&mut b, "support@example.com", &support_setup).await;
     sees(&mut b, "Clients").await;
     sees(&mut b, "Test App").await;
     assert!(texts(&mut b, "#h-new").await.is_empty());

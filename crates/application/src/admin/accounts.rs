@@ -87,7 +87,7 @@ pub struct ScopeInput {
 }
 
 /// `POST /api/admin/users`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AdminUserInput {
     pub email: String,
     /// Without one the account cannot sign in with a password (SSO only).
@@ -96,8 +96,34 @@ pub struct AdminUserInput {
     pub scope: ScopeInput,
 }
 
+impl std::fmt::Debug for AdminUserInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminUserInput")
+            .field("email", &self.email)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The one-time token a new (or reset) account's owner needs for its first sign-in, with the
+/// password: shown once, valid [`SETUP_TTL`].
+#[derive(Clone)]
+pub struct AdminSetup {
+    pub token: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl std::fmt::Debug for AdminSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminSetup([redacted])")
+    }
+}
+
+/// How long a setup token works.
+pub const SETUP_TTL: std::time::Duration = std::time::Duration::from_secs(72 * 3600);
+
 /// `PATCH /api/admin/users/{id}`: each field changes when present.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct AdminUserPatch {
     pub email: Option<String>,
     pub password: Option<String>,
@@ -106,6 +132,16 @@ pub struct AdminUserPatch {
     pub status: Option<String>,
     /// Removes the account's TOTP: it enrols again at the next sign-in.
     pub reset_totp: bool,
+}
+
+impl std::fmt::Debug for AdminUserPatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminUserPatch")
+            .field("roles", &self.roles)
+            .field("status", &self.status)
+            .field("reset_totp", &self.reset_totp)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `PUT /api/admin/roles/{name}`.
@@ -191,10 +227,10 @@ impl ManageAdmins {
         &self,
         ctx: &RequestCtx,
         input: AdminUserInput,
-    ) -> Result<AdminUser, ManageAdminsError> {
+    ) -> Result<(AdminUser, AdminSetup), ManageAdminsError> {
         Self::require(ctx)?;
         let email = Email::parse(&input.email)?;
-        let roles = self.roles_that_exist(&input.roles).await?;
+        let roles = self.grantable_roles(ctx, &input.roles).await?;
         let scope = self.scope(&input.scope).await?;
         let hash = self
             .password_hash(input.password.as_deref(), &email)
@@ -213,13 +249,30 @@ impl ManageAdmins {
             last_login_at: None,
         };
         self.ports.admins.insert(&admin, hash.as_deref()).await?;
+        let setup = self.new_setup(admin.id).await?;
         let event = ctx
             .audit(EventType::AdminUserCreated)
             .target("admin_user", admin.id)
             .after(snapshot(&admin))
             .at(now);
         record_to(self.ports.audit.as_ref(), &event).await;
-        Ok(admin)
+        Ok((admin, setup))
+    }
+
+    /// A new setup token for an account without a second factor.
+    async fn new_setup(&self, id: Uuid) -> Result<AdminSetup, ManageAdminsError> {
+        let (token, hash) = self.ports.token("adm_st_");
+        let expires_at = self.ports.clock.now()
+            + chrono::Duration::from_std(SETUP_TTL).map_err(anyhow::Error::new)?;
+        if !self
+            .ports
+            .admins
+            .set_setup_token(id, &hash, expires_at)
+            .await?
+        {
+            return Err(ManageAdminsError::NotFound);
+        }
+        Ok(AdminSetup { token, expires_at })
     }
 
     pub async fn update(
@@ -227,15 +280,24 @@ impl ManageAdmins {
         ctx: &RequestCtx,
         id: &str,
         patch: AdminUserPatch,
-    ) -> Result<AdminUser, ManageAdminsError> {
+    ) -> Result<(AdminUser, Option<AdminSetup>), ManageAdminsError> {
         Self::require(ctx)?;
         let before = self.load(id).await?;
+        // A stolen session must not become a permanent takeover: one's own password, address
+        // and authenticator change through the sign-in flows, not here.
+        if self.is_caller(ctx, before.id)
+            && (patch.password.is_some() || patch.email.is_some() || patch.reset_totp)
+        {
+            return Err(ManageAdminsError::Conflict(
+                "an operator changes their own password, address or authenticator by signing in again, not here",
+            ));
+        }
         let mut admin = before.clone();
         if let Some(email) = &patch.email {
             admin.email = Email::parse(email)?;
         }
         if let Some(roles) = &patch.roles {
-            admin.roles = self.roles_that_exist(roles).await?;
+            admin.roles = self.grantable_roles(ctx, roles).await?;
         }
         if let Some(scope) = &patch.scope {
             admin.scope = self.scope(scope).await?;
@@ -271,6 +333,11 @@ impl ManageAdmins {
         {
             return Err(ManageAdminsError::NotFound);
         }
+        let setup = if patch.reset_totp {
+            Some(self.new_setup(admin.id).await?)
+        } else {
+            None
+        };
         let event = ctx
             .audit(EventType::AdminUserUpdated)
             .target("admin_user", admin.id)
@@ -282,7 +349,7 @@ impl ManageAdmins {
             }))
             .at(admin.updated_at);
         record_to(self.ports.audit.as_ref(), &event).await;
-        Ok(admin)
+        Ok((admin, setup))
     }
 
     pub async fn delete(&self, ctx: &RequestCtx, id: &str) -> Result<(), ManageAdminsError> {
@@ -346,6 +413,7 @@ impl ManageAdmins {
         Self::require(ctx)?;
         let name = parse_role_name(name)?;
         let permissions = parse_permissions(&input.permissions)?;
+        Self::within_caller(ctx, &permissions)?;
         let description = input.description.unwrap_or_default().trim().to_owned();
         if description.chars().count() > 500 {
             return Err(
@@ -402,17 +470,43 @@ impl ManageAdmins {
         matches!(&ctx.principal, Principal::Admin(a) if a.session.is_some() && a.actor_id == id.to_string())
     }
 
-    async fn roles_that_exist(&self, raw: &[String]) -> Result<Vec<String>, ManageAdminsError> {
+    /// Roles that exist and grant nothing the caller does not hold (no escalation through a
+    /// role or a custom role).
+    async fn grantable_roles(
+        &self,
+        ctx: &RequestCtx,
+        raw: &[String],
+    ) -> Result<Vec<String>, ManageAdminsError> {
         let roles = parse_roles(raw)?;
         let custom = self.ports.admins.roles().await?;
         for role in &roles {
-            if built_in_permissions(role).is_none() && !custom.iter().any(|r| &r.name == role) {
-                return Err(
-                    ValidationError::new("roles", format!("'{role}' is not a role")).into(),
-                );
-            }
+            let granted = match built_in_permissions(role) {
+                Some(p) => p,
+                None => custom
+                    .iter()
+                    .find(|r| &r.name == role)
+                    .map(|r| r.permissions.clone())
+                    .ok_or_else(|| {
+                        ValidationError::new("roles", format!("'{role}' is not a role"))
+                    })?,
+            };
+            Self::within_caller(ctx, &granted)?;
         }
         Ok(roles)
+    }
+
+    /// Refuses permissions the caller does not hold itself.
+    fn within_caller(
+        ctx: &RequestCtx,
+        permissions: &[Permission],
+    ) -> Result<(), ManageAdminsError> {
+        let Principal::Admin(caller) = &ctx.principal else {
+            return Err(Forbidden("admins:manage").into());
+        };
+        match permissions.iter().find(|p| !caller.has(**p)) {
+            Some(p) => Err(Forbidden(p.as_str()).into()),
+            None => Ok(()),
+        }
     }
 
     async fn scope(&self, input: &ScopeInput) -> Result<AdminScope, ManageAdminsError> {

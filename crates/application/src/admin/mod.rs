@@ -16,7 +16,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
 pub use accounts::{
-    AdminRoleInput, AdminUserInput, AdminUserPatch, ManageAdmins, ManageAdminsError, ScopeInput,
+    AdminRoleInput, AdminSetup, AdminUserInput, AdminUserPatch, ManageAdmins, ManageAdminsError,
+    SETUP_TTL, ScopeInput,
 };
 pub use authenticate_admin::{
     AdminCredentialsPresented, AuthenticateAdmin, AuthenticateAdminError,

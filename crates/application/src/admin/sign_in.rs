@@ -38,6 +38,8 @@ pub enum AdminAuthError {
     CodeReused,
     #[error("the enrolment token is unknown, used or expired")]
     EnrollmentInvalid,
+    #[error("a first sign-in needs the account's setup token")]
+    SetupTokenRequired,
     #[error("the refresh token is not valid")]
     InvalidRefreshToken,
     #[error("the refresh token was already used; the session is revoked")]
@@ -68,6 +70,7 @@ impl UseCaseError for AdminAuthError {
             Self::WrongCode => ErrorKind::InvalidSecondFactorCode,
             Self::CodeReused => ErrorKind::SecondFactorCodeReused,
             Self::EnrollmentInvalid => ErrorKind::EnrollmentTokenInvalid,
+            Self::SetupTokenRequired => ErrorKind::SetupTokenRequired,
             Self::InvalidRefreshToken => ErrorKind::InvalidRefreshToken,
             Self::RefreshReused => ErrorKind::RefreshTokenReused,
             Self::RateLimited { .. } => ErrorKind::RateLimited,
@@ -86,15 +89,25 @@ impl UseCaseError for AdminAuthError {
 }
 
 /// `POST /api/admin/auth/login`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AdminLoginInput {
     pub email: String,
     pub password: String,
     pub totp_code: Option<String>,
+    /// The one-time setup token of an account without TOTP yet (its first sign-in).
+    pub setup_token: Option<String>,
+}
+
+impl std::fmt::Debug for AdminLoginInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminLoginInput")
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A signed-in admin's credentials.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AdminTokens {
     pub access_token: String,
     pub refresh_token: String,
@@ -114,6 +127,14 @@ pub struct AdminEnrollment {
 impl std::fmt::Debug for AdminEnrollment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("AdminEnrollment([redacted])")
+    }
+}
+
+impl std::fmt::Debug for AdminTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminTokens")
+            .field("admin", &self.admin.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -159,6 +180,12 @@ impl AdminSignIn {
             return Err(AdminAuthError::Disabled);
         }
         if !admin.totp_enabled {
+            // Only the owner's setup token opens the first enrolment: the password alone
+            // (known to whoever created the account, or leaked) does not.
+            if !setup_matches(&creds, input.setup_token.as_deref(), self.ports.clock.now()) {
+                self.failed(ctx, Some(admin), "setup_token").await;
+                return Err(AdminAuthError::SetupTokenRequired);
+            }
             let enrollment = self.start_enrollment(admin).await?;
             self.release(attempt).await;
             return Ok(AdminLoginOutcome::EnrollmentRequired(enrollment));
@@ -494,6 +521,20 @@ impl AdminSignIn {
             draft = draft.target("admin_user", admin.id);
         }
         record_to(self.ports.audit.as_ref(), &draft.at(self.ports.clock.now())).await;
+    }
+}
+
+/// Whether `presented` is the account's unexpired setup token.
+fn setup_matches(creds: &AdminCredentials, presented: Option<&str>, now: DateTime<Utc>) -> bool {
+    match (
+        creds.setup,
+        presented.map(str::trim).filter(|t| !t.is_empty()),
+    ) {
+        (Some((hash, expires_at)), Some(token)) => {
+            expires_at > now
+                && authservice_domain::secret::secrets_equal(&sha256(token.as_bytes()), &hash)
+        }
+        _ => false,
     }
 }
 

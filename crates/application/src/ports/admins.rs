@@ -13,6 +13,8 @@ pub struct AdminCredentials {
     pub password_hash: Option<String>,
     /// The TOTP secret: enabled when `admin.totp_enabled`, else pending enrolment (if any).
     pub totp_secret: Option<SealedSecret>,
+    /// The digest of the setup token a first enrolment needs, and when it lapses.
+    pub setup: Option<([u8; 32], DateTime<Utc>)>,
 }
 
 /// A new admin session: digests of its tokens and its lifetimes.
@@ -99,6 +101,18 @@ pub trait AdminRepository: Send + Sync {
         clear_totp: bool,
     ) -> Result<bool, AdminWriteError>;
 
+    /// Gives an account without a second factor a new setup token (the digest), replacing an
+    /// earlier one. `false`: no such account, or it has a second factor.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn set_setup_token(
+        &self,
+        id: Uuid,
+        hash: &[u8; 32],
+        expires_at: DateTime<Utc>,
+    ) -> anyhow::Result<bool>;
+
     /// Deletes the account and its sessions. `false`: no such account.
     ///
     /// # Errors
@@ -172,7 +186,8 @@ pub trait AdminRepository: Send + Sync {
     ) -> anyhow::Result<Option<(AdminSession, AdminUser, RefreshMatch)>>;
 
     /// Replaces both tokens of a live session if its refresh digest is still `expected` (the
-    /// conditional update that makes rotation single-use). `false`: lost the race or revoked.
+    /// conditional update that makes rotation single-use), remembering `expected` as used.
+    /// `false`: lost the race or revoked.
     ///
     /// # Errors
     /// The store failed.

@@ -141,6 +141,16 @@ impl ManageUser {
         patch: UserPatch,
     ) -> Result<User, ManageUserError> {
         let (client_id, user_id) = Self::ids(ctx, Permission::UsersUpdate, client, user)?;
+        // An address change or a verification is how an account is taken over (a reset link
+        // follows the address): it needs `users:identity`.
+        if patch.email.is_some() || patch.email_verified.is_some() {
+            Self::ids(
+                ctx,
+                Permission::UsersIdentity,
+                &client_id.to_string(),
+                &user_id.to_string(),
+            )?;
+        }
         let before = self.load(client_id, user_id).await?;
         let mut after = before.clone();
         if let Some(name) = &patch.display_name {
@@ -319,7 +329,7 @@ impl ManageUser {
         client: &str,
         user: &str,
     ) -> Result<Uuid, ManageUserError> {
-        let (client_id, user_id) = Self::ids(ctx, Permission::UsersUpdate, client, user)?;
+        let (client_id, user_id) = Self::ids(ctx, Permission::UsersErase, client, user)?;
         self.load(client_id, user_id).await?;
         let digest = self
             .ports

@@ -18,7 +18,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::PgPool;
-use super::schema::{admin_roles, admin_sessions, admin_users, organizations};
+use super::schema::{admin_refresh_used, admin_roles, admin_sessions, admin_users, organizations};
 
 pub struct PgAdmins {
     pool: PgPool,
@@ -47,6 +47,8 @@ struct AdminRow {
     last_login_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    setup_hash: Option<Vec<u8>>,
+    setup_expires_at: Option<DateTime<Utc>>,
 }
 
 impl AdminRow {
@@ -81,7 +83,12 @@ impl AdminRow {
     }
 
     fn credentials(self) -> anyhow::Result<AdminCredentials> {
+        let setup = match (&self.setup_hash, self.setup_expires_at) {
+            (Some(hash), Some(at)) => <[u8; 32]>::try_from(hash.as_slice()).ok().map(|h| (h, at)),
+            _ => None,
+        };
         Ok(AdminCredentials {
+            setup,
             admin: self.admin()?,
             totp_secret: self.totp_secret.map(SealedSecret),
             password_hash: self.password_hash,
@@ -240,6 +247,8 @@ impl AdminRepository for PgAdmins {
                         admin_users::totp_last_step.eq(None::<i64>),
                         admin_users::enrollment_hash.eq(None::<Vec<u8>>),
                         admin_users::enrollment_expires_at.eq(None::<DateTime<Utc>>),
+                        admin_users::setup_hash.eq(None::<Vec<u8>>),
+                        admin_users::setup_expires_at.eq(None::<DateTime<Utc>>),
                     ))
                     .execute(tx)
                     .await?;
@@ -259,6 +268,28 @@ impl AdminRepository for PgAdmins {
         })
         .await
         .map_err(write_error)
+    }
+
+    async fn set_setup_token(
+        &self,
+        id: Uuid,
+        hash: &[u8; 32],
+        expires_at: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let n = diesel::update(
+            admin_users::table
+                .find(id)
+                .filter(admin_users::totp_enabled_at.is_null()),
+        )
+        .set((
+            admin_users::setup_hash.eq(hash.as_slice()),
+            admin_users::setup_expires_at.eq(expires_at),
+        ))
+        .execute(&mut conn)
+        .await
+        .context("setting an admin setup token")?;
+        Ok(n > 0)
     }
 
     async fn delete(&self, id: Uuid) -> anyhow::Result<bool> {
@@ -333,6 +364,8 @@ impl AdminRepository for PgAdmins {
             admin_users::totp_last_step.eq(i64::try_from(step).unwrap_or(i64::MAX)),
             admin_users::enrollment_hash.eq(None::<Vec<u8>>),
             admin_users::enrollment_expires_at.eq(None::<DateTime<Utc>>),
+            admin_users::setup_hash.eq(None::<Vec<u8>>),
+            admin_users::setup_expires_at.eq(None::<DateTime<Utc>>),
             admin_users::updated_at.eq(at),
         ))
         .execute(&mut conn)
@@ -420,6 +453,18 @@ impl AdminRepository for PgAdmins {
             .await
             .optional()
             .context("reading an admin session")?;
+        let row = match row {
+            Some(row) => Some(row),
+            // Any refresh token the session used before.
+            None => admin_refresh_used::table
+                .inner_join(admin_sessions::table.inner_join(admin_users::table))
+                .filter(admin_refresh_used::hash.eq(refresh_hash.as_slice()))
+                .select((SessionRow::as_select(), AdminRow::as_select()))
+                .first(&mut conn)
+                .await
+                .optional()
+                .context("reading an admin session")?,
+        };
         row.map(|(s, a)| {
             let matched = if s.refresh_hash == refresh_hash.as_slice() {
                 RefreshMatch::Current
@@ -441,23 +486,38 @@ impl AdminRepository for PgAdmins {
         at: DateTime<Utc>,
     ) -> anyhow::Result<bool> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let n = diesel::update(
-            admin_sessions::table
-                .find(id)
-                .filter(admin_sessions::refresh_hash.eq(expected.as_slice()))
-                .filter(admin_sessions::revoked_at.is_null()),
-        )
-        .set((
-            admin_sessions::access_hash.eq(access_hash.as_slice()),
-            admin_sessions::access_expires_at.eq(access_expires_at),
-            admin_sessions::previous_refresh_hash.eq(expected.as_slice()),
-            admin_sessions::refresh_hash.eq(refresh_hash.as_slice()),
-            admin_sessions::last_used_at.eq(at),
-        ))
-        .execute(&mut conn)
+        let (expected, access_hash, refresh_hash) = (*expected, *access_hash, *refresh_hash);
+        conn.transaction::<_, DieselError, _>(async |tx| {
+            let n = diesel::update(
+                admin_sessions::table
+                    .find(id)
+                    .filter(admin_sessions::refresh_hash.eq(expected.as_slice()))
+                    .filter(admin_sessions::revoked_at.is_null()),
+            )
+            .set((
+                admin_sessions::access_hash.eq(access_hash.as_slice()),
+                admin_sessions::access_expires_at.eq(access_expires_at),
+                admin_sessions::previous_refresh_hash.eq(expected.as_slice()),
+                admin_sessions::refresh_hash.eq(refresh_hash.as_slice()),
+                admin_sessions::last_used_at.eq(at),
+            ))
+            .execute(tx)
+            .await?;
+            if n == 0 {
+                return Ok(false);
+            }
+            diesel::insert_into(admin_refresh_used::table)
+                .values((
+                    admin_refresh_used::hash.eq(expected.as_slice()),
+                    admin_refresh_used::session_id.eq(id),
+                ))
+                .on_conflict_do_nothing()
+                .execute(tx)
+                .await?;
+            Ok(true)
+        })
         .await
-        .context("rotating an admin session")?;
-        Ok(n > 0)
+        .context("rotating an admin session")
     }
 
     async fn revoke_session(&self, id: Uuid, at: DateTime<Utc>) -> anyhow::Result<()> {

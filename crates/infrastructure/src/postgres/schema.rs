@@ -471,6 +471,15 @@ diesel::table! {
         last_login_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        setup_hash -> Nullable<Bytea>,
+        setup_expires_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    admin_refresh_used (hash) {
+        hash -> Bytea,
+        session_id -> Uuid,
     }
 }
 
@@ -492,4 +501,5 @@ diesel::table! {
 }
 
 diesel::joinable!(admin_sessions -> admin_users (admin_user_id));
-diesel::allow_tables_to_appear_in_same_query!(admin_sessions, admin_users);
+diesel::joinable!(admin_refresh_used -> admin_sessions (session_id));
+diesel::allow_tables_to_appear_in_same_query!(admin_sessions, admin_users, admin_refresh_used);

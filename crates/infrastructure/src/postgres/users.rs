@@ -378,6 +378,13 @@ pub(super) async fn erase(
         return Ok(false);
     }
     diesel::sql_query(
+        "DELETE FROM organization_invitations WHERE client_id = $1 AND lower(email) = lower($2)",
+    )
+    .bind::<SqlUuid, _>(client.as_uuid())
+    .bind::<Text, _>(&email)
+    .execute(tx)
+    .await?;
+    diesel::sql_query(
         "DELETE FROM email_outbox WHERE client_id = $1 AND (user_id = $2 OR recipient = $3)",
     )
     .bind::<SqlUuid, _>(client.as_uuid())
@@ -394,13 +401,27 @@ pub(super) async fn erase(
            user_id = CASE WHEN user_id = $2 THEN $3 ELSE user_id END, \
            target_id = CASE WHEN target_id = $2::text THEN $3::text ELSE target_id END, \
            actor_id = CASE WHEN actor_id = $2::text THEN $3::text ELSE actor_id END, \
-           ip = NULL, user_agent = NULL, before = NULL, after = NULL, \
+           ip = NULL, user_agent = NULL, \
+           before = CASE WHEN user_id = $2 OR target_id = $2::text THEN NULL ELSE before END, \
+           after = CASE WHEN user_id = $2 OR target_id = $2::text THEN NULL ELSE after END, \
            metadata = metadata - 'email' - 'old_email' - 'new_email' - 'display_name' - 'name' - 'q' \
          WHERE client_id = $1 AND (user_id = $2 OR target_id = $2::text OR actor_id = $2::text)",
     )
     .bind::<SqlUuid, _>(client.as_uuid())
     .bind::<SqlUuid, _>(id.as_uuid())
     .bind::<SqlUuid, _>(pseudonym)
+    .execute(tx)
+    .await?;
+    // Operators' searches that typed the address (or a prefix of it, or of the id).
+    diesel::sql_query(
+        "UPDATE audit_events SET metadata = metadata - 'q' \
+         WHERE client_id = $1 AND event_type = 'users.listed' AND length(metadata->>'q') >= 3 \
+           AND (starts_with(lower($3), lower(metadata->>'q')) \
+                OR starts_with($2::text, lower(metadata->>'q')))",
+    )
+    .bind::<SqlUuid, _>(client.as_uuid())
+    .bind::<SqlUuid, _>(id.as_uuid())
+    .bind::<Text, _>(&email)
     .execute(tx)
     .await?;
     diesel::sql_query("SET LOCAL authservice.audit_erasure = 'off'")

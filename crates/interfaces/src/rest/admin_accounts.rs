@@ -4,7 +4,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use authservice_application::admin::{
-    AdminLoginInput, AdminLoginOutcome, AdminRoleInput, AdminTokens, AdminUserInput,
+    AdminLoginInput, AdminLoginOutcome, AdminRoleInput, AdminSetup, AdminTokens, AdminUserInput,
     AdminUserPatch, ScopeInput,
 };
 use authservice_domain::admin::{AdminRole, AdminUser, scope_parts};
@@ -94,6 +94,7 @@ struct LoginBody {
     email: String,
     password: String,
     totp_code: Option<String>,
+    setup_token: Option<String>,
 }
 
 async fn login(
@@ -112,6 +113,7 @@ async fn login(
                 email: body.email,
                 password: body.password,
                 totp_code: body.totp_code,
+                setup_token: body.setup_token,
             },
         )
         .await?;
@@ -238,7 +240,7 @@ async fn create(
     body: web::Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
-    let admin = state
+    let (admin, setup) = state
         .services
         .manage_admins
         .create(
@@ -251,7 +253,9 @@ async fn create(
             },
         )
         .await?;
-    Ok(HttpResponse::Created().json(admin_json(&admin)))
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(with_setup(&admin, Some(&setup))))
 }
 
 async fn list(
@@ -298,7 +302,7 @@ async fn update(
     body: web::Json<PatchBody>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
-    let admin = state
+    let (admin, setup) = state
         .services
         .manage_admins
         .update(
@@ -314,7 +318,19 @@ async fn update(
             },
         )
         .await?;
-    Ok(HttpResponse::Ok().json(admin_json(&admin)))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(with_setup(&admin, setup.as_ref())))
+}
+
+/// The account, with the setup token its owner needs for the first sign-in (shown once).
+fn with_setup(admin: &AdminUser, setup: Option<&AdminSetup>) -> Value {
+    let mut body = admin_json(admin);
+    if let Some(setup) = setup {
+        body["setup_token"] = json!(setup.token);
+        body["setup_expires_at"] = json!(time(setup.expires_at));
+    }
+    body
 }
 
 async fn delete(

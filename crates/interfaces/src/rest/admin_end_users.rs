@@ -245,7 +245,7 @@ async fn export(
         .insert_header(("Cache-Control", "no-store"))
         .insert_header((
             "Content-Disposition",
-            format!("attachment; filename=\"user-{user}.json\""),
+            format!("attachment; filename=\"user-{}.json\"", dossier.user.id),
         ))
         .json(body))
 }

@@ -58,7 +58,7 @@ const fn own(method: &'static str, path: &'static str) -> AdminRoute {
 
 use Permission::{
     AdminsManage, AuditRead, ClientsCreate, ClientsRead, ClientsRotateKeys, ClientsUpdate,
-    TokensRevoke, UsersRead, UsersUpdate,
+    TokensRevoke, UsersErase, UsersRead, UsersUpdate,
 };
 
 /// Admin routes without operator credentials: signing in.
@@ -102,7 +102,7 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
         "/clients/{id}/users/{user_id}/sessions/revoke",
         UsersUpdate,
     ),
-    route("DELETE", "/clients/{id}/users/{user_id}", UsersUpdate),
+    route("DELETE", "/clients/{id}/users/{user_id}", UsersErase),
     route(
         "POST",
         "/clients/{id}/users/{user_id}/mfa/reset",
@@ -282,9 +282,17 @@ pub fn authorize(
     let Some(client) = client else {
         return Ok(());
     };
-    // A malformed id names no client: the handler answers it (404/400), nothing is reached.
-    let Ok(client) = ClientId::parse(client) else {
-        return Ok(());
+    // The raw path segment must be the id itself: anything else (percent-encoded, padded) is
+    // refused to a scoped operator rather than left to the handler's decoding.
+    let parsed = (client.len() == 36 || client.len() == 32)
+        .then(|| ClientId::parse(client).ok())
+        .flatten();
+    let Some(client) = parsed else {
+        return if admin.scope == AdminScope::All {
+            Ok(())
+        } else {
+            Err(forbidden("outside the operator's scope"))
+        };
     };
     let organization = organization
         .and_then(|o| uuid::Uuid::parse_str(o).ok())
@@ -380,10 +388,16 @@ async fn authenticate(
             )?;
         }
         None => {
+            // Known path, another method: answered here, so a method added to a resource
+            // without a table entry is never reached.
             let below = pattern.strip_prefix("/api/admin").unwrap_or(pattern);
-            if !ADMIN_ROUTES.iter().any(|r| r.path == below) {
-                return Err(forbidden("this admin route has no permission entry"));
+            if ADMIN_ROUTES.iter().any(|r| r.path == below) {
+                return Err(ApiError::new(
+                    ErrorKind::MethodNotAllowed,
+                    format!("{method} is not allowed here"),
+                ));
             }
+            return Err(forbidden("this admin route has no permission entry"));
         }
     }
     Ok(principal)

@@ -16,6 +16,7 @@ struct Account {
     totp_secret: Option<SealedSecret>,
     last_step: Option<u64>,
     enrollment: Option<([u8; 32], DateTime<Utc>)>,
+    setup: Option<([u8; 32], DateTime<Utc>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -24,6 +25,7 @@ struct Session {
     access_hash: [u8; 32],
     refresh_hash: [u8; 32],
     previous_refresh_hash: Option<[u8; 32]>,
+    used: Vec<[u8; 32]>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -47,6 +49,7 @@ impl Admins {
             admin: a.admin.clone(),
             password_hash: a.password_hash.clone(),
             totp_secret: a.totp_secret.clone(),
+            setup: a.setup,
         }
     }
 
@@ -110,6 +113,7 @@ impl AdminRepository for MemoryDb {
             totp_secret: None,
             last_step: None,
             enrollment: None,
+            setup: None,
         });
         Ok(())
     }
@@ -135,12 +139,29 @@ impl AdminRepository for MemoryDb {
             account.totp_secret = None;
             account.last_step = None;
             account.enrollment = None;
+            account.setup = None;
             account.admin.totp_enabled = false;
         }
         if admin.status == AdminStatus::Disabled || password_hash.is_some() || clear_totp {
             st.admins.revoke_all(admin.id, admin.updated_at);
         }
         Ok(true)
+    }
+
+    async fn set_setup_token(
+        &self,
+        id: Uuid,
+        hash: &[u8; 32],
+        expires_at: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let mut st = self.lock();
+        match st.admins.account_mut(id) {
+            Some(a) if !a.admin.totp_enabled => {
+                a.setup = Some((*hash, expires_at));
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     async fn delete(&self, id: Uuid) -> anyhow::Result<bool> {
@@ -204,6 +225,7 @@ impl AdminRepository for MemoryDb {
                 a.admin.totp_enabled = true;
                 a.last_step = Some(step);
                 a.enrollment = None;
+                a.setup = None;
                 Ok(true)
             }
             _ => Ok(false),
@@ -237,6 +259,7 @@ impl AdminRepository for MemoryDb {
             access_hash: s.access_hash,
             refresh_hash: s.refresh_hash,
             previous_refresh_hash: None,
+            used: Vec::new(),
         });
         Ok(())
     }
@@ -265,7 +288,9 @@ impl AdminRepository for MemoryDb {
         Ok(st.admins.sessions.iter().find_map(|s| {
             let matched = if s.refresh_hash == *refresh_hash {
                 RefreshMatch::Current
-            } else if s.previous_refresh_hash == Some(*refresh_hash) {
+            } else if s.previous_refresh_hash == Some(*refresh_hash)
+                || s.used.contains(refresh_hash)
+            {
                 RefreshMatch::Previous
             } else {
                 return None;
@@ -290,6 +315,7 @@ impl AdminRepository for MemoryDb {
         }) {
             Some(s) => {
                 s.previous_refresh_hash = Some(*expected);
+                s.used.push(*expected);
                 s.refresh_hash = *refresh_hash;
                 s.access_hash = *access_hash;
                 s.session.access_expires_at = access_expires_at;
