@@ -231,10 +231,10 @@ pub const CATALOGUE: [LimitSpec; 21] = [
     LimitSpec {
         limit: Limit::AdminLoginFailure,
         name: "admin_login_fail",
-        subject: "{email digest}",
+        subject: "{email digest}:{ip}",
         default: rule(5, 15 * MIN),
         setting: "ADMIN_LOGIN_FAILURE_RATE_LIMIT",
-        counts: "failed admin sign-ins (password or TOTP) per admin email; over it 429",
+        counts: "failed admin sign-ins (password, TOTP or setup code) per admin email and client IP; over it 429",
     },
 ];
 

@@ -71,10 +71,12 @@ pub enum Notice {
     SignupWithExistingAccount,
     /// An operator removed the account's second factors (TOTP, recovery codes, passkeys).
     SecondFactorsReset,
+    /// The account's address was changed (sent to the old address).
+    EmailChanged,
 }
 
 impl Notice {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::PasskeyAdded,
         Self::PasskeyRemoved,
         Self::TotpEnabled,
@@ -83,6 +85,7 @@ impl Notice {
         Self::PasswordChanged,
         Self::SignupWithExistingAccount,
         Self::SecondFactorsReset,
+        Self::EmailChanged,
     ];
 
     /// The message's name (its strings section is `notice_<name>`, its outbox kind too).
@@ -97,6 +100,7 @@ impl Notice {
             Self::PasswordChanged => "password_changed",
             Self::SignupWithExistingAccount => "signup_existing_account",
             Self::SecondFactorsReset => "second_factors_reset",
+            Self::EmailChanged => "email_changed",
         }
     }
 

@@ -111,6 +111,10 @@ async fn operators_read_reset_change_and_export_a_user() {
     assert_eq!(changed["email_verified"], false);
     assert_eq!(changed["display_name"], "Grace Hopper");
     let link = sink.wait_for_rcpt("grace@example.com", WAIT).await;
+    let told = sink
+        .wait_for_text("ada@example.com", "changed the address", WAIT)
+        .await;
+    assert!(told.subject.contains("address"), "{}", told.subject);
     assert!(link.link("verify").contains("token="), "{}", link.text);
     let updated = app.audit_events("event_type=user.updated").await;
     assert_eq!(updated[0]["before"]["email"], "ada@example.com");

@@ -374,7 +374,12 @@ impl AdminSignIn {
 
     async fn attempt(&self, ctx: &RequestCtx, email: &str) -> Result<Attempt, AdminAuthError> {
         let limits = &self.ports.limits;
-        let by_email = hex(&sha256(email.as_bytes())[..16]);
+        // Per address *and* IP: someone elsewhere cannot lock a known operator out.
+        let by_email = format!(
+            "{}:{}",
+            hex(&sha256(email.as_bytes())[..16]),
+            subject::ip(ctx)
+        );
         let mut slots = Vec::new();
         for (limit, key) in [
             (Limit::AdminFailure, subject::ip(ctx)),

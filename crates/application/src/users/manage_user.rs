@@ -184,30 +184,6 @@ impl ManageUser {
         Ok(found)
     }
 
-    /// `client` and `user` are the raw path values.
-    pub async fn get(
-        &self,
-        ctx: &RequestCtx,
-        client: &str,
-        user: &str,
-    ) -> Result<User, ManageUserError> {
-        let (client, user) = Self::ids(ctx, Permission::UsersRead, client, user)?;
-        let found = self
-            .ports
-            .users
-            .get(client, user)
-            .await?
-            .ok_or(ManageUserError::NotFound)?
-            .user;
-        let event = ctx
-            .audit(EventType::UserRead)
-            .client(client)
-            .target("user", user)
-            .at(self.ports.clock.now());
-        record_quietly(&self.ports, &event).await;
-        Ok(found)
-    }
-
     /// Ends every session of the user: refresh tokens stop, the account routes and
     /// `ValidateToken` refuse its access tokens within a second. Audited `session.revoked`
     /// with the operator as actor.

@@ -194,6 +194,19 @@ impl ManageUser {
                 });
             }
             writes.push(Write::Audit(event));
+            // The old address hears of the change (an account moved away is noticed).
+            if moved {
+                let client = self.client(client_id).await?;
+                let notice = crate::email::prepare_notice(
+                    &self.ports,
+                    &self.mail,
+                    &client,
+                    &before,
+                    Notice::EmailChanged,
+                )
+                .await?;
+                writes.push(Write::QueueEmail(notice));
+            }
             match self.ports.uow.commit(writes).await? {
                 Committed::All(_) => {}
                 Committed::Duplicate(_) => {
@@ -205,6 +218,7 @@ impl ManageUser {
                 }
                 Committed::Refused(_) => return Err(ManageUserError::NotFound),
             }
+            self.ports.outbox_signal.wake();
             if moved && !after.email_verified {
                 let client = self.client(client_id).await?;
                 crate::email::send_link_for_operator(
