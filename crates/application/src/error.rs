@@ -162,6 +162,7 @@ pub enum ErrorKind {
     EnrollmentTokenInvalid,
     /// A first admin sign-in (no TOTP yet) without its valid one-time setup token.
     SetupTokenRequired,
+    LegalHoldNotFound,
 }
 
 /// Implemented by every use-case error.

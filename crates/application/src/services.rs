@@ -37,6 +37,8 @@ pub struct UseCaseConfig {
     pub admin_api_key: SecretString,
     /// Lifetimes of admin users' sessions.
     pub admin_auth: AdminAuthConfig,
+    /// `AUDIT_RETENTION_DAYS`: how long audit events are kept before a purge may remove them.
+    pub audit_retention: std::time::Duration,
     /// `ALLOW_ORIGIN`: origins allowed for every client and for the admin API.
     pub global_origins: Vec<AllowedOrigin>,
     pub auth: AuthConfig,
@@ -50,6 +52,7 @@ pub struct UseCaseConfig {
 pub struct Services {
     pub authenticate_admin: AuthenticateAdmin,
     pub admin_sign_in: AdminSignIn,
+    pub audit_retention: crate::audit::ManageRetention,
     pub manage_admins: ManageAdmins,
     pub authenticate_client: AuthenticateClient,
     pub check_origin: CheckOrigin,
@@ -140,6 +143,7 @@ impl Services {
                 config.admin_auth,
             ),
             admin_sign_in: AdminSignIn::new(AdminPorts::of(ports), config.admin_auth),
+            audit_retention: crate::audit::ManageRetention::new(ports, config.audit_retention),
             manage_admins: ManageAdmins::new(AdminPorts::of(ports)),
             authenticate_client: AuthenticateClient::new(ports, config.global_origins.clone()),
             check_origin: CheckOrigin::new(ports, config.global_origins.clone()),

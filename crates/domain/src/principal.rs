@@ -26,10 +26,14 @@ pub enum Permission {
     UsersIdentity,
     /// Erase a user (irreversible).
     UsersErase,
+    /// Place and release legal holds on the audit trail.
+    AuditHold,
+    /// Purge the audit trail past its retention (with scope `all`).
+    AuditPurge,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 13] = [
         Self::ClientsRead,
         Self::ClientsCreate,
         Self::ClientsUpdate,
@@ -41,6 +45,8 @@ impl Permission {
         Self::AdminsManage,
         Self::UsersIdentity,
         Self::UsersErase,
+        Self::AuditHold,
+        Self::AuditPurge,
     ];
 
     /// The permission named `raw` (`clients:read`, ...).
@@ -63,6 +69,8 @@ impl Permission {
             Self::AdminsManage => "admins:manage",
             Self::UsersIdentity => "users:identity",
             Self::UsersErase => "users:erase",
+            Self::AuditHold => "audit:hold",
+            Self::AuditPurge => "audit:purge",
         }
     }
 }

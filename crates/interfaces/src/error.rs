@@ -303,6 +303,8 @@ table! {
         "Enrolment expired" "This setup has expired; sign in again to start over." false;
     SetupTokenRequired         401 Unauthenticated    "setup_token_required"          "AUTH_SETUP_TOKEN_REQUIRED"
         "Setup code required" "Enter the setup code you were given with your account." false;
+    LegalHoldNotFound          404 NotFound           "legal_hold_not_found"          "AUTH_LEGAL_HOLD_NOT_FOUND"
+        "Legal hold not found" "That legal hold does not exist or was released." false;
 }
 
 /// The JSON body of every failure.

@@ -140,6 +140,11 @@ impl Settings {
         );
         let session_idle_timeout = r.parse("SESSION_IDLE_TIMEOUT", jwt_refresh_ttl, parse_duration);
         let reauth_max_age = r.parse("REAUTH_MAX_AGE", Duration::from_secs(300), parse_duration);
+        let audit_retention = r.parse(
+            "AUDIT_RETENTION_DAYS",
+            Duration::from_secs(2555 * 86_400),
+            |v| parse_in_range(v, 1..=36_500).map(|days| Duration::from_secs(days * 86_400)),
+        );
         let admin_access_ttl = r.parse("ADMIN_ACCESS_TTL", Duration::from_secs(900), |v| {
             parse_duration_in(v, Duration::from_secs(60), Duration::from_secs(3600))
         });
@@ -361,6 +366,7 @@ impl Settings {
                     reauth_max_age,
                     admin_access_ttl,
                     admin_session_ttl,
+                    audit_retention,
                     oidc_code_ttl,
                     org_token_ttl,
                     bcrypt_cost,

@@ -191,6 +191,7 @@ impl Application {
             )),
             passwords: hasher,
             audit: Arc::new(PgAuditLog::new(pg_pool.clone())),
+            audit_retention: Arc::new(PgAuditLog::new(pg_pool.clone())),
             limits: Limits::new(rate_limiter, settings.rate_rules.clone()),
             ephemeral,
             one_time_tokens: Arc::new(PgOneTimeTokens::new(pg_pool.clone())),
@@ -263,6 +264,7 @@ impl Application {
             &ports,
             &UseCaseConfig {
                 admin_api_key: settings.admin_api_key.clone(),
+                audit_retention: settings.audit_retention,
                 admin_auth: authservice_application::admin::AdminAuthConfig {
                     access_ttl: settings.admin_access_ttl,
                     session_ttl: settings.admin_session_ttl,

@@ -387,3 +387,139 @@ async fn the_trail_filters_by_several_types_and_exports_csv_without_formulas() {
             .is_empty()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retention_purges_old_events_but_never_those_under_a_legal_hold() {
+    let app = authservice_tests::spawn_app().await;
+    let client = app.new_client().await["client"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let held_user = uuid::Uuid::new_v4();
+    // Four events past the default retention (2555 days): one of them about `held_user`.
+    app.execute_sql(&format!(
+        "INSERT INTO audit_events (id, occurred_at, client_id, user_id, event_type, actor_type, metadata) VALUES \
+         (gen_random_uuid(), now() - interval '3000 days', '{client}', '{held_user}', 'user.login', 'user', '{{}}'), \
+         (gen_random_uuid(), now() - interval '3000 days', '{client}', NULL, 'user.login', 'user', '{{}}'), \
+         (gen_random_uuid(), now() - interval '2900 days', '{client}', NULL, 'user.login', 'user', '{{}}'), \
+         (gen_random_uuid(), now() - interval '2600 days', NULL, NULL, 'admin.auth_failed', 'anonymous', '{{}}')"
+    ))
+    .await
+    .unwrap();
+    let (status, hold) = admin(
+        &app,
+        Method::POST,
+        "/api/admin/audit-events/legal-hold",
+        Some(json!({ "client_id": client, "user_id": held_user, "reason": "litigation 2026-114" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{hold}");
+    let (status, body) = admin(
+        &app,
+        Method::POST,
+        "/api/admin/audit-events/legal-hold",
+        Some(json!({ "client_id": client, "reason": "" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // A dry run by default: it counts and deletes nothing.
+    let (status, dry) = admin(
+        &app,
+        Method::POST,
+        "/api/admin/audit-events/retention/purge",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{dry}");
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(
+        (
+            dry["older"].as_u64(),
+            dry["held"].as_u64(),
+            dry["deleted"].as_u64()
+        ),
+        (Some(4), Some(1), Some(0))
+    );
+    assert_eq!(old(&app).await, "4");
+
+    // A `before` later than the retention does not shorten it.
+    let (status, capped) = admin(
+        &app,
+        Method::POST,
+        "/api/admin/audit-events/retention/purge",
+        Some(json!({ "before": "2099-01-01T00:00:00Z" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(capped["older"], 4, "{capped}");
+
+    let (status, done) = admin(
+        &app,
+        Method::POST,
+        "/api/admin/audit-events/retention/purge",
+        Some(json!({ "dry_run": false })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["deleted"], 3, "{done}");
+    assert_eq!(old(&app).await, "1");
+    // A plain DELETE is still refused by the trail itself.
+    assert!(app.execute_sql("DELETE FROM audit_events").await.is_err());
+
+    let (_, holds) = admin(
+        &app,
+        Method::GET,
+        "/api/admin/audit-events/legal-holds",
+        None,
+    )
+    .await;
+    assert_eq!(holds["data"].as_array().unwrap().len(), 1, "{holds}");
+    let hold_id = hold["id"].as_str().unwrap();
+    let (status, _) = admin(
+        &app,
+        Method::DELETE,
+        &format!("/api/admin/audit-events/legal-holds/{hold_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = admin(
+        &app,
+        Method::DELETE,
+        &format!("/api/admin/audit-events/legal-holds/{hold_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, done) = admin(
+        &app,
+        Method::POST,
+        "/api/admin/audit-events/retention/purge",
+        Some(json!({ "dry_run": false })),
+    )
+    .await;
+    assert_eq!(done["deleted"], 1, "{done}");
+    assert_eq!(old(&app).await, "0");
+    let purged = app.audit_events("event_type=audit.purged").await;
+    assert_eq!(purged.len(), 4);
+    assert!(
+        !app.audit_events("event_type=audit.legal_hold_placed")
+            .await
+            .is_empty()
+    );
+    assert!(
+        !app.audit_events("event_type=audit.legal_hold_released")
+            .await
+            .is_empty()
+    );
+}
+
+/// How many audit events are past the default retention.
+async fn old(app: &TestApp) -> String {
+    app.query_text(
+        "SELECT count(*)::text AS value FROM audit_events WHERE occurred_at < now() - interval '2555 days'",
+    )
+    .await[0]
+        .clone()
+}

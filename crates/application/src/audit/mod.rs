@@ -2,7 +2,9 @@
 
 mod list_audit_events;
 mod record_audit;
+mod retention;
 
 pub use list_audit_events::{ListAuditEvents, ListAuditEventsError, ListAuditEventsInput};
 pub use record_audit::RecordAudit;
 pub(crate) use record_audit::{record_quietly, record_to};
+pub use retention::{HoldInput, ManageRetention, PurgeReport, RetentionError};

@@ -40,3 +40,55 @@ pub trait AuditLog: Send + Sync {
         limit: usize,
     ) -> anyhow::Result<Vec<AuditEvent>>;
 }
+
+/// A legal hold: the events it covers are never purged while it stands. Every field left out
+/// matches everything (a hold with neither client nor user covers the whole trail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegalHold {
+    pub id: Uuid,
+    pub client_id: Option<ClientId>,
+    pub user_id: Option<Uuid>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a purge found (and removed, unless it was a dry run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PurgeCount {
+    /// Events older than the cutoff.
+    pub older: u64,
+    /// Of those, events a legal hold keeps.
+    pub held: u64,
+    /// Events deleted (0 in a dry run).
+    pub deleted: u64,
+}
+
+/// Legal holds and retention of the audit trail.
+#[async_trait]
+pub trait AuditRetention: Send + Sync {
+    /// # Errors
+    /// The store failed.
+    async fn add_hold(&self, hold: &LegalHold) -> anyhow::Result<()>;
+
+    /// Standing holds, newest first.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn holds(&self) -> anyhow::Result<Vec<LegalHold>>;
+
+    /// Releases a standing hold; `false` when there is none with that id.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn release_hold(&self, id: Uuid, at: DateTime<Utc>) -> anyhow::Result<bool>;
+
+    /// Counts the events that occurred before `cutoff` and, unless `dry_run`, deletes those no
+    /// standing hold covers (in one transaction).
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn purge(&self, cutoff: DateTime<Utc>, dry_run: bool) -> anyhow::Result<PurgeCount>;
+}

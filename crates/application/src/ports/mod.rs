@@ -30,7 +30,7 @@ mod users;
 pub use admins::{
     AdminCredentials, AdminRepository, AdminSession, AdminWriteError, NewAdminSession, RefreshMatch,
 };
-pub use audit::{AuditFilter, AuditLog};
+pub use audit::{AuditFilter, AuditLog, AuditRetention, LegalHold, PurgeCount};
 pub use client_assertions::{ClientAssertions, VerifiedAssertion as VerifiedClientAssertion};
 pub use clients::{ClientRepository, ClientWriteError, SealedSigningKey};
 pub use consents::{Consent, ConsentRepository};
@@ -87,6 +87,8 @@ pub struct Ports {
     pub signing_keys: Arc<dyn SigningKeyStore>,
     pub passwords: Arc<dyn PasswordHasher>,
     pub audit: Arc<dyn AuditLog>,
+    /// Legal holds and retention purges of the audit trail.
+    pub audit_retention: Arc<dyn AuditRetention>,
     /// Every rate limit, by name ([`crate::limits`]).
     pub limits: crate::limits::Limits,
     pub ephemeral: Arc<dyn EphemeralStore>,

@@ -1,17 +1,19 @@
-//! `audit_events`: append and query.
+//! `audit_events`: append and query; `audit_legal_holds` and retention purges.
 
 use anyhow::Context;
 use async_trait::async_trait;
-use authservice_application::ports::{AuditFilter, AuditLog};
+use authservice_application::ports::{
+    AuditFilter, AuditLog, AuditRetention, LegalHold, PurgeCount,
+};
 use authservice_domain::{ActorType, AuditEvent, ClientId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::PgPool;
-use super::schema::audit_events;
+use super::schema::{audit_events, audit_legal_holds};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
@@ -173,5 +175,150 @@ impl AuditLog for PgAuditLog {
             .await
             .context("querying audit events")?;
         Ok(rows.into_iter().map(AuditRow::into_event).collect())
+    }
+}
+
+/// Events a standing hold covers (`e` is the audit_events row).
+const HELD: &str = "EXISTS (SELECT 1 FROM audit_legal_holds h WHERE h.released_at IS NULL \
+     AND (h.client_id IS NULL OR h.client_id = e.client_id) \
+     AND (h.user_id IS NULL OR h.user_id = e.user_id) \
+     AND (h.from_at IS NULL OR e.occurred_at >= h.from_at) \
+     AND (h.to_at IS NULL OR e.occurred_at < h.to_at))";
+
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+type HoldRow = (
+    Uuid,
+    Option<Uuid>,
+    Option<Uuid>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    String,
+    String,
+    DateTime<Utc>,
+);
+
+#[async_trait]
+impl AuditRetention for PgAuditLog {
+    #[tracing::instrument(name = "pg.audit.add_hold", level = "debug", skip_all)]
+    async fn add_hold(&self, hold: &LegalHold) -> anyhow::Result<()> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        diesel::insert_into(audit_legal_holds::table)
+            .values((
+                audit_legal_holds::id.eq(hold.id),
+                audit_legal_holds::client_id.eq(hold.client_id.map(|c| c.as_uuid())),
+                audit_legal_holds::user_id.eq(hold.user_id),
+                audit_legal_holds::from_at.eq(hold.from),
+                audit_legal_holds::to_at.eq(hold.to),
+                audit_legal_holds::reason.eq(&hold.reason),
+                audit_legal_holds::created_by.eq(&hold.created_by),
+                audit_legal_holds::created_at.eq(hold.created_at),
+            ))
+            .execute(&mut conn)
+            .await
+            .context("adding a legal hold")?;
+        Ok(())
+    }
+
+    #[tracing::instrument(name = "pg.audit.holds", level = "debug", skip_all)]
+    async fn holds(&self) -> anyhow::Result<Vec<LegalHold>> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let rows: Vec<HoldRow> = audit_legal_holds::table
+            .filter(audit_legal_holds::released_at.is_null())
+            .order(audit_legal_holds::created_at.desc())
+            .limit(1000)
+            .select((
+                audit_legal_holds::id,
+                audit_legal_holds::client_id,
+                audit_legal_holds::user_id,
+                audit_legal_holds::from_at,
+                audit_legal_holds::to_at,
+                audit_legal_holds::reason,
+                audit_legal_holds::created_by,
+                audit_legal_holds::created_at,
+            ))
+            .load(&mut conn)
+            .await
+            .context("listing legal holds")?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, client, user_id, from, to, reason, created_by, created_at)| LegalHold {
+                    id,
+                    client_id: client.map(ClientId::from_uuid),
+                    user_id,
+                    from,
+                    to,
+                    reason,
+                    created_by,
+                    created_at,
+                },
+            )
+            .collect())
+    }
+
+    #[tracing::instrument(name = "pg.audit.release_hold", level = "debug", skip_all)]
+    async fn release_hold(&self, id: Uuid, at: DateTime<Utc>) -> anyhow::Result<bool> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let n = diesel::update(
+            audit_legal_holds::table
+                .find(id)
+                .filter(audit_legal_holds::released_at.is_null()),
+        )
+        .set(audit_legal_holds::released_at.eq(at))
+        .execute(&mut conn)
+        .await
+        .context("releasing a legal hold")?;
+        Ok(n > 0)
+    }
+
+    #[tracing::instrument(name = "pg.audit.purge", level = "debug", skip_all)]
+    async fn purge(&self, cutoff: DateTime<Utc>, dry_run: bool) -> anyhow::Result<PurgeCount> {
+        use diesel::sql_types::Timestamptz;
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        conn.transaction::<_, diesel::result::Error, _>(async |tx| {
+            let older: Counted = diesel::sql_query(
+                "SELECT count(*) AS n FROM audit_events e WHERE e.occurred_at < $1",
+            )
+            .bind::<Timestamptz, _>(cutoff)
+            .get_result(tx)
+            .await?;
+            let held: Counted = diesel::sql_query(format!(
+                "SELECT count(*) AS n FROM audit_events e WHERE e.occurred_at < $1 AND {HELD}"
+            ))
+            .bind::<Timestamptz, _>(cutoff)
+            .get_result(tx)
+            .await?;
+            let deleted = if dry_run {
+                0
+            } else {
+                // The append-only trigger admits deletes in this transaction only.
+                diesel::sql_query("SET LOCAL authservice.audit_retention = 'on'")
+                    .execute(tx)
+                    .await?;
+                let n = diesel::sql_query(format!(
+                    "DELETE FROM audit_events e WHERE e.occurred_at < $1 AND NOT {HELD}"
+                ))
+                .bind::<Timestamptz, _>(cutoff)
+                .execute(tx)
+                .await?;
+                diesel::sql_query("SET LOCAL authservice.audit_retention = 'off'")
+                    .execute(tx)
+                    .await?;
+                n
+            };
+            let count = |n: i64| u64::try_from(n).unwrap_or(0);
+            Ok(PurgeCount {
+                older: count(older.n),
+                held: count(held.n),
+                deleted: u64::try_from(deleted).unwrap_or(0),
+            })
+        })
+        .await
+        .context("purging the audit trail")
     }
 }

@@ -503,3 +503,17 @@ diesel::table! {
 diesel::joinable!(admin_sessions -> admin_users (admin_user_id));
 diesel::joinable!(admin_refresh_used -> admin_sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(admin_sessions, admin_users, admin_refresh_used);
+
+diesel::table! {
+    audit_legal_holds (id) {
+        id -> Uuid,
+        client_id -> Nullable<Uuid>,
+        user_id -> Nullable<Uuid>,
+        from_at -> Nullable<Timestamptz>,
+        to_at -> Nullable<Timestamptz>,
+        reason -> Text,
+        created_by -> Text,
+        created_at -> Timestamptz,
+        released_at -> Nullable<Timestamptz>,
+    }
+}

@@ -57,8 +57,8 @@ const fn own(method: &'static str, path: &'static str) -> AdminRoute {
 }
 
 use Permission::{
-    AdminsManage, AuditRead, ClientsCreate, ClientsRead, ClientsRotateKeys, ClientsUpdate,
-    TokensRevoke, UsersErase, UsersRead, UsersUpdate,
+    AdminsManage, AuditHold, AuditPurge, AuditRead, ClientsCreate, ClientsRead, ClientsRotateKeys,
+    ClientsUpdate, TokensRevoke, UsersErase, UsersRead, UsersUpdate,
 };
 
 /// Admin routes without operator credentials: signing in.
@@ -243,6 +243,10 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
     ),
     route("GET", "/audit-events", AuditRead),
     route("GET", "/audit-events/export", AuditRead),
+    route("POST", "/audit-events/legal-hold", AuditHold),
+    route("GET", "/audit-events/legal-holds", AuditHold),
+    route("DELETE", "/audit-events/legal-holds/{hold}", AuditHold),
+    global("POST", "/audit-events/retention/purge", AuditPurge),
     route("GET", "/event-types", AuditRead),
     global("POST", "/tokens/revoke", TokensRevoke),
 ];

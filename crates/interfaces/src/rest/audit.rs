@@ -16,7 +16,102 @@ use crate::error::ApiError;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/audit-events").get(list_audit_events))
         .service(web::resource("/audit-events/export").get(export_audit_events))
-        .service(web::resource("/event-types").get(event_types));
+        .service(web::resource("/event-types").get(event_types))
+        .service(web::resource("/audit-events/legal-hold").post(place_hold))
+        .service(web::resource("/audit-events/legal-holds").get(list_holds))
+        .service(web::resource("/audit-events/legal-holds/{hold}").delete(release_hold))
+        .service(web::resource("/audit-events/retention/purge").post(purge));
+}
+
+fn hold_json(h: &authservice_application::ports::LegalHold) -> serde_json::Value {
+    json!({
+        "id": h.id,
+        "client_id": h.client_id.map(|c| c.to_string()),
+        "user_id": h.user_id,
+        "from": h.from,
+        "to": h.to,
+        "reason": h.reason,
+        "created_by": h.created_by,
+        "created_at": h.created_at,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HoldBody {
+    client_id: Option<String>,
+    user_id: Option<String>,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+    reason: String,
+}
+
+async fn place_hold(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    body: web::Json<HoldBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let hold = state
+        .services
+        .audit_retention
+        .hold(
+            &ctx,
+            authservice_application::audit::HoldInput {
+                client_id: b.client_id,
+                user_id: b.user_id,
+                from: b.from,
+                to: b.to,
+                reason: b.reason,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(hold_json(&hold)))
+}
+
+async fn list_holds(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+) -> Result<HttpResponse, ApiError> {
+    let holds = state.services.audit_retention.holds(&ctx).await?;
+    Ok(HttpResponse::Ok().json(json!({ "data": holds.iter().map(hold_json).collect::<Vec<_>>() })))
+}
+
+async fn release_hold(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.services.audit_retention.release(&ctx, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PurgeBody {
+    before: Option<chrono::DateTime<chrono::Utc>>,
+    dry_run: Option<bool>,
+}
+
+/// A dry run unless `dry_run: false` is sent.
+async fn purge(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    body: Option<web::Json<PurgeBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.map(web::Json::into_inner).unwrap_or_default();
+    let report = state
+        .services
+        .audit_retention
+        .purge(&ctx, b.before, b.dry_run.unwrap_or(true))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "dry_run": report.dry_run,
+        "cutoff": report.cutoff,
+        "older": report.count.older,
+        "held": report.count.held,
+        "deleted": report.count.deleted,
+    })))
 }
 
 /// Every audit event type the service writes (what filters and webhooks name).

@@ -44,6 +44,9 @@ pub struct Settings {
     pub otel_service_name: String,
     pub jwt_access_ttl: Duration,
     pub jwt_refresh_ttl: Duration,
+    /// `AUDIT_RETENTION_DAYS`: audit events older than this may be purged (default 2555 days,
+    /// 1 – 36500; never while a legal hold covers them).
+    pub audit_retention: Duration,
     /// `ADMIN_ACCESS_TTL`: an admin user's access token (default 15 minutes, 1 m – 1 h).
     pub admin_access_ttl: Duration,
     /// `ADMIN_SESSION_TTL`: an admin session ends this long after sign-in whatever the

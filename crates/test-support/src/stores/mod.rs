@@ -72,6 +72,7 @@ struct OutboxRow {
 #[derive(Default, Clone)]
 struct State {
     admins: admins::Admins,
+    holds: Vec<(authservice_application::ports::LegalHold, bool)>,
     clients: Vec<(Client, SealedSecret)>,
     users: Vec<(User, Option<String>)>,
     sessions: Vec<StoredSession>,

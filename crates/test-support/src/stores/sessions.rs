@@ -220,3 +220,74 @@ impl AuditLog for MemoryDb {
         Ok(found)
     }
 }
+
+fn covers(h: &authservice_application::ports::LegalHold, e: &AuditEvent) -> bool {
+    h.client_id.is_none_or(|c| e.client_id == Some(c))
+        && h.user_id.is_none_or(|u| e.user_id == Some(u))
+        && h.from.is_none_or(|f| e.occurred_at >= f)
+        && h.to.is_none_or(|t| e.occurred_at < t)
+}
+
+#[async_trait]
+impl authservice_application::ports::AuditRetention for MemoryDb {
+    async fn add_hold(
+        &self,
+        hold: &authservice_application::ports::LegalHold,
+    ) -> anyhow::Result<()> {
+        self.lock().holds.push((hold.clone(), true));
+        Ok(())
+    }
+
+    async fn holds(&self) -> anyhow::Result<Vec<authservice_application::ports::LegalHold>> {
+        let mut out: Vec<_> = self
+            .lock()
+            .holds
+            .iter()
+            .filter(|(_, standing)| *standing)
+            .map(|(h, _)| h.clone())
+            .collect();
+        out.sort_by_key(|h| std::cmp::Reverse(h.created_at));
+        Ok(out)
+    }
+
+    async fn release_hold(&self, id: Uuid, _at: DateTime<Utc>) -> anyhow::Result<bool> {
+        let mut st = self.lock();
+        Ok(match st.holds.iter_mut().find(|(h, s)| h.id == id && *s) {
+            Some(entry) => {
+                entry.1 = false;
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn purge(
+        &self,
+        cutoff: DateTime<Utc>,
+        dry_run: bool,
+    ) -> anyhow::Result<authservice_application::ports::PurgeCount> {
+        let mut st = self.lock();
+        let holds: Vec<_> = st
+            .holds
+            .iter()
+            .filter(|(_, s)| *s)
+            .map(|(h, _)| h.clone())
+            .collect();
+        let held = |e: &AuditEvent| holds.iter().any(|h| covers(h, e));
+        let older = st.audit.iter().filter(|e| e.occurred_at < cutoff).count() as u64;
+        let kept = st
+            .audit
+            .iter()
+            .filter(|e| e.occurred_at < cutoff && held(e))
+            .count() as u64;
+        let before = st.audit.len();
+        if !dry_run {
+            st.audit.retain(|e| e.occurred_at >= cutoff || held(e));
+        }
+        Ok(authservice_application::ports::PurgeCount {
+            older,
+            held: kept,
+            deleted: (before - st.audit.len()) as u64,
+        })
+    }
+}
