@@ -144,12 +144,7 @@ impl ManageUser {
         // An address change or a verification is how an account is taken over (a reset link
         // follows the address): it needs `users:identity`.
         if patch.email.is_some() || patch.email_verified.is_some() {
-            Self::ids(
-                ctx,
-                Permission::UsersIdentity,
-                &client_id.to_string(),
-                &user_id.to_string(),
-            )?;
+            ctx.require_for_client(Permission::UsersIdentity, client_id)?;
         }
         let before = self.load(client_id, user_id).await?;
         let mut after = before.clone();
@@ -195,12 +190,15 @@ impl ManageUser {
             }
             writes.push(Write::Audit(event));
             // The old address hears of the change (an account moved away is noticed).
-            if moved {
-                let client = self.client(client_id).await?;
+            let client = match moved {
+                true => Some(self.client(client_id).await?),
+                false => None,
+            };
+            if let Some(client) = &client {
                 let notice = crate::email::prepare_notice(
                     &self.ports,
                     &self.mail,
-                    &client,
+                    client,
                     &before,
                     Notice::EmailChanged,
                 )
@@ -219,19 +217,19 @@ impl ManageUser {
                 Committed::Refused(_) => return Err(ManageUserError::NotFound),
             }
             self.ports.outbox_signal.wake();
-            if moved && !after.email_verified {
-                let client = self.client(client_id).await?;
+            if let Some(client) = &client
+                && !after.email_verified
+            {
                 crate::email::send_link_for_operator(
                     &self.ports,
                     &self.mail,
                     ctx,
-                    &client,
+                    client,
                     &after,
                     TokenPurpose::VerifyEmail,
                     EventType::VerificationEmailSent,
                 )
-                .await
-                .map_err(|e| ManageUserError::Unexpected(anyhow::Error::new(e)))?;
+                .await?;
             }
         }
         if let Some(status) = &patch.status {

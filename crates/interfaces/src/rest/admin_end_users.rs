@@ -264,18 +264,28 @@ async fn reset_mfa(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn send_password_reset(
-    AdminCtx(ctx): AdminCtx,
+/// A link to the user's address: `…/send-password-reset` or `…/resend-verification`.
+async fn send_link(
+    ctx: authservice_application::RequestCtx,
     state: web::Data<HttpState>,
     path: web::Path<(String, String)>,
+    purpose: TokenPurpose,
 ) -> Result<HttpResponse, ApiError> {
     let (client, user) = path.into_inner();
     state
         .services
         .manage_user
-        .send_link(&ctx, &client, &user, TokenPurpose::ResetPassword)
+        .send_link(&ctx, &client, &user, purpose)
         .await?;
     Ok(HttpResponse::Accepted().json(json!({ "sent": true })))
+}
+
+async fn send_password_reset(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    send_link(ctx, state, path, TokenPurpose::ResetPassword).await
 }
 
 async fn resend_verification(
@@ -283,13 +293,7 @@ async fn resend_verification(
     state: web::Data<HttpState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (client, user) = path.into_inner();
-    state
-        .services
-        .manage_user
-        .send_link(&ctx, &client, &user, TokenPurpose::VerifyEmail)
-        .await?;
-    Ok(HttpResponse::Accepted().json(json!({ "sent": true })))
+    send_link(ctx, state, path, TokenPurpose::VerifyEmail).await
 }
 
 async fn erase_user(
