@@ -135,6 +135,7 @@ event_types! {
     AuditLegalHoldPlaced => "audit.legal_hold_placed",
     AuditLegalHoldReleased => "audit.legal_hold_released",
     AuditPurged => "audit.purged",
+    AuditChainVerified => "audit.chain_verified",
     ClientCreated => "client.created",
     ClientRead => "client.read",
     ClientUpdated => "client.updated",

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod api_key;
 pub mod audit;
+pub mod audit_chain;
 pub mod client;
 pub mod duration;
 pub mod email;

@@ -145,6 +145,9 @@ impl Settings {
             Duration::from_secs(2555 * 86_400),
             |v| parse_in_range(v, 1..=36_500).map(|days| Duration::from_secs(days * 86_400)),
         );
+        let audit_chain_interval = r.parse("AUDIT_CHAIN_INTERVAL", Duration::from_secs(1), |v| {
+            parse_duration_in(v, Duration::from_millis(50), Duration::from_secs(86_400))
+        });
         let admin_access_ttl = r.parse("ADMIN_ACCESS_TTL", Duration::from_secs(900), |v| {
             parse_duration_in(v, Duration::from_secs(60), Duration::from_secs(3600))
         });
@@ -367,6 +370,7 @@ impl Settings {
                     admin_access_ttl,
                     admin_session_ttl,
                     audit_retention,
+                    audit_chain_interval,
                     oidc_code_ttl,
                     org_token_ttl,
                     bcrypt_cost,

@@ -61,6 +61,7 @@ pub struct Application {
     redis_pool: Option<RedisPool>,
     outbox_wakeup: Arc<Notify>,
     email_poll_interval: Duration,
+    audit_chain_interval: Duration,
 }
 
 /// Opens the PostgreSQL pool and applies migrations (the `migrate` subcommand).
@@ -192,6 +193,7 @@ impl Application {
             passwords: hasher,
             audit: Arc::new(PgAuditLog::new(pg_pool.clone())),
             audit_retention: Arc::new(PgAuditLog::new(pg_pool.clone())),
+            audit_chain: Arc::new(PgAuditLog::new(pg_pool.clone())),
             limits: Limits::new(rate_limiter, settings.rate_rules.clone()),
             ephemeral,
             one_time_tokens: Arc::new(PgOneTimeTokens::new(pg_pool.clone())),
@@ -355,6 +357,7 @@ impl Application {
             redis_pool,
             outbox_wakeup,
             email_poll_interval: settings.email_poll_interval,
+            audit_chain_interval: settings.audit_chain_interval,
         })
     }
 
@@ -387,6 +390,10 @@ impl Application {
         ));
         let mut http = tokio::spawn(self.http);
         let housekeeping = tokio::spawn(housekeeping(self.services.clone()));
+        let sealer = tokio::spawn(workers::audit_sealer(
+            self.services.clone(),
+            self.audit_chain_interval,
+        ));
         let (worker_stop, worker_stop_rx) = watch::channel(false);
         let mut email_worker = tokio::spawn(email_worker(
             self.services.clone(),
@@ -418,6 +425,7 @@ impl Application {
             grpc.abort();
         }
         housekeeping.abort();
+        sealer.abort();
         // The worker finishes the message in hand (a message aborted mid-send would be sent
         // again after its lease), within what is left of the deadline.
         let _ = worker_stop.send(true);

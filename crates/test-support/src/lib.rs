@@ -253,6 +253,7 @@ impl World {
             passwords: Arc::new(PooledHasher::new(HashAlgorithm::Bcrypt { cost: 4 }, 2, 64)),
             audit: db.clone(),
             audit_retention: db.clone(),
+            audit_chain: db.clone(),
             limits: Limits::new(Arc::new(MemoryRateLimiter::new()), rules),
             ephemeral: Arc::new(MemoryEphemeralStore::new()),
             one_time_tokens: db.clone(),

@@ -7,6 +7,7 @@ mod admin_auth;
 mod admin_matrix;
 mod admin_user_care;
 mod admin_users;
+mod audit_chain;
 mod auth_helpers;
 mod clients;
 mod cookies;

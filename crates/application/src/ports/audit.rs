@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use authservice_domain::audit_chain::{ChainHash, Checkpoint, StoredLink};
 use authservice_domain::{ActorType, AuditEvent, ClientId};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -91,4 +92,47 @@ pub trait AuditRetention: Send + Sync {
     /// # Errors
     /// The store failed.
     async fn purge(&self, cutoff: DateTime<Utc>, dry_run: bool) -> anyhow::Result<PurgeCount>;
+}
+
+/// The audit trail's hash chain (`authservice_domain::audit_chain`): sealing and reading links.
+#[async_trait]
+pub trait AuditChain: Send + Sync {
+    /// Seals up to `limit` events whose transactions have ended, in the order they became
+    /// visible, each as the next link of its scope; the number sealed. One sealer at a time
+    /// across replicas: while another seals, this answers 0.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn seal(&self, limit: usize, at: DateTime<Utc>) -> anyhow::Result<usize>;
+
+    /// The scope's last link: its `seq` and hash.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn head(&self, scope: Uuid) -> anyhow::Result<Option<(i64, ChainHash)>>;
+
+    /// The runs of links retention purges removed from the scope.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn checkpoints(&self, scope: Uuid) -> anyhow::Result<Vec<Checkpoint>>;
+
+    /// The scope's links with `after < seq <= up_to`, in `seq` order, at most `limit`, each
+    /// with its event as stored now and the digests erasures recorded.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn links(
+        &self,
+        scope: Uuid,
+        after: i64,
+        up_to: i64,
+        limit: usize,
+    ) -> anyhow::Result<Vec<StoredLink>>;
+
+    /// Events of the scope not sealed yet.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn unsealed(&self, scope: Uuid) -> anyhow::Result<u64>;
 }

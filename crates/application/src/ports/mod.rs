@@ -30,7 +30,7 @@ mod users;
 pub use admins::{
     AdminCredentials, AdminRepository, AdminSession, AdminWriteError, NewAdminSession, RefreshMatch,
 };
-pub use audit::{AuditFilter, AuditLog, AuditRetention, LegalHold, PurgeCount};
+pub use audit::{AuditChain, AuditFilter, AuditLog, AuditRetention, LegalHold, PurgeCount};
 pub use client_assertions::{ClientAssertions, VerifiedAssertion as VerifiedClientAssertion};
 pub use clients::{ClientRepository, ClientWriteError, SealedSigningKey};
 pub use consents::{Consent, ConsentRepository};
@@ -89,6 +89,8 @@ pub struct Ports {
     pub audit: Arc<dyn AuditLog>,
     /// Legal holds and retention purges of the audit trail.
     pub audit_retention: Arc<dyn AuditRetention>,
+    /// The audit trail's hash chain.
+    pub audit_chain: Arc<dyn AuditChain>,
     /// Every rate limit, by name ([`crate::limits`]).
     pub limits: crate::limits::Limits,
     pub ephemeral: Arc<dyn EphemeralStore>,

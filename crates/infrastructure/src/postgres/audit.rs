@@ -15,25 +15,25 @@ use uuid::Uuid;
 use super::PgPool;
 use super::schema::{audit_events, audit_legal_holds};
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
-struct AuditRow {
-    id: Uuid,
-    occurred_at: DateTime<Utc>,
-    client_id: Option<Uuid>,
-    user_id: Option<Uuid>,
-    event_type: String,
-    actor_type: String,
-    actor_id: Option<String>,
-    target_type: Option<String>,
-    target_id: Option<String>,
-    request_id: Option<String>,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    metadata: Value,
-    before: Option<Value>,
-    after: Option<Value>,
+pub(super) struct AuditRow {
+    pub(super) id: Uuid,
+    pub(super) occurred_at: DateTime<Utc>,
+    pub(super) client_id: Option<Uuid>,
+    pub(super) user_id: Option<Uuid>,
+    pub(super) event_type: String,
+    pub(super) actor_type: String,
+    pub(super) actor_id: Option<String>,
+    pub(super) target_type: Option<String>,
+    pub(super) target_id: Option<String>,
+    pub(super) request_id: Option<String>,
+    pub(super) ip: Option<String>,
+    pub(super) user_agent: Option<String>,
+    pub(super) metadata: Value,
+    pub(super) before: Option<Value>,
+    pub(super) after: Option<Value>,
 }
 
 impl From<&AuditEvent> for AuditRow {
@@ -59,7 +59,7 @@ impl From<&AuditEvent> for AuditRow {
 }
 
 impl AuditRow {
-    fn into_event(self) -> AuditEvent {
+    pub(super) fn into_event(self) -> AuditEvent {
         AuditEvent {
             id: self.id,
             occurred_at: self.occurred_at,
@@ -104,7 +104,7 @@ pub(super) fn insert_event_pipelined<'a>(
 }
 
 pub struct PgAuditLog {
-    pool: PgPool,
+    pub(super) pool: PgPool,
 }
 
 impl PgAuditLog {
@@ -300,12 +300,24 @@ impl AuditRetention for PgAuditLog {
                 diesel::sql_query("SET LOCAL authservice.audit_retention = 'on'")
                     .execute(tx)
                     .await?;
-                let n = diesel::sql_query(format!(
-                    "DELETE FROM audit_events e WHERE e.occurred_at < $1 AND NOT {HELD}"
+                // The removed events' links go too; each run of removed links leaves its
+                // last hash as a checkpoint, so the links after it still verify.
+                let purged: Counted = diesel::sql_query(format!(
+                    "WITH gone AS (DELETE FROM audit_events e WHERE e.occurred_at < $1 AND NOT {HELD} \
+                       RETURNING e.id), \
+                     unlinked AS (DELETE FROM audit_chain c USING gone WHERE c.event_id = gone.id \
+                       RETURNING c.scope, c.seq, c.event_hash), \
+                     runs AS (SELECT scope, seq, event_hash, \
+                       seq - row_number() OVER (PARTITION BY scope ORDER BY seq) AS run FROM unlinked), \
+                     checkpoints AS (INSERT INTO audit_chain_checkpoints (scope, first_seq, last_seq, last_hash, created_at) \
+                       SELECT scope, min(seq), max(seq), (array_agg(event_hash ORDER BY seq DESC))[1], now() \
+                       FROM runs GROUP BY scope, run) \
+                     SELECT count(*) AS n FROM gone"
                 ))
                 .bind::<Timestamptz, _>(cutoff)
-                .execute(tx)
+                .get_result(tx)
                 .await?;
+                let n = purged.n;
                 diesel::sql_query("SET LOCAL authservice.audit_retention = 'off'")
                     .execute(tx)
                     .await?;
@@ -315,7 +327,7 @@ impl AuditRetention for PgAuditLog {
             Ok(PurgeCount {
                 older: count(older.n),
                 held: count(held.n),
-                deleted: u64::try_from(deleted).unwrap_or(0),
+                deleted: count(deleted),
             })
         })
         .await

@@ -2,6 +2,7 @@
 
 mod admins;
 mod audit;
+mod audit_chain;
 mod authorization;
 mod clients;
 mod consents;

@@ -348,6 +348,11 @@ pub(super) async fn erase(
 ) -> QueryResult<bool> {
     use diesel::sql_types::{Text, Uuid as SqlUuid};
     #[derive(QueryableByName)]
+    struct EventId {
+        #[diesel(sql_type = SqlUuid)]
+        id: uuid::Uuid,
+    }
+    #[derive(QueryableByName)]
     struct Found {
         #[diesel(sql_type = diesel::sql_types::Bool)]
         found: bool,
@@ -392,11 +397,13 @@ pub(super) async fn erase(
     .bind::<Text, _>(&email)
     .execute(tx)
     .await?;
+    // No sealing batch runs while the events are rewritten (it would seal the old columns).
+    super::audit_chain::lock_sealer(tx).await?;
     // The trigger lets this transaction pseudonymise (and only that), until switched off.
     diesel::sql_query("SET LOCAL authservice.audit_erasure = 'on'")
         .execute(tx)
         .await?;
-    diesel::sql_query(
+    let mut rewritten: Vec<EventId> = diesel::sql_query(
         "UPDATE audit_events SET \
            user_id = CASE WHEN user_id = $2 THEN $3 ELSE user_id END, \
            target_id = CASE WHEN target_id = $2::text THEN $3::text ELSE target_id END, \
@@ -405,28 +412,36 @@ pub(super) async fn erase(
            before = CASE WHEN user_id = $2 OR target_id = $2::text THEN NULL ELSE before END, \
            after = CASE WHEN user_id = $2 OR target_id = $2::text THEN NULL ELSE after END, \
            metadata = metadata - 'email' - 'old_email' - 'new_email' - 'display_name' - 'name' - 'q' \
-         WHERE client_id = $1 AND (user_id = $2 OR target_id = $2::text OR actor_id = $2::text)",
+         WHERE client_id = $1 AND (user_id = $2 OR target_id = $2::text OR actor_id = $2::text) \
+         RETURNING id",
     )
     .bind::<SqlUuid, _>(client.as_uuid())
     .bind::<SqlUuid, _>(id.as_uuid())
     .bind::<SqlUuid, _>(pseudonym)
-    .execute(tx)
+    .load(tx)
     .await?;
     // Operators' searches that typed the address (or a prefix of it, or of the id).
-    diesel::sql_query(
+    let searches: Vec<EventId> = diesel::sql_query(
         "UPDATE audit_events SET metadata = metadata - 'q' \
          WHERE client_id = $1 AND event_type = 'users.listed' AND length(metadata->>'q') >= 3 \
            AND (starts_with(lower($3), lower(metadata->>'q')) \
-                OR starts_with($2::text, lower(metadata->>'q')))",
+                OR starts_with($2::text, lower(metadata->>'q'))) \
+         RETURNING id",
     )
     .bind::<SqlUuid, _>(client.as_uuid())
     .bind::<SqlUuid, _>(id.as_uuid())
     .bind::<Text, _>(&email)
-    .execute(tx)
+    .load(tx)
     .await?;
     diesel::sql_query("SET LOCAL authservice.audit_erasure = 'off'")
         .execute(tx)
         .await?;
+    // Sealed events keep verifying: the chain learns their columns as erased.
+    rewritten.extend(searches);
+    let mut ids: Vec<uuid::Uuid> = rewritten.into_iter().map(|e| e.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    super::audit_chain::record_erasures(tx, &ids).await?;
     let deleted = diesel::delete(
         users::table
             .filter(users::client_id.eq(client.as_uuid()))

@@ -243,6 +243,7 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
     ),
     route("GET", "/audit-events", AuditRead),
     route("GET", "/audit-events/export", AuditRead),
+    route("GET", "/audit-events/chain/verify", AuditRead),
     route("POST", "/audit-events/legal-hold", AuditHold),
     route("GET", "/audit-events/legal-holds", AuditHold),
     route("DELETE", "/audit-events/legal-holds/{hold}", AuditHold),

@@ -20,7 +20,43 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/audit-events/legal-hold").post(place_hold))
         .service(web::resource("/audit-events/legal-holds").get(list_holds))
         .service(web::resource("/audit-events/legal-holds/{hold}").delete(release_hold))
-        .service(web::resource("/audit-events/retention/purge").post(purge));
+        .service(web::resource("/audit-events/retention/purge").post(purge))
+        .service(web::resource("/audit-events/chain/verify").get(verify_chain));
+}
+
+#[derive(Debug, Deserialize)]
+struct ChainQuery {
+    client_id: Option<String>,
+}
+
+/// `GET /api/admin/audit-events/chain/verify`: the scope's hash chain, walked.
+async fn verify_chain(
+    AdminCtx(ctx): AdminCtx,
+    state: web::Data<HttpState>,
+    query: web::Query<ChainQuery>,
+) -> Result<HttpResponse, ApiError> {
+    use authservice_domain::audit_chain::hex;
+    let verdict = state
+        .services
+        .verify_audit_chain
+        .execute(&ctx, query.client_id.as_deref())
+        .await?;
+    let report = &verdict.report;
+    Ok(HttpResponse::Ok().json(json!({
+        "scope": if verdict.client_id.is_some() { "client" } else { "global" },
+        "client_id": verdict.client_id.map(|c| c.to_string()),
+        "valid": report.valid(),
+        "links_verified": report.links_verified,
+        "erased_events": report.erased_events,
+        "purged_runs": report.purged_runs,
+        "unsealed_events": verdict.unsealed_events,
+        "head": report.head.map(|(seq, hash)| json!({ "seq": seq, "hash": hex(&hash) })),
+        "first_broken": report.first_broken.as_ref().map(|b| json!({
+            "seq": b.seq,
+            "event_id": b.event_id,
+            "reason": b.reason.as_str(),
+        })),
+    })))
 }
 
 fn hold_json(h: &authservice_application::ports::LegalHold) -> serde_json::Value {

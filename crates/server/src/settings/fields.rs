@@ -47,6 +47,9 @@ pub struct Settings {
     /// `AUDIT_RETENTION_DAYS`: audit events older than this may be purged (default 2555 days,
     /// 1 – 36500; never while a legal hold covers them).
     pub audit_retention: Duration,
+    /// `AUDIT_CHAIN_INTERVAL`: how often each replica seals new audit events into the hash
+    /// chain (default 1 s, 50 ms – 24 h).
+    pub audit_chain_interval: Duration,
     /// `ADMIN_ACCESS_TTL`: an admin user's access token (default 15 minutes, 1 m – 1 h).
     pub admin_access_ttl: Duration,
     /// `ADMIN_SESSION_TTL`: an admin session ends this long after sign-in whatever the

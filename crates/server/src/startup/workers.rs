@@ -23,6 +23,25 @@ pub(super) async fn housekeeping(services: Arc<Services>) {
     }
 }
 
+/// Seals new audit events into their scopes' hash chains: a batch at a time while there are
+/// more, then every `interval`.
+pub(super) async fn audit_sealer(services: Arc<Services>, interval: Duration) {
+    const BATCH: usize = 1000;
+    loop {
+        tokio::time::sleep(interval).await;
+        loop {
+            match services.seal_audit_chain.run_once(BATCH).await {
+                Ok(n) if n == BATCH => {}
+                Ok(_) => break,
+                Err(err) => {
+                    tracing::warn!(error = format!("{err:#}"), "sealing the audit chain failed");
+                    break;
+                }
+            }
+        }
+    }
+}
+
 /// Delivers queued email, one message at a time: whenever this replica queues a message, and
 /// every `poll` otherwise (messages queued by other replicas, retries coming due). Stops
 /// between messages when asked.

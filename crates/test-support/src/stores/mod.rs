@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 mod admins;
+mod audit_chain;
 mod clients;
 mod consents;
 mod email;
@@ -77,6 +78,7 @@ struct State {
     users: Vec<(User, Option<String>)>,
     sessions: Vec<StoredSession>,
     audit: Vec<AuditEvent>,
+    chain: audit_chain::Chain,
     one_time: Vec<OneTimeRow>,
     outbox: Vec<OutboxRow>,
     email_configs: HashMap<ClientId, StoredEmailConfig>,

@@ -282,7 +282,14 @@ impl authservice_application::ports::AuditRetention for MemoryDb {
             .count() as u64;
         let before = st.audit.len();
         if !dry_run {
-            st.audit.retain(|e| e.occurred_at >= cutoff || held(e));
+            let removed: std::collections::HashSet<Uuid> = st
+                .audit
+                .iter()
+                .filter(|e| e.occurred_at < cutoff && !held(e))
+                .map(|e| e.id)
+                .collect();
+            st.audit.retain(|e| !removed.contains(&e.id));
+            st.chain.forget(&removed);
         }
         Ok(authservice_application::ports::PurgeCount {
             older,
