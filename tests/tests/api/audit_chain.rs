@@ -256,3 +256,90 @@ async fn an_erasure_and_a_retention_purge_keep_the_chain_verifiable() {
         .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_with_its_own_retention_is_purged_sooner_and_holds_filter_the_trail() {
+    let app = app().await;
+    let short = app
+        .create_client(json!({ "name": "Short", "settings": { "audit_retention_days": 30 } }))
+        .await["client"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let default = app.new_client().await["client"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let held_user = uuid::Uuid::new_v4();
+    app.execute_sql(&format!(
+        "INSERT INTO audit_events (id, occurred_at, client_id, user_id, event_type, actor_type, metadata) VALUES \
+         (gen_random_uuid(), now() - interval '100 days', '{short}', NULL, 'user.login', 'user', '{{}}'), \
+         (gen_random_uuid(), now() - interval '100 days', '{short}', '{held_user}', 'user.login', 'user', '{{}}'), \
+         (gen_random_uuid(), now() - interval '10 days', '{short}', NULL, 'user.login', 'user', '{{}}'), \
+         (gen_random_uuid(), now() - interval '100 days', '{default}', NULL, 'user.login', 'user', '{{}}')"
+    ))
+    .await
+    .unwrap();
+    let res = app
+        .admin(
+            Method::POST,
+            "/api/admin/audit-events/legal-hold",
+            Some(
+                json!({ "client_id": short, "user_id": held_user.to_string(), "reason": "audit" }),
+            ),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let held = app
+        .audit_events(&format!("client_id={short}&legal_hold=true"))
+        .await;
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0]["user_id"], json!(held_user));
+    let free = app
+        .audit_events(&format!(
+            "client_id={short}&legal_hold=false&event_type=user.login"
+        ))
+        .await;
+    assert_eq!(free.len(), 2);
+    let res = app
+        .admin(
+            Method::GET,
+            "/api/admin/audit-events?legal_hold=maybe",
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    let res = app
+        .admin(
+            Method::POST,
+            "/api/admin/audit-events/retention/purge",
+            Some(json!({ "dry_run": false })),
+        )
+        .await;
+    let purged: Value = res.json().await.unwrap();
+    assert_eq!(
+        purged["deleted"], 1,
+        "only the short client's unheld 100-day-old event: {purged}"
+    );
+    let left = app
+        .query_text(
+            "SELECT count(*)::text AS value FROM audit_events WHERE event_type = 'user.login'",
+        )
+        .await;
+    assert_eq!(left, ["3"]);
+    let report = verify_sealed(&app, Some(&short)).await;
+    assert_eq!(report["valid"], true, "{report}");
+
+    // The setting is typed: a value out of range is refused, naming the key.
+    let res = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/admin/clients/{short}"),
+            Some(json!({ "settings": { "audit_retention_days": 0 } })),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = res.json().await.unwrap();
+    assert!(body.to_string().contains("audit_retention_days"), "{body}");
+}

@@ -22,6 +22,8 @@ pub struct ListAuditEventsInput {
     pub request_id: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
+    /// `true`: only events a standing legal hold covers; `false`: only those none covers.
+    pub legal_hold: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -144,6 +146,13 @@ impl ListAuditEvents {
             request_id: non_empty(input.request_id),
             from: parse_time("from", input.from.as_deref())?,
             to: parse_time("to", input.to.as_deref())?,
+            legal_hold: non_empty(input.legal_hold)
+                .map(|v| match v.as_str() {
+                    "true" => Ok(true),
+                    "false" => Ok(false),
+                    _ => Err(ValidationError::new("legal_hold", "must be true or false")),
+                })
+                .transpose()?,
         };
         Ok(filter)
     }

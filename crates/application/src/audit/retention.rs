@@ -197,12 +197,18 @@ impl ManageRetention {
         let retained =
             now - chrono::Duration::from_std(self.retention).map_err(anyhow::Error::new)?;
         let cutoff = before.map_or(retained, |b| b.min(retained));
-        let count = self.ports.audit_retention.purge(cutoff, dry_run).await?;
+        let overrides = self.client_cutoffs(now, before).await?;
+        let count = self
+            .ports
+            .audit_retention
+            .purge(cutoff, &overrides, dry_run)
+            .await?;
         let event = ctx
             .audit(EventType::AuditPurged)
             .metadata(json!({
                 "dry_run": dry_run,
                 "cutoff": cutoff,
+                "client_cutoffs": overrides.len(),
                 "older": count.older,
                 "held": count.held,
                 "deleted": count.deleted,
@@ -214,5 +220,29 @@ impl ManageRetention {
             cutoff,
             count,
         })
+    }
+
+    /// The cutoffs of clients whose settings name their own `audit_retention_days`.
+    async fn client_cutoffs(
+        &self,
+        now: DateTime<Utc>,
+        before: Option<DateTime<Utc>>,
+    ) -> anyhow::Result<Vec<(ClientId, DateTime<Utc>)>> {
+        const PAGE: usize = 500;
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.ports.clients.list(after, PAGE).await?;
+            for client in &page {
+                if let Some(days) = client.policy().audit_retention_days {
+                    let retained = now - chrono::Duration::days(i64::from(days));
+                    out.push((client.id, before.map_or(retained, |b| b.min(retained))));
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == PAGE => after = Some(last.id.as_uuid()),
+                _ => return Ok(out),
+            }
+        }
     }
 }

@@ -19,6 +19,8 @@ pub struct AuditFilter {
     pub request_id: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    /// Only events a standing legal hold covers (`true`) or none covers (`false`).
+    pub legal_hold: Option<bool>,
 }
 
 /// Append-only audit trail.
@@ -86,12 +88,18 @@ pub trait AuditRetention: Send + Sync {
     /// The store failed.
     async fn release_hold(&self, id: Uuid, at: DateTime<Utc>) -> anyhow::Result<bool>;
 
-    /// Counts the events that occurred before `cutoff` and, unless `dry_run`, deletes those no
-    /// standing hold covers (in one transaction).
+    /// Counts the events that occurred before their cutoff — the client's own in `clients`,
+    /// else `cutoff` — and, unless `dry_run`, deletes those no standing hold covers (in one
+    /// transaction), leaving a checkpoint for each run of chain links removed.
     ///
     /// # Errors
     /// The store failed.
-    async fn purge(&self, cutoff: DateTime<Utc>, dry_run: bool) -> anyhow::Result<PurgeCount>;
+    async fn purge(
+        &self,
+        cutoff: DateTime<Utc>,
+        clients: &[(ClientId, DateTime<Utc>)],
+        dry_run: bool,
+    ) -> anyhow::Result<PurgeCount>;
 }
 
 /// The audit trail's hash chain (`authservice_domain::audit_chain`): sealing and reading links.

@@ -99,6 +99,9 @@ pub struct ClientPolicy {
     pub session_max_lifetime: Option<Duration>,
     /// `session_idle_timeout` (default: the server's `SESSION_IDLE_TIMEOUT`).
     pub session_idle_timeout: Option<Duration>,
+    /// `audit_retention_days` (default: the server's `AUDIT_RETENTION_DAYS`): the client's
+    /// audit events may be purged after this many days.
+    pub audit_retention_days: Option<u32>,
     pub webauthn: WebauthnPolicy,
     pub auth_ui: AuthUi,
 }
@@ -111,6 +114,7 @@ impl Default for ClientPolicy {
             signup_enumeration_protection: false,
             session_max_lifetime: None,
             session_idle_timeout: None,
+            audit_retention_days: None,
             webauthn: WebauthnPolicy::default(),
             auth_ui: AuthUi::default(),
         }
@@ -137,6 +141,8 @@ pub enum Kind {
     Attestation,
     /// A list of attestation format names.
     AttestationFormats,
+    /// A whole number of days, 1 to 36500.
+    Days,
 }
 
 /// Every setting a client may write: its path (`auth_ui.locale`) and type. Defaults are
@@ -147,6 +153,7 @@ pub const KEYS: &[(&str, Kind)] = &[
     ("signup_enumeration_protection", Kind::Bool),
     ("session_max_lifetime", Kind::SessionDuration),
     ("session_idle_timeout", Kind::SessionDuration),
+    ("audit_retention_days", Kind::Days),
     ("webauthn_rp_id", Kind::Host),
     ("webauthn_rp_origin", Kind::HttpUrl),
     ("webauthn_display_name", Kind::Text(100)),
@@ -176,6 +183,7 @@ impl ClientPolicy {
             }
             ("session_max_lifetime", Parsed::Duration(d)) => self.session_max_lifetime = Some(d),
             ("session_idle_timeout", Parsed::Duration(d)) => self.session_idle_timeout = Some(d),
+            ("audit_retention_days", Parsed::Days(d)) => self.audit_retention_days = Some(d),
             ("webauthn_rp_id", Parsed::Text(s)) => wa.rp_id = Some(s),
             ("webauthn_rp_origin", Parsed::Text(s)) => wa.rp_origin = Some(s),
             ("webauthn_display_name", Parsed::Text(s)) => wa.display_name = Some(s),

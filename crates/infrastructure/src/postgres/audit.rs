@@ -170,6 +170,14 @@ impl AuditLog for PgAuditLog {
         if let Some(to) = filter.to {
             query = query.filter(audit_events::occurred_at.lt(to));
         }
+        if let Some(held) = filter.legal_hold {
+            let covered = diesel::dsl::sql::<diesel::sql_types::Bool>(&held_unaliased());
+            query = if held {
+                query.filter(covered)
+            } else {
+                query.filter(diesel::dsl::not(covered))
+            };
+        }
         let rows: Vec<AuditRow> = query
             .load(&mut conn)
             .await
@@ -178,12 +186,23 @@ impl AuditLog for PgAuditLog {
     }
 }
 
+/// Past its retention: before the client's own cutoff (`$2`/`$3`, its id and cutoff) or the
+/// default one (`$1`); `$4` is the latest of them all (for the index on `occurred_at`).
+const PAST: &str = "e.occurred_at < $4 AND e.occurred_at < COALESCE((SELECT o.cutoff \
+    FROM UNNEST($2::uuid[], $3::timestamptz[]) AS o(client_id, cutoff) \
+    WHERE o.client_id = e.client_id), $1)";
+
 /// Events a standing hold covers (`e` is the audit_events row).
 const HELD: &str = "EXISTS (SELECT 1 FROM audit_legal_holds h WHERE h.released_at IS NULL \
      AND (h.client_id IS NULL OR h.client_id = e.client_id) \
      AND (h.user_id IS NULL OR h.user_id = e.user_id) \
      AND (h.from_at IS NULL OR e.occurred_at >= h.from_at) \
      AND (h.to_at IS NULL OR e.occurred_at < h.to_at))";
+
+/// [`HELD`] for a query over `audit_events` without an alias.
+fn held_unaliased() -> String {
+    HELD.replace(" e.", " audit_events.")
+}
 
 #[derive(QueryableByName)]
 struct Counted {
@@ -277,20 +296,34 @@ impl AuditRetention for PgAuditLog {
     }
 
     #[tracing::instrument(name = "pg.audit.purge", level = "debug", skip_all)]
-    async fn purge(&self, cutoff: DateTime<Utc>, dry_run: bool) -> anyhow::Result<PurgeCount> {
-        use diesel::sql_types::Timestamptz;
+    async fn purge(
+        &self,
+        cutoff: DateTime<Utc>,
+        clients: &[(ClientId, DateTime<Utc>)],
+        dry_run: bool,
+    ) -> anyhow::Result<PurgeCount> {
+        use diesel::sql_types::{Array, Timestamptz, Uuid as SqlUuid};
+        let (ids, cutoffs): (Vec<Uuid>, Vec<DateTime<Utc>>) =
+            clients.iter().map(|(c, at)| (c.as_uuid(), *at)).unzip();
+        let latest = cutoffs.iter().copied().fold(cutoff, DateTime::max);
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         conn.transaction::<_, diesel::result::Error, _>(async |tx| {
-            let older: Counted = diesel::sql_query(
-                "SELECT count(*) AS n FROM audit_events e WHERE e.occurred_at < $1",
-            )
+            let older: Counted = diesel::sql_query(format!(
+                "SELECT count(*) AS n FROM audit_events e WHERE {PAST}"
+            ))
             .bind::<Timestamptz, _>(cutoff)
+            .bind::<Array<SqlUuid>, _>(&ids)
+            .bind::<Array<Timestamptz>, _>(&cutoffs)
+            .bind::<Timestamptz, _>(latest)
             .get_result(tx)
             .await?;
             let held: Counted = diesel::sql_query(format!(
-                "SELECT count(*) AS n FROM audit_events e WHERE e.occurred_at < $1 AND {HELD}"
+                "SELECT count(*) AS n FROM audit_events e WHERE {PAST} AND {HELD}"
             ))
             .bind::<Timestamptz, _>(cutoff)
+            .bind::<Array<SqlUuid>, _>(&ids)
+            .bind::<Array<Timestamptz>, _>(&cutoffs)
+            .bind::<Timestamptz, _>(latest)
             .get_result(tx)
             .await?;
             let deleted = if dry_run {
@@ -303,7 +336,7 @@ impl AuditRetention for PgAuditLog {
                 // The removed events' links go too; each run of removed links leaves its
                 // last hash as a checkpoint, so the links after it still verify.
                 let purged: Counted = diesel::sql_query(format!(
-                    "WITH gone AS (DELETE FROM audit_events e WHERE e.occurred_at < $1 AND NOT {HELD} \
+                    "WITH gone AS (DELETE FROM audit_events e WHERE {PAST} AND NOT {HELD} \
                        RETURNING e.id), \
                      unlinked AS (DELETE FROM audit_chain c USING gone WHERE c.event_id = gone.id \
                        RETURNING c.scope, c.seq, c.event_hash), \
@@ -315,6 +348,9 @@ impl AuditRetention for PgAuditLog {
                      SELECT count(*) AS n FROM gone"
                 ))
                 .bind::<Timestamptz, _>(cutoff)
+                .bind::<Array<SqlUuid>, _>(&ids)
+                .bind::<Array<Timestamptz>, _>(&cutoffs)
+                .bind::<Timestamptz, _>(latest)
                 .get_result(tx)
                 .await?;
                 let n = purged.n;

@@ -303,6 +303,7 @@ pub(super) struct AuditQuery {
     request_id: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    legal_hold: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
@@ -320,6 +321,7 @@ impl AuditQuery {
             request_id: self.request_id,
             from: self.from,
             to: self.to,
+            legal_hold: self.legal_hold,
             limit: self.limit,
             cursor: self.cursor,
         }

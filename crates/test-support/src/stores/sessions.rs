@@ -209,6 +209,11 @@ impl AuditLog for MemoryDb {
             .filter(|e| filter.client_id.is_none_or(|c| e.client_id == Some(c)))
             .filter(|e| filter.user_id.is_none_or(|u| e.user_id == Some(u)))
             .filter(|e| filter.event_types.is_empty() || filter.event_types.contains(&e.event_type))
+            .filter(|e| {
+                filter
+                    .legal_hold
+                    .is_none_or(|h| h == st.holds.iter().any(|(hold, s)| *s && covers(hold, e)))
+            })
             .cloned()
             .collect();
         if let Some(before) = before
@@ -264,9 +269,17 @@ impl authservice_application::ports::AuditRetention for MemoryDb {
     async fn purge(
         &self,
         cutoff: DateTime<Utc>,
+        clients: &[(authservice_domain::ClientId, DateTime<Utc>)],
         dry_run: bool,
     ) -> anyhow::Result<authservice_application::ports::PurgeCount> {
         let mut st = self.lock();
+        let past = |e: &AuditEvent| {
+            let own = clients
+                .iter()
+                .find(|(c, _)| e.client_id == Some(*c))
+                .map_or(cutoff, |(_, at)| *at);
+            e.occurred_at < own
+        };
         let holds: Vec<_> = st
             .holds
             .iter()
@@ -274,18 +287,14 @@ impl authservice_application::ports::AuditRetention for MemoryDb {
             .map(|(h, _)| h.clone())
             .collect();
         let held = |e: &AuditEvent| holds.iter().any(|h| covers(h, e));
-        let older = st.audit.iter().filter(|e| e.occurred_at < cutoff).count() as u64;
-        let kept = st
-            .audit
-            .iter()
-            .filter(|e| e.occurred_at < cutoff && held(e))
-            .count() as u64;
+        let older = st.audit.iter().filter(|e| past(e)).count() as u64;
+        let kept = st.audit.iter().filter(|e| past(e) && held(e)).count() as u64;
         let before = st.audit.len();
         if !dry_run {
             let removed: std::collections::HashSet<Uuid> = st
                 .audit
                 .iter()
-                .filter(|e| e.occurred_at < cutoff && !held(e))
+                .filter(|e| past(e) && !held(e))
                 .map(|e| e.id)
                 .collect();
             st.audit.retain(|e| !removed.contains(&e.id));

@@ -24,6 +24,7 @@ pub(super) enum Parsed {
     Text(String),
     Attestation(Attestation),
     List(Vec<String>),
+    Days(u32),
 }
 
 pub(super) fn kind_of(path: &str) -> Option<Kind> {
@@ -88,6 +89,12 @@ pub(super) fn parse_value(kind: Kind, value: &Value) -> Result<Parsed, String> {
             "enterprise" => Ok(Parsed::Attestation(Attestation::Enterprise)),
             _ => Err("must be none, indirect, direct or enterprise".to_owned()),
         },
+        Kind::Days => value
+            .as_u64()
+            .filter(|d| (1..=36_500).contains(d))
+            .and_then(|d| u32::try_from(d).ok())
+            .map(Parsed::Days)
+            .ok_or_else(|| "must be a whole number of days from 1 to 36500".to_owned()),
         Kind::AttestationFormats => {
             let list = value.as_array().ok_or("must be a list of format names")?;
             list.iter()

@@ -124,6 +124,7 @@ fn every_key_applies() {
         Kind::Host => json!("x.example"),
         Kind::Attestation => json!("direct"),
         Kind::AttestationFormats => json!(["packed"]),
+        Kind::Days => json!(30),
     };
     for (path, kind) in KEYS {
         let mut value = sample(*kind);
