@@ -163,6 +163,8 @@ pub enum ErrorKind {
     /// A first admin sign-in (no TOTP yet) without its valid one-time setup token.
     SetupTokenRequired,
     LegalHoldNotFound,
+    WebhookNotFound,
+    WebhookDeliveryNotFound,
 }
 
 /// Implemented by every use-case error.

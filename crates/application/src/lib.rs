@@ -25,6 +25,7 @@ pub mod social;
 pub mod sso;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 pub use context::{AuditDraft, RequestCtx};
 pub use error::{ErrorKind, UseCaseError};

@@ -46,6 +46,10 @@ pub struct UseCaseConfig {
     /// `ALLOW_INSECURE_IDP_URLS`: SSO IdPs on http and loopback or private hosts (development
     /// and tests only).
     pub allow_insecure_idp_urls: bool,
+    /// What webhook endpoints may target.
+    pub webhooks: crate::webhooks::WebhookSettings,
+    /// How webhook deliveries are retried.
+    pub webhook_delivery: crate::webhooks::DeliveryConfig,
 }
 
 /// All use cases, built once at startup and shared by REST and gRPC.
@@ -55,6 +59,8 @@ pub struct Services {
     pub audit_retention: crate::audit::ManageRetention,
     pub verify_audit_chain: crate::audit::VerifyAuditChain,
     pub seal_audit_chain: crate::audit::SealAuditChain,
+    pub webhooks: crate::webhooks::ManageWebhooks,
+    pub deliver_webhooks: crate::webhooks::DeliverWebhooks,
     pub manage_admins: ManageAdmins,
     pub authenticate_client: AuthenticateClient,
     pub check_origin: CheckOrigin,
@@ -148,6 +154,8 @@ impl Services {
             audit_retention: crate::audit::ManageRetention::new(ports, config.audit_retention),
             verify_audit_chain: crate::audit::VerifyAuditChain::new(ports),
             seal_audit_chain: crate::audit::SealAuditChain::new(ports),
+            webhooks: crate::webhooks::ManageWebhooks::new(ports, config.webhooks),
+            deliver_webhooks: crate::webhooks::DeliverWebhooks::new(ports, config.webhook_delivery),
             manage_admins: ManageAdmins::new(AdminPorts::of(ports)),
             authenticate_client: AuthenticateClient::new(ports, config.global_origins.clone()),
             check_origin: CheckOrigin::new(ports, config.global_origins.clone()),

@@ -218,6 +218,12 @@ event_types! {
     OAuthConsentRevoked => "oauth.consent_revoked",
     OAuthCodeReplayed => "oauth.code_replayed",
     OAuthLogout => "oauth.logout",
+    WebhookCreated => "webhook.created",
+    WebhookUpdated => "webhook.updated",
+    WebhookDeleted => "webhook.deleted",
+    WebhookSecretRotated => "webhook.secret_rotated",
+    WebhookReplayed => "webhook.replayed",
+    WebhookDisabled => "webhook.disabled",
 }
 
 /// One audit record.

@@ -25,6 +25,7 @@ pub mod sso;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod user;
+pub mod webhook;
 
 pub use api_key::{ApiKey, ApiKeyHash};
 pub use audit::{ActorType, AuditEvent, EventType};

@@ -101,7 +101,7 @@ impl IdpHttp {
 }
 
 /// Resolves host names to their public addresses only.
-struct PublicOnly;
+pub(crate) struct PublicOnly;
 
 impl reqwest::dns::Resolve for PublicOnly {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {

@@ -11,3 +11,4 @@ pub mod oidc_rp;
 pub mod postgres;
 pub mod redis;
 pub mod saml_sp;
+pub mod webhook_http;

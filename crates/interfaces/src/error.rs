@@ -305,6 +305,10 @@ table! {
         "Setup code required" "Enter the setup code you were given with your account." false;
     LegalHoldNotFound          404 NotFound           "legal_hold_not_found"          "AUTH_LEGAL_HOLD_NOT_FOUND"
         "Legal hold not found" "That legal hold does not exist or was released." false;
+    WebhookNotFound            404 NotFound           "webhook_not_found"             "AUTH_WEBHOOK_NOT_FOUND"
+        "Webhook not found" "That webhook endpoint does not exist." false;
+    WebhookDeliveryNotFound    404 NotFound           "webhook_delivery_not_found"    "AUTH_WEBHOOK_DELIVERY_NOT_FOUND"
+        "Delivery not found" "That webhook delivery does not exist." false;
 }
 
 /// The JSON body of every failure.

@@ -226,6 +226,18 @@ impl Settings {
             })
         });
         let allow_insecure_idp_urls = r.parse("ALLOW_INSECURE_IDP_URLS", false, parse_bool);
+        let webhook_allow_private = r.parse("WEBHOOK_ALLOW_PRIVATE", false, parse_bool);
+        let webhook_retry_base = r.parse("WEBHOOK_RETRY_BASE", Duration::from_secs(30), |v| {
+            parse_duration_in(v, Duration::from_millis(100), Duration::from_secs(3600))
+        });
+        let webhook_poll_interval = r.parse("WEBHOOK_POLL_INTERVAL", Duration::from_secs(1), |v| {
+            parse_duration_in(v, Duration::from_millis(50), Duration::from_secs(3600))
+        });
+        let webhook_disable_after = r.parse(
+            "WEBHOOK_DISABLE_AFTER",
+            Duration::from_secs(5 * 86_400),
+            |v| parse_duration_in(v, Duration::from_secs(1), Duration::from_secs(90 * 86_400)),
+        );
         let dns_nameservers = r.parse("DNS_NAMESERVERS", Vec::new(), |v| {
             parse_list(v, |s| {
                 s.parse::<std::net::SocketAddr>()
@@ -380,6 +392,10 @@ impl Settings {
                     blocked_email_domains,
                     dns_nameservers,
                     allow_insecure_idp_urls,
+                    webhook_allow_private,
+                    webhook_retry_base,
+                    webhook_disable_after,
+                    webhook_poll_interval,
                     rate_rules,
                     account_lockout_enabled,
                     client_cache_ttl,

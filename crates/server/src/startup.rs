@@ -62,6 +62,7 @@ pub struct Application {
     outbox_wakeup: Arc<Notify>,
     email_poll_interval: Duration,
     audit_chain_interval: Duration,
+    webhook_poll_interval: Duration,
 }
 
 /// Opens the PostgreSQL pool and applies migrations (the `migrate` subcommand).
@@ -161,6 +162,11 @@ impl Application {
                 tracing::warn!(error = %err, "could not precompute the dummy password hash");
             }
         });
+        if settings.webhook_allow_private {
+            tracing::warn!(
+                "WEBHOOK_ALLOW_PRIVATE is on: webhook endpoints may be http and internal addresses (development and tests only)"
+            );
+        }
         if settings.allow_insecure_idp_urls {
             tracing::warn!(
                 "ALLOW_INSECURE_IDP_URLS is on: SSO connections may name http and internal identity providers (development and tests only)"
@@ -194,6 +200,15 @@ impl Application {
             audit: Arc::new(PgAuditLog::new(pg_pool.clone())),
             audit_retention: Arc::new(PgAuditLog::new(pg_pool.clone())),
             audit_chain: Arc::new(PgAuditLog::new(pg_pool.clone())),
+            webhooks: Arc::new(authservice_infrastructure::postgres::PgWebhooks::new(
+                pg_pool.clone(),
+            )),
+            webhook_sender: Arc::new(
+                authservice_infrastructure::webhook_http::HttpWebhookSender::new(
+                    settings.webhook_allow_private,
+                )
+                .context("setting up the webhook HTTP client")?,
+            ),
             limits: Limits::new(rate_limiter, settings.rate_rules.clone()),
             ephemeral,
             one_time_tokens: Arc::new(PgOneTimeTokens::new(pg_pool.clone())),
@@ -273,6 +288,13 @@ impl Application {
                     ..Default::default()
                 },
                 allow_insecure_idp_urls: settings.allow_insecure_idp_urls,
+                webhooks: authservice_application::webhooks::WebhookSettings {
+                    allow_private: settings.webhook_allow_private,
+                },
+                webhook_delivery: authservice_application::webhooks::DeliveryConfig {
+                    retry_base: settings.webhook_retry_base,
+                    disable_after: settings.webhook_disable_after,
+                },
                 global_origins: global_origins(&settings),
                 auth: AuthConfig {
                     issuer,
@@ -358,6 +380,7 @@ impl Application {
             outbox_wakeup,
             email_poll_interval: settings.email_poll_interval,
             audit_chain_interval: settings.audit_chain_interval,
+            webhook_poll_interval: settings.webhook_poll_interval,
         })
     }
 
@@ -394,6 +417,10 @@ impl Application {
             self.services.clone(),
             self.audit_chain_interval,
         ));
+        let webhooks = tokio::spawn(workers::webhook_worker(
+            self.services.clone(),
+            self.webhook_poll_interval,
+        ));
         let (worker_stop, worker_stop_rx) = watch::channel(false);
         let mut email_worker = tokio::spawn(email_worker(
             self.services.clone(),
@@ -426,6 +453,7 @@ impl Application {
         }
         housekeeping.abort();
         sealer.abort();
+        webhooks.abort();
         // The worker finishes the message in hand (a message aborted mid-send would be sent
         // again after its lease), within what is left of the deadline.
         let _ = worker_stop.send(true);

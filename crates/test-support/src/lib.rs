@@ -209,6 +209,47 @@ impl OutboxSignal for CountingSignal {
     }
 }
 
+/// Records webhook messages and answers each with `status` (0: a transport failure).
+pub struct RecordingWebhookSender {
+    pub status: std::sync::atomic::AtomicU16,
+    /// (url, message id, body, number of signatures)
+    pub sent: std::sync::Mutex<Vec<(String, String, String, usize)>>,
+}
+
+impl Default for RecordingWebhookSender {
+    fn default() -> Self {
+        Self {
+            status: std::sync::atomic::AtomicU16::new(204),
+            sent: std::sync::Mutex::default(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl authservice_application::ports::WebhookSender for RecordingWebhookSender {
+    async fn send(
+        &self,
+        url: &str,
+        message_id: &str,
+        _timestamp: i64,
+        body: &str,
+        keys: &[Vec<u8>],
+    ) -> authservice_application::ports::SendOutcome {
+        self.sent.lock().expect("sent").push((
+            url.to_owned(),
+            message_id.to_owned(),
+            body.to_owned(),
+            keys.len(),
+        ));
+        let status = self.status.load(std::sync::atomic::Ordering::Relaxed);
+        authservice_application::ports::SendOutcome {
+            response_status: (status > 0).then_some(status),
+            latency_ms: 1,
+            error: (!(200..300).contains(&status)).then(|| format!("status {status}")),
+        }
+    }
+}
+
 /// Everything a use case needs, in memory.
 pub struct World {
     pub ports: Ports,
@@ -218,6 +259,7 @@ pub struct World {
     pub dns: Arc<StaticDns>,
     /// The OpenID Connect IdP of SSO connections.
     pub idp: Arc<FakeIdp>,
+    pub webhook_sender: Arc<RecordingWebhookSender>,
 }
 
 impl Default for World {
@@ -243,6 +285,7 @@ impl World {
         let client = authservice_domain::testing::client();
         db.seed_client(&client);
         let secret_box = Arc::new(AesGcmSecretBox::new(&[7; 32]));
+        let webhook_sender = Arc::new(RecordingWebhookSender::default());
         let ports = Ports {
             admins: db.clone(),
             clients: db.clone(),
@@ -254,6 +297,8 @@ impl World {
             audit: db.clone(),
             audit_retention: db.clone(),
             audit_chain: db.clone(),
+            webhooks: db.clone(),
+            webhook_sender: webhook_sender.clone(),
             limits: Limits::new(Arc::new(MemoryRateLimiter::new()), rules),
             ephemeral: Arc::new(MemoryEphemeralStore::new()),
             one_time_tokens: db.clone(),
@@ -298,6 +343,7 @@ impl World {
             client,
             dns,
             idp,
+            webhook_sender,
         }
     }
 

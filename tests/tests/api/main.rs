@@ -36,3 +36,4 @@ mod social_providers;
 mod sso;
 mod token_validation;
 mod validator;
+mod webhooks;

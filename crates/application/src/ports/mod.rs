@@ -26,6 +26,7 @@ mod sso;
 mod tokens;
 mod unit_of_work;
 mod users;
+mod webhooks;
 
 pub use admins::{
     AdminCredentials, AdminRepository, AdminSession, AdminWriteError, NewAdminSession, RefreshMatch,
@@ -74,6 +75,10 @@ pub use tokens::{
 };
 pub use unit_of_work::{Committed, UnitOfWork, Write, Written};
 pub use users::{UserFilter, UserRepository, UserWithPassword, UserWriteError};
+pub use webhooks::{
+    AttemptResult, Delivery, DueDelivery, SendOutcome, StoredEndpoint, WebhookRepository,
+    WebhookSender,
+};
 
 /// Every adapter the use cases need.
 #[derive(Clone)]
@@ -91,6 +96,10 @@ pub struct Ports {
     pub audit_retention: Arc<dyn AuditRetention>,
     /// The audit trail's hash chain.
     pub audit_chain: Arc<dyn AuditChain>,
+    /// Webhook endpoints and the delivery queue.
+    pub webhooks: Arc<dyn WebhookRepository>,
+    /// Sends signed webhook messages.
+    pub webhook_sender: Arc<dyn WebhookSender>,
     /// Every rate limit, by name ([`crate::limits`]).
     pub limits: crate::limits::Limits,
     pub ephemeral: Arc<dyn EphemeralStore>,

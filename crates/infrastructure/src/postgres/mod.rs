@@ -27,6 +27,7 @@ mod social;
 mod sso;
 mod unit_of_work;
 mod users;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -64,6 +65,7 @@ pub use social::PgSocialProviders;
 pub use sso::PgSsoConnections;
 pub use unit_of_work::PgUnitOfWork;
 pub use users::PgUserRepository;
+pub use webhooks::PgWebhooks;
 
 pub type PgPool = Pool<AsyncPgConnection>;
 

@@ -9,6 +9,7 @@ mod admin_organizations;
 pub mod admin_routes;
 mod admin_service_accounts;
 mod admin_tokens;
+mod admin_webhooks;
 mod audit;
 mod auth;
 mod domains;
@@ -124,6 +125,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(social::admin_routes)
                 .configure(admin_oidc_apps::routes)
                 .configure(admin_service_accounts::routes)
+                .configure(admin_webhooks::routes)
                 .configure(audit::routes)
                 .configure(admin_tokens::routes)
                 .default_service(web::to(admin_route_not_found)),

@@ -82,6 +82,18 @@ pub struct Settings {
     /// `ALLOW_INSECURE_IDP_URLS`: SSO identity providers on http and on loopback or private
     /// hosts (development and tests only; logged at startup).
     pub allow_insecure_idp_urls: bool,
+    /// `WEBHOOK_ALLOW_PRIVATE`: webhook endpoints on http and on loopback, private or
+    /// link-local addresses (development and tests only; logged at startup).
+    pub webhook_allow_private: bool,
+    /// `WEBHOOK_RETRY_BASE`: the wait before a failed delivery's first retry, doubling with
+    /// each attempt for a day (default 30 s, 100 ms – 1 h).
+    pub webhook_retry_base: Duration,
+    /// `WEBHOOK_DISABLE_AFTER`: an endpoint whose deliveries have all failed this long is
+    /// disabled (default 5 days, 1 s – 90 days).
+    pub webhook_disable_after: Duration,
+    /// `WEBHOOK_POLL_INTERVAL`: how often each replica looks for new events to deliver and for
+    /// retries coming due (default 1 s, 50 ms – 1 h).
+    pub webhook_poll_interval: Duration,
     /// Every rate limit's rule: the catalogue's defaults (`authservice_application::limits`)
     /// with the `*_RATE_LIMIT` settings applied.
     pub rate_rules: RateRules,

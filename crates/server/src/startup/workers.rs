@@ -42,6 +42,37 @@ pub(super) async fn audit_sealer(services: Arc<Services>, interval: Duration) {
     }
 }
 
+/// Turns new audit events into webhook deliveries and sends the due ones, every `interval`
+/// (at once again while there is more to do).
+pub(super) async fn webhook_worker(services: Arc<Services>, interval: Duration) {
+    const BATCH: usize = 500;
+    const IN_FLIGHT: usize = 16;
+    loop {
+        let dispatched = services
+            .deliver_webhooks
+            .dispatch(BATCH)
+            .await
+            .unwrap_or_else(|err| {
+                tracing::warn!(
+                    error = format!("{err:#}"),
+                    "queueing webhook deliveries failed"
+                );
+                0
+            });
+        let sent = services
+            .deliver_webhooks
+            .deliver_due(IN_FLIGHT)
+            .await
+            .unwrap_or_else(|err| {
+                tracing::warn!(error = format!("{err:#}"), "delivering webhooks failed");
+                0
+            });
+        if dispatched < BATCH && sent < IN_FLIGHT {
+            tokio::time::sleep(interval).await;
+        }
+    }
+}
+
 /// Delivers queued email, one message at a time: whenever this replica queues a message, and
 /// every `poll` otherwise (messages queued by other replicas, retries coming due). Stops
 /// between messages when asked.

@@ -38,6 +38,7 @@ mod sessions;
 mod sso;
 mod unit_of_work;
 mod users;
+mod webhooks;
 
 use email::issue;
 
@@ -79,6 +80,7 @@ struct State {
     sessions: Vec<StoredSession>,
     audit: Vec<AuditEvent>,
     chain: audit_chain::Chain,
+    webhooks: webhooks::Hooks,
     one_time: Vec<OneTimeRow>,
     outbox: Vec<OutboxRow>,
     email_configs: HashMap<ClientId, StoredEmailConfig>,
