@@ -37,6 +37,8 @@ pub struct UseCaseConfig {
     pub admin_api_key: SecretString,
     /// Lifetimes of admin users' sessions.
     pub admin_auth: AdminAuthConfig,
+    /// Operators' sign-in through their identity provider (`ADMIN_OIDC_*`), when configured.
+    pub admin_sso: Option<crate::admin::AdminSsoConfig>,
     /// `AUDIT_RETENTION_DAYS`: how long audit events are kept before a purge may remove them.
     pub audit_retention: std::time::Duration,
     /// `ALLOW_ORIGIN`: origins allowed for every client and for the admin API.
@@ -150,7 +152,14 @@ impl Services {
                 config.admin_api_key.clone(),
                 config.admin_auth,
             ),
-            admin_sign_in: AdminSignIn::new(AdminPorts::of(ports), config.admin_auth),
+            admin_sign_in: AdminSignIn::new(
+                AdminPorts::of(ports),
+                config.admin_auth,
+                config
+                    .admin_sso
+                    .clone()
+                    .map(|c| crate::admin::AdminSso::new(c, ports)),
+            ),
             audit_retention: crate::audit::ManageRetention::new(ports, config.audit_retention),
             verify_audit_chain: crate::audit::VerifyAuditChain::new(ports),
             seal_audit_chain: crate::audit::SealAuditChain::new(ports),

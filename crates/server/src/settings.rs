@@ -18,7 +18,7 @@ mod types;
 use parse::*;
 mod fields;
 
-pub use fields::Settings;
+pub use fields::{AdminOidc, Settings};
 pub use types::{CookieSameSite, EncryptionKey, LogFormat, SettingsError, SmtpSettings};
 
 impl Settings {
@@ -227,6 +227,7 @@ impl Settings {
         });
         let allow_insecure_idp_urls = r.parse("ALLOW_INSECURE_IDP_URLS", false, parse_bool);
         let webhook_allow_private = r.parse("WEBHOOK_ALLOW_PRIVATE", false, parse_bool);
+        let admin_oidc = admin_oidc(&mut r, allow_insecure_idp_urls);
         let webhook_retry_base = r.parse("WEBHOOK_RETRY_BASE", Duration::from_secs(30), |v| {
             parse_duration_in(v, Duration::from_millis(100), Duration::from_secs(3600))
         });
@@ -396,6 +397,7 @@ impl Settings {
                     webhook_retry_base,
                     webhook_disable_after,
                     webhook_poll_interval,
+                    admin_oidc,
                     rate_rules,
                     account_lockout_enabled,
                     client_cache_ttl,
@@ -423,3 +425,35 @@ impl Settings {
 
 #[cfg(test)]
 mod tests;
+
+/// `ADMIN_OIDC_ISSUER`, `ADMIN_OIDC_CLIENT_ID` and `ADMIN_OIDC_CLIENT_SECRET` (or `_FILE`):
+/// all three or none.
+fn admin_oidc(r: &mut Reader<'_>, allow_insecure: bool) -> Option<fields::AdminOidc> {
+    let text = |v: &str| Ok(Some(v.to_owned()));
+    let issuer: Option<String> = r.parse("ADMIN_OIDC_ISSUER", None, text);
+    let client_id: Option<String> = r.parse("ADMIN_OIDC_CLIENT_ID", None, text);
+    let client_secret = r.secret("ADMIN_OIDC_CLIENT_SECRET");
+    match (issuer, client_id, client_secret) {
+        (None, None, None) => None,
+        (Some(issuer), Some(client_id), Some(secret)) if !client_id.is_empty() => {
+            match authservice_domain::sso::check_idp_url(&issuer, allow_insecure) {
+                Ok(_) => Some(fields::AdminOidc {
+                    issuer: issuer.trim_end_matches('/').to_owned(),
+                    client_id,
+                    client_secret: secret.into(),
+                }),
+                Err(e) => {
+                    r.errors.push(format!("ADMIN_OIDC_ISSUER: {}", e.message));
+                    None
+                }
+            }
+        }
+        _ => {
+            r.errors.push(
+                "ADMIN_OIDC_ISSUER: set it with ADMIN_OIDC_CLIENT_ID and ADMIN_OIDC_CLIENT_SECRET (all three or none)"
+                    .to_owned(),
+            );
+            None
+        }
+    }
+}

@@ -288,6 +288,21 @@ impl Application {
                     ..Default::default()
                 },
                 allow_insecure_idp_urls: settings.allow_insecure_idp_urls,
+                admin_sso: settings.admin_oidc.as_ref().map(|o| {
+                    authservice_application::admin::AdminSsoConfig {
+                        idp: authservice_domain::sso::OidcIdp {
+                            issuer: o.issuer.clone(),
+                            client_id: o.client_id.clone(),
+                            scopes: vec!["email".to_owned()],
+                            endpoints: None,
+                        },
+                        client_secret: o.client_secret.clone(),
+                        redirect_uri: format!(
+                            "{}/api/admin/auth/sso/callback",
+                            settings.base_url.as_str().trim_end_matches('/')
+                        ),
+                    }
+                }),
                 webhooks: authservice_application::webhooks::WebhookSettings {
                     allow_private: settings.webhook_allow_private,
                 },

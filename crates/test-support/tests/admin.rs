@@ -33,7 +33,11 @@ fn console(world: &World) -> authservice_application::RequestCtx {
 }
 
 fn sign_in(world: &World) -> AdminSignIn {
-    AdminSignIn::new(AdminPorts::of(&world.ports), AdminAuthConfig::default())
+    AdminSignIn::new(
+        AdminPorts::of(&world.ports),
+        AdminAuthConfig::default(),
+        None,
+    )
 }
 
 /// Creates an admin; returns its setup token.

@@ -331,6 +331,43 @@ async fn a_client_with_its_own_retention_is_purged_sooner_and_holds_filter_the_t
     let report = verify_sealed(&app, Some(&short)).await;
     assert_eq!(report["valid"], true, "{report}");
 
+    // The client's own admin may edit the client, not how long its trail is kept; and which
+    // events are held is for those who may hold them.
+    let own = crate::admin_accounts::signed_in_admin(
+        &app,
+        "owner-admin@example.com",
+        &["client_admin"],
+        json!({ "type": "client", "id": short }),
+    )
+    .await;
+    let (status, body) = crate::admin_accounts::bearer(
+        &app,
+        &own,
+        Method::PATCH,
+        &format!("/api/admin/clients/{short}"),
+        Some(json!({ "settings": { "audit_retention_days": 1 } })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = crate::admin_accounts::bearer(
+        &app,
+        &own,
+        Method::PATCH,
+        &format!("/api/admin/clients/{short}"),
+        Some(json!({ "name": "Still editable" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = crate::admin_accounts::bearer(
+        &app,
+        &own,
+        Method::GET,
+        &format!("/api/admin/audit-events?client_id={short}&legal_hold=true"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
     // The setting is typed: a value out of range is refused, naming the key.
     let res = app
         .admin(

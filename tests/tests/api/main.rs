@@ -5,6 +5,7 @@ mod accounts;
 mod admin_accounts;
 mod admin_auth;
 mod admin_matrix;
+mod admin_sso;
 mod admin_user_care;
 mod admin_users;
 mod audit_chain;

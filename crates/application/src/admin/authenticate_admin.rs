@@ -72,7 +72,7 @@ impl AuthenticateAdmin {
         Self {
             ports: ports.clone(),
             admin_api_key,
-            sessions: AdminSignIn::new(AdminPorts::of(ports), config),
+            sessions: AdminSignIn::new(AdminPorts::of(ports), config, None),
         }
     }
 

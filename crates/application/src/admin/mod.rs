@@ -4,6 +4,7 @@
 mod accounts;
 mod authenticate_admin;
 mod sign_in;
+mod sso;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,7 @@ pub use authenticate_admin::{
 pub use sign_in::{
     AdminAuthError, AdminEnrollment, AdminLoginInput, AdminLoginOutcome, AdminSignIn, AdminTokens,
 };
+pub use sso::{AdminSso, AdminSsoConfig, AdminSsoStart};
 
 use crate::limits::Limits;
 use crate::ports::{

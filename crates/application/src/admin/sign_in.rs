@@ -48,6 +48,14 @@ pub enum AdminAuthError {
     RateLimited { retry_after: Duration },
     #[error("the password hasher is busy")]
     Busy,
+    #[error("operator sign-in through an identity provider is not configured")]
+    SsoNotConfigured,
+    #[error(
+        "the sign-in through the identity provider is unknown, used, expired or from another browser"
+    )]
+    SsoStateInvalid,
+    #[error("the identity provider's answer was refused")]
+    SsoFailed,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -75,6 +83,9 @@ impl UseCaseError for AdminAuthError {
             Self::RefreshReused => ErrorKind::RefreshTokenReused,
             Self::RateLimited { .. } => ErrorKind::RateLimited,
             Self::Busy => ErrorKind::ServerBusy,
+            Self::SsoNotConfigured => ErrorKind::SsoNotConfigured,
+            Self::SsoStateInvalid => ErrorKind::SsoStateInvalid,
+            Self::SsoFailed => ErrorKind::SsoFailed,
             Self::Unexpected(_) => ErrorKind::Internal,
         }
     }
@@ -145,17 +156,19 @@ pub enum AdminLoginOutcome {
 }
 
 pub struct AdminSignIn {
-    ports: AdminPorts,
-    config: AdminAuthConfig,
+    pub(super) ports: AdminPorts,
+    pub(super) config: AdminAuthConfig,
+    /// Sign-in through the operators' identity provider, when configured.
+    pub(super) sso: Option<super::AdminSso>,
 }
 
 /// The rate-limit slots one attempt holds (given back when it succeeds).
-struct Attempt(Vec<Slot>);
+pub(super) struct Attempt(Vec<Slot>);
 
 impl AdminSignIn {
     #[must_use]
-    pub fn new(ports: AdminPorts, config: AdminAuthConfig) -> Self {
-        Self { ports, config }
+    pub fn new(ports: AdminPorts, config: AdminAuthConfig, sso: Option<super::AdminSso>) -> Self {
+        Self { ports, config, sso }
     }
 
     #[tracing::instrument(name = "admin_login", level = "debug", skip_all)]
@@ -174,6 +187,27 @@ impl AdminSignIn {
             self.failed(ctx, None, "invalid_credentials").await;
             return Err(AdminAuthError::InvalidCredentials);
         };
+        self.second_step(
+            ctx,
+            attempt,
+            &creds,
+            input.totp_code.as_deref(),
+            input.setup_token.as_deref(),
+        )
+        .await
+    }
+
+    /// After the first factor (a password, or the operators' identity provider): the
+    /// account's state, then its authenticator — or, on a first sign-in, its setup token
+    /// opening the enrolment.
+    pub(super) async fn second_step(
+        &self,
+        ctx: &RequestCtx,
+        attempt: Attempt,
+        creds: &AdminCredentials,
+        totp_code: Option<&str>,
+        setup_token: Option<&str>,
+    ) -> Result<AdminLoginOutcome, AdminAuthError> {
         let admin = &creds.admin;
         if admin.status == AdminStatus::Disabled {
             self.failed(ctx, Some(admin), "disabled").await;
@@ -182,7 +216,7 @@ impl AdminSignIn {
         if !admin.totp_enabled {
             // Only the owner's setup token opens the first enrolment: the password alone
             // (known to whoever created the account, or leaked) does not.
-            if !setup_matches(&creds, input.setup_token.as_deref(), self.ports.clock.now()) {
+            if !setup_matches(creds, setup_token, self.ports.clock.now()) {
                 self.failed(ctx, Some(admin), "setup_token").await;
                 return Err(AdminAuthError::SetupTokenRequired);
             }
@@ -190,16 +224,11 @@ impl AdminSignIn {
             self.release(attempt).await;
             return Ok(AdminLoginOutcome::EnrollmentRequired(enrollment));
         }
-        let Some(code) = input
-            .totp_code
-            .as_deref()
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-        else {
+        let Some(code) = totp_code.map(str::trim).filter(|c| !c.is_empty()) else {
             self.release(attempt).await;
             return Err(AdminAuthError::TotpRequired);
         };
-        let step = self.check_code(ctx, &creds, code).await?;
+        let step = self.check_code(ctx, creds, code).await?;
         if !self.ports.admins.use_totp_step(admin.id, step).await? {
             self.failed(ctx, Some(admin), "code_reused").await;
             return Err(AdminAuthError::CodeReused);
@@ -372,7 +401,11 @@ impl AdminSignIn {
         }
     }
 
-    async fn attempt(&self, ctx: &RequestCtx, email: &str) -> Result<Attempt, AdminAuthError> {
+    pub(super) async fn attempt(
+        &self,
+        ctx: &RequestCtx,
+        email: &str,
+    ) -> Result<Attempt, AdminAuthError> {
         let limits = &self.ports.limits;
         // Per address *and* IP: someone elsewhere cannot lock a known operator out.
         let by_email = format!(
@@ -399,7 +432,7 @@ impl AdminSignIn {
         Ok(Attempt(slots))
     }
 
-    async fn release(&self, attempt: Attempt) {
+    pub(super) async fn release(&self, attempt: Attempt) {
         for slot in attempt.0 {
             if let Err(err) = self.ports.limits.give_back(slot).await {
                 tracing::warn!(error = %err, "could not release an admin sign-in slot");
@@ -514,7 +547,7 @@ impl AdminSignIn {
         (now + ttl).min(session_end)
     }
 
-    async fn failed(&self, ctx: &RequestCtx, admin: Option<&AdminUser>, reason: &str) {
+    pub(super) async fn failed(&self, ctx: &RequestCtx, admin: Option<&AdminUser>, reason: &str) {
         let ctx = match admin {
             Some(admin) => admin_ctx(ctx, admin),
             None => ctx.clone(),

@@ -154,6 +154,10 @@ impl ListAuditEvents {
                 })
                 .transpose()?,
         };
+        // Which events are held is the business of those who hold them.
+        if filter.legal_hold.is_some() {
+            ctx.require(Permission::AuditHold)?;
+        }
         Ok(filter)
     }
 

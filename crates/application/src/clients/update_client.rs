@@ -145,7 +145,17 @@ impl UpdateClient {
         let before = snapshot(&client);
         let now = self.ports.clock.now();
         let status_before = client.status;
-        if patch.is_empty() || !client.apply(patch, now)? {
+        let retention_before = client.policy().audit_retention_days;
+        let changed = !patch.is_empty() && client.apply(patch, now)?;
+        // How long the client's audit trail is kept decides what a purge deletes: not for
+        // whoever may edit the client (its own admins), only for those who may purge.
+        if client.policy().audit_retention_days != retention_before {
+            let admin = ctx.require(Permission::AuditPurge)?;
+            if admin.scope != authservice_domain::AdminScope::All {
+                return Err(Forbidden("audit:purge with scope all").into());
+            }
+        }
+        if !changed {
             let event = ctx
                 .audit(EventType::ClientUpdateUnchanged)
                 .client(id)

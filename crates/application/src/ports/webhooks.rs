@@ -76,6 +76,18 @@ pub trait WebhookRepository: Send + Sync {
         audit: Option<&AuditEvent>,
     ) -> anyhow::Result<bool>;
 
+    /// Disables the endpoint if it is still enabled (nothing else about it changes); `false`
+    /// when it was not.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn disable_endpoint(
+        &self,
+        endpoint: &WebhookEndpoint,
+        reason: &str,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<bool>;
+
     /// Deletes the endpoint and its deliveries; `false` when there is none.
     ///
     /// # Errors

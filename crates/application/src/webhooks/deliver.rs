@@ -110,14 +110,26 @@ impl DeliverWebhooks {
         };
         let body = message_body(event).to_string();
         let now = self.ports.clock.now();
-        let mut keys = vec![self.key(&endpoint.secret)?];
-        if let (Some(previous), Some(until)) = (
-            &endpoint.previous_secret,
-            endpoint.endpoint.previous_secret_expires_at,
-        ) && until > now
-        {
-            keys.push(self.key(previous)?);
-        }
+        let keys = match self.keys(endpoint, now) {
+            Ok(keys) => keys,
+            Err(err) => {
+                tracing::error!(error = %err, endpoint = %endpoint.endpoint.id, "a webhook secret cannot be opened");
+                let result = AttemptResult {
+                    status: DeliveryStatus::Failed,
+                    response_status: None,
+                    latency_ms: None,
+                    error: Some(
+                        "the endpoint's signing secret cannot be read; rotate it".to_owned(),
+                    ),
+                    next_attempt_at: None,
+                };
+                self.ports
+                    .webhooks
+                    .record_attempt(delivery, &result, now)
+                    .await?;
+                return Ok(());
+            }
+        };
         let outcome = self
             .ports
             .webhook_sender
@@ -157,7 +169,7 @@ impl DeliverWebhooks {
             .webhooks
             .record_attempt(delivery, &result, now)
             .await?;
-        if let Some(mut current) = after
+        if let Some(current) = after
             && !ok
             && current.enabled
             && current.failing_since.is_some_and(|since| {
@@ -166,9 +178,26 @@ impl DeliverWebhooks {
                         .unwrap_or(chrono::Duration::MAX)
             })
         {
-            self.disable(&mut current, &due, now).await?;
+            self.disable(&current, now).await?;
         }
         Ok(())
+    }
+
+    /// The keys that sign now: the secret, and the previous one during its overlap.
+    fn keys(
+        &self,
+        endpoint: &crate::ports::StoredEndpoint,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<Vec<Vec<u8>>> {
+        let mut keys = vec![self.key(&endpoint.secret)?];
+        if let (Some(previous), Some(until)) = (
+            &endpoint.previous_secret,
+            endpoint.endpoint.previous_secret_expires_at,
+        ) && until > now
+        {
+            keys.push(self.key(previous)?);
+        }
+        Ok(keys)
     }
 
     fn key(&self, sealed: &crate::ports::SealedSecret) -> anyhow::Result<Vec<u8>> {
@@ -177,23 +206,17 @@ impl DeliverWebhooks {
             .ok_or_else(|| anyhow::anyhow!("a stored webhook secret is malformed"))
     }
 
-    /// Every delivery has failed for `WEBHOOK_DISABLE_AFTER`: the endpoint stops receiving.
+    /// Every delivery has failed for `WEBHOOK_DISABLE_AFTER`: the endpoint stops receiving
+    /// (one replica does it, and nothing else about the endpoint changes).
     async fn disable(
         &self,
-        current: &mut webhook::WebhookEndpoint,
-        due: &DueDelivery,
+        current: &webhook::WebhookEndpoint,
         now: chrono::DateTime<chrono::Utc>,
     ) -> anyhow::Result<()> {
-        let before = super::endpoint_snapshot(current);
-        current.enabled = false;
-        current.disabled_reason = Some("failing".to_owned());
-        current.updated_at = now;
-        let stored = crate::ports::StoredEndpoint {
-            endpoint: current.clone(),
-            secret: due.endpoint.secret.clone(),
-            previous_secret: due.endpoint.previous_secret.clone(),
-        };
-        let mut event = AuditEvent {
+        let mut after = current.clone();
+        after.enabled = false;
+        after.disabled_reason = Some("failing".to_owned());
+        let event = AuditEvent {
             id: uuid::Uuid::now_v7(),
             occurred_at: now,
             client_id: Some(current.client_id),
@@ -207,15 +230,17 @@ impl DeliverWebhooks {
             ip: None,
             user_agent: None,
             metadata: json!({ "failing_since": current.failing_since }),
-            before: Some(before),
-            after: None,
+            before: Some(super::endpoint_snapshot(current)),
+            after: Some(super::endpoint_snapshot(&after)),
         };
-        event.after = Some(super::endpoint_snapshot(current));
-        self.ports
+        if self
+            .ports
             .webhooks
-            .update_endpoint(&stored, Some(&event))
-            .await?;
-        tracing::warn!(endpoint = %current.id, "webhook endpoint disabled after failing");
+            .disable_endpoint(current, "failing", &event)
+            .await?
+        {
+            tracing::warn!(endpoint = %current.id, "webhook endpoint disabled after failing");
+        }
         Ok(())
     }
 }

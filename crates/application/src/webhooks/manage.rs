@@ -121,13 +121,17 @@ impl ManageWebhooks {
         }
     }
 
+    /// The client, with `permission` and `audit:read` over it: an endpoint receives (and its
+    /// log and replays expose) the client's audit events.
     async fn client(
         &self,
         ctx: &RequestCtx,
         client: &str,
         permission: Permission,
     ) -> Result<Client, WebhookError> {
-        Ok(existing_client(&self.ports, ctx, client, permission).await?)
+        let client = existing_client(&self.ports, ctx, client, permission).await?;
+        ctx.require_for_client(Permission::AuditRead, client.id)?;
+        Ok(client)
     }
 
     async fn load(

@@ -329,6 +329,9 @@ impl AuditRetention for PgAuditLog {
             let deleted = if dry_run {
                 0
             } else {
+                // No sealing batch links an event this purge removes (it would leave a link
+                // to a missing event).
+                super::audit_chain::lock_sealer(tx).await?;
                 // The append-only trigger admits deletes in this transaction only.
                 diesel::sql_query("SET LOCAL authservice.audit_retention = 'on'")
                     .execute(tx)

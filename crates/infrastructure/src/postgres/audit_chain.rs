@@ -191,7 +191,7 @@ pub(super) async fn record_erasures(tx: &mut AsyncPgConnection, ids: &[Uuid]) ->
         .unzip();
     diesel::sql_query(
         "INSERT INTO audit_chain_erasures (event_id, personal_digest, erased_at) \
-         SELECT id, digest, now() FROM UNNEST($1::uuid[], $2::bytea[]) AS u(id, digest)",
+         SELECT id, digest, clock_timestamp() FROM UNNEST($1::uuid[], $2::bytea[]) AS u(id, digest)",
     )
     .bind::<Array<SqlUuid>, _>(event_ids)
     .bind::<Array<Bytea>, _>(digests)

@@ -217,6 +217,33 @@ impl WebhookRepository for PgWebhooks {
         .context("updating a webhook endpoint")
     }
 
+    async fn disable_endpoint(
+        &self,
+        endpoint: &WebhookEndpoint,
+        reason: &str,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<bool> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        conn.transaction::<_, diesel::result::Error, _>(async |tx| {
+            let n = diesel::sql_query(
+                "UPDATE webhook_endpoints SET enabled = false, disabled_reason = $3, updated_at = $4 \
+                 WHERE id = $1 AND client_id = $2 AND enabled",
+            )
+            .bind::<SqlUuid, _>(endpoint.id)
+            .bind::<SqlUuid, _>(endpoint.client_id.as_uuid())
+            .bind::<Text, _>(reason)
+            .bind::<Timestamptz, _>(audit.occurred_at)
+            .execute(tx)
+            .await?;
+            if n > 0 {
+                insert_event(tx, audit).await?;
+            }
+            Ok(n > 0)
+        })
+        .await
+        .context("disabling a webhook endpoint")
+    }
+
     async fn delete_endpoint(
         &self,
         client: ClientId,
@@ -489,7 +516,7 @@ impl WebhookRepository for PgWebhooks {
                     "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, \
                        response_status = $3, latency_ms = $4, last_error = $5, next_attempt_at = $6, \
                        lease_until = NULL, finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE $7 END \
-                     WHERE id = $1",
+                     WHERE id = $1 AND status = 'pending'",
                 )
                 .bind::<SqlUuid, _>(delivery.id)
                 .bind::<Text, _>(result.status.as_str())

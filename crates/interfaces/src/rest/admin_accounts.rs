@@ -22,6 +22,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/auth/login").post(login))
         .service(web::resource("/auth/totp/enable").post(enable_totp))
         .service(web::resource("/auth/refresh").post(refresh))
+        .service(web::resource("/auth/sso").get(sso_status))
+        .service(web::resource("/auth/sso/start").post(sso_start))
+        .service(web::resource("/auth/sso/callback").get(sso_callback))
+        .service(web::resource("/auth/sso/complete").post(sso_complete))
         .service(web::resource("/auth/logout").post(logout))
         .service(web::resource("/auth/me").get(me))
         .service(web::resource("/users").get(list).post(create))
@@ -117,7 +121,12 @@ async fn login(
             },
         )
         .await?;
-    Ok(match outcome {
+    Ok(login_answer(outcome))
+}
+
+/// What a first factor leads to: tokens, or (a first sign-in) the authenticator enrolment.
+fn login_answer(outcome: AdminLoginOutcome) -> HttpResponse {
+    match outcome {
         AdminLoginOutcome::SignedIn(t) => tokens(&t),
         AdminLoginOutcome::EnrollmentRequired(e) => HttpResponse::Ok()
             .insert_header(("Cache-Control", "no-store"))
@@ -128,7 +137,7 @@ async fn login(
                 "secret": e.secret,
                 "qr_code": format!("data:image/png;base64,{}", e.qr_png_base64),
             })),
-    })
+    }
 }
 
 #[derive(Deserialize)]
@@ -392,4 +401,103 @@ async fn delete_role(
         .delete_role(&ctx, &name)
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The cookie binding an operator's SSO attempt to its browser (path: the callback).
+const SSO_COOKIE: &str = "admin_sso";
+
+/// `GET /api/admin/auth/sso`: whether the portal should offer it.
+async fn sso_status(state: web::Data<HttpState>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "enabled": state.services.admin_sign_in.sso_enabled() }))
+}
+
+/// `POST /api/admin/auth/sso/start`: `{authorization_url}`, and the binding cookie.
+async fn sso_start(state: web::Data<HttpState>) -> Result<HttpResponse, ApiError> {
+    let started = state.services.admin_sign_in.sso_start().await?;
+    let cookie = actix_web::cookie::Cookie::build(SSO_COOKIE, started.binding)
+        .path("/api/admin/auth/sso/callback")
+        .http_only(true)
+        .secure(state.config.cookies.secure)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::minutes(10))
+        .finish();
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .cookie(cookie)
+        .json(json!({ "authorization_url": started.authorization_url })))
+}
+
+#[derive(Deserialize)]
+struct SsoCallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+}
+
+/// `GET /api/admin/auth/sso/callback`: back to the portal with a one-time token in the
+/// fragment (never sent to a server, nor in a `Referer`), or an error code.
+async fn sso_callback(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    query: web::Query<SsoCallbackQuery>,
+) -> HttpResponse {
+    let ctx = base_ctx(&req);
+    let binding = req.cookie(SSO_COOKIE).map(|c| c.value().to_owned());
+    let outcome = match (query.code.as_deref(), query.state.as_deref()) {
+        (Some(code), Some(s)) => {
+            state
+                .services
+                .admin_sign_in
+                .sso_callback(&ctx, code, s, binding.as_deref())
+                .await
+        }
+        _ => Err(authservice_application::admin::AdminAuthError::SsoFailed),
+    };
+    let fragment = match outcome {
+        Ok(token) => format!("sso_token={token}"),
+        Err(e) => {
+            use authservice_application::error::UseCaseError as _;
+            format!("sso_error={}", crate::error::spec(e.kind()).code)
+        }
+    };
+    let mut gone = actix_web::cookie::Cookie::build(SSO_COOKIE, "")
+        .path("/api/admin/auth/sso/callback")
+        .http_only(true)
+        .secure(state.config.cookies.secure)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .finish();
+    gone.make_removal();
+    HttpResponse::SeeOther()
+        .insert_header(("Location", format!("/portal.html#{fragment}")))
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .cookie(gone)
+        .finish()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SsoCompleteBody {
+    sso_token: String,
+    totp_code: Option<String>,
+    setup_token: Option<String>,
+}
+
+/// `POST /api/admin/auth/sso/complete`: as a password sign-in's answer.
+async fn sso_complete(
+    req: HttpRequest,
+    state: web::Data<HttpState>,
+    body: web::Json<SsoCompleteBody>,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = base_ctx(&req);
+    let outcome = state
+        .services
+        .admin_sign_in
+        .sso_complete(
+            &ctx,
+            &body.sso_token,
+            body.totp_code.as_deref(),
+            body.setup_token.as_deref(),
+        )
+        .await?;
+    Ok(login_answer(outcome))
 }

@@ -66,6 +66,10 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/auth/login"),
     ("POST", "/auth/totp/enable"),
     ("POST", "/auth/refresh"),
+    ("GET", "/auth/sso"),
+    ("POST", "/auth/sso/start"),
+    ("GET", "/auth/sso/callback"),
+    ("POST", "/auth/sso/complete"),
 ];
 
 /// Every admin route that takes operator credentials.

@@ -94,6 +94,9 @@ pub struct Settings {
     /// `WEBHOOK_POLL_INTERVAL`: how often each replica looks for new events to deliver and for
     /// retries coming due (default 1 s, 50 ms – 1 h).
     pub webhook_poll_interval: Duration,
+    /// `ADMIN_OIDC_*`: operators may sign in through this OpenID Connect provider (then
+    /// their authenticator), at `{BASE_URL}/api/admin/auth/sso/callback`.
+    pub admin_oidc: Option<AdminOidc>,
     /// Every rate limit's rule: the catalogue's defaults (`authservice_application::limits`)
     /// with the `*_RATE_LIMIT` settings applied.
     pub rate_rules: RateRules,
@@ -133,4 +136,21 @@ pub struct Settings {
     pub smtp_timeout: Duration,
     /// `EMAIL_ALLOW_PRIVATE_SMTP`: clients may name SMTP servers on internal addresses.
     pub email_allow_private_smtp: bool,
+}
+
+/// The operators' OpenID Connect provider.
+#[derive(Clone)]
+pub struct AdminOidc {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: secrecy::SecretString,
+}
+
+impl std::fmt::Debug for AdminOidc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminOidc")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
 }

@@ -66,6 +66,27 @@ impl WebhookRepository for MemoryDb {
         Ok(true)
     }
 
+    async fn disable_endpoint(
+        &self,
+        endpoint: &WebhookEndpoint,
+        reason: &str,
+        audit: &AuditEvent,
+    ) -> anyhow::Result<bool> {
+        let mut st = self.lock();
+        let Some(slot) = st.webhooks.endpoints.iter_mut().find(|s| {
+            s.endpoint.id == endpoint.id
+                && s.endpoint.client_id == endpoint.client_id
+                && s.endpoint.enabled
+        }) else {
+            return Ok(false);
+        };
+        slot.endpoint.enabled = false;
+        slot.endpoint.disabled_reason = Some(reason.to_owned());
+        slot.endpoint.updated_at = audit.occurred_at;
+        st.audit.push(audit.clone());
+        Ok(true)
+    }
+
     async fn delete_endpoint(
         &self,
         client: ClientId,
