@@ -226,6 +226,79 @@ event_types! {
     WebhookDisabled => "webhook.disabled",
 }
 
+/// Names events had before 2026-12-02 (the trail is append-only: those rows keep them), each
+/// with the name written since. Filters accept either and match both.
+pub const LEGACY_NAMES: &[(&str, &str)] = &[
+    ("user.signed_up", "signup"),
+    ("user.signup_blocked", "signup_blocked"),
+    ("user.signup_existing_account", "signup_existing_account"),
+    ("user.login_succeeded", "login_succeeded"),
+    ("user.login_failed", "login_failed"),
+    ("user.locked", "account_locked"),
+    ("session.logged_out", "logout"),
+    ("session.refreshed", "token_refreshed"),
+    ("session.refresh_reused", "token_refresh_reuse"),
+    ("session.revoked", "session_revoked"),
+    ("user.password_changed", "password_changed"),
+    ("user.password_change_failed", "password_change_failed"),
+    ("user.password_reset", "password_reset"),
+    ("user.password_reset_requested", "password_reset_requested"),
+    ("user.profile_updated", "profile_updated"),
+    ("user.reauthenticated", "reauthenticated"),
+    ("user.reauthentication_failed", "reauthentication_failed"),
+    ("user.email_verified", "email_verified"),
+    ("user.verification_email_sent", "verification_email_sent"),
+    ("user.magic_link_sent", "magic_link_sent"),
+    ("user.magic_link_requested", "magic_link_requested"),
+    ("user.magic_link_login", "magic_link_login"),
+    ("user.redirect_code_issued", "redirect_code_issued"),
+    ("mfa.totp_setup_started", "totp_setup_started"),
+    ("mfa.totp_enabled", "totp_enabled"),
+    ("mfa.totp_disabled", "totp_disabled"),
+    ("mfa.challenge_failed", "two_factor_failed"),
+    ("mfa.recovery_code_used", "recovery_code_used"),
+    (
+        "mfa.recovery_codes_regenerated",
+        "recovery_codes_regenerated",
+    ),
+    ("passkey.added", "passkey_added"),
+    ("passkey.renamed", "passkey_renamed"),
+    ("passkey.removed", "passkey_removed"),
+    ("passkey.registration_failed", "passkey_registration_failed"),
+    ("passkey.login_failed", "passkey_login_failed"),
+    (
+        "passkey.sign_count_regression",
+        "passkey_sign_count_regression",
+    ),
+    ("email.delivered", "email_delivered"),
+    ("email.delivery_failed", "email_delivery_failed"),
+    ("user.disabled", "user_disabled"),
+    ("user.enabled", "user_enabled"),
+];
+
+/// The names a filter for `name` matches: itself, and its legacy name or the name it became.
+#[must_use]
+pub fn names_matching(name: &str) -> Vec<String> {
+    let mut out = vec![name.to_owned()];
+    for (current, legacy) in LEGACY_NAMES {
+        if *current == name {
+            out.push((*legacy).to_owned());
+        } else if *legacy == name {
+            out.push((*current).to_owned());
+        }
+    }
+    out
+}
+
+/// The current name of `name` (itself unless it is a legacy name).
+#[must_use]
+pub fn current_name(name: &str) -> &str {
+    LEGACY_NAMES
+        .iter()
+        .find(|(_, legacy)| *legacy == name)
+        .map_or(name, |(current, _)| current)
+}
+
 /// One audit record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
@@ -250,6 +323,26 @@ pub struct AuditEvent {
 #[cfg(test)]
 mod tests {
     use super::EventType;
+
+    #[test]
+    fn legacy_names_map_to_current_ones_and_back() {
+        for (current, legacy) in super::LEGACY_NAMES {
+            assert!(
+                EventType::ALL.iter().any(|e| e.as_str() == *current),
+                "{current} is not written any more"
+            );
+            assert!(!EventType::ALL.iter().any(|e| e.as_str() == *legacy));
+            assert_eq!(super::current_name(legacy), *current);
+        }
+        assert_eq!(
+            super::names_matching("user.login_succeeded"),
+            ["user.login_succeeded", "login_succeeded"]
+        );
+        assert_eq!(
+            super::names_matching("logout"),
+            ["logout", "session.logged_out"]
+        );
+    }
 
     #[test]
     fn every_event_type_has_one_distinct_lowercase_name() {

@@ -104,7 +104,8 @@ pub fn parse_event_types(names: &[String]) -> Result<Vec<String>, ValidationErro
     }
     let mut out: Vec<String> = Vec::with_capacity(names.len());
     for name in names {
-        let name = name.trim();
+        // Events are written with current names: a legacy one subscribes to its successor.
+        let name = crate::audit::current_name(name.trim());
         let known = name == ALL_EVENTS || EventType::ALL.iter().any(|e| e.as_str() == name);
         if !known {
             return Err(invalid(format!(

@@ -301,6 +301,24 @@ async fn a_client_with_its_own_retention_is_purged_sooner_and_holds_filter_the_t
         ))
         .await;
     assert_eq!(free.len(), 2);
+    // A row written under a legacy name is found by the name it became, and the other way.
+    app.execute_sql(&format!(
+        "INSERT INTO audit_events (id, occurred_at, client_id, event_type, actor_type, metadata) \
+         VALUES (gen_random_uuid(), now(), '{default}', 'login_succeeded', 'user', '{{}}')"
+    ))
+    .await
+    .unwrap();
+    let found = app
+        .audit_events(&format!(
+            "client_id={default}&event_type=user.login_succeeded"
+        ))
+        .await;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["event_type"], "login_succeeded");
+    let found = app
+        .audit_events(&format!("client_id={default}&event_type=login_succeeded"))
+        .await;
+    assert_eq!(found.len(), 1);
     let res = app
         .admin(
             Method::GET,

@@ -82,7 +82,16 @@ fn event_types(raw: Option<&str>) -> Result<Vec<String>, ValidationError> {
             "at most 50 names of at most 100 characters",
         ));
     }
-    Ok(names)
+    // A legacy name and the name it became match the same events.
+    let mut all: Vec<String> = Vec::new();
+    for name in &names {
+        for n in authservice_domain::audit::names_matching(name) {
+            if !all.contains(&n) {
+                all.push(n);
+            }
+        }
+    }
+    Ok(all)
 }
 
 fn non_empty(raw: Option<String>) -> Option<String> {
