@@ -36,6 +36,8 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_endpoint_idx ON webhook_deliveries (endpoint_id, created_at DESC, id DESC);
+-- Finished deliveries leave the log after 30 days (housekeeping).
+CREATE INDEX webhook_deliveries_finished_idx ON webhook_deliveries (finished_at) WHERE status <> 'pending';
 
 -- Where the dispatcher has got to in the audit trail, in (tx, id) order. One row; it starts
 -- at the events written from now on.

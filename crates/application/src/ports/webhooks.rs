@@ -169,6 +169,12 @@ pub trait WebhookRepository: Send + Sync {
         lease_until: DateTime<Utc>,
     ) -> anyhow::Result<Vec<DueDelivery>>;
 
+    /// Deletes deliveries that finished before `before`; how many.
+    ///
+    /// # Errors
+    /// The store failed.
+    async fn purge_deliveries(&self, before: DateTime<Utc>) -> anyhow::Result<u64>;
+
     /// Records an attempt of a leased delivery and keeps the endpoint's `failing_since`
     /// (cleared by a success, set by the first failure after one); the endpoint as it is now.
     ///

@@ -21,6 +21,9 @@ pub struct DeliveryConfig {
     pub disable_after: Duration,
 }
 
+/// Finished deliveries stay in the log this long.
+pub const LOG_RETENTION: Duration = Duration::from_secs(30 * 86_400);
+
 /// How long a claimed delivery is ours (longer than the 5 s send timeout).
 const LEASE: Duration = Duration::from_secs(60);
 
@@ -72,6 +75,15 @@ impl DeliverWebhooks {
             .webhooks
             .dispatch(limit, self.ports.clock.now())
             .await
+    }
+
+    /// Removes finished deliveries older than [`LOG_RETENTION`] from the log; how many.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn purge_log(&self) -> anyhow::Result<u64> {
+        let before = self.ports.clock.now() - chrono::Duration::from_std(LOG_RETENTION)?;
+        self.ports.webhooks.purge_deliveries(before).await
     }
 
     /// Sends up to `limit` due deliveries at once; how many were attempted.

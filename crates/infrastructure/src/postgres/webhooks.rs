@@ -437,11 +437,18 @@ impl WebhookRepository for PgWebhooks {
     ) -> anyhow::Result<Vec<DueDelivery>> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
         let rows: Vec<DeliveryRow> = diesel::sql_query(format!(
-            "WITH due AS (SELECT d.id FROM webhook_deliveries d \
+            // At most four of one endpoint per claim: a slow or flooded endpoint cannot take
+            // every slot from the others.
+            "WITH ranked AS (SELECT d.id, d.next_attempt_at, row_number() OVER \
+                 (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) AS rn \
+               FROM webhook_deliveries d \
                JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.enabled \
                WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
+                 AND (d.lease_until IS NULL OR d.lease_until < $1)), \
+             due AS (SELECT d.id FROM webhook_deliveries d JOIN ranked r ON r.id = d.id \
+               WHERE r.rn <= 4 AND d.status = 'pending' \
                  AND (d.lease_until IS NULL OR d.lease_until < $1) \
-               ORDER BY d.next_attempt_at LIMIT $2 FOR UPDATE OF d SKIP LOCKED) \
+               ORDER BY r.next_attempt_at LIMIT $2 FOR UPDATE OF d SKIP LOCKED) \
              UPDATE webhook_deliveries d SET lease_until = $3 FROM due WHERE d.id = due.id \
              RETURNING {}",
             DELIVERY_COLUMNS
@@ -501,6 +508,18 @@ impl WebhookRepository for PgWebhooks {
                 })
             })
             .collect())
+    }
+
+    async fn purge_deliveries(&self, before: DateTime<Utc>) -> anyhow::Result<u64> {
+        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
+        let n = diesel::sql_query(
+            "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND finished_at < $1",
+        )
+        .bind::<Timestamptz, _>(before)
+        .execute(&mut conn)
+        .await
+        .context("purging the webhook delivery log")?;
+        Ok(n as u64)
     }
 
     async fn record_attempt(

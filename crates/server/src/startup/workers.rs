@@ -12,6 +12,14 @@ pub(super) async fn housekeeping(services: Arc<Services>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        match services.deliver_webhooks.purge_log().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged old webhook deliveries"),
+            Err(err) => tracing::warn!(
+                error = format!("{err:#}"),
+                "purging webhook deliveries failed"
+            ),
+        }
         match services.purge_sessions.execute().await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "purged expired sessions"),

@@ -275,6 +275,15 @@ impl WebhookRepository for MemoryDb {
         Ok(out)
     }
 
+    async fn purge_deliveries(&self, before: DateTime<Utc>) -> anyhow::Result<u64> {
+        let mut st = self.lock();
+        let was = st.webhooks.deliveries.len();
+        st.webhooks.deliveries.retain(|(d, _)| {
+            d.status == DeliveryStatus::Pending || d.finished_at.is_none_or(|f| f >= before)
+        });
+        Ok((was - st.webhooks.deliveries.len()) as u64)
+    }
+
     async fn record_attempt(
         &self,
         delivery: &Delivery,
