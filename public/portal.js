@@ -325,6 +325,9 @@
       ...(enterprise() ? [enterprise().enterpriseCard(id), enterprise().socialCard(id)] : []),
       oidcCard(id),
       serviceAccountsCard(id),
+      ...(ops.can("audit:read") && window.PortalWebhooks
+        ? [window.PortalWebhooks({ api, el, field, button, show, alertBox, card, lang }).webhooksCard(id, ops.can("clients:update"))]
+        : []),
       ...(ops.can("audit:read") ? [auditCard(id)] : []),
     ]);
     await loadKeys().catch((err) => show(kBox, err.message));

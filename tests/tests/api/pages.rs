@@ -21,7 +21,9 @@ pub(crate) async fn pages_app() -> (TestApp, SmtpSink, String) {
     pages_app_with(Vec::new()).await
 }
 
-async fn pages_app_with(extra: Vec<(&'static str, String)>) -> (TestApp, SmtpSink, String) {
+pub(crate) async fn pages_app_with(
+    extra: Vec<(&'static str, String)>,
+) -> (TestApp, SmtpSink, String) {
     let sink = SmtpSink::start().await;
     let mut env = smtp_env(sink.port());
     env.extend(extra);

@@ -335,3 +335,103 @@ async fn the_ssrf_guard_refuses_internal_targets_by_default() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operators_manage_webhooks_and_replay_deliveries_in_the_portal() {
+    use crate::pages::{click, fill, ok, pages_app_with, sees};
+    let receiver = Receiver::start();
+    let (app, _sink, key) = pages_app_with(vec![
+        ("WEBHOOK_ALLOW_PRIVATE", "true".to_owned()),
+        ("WEBHOOK_POLL_INTERVAL", "100ms".to_owned()),
+    ])
+    .await;
+    let mut b = authservice_tests::browser::Browser::launch(&app.localhost_base()).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": "/portal.html?locale=en" }),
+    )
+    .await;
+    fill(&mut b, "Admin key", &app.admin_key).await;
+    click(&mut b, "Sign in with the admin key").await;
+    click(&mut b, "Open: Acme").await;
+    sees(&mut b, "Webhooks").await;
+    fill(&mut b, "Endpoint URL (https)", &receiver.url()).await;
+    fill(
+        &mut b,
+        "Event types (space-separated; * for all)",
+        "user.signed_up",
+    )
+    .await;
+    click(&mut b, "Add endpoint").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "#new-webhook-secret" }),
+    )
+    .await;
+    let secret = ok(
+        &mut b,
+        json!({ "op": "text", "selector": "#new-webhook-secret" }),
+    )
+    .await["text"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(secret.starts_with("whsec_"));
+    receiver
+        .control("/_secret", json!({ "secret": secret }))
+        .await;
+
+    signup(&app, &key, "portal-hook@example.com").await;
+    receiver
+        .wait_for("the signup", |r| r.iter().any(|m| m["verified"] == true))
+        .await;
+    click(&mut b, &format!("Deliveries: {}", receiver.url())).await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "tr[data-delivery][data-status='succeeded']" }),
+    )
+    .await;
+    ok(
+        &mut b,
+        json!({ "op": "click", "name": "Replay: user.signed_up", "exact": false }),
+    )
+    .await;
+    sees(&mut b, "Queued again: user.signed_up").await;
+    receiver
+        .wait_for("the replay", |r| {
+            r.iter().filter(|m| m["verified"] == true).count() >= 2
+        })
+        .await;
+
+    for (width, height) in [(1280, 800), (390, 844)] {
+        ok(
+            &mut b,
+            json!({ "op": "viewport", "width": width, "height": height }),
+        )
+        .await;
+        let axe = ok(&mut b, json!({ "op": "axe" })).await;
+        assert_eq!(
+            axe["violations"],
+            json!([]),
+            "portal webhooks at {width}: {axe}"
+        );
+        let overflow = ok(&mut b, json!({ "op": "overflow" })).await;
+        assert_eq!(
+            overflow["overflow"], false,
+            "portal webhooks scroll sideways at {width}"
+        );
+    }
+    ok(
+        &mut b,
+        json!({ "op": "viewport", "width": 1280, "height": 800 }),
+    )
+    .await;
+
+    // Disabled from the portal: the endpoint says so.
+    click(&mut b, &format!("Disable: {}", receiver.url())).await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "li[data-webhook][data-enabled='false']" }),
+    )
+    .await;
+}
