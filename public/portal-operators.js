@@ -8,6 +8,7 @@
 
   const STRINGS = {
     en: {
+      ssoButton: "Sign in with your identity provider", ssoLead: "Signed in at your identity provider. Enter your authenticator code to finish.", ssoFailed: "The sign-in through your identity provider did not succeed. Try again.", finish: "Finish signing in",
       setup: "Setup code (first sign-in only)", setupHint: "The code you were given with your account; not needed once your authenticator is set up.", setupOnce: "Setup code for the first sign-in (shown once; give it to the operator with the password)",
       accountLead: "Sign in with your admin account.", email: "Email", password: "Password", code: "Authenticator code",
       codeHint: "The 6-digit code from your authenticator app (not needed the first time).", signIn: "Sign in",
@@ -22,6 +23,7 @@
       active: "active", disabled: "disabled", none: "Nothing yet.", scrollTable: "Scrollable table", created: "Operator created.",
     },
     de: {
+      ssoButton: "Mit Ihrem Identitätsanbieter anmelden", ssoLead: "Beim Identitätsanbieter angemeldet. Geben Sie zum Abschluss Ihren Authenticator-Code ein.", ssoFailed: "Die Anmeldung über Ihren Identitätsanbieter ist nicht gelungen. Versuchen Sie es erneut.", finish: "Anmeldung abschließen",
       setup: "Einrichtungscode (nur bei der ersten Anmeldung)", setupHint: "Der Code, den Sie mit Ihrem Konto erhalten haben; nicht mehr nötig, sobald Ihr Authenticator eingerichtet ist.", setupOnce: "Einrichtungscode für die erste Anmeldung (nur jetzt sichtbar; mit dem Passwort an den Betreiber weitergeben)",
       accountLead: "Melden Sie sich mit Ihrem Admin-Konto an.", email: "E-Mail", password: "Passwort", code: "Authenticator-Code",
       codeHint: "Der 6-stellige Code aus Ihrer Authenticator-App (beim ersten Mal nicht nötig).", signIn: "Anmelden",
@@ -36,6 +38,7 @@
       active: "aktiv", disabled: "deaktiviert", none: "Noch nichts.", scrollTable: "Scrollbare Tabelle", created: "Betreiber angelegt.",
     },
     fr: {
+      ssoButton: "Se connecter avec votre fournisseur d’identité", ssoLead: "Connecté chez votre fournisseur d’identité. Saisissez votre code d’authentification pour terminer.", ssoFailed: "La connexion par votre fournisseur d’identité a échoué. Réessayez.", finish: "Terminer la connexion",
       setup: "Code de configuration (première connexion uniquement)", setupHint: "Le code reçu avec votre compte ; inutile une fois votre application d’authentification configurée.", setupOnce: "Code de configuration pour la première connexion (affiché une seule fois ; à remettre à l’opérateur avec le mot de passe)",
       accountLead: "Connectez-vous avec votre compte d’administration.", email: "E-mail", password: "Mot de passe", code: "Code d’authentification",
       codeHint: "Le code à 6 chiffres de votre application d’authentification (inutile la première fois).", signIn: "Se connecter",
@@ -50,6 +53,7 @@
       active: "actif", disabled: "désactivé", none: "Rien pour l’instant.", scrollTable: "Tableau défilant", created: "Opérateur créé.",
     },
     es: {
+      ssoButton: "Iniciar sesión con su proveedor de identidad", ssoLead: "Sesión iniciada en su proveedor de identidad. Introduzca su código de autenticación para terminar.", ssoFailed: "El inicio de sesión con su proveedor de identidad no se completó. Inténtelo de nuevo.", finish: "Terminar el inicio de sesión",
       setup: "Código de configuración (solo el primer inicio de sesión)", setupHint: "El código que recibió con su cuenta; no hace falta una vez configurada su aplicación de autenticación.", setupOnce: "Código de configuración para el primer inicio de sesión (se muestra una vez; entréguelo al operador con la contraseña)",
       accountLead: "Inicie sesión con su cuenta de administración.", email: "Correo electrónico", password: "Contraseña", code: "Código de autenticación",
       codeHint: "El código de 6 dígitos de su aplicación de autenticación (no hace falta la primera vez).", signIn: "Iniciar sesión",
@@ -148,7 +152,43 @@
           if (err.code === "setup_token_required") setup.input.focus();
         }
       });
+      // Sign-in through the operators' identity provider, when the server offers it.
+      const sso = button(t("ssoButton"), { type: "button", class: "as-btn as-secondary as-inline", hidden: true });
+      sso.addEventListener("click", async () => {
+        try { location.assign((await post("/api/admin/auth/sso/start", {})).authorization_url); } catch (err) { show(box, err.message); }
+      });
+      form.append(sso);
+      fetch("/api/admin/auth/sso", { headers: { Accept: "application/json" } })
+        .then((r) => r.json()).then((r) => { sso.hidden = !r.enabled; }).catch(() => null);
+      // Back from the identity provider: the one-time token (or an error code) is in the
+      // fragment, which is dropped from the address at once.
+      const back = new URLSearchParams(location.hash.slice(1));
+      if (back.has("sso_token") || back.has("sso_error")) history.replaceState(null, "", location.pathname + location.search);
+      if (back.has("sso_error")) show(box, t("ssoFailed"));
+      if (back.has("sso_token")) return ssoFinishCard(back.get("sso_token"), done, enrolInto);
       return { form, focus: () => email.input.focus() };
+    }
+
+    /** After the identity provider: the authenticator code (or the setup code, first time). */
+    function ssoFinishCard(token, done, enrolInto) {
+      const box = alertBox();
+      const code = field(t("code"), { type: "text", inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: 6 });
+      const setup = field(t("setup"), { type: "text", autocomplete: "off", spellcheck: "false" });
+      const form = el("form", { class: "as-stack" }, [el("p", { class: "as-lead", text: t("ssoLead") }), box, code.wrap, setup.wrap, button(t("finish"))]);
+      form.addEventListener("submit", async (e) => {
+        e.preventDefault();
+        try {
+          const out = await post("/api/admin/auth/sso/complete", {
+            sso_token: token,
+            totp_code: code.input.value.trim() || undefined,
+            setup_token: setup.input.value.trim() || undefined,
+          });
+          if (out.mfa_enrollment_required) { enrolInto(enrolCard(out, done)); return; }
+          take(out);
+          await done();
+        } catch (err) { show(box, err.message); }
+      });
+      return { form, focus: () => code.input.focus() };
     }
 
     function enrolCard(enrolment, done) {

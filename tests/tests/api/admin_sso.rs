@@ -182,3 +182,63 @@ async fn an_unverified_or_unknown_address_gets_no_operator_session() {
     assert!(reasons.contains(&"sso_unverified_email"), "{reasons:?}");
     assert!(reasons.contains(&"sso_unknown_operator"), "{reasons:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_portal_signs_an_operator_in_through_the_idp_then_the_authenticator() {
+    use crate::pages::{click, fill, ok, sees};
+    let idp = Idp::start();
+    let app = spawn_app_with(AppOptions {
+        env: vec![
+            ("ALLOW_INSECURE_IDP_URLS", "true".to_owned()),
+            ("ADMIN_OIDC_ISSUER", idp.issuer.clone()),
+            ("ADMIN_OIDC_CLIENT_ID", "authservice".to_owned()),
+            ("ADMIN_OIDC_CLIENT_SECRET", "idp-secret".to_owned()),
+            ("SERVE_FRONTEND", "true".to_owned()),
+            (
+                "PUBLIC_DIR",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../public").to_owned(),
+            ),
+        ],
+        real_base_url: true,
+        ..Default::default()
+    })
+    .await;
+    idp.configure(
+        &app.url("/api/admin/auth/sso/callback"),
+        json!([account("u-ann", "ann@ops.test", &[])]),
+    );
+    let (_, setup) = create_admin(
+        &app,
+        "ann@ops.test",
+        &["super_admin"],
+        json!({ "type": "all" }),
+    )
+    .await;
+    let (_, secret) = crate::admin_accounts::enrol(
+        &app,
+        "ann@ops.test",
+        crate::admin_accounts::ADMIN_PASSWORD,
+        &setup,
+    )
+    .await;
+
+    let mut b = authservice_tests::browser::Browser::launch(&app.localhost_base()).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": "/portal.html?locale=en" }),
+    )
+    .await;
+    click(&mut b, "Sign in with your identity provider").await;
+    sees(&mut b, "Signed in at your identity provider.").await;
+    let url = ok(&mut b, json!({ "op": "url" })).await["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !url.contains("sso_token"),
+        "the token left the address bar: {url}"
+    );
+    fill(&mut b, "Authenticator code", &pyotp(&secret, now() + 30)).await;
+    click(&mut b, "Finish signing in").await;
+    sees(&mut b, "Signed in as ann@ops.test").await;
+}
