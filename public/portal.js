@@ -321,6 +321,9 @@
       card(`${t("edit")}: ${c.name}`, "h-edit", [form, actions, secrets]),
       card(t("signingKeys"), "h-keys", [kBox, el("div", { class: "as-scroll", tabindex: 0, role: "region", "aria-label": t("scrollTable") }, [el("table", { class: "as-table" }, [
         el("thead", {}, [el("tr", {}, [t("kid"), t("algorithm"), t("status"), t("retires")].map((h) => el("th", { scope: "col", text: h })))]), kRows])]), kForm]),
+      ...(ops.can("users:read") && window.PortalUsers
+        ? [window.PortalUsers({ api, el, field, button, show, alertBox, card, lang }).usersCard(id, ops.can)]
+        : []),
       orgsCard(id),
       ...(enterprise() ? [enterprise().enterpriseCard(id), enterprise().socialCard(id)] : []),
       oidcCard(id),

@@ -523,3 +523,87 @@ async fn old(app: &TestApp) -> String {
     .await[0]
         .clone()
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_portal_finds_a_user_ends_its_sessions_and_erases_it() {
+    use crate::pages::{click, fill, ok, pages_app, sees};
+    let (app, _sink, key) = pages_app().await;
+    let ada = signup(&app, &key, "ada.portal@example.com").await;
+    signup(&app, &key, "bob.portal@example.com").await;
+    let id = ada["user"]["id"].as_str().unwrap().to_owned();
+    let client = ada["user"]["client_id"].as_str().unwrap().to_owned();
+
+    let mut b = authservice_tests::browser::Browser::launch(&app.localhost_base()).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": "/portal.html?locale=en" }),
+    )
+    .await;
+    fill(&mut b, "Admin key", &app.admin_key).await;
+    click(&mut b, "Sign in with the admin key").await;
+    click(&mut b, "Open: Acme").await;
+    sees(&mut b, "Users").await;
+    fill(&mut b, "Search (address, name or id)", "ada.portal").await;
+    click(&mut b, "Search").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": format!("li[data-user='{id}']") }),
+    )
+    .await;
+    let shown = ok(&mut b, json!({ "op": "text", "selector": "li[data-user]" })).await;
+    assert_eq!(shown["text"].as_array().unwrap().len(), 1, "{shown}");
+    click(&mut b, "Details: ada.portal@example.com").await;
+    sees(&mut b, "Authenticator app: off").await;
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "li[data-session]" }),
+    )
+    .await;
+
+    for (width, height) in [(1280, 800), (390, 844)] {
+        ok(
+            &mut b,
+            json!({ "op": "viewport", "width": width, "height": height }),
+        )
+        .await;
+        let axe = ok(&mut b, json!({ "op": "axe" })).await;
+        assert_eq!(
+            axe["violations"],
+            json!([]),
+            "portal users at {width}: {axe}"
+        );
+        let overflow = ok(&mut b, json!({ "op": "overflow" })).await;
+        assert_eq!(
+            overflow["overflow"], false,
+            "portal users scroll sideways at {width}"
+        );
+    }
+    ok(
+        &mut b,
+        json!({ "op": "viewport", "width": 1280, "height": 800 }),
+    )
+    .await;
+
+    click(&mut b, "End all sessions: ada.portal@example.com").await;
+    sees(&mut b, "Sessions ended: ada.portal@example.com").await;
+    sees(&mut b, "No live sessions.").await;
+    let (status, _) = admin(
+        &app,
+        Method::GET,
+        &format!("/api/admin/clients/{client}/users/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    click(&mut b, "Erase: ada.portal@example.com").await;
+    sees(&mut b, "Erased: ada.portal@example.com").await;
+    ok(&mut b, json!({ "op": "wait_selector", "selector": format!("li[data-user='{id}']"), "state": "detached" })).await;
+    let (status, _) = admin(
+        &app,
+        Method::GET,
+        &format!("/api/admin/clients/{client}/users/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
