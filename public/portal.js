@@ -260,22 +260,22 @@
     origins.input.value = c.allowed_origins.join("\n");
     const redirects = field(t("redirectUris"), { rows: 3 }, "textarea");
     redirects.input.value = (c.redirect_uris || []).join("\n");
-    const settings = field(t("settings"), { rows: 6, spellcheck: "false" }, "textarea");
-    settings.input.value = JSON.stringify(c.settings, null, 2);
+    // The settings form is generated from the typed settings the server declares.
+    const schema = (await api("GET", "/api/admin/client-settings")).data;
+    const settings = window.PortalSettings({ el, field, lang }).settingsForm(c.settings, schema);
     const save = button(t("save"));
     const form = el("form", { class: "as-stack" }, [box, el("p", { class: "as-meta", text: `${c.id} · ${c.slug} · ${c.status}` }), name.wrap, origins.wrap, redirects.wrap, settings.wrap, save]);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       try {
-        let parsed;
-        try { parsed = JSON.parse(settings.input.value || "{}"); } catch (_) { show(box, `${t("settings")}: JSON`); return; }
-        await api("PATCH", `/api/admin/clients/${id}`, {
+        const patch = settings.patch();
+        const saved = await api("PATCH", `/api/admin/clients/${id}`, Object.assign({
           name: name.input.value.trim(),
           allowed_origins: origins.input.value.split(/\s+/).filter(Boolean),
           redirect_uris: redirects.input.value.split(/\s+/).filter(Boolean),
-          settings: parsed,
-        });
+        }, patch ? { settings: patch } : {}));
         show(box, t("saved"), true);
+        settings.saved(saved.settings);
       } catch (err) { show(box, err.message); }
     });
     const actions = el("div", { class: "as-row" });

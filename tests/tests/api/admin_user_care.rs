@@ -607,3 +607,78 @@ async fn the_portal_finds_a_user_ends_its_sessions_and_erases_it() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_portal_edits_client_settings_through_a_form_generated_from_the_typed_settings() {
+    use crate::pages::{click, fill, ok, pages_app, sees};
+    let (app, _sink, _key) = pages_app().await;
+    let res = app
+        .admin(Method::GET, "/api/admin/client-settings", None)
+        .await;
+    let schema: Value = res.json().await.unwrap();
+    let keys: Vec<&str> = schema["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap())
+        .collect();
+    assert!(
+        keys.contains(&"require_verified_email") && keys.contains(&"auth_ui.brand_name"),
+        "{keys:?}"
+    );
+
+    let mut b = authservice_tests::browser::Browser::launch(&app.localhost_base()).await;
+    ok(
+        &mut b,
+        json!({ "op": "goto", "url": "/portal.html?locale=en" }),
+    )
+    .await;
+    fill(&mut b, "Admin key", &app.admin_key).await;
+    click(&mut b, "Sign in with the admin key").await;
+    click(&mut b, "Open: Acme").await;
+    ok(
+        &mut b,
+        json!({ "op": "select", "label": "require_verified_email", "value": "true" }),
+    )
+    .await;
+    fill(&mut b, "auth_ui.brand_name", "").await;
+    fill(&mut b, "session_idle_timeout", "12h").await;
+    click(&mut b, "Save").await;
+    sees(&mut b, "Saved.").await;
+    let clients = app
+        .admin(Method::GET, "/api/admin/clients?limit=10", None)
+        .await;
+    let clients: Value = clients.json().await.unwrap();
+    let acme = clients["clients"]
+        .as_array()
+        .or(clients["data"].as_array())
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Acme")
+        .unwrap()
+        .clone();
+    let settings = &acme["settings"];
+    assert_eq!(settings["require_verified_email"], true, "{settings}");
+    assert_eq!(settings["session_idle_timeout"], "12h", "{settings}");
+    assert!(
+        settings["auth_ui"].get("brand_name").is_none(),
+        "cleared: {settings}"
+    );
+    assert_eq!(
+        settings["auth_ui"]["primary_color"], "#1d4ed8",
+        "untouched: {settings}"
+    );
+    assert_eq!(
+        settings["webauthn_rp_id"], "localhost",
+        "untouched: {settings}"
+    );
+    // A bad value is refused by the server, naming the setting.
+    fill(&mut b, "auth_ui.primary_color", "blue").await;
+    crate::pages::ok_refused(&mut b, json!({ "op": "click", "name": "Save" }), &["422"]).await;
+    crate::pages::ok_refused(
+        &mut b,
+        json!({ "op": "check_text", "text": "must be a hex colour" }),
+        &["422"],
+    )
+    .await;
+}

@@ -70,7 +70,7 @@ pub(crate) async fn ok(browser: &mut Browser, step: Value) -> Value {
 
 /// Runs a step that makes the server refuse something on purpose: the browser logs each refused
 /// request as a console error, and only those (with one of `statuses`) are allowed.
-async fn ok_refused(browser: &mut Browser, step: Value, statuses: &[&str]) -> Value {
+pub(crate) async fn ok_refused(browser: &mut Browser, step: Value, statuses: &[&str]) -> Value {
     let answer = browser.step(step.clone()).await;
     if answer.get("error").is_some() {
         let text = browser

@@ -1152,7 +1152,12 @@ async fn the_portal_claims_a_domain_and_manages_sso_connections_in_chromium() {
     sees(&mut b, "Beta IdP").await;
     click(&mut b, "Disable: Beta IdP").await;
     click(&mut b, "Test sign-in: Acme Okta").await;
-    sees(&mut b, "Open the test sign-in").await;
+    // (The test sign-in asks the IdP's discovery first: slower when the box is busy.)
+    ok(
+        &mut b,
+        json!({ "op": "check_text", "text": "Open the test sign-in", "timeout": 45000 }),
+    )
+    .await;
     let list = format!("/api/admin/clients/{}/sso-connections", s.client_id);
     let (_, page) = admin(&s.app, Method::GET, &list, None).await;
     let beta = page["sso_connections"]

@@ -13,7 +13,10 @@ use crate::api_key::ApiKeyHash;
 mod policy;
 mod values;
 
-pub use policy::{Attestation, AuthUi, ClientPolicy, ClientSettings, WebauthnPolicy};
+pub use policy::{
+    Attestation, AuthUi, ClientPolicy, ClientSettings, KEYS as SETTING_KEYS, Kind as SettingKind,
+    WebauthnPolicy,
+};
 pub use values::{AllowedOrigin, ClientName, RedirectUri, Slug, WebhookUrl};
 
 /// A value that failed to parse, with the field it came from and what is wrong.

@@ -171,6 +171,34 @@ pub const KEYS: &[(&str, Kind)] = &[
     ("auth_ui.passkey", Kind::Bool),
 ];
 
+impl Kind {
+    /// What a settings form needs to know of a value of this kind (`GET
+    /// /api/admin/client-settings`).
+    #[must_use]
+    pub fn describe(self) -> Value {
+        match self {
+            Self::Bool => serde_json::json!({ "type": "boolean" }),
+            Self::SessionDuration => {
+                serde_json::json!({ "type": "duration", "min": "1m", "max": "400d" })
+            }
+            Self::Text(max) => serde_json::json!({ "type": "text", "max_length": max }),
+            Self::HttpUrl => serde_json::json!({ "type": "url" }),
+            Self::HexColor => serde_json::json!({ "type": "color" }),
+            Self::LanguageTag => serde_json::json!({ "type": "language" }),
+            Self::Host => serde_json::json!({ "type": "host" }),
+            Self::Attestation => serde_json::json!({
+                "type": "choice",
+                "choices": ["none", "indirect", "direct", "enterprise"],
+            }),
+            Self::AttestationFormats => serde_json::json!({
+                "type": "list",
+                "choices": parse::ATTESTATION_FORMATS,
+            }),
+            Self::Days => serde_json::json!({ "type": "days", "min": 1, "max": 36_500 }),
+        }
+    }
+}
+
 impl ClientPolicy {
     fn apply(&mut self, path: &str, parsed: Parsed) {
         let ui = &mut self.auth_ui;

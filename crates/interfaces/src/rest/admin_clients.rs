@@ -24,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .get(get_client)
             .patch(update_client),
     )
+    .service(web::resource("/client-settings").get(client_settings))
     .service(web::resource("/clients/{id}/rotate-api-key").post(rotate_api_key))
     .service(web::resource("/clients/{id}/rotate-key").post(rotate_api_key))
     .service(web::resource("/clients/{id}/rotate-secret").post(rotate_jwt_secret))
@@ -228,4 +229,20 @@ async fn rotate_signing_key(
         )
         .await?;
     Ok(HttpResponse::Ok().json(keys_json(&keys)))
+}
+
+/// `GET /api/admin/client-settings`: every setting a client may have, typed (what the portal's
+/// settings form is generated from).
+async fn client_settings(AdminCtx(ctx): AdminCtx) -> Result<HttpResponse, ApiError> {
+    ctx.require(authservice_domain::Permission::ClientsRead)
+        .map_err(authservice_application::clients::ClientActionError::from)?;
+    let data: Vec<serde_json::Value> = authservice_domain::client::SETTING_KEYS
+        .iter()
+        .map(|(key, kind)| {
+            let mut v = kind.describe();
+            v["key"] = serde_json::json!(key);
+            v
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "data": data })))
 }

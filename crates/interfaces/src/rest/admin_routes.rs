@@ -86,6 +86,7 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
     global("DELETE", "/roles/{name}", AdminsManage),
     global("POST", "/clients", ClientsCreate),
     route("GET", "/clients", ClientsRead),
+    route("GET", "/client-settings", ClientsRead),
     route("GET", "/clients/{id}", ClientsRead),
     route("PATCH", "/clients/{id}", ClientsUpdate),
     route("POST", "/clients/{id}/rotate-api-key", ClientsRotateKeys),
