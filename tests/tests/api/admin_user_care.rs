@@ -560,29 +560,7 @@ async fn the_portal_finds_a_user_ends_its_sessions_and_erases_it() {
     )
     .await;
 
-    for (width, height) in [(1280, 800), (390, 844)] {
-        ok(
-            &mut b,
-            json!({ "op": "viewport", "width": width, "height": height }),
-        )
-        .await;
-        let axe = ok(&mut b, json!({ "op": "axe" })).await;
-        assert_eq!(
-            axe["violations"],
-            json!([]),
-            "portal users at {width}: {axe}"
-        );
-        let overflow = ok(&mut b, json!({ "op": "overflow" })).await;
-        assert_eq!(
-            overflow["overflow"], false,
-            "portal users scroll sideways at {width}"
-        );
-    }
-    ok(
-        &mut b,
-        json!({ "op": "viewport", "width": 1280, "height": 800 }),
-    )
-    .await;
+    crate::pages::accessible(&mut b, "portal users").await;
 
     click(&mut b, "End all sessions: ada.portal@example.com").await;
     sees(&mut b, "Sessions ended: ada.portal@example.com").await;

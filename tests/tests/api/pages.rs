@@ -53,6 +53,26 @@ pub(crate) async fn pages_app_with(
     (app, sink, key)
 }
 
+/// Accessible (axe: no serious or critical violation) and no sideways scroll, at desktop and
+/// phone sizes; back to desktop size after.
+pub(crate) async fn accessible(b: &mut Browser, what: &str) {
+    for (width, height) in [(1280, 800), (390, 844)] {
+        ok(
+            b,
+            json!({ "op": "viewport", "width": width, "height": height }),
+        )
+        .await;
+        let axe = ok(b, json!({ "op": "axe" })).await;
+        assert_eq!(axe["violations"], json!([]), "{what} at {width}: {axe}");
+        let overflow = ok(b, json!({ "op": "overflow" })).await;
+        assert_eq!(
+            overflow["overflow"], false,
+            "{what} scrolls sideways at {width}"
+        );
+    }
+    ok(b, json!({ "op": "viewport", "width": 1280, "height": 800 })).await;
+}
+
 /// Runs a step and fails on an error answer or a console error.
 pub(crate) async fn ok(browser: &mut Browser, step: Value) -> Value {
     let answer = browser.step(step.clone()).await;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::admin_accounts::{ADMIN_PASSWORD, create_admin};
 use crate::mfa::{now, pyotp};
-use crate::pages::{click, fill, ok, pages_app, sees};
+use crate::pages::{accessible, click, fill, ok, pages_app, sees};
 
 async fn texts(b: &mut Browser, selector: &str) -> Vec<Value> {
     ok(b, json!({ "op": "text", "selector": selector })).await["text"]
@@ -35,24 +35,6 @@ async fn first_sign_in(b: &mut Browser, email: &str, setup: &str) {
     fill(b, "Code from the app", &pyotp(&secret, now())).await;
     click(b, "Turn on and sign in").await;
     sees(b, &format!("Signed in as {email}")).await;
-}
-
-async fn accessible(b: &mut Browser, what: &str) {
-    for (width, height) in [(1280, 800), (390, 844)] {
-        ok(
-            b,
-            json!({ "op": "viewport", "width": width, "height": height }),
-        )
-        .await;
-        let axe = ok(b, json!({ "op": "axe" })).await;
-        assert_eq!(axe["violations"], json!([]), "{what} at {width}: {axe}");
-        let overflow = ok(b, json!({ "op": "overflow" })).await;
-        assert_eq!(
-            overflow["overflow"], false,
-            "{what} scrolls sideways at {width}"
-        );
-    }
-    ok(b, json!({ "op": "viewport", "width": 1280, "height": 800 })).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -403,29 +403,7 @@ async fn operators_manage_webhooks_and_replay_deliveries_in_the_portal() {
         })
         .await;
 
-    for (width, height) in [(1280, 800), (390, 844)] {
-        ok(
-            &mut b,
-            json!({ "op": "viewport", "width": width, "height": height }),
-        )
-        .await;
-        let axe = ok(&mut b, json!({ "op": "axe" })).await;
-        assert_eq!(
-            axe["violations"],
-            json!([]),
-            "portal webhooks at {width}: {axe}"
-        );
-        let overflow = ok(&mut b, json!({ "op": "overflow" })).await;
-        assert_eq!(
-            overflow["overflow"], false,
-            "portal webhooks scroll sideways at {width}"
-        );
-    }
-    ok(
-        &mut b,
-        json!({ "op": "viewport", "width": 1280, "height": 800 }),
-    )
-    .await;
+    crate::pages::accessible(&mut b, "portal webhooks").await;
 
     // Disabled from the portal: the endpoint says so.
     click(&mut b, &format!("Disable: {}", receiver.url())).await;

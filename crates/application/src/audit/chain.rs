@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use authservice_domain::audit_chain::{ChainReport, ChainVerifier, GLOBAL_SCOPE};
+use authservice_domain::audit_chain::{ChainReport, GLOBAL_SCOPE};
 use authservice_domain::{AdminScope, ClientId, EventType, Permission};
 use serde_json::json;
 
@@ -114,21 +114,7 @@ impl VerifyAuditChain {
         }
         let scope = client.map_or(GLOBAL_SCOPE, |c| c.as_uuid());
         let chain = &self.ports.audit_chain;
-        // The head first: links sealed while the walk runs are left for the next check.
-        let head = chain.head(scope).await?;
-        let mut verifier = ChainVerifier::new(scope, chain.checkpoints(scope).await?);
-        if let Some((up_to, _)) = head {
-            let mut after = 0;
-            loop {
-                let page = chain.links(scope, after, up_to, VERIFY_PAGE).await?;
-                let Some(last) = page.last() else { break };
-                after = last.seq;
-                if !page.iter().all(|link| verifier.feed(link)) || page.len() < VERIFY_PAGE {
-                    break;
-                }
-            }
-        }
-        let report = verifier.finish(head);
+        let report = chain.verify(scope, VERIFY_PAGE).await?;
         let unsealed_events = chain.unsealed(scope).await?;
         let mut event = ctx
             .audit(EventType::AuditChainVerified)

@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use authservice_domain::audit_chain::{ChainHash, Checkpoint, StoredLink};
+use authservice_domain::audit_chain::ChainReport;
 use authservice_domain::{ActorType, AuditEvent, ClientId};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -113,30 +113,14 @@ pub trait AuditChain: Send + Sync {
     /// The store failed.
     async fn seal(&self, limit: usize, at: DateTime<Utc>) -> anyhow::Result<usize>;
 
-    /// The scope's last link: its `seq` and hash.
+    /// Verifies the scope's chain in one consistent snapshot (a purge or a sealing batch
+    /// committing meanwhile is not half seen): its head, its checkpoints, then its links up to
+    /// the head, a page of `page` at a time, fed to
+    /// [`authservice_domain::audit_chain::ChainVerifier`].
     ///
     /// # Errors
     /// The store failed.
-    async fn head(&self, scope: Uuid) -> anyhow::Result<Option<(i64, ChainHash)>>;
-
-    /// The runs of links retention purges removed from the scope.
-    ///
-    /// # Errors
-    /// The store failed.
-    async fn checkpoints(&self, scope: Uuid) -> anyhow::Result<Vec<Checkpoint>>;
-
-    /// The scope's links with `after < seq <= up_to`, in `seq` order, at most `limit`, each
-    /// with its event as stored now and the digests erasures recorded.
-    ///
-    /// # Errors
-    /// The store failed.
-    async fn links(
-        &self,
-        scope: Uuid,
-        after: i64,
-        up_to: i64,
-        limit: usize,
-    ) -> anyhow::Result<Vec<StoredLink>>;
+    async fn verify(&self, scope: Uuid, page: usize) -> anyhow::Result<ChainReport>;
 
     /// Events of the scope not sealed yet.
     ///

@@ -4,7 +4,9 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use authservice_application::ports::AuditChain;
-use authservice_domain::audit_chain::{self, ChainHash, Checkpoint, StoredLink};
+use authservice_domain::audit_chain::{
+    self, ChainHash, ChainReport, ChainVerifier, Checkpoint, StoredLink,
+};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{
@@ -335,6 +337,31 @@ impl Links {
     }
 }
 
+/// The scope's links with `after < seq <= up_to`, with their events as stored now and the
+/// digests erasures recorded.
+async fn links(
+    tx: &mut AsyncPgConnection,
+    scope: Uuid,
+    after: i64,
+    up_to: i64,
+    limit: usize,
+) -> QueryResult<Vec<StoredLink>> {
+    let rows: Vec<LinkRow> = diesel::sql_query(format!(
+        "SELECT c.seq, c.event_id, c.personal_digest, c.prev_hash, c.event_hash, \
+           (SELECT array_agg(x.personal_digest ORDER BY x.erased_at) FROM audit_chain_erasures x \
+             WHERE x.event_id = c.event_id) AS erasures, {EVENT_COLUMNS} \
+         FROM audit_chain c LEFT JOIN audit_events e ON e.id = c.event_id \
+         WHERE c.scope = $1 AND c.seq > $2 AND c.seq <= $3 ORDER BY c.seq LIMIT $4"
+    ))
+    .bind::<SqlUuid, _>(scope)
+    .bind::<BigInt, _>(after)
+    .bind::<BigInt, _>(up_to)
+    .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
+    .load(tx)
+    .await?;
+    Ok(rows.into_iter().map(LinkRow::into_link).collect())
+}
+
 #[async_trait]
 impl AuditChain for PgAuditLog {
     #[tracing::instrument(name = "pg.audit_chain.seal", level = "debug", skip_all)]
@@ -345,63 +372,55 @@ impl AuditChain for PgAuditLog {
             .context("sealing the audit chain")
     }
 
-    async fn head(&self, scope: Uuid) -> anyhow::Result<Option<(i64, ChainHash)>> {
+    #[tracing::instrument(name = "pg.audit_chain.verify", level = "debug", skip_all)]
+    async fn verify(&self, scope: Uuid, page: usize) -> anyhow::Result<ChainReport> {
         let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let head: Option<Head> = diesel::sql_query(
-            "SELECT scope, seq, event_hash FROM audit_chain_heads WHERE scope = $1",
-        )
-        .bind::<SqlUuid, _>(scope)
-        .get_result(&mut conn)
-        .await
-        .optional()
-        .context("reading the audit chain's head")?;
-        Ok(head.map(|h| (h.seq, hash_of(&h.event_hash))))
-    }
-
-    async fn checkpoints(&self, scope: Uuid) -> anyhow::Result<Vec<Checkpoint>> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let rows: Vec<CheckpointRow> = diesel::sql_query(
-            "SELECT first_seq, last_seq, last_hash FROM audit_chain_checkpoints \
-             WHERE scope = $1 ORDER BY first_seq",
-        )
-        .bind::<SqlUuid, _>(scope)
-        .load(&mut conn)
-        .await
-        .context("reading the audit chain's checkpoints")?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Checkpoint {
-                first_seq: r.first_seq,
-                last_seq: r.last_seq,
-                last_hash: hash_of(&r.last_hash),
+        conn.build_transaction()
+            .repeatable_read()
+            .read_only()
+            .run::<_, diesel::result::Error, _>(async |tx| {
+                let head: Option<Head> = diesel::sql_query(
+                    "SELECT scope, seq, event_hash FROM audit_chain_heads WHERE scope = $1",
+                )
+                .bind::<SqlUuid, _>(scope)
+                .get_result(tx)
+                .await
+                .optional()?;
+                let head = head.map(|h| (h.seq, hash_of(&h.event_hash)));
+                let checkpoints: Vec<CheckpointRow> = diesel::sql_query(
+                    "SELECT first_seq, last_seq, last_hash FROM audit_chain_checkpoints \
+                     WHERE scope = $1 ORDER BY first_seq",
+                )
+                .bind::<SqlUuid, _>(scope)
+                .load(tx)
+                .await?;
+                let mut verifier = ChainVerifier::new(
+                    scope,
+                    checkpoints
+                        .into_iter()
+                        .map(|r| Checkpoint {
+                            first_seq: r.first_seq,
+                            last_seq: r.last_seq,
+                            last_hash: hash_of(&r.last_hash),
+                        })
+                        .collect(),
+                );
+                if let Some((up_to, _)) = head {
+                    let mut after = 0;
+                    loop {
+                        let rows = links(tx, scope, after, up_to, page).await?;
+                        let Some(last) = rows.last() else { break };
+                        after = last.seq;
+                        let full = rows.len() == page;
+                        if !rows.iter().all(|link| verifier.feed(link)) || !full {
+                            break;
+                        }
+                    }
+                }
+                Ok(verifier.finish(head))
             })
-            .collect())
-    }
-
-    #[tracing::instrument(name = "pg.audit_chain.links", level = "debug", skip_all)]
-    async fn links(
-        &self,
-        scope: Uuid,
-        after: i64,
-        up_to: i64,
-        limit: usize,
-    ) -> anyhow::Result<Vec<StoredLink>> {
-        let mut conn = self.pool.get().await.context("connecting to PostgreSQL")?;
-        let rows: Vec<LinkRow> = diesel::sql_query(format!(
-            "SELECT c.seq, c.event_id, c.personal_digest, c.prev_hash, c.event_hash, \
-               (SELECT array_agg(x.personal_digest ORDER BY x.erased_at) FROM audit_chain_erasures x \
-                 WHERE x.event_id = c.event_id) AS erasures, {EVENT_COLUMNS} \
-             FROM audit_chain c LEFT JOIN audit_events e ON e.id = c.event_id \
-             WHERE c.scope = $1 AND c.seq > $2 AND c.seq <= $3 ORDER BY c.seq LIMIT $4"
-        ))
-        .bind::<SqlUuid, _>(scope)
-        .bind::<BigInt, _>(after)
-        .bind::<BigInt, _>(up_to)
-        .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
-        .load(&mut conn)
-        .await
-        .context("reading the audit chain")?;
-        Ok(rows.into_iter().map(LinkRow::into_link).collect())
+            .await
+            .context("verifying the audit chain")
     }
 
     async fn unsealed(&self, scope: Uuid) -> anyhow::Result<u64> {

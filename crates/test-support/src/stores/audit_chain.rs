@@ -5,7 +5,9 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use authservice_application::ports::AuditChain;
-use authservice_domain::audit_chain::{self, ChainHash, Checkpoint, StoredLink};
+use authservice_domain::audit_chain::{
+    self, ChainHash, ChainReport, ChainVerifier, Checkpoint, StoredLink,
+};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -50,36 +52,22 @@ impl AuditChain for MemoryDb {
         Ok(pending.len())
     }
 
-    async fn head(&self, scope: Uuid) -> anyhow::Result<Option<(i64, ChainHash)>> {
-        Ok(self.lock().chain.heads.get(&scope).copied())
-    }
-
-    async fn checkpoints(&self, scope: Uuid) -> anyhow::Result<Vec<Checkpoint>> {
-        let mut out: Vec<Checkpoint> = self
-            .lock()
+    async fn verify(&self, scope: Uuid, _page: usize) -> anyhow::Result<ChainReport> {
+        let st = self.lock();
+        let head = st.chain.heads.get(&scope).copied();
+        let mut checkpoints: Vec<Checkpoint> = st
             .chain
             .checkpoints
             .iter()
             .filter(|(s, _)| *s == scope)
             .map(|(_, c)| c.clone())
             .collect();
-        out.sort_by_key(|c| c.first_seq);
-        Ok(out)
-    }
-
-    async fn links(
-        &self,
-        scope: Uuid,
-        after: i64,
-        up_to: i64,
-        limit: usize,
-    ) -> anyhow::Result<Vec<StoredLink>> {
-        let st = self.lock();
-        let mut out: Vec<StoredLink> = st
+        checkpoints.sort_by_key(|c| c.first_seq);
+        let mut links: Vec<StoredLink> = st
             .chain
             .links
             .iter()
-            .filter(|l| l.0 == scope && l.1 > after && l.1 <= up_to)
+            .filter(|l| l.0 == scope)
             .map(|&(_, seq, event_id, personal, prev, hash)| StoredLink {
                 seq,
                 event_id,
@@ -90,9 +78,14 @@ impl AuditChain for MemoryDb {
                 erasures: Vec::new(),
             })
             .collect();
-        out.sort_by_key(|l| l.seq);
-        out.truncate(limit);
-        Ok(out)
+        links.sort_by_key(|l| l.seq);
+        let mut verifier = ChainVerifier::new(scope, checkpoints);
+        for link in &links {
+            if !verifier.feed(link) {
+                break;
+            }
+        }
+        Ok(verifier.finish(head))
     }
 
     async fn unsealed(&self, scope: Uuid) -> anyhow::Result<u64> {
