@@ -1737,3 +1737,78 @@ async fn operators_see_a_clients_organizations_and_set_a_members_groups() {
     assert_eq!(set[0]["after"]["sso"], json!(["Eng"]));
     assert_eq!(set[0]["actor_type"], "admin");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn members_with_enterprise_read_see_their_organizations_events_only() {
+    let app = authservice_tests::spawn_app().await;
+    let key = key_of(&app.new_client().await);
+    let (_, owner) = person(&app, &key, "owner@acme.example").await;
+    let (member_id, member) = person(&app, &key, "member@acme.example").await;
+    let (_, outsider) = person(&app, &key, "owner@other.example").await;
+    let acme = create_org(&app, &key, &owner, "Acme").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = create_org(&app, &key, &outsider, "Other").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = send(
+        &app,
+        Method::PATCH,
+        &format!("/api/auth/organizations/{acme}"),
+        &key,
+        &owner,
+        Some(json!({ "name": "Acme Inc" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    invite(&app, &key, &owner, &acme, "new@acme.example", "member").await;
+    add_member(&app, &acme, &member_id, "viewer").await;
+    let path = format!("/api/auth/organizations/{acme}/audit-events");
+
+    let (status, body) = send(&app, Method::GET, &path, &key, &owner, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let events = body["events"].as_array().unwrap();
+    let types: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["event_type"].as_str())
+        .collect();
+    for expected in [
+        "organization.created",
+        "organization.updated",
+        "organization.invitation_created",
+    ] {
+        assert!(types.contains(&expected), "{expected} missing: {types:?}");
+    }
+    assert!(
+        events
+            .iter()
+            .all(|e| e["ip"].is_null() && e["user_agent"].is_null()),
+        "no one's IP or user agent: {body}"
+    );
+    assert!(
+        !body.to_string().contains(&other),
+        "another organization's events: {body}"
+    );
+    let (_, filtered) = send(
+        &app,
+        Method::GET,
+        &format!("{path}?event_type=organization.updated"),
+        &key,
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(
+        filtered["events"].as_array().unwrap().len(),
+        1,
+        "{filtered}"
+    );
+
+    // A viewer lacks enterprise:read; someone of another organization sees nothing.
+    let (status, _) = send(&app, Method::GET, &path, &key, &member, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = send(&app, Method::GET, &path, &key, &outsider, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

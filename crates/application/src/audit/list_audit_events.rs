@@ -24,6 +24,8 @@ pub struct ListAuditEventsInput {
     pub to: Option<String>,
     /// `true`: only events a standing legal hold covers; `false`: only those none covers.
     pub legal_hold: Option<String>,
+    /// Events about this organization (its target, or named in its metadata).
+    pub organization_id: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -155,6 +157,12 @@ impl ListAuditEvents {
             request_id: non_empty(input.request_id),
             from: parse_time("from", input.from.as_deref())?,
             to: parse_time("to", input.to.as_deref())?,
+            organization_id: non_empty(input.organization_id)
+                .map(|o| {
+                    uuid::Uuid::parse_str(&o)
+                        .map_err(|_| ValidationError::new("organization_id", "must be a UUID"))
+                })
+                .transpose()?,
             legal_hold: non_empty(input.legal_hold)
                 .map(|v| match v.as_str() {
                     "true" => Ok(true),

@@ -10,6 +10,7 @@ mod manage;
 mod mappings;
 mod members;
 mod operate;
+mod org_audit;
 mod scim_directories;
 mod sso_connections;
 mod token;
@@ -21,6 +22,7 @@ pub use manage::{ManageOrganizations, NewOrganization, OrganizationPatch, Organi
 pub use mappings::{MappingInput, mapping_json};
 pub use members::ManageMembers;
 pub use operate::OperateOrganizations;
+pub use org_audit::OrgAuditEvents;
 pub use scim_directories::{DirectoryInput, ManageScimDirectories, directory_snapshot};
 pub use sso_connections::{
     ConnectionInput, ManageSsoConnections, SsoSettings, snapshot as connection_snapshot,

@@ -21,6 +21,8 @@ pub struct AuditFilter {
     pub to: Option<DateTime<Utc>>,
     /// Only events a standing legal hold covers (`true`) or none covers (`false`).
     pub legal_hold: Option<bool>,
+    /// Events about this organization: it is their target, or their metadata names it.
+    pub organization_id: Option<uuid::Uuid>,
 }
 
 /// Append-only audit trail.

@@ -170,6 +170,18 @@ impl AuditLog for PgAuditLog {
         if let Some(to) = filter.to {
             query = query.filter(audit_events::occurred_at.lt(to));
         }
+        if let Some(org) = filter.organization_id {
+            let org = org.to_string();
+            query = query.filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "((audit_events.target_type = 'organization' AND audit_events.target_id = ",
+                )
+                .bind::<diesel::sql_types::Text, _>(org.clone())
+                .sql(") OR audit_events.metadata->>'organization_id' = ")
+                .bind::<diesel::sql_types::Text, _>(org)
+                .sql(")"),
+            );
+        }
         if let Some(held) = filter.legal_hold {
             let covered = diesel::dsl::sql::<diesel::sql_types::Bool>(&held_unaliased());
             query = if held {

@@ -304,6 +304,7 @@ pub(super) struct AuditQuery {
     from: Option<String>,
     to: Option<String>,
     legal_hold: Option<String>,
+    organization_id: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
 }
@@ -322,6 +323,7 @@ impl AuditQuery {
             from: self.from,
             to: self.to,
             legal_hold: self.legal_hold,
+            organization_id: self.organization_id,
             limit: self.limit,
             cursor: self.cursor,
         }

@@ -31,6 +31,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/auth/organizations/{org}/roles").get(list_roles))
     .service(web::resource("/auth/organizations/{org}/members").get(list_members))
+    .service(web::resource("/auth/organizations/{org}/audit-events").get(org_audit_events))
     .service(
         web::resource("/auth/organizations/{org}/members/{user_id}")
             .patch(change_role)
@@ -200,6 +201,34 @@ async fn list_roles(
 pub(super) struct PageQuery {
     pub(super) limit: Option<i64>,
     pub(super) cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OrgAuditQuery {
+    event_type: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// `GET /api/auth/organizations/{org}/audit-events` (`enterprise:read`).
+async fn org_audit_events(
+    CurrentUser { ctx, caller }: CurrentUser,
+    state: web::Data<HttpState>,
+    org: web::Path<String>,
+    query: web::Query<OrgAuditQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref()).map_err(OrgError::from)?;
+    let page = state
+        .services
+        .org_audit_events
+        .list(&ctx, &caller, &org, query.event_type.as_deref(), page)
+        .await?;
+    let events: Vec<super::dto::AuditEventDto> = page
+        .items
+        .into_iter()
+        .map(super::dto::AuditEventDto::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "events": events, "next_cursor": page.next_cursor })))
 }
 
 async fn list_members(

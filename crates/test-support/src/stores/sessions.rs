@@ -210,6 +210,15 @@ impl AuditLog for MemoryDb {
             .filter(|e| filter.user_id.is_none_or(|u| e.user_id == Some(u)))
             .filter(|e| filter.event_types.is_empty() || filter.event_types.contains(&e.event_type))
             .filter(|e| {
+                filter.organization_id.is_none_or(|org| {
+                    let org = org.to_string();
+                    (e.target_type.as_deref() == Some("organization")
+                        && e.target_id.as_deref() == Some(org.as_str()))
+                        || e.metadata.get("organization_id").and_then(|v| v.as_str())
+                            == Some(org.as_str())
+                })
+            })
+            .filter(|e| {
                 filter
                     .legal_hold
                     .is_none_or(|h| h == st.holds.iter().any(|(hold, s)| *s && covers(hold, e)))
