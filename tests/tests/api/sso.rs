@@ -1151,6 +1151,13 @@ async fn the_portal_claims_a_domain_and_manages_sso_connections_in_chromium() {
     click(&mut b, "Add SSO connection").await;
     sees(&mut b, "Beta IdP").await;
     click(&mut b, "Disable: Beta IdP").await;
+    // The list is drawn again once the change is saved: wait for it, so the next click does
+    // not land on a row about to be replaced (its result would be shown in a detached node).
+    ok(
+        &mut b,
+        json!({ "op": "wait_selector", "selector": "button[aria-label='Enable: Beta IdP']" }),
+    )
+    .await;
     click(&mut b, "Test sign-in: Acme Okta").await;
     // (The test sign-in asks the IdP's discovery first: slower when the box is busy.)
     ok(
