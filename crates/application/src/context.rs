@@ -117,6 +117,29 @@ pub fn ip_bucket(ip: Option<IpAddr>) -> String {
 pub struct AuditDraft(AuditEvent);
 
 impl AuditDraft {
+    /// An event of the service's own background work (`worker` names it), outside any
+    /// request.
+    #[must_use]
+    pub fn system(event_type: EventType, worker: &str) -> Self {
+        Self(AuditEvent {
+            id: Uuid::nil(),
+            occurred_at: DateTime::<Utc>::UNIX_EPOCH,
+            client_id: None,
+            user_id: None,
+            event_type: event_type.as_str().to_owned(),
+            actor_type: ActorType::System,
+            actor_id: Some(worker.to_owned()),
+            target_type: None,
+            target_id: None,
+            request_id: None,
+            ip: None,
+            user_agent: None,
+            metadata: Value::Object(serde_json::Map::new()),
+            before: None,
+            after: None,
+        })
+    }
+
     #[must_use]
     pub fn client(mut self, client: ClientId) -> Self {
         self.0.client_id = Some(client);

@@ -25,7 +25,7 @@ async fn app_with_mail() -> (TestApp, SmtpSink) {
     (app, sink)
 }
 
-async fn admin(
+pub(crate) async fn admin(
     app: &TestApp,
     method: Method,
     path: &str,

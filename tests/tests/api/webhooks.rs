@@ -11,6 +11,7 @@ use authservice_tests::{AppOptions, TestApp, spawn_app_with};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::admin_user_care::admin;
 use crate::auth_helpers::{key_of, signup};
 
 struct Receiver {
@@ -78,17 +79,6 @@ impl Drop for Receiver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-async fn admin(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let res = app.admin(method, path, body).await;
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
 }
 
 async fn deliveries(app: &TestApp, hooks: &str, query: &str) -> Vec<Value> {

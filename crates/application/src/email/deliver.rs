@@ -6,10 +6,10 @@
 use authservice_domain::EventType;
 use std::time::Duration;
 
-use authservice_domain::{ActorType, AuditEvent};
+use crate::context::AuditDraft;
+use authservice_domain::AuditEvent;
 use secrecy::SecretString;
 use serde_json::json;
-use uuid::Uuid;
 
 use super::MailConfig;
 use crate::ports::{ClaimedEmail, OutboundEmail, Ports, SendError, SmtpRoute};
@@ -157,27 +157,17 @@ impl DeliverOutbox {
         message: &ClaimedEmail,
         error: Option<&str>,
     ) -> AuditEvent {
-        AuditEvent {
-            id: Uuid::now_v7(),
-            occurred_at: self.ports.clock.now(),
-            client_id: Some(message.client_id),
-            user_id: message.user_id.map(|u| u.as_uuid()),
-            event_type: event_type.as_str().to_owned(),
-            actor_type: ActorType::System,
-            actor_id: Some("email_worker".to_owned()),
-            target_type: Some("email".to_owned()),
-            target_id: Some(message.id.to_string()),
-            request_id: None,
-            ip: None,
-            user_agent: None,
-            metadata: json!({
+        let mut event = AuditDraft::system(event_type, "email_worker")
+            .client(message.client_id)
+            .target("email", message.id)
+            .metadata(json!({
                 "kind": message.kind,
                 "attempts": message.attempts,
                 "error": error,
-            }),
-            before: None,
-            after: None,
-        }
+            }))
+            .at(self.ports.clock.now());
+        event.user_id = message.user_id.map(|u| u.as_uuid());
+        event
     }
 }
 

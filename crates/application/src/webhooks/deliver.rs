@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use authservice_domain::webhook::{self, DeliveryStatus};
-use authservice_domain::{ActorType, AuditEvent, EventType};
+use authservice_domain::{AuditEvent, EventType};
+
+use crate::context::AuditDraft;
 use serde_json::{Value, json};
 
 use crate::ports::{AttemptResult, DueDelivery, Ports};
@@ -228,23 +230,13 @@ impl DeliverWebhooks {
         let mut after = current.clone();
         after.enabled = false;
         after.disabled_reason = Some("failing".to_owned());
-        let event = AuditEvent {
-            id: uuid::Uuid::now_v7(),
-            occurred_at: now,
-            client_id: Some(current.client_id),
-            user_id: None,
-            event_type: EventType::WebhookDisabled.as_str().to_owned(),
-            actor_type: ActorType::System,
-            actor_id: None,
-            target_type: Some("webhook".to_owned()),
-            target_id: Some(current.id.to_string()),
-            request_id: None,
-            ip: None,
-            user_agent: None,
-            metadata: json!({ "failing_since": current.failing_since }),
-            before: Some(super::endpoint_snapshot(current)),
-            after: Some(super::endpoint_snapshot(&after)),
-        };
+        let event = AuditDraft::system(EventType::WebhookDisabled, "webhook_worker")
+            .client(current.client_id)
+            .target("webhook", current.id)
+            .metadata(json!({ "failing_since": current.failing_since }))
+            .before(super::endpoint_snapshot(current))
+            .after(super::endpoint_snapshot(&after))
+            .at(now);
         if self
             .ports
             .webhooks

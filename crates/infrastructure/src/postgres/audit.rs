@@ -216,10 +216,11 @@ fn held_unaliased() -> String {
     HELD.replace(" e.", " audit_events.")
 }
 
+/// A `count(*) AS n` (or any one `int8` named `n`).
 #[derive(QueryableByName)]
-struct Counted {
+pub(super) struct Counted {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
+    pub(super) n: i64,
 }
 
 type HoldRow = (

@@ -16,6 +16,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::audit::Counted;
 use super::audit::{AuditRow, PgAuditLog};
 
 /// The event columns every read here selects (table alias `e`).
@@ -103,12 +104,6 @@ struct LinkRow {
     before: Option<Value>,
     #[diesel(sql_type = Nullable<Jsonb>)]
     after: Option<Value>,
-}
-
-#[derive(QueryableByName)]
-struct Counted {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
 }
 
 /// A stored hash; a value of the wrong length (an edited row) reads as all ones, which no

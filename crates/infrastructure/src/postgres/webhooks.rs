@@ -17,6 +17,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::PgPool;
+use super::audit::Counted;
 use super::audit::{AuditRow, insert_event};
 
 pub struct PgWebhooks {
@@ -135,12 +136,6 @@ impl DeliveryRow {
             finished_at: self.finished_at,
         }
     }
-}
-
-#[derive(QueryableByName)]
-struct Counted {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
 }
 
 fn limit_of(limit: usize) -> i64 {
